@@ -1,0 +1,52 @@
+"""Customers: leads that bought."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Concat, Lower
+from django.utils import timezone
+
+from leads.models import NormalizedEmailField
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=300)
+    company = models.CharField(max_length=200, blank=True)
+    email = NormalizedEmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    lead = models.OneToOneField(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="customer"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "name", models.Value(" "), "company", models.Value(" "), "email", models.Value(" "), "phone",
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="customer_email_lowercase"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="customer_owner_idx"),
+            models.Index(fields=["email"], condition=~Q(email=""), name="customer_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("customers:detail", args=[self.pk])

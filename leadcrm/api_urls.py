@@ -1,0 +1,15 @@
+"""Everything under /api/v1/."""
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from leads.api.views import ObtainTokenView
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token", ObtainTokenView.as_view(), name="auth-token"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include("leads.api.urls")),
+    path("", include("customers.api.urls")),
+]

@@ -1,0 +1,12 @@
+"""The Celery app: tasks are discovered from the apps; the broker is REDIS_URL
+(or the filesystem transport on one machine). Periodic jobs live in
+django-celery-beat's tables, so managers can edit them in admin."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadcrm.settings")
+
+app = Celery("leadcrm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,75 @@
+"""Lead and interaction JSON. Validation rules live in leads.validation and are shared."""
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_countries.serializer_fields import CountryField
+from rest_framework import serializers
+
+from ..models import Interaction, Lead, Team
+from ..normalize import normalize_email
+from ..roles import is_manager
+from ..validation import REASSIGN_FORBIDDEN, lead_clean
+
+READ_ONLY = (
+    "id", "score", "grade", "probability", "first_contacted_at", "last_activity_at", "processed_at",
+    "created_at", "updated_at",
+)
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    country = CountryField(required=False, allow_blank=True)
+    owner = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    attributes = serializers.JSONField(required=False)
+    url = serializers.HyperlinkedIdentityField(view_name="api:lead-detail")
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "url", "first_name", "last_name", "email", "phone", "company", "job_title", "website",
+            "country", "region", "city", "postal_code", "time_zone", "industry", "company_size",
+            "source", "source_detail", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+            "status", "lost_reason", "score", "grade", "probability", "owner", "team", "external_id",
+            "email_opt_in", "do_not_contact", "attributes", "first_contacted_at", "last_activity_at",
+            "processed_at", "created_at", "updated_at",
+        ]
+        read_only_fields = READ_ONLY
+        validators = []  # uniqueness is enforced by the database constraint (see lead_create)
+
+    def validate_email(self, value: str) -> str:
+        return normalize_email(value)
+
+    def validate_owner(self, owner: User | None) -> User | None:
+        user = self.context["request"].user
+        current = self.instance.owner if self.instance else None
+        if owner != current and not is_manager(user) and owner != user:
+            raise serializers.ValidationError(REASSIGN_FORBIDDEN)
+        return owner
+
+    def validate(self, attrs: dict) -> dict:
+        current = None
+        if self.instance is not None:
+            current = {name: getattr(self.instance, name) for name in ("status", "lost_reason", "country")}
+        try:
+            return lead_clean(attrs, current=current)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Interaction
+        fields = ["id", "kind", "occurred_at", "actor", "channel", "subject", "body", "data"]
+        read_only_fields = fields
+
+
+class DuplicateLeadSerializer(serializers.Serializer):
+    """The 409 body when a unique value (email or external id) is already taken."""
+
+    detail = serializers.CharField()
+    field = serializers.CharField()
+    existing_lead = serializers.IntegerField(allow_null=True)

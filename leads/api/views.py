@@ -1,0 +1,96 @@
+"""REST API v1 for leads. Views are thin: selectors read, services write."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from ..filters import LeadFilter
+from ..roles import is_manager
+from ..selectors import lead_interactions, lead_list, visible_to
+from ..services import DuplicateLeadError, lead_create, lead_update
+from .permissions import LeadAccess
+from .serializers import DuplicateLeadSerializer, InteractionSerializer, LeadSerializer
+
+
+class SelectorFilterBackend(DjangoFilterBackend):
+    """Documents the FilterSet in the schema; the selector has already applied it."""
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset
+
+
+def duplicate_response(exc: DuplicateLeadError) -> Response:
+    return Response(
+        {"detail": exc.message, "field": exc.field, exc.field: [exc.message], "existing_lead": exc.existing_id},
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+class LeadViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Leads the caller may see. Filters: status, source, search, owner, unassigned,
+    score_min/max, created_after/before, ordering, page_size (max 500)."""
+
+    serializer_class = LeadSerializer
+    permission_classes = [LeadAccess]
+    filter_backends = [SelectorFilterBackend]
+    filterset_class = LeadFilter
+
+    def get_queryset(self):
+        if self.action == "list":
+            try:
+                return lead_list(user=self.request.user, filters=self.request.query_params)
+            except DjangoValidationError as exc:
+                raise ValidationError(exc.message_dict) from exc
+        return visible_to(self.request.user).select_related("owner", "team")
+
+    @extend_schema(responses={201: LeadSerializer, 400: OpenApiResponse(description="Per-field errors"), 409: DuplicateLeadSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "owner" not in data and not is_manager(request.user):
+            data["owner"] = request.user  # a rep's new lead is theirs, so they can see it
+        try:
+            lead = lead_create(data=data, by=request.user)
+        except DuplicateLeadError as exc:
+            return duplicate_response(exc)
+        return Response(self.get_serializer(lead).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: LeadSerializer, 400: OpenApiResponse(description="Per-field errors"), 409: DuplicateLeadSerializer})
+    def update(self, request, *args, **kwargs):
+        lead = self.get_object()
+        serializer = self.get_serializer(lead, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        try:
+            lead = lead_update(lead=lead, data=dict(serializer.validated_data), by=request.user)
+        except DuplicateLeadError as exc:
+            return duplicate_response(exc)
+        return Response(self.get_serializer(lead).data)
+
+    @extend_schema(responses=InteractionSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
+    def interactions(self, request, pk=None):
+        """The lead's timeline, newest first."""
+        lead = self.get_object()
+        page = self.paginate_queryset(lead_interactions(lead=lead))
+        return self.get_paginated_response(InteractionSerializer(page, many=True).data)
+
+
+@extend_schema(responses={200: OpenApiResponse(description='{"token": "..."}'), 400: OpenApiResponse(description="Wrong credentials")})
+class ObtainTokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (rate-limited)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth_token"

@@ -1,0 +1,67 @@
+"""FilterSets shared by the HTML lists and the API (one definition, one validation)."""
+import django_filters as filters
+from django.db.models import F, QuerySet
+
+from .models import Lead
+
+SEARCH_MAX_LENGTH = 200
+
+
+class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
+    """`?status=new,active`: a comma-separated list, each value checked against the choices."""
+
+
+class NullsLastOrderingFilter(filters.OrderingFilter):
+    """Ordering with NULLs last in both directions and `-id` as the tie-break, so pages are
+    stable and every offered ordering is served by an index."""
+
+    def filter(self, qs: QuerySet, value):
+        if not value:
+            return qs
+        expressions = []
+        for param in value:
+            descending = param.startswith("-")
+            field = self.param_map[param.lstrip("-")]
+            expressions.append(F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True))
+        expressions.append(F("id").desc())
+        return qs.order_by(*expressions)
+
+
+def substring_search(queryset: QuerySet, name: str, value: str) -> QuerySet:
+    """Match a substring of the lower-cased `search_text` column (trigram-indexed on PostgreSQL)."""
+    term = value.strip().lower()
+    return queryset.filter(search_text__contains=term) if term else queryset
+
+
+class LeadFilter(filters.FilterSet):
+    status = ChoiceInFilter(
+        field_name="status", choices=Lead.Status.choices, help_text="One status, or several: new,active"
+    )
+    source = ChoiceInFilter(field_name="source", choices=Lead.Source.choices, help_text="One or more channels.")
+    search = filters.CharFilter(
+        method=substring_search,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text="Substring of the name, email, company or phone.",
+    )
+    owner = filters.CharFilter(field_name="owner__username", help_text="The owner's username.")
+    unassigned = filters.BooleanFilter(field_name="owner", lookup_expr="isnull", help_text="Leads with no owner.")
+    score_min = filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100)
+    score_max = filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100)
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    ordering = NullsLastOrderingFilter(
+        fields=(
+            ("created_at", "created_at"),
+            ("score", "score"),
+            ("updated_at", "updated_at"),
+            ("last_activity_at", "last_activity_at"),
+        ),
+        help_text="created_at, score, updated_at or last_activity_at; prefix - for descending.",
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "status", "source", "search", "owner", "unassigned", "score_min", "score_max",
+            "created_after", "created_before", "ordering",
+        ]

@@ -1,0 +1,243 @@
+"""Leads, their timeline (Interaction) and the sales teams that own them."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Concat, Lower
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+from .normalize import normalize_email
+
+
+class NormalizedEmailField(models.CharField):
+    """An email column that is always stored, and looked up, lower-cased and stripped."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(*args, **kwargs)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return normalize_email(value) if isinstance(value, str) else value
+
+    def pre_save(self, model_instance, add):
+        value = normalize_email(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMembership", related_name="sales_teams", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    weight = models.PositiveSmallIntegerField(default=1, help_text="Share of round-robin turns (2 = twice as many).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="teammembership_unique"),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="teammembership_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class Lead(models.Model):
+    class Source(models.TextChoices):
+        WEB_FORM = "web_form", "Web form"
+        EMAIL = "email", "Email"
+        CHAT = "chat", "Chat"
+        WEBHOOK = "webhook", "Webhook"
+        IMPORT = "import", "Import"
+        API = "api", "API"
+        MANUAL = "manual", "Manual"
+        CALL = "call", "Phone call"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ACTIVE = "active", "Active"
+        NURTURING = "nurturing", "Nurturing"
+        QUALIFIED = "qualified", "Qualified"
+        CONVERTED = "converted", "Converted"
+        LOST = "lost", "Lost"
+
+    class Grade(models.TextChoices):
+        A = "A", "A"
+        B = "B", "B"
+        C = "C", "C"
+        D = "D", "D"
+
+    class CompanySize(models.TextChoices):
+        S1 = "1-10", "1–10"
+        S11 = "11-50", "11–50"
+        S51 = "51-200", "51–200"
+        S201 = "201-500", "201–500"
+        S501 = "501-1000", "501–1,000"
+        S1001 = "1001-5000", "1,001–5,000"
+        S5001 = "5001+", "5,001+"
+
+    # Person and company
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = NormalizedEmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, for example +442079460958.")
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    website = models.URLField(max_length=500, blank=True)
+    country = CountryField(blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    company_size = models.CharField(max_length=10, blank=True, choices=CompanySize.choices)
+
+    # Where it came from
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    source_detail = models.CharField(max_length=200, blank=True, help_text="Which form, mailbox or campaign.")
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+
+    # Lifecycle and qualification
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    lost_reason = models.CharField(max_length=300, blank=True)
+    score = models.PositiveSmallIntegerField(default=0)
+    grade = models.CharField(max_length=1, choices=Grade.choices, blank=True)
+    probability = models.FloatField(null=True, blank=True)
+
+    # Ownership
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+
+    # Everything else
+    external_id = models.CharField(max_length=200, blank=True)
+    email_opt_in = models.BooleanField(default=False)
+    do_not_contact = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the processing pipeline last finished for this lead."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # One lower-cased haystack for ?search=, kept by the database itself; a
+    # trigram GIN index on it (PostgreSQL, migration 0002) makes substring search fast.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "first_name", models.Value(" "), "last_name", models.Value(" "), "email",
+                models.Value(" "), "company", models.Value(" "), "phone",
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="lead_email_unique"),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="lead_external_id_unique"
+            ),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="lead_email_lowercase"),
+            models.CheckConstraint(
+                condition=Q(phone="") | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="lead_phone_e164"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["new", "active", "nurturing", "qualified", "converted", "lost"]), name="lead_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="lost") | ~Q(lost_reason=""), name="lead_lost_has_reason"
+            ),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="lead_score_range"),
+            models.CheckConstraint(
+                condition=Q(probability__isnull=True) | Q(probability__gte=0, probability__lte=1),
+                name="lead_probability_range",
+            ),
+            models.CheckConstraint(condition=Q(grade__in=["", "A", "B", "C", "D"]), name="lead_grade_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="lead_status_created_idx"),
+            models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
+            models.Index(fields=["team", "owner", "-created_at"], name="lead_team_owner_idx"),
+            models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
+            models.Index(fields=["-score", "-id"], name="lead_score_idx"),
+            models.Index(fields=["status", "-score", "-id"], name="lead_status_score_idx"),
+            models.Index(fields=["-updated_at"], name="lead_updated_idx"),
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
+            models.Index(fields=["created_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or self.phone or f"Lead #{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("leads:detail", args=[self.pk])
+
+
+class Interaction(models.Model):
+    """One thing that happened to a lead: the rows of its timeline."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Lead created"
+        FORM_SUBMIT = "form_submit", "Form submitted"
+        EMAIL_IN = "email_in", "Email received"
+        EMAIL_OUT = "email_out", "Email sent"
+        CHAT = "chat", "Chat"
+        PAGE_VIEW = "page_view", "Page view"
+        CALL_IN = "call_in", "Inbound call"
+        CALL_OUT = "call_out", "Outbound call"
+        NOTE = "note", "Note"
+        STATUS_CHANGE = "status_change", "Status changed"
+        ASSIGNMENT = "assignment", "Assigned"
+        SCORE_CHANGE = "score_change", "Score changed"
+        UPDATE = "update", "Details edited"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=20, blank=True, help_text="The channel it happened on, if any.")
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-occurred_at", "-id"], name="interaction_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d %H:%M}"

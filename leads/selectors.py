@@ -1,0 +1,43 @@
+"""Read queries for leads. Every lead query starts from visible_to(user)."""
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
+from .filters import LeadFilter
+from .models import Interaction, Lead, TeamMembership
+from .roles import is_rep, sees_all_leads
+
+
+def visible_to(user: User | AnonymousUser) -> QuerySet[Lead]:
+    """The leads a user may see: all for managers and marketers; for a rep, the leads
+    they own plus the unassigned leads of their teams; nothing for anyone else."""
+    leads = Lead.objects.all()
+    if sees_all_leads(user):
+        return leads
+    if is_rep(user):
+        team_ids = TeamMembership.objects.filter(user_id=user.pk).values("team_id")
+        return leads.filter(Q(owner_id=user.pk) | Q(owner__isnull=True, team_id__in=team_ids))
+    return leads.none()
+
+
+def lead_filterset(*, user: User | AnonymousUser, data) -> LeadFilter:
+    """A LeadFilter bound to `data` over the leads `user` may see (the HTML list renders its form)."""
+    return LeadFilter(data, queryset=visible_to(user).select_related("owner", "team"))
+
+
+def lead_list(*, user: User | AnonymousUser, filters=None) -> QuerySet[Lead]:
+    """The visible leads matching `filters`; raises ValidationError with per-field messages."""
+    filterset = lead_filterset(user=user, data=filters or {})
+    if not filterset.is_valid():
+        raise ValidationError({field: list(messages) for field, messages in filterset.errors.items()})
+    return filterset.qs
+
+
+def lead_get(*, user: User | AnonymousUser, pk) -> Lead:
+    """One visible lead, or Lead.DoesNotExist (a 404 for the caller)."""
+    return visible_to(user).select_related("owner", "team").get(pk=pk)
+
+
+def lead_interactions(*, lead: Lead) -> QuerySet[Interaction]:
+    """A lead's timeline, newest first."""
+    return lead.interactions.select_related("actor").order_by("-occurred_at", "-id")

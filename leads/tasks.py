@@ -1,0 +1,52 @@
+"""Celery tasks: thin, by id, safe to repeat."""
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from .models import Lead
+from .pipeline import lead_process
+
+logger = logging.getLogger(__name__)
+
+SWEEP_AFTER = timedelta(minutes=5)
+SWEEP_BATCH = 500
+
+
+def enqueue_after_commit(task, *args) -> None:
+    """Send a task once the surrounding transaction commits. If the broker is down the
+    request still succeeds: the sweeper re-sends whatever was not processed."""
+
+    def send() -> None:
+        try:
+            task.apply_async(args=args, retry=False)
+        except (OperationalError, ConnectionError, OSError) as exc:
+            logger.warning("broker unavailable, %s%r left for the sweeper: %s", task.name, args, exc)
+
+    transaction.on_commit(send)
+
+
+@shared_task(
+    bind=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=8,
+    acks_late=True,
+)
+def process_lead_task(self, lead_id: int) -> bool:
+    """Run the processing pipeline for one lead."""
+    return lead_process(lead_id=lead_id)
+
+
+@shared_task
+def sweep_unprocessed_leads_task() -> int:
+    """Re-enqueue leads whose processing never finished (a broker outage, a lost worker)."""
+    cutoff = timezone.now() - SWEEP_AFTER
+    ids = list(
+        Lead.objects.filter(processed_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for lead_id in ids:
+        process_lead_task.apply_async(args=(lead_id,))
+    return len(ids)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "leads"
+urlpatterns = [
+    path("", views.lead_list_view, name="list"),
+    path("leads/new", views.lead_create_view, name="create"),
+    path("leads/<int:pk>", views.lead_detail_view, name="detail"),
+    path("leads/<int:pk>/edit", views.lead_edit_view, name="edit"),
+    path("leads/<int:pk>/notes", views.lead_note_view, name="note"),
+]

@@ -1,0 +1,128 @@
+"""Server-rendered lead pages. Thin: selectors read, services write."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ..forms import NoteForm, LeadForm
+from ..models import Lead
+from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
+from ..roles import is_manager, is_rep, sees_all_leads
+from ..selectors import lead_filterset, lead_get, lead_interactions
+from ..services import DuplicateLeadError, interaction_record, lead_create, lead_update
+
+DEFAULT_PAGE_SIZE = 25
+TIMELINE_LIMIT = 100
+
+
+def page_size_from(request: HttpRequest) -> int:
+    try:
+        size = int(request.GET.get("page_size", DEFAULT_PAGE_SIZE))
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return max(1, min(size, MAX_PAGE_SIZE))
+
+
+def _can_write(user) -> bool:
+    return is_manager(user) or is_rep(user)
+
+
+def _visible_lead_or_404(request: HttpRequest, pk: int) -> Lead:
+    try:
+        return lead_get(user=request.user, pk=pk)
+    except Lead.DoesNotExist as exc:
+        raise Http404("No such lead.") from exc
+
+
+@login_required
+def lead_list_view(request: HttpRequest) -> HttpResponse:
+    filterset = lead_filterset(user=request.user, data=request.GET)
+    queryset = filterset.qs if filterset.is_valid() else Lead.objects.none()
+    paginator = FastCountPaginator(queryset, page_size_from(request))
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "leads/lead_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "paginator": paginator,
+            "query": query.urlencode(),
+            "can_write": _can_write(request.user),
+            "sees_all": sees_all_leads(request.user),
+        },
+        status=200 if filterset.is_valid() else 400,
+    )
+
+
+@login_required
+def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _visible_lead_or_404(request, pk)
+    return render(
+        request,
+        "leads/lead_detail.html",
+        {
+            "lead": lead,
+            "timeline": lead_interactions(lead=lead)[:TIMELINE_LIMIT],
+            "note_form": NoteForm(),
+            "can_write": _can_write(request.user),
+        },
+    )
+
+
+@login_required
+def lead_create_view(request: HttpRequest) -> HttpResponse:
+    if not _can_write(request.user):
+        raise PermissionDenied
+    form = LeadForm(request.POST or None, user=request.user, initial={"source": Lead.Source.MANUAL})
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.fields}
+        if not is_manager(request.user):
+            data["owner"] = request.user
+        try:
+            lead = lead_create(data=data, by=request.user)
+        except DuplicateLeadError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, "Lead created.")
+            return redirect(lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": None}, status=400 if form.errors else 200)
+
+
+@login_required
+def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _visible_lead_or_404(request, pk)
+    if not _can_write(request.user):
+        raise PermissionDenied
+    form = LeadForm(request.POST or None, instance=Lead.objects.get(pk=lead.pk), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead_update(lead=lead, data=form.changed_data_for_service(), by=request.user)
+        except DuplicateLeadError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, "Lead saved.")
+            return redirect(lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": lead}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def lead_note_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _visible_lead_or_404(request, pk)
+    if not _can_write(request.user):
+        raise PermissionDenied
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The note was not saved: " + "; ".join(m for ms in form.errors.values() for m in ms))
+        return redirect(lead)
+    interaction_record(
+        lead=lead, kind=form.cleaned_data["kind"], actor=request.user,
+        subject=form.cleaned_data["subject"], body=form.cleaned_data["body"],
+    )
+    messages.success(request, "Added to the timeline.")
+    return redirect(lead)
