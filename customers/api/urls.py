@@ -3,6 +3,5 @@ from rest_framework.routers import SimpleRouter
 from .views import CustomerViewSet
 
 router = SimpleRouter(trailing_slash=False)
-router.trailing_slash = "/?"
 router.register("customers", CustomerViewSet, basename="customer")
 urlpatterns = router.urls

@@ -36,7 +36,10 @@ class LeadSerializer(serializers.ModelSerializer):
             "processed_at", "created_at", "updated_at",
         ]
         read_only_fields = READ_ONLY
-        validators = []  # uniqueness is enforced by the database constraint (see lead_create)
+        # Uniqueness (email, external_id) is the database's job: an upsert-safe constraint
+        # answered as 409 naming the existing lead, never a check-then-insert race.
+        extra_kwargs = {"external_id": {"validators": []}}
+        validators = []
 
     def validate_email(self, value: str) -> str:
         return normalize_email(value)

@@ -1,0 +1,80 @@
+"""Environment for the benchmark: a dedicated database and production-like settings.
+
+Import this module and call `setup()` before anything touches Django. It fills in
+the same variables as the Makefile's `test` target (DEBUG off, no HTTPS redirect,
+plain static storage), points DATABASE_URL at a dedicated bench database, creates
+that database on PostgreSQL when it is missing, then runs `django.setup()`.
+"""
+import os
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadcrm_bench"
+
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "leadcrm.settings",
+    "DATABASE_URL": DEFAULT_DATABASE_URL,
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
+    "ALLOWED_HOSTS": "*",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    "LOG_LEVEL": "WARNING",
+    # Keep the file cache and the filesystem broker's folders out of the work tree.
+    "LEADCRM_VAR_DIR": str(Path(tempfile.gettempdir()) / "leadcrm-bench-var"),
+}
+
+_done = False
+
+
+def ensure_postgres_database(url: str) -> bool:
+    """Create the database named in a postgres:// URL if it does not exist; True if created."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql", "psql"):
+        return False
+    name = unquote(parts.path.lstrip("/"))
+    conninfo = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "user": unquote(parts.username or "postgres"),
+        "dbname": "postgres",
+    }
+    if parts.password:
+        conninfo["password"] = unquote(parts.password)
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def setup(*, migrate: bool = True, verbose: bool = True) -> None:
+    """Set the bench environment, create the database if needed, django.setup(), migrate."""
+    global _done
+    if _done:
+        return
+    for key, value in BENCH_ENV.items():
+        os.environ.setdefault(key, value)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    if ensure_postgres_database(os.environ["DATABASE_URL"]) and verbose:
+        print(f"created database {urlsplit(os.environ['DATABASE_URL']).path.lstrip('/')}", flush=True)
+
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+    _done = True

@@ -1,0 +1,71 @@
+"""Shared fixtures: one user per role, a team, API clients, a real Celery worker."""
+import os
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import ManagerFactory, MarketerFactory, RepFactory, TeamFactory, TeamMembershipFactory
+
+
+def pytest_configure(config):
+    # Standards: tests run on the real PostgreSQL and Redis; under CI nothing may silently fall back.
+    if os.environ.get("CI") and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise pytest.UsageError("CI must run the suite on PostgreSQL (set DATABASE_URL).")
+    if os.environ.get("CI") and not settings.REDIS_URL:
+        raise pytest.UsageError("CI must run the suite with Redis (set REDIS_URL).")
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="Inside Sales")
+
+
+@pytest.fixture
+def manager(db):
+    return ManagerFactory(username="manager")
+
+
+@pytest.fixture
+def marketer(db):
+    return MarketerFactory(username="marketer")
+
+
+@pytest.fixture
+def rep(team):
+    user = RepFactory(username="rep1")
+    TeamMembershipFactory(team=team, user=user)
+    return user
+
+
+@pytest.fixture
+def other_rep(team):
+    user = RepFactory(username="rep2")
+    TeamMembershipFactory(team=team, user=user)
+    return user
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) -> an APIClient authenticated with the user's token."""
+    return client_for
+
+
+@pytest.fixture
+def celery_worker_live(transactional_db):
+    """A real Celery worker thread consuming from the test Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from leadcrm.celery import app
+
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

@@ -1,0 +1,83 @@
+"""factory_boy factories for the models users touch."""
+import factory
+from django.contrib.auth.models import Group, User
+
+from customers.models import Customer
+from leads.models import Interaction, Lead, Team, TeamMembership
+from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("secret-pass-123")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        """UserFactory(role="Sales reps") puts the user in that role's group."""
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class RepFactory(UserFactory):
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(Group.objects.get(name=SALES_REPS)))
+
+
+class ManagerFactory(UserFactory):
+    is_staff = True
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(Group.objects.get(name=SALES_MANAGERS)))
+
+
+class MarketerFactory(UserFactory):
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(Group.objects.get(name=MARKETERS)))
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class TeamMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TeamMembership
+
+    team = factory.SubFactory(TeamFactory)
+    user = factory.SubFactory(RepFactory)
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"lead{n}@example-corp.com")
+    company = factory.Faker("company")
+    job_title = factory.Faker("job")
+    source = Lead.Source.WEB_FORM
+    status = Lead.Status.NEW
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    lead = factory.SubFactory(LeadFactory)
+    kind = Interaction.Kind.NOTE
+    subject = factory.Faker("sentence")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Faker("name")
+    company = factory.Faker("company")
+    email = factory.Sequence(lambda n: f"customer{n}@example-corp.com")
