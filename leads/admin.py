@@ -3,6 +3,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -65,6 +66,7 @@ class LeadAdmin(admin.ModelAdmin):
     autocomplete_fields = ()
     inlines = [InteractionInline]
     actions = ["assign_owner", "change_status"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     paginator = FastCountPaginator
     show_full_result_count = False  # a full COUNT(*) per page does not scale to a million leads
     date_hierarchy = None

@@ -16,6 +16,8 @@ EDITABLE_FIELDS = [
 
 
 class LeadForm(forms.ModelForm):
+    website = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
     class Meta:
         model = Lead
         fields = EDITABLE_FIELDS
@@ -47,8 +49,10 @@ class LeadForm(forms.ModelForm):
                     self.add_error(field if field in self.fields else None, message)
         return cleaned
 
-    def validate_unique(self):
-        """Skipped: the unique constraint answers, without a check-then-insert race."""
+    def _get_validation_exclusions(self):
+        # Email and external id uniqueness is answered by the database constraint in
+        # lead_create/lead_update (DuplicateLeadError), not by a racy pre-check here.
+        return super()._get_validation_exclusions() | {"email", "external_id"}
 
     def changed_data_for_service(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}

@@ -1,5 +1,7 @@
 """Leads, their timeline (Interaction) and the sales teams that own them."""
+from django import forms
 from django.conf import settings
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Concat, Lower
@@ -12,6 +14,8 @@ from .normalize import normalize_email
 class NormalizedEmailField(models.CharField):
     """An email column that is always stored, and looked up, lower-cased and stripped."""
 
+    default_validators = [validate_email]
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 254)
         super().__init__(*args, **kwargs)
@@ -19,6 +23,9 @@ class NormalizedEmailField(models.CharField):
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         return normalize_email(value) if isinstance(value, str) else value
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": forms.EmailField, **kwargs})
 
     def pre_save(self, model_instance, add):
         value = normalize_email(getattr(model_instance, self.attname))
