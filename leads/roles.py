@@ -34,6 +34,30 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
 }
 
 
+def roles_ensure(apps=None) -> None:
+    """Create the role groups with their permissions (idempotent). Used by migration
+    leads/0003 with its historical apps, and after a test flush with the live ones."""
+    from django.apps import apps as live_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or live_apps
+    for app_config in apps.get_app_configs():
+        # Permissions are normally created after all migrations; make sure they exist now.
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = models_module
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        for app_label, model, actions in grants:
+            codenames = [f"{action}_{model}" for action in actions]
+            group.permissions.add(
+                *permission_model.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+            )
+
+
 def user_roles(user: User | AnonymousUser) -> frozenset[str]:
     """The role names of a user, read once per request and cached on the user object."""
     if not user.is_authenticated:

@@ -153,7 +153,7 @@ def lead_bulk_assign(*, leads: QuerySet[Lead], owner: User | None, by: User | No
     """Give many leads to one owner in set-based SQL, one timeline entry per changed lead."""
     now = timezone.now()
     changing = leads.exclude(owner=owner) if owner else leads.exclude(owner__isnull=True)
-    rows = list(changing.select_for_update().values_list("pk", "owner__username"))
+    rows = list(changing.select_for_update(of=("self",)).values_list("pk", "owner__username"))
     if not rows:
         return 0
     Lead.objects.filter(pk__in=[pk for pk, _ in rows]).update(owner=owner, updated_at=now)

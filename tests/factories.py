@@ -4,7 +4,14 @@ from django.contrib.auth.models import Group, User
 
 from customers.models import Customer
 from leads.models import Interaction, Lead, Team, TeamMembership
-from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS
+from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS, roles_ensure
+
+
+def role_group(name: str) -> Group:
+    """The role's group; transactional tests flush the migration-made groups, so remake them."""
+    if not Group.objects.filter(name=name).exists():
+        roles_ensure()
+    return Group.objects.get(name=name)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -21,20 +28,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     def role(self, create, extracted, **kwargs):
         """UserFactory(role="Sales reps") puts the user in that role's group."""
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(role_group(extracted))
 
 
 class RepFactory(UserFactory):
-    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(Group.objects.get(name=SALES_REPS)))
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(role_group(SALES_REPS)))
 
 
 class ManagerFactory(UserFactory):
     is_staff = True
-    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(Group.objects.get(name=SALES_MANAGERS)))
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(role_group(SALES_MANAGERS)))
 
 
 class MarketerFactory(UserFactory):
-    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(Group.objects.get(name=MARKETERS)))
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(role_group(MARKETERS)))
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

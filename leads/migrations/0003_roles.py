@@ -1,25 +1,11 @@
 """Create the three role groups with their permissions."""
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from leads.roles import ROLE_PERMISSIONS
+from leads.roles import roles_ensure
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, grants in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for app_label, model, actions in grants:
-            codenames = [f"{action}_{model}" for action in actions]
-            group.permissions.add(
-                *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-            )
+    roles_ensure(apps)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,400 @@
+#!/usr/bin/env python
+"""Benchmark the lead lists at scale: p50/p95/max latency and queries per request.
+
+    .venv/bin/python bench/run.py [--leads 1000000] [--requests 200] [--reload] [--update-readme]
+
+1. Loads --leads leads into the bench database (bench/load_leads.py; skipped when
+   the table already holds that many). DATABASE_URL defaults to
+   postgres://postgres@127.0.0.1:5432/leadcrm_bench, created and migrated if missing.
+2. Requests each endpoint in-process through Django's test Client (the whole
+   middleware stack, DEBUG off), as a manager (sees every lead) and as a sales rep
+   (the visibility rule applies): --warmup requests first, then --requests timed
+   ones. Every response must be 200 and the number of queries per request
+   (CaptureQueriesContext) must not vary; otherwise the run fails.
+3. Prints the table, writes it with the machine details to bench/results/ and,
+   with --update-readme, into bench/README.md between the result markers.
+
+Target (PostgreSQL, 1,000,000 leads, this 2-core machine): p95 < 50 ms per request.
+--explain prints EXPLAIN ANALYZE of every query of one request per endpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import benchenv  # noqa: E402  (sets the environment before Django is imported)
+
+TARGET_P95_MS = 50.0
+README = BENCH_DIR / "README.md"
+RESULTS_DIR = BENCH_DIR / "results"
+MARK_START = "<!-- bench:results:start -->"
+MARK_END = "<!-- bench:results:end -->"
+
+# Search terms typed into ?search=: a rare surname (tens of matches), a common
+# surname (thousands: the count is still exact) and a short fragment that matches
+# about a tenth of all leads (the count becomes the planner's estimate).
+DEFAULT_SEARCH = {"rare": "hardiman", "medium": "smith", "common": "son"}
+
+
+@dataclass
+class Endpoint:
+    name: str
+    role: str  # "manager" or "rep"
+    path: str
+    api: bool
+
+
+@dataclass
+class Result:
+    endpoint: str
+    role: str
+    path: str
+    requests: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    mean_ms: float
+    db_p50_ms: float
+    cpu_p50_ms: float
+    queries: list[int]
+    count: int | None = None
+    count_exact: bool | None = None
+    rows: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def queries_constant(self) -> bool:
+        return len(set(self.queries)) == 1
+
+    @property
+    def queries_label(self) -> str:
+        values = sorted(set(self.queries))
+        return str(values[0]) if len(values) == 1 else f"VARIES {values[0]}-{values[-1]}"
+
+    @property
+    def meets_target(self) -> bool:
+        return self.p95_ms < TARGET_P95_MS and self.queries_constant and not self.errors
+
+
+def endpoints(search: dict[str, str]) -> list[Endpoint]:
+    result = []
+    for role in ("manager", "rep"):
+        result.append(Endpoint("API ?status=active", role, "/api/v1/leads?status=active", True))
+        for kind, term in search.items():
+            result.append(Endpoint(f"API ?search={term} ({kind})", role, f"/api/v1/leads?search={quote(term)}", True))
+        result.append(Endpoint("HTML lead list /", role, "/", False))
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def clients(role_users: dict[str, object]):
+    """A session-logged-in test Client and an API token header per role."""
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    made = {}
+    for role, user in role_users.items():
+        client = Client()
+        client.force_login(user)
+        token, _ = Token.objects.get_or_create(user=user)
+        made[role] = (client, {"HTTP_AUTHORIZATION": f"Token {token.key}"})
+    return made
+
+
+class _QueryTimer:
+    """An execute wrapper that times every query with perf_counter (Django's own log rounds to 1 ms)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+LEAD_LINK = re.compile(r'href="/leads/[0-9]+"')
+RESULT_COUNT = re.compile(r'data-testid="result-count">(about )?([0-9,]+) result')
+
+
+def measure(endpoint: Endpoint, client, api_headers: dict, *, requests: int, warmup: int) -> Result:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    headers = api_headers if endpoint.api else {}
+    if endpoint.api:
+        headers = {**headers, "HTTP_ACCEPT": "application/json"}
+    timings, cpu_times, db_times, queries, errors = [], [], [], [], []
+    last = None
+    for i in range(warmup + requests):
+        # CaptureQueriesContext slices the connection's bounded query log: empty it
+        # first so that the slice stays right however many requests came before.
+        connection.queries_log.clear()
+        timer = _QueryTimer()
+        with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(timer):
+            cpu_started = time.process_time()
+            started = time.perf_counter()
+            response = client.get(endpoint.path, **headers)
+            elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+        if response.status_code != 200:
+            errors.append(f"request {i}: HTTP {response.status_code}")
+        if i < warmup:
+            continue
+        timings.append(elapsed * 1000)
+        cpu_times.append(cpu * 1000)
+        db_times.append(timer.seconds * 1000)
+        queries.append(len(ctx.captured_queries))
+        last = response
+    result = Result(
+        endpoint=endpoint.name, role=endpoint.role, path=endpoint.path, requests=requests,
+        p50_ms=percentile(timings, 50), p95_ms=percentile(timings, 95), max_ms=max(timings),
+        mean_ms=statistics.fmean(timings), db_p50_ms=percentile(db_times, 50),
+        cpu_p50_ms=percentile(cpu_times, 50), queries=queries, errors=errors[:5],
+    )
+    if last is not None and last.status_code == 200:
+        if endpoint.api:
+            body = last.json()
+            result.count, result.count_exact, result.rows = body["count"], body["count_exact"], len(body["results"])
+        else:
+            html = last.content.decode()
+            match = RESULT_COUNT.search(html)
+            if match:
+                result.count, result.count_exact = int(match.group(2).replace(",", "")), not match.group(1)
+            result.rows = len(LEAD_LINK.findall(html))
+    return result
+
+
+def explain(endpoint: Endpoint, client, api_headers: dict) -> None:
+    """Print EXPLAIN (ANALYZE, BUFFERS) for every query one request makes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    headers = {**api_headers, "HTTP_ACCEPT": "application/json"} if endpoint.api else {}
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(endpoint.path, **headers)
+    print(f"\n===== {endpoint.role}: {endpoint.path}")
+    for q in ctx.captured_queries:
+        sql = q["sql"]
+        print(f"--- {float(q['time']) * 1000:.2f} ms: {sql[:300]}{'…' if len(sql) > 300 else ''}")
+        if sql.lstrip().upper().startswith("SELECT") and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                for (line,) in cursor.fetchall():
+                    print("    " + line)
+
+
+def machine() -> dict:
+    from django.db import connection
+
+    info = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["ram_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    import django
+
+    info["django"] = django.get_version()
+    info["database"] = connection.vendor
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            info["postgres"] = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
+                "('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost', 'jit')"
+            )
+            info["postgres_settings"] = dict(cursor.fetchall())
+            cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('leads_lead'))")
+            info["leads_table_size"] = cursor.fetchone()[0]
+    return info
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| role | endpoint | p50 ms | p95 ms | max ms | queries/request | matches | SQL p50 ms | CPU p50 ms | p95 < 50 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for r in results:
+        count = "" if r.count is None else f"{r.count:,}" + ("" if r.count_exact else " (est.)")
+        ok = "yes" if r.meets_target else "**NO**"
+        lines.append(
+            f"| {r.role} | `{r.path}` | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.max_ms:.1f} | {r.queries_label} "
+            f"| {count} | {r.db_p50_ms:.1f} | {r.cpu_p50_ms:.1f} | {ok} |"
+        )
+    return "\n".join(lines)
+
+
+def report(results: list[Result], info: dict, args, lead_total: int, load) -> str:
+    settings = info.get("postgres_settings", {})
+    load_line = (
+        f"{load.seconds:.0f} s for {load.leads:,} leads ({', '.join(f'{k} {v:.0f} s' for k, v in load.phases.items())})"
+        + ("" if load.loaded else ", measured when the table was last loaded")
+        if load.seconds else "not measured (the table was already loaded by an earlier run)"
+    )
+    lines = [
+        f"Run: {info['date']} · {lead_total:,} leads · {args.requests} timed requests per endpoint after {args.warmup} warm-up",
+        "",
+        f"Machine: {info.get('cpu')}, {info.get('cores')} cores, {info.get('ram_gb', '?')} GB RAM · "
+        f"Python {info['python']} · Django {info['django']} · "
+        + (f"PostgreSQL {info['postgres']} (shared_buffers {settings.get('shared_buffers')}, "
+           f"work_mem {settings.get('work_mem')}, jit {settings.get('jit')}) · leads table {info['leads_table_size']}"
+           if "postgres" in info else info["database"]),
+        "",
+        f"1-minute load average before/after the measurement: {info['loadavg_before']} / {info['loadavg_after']} "
+        "(the process under test uses one core; other work on the machine inflates the figures)",
+        "",
+        f"Load: {load_line}",
+        "",
+        table(results),
+    ]
+    return "\n".join(lines)
+
+
+def wait_until_quiet(max_seconds: float, threshold: float) -> float:
+    """Wait (up to max_seconds) for the 1-minute load average to drop below threshold; return it."""
+    deadline = time.monotonic() + max_seconds
+    load = os.getloadavg()[0]
+    if load >= threshold and max_seconds > 0:
+        print(f"load average {load:.2f} >= {threshold}: waiting up to {max_seconds:.0f} s for a quiet machine", flush=True)
+    while load >= threshold and time.monotonic() < deadline:
+        time.sleep(5)
+        load = os.getloadavg()[0]
+    return load
+
+
+def update_readme(text: str) -> None:
+    content = README.read_text() if README.exists() else ""
+    if MARK_START in content and MARK_END in content:
+        head, rest = content.split(MARK_START, 1)
+        _, tail = rest.split(MARK_END, 1)
+        README.write_text(f"{head}{MARK_START}\n{text}\n{MARK_END}{tail}")
+    else:
+        README.write_text(f"{content}\n{MARK_START}\n{text}\n{MARK_END}\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=1_000_000, help="leads in the bench database (default 1,000,000)")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per endpoint (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests per endpoint first (default 20)")
+    parser.add_argument("--reload", action="store_true", help="truncate and reload the leads first")
+    parser.add_argument("--seed", type=int, default=2026, help="data seed for a (re)load")
+    parser.add_argument("--search-rare", default=DEFAULT_SEARCH["rare"])
+    parser.add_argument("--search-medium", default=DEFAULT_SEARCH["medium"])
+    parser.add_argument("--search-common", default=DEFAULT_SEARCH["common"])
+    parser.add_argument("--only", default="", help="run only endpoints whose name or path contains this text")
+    parser.add_argument("--role", choices=["manager", "rep", "both"], default="both")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each query, then stop")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="before measuring, wait up to this long for the 1-min load average to fall below 0.5")
+    parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
+    args = parser.parse_args(argv)
+
+    benchenv.setup()
+    from django.contrib.auth.models import User
+
+    from leads.models import Lead
+    import load_leads
+
+    load = load_leads.load_leads(args.leads, reload=args.reload, seed=args.seed)
+    last_load = RESULTS_DIR / "last_load.json"
+    if load.loaded:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        last_load.write_text(json.dumps(asdict(load) | {"date": datetime.now(timezone.utc).isoformat()}))
+    elif last_load.exists():
+        saved = json.loads(last_load.read_text())
+        if saved["leads"] == Lead.objects.count():
+            load = load_leads.LoadResult(saved["leads"], False, saved["seconds"], saved["phases"])
+    lead_total = Lead.objects.count()
+    users = {
+        "manager": User.objects.get(username=load_leads.BENCH_MANAGER),
+        "rep": User.objects.get(username=load_leads.BENCH_REP),
+    }
+    role_clients = clients(users)
+    search = {"rare": args.search_rare, "medium": args.search_medium, "common": args.search_common}
+    todo = [
+        e for e in endpoints(search)
+        if (args.role in ("both", e.role)) and (not args.only or args.only in e.name or args.only in e.path)
+    ]
+    if args.explain:
+        for e in todo:
+            explain(e, *role_clients[e.role])
+        return 0
+
+    load_before = wait_until_quiet(args.wait_quiet, 0.5)
+    print(f"\n{lead_total:,} leads; {args.requests} requests per endpoint after {args.warmup} warm-up; "
+          f"load average {load_before:.2f}\n", flush=True)
+    results = []
+    for e in todo:
+        client, headers = role_clients[e.role]
+        r = measure(e, client, headers, requests=args.requests, warmup=args.warmup)
+        results.append(r)
+        print(
+            f"{e.role:8} {e.name:40} p50 {r.p50_ms:7.1f}  p95 {r.p95_ms:7.1f}  "
+            f"max {r.max_ms:7.1f} ms  queries {r.queries_label}  count {r.count}{'' if r.count_exact else '~'}"
+            + (f"  ERRORS {r.errors}" if r.errors else ""),
+            flush=True,
+        )
+
+    info = machine()
+    info["loadavg_before"] = round(load_before, 2)
+    info["loadavg_after"] = round(os.getloadavg()[0], 2)
+    text = report(results, info, args, lead_total, load)
+    print("\n" + text)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    payload = {
+        "machine": info, "leads": lead_total, "requests": args.requests, "warmup": args.warmup,
+        "load": asdict(load), "results": [asdict(r) | {"queries": sorted(set(r.queries))} for r in results],
+    }
+    (RESULTS_DIR / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
+    (RESULTS_DIR / "latest.md").write_text(text + "\n")
+    if args.update_readme:
+        update_readme(text)
+        print(f"\nwrote the results into {README.relative_to(benchenv.ROOT)}")
+
+    failed = [r for r in results if not r.meets_target]
+    if failed:
+        print(f"\nTARGET MISSED ({len(failed)} of {len(results)}): p95 >= {TARGET_P95_MS:.0f} ms, varying query counts or errors:")
+        for r in failed:
+            print(f"  {r.role} {r.endpoint}: p95 {r.p95_ms:.1f} ms, queries {r.queries_label}, errors {r.errors}")
+        return 1
+    print(f"\nall endpoints: p95 < {TARGET_P95_MS:.0f} ms with a constant number of queries")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
