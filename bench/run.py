@@ -43,10 +43,10 @@ RESULTS_DIR = BENCH_DIR / "results"
 MARK_START = "<!-- bench:results:start -->"
 MARK_END = "<!-- bench:results:end -->"
 
-# Search terms typed into ?search=: a rare surname (tens of matches), a common
-# surname (thousands: the count is still exact) and a short fragment that matches
-# about a tenth of all leads (the count becomes the planner's estimate).
-DEFAULT_SEARCH = {"rare": "hardiman", "medium": "smith", "common": "son"}
+# Search terms typed into ?search= (matches in the default 1M data set, all leads / rep01's):
+# a person's full name (3 / 2), a surname (2,147 / 248), the start of a common name
+# (15,063 / 782) and a three-letter fragment found in one lead in eleven (90,694 / 8,688).
+DEFAULT_SEARCH = {"rare": "kristen graham", "medium": "smith", "frequent": "mart", "common": "son"}
 
 
 @dataclass
@@ -74,6 +74,7 @@ class Result:
     count_exact: bool | None = None
     rows: int | None = None
     errors: list[str] = field(default_factory=list)
+    query_breakdown: list[dict] = field(default_factory=list)  # per query position: p50/p95 ms and SQL
 
     @property
     def queries_constant(self) -> bool:
@@ -125,13 +126,16 @@ class _QueryTimer:
 
     def __init__(self):
         self.seconds = 0.0
+        self.each: list[tuple[str, float]] = []
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            self.seconds += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.seconds += elapsed
+            self.each.append((sql, elapsed))
 
 
 LEAD_LINK = re.compile(r'href="/leads/[0-9]+"')
@@ -146,6 +150,8 @@ def measure(endpoint: Endpoint, client, api_headers: dict, *, requests: int, war
     if endpoint.api:
         headers = {**headers, "HTTP_ACCEPT": "application/json"}
     timings, cpu_times, db_times, queries, errors = [], [], [], [], []
+    per_query: dict[int, list[float]] = {}
+    query_sql: dict[int, str] = {}
     last = None
     for i in range(warmup + requests):
         # CaptureQueriesContext slices the connection's bounded query log: empty it
@@ -166,12 +172,19 @@ def measure(endpoint: Endpoint, client, api_headers: dict, *, requests: int, war
         cpu_times.append(cpu * 1000)
         db_times.append(timer.seconds * 1000)
         queries.append(len(ctx.captured_queries))
+        for n, (sql, seconds) in enumerate(timer.each):
+            per_query.setdefault(n, []).append(seconds * 1000)
+            query_sql.setdefault(n, " ".join(sql.split())[:160])
         last = response
     result = Result(
         endpoint=endpoint.name, role=endpoint.role, path=endpoint.path, requests=requests,
         p50_ms=percentile(timings, 50), p95_ms=percentile(timings, 95), max_ms=max(timings),
         mean_ms=statistics.fmean(timings), db_p50_ms=percentile(db_times, 50),
         cpu_p50_ms=percentile(cpu_times, 50), queries=queries, errors=errors[:5],
+        query_breakdown=[
+            {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2), "sql": query_sql[n]}
+            for n, times in sorted(per_query.items())
+        ],
     )
     if last is not None and last.status_code == 200:
         if endpoint.api:
@@ -314,12 +327,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=2026, help="data seed for a (re)load")
     parser.add_argument("--search-rare", default=DEFAULT_SEARCH["rare"])
     parser.add_argument("--search-medium", default=DEFAULT_SEARCH["medium"])
+    parser.add_argument("--search-frequent", default=DEFAULT_SEARCH["frequent"])
     parser.add_argument("--search-common", default=DEFAULT_SEARCH["common"])
     parser.add_argument("--only", default="", help="run only endpoints whose name or path contains this text")
     parser.add_argument("--role", choices=["manager", "rep", "both"], default="both")
+    parser.add_argument("--breakdown", action="store_true", help="also print p50/p95 of each query position")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each query, then stop")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before measuring, wait up to this long for the 1-min load average to fall below 0.5")
+    parser.add_argument("--wait-quiet", type=float, default=120, metavar="SECONDS",
+                        help="before measuring, wait up to this long (default 120) for the 1-min load average to fall below 0.5")
     parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
     args = parser.parse_args(argv)
 
@@ -344,7 +359,8 @@ def main(argv=None) -> int:
         "rep": User.objects.get(username=load_leads.BENCH_REP),
     }
     role_clients = clients(users)
-    search = {"rare": args.search_rare, "medium": args.search_medium, "common": args.search_common}
+    search = {"rare": args.search_rare, "medium": args.search_medium, "frequent": args.search_frequent,
+              "common": args.search_common}
     todo = [
         e for e in endpoints(search)
         if (args.role in ("both", e.role)) and (not args.only or args.only in e.name or args.only in e.path)
@@ -368,6 +384,9 @@ def main(argv=None) -> int:
             + (f"  ERRORS {r.errors}" if r.errors else ""),
             flush=True,
         )
+        if args.breakdown:
+            for q in r.query_breakdown:
+                print(f"         sql p50 {q['p50_ms']:6.2f}  p95 {q['p95_ms']:6.2f} ms  {q['sql'][:110]}")
 
     info = machine()
     info["loadavg_before"] = round(load_before, 2)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_countries",
+    "django_ratelimit",
     "django_filters",
     "rest_framework",
     "rest_framework.authtoken",
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "leads.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,15 +96,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis when configured; a shared file cache on one machine) -------
 REDIS_URL = env.str("REDIS_URL", default="")
+SILENCED_SYSTEM_CHECKS: list[str] = []
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # django-redis: atomic INCR, which the rate limits of the public endpoints rely on.
+    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
+    # One machine, no Redis (`make run`): a file cache shared by the processes. Its
+    # increments are not atomic, so rate limits are approximate here; production uses Redis.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Auth ---------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -131,7 +138,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+# Paths that take big files (imports) and stream them instead of holding them in memory.
+LARGE_UPLOAD_PATHS = ["/imports/", "/admin/leads/importjob/"]
+# How many proxies of ours sit in front of gunicorn (for the client IP behind them).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Absolute base URL of this site, for embed snippets and links in email.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+RATELIMIT_IP_META_KEY = "leads.http.client_ip"
+RATELIMIT_USE_CACHE = "default"
 
 # --- I18N ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from leads.views.public import web_form_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("leadcrm.api_urls")),
+    path("f/<slug:key>", web_form_view, name="web_form"),
     path("customers/", include("customers.urls")),
     path("", include("leads.urls")),
 ]

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from .models import Interaction, Lead, Team, TeamMembership
+from .models import CaptureRecord, Interaction, Lead, PossibleDuplicate, Team, TeamMembership, WebForm
 from .pagination import FastCountPaginator
 from .services import lead_bulk_assign, lead_bulk_set_status
 
@@ -136,3 +136,62 @@ class InteractionAdmin(admin.ModelAdmin):
     raw_id_fields = ("lead", "actor")
     paginator = FastCountPaginator
     show_full_result_count = False
+
+
+@admin.register(CaptureRecord)
+class CaptureRecordAdmin(admin.ModelAdmin):
+    """The request log: every input of every channel, accepted or not, with the reason."""
+
+    list_display = ("received_at", "channel", "source_detail", "result", "reason", "lead", "ip")
+    list_filter = ("channel", "result", "web_form", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("source_detail", "reason", "ip")
+    list_select_related = ("lead",)
+    raw_id_fields = ("lead", "web_form")
+    paginator = FastCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebForm)
+class WebFormAdmin(admin.ModelAdmin):
+    list_display = ("name", "key", "is_active", "team", "rate_limit")
+    list_filter = ("is_active",)
+    search_fields = ("name", "key")
+    readonly_fields = ("embed_snippet",)
+    prepopulated_fields = {"key": ("name",)}
+
+    @admin.display(description="Embed")
+    def embed_snippet(self, obj: WebForm) -> str:
+        """The iframe and plain-HTML snippets to paste into a site."""
+        if not obj.pk:
+            return "Save the form to get its embed code."
+        from django.utils.html import format_html
+
+        from .capture.webforms import embed_snippets
+
+        iframe, plain = embed_snippets(obj)
+        return format_html(
+            "<p>As an iframe:</p><pre>{}</pre><p>As a plain HTML form:</p><pre>{}</pre>", iframe, plain
+        )
+
+
+@admin.register(PossibleDuplicate)
+class PossibleDuplicateAdmin(admin.ModelAdmin):
+    list_display = ("detected_at", "lead", "other", "reason", "status", "merge_link")
+    list_filter = ("status", "reason")
+    list_select_related = ("lead", "other")
+    raw_id_fields = ("lead", "other", "resolved_by")
+
+    @admin.display(description="Merge")
+    def merge_link(self, obj: PossibleDuplicate) -> str:
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        if obj.status != PossibleDuplicate.Status.OPEN:
+            return "—"
+        return format_html('<a href="{}">Compare and merge</a>', reverse("leads:duplicate_merge", args=[obj.pk]))

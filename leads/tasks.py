@@ -43,8 +43,8 @@ def sweep_unprocessed_leads_task() -> int:
     """Re-enqueue leads whose processing never finished (a broker outage, a lost worker)."""
     cutoff = timezone.now() - SWEEP_AFTER
     ids = list(
-        Lead.objects.filter(processed_at__isnull=True, created_at__lt=cutoff)
-        .order_by("created_at")
+        Lead.objects.filter(processed_at__isnull=True, updated_at__lt=cutoff)
+        .order_by("updated_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     for lead_id in ids:

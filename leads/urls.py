@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views import duplicates
 
 app_name = "leads"
 urlpatterns = [
@@ -9,4 +10,6 @@ urlpatterns = [
     path("leads/<int:pk>", views.lead_detail_view, name="detail"),
     path("leads/<int:pk>/edit", views.lead_edit_view, name="edit"),
     path("leads/<int:pk>/notes", views.lead_note_view, name="note"),
+    path("duplicates", duplicates.duplicate_list_view, name="duplicates"),
+    path("duplicates/<int:pk>", duplicates.duplicate_merge_view, name="duplicate_merge"),
 ]

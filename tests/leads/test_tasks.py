@@ -30,7 +30,8 @@ def test_a_lead_created_through_the_api_is_processed_by_the_worker(celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_the_sweeper_re_enqueues_leads_that_were_never_processed(celery_worker_live):
     """A broker outage at capture time must not leave a lead unprocessed for good."""
-    stale = LeadFactory(created_at=timezone.now() - timedelta(minutes=30))
+    stale = LeadFactory()
+    Lead.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(minutes=30))
     fresh = LeadFactory()  # younger than five minutes: its own enqueue may still be in flight
     assert sweep_unprocessed_leads_task() == 1
     assert wait_for(lambda: Lead.objects.get(pk=stale.pk).processed_at is not None)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from faker import Faker
 
 from customers.models import Customer
-from leads.models import Interaction, Lead, Team, TeamMembership
+from leads.models import Interaction, Lead, Team, TeamMembership, WebForm
 from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 
 DEMO_PREFIX = "demo-"
@@ -47,6 +47,15 @@ class Command(BaseCommand):
         team, _ = Team.objects.get_or_create(name=TEAM_NAME, defaults={"manager": users["manager"]})
         for name in ("rep1", "rep2", "rep3"):
             TeamMembership.objects.get_or_create(team=team, user=users[name])
+        WebForm.objects.get_or_create(
+            key="demo",
+            defaults={
+                "name": "Demo contact form", "team": team, "allowed_hosts": ["localhost", "127.0.0.1"],
+                "fields": ["first_name", "last_name", "email", "company", "phone", "message"],
+                "required_fields": ["email"], "default_tags": ["demo-form"],
+                "consent_text": "I agree that LeadCRM Demo may contact me about its products.",
+            },
+        )
         created = self._leads(leads, users, team)
         customers = self._customers()
         self.stdout.write(self.style.SUCCESS(f"seed_demo: {created} lead(s) and {customers} customer(s) created."))

