@@ -155,6 +155,8 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Static files (whitenoise; third-party assets come from packages) ---------
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))  # shared storage in production
+MEDIA_URL = "media/"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,5 +1,7 @@
-"""Lead models. core: leads, timeline, teams. capture: how leads come in."""
-from .capture import (  # noqa: F401
-    CaptureRecord, Consent, PossibleDuplicate, WebForm,
+"""Lead models. core: leads, timeline, teams. capture: the capture log, consent, duplicates,
+web forms. channels: mailboxes, webhooks, tracking, imports."""
+from .capture import CaptureRecord, Consent, PossibleDuplicate, WebForm  # noqa: F401
+from .channels import (  # noqa: F401
+    ImportJob, InboundEmail, Mailbox, OutboundMessage, PageView, TrackingSite, Visitor, WebhookEvent, WebhookSource,
 )
 from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401
