@@ -164,6 +164,7 @@ class WebFormAdmin(admin.ModelAdmin):
     search_fields = ("name", "key")
     readonly_fields = ("embed_snippet",)
     prepopulated_fields = {"key": ("name",)}
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="Embed")
     def embed_snippet(self, obj: WebForm) -> str:

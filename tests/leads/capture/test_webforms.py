@@ -1,0 +1,204 @@
+"""Public web forms at /f/<key>: embeddable, spam-resistant, and never losing a real person."""
+import json
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+
+from leads.capture.webforms import _SALT, HONEYPOT_FIELD, TIMESTAMP_FIELD
+from leads.models import CaptureRecord, Consent, Lead, WebForm
+from leads.models.capture import REDIRECT_HOST_NOT_ALLOWED
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()  # rate-limit counters live in the (Redis) cache
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def web_form(team):
+    return WebForm.objects.create(
+        name="Pricing request", key="pricing", team=team,
+        fields=["first_name", "last_name", "email", "company", "phone", "message"],
+        required_fields=["email", "first_name"], consent_text="You may email me about LeadCRM.",
+        allowed_hosts=["www.example.com"], default_tags=["pricing"], utm_source="website", rate_limit="5/m",
+        min_fill_seconds=2,
+    )
+
+
+def stamp(form: WebForm, age: float = 10.0) -> str:
+    """The signed render stamp a real page would carry, rendered `age` seconds ago."""
+    return signing.dumps({"k": form.key, "t": time.time() - age}, salt=_SALT, compress=True)
+
+
+def submission(form: WebForm, **overrides) -> dict:
+    data = {
+        "first_name": "Linus", "last_name": "Tor", "email": "linus@kernel.example", "company": "Kernel",
+        "message": "Send me prices", "consent": "on", TIMESTAMP_FIELD: stamp(form), "utm_campaign": "q4",
+        "visitor_id": "v-123", "landing_page": "https://www.example.com/pricing",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_the_form_renders_and_is_embeddable_only_on_allowed_hosts(client, web_form):
+    response = client.get("/f/pricing", {"utm_source": "newsletter"}, HTTP_REFERER="https://www.example.com/pricing")
+    assert response.status_code == 200
+    assert "frame-ancestors 'self' https://www.example.com http://www.example.com" == response["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response
+    html = response.content.decode()
+    assert 'name="email"' in html and 'name="hp_url"' in html and 'name="_ts"' in html
+    assert "You may email me about LeadCRM." in html
+    assert client.get("/accounts/login/")["X-Frame-Options"] == "DENY"  # every other page stays unframeable
+
+
+def test_a_person_submits_and_gets_the_thank_you_page(client, web_form, team):
+    response = client.post("/f/pricing", submission(web_form), REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 200
+    assert b"Thank you!" in response.content
+    lead = Lead.objects.get()
+    assert (lead.email, lead.first_name, lead.source, lead.source_detail) == ("linus@kernel.example", "Linus", "web_form", "Pricing request")
+    assert (lead.team, lead.tags, lead.utm_source, lead.utm_campaign) == (team, ["pricing"], "website", "q4")
+    assert lead.email_opt_in is True
+    consent = Consent.objects.get(lead=lead)
+    assert (consent.text, consent.ip) == ("You may email me about LeadCRM.", "198.51.100.7")
+    submit = lead.interactions.get(kind="form_submit")
+    assert submit.body == "Send me prices"
+    assert submit.data["visitor_id"] == "v-123" and submit.data["landing_page"] == "https://www.example.com/pricing"
+    assert CaptureRecord.objects.get().result == "created"
+
+
+def test_json_in_json_out(client, web_form):
+    response = client.post(
+        "/f/pricing", json.dumps(submission(web_form, consent=True)), content_type="application/json",
+        HTTP_ACCEPT="application/json", HTTP_ORIGIN="https://www.example.com",
+    )
+    assert response.status_code == 201
+    assert response.json()["lead"] == Lead.objects.get().pk
+    assert response["Access-Control-Allow-Origin"] == "https://www.example.com"
+
+
+def test_preflight_from_an_allowed_origin(client, web_form):
+    response = client.options("/f/pricing", HTTP_ORIGIN="https://www.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "https://www.example.com"
+    assert "POST" in response["Access-Control-Allow-Methods"]
+    refused = client.options("/f/pricing", HTTP_ORIGIN="https://evil.example")
+    assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_a_post_from_another_site_is_refused_and_logged(client, web_form):
+    response = client.post("/f/pricing", submission(web_form), HTTP_ORIGIN="https://evil.example")
+    assert response.status_code == 403
+    assert not Lead.objects.exists()
+    assert "origin not allowed" in CaptureRecord.objects.get().reason
+
+
+def test_redirect_goes_only_to_an_allowed_host(client, web_form):
+    web_form.redirect_url = "https://www.example.com/thanks"
+    web_form.save()
+    response = client.post("/f/pricing", submission(web_form))
+    assert (response.status_code, response["Location"]) == (302, "https://www.example.com/thanks")
+    web_form.redirect_url = "https://evil.example/phish"
+    with pytest.raises(ValidationError) as error:
+        web_form.full_clean()
+    assert REDIRECT_HOST_NOT_ALLOWED in error.value.message_dict["redirect_url"]
+    web_form.save()  # even if saved around the admin, the view will not redirect there
+    response = client.post("/f/pricing", submission(web_form, email="second@kernel.example"))
+    assert response.status_code == 200 and b"Thank you!" in response.content
+
+
+def test_the_honeypot_makes_no_lead_but_looks_the_same(client, web_form):
+    response = client.post("/f/pricing", submission(web_form, **{HONEYPOT_FIELD: "http://spam.example"}))
+    assert response.status_code == 200 and b"Thank you!" in response.content
+    assert not Lead.objects.exists()
+    assert CaptureRecord.objects.get().reason == "honeypot field filled"
+
+
+def test_too_fast_or_forged_stamps_make_no_lead(client, web_form):
+    client.post("/f/pricing", submission(web_form, **{TIMESTAMP_FIELD: stamp(web_form, age=0.2)}))
+    client.post("/f/pricing", submission(web_form, **{TIMESTAMP_FIELD: "forged"}))
+    assert not Lead.objects.exists()
+    reasons = sorted(CaptureRecord.objects.values_list("reason", flat=True))
+    assert reasons[0].startswith("filled in 0.") and reasons[1] == "missing or forged form stamp"
+
+
+def test_missing_required_fields_show_errors_and_keep_the_input(client, web_form):
+    response = client.post("/f/pricing", submission(web_form, first_name="", consent=None))
+    assert response.status_code == 400
+    assert "This field is required." in response.context["form"].errors["first_name"]
+    assert "Please tick the box to agree." in response.context["form"].errors["consent"]
+    assert b"linus@kernel.example" in response.content  # what they typed is still there
+    json_response = client.post(
+        "/f/pricing", json.dumps(submission(web_form, email="bad")), content_type="application/json"
+    )
+    assert json_response.status_code == 400 and "email" in json_response.json()
+    assert not Lead.objects.exists()
+
+
+def test_rate_limit_is_per_ip_and_configurable(client, web_form):
+    web_form.rate_limit = "2/m"
+    web_form.save()
+    codes = [
+        client.post("/f/pricing", submission(web_form, email=f"p{i}@kernel.example"), REMOTE_ADDR="192.0.2.1").status_code
+        for i in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    assert client.post("/f/pricing", submission(web_form, email="other@kernel.example"), REMOTE_ADDR="192.0.2.2").status_code == 200
+    assert Lead.objects.count() == 3
+    assert CaptureRecord.objects.filter(reason="rate limited").count() == 1
+
+
+def test_bad_bodies_are_4xx(client, web_form):
+    assert client.post("/f/pricing", "{broken", content_type="application/json").status_code == 400
+    assert client.post("/f/pricing", b'{"email": "\xff"}', content_type="application/json").status_code == 400
+    nul = client.post("/f/pricing", submission(web_form, first_name="Li\x00nus"))
+    assert nul.status_code == 400
+    assert client.post("/f/pricing", {"email": "x" * 1_100_000}).status_code == 413
+    assert client.get("/f/unknown").status_code == 404
+    web_form.is_active = False
+    web_form.save()
+    assert client.get("/f/pricing").status_code == 404
+    assert not Lead.objects.exists()
+
+
+def test_a_repeat_visitor_merges_into_their_lead(client, web_form):
+    client.post("/f/pricing", submission(web_form, company=""))
+    client.post("/f/pricing", submission(web_form, first_name="Someone", company="Kernel Org"))
+    lead = Lead.objects.get()
+    assert (lead.first_name, lead.company) == ("Linus", "Kernel Org")
+    assert lead.interactions.filter(kind="form_submit").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_http_post_through_the_live_server(live_server, team):
+    form = WebForm.objects.create(name="Live", key="live", fields=["email"], required_fields=["email"], min_fill_seconds=1)
+    body = urllib.parse.urlencode({"email": "live@example.com", TIMESTAMP_FIELD: stamp(form)}).encode()
+    request = urllib.request.Request(f"{live_server.url}/f/live", data=body, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        lead_id = json.loads(response.read())["lead"]
+    assert Lead.objects.get(pk=lead_id).email == "live@example.com"
+
+
+def test_admin_shows_the_embed_snippets(client, manager, web_form):
+    client.force_login(manager)
+    response = client.get(f"/admin/leads/webform/{web_form.pk}/change/")
+    html = response.content.decode()
+    assert "&lt;iframe src=&quot;http://127.0.0.1:8000/f/pricing&quot;" in html
+    assert "&lt;form method=&quot;post&quot; action=&quot;http://127.0.0.1:8000/f/pricing&quot;&gt;" in html
+
+
+def test_managers_see_the_request_log(client, manager, web_form):
+    client.post("/f/pricing", submission(web_form, **{HONEYPOT_FIELD: "x"}))
+    client.force_login(manager)
+    response = client.get("/admin/leads/capturerecord/", {"result__exact": "rejected"})
+    assert response.status_code == 200 and b"honeypot field filled" in response.content
