@@ -55,7 +55,7 @@ def interaction_record(
         lead=lead, kind=kind, actor=actor, channel=channel, subject=subject[:300], body=body,
         data=data or {}, occurred_at=occurred_at,
     )
-    if kind in ACTIVITY_KINDS:
+    if kind in ACTIVITY_KINDS and (lead.last_activity_at is None or lead.last_activity_at < occurred_at):
         Lead.objects.filter(pk=lead.pk).filter(
             Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=occurred_at)
         ).update(last_activity_at=occurred_at)

@@ -161,7 +161,9 @@ def _merge_into(lead: Lead, fields: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _upsert(fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None) -> tuple[Lead, bool]:
+def _upsert(
+    fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at
+) -> tuple[Lead, bool]:
     """Find the lead (locked) and merge, or create it. A unique-constraint clash means a
     concurrent capture created it first: retry, and the retry finds and merges."""
     if fields.get("phone") and not fields.get("email") and not fields.get("external_id"):
@@ -190,6 +192,8 @@ def _upsert(fields: dict[str, Any], *, channel: str, source_detail: str, team_id
             source=channel,
             source_detail=source_detail or fields.get("source_detail", ""),
             team_id=team_id,
+            created_at=received_at,
+            last_activity_at=received_at,  # the capture itself is the first activity
         )
         try:
             with transaction.atomic():
@@ -219,7 +223,8 @@ def capture(
     received_at = context.received_at or timezone.now()
     with transaction.atomic():
         lead, created = _upsert(
-            fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id
+            fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
+            received_at=received_at,
         )
         record = _record(
             context, result=CaptureRecord.Result.CREATED if created else CaptureRecord.Result.MERGED, lead=lead
