@@ -30,6 +30,7 @@ test: $(STAMP)
 	SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcdef \
 	ALLOWED_HOSTS='*' SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false \
 	SECURE_HSTS_SECONDS=0 STATICFILES_STORAGE=django.contrib.staticfiles.storage.StaticFilesStorage \
+	ENRICHMENT_WEBSITE_ENABLED=false \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -1,0 +1,1 @@
+"""One module per provider. Each exposes a Provider (see base.py)."""
