@@ -147,6 +147,9 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 RATELIMIT_IP_META_KEY = "leads.http.client_ip"
 RATELIMIT_USE_CACHE = "default"
+# Webhook posts per source, and tracking hits (page views) per visitor IP (django-ratelimit syntax).
+WEBHOOK_RATE = env.str("WEBHOOK_RATE", default="600/m")
+TRACKING_RATE = env.str("TRACKING_RATE", default="120/m")
 
 # --- I18N ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -237,10 +240,23 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # managers can change or pause them in admin.
 CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-leads": {"task": "leads.tasks.sweep_unprocessed_leads_task", "schedule": 120.0},
+    "engagement-roll-windows": {"task": "leads.tasks.engagement_roll_windows_task", "schedule": 3600.0},
+    "poll-mailboxes": {"task": "leads.tasks.poll_mailboxes_task", "schedule": 60.0},
 }
 # Publishing must never hang a web request when the broker is down.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+
+# --- Enrichment -------------------------------------------------------------------
+# The company-website provider fetches public home pages (SSRF-safe). On by default in
+# production; `make test` turns it off, and its tests enable it against a local server.
+ENRICHMENT_WEBSITE_ENABLED = env.bool("ENRICHMENT_WEBSITE_ENABLED", default=True)
+# Hosts (host or host:port) the website fetcher may reach even though they are private/loopback:
+# empty in production; tests put their local server here.
+ENRICHMENT_WEBSITE_ALLOW = env.list("ENRICHMENT_WEBSITE_ALLOW", default=[])
+# The optional paid enrichment API (Clearbit-style JSON over HTTP): off without a key.
+ENRICHMENT_API_URL = env.str("ENRICHMENT_API_URL", default="")
+ENRICHMENT_API_KEY = env.str("ENRICHMENT_API_KEY", default="")
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 
 from .models import CaptureRecord, Interaction, Lead, PossibleDuplicate, Team, TeamMembership, WebForm
 from .pagination import FastCountPaginator
-from .services import lead_bulk_assign, lead_bulk_set_status
+from .services import lead_bulk_assign, lead_bulk_set_status, lead_update
 
 
 class InteractionInline(admin.TabularInline):
@@ -65,7 +65,7 @@ class LeadAdmin(admin.ModelAdmin):
     readonly_fields = ("score", "grade", "probability", "processed_at", "created_at", "updated_at", "last_activity_at")
     autocomplete_fields = ()
     inlines = [InteractionInline]
-    actions = ["assign_owner", "change_status"]
+    actions = ["assign_owner", "change_status", "enrich_now"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     paginator = FastCountPaginator
     show_full_result_count = False  # a full COUNT(*) per page does not scale to a million leads
@@ -89,6 +89,23 @@ class LeadAdmin(admin.ModelAdmin):
         matches = substring_search(queryset, "search", search_term)
         external = queryset.filter(external_id=search_term.strip())
         return matches | external, False
+
+    def save_model(self, request, obj, form, change):
+        """Edits go through lead_update, so the timeline audits who changed what."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        lead_update(lead=obj, data=data, by=request.user)
+
+    @admin.action(description="Enrich now", permissions=["change"])
+    def enrich_now(self, request: HttpRequest, queryset: QuerySet[Lead]):
+        """Queue enrichment of the selected leads, in batches of 500."""
+        from .tasks import enqueue_after_commit, enrich_leads_task
+
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), 500):
+            enqueue_after_commit(enrich_leads_task, ids[start : start + 500])
+        self.message_user(request, f"Enrichment queued for {len(ids)} lead(s).", messages.SUCCESS)
 
     @admin.action(description="Assign an owner", permissions=["change"])
     def assign_owner(self, request: HttpRequest, queryset: QuerySet[Lead]):
@@ -206,3 +223,260 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
         if obj.status != PossibleDuplicate.Status.OPEN:
             return "—"
         return format_html('<a href="{}">Compare and merge</a>', reverse("leads:duplicate_merge", args=[obj.pk]))
+
+
+# --- Webhook sources (chat, ads, webinars) and website tracking ------------------------------
+from django.conf import settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+
+from .capture.tracking import tracking_snippet  # noqa: E402
+from .capture.webhooks import (  # noqa: E402
+    TAGS_NOT_LIST, webhook_curl_example, webhook_mapping_validate, webhook_secret_regenerate,
+)
+from .models import PageView, TrackingSite, Visitor, WebhookEvent, WebhookSource  # noqa: E402
+
+HOSTS_NOT_LIST = 'A list of host names, for example ["www.example.com"].'
+
+
+class WebhookSourceForm(forms.ModelForm):
+    class Meta:
+        model = WebhookSource
+        fields = ("name", "channel", "key", "is_active", "team", "default_tags", "mapping", "event_id_path", "transcript_path")
+
+    def clean_mapping(self) -> dict:
+        try:
+            return webhook_mapping_validate(mapping=self.cleaned_data.get("mapping") or {})
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def clean_default_tags(self) -> list:
+        tags = self.cleaned_data.get("default_tags") or []
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise ValidationError(TAGS_NOT_LIST)
+        return [tag.strip() for tag in tags if tag.strip()]
+
+
+@admin.register(WebhookSource)
+class WebhookSourceAdmin(admin.ModelAdmin):
+    """Tools that post leads to /api/v1/capture/webhook/<key>: mapping, endpoint and how to sign."""
+
+    form = WebhookSourceForm
+    list_display = ("name", "channel", "key", "is_active", "team", "created_at")
+    list_filter = ("channel", "is_active")
+    search_fields = ("name", "key")
+    list_select_related = ("team",)
+    readonly_fields = ("endpoint", "secret", "signing", "created_at")
+    actions = ["regenerate_secret"]
+    fieldsets = (
+        (None, {"fields": ("name", "channel", "key", "is_active", "team", "default_tags")}),
+        ("Mapping", {"fields": ("mapping", "event_id_path", "transcript_path")}),
+        ("Endpoint and signing", {"fields": ("endpoint", "secret", "signing", "created_at")}),
+    )
+
+    @staticmethod
+    def _url(obj: WebhookSource) -> str:
+        return settings.PUBLIC_BASE_URL + reverse("api:capture-webhook", args=[obj.key])
+
+    @admin.display(description="Endpoint URL")
+    def endpoint(self, obj: WebhookSource) -> str:
+        """Where the tool posts: the absolute URL under PUBLIC_BASE_URL."""
+        if not obj.pk:
+            return "Save the source to get its endpoint."
+        return format_html("<code>POST {}</code>", self._url(obj))
+
+    @admin.display(description="How to sign")
+    def signing(self, obj: WebhookSource) -> str:
+        """The signature header and a curl example that signs a body with this secret."""
+        if not obj.pk:
+            return "—"
+        return format_html(
+            "<p>Send the JSON body with the header <code>X-LeadCRM-Signature: sha256=&lt;hex&gt;</code>, "
+            "the HMAC-SHA256 of the exact raw body keyed with the secret above.</p><pre>{}</pre>",
+            webhook_curl_example(source=obj, url=self._url(obj)),
+        )
+
+    @admin.action(description="Regenerate the signing secret", permissions=["change"])
+    def regenerate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSource]):
+        """Give each selected source a new secret; the old one stops working at once."""
+        count = 0
+        for source in queryset:
+            webhook_secret_regenerate(source=source)
+            count += 1
+        self.message_user(
+            request, f"New secret for {count} source(s). Update the sending tools: the old secret no longer works.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """Event ids already taken (replays of these are ignored)."""
+
+    list_display = ("received_at", "source", "event_id", "capture")
+    list_filter = ("source",)
+    search_fields = ("event_id",)
+    list_select_related = ("source", "capture")
+    raw_id_fields = ("capture",)
+    paginator = FastCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TrackingSiteForm(forms.ModelForm):
+    class Meta:
+        model = TrackingSite
+        fields = ("name", "key", "allowed_hosts", "honour_dnt", "require_consent", "is_active")
+
+    def clean_allowed_hosts(self) -> list:
+        hosts = self.cleaned_data.get("allowed_hosts") or []
+        if not isinstance(hosts, list) or not all(isinstance(host, str) for host in hosts):
+            raise ValidationError(HOSTS_NOT_LIST)
+        return [host.strip().lower() for host in hosts if host.strip()]
+
+
+@admin.register(TrackingSite)
+class TrackingSiteAdmin(admin.ModelAdmin):
+    """Websites that run track.js; the change page shows the snippet to paste."""
+
+    form = TrackingSiteForm
+    list_display = ("name", "key", "is_active", "honour_dnt", "require_consent", "created_at")
+    list_filter = ("is_active", "require_consent")
+    search_fields = ("name", "key")
+    readonly_fields = ("snippet", "created_at")
+
+    @admin.display(description="Snippet to paste")
+    def snippet(self, obj: TrackingSite) -> str:
+        """The script tag (and no-JS pixel) for every page of the site."""
+        if not obj.pk:
+            return "Save the site to get its snippet."
+        hosts = "" if obj.allowed_hosts else " No allowed hosts yet: page views from any host are accepted."
+        return format_html(
+            "<pre>{}</pre><p>Paste it before &lt;/body&gt; on every page.{}</p>", tracking_snippet(site=obj), hosts
+        )
+
+
+@admin.register(Visitor)
+class VisitorAdmin(admin.ModelAdmin):
+    """Anonymous browsers seen on tracked sites, and the lead each turned out to be."""
+
+    list_display = ("visitor_key", "site", "lead", "first_seen_at", "last_seen_at", "page_views")
+    list_filter = ("site",)
+    search_fields = ("visitor_key",)
+    list_select_related = ("site", "lead")
+    raw_id_fields = ("lead",)
+    readonly_fields = ("site", "visitor_key", "first_seen_at", "last_seen_at")
+    paginator = FastCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="Page views")
+    def page_views(self, obj: Visitor) -> str:
+        url = reverse("admin:leads_pageview_changelist") + f"?visitor__exact={obj.pk}"
+        return format_html('<a href="{}">Page views</a>', url)
+
+
+@admin.register(PageView)
+class PageViewAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "site", "visitor__visitor_key", "visit_number", "title", "url")
+    list_filter = ("site",)
+    search_fields = ("url", "title")
+    list_select_related = ("site", "visitor")
+    raw_id_fields = ("visitor",)
+    paginator = FastCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Email channel: mailboxes polled over IMAP, and the messages taken -------------------
+from .models import InboundEmail, Mailbox  # noqa: E402
+
+PASSWORD_KEPT = "Leave empty to keep the current password."
+
+
+class MailboxForm(forms.ModelForm):
+    """The password is never sent back to the browser; an empty field keeps the stored one."""
+
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, help_text=PASSWORD_KEPT)
+
+    class Meta:
+        model = Mailbox
+        fields = ("name", "host", "port", "use_ssl", "username", "password", "folder", "is_active", "team")
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password") or ""
+        if password:
+            return password
+        if self.instance.pk and self.instance.password:
+            return self.instance.password
+        raise ValidationError("Enter the mailbox password.")
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
+    list_display = ("name", "username", "host", "port", "folder", "is_active", "last_polled_at", "poll_status")
+    list_filter = ("is_active",)
+    search_fields = ("name", "username", "host")
+    readonly_fields = ("last_polled_at", "last_error")
+    actions = ["poll_now"]
+
+    @admin.display(description="Last poll")
+    def poll_status(self, obj: Mailbox) -> str:
+        """OK, or the start of the last error."""
+        if not obj.last_polled_at:
+            return "never polled"
+        return f"error: {obj.last_error[:80]}" if obj.last_error else "OK"
+
+    @admin.action(description="Poll now", permissions=["change"])
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]):
+        """Poll the selected mailboxes at once instead of waiting for beat."""
+        from .capture.imap import mailbox_poll
+
+        for mailbox in queryset:
+            result = mailbox_poll(mailbox=mailbox)
+            if result.error:
+                self.message_user(request, f"{mailbox.name}: {result.error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{mailbox.name}: {result.taken} message(s) taken.", messages.SUCCESS)
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    """Every message the email channel took, what it was, and the malformed ones to review."""
+
+    list_display = ("received_at", "kind", "from_address", "subject", "lead", "mailbox")
+    list_filter = ("kind", "mailbox", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("message_id", "from_address", "subject")
+    list_select_related = ("lead", "mailbox")
+    raw_id_fields = ("lead", "capture", "mailbox")
+    readonly_fields = ("message_id", "mailbox", "received_at", "from_address", "subject", "kind", "lead", "capture_link", "error")
+    exclude = ("capture",)
+    paginator = FastCountPaginator
+    show_full_result_count = False
+
+    @admin.display(description="Raw message")
+    def capture_link(self, obj: InboundEmail) -> str:
+        if not obj.capture_id:
+            return "—"
+        return format_html(
+            '<a href="{}">Capture record #{}</a>', reverse("admin:leads_capturerecord_change", args=[obj.capture_id]), obj.capture_id
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

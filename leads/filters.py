@@ -1,6 +1,6 @@
 """FilterSets shared by the HTML lists and the API (one definition, one validation)."""
 import django_filters as filters
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, IntegerField, QuerySet, When
 
 from .models import Lead
 
@@ -9,6 +9,14 @@ SEARCH_MAX_LENGTH = 200
 
 class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
     """`?status=new,active`: a comma-separated list, each value checked against the choices."""
+
+
+def callable_now(queryset: QuerySet, name: str, value: bool) -> QuerySet:
+    """Leads whose local time is inside business hours now (or, with false, outside them)."""
+    from .localtime import zones_callable_now
+
+    zones = zones_callable_now()
+    return queryset.filter(time_zone__in=zones) if value else queryset.exclude(time_zone__in=zones)
 
 
 class NullsLastOrderingFilter(filters.OrderingFilter):
@@ -22,6 +30,12 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
         for param in value:
             descending = param.startswith("-")
             field = self.param_map[param.lstrip("-")]
+            if field == "callable_now":
+                from .localtime import zones_callable_now
+
+                qs = qs.annotate(
+                    callable_now=Case(When(time_zone__in=zones_callable_now(), then=1), default=0, output_field=IntegerField())
+                )
             expressions.append(F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True))
         expressions.append(F("id").desc())
         return qs.order_by(*expressions)
@@ -49,19 +63,23 @@ class LeadFilter(filters.FilterSet):
     score_max = filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100)
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    callable_now = filters.BooleanFilter(
+        method=callable_now, help_text="Leads inside business hours in their own time zone right now."
+    )
     ordering = NullsLastOrderingFilter(
         fields=(
             ("created_at", "created_at"),
             ("score", "score"),
             ("updated_at", "updated_at"),
             ("last_activity_at", "last_activity_at"),
+            ("callable_now", "callable_now"),
         ),
-        help_text="created_at, score, updated_at or last_activity_at; prefix - for descending.",
+        help_text="created_at, score, updated_at, last_activity_at or callable_now; prefix - for descending.",
     )
 
     class Meta:
         model = Lead
         fields = [
             "status", "source", "search", "owner", "unassigned", "score_min", "score_max",
-            "created_after", "created_before", "ordering",
+            "created_after", "created_before", "callable_now", "ordering",
         ]

@@ -1,26 +1,35 @@
 """The processing pipeline every captured lead runs through, stage by stage.
 
-Later stages (enrichment, scoring, distribution, nurturing) each add one callable
-to STAGES. A stage takes the lead and must be safe to run twice.
+enrichment → scoring → assignment → nurturing: each stage is one callable in STAGES, takes the
+lead id and must be safe to run twice. Stages keep their own transactions short (a network
+enrichment provider must not hold a row lock while it waits on a website).
 """
 from collections.abc import Callable
 
-from django.db import transaction
 from django.utils import timezone
 
 from .models import Lead
 
-Stage = Callable[[Lead], None]
-STAGES: list[Stage] = []
+Stage = Callable[[int], object]
+
+
+def _enrich(lead_id: int) -> None:
+    from .enrichment.service import leads_enrich
+
+    leads_enrich(lead_ids=[lead_id])
+
+
+STAGES: list[Stage] = [_enrich]
 
 
 def lead_process(*, lead_id: int) -> bool:
     """Run every stage for one lead and stamp processed_at; False if the lead is gone."""
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-        if lead is None:
-            return False
-        for stage in STAGES:
-            stage(lead)
-        Lead.objects.filter(pk=lead_id).update(processed_at=timezone.now())
+    if not Lead.objects.filter(pk=lead_id).exists():
+        return False
+    started = timezone.now()
+    for stage in STAGES:
+        stage(lead_id)
+    # A capture that merged new data while we ran set processed_at to NULL after `started`
+    # (and enqueued another run): leave it NULL rather than claim that data was processed.
+    Lead.objects.filter(pk=lead_id, updated_at__lte=started).update(processed_at=timezone.now())
     return True

@@ -60,6 +60,10 @@ def interaction_record(
             Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=occurred_at)
         ).update(last_activity_at=occurred_at)
         lead.last_activity_at = max(filter(None, [lead.last_activity_at, occurred_at]))
+    if kind == Interaction.Kind.FORM_SUBMIT:
+        from .engagement import engagement_add
+
+        engagement_add(lead_id=lead.pk, day=timezone.localdate(occurred_at), form_submits=1)
     return interaction
 
 

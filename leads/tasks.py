@@ -54,6 +54,14 @@ def process_lead_task(self, lead_id: int) -> bool:
     return lead_process(lead_id=lead_id)
 
 
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def enrich_leads_task(lead_ids: list[int]) -> int:
+    """Enrich a batch of leads (on demand: the lead page, admin, enrich_leads)."""
+    from .enrichment.service import leads_enrich
+
+    return leads_enrich(lead_ids=lead_ids).changed
+
+
 @shared_task
 def sweep_unprocessed_leads_task() -> int:
     """Re-enqueue leads whose processing never finished (a broker outage, a lost worker)."""
@@ -66,3 +74,50 @@ def sweep_unprocessed_leads_task() -> int:
     for lead_id in ids:
         process_lead_task.apply_async(args=(lead_id,))
     return len(ids)
+
+
+@shared_task
+def poll_mailboxes_task() -> int:
+    """Poll every active IMAP mailbox once (beat); returns how many messages were taken."""
+    from .capture.imap import mailboxes_poll
+
+    return sum(result.taken for result in mailboxes_poll())
+
+
+@shared_task(
+    bind=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=8,
+    acks_late=True,
+)
+def process_leads_task(self, lead_ids: list[int]) -> int:
+    """Run the processing pipeline for a batch of leads (an import enqueues one per 100 leads)."""
+    return sum(lead_process(lead_id=lead_id) for lead_id in lead_ids)
+
+
+# A big file runs longer than the default task limits; the broker's visibility timeout (1 h) bounds it.
+IMPORT_SOFT_TIME_LIMIT = 3300
+IMPORT_TIME_LIMIT = 3400
+
+
+@shared_task(soft_time_limit=IMPORT_SOFT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT)
+def import_leads_task(job_id: int) -> str:
+    """Run one waiting import job; a job already taken (a repeated delivery) is left alone."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from .capture.importing import IMPORT_FAILED, import_job_claim, import_job_fail, import_run
+
+    job = import_job_claim(job_id=job_id)
+    if job is None:
+        return "skipped"
+    try:
+        return import_run(job=job).status
+    except SoftTimeLimitExceeded:
+        import_job_fail(job_id=job_id, message=IMPORT_FAILED.format(rows=job.processed_rows, error="it ran out of time"))
+        return "failed"
+
+
+@shared_task
+def engagement_roll_windows_task() -> int:
+    """Hourly: keep the 7/30-day engagement counters right as days leave the windows."""
+    from .engagement import engagement_roll_windows
+
+    return engagement_roll_windows()

@@ -10,6 +10,8 @@ urlpatterns = [
     path("leads/<int:pk>", views.lead_detail_view, name="detail"),
     path("leads/<int:pk>/edit", views.lead_edit_view, name="edit"),
     path("leads/<int:pk>/notes", views.lead_note_view, name="note"),
+    path("leads/<int:pk>/enrich", views.lead_enrich_view, name="enrich"),
+    path("leads/<int:pk>/suggestions/<int:suggestion_id>", views.lead_suggestion_view, name="suggestion"),
     path("duplicates", duplicates.duplicate_list_view, name="duplicates"),
     path("duplicates/<int:pk>", duplicates.duplicate_merge_view, name="duplicate_merge"),
 ]

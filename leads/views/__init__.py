@@ -3,18 +3,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ..forms import NoteForm, LeadForm
-from ..models import Lead
+from ..enrichment.service import enrichment_accept, enrichment_dismiss, enrichment_hints
+from ..forms import LeadForm, NoteForm
+from ..localtime import is_callable, local_now
+from ..models import EnrichmentValue, Interaction, Lead
+from ..tasks import enqueue_after_commit, enrich_leads_task
 from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
 from ..roles import is_manager, is_rep, sees_all_leads
 from ..selectors import lead_filterset, lead_get, lead_interactions
 from ..services import DuplicateLeadError, interaction_record, lead_create, lead_update
 
 DEFAULT_PAGE_SIZE = 25
-TIMELINE_LIMIT = 100
 
 
 def page_size_from(request: HttpRequest) -> int:
@@ -59,19 +61,70 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+TIMELINE_PAGE_SIZE = 50
+
+
 @login_required
 def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead_or_404(request, pk)
+    kind = request.GET.get("kind", "")
+    timeline = lead_interactions(lead=lead)
+    if kind in Interaction.Kind.values:
+        timeline = timeline.filter(kind=kind)
+    timeline_page = FastCountPaginator(timeline, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    local = local_now(lead.time_zone)
     return render(
         request,
         "leads/lead_detail.html",
         {
             "lead": lead,
-            "timeline": lead_interactions(lead=lead)[:TIMELINE_LIMIT],
+            "timeline": timeline_page.object_list,
+            "page": timeline_page,
+            "paginator": timeline_page.paginator,
+            "query": query.urlencode(),
+            "kind": kind,
+            "kinds": Interaction.Kind.choices,
             "note_form": NoteForm(),
             "can_write": _can_write(request.user),
+            "is_manager": is_manager(request.user),
+            "hints": enrichment_hints(lead=lead),
+            "suggestions": lead.enrichment_values.filter(status=EnrichmentValue.Status.SUGGESTED),
+            "local_time": local,
+            "callable": is_callable(lead.time_zone),
         },
     )
+
+
+@login_required
+@require_POST
+def lead_enrich_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue enrichment of one lead now (from the lead page)."""
+    lead = _visible_lead_or_404(request, pk)
+    if not _can_write(request.user):
+        raise PermissionDenied
+    enqueue_after_commit(enrich_leads_task, [lead.pk])
+    messages.success(request, "Enrichment queued; the profile updates in a moment.")
+    return redirect(lead)
+
+
+@login_required
+@require_POST
+def lead_suggestion_view(request: HttpRequest, pk: int, suggestion_id: int) -> HttpResponse:
+    """A manager accepts or dismisses an enrichment suggestion that conflicts with a value."""
+    lead = _visible_lead_or_404(request, pk)
+    if not is_manager(request.user):
+        raise PermissionDenied
+    suggestion = get_object_or_404(
+        EnrichmentValue, pk=suggestion_id, lead=lead, status=EnrichmentValue.Status.SUGGESTED
+    )
+    if request.POST.get("action") == "accept":
+        enrichment_accept(suggestion=suggestion, by=request.user)
+        messages.success(request, f"{suggestion.field} updated.")
+    else:
+        enrichment_dismiss(suggestion=suggestion, by=request.user)
+    return redirect(lead)
 
 
 @login_required

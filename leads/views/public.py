@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from ..capture.service import CaptureContext, CaptureEvent, CaptureRejected, capture, capture_reject
+from ..capture.tracking import visitor_identify
 from ..capture.webforms import HONEYPOT_FIELD, TIMESTAMP_FIELD, PublicLeadForm, form_timestamp, seconds_since_render
 from ..http import client_ip, wants_json
 from ..models import Lead, WebForm
@@ -142,4 +143,5 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
             for message in messages:
                 form.add_error(field if field in form.fields else None, message)
         return _render_form(request, web_form, form, status=400)
+    visitor_identify(site_key=None, visitor_key=meta["visitor_id"], lead=result.lead)  # past page views → timeline
     return _thank_you(request, web_form, result.lead.pk)

@@ -43,3 +43,8 @@ class Provider:
     def applicable(self, facts: LeadFacts) -> bool:
         """Run only when at least one input is present."""
         return any(facts.get(name) for name in self.needs) or (not self.needs)
+
+
+class ProviderUnavailable(Exception):
+    """A provider could not answer right now (timeout, rate limit, server error). The run goes
+    on without it; a later re-enrichment (enrich_leads --stale) asks again."""

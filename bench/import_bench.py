@@ -1,0 +1,175 @@
+#!/usr/bin/env python
+"""Benchmark the import channel: wall time and peak memory of importing a CSV file.
+
+    .venv/bin/python bench/import_bench.py [--sizes 10000,100000] [--capture-rows 2000]
+
+For each size, a CSV of that many realistic rows is generated in a temporary folder and
+imported twice into an empty bench database (DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/leadcrm_importbench, created and migrated if missing):
+the first run creates every lead, the second finds every one again and updates the rows
+whose status changed (one row in five). Each run is a separate child process, so its peak
+RSS (resource.getrusage ru_maxrss) is its own: with a streamed file and set-based batches it
+must not grow with the file size. For comparison, --capture-rows rows go through capture()
+one by one (the web channels' path) and the time is extrapolated.
+
+Target (issue): 100,000 rows in under 2 minutes on this 2-core machine with PostgreSQL.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcrm_importbench")
+sys.path.insert(0, str(BENCH_DIR))
+
+import benchenv  # noqa: E402  (sets the environment before Django is imported)
+
+TARGET_SECONDS = 120.0
+FIRST = ["Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam",
+         "Mia", "Noah", "Olga", "Paul", "Rosa", "Sam", "Tara", "Umar", "Vera", "Will", "Yara", "Zoe"]
+LAST = ["Smith", "Müller", "Garcia", "Rossi", "Dubois", "Novak", "Kowalski", "Jensen", "Silva", "Tanaka",
+        "Okafor", "Larsen", "Schmidt", "Brown", "Martin", "Weber", "Fischer", "Moreau", "Costa", "Nagy"]
+INDUSTRIES = ["Software", "Manufacturing", "Retail", "Finance", "Health", "Education", "Logistics"]
+STATUSES = ["New", "Working", "Nurture", "MQL", "SQL", "Won", "Closed Lost", ""]
+COUNTRIES = [("Germany", "+49 30 {:07d}"), ("US", "+1 212 555 {:04d}"), ("United Kingdom", "+44 20 7946 {:04d}"),
+             ("France", "+33 1 {:08d}"), ("NL", "+31 20 {:07d}")]
+HEADER = ["Lead ID", "First Name", "Surname", "E-mail", "Phone Number", "Company Name", "Job Title", "Country",
+          "Zip", "Lead Source", "Status", "Industry", "Employees", "Budget", "Newsletter", "Notes"]
+
+
+def generate(path: Path, rows: int, *, seed: int = 7, status_shift: bool = False) -> None:
+    """A CSV like a CRM export: every row has an id and an email, most a phone; a few rows are bad."""
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            country, phone_format = rng.choice(COUNTRIES)
+            company = f"{rng.choice(LAST)} {rng.choice(['GmbH', 'Ltd', 'Inc', 'SA', 'BV'])} {n % 5000}"
+            domain = f"company{n % 5000}.example"
+            email = f"{first.lower()}.{last.lower()}.{n}@{domain}" if n % 97 else "not-an-email"
+            status = STATUSES[(n + (1 if status_shift and n % 5 == 0 else 0)) % len(STATUSES)]
+            writer.writerow([
+                f"L{n:07d}", first, last, email, phone_format.format(n % 10_000_000) if n % 3 else "",
+                company, rng.choice(["CEO", "CTO", "Buyer", "Engineer", "Head of Sales"]), country,
+                f"{rng.randint(1000, 99999):05d}", rng.choice(["Trade show", "Webinar", "Partner", "-"]), status,
+                rng.choice(INDUSTRIES), rng.randint(1, 20000), f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}",
+                rng.choice(["Yes", "No", "N/A"]), rng.choice(["", "Met at the booth", "Asked for a demo", "Select"]),
+            ])
+
+
+def child_import(path: str, id_column: str) -> None:
+    """Run in a child process: import one file and print the figures as JSON."""
+    benchenv.setup(migrate=False)
+    from django.db import connection
+
+    from leads.capture.importing import import_file
+
+    started = time.perf_counter()
+    job = import_file(path=path, id_column=id_column)
+    seconds = time.perf_counter() - started
+    connection.close()
+    print(json.dumps({
+        "rows": job.processed_rows, "created": job.created_count, "updated": job.updated_count,
+        "rejected": job.rejected_count, "status": job.status, "seconds": round(seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }))
+
+
+def child_capture(rows: int) -> None:
+    """Run in a child process: the same kind of rows through capture(), one call per row."""
+    benchenv.setup(migrate=False)
+    from leads.capture.service import CaptureContext, capture
+    from leads.models import Lead
+
+    started = time.perf_counter()
+    for n in range(rows):
+        capture(
+            data={"email": f"capture{n}@company{n % 5000}.example", "first_name": "Anna", "last_name": "Smith",
+                  "company": "Smith GmbH", "phone": f"+49 30 {n:07d}", "country": "DE", "attributes": {"Budget": 10}},
+            context=CaptureContext(channel=Lead.Source.IMPORT, source_detail="capture bench"),
+        )
+    seconds = time.perf_counter() - started
+    print(json.dumps({"rows": rows, "seconds": round(seconds, 2)}))
+
+
+def run_child(*args: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=os.environ.copy(),
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def empty_database() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE leads_lead, leads_interaction, leads_capturerecord, leads_possibleduplicate, "
+            "leads_importjob RESTART IDENTITY CASCADE"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--capture-rows", type=int, default=2000)
+    parser.add_argument("--child", choices=["import", "capture"], help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "import":
+        child_import(args.path, "Lead ID")
+        return 0
+    if args.child == "capture":
+        child_capture(args.rows)
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="leadcrm-importbench-") as folder:
+        os.environ["MEDIA_ROOT"] = str(Path(folder) / "media")  # the job's copy of each file goes here
+        benchenv.setup()
+        from django.db import connection
+
+        print(f"database {connection.settings_dict['NAME']} on {connection.vendor}; "
+              f"{os.cpu_count()} CPUs; Python {platform.python_version()}", flush=True)
+        results = []
+        for size in [int(s) for s in args.sizes.split(",")]:
+            first = Path(folder) / f"leads-{size}.csv"
+            second = Path(folder) / f"leads-{size}-again.csv"
+            generate(first, size)
+            generate(second, size, status_shift=True)
+            mb = first.stat().st_size / 1e6
+            empty_database()
+            connection.close()
+            for label, path in (("first import (creates)", first), ("same rows again (updates)", second)):
+                figures = run_child("--child", "import", "--path", str(path))
+                figures.update(size=size, run=label, file_mb=round(mb, 1),
+                               rows_per_s=round(figures["rows"] / figures["seconds"]))
+                results.append(figures)
+                print(json.dumps(figures), flush=True)
+        if args.capture_rows:
+            empty_database()
+            connection.close()
+            figures = run_child("--child", "capture", "--rows", str(args.capture_rows))
+            figures["per_100k_s"] = round(figures["seconds"] * 100_000 / figures["rows"])
+            print("capture() row by row:", json.dumps(figures), flush=True)
+        empty_database()
+    worst = max((r["seconds"] for r in results if r["size"] >= 100_000), default=0.0)
+    print(f"slowest 100k-row run: {worst:.1f} s (target < {TARGET_SECONDS:.0f} s)")
+    return 0 if worst < TARGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The engagement summary on each lead (page views and visits in 7 and 30 days, form submits),
+kept up to date incrementally: each event adds to the lead's counters and to its per-day
+bucket, and an hourly job re-sums only the leads whose oldest counted day just left a window."""
+from datetime import date, timedelta
+
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Lead, LeadActivityDay
+
+WINDOWS = (7, 30)
+
+
+def engagement_add(*, lead_id: int, day: date, page_views: int = 0, visits: int = 0, form_submits: int = 0) -> None:
+    """Count events of one lead on one day (one upsert and one UPDATE, whatever the numbers)."""
+    today = timezone.localdate()
+    if page_views or visits:
+        bucket, created = LeadActivityDay.objects.get_or_create(
+            lead_id=lead_id, day=day, defaults={"page_views": page_views, "visits": visits}
+        )
+        if not created:
+            LeadActivityDay.objects.filter(pk=bucket.pk).update(
+                page_views=F("page_views") + page_views, visits=F("visits") + visits
+            )
+    changes = {}
+    for window in WINDOWS:
+        if day > today - timedelta(days=window):
+            if page_views:
+                changes[f"page_views_{window}d"] = F(f"page_views_{window}d") + page_views
+            if visits:
+                changes[f"visits_{window}d"] = F(f"visits_{window}d") + visits
+    if form_submits:
+        changes["form_submits"] = F("form_submits") + form_submits
+    if changes:
+        Lead.objects.filter(pk=lead_id).update(**changes)
+
+
+def engagement_roll_windows(*, today: date | None = None) -> int:
+    """Re-sum the 7- and 30-day counters of the leads that had activity on the days that just
+    left a window (set-based, and safe to run any number of times). Returns leads touched."""
+    today = today or timezone.localdate()
+    touched = 0
+    for window in WINDOWS:
+        start = today - timedelta(days=window)
+        # Leads whose counted days include one that has now left the window (a 3-day margin
+        # covers a missed run or two).
+        leaving = LeadActivityDay.objects.filter(day__lte=start, day__gt=start - timedelta(days=3)).values("lead_id")
+
+        def window_sum(column: str):
+            return Coalesce(
+                Subquery(
+                    LeadActivityDay.objects.filter(lead_id=OuterRef("pk"), day__gt=start)
+                    .values("lead_id").annotate(total=Sum(column)).values("total")[:1],
+                    output_field=IntegerField(),
+                ),
+                Value(0),
+            )
+
+        touched += Lead.objects.filter(pk__in=leaving).update(
+            **{f"page_views_{window}d": window_sum("page_views"), f"visits_{window}d": window_sum("visits")}
+        )
+    return touched
