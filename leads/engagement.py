@@ -3,6 +3,7 @@ kept up to date incrementally: each event adds to the lead's counters and to its
 bucket, and an hourly job re-sums only the leads whose oldest counted day just left a window."""
 from datetime import date, timedelta
 
+from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -12,17 +13,23 @@ from .models import Lead, LeadActivityDay
 WINDOWS = (7, 30)
 
 
+def _bucket_add(*, lead_id: int, day: date, page_views: int, visits: int) -> None:
+    """One atomic upsert that adds to the day's bucket (PostgreSQL and SQLite share the syntax)."""
+    table = connection.ops.quote_name(LeadActivityDay._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, day, page_views, visits) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (lead_id, day) DO UPDATE SET page_views = {table}.page_views + EXCLUDED.page_views, "
+            f"visits = {table}.visits + EXCLUDED.visits",
+            [lead_id, day, page_views, visits],
+        )
+
+
 def engagement_add(*, lead_id: int, day: date, page_views: int = 0, visits: int = 0, form_submits: int = 0) -> None:
     """Count events of one lead on one day (one upsert and one UPDATE, whatever the numbers)."""
     today = timezone.localdate()
     if page_views or visits:
-        bucket, created = LeadActivityDay.objects.get_or_create(
-            lead_id=lead_id, day=day, defaults={"page_views": page_views, "visits": visits}
-        )
-        if not created:
-            LeadActivityDay.objects.filter(pk=bucket.pk).update(
-                page_views=F("page_views") + page_views, visits=F("visits") + visits
-            )
+        _bucket_add(lead_id=lead_id, day=day, page_views=page_views, visits=visits)
     changes = {}
     for window in WINDOWS:
         if day > today - timedelta(days=window):

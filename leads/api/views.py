@@ -1,7 +1,7 @@
 """REST API v1 for leads. Views are thin: selectors read, services write."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from ..filters import LeadFilter
+from ..models import Interaction
 from ..roles import is_manager
 from ..selectors import lead_interactions, lead_list, visible_to
 from ..services import DuplicateLeadError, lead_create, lead_update
@@ -79,12 +80,21 @@ class LeadViewSet(
             return duplicate_response(exc)
         return Response(self.get_serializer(lead).data)
 
-    @extend_schema(responses=InteractionSerializer(many=True), filters=False)
+    @extend_schema(
+        responses=InteractionSerializer(many=True), filters=False,
+        parameters=[OpenApiParameter("kind", str, enum=Interaction.Kind.values, description="Only this kind of entry.")],
+    )
     @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
     def interactions(self, request, pk=None):
-        """The lead's timeline, newest first."""
+        """The lead's timeline, newest first (`?kind=` to show one kind)."""
         lead = self.get_object()
-        page = self.paginate_queryset(lead_interactions(lead=lead))
+        timeline = lead_interactions(lead=lead)
+        kind = request.query_params.get("kind")
+        if kind:
+            if kind not in Interaction.Kind.values:
+                raise ValidationError({"kind": [f'"{kind[:50]}" is not a kind of timeline entry.']})
+            timeline = timeline.filter(kind=kind)
+        page = self.paginate_queryset(timeline)
         return self.get_paginated_response(InteractionSerializer(page, many=True).data)
 
 

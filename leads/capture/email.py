@@ -58,6 +58,7 @@ BYTES_REPLACED = "Bytes invalid in {charset} replaced."
 TEXT_READ_AS = "Text labelled {declared} was not; read as {charset}."
 HEADER_8BIT = "Raw 8-bit bytes in headers decoded as {charset}."
 NO_MESSAGE_ID = "No Message-ID: a hash of the content stands in."
+COMPAT_FALLBACK = "Read with the compat32 parser (policy.default failed: {error})."
 
 # Reasons on the CaptureRecord of messages that make no lead.
 REASON_OWN = "our own outgoing mail"
@@ -428,7 +429,8 @@ def email_parse(*, raw: bytes) -> ParsedEmail:
         return parsed
     except PARSER_ERRORS as exc:
         logger.info("policy.default could not read a message (%s); trying compat32", exc)
-    fallback = ParsedEmail(problems=[p for p in parsed.problems if p == NUL_REMOVED])
+        error = f"{type(exc).__name__}: {exc}"[:200]
+    fallback = ParsedEmail(problems=[p for p in parsed.problems if p == NUL_REMOVED] + [COMPAT_FALLBACK.format(error=error)])
     try:
         _read(BytesParser(policy=policy.compat32).parsebytes(raw), fallback, compat=True)
     except PARSER_ERRORS as exc:

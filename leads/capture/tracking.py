@@ -4,6 +4,7 @@ visitor, and put on a lead's timeline once the visitor is known (a form, a track
 A hit must stay cheap, because pages send bursts: one upsert of the visitor, one read of its
 last view, one insert, and for a known visitor one timeline entry. No enrichment, no rescoring,
 no Celery task per hit."""
+from collections import defaultdict
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from ..engagement import engagement_add
 from ..models import Interaction, Lead, PageView, TrackingSite, Visitor
 from ..services import interaction_record
 
@@ -229,7 +231,28 @@ def page_view_record(*, site: TrackingSite, hit: PageViewInput) -> PageView:
                 subject=f"Viewed {view.title or view.url}", body=view.url,
                 data=_view_data(view, site.key, hit.visitor_key), occurred_at=occurred_at,
             )
+            new_visit = last is None or visit_number != last[1]
+            engagement_add(
+                lead_id=lead_id, day=timezone.localdate(occurred_at), page_views=1, visits=1 if new_visit else 0
+            )
     return view
+
+
+def _count_engagement(*, lead_id: int, views: list[PageView]) -> None:
+    """Add a newly identified visitor's past views to the lead's engagement counters, per day
+    (a visit counts on the day of its first view)."""
+    first_of_visit: dict[tuple[int, int], PageView] = {}
+    for view in views:
+        key = (view.visitor_id, view.visit_number)
+        if key not in first_of_visit or view.occurred_at < first_of_visit[key].occurred_at:
+            first_of_visit[key] = view
+    per_day: dict = defaultdict(lambda: [0, 0])
+    for view in views:
+        per_day[timezone.localdate(view.occurred_at)][0] += 1
+    for view in first_of_visit.values():
+        per_day[timezone.localdate(view.occurred_at)][1] += 1
+    for day, (page_views, visits) in per_day.items():
+        engagement_add(lead_id=lead_id, day=day, page_views=page_views, visits=visits)
 
 
 def visitor_identify(*, site_key: str | None, visitor_key: str, lead: Lead) -> int:
@@ -260,6 +283,7 @@ def visitor_identify(*, site_key: str | None, visitor_key: str, lead: Lead) -> i
             ],
             batch_size=500,
         )
+        _count_engagement(lead_id=lead.pk, views=views)
         latest = views[0].occurred_at
         Lead.objects.filter(pk=lead.pk).filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=latest)).update(
             last_activity_at=latest

@@ -127,9 +127,10 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
             return JsonResponse(errors, status=400)
         return _render_form(request, web_form, form, status=400)
     meta = {name: form.cleaned_data.get(name, "") for name in ("referrer", "landing_page", "visitor_id")}
+    submitted = {name: str(form.cleaned_data[name]) for name in web_form.fields if form.cleaned_data.get(name) and name != "message"}
     event = CaptureEvent(
         subject=f"Submitted {web_form.name}", body=form.cleaned_data.get("message", ""),
-        data={k: v for k, v in meta.items() if v},
+        data={**{k: v for k, v in meta.items() if v}, "submitted": submitted},
     )
     try:
         result = capture(

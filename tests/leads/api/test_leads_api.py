@@ -159,3 +159,13 @@ def test_schema_and_docs_are_served(api_as, manager):
     assert {"status", "search", "owner", "source", "score_min", "score_max", "created_after", "created_before", "ordering", "page_size"} <= params
     docs = APIClient().get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_the_timeline_filters_by_kind(api_as, manager):
+    lead = LeadFactory()
+    InteractionFactory(lead=lead, kind="note", subject="a note")
+    InteractionFactory(lead=lead, kind="call_out", subject="a call")
+    client = api_as(manager)
+    calls = client.get(f"{URL}/{lead.id}/interactions", {"kind": "call_out"}).json()["results"]
+    assert [row["subject"] for row in calls] == ["a call"]
+    assert client.get(f"{URL}/{lead.id}/interactions", {"kind": "bogus"}).status_code == 400

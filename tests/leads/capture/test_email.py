@@ -88,6 +88,9 @@ def test_an_unknown_sender_becomes_a_lead_with_name_phone_company_and_title():
           "job_title": "VP Operations"}),
         ("invalid_utf8.eml", "francois@levesque-conseil.example", {"first_name": "François", "last_name": "Lévesque"}),
         ("nul_bytes.eml", "nina@zero-bytes.example", {"first_name": "Nina", "last_name": "Null"}),
+        ("hostile_content_type.eml", "rita@gomez-textiles.example",
+         {"first_name": "Rita", "last_name": "Gomez", "phone": "+34912345678", "company": "Gomez Textiles S.L.",
+          "job_title": "Buyer"}),
     ],
 )
 def test_odd_but_readable_mail_still_makes_a_proper_lead(name, email, expected):
@@ -137,6 +140,16 @@ def test_nul_bytes_and_invalid_utf8_are_cleaned_not_fatal():
     assert "une démo" in francois.body  # mislabelled Windows-1252 text, read as such
     inbound = InboundEmail.objects.get(message_id="<invalid-utf8-1@levesque-conseil.example>")
     assert inbound.kind == InboundEmail.Kind.NEW_LEAD and "Windows-1252" in inbound.error
+
+
+@pytest.mark.django_db
+def test_a_header_the_modern_parser_crashes_on_is_read_with_compat32():
+    """Python's policy.default raises IndexError on 'Content-Type: text/plain; format*'."""
+    result = email_ingest(raw=corpus("hostile_content_type.eml"))
+
+    assert result.created
+    assert Interaction.objects.get(kind=Interaction.Kind.EMAIL_IN).body.startswith("Could you send fabric samples?")
+    assert "compat32" in result.inbound.error
 
 
 # --- Known leads, replies and copies ---------------------------------------------------------

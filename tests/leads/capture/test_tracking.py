@@ -277,7 +277,8 @@ def test_an_identified_hit_adds_only_the_timeline_entry(client, site, django_ass
     lead = LeadFactory()
     view_at(site, 1, "/")
     visitor_identify(site_key=None, visitor_key=VISITOR, lead=lead)
-    with django_assert_num_queries(8):  # the anonymous six, plus the entry and last_activity_at
+    # the anonymous six, plus the entry, last_activity_at, and the engagement counters (day upsert, lead)
+    with django_assert_num_queries(10):
         assert collect(client, site, hit()).status_code == 202
 
 

@@ -202,3 +202,11 @@ def test_managers_see_the_request_log(client, manager, web_form):
     client.force_login(manager)
     response = client.get("/admin/leads/capturerecord/", {"result__exact": "rejected"})
     assert response.status_code == 200 and b"honeypot field filled" in response.content
+
+
+def test_the_timeline_shows_what_was_submitted(client, manager, web_form):
+    client.post("/f/pricing", submission(web_form))
+    lead = Lead.objects.get()
+    client.force_login(manager)
+    html = client.get(f"/leads/{lead.pk}", {"kind": "form_submit"}).content.decode()
+    assert "Submitted Pricing request" in html and "Kernel" in html

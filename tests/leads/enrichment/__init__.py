@@ -70,7 +70,8 @@ class LocalServer:
         self.host = host
         self.port = self._server.server_address[1]
         self.scheme = "https" if tls else "http"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll so shutdown() returns at once at the end of each test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def host_port(self) -> str:
