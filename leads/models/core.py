@@ -188,6 +188,13 @@ class Lead(models.Model):
     department = models.CharField(max_length=30, choices=Department.choices, blank=True)
     enriched_at = models.DateTimeField(null=True, blank=True)
 
+    # Scoring (leads/scoring): the parts of the score, and what a person fixed by hand.
+    fit_points = models.FloatField(default=0)
+    engagement_points = models.FloatField(default=0)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    grade_locked = models.BooleanField(default=False, help_text="Set by hand: rescoring keeps it.")
+    status_locked = models.BooleanField(default=False, help_text="Set by hand: scoring never changes it.")
+
     # Engagement summary, kept up to date by events (see leads/engagement.py).
     page_views_7d = models.PositiveIntegerField(default=0)
     page_views_30d = models.PositiveIntegerField(default=0)
@@ -273,6 +280,7 @@ class Lead(models.Model):
             models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
             models.Index(fields=["-score", "-id"], name="lead_score_idx"),
             models.Index(fields=["status", "-score", "-id"], name="lead_status_score_idx"),
+            models.Index(fields=["grade", "-score"], name="lead_grade_idx"),
             models.Index(fields=["-updated_at"], name="lead_updated_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
             models.Index(fields=["time_zone"], name="lead_time_zone_idx"),
@@ -319,6 +327,9 @@ class Interaction(models.Model):
         IMPORT = "import", "Imported"
         MERGE = "merge", "Merged"
         ENRICHMENT = "enrichment", "Enriched"
+        EMAIL_OPENED = "email_opened", "Email opened"
+        EMAIL_CLICKED = "email_clicked", "Email clicked"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
     kind = models.CharField(max_length=20, choices=Kind.choices)
