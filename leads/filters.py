@@ -52,6 +52,7 @@ class LeadFilter(filters.FilterSet):
         field_name="status", choices=Lead.Status.choices, help_text="One status, or several: new,active"
     )
     source = ChoiceInFilter(field_name="source", choices=Lead.Source.choices, help_text="One or more channels.")
+    grade = ChoiceInFilter(field_name="grade", choices=Lead.Grade.choices, help_text="One grade, or several: A,B")
     search = filters.CharFilter(
         method=substring_search,
         max_length=SEARCH_MAX_LENGTH,
@@ -70,16 +71,17 @@ class LeadFilter(filters.FilterSet):
         fields=(
             ("created_at", "created_at"),
             ("score", "score"),
+            ("probability", "probability"),
             ("updated_at", "updated_at"),
             ("last_activity_at", "last_activity_at"),
             ("callable_now", "callable_now"),
         ),
-        help_text="created_at, score, updated_at, last_activity_at or callable_now; prefix - for descending.",
+        help_text="created_at, score, probability, updated_at, last_activity_at or callable_now; prefix - for descending.",
     )
 
     class Meta:
         model = Lead
         fields = [
-            "status", "source", "search", "owner", "unassigned", "score_min", "score_max",
+            "status", "source", "grade", "search", "owner", "unassigned", "score_min", "score_max",
             "created_after", "created_before", "callable_now", "ordering",
         ]

@@ -19,7 +19,13 @@ def _enrich(lead_id: int) -> None:
     leads_enrich(lead_ids=[lead_id])
 
 
-STAGES: list[Stage] = [_enrich]
+def _score(lead_id: int) -> None:
+    from .scoring.service import leads_rescore
+
+    leads_rescore(lead_ids=[lead_id])
+
+
+STAGES: list[Stage] = [_enrich, _score]
 
 
 def lead_process(*, lead_id: int) -> bool:

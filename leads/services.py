@@ -20,6 +20,14 @@ ACTIVITY_KINDS = frozenset(
         Interaction.Kind.CALL_OUT, Interaction.Kind.NOTE,
     }
 )
+# Kinds that scoring rules count: a new one rescores the lead (debounced).
+SCORED_KINDS = frozenset(
+    {
+        Interaction.Kind.PAGE_VIEW, Interaction.Kind.FORM_SUBMIT, Interaction.Kind.EMAIL_IN,
+        Interaction.Kind.EMAIL_OPENED, Interaction.Kind.EMAIL_CLICKED, Interaction.Kind.CALL_IN,
+        Interaction.Kind.CALL_OUT, Interaction.Kind.UNSUBSCRIBE,
+    }
+)
 # Fields people type: an edit of these is one "Details edited" timeline entry.
 TRACKED_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
@@ -64,6 +72,10 @@ def interaction_record(
         from .engagement import engagement_add
 
         engagement_add(lead_id=lead.pk, day=timezone.localdate(occurred_at), form_submits=1)
+    if kind in SCORED_KINDS:
+        from .tasks import rescore_soon
+
+        rescore_soon(lead_id=lead.pk)
     return interaction
 
 
@@ -132,7 +144,17 @@ def lead_update(*, lead: Lead, data: dict[str, Any], by: User | None) -> Lead:
         setattr(lead, name, value)
     if not changed:
         return lead
+    # A person's choice of status or grade is kept: scoring will not recompute it away.
+    if "status" in changed and by is not None:
+        lead.status_locked = True
+        changed.append("status_locked")
+    if "grade" in changed and by is not None:
+        lead.grade_locked = True
+        changed.append("grade_locked")
     _save_unique(lead, update_fields=[*changed, "updated_at"])
+    from .tasks import rescore_soon
+
+    rescore_soon(lead_id=lead.pk)
     if "status" in changed:
         interaction_record(
             lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=by,
@@ -185,7 +207,8 @@ def lead_bulk_set_status(*, leads: QuerySet[Lead], status: str, lost_reason: str
     if not rows:
         return 0
     Lead.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-        status=status, lost_reason=lost_reason if status == Lead.Status.LOST else "", updated_at=now
+        status=status, lost_reason=lost_reason if status == Lead.Status.LOST else "", updated_at=now,
+        status_locked=True,  # set by a person: scoring keeps it
     )
     Interaction.objects.bulk_create(
         Interaction(

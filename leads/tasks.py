@@ -22,9 +22,9 @@ _publisher: ThreadPoolExecutor | None = None
 _publisher_lock = threading.Lock()
 
 
-def _publish(task, args: tuple) -> None:
+def _publish(task, args: tuple, options: dict | None = None) -> None:
     try:
-        task.apply_async(args=args, retry=False)
+        task.apply_async(args=args, retry=False, **(options or {}))
     except (OperationalError, ConnectionError, OSError) as exc:
         logger.warning("broker unavailable, %s%r left for the sweeper: %s", task.name, args, exc)
 
@@ -38,11 +38,12 @@ def _background_publisher() -> ThreadPoolExecutor:
         return _publisher
 
 
-def enqueue_after_commit(task, *args) -> None:
+def enqueue_after_commit(task, *args, countdown: float | None = None) -> None:
     """Send a task once the surrounding transaction commits, from a background thread, so
     no request waits on the broker. If the broker is down the request still succeeds and
     the sweeper re-sends whatever was not processed."""
-    transaction.on_commit(lambda: _background_publisher().submit(_publish, task, args))
+    options = {"countdown": countdown} if countdown else None
+    transaction.on_commit(lambda: _background_publisher().submit(_publish, task, args, options))
 
 
 @shared_task(
@@ -121,3 +122,64 @@ def engagement_roll_windows_task() -> int:
     from .engagement import engagement_roll_windows
 
     return engagement_roll_windows()
+
+
+RESCORE_DEBOUNCE_SECONDS = 5
+
+
+def rescore_soon(*, lead_id: int) -> bool:
+    """Rescore a lead a few seconds after an event; events in between fold into that one run
+    (100 page views → one recomputation). Returns True when this call scheduled the run."""
+    from django.core.cache import cache
+
+    if not cache.add(f"leadcrm:rescore:{lead_id}", 1, timeout=RESCORE_DEBOUNCE_SECONDS):
+        return False
+    enqueue_after_commit(rescore_leads_task, [lead_id], countdown=RESCORE_DEBOUNCE_SECONDS)
+    return True
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def rescore_leads_task(lead_ids: list[int]) -> int:
+    """Rescore some leads (after events, debounced)."""
+    from .scoring.service import leads_rescore
+
+    return leads_rescore(lead_ids=lead_ids).scored
+
+
+@shared_task(acks_late=True)
+def rescore_all_task(job_id: int) -> int:
+    """A bulk rescore of every open lead, with its progress on the ScoreJob row."""
+    from .models import ScoreJob
+    from .scoring.service import leads_rescore
+
+    job = ScoreJob.objects.filter(pk=job_id, status=ScoreJob.Status.PENDING).first()
+    if job is None:
+        return 0  # already run (a redelivered message): nothing to do twice
+    ScoreJob.objects.filter(pk=job_id).update(status=ScoreJob.Status.RUNNING, started_at=timezone.now())
+    try:
+        result = leads_rescore(job=job)
+    except Exception as exc:
+        ScoreJob.objects.filter(pk=job_id).update(status=ScoreJob.Status.FAILED, message=str(exc)[:1000], finished_at=timezone.now())
+        raise
+    ScoreJob.objects.filter(pk=job_id).update(
+        status=ScoreJob.Status.DONE, finished_at=timezone.now(),
+        message=f"{result.scored} leads scored, {result.logged} significant changes, {len(result.qualified)} qualified",
+    )
+    return result.scored
+
+
+@shared_task(autoretry_for=(OperationalError, ConnectionError), retry_backoff=True, max_retries=5)
+def notify_by_email_task(notification_ids: list[int]) -> int:
+    """Email owners their new notifications (Django's mail backend)."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from .models import Notification
+
+    sent = 0
+    for notification in Notification.objects.filter(pk__in=notification_ids).select_related("user"):
+        if notification.user.email:
+            link = f"{settings.PUBLIC_BASE_URL}/leads/{notification.lead_id}" if notification.lead_id else settings.PUBLIC_BASE_URL
+            send_mail(f"[LeadCRM] {notification.message}", f"{notification.message}\n\n{link}\n", None, [notification.user.email])
+            sent += 1
+    return sent

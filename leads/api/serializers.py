@@ -76,3 +76,31 @@ class DuplicateLeadSerializer(serializers.Serializer):
     detail = serializers.CharField()
     field = serializers.CharField()
     existing_lead = serializers.IntegerField(allow_null=True)
+
+
+class ScoreExplanationSerializer(serializers.Serializer):
+    """GET /api/v1/leads/{id}/score."""
+
+    class Part(serializers.Serializer):
+        label = serializers.CharField()
+        points = serializers.FloatField()
+
+    class Rule(serializers.Serializer):
+        rule = serializers.CharField()
+        group = serializers.ChoiceField(choices=["fit", "engagement"])
+        points = serializers.FloatField(help_text="After decay and the rule's cap.")
+
+    class Feature(serializers.Serializer):
+        label = serializers.CharField()
+        weight = serializers.FloatField(help_text="Log-odds contribution.")
+
+    score = serializers.IntegerField()
+    grade = serializers.CharField()
+    probability = serializers.FloatField(allow_null=True)
+    fit_points = serializers.FloatField()
+    engagement_points = serializers.FloatField()
+    probability_weight = serializers.FloatField()
+    rules = Rule(many=True)
+    model = Feature(many=True)
+    contributions = Part(many=True, help_text="They add up to `score`.")
+    scored_at = serializers.DateTimeField(allow_null=True)

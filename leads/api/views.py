@@ -15,7 +15,7 @@ from ..roles import is_manager
 from ..selectors import lead_interactions, lead_list, visible_to
 from ..services import DuplicateLeadError, lead_create, lead_update
 from .permissions import LeadAccess
-from .serializers import DuplicateLeadSerializer, InteractionSerializer, LeadSerializer
+from .serializers import DuplicateLeadSerializer, InteractionSerializer, LeadSerializer, ScoreExplanationSerializer
 
 
 class SelectorFilterBackend(DjangoFilterBackend):
@@ -79,6 +79,15 @@ class LeadViewSet(
         except DuplicateLeadError as exc:
             return duplicate_response(exc)
         return Response(self.get_serializer(lead).data)
+
+    @extend_schema(responses=ScoreExplanationSerializer, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
+    def score(self, request, pk=None):
+        """Why the lead has its score: the rules that fired, the model's strongest features, and
+        contributions that add up to the score."""
+        from ..scoring.service import score_explain
+
+        return Response(score_explain(lead=self.get_object()))
 
     @extend_schema(
         responses=InteractionSerializer(many=True), filters=False,

@@ -190,6 +190,7 @@ class Lead(models.Model):
 
     # Scoring (leads/scoring): the parts of the score, and what a person fixed by hand.
     fit_points = models.FloatField(default=0)
+    score_logged = models.PositiveSmallIntegerField(default=0, help_text="The score last written to the timeline.")
     engagement_points = models.FloatField(default=0)
     scored_at = models.DateTimeField(null=True, blank=True)
     grade_locked = models.BooleanField(default=False, help_text="Set by hand: rescoring keeps it.")
@@ -344,7 +345,10 @@ class Interaction(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["lead", "-occurred_at", "-id"], name="interaction_lead_time_idx")]
+        indexes = [
+            models.Index(fields=["lead", "-occurred_at", "-id"], name="interaction_lead_time_idx"),
+            models.Index(fields=["kind", "-occurred_at"], name="interaction_kind_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d %H:%M}"

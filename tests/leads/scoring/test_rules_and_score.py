@@ -1,0 +1,223 @@
+"""Rule-based scoring: every kind of rule, decay on a frozen clock, caps, the combination, the
+explanation that adds up, lifecycle, overrides and the debounce."""
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringRule
+from leads.scoring.service import leads_rescore, score_explain
+from leads.tasks import RESCORE_DEBOUNCE_SECONDS, rescore_soon
+from tests.factories import InteractionFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def only_our_rules():
+    """Start from no rules (the shipped defaults are tested separately) and known settings."""
+    ScoringRule.objects.all().delete()
+    ScoringConfig.objects.update_or_create(
+        pk=1, defaults=dict(fit_cap=60, engagement_cap=60, decay="half_life", half_life_days=10,
+                            probability_weight=0.4, grade_a=75, grade_b=50, grade_c=25, mql_threshold=70, significant_change=5),
+    )
+    cache.clear()
+
+
+def fit(name, field, operator, value, points, cap=None):
+    return ScoringRule.objects.create(name=name, group="fit", field=field, operator=operator, value=value, points=points, cap=cap)
+
+
+def engagement(name, event, points, url_pattern="", cap=None):
+    return ScoringRule.objects.create(name=name, group="engagement", event=event, url_pattern=url_pattern, points=points, cap=cap)
+
+
+def score_of(lead, **kwargs) -> Lead:
+    leads_rescore(lead_ids=[lead.pk], now=kwargs.get("now", NOW))
+    lead.refresh_from_db()
+    return lead
+
+
+@pytest.mark.parametrize(
+    "operator, value, lead_values, fires",
+    [
+        ("equals", "corporate", {"email_kind": "corporate"}, True),
+        ("equals", "corporate", {"email_kind": "free"}, False),
+        ("in", ["GB", "DE"], {"country": "DE"}, True),
+        ("in", ["GB", "DE"], {"country": "FR"}, False),
+        ("contains", "soft", {"industry": "Software"}, True),
+        ("is_set", None, {"job_title": "CTO"}, True),
+        ("is_set", None, {"job_title": ""}, False),
+    ],
+)
+def test_fit_rules_on_fields(operator, value, lead_values, fires):
+    field = next(iter(lead_values))
+    fit("rule", field, operator, value, 20)
+    lead = score_of(LeadFactory(**lead_values))
+    assert lead.fit_points == (20 if fires else 0)
+
+
+@pytest.mark.parametrize(
+    "operator, value, attributes, fires",
+    [
+        ("equals", "enterprise", {"plan": "enterprise"}, True),
+        ("gt", 100, {"seats": 250}, True),
+        ("gt", 100, {"seats": 50}, False),
+        ("lt", 100, {"seats": 50}, True),
+        ("is_set", None, {"plan": "x"}, True),
+        ("is_set", None, {}, False),
+    ],
+)
+def test_fit_rules_on_custom_attributes(operator, value, attributes, fires):
+    field = "attributes.seats" if operator in ("gt", "lt") else "attributes.plan"
+    fit("rule", field, operator, value, 10)
+    lead = score_of(LeadFactory(attributes=attributes))
+    assert lead.fit_points == (10 if fires else 0)
+
+
+def test_event_rules_with_url_patterns_and_caps():
+    engagement("Pricing", "page_view", 10, url_pattern="/pricing", cap=25)
+    engagement("Form", "form_submit", 7)
+    engagement("Calls", "call", 4)
+    engagement("Unsubscribed", "unsubscribe", -30)
+    lead = LeadFactory()
+    for url in ("https://x.io/pricing", "https://x.io/PRICING?plan=pro", "https://x.io/pricing/enterprise", "https://x.io/blog"):
+        InteractionFactory(lead=lead, kind="page_view", body=url, occurred_at=NOW)
+    InteractionFactory(lead=lead, kind="form_submit", occurred_at=NOW)
+    InteractionFactory(lead=lead, kind="call_out", occurred_at=NOW)
+    assert score_of(lead).engagement_points == pytest.approx(25 + 7 + 4)  # 3 pricing views = 30, capped at 25
+    InteractionFactory(lead=lead, kind="unsubscribe", occurred_at=NOW)
+    assert score_of(lead).engagement_points == pytest.approx(25 + 7 + 4 - 30)
+
+
+def test_engagement_decays_with_a_half_life_and_fit_does_not():
+    fit("Corporate", "email_kind", "equals", "corporate", 20)
+    engagement("Form", "form_submit", 40)
+    lead = LeadFactory(email_kind="corporate")
+    InteractionFactory(lead=lead, kind="form_submit", occurred_at=NOW)
+    assert score_of(lead, now=NOW).engagement_points == pytest.approx(40)
+    later = score_of(lead, now=NOW + timedelta(days=10))  # one half-life
+    assert later.engagement_points == pytest.approx(20, abs=0.01)
+    assert later.fit_points == 20
+    assert score_of(lead, now=NOW + timedelta(days=20)).engagement_points == pytest.approx(10, abs=0.01)
+
+
+def test_linear_decay():
+    ScoringConfig.objects.filter(pk=1).update(decay="linear", linear_percent=25, linear_period_days=7)
+    engagement("Form", "form_submit", 40)
+    lead = LeadFactory()
+    InteractionFactory(lead=lead, kind="form_submit", occurred_at=NOW)
+    assert score_of(lead, now=NOW + timedelta(days=8)).engagement_points == pytest.approx(30)  # one period: -25 %
+    assert score_of(lead, now=NOW + timedelta(days=29)).engagement_points == pytest.approx(0)
+
+
+def test_group_caps_and_the_0_100_range():
+    ScoringConfig.objects.filter(pk=1).update(fit_cap=30)
+    fit("A", "email_kind", "equals", "corporate", 25)
+    fit("B", "seniority", "equals", "c_level", 25)
+    lead = score_of(LeadFactory(email_kind="corporate", seniority="c_level"))
+    assert (lead.fit_points, lead.score) == (30, 30)
+    fit("Bad", "email_bouncing", "equals", True, -30)
+    assert score_of(LeadFactory(email_bouncing=True)).score == 0  # never below 0
+
+
+def test_score_is_the_rules_alone_without_a_probability_and_grades_follow():
+    fit("A", "email_kind", "equals", "corporate", 55)
+    lead = score_of(LeadFactory(email_kind="corporate"))
+    assert (lead.probability, lead.score, lead.grade) == (None, 55, "B")
+
+
+def test_score_blends_rules_and_probability_by_the_configured_weight():
+    from django.db.models import FloatField, Value
+
+    from leads.scoring.service import score_expression
+
+    lead = LeadFactory(probability=0.9)
+    config = ScoringConfig.current()  # weight 0.4
+    blended = Lead.objects.annotate(s=score_expression(config, Value(50.0, output_field=FloatField()))).get(pk=lead.pk).s
+    assert blended == round(0.6 * 50 + 0.4 * 90)
+
+
+def test_the_explanation_adds_up_to_the_score(api_as, manager):
+    fit("Corporate", "email_kind", "equals", "corporate", 30)
+    fit("Target country", "country", "in", ["GB"], 15)
+    engagement("Pricing", "page_view", 10, url_pattern="/pricing")
+    lead = LeadFactory(email_kind="corporate", country="GB")
+    InteractionFactory(lead=lead, kind="page_view", body="https://x.io/pricing", occurred_at=timezone.now() - timedelta(days=3))
+    body = api_as(manager).get(f"/api/v1/leads/{lead.pk}/score").json()
+    assert {rule["rule"] for rule in body["rules"]} == {"Corporate", "Target country", "Pricing"}
+    pricing = next(rule for rule in body["rules"] if rule["rule"] == "Pricing")
+    assert 7 < pricing["points"] < 10  # decayed for three days
+    assert sum(part["points"] for part in body["contributions"]) == pytest.approx(body["score"], abs=0.01)
+    lead.refresh_from_db()
+    assert body["score"] == lead.score
+
+
+def test_qualification_at_the_mql_threshold_is_recorded_and_the_owner_notified(rep):
+    fit("Big", "email_kind", "equals", "corporate", 60)
+    engagement("Form", "form_submit", 20)
+    lead = LeadFactory(email_kind="corporate", status="active", owner=rep)
+    InteractionFactory(lead=lead, kind="form_submit", occurred_at=NOW)
+    lead = score_of(lead)
+    assert lead.status == "qualified"
+    change = lead.interactions.get(kind="status_change")
+    assert change.data["to"] == "qualified" and "MQL" in change.data["reason"]
+    assert Notification.objects.get(user=rep, lead=lead).kind == "qualified"
+
+
+def test_a_manual_status_or_grade_survives_a_rescore(api_as, manager, client):
+    fit("Big", "email_kind", "equals", "corporate", 60)
+    engagement("Form", "form_submit", 20)
+    lead = LeadFactory(email_kind="corporate", status="active")
+    InteractionFactory(lead=lead, kind="form_submit", occurred_at=NOW)
+    api_as(manager).patch(f"/api/v1/leads/{lead.pk}", {"status": "nurturing"}, format="json")
+    lead = score_of(lead)
+    assert lead.score >= 70 and lead.status == "nurturing"  # a person chose nurturing: kept
+    Lead.objects.filter(pk=lead.pk).update(grade="D", grade_locked=True)
+    assert score_of(lead).grade == "D"
+
+
+def test_significant_changes_only_go_on_the_timeline():
+    rule = fit("A", "email_kind", "equals", "corporate", 30)
+    lead = LeadFactory(email_kind="corporate")
+    score_of(lead)
+    score_of(lead)  # same score again: no new entry
+    rule.points = 32
+    rule.save()
+    score_of(lead)  # +2: not significant
+    assert list(lead.interactions.filter(kind="score_change").values_list("data", flat=True)) == [{"from": 0, "to": 30}]
+
+
+def test_events_rescore_debounced(django_capture_on_commit_callbacks):
+    lead = LeadFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        scheduled = [rescore_soon(lead_id=lead.pk) for _ in range(100)]
+    assert scheduled.count(True) == 1  # 100 events, one recomputation
+    assert len(callbacks) == 1
+    assert RESCORE_DEBOUNCE_SECONDS <= 10
+
+
+def test_bulk_rescore_is_set_based(django_assert_max_num_queries):
+    fit("A", "email_kind", "equals", "corporate", 30)
+    engagement("Form", "form_submit", 20)
+    Lead.objects.bulk_create([Lead(email=f"b{i}@x.io", email_kind="corporate") for i in range(300)])
+    with django_assert_max_num_queries(20):
+        result = leads_rescore()
+    assert result.scored == 300
+    assert set(Lead.objects.values_list("score", flat=True)) == {30}
+
+
+def test_the_shipped_default_rules_score_a_good_lead_above_a_poor_one():
+    import importlib
+
+    defaults = importlib.import_module("leads.migrations.0009_scoring_defaults").DEFAULT_RULES
+    for position, (name, group, field, operator, value, event, url, points, cap) in enumerate(defaults):
+        ScoringRule.objects.create(name=name, group=group, field=field, operator=operator, value=value, event=event,
+                                   url_pattern=url, points=points, cap=cap, position=position)
+    good = LeadFactory(email_kind="corporate", seniority="vp", country="GB", company_size="201-500")
+    InteractionFactory(lead=good, kind="page_view", body="https://x.io/pricing", occurred_at=NOW)
+    poor = LeadFactory(email_kind="disposable", email_bouncing=True)
+    assert score_of(good).score > 40 > score_of(poor).score
