@@ -8,7 +8,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from .models import CaptureRecord, Interaction, Lead, PossibleDuplicate, Team, TeamMembership, WebForm
+from .models import (
+    CaptureRecord, Interaction, Lead, PossibleDuplicate, ScoreJob, ScoringConfig, ScoringRule, Team, TeamMembership, WebForm,
+)
 from .pagination import FastCountPaginator
 from .services import lead_bulk_assign, lead_bulk_set_status, lead_update
 
@@ -62,7 +64,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_filter = ("status", "source", "owner", "grade", "team", ("created_at", admin.DateFieldListFilter))
     search_fields = ("first_name", "last_name", "email", "company", "phone", "external_id")
     list_select_related = ("owner",)
-    readonly_fields = ("score", "grade", "probability", "processed_at", "created_at", "updated_at", "last_activity_at")
+    readonly_fields = ("score", "probability", "processed_at", "created_at", "updated_at", "last_activity_at")
     autocomplete_fields = ()
     inlines = [InteractionInline]
     actions = ["assign_owner", "change_status", "enrich_now"]
@@ -75,7 +77,7 @@ class LeadAdmin(admin.ModelAdmin):
         ("Company", {"fields": ("company", "website", "industry", "company_size")}),
         ("Location", {"fields": ("country", "region", "city", "postal_code", "time_zone")}),
         ("Source", {"fields": ("source", "source_detail", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "external_id")}),
-        ("Lifecycle", {"fields": ("status", "lost_reason", "owner", "team", "score", "grade", "probability")}),
+        ("Lifecycle", {"fields": ("status", "status_locked", "lost_reason", "owner", "team", "score", "grade", "grade_locked", "probability")}),
         ("Consent and data", {"fields": ("email_opt_in", "do_not_contact", "attributes")}),
         ("Dates", {"fields": ("first_contacted_at", "last_activity_at", "processed_at", "created_at", "updated_at")}),
     )
@@ -479,4 +481,166 @@ class InboundEmailAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Import jobs: upload a CSV/XLSX file; it runs in the background (docs/import.md) ----------
+
+from .capture.importing import (  # noqa: E402
+    ImportFileError, import_allowed, import_check_name, import_inspect, import_job_start, import_too_large_message,
+    import_upload_limit,
+)
+from .models import ImportJob  # noqa: E402
+
+
+class ImportJobUploadForm(forms.ModelForm):
+    class Meta:
+        model = ImportJob
+        fields = ("file", "source_detail", "id_column", "dry_run")
+        help_texts = {
+            "file": "A .csv or .xlsx file whose first row names the columns.",
+            "source_detail": "Source detail for every row (otherwise the file's Lead Source column, or the file name).",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload:
+            try:
+                import_check_name(name=upload.name)
+                if upload.size > import_upload_limit():
+                    raise ImportFileError(import_too_large_message())
+                import_inspect(fileobj=upload, name=upload.name, id_column=cleaned.get("id_column", ""))
+            except ImportFileError as exc:
+                self.add_error(exc.field, exc.message)
+        return cleaned
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Managers upload a file here (or on /imports/); the job page shows its progress and report."""
+
+    form = ImportJobUploadForm
+    list_display = (
+        "created_at", "original_name", "status", "dry_run", "progress", "created_count", "updated_count",
+        "rejected_count", "created_by",
+    )
+    list_filter = ("status", "dry_run")
+    search_fields = ("original_name", "source_detail")
+    list_select_related = ("created_by",)
+    upload_fields = ("file", "source_detail", "id_column", "dry_run")
+    report_fields = (
+        "original_name", "job_page", "status", "progress", "dry_run", "source_detail", "id_column", "total_rows",
+        "processed_rows", "created_count", "updated_count", "rejected_count", "message", "rejected_rows",
+        "columns", "created_by", "created_at", "started_at", "finished_at",
+    )
+
+    def get_fields(self, request, obj=None):
+        """An upload form to add a job; a read-only report once it exists."""
+        return self.upload_fields if obj is None else self.report_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.report_fields
+
+    def has_module_permission(self, request) -> bool:
+        return import_allowed(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return import_allowed(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return import_allowed(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a job is a record of what happened
+
+    def save_model(self, request, obj: ImportJob, form, change: bool) -> None:
+        """Store the file and enqueue the import (it runs after the commit)."""
+        if not change:
+            import_job_start(job=obj, by=request.user)
+
+    def response_add(self, request, obj: ImportJob, post_url_continue=None):
+        """Go to the job page with its progress bar."""
+        from django.http import HttpResponseRedirect
+
+        self.message_user(request, f"Import of {obj.original_name} started.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("leads:import_detail", args=[obj.pk]))
+
+    @admin.display(description="Progress")
+    def progress(self, obj: ImportJob) -> str:
+        return f"{obj.progress_percent}%"
+
+    @admin.display(description="Job page")
+    def job_page(self, obj: ImportJob) -> str:
+        return format_html('<a href="{}">Progress and report</a>', reverse("leads:import_detail", args=[obj.pk]))
+
+    @admin.display(description="Rejected rows")
+    def rejected_rows(self, obj: ImportJob) -> str:
+        from django.utils.html import format_html_join
+
+        if not obj.errors:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((e.get("line"), e.get("reason")) for e in obj.errors))
+        return format_html("<table><tr><th>Line</th><th>Reason</th></tr>{}</table>", rows)
+
+    @admin.display(description="Columns")
+    def columns(self, obj: ImportJob) -> str:
+        from django.utils.html import format_html_join
+
+        return format_html_join(", ", "{} → {}", sorted(obj.column_map.items())) or "—"
+
+
+class RescoreOnChangeMixin:
+    """Rule and settings changes rescore every open lead in the background (ScoreJob)."""
+
+    def _rescore(self, request, reason: str) -> None:
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        from .scoring.service import rescore_all_start
+
+        job = rescore_all_start(by=request.user, reason=reason)
+        self.message_user(
+            request,
+            format_html('Rescoring every open lead in the background: <a href="{}">follow its progress</a>.',
+                        reverse("leads:score_job", args=[job.pk])),
+            messages.INFO,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._rescore(request, f"{obj} saved")
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self._rescore(request, f"{obj} deleted")
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(RescoreOnChangeMixin, admin.ModelAdmin):
+    list_display = ("name", "group", "field", "operator", "value", "event", "url_pattern", "points", "cap", "is_active")
+    list_filter = ("group", "is_active", "event")
+    list_editable = ("points", "cap", "is_active")
+    search_fields = ("name",)
+
+
+
+@admin.register(ScoringConfig)
+class ScoringConfigAdmin(RescoreOnChangeMixin, admin.ModelAdmin):
+    list_display = ("__str__", "fit_cap", "engagement_cap", "decay", "probability_weight", "mql_threshold", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return not ScoringConfig.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ScoreJob)
+class ScoreJobAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "reason", "status", "processed", "total", "finished_at")
+    list_filter = ("status",)
+    readonly_fields = ("created_at", "created_by", "reason", "status", "total", "processed", "started_at", "finished_at", "message")
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -11,6 +11,8 @@ DEFAULT_PROVIDERS = [
     "leads.enrichment.providers.ip.IpProvider",
     "leads.enrichment.providers.location.LocationProvider",
     "leads.enrichment.providers.job_title.JobTitleProvider",
+    "leads.enrichment.providers.website.WebsiteProvider",  # network: off unless ENRICHMENT_WEBSITE_ENABLED
+    "leads.enrichment.providers.paid_api.PaidApiProvider",  # network: off without ENRICHMENT_API_KEY
 ]
 
 

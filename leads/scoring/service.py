@@ -187,6 +187,9 @@ def rescore_all_start(*, by=None, reason: str = "") -> ScoreJob:
     """Queue a background rescore of every open lead (after a rule or settings change)."""
     from ..tasks import enqueue_after_commit, rescore_all_task
 
+    waiting = ScoreJob.objects.filter(status=ScoreJob.Status.PENDING).order_by("created_at").first()
+    if waiting is not None:
+        return waiting  # several changes at once (a list edit): one rescore covers them all
     job = ScoreJob.objects.create(created_by=by, reason=reason[:200], total=Lead.objects.filter(status__in=OPEN).count())
     enqueue_after_commit(rescore_all_task, job.pk)
     return job

@@ -93,8 +93,29 @@ def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "suggestions": lead.enrichment_values.filter(status=EnrichmentValue.Status.SUGGESTED),
             "local_time": local,
             "callable": is_callable(lead.time_zone),
+            "score_history": _score_history(lead),
         },
     )
+
+
+def _score_history(lead: Lead) -> list[tuple[str, int]]:
+    """(date, score) points from the timeline's significant score changes, oldest first."""
+    changes = list(
+        lead.interactions.filter(kind=Interaction.Kind.SCORE_CHANGE).order_by("-occurred_at").values_list("occurred_at", "data")[:30]
+    )
+    points = [(when.date().isoformat(), int(data.get("to", 0))) for when, data in reversed(changes)]
+    if changes:
+        points.insert(0, (changes[-1][0].date().isoformat(), int(changes[-1][1].get("from", 0))))
+    return points
+
+
+@login_required
+def lead_score_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Why this score: the rules that fired, the model's features, contributions that add up."""
+    from ..scoring.service import score_explain
+
+    lead = _visible_lead_or_404(request, pk)
+    return render(request, "leads/lead_score.html", {"lead": lead, "explanation": score_explain(lead=lead)})
 
 
 @login_required

@@ -266,8 +266,10 @@ def page_suggestions(*, page: PageFacts, host: str, facts: LeadFacts) -> list[Su
             phone = normalize_phone(raw, region=region)
         except ValueError:
             continue
-        add("phone", phone, confidence)
-        break
+        if phone:
+            # The company's switchboard, not the person's line: a rep must not mistake it for theirs.
+            add("attributes.company_phone", phone, confidence)
+            break
     for name, url in social_profiles(page.links).items():
         add(name, url, 0.7)
     return list(out.values())
@@ -276,8 +278,8 @@ def page_suggestions(*, page: PageFacts, host: str, facts: LeadFacts) -> list[Su
 class WebsiteProvider(Provider):
     name = "website"
     fills = (
-        "company", "industry", "phone", "city", "postal_code", "region", "country",
-        "attributes.company_description", "attributes.linkedin_url", "attributes.twitter_url",
+        "company", "industry", "city", "postal_code", "region", "country",
+        "attributes.company_phone", "attributes.company_description", "attributes.linkedin_url", "attributes.twitter_url",
         "attributes.facebook_url",
     )
     needs = ("website", "email")

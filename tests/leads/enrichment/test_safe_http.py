@@ -5,6 +5,8 @@ network or a cloud metadata service; and whatever it does fetch is bounded in ti
 URLs use) counts the connections it gets, a guard records every socket connect of the test, and a
 fake DNS records every lookup (a refused URL makes none of them)."""
 import gzip
+import ipaddress
+import re
 import shutil
 import socket
 import ssl
@@ -168,7 +170,7 @@ def test_a_trick_url_is_refused_before_any_lookup_or_connection(template, messag
 )
 def test_a_public_looking_name_that_resolves_inside_is_refused_after_dns(name, addresses, monkeypatch, listener, connects):
     lookups = fake_dns(monkeypatch, {name: addresses})
-    with pytest.raises(UnsafeURL, match=REFUSED_ADDRESS):
+    with pytest.raises(UnsafeURL, match=re.escape(REFUSED_ADDRESS)):
         url_fetch(url=f"https://{name}/", limits=FAST)
     assert lookups == [name]  # the check ran on the resolved addresses
     assert (listener.count(), connects) == (0, [])
@@ -200,9 +202,9 @@ def test_the_listener_does_count_a_connection_that_is_allowed(settings, listener
 
 def test_the_allow_list_names_exact_hosts_and_ports(settings, listener):
     settings.ENRICHMENT_WEBSITE_ALLOW = [f"127.0.0.1:{listener.port + 1 if listener.port < 65535 else 1}"]
-    with pytest.raises(UnsafeURL, match=REFUSED_ADDRESS):
+    with pytest.raises(UnsafeURL, match=re.escape(REFUSED_ADDRESS)):
         url_fetch(url=f"http://127.0.0.1:{listener.port}/", limits=FAST)
-    with pytest.raises(UnsafeURL, match=REFUSED_NUMERIC_HOST):
+    with pytest.raises(UnsafeURL, match=re.escape(REFUSED_NUMERIC_HOST)):
         url_fetch(url=f"http://127.1:{listener.port}/", limits=FAST)  # another spelling is not allowed
     assert listener.count() == 0
 
@@ -229,8 +231,6 @@ def test_the_allow_list_names_exact_hosts_and_ports(settings, listener):
     ],
 )
 def test_address_rules(address, public):
-    import ipaddress
-
     assert address_is_public(ipaddress.ip_address(address)) is public
 
 
@@ -256,7 +256,7 @@ def test_every_redirect_hop_is_resolved_and_checked_again(settings, monkeypatch,
             monkeypatch, {"shop.test": ["127.0.0.1"], "www.shop.test": ["127.0.0.1"], "evil.shop.test": ["127.0.0.1"]}
         )
         settings.ENRICHMENT_WEBSITE_ALLOW = [f"shop.test:{server.port}", f"www.shop.test:{server.port}"]
-        with pytest.raises(UnsafeURL, match=REFUSED_ADDRESS):
+        with pytest.raises(UnsafeURL, match=re.escape(REFUSED_ADDRESS)):
             url_fetch(url=f"http://shop.test:{server.port}/", limits=FAST)
     assert lookups == ["shop.test", "www.shop.test", "evil.shop.test"]
     assert [r["path"] for r in server.requests] == ["/", "/home"]
@@ -292,12 +292,12 @@ def test_https_connects_to_the_checked_address_with_sni_and_a_certificate_check_
         fake_dns(monkeypatch, {"shop.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
         settings.ENRICHMENT_WEBSITE_ALLOW = [f"shop.test:{server.port}", f"other.test:{server.port}"]
         # With the public CA bundle, a self-signed certificate is refused: verification is on.
-        with pytest.raises(FetchError, match=TLS_FAILED):
+        with pytest.raises(FetchError, match=re.escape(TLS_FAILED)):
             url_fetch(url=f"https://shop.test:{server.port}/", limits=FAST)
         monkeypatch.setattr(safe_http, "CA_BUNDLE", str(cert))
         result = url_fetch(url=f"https://shop.test:{server.port}/", limits=FAST)
         # Same address, another name: the certificate does not match it.
-        with pytest.raises(FetchError, match=TLS_FAILED):
+        with pytest.raises(FetchError, match=re.escape(TLS_FAILED)):
             url_fetch(url=f"https://other.test:{server.port}/", limits=FAST)
     assert result.body == b"<title>Secure shop</title>"
     assert server_names == ["shop.test", "shop.test", "other.test"]
@@ -373,7 +373,7 @@ def test_a_page_of_another_content_type_is_refused_unread(site):
     site.routes["/plain"] = html("hello", content_type="text/plain")
     site.routes["/none"] = lambda h: h.reply(200, b"<p>?</p>", content_type="")
     for path in ("/report.pdf", "/plain", "/none"):
-        with pytest.raises(FetchError, match=WRONG_CONTENT_TYPE):
+        with pytest.raises(FetchError, match=re.escape(WRONG_CONTENT_TYPE)):
             url_fetch(url=site.url(path), limits=FAST)
     assert url_fetch(url=site.url("/report.pdf"), limits=Limits(content_types=("application/pdf",))).body == b"%PDF-1.7"
 
@@ -381,7 +381,7 @@ def test_a_page_of_another_content_type_is_refused_unread(site):
 def test_a_server_that_does_not_answer_times_out(site):
     site.routes["/"] = lambda h: site.release.wait(10)
     started = time.monotonic()
-    with pytest.raises(FetchTimeout, match=TIMED_OUT):
+    with pytest.raises(FetchTimeout, match=re.escape(TIMED_OUT)):
         url_fetch(url=site.url("/"), limits=Limits(read_timeout=0.3, total_timeout=5))
     assert time.monotonic() - started < 2
 
@@ -407,14 +407,14 @@ def test_a_server_that_drips_bytes_is_stopped_at_the_total_deadline(site):
 def test_redirects_are_capped_and_a_loop_ends(site):
     site.routes["/a"] = redirect("/b")
     site.routes["/b"] = redirect("/a")
-    with pytest.raises(FetchError, match=TOO_MANY_REDIRECTS):
+    with pytest.raises(FetchError, match=re.escape(TOO_MANY_REDIRECTS)):
         url_fetch(url=site.url("/a"), limits=Limits(max_redirects=3))
     assert len(site.requests) == 4  # the first request and three redirects, then it stops
     site.routes["/1"] = redirect("/2")
     site.routes["/2"] = redirect("/3")
     site.routes["/3"] = html("<p>end</p>")
     assert url_fetch(url=site.url("/1"), limits=Limits(max_redirects=2)).body == b"<p>end</p>"
-    with pytest.raises(FetchError, match=TOO_MANY_REDIRECTS):
+    with pytest.raises(FetchError, match=re.escape(TOO_MANY_REDIRECTS)):
         url_fetch(url=site.url("/1"), limits=Limits(max_redirects=1))
 
 
@@ -427,5 +427,5 @@ def test_error_statuses_and_a_redirect_without_location(site):
     with pytest.raises(HTTPStatusError) as error:
         url_fetch(url=site.url("/missing"), limits=FAST)
     assert error.value.status == 404
-    with pytest.raises(FetchError, match=BAD_REDIRECT):
+    with pytest.raises(FetchError, match=re.escape(BAD_REDIRECT)):
         url_fetch(url=site.url("/nowhere"), limits=FAST)

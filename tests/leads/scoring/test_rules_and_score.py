@@ -221,3 +221,33 @@ def test_the_shipped_default_rules_score_a_good_lead_above_a_poor_one():
     InteractionFactory(lead=good, kind="page_view", body="https://x.io/pricing", occurred_at=NOW)
     poor = LeadFactory(email_kind="disposable", email_bouncing=True)
     assert score_of(good).score > 40 > score_of(poor).score
+
+
+def test_the_lead_pages_show_the_score_explanation_and_history(client, rep):
+    fit("Corporate", "email_kind", "equals", "corporate", 30)
+    lead = LeadFactory(email_kind="corporate", owner=rep)
+    score_of(lead)
+    Interaction.objects.create(lead=lead, kind="score_change", data={"from": 30, "to": 45})
+    client.force_login(rep)
+    page = client.get(f"/leads/{lead.pk}").content.decode()
+    assert "<svg class=\"sparkline\"" in page
+    explanation = client.get(f"/leads/{lead.pk}/score").content.decode()
+    assert "Corporate" in explanation and "What adds up to 30" in explanation
+
+
+def test_a_rule_change_in_admin_rescores_in_the_background_with_progress(client, manager):
+    from leads.models import ScoreJob
+
+    client.force_login(manager)
+    response = client.post("/admin/leads/scoringrule/add/", {
+        "name": "CTOs", "group": "fit", "field": "seniority", "operator": "equals", "value": '"c_level"',
+        "event": "", "url_pattern": "", "points": "20", "cap": "", "is_active": "on", "position": "0",
+    })
+    assert response.status_code == 302
+    job = ScoreJob.objects.get()
+    progress = client.get(f"/scoring/jobs/{job.pk}", {"format": "json"}).json()
+    assert progress["status"] == "pending" and progress["total"] == Lead.objects.filter(status__in=("new", "active", "nurturing", "qualified")).count()
+    from leads.tasks import rescore_all_task
+
+    rescore_all_task(job.pk)
+    assert client.get(f"/scoring/jobs/{job.pk}", {"format": "json"}).json()["percent"] == 100
