@@ -176,6 +176,28 @@ COLUMNS = [
 ]
 
 
+def extra_columns(connection) -> list[tuple[str, object]]:
+    """(column, value) for the Lead columns the generator does not fill: the model's default.
+
+    The model grows (enrichment, scoring…); every new NOT NULL column then gets its
+    Python-side default in each COPY row, so the loader keeps working unchanged."""
+    from django.db import models
+
+    from leads.models import Lead
+
+    extra = []
+    for field in Lead._meta.concrete_fields:
+        if field.primary_key or isinstance(field, models.GeneratedField) or field.column in COLUMNS:
+            continue
+        value = field.get_default()
+        if isinstance(field, models.JSONField):
+            value = json.dumps(value)
+        elif value is not None:
+            value = field.get_db_prep_save(value, connection)
+        extra.append((field.column, value))
+    return extra
+
+
 def _ascii_slug(text: str) -> str:
     """'Müller-Lüdenscheidt' -> 'mullerludenscheidt' (for email local parts and domains)."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
@@ -465,9 +487,12 @@ def _load_postgres(n, *, owners, teams, seed, say) -> dict[str, float]:
         phases["prepare"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        with raw.copy(f"COPY leads_lead ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        extra = extra_columns(connection)
+        columns = COLUMNS + [column for column, _ in extra]
+        defaults = tuple(value for _, value in extra)
+        with raw.copy(f"COPY leads_lead ({', '.join(columns)}) FROM STDIN") as copy:
             for i, row in enumerate(generate_rows(n, owners=owners, teams=teams, seed=seed), 1):
-                copy.write_row(row)
+                copy.write_row(row + defaults)
                 if i % 200_000 == 0:
                     say(f"  copied {i:,} rows ({time.perf_counter() - t0:.0f} s)")
         phases["copy"] = time.perf_counter() - t0

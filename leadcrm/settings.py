@@ -141,6 +141,14 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
 # Paths that take big files (imports) and stream them instead of holding them in memory.
 LARGE_UPLOAD_PATHS = ["/imports/", "/admin/leads/importjob/"]
+# Uploaded files over 1 MiB are streamed to a temporary file, never held in memory; an import
+# file may be up to IMPORT_MAX_UPLOAD_SIZE (the import page answers 413 beyond it).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+IMPORT_MAX_UPLOAD_SIZE = env.int("IMPORT_MAX_UPLOAD_SIZE", default=200 * 1024 * 1024)
 # How many proxies of ours sit in front of gunicorn (for the client IP behind them).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Absolute base URL of this site, for embed snippets and links in email.

@@ -54,7 +54,7 @@ NO_HEADER = "The file has no header row."
 NOT_XLSX = "The file is not a readable .xlsx workbook."
 NUL_IN_HEADER = "The header row contains NUL characters."
 ID_COLUMN_MISSING = 'The id column "{column}" is not in the file.'
-FILE_TOO_LARGE = "The file is larger than {max_mb} MB."
+FILE_TOO_LARGE = "The file is larger than {limit}."
 UNKNOWN_STATUS = (
     'Unknown status "{value}": use new, active, nurturing, qualified, converted or lost '
     "(or a synonym such as working, won, closed lost)."
@@ -427,9 +427,12 @@ def _company_size(value: Any) -> Any:
     number = value if isinstance(value, int) and not isinstance(value, bool) else None
     if number is None and isinstance(value, str) and value.strip().isdigit():
         number = int(value.strip())
+    text = _as_text(value).replace(" ", "").replace(",", "").replace("\u2013", "-")
+    if number is None and text.endswith("+") and text[:-1].isdigit():
+        number = int(text[:-1]) + 1  # "5000+": more than 5,000
     if number is not None and number > 0:
         return next((band for limit, band in _COMPANY_SIZES if number <= limit), "5001+")
-    return _as_text(value).replace(" ", "").replace("\u2013", "-")
+    return text
 
 
 @lru_cache(maxsize=4096)
@@ -1011,9 +1014,6 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
     """Run an import job: stream its file, write leads in batches, keep the progress and the
     rejected rows on the job, and finish it as done or failed (a dry run writes nothing)."""
     name = job.original_name or os.path.basename(job.file.name or "")
-    own_file = fileobj is None
-    if own_file:
-        fileobj = job.file.open("rb")
     job.status, job.started_at, job.finished_at = ImportJob.Status.RUNNING, job.started_at or timezone.now(), None
     job.processed_rows = job.created_count = job.updated_count = job.rejected_count = 0
     job.errors, job.message = [], ""
@@ -1021,7 +1021,10 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
         job=job, override=job.source_detail, default=name, actor_id=job.created_by_id, dry_run=job.dry_run,
     )
     progress = _Progress(job)
+    own_file = fileobj is None
     try:
+        if own_file:
+            fileobj = job.file.open("rb")
         job.total_rows = _count_rows(fileobj=fileobj, name=name)
         with import_sheet(fileobj=fileobj, name=name) as sheet:
             columns = import_columns(headers=sheet.headers, id_column=job.id_column)
@@ -1042,9 +1045,16 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
         logger.exception("import job %s failed", job.pk)
         job.status = ImportJob.Status.FAILED
         job.message = IMPORT_FAILED.format(rows=job.processed_rows, error=exc)
+    except BaseException:
+        # Anything else (a bug, the task's time limit): the job must not stay "running"; re-raised.
+        job.status, job.message = ImportJob.Status.FAILED, IMPORT_FAILED.format(rows=job.processed_rows, error="an internal error")
+        job.finished_at = timezone.now()
+        _job_save(job, "status", "message", "finished_at", "processed_rows", "created_count", "updated_count",
+                  "rejected_count", "errors")
+        raise
     finally:
         progress.close()
-        if own_file:
+        if own_file and job.file:
             job.file.close()
     job.finished_at = timezone.now()
     _job_save(job, "status", "total_rows", "processed_rows", "created_count", "updated_count", "rejected_count",
@@ -1061,7 +1071,14 @@ def import_allowed(user: User | AnonymousUser) -> bool:
 
 
 def import_upload_limit() -> int:
+    """The largest file an import takes, in bytes (settings.IMPORT_MAX_UPLOAD_SIZE)."""
     return int(getattr(settings, "IMPORT_MAX_UPLOAD_SIZE", 200 * 1024 * 1024))
+
+
+def import_too_large_message() -> str:
+    from django.template.defaultfilters import filesizeformat
+
+    return FILE_TOO_LARGE.format(limit=filesizeformat(import_upload_limit()))
 
 
 def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
@@ -1072,7 +1089,7 @@ def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
     upload = job.file.file
     name = os.path.basename(job.original_name or getattr(upload, "name", "") or job.file.name)
     if getattr(upload, "size", 0) and upload.size > import_upload_limit():
-        raise ImportFileError(FILE_TOO_LARGE.format(max_mb=import_upload_limit() // (1024 * 1024)))
+        raise ImportFileError(import_too_large_message())
     job.column_map = import_inspect(fileobj=upload, name=name, id_column=job.id_column)
     job.original_name = name[:255]
     job.created_by = by if by is not None and by.is_authenticated else None
