@@ -99,7 +99,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if REDIS_URL:
     # django-redis: atomic INCR, which the rate limits of the public endpoints rely on.
-    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A slow or silent Redis must not hang requests: fail fast instead.
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
 else:
     # One machine, no Redis (`make run`): a file cache shared by the processes. Its
     # increments are not atomic, so rate limits are approximate here; production uses Redis.

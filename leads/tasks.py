@@ -127,15 +127,23 @@ def engagement_roll_windows_task() -> int:
 RESCORE_DEBOUNCE_SECONDS = 5
 
 
-def rescore_soon(*, lead_id: int) -> bool:
-    """Rescore a lead a few seconds after an event; events in between fold into that one run
-    (100 page views → one recomputation). Returns True when this call scheduled the run."""
+def _rescore_debounced(lead_id: int) -> bool:
     from django.core.cache import cache
 
-    if not cache.add(f"leadcrm:rescore:{lead_id}", 1, timeout=RESCORE_DEBOUNCE_SECONDS):
+    try:
+        first = cache.add(f"leadcrm:rescore:{lead_id}", 1, timeout=RESCORE_DEBOUNCE_SECONDS)
+    except (ConnectionError, OSError) as exc:  # Redis down: the pipeline and sweeper still score
+        logger.warning("debounce cache unavailable, rescore of lead %s skipped: %s", lead_id, exc)
         return False
-    enqueue_after_commit(rescore_leads_task, [lead_id], countdown=RESCORE_DEBOUNCE_SECONDS)
-    return True
+    if first:
+        _publish(rescore_leads_task, ([lead_id],), {"countdown": RESCORE_DEBOUNCE_SECONDS})
+    return first
+
+
+def rescore_soon(*, lead_id: int) -> None:
+    """Rescore a lead a few seconds after an event; events in between fold into that one run
+    (100 page views → one recomputation). Runs after commit, off the request thread."""
+    transaction.on_commit(lambda: _background_publisher().submit(_rescore_debounced, lead_id))
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringRule
 from leads.scoring.service import leads_rescore, score_explain
-from leads.tasks import RESCORE_DEBOUNCE_SECONDS, rescore_soon
+from leads.tasks import RESCORE_DEBOUNCE_SECONDS
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,13 +191,30 @@ def test_significant_changes_only_go_on_the_timeline():
     assert list(lead.interactions.filter(kind="score_change").values_list("data", flat=True)) == [{"from": 0, "to": 30}]
 
 
-def test_events_rescore_debounced(django_capture_on_commit_callbacks):
+def test_events_rescore_debounced():
+    from leads.tasks import _rescore_debounced
+
     lead = LeadFactory()
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        scheduled = [rescore_soon(lead_id=lead.pk) for _ in range(100)]
+    scheduled = [_rescore_debounced(lead.pk) for _ in range(100)]
     assert scheduled.count(True) == 1  # 100 events, one recomputation
-    assert len(callbacks) == 1
-    assert RESCORE_DEBOUNCE_SECONDS <= 10
+    cache.delete(f"leadcrm:rescore:{lead.pk}")  # the window has passed
+    assert _rescore_debounced(lead.pk) is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_rescores_the_lead_within_seconds_on_the_worker(celery_worker_live):
+    import time
+
+    ScoringRule.objects.all().delete()
+    engagement("Calls", "call", 30)
+    lead = LeadFactory()
+    from leads.services import interaction_record
+
+    interaction_record(lead=lead, kind="call_out", body="intro call")
+    deadline = time.monotonic() + RESCORE_DEBOUNCE_SECONDS + 10
+    while time.monotonic() < deadline and Lead.objects.get(pk=lead.pk).score != 30:
+        time.sleep(0.2)
+    assert Lead.objects.get(pk=lead.pk).score == 30
 
 
 def test_bulk_rescore_is_set_based(django_assert_max_num_queries):
