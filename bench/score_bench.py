@@ -59,8 +59,10 @@ def main() -> int:
     print(f"{inserted} interactions for 1 in {step} leads in {time.monotonic() - started:.1f}s", flush=True)
     open_leads = Lead.objects.filter(status__in=OPEN).count()
     rules = ScoringRule.objects.filter(is_active=True).count()
-    Lead.objects.update(score_logged=0)
     runs = []
+    # Run 1 rewrites nearly every open lead (the loader's random scores all change: the worst case,
+    # as after a rule that touches everyone); run 2 is the steady state, where only leads whose
+    # engagement decayed or whose rules changed are rewritten.
     for attempt in range(2):
         started = time.monotonic()
         result = leads_rescore()

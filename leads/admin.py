@@ -406,6 +406,7 @@ class PageViewAdmin(admin.ModelAdmin):
 from .models import InboundEmail, Mailbox  # noqa: E402
 
 PASSWORD_KEPT = "Leave empty to keep the current password."
+PASSWORD_REQUIRED = "Enter the mailbox password."
 
 
 class MailboxForm(forms.ModelForm):
@@ -423,7 +424,7 @@ class MailboxForm(forms.ModelForm):
             return password
         if self.instance.pk and self.instance.password:
             return self.instance.password
-        raise ValidationError("Enter the mailbox password.")
+        raise ValidationError(PASSWORD_REQUIRED)
 
 
 @admin.register(Mailbox)
@@ -644,3 +645,103 @@ class ScoreJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# --- The learned scoring model (leads/scoring/predictive.py): read-only, with "Train now" -----
+from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect  # noqa: E402
+
+from .models import ScoringModel  # noqa: E402
+
+TRAIN_QUEUED = "Training queued: the new model appears here in a minute or two, then every open lead is rescored."
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(admin.ModelAdmin):
+    """Each training of the predictive model with its held-out figures and features. A record
+    of what was learned, so nobody edits it; "Train now" queues a training."""
+
+    change_list_template = "admin/leads/scoringmodel/change_list.html"
+    list_display = ("trained_at", "status", "n_closed", "n_won", "n_lost", "auc_shown", "feature_count", "duration_seconds")
+    list_filter = ("status",)
+    fields = (
+        "trained_at", "status", "message", "n_closed", "n_won", "n_lost", "auc_shown", "duration_seconds", "intercept",
+        "calibration_table", "features_table",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def can_train(self, request: HttpRequest) -> bool:
+        """Training changes every score, so it takes the right to change the scoring settings."""
+        return request.user.has_perm("leads.change_scoringconfig")
+
+    def get_urls(self):
+        from django.urls import path
+
+        train = path("train/", self.admin_site.admin_view(self.train_view), name="leads_scoringmodel_train")
+        return [train, *super().get_urls()]
+
+    def train_view(self, request: HttpRequest):
+        """POST: queue a training (then a rescore of every open lead) instead of waiting for the night."""
+        from .tasks import enqueue_after_commit, train_scoring_task
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.can_train(request):
+            raise PermissionDenied
+        enqueue_after_commit(train_scoring_task)
+        self.message_user(request, TRAIN_QUEUED, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:leads_scoringmodel_changelist"))
+
+    def changelist_view(self, request, extra_context=None):
+        from .scoring.predictive import MIN_CLOSED, model_current
+
+        context = {
+            "current_model": model_current(), "can_train": self.can_train(request), "min_closed": MIN_CLOSED, **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
+
+    @admin.display(description="AUC (held-out)", ordering="auc")
+    def auc_shown(self, obj: ScoringModel) -> str:
+        return "—" if obj.auc is None else f"{obj.auc:.3f}"
+
+    @admin.display(description="Features")
+    def feature_count(self, obj: ScoringModel) -> int:
+        return len(obj.features or [])
+
+    @admin.display(description="Calibration (held-out leads)")
+    def calibration_table(self, obj: ScoringModel) -> str:
+        """Per bin of predicted probability: what the model said and what happened."""
+        from django.utils.html import format_html_join
+
+        if not obj.calibration:
+            return "—"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((row["bin"], f"{row['predicted']:.1%}", f"{row['observed']:.1%}", row["count"]) for row in obj.calibration),
+        )
+        return format_html(
+            "<table><tr><th>Predicted</th><th>Mean predicted</th><th>Observed won rate</th><th>Leads</th></tr>{}</table>", rows
+        )
+
+    @admin.display(description="Features and weights (log-odds)")
+    def features_table(self, obj: ScoringModel) -> str:
+        """The chosen features, strongest first: a positive weight raises the probability."""
+        from django.utils.html import format_html_join
+
+        if not obj.features:
+            return "—"
+        features = sorted(obj.features, key=lambda feature: -feature["weight"])
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f["label"], f"{f['weight']:+.2f}", f"{f.get('share', 0):.1%}") for f in features),
+        )
+        return format_html("<table><tr><th>Feature</th><th>Weight</th><th>Share of closed leads</th></tr>{}</table>", rows)

@@ -91,12 +91,19 @@ def _engagement_update(*, lead_ids: list[int] | None, id_range: tuple[int, int] 
 
 
 def _scores_update(*, scope, config, fit_rules, now) -> int:
+    """Write fit points, score and grade where they change (returns the leads scored). Unchanged
+    rows are not rewritten: every rewritten lead row also rewrites its entries in the table's
+    indexes, which is most of the cost of a bulk rescore."""
     fit = fit_expression(fit_rules, config)
     rules_total = _rules_total(fit, F("engagement_points"))
     score = score_expression(config, rules_total)
-    return scope.update(
-        fit_points=fit, score=score, grade=grade_expression(config, score), scored_at=now
+    grade = grade_expression(config, score)
+    scored = scope.count()
+    changed = scope.alias(new_fit=fit, new_score=score, new_grade=grade).exclude(
+        fit_points=F("new_fit"), score=F("new_score"), grade=F("new_grade")
     )
+    changed.update(fit_points=fit, score=score, grade=grade, scored_at=now)
+    return scored
 
 
 def _log_changes(*, scope, config, now) -> int:

@@ -296,3 +296,16 @@ def test_admins_can_poll_a_mailbox_now(superuser_client, empty_mailboxes):
     assert response.status_code == 200
     assert re.search(r"Sales inbox: 1 message\(s\) taken", response.content.decode())
     assert Lead.objects.filter(email="priya@brightpath.example").exists()
+
+
+@pytest.mark.django_db
+def test_a_new_mailbox_needs_a_password(superuser_client):
+    from leads.admin import PASSWORD_REQUIRED
+
+    response = superuser_client.post("/admin/leads/mailbox/add/", {
+        "name": "Sales", "host": "imap.example", "port": 993, "use_ssl": "on", "username": "sales@x.example",
+        "password": "", "folder": "INBOX", "is_active": "on", "team": "",
+    })
+
+    assert response.status_code == 200 and PASSWORD_REQUIRED in response.content.decode()
+    assert not Mailbox.objects.exists()
