@@ -40,7 +40,7 @@ from nameparser import HumanName
 from ..models import CaptureRecord, InboundEmail, Interaction, Lead, Mailbox, OutboundMessage
 from ..normalize import normalize_email
 from ..services import interaction_record, lead_enqueue_processing
-from .service import CaptureContext, CaptureEvent, _record, capture, capture_ignore
+from .service import CaptureContext, CaptureEvent, capture, capture_ignore, capture_log
 
 logger = logging.getLogger(__name__)
 
@@ -758,7 +758,7 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
     result = EmailIngestResult(kind=kind, inbound=inbound)
 
     if kind == InboundEmail.Kind.MALFORMED:
-        result.record = _record(context, result=CaptureRecord.Result.FAILED, reason=f"malformed: {parsed.fatal}")
+        result.record = capture_log(context=context, result=CaptureRecord.Result.FAILED, reason=f"malformed: {parsed.fatal}")
         result.reason = parsed.fatal
         logger.warning("malformed email %s stored for review: %s", message_id, parsed.fatal)
     elif kind in (InboundEmail.Kind.OWN, InboundEmail.Kind.AUTO_REPLY, InboundEmail.Kind.LIST):
@@ -785,7 +785,7 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
                 lead=thread_lead, kind=event.kind, channel=Lead.Source.EMAIL, subject=event.subject,
                 body=event.body, data=event.data, occurred_at=event.occurred_at,
             )
-            result.record = _record(context, result=CaptureRecord.Result.ATTACHED, lead=thread_lead)
+            result.record = capture_log(context=context, result=CaptureRecord.Result.ATTACHED, lead=thread_lead)
             lead_enqueue_processing(lead_id=thread_lead.pk)
             result.lead = thread_lead
         else:

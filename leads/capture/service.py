@@ -79,6 +79,11 @@ class CaptureRejected(ValidationError):
         self.record = record
 
 
+def capture_log(*, context: CaptureContext, result: str, reason: str = "", lead: Lead | None = None) -> CaptureRecord:
+    """Log an input with the given result (e.g. stored for review, or added to a thread's lead)."""
+    return _record(context, result=result, reason=reason, lead=lead)
+
+
 def capture_reject(*, context: CaptureContext, reason: str) -> CaptureRecord:
     """Log an input that made no lead (spam, rate limit, invalid), with the reason."""
     return _record(context, result=CaptureRecord.Result.REJECTED, reason=reason)
