@@ -42,10 +42,18 @@ LAST = ["Smith", "Müller", "Garcia", "Rossi", "Dubois", "Novak", "Kowalski", "J
         "Okafor", "Larsen", "Schmidt", "Brown", "Martin", "Weber", "Fischer", "Moreau", "Costa", "Nagy"]
 INDUSTRIES = ["Software", "Manufacturing", "Retail", "Finance", "Health", "Education", "Logistics"]
 STATUSES = ["New", "Working", "Nurture", "MQL", "SQL", "Won", "Closed Lost", ""]
-COUNTRIES = [("Germany", "+49 30 {:07d}"), ("US", "+1 212 555 {:04d}"), ("United Kingdom", "+44 20 7946 {:04d}"),
-             ("France", "+33 1 {:08d}"), ("NL", "+31 20 {:07d}")]
+# (country cell, phone pattern, how many numbers the pattern has): every generated number is valid.
+COUNTRIES = [("Germany", "+49 30 {:07d}", 10**7), ("US", "+1 212 {:07d}", 10**7),
+             ("United Kingdom", "+44 20 7946 {:04d}", 10**4), ("France", "+33 1 {:08d}", 10**8), ("NL", "+31 20 {:07d}", 10**7)]
 HEADER = ["Lead ID", "First Name", "Surname", "E-mail", "Phone Number", "Company Name", "Job Title", "Country",
           "Zip", "Lead Source", "Status", "Industry", "Employees", "Budget", "Newsletter", "Notes"]
+
+
+def phone(number: str) -> str:
+    """The number if it is a valid one (a real list has few bad phones), else no phone."""
+    import phonenumbers
+
+    return number if phonenumbers.is_valid_number(phonenumbers.parse(number)) else ""
 
 
 def generate(path: Path, rows: int, *, seed: int = 7, status_shift: bool = False) -> None:
@@ -56,13 +64,14 @@ def generate(path: Path, rows: int, *, seed: int = 7, status_shift: bool = False
         writer.writerow(HEADER)
         for n in range(rows):
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            country, phone_format = rng.choice(COUNTRIES)
+            country, phone_format, numbers = rng.choice(COUNTRIES)
             company = f"{rng.choice(LAST)} {rng.choice(['GmbH', 'Ltd', 'Inc', 'SA', 'BV'])} {n % 5000}"
             domain = f"company{n % 5000}.example"
-            email = f"{first.lower()}.{last.lower()}.{n}@{domain}" if n % 97 else "not-an-email"
+            local = f"{first}.{last}.{n}".lower().replace("ü", "ue")
+            email = f"{local}@{domain}" if n % 97 else "not-an-email"  # about 1 % bad rows
             status = STATUSES[(n + (1 if status_shift and n % 5 == 0 else 0)) % len(STATUSES)]
             writer.writerow([
-                f"L{n:07d}", first, last, email, phone_format.format(n % 10_000_000) if n % 3 else "",
+                f"L{n:07d}", first, last, email, phone(phone_format.format(n % numbers)) if n % 3 else "",
                 company, rng.choice(["CEO", "CTO", "Buyer", "Engineer", "Head of Sales"]), country,
                 f"{rng.randint(1000, 99999):05d}", rng.choice(["Trade show", "Webinar", "Partner", "-"]), status,
                 rng.choice(INDUSTRIES), rng.randint(1, 20000), f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}",

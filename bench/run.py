@@ -247,9 +247,19 @@ def machine() -> dict:
                 info["ram_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
+    import subprocess
+
     import django
 
     info["django"] = django.get_version()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=benchenv.ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=benchenv.ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        info["commit"] = commit + (" + uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        info["commit"] = "unknown"
     info["database"] = connection.vendor
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -288,7 +298,8 @@ def report(results: list[Result], info: dict, args, lead_total: int, load) -> st
         if load.seconds else "not measured (the table was already loaded by an earlier run)"
     )
     lines = [
-        f"Run: {info['date']} · {lead_total:,} leads · {args.requests} timed requests per endpoint after {args.warmup} warm-up",
+        f"Run: {info['date']} · code at {info['commit']} · {lead_total:,} leads · "
+        f"{args.requests} timed requests per endpoint after {args.warmup} warm-up",
         "",
         f"Machine: {info.get('cpu')}, {info.get('cores')} cores, {info.get('ram_gb', '?')} GB RAM · "
         f"Python {info['python']} · Django {info['django']} · "

@@ -7,6 +7,7 @@ the HTTPS ones explicitly for a plain-HTTP local run.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -257,6 +258,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-leads": {"task": "leads.tasks.sweep_unprocessed_leads_task", "schedule": 120.0},
     "engagement-roll-windows": {"task": "leads.tasks.engagement_roll_windows_task", "schedule": 3600.0},
     "poll-mailboxes": {"task": "leads.tasks.poll_mailboxes_task", "schedule": 60.0},
+    # The predictive half of scoring learns from the day's won and lost leads (then rescores).
+    "train-scoring-model": {"task": "leads.tasks.train_scoring_task", "schedule": crontab(hour=2, minute=30)},
 }
 # Publishing must never hang a web request when the broker is down.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

@@ -191,3 +191,21 @@ def notify_by_email_task(notification_ids: list[int]) -> int:
             send_mail(f"[LeadCRM] {notification.message}", f"{notification.message}\n\n{link}\n", None, [notification.user.email])
             sent += 1
     return sent
+
+
+# Training reads every closed lead; a large history takes a minute or two, never an hour.
+TRAIN_SOFT_TIME_LIMIT = 1800
+TRAIN_TIME_LIMIT = 1900
+
+
+@shared_task(acks_late=True, soft_time_limit=TRAIN_SOFT_TIME_LIMIT, time_limit=TRAIN_TIME_LIMIT)
+def train_scoring_task() -> str:
+    """Train the scoring model (nightly, or "Train now" in admin), then rescore every open lead."""
+    from .models import ScoringModel
+    from .scoring.predictive import model_train
+    from .scoring.service import rescore_all_start
+
+    model = model_train()
+    if model.status != ScoringModel.Status.FAILED:  # a failed training left the old model in use
+        rescore_all_start(reason=f"Scoring model trained: {model.get_status_display()}")
+    return model.status
