@@ -4,6 +4,7 @@ from .capture import CaptureRecord, Consent, PossibleDuplicate, WebForm  # noqa:
 from .channels import (  # noqa: F401
     ImportJob, InboundEmail, Mailbox, OutboundMessage, PageView, TrackingSite, Visitor, WebhookEvent, WebhookSource,
 )
+from .distribution import Agent, Assignment, Call, RotationState, TeamSettings, Territory  # noqa: F401
 from .notifications import Notification  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .enrichment import EnrichmentValue, LeadActivityDay  # noqa: F401

@@ -205,6 +205,9 @@ class Lead(models.Model):
     emails_opened = models.PositiveIntegerField(default=0)
     emails_clicked = models.PositiveIntegerField(default=0)
     first_contacted_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True, help_text="When the current owner got the lead.")
+    sla_due_at = models.DateTimeField(null=True, blank=True, help_text="First contact is due by then (business hours).")
+    reassignments = models.PositiveSmallIntegerField(default=0, help_text="SLA misses so far.")
     last_activity_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the processing pipeline last finished for this lead."
@@ -285,6 +288,11 @@ class Lead(models.Model):
             models.Index(fields=["-updated_at"], name="lead_updated_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
             models.Index(fields=["time_zone"], name="lead_time_zone_idx"),
+            models.Index(
+                fields=["sla_due_at"], condition=Q(first_contacted_at__isnull=True, sla_due_at__isnull=False),
+                name="lead_sla_open_idx",
+            ),
+            models.Index(fields=["team", "-score"], condition=Q(owner__isnull=True), name="lead_team_queue_idx"),
             models.Index(fields=["updated_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
             models.Index(fields=["email_base"], condition=~Q(email=""), name="lead_email_base_idx"),
             models.Index(
