@@ -3,8 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from leads.pagination import FastCountPaginator
-from leads.views import page_size_from
+from leads.views import filtered_page
 
 from .models import Customer
 from .selectors import customer_filterset, customer_timeline, customer_visible_to
@@ -13,14 +12,8 @@ from .selectors import customer_filterset, customer_timeline, customer_visible_t
 @login_required
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     filterset = customer_filterset(user=request.user, data=request.GET)
-    queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()
-    paginator = FastCountPaginator(queryset, page_size_from(request))
-    page = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
-        request, "customers/customer_list.html",
-        {"filter": filterset, "page": page, "paginator": paginator, "query": query.urlencode()},
+        request, "customers/customer_list.html", filtered_page(request, filterset),
         status=200 if filterset.is_valid() else 400,
     )
 

@@ -15,6 +15,19 @@ from .pagination import FastCountPaginator
 from .services import lead_bulk_assign, lead_bulk_set_status, lead_update
 
 
+class LogAdmin(admin.ModelAdmin):
+    """A read-only log (captures, events, page views): listed fast at any size, never edited."""
+
+    paginator = FastCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class InteractionInline(admin.TabularInline):
     model = Interaction
     extra = 0
@@ -168,7 +181,7 @@ class InteractionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaptureRecord)
-class CaptureRecordAdmin(admin.ModelAdmin):
+class CaptureRecordAdmin(LogAdmin):
     """The request log: every input of every channel, accepted or not, with the reason."""
 
     list_display = ("received_at", "channel", "source_detail", "result", "reason", "lead", "ip")
@@ -176,14 +189,6 @@ class CaptureRecordAdmin(admin.ModelAdmin):
     search_fields = ("source_detail", "reason", "ip")
     list_select_related = ("lead",)
     raw_id_fields = ("lead", "web_form")
-    paginator = FastCountPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(WebForm)
@@ -312,7 +317,7 @@ class WebhookSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(LogAdmin):
     """Event ids already taken (replays of these are ignored)."""
 
     list_display = ("received_at", "source", "event_id", "capture")
@@ -320,14 +325,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
     search_fields = ("event_id",)
     list_select_related = ("source", "capture")
     raw_id_fields = ("capture",)
-    paginator = FastCountPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class TrackingSiteForm(forms.ModelForm):
@@ -386,20 +383,12 @@ class VisitorAdmin(admin.ModelAdmin):
 
 
 @admin.register(PageView)
-class PageViewAdmin(admin.ModelAdmin):
+class PageViewAdmin(LogAdmin):
     list_display = ("occurred_at", "site", "visitor__visitor_key", "visit_number", "title", "url")
     list_filter = ("site",)
     search_fields = ("url", "title")
     list_select_related = ("site", "visitor")
     raw_id_fields = ("visitor",)
-    paginator = FastCountPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- Email channel: mailboxes polled over IMAP, and the messages taken -------------------

@@ -56,8 +56,10 @@ def interaction_record(
     body: str = "",
     data: dict | None = None,
     occurred_at=None,
+    counted: bool = False,
 ) -> Interaction:
-    """Add one entry to a lead's timeline (and move last_activity_at for activity kinds)."""
+    """Add one entry to a lead's timeline (and move last_activity_at for activity kinds).
+    `counted`: the caller already counted it in the lead's engagement summary."""
     occurred_at = occurred_at or timezone.now()
     interaction = Interaction.objects.create(
         lead=lead, kind=kind, actor=actor, channel=channel, subject=subject[:300], body=body,
@@ -68,7 +70,11 @@ def interaction_record(
             Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=occurred_at)
         ).update(last_activity_at=occurred_at)
         lead.last_activity_at = max(filter(None, [lead.last_activity_at, occurred_at]))
-    if kind == Interaction.Kind.FORM_SUBMIT:
+    if actor is not None and lead.owner_id == actor.pk and lead.first_contacted_at is None:
+        from .distribution.service import lead_first_contact  # speed to lead: the owner's first call/email/note
+
+        lead_first_contact(lead=lead, kind=kind, at=occurred_at)
+    if kind == Interaction.Kind.FORM_SUBMIT and not counted:
         from .engagement import engagement_add
 
         engagement_add(lead_id=lead.pk, day=timezone.localdate(occurred_at), form_submits=1)

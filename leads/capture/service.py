@@ -167,7 +167,7 @@ def _merge_into(lead: Lead, fields: dict[str, Any]) -> list[str]:
 
 
 def _upsert(
-    fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at
+    fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at, form_submits: int = 0
 ) -> tuple[Lead, bool]:
     """Find the lead (locked) and merge, or create it. A unique-constraint clash means a
     concurrent capture created it first: retry, and the retry finds and merges."""
@@ -199,6 +199,7 @@ def _upsert(
             team_id=team_id,
             created_at=received_at,
             last_activity_at=received_at,  # the capture itself is the first activity
+            form_submits=form_submits,  # counted here: saves an UPDATE per new lead
         )
         try:
             with transaction.atomic():
@@ -227,17 +228,18 @@ def capture(
     event = event or CaptureEvent()
     received_at = context.received_at or timezone.now()
     with transaction.atomic():
+        kind = event.kind or CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE)
         lead, created = _upsert(
             fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
-            received_at=received_at,
+            received_at=received_at, form_submits=1 if kind == Interaction.Kind.FORM_SUBMIT else 0,
         )
         record = _record(
             context, result=CaptureRecord.Result.CREATED if created else CaptureRecord.Result.MERGED, lead=lead
         )
         interaction_record(
-            lead=lead, kind=event.kind or CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE),
-            actor=context.actor, channel=context.channel, subject=event.subject, body=event.body,
-            data={**event.data, "capture": record.pk, "created": created}, occurred_at=event.occurred_at or received_at,
+            lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject,
+            body=event.body, data={**event.data, "capture": record.pk, "created": created},
+            occurred_at=event.occurred_at or received_at, counted=created,
         )
         if consent_text:
             Consent.objects.create(

@@ -17,6 +17,7 @@ from ..selectors import lead_filterset, lead_get, lead_interactions
 from ..services import DuplicateLeadError, interaction_record, lead_create, lead_update
 
 DEFAULT_PAGE_SIZE = 25
+TIMELINE_PAGE_SIZE = 50
 
 
 def page_size_from(request: HttpRequest) -> int:
@@ -38,30 +39,27 @@ def _visible_lead_or_404(request: HttpRequest, pk: int) -> Lead:
         raise Http404("No such lead.") from exc
 
 
+def filtered_page(request: HttpRequest, filterset, *, page_size: int | None = None) -> dict:
+    """The context of a filtered, paginated list: the filter (its form and errors), the page,
+    the paginator (fast counts) and the query string without `page` for the page links."""
+    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    paginator = FastCountPaginator(queryset, page_size or page_size_from(request))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "filter": filterset,
+        "page": paginator.get_page(request.GET.get("page")),
+        "paginator": paginator,
+        "query": query.urlencode(),
+    }
+
+
 @login_required
 def lead_list_view(request: HttpRequest) -> HttpResponse:
     filterset = lead_filterset(user=request.user, data=request.GET)
-    queryset = filterset.qs if filterset.is_valid() else Lead.objects.none()
-    paginator = FastCountPaginator(queryset, page_size_from(request))
-    page = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "leads/lead_list.html",
-        {
-            "filter": filterset,
-            "page": page,
-            "paginator": paginator,
-            "query": query.urlencode(),
-            "can_write": _can_write(request.user),
-            "sees_all": sees_all_leads(request.user),
-        },
-        status=200 if filterset.is_valid() else 400,
-    )
-
-
-TIMELINE_PAGE_SIZE = 50
+    context = filtered_page(request, filterset)
+    context.update(can_write=_can_write(request.user), sees_all=sees_all_leads(request.user))
+    return render(request, "leads/lead_list.html", context, status=200 if filterset.is_valid() else 400)
 
 
 @login_required

@@ -1,29 +1,7 @@
 """A rep logs in with headless Chromium (Debian's) and opens one of their leads."""
-import shutil
-
 import pytest
 
 from tests.factories import InteractionFactory, LeadFactory
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is not installed (apt-get install chromium)"
-    # Playwright's sync API runs an event loop in this thread, and the ORM refuses to run
-    # beside one unless told it is safe (it is: the loop only drives the browser).
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.e2e

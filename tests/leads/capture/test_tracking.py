@@ -3,7 +3,6 @@ their past and future views are on the lead's timeline."""
 import functools
 import http.server
 import json
-import shutil
 import threading
 import time
 from datetime import timedelta
@@ -377,24 +376,6 @@ def test_the_tracking_admin_lists_keep_a_constant_query_count(client, site, djan
 # --- The real script in a real browser ---------------------------------------------------------------
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is not installed (apt-get install chromium)"
-    # Playwright's sync API runs an event loop in this thread; the ORM calls beside it are safe.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
