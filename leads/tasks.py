@@ -74,6 +74,11 @@ def sweep_unprocessed_leads_task() -> int:
     )
     for lead_id in ids:
         process_lead_task.apply_async(args=(lead_id,))
+    # Uploads whose task never reached a worker: send them again (claiming a job is idempotent).
+    from .models import ImportJob
+
+    for job_id in ImportJob.objects.filter(status=ImportJob.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)[:50]:
+        import_leads_task.apply_async(args=(job_id,))
     return len(ids)
 
 
@@ -209,3 +214,38 @@ def train_scoring_task() -> str:
     if model.status != ScoringModel.Status.FAILED:  # a failed training left the old model in use
         rescore_all_start(reason=f"Scoring model trained: {model.get_status_display()}")
     return model.status
+
+
+# --- Distribution (leads/distribution): assignment, team queues, SLA -------------------------
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def assign_lead_task(lead_id: int) -> bool:
+    """Assign one lead (a lead already owned is left alone, so a repeat changes nothing)."""
+    from .distribution.service import lead_assign
+
+    return lead_assign(lead_id=lead_id) is not None
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def assign_leads_task(lead_ids: list[int]) -> int:
+    """Assign a batch of leads ("Assign now" in admin); returns how many got an owner."""
+    from .distribution.service import leads_assign
+
+    return leads_assign(lead_ids=lead_ids)
+
+
+@shared_task
+def drain_queues_task() -> int:
+    """Every minute: give the leads waiting in team queues to whoever became available."""
+    from .distribution.service import queue_drain
+
+    return queue_drain()
+
+
+@shared_task
+def sla_reassign_task() -> int:
+    """Every minute: reassign (or escalate) leads whose first-contact SLA ran out."""
+    from .distribution.service import sla_reassign_overdue
+
+    return sla_reassign_overdue()

@@ -277,9 +277,21 @@ def _csv_sheet(fileobj: Any) -> Iterator[Sheet]:
             raise ImportFileError(NO_HEADER)
         if any("\x00" in cell for cell in header.cells):
             raise ImportFileError(NUL_IN_HEADER)
-        yield Sheet(headers=_unique_headers(header.cells), rows=rows)
+        yield Sheet(headers=_unique_headers(header.cells), rows=rows, estimate=_csv_estimate(raw, head))
     finally:
         text.detach()  # leave the caller's file open
+
+
+def _csv_estimate(raw: Any, head: bytes) -> int:
+    """Data rows, estimated from the file's size and the lines in its first 64 KB (exact for a small
+    file): enough for a progress bar, without reading the file twice."""
+    position = raw.tell()
+    size = raw.seek(0, io.SEEK_END)
+    raw.seek(position)
+    lines = head.count(b"\n") + (0 if head.endswith(b"\n") else 1)
+    if size <= len(head):
+        return max(0, lines - 1)
+    return max(0, round(size * lines / len(head)) - 1)
 
 
 def _csv_rows(reader: Any) -> Iterator[SheetRow]:
@@ -311,15 +323,18 @@ def _xlsx_sheet(fileobj: Any) -> Iterator[Sheet]:
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, ParseError) as exc:
         raise ImportFileError(NOT_XLSX) from exc
     try:
-        sheet = workbook.worksheets[0]
-        estimate = sheet.max_row
-        # Some writers store a wrong size; without it openpyxl reads every row there is.
-        sheet.reset_dimensions()
-        rows = (
-            SheetRow(line=line, cells=list(values))
-            for line, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        )
-        header = next((row for row in rows if not _blank(row.cells)), None)
+        try:
+            sheet = workbook.worksheets[0]
+            estimate = sheet.max_row
+            # Some writers store a wrong size; without it openpyxl reads every row there is.
+            sheet.reset_dimensions()
+            rows = (
+                SheetRow(line=line, cells=list(values))
+                for line, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+            )
+            header = next((row for row in rows if not _blank(row.cells)), None)
+        except (IndexError, KeyError, ValueError, zipfile.BadZipFile, ParseError) as exc:
+            raise ImportFileError(NOT_XLSX) from exc
         if header is None:
             raise ImportFileError(NO_HEADER)
         while header.cells and header.cells[-1] is None:
@@ -346,14 +361,6 @@ def import_inspect(*, fileobj: Any, name: str, id_column: str = "") -> dict[str,
     """Read only the header row: the column map, or ImportFileError with a message users can act on."""
     with import_sheet(fileobj=fileobj, name=name) as sheet:
         return import_columns(headers=sheet.headers, id_column=id_column)
-
-
-def _count_rows(*, fileobj: Any, name: str) -> int | None:
-    """Data rows of a CSV (one quick pass); an XLSX tells its size in its header."""
-    with import_sheet(fileobj=fileobj, name=name) as sheet:
-        if sheet.estimate is not None or name.lower().endswith(".xlsx"):
-            return sheet.estimate
-        return sum(1 for row in sheet.rows if row.error or not _blank(row.cells))
 
 
 # --- Cleaning one row -------------------------------------------------------------------------
@@ -653,8 +660,15 @@ class ImportSettings:
     dry_run: bool
 
 
+# What matching and merging read of an existing lead (a lead row is wide; the rest stays in the database).
+LOADED_FIELDS = (
+    *MERGEABLE, "source_detail", "status", "lost_reason", "attributes", "tags", "email_opt_in", "processed_at",
+    "updated_at",
+)
+
+
 def _existing_leads(rows: list[ImportRow], *, lock: bool) -> list[Lead]:
-    """One query: every lead that any row of the batch may match (locked, in id order)."""
+    """Every lead that any row of the batch may match (locked, in id order): two index-driven queries."""
     keys: dict[str, set[str]] = {"external_id": set(), "email": set(), "phone": set()}
     for row in rows:
         for name, values in keys.items():
@@ -668,7 +682,13 @@ def _existing_leads(rows: list[ImportRow], *, lock: bool) -> list[Lead]:
     ]
     if not matches:
         return []
-    leads: QuerySet[Lead] = Lead.objects.filter(pk__in=matches[0].union(*matches[1:])).order_by("pk")
+    # The ids first, then the rows by primary key: as one query, PostgreSQL may hash-join the ids
+    # against a scan of the whole table. A lead that appears in between is caught by the unique
+    # constraints (import_batch retries).
+    ids = sorted(pk for (pk,) in matches[0].union(*matches[1:]).values_list("pk"))
+    if not ids:
+        return []
+    leads: QuerySet[Lead] = Lead.objects.filter(pk__in=ids).only(*LOADED_FIELDS).order_by("pk")
     if lock:
         leads = leads.select_for_update(of=("self",))
     return list(leads)
@@ -712,7 +732,8 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
             sql.Identifier(table),
             sql.SQL(", ").join(sql.Identifier(name) for name in [model._meta.pk.column, *(f.column for f, _ in columns)]),
         )
-        with cursor.cursor.copy(statement) as copy:
+        # The raw psycopg cursor: wrap its errors as Django's (a unique clash is an IntegrityError).
+        with wrapper.wrap_database_errors, cursor.cursor.copy(statement) as copy:
             for pk, row in zip(ids, rows):
                 values = [pk]
                 for f, plain in columns:
@@ -720,6 +741,42 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[int]:
                     values.append(value if plain else f.get_db_prep_save(value, wrapper))
                 copy.write_row(values)
     return ids
+
+
+def _update(model: type[models.Model], objects: list[models.Model], names: list[str]) -> None:
+    """Write some fields of many rows. On PostgreSQL: COPY the new values into a temporary table and
+    UPDATE … FROM it, one statement instead of bulk_update's CASE per row and field (whose building
+    costs more CPU than the whole insert). Elsewhere: bulk_update."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objects, fields=names)
+        return
+    from psycopg import sql
+
+    wrapper = connections[connection.alias]
+    fields = [model._meta.get_field(name) for name in names]
+    plain = [_plain(f) for f in fields]
+    table, temp, pk = model._meta.db_table, "leadcrm_import_changes", model._meta.pk.column
+    columns = [sql.Identifier(f.column) for f in fields]
+    with wrapper.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE TEMPORARY TABLE {} AS SELECT {}, {} FROM {} WITH NO DATA").format(
+            sql.Identifier(temp), sql.Identifier(pk), sql.SQL(", ").join(columns), sql.Identifier(table),
+        ).as_string(cursor.cursor))
+        copy_sql = sql.SQL("COPY {} ({}, {}) FROM STDIN").format(sql.Identifier(temp), sql.Identifier(pk), sql.SQL(", ").join(columns))
+        with wrapper.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+            for obj in objects:
+                values = [obj.pk]
+                for f, as_is in zip(fields, plain):
+                    value = getattr(obj, f.attname)
+                    values.append(value if as_is else f.get_db_prep_save(value, wrapper))
+                copy.write_row(values)
+        cursor.execute(sql.SQL("UPDATE {} AS target SET {} FROM {} AS changes WHERE target.{} = changes.{}").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(sql.SQL("{} = changes.{}").format(column, column) for column in columns),
+            sql.Identifier(temp), sql.Identifier(pk), sql.Identifier(pk),
+        ).as_string(cursor.cursor))
+        cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(temp)).as_string(cursor.cursor))
 
 
 def _lead_values(lead: Lead) -> dict[str, Any]:
@@ -766,7 +823,7 @@ def _batch_apply(rows: list[ImportRow], *, options: ImportSettings) -> list[RowO
         for lead in dirty.values():
             lead.processed_at = None  # new information: run the pipeline again
             lead.updated_at = now
-        Lead.objects.bulk_update(list(dirty.values()), fields=sorted(dirty_fields | {"processed_at", "updated_at"}))
+        _update(Lead, list(dirty.values()), sorted(dirty_fields | {"processed_at", "updated_at"}))
     if not options.dry_run:
         _batch_log(outcomes, options=options, now=now)
         _possible_duplicates_record(new_leads)
@@ -1033,10 +1090,9 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
     try:
         if own_file:
             fileobj = job.file.open("rb")
-        job.total_rows = _count_rows(fileobj=fileobj, name=name)
         with import_sheet(fileobj=fileobj, name=name) as sheet:
             columns = import_columns(headers=sheet.headers, id_column=job.id_column)
-            job.column_map = columns
+            job.column_map, job.total_rows = columns, sheet.estimate
             _job_save(job, "status", "started_at", "finished_at", "total_rows", "column_map", "processed_rows",
                       "created_count", "updated_count", "rejected_count", "errors", "message")
             if job.dry_run:

@@ -36,3 +36,19 @@ def test_the_sweeper_re_enqueues_leads_that_were_never_processed(celery_worker_l
     assert sweep_unprocessed_leads_task() == 1
     assert wait_for(lambda: Lead.objects.get(pk=stale.pk).processed_at is not None)
     assert Lead.objects.get(pk=fresh.pk).processed_at is None  # the sweeper left it alone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_resends_an_import_whose_task_never_arrived(celery_worker_live, manager, tmp_path, settings):
+    """An upload while the broker was down left its job waiting; the sweeper runs it."""
+    from django.core.files.base import ContentFile
+
+    from leads.models import ImportJob
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    job = ImportJob.objects.create(created_by=manager, original_name="late.csv")
+    job.file.save("late.csv", ContentFile(b"Email,First Name\nlate@example.com,Late\n"))
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=30))
+    sweep_unprocessed_leads_task()
+    assert wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "done", timeout=30)
+    assert Lead.objects.filter(email="late@example.com").exists()

@@ -1,6 +1,7 @@
 """The import channel: CSV and XLSX files through the command, the upload page, admin and a real worker."""
 import csv
 import io
+import re
 import time
 from pathlib import Path
 
@@ -10,11 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.template.defaultfilters import filesizeformat
 
+from leads.capture.cleaning import INVALID_COUNTRY, TOO_LONG
 from leads.capture.importing import (
     FILE_TOO_LARGE, ID_COLUMN_MISSING, LOST_REASON_DEFAULT, NO_IDENTITY, UNKNOWN_STATUS, UNSUPPORTED_FORMAT,
     import_columns, import_status, typed_value,
 )
-from leads.capture.cleaning import INVALID_COUNTRY, TOO_LONG
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead, PossibleDuplicate
 from leads.tasks import import_leads_task
 from leads.validation import NULL_CHARACTERS
@@ -438,6 +439,17 @@ def test_reps_cannot_import(client, rep, manager):
 
 
 @pytest.mark.django_db
+def test_an_upload_without_the_csrf_token_is_refused(manager):
+    """The view checks the size before anything reads the body, then runs the CSRF check itself."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    assert upload(client, csv_bytes(TRADE_SHOW)).status_code == 403
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_import_page_needs_a_login(client):
     response = client.get("/imports/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
@@ -511,3 +523,67 @@ def test_a_real_worker_imports_an_uploaded_file_and_the_status_endpoint_says_don
     assert Lead.objects.filter(status="active").count() == 30
     # The imported leads are processed in bulk by the same worker.
     assert wait_for(lambda: not Lead.objects.filter(processed_at__isnull=True).exists()), "leads left unprocessed"
+
+
+# --- Batches -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_rows_in_later_batches_find_the_leads_earlier_batches_created(tmp_path, monkeypatch, dry_run):
+    """A dry run is exact across batches too: it runs in one transaction that is rolled back."""
+    from leads.capture import importing
+
+    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    path = write_csv(tmp_path / "batches.csv", [
+        ["Email", "Company"], ["a@example.org", "A"], ["b@example.org", "B"], ["c@example.org", ""],
+        ["bad", ""], ["c@example.org", "C"], ["a@example.org", "A"],
+    ])
+    output = run_command(str(path), *(["--dry-run"] if dry_run else []))
+    assert re.search(r"6 rows; (would create|created) 3, (would update|updated) 2, (would reject|rejected) 1\.", output)
+    assert Lead.objects.count() == (0 if dry_run else 3)
+    if not dry_run:
+        assert Lead.objects.get(email="c@example.org").company == "C"
+
+
+@pytest.mark.django_db
+def test_a_lead_created_by_a_concurrent_capture_mid_batch_is_updated_not_duplicated(tmp_path, monkeypatch):
+    """The lookup misses a lead that a web form creates just after it: the insert hits the unique
+    email constraint, the batch rolls back and runs again, and then finds the lead."""
+    from leads.capture import importing
+
+    LeadFactory(email="race@example.org", company="")
+    real_lookup, calls = importing._existing_leads, []
+
+    def lookup_missing_the_new_lead(rows, *, lock):
+        calls.append(1)
+        return [] if len(calls) == 1 else real_lookup(rows, lock=lock)
+
+    monkeypatch.setattr(importing, "_existing_leads", lookup_missing_the_new_lead)
+    output = run_command(str(write_csv(tmp_path / "race.csv", [["Email", "Company"], ["race@example.org", "Acme"]])))
+    assert "created 0, updated 1, rejected 0." in output
+    assert len(calls) == 2
+    assert Lead.objects.get().company == "Acme"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_runs_progress_is_visible_to_other_connections_while_it_runs(manager):
+    """The dry run's transaction is rolled back at the end, so its progress goes through a second connection."""
+    from django.db import connection, connections, transaction
+
+    from leads.capture.importing import _Progress
+
+    job = ImportJob.objects.create(file="imports/x.csv", original_name="x.csv", dry_run=True, created_by=manager)
+    progress = _Progress(job)
+    observer = connections.create_connection(connection.alias)  # as the job page's request would read it
+    try:
+        with transaction.atomic():
+            job.processed_rows, job.created_count = 1000, 990
+            progress.save()
+            with observer.cursor() as cursor:
+                cursor.execute("SELECT processed_rows, created_count FROM leads_importjob WHERE id = %s", [job.pk])
+                assert cursor.fetchone() == (1000, 990)
+            transaction.set_rollback(True)
+    finally:
+        progress.close()
+        observer.close()

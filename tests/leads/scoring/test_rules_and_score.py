@@ -221,7 +221,9 @@ def test_bulk_rescore_is_set_based(django_assert_max_num_queries):
     fit("A", "email_kind", "equals", "corporate", 30)
     engagement("Form", "form_submit", 20)
     Lead.objects.bulk_create([Lead(email=f"b{i}@x.io", email_kind="corporate") for i in range(300)])
-    with django_assert_max_num_queries(20):
+    # A fixed handful of statements (rules, settings, the learned model, the engagement aggregate,
+    # one UPDATE per id range, the change log), not one per lead.
+    with django_assert_max_num_queries(30):
         result = leads_rescore()
     assert result.scored == 300
     assert set(Lead.objects.values_list("score", flat=True)) == {30}
