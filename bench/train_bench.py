@@ -198,6 +198,7 @@ def main() -> int:
         print(text, flush=True)
 
     closed, opened = generate(args.closed, seed=args.seed), generate(args.open, seed=args.seed + 1)
+    Lead.objects.filter(pk__gt=args.closed + args.open).delete()  # the "next night" leads of a previous run
     counts = (Lead.objects.filter(status__in=["converted", "lost"]).count(), Lead.objects.exclude(status__in=["converted", "lost"]).count())
     if args.reuse and counts == (args.closed, args.open):
         say(f"reusing {args.closed:,} closed and {args.open:,} open leads")
@@ -228,13 +229,28 @@ def main() -> int:
     started = time.perf_counter()
     unchanged = predictive.probabilities_update()
     second_update = time.perf_counter() - started
+    learned = np.array(Lead.objects.filter(status__in=predictive.OPEN).order_by("pk").values_list("probability", flat=True), dtype=float)
+
+    # A night later: a day's worth of newly closed leads (1 %), a retrain, and the update it causes.
+    day = generate(args.closed // 100, seed=args.seed + 2)
+    from django.utils import timezone
+
+    ours, rest, defaults = columns_and_defaults(connection)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY leads_lead ({', '.join(ours + rest)}) FROM STDIN") as copy:
+        for row in rows(day, closed=True, start=args.closed + args.open, now=timezone.now()):
+            copy.write_row(row + defaults)
+    started = time.perf_counter()
+    retrained = predictive.model_train()
+    retrain_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    nightly = predictive.probabilities_update()
+    nightly_update = time.perf_counter() - started
     one_lead = Lead.objects.filter(status="new").values_list("pk", flat=True).first()
     started = time.perf_counter()
     for _ in range(20):
         predictive.probabilities_update(lead_ids=[one_lead])
     single = (time.perf_counter() - started) / 20
 
-    learned = np.array(Lead.objects.filter(status__in=predictive.OPEN).order_by("pk").values_list("probability", flat=True), dtype=float)
     fresh_auc = roc_auc_score(opened["won"], learned)
     fresh_ceiling = roc_auc_score(opened["won"], opened["p"])
     mean_error = float(np.abs(learned - opened["p"]).mean())
@@ -247,17 +263,22 @@ def main() -> int:
         "held-out AUC (25 % of closed)": f"{model.auc:.4f}",
         "generator's ceiling on the same held-out leads": f"{ceiling:.4f}",
         "AUC on the open leads (their drawn outcomes)": f"{fresh_auc:.4f} (ceiling {fresh_ceiling:.4f})",
-        "mean |learned − true probability| (open leads)": f"{mean_error:.4f}",
+        "mean absolute error of the learned vs the true probability (open leads)": f"{mean_error:.4f}",
         "probabilities_update(), all open leads, every row changes": f"{first_update:.1f} s ({changed:,} rows)",
         "probabilities_update(), again, nothing changes": f"{second_update:.1f} s ({unchanged:,} rows)",
+        "next night: +1 % closed leads, model_train()": f"{retrain_seconds:.1f} s (AUC {retrained.auc:.4f})",
+        "next night: probabilities_update()": f"{nightly_update:.1f} s ({nightly:,} rows changed)",
         "probabilities_update(lead_ids=[one])": f"{single * 1000:.1f} ms",
         "PostgreSQL": connection.cursor().connection.info.server_version,
     }
     say("\n| measure | value |\n|---|---|")
     for key, value in results.items():
         say(f"| {key} | {value} |")
-    ok = train_seconds < 60 and model.auc > ceiling - 0.02 and first_update < 60
-    say("\nOK: training under a minute, AUC within 0.02 of the ceiling, update under a minute" if ok else "\nMISSED a target")
+    ok = train_seconds < 60 and model.auc > ceiling - 0.02 and nightly_update < 60
+    say(
+        "\nOK: training under a minute, AUC within 0.02 of the ceiling, the nightly update under a minute"
+        if ok else "\nMISSED a target"
+    )
     return 0 if ok else 1
 
 

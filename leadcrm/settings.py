@@ -120,6 +120,8 @@ else:
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Auth ---------------------------------------------------------------------
+# ModelBackend whose per-request user query also reads the unread notification count (the nav's badge).
+AUTHENTICATION_BACKENDS = ["leads.notifications.NotificationCountBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -258,6 +260,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-leads": {"task": "leads.tasks.sweep_unprocessed_leads_task", "schedule": 120.0},
     "engagement-roll-windows": {"task": "leads.tasks.engagement_roll_windows_task", "schedule": 3600.0},
     "poll-mailboxes": {"task": "leads.tasks.poll_mailboxes_task", "schedule": 60.0},
+    # Distribution: queued leads go to whoever became available; overdue first contacts move on.
+    "drain-assignment-queues": {"task": "leads.tasks.drain_queues_task", "schedule": 60.0},
+    "sla-reassign-overdue": {"task": "leads.tasks.sla_reassign_task", "schedule": 60.0},
     # The predictive half of scoring learns from the day's won and lost leads (then rescores).
     "train-scoring-model": {"task": "leads.tasks.train_scoring_task", "schedule": crontab(hour=2, minute=30)},
 }
