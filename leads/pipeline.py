@@ -25,7 +25,13 @@ def _score(lead_id: int) -> None:
     leads_rescore(lead_ids=[lead_id])
 
 
-STAGES: list[Stage] = [_enrich, _score]
+def _assign(lead_id: int) -> None:
+    from .distribution.service import lead_assign
+
+    lead_assign(lead_id=lead_id)
+
+
+STAGES: list[Stage] = [_enrich, _score, _assign]
 
 
 def lead_process(*, lead_id: int) -> bool:

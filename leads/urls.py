@@ -1,11 +1,16 @@
 from django.urls import path
 
 from . import views
-from .views import duplicates, imports, scoring
+from .views import distribution, duplicates, imports, scoring
 
 app_name = "leads"
 urlpatterns = [
     path("", views.lead_list_view, name="list"),
+    path("distribution/", distribution.distribution_board_view, name="distribution"),
+    path("my-queue/", distribution.my_queue_view, name="my_queue"),
+    path("notifications/", distribution.notification_list_view, name="notifications"),
+    path("notifications/read", distribution.notifications_read_view, name="notifications_read"),
+    path("notifications/<int:pk>", distribution.notification_open_view, name="notification_open"),
     path("leads/new", views.lead_create_view, name="create"),
     path("leads/<int:pk>", views.lead_detail_view, name="detail"),
     path("leads/<int:pk>/edit", views.lead_edit_view, name="edit"),
