@@ -87,6 +87,8 @@ class Result:
     @property
     def queries_label(self) -> str:
         values = sorted(set(self.queries))
+        if not values:
+            return "n/a"
         return str(values[0]) if len(values) == 1 else f"VARIES {values[0]}-{values[-1]}"
 
     @property
@@ -105,7 +107,9 @@ def endpoints(search: dict[str, str]) -> list[Endpoint]:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
@@ -118,7 +122,8 @@ def clients(role_users: dict[str, object]):
 
     made = {}
     for role, user in role_users.items():
-        client = Client()
+        # A failing view is recorded as an error (and fails the run) instead of raising here.
+        client = Client(raise_request_exception=False)
         client.force_login(user)
         token, _ = Token.objects.get_or_create(user=user)
         made[role] = (client, {"HTTP_AUTHORIZATION": f"Token {token.key}"})
@@ -176,6 +181,8 @@ def measure(endpoint: Endpoint, client, api_headers: dict, *, requests: int, war
             cpu = time.process_time() - cpu_started
         if response.status_code != 200:
             errors.append(f"request {i}: HTTP {response.status_code}")
+            if i == 0:
+                break  # broken from the start: no point timing it
         if i < warmup:
             continue
         timings.append(elapsed * 1000)
@@ -188,8 +195,8 @@ def measure(endpoint: Endpoint, client, api_headers: dict, *, requests: int, war
         last = response
     result = Result(
         endpoint=endpoint.name, role=endpoint.role, path=endpoint.path, requests=len(timings),
-        p50_ms=percentile(timings, 50), p95_ms=percentile(timings, 95), max_ms=max(timings),
-        mean_ms=statistics.fmean(timings), db_p50_ms=percentile(db_times, 50),
+        p50_ms=percentile(timings, 50), p95_ms=percentile(timings, 95), max_ms=max(timings, default=float("nan")),
+        mean_ms=statistics.fmean(timings) if timings else float("nan"), db_p50_ms=percentile(db_times, 50),
         cpu_p50_ms=percentile(cpu_times, 50), queries=queries, errors=errors[:5],
         query_breakdown=[
             {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2), "sql": query_sql[n]}
@@ -253,13 +260,15 @@ def machine() -> dict:
 
     info["django"] = django.get_version()
     try:
+        if os.environ.get("BENCH_CODE_VERSION"):  # e.g. when measuring an exported tree without .git
+            raise OSError
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=benchenv.ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=benchenv.ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
         info["commit"] = commit + (" + uncommitted changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        info["commit"] = "unknown"
+        info["commit"] = os.environ.get("BENCH_CODE_VERSION", "unknown")
     info["database"] = connection.vendor
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -131,8 +131,8 @@ class Rotation:
 def rotations_save(rotations: Iterable[Rotation]) -> None:
     """Write every member's current_weight and the turns won, for all the rotations, in one
     statement (plain SQL: building a CASE per member through the ORM costs more than the turns)."""
-    members = [m for rotation in rotations for m in rotation.members]
-    if not members:
+    members = [m for rotation in rotations if any(m.won for m in rotation.members) for m in rotation.members]
+    if not members:  # no turn taken: nothing changed
         return
     table = connection.ops.quote_name(RotationState._meta.db_table)
     rows = " UNION ALL ".join(["SELECT %s AS mid, %s AS w, %s AS won"] * len(members))

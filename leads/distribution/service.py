@@ -335,7 +335,8 @@ def _plan(lead: Lead, *, markers: set, territories: list[TerritoryRoute] | None)
 
 
 def _place(plan: _Plan, rotations: dict[int, Rotation], *, now: datetime):
-    """Take turns in the plan's teams, in order: a Placement, or (team id, why) for the queue."""
+    """Take turns in the plan's teams, in order: a Placement, (team id, why) for the queue, or
+    None when every team of the plan is gone."""
     full: list[Turn] = []
     for team_id in plan.team_ids:
         rotation = rotations.get(team_id)
@@ -357,13 +358,17 @@ def _place(plan: _Plan, rotations: dict[int, Rotation], *, now: datetime):
             territory_id=plan.route.territory.pk if plan.route else None,
             territory_name=plan.route.territory.name if plan.route else None,
         )
+    queue_team = next((tid for tid in plan.team_ids if tid in rotations), None)
+    if queue_team is None:
+        logger.warning("lead %s left unassigned: its teams %s are gone", plan.lead.pk, plan.team_ids)
+        return None
     if plan.own_team or plan.from_queue or not full:
         detail = f"{plan.path} → queue ({nobody_text(full[0])})" if full else f"{plan.path} → queue"
     elif len(full) == 1:
         detail = f"{plan.path} → team {full[0].team.name} → queue ({nobody_text(full[0])})"
     else:
         detail = " → ".join([plan.path, *(f"team {t.team.name} ({nobody_text(t)})" for t in full)]) + " → queue"
-    return plan.team_ids[0], detail
+    return queue_team, detail
 
 
 def _assign_locked(
@@ -393,7 +398,7 @@ def _assign_locked(
             if domain and domain not in owners and outcome.team is not None:
                 # The next lead of this company in the batch is a returning one, as it would be one by one.
                 owners[domain] = _Owner(user=outcome.user, agent=outcome.agent, teams=[outcome.team])
-        elif not plan.from_queue:  # a lead already waiting gets no second "waiting" entry
+        elif outcome is not None and not plan.from_queue:  # a lead already waiting gets no second entry
             queued.append((lead, outcome[0], outcome[1], plan.route.territory.name if plan.route else None))
     rotations_save(rotations.values())
     assignments = _write(placed, now=now, emails=emails)

@@ -131,7 +131,8 @@ def _qualify(*, scope, config, now) -> list[int]:
     if not rows:
         return []
     ids = [pk for pk, *_ in rows]
-    Lead.objects.filter(pk__in=ids).update(status=Lead.Status.QUALIFIED, updated_at=now)
+    # updated_at stays: a change made by the pipeline itself must not make it run again.
+    Lead.objects.filter(pk__in=ids).update(status=Lead.Status.QUALIFIED)
     Interaction.objects.bulk_create(
         Interaction(
             lead_id=pk, kind=Interaction.Kind.STATUS_CHANGE, occurred_at=now, subject="Qualified by score",

@@ -47,6 +47,11 @@ class Command(BaseCommand):
         team, _ = Team.objects.get_or_create(name=TEAM_NAME, defaults={"manager": users["manager"]})
         for name in ("rep1", "rep2", "rep3"):
             TeamMembership.objects.get_or_create(team=team, user=users[name])
+        # Distribution: a catch-all territory served by the team, so every captured lead finds a rep.
+        from leads.models import TeamSettings, Territory
+
+        TeamSettings.objects.get_or_create(team=team)
+        Territory.objects.get_or_create(name="Everywhere", defaults={"is_catch_all": True})[0].teams.add(team)
         WebForm.objects.get_or_create(
             key="demo",
             defaults={

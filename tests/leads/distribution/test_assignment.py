@@ -197,3 +197,43 @@ def test_a_new_member_joins_the_rotation(now):
     team.memberships.create(user=newcomer)
     picked = [lead_assign(lead_id=LeadFactory().pk, now=now).agent.username for _ in range(4)]
     assert sorted(picked) == ["ann", "ann", "newcomer", "newcomer"]
+
+
+def test_in_one_batch_two_leads_of_a_new_company_go_to_the_same_rep(now):
+    from leads.distribution.service import leads_assign
+
+    team, (ann, bob) = make_team("Inside Sales", "ann", "bob")
+    territory("Everywhere", team, catch_all=True)
+    first = LeadFactory(email="a@newco.example", email_kind="corporate")
+    other = LeadFactory(email="x@gmail.example", email_kind="free")
+    second = LeadFactory(email="b@newco.example", email_kind="corporate")
+    assert leads_assign(lead_ids=[first.pk, other.pk, second.pk], now=now) == 3
+    owners = {lead.pk: lead.owner.username for lead in Lead.objects.filter(pk__in=[first.pk, other.pk, second.pk])}
+    assert (owners[first.pk], owners[other.pk], owners[second.pk]) == ("ann", "bob", "ann")
+    assert Assignment.objects.get(lead=second).reason == "returning"
+
+
+def test_a_batch_counts_each_turn_against_capacity(now):
+    from leads.distribution.service import leads_assign
+
+    team, (ann, bob) = make_team("Inside Sales", "ann", "bob")
+    territory("Everywhere", team, catch_all=True)
+    agent(ann, max_open_leads=2)
+    leads = LeadFactory.create_batch(6)
+    assert leads_assign(lead_ids=[lead.pk for lead in leads], now=now) == 6
+    assert [Lead.objects.get(pk=lead.pk).owner.username for lead in leads] == ["ann", "bob", "ann", "bob", "bob", "bob"]
+
+
+@pytest.mark.parametrize("count", [10, 60])
+def test_a_batch_is_set_based(now, count, django_assert_num_queries):
+    """A batch costs the same statements for 10 leads as for 60 (one transaction, one lock)."""
+    from leads.distribution.service import leads_assign
+
+    team, reps = make_team("Inside Sales", "ann", "bob", "cat")
+    territory("Everywhere", team, catch_all=True)
+    ids = [lead.pk for lead in LeadFactory.create_batch(count)]
+    leads_assign(lead_ids=ids[:1], now=now)  # creates the rotation rows once
+    # territories (2), savepoint, leads, team lock, members, rotation, one UPDATE per rep (3),
+    # assignments, timeline entries, notifications, release
+    with django_assert_num_queries(14):
+        assert leads_assign(lead_ids=ids[1:], now=now) == count - 1

@@ -4,6 +4,8 @@ from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leads.api.calls import VOICEMAIL_PROMPT
 from leads.distribution.calls import (
@@ -221,3 +223,19 @@ def test_both_endpoints_are_in_the_openapi_schema(api):
     assert "post" in schema["paths"]["/api/v1/calls/{call_id}/end"]
     answer = schema["components"]["schemas"]["CallAnswer"]["properties"]
     assert set(answer) >= {"route", "agent", "dial", "lead"}
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(st.sampled_from(["from", "to", "call_id", "From", "duration", "outcome"]), JSONISH, max_size=4))
+def test_no_input_makes_the_call_endpoints_fail_with_a_500(api, team, body):
+    inbound_response = api.post("/api/v1/calls/inbound", body, format="json")
+    assert inbound_response.status_code < 500
+    end_response = api.post("/api/v1/calls/some-call/end", body, format="json")
+    assert end_response.status_code < 500

@@ -70,3 +70,15 @@ def test_an_unavailable_rep_sits_turns_out_without_banking_weight(now):
     later = [lead_assign(lead_id=LeadFactory().pk, now=now).agent.username for _ in range(6)]
     assert Counter(later) == {"ann": 2, "bob": 2, "cat": 2}
     assert Lead.objects.filter(owner=cat).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_batch_follows_the_weights_exactly(now):
+    from leads.distribution.service import leads_assign
+
+    team, reps = make_team("Inside Sales", "a", "b", "c", weights={"a": 5})
+    territory("Everywhere", team, catch_all=True)
+    leads = LeadFactory.create_batch(14)
+    leads_assign(lead_ids=[lead.pk for lead in leads], now=now)
+    owners = " ".join(Lead.objects.get(pk=lead.pk).owner.username for lead in leads)
+    assert owners == "a a b a c a a a a b a c a a"

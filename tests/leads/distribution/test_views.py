@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from leads.distribution.selectors import response_times
 from leads.distribution.service import lead_assign, sla_reassign_overdue
-from leads.models import Interaction, Lead, Notification
+from leads.models import Interaction, Notification
 from leads.services import interaction_record
 from tests.factories import LeadFactory, ManagerFactory, RepFactory, TeamMembershipFactory
 
