@@ -1,5 +1,4 @@
 """Background processing on a real Celery worker and Redis broker."""
-import time
 from datetime import timedelta
 
 import pytest
@@ -7,16 +6,8 @@ from django.utils import timezone
 
 from leads.models import Lead
 from leads.tasks import sweep_unprocessed_leads_task
+from tests.helpers import wait_for
 from tests.factories import LeadFactory
-
-
-def wait_for(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

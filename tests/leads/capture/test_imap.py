@@ -14,6 +14,7 @@ from imap_tools import MailBoxUnencrypted
 from leads.capture.imap import KEYWORD, mailboxes_poll
 from leads.models import InboundEmail, Interaction, Lead, Mailbox
 from leads.tasks import poll_mailboxes_task
+from tests.helpers import wait_for
 from tests.factories import TeamFactory, UserFactory
 
 EMAILS = Path(__file__).parent / "emails"
@@ -76,15 +77,6 @@ def wait_for_port(port: int, timeout: float = 15.0) -> bool:
                     return True
         except OSError:
             time.sleep(0.1)
-    return False
-
-
-def wait_for(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
     return False
 
 

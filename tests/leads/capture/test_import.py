@@ -2,7 +2,6 @@
 import csv
 import io
 import re
-import time
 from pathlib import Path
 
 import openpyxl
@@ -19,6 +18,7 @@ from leads.capture.importing import (
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead, PossibleDuplicate
 from leads.tasks import import_leads_task
 from leads.validation import NULL_CHARACTERS
+from tests.helpers import wait_for
 from tests.factories import LeadFactory
 
 INVALID_EMAIL = "Enter a valid email address."
@@ -501,15 +501,6 @@ def test_admin_refuses_an_unreadable_file_with_a_message(client, manager):
 # --- A real worker -----------------------------------------------------------------------------------
 
 
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_imports_an_uploaded_file_and_the_status_endpoint_says_done(celery_worker_live, client, manager):
     client.force_login(manager)
@@ -517,12 +508,12 @@ def test_a_real_worker_imports_an_uploaded_file_and_the_status_endpoint_says_don
     response = upload(client, csv_bytes(rows), name="worker.csv")
     assert response.status_code == 302
     status_url = f"{response['Location']}/status"
-    assert wait_for(lambda: client.get(status_url).json()["finished"]), "the worker never finished the import"
+    assert wait_for(lambda: client.get(status_url).json()["finished"], timeout=30), "the worker never finished the import"
     status = client.get(status_url).json()
     assert (status["status"], status["created"], status["rejected"], status["percent"]) == ("done", 30, 1, 100)
     assert Lead.objects.filter(status="active").count() == 30
     # The imported leads are processed in bulk by the same worker.
-    assert wait_for(lambda: not Lead.objects.filter(processed_at__isnull=True).exists()), "leads left unprocessed"
+    assert wait_for(lambda: not Lead.objects.filter(processed_at__isnull=True).exists(), timeout=30), "leads left unprocessed"
 
 
 # --- Batches -------------------------------------------------------------------------------------------
