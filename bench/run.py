@@ -274,11 +274,9 @@ def machine() -> dict:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             info["postgres"] = cursor.fetchone()[0]
-            cursor.execute(
-                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
-                "('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost', 'jit')"
-            )
-            info["postgres_settings"] = dict(cursor.fetchall())
+            names = ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit")
+            cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
+            info["postgres_settings"] = dict(zip(names, cursor.fetchone()))
             cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('leads_lead'))")
             info["leads_table_size"] = cursor.fetchone()[0]
     return info

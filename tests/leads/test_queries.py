@@ -48,3 +48,18 @@ def test_customer_api_list_is_flat(n, api_as, manager, django_assert_num_queries
     with django_assert_num_queries(API_LIST_QUERIES):
         response = client.get("/api/v1/customers", {"page_size": 100})
     assert len(response.json()["results"]) == n
+
+
+def test_past_the_exact_limit_the_count_is_the_planners_estimate_and_says_so():
+    """Counting every match of a common search costs more than the page; past the limit the
+    API gives PostgreSQL's estimate and flags it (count_exact: false)."""
+    from django.db import connection
+
+    from leads.models import Lead
+    from leads.pagination import queryset_count
+
+    Lead.objects.bulk_create([Lead(email=f"c{i}@example.com") for i in range(30)])
+    assert queryset_count(Lead.objects.all(), exact_limit=100) == (30, True)
+    count, exact = queryset_count(Lead.objects.all(), exact_limit=10)
+    assert exact is (connection.vendor != "postgresql")
+    assert count >= 11  # never less than what was actually counted
