@@ -176,8 +176,9 @@ COLUMNS = [
 ]
 
 
-def extra_columns(connection) -> list[tuple[str, object]]:
-    """(column, value) for the Lead columns the generator does not fill: the model's default.
+def extra_columns(connection, filled=None) -> list[tuple[str, object]]:
+    """(column, value) for the Lead columns the generator does not fill (`filled`, by default
+    this loader's COLUMNS): the model's default.
 
     The model grows (enrichment, scoring…); every new NOT NULL column then gets its
     Python-side default in each COPY row, so the loader keeps working unchanged."""
@@ -185,9 +186,10 @@ def extra_columns(connection) -> list[tuple[str, object]]:
 
     from leads.models import Lead
 
+    filled = COLUMNS if filled is None else filled
     extra = []
     for field in Lead._meta.concrete_fields:
-        if field.primary_key or isinstance(field, models.GeneratedField) or field.column in COLUMNS:
+        if field.primary_key or isinstance(field, models.GeneratedField) or field.column in filled:
             continue
         value = field.get_default()
         if isinstance(field, models.JSONField):

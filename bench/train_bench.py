@@ -96,26 +96,15 @@ def generate(n: int, *, seed: int) -> dict:
 
 def columns_and_defaults(connection) -> tuple[list[str], list[str], tuple]:
     """The generated columns, then every other Lead column with its model default."""
-    from django.db import models
-
-    from leads.models import Lead
+    from load_leads import extra_columns
 
     ours = [
         "status", "lost_reason", "seniority", "email_kind", "email_is_role", "company_size", "country", "source",
         "industry", "department", "phone_line_type", "utm_source", "utm_medium", "page_views_30d", "visits_30d",
         "form_submits", "emails_opened", "emails_clicked", "attributes", "first_name", "created_at", "updated_at",
     ]
-    rest, defaults = [], []
-    for field in Lead._meta.concrete_fields:
-        if field.primary_key or isinstance(field, models.GeneratedField) or field.column in ours:
-            continue
-        value = field.get_default()
-        if isinstance(field, models.JSONField):
-            value = json.dumps(value)
-        elif value is not None:
-            value = field.get_db_prep_save(value, connection)
-        rest.append(field.column)
-        defaults.append(value)
+    extra = extra_columns(connection, filled=ours)
+    rest, defaults = [column for column, _ in extra], [value for _, value in extra]
     return ours, rest, tuple(defaults)
 
 
