@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 from leads.models import NormalizedEmailField
 
@@ -13,6 +14,16 @@ class Customer(models.Model):
     company = models.CharField(max_length=200, blank=True)
     email = NormalizedEmailField(blank=True)
     phone = models.CharField(max_length=20, blank=True)
+    domain = models.CharField(max_length=254, blank=True, help_text="The company's registered domain; conversion matches on it.")
+    job_title = models.CharField(max_length=200, blank=True)
+    website = models.URLField(max_length=500, blank=True)
+    country = CountryField(blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    converted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
@@ -41,6 +52,7 @@ class Customer(models.Model):
             models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
             models.Index(fields=["owner", "-created_at"], name="customer_owner_idx"),
             models.Index(fields=["email"], condition=~Q(email=""), name="customer_email_idx"),
+            models.Index(fields=["domain"], condition=~Q(domain=""), name="customer_domain_idx"),
         ]
 
     def __str__(self) -> str:

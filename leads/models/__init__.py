@@ -1,11 +1,16 @@
 """Lead models. core: leads, timeline, teams. capture: the capture log, consent, duplicates,
-web forms. channels: mailboxes, webhooks, tracking, imports."""
+web forms. channels: mailboxes, webhooks, tracking, imports. nurturing: segments, sequences,
+sends. work: tasks, saved views, preferences."""
 from .capture import CaptureRecord, Consent, PossibleDuplicate, WebForm  # noqa: F401
 from .channels import (  # noqa: F401
     ImportJob, InboundEmail, Mailbox, OutboundMessage, PageView, TrackingSite, Visitor, WebhookEvent, WebhookSource,
 )
 from .distribution import Agent, Assignment, Call, RotationState, TeamSettings, Territory  # noqa: F401
 from .notifications import Notification  # noqa: F401
+from .nurturing import (  # noqa: F401
+    EmailSuppression, Enrollment, Segment, SegmentMember, SegmentSnapshot, Sequence, SequenceStep, StepRun,
+)
+from .work import SavedView, Task, UserPreference  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .enrichment import EnrichmentValue, LeadActivityDay  # noqa: F401
 from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401

@@ -212,6 +212,15 @@ class Lead(models.Model):
     processed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the processing pipeline last finished for this lead."
     )
+    # Conversion (customers.services.lead_convert)
+    converted_customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False,
+    )
+    converted_at = models.DateTimeField(null=True, blank=True)
+    converted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
+
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -296,6 +305,9 @@ class Lead(models.Model):
             models.Index(fields=["updated_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
             models.Index(fields=["email_base"], condition=~Q(email=""), name="lead_email_base_idx"),
             models.Index(
+                fields=["converted_customer"], condition=Q(converted_customer__isnull=False), name="lead_customer_idx"
+            ),
+            models.Index(
                 models.F("email_domain"), Lower("last_name"), Lower("first_name"),
                 condition=~Q(email=""), name="lead_domain_name_idx",
             ),
@@ -339,6 +351,10 @@ class Interaction(models.Model):
         EMAIL_OPENED = "email_opened", "Email opened"
         EMAIL_CLICKED = "email_clicked", "Email clicked"
         UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+        CONVERTED = "converted", "Converted to customer"
+        TASK = "task", "Task"
+        SEQUENCE = "sequence", "Nurture sequence"
+        EMAIL_BOUNCED = "email_bounced", "Email bounced"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
     kind = models.CharField(max_length=20, choices=Kind.choices)
