@@ -191,6 +191,10 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="Rejected rows: line and reason (the first 1,000).")
+    add_to_list = models.ForeignKey(
+        "leads.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        limit_choices_to={"kind": "static"}, help_text="A static list every imported lead joins.",
+    )
     column_map = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
