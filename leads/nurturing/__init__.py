@@ -1,0 +1,1 @@
+"""Nurturing: segments and lists (segments.py), sequences (sequences.py), sending and tracking (sending.py)."""
