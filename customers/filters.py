@@ -1,5 +1,6 @@
 """Customer FilterSet, shared by the HTML list and the API."""
 import django_filters as filters
+from django_countries import countries
 
 from leads.filters import SEARCH_MAX_LENGTH, NullsLastOrderingFilter, substring_search
 
@@ -11,10 +12,20 @@ class CustomerFilter(filters.FilterSet):
         method=substring_search, max_length=SEARCH_MAX_LENGTH, help_text="Substring of the name, company, email or phone."
     )
     owner = filters.CharFilter(field_name="owner__username", help_text="The owner's username.")
+    country = filters.ChoiceFilter(choices=list(countries), help_text="ISO 3166 code, e.g. DE.")
+    industry = filters.CharFilter(field_name="industry", lookup_expr="iexact", max_length=100, help_text="The industry (any case).")
+    domain = filters.CharFilter(method="filter_domain", max_length=254, help_text="The company domain.")
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    ordering = NullsLastOrderingFilter(fields=(("created_at", "created_at"),), help_text="created_at or -created_at.")
+    ordering = NullsLastOrderingFilter(
+        fields=(("created_at", "created_at"), ("name", "name"), ("updated_at", "updated_at")),
+        help_text="created_at, name or updated_at; prefix - for descending.",
+    )
+
+    def filter_domain(self, queryset, name, value):
+        """Domains are stored lower-case: an exact match on the lowered value uses the index."""
+        return queryset.filter(domain=value.strip().lower())
 
     class Meta:
         model = Customer
-        fields = ["search", "owner", "created_after", "created_before", "ordering"]
+        fields = ["search", "owner", "country", "industry", "domain", "created_after", "created_before", "ordering"]

@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Concat, Lower
+from django.db.models.functions import Concat, Lower, Upper
 from django.utils import timezone
 from django_countries.fields import CountryField
 
@@ -53,6 +53,11 @@ class Customer(models.Model):
             models.Index(fields=["owner", "-created_at"], name="customer_owner_idx"),
             models.Index(fields=["email"], condition=~Q(email=""), name="customer_email_idx"),
             models.Index(fields=["domain"], condition=~Q(domain=""), name="customer_domain_idx"),
+            # One per list filter and ordering (customers.filters.CustomerFilter).
+            models.Index(fields=["country", "-created_at"], name="customer_country_idx"),
+            models.Index(Upper("industry"), name="customer_industry_idx"),  # ?industry= is case-insensitive
+            models.Index(fields=["name", "id"], name="customer_name_idx"),
+            models.Index(fields=["-updated_at"], name="customer_updated_idx"),
         ]
 
     def __str__(self) -> str:

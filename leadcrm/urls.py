@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from leads.views import email_tracking
 from leads.views.public import web_form_view
 from leads.views.tracking import tracking_collect_view, tracking_pixel_view
 
@@ -11,6 +12,9 @@ urlpatterns = [
     path("f/<slug:key>", web_form_view, name="web_form"),
     path("t/<slug:key>/collect", tracking_collect_view, name="tracking_collect"),
     path("t/<slug:key>/pixel.gif", tracking_pixel_view, name="tracking_pixel"),
+    path("e/o/<str:token>.gif", email_tracking.email_open_view, name="nurture_open"),
+    path("e/c/<str:token>", email_tracking.email_click_view, name="nurture_click"),
+    path("e/u/<str:token>", email_tracking.email_unsubscribe_view, name="nurture_unsubscribe"),
     path("customers/", include("customers.urls")),
     path("", include("leads.urls")),
 ]

@@ -73,12 +73,12 @@ def _intermediate(modeladmin, request, queryset, *, form, title: str, action: st
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "email", "company", "status", "score", "grade", "owner", "source", "created_at")
-    list_filter = ("status", "source", "owner", "grade", "team", ("created_at", admin.DateFieldListFilter))
+    list_display = ("__str__", "email", "company", "status", "score", "grade", "owner", "team", "source", "created_at")
+    list_filter = ("status", "source", "grade", "team", "owner", ("created_at", admin.DateFieldListFilter))
     search_fields = ("first_name", "last_name", "email", "company", "phone", "external_id")
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "team")
     readonly_fields = ("score", "probability", "processed_at", "created_at", "updated_at", "last_activity_at")
-    autocomplete_fields = ()
+    autocomplete_fields = ("owner", "team")  # a search box, not a <select> of every user
     inlines = [InteractionInline]
     actions = ["assign_owner", "change_status", "enrich_now"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -899,7 +899,8 @@ class AssignmentAdmin(ReadOnlyAdmin):
     list_filter = ("reason", "team", ("assigned_at", admin.DateFieldListFilter))
     search_fields = ("agent__username", "detail")
     list_select_related = ("lead", "agent", "team", "territory")
-    raw_id_fields = ("lead", "agent")
+    raw_id_fields = ("lead",)
+    autocomplete_fields = ("agent", "team")
     paginator = FastCountPaginator
     show_full_result_count = False
 
@@ -939,3 +940,6 @@ def assign_now(modeladmin, request: HttpRequest, queryset: QuerySet[Lead]):
 
 
 LeadAdmin.actions = [*LeadAdmin.actions, assign_now]
+from .nurturing import admin_segments  # noqa: E402,F401  (segments, list members, snapshots)
+from . import admin_workspace  # noqa: E402,F401  (tasks, saved views, preferences)
+from .nurturing import admin_sequences  # noqa: E402,F401  (sequences, steps, enrollments, step runs, suppressions)

@@ -74,3 +74,55 @@ def rows_export_response(
     workbook.save(spool)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=f"{filename}.xlsx", content_type=XLSX_CONTENT_TYPE)
+
+
+# --- Lead exports (segments, lists, the lead list's bulk export) --------------------------
+
+# Column key -> (header, the value path read with values_list). Every export of leads offers these.
+EXPORT_COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("ID", "pk"),
+    "first_name": ("First name", "first_name"),
+    "last_name": ("Last name", "last_name"),
+    "email": ("Email", "email"),
+    "phone": ("Phone", "phone"),
+    "company": ("Company", "company"),
+    "job_title": ("Job title", "job_title"),
+    "website": ("Website", "website"),
+    "country": ("Country", "country"),
+    "region": ("Region", "region"),
+    "city": ("City", "city"),
+    "industry": ("Industry", "industry"),
+    "company_size": ("Company size", "company_size"),
+    "status": ("Status", "status"),
+    "source": ("Source", "source"),
+    "source_detail": ("Source detail", "source_detail"),
+    "score": ("Score", "score"),
+    "grade": ("Grade", "grade"),
+    "probability": ("Probability", "probability"),
+    "owner": ("Owner", "owner__username"),
+    "team": ("Team", "team__name"),
+    "tags": ("Tags", "tags"),
+    "email_opt_in": ("Email opt-in", "email_opt_in"),
+    "utm_source": ("UTM source", "utm_source"),
+    "utm_medium": ("UTM medium", "utm_medium"),
+    "utm_campaign": ("UTM campaign", "utm_campaign"),
+    "created_at": ("Created", "created_at"),
+    "last_activity_at": ("Last activity", "last_activity_at"),
+}
+DEFAULT_EXPORT_COLUMNS = ("first_name", "last_name", "email", "company", "status", "score", "grade", "owner")
+EXPORT_CHUNK_SIZE = 2000
+UNKNOWN_COLUMN = "Unknown column {column!r}."
+
+
+def leads_export_response(
+    *, leads, columns: Sequence[str], fmt: str, filename: str
+) -> StreamingHttpResponse | FileResponse:
+    """A CSV/XLSX download of `leads` (a queryset the caller scoped with visible_to) with the chosen EXPORT_COLUMNS."""
+    unknown = [column for column in columns if column not in EXPORT_COLUMNS]
+    if unknown or not columns:
+        raise ValueError(UNKNOWN_COLUMN.format(column=unknown[0] if unknown else ""))
+    header = [EXPORT_COLUMNS[column][0] for column in columns]
+    paths = [EXPORT_COLUMNS[column][1] for column in columns]
+    # A server-side cursor read 2,000 rows at a time: memory stays flat for a million leads.
+    rows = leads.values_list(*paths).iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    return rows_export_response(header=header, rows=rows, fmt=fmt, filename=filename)

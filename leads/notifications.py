@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Notification
-from .roles import SALES_REPS
+from .roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 
 
 def _unread_count():
@@ -31,10 +31,15 @@ class NotificationCountBackend(ModelBackend):
         from django.contrib.auth.models import Group
 
         user_model = get_user_model()
-        is_rep = Group.objects.filter(name=SALES_REPS, user=OuterRef("pk"))
+
+        def in_role(name):
+            return Exists(Group.objects.filter(name=name, user=OuterRef("pk")))
+
         try:
+            # The roles too, for the nav (which entries a user sees) without a query of its own.
             user = user_model._default_manager.annotate(
-                unread_notifications=_unread_count(), is_sales_rep=Exists(is_rep)
+                unread_notifications=_unread_count(), is_sales_rep=in_role(SALES_REPS),
+                is_sales_manager=in_role(SALES_MANAGERS), is_marketer=in_role(MARKETERS),
             ).get(pk=user_id)
         except user_model.DoesNotExist:
             return None

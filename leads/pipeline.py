@@ -31,7 +31,13 @@ def _assign(lead_id: int) -> None:
     lead_assign(lead_id=lead_id)
 
 
-STAGES: list[Stage] = [_enrich, _score, _assign]
+def _nurture(lead_id: int) -> None:
+    from .nurturing.sequences import lead_enroll_by_rules
+
+    lead_enroll_by_rules(lead_id=lead_id)
+
+
+STAGES: list[Stage] = [_enrich, _score, _assign, _nurture]
 
 
 def lead_process(*, lead_id: int) -> bool:

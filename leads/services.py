@@ -166,6 +166,7 @@ def lead_update(*, lead: Lead, data: dict[str, Any], by: User | None) -> Lead:
             lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=by,
             data={"from": before["status"], "to": lead.status, "lost_reason": lead.lost_reason},
         )
+        _sequences_exit_on_status(lead_ids=[lead.pk], status=lead.status, by=by)
     if "owner" in changed:
         interaction_record(
             lead=lead, kind=Interaction.Kind.ASSIGNMENT, actor=by,
@@ -223,4 +224,13 @@ def lead_bulk_set_status(*, leads: QuerySet[Lead], status: str, lost_reason: str
         )
         for pk, previous in rows
     )
+    _sequences_exit_on_status(lead_ids=[pk for pk, _ in rows], status=status, by=by)
     return len(rows)
+
+
+def _sequences_exit_on_status(*, lead_ids: list[int], status: str, by: User | None) -> None:
+    """Converted, lost or qualified (the hand-off to sales): the leads leave their nurture sequences."""
+    from .nurturing.sequences import STATUS_EXIT_REASONS, leads_enrollments_exit
+
+    if status in STATUS_EXIT_REASONS:
+        leads_enrollments_exit(lead_ids=lead_ids, reason=STATUS_EXIT_REASONS[status], by=by)

@@ -249,3 +249,46 @@ def sla_reassign_task() -> int:
     from .distribution.service import sla_reassign_overdue
 
     return sla_reassign_overdue()
+
+
+# --- Nurture sequences (leads/nurturing/sequences.py) ----------------------------------------
+
+
+@shared_task
+def process_due_enrollments_task() -> int:
+    """Every minute: lease due sequence enrollments in batches and hand each batch to a worker."""
+    from .nurturing.sequences import enrollments_process_due
+
+    return enrollments_process_due(fan_out=True)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def run_enrollments_task(claimed: list[list[int]]) -> int:
+    """Run one leased batch of enrollments [[enrollment id, step id]]; step runs are claimed rows, so a repeat sends nothing twice."""
+    from .nurturing.sequences import enrollments_run
+
+    return enrollments_run(claimed=[(row[0], row[1]) for row in claimed])
+
+
+# --- Segments (leads/nurturing/segments.py) ------------------------------------------------------
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def refresh_segments_task() -> int:
+    """Every 15 minutes: re-evaluate the due dynamic segments; the leads that entered enroll in their sequences."""
+    from .nurturing.segments import segments_refresh_due
+
+    return segments_refresh_due()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+def refresh_segment_task(segment_id: int) -> int:
+    """Re-evaluate one segment now ("Refresh now"); safe to repeat: a second run finds nobody new."""
+    from .models import Segment
+    from .nurturing.segments import segment_refresh
+
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        return 0
+    entered, _left = segment_refresh(segment=segment)
+    return len(entered)

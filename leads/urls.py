@@ -1,12 +1,26 @@
 from django.urls import path
 
 from . import views
-from .views import distribution, duplicates, imports, scoring
+from .views import home, lead_list, preferences
+from .views import conversion, dashboards, distribution, duplicates, imports, lead_page, scoring
+from .views import segments
+from .views import sequences
 
 app_name = "leads"
 urlpatterns = [
-    path("", views.lead_list_view, name="list"),
+    path("", lead_list.lead_list_view, name="list"),
+    path("leads/bulk", lead_list.lead_bulk_view, name="list_bulk"),
+    path("leads/columns", lead_list.lead_columns_view, name="list_columns"),
+    path("views/new", lead_list.saved_view_create_view, name="saved_view_create"),
+    path("views/<int:pk>/delete", lead_list.saved_view_delete_view, name="saved_view_delete"),
+    path("start/", home.start_view, name="start"),
+    path("home/", home.home_view, name="home"),
+    path("home/tasks/<int:pk>/done", home.home_task_done_view, name="home_task_done"),
+    path("preferences/", preferences.preferences_view, name="preferences"),
     path("distribution/", distribution.distribution_board_view, name="distribution"),
+    path("dashboards/", dashboards.dashboard_index_view, name="dashboard_index"),
+    path("dashboards/<slug:slug>/", dashboards.dashboard_chart_view, name="dashboard_chart"),
+    path("dashboards/<slug:slug>/export", dashboards.dashboard_export_view, name="dashboard_export"),
     path("my-queue/", distribution.my_queue_view, name="my_queue"),
     path("notifications/", distribution.notification_list_view, name="notifications"),
     path("notifications/read", distribution.notifications_read_view, name="notifications_read"),
@@ -18,6 +32,15 @@ urlpatterns = [
     path("leads/<int:pk>/enrich", views.lead_enrich_view, name="enrich"),
     path("leads/<int:pk>/score", views.lead_score_view, name="score"),
     path("leads/<int:pk>/suggestions/<int:suggestion_id>", views.lead_suggestion_view, name="suggestion"),
+    path("leads/<int:pk>/calls", lead_page.lead_call_view, name="log_call"),
+    path("leads/<int:pk>/tasks", lead_page.lead_task_add_view, name="task_add"),
+    path("leads/<int:pk>/tasks/<int:task_id>/done", lead_page.lead_task_done_view, name="task_done"),
+    path("leads/<int:pk>/status", lead_page.lead_status_view, name="status"),
+    path("leads/<int:pk>/reassign", lead_page.lead_reassign_view, name="reassign"),
+    path("leads/<int:pk>/convert", lead_page.lead_convert_view, name="convert"),
+    path("leads/<int:pk>/fields/<str:field>", lead_page.lead_field_view, name="field"),
+    path("leads/<int:pk>/fields/<str:field>/value", lead_page.lead_field_value_view, name="field_value"),
+    path("leads/convert", conversion.lead_bulk_convert_view, name="bulk_convert"),
     path("duplicates", duplicates.duplicate_list_view, name="duplicates"),
     path("scoring/jobs/<int:pk>", scoring.score_job_view, name="score_job"),
     path("duplicates/<int:pk>", duplicates.duplicate_merge_view, name="duplicate_merge"),
@@ -25,4 +48,30 @@ urlpatterns = [
     path("imports/<int:pk>", imports.import_detail_view, name="import_detail"),
     path("imports/<int:pk>/status", imports.import_status_view, name="import_status"),
     path("imports/<int:pk>/run", imports.import_run_view, name="import_run"),
+    path("nurture/sequences/", sequences.sequence_list_view, name="sequence_list"),
+    path("nurture/sequences/enroll", sequences.nurture_enroll_lead_view, name="nurture_enroll_lead"),
+    path("nurture/sequences/<int:pk>/", sequences.sequence_detail_view, name="sequence_detail"),
+    path("nurture/sequences/<int:pk>/steps/new", sequences.step_create_view, name="sequence_step_create"),
+    path("nurture/sequences/<int:pk>/steps/<int:step_id>", sequences.step_edit_view, name="sequence_step_edit"),
+    path("nurture/sequences/<int:pk>/steps/<int:step_id>/move", sequences.step_move_view, name="sequence_step_move"),
+    path("nurture/sequences/<int:pk>/steps/<int:step_id>/delete", sequences.step_delete_view, name="sequence_step_delete"),
+    path("nurture/sequences/<int:pk>/steps/<int:step_id>/preview", sequences.step_preview_view, name="sequence_step_preview"),
+    path("nurture/sequences/<int:pk>/enrollments", sequences.sequence_enrollments_view, name="sequence_enrollments"),
+    path(
+        "nurture/sequences/<int:pk>/enrollments/<int:enrollment_id>/remove", sequences.enrollment_remove_view,
+        name="sequence_enrollment_remove",
+    ),
+    path("nurture/sequences/<int:pk>/stats", sequences.sequence_stats_view, name="sequence_stats"),
+    path("nurture/segments/", segments.segment_list_view, name="segment_list"),
+    path("nurture/segments/new", segments.segment_create_view, name="segment_create"),
+    path("nurture/segments/preview", segments.segment_preview_view, name="segment_preview"),
+    path("nurture/segments/add-to-list", segments.list_add_view, name="list_add"),
+    path("nurture/segments/<int:pk>/", segments.segment_detail_view, name="segment_detail"),
+    path("nurture/segments/<int:pk>/edit", segments.segment_edit_view, name="segment_edit"),
+    path("nurture/segments/<int:pk>/refresh", segments.segment_refresh_view, name="segment_refresh"),
+    path("nurture/segments/<int:pk>/delete", segments.segment_delete_view, name="segment_delete"),
+    path("nurture/segments/<int:pk>/export", segments.segment_export_view, name="segment_export"),
+    path("nurture/segments/<int:pk>/stats", segments.segment_stats_view, name="segment_stats"),
+    path("nurture/segments/<int:pk>/members/add", segments.list_members_add_view, name="list_members_add"),
+    path("nurture/segments/<int:pk>/members/remove", segments.list_members_remove_view, name="list_members_remove"),
 ]

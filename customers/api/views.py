@@ -1,18 +1,25 @@
 """REST API v1 for customers."""
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
 
 from leads.api.permissions import LeadAccess
-from leads.api.serializers import InteractionSerializer
 from leads.api.views import SelectorFilterBackend
 from leads.roles import is_manager
 
 from ..filters import CustomerFilter
-from ..selectors import customer_list, customer_timeline, customer_visible_to
-from .serializers import CustomerSerializer
+from ..models import Customer
+from ..selectors import customer_list, customer_timeline, customer_visible_to, linked_leads_prefetch
+from ..services import CONVERT_FORBIDDEN, Outcome, lead_convert
+from .serializers import (
+    ConversionRequestSerializer, CustomerInteractionSerializer, CustomerMatchSerializer, CustomerSerializer,
+)
+
+MATCHES_FOUND = "Customers match this lead: send action create, or link with one of them as customer."
 
 
 class CustomerAccess(LeadAccess):
@@ -25,7 +32,8 @@ class CustomerAccess(LeadAccess):
 
 
 class CustomerViewSet(viewsets.ModelViewSet):
-    """Customers the caller may see. Filters: search, owner, created_after/before, ordering."""
+    """Customers the caller may see. Filters: search, owner, country, industry, domain,
+    created_after/before, ordering (created_at, name, updated_at)."""
 
     serializer_class = CustomerSerializer
     permission_classes = [CustomerAccess]
@@ -39,12 +47,42 @@ class CustomerViewSet(viewsets.ModelViewSet):
                 return customer_list(user=self.request.user, filters=self.request.query_params)
             except DjangoValidationError as exc:
                 raise ValidationError(exc.message_dict) from exc
-        return customer_visible_to(self.request.user).select_related("owner", "lead")
+        return customer_visible_to(self.request.user).select_related("owner", "lead", "converted_by").prefetch_related(
+            linked_leads_prefetch()
+        )
 
-    @extend_schema(responses=InteractionSerializer(many=True), filters=False)
+    @extend_schema(responses=CustomerInteractionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
     def interactions(self, request, pk=None):
-        """The timeline of the lead this customer came from."""
+        """The merged timeline of every lead linked to this customer, newest first."""
         customer = self.get_object()
         page = self.paginate_queryset(customer_timeline(customer=customer))
-        return self.get_paginated_response(InteractionSerializer(page, many=True).data)
+        return self.get_paginated_response(CustomerInteractionSerializer(page, many=True).data)
+
+
+def lead_convert_response(request, lead) -> Response:
+    """POST /api/v1/leads/{id}/convert, for LeadViewSet.convert (the lead is visible to the caller)."""
+    body = ConversionRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        result = lead_convert(
+            lead=lead, by=request.user, action=body.validated_data.get("action", "auto"),
+            customer=body.validated_data.get("customer"),
+        )
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or CONVERT_FORBIDDEN) from exc
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+    if result.outcome == Outcome.NEEDS_CHOICE:
+        return Response(
+            {"detail": MATCHES_FOUND, "matches": CustomerMatchSerializer(result.matches, many=True).data},
+            status=status.HTTP_409_CONFLICT,
+        )
+    customer = (
+        Customer.objects.select_related("owner", "lead", "converted_by").prefetch_related(linked_leads_prefetch())
+        .get(pk=result.customer.pk)
+    )
+    return Response(
+        {"outcome": result.outcome, "lead": lead.pk, "customer": CustomerSerializer(customer, context={"request": request}).data},
+        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+    )

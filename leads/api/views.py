@@ -9,6 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from customers.api.serializers import ConversionConflictSerializer, ConversionRequestSerializer, ConversionResponseSerializer
+
 from ..filters import LeadFilter
 from ..models import Interaction
 from ..roles import is_manager
@@ -105,6 +107,25 @@ class LeadViewSet(
             timeline = timeline.filter(kind=kind)
         page = self.paginate_queryset(timeline)
         return self.get_paginated_response(InteractionSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=ConversionRequestSerializer, filters=False,
+        responses={
+            201: ConversionResponseSerializer,
+            200: ConversionResponseSerializer,
+            400: OpenApiResponse(description="Per-field errors"),
+            403: OpenApiResponse(description="Not the lead's owner or a manager; marketers never convert"),
+            404: OpenApiResponse(description="No such lead visible to you"),
+            409: ConversionConflictSerializer,
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
+    def convert(self, request, pk=None):
+        """Convert the lead into a customer: 201 with a new customer, 200 when linked (or converted
+        before), 409 with the matching customers when a choice (create or link) is needed."""
+        from customers.api.views import lead_convert_response
+
+        return lead_convert_response(request, self.get_object())
 
 
 @extend_schema(responses={200: OpenApiResponse(description='{"token": "..."}'), 400: OpenApiResponse(description="Wrong credentials")})

@@ -370,6 +370,16 @@ def _status_blocks(part: Message) -> list[Message]:
 
 def _read_delivery_status(msg: Message, parsed: ParsedEmail) -> None:
     for part in _leaves(msg):
+        if part.get_content_type() == "message/feedback-report":
+            # A complaint (ARF, RFC 5965): the address that marked our mail as spam.
+            for block in _status_blocks(part):
+                recipient = str(block.get("Original-Rcpt-To") or "")
+                if recipient:
+                    parsed.delivery_status.append({
+                        "recipient": normalize_email(recipient.strip().strip("<>")), "action": "complaint",
+                        "status": "", "diagnostic": str(block.get("Feedback-Type") or "abuse").strip()[:100],
+                    })
+            continue
         if part.get_content_type() != "message/delivery-status":
             continue
         for block in _status_blocks(part):
@@ -410,7 +420,7 @@ def _read(msg: Message, parsed: ParsedEmail, *, compat: bool) -> None:
         parsed.fatal = BROKEN_MIME.format(defects=", ".join(sorted({type(d).__name__ for d in defects})))
         return
     _read_body(msg, parsed)
-    if parsed.report_type == "delivery-status":
+    if parsed.report_type in ("delivery-status", "feedback-report"):
         _read_delivery_status(msg, parsed)
     if not parsed.fatal and not _valid_address(parsed.from_address):
         parsed.fatal = NO_SENDER
@@ -684,6 +694,8 @@ def _link_copies(
 
 
 def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
+    from ..nurturing.sending import lead_email_bounced
+
     failed = [
         entry for entry in parsed.delivery_status
         if entry["action"] == "failed" or (not entry["action"] and entry["status"].startswith("5"))
@@ -700,6 +712,17 @@ def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
             subject=f"Email to {entry['recipient']} bounced", body=entry["diagnostic"],
             data={"bounce": True, "status": entry["status"], "action": entry["action"], "inbound_email": inbound.pk},
         )
+        lead_email_bounced(lead=lead, email=entry["recipient"])  # suppressed; the lead leaves its sequences
+        bounced.append(lead)
+    for entry in (entry for entry in parsed.delivery_status if entry["action"] == "complaint"):
+        lead = Lead.objects.filter(email=entry["recipient"]).first()
+        if lead is None:
+            continue
+        interaction_record(
+            lead=lead, kind=Interaction.Kind.EVENT, channel=Lead.Source.EMAIL,
+            subject=f"Spam complaint from {entry['recipient']}", data={"complaint": entry["diagnostic"], "inbound_email": inbound.pk},
+        )
+        lead_email_bounced(lead=lead, email=entry["recipient"], complaint=True)
         bounced.append(lead)
     return bounced
 
@@ -798,6 +821,10 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
                 result.kind = InboundEmail.Kind.KNOWN_LEAD  # a concurrent message created the lead first
             elif kind == InboundEmail.Kind.KNOWN_LEAD and captured.created:
                 result.kind = InboundEmail.Kind.NEW_LEAD
+        if not result.created:
+            from ..nurturing.sequences import lead_enrollments_exit  # a reply ends the nurturing
+
+            lead_enrollments_exit(lead_id=result.lead.pk, reason="replied")
         copies = {address for address in parsed.recipients if address not in own}
         if sender_lead is not None and sender_lead.pk != result.lead.pk:
             copies.add(sender_lead.email)  # the sender is a lead too, but not the thread's

@@ -827,8 +827,20 @@ def _batch_apply(rows: list[ImportRow], *, options: ImportSettings) -> list[RowO
     if not options.dry_run:
         _batch_log(outcomes, options=options, now=now)
         _possible_duplicates_record(new_leads)
+        if options.job.add_to_list_id:
+            _batch_join_list(outcomes, options=options)
         _batch_enqueue([lead.pk for lead in new_leads] + list(dirty))
     return outcomes
+
+
+def _batch_join_list(outcomes: list[RowOutcome], *, options: ImportSettings) -> None:
+    """Every lead the batch created or matched joins the job's static list (one INSERT … SELECT)."""
+    from ..nurturing.segments import list_add_leads
+
+    ids = sorted({outcome.lead.pk for outcome in outcomes if outcome.lead is not None})
+    if ids:
+        by = User(pk=options.actor_id) if options.actor_id else None
+        list_add_leads(segment=options.job.add_to_list, lead_ids=ids, by=by)
 
 
 def _batch_log(outcomes: list[RowOutcome], *, options: ImportSettings, now: datetime) -> None:
@@ -1166,11 +1178,13 @@ def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
 
 def import_job_create(
     *, upload: File, by: User | None, source_detail: str = "", id_column: str = "", dry_run: bool = False,
+    add_to_list=None,
 ) -> ImportJob:
-    """Create an import job from an uploaded file and enqueue it (ImportFileError if the file cannot be read)."""
+    """Create an import job from an uploaded file and enqueue it (ImportFileError if the file cannot be read);
+    with `add_to_list` (a static Segment), every imported lead joins that list."""
     job = ImportJob(
         file=upload, original_name=os.path.basename(upload.name or ""), source_detail=source_detail.strip(),
-        id_column=id_column.strip(), dry_run=dry_run,
+        id_column=id_column.strip(), dry_run=dry_run, add_to_list=add_to_list,
     )
     return import_job_start(job=job, by=by)
 
@@ -1183,7 +1197,7 @@ def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
         raise ImportFileError(NOT_A_DRY_RUN)
     real = ImportJob(
         file=job.file.name, original_name=job.original_name, source_detail=job.source_detail,
-        id_column=job.id_column, column_map=job.column_map, dry_run=False,
+        id_column=job.id_column, column_map=job.column_map, dry_run=False, add_to_list_id=job.add_to_list_id,
         created_by=by if by is not None and by.is_authenticated else None,
     )
     with transaction.atomic():

@@ -45,7 +45,7 @@ def _open_count():
     return Coalesce(
         Subquery(
             Lead.objects.filter(owner_id=OuterRef("pk"), status__in=OPEN_STATUSES).order_by()
-            .values("owner_id").annotate(n=Count("pk")).values("n")[:1],
+            .values("owner_id").annotate(n=Count("*")).values("n")[:1],  # count(*): an index-only count
             output_field=IntegerField(),
         ),
         Value(0),

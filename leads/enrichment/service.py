@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from ..bulk import objects_update
 from ..models import CaptureRecord, EnrichmentValue, Interaction, Lead
 from .providers.base import LeadFacts, Provider, ProviderUnavailable, Suggestion
 from .registry import providers_active
@@ -156,7 +157,7 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
     provenance = list({(ev.lead_id, ev.field, ev.provider): ev for ev in provenance}.values())
     with transaction.atomic():
         # One statement per batch for every lead (enriched_at), and the changed columns.
-        Lead.objects.bulk_update(changed_leads, ["enriched_at", *sorted(changed_fields)], batch_size=500)
+        objects_update(objects=changed_leads, fields=["enriched_at", *sorted(changed_fields)], batch_size=500)
         EnrichmentValue.objects.bulk_create(
             provenance, batch_size=1000, update_conflicts=True, unique_fields=["lead", "field", "provider"],
             update_fields=["value", "confidence", "detail", "status", "updated_at"],

@@ -165,7 +165,11 @@ class PageView(models.Model):
     visit_number = models.PositiveIntegerField(default=1, help_text="Views more than 30 minutes apart start a new visit.")
 
     class Meta:
-        indexes = [models.Index(fields=["visitor", "occurred_at"], name="pageview_visitor_time_idx")]
+        indexes = [
+            models.Index(fields=["visitor", "occurred_at"], name="pageview_visitor_time_idx"),
+            # Segments: "visited a URL in the last N days" starts from the recent views.
+            models.Index(fields=["occurred_at"], name="pageview_time_idx"),
+        ]
 
 
 class ImportJob(models.Model):

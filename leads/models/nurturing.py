@@ -211,7 +211,7 @@ class Enrollment(models.Model):
         indexes = [
             models.Index(fields=["next_run_at"], condition=Q(status="active"), name="enrollment_due_idx"),
             models.Index(fields=["lead", "status"], name="enrollment_lead_idx"),
-            models.Index(fields=["sequence", "status"], name="enrollment_sequence_idx"),
+            models.Index(fields=["sequence", "status", "next_run_at"], name="enrollment_sequence_idx"),
         ]
 
     def __str__(self) -> str:

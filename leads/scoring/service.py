@@ -148,6 +148,9 @@ def _qualify(*, scope, config, now) -> list[int]:
         from ..tasks import enqueue_after_commit, notify_by_email_task
 
         enqueue_after_commit(notify_by_email_task, [n.pk for n in notifications])
+    from ..nurturing.sequences import leads_enrollments_exit  # the hand-off: no more nurture steps
+
+    leads_enrollments_exit(lead_ids=ids, reason="qualified")
     return ids
 
 

@@ -6,18 +6,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ..enrichment.service import enrichment_accept, enrichment_dismiss, enrichment_hints
+from ..enrichment.service import enrichment_accept, enrichment_dismiss
 from ..forms import LeadForm, NoteForm
-from ..localtime import is_callable, local_now
-from ..models import EnrichmentValue, Interaction, Lead
+from ..models import EnrichmentValue, Lead
 from ..tasks import enqueue_after_commit, enrich_leads_task
 from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
-from ..roles import is_manager, is_rep, sees_all_leads
-from ..selectors import lead_filterset, lead_get, lead_interactions
+from ..roles import is_manager, is_rep
+from ..selectors import lead_get
 from ..services import DuplicateLeadError, interaction_record, lead_create, lead_update
 
 DEFAULT_PAGE_SIZE = 25
-TIMELINE_PAGE_SIZE = 50
 
 
 def page_size_from(request: HttpRequest) -> int:
@@ -54,57 +52,11 @@ def filtered_page(request: HttpRequest, filterset, *, page_size: int | None = No
     }
 
 
-@login_required
-def lead_list_view(request: HttpRequest) -> HttpResponse:
-    filterset = lead_filterset(user=request.user, data=request.GET)
-    context = filtered_page(request, filterset)
-    context.update(can_write=_can_write(request.user), sees_all=sees_all_leads(request.user))
-    return render(request, "leads/lead_list.html", context, status=200 if filterset.is_valid() else 400)
-
-
-@login_required
 def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _visible_lead_or_404(request, pk)
-    kind = request.GET.get("kind", "")
-    timeline = lead_interactions(lead=lead)
-    if kind in Interaction.Kind.values:
-        timeline = timeline.filter(kind=kind)
-    timeline_page = FastCountPaginator(timeline, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    local = local_now(lead.time_zone)
-    return render(
-        request,
-        "leads/lead_detail.html",
-        {
-            "lead": lead,
-            "timeline": timeline_page.object_list,
-            "page": timeline_page,
-            "paginator": timeline_page.paginator,
-            "query": query.urlencode(),
-            "kind": kind,
-            "kinds": Interaction.Kind.choices,
-            "note_form": NoteForm(),
-            "can_write": _can_write(request.user),
-            "is_manager": is_manager(request.user),
-            "hints": enrichment_hints(lead=lead),
-            "suggestions": lead.enrichment_values.filter(status=EnrichmentValue.Status.SUGGESTED),
-            "local_time": local,
-            "callable": is_callable(lead.time_zone),
-            "score_history": _score_history(lead),
-        },
-    )
+    """The lead page (leads/views/lead_page.py holds it and its actions)."""
+    from .lead_page import lead_detail_view as page_view
 
-
-def _score_history(lead: Lead) -> list[tuple[str, int]]:
-    """(date, score) points from the timeline's significant score changes, oldest first."""
-    changes = list(
-        lead.interactions.filter(kind=Interaction.Kind.SCORE_CHANGE).order_by("-occurred_at").values_list("occurred_at", "data")[:30]
-    )
-    points = [(when.date().isoformat(), int(data.get("to", 0))) for when, data in reversed(changes)]
-    if changes:
-        points.insert(0, (changes[-1][0].date().isoformat(), int(changes[-1][1].get("from", 0))))
-    return points
+    return page_view(request, pk)
 
 
 @login_required
@@ -113,7 +65,8 @@ def lead_score_view(request: HttpRequest, pk: int) -> HttpResponse:
     from ..scoring.service import score_explain
 
     lead = _visible_lead_or_404(request, pk)
-    return render(request, "leads/lead_score.html", {"lead": lead, "explanation": score_explain(lead=lead)})
+    template = "leads/_score_explanation.html" if request.htmx else "leads/lead_score.html"  # htmx: the lead page's collapsible
+    return render(request, template, {"lead": lead, "explanation": score_explain(lead=lead)})
 
 
 @login_required

@@ -13,7 +13,7 @@ from ..capture.importing import (
     ImportFileError, import_allowed, import_check_name, import_job_create, import_job_repeat, import_jobs_recent,
     import_too_large_message, import_upload_limit,
 )
-from ..models import ImportJob
+from ..models import ImportJob, Segment
 
 POLL_SECONDS = 2
 
@@ -34,6 +34,10 @@ class ImportUploadForm(forms.Form):
     )
     dry_run = forms.BooleanField(
         label="Dry run", required=False, help_text="Show what would be created, updated and rejected; change nothing.",
+    )
+    add_to_list = forms.ModelChoiceField(
+        label="Add to list", required=False, queryset=Segment.objects.filter(kind=Segment.Kind.STATIC).order_by("name"),
+        help_text="A static list every imported lead joins (new and existing leads alike).",
     )
 
     def clean_file(self):
@@ -78,6 +82,7 @@ def _import_list(request: HttpRequest) -> HttpResponse:
             job = import_job_create(
                 upload=form.cleaned_data["file"], by=request.user, source_detail=form.cleaned_data["source_detail"],
                 id_column=form.cleaned_data["id_column"], dry_run=form.cleaned_data["dry_run"],
+                add_to_list=form.cleaned_data["add_to_list"],
             )
         except ImportFileError as exc:
             form.add_error(exc.field, exc.message)

@@ -63,6 +63,8 @@ class Command(BaseCommand):
         )
         created = self._leads(leads, users, team)
         customers = self._customers()
+        self._nurture(users)
+        self._tasks(users)
         self.stdout.write(self.style.SUCCESS(f"seed_demo: {created} lead(s) and {customers} customer(s) created."))
 
     def _users(self, password: str) -> dict[str, User]:
@@ -147,9 +149,72 @@ class Command(BaseCommand):
         created = 0
         converted = Lead.objects.filter(external_id__startswith=DEMO_PREFIX, status="converted", customer__isnull=True)
         for lead in converted.order_by("external_id")[: max(0, CUSTOMERS - Customer.objects.filter(lead__external_id__startswith=DEMO_PREFIX).count())]:
-            Customer.objects.create(
+            customer = Customer.objects.create(
                 name=lead.full_name, company=lead.company, email=lead.email, phone=lead.phone,
                 owner=lead.owner, lead=lead, created_at=lead.created_at + timedelta(days=7),
             )
+            Lead.objects.filter(pk=lead.pk).update(
+                converted_customer=customer, converted_at=customer.created_at, converted_by=lead.owner
+            )
             created += 1
         return created
+
+    def _nurture(self, users: dict[str, User]) -> None:
+        """A segment, a static list and a three-email sequence, so the marketer's pages have content."""
+        from leads.models import Segment, Sequence, SequenceStep
+        from leads.nurturing.segments import list_add_leads, segment_refresh
+
+        marketer = users["marketer"]
+        hot, made = Segment.objects.get_or_create(
+            name="Warm, not yet ready",
+            defaults={
+                "kind": Segment.Kind.DYNAMIC, "created_by": marketer,
+                "description": "New or nurturing leads with a middling score.",
+                "definition": {"match": "all", "conditions": [
+                    {"field": "status", "op": "in", "value": ["new", "nurturing"]},
+                    {"field": "score", "op": "gte", "value": 25},
+                    {"field": "score", "op": "lt", "value": 75},
+                ]},
+            },
+        )
+        sequence, made_sequence = Sequence.objects.get_or_create(
+            name="Welcome to LeadCRM Demo",
+            defaults={"entry_statuses": ["nurturing"], "created_by": marketer, "entry_segment": hot},
+        )
+        if made_sequence:
+            steps = [
+                {"kind": "email", "subject": "Welcome, {{ lead.first_name|default:\"there\" }}",
+                 "body": "Hi {{ lead.first_name|default:\"there\" }},\n\nHere is how teams like {{ lead.company|default:\"yours\" }} get started."},
+                {"kind": "wait", "wait_days": 3},
+                {"kind": "email", "subject": "Three lead-scoring mistakes", "body": "Hi {{ lead.first_name|default:\"there\" }},\n\nA short read."},
+                {"kind": "wait", "wait_days": 4},
+                {"kind": "task", "task_title": "Call: finished the welcome sequence", "task_due_days": 1},
+            ]
+            for position, step in enumerate(steps):
+                SequenceStep.objects.create(sequence=sequence, position=position, **step)
+        webinar, made_list = Segment.objects.get_or_create(
+            name="Webinar attendees", defaults={"kind": Segment.Kind.STATIC, "created_by": marketer}
+        )
+        if made_list:
+            list_add_leads(
+                segment=webinar, lead_ids=list(Lead.objects.filter(external_id__startswith=DEMO_PREFIX, source="webhook")
+                .order_by("external_id").values_list("pk", flat=True)[:20]), by=marketer,
+            )
+        if made:
+            segment_refresh(segment=hot)
+
+    def _tasks(self, users: dict[str, User]) -> None:
+        """A few open follow-ups per rep, some overdue, so "My work" shows the queue as it will look."""
+        from leads.models import Task
+
+        now = timezone.now().replace(second=0, microsecond=0)
+        for name in ("rep1", "rep2", "rep3"):
+            rep = users[name]
+            if Task.objects.filter(assigned_to=rep, lead__external_id__startswith=DEMO_PREFIX).exists():
+                continue
+            leads = Lead.objects.filter(owner=rep, status__in=["new", "active"]).order_by("external_id")[:4]
+            for n, lead in enumerate(leads):
+                Task.objects.create(
+                    lead=lead, assigned_to=rep, created_by=users["manager"], title=["Call back", "Send the pricing", "Book a demo", "Follow up"][n],
+                    due_at=now + timedelta(days=n - 1, hours=2),
+                )

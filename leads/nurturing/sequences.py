@@ -1,0 +1,527 @@
+"""Sequences: enrolling leads (by hand, by segment, by pipeline rule), leaving them (reply,
+unsubscribe, bounce, conversion, loss, qualification, the end) and the engine that runs due steps.
+
+Every step run claims its StepRun row (enrollment, step) before any side effect: a retried task or
+a second worker that reaches the same step finds the row taken and does nothing.
+"""
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ..models import Interaction, Lead
+from ..models.nurturing import Enrollment, Sequence, SequenceStep
+
+logger = logging.getLogger(__name__)
+
+Reason = Enrollment.ExitReason
+
+# Statuses a lead cannot be enrolled in (nor stay enrolled in).
+CLOSED_STATUSES = (Lead.Status.CONVERTED, Lead.Status.LOST)
+
+# A lead reaching one of these statuses leaves every sequence (qualified: handed to sales).
+STATUS_EXIT_REASONS = {
+    Lead.Status.CONVERTED: Enrollment.ExitReason.CONVERTED,
+    Lead.Status.LOST: Enrollment.ExitReason.LOST,
+    Lead.Status.QUALIFIED: Enrollment.ExitReason.QUALIFIED,
+}
+
+SEQUENCE_INACTIVE = "This sequence is inactive: nobody can enroll."
+LEAD_NOT_ENROLLABLE = "This lead cannot be enrolled: already in the sequence, finished it, converted, lost or do-not-contact."
+
+
+class EnrollmentError(Exception):
+    """An enrollment the user asked for cannot be made (the message says why)."""
+
+
+def sequence_first_step(*, sequence: Sequence) -> SequenceStep | None:
+    """The step a new enrollment starts at (the lowest position)."""
+    return sequence.steps.order_by("position", "id").first()
+
+
+def _lead_ids_sql(lead_ids: Iterable[int] | QuerySet) -> tuple[str, list]:
+    """SQL (and params) for the candidate lead ids: a queryset stays a subquery, a list is an array."""
+    if isinstance(lead_ids, QuerySet):
+        sql, params = lead_ids.order_by().values("pk").query.sql_with_params()
+        return f"l.id IN ({sql})", list(params)
+    ids = sorted({int(pk) for pk in lead_ids})
+    if connection.vendor == "postgresql":
+        return "l.id = ANY(%s)", [ids]
+    if not ids:
+        return "FALSE", []
+    return f"l.id IN ({', '.join(['%s'] * len(ids))})", ids  # the embedded SQLite default has no arrays
+
+
+def leads_enroll(
+    *, sequence: Sequence, lead_ids: Iterable[int] | QuerySet, source: str, by: User | None = None, now: datetime | None = None
+) -> int:
+    """Enroll many leads in one set-based INSERT (skipping those already in it, those who finished it
+    unless re-enrollment is allowed, converted, lost and do-not-contact leads); returns how many."""
+    if not sequence.is_active:
+        return 0
+    now = now or timezone.now()
+    first = sequence_first_step(sequence=sequence)
+    where, params = _lead_ids_sql(lead_ids)
+    prior = "e.status = 'active'" if sequence.allow_reenroll else "TRUE"
+    sql = f"""
+        INSERT INTO {Enrollment._meta.db_table}
+            (sequence_id, lead_id, status, source, exit_reason, step_id, next_run_at, enrolled_at, enrolled_by_id)
+        SELECT %s, l.id, 'active', %s, '', %s, %s, %s, %s
+        FROM {Lead._meta.db_table} l
+        WHERE {where}
+          AND l.status NOT IN ('converted', 'lost')
+          AND NOT l.do_not_contact
+          AND NOT EXISTS (
+              SELECT 1 FROM {Enrollment._meta.db_table} e
+              WHERE e.sequence_id = %s AND e.lead_id = l.id AND {prior}
+          )
+        ON CONFLICT (sequence_id, lead_id) WHERE status = 'active' DO NOTHING
+        RETURNING lead_id
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [sequence.pk, source, first.pk if first else None, now, now, by.pk if by else None, *params, sequence.pk],
+            )
+            enrolled = [row[0] for row in cursor.fetchall()]
+        if enrolled:
+            Interaction.objects.bulk_create(
+                [
+                    Interaction(
+                        lead_id=lead_id, kind=Interaction.Kind.SEQUENCE, actor=by, occurred_at=now,
+                        subject=f"Enrolled in {sequence.name}"[:300],
+                        data={"sequence_id": sequence.pk, "event": "enrolled", "source": source},
+                    )
+                    for lead_id in enrolled
+                ],
+                batch_size=1000,
+            )
+    return len(enrolled)
+
+
+def lead_enroll(*, sequence: Sequence, lead: Lead, by: User | None = None, source: str = Enrollment.Source.MANUAL) -> Enrollment:
+    """Enroll one lead (by hand); EnrollmentError says why it cannot be."""
+    if not sequence.is_active:
+        raise EnrollmentError(SEQUENCE_INACTIVE)
+    if not leads_enroll(sequence=sequence, lead_ids=[lead.pk], source=source, by=by):
+        raise EnrollmentError(LEAD_NOT_ENROLLABLE)
+    return Enrollment.objects.get(sequence=sequence, lead=lead, status=Enrollment.Status.ACTIVE)
+
+
+def _exit_timeline(*, rows: list[tuple[int, int, str]], reason: str, now: datetime, by: User | None = None) -> None:
+    """One timeline entry per (lead_id, sequence_id, sequence name) that left."""
+    label = Reason(reason).label
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                lead_id=lead_id, kind=Interaction.Kind.SEQUENCE, actor=by, occurred_at=now,
+                subject=f"Left {name}: {label}"[:300],
+                data={"sequence_id": sequence_id, "event": "exited", "reason": reason},
+            )
+            for lead_id, sequence_id, name in rows
+        ]
+    )
+
+
+def _enrollments_finish(*, enrollments: QuerySet, reason: str, by: User | None = None, now: datetime | None = None) -> int:
+    """Close the given active enrollments (completed for END, else exited) with one UPDATE."""
+    now = now or timezone.now()
+    status = Enrollment.Status.COMPLETED if reason == Reason.END else Enrollment.Status.EXITED
+    with transaction.atomic():
+        rows = list(
+            enrollments.filter(status=Enrollment.Status.ACTIVE)
+            .select_for_update(of=("self",))
+            .values_list("pk", "lead_id", "sequence_id", "sequence__name")
+        )
+        if not rows:
+            return 0
+        Enrollment.objects.filter(pk__in=[row[0] for row in rows]).update(
+            status=status, exit_reason=reason, finished_at=now, next_run_at=None
+        )
+        _exit_timeline(rows=[row[1:] for row in rows], reason=reason, now=now, by=by)
+    return len(rows)
+
+
+def enrollment_exit(
+    *, enrollment: Enrollment | None = None, enrollment_id: int | None = None, reason: str, by: User | None = None
+) -> bool:
+    """End one active enrollment with a reason; False if it was no longer active."""
+    pk = enrollment.pk if enrollment is not None else enrollment_id
+    done = _enrollments_finish(enrollments=Enrollment.objects.filter(pk=pk), reason=reason, by=by)
+    if enrollment is not None and done:
+        enrollment.refresh_from_db()
+    return bool(done)
+
+
+def lead_enrollments_exit(*, lead_id: int, reason: str, sequence: Sequence | None = None, by: User | None = None) -> int:
+    """End a lead's active enrollments (in every sequence, or one); returns how many ended."""
+    enrollments = Enrollment.objects.filter(lead_id=lead_id)
+    if sequence is not None:
+        enrollments = enrollments.filter(sequence=sequence)
+    return _enrollments_finish(enrollments=enrollments, reason=reason, by=by)
+
+
+def leads_enrollments_exit(*, lead_ids: Iterable[int] | QuerySet, reason: str, by: User | None = None) -> int:
+    """End the active enrollments of many leads (a bulk status change) in set-based SQL."""
+    return _enrollments_finish(enrollments=Enrollment.objects.filter(lead_id__in=lead_ids), reason=reason, by=by)
+
+
+def lead_enroll_by_rules(*, lead_id: int) -> int:
+    """Pipeline stage: enroll the lead in active sequences whose entry statuses/grades match it."""
+    lead = Lead.objects.filter(pk=lead_id).values("status", "grade").first()
+    if lead is None:
+        return 0
+    enrolled = 0
+    for sequence in Sequence.objects.filter(is_active=True).exclude(entry_statuses=[], entry_grades=[]):
+        statuses, grades = sequence.entry_statuses or [], sequence.entry_grades or []
+        if statuses and lead["status"] not in statuses:
+            continue
+        if grades and lead["grade"] not in grades:
+            continue
+        enrolled += leads_enroll(sequence=sequence, lead_ids=[lead_id], source=Enrollment.Source.RULE)
+    return enrolled
+
+
+# --- The engine -----------------------------------------------------------------------------
+
+# A claimed batch is leased: its due time moves this far ahead, so the beat's next pass does not
+# pick it again while a worker runs it (and picks it up if that worker died).
+LEASE = timedelta(minutes=10)
+# A send held back by a rate limit is tried again after this long.
+DEFER = timedelta(minutes=5)
+# At most this many steps run for one enrollment in one go (a safety net against loops).
+MAX_STEPS_PER_RUN = 50
+TASK_DEFAULT_TITLE = "Follow up with {lead}"
+LOST_BY_SEQUENCE = "Set by a nurture sequence"
+WORKER_LOST = "The worker running this step stopped before finishing it."
+
+ANY = object()
+
+
+def enrollments_claim_due(*, now: datetime | None = None, batch: int = 200) -> list[tuple[int, int | None]]:
+    """Lease a batch of due active enrollments (skip rows other workers hold): [(id, step id)]."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Enrollment.objects.filter(status=Enrollment.Status.ACTIVE, next_run_at__lte=now, sequence__is_active=True)
+            .order_by("next_run_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", "step_id")[:batch]
+        )
+        if rows:
+            Enrollment.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_run_at=now + LEASE)
+    return rows
+
+
+def lead_time_zone(*, lead: Lead):
+    """The lead's time zone, else the site's."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.conf import settings
+
+    for name in (lead.time_zone, settings.TIME_ZONE):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def wait_until(*, step: SequenceStep, lead: Lead, now: datetime) -> datetime:
+    """When a wait step ends: N days on, then (if set) the next weekday/time in the lead's time zone."""
+    due = now + timedelta(days=step.wait_days or 0)
+    if step.wait_weekday is None and step.wait_time is None:
+        return due
+    zone = lead_time_zone(lead=lead)
+    local = due.astimezone(zone)
+    at = step.wait_time or datetime.min.time()
+    for days_ahead in range(8):
+        day = local.date() + timedelta(days=days_ahead)
+        if step.wait_weekday is not None and day.weekday() != step.wait_weekday:
+            continue
+        candidate = datetime.combine(day, at, tzinfo=zone)
+        if candidate >= local:
+            return candidate.astimezone(due.tzinfo or timezone.get_current_timezone())
+    return due  # unreachable: a matching day comes within a week
+
+
+def _steps_of(sequence_id: int, cache: dict) -> list[SequenceStep]:
+    if sequence_id not in cache:
+        cache[sequence_id] = list(SequenceStep.objects.filter(sequence_id=sequence_id).order_by("position", "id"))
+    return cache[sequence_id]
+
+
+def _next_step(steps: list[SequenceStep], step_id: int) -> SequenceStep | None:
+    ids = [step.pk for step in steps]
+    index = ids.index(step_id) if step_id in ids else len(ids)
+    return steps[index + 1] if index + 1 < len(steps) else None
+
+
+def _branch_holds(*, step: SequenceStep, enrollment: Enrollment) -> bool:
+    if step.branch_on == SequenceStep.BranchOn.OPENED:
+        return enrollment.runs.filter(opened_at__isnull=False).exists()
+    if step.branch_on == SequenceStep.BranchOn.CLICKED:
+        return enrollment.runs.filter(clicked_at__isnull=False).exists()
+    if step.branch_on == SequenceStep.BranchOn.SCORE_GTE:
+        score = Lead.objects.filter(pk=enrollment.lead_id).values_list("score", flat=True).first() or 0
+        return score >= (step.branch_value or 0)
+    return False
+
+
+def _branch_target(*, step: SequenceStep, steps: list[SequenceStep]) -> tuple[bool, SequenceStep | None]:
+    """(valid, target): the target must be a later step of the same sequence; none ends the sequence."""
+    if step.branch_target_id is None:
+        return True, None
+    order = {s.pk: i for i, s in enumerate(steps)}
+    if step.branch_target_id in order and order[step.branch_target_id] > order.get(step.pk, -1):
+        return True, steps[order[step.branch_target_id]]
+    return False, None
+
+
+def _advance(*, enrollment_id: int, from_step_id: int, to: SequenceStep | None, due: datetime, now: datetime) -> bool:
+    """Move an enrollment on from a step it still stands on (to the end when `to` is None)."""
+    current = Enrollment.objects.filter(pk=enrollment_id, status=Enrollment.Status.ACTIVE, step_id=from_step_id)
+    if to is None:
+        return bool(_enrollments_finish(enrollments=current, reason=Reason.END, now=now))
+    return bool(current.update(step=to, next_run_at=due))
+
+
+def _run_step_effect(*, step: SequenceStep, enrollment: Enrollment, lead: Lead, steps: list, now: datetime):
+    """Do a non-email step; returns (next step, when it is due)."""
+    following = _next_step(steps, step.pk)
+    if step.kind == SequenceStep.Kind.WAIT:
+        return following, wait_until(step=step, lead=lead, now=now)
+    if step.kind == SequenceStep.Kind.BRANCH:
+        if _branch_holds(step=step, enrollment=enrollment):
+            valid, target = _branch_target(step=step, steps=steps)
+            return (target if valid else following), now
+        return following, now
+    if step.kind == SequenceStep.Kind.TASK:
+        from ..followups import task_create
+
+        due_at = now + timedelta(days=step.task_due_days) if step.task_due_days is not None else None
+        task_create(
+            lead=lead, title=(step.task_title or TASK_DEFAULT_TITLE.format(lead=lead))[:200], due_at=due_at,
+            assigned_to=lead.owner, by=None, source="sequence",
+        )
+        return following, now
+    if step.kind == SequenceStep.Kind.STATUS and step.new_status and lead.status != step.new_status:
+        from ..services import lead_update
+
+        data = {"status": step.new_status}
+        if step.new_status == Lead.Status.LOST:
+            data["lost_reason"] = LOST_BY_SEQUENCE
+        lead_update(lead=lead, data=data, by=None)
+    return following, now
+
+
+def _resolve_taken(*, enrollment: Enrollment, step: SequenceStep, steps: list, now: datetime):
+    """The step run exists already. Finished (the move on was lost) or stale (its worker died):
+    move on without running it again. Claimed recently: another worker has it; leave it."""
+    from ..models.nurturing import StepRun
+
+    run = StepRun.objects.filter(enrollment=enrollment, step=step).values("pk", "status", "claimed_at").first()
+    if run is None:
+        return None
+    if run["status"] == StepRun.Status.CLAIMED:
+        if run["claimed_at"] > now - LEASE:
+            return None
+        StepRun.objects.filter(pk=run["pk"]).update(status=StepRun.Status.FAILED, error=WORKER_LOST, finished_at=now)
+    return _next_step(steps, step.pk), now
+
+
+def enrollments_move_on(*, moves: list[tuple[int, int, SequenceStep | None]], now: datetime) -> None:
+    """Move enrollments on from the step they still stand on [(id, from step id, next step or None
+    for the end)], due now: one UPDATE per (from, to) pair, one completion for those at the end."""
+    groups: dict[tuple[int, int | None], list[int]] = {}
+    targets: dict[int, SequenceStep] = {}
+    for enrollment_id, from_step_id, following in moves:
+        groups.setdefault((from_step_id, following.pk if following else None), []).append(enrollment_id)
+        if following is not None:
+            targets[following.pk] = following
+    for (from_step_id, to_id), ids in groups.items():
+        current = Enrollment.objects.filter(pk__in=ids, status=Enrollment.Status.ACTIVE, step_id=from_step_id)
+        if to_id is None:
+            _enrollments_finish(enrollments=current, reason=Reason.END, now=now)
+        else:
+            current.update(step=targets[to_id], next_run_at=now)
+
+
+def _step_once(*, enrollment_id: int, expected, now: datetime, cache: dict):
+    """Run the enrollment's current step (inside one transaction, its row locked). Returns
+    (next step id, due) to go on, EMAIL when the step is an email (sent by the caller through
+    sending.emails_send, in batches), or None to stop."""
+    from ..models.nurturing import StepRun
+
+    with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("sequence", "step")
+            .filter(pk=enrollment_id, status=Enrollment.Status.ACTIVE)
+            .first()
+        )
+        if enrollment is None or not enrollment.sequence.is_active:
+            return None
+        if expected is ANY:
+            if enrollment.next_run_at is None or enrollment.next_run_at > now:
+                return None
+        elif enrollment.step_id != expected:
+            return None  # a repeated delivery: this step ran already
+        step = enrollment.step
+        if step is None:
+            _enrollments_finish(enrollments=Enrollment.objects.filter(pk=enrollment.pk), reason=Reason.END, now=now)
+            return None
+        if step.kind == SequenceStep.Kind.EMAIL:
+            return EMAIL, step.pk
+        lead = Lead.objects.select_related("owner").get(pk=enrollment.lead_id)
+        if lead.status in CLOSED_STATUSES:
+            reason = Reason.CONVERTED if lead.status == Lead.Status.CONVERTED else Reason.LOST
+            _enrollments_finish(enrollments=Enrollment.objects.filter(pk=enrollment.pk), reason=reason, now=now)
+            return None
+        steps = _steps_of(enrollment.sequence_id, cache)
+        try:
+            with transaction.atomic():
+                claimed = StepRun.objects.create(enrollment=enrollment, step=step, lead=lead, claimed_at=now)
+        except IntegrityError:
+            moved = _resolve_taken(enrollment=enrollment, step=step, steps=steps, now=now)
+            if moved is None:
+                return None
+            target, due = moved
+        else:
+            target, due = _run_step_effect(step=step, enrollment=enrollment, lead=lead, steps=steps, now=now)
+            StepRun.objects.filter(pk=claimed.pk).update(status=StepRun.Status.DONE, finished_at=now)
+        _advance(enrollment_id=enrollment.pk, from_step_id=step.pk, to=target, due=due, now=now)
+        return (target.pk if target else None), due
+
+
+EMAIL = "email"
+
+
+def enrollment_run(*, enrollment_id: int, step_id=ANY, now: datetime | None = None, smtp=None, cache: dict | None = None) -> int:
+    """Run an enrollment's due steps until it waits, is deferred or ends; returns steps run.
+    `step_id`: the step it was claimed at (a repeated delivery then does nothing)."""
+    from .sending import emails_send
+
+    cache = {} if cache is None else cache
+    expected, ran = step_id, 0
+    for _ in range(MAX_STEPS_PER_RUN):
+        at = now or timezone.now()
+        outcome = _step_once(enrollment_id=enrollment_id, expected=expected, now=at, cache=cache)
+        if outcome is not None and outcome[0] == EMAIL:
+            outcome = emails_send(claimed=[(enrollment_id, outcome[1])], now=at, smtp=smtp, cache=cache).get(enrollment_id)
+        if outcome is None:
+            break
+        ran += 1
+        expected = _due_next(outcome, at)
+        if expected is None:
+            break
+    return ran
+
+
+def _due_next(outcome: tuple[int | None, datetime], at: datetime) -> int | None:
+    """The step to run at once after a step ran, or None (the end, or a wait)."""
+    next_step, due = outcome
+    return next_step if next_step is not None and due <= at else None
+
+
+def enrollments_run(*, claimed: list[tuple[int, int | None]], now: datetime | None = None) -> int:
+    """Run a leased batch [(enrollment id, step id)] over one SMTP connection: the email steps of
+    the whole batch at once, then each enrollment on through its following steps; returns steps run."""
+    from .sending import emails_send, mail_connection
+
+    cache: dict = {}
+    smtp = mail_connection()
+    ran = 0
+    try:
+        at = now or timezone.now()
+        emailed = emails_send(claimed=claimed, now=at, smtp=smtp, cache=cache)
+        for enrollment_id, step_id in claimed:
+            if enrollment_id in emailed:
+                if emailed[enrollment_id] is None:
+                    continue
+                ran += 1
+                step_id = _due_next(emailed[enrollment_id], at)
+                if step_id is None:
+                    continue
+            ran += enrollment_run(enrollment_id=enrollment_id, step_id=step_id, now=now, smtp=smtp, cache=cache)
+    finally:
+        smtp.close()
+    return ran
+
+
+def enrollments_process_due(*, now: datetime | None = None, batch: int = 200, max_batches: int = 50, fan_out: bool = False) -> int:
+    """Lease due enrollments batch by batch and run them here, or (fan_out) hand each batch to
+    a worker task so several worker processes share the sending; returns enrollments taken."""
+    taken = 0
+    for _ in range(max_batches):
+        claimed = enrollments_claim_due(now=now, batch=batch)
+        if not claimed:
+            break
+        taken += len(claimed)
+        if fan_out:
+            from ..tasks import run_enrollments_task
+
+            run_enrollments_task.apply_async(args=([list(row) for row in claimed],))
+        else:
+            enrollments_run(claimed=claimed, now=now)
+        if len(claimed) < batch:
+            break
+    return taken
+
+
+# --- Editing steps ----------------------------------------------------------------------------
+
+
+def _renumber(*, sequence_id: int, ordered: list[SequenceStep]) -> None:
+    for position, step in enumerate(ordered):
+        step.position = position
+    SequenceStep.objects.bulk_update(ordered, ["position"])
+
+
+def sequence_step_add(*, step: SequenceStep) -> SequenceStep:
+    """Append a (validated, unsaved) step at the end of its sequence."""
+    with transaction.atomic():
+        Sequence.objects.select_for_update().filter(pk=step.sequence_id).first()  # one editor at a time
+        last = SequenceStep.objects.filter(sequence_id=step.sequence_id).order_by("-position").values_list("position", flat=True).first()
+        step.position = 0 if last is None else last + 1
+        step.save()
+    return step
+
+
+def sequence_step_move(*, step: SequenceStep, offset: int) -> None:
+    """Move a step up (-1) or down (+1); positions stay 0..n-1."""
+    with transaction.atomic():
+        Sequence.objects.select_for_update().filter(pk=step.sequence_id).first()
+        ordered = list(SequenceStep.objects.filter(sequence_id=step.sequence_id).order_by("position", "id"))
+        index = next(i for i, s in enumerate(ordered) if s.pk == step.pk)
+        other = index + offset
+        if 0 <= other < len(ordered):
+            ordered[index], ordered[other] = ordered[other], ordered[index]
+            _renumber(sequence_id=step.sequence_id, ordered=ordered)
+            # A branch may now point backwards: clear such targets (a branch only jumps ahead).
+            order = {s.pk: i for i, s in enumerate(ordered)}
+            stale = [s.pk for s in ordered if s.branch_target_id and order.get(s.branch_target_id, -1) <= order[s.pk]]
+            if stale:
+                SequenceStep.objects.filter(pk__in=stale).update(branch_target=None)
+
+
+def sequence_step_delete(*, step: SequenceStep) -> None:
+    """Delete a step; leads waiting at it move to the step after it (or finish)."""
+    with transaction.atomic():
+        Sequence.objects.select_for_update().filter(pk=step.sequence_id).first()
+        ordered = list(SequenceStep.objects.filter(sequence_id=step.sequence_id).order_by("position", "id"))
+        following = _next_step(ordered, step.pk)
+        waiting = Enrollment.objects.filter(step=step, status=Enrollment.Status.ACTIVE)
+        if following is not None:
+            waiting.update(step=following)
+        else:
+            _enrollments_finish(enrollments=waiting, reason=Reason.END)
+        deleted = step.pk
+        step.delete()
+        _renumber(sequence_id=step.sequence_id, ordered=[s for s in ordered if s.pk != deleted])

@@ -1,0 +1,85 @@
+"""Template helpers for "My work" and the lead list: capped counts, sortable headers, lead cells."""
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import formats
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def capped(counted) -> str:
+    """(count, is_exact) as "12" or "1,000+" (grouped for the active locale); '' for (0, False),
+    a count not known at all."""
+    count, exact = counted
+    if exact:
+        return intcomma(count)
+    return f"{intcomma(count)}+" if count else ""
+
+
+@register.simple_tag
+def sort_header(query: dict, current: str, field: str, label: str) -> str:
+    """A column header that sorts by `field` (descending first; a second click reverses), with
+    aria-sort on the active one. `query` is the list's GET parameters without the page."""
+    if not field:
+        return format_html('<th scope="col">{}</th>', label)
+    descending = current == f"-{field}"
+    ascending = current == field
+    target = field if descending else f"-{field}"
+    params = {key: value for key, value in query.items() if key not in {"ordering", "page"}}
+    params["ordering"] = target
+    arrow = " ▼" if descending else " ▲" if ascending else ""
+    aria = ' aria-sort="descending"' if descending else ' aria-sort="ascending"' if ascending else ""
+    return format_html(
+        '<th scope="col"{}><a class="sort-link" href="?{}" title="{}">{}{}</a></th>',
+        mark_safe(aria), urlencode(params), _("Sort by %(column)s") % {"column": label}, label, arrow,
+    )
+
+
+@register.simple_tag
+def lead_cell(lead, column: str) -> str:
+    """One cell of the lead table for a column key (see leads.workspace.LEAD_COLUMNS)."""
+    if column == "company":
+        return format_html("<td>{}</td>", lead.company)
+    if column == "email":
+        return format_html("<td>{}</td>", lead.email)
+    if column == "phone":
+        return format_html('<td class="text-nowrap">{}</td>', lead.phone)
+    if column == "status":
+        return format_html('<td><span class="badge text-bg-secondary status-{}">{}</span></td>', lead.status, lead.get_status_display())
+    if column == "score":
+        grade = format_html(" · {}", lead.grade) if lead.grade else ""
+        return format_html('<td class="text-end">{}{}</td>', formats.localize(lead.score), grade)
+    if column == "probability":
+        value = "—" if lead.probability is None else formats.number_format(lead.probability * 100, 0) + " %"
+        return format_html('<td class="text-end">{}</td>', value)
+    if column == "owner":
+        if lead.owner_id:
+            return format_html("<td>{}</td>", lead.owner.username)
+        queue = format_html(' <span class="text-body-secondary small">({})</span>', _("%(team)s queue") % {"team": lead.team.name}) if lead.team_id else ""
+        return format_html("<td>—{}</td>", queue)
+    if column == "source":
+        return format_html("<td>{}</td>", lead.get_source_display())
+    if column == "country":
+        return format_html("<td>{}</td>", lead.country.name if lead.country else "")
+    if column == "time_zone":
+        return format_html("<td>{}</td>", lead.time_zone)
+    if column == "last_activity":
+        return format_html("<td>{}</td>", _date(lead.last_activity_at, "SHORT_DATETIME_FORMAT"))
+    if column == "updated":
+        return format_html("<td>{}</td>", _date(lead.updated_at, "SHORT_DATETIME_FORMAT"))
+    if column == "created":
+        return format_html("<td>{}</td>", _date(lead.created_at, "SHORT_DATE_FORMAT"))
+    return format_html("<td></td>")
+
+
+def _date(value, fmt: str) -> str:
+    """A datetime in the active time zone and locale ('—' for none)."""
+    from django.utils import timezone
+
+    if value is None:
+        return "—"
+    return formats.date_format(timezone.localtime(value), fmt)
