@@ -41,8 +41,6 @@ os.environ.setdefault("EMAIL_URL", "memorymail://")
 import benchenv  # noqa: E402
 
 TARGET = 200.0
-README = BENCH_DIR / "README.md"
-MARK = "<!-- assign:{mode}:{end} -->"  # each mode has its own block in bench/README.md
 
 
 def setup_data(*, leads: int, agents: int) -> list[str]:
@@ -80,15 +78,8 @@ def setup_data(*, leads: int, agents: int) -> list[str]:
 
 
 def update_readme(text: str, *, mode: str) -> None:
-    """Replace the figures between this mode's markers (re-read first: others edit the file too)."""
-    start, end = MARK.format(mode=mode, end="start"), MARK.format(mode=mode, end="end")
-    content = README.read_text()
-    if start not in content or end not in content:
-        print(f"{README} has no {start} … {end} markers: not updated", file=sys.stderr)
-        return
-    before, rest = content.split(start, 1)
-    _, after = rest.split(end, 1)
-    README.write_text(f"{before}{start}\n{text}\n{end}{after}")
+    """Replace this benchmark's figures in bench/README.md."""
+    benchenv.readme_block_replace(name=f"assign:{mode}", text=text)
 
 
 def main() -> int:

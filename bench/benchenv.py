@@ -78,3 +78,18 @@ def setup(*, migrate: bool = True, verbose: bool = True) -> None:
 
         call_command("migrate", interactive=False, verbosity=0)
     _done = True
+
+
+def readme_block_replace(*, name: str, text: str) -> bool:
+    """Replace the figures between `<!-- {name}:start -->` and `<!-- {name}:end -->` in bench/README.md
+    (re-read first: others edit the file too); False when the markers are missing."""
+    readme = ROOT / "bench" / "README.md"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    content = readme.read_text()
+    if start not in content or end not in content:
+        print(f"{readme} has no {start} … {end} markers: not updated", file=sys.stderr)
+        return False
+    before, rest = content.split(start, 1)
+    _, after = rest.split(end, 1)
+    readme.write_text(f"{before}{start}\n{text}\n{end}{after}")
+    return True

@@ -42,8 +42,6 @@ os.environ.setdefault("PUBLIC_BASE_URL", "https://crm.example.com")
 import benchenv  # noqa: E402
 
 TARGET = 100.0
-README = BENCH_DIR / "README.md"
-MARK = "<!-- nurture-sending:{end} -->"
 
 
 class CountingHandler:
@@ -102,15 +100,8 @@ def setup_data(*, emails: int, domains: int):
 
 
 def update_readme(text: str) -> None:
-    """Replace the figures between the markers (re-read first: others edit the file too)."""
-    start, end = MARK.format(end="start"), MARK.format(end="end")
-    content = README.read_text()
-    if start not in content or end not in content:
-        print(f"{README} has no {start} … {end} markers: not updated", file=sys.stderr)
-        return
-    before, rest = content.split(start, 1)
-    _, after = rest.split(end, 1)
-    README.write_text(f"{before}{start}\n{text}\n{end}{after}")
+    """Replace this benchmark's figures in bench/README.md."""
+    benchenv.readme_block_replace(name="nurture-sending", text=text)
 
 
 def main() -> int:
