@@ -29,6 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--active-share", type=float, default=0.1, help="share of leads with recent interactions")
+    parser.add_argument("--reload", action="store_true", help="load the leads afresh (random scores again: run 1 is the worst case)")
     args = parser.parse_args()
     benchenv.setup()
     from django.db import connection
@@ -37,7 +38,7 @@ def main() -> int:
     from leads.models import Interaction, Lead, ScoringRule
     from leads.scoring.service import OPEN, leads_rescore
 
-    load_leads(args.leads)
+    load_leads(args.leads, reload=args.reload)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM leads_interaction WHERE channel = 'bench'")
         started = time.monotonic()

@@ -103,7 +103,10 @@ def _decay_sql(config: ScoringConfig, vendor: str) -> str:
     return f"POWER(0.5, {age} / {float(max(config.half_life_days, 1))})"
 
 
-def engagement_sql(rules: list[ScoringRule], config: ScoringConfig, *, now: datetime, lead_ids: list[int] | None = None) -> tuple[str, list[Any]]:
+def engagement_sql(
+    rules: list[ScoringRule], config: ScoringConfig, *, now: datetime, lead_ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> tuple[str, list[Any]]:
     """SELECT lead_id, r<id>... (decayed, capped points per rule) over recent interactions."""
     vendor = connection.vendor
     table = "leads_interaction"
@@ -131,5 +134,8 @@ def engagement_sql(rules: list[ScoringRule], config: ScoringConfig, *, now: date
     if lead_ids is not None:
         where.append("i.lead_id IN (" + ", ".join(["%s"] * len(lead_ids)) + ")")
         where_params.extend(lead_ids)
+    if id_range is not None:  # a bulk rescore's chunk: aggregate only its leads' interactions
+        where.append("i.lead_id >= %s AND i.lead_id < %s")
+        where_params.extend(id_range)
     sql = f"SELECT i.lead_id, {', '.join(columns)} FROM {table} i WHERE {' AND '.join(where)} GROUP BY i.lead_id"
     return sql, [*params, *where_params]

@@ -65,27 +65,36 @@ def grade_expression(config: ScoringConfig, score):
 
 
 def _engagement_update(*, lead_ids: list[int] | None, id_range: tuple[int, int] | None, config, rules, now) -> None:
-    scope = Lead.objects.filter(status__in=OPEN).exclude(engagement_points=0)
+    """Every open lead in scope gets its decayed engagement points (0 without recent events) in one
+    UPDATE that writes only the rows whose value changes: a rewritten lead row costs its 22 index
+    entries, so an engaged lead must not be zeroed first and written again."""
+    scope = Lead.objects.filter(status__in=OPEN)
     if lead_ids is not None:
         scope = scope.filter(pk__in=lead_ids)
     if id_range is not None:
         scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
-    scope.update(engagement_points=0)
     if not rules:
+        scope.exclude(engagement_points=0).update(engagement_points=0)
         return
-    sql, params = engagement_sql(rules, config, now=now, lead_ids=lead_ids)
+    sql, params = engagement_sql(rules, config, now=now, lead_ids=lead_ids, id_range=id_range)
     total = " + ".join(f"e.r{rule.pk}" for rule in rules)
     cap = float(config.engagement_cap)
     least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    where = ["leads_lead.id = e.lead_id", "leads_lead.status IN (" + ", ".join(["%s"] * len(OPEN)) + ")"]
+    where = ["l.status IN (" + ", ".join(["%s"] * len(OPEN)) + ")", "(l.engagement_points <> 0 OR e.lead_id IS NOT NULL)"]
     where_params: list[Any] = list(OPEN)
+    if lead_ids is not None:
+        where.append("l.id IN (" + ", ".join(["%s"] * len(lead_ids)) + ")")
+        where_params.extend(lead_ids)
     if id_range is not None:
-        where.append("leads_lead.id >= %s AND leads_lead.id < %s")
+        where.append("l.id >= %s AND l.id < %s")
         where_params.extend(id_range)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE leads_lead SET engagement_points = {least}({greatest}({total}, {-cap}), {cap}) "
-            f"FROM ({sql}) AS e WHERE {' AND '.join(where)}",
+            f"UPDATE leads_lead SET engagement_points = x.points FROM ("
+            # COALESCE inside: PostgreSQL's GREATEST skips NULLs, so a lead without events would get -cap.
+            f"SELECT l.id, {least}({greatest}(COALESCE({total}, 0.0), {-cap}), {cap}) AS points "
+            f"FROM leads_lead l LEFT JOIN ({sql}) AS e ON e.lead_id = l.id WHERE {' AND '.join(where)}"
+            f") AS x WHERE leads_lead.id = x.id AND leads_lead.engagement_points <> x.points",
             [*params, *where_params],
         )
 
