@@ -17,14 +17,15 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 FORMATS = ("csv", "xlsx")
 
 
-def cell_safe(value: Any) -> Any:
-    """One cell value made safe for a spreadsheet: formula-looking text is prefixed with '."""
+def cell_safe(value: Any, *, zone=None) -> Any:
+    """One cell value made safe for a spreadsheet: formula-looking text is prefixed with '; aware
+    date-times are shown in `zone` (default: the active time zone)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else value.isoformat(" ")
+        return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else value.isoformat(" ")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float)):
@@ -44,12 +45,12 @@ class _Echo:
         return value
 
 
-def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]], zone) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # a BOM, so Excel opens UTF-8 names correctly
     yield writer.writerow([cell_safe(h) for h in header])
     for row in rows:
-        yield writer.writerow([cell_safe(cell) for cell in row])
+        yield writer.writerow([cell_safe(cell, zone=zone) for cell in row])
 
 
 def rows_export_response(
@@ -58,8 +59,10 @@ def rows_export_response(
     """A download of `rows` (any iterable, consumed once) as CSV (streamed) or XLSX (write-only workbook)."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}")
+    # The user's zone, taken now: a streamed body is written after the middleware has deactivated it.
+    zone = timezone.get_current_timezone()
     if fmt == "csv":
-        response = StreamingHttpResponse(_csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(_csv_lines(header, rows, zone), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
     from openpyxl import Workbook
@@ -68,7 +71,7 @@ def rows_export_response(
     sheet = workbook.create_sheet()
     sheet.append([cell_safe(h) for h in header])
     for row in rows:
-        sheet.append([cell_safe(cell) for cell in row])
+        sheet.append([cell_safe(cell, zone=zone) for cell in row])
     # write_only keeps memory flat while rows are added; the file goes to disk, not to RAM.
     spool = tempfile.TemporaryFile()
     workbook.save(spool)
