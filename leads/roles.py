@@ -6,6 +6,18 @@ SALES_MANAGERS = "Sales managers"
 MARKETERS = "Marketers"
 ROLES = (SALES_REPS, SALES_MANAGERS, MARKETERS)
 
+# Managers and marketers both run nurturing: segments, lists, sequences and what they send.
+NURTURE_GRANTS: list[tuple[str, str, tuple[str, ...]]] = [
+        ("leads", "segment", ("add", "change", "delete", "view")),
+        ("leads", "segmentmember", ("add", "delete", "view")),
+        ("leads", "segmentsnapshot", ("view",)),
+        ("leads", "sequence", ("add", "change", "delete", "view")),
+        ("leads", "sequencestep", ("add", "change", "delete", "view")),
+        ("leads", "enrollment", ("add", "change", "view")),
+        ("leads", "steprun", ("view",)),
+        ("leads", "emailsuppression", ("add", "view")),
+]
+
 # Permissions each role gets: (app_label, model, actions).
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     SALES_MANAGERS: [
@@ -38,14 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("leads", "assignment", ("view",)),
         ("leads", "call", ("view",)),
         ("leads", "notification", ("view",)),
-        ("leads", "segment", ("add", "change", "delete", "view")),
-        ("leads", "segmentmember", ("add", "delete", "view")),
-        ("leads", "segmentsnapshot", ("view",)),
-        ("leads", "sequence", ("add", "change", "delete", "view")),
-        ("leads", "sequencestep", ("add", "change", "delete", "view")),
-        ("leads", "enrollment", ("add", "change", "view")),
-        ("leads", "steprun", ("view",)),
-        ("leads", "emailsuppression", ("add", "view")),
+        *NURTURE_GRANTS,
         ("leads", "task", ("add", "change", "delete", "view")),
         ("leads", "savedview", ("add", "change", "delete", "view")),
         ("django_celery_beat", "periodictask", ("add", "change", "delete", "view")),
@@ -68,14 +73,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("leads", "interaction", ("view",)),
         ("leads", "team", ("view",)),
         ("customers", "customer", ("view",)),
-        ("leads", "segment", ("add", "change", "delete", "view")),
-        ("leads", "segmentmember", ("add", "delete", "view")),
-        ("leads", "segmentsnapshot", ("view",)),
-        ("leads", "sequence", ("add", "change", "delete", "view")),
-        ("leads", "sequencestep", ("add", "change", "delete", "view")),
-        ("leads", "enrollment", ("add", "change", "view")),
-        ("leads", "steprun", ("view",)),
-        ("leads", "emailsuppression", ("add", "view")),
+        *NURTURE_GRANTS,
     ],
 }
 
