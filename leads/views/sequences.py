@@ -24,6 +24,7 @@ from ..nurturing.sequences import (
 from ..nurturing.stats import bar_chart, sequence_stats
 from ..pagination import FastCountPaginator
 from ..selectors import visible_to
+from ..workspace import visible_exists
 
 ENROLLMENT_PAGE_SIZE = 50
 SEQUENCE_REQUIRED = "Choose a sequence."
@@ -195,7 +196,11 @@ def sequence_enrollments_view(request: HttpRequest, pk: int) -> HttpResponse:
                 pick.add_error("lead", str(exc))
         status = 400
     state = request.GET.get("status", Enrollment.Status.ACTIVE)
-    enrollments = Enrollment.objects.filter(sequence=sequence).select_related("lead", "step").order_by("next_run_at", "-id")
+    # The one visibility rule, as for every list of leads (marketers and managers see all today).
+    enrollments = (
+        Enrollment.objects.filter(visible_exists(request.user), sequence=sequence)
+        .select_related("lead", "step").order_by("next_run_at", "-id")
+    )
     if state in Enrollment.Status.values:
         enrollments = enrollments.filter(status=state)
     page = FastCountPaginator(enrollments, ENROLLMENT_PAGE_SIZE).get_page(request.GET.get("page"))
