@@ -495,6 +495,11 @@ def _probabilities_write(scope, model: ScoringModel | None) -> int:
 _compiled: dict[tuple[str, float, str], tuple[str, tuple]] = {}
 
 
+def probability_sql(model: ScoringModel) -> RawSQL:
+    """The model's probability for a lead row, as an expression a rescore computes in bulk."""
+    return _compiled_probability(model)
+
+
 def _compiled_probability(model: ScoringModel) -> RawSQL:
     """probability_expression compiled to SQL once per model: building and compiling a hundred
     CASE branches costs ~40 ms, far more than updating one lead (rescored after each event)."""

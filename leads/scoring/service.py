@@ -14,9 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, IntegerField, Value, When
-from django.db.models.functions import Abs, Cast, Greatest, Least, Round
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models import F, FloatField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from ..models import Interaction, Lead, Notification, ScoreJob, ScoringConfig
@@ -38,120 +37,129 @@ def _predictive():
     return predictive
 
 
-def _rules_total(fit, engagement):
-    return Least(Greatest(fit + engagement, Value(0.0)), Value(100.0))
+def _dialect() -> dict[str, str]:
+    """The few spellings that differ between PostgreSQL and SQLite (`make run`)."""
+    if connection.vendor == "postgresql":
+        return {
+            "least": "LEAST", "greatest": "GREATEST", "round": "ROUND(CAST({} AS NUMERIC), 0)",
+            "json": "jsonb_build_object", "float": "DOUBLE PRECISION",
+        }
+    return {"least": "MIN", "greatest": "MAX", "round": "ROUND({}, 0)", "json": "json_object", "float": "REAL"}
 
 
-def score_expression(config: ScoringConfig, rules_total):
-    """The combined score as SQL (see the module docstring)."""
-    w = float(config.probability_weight)
-    blended = Case(
-        When(probability__isnull=True, then=rules_total),
-        default=rules_total * Value(1 - w) + F("probability") * Value(100.0 * w),
-        output_field=FloatField(),
+# One row per lead in scope: what it has now, and what it should have. Kept per database session
+# (CREATE … IF NOT EXISTS: no catalog churn per rescore) and emptied at the start and end of each use.
+CALC_TABLE = "leads_score_calc"
+CALC_COLUMNS = (
+    ("id", "BIGINT"), ("owner_id", "INTEGER"), ("old_status", "VARCHAR(20)"), ("old_fit", "{float}"),
+    ("old_eng", "{float}"), ("old_prob", "{float}"), ("old_score", "INTEGER"), ("old_grade", "VARCHAR(1)"),
+    ("old_logged", "INTEGER"), ("new_fit", "{float}"), ("new_eng", "{float}"), ("new_prob", "{float}"),
+    ("new_score", "INTEGER"), ("new_grade", "VARCHAR(1)"), ("significant", "BOOLEAN"), ("qualifies", "BOOLEAN"),
+)
+
+
+def _calc_fill(*, scope, config, fit_rules, engagement_rules, probability, lead_ids, id_range, now) -> int:
+    """Compute every lead's new fit, engagement, probability, score and grade into the calc table
+    (one statement, nothing written to the lead rows yet). Returns the leads in scope."""
+    d = _dialect()
+    inner = scope.order_by().values(
+        "id",
+        owner_ref=F("owner_id"), old_status=F("status"), old_fit=F("fit_points"), old_eng=F("engagement_points"),
+        old_prob=F("probability"), old_score=F("score"), old_grade=F("grade"), old_logged=F("score_logged"),
+        status_is_locked=F("status_locked"), grade_is_locked=F("grade_locked"),
+        fit=fit_expression(fit_rules, config),
+        prob=probability if probability is not None else Cast(Value(None), output_field=FloatField()),
     )
-    return Cast(Round(blended), IntegerField())
-
-
-def grade_expression(config: ScoringConfig, score):
-    """A/B/C/D for a score expression; a grade set by hand stays."""
-    return Case(
-        When(grade_locked=True, then=F("grade")),
-        When(GreaterThanOrEqual(score, config.grade_a), then=Value("A")),
-        When(GreaterThanOrEqual(score, config.grade_b), then=Value("B")),
-        When(GreaterThanOrEqual(score, config.grade_c), then=Value("C")),
-        default=Value("D"),
-    )
-
-
-def _engagement_update(*, lead_ids: list[int] | None, id_range: tuple[int, int] | None, config, rules, now) -> None:
-    """Every open lead in scope gets its decayed engagement points (0 without recent events) in one
-    UPDATE that writes only the rows whose value changes: a rewritten lead row costs its 22 index
-    entries, so an engaged lead must not be zeroed first and written again."""
-    scope = Lead.objects.filter(status__in=OPEN)
-    if lead_ids is not None:
-        scope = scope.filter(pk__in=lead_ids)
-    if id_range is not None:
-        scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
-    if not rules:
-        scope.exclude(engagement_points=0).update(engagement_points=0)
-        return
-    sql, params = engagement_sql(rules, config, now=now, lead_ids=lead_ids, id_range=id_range)
-    total = " + ".join(f"e.r{rule.pk}" for rule in rules)
+    inner_sql, inner_params = inner.query.sql_with_params()
     cap = float(config.engagement_cap)
-    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    where = ["l.status IN (" + ", ".join(["%s"] * len(OPEN)) + ")", "(l.engagement_points <> 0 OR e.lead_id IS NOT NULL)"]
-    where_params: list[Any] = list(OPEN)
-    if lead_ids is not None:
-        where.append("l.id IN (" + ", ".join(["%s"] * len(lead_ids)) + ")")
-        where_params.extend(lead_ids)
-    if id_range is not None:
-        where.append("l.id >= %s AND l.id < %s")
-        where_params.extend(id_range)
+    if engagement_rules:
+        eng_sql, eng_params = engagement_sql(engagement_rules, config, now=now, lead_ids=lead_ids, id_range=id_range)
+        total = " + ".join(f"e.r{rule.pk}" for rule in engagement_rules)
+        # COALESCE inside: PostgreSQL's GREATEST skips NULLs, so a lead without events would get -cap.
+        engagement = f"{d['least']}({d['greatest']}(COALESCE({total}, 0.0), {-cap}), {cap})"
+        join = f"LEFT JOIN ({eng_sql}) e ON e.lead_id = c.id"
+    else:
+        engagement, join, eng_params = "0.0", "", []
+    w = float(config.probability_weight)
+    rules_total = f"{d['least']}({d['greatest']}(b.fit + b.eng, 0.0), 100.0)"
+    blended = f"CASE WHEN b.prob IS NULL THEN {rules_total} ELSE {rules_total} * {1 - w} + b.prob * {100.0 * w} END"
+    score = "CAST(" + d["round"].format(blended) + " AS INTEGER)"
+    grade = (
+        f"CASE WHEN s.grade_is_locked THEN s.old_grade WHEN s.new_score >= {int(config.grade_a)} THEN 'A' "
+        f"WHEN s.new_score >= {int(config.grade_b)} THEN 'B' WHEN s.new_score >= {int(config.grade_c)} THEN 'C' ELSE 'D' END"
+    )
+    qualifies = (
+        "s.old_status IN (" + ", ".join(f"'{status}'" for status in QUALIFIABLE) + ")"
+        f" AND NOT s.status_is_locked AND s.new_score >= {int(config.mql_threshold)}"
+    )
+    columns = ", ".join(name for name, _ in CALC_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {CALC_TABLE}")
+        cursor.execute(
+            f"INSERT INTO {CALC_TABLE} ({columns}) "
+            f"SELECT s.id, s.owner_ref, s.old_status, s.old_fit, s.old_eng, s.old_prob, s.old_score, s.old_grade, s.old_logged, "
+            f"s.fit, s.eng, s.prob, s.new_score, {grade}, "
+            f"ABS(s.new_score - s.old_logged) >= {int(config.significant_change)}, {qualifies} "
+            f"FROM (SELECT b.*, {score} AS new_score FROM ("
+            f"SELECT c.*, {engagement} AS eng FROM ({inner_sql}) c {join}"
+            f") b) s",
+            [*inner_params, *eng_params],
+        )
+        return cursor.rowcount
+
+
+def _calc_table() -> None:
+    d = _dialect()
+    columns = ", ".join(f"{name} {kind.format(**d)}" for name, kind in CALC_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {CALC_TABLE} ({columns})")
+
+
+def _calc_apply(*, config, now) -> tuple[int, list[tuple[int, int, int | None]]]:
+    """Write the calc table back: timeline entries for significant changes and for leads that
+    reach the MQL threshold, then one UPDATE that rewrites each changed lead row once (fit,
+    engagement, probability, score, grade, the logged score and the status together: a lead row
+    costs its indexes every time it is written). Returns (entries logged, qualified rows)."""
+    d = _dialect()
+    json = d["json"]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE leads_lead SET engagement_points = x.points FROM ("
-            # COALESCE inside: PostgreSQL's GREATEST skips NULLs, so a lead without events would get -cap.
-            f"SELECT l.id, {least}({greatest}(COALESCE({total}, 0.0), {-cap}), {cap}) AS points "
-            f"FROM leads_lead l LEFT JOIN ({sql}) AS e ON e.lead_id = l.id WHERE {' AND '.join(where)}"
-            f") AS x WHERE leads_lead.id = x.id AND leads_lead.engagement_points <> x.points",
-            [*params, *where_params],
+            "INSERT INTO leads_interaction (lead_id, kind, occurred_at, actor_id, channel, subject, body, data) "
+            f"SELECT id, %s, %s, NULL, '', 'Score ' || CAST(old_logged AS VARCHAR(10)) || ' → ' || CAST(new_score AS VARCHAR(10)), "
+            f"'', {json}('from', old_logged, 'to', new_score) FROM {CALC_TABLE} WHERE significant",
+            [Interaction.Kind.SCORE_CHANGE, now],
         )
-
-
-def _scores_update(*, scope, config, fit_rules, now) -> int:
-    """Write fit points, score and grade where they change (returns the leads scored). Unchanged
-    rows are not rewritten: every rewritten lead row also rewrites its entries in the table's
-    indexes, which is most of the cost of a bulk rescore."""
-    fit = fit_expression(fit_rules, config)
-    rules_total = _rules_total(fit, F("engagement_points"))
-    score = score_expression(config, rules_total)
-    grade = grade_expression(config, score)
-    scored = scope.count()
-    changed = scope.alias(new_fit=fit, new_score=score, new_grade=grade).exclude(
-        fit_points=F("new_fit"), score=F("new_score"), grade=F("new_grade")
-    )
-    changed.update(fit_points=fit, score=score, grade=grade, scored_at=now)
-    return scored
-
-
-def _log_changes(*, scope, config, now) -> int:
-    """Timeline entries for significant score changes (not every recompute)."""
-    changed = scope.annotate(delta=Abs(F("score") - F("score_logged"))).filter(delta__gte=config.significant_change)
-    rows = list(changed.values_list("pk", "score", "score_logged")[:200_000])
-    for start in range(0, len(rows), 5000):
-        chunk = rows[start : start + 5000]
-        Interaction.objects.bulk_create(
-            Interaction(
-                lead_id=pk, kind=Interaction.Kind.SCORE_CHANGE, occurred_at=now,
-                subject=f"Score {old} → {new}", data={"from": old, "to": new},
+        logged = cursor.rowcount
+        cursor.execute(f"SELECT id, new_score, owner_id FROM {CALC_TABLE} WHERE qualifies ORDER BY id")
+        qualified = cursor.fetchall()
+        if qualified:
+            cursor.execute(
+                "INSERT INTO leads_interaction (lead_id, kind, occurred_at, actor_id, channel, subject, body, data) "
+                f"SELECT id, %s, %s, NULL, '', 'Qualified by score', '', {json}('from', old_status, 'to', 'qualified', "
+                f"'reason', 'score ' || CAST(new_score AS VARCHAR(10)) || ' ≥ MQL threshold {int(config.mql_threshold)}') "
+                f"FROM {CALC_TABLE} WHERE qualifies",
+                [Interaction.Kind.STATUS_CHANGE, now],
             )
-            for pk, new, old in chunk
+        # updated_at stays: a change made by the pipeline itself must not make it run again.
+        cursor.execute(
+            f"UPDATE leads_lead SET fit_points = x.new_fit, engagement_points = x.new_eng, probability = x.new_prob, "
+            f"score = x.new_score, grade = x.new_grade, scored_at = %s, "
+            f"score_logged = CASE WHEN x.significant THEN x.new_score ELSE x.old_logged END, "
+            f"status = CASE WHEN x.qualifies THEN 'qualified' ELSE x.old_status END "
+            f"FROM {CALC_TABLE} x WHERE leads_lead.id = x.id AND (x.significant OR x.qualifies "
+            f"OR x.new_fit <> x.old_fit OR x.new_eng <> x.old_eng OR x.new_score <> x.old_score OR x.new_grade <> x.old_grade "
+            f"OR COALESCE(x.new_prob, -1.0) <> COALESCE(x.old_prob, -1.0))",
+            [now],
         )
-        Lead.objects.filter(pk__in=[pk for pk, _, _ in chunk]).update(score_logged=F("score"))
-    return len(rows)
+        cursor.execute(f"DELETE FROM {CALC_TABLE}")
+    return logged, qualified
 
 
-def _qualify(*, scope, config, now) -> list[int]:
-    """New/active/nurturing leads at or above the MQL threshold become qualified (unless a
-    person set their status), with a timeline entry and a notification for the owner."""
-    reached = scope.filter(status__in=QUALIFIABLE, status_locked=False, score__gte=config.mql_threshold)
-    rows = list(reached.values_list("pk", "status", "score", "owner_id"))
-    if not rows:
-        return []
-    ids = [pk for pk, *_ in rows]
-    # updated_at stays: a change made by the pipeline itself must not make it run again.
-    Lead.objects.filter(pk__in=ids).update(status=Lead.Status.QUALIFIED)
-    Interaction.objects.bulk_create(
-        Interaction(
-            lead_id=pk, kind=Interaction.Kind.STATUS_CHANGE, occurred_at=now, subject="Qualified by score",
-            data={"from": status, "to": "qualified", "reason": f"score {score} ≥ MQL threshold {config.mql_threshold}"},
-        )
-        for pk, status, score, _ in rows
-    )
+def _qualified_notify(rows: list[tuple[int, int, int | None]], *, config) -> None:
+    """The hand-off for leads that just became qualified: the owner is told, nurturing stops."""
     notifications = Notification.objects.bulk_create(
         Notification(user_id=owner, kind=Notification.Kind.QUALIFIED, lead_id=pk, message=f"Lead #{pk} is qualified (score {score})")
-        for pk, _, score, owner in rows if owner
+        for pk, score, owner in rows if owner
     )
     if notifications:
         from ..tasks import enqueue_after_commit, notify_by_email_task
@@ -159,8 +167,7 @@ def _qualify(*, scope, config, now) -> list[int]:
         enqueue_after_commit(notify_by_email_task, [n.pk for n in notifications])
     from ..nurturing.sequences import leads_enrollments_exit  # the hand-off: no more nurture steps
 
-    leads_enrollments_exit(lead_ids=ids, reason="qualified")
-    return ids
+    leads_enrollments_exit(lead_ids=[pk for pk, _, _ in rows], reason="qualified")
 
 
 @dataclass
@@ -171,13 +178,16 @@ class RescoreResult:
 
 
 def leads_rescore(*, lead_ids: list[int] | None = None, job: ScoreJob | None = None, now: datetime | None = None) -> RescoreResult:
-    """Rescore open leads (all, or the given ids), set-based; report progress on `job`."""
+    """Rescore open leads (all, or the given ids), set-based; report progress on `job`.
+
+    Per chunk of ids: one statement computes everything into a session-local table, then the
+    timeline entries are inserted from it and each changed lead row is rewritten once."""
     now = now or timezone.now()
     config = ScoringConfig.current()
     fit_rules, engagement_rules = rules_active()
     predictive = _predictive()
-    if predictive is not None:
-        predictive.probabilities_update(lead_ids=lead_ids)
+    model = predictive.model_current() if predictive is not None else None
+    probability = predictive.probability_sql(model) if model is not None else None
     scored = logged = 0
     qualified: list[int] = []
     if lead_ids is not None:
@@ -188,16 +198,22 @@ def leads_rescore(*, lead_ids: list[int] | None = None, job: ScoreJob | None = N
         ranges = [(start, start + CHUNK) for start in range(first, last + 1, CHUNK)] if first is not None else []
     for id_range in ranges:
         with transaction.atomic():
-            _engagement_update(lead_ids=lead_ids, id_range=id_range, config=config, rules=engagement_rules, now=now)
             scope = Lead.objects.filter(status__in=OPEN)
             if lead_ids is not None:
                 scope = scope.filter(pk__in=lead_ids)
             if id_range is not None:
                 scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
-            count = _scores_update(scope=scope, config=config, fit_rules=fit_rules, now=now)
+            _calc_table()
+            count = _calc_fill(
+                scope=scope, config=config, fit_rules=fit_rules, engagement_rules=engagement_rules,
+                probability=probability, lead_ids=lead_ids, id_range=id_range, now=now,
+            )
+            chunk_logged, chunk_qualified = _calc_apply(config=config, now=now)
+            if chunk_qualified:
+                _qualified_notify(chunk_qualified, config=config)
             scored += count
-            logged += _log_changes(scope=scope, config=config, now=now)
-            qualified += _qualify(scope=scope, config=config, now=now)
+            logged += chunk_logged
+            qualified += [pk for pk, _, _ in chunk_qualified]
         if job is not None:
             ScoreJob.objects.filter(pk=job.pk).update(processed=F("processed") + count)
     return RescoreResult(scored=scored, logged=logged, qualified=qualified)

@@ -1,12 +1,13 @@
 """Rule-based scoring: every kind of rule, decay on a frozen clock, caps, the combination, the
 explanation that adds up, lifecycle, overrides and the debounce."""
+import math
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringRule
+from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringModel, ScoringRule
 from leads.scoring.service import leads_rescore, score_explain
 from leads.tasks import RESCORE_DEBOUNCE_SECONDS
 from tests.factories import InteractionFactory, LeadFactory
@@ -131,14 +132,14 @@ def test_score_is_the_rules_alone_without_a_probability_and_grades_follow():
 
 
 def test_score_blends_rules_and_probability_by_the_configured_weight():
-    from django.db.models import FloatField, Value
-
-    from leads.scoring.service import score_expression
-
-    lead = LeadFactory(probability=0.9)
+    # A model with no features gives every lead its base rate: here 0.9.
+    ScoringModel.objects.create(status=ScoringModel.Status.READY, intercept=math.log(0.9 / 0.1), features=[])
+    fit("Corporate", "email_kind", "equals", "corporate", 50)
+    lead = score_of(LeadFactory(email_kind="corporate"))
     config = ScoringConfig.current()  # weight 0.4
-    blended = Lead.objects.annotate(s=score_expression(config, Value(50.0, output_field=FloatField()))).get(pk=lead.pk).s
-    assert blended == round(0.6 * 50 + 0.4 * 90)
+    assert lead.probability == pytest.approx(0.9)
+    assert lead.score == round((1 - config.probability_weight) * 50 + config.probability_weight * 90)
+    assert lead.grade == ("A" if lead.score >= config.grade_a else "B")
 
 
 def test_the_explanation_adds_up_to_the_score(api_as, manager):
