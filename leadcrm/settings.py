@@ -314,6 +314,8 @@ ENRICHMENT_API_KEY = env.str("ENRICHMENT_API_KEY", default="")
 # --- Dashboards -------------------------------------------------------------------
 # Each dashboard aggregate is cached this long (seconds) per visibility scope and filters; 0 = off.
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
+# A bulk rescore works in id ranges of this size: one transaction and one Celery task each.
+SCORING_RESCORE_CHUNK = env.int("SCORING_RESCORE_CHUNK", default=100_000)
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import transaction
+from django.db import OperationalError as DatabaseOperationalError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -161,23 +161,46 @@ def rescore_leads_task(lead_ids: list[int]) -> int:
 
 @shared_task(acks_late=True)
 def rescore_all_task(job_id: int) -> int:
-    """A bulk rescore of every open lead, with its progress on the ScoreJob row."""
+    """A bulk rescore of every open lead: hands its id ranges to the workers (one task each, so
+    every worker process takes a share), with the progress on the ScoreJob row."""
     from .models import ScoreJob
-    from .scoring.service import leads_rescore
+    from .scoring.service import rescore_ranges
 
     job = ScoreJob.objects.filter(pk=job_id, status=ScoreJob.Status.PENDING).first()
     if job is None:
         return 0  # already run (a redelivered message): nothing to do twice
-    ScoreJob.objects.filter(pk=job_id).update(status=ScoreJob.Status.RUNNING, started_at=timezone.now())
+    ranges = rescore_ranges()
+    now = timezone.now()
+    ScoreJob.objects.filter(pk=job_id).update(status=ScoreJob.Status.RUNNING, started_at=now, chunks=len(ranges))
+    if not ranges:
+        ScoreJob.objects.filter(pk=job_id).update(status=ScoreJob.Status.DONE, finished_at=now, message="no open leads")
+        return 0
+    for start, end in ranges:
+        rescore_range_task.delay(job_id, start, end, now.isoformat())
+    return len(ranges)
+
+
+@shared_task(autoretry_for=(DatabaseOperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def rescore_range_task(job_id: int, start: int, end: int, now: str) -> int:
+    """One id range of a bulk rescore (its own transaction: safe to run again)."""
+    from datetime import datetime
+
+    from .models import ScoreJob
+    from .scoring.service import leads_rescore, score_job_chunk_done
+
+    job = ScoreJob.objects.filter(pk=job_id).first()
+    if job is None or job.status != ScoreJob.Status.RUNNING:
+        return 0
     try:
-        result = leads_rescore(job=job)
+        result = leads_rescore(id_ranges=[(start, end)], job=job, now=datetime.fromisoformat(now))
+    except DatabaseOperationalError:
+        raise  # retried (a deadlock, a lost connection)
     except Exception as exc:
-        ScoreJob.objects.filter(pk=job_id).update(status=ScoreJob.Status.FAILED, message=str(exc)[:1000], finished_at=timezone.now())
+        ScoreJob.objects.filter(pk=job_id).update(
+            status=ScoreJob.Status.FAILED, message=f"ids {start}–{end}: {exc}"[:1000], finished_at=timezone.now()
+        )
         raise
-    ScoreJob.objects.filter(pk=job_id).update(
-        status=ScoreJob.Status.DONE, finished_at=timezone.now(),
-        message=f"{result.scored} leads scored, {result.logged} significant changes, {len(result.qualified)} qualified",
-    )
+    score_job_chunk_done(job_id=job_id, result=result)
     return result.scored
 
 

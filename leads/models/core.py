@@ -167,10 +167,12 @@ class Lead(models.Model):
     probability = models.FloatField(null=True, blank=True)
 
     # Ownership
+    # No index of their own: lead_owner_status_idx and lead_team_owner_idx start with them, and
+    # every extra index is paid again on every lead-row write (see bench/README.md).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False,
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False)
 
     # Everything else
     external_id = models.CharField(max_length=200, blank=True)

@@ -146,6 +146,11 @@ class ScoreJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     message = models.TextField(blank=True)
+    # The work is split into id ranges that the workers take in parallel.
+    chunks = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    logged = models.PositiveIntegerField(default=0, help_text="Significant score changes written to timelines.")
+    qualified = models.PositiveIntegerField(default=0, help_text="Leads that reached the MQL threshold.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, FloatField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from ..bulk import gin_deferred
 from ..models import Interaction, Lead, Notification, ScoreJob, ScoringConfig
 from .rules import engagement_sql, fit_expression, rule_expressions, rules_active
 
@@ -25,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 OPEN = ("new", "active", "nurturing", "qualified")
 QUALIFIABLE = ("new", "active", "nurturing")
-CHUNK = 100_000  # leads per UPDATE in a bulk rescore (progress is reported per chunk)
 
 
 def _predictive():
@@ -177,11 +178,24 @@ class RescoreResult:
     qualified: list[int]
 
 
-def leads_rescore(*, lead_ids: list[int] | None = None, job: ScoreJob | None = None, now: datetime | None = None) -> RescoreResult:
-    """Rescore open leads (all, or the given ids), set-based; report progress on `job`.
+def rescore_ranges() -> list[tuple[int, int]]:
+    """The id ranges a bulk rescore works in (each one transaction, a unit of progress and of
+    parallel work: the background rescore hands them to the Celery workers)."""
+    bounds = Lead.objects.filter(status__in=OPEN).order_by("pk").values_list("pk", flat=True)
+    first, last = bounds.first(), bounds.last()
+    size = settings.SCORING_RESCORE_CHUNK
+    return [(start, start + size) for start in range(first, last + 1, size)] if first is not None else []
 
-    Per chunk of ids: one statement computes everything into a session-local table, then the
-    timeline entries are inserted from it and each changed lead row is rewritten once."""
+
+def leads_rescore(
+    *, lead_ids: list[int] | None = None, id_ranges: list[tuple[int, int]] | None = None, job: ScoreJob | None = None,
+    now: datetime | None = None,
+) -> RescoreResult:
+    """Rescore open leads (the given ids, the given id ranges, or all of them range by range),
+    set-based; report progress on `job`.
+
+    Per range: one statement computes everything into a session-local table, then the timeline
+    entries are inserted from it and each changed lead row is rewritten once."""
     now = now or timezone.now()
     config = ScoringConfig.current()
     fit_rules, engagement_rules = rules_active()
@@ -190,12 +204,7 @@ def leads_rescore(*, lead_ids: list[int] | None = None, job: ScoreJob | None = N
     probability = predictive.probability_sql(model) if model is not None else None
     scored = logged = 0
     qualified: list[int] = []
-    if lead_ids is not None:
-        ranges: list[tuple[int, int] | None] = [None]
-    else:
-        bounds = Lead.objects.filter(status__in=OPEN).order_by("pk").values_list("pk", flat=True)
-        first, last = bounds.first(), bounds.last()
-        ranges = [(start, start + CHUNK) for start in range(first, last + 1, CHUNK)] if first is not None else []
+    ranges: list[tuple[int, int] | None] = [None] if lead_ids is not None else list(id_ranges or rescore_ranges())
     for id_range in ranges:
         with transaction.atomic():
             scope = Lead.objects.filter(status__in=OPEN)
@@ -208,7 +217,8 @@ def leads_rescore(*, lead_ids: list[int] | None = None, job: ScoreJob | None = N
                 scope=scope, config=config, fit_rules=fit_rules, engagement_rules=engagement_rules,
                 probability=probability, lead_ids=lead_ids, id_range=id_range, now=now,
             )
-            chunk_logged, chunk_qualified = _calc_apply(config=config, now=now)
+            with gin_deferred("leads_lead", enabled=id_range is not None):  # a bulk chunk, not a lead's event
+                chunk_logged, chunk_qualified = _calc_apply(config=config, now=now)
             if chunk_qualified:
                 _qualified_notify(chunk_qualified, config=config)
             scored += count
@@ -217,6 +227,24 @@ def leads_rescore(*, lead_ids: list[int] | None = None, job: ScoreJob | None = N
         if job is not None:
             ScoreJob.objects.filter(pk=job.pk).update(processed=F("processed") + count)
     return RescoreResult(scored=scored, logged=logged, qualified=qualified)
+
+
+def score_job_chunk_done(*, job_id: int, result: RescoreResult) -> bool:
+    """Count one finished range of a background rescore; the last one marks the job done.
+    Returns True when it was the last."""
+    with transaction.atomic():
+        ScoreJob.objects.filter(pk=job_id).update(
+            chunks_done=F("chunks_done") + 1, logged=F("logged") + result.logged,
+            qualified=F("qualified") + len(result.qualified),
+        )
+        job = ScoreJob.objects.select_for_update().get(pk=job_id)
+        if job.chunks_done < job.chunks or job.status != ScoreJob.Status.RUNNING:
+            return False
+        ScoreJob.objects.filter(pk=job_id).update(
+            status=ScoreJob.Status.DONE, finished_at=timezone.now(),
+            message=f"{job.processed} leads scored, {job.logged} significant changes, {job.qualified} qualified",
+        )
+    return True
 
 
 def rescore_all_start(*, by=None, reason: str = "") -> ScoreJob:
