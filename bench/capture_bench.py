@@ -1,14 +1,18 @@
 #!/usr/bin/env python
 """Capture throughput through the public web-form endpoint, under gunicorn on PostgreSQL.
 
-    .venv/bin/python bench/capture_bench.py [--seconds 30] [--clients 16] [--workers 4] [--threads 1]
+    .venv/bin/python bench/capture_bench.py [--seconds 30] [--clients 16] [--workers 4] [--threads 1] [--worker-class sync]
+    .venv/bin/python bench/capture_bench.py --profile 2000     # one process, no server: cProfile and SQL
 
 Creates a bench web form (rate limit lifted, minimum fill time 0) in a dedicated database
 (leadcrm_capturebench), starts gunicorn with REDIS_URL set (rate-limit counters in Redis,
 tasks published to Redis; no Celery worker runs, so the numbers are the web tier's alone),
 and drives it with wrk: every request posts a new person (a unique email), form-encoded,
 with a valid signed render stamp. Prints leads/s and the latency distribution (wrk --latency)
-and checks the database for exactly one lead per 2xx answer.
+and checks the database for exactly one lead per 2xx answer. It also reads the CPU time (utime +
+stime from /proc) of the gunicorn processes, the bench database's PostgreSQL backends, PostgreSQL's
+background processes, redis-server and wrk before and after the measured run, and prints each
+one's milliseconds per request: on two shared cores that sum is what caps the throughput.
 
 Target (this 2-core machine, PostgreSQL): at least 300 leads/s with p99 under 100 ms at 16 clients.
 Needs Debian's wrk (apt-get install wrk). wrk, gunicorn and PostgreSQL share the two cores.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -51,6 +56,183 @@ end
 """
 
 
+CLOCK_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ms(pid: int) -> float:
+    """utime + stime of a process (all its threads) in ms; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * CLOCK_TICK_MS  # fields 14 and 15 of proc(5)
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        found.append(parent)
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                todo.extend(int(child) for child in task.read_text().split())
+            except FileNotFoundError:
+                pass
+    return found
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return pids
+
+
+def _machine_busy_ms() -> float:
+    """CPU time spent not idle by the whole machine (all cores), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) * CLOCK_TICK_MS
+
+
+def _cpu_groups(gunicorn_pid: int) -> dict[str, list[int]]:
+    """The processes a capture costs CPU in, by group (pids read now: backends come and go)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'")
+        background = [row[0] for row in cursor.fetchall()]
+    postmaster = int(Path("/proc", str(backends[0]), "stat").read_text().rsplit(")", 1)[1].split()[1]) if backends else None
+    return {
+        "gunicorn (master + workers)": _descendants(gunicorn_pid),
+        "postgres backends (bench db)": backends,
+        "postgres background (wal writer, checkpointer...)": background + ([postmaster] if postmaster else []),
+        "redis-server": _pids_named("redis-server"),
+    }
+
+
+def _cpu_snapshot(groups: dict[str, list[int]]) -> dict[int, float]:
+    return {pid: _cpu_ms(pid) for pids in groups.values() for pid in pids}
+
+
+def _cpu_report(before: dict[int, float], after_groups: dict[str, list[int]], wrk_ms: float, busy_ms: float,
+                requests: int) -> list[tuple[str, float]]:
+    """ms of CPU per request, per group (a process that appeared during the run counts from 0)."""
+    rows = []
+    for name, pids in after_groups.items():
+        spent = sum(max(0.0, _cpu_ms(pid) - before.get(pid, 0.0)) for pid in set(pids))
+        rows.append((name, spent / requests))
+    rows.append(("wrk", wrk_ms / requests))
+    rows.append(("sum of the above", sum(ms for _, ms in rows)))
+    rows.append(("whole machine (other jobs included)", busy_ms / requests))
+    return rows
+
+
+def _profile(requests: int, web_form, stamp: str) -> None:
+    """Post `requests` submissions through Django's WSGI handler in this process (no server,
+    no wrk), as gunicorn would call it; print the CPU of this process, of its PostgreSQL backend
+    and of redis-server per request, the SQL of one request, and cProfile's top functions."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+
+    application = get_wsgi_application()
+    run = time.time_ns()
+
+    def post(i: int) -> int:
+        body = (f"first_name=Bench&company=Load+Co&message=hello&email=bench-{run}-p-{i}%40example.com&_ts={stamp}").encode()
+        environ = {
+            "REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": "/f/bench", "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1:8000", "HTTP_ACCEPT": "application/json", "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        }
+        status = []
+        response = application(environ, lambda s, h, exc_info=None: status.append(s))
+        try:
+            for _chunk in response:
+                pass
+        finally:
+            response.close()  # request_finished: what gunicorn does after each request
+        return int(status[0].split()[0])
+
+    for i in range(50):  # warm-up: imports, the connection, caches
+        assert post(i) < 300
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        post(-1)
+    print(f"SQL of one request ({len(statements)} statements):")
+    for sql in statements:
+        print(f"  {sql[:160]}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    redis = _pids_named("redis-server")
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    pg0, redis0 = _cpu_ms(backend), sum(_cpu_ms(pid) for pid in redis)
+    # CPU time of this thread, not wall time: waiting on PostgreSQL costs no CPU here (the
+    # background publishing thread's CPU shows as the gap between process and thread time).
+    profiler = cProfile.Profile(time.thread_time)
+    thread0 = time.thread_time()
+    profiler.enable()
+    for i in range(requests):
+        post(1000 + i)
+    profiler.disable()
+    thread_ms = (time.thread_time() - thread0) * 1000 / requests
+    # The backend may be replaced (CONN_MAX_AGE); read the one in use now.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        if cursor.fetchone()[0] != backend:
+            print("(the PostgreSQL connection was replaced during the run: its CPU is undercounted)")
+    python_ms = (time.process_time() - cpu0) * 1000 / requests
+    wall_ms = (time.perf_counter() - wall0) * 1000 / requests
+    print(f"per request, {requests} requests, cProfile on (inflates Python's share):")
+    print(f"  wall {wall_ms:.2f} ms; this process {python_ms:.2f} ms CPU (request thread {thread_ms:.2f}); its PostgreSQL backend "
+          f"{(_cpu_ms(backend) - pg0) / requests:.2f} ms; redis-server {(sum(_cpu_ms(pid) for pid in redis) - redis0) / requests:.2f} ms")
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(60)
+        print(out.getvalue())
+    # The same without the profiler, for honest CPU figures: five rounds, the quietest one counts
+    # (other jobs on the machine only ever add to these figures).
+    rounds = []
+    batch = max(requests // 5, 1)
+    for round_ in range(5):
+        cpu0, wall0, thread0 = time.process_time(), time.perf_counter(), time.thread_time()
+        pg0, redis0 = _cpu_ms(backend), sum(_cpu_ms(pid) for pid in redis)
+        for i in range(batch):
+            post(10_000_000 * (round_ + 1) + i)
+        rounds.append((
+            (time.process_time() - cpu0) * 1000 / batch, (time.thread_time() - thread0) * 1000 / batch,
+            (_cpu_ms(backend) - pg0) / batch, (sum(_cpu_ms(pid) for pid in redis) - redis0) / batch,
+            (time.perf_counter() - wall0) * 1000 / batch,
+        ))
+    process, thread, pg, redis_ms, wall = min(rounds, key=lambda r: r[0] + r[2])
+    print(f"without the profiler, per request (quietest of 5 rounds of {batch}): wall {wall:.2f} ms; this process "
+          f"{process:.2f} ms CPU (request thread {thread:.2f}); its PostgreSQL backend {pg:.2f} ms; "
+          f"redis-server {redis_ms:.2f} ms; all rounds: {', '.join(f'{r[0] + r[2]:.2f}' for r in rounds)} ms")
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -61,10 +243,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="instead: profile N requests in this process through the WSGI handler")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    if not args.profile and not shutil.which("wrk"):
         print("capture_bench: needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2
 
@@ -85,13 +270,20 @@ def main() -> int:
     )
     before = Lead.objects.filter(email__startswith="bench-").count()
     stamp = quote(form_timestamp(web_form), safe="")
+    if args.profile:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE leads_lead, leads_capturerecord, leads_interaction")
+        _profile(args.profile, web_form, stamp)
+        return 0
+    load_before = os.getloadavg()
     port = _free_port()
     env = {**os.environ}
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "leadcrm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
-         "--threads", str(args.threads), "--log-level", "warning"],
+         "--threads", str(args.threads), "-k", args.worker_class, "--log-level", "warning"],
         cwd=benchenv.ROOT, env=env,
     )
+    scripts: list[str] = []
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -107,6 +299,7 @@ def main() -> int:
             """A wrk script whose emails no earlier run used."""
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
                 file.write(f'STAMP = "{stamp}"\nPATH = "/f/bench"\nRUN = "{time.time_ns()}"\n' + LUA)
+            scripts.append(file.name)
             return file.name
 
         # Warm up each worker's connection and caches, then measure.
@@ -117,24 +310,45 @@ def main() -> int:
         # email lookup. Do what autovacuum does in production.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE leads_lead, leads_capturerecord, leads_interaction")
+        groups = _cpu_groups(gunicorn.pid)
+        cpu_before, busy_before = _cpu_snapshot(groups), _machine_busy_ms()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(
             ["wrk", "-t2", f"-c{args.clients}", f"-d{args.seconds}s", "--latency", "-s", script(), url],
             capture_output=True, text=True, check=True,
         )
+        busy_ms = _machine_busy_ms() - busy_before
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wrk_ms = 1000 * (children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime)
+        after_groups = _cpu_groups(gunicorn.pid)
+        for name, pids in groups.items():
+            after_groups[name] = sorted(set(pids) | set(after_groups[name]))
+        requests_total = int(re.search(r"(\d+) requests in", result.stdout).group(1))
+        cpu_rows = _cpu_report(cpu_before, after_groups, wrk_ms, busy_ms, max(requests_total, 1))
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
+        for name in scripts:
+            os.unlink(name)
     output = result.stdout
     print(output)
     created = Lead.objects.filter(email__startswith="bench-").count() - after_warmup
-    requests_total = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = int(non_2xx.group(1)) if non_2xx else 0
     percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.MULTILINE))
     print(f"leads created: {created} in {args.seconds}s = {created / args.seconds:.0f} leads/s "
           f"(requests {requests_total}, non-2xx {errors}); p50 {percentiles.get('50')}, p99 {percentiles.get('99')}")
-    print(f"PostgreSQL {connection.pg_version}; gunicorn {args.workers} sync workers x {args.threads} threads; "
-          f"{args.clients} clients; {os.cpu_count()} CPUs; warm-up leads {after_warmup - before}")
+    print(f"PostgreSQL {connection.pg_version}; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; "
+          f"{args.clients} clients; {os.cpu_count()} CPUs; warm-up leads {after_warmup - before}; "
+          f"leads in the table now {Lead.objects.count()} (each run adds its own)")
+    print("CPU per request (utime + stime):")
+    for name, ms in cpu_rows:
+        print(f"  {name:<52} {ms:6.2f} ms")
+    ours, machine = cpu_rows[-2][1], cpu_rows[-1][1]
+    others = max(0.0, machine - ours) * requests_total / (args.seconds * 1000 * (os.cpu_count() or 1))
+    print(f"load average before the run: {' '.join(f'{v:.2f}' for v in load_before)} (after it: "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, the bench's own processes included); "
+          f"CPU not counted above (other jobs, the kernel's share of the traffic) was {others:.0%} of the machine")
     # Every accepted request made its own lead (a few more may finish after wrk stops counting).
     return 0 if created >= requests_total - errors and errors == 0 else 1
 

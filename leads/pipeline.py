@@ -1,8 +1,8 @@
 """The processing pipeline every captured lead runs through, stage by stage.
 
-enrichment → scoring → assignment → nurturing: each stage is one callable in STAGES, takes the
-lead id and must be safe to run twice. Stages keep their own transactions short (a network
-enrichment provider must not hold a row lock while it waits on a website).
+enrichment → possible duplicates → scoring → assignment → nurturing: each stage is one callable
+in STAGES, takes the lead id and must be safe to run twice. Stages keep their own transactions
+short (a network enrichment provider must not hold a row lock while it waits on a website).
 """
 from collections.abc import Callable
 
@@ -11,6 +11,17 @@ from django.utils import timezone
 from .models import Lead
 
 Stage = Callable[[int], object]
+
+
+def _duplicates(lead_id: int) -> None:
+    # Off the capture's request path: near matches (same phone, +tag, name and company domain)
+    # are recorded here, after commit and enrichment (which may have split a name), for new and
+    # merged leads alike.
+    from .capture.duplicates import duplicates_detect
+
+    lead = Lead.objects.filter(pk=lead_id).only("pk", "email", "phone", "first_name", "last_name").first()
+    if lead is not None:
+        duplicates_detect(lead=lead)
 
 
 def _enrich(lead_id: int) -> None:
@@ -37,7 +48,7 @@ def _nurture(lead_id: int) -> None:
     lead_enroll_by_rules(lead_id=lead_id)
 
 
-STAGES: list[Stage] = [_enrich, _score, _assign, _nurture]
+STAGES: list[Stage] = [_enrich, _duplicates, _score, _assign, _nurture]
 
 
 def lead_process(*, lead_id: int) -> bool:

@@ -18,6 +18,14 @@ def pytest_configure(config):
         raise pytest.UsageError("CI must run the suite with Redis (set REDIS_URL).")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_web_form_copies():
+    """Each process keeps active web forms for a few seconds; a rolled-back test leaves no signal."""
+    from leads.capture.webforms import web_forms_forget
+
+    web_forms_forget()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="Inside Sales")

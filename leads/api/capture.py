@@ -74,7 +74,9 @@ class CaptureView(APIView):
             user_agent=request.headers.get("User-Agent", ""), payload=request.data, actor=request.user,
         )
         try:
-            result = capture(data=data, context=context, event=CaptureEvent(body=message), strict=True)
+            result = capture(
+                data=data, context=context, event=CaptureEvent(body=message), strict=True, detect_duplicates=True
+            )
         except CaptureRejected as exc:
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         body = {

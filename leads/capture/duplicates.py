@@ -33,7 +33,10 @@ def duplicates_detect(*, lead: Lead) -> list[PossibleDuplicate]:
             found.setdefault(_pair(lead.pk, pk), PossibleDuplicate.Reason.SAME_PHONE)
     if lead.email:
         base = _email_base(lead.email)
-        for pk in others.filter(email_base=base).values_list("pk", flat=True)[:CANDIDATES_PER_RULE]:
+        # email <> '' adds nothing (the base is never empty) but is the index's condition: without
+        # it PostgreSQL cannot use lead_email_base_idx and reads every lead (24 ms at 175,000).
+        same_base = others.filter(email_base=base).exclude(email="")
+        for pk in same_base.values_list("pk", flat=True)[:CANDIDATES_PER_RULE]:
             found.setdefault(_pair(lead.pk, pk), PossibleDuplicate.Reason.PLUS_TAG)
         domain = lead.email.rsplit("@", 1)[-1]
         if domain not in FREE_EMAIL_DOMAINS and lead.first_name and lead.last_name:

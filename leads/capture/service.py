@@ -7,11 +7,11 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 
 from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate, WebForm
-from ..services import interaction_record, lead_enqueue_processing
+from ..services import ACTIVITY_KINDS, interaction_record, lead_enqueue_processing
 from .cleaning import capture_clean
 from .duplicates import duplicates_detect
 
@@ -94,16 +94,24 @@ def capture_ignore(*, context: CaptureContext, reason: str, lead: Lead | None = 
     return _record(context, result=CaptureRecord.Result.IGNORED, reason=reason, lead=lead)
 
 
-def _record(context: CaptureContext, *, result: str, reason: str = "", lead: Lead | None = None) -> CaptureRecord:
+def _record_new(
+    context: CaptureContext, *, result: str, reason: str = "", lead: Lead | None = None, received_at=None
+) -> CaptureRecord:
     payload = context.payload
     if not isinstance(payload, (dict, list)):
         payload = {"value": str(payload)}
-    return CaptureRecord.objects.create(
+    return CaptureRecord(
         channel=context.channel, source_detail=context.source_detail[:200],
-        received_at=context.received_at or timezone.now(), ip=context.ip or None,
+        received_at=received_at or context.received_at or timezone.now(), ip=context.ip or None,
         user_agent=(context.user_agent or "")[:500], payload=_strip_nul(payload), raw=context.raw.replace("\x00", ""),
         result=result, reason=reason[:500], lead=lead, web_form=context.web_form,
     )
+
+
+def _record(context: CaptureContext, *, result: str, reason: str = "", lead: Lead | None = None) -> CaptureRecord:
+    record = _record_new(context, result=result, reason=reason, lead=lead)
+    record.save(force_insert=True)
+    return record
 
 
 def _strip_nul(value: Any) -> Any:
@@ -189,17 +197,9 @@ def _upsert(
                         changed.remove(name)
                 existing.save(update_fields=[*changed, "processed_at", "updated_at"])
             return existing, False
-        lead = Lead(
-            **{name: value for name, value in fields.items() if name in MERGEABLE},
-            attributes=fields.get("attributes") or {},
-            tags=fields.get("tags") or [],
-            email_opt_in=bool(fields.get("email_opt_in")),
-            source=channel,
-            source_detail=source_detail or fields.get("source_detail", ""),
-            team_id=team_id,
-            created_at=received_at,
-            last_activity_at=received_at,  # the capture itself is the first activity
-            form_submits=form_submits,  # counted here: saves an UPDATE per new lead
+        lead = _lead_new(
+            fields, channel=channel, source_detail=source_detail, team_id=team_id, received_at=received_at,
+            form_submits=form_submits,
         )
         try:
             with transaction.atomic():
@@ -210,6 +210,99 @@ def _upsert(
     raise IntegrityError("capture could not settle on one lead after retries")
 
 
+def _lead_new(
+    fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at, form_submits: int
+) -> Lead:
+    return Lead(
+        **{name: value for name, value in fields.items() if name in MERGEABLE},
+        attributes=fields.get("attributes") or {},
+        tags=fields.get("tags") or [],
+        email_opt_in=bool(fields.get("email_opt_in")),
+        source=channel,
+        source_detail=source_detail or fields.get("source_detail", ""),
+        team_id=team_id,
+        created_at=received_at,
+        last_activity_at=received_at,  # the capture itself is the first activity
+        form_submits=form_submits,  # counted here: saves an UPDATE per new lead
+    )
+
+
+_INSERT_FIELDS: dict[type[models.Model], list[models.Field]] = {}
+
+
+def _insert_row(obj: models.Model, *, linked: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
+    """The quoted columns and database values Django's own INSERT would write for `obj` (the
+    primary key and generated columns are the database's), without the `linked` foreign keys."""
+    model = type(obj)
+    fields = _INSERT_FIELDS.get(model)
+    if fields is None:
+        fields = _INSERT_FIELDS[model] = [
+            field for field in model._meta.local_concrete_fields if not field.primary_key and not field.generated
+        ]
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy (a lookup per attribute)
+    quote = db.ops.quote_name
+    chosen = [field for field in fields if field.name not in linked]
+    return (
+        [quote(field.column) for field in chosen],
+        [field.get_db_prep_save(field.pre_save(obj, True), connection=db) for field in chosen],
+    )
+
+
+def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None) -> bool:
+    """Insert a new lead with its capture record, timeline entry and consent proof in one
+    statement (atomic by itself, one round trip), setting their ids. When a lead with the same
+    email or external id exists (or is being inserted by a concurrent capture, which the unique
+    indexes make us wait for) nothing is written and it returns False: find and merge instead."""
+    lead_columns, lead_values = _insert_row(lead)
+    record_columns, record_values = _insert_row(record, linked=("lead",))
+    entry_columns, entry_values = _insert_row(interaction, linked=("lead", "data"))
+    quote = connection.ops.quote_name
+
+    def marks(values: list) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    consent_sql, consent_values = "", []
+    if consent is not None:
+        consent_columns, consent_values = _insert_row(consent, linked=("lead", "capture"))
+        consent_sql = (
+            f", new_consent AS (INSERT INTO {quote(Consent._meta.db_table)} (lead_id, capture_id, {', '.join(consent_columns)})"
+            f" SELECT lead_id, id, {marks(consent_values)} FROM new_record RETURNING id)"
+        )
+    sql = (
+        f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({', '.join(lead_columns)}) VALUES ({marks(lead_values)})"
+        " ON CONFLICT DO NOTHING RETURNING id),"
+        f" new_record AS (INSERT INTO {quote(CaptureRecord._meta.db_table)} (lead_id, {', '.join(record_columns)})"
+        f" SELECT id, {marks(record_values)} FROM new_lead RETURNING id, lead_id){consent_sql}"
+        f" INSERT INTO {quote(Interaction._meta.db_table)} (lead_id, data, {', '.join(entry_columns)})"
+        f" SELECT lead_id, %s || jsonb_build_object('capture', id), {marks(entry_values)} FROM new_record"
+        " RETURNING lead_id, (data ->> 'capture')::bigint, id"
+        + (", (SELECT id FROM new_consent)" if consent is not None else "")
+    )
+    data_field = Interaction._meta.get_field("data")
+    params = [
+        *lead_values, *record_values, *consent_values,
+        data_field.get_db_prep_save(interaction.data, connection=connection), *entry_values,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    lead.pk, record.pk, interaction.pk = row[:3]
+    interaction.data = {**interaction.data, "capture": record.pk}
+    saved = [lead, record, interaction]
+    if consent is not None:
+        consent.pk = row[3]
+        saved.append(consent)
+    for obj in saved:
+        obj._state.adding, obj._state.db = False, connection.alias
+    for obj in saved[1:]:
+        obj.lead = lead
+    if consent is not None:
+        consent.capture = record
+    return True
+
+
 def capture(
     *,
     data: dict[str, Any],
@@ -218,20 +311,37 @@ def capture(
     strict: bool = False,
     consent_text: str = "",
     team_id: int | None = None,
+    detect_duplicates: bool = False,
 ) -> CaptureResult:
     """Capture one lead from any channel: validate, find-or-create (merging blanks), keep the
-    raw input, record the interaction, and enqueue processing after commit."""
+    raw input, record the interaction, and enqueue processing after commit. Possible duplicates
+    are recorded by the processing pipeline; `detect_duplicates` also looks for them now and
+    returns them (the API answers with them)."""
     fields, errors = capture_clean(data, strict=strict)
     if errors:
         record = _record(context, result=CaptureRecord.Result.REJECTED, reason=f"invalid: {', '.join(sorted(errors))}")
         raise CaptureRejected(errors, record)
     event = event or CaptureEvent()
     received_at = context.received_at or timezone.now()
+    occurred_at = event.occurred_at or received_at
+    kind = event.kind or CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE)
+    form_submits = 1 if kind == Interaction.Kind.FORM_SUBMIT else 0
+    if not fields.get("phone") and connection.vendor == "postgresql":
+        # Without a phone, only unique columns (email, external id) identify the person, so the
+        # database settles "new or known" by itself: insert, and find and merge only on a conflict.
+        # (PostgreSQL only: SQLite, the embedded default, has no INSERT inside WITH.)
+        result = _capture_new(
+            fields, context=context, event=event, kind=kind, received_at=received_at, occurred_at=occurred_at,
+            consent_text=consent_text, team_id=team_id, form_submits=form_submits,
+        )
+        if result is not None:
+            if detect_duplicates:
+                result.possible_duplicates = duplicates_detect(lead=result.lead)
+            return result
     with transaction.atomic():
-        kind = event.kind or CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE)
         lead, created = _upsert(
             fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
-            received_at=received_at, form_submits=1 if kind == Interaction.Kind.FORM_SUBMIT else 0,
+            received_at=received_at, form_submits=form_submits,
         )
         record = _record(
             context, result=CaptureRecord.Result.CREATED if created else CaptureRecord.Result.MERGED, lead=lead
@@ -239,13 +349,42 @@ def capture(
         interaction_record(
             lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject,
             body=event.body, data={**event.data, "capture": record.pk, "created": created},
-            occurred_at=event.occurred_at or received_at, counted=created,
+            occurred_at=occurred_at, counted=created,
         )
         if consent_text:
             Consent.objects.create(
                 lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None,
                 web_form=context.web_form, capture=record,
             )
-        duplicates = duplicates_detect(lead=lead) if created else []
+        duplicates = duplicates_detect(lead=lead) if created and detect_duplicates else []
         lead_enqueue_processing(lead_id=lead.pk)
     return CaptureResult(lead=lead, created=created, record=record, possible_duplicates=duplicates)
+
+
+def _capture_new(
+    fields: dict[str, Any], *, context: CaptureContext, event: CaptureEvent, kind: str, received_at, occurred_at,
+    consent_text: str, team_id: int | None, form_submits: int,
+) -> CaptureResult | None:
+    """A new person: the lead, its capture record, timeline entry and consent in one statement,
+    then processing enqueued after commit. None (nothing written) if the lead already exists."""
+    lead = _lead_new(
+        fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
+        received_at=received_at, form_submits=form_submits,
+    )
+    if kind in ACTIVITY_KINDS and occurred_at > received_at:
+        lead.last_activity_at = occurred_at
+    record = _record_new(context, result=CaptureRecord.Result.CREATED, lead=lead, received_at=received_at)
+    # What interaction_record would write. Its side effects do nothing for a new lead (no owner
+    # yet, the activity time and the form submit are already on the row) except a debounced
+    # rescore, which the pipeline enqueued below makes redundant: it scores the lead itself.
+    entry = Interaction(
+        lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject[:300],
+        body=event.body, data={**event.data, "created": True}, occurred_at=occurred_at,
+    )
+    consent = None
+    if consent_text:
+        consent = Consent(lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None, web_form=context.web_form)
+    if not _create(lead, record, entry, consent):
+        return None
+    lead_enqueue_processing(lead_id=lead.pk)
+    return CaptureResult(lead=lead, created=True, record=record)

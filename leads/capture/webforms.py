@@ -3,6 +3,8 @@ import time
 
 from django import forms
 from django.core import signing
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django_countries import countries
 
 from ..models import Lead, WebForm
@@ -29,6 +31,34 @@ FIELD_FACTORIES = {
     "company_size": lambda: forms.ChoiceField(label="Company size", choices=[("", "—"), *Lead.CompanySize.choices]),
     "message": lambda: forms.CharField(label="Message", max_length=5000, widget=forms.Textarea(attrs={"rows": 4})),
 }
+
+
+# Every submission needs its form's settings: each process keeps the active forms it served for
+# a few seconds instead of reading the row again. A save or delete in this process forgets them at
+# once; other processes see a change (a deactivated form, a new rate limit) within this many seconds.
+WEB_FORM_CACHE_SECONDS = 5.0
+_active_forms: dict[str, tuple[float, WebForm]] = {}
+
+
+def web_form_active(*, key: str) -> WebForm | None:
+    """The active web form with this key (at most WEB_FORM_CACHE_SECONDS old), or None."""
+    now = time.monotonic()
+    cached = _active_forms.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    web_form = WebForm.objects.filter(key=key, is_active=True).first()
+    if web_form is None:
+        _active_forms.pop(key, None)
+    else:
+        _active_forms[key] = (now + WEB_FORM_CACHE_SECONDS, web_form)
+    return web_form
+
+
+@receiver(post_save, sender=WebForm, dispatch_uid="leadcrm_web_form_forget_on_save")
+@receiver(post_delete, sender=WebForm, dispatch_uid="leadcrm_web_form_forget_on_delete")
+def web_forms_forget(**kwargs) -> None:
+    """Drop this process's copies of the web forms (a form's key may have changed, so all of them)."""
+    _active_forms.clear()
 
 
 def form_timestamp(web_form: WebForm) -> str:

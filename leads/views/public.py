@@ -2,8 +2,9 @@
 import json
 import logging
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.db import DatabaseError, IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -12,7 +13,9 @@ from django_ratelimit.core import is_ratelimited
 
 from ..capture.service import CaptureContext, CaptureEvent, CaptureRejected, capture, capture_reject
 from ..capture.tracking import visitor_identify
-from ..capture.webforms import HONEYPOT_FIELD, TIMESTAMP_FIELD, PublicLeadForm, form_timestamp, seconds_since_render
+from ..capture.webforms import (
+    HONEYPOT_FIELD, TIMESTAMP_FIELD, PublicLeadForm, form_timestamp, seconds_since_render, web_form_active, web_forms_forget,
+)
 from ..http import client_ip, wants_json
 from ..models import Lead, WebForm
 
@@ -67,7 +70,9 @@ def _thank_you(request: HttpRequest, web_form: WebForm, lead_id: int | None) -> 
 @xframe_options_exempt  # framing is governed by CSP frame-ancestors from the form's allowed hosts
 @require_http_methods(["GET", "POST", "OPTIONS"])
 def web_form_view(request: HttpRequest, key: str) -> HttpResponse:
-    web_form = get_object_or_404(WebForm, key=key, is_active=True)
+    web_form = web_form_active(key=key)
+    if web_form is None:
+        raise Http404("No such form.")
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
         if request.headers.get("Origin") in web_form.allowed_origins:
@@ -80,7 +85,22 @@ def web_form_view(request: HttpRequest, key: str) -> HttpResponse:
         initial["referrer"] = request.GET.get("referrer") or request.headers.get("Referer", "")
         initial[TIMESTAMP_FIELD] = form_timestamp(web_form)
         return _render_form(request, web_form, PublicLeadForm(initial=initial, web_form=web_form))
-    return _cors(_submit(request, web_form), request, web_form)
+    try:
+        return _cors(_submit(request, web_form), request, web_form)
+    except IntegrityError:
+        # Our copy of the form may be seconds old: if the form was deleted meanwhile, its capture
+        # records cannot point at it. Answer as if we had looked it up now.
+        if _web_form_exists(web_form):
+            raise
+        web_forms_forget()
+        raise Http404("No such form.") from None
+
+
+def _web_form_exists(web_form: WebForm) -> bool:
+    try:
+        return WebForm.objects.filter(pk=web_form.pk).exists()
+    except DatabaseError:  # an enclosing transaction was aborted: we cannot tell, so it was not that
+        return True
 
 
 def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:

@@ -210,3 +210,83 @@ def test_the_timeline_shows_what_was_submitted(client, manager, web_form):
     client.force_login(manager)
     html = client.get(f"/leads/{lead.pk}", {"kind": "form_submit"}).content.decode()
     assert "Submitted Pricing request" in html and "Kernel" in html
+
+
+def test_a_new_person_is_one_statement_with_everything_written_together(client, web_form, django_assert_num_queries):
+    """The capture path of issue #3's throughput target: the lead, its capture record, its timeline
+    entry and its consent proof are one INSERT statement (the form's row is kept for a few seconds)."""
+    client.post("/f/pricing", submission(web_form, email="first@kernel.example"))  # the form is now kept
+    with django_assert_num_queries(1):
+        response = client.post("/f/pricing", submission(web_form), REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 200
+    lead = Lead.objects.get(email="linus@kernel.example")
+    record = CaptureRecord.objects.get(lead=lead)
+    assert (record.result, record.web_form, record.payload["company"]) == ("created", web_form, "Kernel")
+    submit = lead.interactions.get()
+    assert (submit.kind, submit.data["capture"], submit.data["created"]) == ("form_submit", record.pk, True)
+    assert submit.occurred_at == lead.created_at == lead.last_activity_at == record.received_at
+    consent = Consent.objects.get(lead=lead)
+    assert (consent.capture, consent.web_form, consent.ip) == (record, web_form, "198.51.100.7")
+    assert (lead.form_submits, lead.processed_at) == (1, None)
+
+
+def test_possible_duplicates_of_a_form_lead_are_found_by_the_pipeline(client, web_form):
+    """Off the request path: the answer does not wait for the duplicate checks; processing records them."""
+    from leads.models import PossibleDuplicate
+    from leads.pipeline import lead_process
+    from tests.factories import LeadFactory
+
+    known = LeadFactory(email="linus@kernel.example")
+    client.post("/f/pricing", submission(web_form, email="linus+pricing@kernel.example"))
+    lead = Lead.objects.get(email="linus+pricing@kernel.example")
+    assert not PossibleDuplicate.objects.exists()
+    assert lead_process(lead_id=lead.pk)
+    pair = PossibleDuplicate.objects.get()
+    assert (pair.lead_id, pair.other_id, pair.reason) == (known.pk, lead.pk, "plus_tag")
+    assert lead_process(lead_id=lead.pk)  # a second run changes nothing
+    assert PossibleDuplicate.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_records_possible_duplicates_of_a_form_lead(client, team, celery_worker_live):
+    from leads.models import PossibleDuplicate
+    from tests.factories import LeadFactory
+    from tests.helpers import wait_for
+
+    cache.clear()
+    form = WebForm.objects.create(name="Demo", key="demo", fields=["email", "phone"], required_fields=["email"], min_fill_seconds=0)
+    known = LeadFactory(email="ada@example.org", phone="+442079460958")
+    response = client.post("/f/demo", {"email": "ada.l@example.org", "phone": "+44 20 7946 0958", TIMESTAMP_FIELD: stamp(form)})
+    assert response.status_code == 200
+    lead = Lead.objects.get(email="ada.l@example.org")
+    assert wait_for(lambda: PossibleDuplicate.objects.exists()), "the pipeline never recorded the possible duplicate"
+    pair = PossibleDuplicate.objects.get()
+    assert (pair.lead_id, pair.other_id, pair.reason) == (known.pk, lead.pk, "same_phone")
+
+
+def test_a_form_changed_by_another_process_is_seen_within_seconds(client, web_form, monkeypatch):
+    """Each process keeps the active forms a few seconds; an UPDATE that sent no signal (another process) shows after that."""
+    from leads.capture import webforms
+
+    monkeypatch.setattr(webforms, "WEB_FORM_CACHE_SECONDS", 0.3)
+    assert client.get("/f/pricing").status_code == 200
+    WebForm.objects.filter(pk=web_form.pk).update(is_active=False)  # no post_save: as if in another process
+    assert client.get("/f/pricing").status_code == 200  # still the copy
+    time.sleep(0.35)
+    assert client.get("/f/pricing").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_form_deleted_by_another_process_answers_404_not_500(client, team):
+    """A kept copy of a deleted form must not turn a submission into a foreign-key error."""
+    from django.db import connection
+
+    cache.clear()
+    form = WebForm.objects.create(name="Gone", key="gone", fields=["email"], required_fields=["email"], min_fill_seconds=0)
+    assert client.get("/f/gone").status_code == 200  # kept by this process
+    with connection.cursor() as cursor:  # another process deletes it: no signal here
+        cursor.execute("DELETE FROM leads_webform WHERE id = %s", [form.pk])
+    response = client.post("/f/gone", {"email": "late@example.com", TIMESTAMP_FIELD: stamp(form)})
+    assert response.status_code == 404
+    assert not Lead.objects.exists() and not CaptureRecord.objects.exists()
+    assert client.get("/f/gone").status_code == 404
