@@ -316,6 +316,9 @@ ENRICHMENT_API_KEY = env.str("ENRICHMENT_API_KEY", default="")
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
 # A bulk rescore works in id ranges of this size: one transaction and one Celery task each.
 SCORING_RESCORE_CHUNK = env.int("SCORING_RESCORE_CHUNK", default=100_000)
+# A bulk rescore still "running" after this long lost its worker: it is marked failed, and stops
+# holding back the next one (1,000,000 leads take about 2 minutes).
+SCORING_JOB_STALE_MINUTES = env.int("SCORING_JOB_STALE_MINUTES", default=60)
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ from .pipeline import lead_process
 logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(minutes=5)
+RESCORE_WAIT_SECONDS = 10  # a bulk rescore that finds another one running looks again after this
 SWEEP_BATCH = 500
 
 
@@ -159,16 +160,19 @@ def rescore_leads_task(lead_ids: list[int]) -> int:
     return leads_rescore(lead_ids=lead_ids).scored
 
 
-@shared_task(acks_late=True)
-def rescore_all_task(job_id: int) -> int:
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def rescore_all_task(self, job_id: int) -> int:
     """A bulk rescore of every open lead: hands its id ranges to the workers (one task each, so
-    every worker process takes a share), with the progress on the ScoreJob row."""
+    every worker process takes a share), with the progress on the ScoreJob row. Waits while an
+    earlier rescore is still running."""
     from .models import ScoreJob
-    from .scoring.service import rescore_ranges
+    from .scoring.service import rescore_ranges, score_job_blocking
 
     job = ScoreJob.objects.filter(pk=job_id, status=ScoreJob.Status.PENDING).first()
     if job is None:
         return 0  # already run (a redelivered message): nothing to do twice
+    if score_job_blocking(job_id=job_id) is not None:
+        raise self.retry(countdown=RESCORE_WAIT_SECONDS)
     ranges = rescore_ranges()
     now = timezone.now()
     ScoreJob.objects.filter(pk=job_id).update(status=ScoreJob.Status.RUNNING, started_at=now, chunks=len(ranges))
@@ -180,27 +184,28 @@ def rescore_all_task(job_id: int) -> int:
     return len(ranges)
 
 
-@shared_task(autoretry_for=(DatabaseOperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
-def rescore_range_task(job_id: int, start: int, end: int, now: str) -> int:
-    """One id range of a bulk rescore (its own transaction: safe to run again)."""
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def rescore_range_task(self, job_id: int, start: int, end: int, now: str) -> int:
+    """One id range of a bulk rescore: its writes and its count on the job commit together, so
+    running it again (a redelivered message) changes nothing and counts nothing twice."""
     from datetime import datetime
 
     from .models import ScoreJob
-    from .scoring.service import leads_rescore, score_job_chunk_done
+    from .scoring.service import leads_rescore, score_job_range_done
 
-    job = ScoreJob.objects.filter(pk=job_id).first()
-    if job is None or job.status != ScoreJob.Status.RUNNING:
+    if not ScoreJob.objects.filter(pk=job_id, status=ScoreJob.Status.RUNNING).exists():
         return 0
     try:
-        result = leads_rescore(id_ranges=[(start, end)], job=job, now=datetime.fromisoformat(now))
-    except DatabaseOperationalError:
-        raise  # retried (a deadlock, a lost connection)
+        with transaction.atomic():
+            result = leads_rescore(id_ranges=[(start, end)], now=datetime.fromisoformat(now))
+            score_job_range_done(job_id=job_id, start=start, result=result)
     except Exception as exc:
+        if isinstance(exc, DatabaseOperationalError) and self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=2 ** self.request.retries)  # a deadlock, a lost connection
         ScoreJob.objects.filter(pk=job_id).update(
             status=ScoreJob.Status.FAILED, message=f"ids {start}–{end}: {exc}"[:1000], finished_at=timezone.now()
         )
         raise
-    score_job_chunk_done(job_id=job_id, result=result)
     return result.scored
 
 

@@ -151,6 +151,7 @@ class ScoreJob(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     logged = models.PositiveIntegerField(default=0, help_text="Significant score changes written to timelines.")
     qualified = models.PositiveIntegerField(default=0, help_text="Leads that reached the MQL threshold.")
+    ranges_done = models.JSONField(default=list, blank=True, help_text="First ids of the ranges done (each counts once).")
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,7 +10,7 @@ that writes fit points, score, grade and scored_at for every open lead in an id 
 """
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -188,11 +188,10 @@ def rescore_ranges() -> list[tuple[int, int]]:
 
 
 def leads_rescore(
-    *, lead_ids: list[int] | None = None, id_ranges: list[tuple[int, int]] | None = None, job: ScoreJob | None = None,
-    now: datetime | None = None,
+    *, lead_ids: list[int] | None = None, id_ranges: list[tuple[int, int]] | None = None, now: datetime | None = None,
 ) -> RescoreResult:
     """Rescore open leads (the given ids, the given id ranges, or all of them range by range),
-    set-based; report progress on `job`.
+    set-based.
 
     Per range: one statement computes everything into a session-local table, then the timeline
     entries are inserted from it and each changed lead row is rewritten once."""
@@ -224,27 +223,41 @@ def leads_rescore(
             scored += count
             logged += chunk_logged
             qualified += [pk for pk, _, _ in chunk_qualified]
-        if job is not None:
-            ScoreJob.objects.filter(pk=job.pk).update(processed=F("processed") + count)
     return RescoreResult(scored=scored, logged=logged, qualified=qualified)
 
 
-def score_job_chunk_done(*, job_id: int, result: RescoreResult) -> bool:
-    """Count one finished range of a background rescore; the last one marks the job done.
-    Returns True when it was the last."""
-    with transaction.atomic():
-        ScoreJob.objects.filter(pk=job_id).update(
-            chunks_done=F("chunks_done") + 1, logged=F("logged") + result.logged,
-            qualified=F("qualified") + len(result.qualified),
-        )
-        job = ScoreJob.objects.select_for_update().get(pk=job_id)
-        if job.chunks_done < job.chunks or job.status != ScoreJob.Status.RUNNING:
-            return False
-        ScoreJob.objects.filter(pk=job_id).update(
-            status=ScoreJob.Status.DONE, finished_at=timezone.now(),
-            message=f"{job.processed} leads scored, {job.logged} significant changes, {job.qualified} qualified",
-        )
-    return True
+def score_job_range_done(*, job_id: int, start: int, result: RescoreResult) -> bool:
+    """Count one finished range of a background rescore, once (a redelivered task's second run
+    adds nothing); the last range marks the job done. Call it in the range's own transaction, so
+    the range's writes and its count commit together. Returns True when it was the last."""
+    job = ScoreJob.objects.select_for_update().get(pk=job_id)
+    if start in job.ranges_done or job.status != ScoreJob.Status.RUNNING:
+        return False
+    job.ranges_done.append(start)
+    job.chunks_done = len(job.ranges_done)
+    job.processed += result.scored
+    job.logged += result.logged
+    job.qualified += len(result.qualified)
+    fields = ["ranges_done", "chunks_done", "processed", "logged", "qualified"]
+    if job.chunks_done >= job.chunks:
+        job.status, job.finished_at = ScoreJob.Status.DONE, timezone.now()
+        job.message = f"{job.processed} leads scored, {job.logged} significant changes, {job.qualified} qualified"
+        fields += ["status", "finished_at", "message"]
+    job.save(update_fields=fields)
+    return job.status == ScoreJob.Status.DONE
+
+
+def score_job_blocking(*, job_id: int) -> ScoreJob | None:
+    """Another background rescore still running (this one waits for it: two at once would only
+    fight over the same rows). One running for longer than SCORING_JOB_STALE_MINUTES is taken for
+    lost (its worker died) and marked failed, so it cannot block every later rescore."""
+    stale = timezone.now() - timedelta(minutes=settings.SCORING_JOB_STALE_MINUTES)
+    running = ScoreJob.objects.filter(status=ScoreJob.Status.RUNNING).exclude(pk=job_id)
+    running.filter(started_at__lt=stale).update(
+        status=ScoreJob.Status.FAILED, finished_at=timezone.now(),
+        message=f"did not finish within {settings.SCORING_JOB_STALE_MINUTES} minutes",
+    )
+    return running.order_by("started_at").first()
 
 
 def rescore_all_start(*, by=None, reason: str = "") -> ScoreJob:

@@ -289,3 +289,40 @@ def test_a_rule_change_in_admin_rescores_in_the_background_with_progress(client,
     assert (job.chunks, job.chunks_done, job.processed, job.logged) == (3, 3, 120, 120)
     assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("score", flat=True)) == {20}
     assert Lead.objects.get(pk=closed.pk).score == 0  # closed leads keep their score
+
+
+def test_a_range_run_twice_counts_once_and_the_last_range_finishes_the_job():
+    from leads.models import ScoreJob
+    from leads.tasks import rescore_range_task
+
+    fit("Corporate", "email_kind", "equals", "corporate", 30)
+    leads = Lead.objects.bulk_create([Lead(email=f"r{i}@x.io", email_kind="corporate") for i in range(10)])
+    first = leads[0].pk
+    job = ScoreJob.objects.create(status="running", started_at=NOW, chunks=2, total=10)
+    rescore_range_task(job.pk, first, first + 5, NOW.isoformat())
+    rescore_range_task(job.pk, first, first + 5, NOW.isoformat())  # a redelivered message
+    job.refresh_from_db()
+    assert (job.status, job.chunks_done, job.processed, job.logged) == ("running", 1, 5, 5)
+    rescore_range_task(job.pk, first + 5, first + 10, NOW.isoformat())
+    job.refresh_from_db()
+    assert (job.status, job.chunks_done, job.processed, job.logged, job.progress_percent) == ("done", 2, 10, 10, 100)
+    assert job.message == "10 leads scored, 10 significant changes, 0 qualified"
+
+
+def test_a_bulk_rescore_waits_for_the_one_running_and_a_lost_one_stops_blocking():
+    from celery.exceptions import Retry
+
+    from leads.models import ScoreJob
+    from leads.tasks import rescore_all_task
+
+    running = ScoreJob.objects.create(status="running", started_at=timezone.now() - timedelta(minutes=5))
+    waiting = ScoreJob.objects.create(status="pending")
+    with pytest.raises(Retry):
+        rescore_all_task(waiting.pk)
+    assert ScoreJob.objects.get(pk=waiting.pk).status == "pending"
+    # Its worker died two hours ago: it is marked failed and the next rescore goes ahead.
+    ScoreJob.objects.filter(pk=running.pk).update(started_at=timezone.now() - timedelta(hours=2))
+    LeadFactory()
+    assert rescore_all_task(waiting.pk) == 1  # one range handed to the workers
+    assert ScoreJob.objects.get(pk=running.pk).status == "failed"
+    assert ScoreJob.objects.get(pk=waiting.pk).status == "running"
