@@ -628,9 +628,13 @@ class ScoringConfigAdmin(RescoreOnChangeMixin, admin.ModelAdmin):
 
 @admin.register(ScoreJob)
 class ScoreJobAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "reason", "status", "processed", "total", "finished_at")
+    list_display = ("created_at", "reason", "status", "processed", "total", "logged", "qualified", "finished_at")
     list_filter = ("status",)
-    readonly_fields = ("created_at", "created_by", "reason", "status", "total", "processed", "started_at", "finished_at", "message")
+    readonly_fields = (
+        "created_at", "created_by", "reason", "status", "total", "processed", "chunks", "chunks_done", "logged", "qualified",
+        "started_at", "finished_at", "message",
+    )
+    exclude = ("ranges_done",)
 
     def has_add_permission(self, request) -> bool:
         return False

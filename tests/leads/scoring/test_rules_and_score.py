@@ -289,6 +289,8 @@ def test_a_rule_change_in_admin_rescores_in_the_background_with_progress(client,
     assert (job.chunks, job.chunks_done, job.processed, job.logged) == (3, 3, 120, 120)
     assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("score", flat=True)) == {20}
     assert Lead.objects.get(pk=closed.pk).score == 0  # closed leads keep their score
+    page = client.get(f"/admin/leads/scorejob/{job.pk}/change/")
+    assert page.status_code == 200 and "120 leads scored, 120 significant changes" in page.content.decode()
 
 
 def test_a_range_run_twice_counts_once_and_the_last_range_finishes_the_job():
