@@ -5,8 +5,9 @@
     score  = round(rules)                                      when there is no probability
     grade  = A/B/C/D from the configured thresholds (kept when set by hand)
 
-Rescoring is set-based: one aggregate over recent interactions for engagement, then one UPDATE
-that writes fit points, score, grade and scored_at for every open lead in an id range.
+Rescoring is set-based and works in id ranges: one statement computes each open lead's fit,
+engagement (an aggregate over recent interactions), probability, score and grade; the timeline
+entries are inserted from that; one UPDATE writes each changed lead row once.
 """
 import logging
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ def _calc_apply(*, config, now) -> tuple[int, list[tuple[int, int, int | None]]]
     return logged, qualified
 
 
-def _qualified_notify(rows: list[tuple[int, int, int | None]], *, config) -> None:
+def _qualified_notify(rows: list[tuple[int, int, int | None]]) -> None:
     """The hand-off for leads that just became qualified: the owner is told, nurturing stops."""
     notifications = Notification.objects.bulk_create(
         Notification(user_id=owner, kind=Notification.Kind.QUALIFIED, lead_id=pk, message=f"Lead #{pk} is qualified (score {score})")
@@ -219,7 +220,7 @@ def leads_rescore(
             with gin_deferred("leads_lead", enabled=id_range is not None):  # a bulk chunk, not a lead's event
                 chunk_logged, chunk_qualified = _calc_apply(config=config, now=now)
             if chunk_qualified:
-                _qualified_notify(chunk_qualified, config=config)
+                _qualified_notify(chunk_qualified)
             scored += count
             logged += chunk_logged
             qualified += [pk for pk, _, _ in chunk_qualified]
