@@ -91,6 +91,16 @@ def decay_factor(age_days: float, config: ScoringConfig) -> float:
     return 0.5 ** (age_days / max(config.half_life_days, 1))
 
 
+def sql_dialect() -> dict[str, str]:
+    """The few spellings of scoring SQL that differ between PostgreSQL and SQLite (`make run`)."""
+    if connection.vendor == "postgresql":
+        return {
+            "least": "LEAST", "greatest": "GREATEST", "round": "ROUND(CAST({} AS NUMERIC), 0)",
+            "json": "jsonb_build_object", "float": "DOUBLE PRECISION",
+        }
+    return {"least": "MIN", "greatest": "MAX", "round": "ROUND({}, 0)", "json": "json_object", "float": "REAL"}
+
+
 def _decay_sql(config: ScoringConfig, vendor: str) -> str:
     age = (
         "(EXTRACT(EPOCH FROM (%s - i.occurred_at)) / 86400.0)"
@@ -98,7 +108,7 @@ def _decay_sql(config: ScoringConfig, vendor: str) -> str:
         else "(julianday(%s) - julianday(i.occurred_at))"
     )
     if config.decay == ScoringConfig.Decay.LINEAR:
-        greatest = "GREATEST" if vendor == "postgresql" else "MAX"
+        greatest = sql_dialect()["greatest"]
         return f"{greatest}(0.0, 1.0 - {config.linear_percent / 100.0} * FLOOR({age} / {max(config.linear_period_days, 1)}))"
     return f"POWER(0.5, {age} / {float(max(config.half_life_days, 1))})"
 
@@ -124,8 +134,8 @@ def engagement_sql(
         summed = f"SUM(CASE WHEN {condition} THEN {decay} ELSE 0 END) * {float(rule.points)}"
         params.extend([*condition_params, now])
         if rule.cap is not None:
-            least, greatest = ("LEAST", "GREATEST") if vendor == "postgresql" else ("MIN", "MAX")
-            summed = f"{least}({greatest}({summed}, {-float(rule.cap)}), {float(rule.cap)})"
+            d = sql_dialect()
+            summed = f"{d['least']}({d['greatest']}({summed}, {-float(rule.cap)}), {float(rule.cap)})"
         columns.append(f"{summed} AS r{rule.pk}")
     if not rules:
         return "", []

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from ..bulk import gin_deferred
 from ..models import Interaction, Lead, Notification, ScoreJob, ScoringConfig
-from .rules import engagement_sql, fit_expression, rule_expressions, rules_active
+from .rules import engagement_sql, fit_expression, rule_expressions, rules_active, sql_dialect
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +39,6 @@ def _predictive():
     return predictive
 
 
-def _dialect() -> dict[str, str]:
-    """The few spellings that differ between PostgreSQL and SQLite (`make run`)."""
-    if connection.vendor == "postgresql":
-        return {
-            "least": "LEAST", "greatest": "GREATEST", "round": "ROUND(CAST({} AS NUMERIC), 0)",
-            "json": "jsonb_build_object", "float": "DOUBLE PRECISION",
-        }
-    return {"least": "MIN", "greatest": "MAX", "round": "ROUND({}, 0)", "json": "json_object", "float": "REAL"}
-
-
 # One row per lead in scope: what it has now, and what it should have. Kept per database session
 # (CREATE … IF NOT EXISTS: no catalog churn per rescore) and emptied at the start and end of each use.
 CALC_TABLE = "leads_score_calc"
@@ -63,7 +53,7 @@ CALC_COLUMNS = (
 def _calc_fill(*, scope, config, fit_rules, engagement_rules, probability, lead_ids, id_range, now) -> int:
     """Compute every lead's new fit, engagement, probability, score and grade into the calc table
     (one statement, nothing written to the lead rows yet). Returns the leads in scope."""
-    d = _dialect()
+    d = sql_dialect()
     inner = scope.order_by().values(
         "id",
         owner_ref=F("owner_id"), old_status=F("status"), old_fit=F("fit_points"), old_eng=F("engagement_points"),
@@ -111,7 +101,7 @@ def _calc_fill(*, scope, config, fit_rules, engagement_rules, probability, lead_
 
 
 def _calc_table() -> None:
-    d = _dialect()
+    d = sql_dialect()
     columns = ", ".join(f"{name} {kind.format(**d)}" for name, kind in CALC_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {CALC_TABLE} ({columns})")
@@ -122,7 +112,7 @@ def _calc_apply(*, config, now) -> tuple[int, list[tuple[int, int, int | None]]]
     reach the MQL threshold, then one UPDATE that rewrites each changed lead row once (fit,
     engagement, probability, score, grade, the logged score and the status together: a lead row
     costs its indexes every time it is written). Returns (entries logged, qualified rows)."""
-    d = _dialect()
+    d = sql_dialect()
     json = d["json"]
     with connection.cursor() as cursor:
         cursor.execute(
