@@ -1,7 +1,11 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import CustomerViewSet
+from .views import CustomerViewSet, LeadConvertView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("customers", CustomerViewSet, basename="customer")
-urlpatterns = router.urls
+urlpatterns = [
+    path("leads/<int:id>/convert", LeadConvertView.as_view(), name="lead-convert"),
+    *router.urls,
+]

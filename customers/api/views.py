@@ -1,22 +1,26 @@
 """REST API v1 for customers."""
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
+from rest_framework.views import APIView
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from leads.api.permissions import LeadAccess
-from leads.api.views import SelectorFilterBackend
+from leads.api.filtering import SelectorFilterBackend
 from leads.roles import is_manager
+from leads.selectors import visible_to
 
 from ..filters import CustomerFilter
 from ..models import Customer
 from ..selectors import customer_list, customer_timeline, customer_visible_to, linked_leads_prefetch
 from ..services import CONVERT_FORBIDDEN, Outcome, lead_convert
 from .serializers import (
-    ConversionRequestSerializer, CustomerInteractionSerializer, CustomerMatchSerializer, CustomerSerializer,
+    ConversionConflictSerializer, ConversionRequestSerializer, ConversionResponseSerializer,
+    CustomerInteractionSerializer, CustomerMatchSerializer, CustomerSerializer,
 )
 
 MATCHES_FOUND = "Customers match this lead: send action create, or link with one of them as customer."
@@ -58,6 +62,30 @@ class CustomerViewSet(viewsets.ModelViewSet):
         customer = self.get_object()
         page = self.paginate_queryset(customer_timeline(customer=customer))
         return self.get_paginated_response(CustomerInteractionSerializer(page, many=True).data)
+
+
+class LeadConvertView(APIView):
+    """POST /api/v1/leads/{id}/convert. It lives with customers because conversion is theirs:
+    customers depend on leads, never the reverse."""
+
+    permission_classes = [LeadAccess]
+
+    @extend_schema(
+        request=ConversionRequestSerializer,
+        responses={
+            201: ConversionResponseSerializer,
+            200: ConversionResponseSerializer,
+            400: OpenApiResponse(description="Per-field errors"),
+            403: OpenApiResponse(description="Not the lead's owner or a manager; marketers never convert"),
+            404: OpenApiResponse(description="No such lead visible to you"),
+            409: ConversionConflictSerializer,
+        },
+        operation_id="leads_convert_create",
+    )
+    def post(self, request, id: int):
+        """Convert the lead into a customer: 201 with a new customer, 200 when linked (or converted
+        before), 409 with the matching customers when a choice (create or link) is needed."""
+        return lead_convert_response(request, get_object_or_404(visible_to(request.user), pk=id))
 
 
 def lead_convert_response(request, lead) -> Response:

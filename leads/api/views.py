@@ -1,6 +1,5 @@
 """REST API v1 for leads. Views are thin: selectors read, services write."""
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -9,22 +8,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from customers.api.serializers import ConversionConflictSerializer, ConversionRequestSerializer, ConversionResponseSerializer
-
 from ..filters import LeadFilter
 from ..models import Interaction
 from ..roles import is_manager
 from ..selectors import lead_interactions, lead_list, visible_to
 from ..services import DuplicateLeadError, lead_create, lead_update
+from .filtering import SelectorFilterBackend
 from .permissions import LeadAccess
 from .serializers import DuplicateLeadSerializer, InteractionSerializer, LeadSerializer, ScoreExplanationSerializer
-
-
-class SelectorFilterBackend(DjangoFilterBackend):
-    """Documents the FilterSet in the schema; the selector has already applied it."""
-
-    def filter_queryset(self, request, queryset, view):
-        return queryset
 
 
 def duplicate_response(exc: DuplicateLeadError) -> Response:
@@ -107,25 +98,6 @@ class LeadViewSet(
             timeline = timeline.filter(kind=kind)
         page = self.paginate_queryset(timeline)
         return self.get_paginated_response(InteractionSerializer(page, many=True).data)
-
-    @extend_schema(
-        request=ConversionRequestSerializer, filters=False,
-        responses={
-            201: ConversionResponseSerializer,
-            200: ConversionResponseSerializer,
-            400: OpenApiResponse(description="Per-field errors"),
-            403: OpenApiResponse(description="Not the lead's owner or a manager; marketers never convert"),
-            404: OpenApiResponse(description="No such lead visible to you"),
-            409: ConversionConflictSerializer,
-        },
-    )
-    @action(detail=True, methods=["post"], filter_backends=[], filterset_class=None)
-    def convert(self, request, pk=None):
-        """Convert the lead into a customer: 201 with a new customer, 200 when linked (or converted
-        before), 409 with the matching customers when a choice (create or link) is needed."""
-        from customers.api.views import lead_convert_response
-
-        return lead_convert_response(request, self.get_object())
 
 
 @extend_schema(responses={200: OpenApiResponse(description='{"token": "..."}'), 400: OpenApiResponse(description="Wrong credentials")})
