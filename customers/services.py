@@ -16,7 +16,8 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from leads.enrichment.providers.email import email_kind, registered_domain
-from leads.models import Interaction, Lead
+from leads import events
+from leads.models import Lead
 from leads.roles import is_manager, is_rep
 
 from .models import Customer
@@ -147,14 +148,6 @@ def _fill_blanks(customer: Customer, lead: Lead, *, domain: str) -> None:
         customer.save(update_fields=[*changed, "updated_at"])
 
 
-def _nurture_exit(lead: Lead, *, by: User) -> None:
-    """Leave every nurture sequence: a customer gets no more lead nurturing."""
-    from leads.models import Enrollment
-    from leads.nurturing.sequences import lead_enrollments_exit
-
-    lead_enrollments_exit(lead_id=lead.pk, reason=Enrollment.ExitReason.CONVERTED, by=by)
-
-
 def _link_target(customer: Customer | int | None, *, by: User, matches: list[Customer]) -> Customer:
     if customer is None or customer == "":
         raise ValidationError({"customer": [CUSTOMER_REQUIRED]})
@@ -209,16 +202,10 @@ def lead_convert(
         locked.status, locked.converted_customer, locked.converted_at, locked.converted_by = (
             Lead.Status.CONVERTED, target, now, by,
         )
-        from leads.services import interaction_record
-
-        interaction_record(
-            lead=locked, kind=Interaction.Kind.CONVERTED, actor=by, occurred_at=now, subject=target.name,
-            data={
-                "customer": target.pk, "customer_name": target.name, "action": outcome,
-                "from": previous, "to": Lead.Status.CONVERTED,
-            },
+        events.lead_converted(
+            lead=locked, customer_id=target.pk, customer_name=target.name, action=outcome, previous=previous, by=by,
+            occurred_at=now,
         )
-        _nurture_exit(locked, by=by)
     for name in ("status", "converted_customer", "converted_at", "converted_by"):
         setattr(lead, name, getattr(locked, name))
     return ConversionResult(outcome, target, matches, lead=locked)

@@ -68,3 +68,10 @@ def engagement_roll_windows(*, today: date | None = None) -> int:
             **{f"page_views_{window}d": window_sum("page_views"), f"visits_{window}d": window_sum("visits")}
         )
     return touched
+
+
+def form_submit_counted(event) -> None:
+    """A form submitted on the timeline counts in the lead's engagement summary (unless the
+    capture already counted it). A reaction to `timeline.added` (leads.reactions)."""
+    if event.kind == "form_submit" and not event.counted:
+        engagement_add(lead_id=event.lead_ids[0], day=timezone.localdate(event.occurred_at), form_submits=1)

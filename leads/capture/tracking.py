@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from ..engagement import engagement_add
 from ..models import Interaction, Lead, PageView, TrackingSite, Visitor
-from ..services import interaction_record
+from .. import events
 
 VISITOR_COOKIE = "_lcrm_vid"
 VISITOR_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -226,7 +226,7 @@ def page_view_record(*, site: TrackingSite, hit: PageViewInput) -> PageView:
         if lead_id is not None:
             # A stand-in with only the pk: the timeline entry needs no other column, and
             # loading the lead would cost every hit of a known visitor one more query.
-            interaction_record(
+            events.activity_recorded(
                 lead=Lead(pk=lead_id), kind=Interaction.Kind.PAGE_VIEW, channel=INTERACTION_CHANNEL,
                 subject=f"Viewed {view.title or view.url}", body=view.url,
                 data=_view_data(view, site.key, hit.visitor_key), occurred_at=occurred_at,

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
+from .. import events
 from ..capture.service import CaptureContext, CaptureEvent, capture
 from ..models import Agent, Assignment, Call, Interaction, Lead, Team, TeamSettings
 from ..normalize import INVALID_PHONE, normalize_phone
@@ -142,7 +143,6 @@ def call_route(*, from_number, to_number, call_id=None, now: datetime | None = N
 
 
 def _route(*, caller: str, called: str, call_id: str, now: datetime) -> Call:
-    from ..services import interaction_record
 
     team = _team_for_number(called)
     direct = None if team else Agent.objects.select_related("user").filter(phone=called).first()
@@ -181,7 +181,7 @@ def _route(*, caller: str, called: str, call_id: str, now: datetime) -> Call:
                 interaction.subject = subject
                 interaction.save(update_fields=["data", "subject"])
         else:
-            interaction_record(lead=lead, kind=Interaction.Kind.CALL_IN, channel=Lead.Source.CALL, subject=subject, data=details, occurred_at=now)
+            events.activity_recorded(lead=lead, kind=Interaction.Kind.CALL_IN, channel=Lead.Source.CALL, subject=subject, data=details, occurred_at=now)
     return call
 
 

@@ -26,6 +26,7 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from .. import events
 from ..models import Agent, Assignment, Interaction, Lead, Notification, Team, TeamMembership
 from .availability import OPEN_STATUSES, sla_due, unavailable_reason
 from .round_robin import Rotation, Turn, rotation_take, rotations_lock, rotations_save, team_settings
@@ -143,17 +144,16 @@ def _write(placed: list[tuple[Lead, Placement]], *, now: datetime, emails: list[
         )
         for lead, p, due, _ in rows
     ])
-    Interaction.objects.bulk_create([
-        Interaction(
-            lead=lead, kind=Interaction.Kind.ASSIGNMENT, occurred_at=now,
-            data={
-                "from": previous, "to": p.user.username, "reason": p.detail, "rule": p.reason,
-                "territory": p.territory_name, "team": p.team.name if p.team else None, "skipped": p.skipped,
-                "sla_due_at": due.isoformat() if due else None,
-            },
-        )
-        for lead, p, due, previous in rows
-    ])
+    events.leads_assigned(
+        assignments=[
+            events.Assignment(
+                lead=lead, previous=previous, to=p.user.username, reason=p.detail, rule=p.reason,
+                territory=p.territory_name, team=p.team.name if p.team else None, skipped=p.skipped, sla_due_at=due,
+            )
+            for lead, p, due, previous in rows
+        ],
+        occurred_at=now,
+    )
     notifications = Notification.objects.bulk_create([
         Notification(
             user=p.user, kind=Notification.Kind.ASSIGNED, lead=lead,
@@ -192,13 +192,16 @@ def _queue_many(entries: list[tuple[Lead, int, str, str | None]], *, now: dateti
             lead.team_id = team_id
     for team_id, ids in moving.items():
         Lead.objects.filter(pk__in=ids).update(team_id=team_id)
-    Interaction.objects.bulk_create([
-        Interaction(
-            lead=lead, kind=Interaction.Kind.ASSIGNMENT, occurred_at=now, subject=f"Waiting in the queue: {detail}"[:300],
-            data={"from": None, "to": None, "queue": team_id, "reason": detail, "territory": territory_name},
-        )
-        for lead, team_id, detail, territory_name in entries
-    ])
+    events.leads_assigned(
+        assignments=[
+            events.Assignment(
+                lead=lead, previous=None, to=None, queue=team_id, reason=detail, territory=territory_name,
+                subject=f"Waiting in the queue: {detail}",
+            )
+            for lead, team_id, detail, territory_name in entries
+        ],
+        occurred_at=now,
+    )
 
 
 def queue_enter(*, lead: Lead, team_id: int, detail: str, territory_name: str | None, now: datetime) -> None:
@@ -529,12 +532,13 @@ def _sla_reassign_one(lead_id: int, *, now: datetime) -> bool:
                 return True
         manager = team.manager
         if manager is None or manager.pk == lead.owner_id or not manager.is_active:
-            from ..services import interaction_record
-
             Lead.objects.filter(pk=lead.pk).update(sla_due_at=None)
-            interaction_record(
-                lead=lead, kind=Interaction.Kind.ASSIGNMENT, occurred_at=now, subject=NO_MANAGER.format(team=team.name),
-                data={"from": previous.username, "to": previous.username, "reason": NO_MANAGER.format(team=team.name)},
+            events.lead_assigned(
+                assignment=events.Assignment(
+                    lead=lead, previous=previous.username, to=previous.username, reason=NO_MANAGER.format(team=team.name),
+                    team=team.name, subject=NO_MANAGER.format(team=team.name),
+                ),
+                occurred_at=now,
             )
             logger.warning("lead %s: %s", lead.pk, NO_MANAGER.format(team=team.name))
             return False

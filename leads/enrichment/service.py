@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from .. import events
 from ..bulk import objects_update
-from ..models import CaptureRecord, EnrichmentValue, Interaction, Lead
+from ..models import CaptureRecord, EnrichmentValue, Lead
 from .providers.base import LeadFacts, Provider, ProviderUnavailable, Suggestion
 from .registry import providers_active
 
@@ -93,7 +94,7 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
                 owned[(ev.lead_id, ev.field)] = (ev.value, ev.confidence, ev.provider)
     now = timezone.now()
     provenance: list[EnrichmentValue] = []
-    timeline: list[Interaction] = []
+    timeline: list[tuple[int, dict]] = []
     changed_leads: list[Lead] = []
     changed_fields: set[str] = set()
     for lead in leads:
@@ -147,12 +148,7 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
             report.changed += 1
             report.fields_applied += len(changes)
             changed_fields.update(name.split(".", 1)[0] for name in changes)
-            timeline.append(
-                Interaction(
-                    lead_id=lead.pk, kind=Interaction.Kind.ENRICHMENT, actor=by, occurred_at=now,
-                    subject="Profile enriched: " + ", ".join(sorted(changes)), data={"fields": changes},
-                )
-            )
+            timeline.append((lead.pk, changes))
     # One row per (lead, field, provider): the last word of this run.
     provenance = list({(ev.lead_id, ev.field, ev.provider): ev for ev in provenance}.values())
     with transaction.atomic():
@@ -162,7 +158,7 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
             provenance, batch_size=1000, update_conflicts=True, unique_fields=["lead", "field", "provider"],
             update_fields=["value", "confidence", "detail", "status", "updated_at"],
         )
-        Interaction.objects.bulk_create(timeline, batch_size=1000)
+        events.leads_enriched(changes=timeline, by=by, occurred_at=now)
     return report
 
 

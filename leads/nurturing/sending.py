@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from ..models import CaptureRecord, Consent, Interaction, Lead, OutboundMessage
 from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
-from ..services import interaction_record
+from .. import events
 from .rendering import RenderError, email_render, header_safe, text_to_html
 
 logger = logging.getLogger(__name__)
@@ -322,7 +322,7 @@ def _record(sends: list[_Send], *, now: datetime) -> None:
                     for s in sent
                 ]
             )
-            # As interaction_record does for an activity: last_activity_at only moves forward.
+            # As leads.events does for an activity: last_activity_at only moves forward.
             Lead.objects.filter(pk__in=[s.lead.pk for s in sent]).filter(
                 Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=now)
             ).update(last_activity_at=now)
@@ -444,7 +444,7 @@ def email_open_record(*, token: str, now: datetime | None = None) -> bool:
     with transaction.atomic():
         if StepRun.objects.filter(pk=run.pk, opened_at__isnull=True).update(opened_at=now):
             Lead.objects.filter(pk=run.lead_id).update(emails_opened=F("emails_opened") + 1)
-            interaction_record(
+            events.activity_recorded(
                 lead=run.lead, kind=Interaction.Kind.EMAIL_OPENED, channel="sequence", subject=run.subject,
                 data={"step_run": run.pk, "sequence_step": run.step_id}, occurred_at=now,
             )
@@ -469,7 +469,7 @@ def email_click_record(*, token: str, visitor_key: str = "", now: datetime | Non
         StepRun.objects.filter(pk=run.pk, opened_at__isnull=True).update(opened_at=now)  # a click is an open
         if first:
             Lead.objects.filter(pk=run.lead_id).update(emails_clicked=F("emails_clicked") + 1)
-        interaction_record(
+        events.activity_recorded(
             lead=run.lead, kind=Interaction.Kind.EMAIL_CLICKED, channel="sequence", subject=run.subject,
             data={"step_run": run.pk, "sequence_step": run.step_id, "url": url[:2000]}, occurred_at=now,
         )
@@ -509,7 +509,7 @@ def email_unsubscribe(*, run: StepRun) -> bool:
         Lead.objects.filter(pk=run.lead_id, email_opt_in=True).update(email_opt_in=False)
         lead_enrollments_exit(lead_id=run.lead_id, reason=Enrollment.ExitReason.UNSUBSCRIBED)
         if new:
-            interaction_record(
+            events.activity_recorded(
                 lead=run.lead, kind=Interaction.Kind.UNSUBSCRIBE, channel="sequence", subject=f"Unsubscribed {email}",
                 data={"step_run": run.pk, "email": email},
             )

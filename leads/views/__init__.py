@@ -13,7 +13,8 @@ from ..tasks import enqueue_after_commit, enrich_leads_task
 from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
 from ..roles import is_manager, is_rep
 from ..selectors import lead_get
-from ..services import DuplicateLeadError, interaction_record, lead_create, lead_update
+from ..events import note_added
+from ..services import DuplicateLeadError, lead_create, lead_update
 
 DEFAULT_PAGE_SIZE = 25
 
@@ -145,8 +146,8 @@ def lead_note_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "The note was not saved: " + "; ".join(m for ms in form.errors.values() for m in ms))
         return redirect(lead)
-    interaction_record(
-        lead=lead, kind=form.cleaned_data["kind"], actor=request.user,
+    note_added(
+        lead=lead, kind=form.cleaned_data["kind"], by=request.user,
         subject=form.cleaned_data["subject"], body=form.cleaned_data["body"],
     )
     messages.success(request, "Added to the timeline.")

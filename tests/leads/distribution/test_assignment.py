@@ -8,7 +8,7 @@ import pytest
 from leads.distribution.service import NOTIFY_NEW, lead_assign, queue_drain
 from leads.models import Assignment, Interaction, Lead, Notification, TeamSettings
 from leads.pipeline import lead_process
-from leads.services import interaction_record
+from leads.events import activity_recorded
 from leads.tasks import notify_by_email_task
 from tests.factories import LeadFactory, RepFactory
 
@@ -167,13 +167,13 @@ def test_the_owners_first_call_email_or_note_is_the_first_contact(emea, now):
     lead = LeadFactory(country="DE")
     assignment = lead_assign(lead_id=lead.pk, now=now)
     lead.refresh_from_db()
-    interaction_record(lead=lead, kind=Interaction.Kind.EMAIL_IN, actor=None, occurred_at=now + timedelta(minutes=1))
-    interaction_record(lead=lead, kind=Interaction.Kind.NOTE, actor=rep1, occurred_at=now + timedelta(minutes=2))  # not the owner
-    interaction_record(lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=rep2, occurred_at=now + timedelta(minutes=3))
+    activity_recorded(lead=lead, kind=Interaction.Kind.EMAIL_IN, actor=None, occurred_at=now + timedelta(minutes=1))
+    activity_recorded(lead=lead, kind=Interaction.Kind.NOTE, actor=rep1, occurred_at=now + timedelta(minutes=2))  # not the owner
+    activity_recorded(lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=rep2, occurred_at=now + timedelta(minutes=3))
     lead.refresh_from_db()
     assert lead.first_contacted_at is None
-    interaction_record(lead=lead, kind=Interaction.Kind.CALL_OUT, actor=rep2, occurred_at=now + timedelta(minutes=12))
-    interaction_record(lead=lead, kind=Interaction.Kind.NOTE, actor=rep2, occurred_at=now + timedelta(minutes=20))
+    activity_recorded(lead=lead, kind=Interaction.Kind.CALL_OUT, actor=rep2, occurred_at=now + timedelta(minutes=12))
+    activity_recorded(lead=lead, kind=Interaction.Kind.NOTE, actor=rep2, occurred_at=now + timedelta(minutes=20))
     lead.refresh_from_db()
     assignment.refresh_from_db()
     assert lead.first_contacted_at == now + timedelta(minutes=12)

@@ -6,7 +6,8 @@ import pytest
 
 from leads.distribution.service import NO_MANAGER, NOTIFY_ESCALATION, NOTIFY_SLA, lead_assign, sla_reassign_overdue
 from leads.models import Assignment, Interaction, Lead, Notification
-from leads.services import interaction_record, lead_update
+from leads.events import activity_recorded
+from leads.services import lead_update
 from tests.factories import LeadFactory
 
 from .conftest import make_team, territory
@@ -58,7 +59,7 @@ def test_a_contacted_lead_stays(team, now):
     lead = LeadFactory()
     lead_assign(lead_id=lead.pk, now=now)
     lead.refresh_from_db()
-    interaction_record(lead=lead, kind=Interaction.Kind.EMAIL_OUT, actor=lead.owner, occurred_at=now + minutes(20))
+    activity_recorded(lead=lead, kind=Interaction.Kind.EMAIL_OUT, actor=lead.owner, occurred_at=now + minutes(20))
     assert sla_reassign_overdue(now=now + minutes(45)) == 0
     assert Lead.objects.get(pk=lead.pk).owner.username == "rep1"
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from leads.distribution.selectors import response_times
 from leads.distribution.service import lead_assign, sla_reassign_overdue
 from leads.models import Interaction, Notification
-from leads.services import interaction_record
+from leads.events import activity_recorded
 from tests.factories import LeadFactory, ManagerFactory, RepFactory, TeamMembershipFactory
 
 from .conftest import agent, make_team, territory
@@ -23,7 +23,7 @@ def test_response_times_per_rep_and_team_median_p90_and_share_within_sla(now):
         lead_assign(lead_id=lead.pk, now=now)
         lead.refresh_from_db()
         if minutes is not None:
-            interaction_record(lead=lead, kind=Interaction.Kind.CALL_OUT, actor=rep1, occurred_at=now + timedelta(minutes=minutes))
+            activity_recorded(lead=lead, kind=Interaction.Kind.CALL_OUT, actor=rep1, occurred_at=now + timedelta(minutes=minutes))
     report = response_times(now=now + timedelta(hours=2))
     for row in (report.reps[0], report.teams[0]):
         assert (row.assignments, row.contacted, row.median, row.p90) == (4, 3, 1200, 2160)  # 20 min; 20 + 0.8 × 20 min

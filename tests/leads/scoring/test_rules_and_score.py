@@ -210,9 +210,9 @@ def test_an_event_rescores_the_lead_within_seconds_on_the_worker(celery_worker_l
     ScoringRule.objects.all().delete()
     engagement("Calls", "call", 30)
     lead = LeadFactory()
-    from leads.services import interaction_record
+    from leads.events import activity_recorded
 
-    interaction_record(lead=lead, kind="call_out", body="intro call")
+    activity_recorded(lead=lead, kind="call_out", body="intro call")
     deadline = time.monotonic() + RESCORE_DEBOUNCE_SECONDS + 10
     while time.monotonic() < deadline and Lead.objects.get(pk=lead.pk).score != 30:
         time.sleep(0.2)
