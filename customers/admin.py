@@ -45,7 +45,7 @@ def convert_to_customers(modeladmin, request, queryset):
 
 
 def _add_lead_action() -> None:
-    """The Lead admin (leads/admin.py) gets the conversion action from here, beside its own."""
+    """The Lead admin (leads/admin/core.py) gets the conversion action from here, beside its own."""
     from leads.admin import LeadAdmin
 
     if convert_to_customers not in LeadAdmin.actions:

@@ -18,7 +18,8 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core import signing
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection, make_msgid
-from django.db import IntegrityError, connection as db_connection, transaction
+from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +28,16 @@ from ..models import CaptureRecord, Consent, Interaction, Lead, OutboundMessage
 from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
 from .. import events
 from .rendering import RenderError, email_render, header_safe, text_to_html
+from .steps import (
+    CLOSED_STATUSES,
+    DEFER,
+    Reason,
+    enrollments_finish,
+    enrollments_move_on,
+    sequence_steps,
+    step_after,
+    taken_step_resolve,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -297,8 +308,6 @@ def _record(sends: list[_Send], *, now: datetime) -> None:
     """After SMTP: the runs' outcome, Message-IDs (so replies thread back), timeline entries, and
     every enrollment moved on. Asynchronous commit: losing it in a crash leaves a claimed run,
     which is never sent again (the claim row was committed before SMTP)."""
-    from .sequences import enrollments_move_on
-
     sent = [send for send in sends if not send.error]
     with transaction.atomic():
         if db_connection.vendor == "postgresql":
@@ -335,10 +344,6 @@ def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=No
     """Run the email step of a batch of enrollments [(id, step id)]: check, render, claim (under the
     rate limits), send, record, move on. Returns {enrollment id: outcome} for those whose current
     step was an email: (next step id, due) to go on, or None to stop; others are not in it."""
-    from .sequences import (
-        CLOSED_STATUSES, DEFER, Reason, _enrollments_finish, _next_step, _resolve_taken, _steps_of, enrollments_move_on,
-    )
-
     cache = {} if cache is None else cache
     expected = dict(claimed)
     outcomes: dict[int, object] = {}
@@ -359,14 +364,14 @@ def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=No
             if lead_not_mailable_reason(lead=lead):
                 exits.setdefault(Reason.NOT_MAILABLE, []).append(enrollment.pk)
                 continue
-            send = _Send(enrollment=enrollment, lead=lead, step=step, following=_next_step(_steps_of(enrollment.sequence_id, cache), step.pk))
+            send = _Send(enrollment=enrollment, lead=lead, step=step, following=step_after(sequence_steps(enrollment.sequence_id, cache), step.pk))
             try:
                 send.built = email_build(sequence=enrollment.sequence, step=step, lead=lead, enrollment_id=enrollment.pk)
             except RenderError as exc:
                 send.error = str(exc)  # recorded on the run; the sequence goes on
             sends.append(send)
         for reason, ids in exits.items():
-            _enrollments_finish(enrollments=Enrollment.objects.filter(pk__in=ids), reason=reason, now=now)
+            enrollments_finish(enrollments=Enrollment.objects.filter(pk__in=ids), reason=reason, now=now)
         mailing = [s for s in sends if not s.error]
         deferred: list[int] = []
         if mailing:
@@ -396,7 +401,7 @@ def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=No
             for s in failed:
                 outcomes[s.enrollment.pk] = (s.following.pk if s.following else None, now)
         for send in taken:
-            moved = _resolve_taken(enrollment=send.enrollment, step=send.step, steps=_steps_of(send.enrollment.sequence_id, cache), now=now)
+            moved = taken_step_resolve(enrollment=send.enrollment, step=send.step, steps=sequence_steps(send.enrollment.sequence_id, cache), now=now)
             if moved is not None:
                 target, due = moved
                 enrollments_move_on(moves=[(send.enrollment.pk, send.step.pk, target)], now=now)

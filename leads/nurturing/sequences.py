@@ -15,13 +15,18 @@ from django.utils import timezone
 
 from ..models import Interaction, Lead
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
+from .steps import (  # the step walk shared with sending.py
+    CLOSED_STATUSES,
+    LEASE,
+    Reason,
+    enrollments_finish,
+    sequence_steps,
+    step_after,
+    taken_step_resolve,
+)
 
 logger = logging.getLogger(__name__)
 
-Reason = Enrollment.ExitReason
-
-# Statuses a lead cannot be enrolled in (nor stay enrolled in).
-CLOSED_STATUSES = (Lead.Status.CONVERTED, Lead.Status.LOST)
 
 # A lead reaching one of these statuses leaves every sequence (qualified: handed to sales).
 STATUS_EXIT_REASONS = {
@@ -113,46 +118,12 @@ def lead_enroll(*, sequence: Sequence, lead: Lead, by: User | None = None, sourc
     return Enrollment.objects.get(sequence=sequence, lead=lead, status=Enrollment.Status.ACTIVE)
 
 
-def _exit_timeline(*, rows: list[tuple[int, int, str]], reason: str, now: datetime, by: User | None = None) -> None:
-    """One timeline entry per (lead_id, sequence_id, sequence name) that left."""
-    label = Reason(reason).label
-    Interaction.objects.bulk_create(
-        [
-            Interaction(
-                lead_id=lead_id, kind=Interaction.Kind.SEQUENCE, actor=by, occurred_at=now,
-                subject=f"Left {name}: {label}"[:300],
-                data={"sequence_id": sequence_id, "event": "exited", "reason": reason},
-            )
-            for lead_id, sequence_id, name in rows
-        ]
-    )
-
-
-def _enrollments_finish(*, enrollments: QuerySet, reason: str, by: User | None = None, now: datetime | None = None) -> int:
-    """Close the given active enrollments (completed for END, else exited) with one UPDATE."""
-    now = now or timezone.now()
-    status = Enrollment.Status.COMPLETED if reason == Reason.END else Enrollment.Status.EXITED
-    with transaction.atomic():
-        rows = list(
-            enrollments.filter(status=Enrollment.Status.ACTIVE)
-            .select_for_update(of=("self",))
-            .values_list("pk", "lead_id", "sequence_id", "sequence__name")
-        )
-        if not rows:
-            return 0
-        Enrollment.objects.filter(pk__in=[row[0] for row in rows]).update(
-            status=status, exit_reason=reason, finished_at=now, next_run_at=None
-        )
-        _exit_timeline(rows=[row[1:] for row in rows], reason=reason, now=now, by=by)
-    return len(rows)
-
-
 def enrollment_exit(
     *, enrollment: Enrollment | None = None, enrollment_id: int | None = None, reason: str, by: User | None = None
 ) -> bool:
     """End one active enrollment with a reason; False if it was no longer active."""
     pk = enrollment.pk if enrollment is not None else enrollment_id
-    done = _enrollments_finish(enrollments=Enrollment.objects.filter(pk=pk), reason=reason, by=by)
+    done = enrollments_finish(enrollments=Enrollment.objects.filter(pk=pk), reason=reason, by=by)
     if enrollment is not None and done:
         enrollment.refresh_from_db()
     return bool(done)
@@ -163,12 +134,12 @@ def lead_enrollments_exit(*, lead_id: int, reason: str, sequence: Sequence | Non
     enrollments = Enrollment.objects.filter(lead_id=lead_id)
     if sequence is not None:
         enrollments = enrollments.filter(sequence=sequence)
-    return _enrollments_finish(enrollments=enrollments, reason=reason, by=by)
+    return enrollments_finish(enrollments=enrollments, reason=reason, by=by)
 
 
 def leads_enrollments_exit(*, lead_ids: Iterable[int] | QuerySet, reason: str, by: User | None = None) -> int:
     """End the active enrollments of many leads (a bulk status change) in set-based SQL."""
-    return _enrollments_finish(enrollments=Enrollment.objects.filter(lead_id__in=lead_ids), reason=reason, by=by)
+    return enrollments_finish(enrollments=Enrollment.objects.filter(lead_id__in=lead_ids), reason=reason, by=by)
 
 
 def lead_enroll_by_rules(*, lead_id: int) -> int:
@@ -189,16 +160,10 @@ def lead_enroll_by_rules(*, lead_id: int) -> int:
 
 # --- The engine -----------------------------------------------------------------------------
 
-# A claimed batch is leased: its due time moves this far ahead, so the beat's next pass does not
-# pick it again while a worker runs it (and picks it up if that worker died).
-LEASE = timedelta(minutes=10)
-# A send held back by a rate limit is tried again after this long.
-DEFER = timedelta(minutes=5)
 # At most this many steps run for one enrollment in one go (a safety net against loops).
 MAX_STEPS_PER_RUN = 50
 TASK_DEFAULT_TITLE = "Follow up with {lead}"
 LOST_BY_SEQUENCE = "Set by a nurture sequence"
-WORKER_LOST = "The worker running this step stopped before finishing it."
 
 ANY = object()
 
@@ -251,18 +216,6 @@ def wait_until(*, step: SequenceStep, lead: Lead, now: datetime) -> datetime:
     return due  # unreachable: a matching day comes within a week
 
 
-def _steps_of(sequence_id: int, cache: dict) -> list[SequenceStep]:
-    if sequence_id not in cache:
-        cache[sequence_id] = list(SequenceStep.objects.filter(sequence_id=sequence_id).order_by("position", "id"))
-    return cache[sequence_id]
-
-
-def _next_step(steps: list[SequenceStep], step_id: int) -> SequenceStep | None:
-    ids = [step.pk for step in steps]
-    index = ids.index(step_id) if step_id in ids else len(ids)
-    return steps[index + 1] if index + 1 < len(steps) else None
-
-
 def _branch_holds(*, step: SequenceStep, enrollment: Enrollment) -> bool:
     if step.branch_on == SequenceStep.BranchOn.OPENED:
         return enrollment.runs.filter(opened_at__isnull=False).exists()
@@ -288,13 +241,13 @@ def _advance(*, enrollment_id: int, from_step_id: int, to: SequenceStep | None, 
     """Move an enrollment on from a step it still stands on (to the end when `to` is None)."""
     current = Enrollment.objects.filter(pk=enrollment_id, status=Enrollment.Status.ACTIVE, step_id=from_step_id)
     if to is None:
-        return bool(_enrollments_finish(enrollments=current, reason=Reason.END, now=now))
+        return bool(enrollments_finish(enrollments=current, reason=Reason.END, now=now))
     return bool(current.update(step=to, next_run_at=due))
 
 
 def _run_step_effect(*, step: SequenceStep, enrollment: Enrollment, lead: Lead, steps: list, now: datetime):
     """Do a non-email step; returns (next step, when it is due)."""
-    following = _next_step(steps, step.pk)
+    following = step_after(steps, step.pk)
     if step.kind == SequenceStep.Kind.WAIT:
         return following, wait_until(step=step, lead=lead, now=now)
     if step.kind == SequenceStep.Kind.BRANCH:
@@ -321,38 +274,6 @@ def _run_step_effect(*, step: SequenceStep, enrollment: Enrollment, lead: Lead, 
     return following, now
 
 
-def _resolve_taken(*, enrollment: Enrollment, step: SequenceStep, steps: list, now: datetime):
-    """The step run exists already. Finished (the move on was lost) or stale (its worker died):
-    move on without running it again. Claimed recently: another worker has it; leave it."""
-    from ..models.nurturing import StepRun
-
-    run = StepRun.objects.filter(enrollment=enrollment, step=step).values("pk", "status", "claimed_at").first()
-    if run is None:
-        return None
-    if run["status"] == StepRun.Status.CLAIMED:
-        if run["claimed_at"] > now - LEASE:
-            return None
-        StepRun.objects.filter(pk=run["pk"]).update(status=StepRun.Status.FAILED, error=WORKER_LOST, finished_at=now)
-    return _next_step(steps, step.pk), now
-
-
-def enrollments_move_on(*, moves: list[tuple[int, int, SequenceStep | None]], now: datetime) -> None:
-    """Move enrollments on from the step they still stand on [(id, from step id, next step or None
-    for the end)], due now: one UPDATE per (from, to) pair, one completion for those at the end."""
-    groups: dict[tuple[int, int | None], list[int]] = {}
-    targets: dict[int, SequenceStep] = {}
-    for enrollment_id, from_step_id, following in moves:
-        groups.setdefault((from_step_id, following.pk if following else None), []).append(enrollment_id)
-        if following is not None:
-            targets[following.pk] = following
-    for (from_step_id, to_id), ids in groups.items():
-        current = Enrollment.objects.filter(pk__in=ids, status=Enrollment.Status.ACTIVE, step_id=from_step_id)
-        if to_id is None:
-            _enrollments_finish(enrollments=current, reason=Reason.END, now=now)
-        else:
-            current.update(step=targets[to_id], next_run_at=now)
-
-
 def _step_once(*, enrollment_id: int, expected, now: datetime, cache: dict):
     """Run the enrollment's current step (inside one transaction, its row locked). Returns
     (next step id, due) to go on, EMAIL when the step is an email (sent by the caller through
@@ -375,21 +296,21 @@ def _step_once(*, enrollment_id: int, expected, now: datetime, cache: dict):
             return None  # a repeated delivery: this step ran already
         step = enrollment.step
         if step is None:
-            _enrollments_finish(enrollments=Enrollment.objects.filter(pk=enrollment.pk), reason=Reason.END, now=now)
+            enrollments_finish(enrollments=Enrollment.objects.filter(pk=enrollment.pk), reason=Reason.END, now=now)
             return None
         if step.kind == SequenceStep.Kind.EMAIL:
             return EMAIL, step.pk
         lead = Lead.objects.select_related("owner").get(pk=enrollment.lead_id)
         if lead.status in CLOSED_STATUSES:
             reason = Reason.CONVERTED if lead.status == Lead.Status.CONVERTED else Reason.LOST
-            _enrollments_finish(enrollments=Enrollment.objects.filter(pk=enrollment.pk), reason=reason, now=now)
+            enrollments_finish(enrollments=Enrollment.objects.filter(pk=enrollment.pk), reason=reason, now=now)
             return None
-        steps = _steps_of(enrollment.sequence_id, cache)
+        steps = sequence_steps(enrollment.sequence_id, cache)
         try:
             with transaction.atomic():
                 claimed = StepRun.objects.create(enrollment=enrollment, step=step, lead=lead, claimed_at=now)
         except IntegrityError:
-            moved = _resolve_taken(enrollment=enrollment, step=step, steps=steps, now=now)
+            moved = taken_step_resolve(enrollment=enrollment, step=step, steps=steps, now=now)
             if moved is None:
                 return None
             target, due = moved
@@ -516,12 +437,12 @@ def sequence_step_delete(*, step: SequenceStep) -> None:
     with transaction.atomic():
         Sequence.objects.select_for_update().filter(pk=step.sequence_id).first()
         ordered = list(SequenceStep.objects.filter(sequence_id=step.sequence_id).order_by("position", "id"))
-        following = _next_step(ordered, step.pk)
+        following = step_after(ordered, step.pk)
         waiting = Enrollment.objects.filter(step=step, status=Enrollment.Status.ACTIVE)
         if following is not None:
             waiting.update(step=following)
         else:
-            _enrollments_finish(enrollments=waiting, reason=Reason.END)
+            enrollments_finish(enrollments=waiting, reason=Reason.END)
         deleted = step.pk
         step.delete()
         _renumber(sequence_id=step.sequence_id, ordered=[s for s in ordered if s.pk != deleted])

@@ -3,8 +3,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import SavedView, Task, UserPreference
-from .pagination import FastCountPaginator
+from ..followups import task_complete
+from ..models import SavedView, Task, UserPreference
+from ..pagination import FastCountPaginator
 
 
 @admin.register(Task)
@@ -18,13 +19,11 @@ class TaskAdmin(admin.ModelAdmin):
     date_hierarchy = None
     paginator = FastCountPaginator
     show_full_result_count = False
-    actions = ["mark_done"]
+    actions = ("mark_done",)
 
     @admin.action(description="Mark done", permissions=["change"])
     def mark_done(self, request: HttpRequest, queryset: QuerySet[Task]):
         """Complete the selected open tasks (each leaves a timeline entry)."""
-        from .followups import task_complete
-
         open_tasks = list(queryset.filter(done_at__isnull=True).select_related("lead")[:500])
         for task in open_tasks:
             task_complete(task=task, by=request.user)
@@ -39,7 +38,7 @@ class SavedViewAdmin(admin.ModelAdmin):
     search_fields = ("name", "user__username", "query")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
-    actions = ["share", "unshare"]
+    actions = ("share", "unshare")
 
     @admin.action(description="Share with everyone", permissions=["change"])
     def share(self, request: HttpRequest, queryset: QuerySet[SavedView]):

@@ -1,0 +1,171 @@
+"""Admin for scoring: rules and settings (a change rescores every open lead), rescore jobs, and the learned
+model (read-only, with "Train now")."""
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from ..models import ScoreJob, ScoringConfig, ScoringModel, ScoringRule
+from .predictive import MIN_CLOSED, model_current
+from .service import rescore_all_start
+
+TRAIN_QUEUED = "Training queued: the new model appears here in a minute or two, then every open lead is rescored."
+
+
+class RescoreOnChangeMixin:
+    """Rule and settings changes rescore every open lead in the background (ScoreJob)."""
+
+    def _rescore(self, request, reason: str) -> None:
+        job = rescore_all_start(by=request.user, reason=reason)
+        self.message_user(
+            request,
+            format_html('Rescoring every open lead in the background: <a href="{}">follow its progress</a>.',
+                        reverse("leads:score_job", args=[job.pk])),
+            messages.INFO,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._rescore(request, f"{obj} saved")
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self._rescore(request, f"{obj} deleted")
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(RescoreOnChangeMixin, admin.ModelAdmin):
+    list_display = ("name", "group", "field", "operator", "value", "event", "url_pattern", "points", "cap", "is_active")
+    list_filter = ("group", "is_active", "event")
+    list_editable = ("points", "cap", "is_active")
+    search_fields = ("name",)
+
+
+@admin.register(ScoringConfig)
+class ScoringConfigAdmin(RescoreOnChangeMixin, admin.ModelAdmin):
+    list_display = ("__str__", "fit_cap", "engagement_cap", "decay", "probability_weight", "mql_threshold", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return not ScoringConfig.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ScoreJob)
+class ScoreJobAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "reason", "status", "processed", "total", "logged", "qualified", "finished_at")
+    list_filter = ("status",)
+    readonly_fields = (
+        "created_at", "created_by", "reason", "status", "total", "processed", "chunks", "chunks_done", "logged", "qualified",
+        "started_at", "finished_at", "message",
+    )
+    exclude = ("ranges_done",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+# --- The learned scoring model (leads/scoring/predictive.py): read-only, with "Train now" -----
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(admin.ModelAdmin):
+    """Each training of the predictive model with its held-out figures and features. A record
+    of what was learned, so nobody edits it; "Train now" queues a training."""
+
+    change_list_template = "admin/leads/scoringmodel/change_list.html"
+    list_display = ("trained_at", "status", "closed", "won", "lost", "auc_shown", "feature_count", "duration_seconds")
+    list_filter = ("status",)
+    fields = (
+        "trained_at", "status", "message", "closed", "won", "lost", "auc_shown", "duration_seconds", "intercept_shown",
+        "calibration_table", "features_table",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def can_train(self, request: HttpRequest) -> bool:
+        """Training changes every score, so it takes the right to change the scoring settings."""
+        return request.user.has_perm("leads.change_scoringconfig")
+
+    def get_urls(self):
+        train = path("train/", self.admin_site.admin_view(self.train_view), name="leads_scoringmodel_train")
+        return [train, *super().get_urls()]
+
+    def train_view(self, request: HttpRequest):
+        """POST: queue a training (then a rescore of every open lead) instead of waiting for the night."""
+        from ..tasks import enqueue_after_commit, train_scoring_task
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.can_train(request):
+            raise PermissionDenied
+        enqueue_after_commit(train_scoring_task)
+        self.message_user(request, TRAIN_QUEUED, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:leads_scoringmodel_changelist"))
+
+    def changelist_view(self, request, extra_context=None):
+        current = model_current()
+        context = {
+            "current_model": current, "current_auc": self.auc_shown(current) if current else "",
+            "can_train": self.can_train(request), "min_closed": MIN_CLOSED, **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
+
+    @admin.display(description="Closed leads", ordering="n_closed")
+    def closed(self, obj: ScoringModel) -> int:
+        return obj.n_closed
+
+    @admin.display(description="Won", ordering="n_won")
+    def won(self, obj: ScoringModel) -> int:
+        return obj.n_won
+
+    @admin.display(description="Lost", ordering="n_lost")
+    def lost(self, obj: ScoringModel) -> int:
+        return obj.n_lost
+
+    @admin.display(description="AUC (held-out)", ordering="auc")
+    def auc_shown(self, obj: ScoringModel) -> str:
+        return "—" if obj.auc is None else f"{obj.auc:.3f}"
+
+    @admin.display(description="Intercept (log-odds of a lead with none of the features)")
+    def intercept_shown(self, obj: ScoringModel) -> str:
+        return f"{obj.intercept:+.3f}"
+
+    @admin.display(description="Features")
+    def feature_count(self, obj: ScoringModel) -> int:
+        return len(obj.features or [])
+
+    @admin.display(description="Calibration (held-out leads)")
+    def calibration_table(self, obj: ScoringModel) -> str:
+        """Per bin of predicted probability: what the model said and what happened."""
+        if not obj.calibration:
+            return "—"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((row["bin"], f"{row['predicted']:.1%}", f"{row['observed']:.1%}", row["count"]) for row in obj.calibration),
+        )
+        return format_html(
+            "<table><tr><th>Predicted</th><th>Mean predicted</th><th>Observed won rate</th><th>Leads</th></tr>{}</table>", rows
+        )
+
+    @admin.display(description="Features and weights (log-odds)")
+    def features_table(self, obj: ScoringModel) -> str:
+        """The chosen features, strongest first: a positive weight raises the probability."""
+        if not obj.features:
+            return "—"
+        features = sorted(obj.features, key=lambda feature: -feature["weight"])
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f["label"], f"{f['weight']:+.2f}", f"{f.get('share', 0):.1%}") for f in features),
+        )
+        return format_html("<table><tr><th>Feature</th><th>Weight</th><th>Share of closed leads</th></tr>{}</table>", rows)
