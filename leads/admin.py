@@ -435,7 +435,7 @@ class MailboxAdmin(admin.ModelAdmin):
     @admin.action(description="Poll now", permissions=["change"])
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Mailbox]):
         """Poll the selected mailboxes at once instead of waiting for beat."""
-        from .capture.imap import mailbox_poll
+        from .capture.email.imap import mailbox_poll
 
         for mailbox in queryset:
             result = mailbox_poll(mailbox=mailbox)
