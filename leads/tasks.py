@@ -86,7 +86,7 @@ def sweep_unprocessed_leads_task() -> int:
 @shared_task
 def poll_mailboxes_task() -> int:
     """Poll every active IMAP mailbox once (beat); returns how many messages were taken."""
-    from .capture.imap import mailboxes_poll
+    from .capture.email.imap import mailboxes_poll
 
     return sum(result.taken for result in mailboxes_poll())
 

@@ -26,7 +26,7 @@ from ..models import (
     WebhookSource,
 )
 from ..pagination import FastCountPaginator
-from .imap import mailbox_poll
+from .email.imap import mailbox_poll
 from .importing import (
     ImportFileError,
     import_allowed,

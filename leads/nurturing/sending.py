@@ -522,7 +522,7 @@ def email_unsubscribe(*, run: StepRun) -> bool:
 
 
 def lead_email_bounced(*, lead: Lead, email: str, complaint: bool = False) -> None:
-    """A bounce or complaint came back (capture/email.py): suppress the address, leave every sequence."""
+    """A bounce or complaint came back (capture/email/ingest.py): suppress the address, leave every sequence."""
     from .sequences import lead_enrollments_exit
 
     reason = EmailSuppression.Reason.COMPLAINT if complaint else EmailSuppression.Reason.BOUNCE

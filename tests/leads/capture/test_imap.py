@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from imap_tools import MailBoxUnencrypted
 
-from leads.capture.imap import KEYWORD, mailboxes_poll
+from leads.capture.email.imap import KEYWORD, mailboxes_poll
 from leads.models import InboundEmail, Interaction, Lead, Mailbox
 from leads.tasks import poll_mailboxes_task
 from tests.helpers import wait_for

@@ -523,9 +523,9 @@ def test_a_real_worker_imports_an_uploaded_file_and_the_status_endpoint_says_don
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_rows_in_later_batches_find_the_leads_earlier_batches_created(tmp_path, monkeypatch, dry_run):
     """A dry run is exact across batches too: it runs in one transaction that is rolled back."""
-    from leads.capture import importing
+    from leads.capture.importing import jobs
 
-    monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
     path = write_csv(tmp_path / "batches.csv", [
         ["Email", "Company"], ["a@example.org", "A"], ["b@example.org", "B"], ["c@example.org", ""],
         ["bad", ""], ["c@example.org", "C"], ["a@example.org", "A"],
@@ -541,16 +541,16 @@ def test_rows_in_later_batches_find_the_leads_earlier_batches_created(tmp_path, 
 def test_a_lead_created_by_a_concurrent_capture_mid_batch_is_updated_not_duplicated(tmp_path, monkeypatch):
     """The lookup misses a lead that a web form creates just after it: the insert hits the unique
     email constraint, the batch rolls back and runs again, and then finds the lead."""
-    from leads.capture import importing
+    from leads.capture.importing import writer
 
     LeadFactory(email="race@example.org", company="")
-    real_lookup, calls = importing._existing_leads, []
+    real_lookup, calls = writer._existing_leads, []
 
     def lookup_missing_the_new_lead(rows, *, lock):
         calls.append(1)
         return [] if len(calls) == 1 else real_lookup(rows, lock=lock)
 
-    monkeypatch.setattr(importing, "_existing_leads", lookup_missing_the_new_lead)
+    monkeypatch.setattr(writer, "_existing_leads", lookup_missing_the_new_lead)
     output = run_command(str(write_csv(tmp_path / "race.csv", [["Email", "Company"], ["race@example.org", "Acme"]])))
     assert "created 0, updated 1, rejected 0." in output
     assert len(calls) == 2
@@ -562,7 +562,7 @@ def test_a_dry_runs_progress_is_visible_to_other_connections_while_it_runs(manag
     """The dry run's transaction is rolled back at the end, so its progress goes through a second connection."""
     from django.db import connection, connections, transaction
 
-    from leads.capture.importing import _Progress
+    from leads.capture.importing.jobs import _Progress
 
     job = ImportJob.objects.create(file="imports/x.csv", original_name="x.csv", dry_run=True, created_by=manager)
     progress = _Progress(job)

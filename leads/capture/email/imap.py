@@ -20,8 +20,8 @@ from imap_tools import AND, NOT, MailBox, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import ImapToolsError, MailboxFlagError, MailboxStarttlsError
 from imap_tools.utils import check_command_status
 
-from ..models import Mailbox
-from .email import email_ingest
+from ...models import Mailbox
+from .ingest import email_ingest
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,70 @@
+"""The import channel: CSV and XLSX files of leads (docs/import.md).
+
+Columns are matched to lead fields by name (case, spaces and punctuation ignored, common
+synonyms known); other columns become typed custom attributes. Each row is cleaned by the
+same capture_clean as every channel, then rows are written in set-based batches: one query
+finds the batch's existing leads by external id, email and phone, new leads are
+bulk-created, changed ones bulk-updated, and each row leaves a CaptureRecord and, when it
+created or changed a lead, an "import" Interaction. The file is streamed, so memory does not
+grow with its size; a job row (ImportJob) carries the progress the UI polls.
+
+The parts, each importing from the others directly (this module only re-exports for callers):
+  files.py                reading CSV (encoding, delimiter) and XLSX, streamed; ImportFileError
+  columns.py              matching headers to lead fields (synonyms, the id column)
+  rows.py                 cleaning one row (cell types, placeholders, statuses, capture_clean)
+  writer.py               writing a batch (lookup, in-batch dedup, COPY insert/update, logs)
+  possible_duplicates.py  the duplicate rules for a batch's new leads, set-based
+  jobs.py                 the job: permissions, start, claim, run with progress, fail
+"""
+from .columns import COLUMN_SYNONYMS, ID_COLUMN_MISSING, import_columns, import_inspect
+from .files import (
+    EMPTY_FILE,
+    NO_HEADER,
+    NOT_XLSX,
+    NUL_IN_HEADER,
+    UNREADABLE_ROW,
+    UNSUPPORTED_FORMAT,
+    ImportFileError,
+    Sheet,
+    SheetRow,
+    import_check_name,
+    import_sheet,
+)
+from .jobs import (
+    FILE_TOO_LARGE,
+    IMPORT_FAILED,
+    NOT_A_DRY_RUN,
+    import_allowed,
+    import_file,
+    import_job_claim,
+    import_job_create,
+    import_job_fail,
+    import_job_repeat,
+    import_job_start,
+    import_jobs_recent,
+    import_run,
+    import_too_large_message,
+    import_upload_limit,
+)
+from .rows import (
+    NO_IDENTITY,
+    NOT_YES_NO,
+    STATUS_SYNONYMS,
+    UNKNOWN_STATUS,
+    ImportRow,
+    import_row_clean,
+    import_status,
+    typed_value,
+)
+from .writer import LOST_REASON_DEFAULT, ImportSettings, RowOutcome, import_batch
+
+__all__ = [
+    "COLUMN_SYNONYMS", "EMPTY_FILE", "FILE_TOO_LARGE", "ID_COLUMN_MISSING", "IMPORT_FAILED", "LOST_REASON_DEFAULT",
+    "NOT_A_DRY_RUN", "NOT_XLSX", "NOT_YES_NO", "NO_HEADER", "NO_IDENTITY", "NUL_IN_HEADER", "STATUS_SYNONYMS",
+    "UNKNOWN_STATUS", "UNREADABLE_ROW", "UNSUPPORTED_FORMAT",
+    "ImportFileError", "ImportRow", "ImportSettings", "RowOutcome", "Sheet", "SheetRow",
+    "import_allowed", "import_batch", "import_check_name", "import_columns", "import_file", "import_inspect",
+    "import_job_claim", "import_job_create", "import_job_fail", "import_job_repeat", "import_job_start",
+    "import_jobs_recent", "import_row_clean", "import_run", "import_sheet", "import_status",
+    "import_too_large_message", "import_upload_limit", "typed_value",
+]
