@@ -55,6 +55,11 @@ class Name:
     NOTE_ADDED = "lead.note_added"
     TASK = "lead.task"
     CALL = "lead.call"
+    ENROLLED = "lead.enrolled"
+    EXITED = "lead.sequence_exited"
+    EMAIL_SENT = "lead.email_sent"
+    IDENTIFIED = "lead.visitor_identified"
+    QUALIFIED = "lead.qualified"
 
 
 @dataclass(frozen=True)
@@ -326,3 +331,87 @@ def lead_converted(
     entry = _add(lead=lead, kind=Kind.CONVERTED, actor=by, occurred_at=occurred_at, subject=customer_name, data=data)
     publish(Event(Name.CONVERTED, (lead.pk,), kind=Kind.CONVERTED, actor=by, occurred_at=occurred_at, data=data, leads=(lead,)))
     return entry
+
+
+# --- Nurturing and tracking (set-based) -----------------------------------------------------------
+
+def leads_enrolled(
+    *, lead_ids: Sequence[int], sequence_id: int, sequence_name: str, source: str, by: User | None,
+    occurred_at: datetime,
+) -> None:
+    """Leads entered a nurture sequence."""
+    data = {"sequence_id": sequence_id, "event": "enrolled", "source": source}
+    _add_many([
+        Interaction(
+            lead_id=lead_id, kind=Kind.SEQUENCE, actor=by, occurred_at=occurred_at,
+            subject=f"Enrolled in {sequence_name}", data=data,
+        )
+        for lead_id in lead_ids
+    ])
+    if lead_ids:
+        publish(Event(Name.ENROLLED, tuple(lead_ids), kind=Kind.SEQUENCE, actor=by, occurred_at=occurred_at, data=data))
+
+
+def sequences_exited(
+    *, rows: Sequence[tuple[int, int, str]], reason: str, label: str, by: User | None, occurred_at: datetime,
+) -> None:
+    """Leads left sequences: rows of (lead id, sequence id, sequence name), with the reason."""
+    _add_many([
+        Interaction(
+            lead_id=lead_id, kind=Kind.SEQUENCE, actor=by, occurred_at=occurred_at, subject=f"Left {name}: {label}",
+            data={"sequence_id": sequence_id, "event": "exited", "reason": reason},
+        )
+        for lead_id, sequence_id, name in rows
+    ])
+    if rows:
+        publish(Event(
+            Name.EXITED, tuple(lead_id for lead_id, _, _ in rows), kind=Kind.SEQUENCE, actor=by,
+            occurred_at=occurred_at, data={"reason": reason},
+        ))
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    """One nurture email that left, for emails_sent."""
+
+    lead_id: int
+    subject: str
+    body: str
+    data: dict[str, Any]
+
+
+def emails_sent(*, sent: Sequence[SentEmail], channel: str, occurred_at: datetime) -> None:
+    """Emails went out to leads (a sequence step's batch); their last activity moves forward."""
+    _add_many([
+        Interaction(
+            lead_id=item.lead_id, kind=Kind.EMAIL_OUT, channel=channel, subject=item.subject, body=item.body,
+            occurred_at=occurred_at, data=item.data,
+        )
+        for item in sent
+    ])
+    ids = [item.lead_id for item in sent]
+    Lead.objects.filter(pk__in=ids).filter(
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=occurred_at)
+    ).update(last_activity_at=occurred_at)
+    if ids:
+        publish(Event(Name.EMAIL_SENT, tuple(ids), kind=Kind.EMAIL_OUT, occurred_at=occurred_at))
+
+
+def page_views_identified(
+    *, lead: Lead, views: Sequence[tuple[datetime, str, str, dict[str, Any]]], channel: str,
+) -> None:
+    """A visitor became a known lead: its past page views, (time, subject, url, data) each, join
+    the lead's timeline and move its last activity."""
+    _add_many([
+        Interaction(
+            lead=lead, kind=Kind.PAGE_VIEW, channel=channel, occurred_at=occurred_at, subject=subject, body=url,
+            data=data,
+        )
+        for occurred_at, subject, url, data in views
+    ])
+    if views:
+        latest = max(occurred_at for occurred_at, _, _, _ in views)
+        Lead.objects.filter(pk=lead.pk).filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=latest)
+        ).update(last_activity_at=latest)
+        publish(Event(Name.IDENTIFIED, (lead.pk,), kind=Kind.PAGE_VIEW, occurred_at=latest, leads=(lead,)))

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -191,13 +190,6 @@ def _visitor_upsert(*, site_id: int, visitor_key: str, seen_at: datetime) -> tup
     return visitor_id, lead_id
 
 
-def _page_view_interaction(*, lead: Lead, view: PageView, site_key: str, visitor_key: str) -> Interaction:
-    return Interaction(
-        lead=lead, kind=Interaction.Kind.PAGE_VIEW, channel=INTERACTION_CHANNEL, occurred_at=view.occurred_at,
-        subject=f"Viewed {view.title or view.url}"[:300], body=view.url, data=_view_data(view, site_key, visitor_key),
-    )
-
-
 def _view_data(view: PageView, site_key: str, visitor_key: str) -> dict:
     return {
         "url": view.url, "title": view.title, "referrer": view.referrer, "visit_number": view.visit_number,
@@ -276,19 +268,16 @@ def visitor_identify(*, site_key: str | None, visitor_key: str, lead: Lead) -> i
         )
         if not views:
             return 0
-        Interaction.objects.bulk_create(
-            [
-                _page_view_interaction(lead=lead, view=view, site_key=site_keys[view.visitor_id], visitor_key=visitor_key)
+        events.page_views_identified(
+            lead=lead, channel=INTERACTION_CHANNEL,
+            views=[
+                (view.occurred_at, f"Viewed {view.title or view.url}", view.url,
+                 _view_data(view, site_keys[view.visitor_id], visitor_key))
                 for view in reversed(views)
             ],
-            batch_size=500,
         )
         _count_engagement(lead_id=lead.pk, views=views)
-        latest = views[0].occurred_at
-        Lead.objects.filter(pk=lead.pk).filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=latest)).update(
-            last_activity_at=latest
-        )
-        lead.last_activity_at = max(filter(None, [lead.last_activity_at, latest]))
+        lead.last_activity_at = max(filter(None, [lead.last_activity_at, views[0].occurred_at]))
     return len(views)
 
 

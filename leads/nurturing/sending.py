@@ -20,7 +20,7 @@ from django.core import signing
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection, make_msgid
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -321,20 +321,16 @@ def _record(sends: list[_Send], *, now: datetime) -> None:
             OutboundMessage.objects.bulk_create(
                 [OutboundMessage(message_id=s.built.message_id, lead_id=s.lead.pk, subject=s.built.subject[:300], sent_at=now) for s in sent]
             )
-            Interaction.objects.bulk_create(
-                [
-                    Interaction(
-                        lead_id=s.lead.pk, kind=Interaction.Kind.EMAIL_OUT, channel="sequence", subject=s.built.subject[:300],
-                        body=s.built.message.body[:2000], occurred_at=now,
+            events.emails_sent(
+                sent=[
+                    events.SentEmail(
+                        lead_id=s.lead.pk, subject=s.built.subject, body=s.built.message.body[:2000],
                         data={"sequence_id": s.step.sequence_id, "step_id": s.step.pk, "message_id": s.built.message_id, "step_run": s.run_id},
                     )
                     for s in sent
-                ]
+                ],
+                channel="sequence", occurred_at=now,
             )
-            # As leads.events does for an activity: last_activity_at only moves forward.
-            Lead.objects.filter(pk__in=[s.lead.pk for s in sent]).filter(
-                Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=now)
-            ).update(last_activity_at=now)
         for send in sends:
             if send.error:
                 StepRun.objects.filter(pk=send.run_id).update(status=StepRun.Status.FAILED, error=send.error, finished_at=now)

@@ -13,7 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..models import Interaction, Lead
+from .. import events
+from ..models import Lead
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
 from .steps import (  # the step walk shared with sending.py
     CLOSED_STATUSES,
@@ -95,16 +96,9 @@ def leads_enroll(
             )
             enrolled = [row[0] for row in cursor.fetchall()]
         if enrolled:
-            Interaction.objects.bulk_create(
-                [
-                    Interaction(
-                        lead_id=lead_id, kind=Interaction.Kind.SEQUENCE, actor=by, occurred_at=now,
-                        subject=f"Enrolled in {sequence.name}"[:300],
-                        data={"sequence_id": sequence.pk, "event": "enrolled", "source": source},
-                    )
-                    for lead_id in enrolled
-                ],
-                batch_size=1000,
+            events.leads_enrolled(
+                lead_ids=enrolled, sequence_id=sequence.pk, sequence_name=sequence.name, source=source, by=by,
+                occurred_at=now,
             )
     return len(enrolled)
 

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..models import Interaction, Lead
+from .. import events
+from ..models import Lead
 from ..models.nurturing import Enrollment, SequenceStep, StepRun
 
 Reason = Enrollment.ExitReason
@@ -26,17 +27,7 @@ WORKER_LOST = "The worker running this step stopped before finishing it."
 
 def _exit_timeline(*, rows: list[tuple[int, int, str]], reason: str, now: datetime, by: User | None = None) -> None:
     """One timeline entry per (lead_id, sequence_id, sequence name) that left."""
-    label = Reason(reason).label
-    Interaction.objects.bulk_create(
-        [
-            Interaction(
-                lead_id=lead_id, kind=Interaction.Kind.SEQUENCE, actor=by, occurred_at=now,
-                subject=f"Left {name}: {label}"[:300],
-                data={"sequence_id": sequence_id, "event": "exited", "reason": reason},
-            )
-            for lead_id, sequence_id, name in rows
-        ]
-    )
+    events.sequences_exited(rows=rows, reason=reason, label=Reason(reason).label, by=by, occurred_at=now)
 
 
 def enrollments_finish(*, enrollments: QuerySet, reason: str, by: User | None = None, now: datetime | None = None) -> int:
