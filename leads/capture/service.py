@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate, WebForm
 from .. import events
+from ..locks import advisory_lock
 from ..events import ACTIVITY_KINDS
 from ..services import lead_enqueue_processing
 from .cleaning import capture_clean
@@ -127,13 +128,6 @@ def _strip_nul(value: Any) -> Any:
     return value
 
 
-def _advisory_lock(key: str) -> None:
-    """Serialise captures of one phone number (no unique constraint can: phones may repeat)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
-
-
 def _find(fields: dict[str, Any]) -> Lead | None:
     leads = Lead.objects.select_for_update(of=("self",))
     if fields.get("external_id"):
@@ -182,7 +176,8 @@ def _upsert(
     """Find the lead (locked) and merge, or create it. A unique-constraint clash means a
     concurrent capture created it first: retry, and the retry finds and merges."""
     if fields.get("phone") and not fields.get("email") and not fields.get("external_id"):
-        _advisory_lock(f"lead-phone:{fields['phone']}")
+        # Serialise captures of one phone number (no unique constraint can: phones may repeat).
+        advisory_lock(f"lead-phone:{fields['phone']}")
     for _attempt in range(NO_IDENTITY_RETRIES):
         existing = _find(fields)
         if existing is not None:

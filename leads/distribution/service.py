@@ -26,7 +26,7 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from .. import events
+from .. import events, locks
 from ..models import Agent, Assignment, Interaction, Lead, Notification, Team, TeamMembership
 from .availability import OPEN_STATUSES, sla_due, unavailable_reason
 from .round_robin import Rotation, Turn, rotation_take, rotations_lock, rotations_save, team_settings
@@ -243,19 +243,17 @@ def teams_take_turn(team_ids: list[int], *, now: datetime, **take) -> tuple[Turn
 
 
 def lead_lock(lead_id: int, *, skip_locked: bool = False) -> Lead | None:
-    """The lead, locked FOR UPDATE until the transaction ends (None if gone, or locked and skipped)."""
-    return (
-        Lead.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related("owner", "team")
-        .filter(pk=lead_id).first()
-    )
+    """The lead with its owner and team, locked (leads.locks' order)."""
+    return locks.lead_lock(lead_id, related=("owner", "team"), skip_locked=skip_locked)
 
 
 def _lock_unowned(lead_ids: list[int]) -> list[Lead]:
     """The unowned open leads among `lead_ids`, locked in id order, returned in the given order."""
     locked = {
         lead.pk: lead
-        for lead in Lead.objects.select_for_update(of=("self",)).select_related("team")
-        .filter(pk__in=lead_ids, owner__isnull=True, status__in=OPEN_STATUSES).order_by("pk")
+        for lead in locks.leads_lock(
+            Lead.objects.filter(pk__in=lead_ids, owner__isnull=True, status__in=OPEN_STATUSES), related=("team",)
+        )
     }
     return [locked[pk] for pk in dict.fromkeys(lead_ids) if pk in locked]
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from ..models import CaptureRecord, Consent, Interaction, Lead, OutboundMessage
 from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
 from .. import events
+from ..locks import advisory_lock
 from .rendering import RenderError, email_render, header_safe, text_to_html
 from .steps import (
     CLOSED_STATUSES,
@@ -371,9 +372,7 @@ def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=No
         mailing = [s for s in sends if not s.error]
         deferred: list[int] = []
         if mailing:
-            if db_connection.vendor == "postgresql":  # SQLite's write lock already serialises batches
-                with db_connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RATE_LOCK_KEY])
+            advisory_lock(RATE_LOCK_KEY)
             domain_limit, total_limit = settings.NURTURE_DOMAIN_HOURLY_LIMIT, settings.NURTURE_HOURLY_LIMIT
             domains = sorted({s.lead.email.rpartition("@")[2].lower() for s in mailing})
             per_domain, total = _sent_this_hour(domains=domains, now=now, cap=total_limit + 1)
