@@ -1,7 +1,7 @@
 """The lead page says what is true: the lead's own wall-clock time, a header that follows inline
 edits, and a page whose ids are unique and whose labels point at their own fields."""
 from collections import Counter
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # 23:03 UTC on a Tuesday: 18:03 in New York, 00:03 (Wednesday) in Prague.
-INSTANT = datetime(2030, 1, 15, 23, 3, tzinfo=dt_timezone.utc)
+INSTANT = datetime(2030, 1, 15, 23, 3, tzinfo=UTC)
 
 
 class _Ids(HTMLParser):
