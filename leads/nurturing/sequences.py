@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -494,21 +495,31 @@ def sequence_step_add(*, step: SequenceStep) -> SequenceStep:
     return step
 
 
+STEP_MOVE_BREAKS_BRANCH = (
+    "Not moved: step {branch} branches to step {target}, and after this move the branch would jump backwards. "
+    "Change that branch's target first."
+)
+
+
 def sequence_step_move(*, step: SequenceStep, offset: int) -> None:
-    """Move a step up (-1) or down (+1); positions stay 0..n-1."""
+    """Move a step up (-1) or down (+1); positions stay 0..n-1. A move that would make a branch
+    jump backwards (or onto itself) is refused with STEP_MOVE_BREAKS_BRANCH, never silently unset."""
     with transaction.atomic():
         Sequence.objects.select_for_update().filter(pk=step.sequence_id).first()
         ordered = list(SequenceStep.objects.filter(sequence_id=step.sequence_id).order_by("position", "id"))
         index = next(i for i, s in enumerate(ordered) if s.pk == step.pk)
         other = index + offset
-        if 0 <= other < len(ordered):
-            ordered[index], ordered[other] = ordered[other], ordered[index]
-            _renumber(sequence_id=step.sequence_id, ordered=ordered)
-            # A branch may now point backwards: clear such targets (a branch only jumps ahead).
-            order = {s.pk: i for i, s in enumerate(ordered)}
-            stale = [s.pk for s in ordered if s.branch_target_id and order.get(s.branch_target_id, -1) <= order[s.pk]]
-            if stale:
-                SequenceStep.objects.filter(pk__in=stale).update(branch_target=None)
+        if not 0 <= other < len(ordered):
+            return
+        before = {s.pk: i for i, s in enumerate(ordered)}
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        after = {s.pk: i for i, s in enumerate(ordered)}
+        for branch in ordered:
+            if branch.branch_target_id in after and after[branch.branch_target_id] <= after[branch.pk]:
+                raise ValidationError(STEP_MOVE_BREAKS_BRANCH.format(
+                    branch=before[branch.pk] + 1, target=before[branch.branch_target_id] + 1,
+                ))
+        _renumber(sequence_id=step.sequence_id, ordered=ordered)
 
 
 def sequence_step_delete(*, step: SequenceStep) -> None:
