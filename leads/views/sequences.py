@@ -18,10 +18,9 @@ from ..nurturing.forms import LeadPickForm, SequenceForm, StepForm
 from ..nurturing.rendering import RenderError
 from ..nurturing.segments import segments_allowed
 from ..nurturing.sending import email_build, email_test_send
-from ..nurturing.sequences import (
-    EnrollmentError, enrollment_exit, lead_enroll, sequence_step_add, sequence_step_delete, sequence_step_move,
-)
+from ..nurturing.sequences import EnrollmentError, enrollment_exit, lead_enroll
 from ..nurturing.stats import bar_chart, sequence_stats
+from ..nurturing.steps import sequence_step_add, sequence_step_delete, sequence_step_move
 from ..pagination import FastCountPaginator
 from ..selectors import visible_to
 from ..workspace import visible_exists

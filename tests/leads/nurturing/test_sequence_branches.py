@@ -7,7 +7,7 @@ from django.utils.html import escape
 
 from leads.models.nurturing import BRANCH_TARGET_LATER, Sequence, SequenceStep
 from leads.nurturing.forms import BRANCH_TARGET_NEW_STEP
-from leads.nurturing.sequences import STEP_MOVE_BREAKS_BRANCH, sequence_step_move
+from leads.nurturing.steps import STEP_MOVE_BREAKS_BRANCH, sequence_step_move
 
 pytestmark = pytest.mark.django_db
 
