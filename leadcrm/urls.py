@@ -1,8 +1,7 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from leadcrm.errors import favicon_view
 from leads.views import email_tracking
 from leads.views.public import web_form_view
 from leads.views.tracking import tracking_collect_view, tracking_pixel_view
@@ -11,7 +10,7 @@ handler500 = "leadcrm.errors.server_error"
 
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says; base.html links the same icon.
-    path("favicon.ico", RedirectView.as_view(url=static("leadcrm/favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon_view),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("leadcrm.api_urls")),
