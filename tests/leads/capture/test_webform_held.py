@@ -84,3 +84,13 @@ def test_only_managers_see_the_web_forms_page(client, rep, marketer, manager, we
     assert client.post(f"/forms/held/{CaptureRecord.objects.get().pk}/release").status_code == 403
     client.force_login(manager)
     assert 'data-testid="nav-web-forms"' in client.get("/forms/").content.decode()
+
+
+@pytest.mark.parametrize("n", [1, 6])
+def test_the_web_forms_page_reads_a_fixed_number_of_queries(client, manager, web_form, n, django_assert_num_queries):
+    for _ in range(n):
+        _too_fast(client, web_form)
+    client.force_login(manager)
+    # session, user, role groups, the forms with their counts, the held submissions
+    with django_assert_num_queries(5):
+        assert client.get("/forms/").status_code == 200
