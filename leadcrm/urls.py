@@ -1,11 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from leadcrm.errors import favicon_view
 from leads.views import email_tracking
 from leads.views.public import web_form_view
 from leads.views.tracking import tracking_collect_view, tracking_pixel_view
 
+handler500 = "leadcrm.errors.server_error"
+
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page says; base.html links the same icon.
+    path("favicon.ico", favicon_view),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("leadcrm.api_urls")),

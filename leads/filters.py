@@ -1,6 +1,7 @@
 """FilterSets shared by the HTML lists and the API (one definition, one validation)."""
 import django_filters as filters
 from django.db.models import Case, F, IntegerField, QuerySet, When
+from django.utils.translation import gettext_lazy as _
 
 from .models import Lead
 
@@ -47,25 +48,44 @@ def substring_search(queryset: QuerySet, name: str, value: str) -> QuerySet:
     return queryset.filter(search_text__contains=term) if term else queryset
 
 
-class LeadFilter(filters.FilterSet):
+class HumanFilterSet(filters.FilterSet):
+    """A FilterSet shown to people as well as to API clients. Every filter states a `label` a person
+    would write (django-filter otherwise makes "[invalid name]" of a method filter and "Created at is
+    greater than or equal to" of a lookup); the help texts document the API parameters (schema) and
+    are left out of the HTML form, where they read like "prefix - for descending"."""
+
+    @property
+    def form(self):
+        form = super().form
+        if not getattr(form, "_human", False):
+            for field in form.fields.values():
+                field.help_text = ""
+            form._human = True
+        return form
+
+
+class LeadFilter(HumanFilterSet):
     status = ChoiceInFilter(
-        field_name="status", choices=Lead.Status.choices, help_text="One status, or several: new,active"
+        field_name="status", choices=Lead.Status.choices, label=_("Status"), help_text="One status, or several: new,active"
     )
-    source = ChoiceInFilter(field_name="source", choices=Lead.Source.choices, help_text="One or more channels.")
-    grade = ChoiceInFilter(field_name="grade", choices=Lead.Grade.choices, help_text="One grade, or several: A,B")
+    source = ChoiceInFilter(field_name="source", choices=Lead.Source.choices, label=_("Source"), help_text="One or more channels.")
+    grade = ChoiceInFilter(field_name="grade", choices=Lead.Grade.choices, label=_("Grade"), help_text="One grade, or several: A,B")
     search = filters.CharFilter(
         method=substring_search,
         max_length=SEARCH_MAX_LENGTH,
+        label=_("Search"),
         help_text="Substring of the name, email, company or phone.",
     )
-    owner = filters.CharFilter(field_name="owner__username", help_text="The owner's username.")
-    unassigned = filters.BooleanFilter(field_name="owner", lookup_expr="isnull", help_text="Leads with no owner.")
-    score_min = filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100)
-    score_max = filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100)
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    owner = filters.CharFilter(field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username.")
+    unassigned = filters.BooleanFilter(
+        field_name="owner", lookup_expr="isnull", label=_("Unassigned"), help_text="Leads with no owner."
+    )
+    score_min = filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100, label=_("Score from"))
+    score_max = filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100, label=_("Score up to"))
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Created before"))
     callable_now = filters.BooleanFilter(
-        method=callable_now, help_text="Leads inside business hours in their own time zone right now."
+        method=callable_now, label=_("Callable now"), help_text="Leads inside business hours in their own time zone right now."
     )
     ordering = NullsLastOrderingFilter(
         fields=(
@@ -76,6 +96,11 @@ class LeadFilter(filters.FilterSet):
             ("last_activity_at", "last_activity_at"),
             ("callable_now", "callable_now"),
         ),
+        field_labels={
+            "created_at": _("Created"), "score": _("Score"), "probability": _("Probability"), "updated_at": _("Updated"),
+            "last_activity_at": _("Last activity"), "callable_now": _("Callable now"),
+        },
+        label=_("Sort by"),
         help_text="created_at, score, probability, updated_at, last_activity_at or callable_now; prefix - for descending.",
     )
 

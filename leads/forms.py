@@ -59,6 +59,8 @@ class LeadForm(forms.ModelForm):
 
 
 class NoteForm(forms.Form):
+    """A timeline entry typed by hand; its ids are `note_<field>` (the lead page has other notes fields)."""
+
     KINDS = [
         (Interaction.Kind.NOTE, "Note"),
         (Interaction.Kind.CALL_OUT, "Outbound call"),
@@ -68,3 +70,7 @@ class NoteForm(forms.Form):
     kind = forms.ChoiceField(choices=KINDS, initial=Interaction.Kind.NOTE)
     subject = forms.CharField(max_length=300, required=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)

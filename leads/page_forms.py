@@ -24,7 +24,19 @@ INLINE_FIELDS = (
 )
 
 
-class CallLogForm(forms.Form):
+class PageForm(forms.Form):
+    """A form of the lead page: its fields get ids of their own (`<prefix>_notes`), because several
+    forms share field names on one page and a label must point at its own field."""
+
+    id_prefix = "page"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class CallLogForm(PageForm):
+    id_prefix = "call"
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=[("", "—"), *CALL_OUTCOMES],
         error_messages={"required": OUTCOME_REQUIRED, "invalid_choice": OUTCOME_INVALID},
@@ -32,7 +44,8 @@ class CallLogForm(forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class StatusForm(forms.Form):
+class StatusForm(PageForm):
+    id_prefix = "status"
     status = forms.ChoiceField(
         label=_("Status"), choices=[(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED]
     )
@@ -61,7 +74,8 @@ def team_reps(lead: Lead):
     )
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(PageForm):
+    id_prefix = "reassign"
     owner = forms.ModelChoiceField(
         label=_("New owner"), queryset=User.objects.none(), error_messages={"invalid_choice": OWNER_NOT_IN_TEAM}
     )
@@ -71,7 +85,8 @@ class ReassignForm(forms.Form):
         self.fields["owner"].queryset = team_reps(lead)
 
 
-class TaskForm(forms.Form):
+class TaskForm(PageForm):
+    id_prefix = "task"
     title = forms.CharField(label=_("Task"), max_length=200, error_messages={"required": TITLE_REQUIRED})
     due_at = forms.DateTimeField(
         label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -92,7 +107,8 @@ class TaskForm(forms.Form):
         self.fields["assigned_to"].label_from_instance = lambda u: u.get_username()
 
 
-class ConvertForm(forms.Form):
+class ConvertForm(PageForm):
+    id_prefix = "convert"
     action = forms.ChoiceField(
         choices=[
             ("auto", _("Convert")), ("create", _("Create a new customer")), ("link", _("Link to this customer")),

@@ -4,7 +4,7 @@ from . import views
 from .views import home, lead_list, preferences
 from .views import conversion, dashboards, distribution, duplicates, imports, lead_page, scoring
 from .views import segments
-from .views import sequences
+from .views import sequences, webforms
 
 app_name = "leads"
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     path("home/tasks/<int:pk>/done", home.home_task_done_view, name="home_task_done"),
     path("preferences/", preferences.preferences_view, name="preferences"),
     path("distribution/", distribution.distribution_board_view, name="distribution"),
+    path("forms/", webforms.web_form_list_view, name="web_forms"),
+    path("forms/held/<int:pk>/release", webforms.held_submission_release_view, name="web_form_release"),
     path("dashboards/", dashboards.dashboard_index_view, name="dashboard_index"),
     path("dashboards/<slug:slug>/", dashboards.dashboard_chart_view, name="dashboard_chart"),
     path("dashboards/<slug:slug>/export", dashboards.dashboard_export_view, name="dashboard_export"),

@@ -92,6 +92,11 @@ def capture_reject(*, context: CaptureContext, reason: str) -> CaptureRecord:
     return _record(context, result=CaptureRecord.Result.REJECTED, reason=reason)
 
 
+def capture_hold(*, context: CaptureContext, reason: str) -> CaptureRecord:
+    """Keep an input that made no lead for now, for a manager to release (capture_released) or leave."""
+    return _record(context, result=CaptureRecord.Result.HELD, reason=reason)
+
+
 def capture_ignore(*, context: CaptureContext, reason: str, lead: Lead | None = None) -> CaptureRecord:
     """Log an input that was deliberately not turned into a lead (a replayed event, an auto-reply)."""
     return _record(context, result=CaptureRecord.Result.IGNORED, reason=reason, lead=lead)

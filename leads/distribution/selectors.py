@@ -40,6 +40,30 @@ class AgentRow:
     def daily_limit(self) -> int | None:
         return self.agent.max_new_per_day if self.agent else None
 
+    @property
+    def over_by(self) -> int:
+        """How many open leads above capacity (0 when within it or without a limit)."""
+        return over_capacity(open_leads=self.open_leads, capacity=self.capacity)
+
+
+def over_capacity(*, open_leads: int, capacity: int | None) -> int:
+    """Open leads above the capacity (0 within it or with no limit): routing skips such an agent,
+    but leads given by hand, by a territory or before the limit was set stay theirs."""
+    return max(open_leads - capacity, 0) if capacity is not None else 0
+
+
+def agent_own_load(*, user) -> tuple[int, int | None]:
+    """(open leads, capacity) of one agent: the numbers behind the warning on the rep's queue."""
+    row = (
+        Agent.objects.filter(user_id=user.pk, max_open_leads__isnull=False)
+        .annotate(open_leads=Coalesce(Subquery(
+            Lead.objects.filter(owner_id=OuterRef("user_id"), status__in=OPEN_STATUSES).order_by()
+            .values("owner_id").annotate(n=Count("*")).values("n")[:1], output_field=IntegerField(),
+        ), Value(0)))
+        .values_list("open_leads", "max_open_leads").first()
+    )  # one query; none at all is counted for an agent without a limit
+    return row if row is not None else (0, None)
+
 
 def _open_count():
     return Coalesce(

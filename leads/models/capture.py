@@ -48,6 +48,9 @@ class CaptureRecord(models.Model):
         IGNORED = "ignored", "Ignored (duplicate event, auto-reply, bounce, list mail)"
         REJECTED = "rejected", "Rejected (spam, rate limit, invalid)"
         FAILED = "failed", "Failed (stored for review)"
+        # A web form sent faster than its minimum fill time: likely a bot, but people can be quick
+        # (autofill). Thanked like any visitor, kept for a manager to release or leave.
+        HELD = "held", "Held: sent faster than the form's minimum fill time"
 
     channel = models.CharField(max_length=20, choices=Lead.Source.choices)
     source_detail = models.CharField(max_length=200, blank=True)
@@ -60,6 +63,9 @@ class CaptureRecord(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="captures")
     web_form = models.ForeignKey("WebForm", null=True, blank=True, on_delete=models.SET_NULL, related_name="captures")
+    # A held submission a manager released: captured then through the normal capture service.
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -68,6 +74,11 @@ class CaptureRecord(models.Model):
             models.Index(fields=["channel", "-received_at"], name="capture_channel_idx"),
             models.Index(fields=["result", "-received_at"], name="capture_result_idx"),
             models.Index(fields=["web_form", "-received_at"], name="capture_form_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(result="held"), name="capture_only_held_are_released",
+            ),
         ]
 
     def __str__(self) -> str:

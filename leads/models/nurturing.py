@@ -106,6 +106,9 @@ class Sequence(models.Model):
         return self.name
 
 
+BRANCH_TARGET_LATER = "The branch target must be a later step of this sequence."
+
+
 class SequenceStep(models.Model):
     class Kind(models.TextChoices):
         EMAIL = "email", "Send email"
@@ -162,6 +165,16 @@ class SequenceStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position + 1}. {self.get_kind_display()}"
+
+    def clean(self):
+        """A branch only jumps ahead, within its own sequence: a jump back would loop for ever."""
+        from django.core.exceptions import ValidationError
+
+        target = self.branch_target
+        if self.kind != self.Kind.BRANCH or target is None:
+            return
+        if target.sequence_id != self.sequence_id or (self.pk and target.pk == self.pk) or target.position <= self.position:
+            raise ValidationError({"branch_target": BRANCH_TARGET_LATER})
 
 
 class Enrollment(models.Model):

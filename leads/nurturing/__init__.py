@@ -1,1 +1,1 @@
-"""Nurturing: segments and lists (segments.py), sequences (sequences.py), sending and tracking (sending.py)."""
+"""Nurturing: segments and lists (segments.py), sequences (sequences.py; editing their steps: steps.py), sending and tracking (sending.py)."""

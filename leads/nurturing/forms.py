@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Lead
-from ..models.nurturing import Segment, Sequence, SequenceStep
+from ..models.nurturing import BRANCH_TARGET_LATER, Segment, Sequence, SequenceStep
 from .rendering import RenderError, template_compile
 
 SUBJECT_REQUIRED = "An email step needs a subject."
@@ -13,7 +13,7 @@ BODY_REQUIRED = "An email step needs a body."
 WAIT_REQUIRED = "Give a number of days, a weekday, a time, or a combination."
 BRANCH_ON_REQUIRED = "Choose what the branch tests."
 BRANCH_VALUE_REQUIRED = "Give the score to compare with."
-BRANCH_TARGET_LATER = "The branch target must be a later step of this sequence."
+BRANCH_TARGET_NEW_STEP = "A new step goes at the end, so it has no later step yet: add the steps after it, then edit the branch to jump to one."
 TASK_TITLE_REQUIRED = "A task step needs a title."
 STATUS_REQUIRED = "Choose the new status."
 LEAD_REQUIRED = "Give a lead id or email address."
@@ -75,10 +75,14 @@ class StepForm(forms.ModelForm):
     def __init__(self, *args, sequence: Sequence, **kwargs):
         super().__init__(*args, **kwargs)
         self.sequence = sequence
-        later = sequence.steps.all()
-        if self.instance.pk:
-            later = later.filter(position__gt=self.instance.position)
+        # Only later steps are offered: a new step is appended at the end, so it has none yet.
+        later = sequence.steps.filter(position__gt=self.instance.position) if self.instance.pk else sequence.steps.none()
         self.fields["branch_target"].queryset = later.order_by("position")
+        self.fields["branch_target"].error_messages["invalid_choice"] = (
+            BRANCH_TARGET_LATER if self.instance.pk else BRANCH_TARGET_NEW_STEP
+        )
+        if not self.instance.pk:
+            self.fields["branch_target"].help_text = _("Empty: end the sequence when the condition holds. " + BRANCH_TARGET_NEW_STEP)
         self.fields["branch_target"].label_from_instance = lambda step: f"{step.position + 1}. {step.get_kind_display()}"
         # One fieldset per kind: the marketer fills in the one of the kind chosen.
         self.helper = FormHelper()
@@ -113,9 +117,9 @@ class StepForm(forms.ModelForm):
             elif data["branch_on"] == SequenceStep.BranchOn.SCORE_GTE and data.get("branch_value") is None:
                 self.add_error("branch_value", BRANCH_VALUE_REQUIRED)
             target = data.get("branch_target")
-            if target is not None and (
-                target.sequence_id != self.sequence.pk or (self.instance.pk and target.position <= self.instance.position)
-            ):
+            if target is not None and not self.instance.pk:
+                self.add_error("branch_target", BRANCH_TARGET_NEW_STEP)
+            elif target is not None and (target.sequence_id != self.sequence.pk or target.position <= self.instance.position):
                 self.add_error("branch_target", BRANCH_TARGET_LATER)
         elif kind == SequenceStep.Kind.TASK:
             if not data.get("task_title"):

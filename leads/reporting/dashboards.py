@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -227,20 +228,34 @@ def speed_chart(data, table: Table, options: Options) -> SafeString:
 
 def load_table(data: list[queries.AgentLoad], options: Options) -> Table:
     rows = [
-        [a.username, ", ".join(a.teams), a.open_leads, "" if a.capacity is None else a.capacity, a.new_today,
-         "" if a.daily_limit is None else a.daily_limit, a.status]
+        [a.username, ", ".join(a.teams), a.open_leads, "" if a.capacity is None else a.capacity, a.over_by or "",
+         a.new_today, "" if a.daily_limit is None else a.daily_limit, a.status]
         for a in data
     ]
-    header = [_("Agent"), _("Teams"), _("Open leads"), _("Capacity"), _("New today"), _("Daily limit"), _("Now")]
+    header = [_("Agent"), _("Teams"), _("Open leads"), _("Capacity"), _("Over capacity by"), _("New today"),
+              _("Daily limit"), _("Now")]
     return Table([str(h) for h in header], rows)
 
 
+def over_capacity_warning(data: list[queries.AgentLoad]) -> SafeString:
+    """A visible warning naming every agent whose open leads exceed their capacity."""
+    over = [a for a in data if a.over_by]
+    if not over:
+        return SafeString("")
+    names = format_html_join(", ", "{} ({} of {})", ((a.username, a.open_leads, a.capacity) for a in over))
+    return format_html(
+        '<p class="alert alert-warning py-2 small" role="alert" data-testid="over-capacity">{} {}</p>',
+        gettext("Over capacity:"), names,
+    )
+
+
 def load_chart(data: list[queries.AgentLoad], table: Table, options: Options) -> SafeString:
-    return _table_hbars(
+    chart = _table_hbars(
         table, columns=[2, 3], series=[gettext("Open leads"), gettext("Capacity")], slug="load",
         title=gettext("Agents' load and capacity"),
         desc=gettext("Each agent's open leads right now against their capacity (no bar: no limit set)."),
     )
+    return over_capacity_warning(data) + chart
 
 
 # --- The list -----------------------------------------------------------------------------------

@@ -324,6 +324,11 @@ class AgentLoad:
     daily_limit: int | None
     status: str
 
+    @property
+    def over_by(self) -> int:
+        """Open leads above capacity (0 within it or with no limit)."""
+        return max(self.open_leads - self.capacity, 0) if self.capacity is not None else 0
+
 
 def dashboard_load(
     *, user, start: date, end: date, team: Team | None = None, now: datetime | None = None

@@ -40,8 +40,16 @@ def sort_header(query: dict, current: str, field: str, label: str) -> str:
 
 
 @register.simple_tag
-def lead_cell(lead, column: str) -> str:
-    """One cell of the lead table for a column key (see leads.workspace.LEAD_COLUMNS)."""
+def lead_cell(lead, column: str, label: str = "") -> str:
+    """One cell of the lead table for a column key (see leads.workspace.LEAD_COLUMNS); `label`
+    becomes its data-label, which the phone's card layout shows before the value (leadcrm.css)."""
+    cell = _lead_cell(lead, column)
+    if not label:
+        return cell
+    return format_html('<td data-label="{}"', label) + mark_safe(cell[len("<td"):])  # cell is already escaped
+
+
+def _lead_cell(lead, column: str) -> str:
     if column == "company":
         return format_html("<td>{}</td>", lead.company)
     if column == "email":

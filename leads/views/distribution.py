@@ -11,7 +11,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ..distribution.selectors import (
-    agent_board, queue_summary, reassignment_log, rep_queue, rep_team_waiting, response_times, sla_breaches,
+    agent_board, agent_own_load, over_capacity, queue_summary, reassignment_log, rep_queue, rep_team_waiting,
+    response_times, sla_breaches,
 )
 from ..models import Notification
 from ..notifications import notifications_mark_read, notifications_unread_count
@@ -28,11 +29,13 @@ def distribution_board_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     now = timezone.now()
     breach_count, breaches = sla_breaches(user=request.user, now=now)
+    agents = agent_board(now=now)
     return render(
         request,
         "leads/distribution_board.html",
         {
-            "now": now, "agents": agent_board(now=now), "queues": queue_summary(user=request.user),
+            "now": now, "agents": agents, "over_capacity": [row for row in agents if row.over_by],
+            "queues": queue_summary(user=request.user),
             "breach_count": breach_count, "breaches": breaches, "log": reassignment_log(),
             "response": response_times(now=now),
         },
@@ -48,12 +51,15 @@ def my_queue_view(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     page = Paginator(rep_queue(user=request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     report = response_times(now=now, agent_id=request.user.pk)
+    open_leads, capacity = agent_own_load(user=request.user)
     return render(
         request,
         "leads/distribution_my_queue.html",
         {
             "now": now, "page": page, "team_waiting": rep_team_waiting(user=request.user),
             "mine": report.reps[0] if report.reps else None,
+            "open_leads": open_leads, "capacity": capacity,
+            "over_by": over_capacity(open_leads=open_leads, capacity=capacity),
         },
     )
 

@@ -83,27 +83,16 @@ def filter_chips(filterset, query: QueryDict) -> list[dict]:
     return chips
 
 
-# Labels for the side panel (the FilterSet's own help texts are written for API users).
-FILTER_LABELS = {
-    "search": gettext_lazy("Search"), "status": gettext_lazy("Status"), "source": gettext_lazy("Source"),
-    "grade": gettext_lazy("Grade"), "owner": gettext_lazy("Owner (username)"), "unassigned": gettext_lazy("Unassigned"),
-    "score_min": gettext_lazy("Score from"), "score_max": gettext_lazy("Score up to"),
-    "created_after": gettext_lazy("Created from"), "created_before": gettext_lazy("Created before"),
-    "callable_now": gettext_lazy("Callable now"), "ordering": gettext_lazy("Sort by"),
-}
 FILTER_ORDER = ("search", "status", "grade", "source", "owner", "unassigned", "callable_now", "score_min", "score_max",
                 "created_after", "created_before", "ordering")
 
 
 def label_filters(form) -> None:
-    """Friendly labels, Bootstrap classes and placeholders for the side panel, search first (the
-    template renders the fields itself: crispy took 40% of the page's CPU time)."""
+    """Bootstrap classes and placeholders for the side panel, search first (the
+    template renders the fields itself: crispy took 40% of the page's CPU time). The labels are the
+    FilterSet's own (HumanFilterSet)."""
     from django.forms import NullBooleanSelect, Select
 
-    for name, label in FILTER_LABELS.items():
-        if name in form.fields:
-            form.fields[name].label = label
-            form.fields[name].help_text = ""
     for name, field in form.fields.items():
         if isinstance(field.widget, NullBooleanSelect):
             field.widget.choices = (("unknown", _("Any")), ("true", _("Yes")), ("false", _("No")))

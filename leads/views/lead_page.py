@@ -218,7 +218,18 @@ def _respond(request: HttpRequest, lead: Lead, section: str, *, status: int = 20
         name for key, name in SECTIONS.items() if key in ("lead-header", "lead-timeline", "lead-manage") and key != section
     ]
     context.update(primary=primary, oob=extra, flash=message)
-    return render(request, "leads/page/_swap.html", context, status=status)
+    response = render(request, "leads/page/_swap.html", context, status=status)
+    return response if failed else _changed(response)
+
+
+LEAD_CHANGED_EVENT = "lead-changed"
+
+
+def _changed(response: HttpResponse) -> HttpResponse:
+    """Tell the page the lead changed (HX-Trigger), so parts loaded on demand, like an opened
+    score explanation, fetch themselves again."""
+    response["HX-Trigger"] = LEAD_CHANGED_EVENT
+    return response
 
 
 def _bad(form_errors: ValidationError, form) -> None:
@@ -366,8 +377,13 @@ def lead_field_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
                     return redirect(lead)
                 row = next(row for row in field_rows(lead) if row.name == field)
                 context = page_context(request, lead)
-                context.update(row=row, primary="leads/page/_field_value.html", oob=["leads/page/_timeline.html"])
-                return render(request, "leads/page/_swap.html", context)
+                # The header shows name, title and company: it is swapped with the field, and an
+                # opened score explanation reloads itself on the lead-changed event (leadpage.js).
+                context.update(
+                    row=row, primary="leads/page/_field_value.html",
+                    oob=["leads/page/_header.html", "leads/page/_timeline.html"],
+                )
+                return _changed(render(request, "leads/page/_swap.html", context))
         status = 400
     label = str(Lead._meta.get_field(field).verbose_name).capitalize()
     context = {"lead": lead, "form": form, "field": field, "label": label}

@@ -11,7 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from ..capture.service import CaptureContext, CaptureEvent, CaptureRejected, capture, capture_reject
+from ..capture.service import CaptureContext, CaptureRejected, capture_hold, capture_reject
+from ..capture.webform_submissions import web_form_submission_capture
 from ..capture.tracking import visitor_identify
 from ..capture.webforms import (
     HONEYPOT_FIELD, TIMESTAMP_FIELD, PublicLeadForm, form_timestamp, seconds_since_render, web_form_active, web_forms_forget,
@@ -135,9 +136,12 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
         capture_reject(context=context, reason="honeypot field filled")
         return _thank_you(request, web_form, None)
     elapsed = seconds_since_render(web_form, data.get(TIMESTAMP_FIELD, ""))
-    if elapsed is None or elapsed < web_form.min_fill_seconds:
-        reason = "missing or forged form stamp" if elapsed is None else f"filled in {elapsed:.1f}s"
-        capture_reject(context=context, reason=reason)
+    if elapsed is None:
+        capture_reject(context=context, reason="missing or forged form stamp")
+        return _thank_you(request, web_form, None)
+    if elapsed < web_form.min_fill_seconds:
+        # Likely a bot, but maybe a quick person: held for a manager to release (web forms page).
+        capture_hold(context=context, reason=f"filled in {elapsed:.1f}s (minimum {web_form.min_fill_seconds}s)")
         return _thank_you(request, web_form, None)
     form = PublicLeadForm(data, web_form=web_form)
     if not form.is_valid():
@@ -146,17 +150,8 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
         if wants_json(request):
             return JsonResponse(errors, status=400)
         return _render_form(request, web_form, form, status=400)
-    meta = {name: form.cleaned_data.get(name, "") for name in ("referrer", "landing_page", "visitor_id")}
-    submitted = {name: str(form.cleaned_data[name]) for name in web_form.fields if form.cleaned_data.get(name) and name != "message"}
-    event = CaptureEvent(
-        subject=f"Submitted {web_form.name}", body=form.cleaned_data.get("message", ""),
-        data={**{k: v for k, v in meta.items() if v}, "submitted": submitted},
-    )
     try:
-        result = capture(
-            data=form.lead_data(), context=context, event=event, strict=True,
-            consent_text=web_form.consent_text if form.cleaned_data.get("consent") else "", team_id=web_form.team_id,
-        )
+        result = web_form_submission_capture(web_form=web_form, form=form, context=context)
     except CaptureRejected as exc:
         if wants_json(request):
             return JsonResponse(exc.message_dict, status=400)
@@ -164,5 +159,5 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
             for message in messages:
                 form.add_error(field if field in form.fields else None, message)
         return _render_form(request, web_form, form, status=400)
-    visitor_identify(site_key=None, visitor_key=meta["visitor_id"], lead=result.lead)  # past page views → timeline
+    visitor_identify(site_key=None, visitor_key=form.cleaned_data.get("visitor_id", ""), lead=result.lead)  # past page views → timeline
     return _thank_you(request, web_form, result.lead.pk)

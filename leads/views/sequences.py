@@ -3,7 +3,7 @@ a preview and test send, the enrollments, the statistics; and the lead page's en
 (a rep may enroll a lead they can see). Thin: forms validate, services in leads/nurturing write."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import BadHeaderError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -18,10 +18,9 @@ from ..nurturing.forms import LeadPickForm, SequenceForm, StepForm
 from ..nurturing.rendering import RenderError
 from ..nurturing.segments import segments_allowed
 from ..nurturing.sending import email_build, email_test_send
-from ..nurturing.sequences import (
-    EnrollmentError, enrollment_exit, lead_enroll, sequence_step_add, sequence_step_delete, sequence_step_move,
-)
+from ..nurturing.sequences import EnrollmentError, enrollment_exit, lead_enroll
 from ..nurturing.stats import bar_chart, sequence_stats
+from ..nurturing.step_editing import sequence_step_add, sequence_step_delete, sequence_step_move
 from ..pagination import FastCountPaginator
 from ..selectors import visible_to
 from ..workspace import visible_exists
@@ -84,7 +83,7 @@ def sequence_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _editor(request, sequence, form=form, step_form=StepForm(sequence=sequence), status=400 if form.errors else 200)
 
 
-def _editor(request, sequence, *, form, step_form, status=200):
+def _editor(request, sequence, *, form, step_form, status=200, step_error=""):
     steps = list(sequence.steps.select_related("branch_target").order_by("position", "id"))
     waiting = dict(
         Enrollment.objects.filter(sequence=sequence, status=Enrollment.Status.ACTIVE).order_by()
@@ -94,7 +93,8 @@ def _editor(request, sequence, *, form, step_form, status=200):
         step.waiting = waiting.get(step.pk, 0)
     return render(
         request, "leads/nurture/sequence_detail.html",
-        {"sequence": sequence, "form": form, "step_form": step_form, "steps": steps}, status=status,
+        {"sequence": sequence, "form": form, "step_form": step_form, "steps": steps, "step_error": step_error},
+        status=status,
     )
 
 
@@ -136,7 +136,15 @@ def step_move_view(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     """Move a step up or down (htmx swaps the steps table; without JS the page reloads)."""
     _require_marketing(request)
     step = get_object_or_404(SequenceStep, pk=step_id, sequence_id=pk)
-    sequence_step_move(step=step, offset=-1 if request.POST.get("direction") == "up" else 1)
+    try:
+        sequence_step_move(step=step, offset=-1 if request.POST.get("direction") == "up" else 1)
+    except ValidationError as exc:
+        # Refused (a branch would jump back): the steps table says why, in place (htmx selects #steps).
+        sequence = _sequence_or_404(pk)
+        return _editor(
+            request, sequence, form=SequenceForm(instance=sequence), step_form=StepForm(sequence=sequence),
+            status=200 if request.htmx else 400, step_error=" ".join(exc.messages),
+        )
     return redirect(reverse("leads:sequence_detail", args=[pk]) + "#steps")
 
 

@@ -1,5 +1,5 @@
 /* Keyboard navigation on the lead list (progressive enhancement: the page works without it).
-   j / k  move the selection down / up      Enter  open the selected lead
+   j / k  move the selection down / up      Enter  open the selected lead (the first when none is)
    x      tick / untick the selected row    /      focus the search field
    ?      show the shortcut help                                                           */
 (function () {
@@ -8,6 +8,11 @@
   if (!table) { return; }
   var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-url]"));
   var current = -1;
+
+  // Enter on a link, button or form control keeps its own meaning (follow, press, submit).
+  function interactive(target) {
+    return typing(target) || !!(target.closest && target.closest("a, button, summary, label, [role=button], .modal"));
+  }
 
   function typing(target) {
     var tag = (target.tagName || "").toLowerCase();
@@ -56,15 +61,31 @@
   }
   if (action) { action.addEventListener("change", showAction); showAction(); }
 
+  // Closing the help gives the keys back to the list: the focus returns to the selected row.
+  var helpModal = document.getElementById("shortcut-help");
+  if (helpModal) {
+    helpModal.addEventListener("hidden.bs.modal", function () {
+      if (current >= 0 && rows[current]) { rows[current].focus({ preventScroll: true }); }
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
-    if (document.querySelector(".modal.show") && event.key !== "?") { return; }
+    var shownModal = document.querySelector(".modal.show");
+    if (shownModal && event.key === "Escape" && window.bootstrap && !shownModal.contains(event.target)) {
+      // Bootstrap closes on Esc only once the focus is inside the dialog (after its fade-in).
+      window.bootstrap.Modal.getOrCreateInstance(shownModal).hide();
+      return;
+    }
+    if (shownModal && event.key !== "?") { return; }
     var key = event.key;
     if (key === "j") { event.preventDefault(); select(current + 1); }
     else if (key === "k") { event.preventDefault(); select(current < 0 ? 0 : current - 1); }
-    else if (key === "Enter" && current >= 0 && document.activeElement === rows[current]) {
+    else if (key === "Enter" && rows.length && !interactive(event.target)) {
+      // The selected lead, or the first one: after "?" and Esc the focus is back on the page
+      // (not on the row), and Enter used to do nothing at all.
       event.preventDefault();
-      window.location.href = rows[current].getAttribute("data-url");
+      window.location.href = rows[current >= 0 ? current : 0].getAttribute("data-url");
     }
     else if (key === "x" && current >= 0) {
       event.preventDefault();

@@ -134,8 +134,8 @@ def test_a_reps_queue_takes_the_same_queries_however_long(client, rep_with_queue
     team = rep_with_queue.sales_teams.get()
     LeadFactory.create_batch(extra, owner=rep_with_queue, team=team, grade="C")
     client.force_login(rep_with_queue)
-    # session, user, role groups, count, page, team queue count, own response times
-    with django_assert_num_queries(7):
+    # session, user, role groups, count, page, team queue count, own response times, own load against capacity
+    with django_assert_num_queries(8):
         response = client.get("/my-queue/")
     assert len(response.context["page"].object_list) == 5 + extra
 
