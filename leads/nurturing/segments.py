@@ -783,6 +783,11 @@ def list_add_leads(*, segment: Segment, lead_ids: Iterable[int] | QuerySet, by: 
     """Add leads to a static list in one INSERT … SELECT (already there: skipped); returns how many joined.
     Pass a visible_to(user) queryset to respect visibility."""
     _require_static(segment)
+    if not isinstance(lead_ids, QuerySet):
+        lead_ids = list(lead_ids)
+        if not lead_ids:
+            # `pk__in=[]` compiles to no SQL at all (EmptyResultSet): nothing to add.
+            return 0
     source_sql, params = _sql(_lead_id_source(lead_ids))
     by_id = by.pk if by is not None and by.is_authenticated else None
     member = SegmentMember._meta.db_table
