@@ -26,6 +26,7 @@ run: $(STAMP)
 	$(BIN)/python bin/devrun.py --port $(PORT)
 
 test: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} bin/setup-test.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcdef \
 	ALLOWED_HOSTS='*' SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false \
