@@ -29,6 +29,9 @@ def run_env(*, port: int, environ) -> dict[str, str]:
     for key, value in PLAIN_HTTP.items():
         env.setdefault(key, value)
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    # The demo leads go through the real pipeline, whose website provider would fetch the made-up
+    # companies' domains (some exist). Set it to true to try the provider on leads of your own.
+    env.setdefault("ENRICHMENT_WEBSITE_ENABLED", "false")
     return env
 
 
