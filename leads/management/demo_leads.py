@@ -162,12 +162,17 @@ def demo_outcomes(*, captured: list[tuple[Lead, DemoLead]], manager: User) -> in
                 lead=lead, kind=Interaction.Kind.CALL_OUT, actor=owner, channel="call", subject="Intro call",
                 occurred_at=item.arrived + timedelta(hours=2),
             )
-    for status in ("active", "nurturing"):
-        ids = [lead.pk for lead, item in captured if item.outcome == status]
-        lead_bulk_set_status(leads=Lead.objects.filter(pk__in=ids, status="new"), status=status, by=manager)
-    for reason in LOST_REASONS:
-        ids = [lead.pk for lead, item in captured if item.outcome == "lost" and item.lost_reason == reason]
-        lead_bulk_set_status(leads=Lead.objects.filter(pk__in=ids), status="lost", lost_reason=reason, by=manager)
+    # Each owner moves their own leads (the manager the unowned ones); "qualified" stays the engine's.
+    changes: dict[tuple[str, str, int | None], list[int]] = {}
+    for lead, item in captured:
+        if item.outcome in ("active", "nurturing", "lost"):
+            reason = item.lost_reason if item.outcome == "lost" else ""
+            changes.setdefault((item.outcome, reason, owners[lead.pk]), []).append(lead.pk)
+    for (status, reason, owner_id), ids in sorted(changes.items(), key=lambda change: str(change[0])):
+        scope = Lead.objects.filter(pk__in=ids)
+        if status != "lost":
+            scope = scope.filter(status="new")
+        lead_bulk_set_status(leads=scope, status=status, lost_reason=reason, by=users.get(owner_id) or manager)
     for lead, item in captured:
         if item.outcome == "converted":
             by = users.get(owners[lead.pk]) or manager

@@ -808,6 +808,10 @@ def list_add_leads(*, segment: Segment, lead_ids: Iterable[int] | QuerySet, by: 
 def list_remove_leads(*, segment: Segment, lead_ids: Iterable[int] | QuerySet) -> int:
     """Remove leads from a static list in one DELETE; returns how many left."""
     _require_static(segment)
+    if not isinstance(lead_ids, QuerySet):
+        lead_ids = list(lead_ids)
+        if not lead_ids:
+            return 0
     with transaction.atomic():
         removed = SegmentMember.objects.filter(segment_id=segment.pk, lead_id__in=_lead_id_source(lead_ids))._raw_delete(
             using=connection.alias
