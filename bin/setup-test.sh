@@ -32,9 +32,10 @@ case "$DATABASE_URL" in
 esac
 
 # Answering? Bash's /dev/tcp, so no client package is needed to find out.
-tcp_up() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+tcp_up() { timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
 redis_up() {
-  (exec 3<>"/dev/tcp/$REDIS_HOST/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 2 head -c 5 <&3 | grep -q PONG) 2>/dev/null
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "PING\r\n" >&3 && head -c 5 <&3 | grep -q PONG' \
+    "$REDIS_HOST" "$REDIS_PORT" 2>/dev/null
 }
 wait_for() { for _ in $(seq 1 30); do "$@" && return 0; sleep 1; done; return 1; }
 
