@@ -22,15 +22,26 @@ PLAIN_HTTP = {
 }
 
 
+def run_env(*, port: int, environ) -> dict[str, str]:
+    """The environment of the local run: plain HTTP, and links (unsubscribe, tracking, form
+    snippets) that point at the port actually served unless PUBLIC_BASE_URL is set."""
+    env = {**environ}
+    for key, value in PLAIN_HTTP.items():
+        env.setdefault(key, value)
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    # The demo leads go through the real pipeline, whose website provider would fetch the made-up
+    # companies' domains (some exist). Set it to true to try the provider on leads of your own.
+    env.setdefault("ENRICHMENT_WEBSITE_ENABLED", "false")
+    return env
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--leads", type=int, default=200, help="demo leads to seed")
     args = parser.parse_args()
 
-    env = {**os.environ}
-    for key, value in PLAIN_HTTP.items():
-        env.setdefault(key, value)
+    env = run_env(port=args.port, environ=os.environ)
     python = sys.executable
     manage = [python, str(ROOT / "manage.py")]
 

@@ -1,13 +1,20 @@
 """Shared fixtures: one user per role, a team, API clients, a real Celery worker."""
 import os
 import shutil
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import ManagerFactory, MarketerFactory, RepFactory, TeamFactory, TeamMembershipFactory
+from tests.factories import (
+    ManagerFactory,
+    MarketerFactory,
+    RepFactory,
+    TeamFactory,
+    TeamMembershipFactory,
+)
 
 
 def pytest_configure(config):
@@ -16,6 +23,24 @@ def pytest_configure(config):
         raise pytest.UsageError("CI must run the suite on PostgreSQL (set DATABASE_URL).")
     if os.environ.get("CI") and not settings.REDIS_URL:
         raise pytest.UsageError("CI must run the suite with Redis (set REDIS_URL).")
+
+
+# The year-ahead check (`make test-clock-ahead`): every test runs with the clock moved this many
+# days ahead, so a test that hard-codes "a date in the future" fails now rather than the day that
+# date passes. Time still ticks; only Python's clock moves (PostgreSQL's now() and other processes
+# do not), which is why the check runs the date-sensitive tests, not the whole suite.
+CLOCK_SHIFT_DAYS = int(os.environ.get("LEADCRM_TEST_CLOCK_SHIFT_DAYS") or 0)
+
+
+@pytest.fixture(autouse=True)
+def _clock_shift():
+    if not CLOCK_SHIFT_DAYS:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

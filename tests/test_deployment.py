@@ -98,3 +98,35 @@ def test_make_run_serves_the_login_page_on_the_embedded_defaults(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             output, _ = process.communicate()
     assert "Demo logins" in output
+
+
+def _devrun():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("devrun", ROOT / "bin" / "devrun.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_run_on_another_port_writes_that_port_into_unsubscribe_and_tracking_links():
+    """`make run PORT=8123` wrote http://127.0.0.1:8000 into unsubscribe and tracking links:
+    PUBLIC_BASE_URL did not follow the port."""
+    environ = {k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}
+    env = _devrun().run_env(port=8123, environ=environ)
+    code = (
+        "import django; django.setup()\n"
+        "from leads.nurturing.sending import unsubscribe_url\n"
+        "print(unsubscribe_url(enrollment_id=1, step_id=2))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "leadcrm.settings"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("http://127.0.0.1:8123/"), result.stdout
+
+
+def test_an_explicit_public_base_url_wins_over_the_port():
+    env = _devrun().run_env(port=8123, environ={"PUBLIC_BASE_URL": "https://crm.example.com"})
+    assert env["PUBLIC_BASE_URL"] == "https://crm.example.com"

@@ -186,6 +186,8 @@ def leads_rescore(
 
     Per range: one statement computes everything into a session-local table, then the timeline
     entries are inserted from it and each changed lead row is rewritten once."""
+    if lead_ids is not None and not lead_ids:
+        return RescoreResult(scored=0, logged=0, qualified=[])  # pk__in=[] compiles to no SQL at all
     now = now or timezone.now()
     config = ScoringConfig.current()
     fit_rules, engagement_rules = rules_active()

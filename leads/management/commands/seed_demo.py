@@ -1,18 +1,23 @@
-"""Demo users, a team and realistic leads. Running it again changes nothing."""
-import random
+"""Demo users, a team, the reps' routing profiles and realistic leads that went through the real
+pipeline (leads/management/demo_leads.py). Running it again changes nothing."""
 from datetime import timedelta
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-from faker import Faker
 
-from customers.models import Customer
-from leads.models import Interaction, Lead, Team, TeamMembership, WebForm
+from leads.management.demo_leads import (
+    DEMO_PREFIX,
+    agents_ensure,
+    demo_capture,
+    demo_draw,
+    demo_outcomes,
+    demo_process,
+)
+from leads.models import Lead, Team, TeamMembership, WebForm
 from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 
-DEMO_PREFIX = "demo-"
 TEAM_NAME = "Inside Sales"
 USERS = [
     ("manager", SALES_MANAGERS, True),
@@ -21,17 +26,6 @@ USERS = [
     ("rep2", SALES_REPS, False),
     ("rep3", SALES_REPS, False),
 ]
-STATUS_WEIGHTS = {"new": 30, "active": 25, "nurturing": 20, "qualified": 10, "converted": 7, "lost": 8}
-SOURCE_WEIGHTS = {"web_form": 35, "email": 15, "chat": 8, "webhook": 12, "import": 10, "api": 5, "manual": 10, "call": 5}
-LOST_REASONS = ["No budget", "Chose a competitor", "No response", "Not a fit"]
-INDUSTRIES = ["Software", "Manufacturing", "Retail", "Healthcare", "Finance", "Education", "Logistics"]
-COUNTRIES = [("GB", "Europe/London"), ("DE", "Europe/Berlin"), ("FR", "Europe/Paris"), ("US", "America/New_York"),
-             ("ES", "Europe/Madrid"), ("NL", "Europe/Amsterdam")]
-CUSTOMERS = 5
-
-
-def _grade(score: int) -> str:
-    return "A" if score >= 75 else "B" if score >= 50 else "C" if score >= 25 else "D"
 
 
 class Command(BaseCommand):
@@ -61,8 +55,11 @@ class Command(BaseCommand):
                 "consent_text": "I agree that LeadCRM Demo may contact me about its products.",
             },
         )
-        created = self._leads(leads, users, team)
-        customers = self._customers()
+        agents_ensure(users=users)
+        captured = demo_capture(drawn=demo_draw(count=leads, now=timezone.now()), team=team)
+        demo_process(captured=captured)
+        customers = demo_outcomes(captured=captured, manager=users["manager"])
+        created = len(captured)
         self._nurture(users)
         self._tasks(users)
         self.stdout.write(self.style.SUCCESS(f"seed_demo: {created} lead(s) and {customers} customer(s) created."))
@@ -79,85 +76,6 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get(name=role))
             users[username] = user
         return users
-
-    def _leads(self, count: int, users: dict[str, User], team: Team) -> int:
-        existing = set(Lead.objects.filter(external_id__startswith=DEMO_PREFIX).values_list("external_id", flat=True))
-        fake = Faker()
-        Faker.seed(2026)
-        rng = random.Random(2026)
-        now = timezone.now().replace(microsecond=0)
-        owners = [users["rep1"], users["rep2"], users["rep3"], None]
-        new_leads = []
-        for i in range(count):
-            # Draw every value even for leads that exist, so lead i is the same on every run.
-            first, last = fake.first_name(), fake.last_name()
-            company = fake.company()
-            domain = fake.domain_name()
-            job = fake.job()
-            city = fake.city()
-            status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
-            source = rng.choices(list(SOURCE_WEIGHTS), weights=list(SOURCE_WEIGHTS.values()))[0]
-            country, tz = rng.choice(COUNTRIES)
-            score = rng.randint(0, 100)
-            owner = rng.choice(owners)
-            industry = rng.choice(INDUSTRIES)
-            size = rng.choice(Lead.CompanySize.values)
-            age = timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
-            external_id = f"{DEMO_PREFIX}{i:06d}"
-            if external_id in existing:
-                continue
-            created_at = now - age
-            new_leads.append(
-                Lead(
-                    external_id=external_id, first_name=first, last_name=last,
-                    email=f"{first}.{last}.{i}@{domain}".lower().replace(" ", ""),
-                    phone=f"+4420794600{i % 100:02d}" if i % 3 else "", company=company, job_title=job[:200],
-                    website=f"https://www.{domain}", country=country, city=city[:100], time_zone=tz,
-                    industry=industry, company_size=size, source=source, source_detail="demo data",
-                    status=status, lost_reason=rng.choice(LOST_REASONS) if status == "lost" else "",
-                    score=score, grade=_grade(score), owner=owner, team=team,
-                    email_opt_in=rng.random() < 0.6, created_at=created_at, processed_at=created_at,
-                    last_activity_at=created_at + timedelta(hours=rng.randint(0, 48)),
-                )
-            )
-        Lead.objects.bulk_create(new_leads, batch_size=1000)
-        self._interactions(new_leads, rng)
-        return len(new_leads)
-
-    def _interactions(self, leads: list[Lead], rng: random.Random) -> None:
-        rows = []
-        for lead in leads:
-            rows.append(Interaction(lead=lead, kind=Interaction.Kind.CREATED, channel=lead.source, occurred_at=lead.created_at))
-            rows.append(Interaction(
-                lead=lead, kind=Interaction.Kind.FORM_SUBMIT if lead.source == "web_form" else Interaction.Kind.EMAIL_IN,
-                channel=lead.source, subject="Asked about pricing", occurred_at=lead.created_at,
-            ))
-            for n in range(rng.randint(0, 3)):
-                rows.append(Interaction(
-                    lead=lead, kind=Interaction.Kind.PAGE_VIEW, channel="tracking",
-                    subject=rng.choice(["/pricing", "/features", "/blog/lead-scoring", "/demo"]),
-                    occurred_at=lead.created_at + timedelta(hours=n + 1),
-                ))
-            if lead.owner_id:
-                rows.append(Interaction(
-                    lead=lead, kind=Interaction.Kind.ASSIGNMENT, occurred_at=lead.created_at,
-                    data={"from": None, "to": lead.owner.username, "reason": "demo data"},
-                ))
-        Interaction.objects.bulk_create(rows, batch_size=2000)
-
-    def _customers(self) -> int:
-        created = 0
-        converted = Lead.objects.filter(external_id__startswith=DEMO_PREFIX, status="converted", customer__isnull=True)
-        for lead in converted.order_by("external_id")[: max(0, CUSTOMERS - Customer.objects.filter(lead__external_id__startswith=DEMO_PREFIX).count())]:
-            customer = Customer.objects.create(
-                name=lead.full_name, company=lead.company, email=lead.email, phone=lead.phone,
-                owner=lead.owner, lead=lead, created_at=lead.created_at + timedelta(days=7),
-            )
-            Lead.objects.filter(pk=lead.pk).update(
-                converted_customer=customer, converted_at=customer.created_at, converted_by=lead.owner
-            )
-            created += 1
-        return created
 
     def _nurture(self, users: dict[str, User]) -> None:
         """A segment, a static list and a three-email sequence, so the marketer's pages have content."""

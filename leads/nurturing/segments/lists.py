@@ -31,6 +31,11 @@ def list_add_leads(*, segment: Segment, lead_ids: Iterable[int] | QuerySet, by: 
     """Add leads to a static list in one INSERT … SELECT (already there: skipped); returns how many joined.
     Pass a visible_to(user) queryset to respect visibility."""
     _require_static(segment)
+    if not isinstance(lead_ids, QuerySet):
+        lead_ids = list(lead_ids)
+        if not lead_ids:
+            # `pk__in=[]` compiles to no SQL at all (EmptyResultSet): nothing to add.
+            return 0
     source_sql, params = queryset_sql(_lead_id_source(lead_ids))
     by_id = by.pk if by is not None and by.is_authenticated else None
     member = SegmentMember._meta.db_table
@@ -51,6 +56,10 @@ def list_add_leads(*, segment: Segment, lead_ids: Iterable[int] | QuerySet, by: 
 def list_remove_leads(*, segment: Segment, lead_ids: Iterable[int] | QuerySet) -> int:
     """Remove leads from a static list in one DELETE; returns how many left."""
     _require_static(segment)
+    if not isinstance(lead_ids, QuerySet):
+        lead_ids = list(lead_ids)
+        if not lead_ids:
+            return 0
     with transaction.atomic():
         removed = SegmentMember.objects.filter(segment_id=segment.pk, lead_id__in=_lead_id_source(lead_ids))._raw_delete(
             using=connection.alias

@@ -111,6 +111,13 @@ def test_adding_and_removing_leads_is_set_based_and_keeps_the_size(static_list, 
     assert static_list.size == 3 and members(static_list) == {lead.pk for lead in leads[2:]}
 
 
+def test_adding_or_removing_no_leads_changes_nothing(static_list, marketer, django_assert_num_queries):
+    """An empty list of ids compiled to no SQL (EmptyResultSet) and crashed `seed_demo --leads 0`."""
+    with django_assert_num_queries(0):
+        assert list_add_leads(segment=static_list, lead_ids=[], by=marketer) == 0
+        assert list_remove_leads(segment=static_list, lead_ids=iter(())) == 0
+
+
 def test_a_rep_adds_only_the_leads_they_may_see(static_list, rep, other_rep):
     mine = LeadFactory(owner=rep)
     theirs = LeadFactory(owner=other_rep)

@@ -2,6 +2,7 @@
 concurrency, waits in the lead's time zone, branches, tasks, status steps and every way out."""
 import threading
 from datetime import UTC, datetime, time, timedelta
+from email.utils import format_datetime
 
 import pytest
 import time_machine
@@ -13,7 +14,12 @@ from leads.models import Interaction, Lead, Notification
 from leads.models.nurturing import Enrollment, Sequence, SequenceStep, StepRun
 from leads.models.scoring import ScoringConfig
 from leads.models.work import Task
-from leads.nurturing.sequences import enrollment_run, enrollments_process_due, lead_enroll, wait_until
+from leads.nurturing.sequences import (
+    enrollment_run,
+    enrollments_process_due,
+    lead_enroll,
+    wait_until,
+)
 from leads.scoring.service import leads_rescore
 from leads.services import lead_bulk_set_status, lead_update
 from leads.tasks import process_due_enrollments_task
@@ -21,7 +27,9 @@ from tests.factories import LeadFactory
 from tests.helpers import wait_for
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 
-MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday ahead of the real clock
+# A fixed Monday (winter: New York is UTC-5). Tests that use it travel there with time-machine, so they
+# never depend on the real calendar.
+MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def _sequence(*steps: dict, **fields) -> Sequence:
@@ -102,7 +110,10 @@ def test_a_repeated_batch_does_nothing(smtp_inbox):
 
 
 @pytest.mark.django_db
+@time_machine.travel(MONDAY_9 - timedelta(minutes=5), tick=False)
 def test_wait_until_weekday_and_time_in_the_leads_time_zone(smtp_inbox):
+    """It used a Monday "ahead of the real clock" (2026-11-30) and failed once that date passed:
+    enrolling at the real now put the wait after the Monday it then processed."""
     sequence = _sequence(
         {"kind": "wait", "wait_weekday": SequenceStep.Weekday.TUESDAY, "wait_time": time(9, 0)}, _email("Tuesday"),
     )
@@ -178,7 +189,7 @@ def _reply(to_message) -> bytes:
     return (
         f"From: Ron <{to_message['To']}>\r\nTo: ada@acme.test\r\nSubject: Re: {to_message['Subject']}\r\n"
         f"Message-ID: <reply-1@example.org>\r\nIn-Reply-To: {to_message['Message-ID']}\r\n"
-        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nSounds good, call me.\r\n"
+        f"Date: {format_datetime(timezone.now())}\r\n\r\nSounds good, call me.\r\n"
     ).encode()
 
 

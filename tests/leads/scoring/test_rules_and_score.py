@@ -328,3 +328,10 @@ def test_a_bulk_rescore_waits_for_the_one_running_and_a_lost_one_stops_blocking(
     assert rescore_all_task(waiting.pk) == 1  # one range handed to the workers
     assert ScoreJob.objects.get(pk=running.pk).status == "failed"
     assert ScoreJob.objects.get(pk=waiting.pk).status == "running"
+
+
+def test_rescoring_no_leads_does_nothing(django_assert_num_queries):
+    """`leads_rescore(lead_ids=[])` raised EmptyResultSet (seed_demo with nothing new to score)."""
+    LeadFactory()
+    with django_assert_num_queries(0):
+        assert leads_rescore(lead_ids=[]).scored == 0
