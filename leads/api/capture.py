@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 from ..capture.service import CaptureContext, CaptureEvent, CaptureRejected, capture
 from ..http import client_ip
 from ..models import Lead
-from ..roles import user_roles
+from ..roles import sees_all_leads, user_roles
+from ..safejson import SafeJSONParser
+from ..selectors import visible_to
 
 INVALID_SOURCE = "Not a channel: use one of {choices}."
 
@@ -38,7 +40,9 @@ class CaptureInputSerializer(serializers.Serializer):
 class CaptureResultSerializer(serializers.Serializer):
     lead = serializers.IntegerField()
     created = serializers.BooleanField()
-    possible_duplicates = serializers.ListField(child=serializers.IntegerField())
+    possible_duplicates = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of similar leads the caller may see (never others)."
+    )
 
 
 class CanCapture(BasePermission):
@@ -50,6 +54,8 @@ class CanCapture(BasePermission):
 
 class CaptureView(APIView):
     permission_classes = [CanCapture]
+    # JSON only: the body carries nested attributes and tag lists that a form cannot express.
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         request=CaptureInputSerializer,
@@ -74,8 +80,11 @@ class CaptureView(APIView):
             user_agent=request.headers.get("User-Agent", ""), payload=request.data, actor=request.user,
         )
         try:
+            # A rep's capture never merges into (or names) a lead the rep cannot see: a match outside
+            # visible_to(rep) becomes a new lead flagged as its possible duplicate for a manager.
             result = capture(
-                data=data, context=context, event=CaptureEvent(body=message), strict=True, detect_duplicates=True
+                data=data, context=context, event=CaptureEvent(body=message), strict=True, detect_duplicates=True,
+                within=None if sees_all_leads(request.user) else visible_to(request.user),
             )
         except CaptureRejected as exc:
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
