@@ -28,6 +28,8 @@ LONE_SURROGATE = "Text must be valid Unicode: lone surrogates (\\ud800–\\udfff
 NUL_IN_KEY = "Keys must not contain NUL characters."
 
 NON_FIELD = "non_field_errors"
+# Not JSON at all (as opposed to JSON we refuse): channels answer these with their own message.
+UNPARSABLE = frozenset({BODY_NOT_UTF8, BODY_NOT_JSON})
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}

@@ -38,3 +38,13 @@ class CanEndCalls(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_manager(request.user) or is_rep(request.user)
+
+
+class CanIngestEmail(BasePermission):
+    """A raw message may reach several leads (the thread's, the sender's, copies, bounced
+    addresses) whoever can see them: it is a mail-server integration's job, so managers only."""
+
+    message = "Only managers (or the mail integration's manager account) post raw email."
+
+    def has_permission(self, request, view) -> bool:
+        return is_manager(request.user)

@@ -390,9 +390,6 @@ def capture(
                 [PossibleDuplicate(lead_id=low, other_id=high, reason=PossibleDuplicate.Reason.SAME_IDENTITY)],
                 ignore_conflicts=True,
             )
-        if within is not None:  # the answer names only leads the sender may see
-            visible = set(within.filter(pk__in={d.lead_id for d in duplicates} | {d.other_id for d in duplicates}).values_list("pk", flat=True))
-            duplicates = [d for d in duplicates if {d.lead_id, d.other_id} - {lead.pk} <= visible]
         lead_enqueue_processing(lead_id=lead.pk)
     return CaptureResult(
         lead=lead, created=created, record=record, possible_duplicates=duplicates, held_for_review=hidden is not None

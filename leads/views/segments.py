@@ -1,7 +1,5 @@
 """Segments and static lists for marketers and managers (reps get 403): the list of segments, the
 builder with a live count and preview, a static list's members, export and size over time."""
-import json
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..exporting import DEFAULT_EXPORT_COLUMNS, EXPORT_COLUMNS, FORMATS, leads_export_response
 from ..models import Segment
 from ..nurturing.builder import builder_apply, builder_nodes, builder_options, builder_parse
@@ -167,9 +166,9 @@ def _definition_from(request: HttpRequest):
     """The draft definition a preview request sends: JSON {"definition": …} or the builder's form."""
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError({"definition": [BAD_JSON]}) from exc
+            body = json_loads_safe(request.body or b"{}")
+        except JSONRejected as exc:  # too deep, numbers out of range, lone surrogates, not JSON
+            raise ValidationError({"definition": [BAD_JSON if exc.message in UNPARSABLE else exc.message]}) from exc
         if not isinstance(body, dict):
             raise ValidationError({"definition": [BAD_JSON]})
         return body.get("definition", body if "conditions" in body else None), body.get("segment")
