@@ -32,6 +32,7 @@ from ..models import Interaction, Lead, PageView, Segment, SegmentMember, Segmen
 from ..normalize import normalize_email
 from ..roles import MARKETERS, is_manager, user_roles
 from ..selectors import visible_to
+from ..validation import id_parse, ids_parse
 
 logger = logging.getLogger(__name__)
 
@@ -275,8 +276,8 @@ def _clean_ids(values: list, path: str, errors: _Errors, *, special: str, model,
         text = str(value).strip()
         if text == special:
             cleaned.append(special)
-        elif text.isdigit():
-            cleaned.append(int(text))
+        elif id_parse(text):
+            cleaned.append(id_parse(text))
         else:
             errors.add(path, message.format(value=value))
             return None
@@ -381,7 +382,7 @@ def _clean_condition(raw: dict, path: str, errors: _Errors, *, editing: int | No
             out["value"] = _clean_ids(values, value_path, errors, special=NO_TEAM, model=Team, message=UNKNOWN_TEAM)
     elif spec.kind == "segment":
         text = str(value).strip() if value is not None else ""
-        if not text.isdigit() or not Segment.objects.filter(pk=int(text)).exists():
+        if not id_parse(text) or not Segment.objects.filter(pk=id_parse(text)).exists():
             errors.add(value_path, UNKNOWN_SEGMENT.format(value=value))
         else:
             cycle = _cycle_from(int(text), editing=editing)
@@ -820,14 +821,14 @@ def list_add_references(*, segment: Segment, text: str, user: User) -> tuple[int
     """Add the visible leads named in `text` (emails and ids, separated by spaces, commas or lines):
     (how many joined, the references no visible lead matched)."""
     tokens = [token for token in _REFERENCE_SPLIT.split(text or "") if token][:MAX_REFERENCES]
-    ids = {int(token) for token in tokens if token.isdigit()}
+    ids = set(ids_parse(tokens))
     emails = {normalize_email(token) for token in tokens if "@" in token}
     leads = visible_to(user).filter(Q(pk__in=ids) | Q(email__in=emails)) if ids or emails else Lead.objects.none()
     found = {(pk, email) for pk, email in leads.values_list("pk", "email")}
     found_ids = {pk for pk, _ in found}
     found_emails = {email for _, email in found}
-    missing = [t for t in tokens if (t.isdigit() and int(t) not in found_ids) or
-               ("@" in t and normalize_email(t) not in found_emails) or (not t.isdigit() and "@" not in t)]
+    missing = [t for t in tokens if (id_parse(t) and id_parse(t) not in found_ids) or
+               ("@" in t and normalize_email(t) not in found_emails) or (not id_parse(t) and "@" not in t)]
     added = list_add_leads(segment=segment, lead_ids=sorted(found_ids), by=user) if found_ids else 0
     return added, missing
 
