@@ -2,7 +2,7 @@
 import django_filters as filters
 from django_countries import countries
 
-from leads.filters import SEARCH_MAX_LENGTH, NullsLastOrderingFilter, substring_search
+from leads.filters import SEARCH_MAX_LENGTH, NullsLastOrderingFilter, UTCIsoDateTimeFilter, substring_search
 
 from .models import Customer
 
@@ -15,8 +15,8 @@ class CustomerFilter(filters.FilterSet):
     country = filters.ChoiceFilter(choices=list(countries), help_text="ISO 3166 code, e.g. DE.")
     industry = filters.CharFilter(field_name="industry", lookup_expr="iexact", max_length=100, help_text="The industry (any case).")
     domain = filters.CharFilter(method="filter_domain", max_length=254, help_text="The company domain.")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = NullsLastOrderingFilter(
         fields=(("created_at", "created_at"), ("name", "name"), ("updated_at", "updated_at")),
         help_text="created_at, name or updated_at; prefix - for descending.",
