@@ -1,6 +1,7 @@
 """One way in: every channel calls capture(). It finds or creates the lead in one
 transaction, keeps the raw input, writes the timeline, and enqueues processing after commit."""
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from .duplicates import duplicates_detect
 logger = logging.getLogger(__name__)
 
 NO_IDENTITY_RETRIES = 3
+_SURROGATES = re.compile("[\ud800-\udfff]")
 # The interaction each channel leaves on the timeline by default.
 CHANNEL_KIND = {
     Lead.Source.WEB_FORM: Interaction.Kind.FORM_SUBMIT,
@@ -121,9 +123,10 @@ def _record(context: CaptureContext, *, result: str, reason: str = "", lead: Lea
 
 
 def _strip_nul(value: Any) -> Any:
-    """PostgreSQL's jsonb cannot hold NUL characters; the raw log keeps everything else."""
+    """PostgreSQL's jsonb cannot hold NUL characters, and no text can hold a lone surrogate:
+    both become \ufffd; the raw log keeps everything else."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return _SURROGATES.sub("\ufffd", value.replace("\x00", "\ufffd"))
     if isinstance(value, dict):
         return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
     if isinstance(value, list):
