@@ -3,7 +3,7 @@ framework gives it whatever the view says (drf-spectacular documents only what a
 
 - 400 where a body or query parameters are parsed (per-field errors, or the edge parser's message),
 - 401 and 403 where credentials are required (no credentials; a role that may not),
-- 404 on paths with an id (absent, or not visible to the caller),
+- 404 on paths with an id (absent, or not visible to the caller) and on pages past the end,
 - 409 on lead writes (the email or external id belongs to another lead),
 - 413 and 415 where a body is taken (too large; a media type the endpoint does not parse),
 - 429 where a throttle or rate limit applies.
@@ -33,8 +33,8 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> set[str]:
         codes.add("400")
     if operation.get("security"):  # absent for the public operations (auth=[])
         codes |= {"401", "403"}
-    if "{" in path:
-        codes.add("404")
+    if "{" in path or any(parameter.get("name") == "page" for parameter in operation.get("parameters", [])):
+        codes.add("404")  # an id not visible to the caller, or a page past the end
     if has_body:
         codes |= {"413", "415"}
     if path in LEAD_WRITE_PATHS and method in WRITES:
