@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='possibleduplicate',
             name='reason',
-            field=models.CharField(choices=[('same_phone', 'Same phone, another email'), ('plus_tag', 'Same email without its +tag'), ('name_domain', 'Same name and company domain'), ('same_identity', 'Same email or external id, captured by someone who cannot see the other lead')], max_length=20),
+            field=models.CharField(choices=[('same_phone', 'Same phone, another email'), ('plus_tag', 'Same email without its +tag'), ('name_domain', 'Same name and company domain'), ('same_identity', 'Same email, external id or phone, captured by someone who cannot see the other lead')], max_length=20),
         ),
     ]
