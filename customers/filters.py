@@ -7,6 +7,7 @@ from leads.filters import (
     SEARCH_MAX_LENGTH,
     HumanFilterSet,
     NullsLastOrderingFilter,
+    UTCIsoDateTimeFilter,
     substring_search,
 )
 
@@ -24,8 +25,8 @@ class CustomerFilter(HumanFilterSet):
         field_name="industry", lookup_expr="iexact", max_length=100, label=_("Industry"), help_text="The industry (any case)."
     )
     domain = filters.CharFilter(method="filter_domain", max_length=254, label=_("Domain"), help_text="The company domain.")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Customer since"))
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Customer before"))
+    created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Customer since"))
+    created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Customer before"))
     ordering = NullsLastOrderingFilter(
         fields=(("created_at", "created_at"), ("name", "name"), ("updated_at", "updated_at")),
         field_labels={"created_at": _("Customer since"), "name": _("Name"), "updated_at": _("Updated")},

@@ -4,6 +4,7 @@ Every value a deployment changes comes from the environment; the defaults are th
 safe ones (DEBUG off, HTTPS redirect, secure cookies, HSTS). `make run` relaxes
 the HTTPS ones explicitly for a plain-HTTP local run.
 """
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",  # htmx from the package (static django_htmx/htmx-2.min.js) and request.htmx
+    "axes",  # failed logins and lock-out (README: Security)
     "leads",
     "customers",
 ]
@@ -64,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with 429
 ]
 
 ROOT_URLCONF = "leadcrm.urls"
@@ -130,7 +133,20 @@ else:
 
 # --- Auth ---------------------------------------------------------------------
 # ModelBackend whose per-request user query also reads the unread notification count (the nav's badge).
-AUTHENTICATION_BACKENDS = ["leads.notifications.NotificationCountBackend"]
+# Axes first: it refuses a locked-out username/address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "leads.notifications.NotificationCountBackend"]
+# Lock-out (django-axes): after AXES_FAILURE_LIMIT failed logins of one username from one client
+# address (client_ip: forwarded addresses only from TRUSTED_PROXIES), that pair is refused with a
+# 429 until AXES_COOLOFF_HOURS pass or a manager unlocks it (admin "Access attempts", or
+# `manage.py axes_reset_username <name>`). Counted for the login page, admin and the API token.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "leads.http.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -168,14 +184,20 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 IMPORT_MAX_UPLOAD_SIZE = env.int("IMPORT_MAX_UPLOAD_SIZE", default=200 * 1024 * 1024)
-# How many proxies of ours sit in front of gunicorn (for the client IP behind them).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Addresses or networks of our own proxies in front of gunicorn (e.g. "10.0.0.5,10.1.0.0/16"). Only
+# a request from one of them has its X-Forwarded-For read (leads/http.py client_ip); none by default.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy.strip(), strict=False)  # a typo stops the start, not a request
 # Absolute base URL of this site, for embed snippets and links in email.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-RATELIMIT_IP_META_KEY = "leads.http.client_ip"
+RATELIMIT_IP_META_KEY = "leads.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
 RATELIMIT_USE_CACHE = "default"
 # Webhook posts per source, and tracking hits (page views) per visitor IP (django-ratelimit syntax).
 WEBHOOK_RATE = env.str("WEBHOOK_RATE", default="600/m")
+# Requests with a missing or wrong signature, per source and client address: counted apart, so
+# they can never use up the real sender's WEBHOOK_RATE.
+WEBHOOK_UNSIGNED_RATE = env.str("WEBHOOK_UNSIGNED_RATE", default="30/m")
 TRACKING_RATE = env.str("TRACKING_RATE", default="120/m")
 # Nurture sequence mail (docs/nurturing-sequences.md): sends per receiving domain and in all per
 # hour (a send over a limit waits), and an optional mailto: for List-Unsubscribe.
@@ -227,6 +249,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON through one validation at the edge (leads/safejson.py): depth, numbers, surrogates, NUL keys.
+    "DEFAULT_PARSER_CLASSES": [
+        "leads.safejson.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "leads.pagination.FastPageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -244,6 +272,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, their timeline and customers.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every operation declares the 4xx it can answer (leads/api/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "leads.api.schema.declare_error_responses"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -38,6 +38,15 @@ def cell_safe(value: Any, *, zone=None) -> Any:
     return text
 
 
+def _xlsx_cell(value: Any, zone) -> Any:
+    """cell_safe, and the control characters XML 1.0 cannot hold (openpyxl raises
+    IllegalCharacterError on them: a \u0007 typed into a form broke every XLSX export) replaced by \ufffd."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cell = cell_safe(value, zone=zone)
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", cell) if isinstance(cell, str) else cell
+
+
 class _Echo:
     """A file-like object whose write returns the line, for csv.writer in a streaming response."""
 
@@ -69,9 +78,9 @@ def rows_export_response(
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
-    sheet.append([cell_safe(h) for h in header])
+    sheet.append([_xlsx_cell(h, zone) for h in header])
     for row in rows:
-        sheet.append([cell_safe(cell, zone=zone) for cell in row])
+        sheet.append([_xlsx_cell(cell, zone) for cell in row])
     # write_only keeps memory flat while rows are added; the file goes to disk, not to RAM.
     spool = tempfile.TemporaryFile()
     workbook.save(spool)

@@ -1,11 +1,37 @@
 """FilterSets shared by the HTML lists and the API (one definition, one validation)."""
+from datetime import UTC
+
 import django_filters as filters
+from django.core.exceptions import ValidationError
 from django.db.models import Case, F, IntegerField, QuerySet, When
+from django_filters.fields import IsoDateTimeField
 from django.utils.translation import gettext_lazy as _
 
 from .models import Lead
 
 SEARCH_MAX_LENGTH = 200
+DATETIME_OUT_OF_RANGE = "Enter a date and time that falls between the years 1 and 9999 in UTC."
+
+
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with any offset, handed to the database in UTC: PostgreSQL holds offsets up to
+    ±15:59 only (`+16:41` was a 500), and a date at the edge of the calendar may not convert."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            utc = parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(DATETIME_OUT_OF_RANGE, code="invalid") from None
+        return utc
+
+
+class UTCIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    """IsoDateTimeFilter whose value reaches the database in UTC (see UTCIsoDateTimeField)."""
+
+    field_class = UTCIsoDateTimeField
 
 
 class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
@@ -82,8 +108,8 @@ class LeadFilter(HumanFilterSet):
     )
     score_min = filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100, label=_("Score from"))
     score_max = filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100, label=_("Score up to"))
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Created before"))
+    created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
+    created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Created before"))
     callable_now = filters.BooleanFilter(
         method=callable_now, label=_("Callable now"), help_text="Leads inside business hours in their own time zone right now."
     )

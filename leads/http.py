@@ -1,17 +1,52 @@
-"""Small HTTP helpers for the public endpoints."""
+"""Small HTTP helpers for the public endpoints, and the one rule for a client's address.
+
+client_ip is the address every rate limit (django-ratelimit's key "ip", through
+RATELIMIT_IP_META_KEY), the API token throttle and the login lock-out (django-axes, through
+AXES_CLIENT_IP_CALLABLE) count on. X-Forwarded-For is read only when the request comes from one of
+TRUSTED_PROXIES (none by default): anybody can send that header, so trusting it from anyone else
+let one client rotate it and look like forty.
+"""
+import ipaddress
+from functools import lru_cache
+
 from django.conf import settings
 from django.http import HttpRequest
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies if proxy.strip())
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
 
 def client_ip(request: HttpRequest) -> str:
-    """The visitor's IP: REMOTE_ADDR, or the address our own trusted proxies saw
-    (TRUSTED_PROXY_COUNT entries from the right of X-Forwarded-For)."""
-    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's IP: REMOTE_ADDR, unless that is one of our TRUSTED_PROXIES; then the nearest
+    address in X-Forwarded-For (read from the right) that is not a trusted proxy itself. A
+    malformed entry stops the walk at the last trusted hop (never a forged value)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+    if not networks or not _trusted(remote, networks):
+        return remote
+    hops = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    client = remote
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        client = hop
+        if not _trusted(hop, networks):
+            break
+    return client
 
 
 def wants_json(request: HttpRequest) -> bool:

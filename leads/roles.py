@@ -53,6 +53,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         *NURTURE_GRANTS,
         ("leads", "task", ("add", "change", "delete", "view")),
         ("leads", "savedview", ("add", "change", "delete", "view")),
+        # Unlocking a locked-out user is deleting their access attempts (django-axes).
+        ("axes", "accessattempt", ("view", "delete")),
+        ("axes", "accessfailurelog", ("view",)),
         ("django_celery_beat", "periodictask", ("add", "change", "delete", "view")),
         ("django_celery_beat", "crontabschedule", ("add", "change", "delete", "view")),
         ("django_celery_beat", "intervalschedule", ("add", "change", "delete", "view")),

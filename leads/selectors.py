@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 
 from .filters import LeadFilter
 from .models import Interaction, Lead, TeamMembership
-from .roles import is_rep, sees_all_leads
+from .roles import is_manager, is_rep, sees_all_leads
 
 
 def visible_to(user: User | AnonymousUser) -> QuerySet[Lead]:
@@ -18,6 +18,16 @@ def visible_to(user: User | AnonymousUser) -> QuerySet[Lead]:
         team_ids = TeamMembership.objects.filter(user_id=user.pk).values("team_id")
         return leads.filter(Q(owner_id=user.pk) | Q(owner__isnull=True, team_id__in=team_ids))
     return leads.none()
+
+
+def editable_by(user: User | AnonymousUser) -> QuerySet[Lead]:
+    """The leads a user may change: all for managers, visible_to(user) for reps, none for
+    marketers (who read every lead but change none) and anyone else."""
+    if is_manager(user):
+        return Lead.objects.all()
+    if is_rep(user):
+        return visible_to(user)
+    return Lead.objects.none()
 
 
 def visible_parts(user: User | AnonymousUser) -> list[QuerySet[Lead]]:

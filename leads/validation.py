@@ -15,6 +15,24 @@ EMAIL_TAKEN = "A lead with this email already exists."
 EXTERNAL_ID_TAKEN = "A lead with this external id already exists."
 
 ATTRIBUTES_MAX_BYTES = 64 * 1024
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
+
+
+def id_parse(value: Any) -> int | None:
+    """A database id typed or posted by a user, or None. ASCII digits only: "²" passes
+    str.isdigit() but not int() (a 500 on seven form endpoints), and a 30-digit number passes
+    int() but not the database (another 500)."""
+    text = value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def ids_parse(values: Any) -> list[int]:
+    """The valid ids among posted values (id_parse each), in order, without repeats."""
+    parsed = (id_parse(value) for value in values or [])
+    return list(dict.fromkeys(number for number in parsed if number is not None))
 
 
 def _contains_nul(value: Any) -> bool:

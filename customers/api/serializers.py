@@ -15,7 +15,9 @@ class CustomerSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
-    converted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    converted_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username; null when not converted by a user."
+    )
     attributes = serializers.JSONField(required=False)
     leads = serializers.SerializerMethodField(help_text="Ids of every lead linked to this customer.")
     url = serializers.HyperlinkedIdentityField(view_name="api:customer-detail")
@@ -71,7 +73,7 @@ class ConversionRequestSerializer(serializers.Serializer):
 
 
 class CustomerMatchSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Username, or null.")
 
     class Meta:
         model = Customer

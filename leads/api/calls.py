@@ -8,13 +8,14 @@ from xml.etree import ElementTree
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..distribution.calls import CallError, call_end, call_route
-from .capture import CanCapture
+from ..safejson import SafeJSONParser
+from .permissions import CanEndCalls, CanRouteCalls
 
 VOICEMAIL_PROMPT = "Sorry, nobody can take your call right now. Please leave a message after the tone."
 SEND_AN_OBJECT = "Send a JSON object or a form."
@@ -98,14 +99,15 @@ def _error(exc: CallError) -> Response:
 
 
 class CallInboundView(APIView):
-    permission_classes = [CanCapture]
+    permission_classes = [CanRouteCalls]
     renderer_classes = RENDERERS
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [SafeJSONParser, FormParser]
 
     @extend_schema(
         request=CallInboundSerializer,
         responses={
             200: CallAnswerSerializer, 400: OpenApiResponse(description="Per-field errors"),
+            401: OpenApiResponse(description="No credentials"), 403: OpenApiResponse(description="Not a manager"),
             404: OpenApiResponse(description="The number called belongs to no team or agent"),
         },
         examples=[OpenApiExample("A call", value={"from": "+442079460958", "to": "+442079460000", "call_id": "CA123"}, request_only=True)],
@@ -125,15 +127,16 @@ class CallInboundView(APIView):
 
 
 class CallEndView(APIView):
-    permission_classes = [CanCapture]
+    permission_classes = [CanEndCalls]
     renderer_classes = RENDERERS
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [SafeJSONParser, FormParser]
 
     @extend_schema(
         request=CallEndSerializer,
         responses={
             200: CallEndedSerializer, 400: OpenApiResponse(description="Per-field errors"),
-            404: OpenApiResponse(description="No such call"), 409: OpenApiResponse(description="Already ended differently"),
+            401: OpenApiResponse(description="No credentials"), 403: OpenApiResponse(description="A marketer or no role"),
+            404: OpenApiResponse(description="No such call, or not one of the caller's"), 409: OpenApiResponse(description="Already ended differently"),
         },
     )
     def post(self, request, call_id: str):
@@ -143,7 +146,7 @@ class CallEndView(APIView):
         try:
             call = call_end(
                 call_id=call_id, duration=_field(request.data, "duration", "CallDuration"),
-                outcome=_field(request.data, "outcome", "CallStatus"),
+                outcome=_field(request.data, "outcome", "CallStatus"), by=request.user,
             )
         except CallError as exc:
             return _error(exc)

@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 from ..capture.service import CaptureContext, CaptureEvent, CaptureRejected, capture
 from ..http import client_ip
 from ..models import Lead
-from ..roles import user_roles
+from ..roles import is_manager, user_roles
+from ..safejson import SafeJSONParser
+from ..selectors import editable_by, visible_to
 
 INVALID_SOURCE = "Not a channel: use one of {choices}."
 
@@ -38,7 +40,9 @@ class CaptureInputSerializer(serializers.Serializer):
 class CaptureResultSerializer(serializers.Serializer):
     lead = serializers.IntegerField()
     created = serializers.BooleanField()
-    possible_duplicates = serializers.ListField(child=serializers.IntegerField())
+    possible_duplicates = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of similar leads the caller may see (never others)."
+    )
 
 
 class CanCapture(BasePermission):
@@ -50,6 +54,8 @@ class CanCapture(BasePermission):
 
 class CaptureView(APIView):
     permission_classes = [CanCapture]
+    # JSON only: the body carries nested attributes and tag lists that a form cannot express.
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         request=CaptureInputSerializer,
@@ -74,14 +80,17 @@ class CaptureView(APIView):
             user_agent=request.headers.get("User-Agent", ""), payload=request.data, actor=request.user,
         )
         try:
+            # A capture never changes a lead its sender may not edit (a rep: one outside visible_to;
+            # a marketer: any): such a match becomes a new lead flagged as its possible duplicate
+            # for a manager, and the answer does not name the other lead.
             result = capture(
-                data=data, context=context, event=CaptureEvent(body=message), strict=True, detect_duplicates=True
+                data=data, context=context, event=CaptureEvent(body=message), strict=True, detect_duplicates=True,
+                within=None if is_manager(request.user) else editable_by(request.user),
             )
         except CaptureRejected as exc:
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
-        body = {
-            "lead": result.lead.pk,
-            "created": result.created,
-            "possible_duplicates": sorted({d.other_id if d.lead_id == result.lead.pk else d.lead_id for d in result.possible_duplicates}),
-        }
+        similar = {d.other_id if d.lead_id == result.lead.pk else d.lead_id for d in result.possible_duplicates}
+        if similar and not is_manager(request.user):  # name only leads the caller may see
+            similar = set(visible_to(request.user).filter(pk__in=similar).values_list("pk", flat=True))
+        body = {"lead": result.lead.pk, "created": result.created, "possible_duplicates": sorted(similar)}
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from ..capture.email import email_ingest
 from ..http import client_ip
 from ..models import InboundEmail
-from .capture import CanCapture
+from .permissions import CanIngestEmail
 
 EMAIL_MEDIA_TYPE = "message/rfc822"
 EMPTY_BODY = "Send the raw message as the request body."
@@ -37,7 +37,7 @@ class EmailCaptureResultSerializer(serializers.Serializer):
 
 
 class EmailCaptureView(APIView):
-    permission_classes = [CanCapture]
+    permission_classes = [CanIngestEmail]
     parser_classes = [RawEmailParser]
 
     @extend_schema(
@@ -52,6 +52,7 @@ class EmailCaptureView(APIView):
             ),
             202: OpenApiResponse(EmailCaptureResultSerializer, description="Malformed: stored for review."),
             400: OpenApiResponse(description="Empty body"),
+            401: OpenApiResponse(description="No credentials"), 403: OpenApiResponse(description="Not a manager"),
             413: OpenApiResponse(description="Body too large"),
             415: OpenApiResponse(description="Not message/rfc822"),
         },

@@ -24,6 +24,10 @@ class LeadSerializer(serializers.ModelSerializer):
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
     attributes = serializers.JSONField(required=False)
     url = serializers.HyperlinkedIdentityField(view_name="api:lead-detail")
+    # "" until the lead is scored: the schema said A–D only, and "" broke clients that trusted it.
+    grade = serializers.ChoiceField(
+        choices=Lead.Grade.choices, allow_blank=True, read_only=True, help_text='A–D, or "" while not yet graded.'
+    )
 
     class Meta:
         model = Lead
@@ -62,7 +66,9 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class InteractionSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username; null for the system or a visitor."
+    )
 
     class Meta:
         model = Interaction

@@ -49,7 +49,8 @@ class WebhookCaptureView(APIView):
             201: WebhookResultSerializer, 200: WebhookResultSerializer,
             400: _error("Not a JSON object, NUL characters or invalid UTF-8"), 401: _error("Signature missing"),
             403: _error("Signature wrong"), 404: _error("Unknown or inactive source key"),
-            413: _error("Body too large"), 429: _error("Rate limit of the source"),
+            413: _error("Body too large"),
+            429: _error("Rate limit of the source (signed posts), or of unsigned attempts from this address"),
         },
         auth=[],
     )
@@ -63,18 +64,32 @@ class WebhookCaptureView(APIView):
             source_detail=source.name if source else f"unknown webhook key {key[:60]}",
             ip=client_ip(http) or None, user_agent=request.headers.get("User-Agent", ""),
         )
+        signed = False
         try:
             if source is None:
                 raise WebhookRejected(UNKNOWN_SOURCE, status=404)
+            # The signature first: unsigned or wrongly signed posts are counted apart (per source and
+            # address), so nobody who merely knows the URL can use up the real sender's limit.
+            try:
+                webhook_verify(source=source, body=body, signature=request.headers.get(SIGNATURE_HEADER))
+            except WebhookRejected:
+                if is_ratelimited(
+                    http, group=f"webhook-unsigned:{source.key}", key="ip", rate=settings.WEBHOOK_UNSIGNED_RATE,
+                    increment=True,
+                ):
+                    # Over the limit nothing is written at all: a flood must not fill the capture log.
+                    return Response({"detail": RATE_LIMITED}, status=429)
+                raise
+            signed = True
             if is_ratelimited(
                 http, group=f"webhook:{source.key}", key=lambda group, request: group, rate=settings.WEBHOOK_RATE,
                 increment=True,
             ):
                 raise WebhookRejected(RATE_LIMITED, status=429)
-            webhook_verify(source=source, body=body, signature=request.headers.get(SIGNATURE_HEADER))
             payload = webhook_parse(body=body)
         except WebhookRejected as exc:
-            context.payload = webhook_preview(body=body)
+            # Only a signed body is kept: an unsigned one is anybody's; its size is enough to investigate.
+            context.payload = webhook_preview(body=body) if signed else {"unsigned_bytes": len(body)}
             capture_reject(context=context, reason=f"{exc.status}: {exc.message}")
             headers = {"WWW-Authenticate": f'HMAC-SHA256 header="{SIGNATURE_HEADER}"'} if exc.status == 401 else None
             return Response({"detail": exc.message}, status=exc.status, headers=headers)

@@ -22,6 +22,8 @@ INVALID_URL = "Enter a valid URL."
 INVALID_COUNTRY = "Enter an ISO 3166 country code, for example DE, or a country name."
 INVALID_CHOICE = "Not one of the allowed values: {choices}."
 TAGS_NOT_LIST = "Tags must be a list of text."
+NOTHING_TO_CAPTURE = "Send at least one of email, phone, external_id, first_name, last_name or company."
+IDENTIFYING_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "company")
 
 TEXT_FIELDS = (
     "first_name", "last_name", "company", "job_title", "region", "city", "postal_code", "industry",
@@ -130,6 +132,8 @@ def capture_clean(data: dict[str, Any], *, strict: bool) -> tuple[dict[str, Any]
                 errors[name] = exc.messages
             else:
                 invalid[name] = value if isinstance(value, (str, int, float, bool)) else str(value)
+    if strict and not errors and not any(cleaned.get(name) for name in IDENTIFYING_FIELDS):
+        errors["non_field_errors"] = [NOTHING_TO_CAPTURE]  # an empty capture made an empty lead
     if not strict and (extra_attributes or invalid):
         attributes = dict(cleaned.get("attributes") or {})
         for key, value in extra_attributes.items():

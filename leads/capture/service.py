@@ -1,6 +1,7 @@
 """One way in: every channel calls capture(). It finds or creates the lead in one
 transaction, keeps the raw input, writes the timeline, and enqueues processing after commit."""
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from .duplicates import duplicates_detect
 logger = logging.getLogger(__name__)
 
 NO_IDENTITY_RETRIES = 3
+_SURROGATES = re.compile("[\ud800-\udfff]")
 # The interaction each channel leaves on the timeline by default.
 CHANNEL_KIND = {
     Lead.Source.WEB_FORM: Interaction.Kind.FORM_SUBMIT,
@@ -72,6 +74,12 @@ class CaptureResult:
     created: bool
     record: CaptureRecord
     possible_duplicates: list[PossibleDuplicate] = field(default_factory=list)
+    # The capture matched a lead outside `within` and was kept apart for a manager's review.
+    held_for_review: bool = False
+
+
+# A capture that matches a lead its sender cannot see keeps the clashing identity here.
+HELD_IDENTITY_ATTRIBUTES = {"email": "captured_email", "external_id": "captured_external_id"}
 
 
 class CaptureRejected(ValidationError):
@@ -112,7 +120,7 @@ def _record_new(
         channel=context.channel, source_detail=context.source_detail[:200],
         received_at=received_at or context.received_at or timezone.now(), ip=context.ip or None,
         user_agent=(context.user_agent or "")[:500], payload=_strip_nul(payload), raw=context.raw.replace("\x00", ""),
-        result=result, reason=reason[:500], lead=lead, web_form=context.web_form,
+        result=result, reason=reason.replace("\x00", "\ufffd")[:500], lead=lead, web_form=context.web_form,
     )
 
 
@@ -123,9 +131,10 @@ def _record(context: CaptureContext, *, result: str, reason: str = "", lead: Lea
 
 
 def _strip_nul(value: Any) -> Any:
-    """PostgreSQL's jsonb cannot hold NUL characters; the raw log keeps everything else."""
+    """PostgreSQL's jsonb cannot hold NUL characters, and no text can hold a lone surrogate:
+    both become \ufffd; the raw log keeps everything else."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return _SURROGATES.sub("\ufffd", value.replace("\x00", "\ufffd"))
     if isinstance(value, dict):
         return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -175,16 +184,35 @@ def _merge_into(lead: Lead, fields: dict[str, Any]) -> list[str]:
     return changed
 
 
+def _held_apart(fields: dict[str, Any]) -> dict[str, Any]:
+    """The capture's fields for a lead of its own: the unique identity (which belongs to a lead the
+    sender cannot see) moves into attributes, where a manager finds it when reviewing the pair."""
+    held = {name: value for name, value in fields.items() if name not in HELD_IDENTITY_ATTRIBUTES}
+    moved = {HELD_IDENTITY_ATTRIBUTES[name]: fields[name] for name in HELD_IDENTITY_ATTRIBUTES if fields.get(name)}
+    held["attributes"] = {**(fields.get("attributes") or {}), **moved}
+    return held
+
+
 def _upsert(
-    fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at, form_submits: int = 0
-) -> tuple[Lead, bool]:
+    fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at, form_submits: int = 0,
+    within=None,
+) -> tuple[Lead, bool, Lead | None]:
     """Find the lead (locked) and merge, or create it. A unique-constraint clash means a
-    concurrent capture created it first: retry, and the retry finds and merges."""
+    concurrent capture created it first: retry, and the retry finds and merges. A match outside
+    `within` (a queryset of leads) is never changed: a new lead is created instead and the match
+    is returned third, for the caller to flag the pair as a possible duplicate."""
     if fields.get("phone") and not fields.get("email") and not fields.get("external_id"):
         # Serialise captures of one phone number (no unique constraint can: phones may repeat).
         advisory_lock(f"lead-phone:{fields['phone']}")
     for _attempt in range(NO_IDENTITY_RETRIES):
         existing = _find(fields)
+        if existing is not None and within is not None and not within.filter(pk=existing.pk).exists():
+            lead = _lead_new(
+                _held_apart(fields), channel=channel, source_detail=source_detail, team_id=team_id,
+                received_at=received_at, form_submits=form_submits,
+            )
+            lead.save()
+            return lead, True, existing
         if existing is not None:
             changed = _merge_into(existing, fields)
             existing.processed_at = None  # new information: run the pipeline again
@@ -198,7 +226,7 @@ def _upsert(
                         setattr(existing, name, "")
                         changed.remove(name)
                 existing.save(update_fields=[*changed, "processed_at", "updated_at"])
-            return existing, False
+            return existing, False, None
         lead = _lead_new(
             fields, channel=channel, source_detail=source_detail, team_id=team_id, received_at=received_at,
             form_submits=form_submits,
@@ -206,7 +234,7 @@ def _upsert(
         try:
             with transaction.atomic():
                 lead.save()
-            return lead, True
+            return lead, True, None
         except IntegrityError:
             continue
     raise IntegrityError("capture could not settle on one lead after retries")
@@ -314,11 +342,13 @@ def capture(
     consent_text: str = "",
     team_id: int | None = None,
     detect_duplicates: bool = False,
+    within=None,
 ) -> CaptureResult:
     """Capture one lead from any channel: validate, find-or-create (merging blanks), keep the
     raw input, record the interaction, and enqueue processing after commit. Possible duplicates
     are recorded by the processing pipeline; `detect_duplicates` also looks for them now and
-    returns them (the API answers with them)."""
+    returns them (the API answers with them). With `within` (the sender's visible_to), a match
+    outside it is left untouched: the capture becomes a new lead flagged as its possible duplicate."""
     fields, errors = capture_clean(data, strict=strict)
     if errors:
         record = _record(context, result=CaptureRecord.Result.REJECTED, reason=f"invalid: {', '.join(sorted(errors))}")
@@ -328,7 +358,7 @@ def capture(
     occurred_at = event.occurred_at or received_at
     kind = event.kind or CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE)
     form_submits = 1 if kind == Interaction.Kind.FORM_SUBMIT else 0
-    if not fields.get("phone") and connection.vendor == "postgresql":
+    if not fields.get("phone") and within is None and connection.vendor == "postgresql":
         # Without a phone, only unique columns (email, external id) identify the person, so the
         # database settles "new or known" by itself: insert, and find and merge only on a conflict.
         # (PostgreSQL only: SQLite, the embedded default, has no INSERT inside WITH.)
@@ -341,9 +371,9 @@ def capture(
                 result.possible_duplicates = duplicates_detect(lead=result.lead)
             return result
     with transaction.atomic():
-        lead, created = _upsert(
+        lead, created, hidden = _upsert(
             fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
-            received_at=received_at, form_submits=form_submits,
+            received_at=received_at, form_submits=form_submits, within=within,
         )
         record = _record(
             context, result=CaptureRecord.Result.CREATED if created else CaptureRecord.Result.MERGED, lead=lead
@@ -359,8 +389,16 @@ def capture(
                 web_form=context.web_form, capture=record,
             )
         duplicates = duplicates_detect(lead=lead) if created and detect_duplicates else []
+        if hidden is not None:
+            low, high = sorted((lead.pk, hidden.pk))
+            PossibleDuplicate.objects.bulk_create(
+                [PossibleDuplicate(lead_id=low, other_id=high, reason=PossibleDuplicate.Reason.SAME_IDENTITY)],
+                ignore_conflicts=True,
+            )
         lead_enqueue_processing(lead_id=lead.pk)
-    return CaptureResult(lead=lead, created=created, record=record, possible_duplicates=duplicates)
+    return CaptureResult(
+        lead=lead, created=created, record=record, possible_duplicates=duplicates, held_for_review=hidden is not None
+    )
 
 
 def _capture_new(

@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from ..models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
 from ..models.capture import _new_secret
+from ..safejson import BODY_NOT_JSON, LONE_SURROGATE, JSONRejected, json_loads_safe
 from .cleaning import CAPTURE_FIELDS
 from .service import CaptureContext, CaptureEvent, capture, capture_ignore
 
@@ -84,17 +84,6 @@ def webhook_verify(*, source: WebhookSource, body: bytes, signature: str | None)
         raise WebhookRejected(SIGNATURE_INVALID, status=403)
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("number out of range")
-    return value
-
-
 def _text_problem(value: Any) -> str | None:
     """NUL or lone surrogates anywhere: PostgreSQL's jsonb would refuse them with a 500."""
     stack = [value]
@@ -122,10 +111,11 @@ def webhook_parse(*, body: bytes) -> dict:
     except UnicodeDecodeError:
         raise WebhookRejected(INVALID_UTF8, status=400) from None
     try:
-        # NaN, Infinity and 1e999 are not JSON and PostgreSQL's jsonb refuses them.
-        payload = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; so is a 5,000-digit integer
-        raise WebhookRejected(BAD_JSON, status=400) from None
+        # Depth, NaN/Infinity/1e999 (jsonb refuses them), numbers beyond 64 bits, lone surrogates.
+        payload = json_loads_safe(text)
+    except JSONRejected as exc:
+        message = {LONE_SURROGATE: INVALID_UTF8, BODY_NOT_JSON: BAD_JSON}.get(exc.message, exc.message)
+        raise WebhookRejected(message, status=400) from None
     if not isinstance(payload, dict):
         raise WebhookRejected(NOT_OBJECT, status=400)
     problem = _text_problem(payload)

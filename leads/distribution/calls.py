@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from .. import events
 from ..capture.service import CaptureContext, CaptureEvent, capture
 from ..models import Agent, Assignment, Call, Interaction, Lead, Team, TeamSettings
 from ..normalize import INVALID_PHONE, normalize_phone
+from ..roles import is_manager
+from ..selectors import visible_to
 from .availability import OPEN_STATUSES, unavailable_reason
 from .service import (
     Placement, lead_lock, lead_waiting_in_queue, nobody_text, placement_apply, queue_enter, teams_take_turn, turn_text,
@@ -252,15 +254,20 @@ def _spoken(seconds: int) -> str:
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
-def call_end(*, call_id: str, duration, outcome, now: datetime | None = None) -> Call:
+def call_end(*, call_id: str, duration, outcome, by=None, now: datetime | None = None) -> Call:
     """Complete a call with its duration (seconds) and outcome; the call's timeline entry shows
-    them. A connected call answered by the lead's owner is their first contact."""
+    them. A connected call answered by the lead's owner is their first contact. With `by`, a
+    user who is not a manager may end only the calls routed to them or on leads they can see
+    (any other is "no such call": its existence is not disclosed)."""
     from .service import lead_first_contact
 
     now = now or timezone.now()
     seconds, result = _duration(duration), _outcome(outcome)
+    calls = Call.objects.select_for_update(of=("self",)).select_related("agent")
+    if by is not None and not is_manager(by):
+        calls = calls.filter(Q(agent_id=by.pk) | Q(lead__in=visible_to(by).values("pk")))
     with transaction.atomic():
-        call = Call.objects.select_for_update(of=("self",)).select_related("agent").filter(call_id=call_id).first()
+        call = calls.filter(call_id=call_id).first()
         if call is None:
             raise CallError("call_id", CALL_NOT_FOUND, status=404)
         if call.ended_at is not None:

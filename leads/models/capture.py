@@ -109,6 +109,7 @@ class PossibleDuplicate(models.Model):
         SAME_PHONE = "same_phone", "Same phone, another email"
         PLUS_TAG = "plus_tag", "Same email without its +tag"
         NAME_AND_DOMAIN = "name_domain", "Same name and company domain"
+        SAME_IDENTITY = "same_identity", "Same email, external id or phone, captured by someone who cannot see the other lead"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

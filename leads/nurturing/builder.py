@@ -65,7 +65,7 @@ def _at(definition: dict, path: str) -> tuple[dict | None, list | None, int]:
     """The node at `path`, the list holding it, and its position there."""
     node, holder, index = definition, None, -1
     for part in path.split(".")[1:]:
-        if not part.isdigit() or "conditions" not in node or int(part) >= len(node["conditions"]):
+        if not (part.isascii() and part.isdigit()) or "conditions" not in node or int(part) >= len(node["conditions"]):
             return None, None, -1
         holder, index = node["conditions"], int(part)
         node = holder[index]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Lead
 from ..models.nurturing import BRANCH_TARGET_LATER, Segment, Sequence, SequenceStep
+from ..validation import id_parse
 from .rendering import RenderError, template_compile
 
 SUBJECT_REQUIRED = "An email step needs a subject."
@@ -143,7 +144,7 @@ class LeadPickForm(forms.Form):
         value = self.cleaned_data["lead"].strip()
         if not value:
             raise forms.ValidationError(LEAD_REQUIRED)
-        found = self.leads.filter(pk=int(value)) if value.isdigit() else self.leads.filter(email=value.lower())
+        found = self.leads.filter(pk=id_parse(value)) if id_parse(value) else self.leads.filter(email=value.lower())
         lead = found.first()
         if lead is None:
             raise forms.ValidationError(LEAD_NOT_FOUND)

@@ -28,6 +28,7 @@ from ..models import CaptureRecord, Consent, Interaction, Lead, OutboundMessage
 from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
 from .. import events
 from ..locks import advisory_lock
+from ..validation import id_parse
 from .rendering import RenderError, email_render, header_safe, text_to_html
 from .steps import (
     CLOSED_STATUSES,
@@ -63,9 +64,9 @@ def _run_key(enrollment_id: int, step_id: int) -> str:
 
 def _run_from_key(key: str) -> tuple[int, int] | None:
     enrollment_id, _, step_id = str(key).partition(".")
-    if not (enrollment_id.isdigit() and step_id.isdigit()):
+    if not (id_parse(enrollment_id) and id_parse(step_id)):
         return None
-    return int(enrollment_id), int(step_id)
+    return id_parse(enrollment_id), id_parse(step_id)
 
 
 def open_token(*, enrollment_id: int, step_id: int) -> str:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from ..roles import is_manager, is_rep
 from ..selectors import visible_to
+from ..validation import ids_parse
 
 NO_LEADS_CHOSEN = "Choose at least one lead to convert."
 BAD_LEAD_IDS = "Lead ids are whole numbers."
@@ -33,9 +34,8 @@ def lead_bulk_convert_view(request: HttpRequest) -> HttpResponse:
     if not (is_manager(request.user) or is_rep(request.user)):
         raise PermissionDenied
     raw = request.POST.getlist("ids")
-    try:
-        ids = sorted({int(value) for value in raw})
-    except ValueError:
+    ids = sorted(ids_parse(raw))
+    if len(ids) != len(set(raw)):
         messages.error(request, BAD_LEAD_IDS)
         return redirect(_next_url(request))
     if not ids:

@@ -17,6 +17,7 @@ from ..distribution.selectors import (
 from ..models import Notification
 from ..notifications import notifications_mark_read, notifications_unread_count
 from ..roles import is_manager, is_rep
+from ..validation import ids_parse
 
 QUEUE_PAGE_SIZE = 50
 NOTIFICATION_PAGE_SIZE = 25
@@ -82,7 +83,7 @@ def notifications_read_view(request: HttpRequest) -> HttpResponse:
     if request.POST.get("all"):
         ids = None
     else:
-        ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+        ids = ids_parse(request.POST.getlist("ids"))
     changed = notifications_mark_read(user=request.user, ids=ids)
     messages.success(request, f"{changed} notification(s) marked as read.")
     target = request.POST.get("next", "")

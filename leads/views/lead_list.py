@@ -21,6 +21,7 @@ from ..models import Lead
 from ..roles import SALES_REPS, is_manager, sees_all_leads
 from ..selectors import lead_filterset, visible_parts, visible_to
 from ..services import lead_bulk_assign, lead_bulk_set_status
+from ..validation import id_parse, ids_parse
 from ..workspace import (
     LEAD_COLUMNS, builtin_views, clean_list_query, columns_for, preference_get, preference_update, saved_view_create,
     saved_view_delete, saved_views_for, status_counts,
@@ -187,7 +188,7 @@ def _bad_request(request: HttpRequest, errors: dict[str, list[str]], query: str)
 def _selected(request: HttpRequest):
     """The posted lead ids, as a queryset over what the user may see (ValidationError when bad)."""
     raw = request.POST.getlist("ids")
-    ids = [int(value) for value in raw if value.isdigit()]
+    ids = ids_parse(raw)
     if not ids:
         raise ValidationError({"ids": [str(NOTHING_SELECTED)]})
     if len(ids) > MAX_SELECTED:
@@ -250,7 +251,8 @@ def _add_to_list(*, leads, list_id: str, by) -> int:
     from ..models import Segment
     from ..nurturing.segments import list_add_leads
 
-    segment = Segment.objects.filter(pk=int(list_id), kind=Segment.Kind.STATIC).first() if list_id.isdigit() else None
+    list_pk = id_parse(list_id)
+    segment = Segment.objects.filter(pk=list_pk, kind=Segment.Kind.STATIC).first() if list_pk else None
     if segment is None:
         raise ValidationError({"list": [str(NO_LIST_CHOSEN)]})
     return list_add_leads(segment=segment, lead_ids=leads, by=by)

@@ -18,6 +18,7 @@ from ..capture.webforms import (
     HONEYPOT_FIELD, TIMESTAMP_FIELD, PublicLeadForm, form_timestamp, seconds_since_render, web_form_active, web_forms_forget,
 )
 from ..http import client_ip, wants_json
+from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..models import Lead, WebForm
 
 logger = logging.getLogger(__name__)
@@ -55,9 +56,10 @@ def _render_form(request: HttpRequest, web_form: WebForm, form: PublicLeadForm, 
     return response
 
 
-def _thank_you(request: HttpRequest, web_form: WebForm, lead_id: int | None) -> HttpResponse:
+def _thank_you(request: HttpRequest, web_form: WebForm) -> HttpResponse:
     if wants_json(request):
-        return JsonResponse({"lead": lead_id, "status": "received"}, status=201)
+        # Never the lead's id: a visitor typing someone's email must not learn which lead that is.
+        return JsonResponse({"status": "received"}, status=201)
     if web_form.redirect_url and url_has_allowed_host_and_scheme(
         web_form.redirect_url, allowed_hosts=set(web_form.allowed_hosts), require_https=False
     ):
@@ -112,8 +114,12 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
     )
     if request.content_type == "application/json":
         try:
-            data = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = json_loads_safe(request.body)
+        except JSONRejected as exc:  # too deep, numbers out of range, lone surrogates: per field
+            if exc.message not in UNPARSABLE:
+                context.payload = {"body": request.body[:2000].decode("utf-8", "replace")}
+                capture_reject(context=context, reason=f"refused JSON: {exc.message}")
+                return JsonResponse(exc.as_dict(), status=400)
             data = None
         if not isinstance(data, dict):
             context.payload = {"body": request.body[:2000].decode("utf-8", "replace")}
@@ -134,15 +140,15 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
     # Bots: answer exactly as for a person, but make no lead.
     if data.get(HONEYPOT_FIELD):
         capture_reject(context=context, reason="honeypot field filled")
-        return _thank_you(request, web_form, None)
+        return _thank_you(request, web_form)
     elapsed = seconds_since_render(web_form, data.get(TIMESTAMP_FIELD, ""))
     if elapsed is None:
         capture_reject(context=context, reason="missing or forged form stamp")
-        return _thank_you(request, web_form, None)
+        return _thank_you(request, web_form)
     if elapsed < web_form.min_fill_seconds:
         # Likely a bot, but maybe a quick person: held for a manager to release (web forms page).
         capture_hold(context=context, reason=f"filled in {elapsed:.1f}s (minimum {web_form.min_fill_seconds}s)")
-        return _thank_you(request, web_form, None)
+        return _thank_you(request, web_form)
     form = PublicLeadForm(data, web_form=web_form)
     if not form.is_valid():
         errors = {field: [str(m) for m in messages] for field, messages in form.errors.items()}
@@ -160,4 +166,4 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
                 form.add_error(field if field in form.fields else None, message)
         return _render_form(request, web_form, form, status=400)
     visitor_identify(site_key=None, visitor_key=form.cleaned_data.get("visitor_id", ""), lead=result.lead)  # past page views → timeline
-    return _thank_you(request, web_form, result.lead.pk)
+    return _thank_you(request, web_form)

@@ -1,7 +1,5 @@
 """Segments and static lists for marketers and managers (reps get 403): the list of segments, the
 builder with a live count and preview, a static list's members, export and size over time."""
-import json
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..exporting import DEFAULT_EXPORT_COLUMNS, EXPORT_COLUMNS, FORMATS, leads_export_response
 from ..models import Segment
 from ..nurturing.builder import builder_apply, builder_nodes, builder_options, builder_parse
@@ -23,6 +22,7 @@ from ..nurturing.segments import (
 )
 from ..pagination import FastCountPaginator
 from ..selectors import lead_list, visible_to
+from ..validation import id_parse, ids_parse
 
 MEMBERS_PAGE_SIZE = 50
 NO_LIST_CHOSEN = _("Choose a static list.")
@@ -167,9 +167,9 @@ def _definition_from(request: HttpRequest):
     """The draft definition a preview request sends: JSON {"definition": …} or the builder's form."""
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError({"definition": [BAD_JSON]}) from exc
+            body = json_loads_safe(request.body or b"{}")
+        except JSONRejected as exc:  # too deep, numbers out of range, lone surrogates, not JSON
+            raise ValidationError({"definition": [BAD_JSON if exc.message in UNPARSABLE else exc.message]}) from exc
         if not isinstance(body, dict):
             raise ValidationError({"definition": [BAD_JSON]})
         return body.get("definition", body if "conditions" in body else None), body.get("segment")
@@ -193,8 +193,8 @@ def segment_preview_view(request: HttpRequest) -> HttpResponse:
     segment = None
     try:
         definition, segment_id = _definition_from(request)
-        if segment_id and str(segment_id).isdigit():
-            segment = Segment.objects.filter(pk=int(segment_id)).first()
+        if id_parse(segment_id):
+            segment = Segment.objects.filter(pk=id_parse(segment_id)).first()
         if segment is not None and segment.kind == Segment.Kind.STATIC:
             segment = None
         count = segment_count(user=request.user, definition=definition, segment=segment)
@@ -343,7 +343,7 @@ def list_members_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 def list_members_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_nurturer(request)
     segment = _static_or_404(pk)
-    ids = [value for value in request.POST.getlist("lead") if value.isdigit()]
+    ids = ids_parse(request.POST.getlist("lead"))
     removed = list_remove_leads(segment=segment, lead_ids=visible_to(request.user).filter(pk__in=ids)) if ids else 0
     messages.success(request, ngettext("%(n)s lead removed.", "%(n)s leads removed.", removed) % {"n": removed})
     return redirect("leads:segment_detail", pk=segment.pk)
@@ -366,11 +366,12 @@ def list_add_view(request: HttpRequest) -> HttpResponse:
     _require_nurturer(request)
     query = request.POST.get("query", "")
     list_id = request.POST.get("list", "")
-    segment = Segment.objects.filter(pk=int(list_id), kind=Segment.Kind.STATIC).first() if list_id.isdigit() else None
+    list_pk = id_parse(list_id)
+    segment = Segment.objects.filter(pk=list_pk, kind=Segment.Kind.STATIC).first() if list_pk else None
     if segment is None:
         messages.error(request, NO_LIST_CHOSEN)
         return _back(request, query)
-    ids = [value for value in request.POST.getlist("lead") if value.isdigit()]
+    ids = ids_parse(request.POST.getlist("lead"))
     if ids:
         leads = visible_to(request.user).filter(pk__in=ids)
     elif "query" in request.POST:

@@ -23,6 +23,7 @@ from ..nurturing.stats import bar_chart, sequence_stats
 from ..nurturing.step_editing import sequence_step_add, sequence_step_delete, sequence_step_move
 from ..pagination import FastCountPaginator
 from ..selectors import visible_to
+from ..validation import id_parse
 from ..workspace import visible_exists
 
 ENROLLMENT_PAGE_SIZE = 50
@@ -247,13 +248,14 @@ def sequence_stats_view(request: HttpRequest, pk: int) -> HttpResponse:
 def nurture_enroll_lead_view(request: HttpRequest) -> HttpResponse:
     """The lead page's "Add to sequence": anyone who can see the lead (reps too) may enroll it."""
     lead_id, sequence_id = request.POST.get("lead", ""), request.POST.get("sequence", "")
-    lead = get_object_or_404(visible_to(request.user), pk=int(lead_id)) if lead_id.isdigit() else None
+    lead_pk, sequence_pk = id_parse(lead_id), id_parse(sequence_id)
+    lead = get_object_or_404(visible_to(request.user), pk=lead_pk) if lead_pk else None
     if lead is None:
         raise PermissionDenied
     target = request.POST.get("next") or lead.get_absolute_url()
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = lead.get_absolute_url()
-    sequence = Sequence.objects.filter(pk=int(sequence_id), is_active=True).first() if sequence_id.isdigit() else None
+    sequence = Sequence.objects.filter(pk=sequence_pk, is_active=True).first() if sequence_pk else None
     if sequence is None:
         messages.error(request, SEQUENCE_REQUIRED)
         return redirect(target)

@@ -1,6 +1,5 @@
 """Public tracking endpoints: POST /t/<key>/collect (track.js) and GET /t/<key>/pixel.gif (no JS)."""
 import base64
-import json
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..capture.tracking import (
     BAD_JSON, BODY_TOO_LARGE, HOST_NOT_ALLOWED, MAX_BODY_BYTES, NUL_NOT_ALLOWED, RATE_LIMITED, VISITOR_COOKIE,
     VISITOR_COOKIE_MAX_AGE, page_view_parse, page_view_record, tracking_host_allowed, tracking_skip_reason,
@@ -91,8 +91,10 @@ def tracking_collect_view(request: HttpRequest, key: str) -> HttpResponse:
         return _cors(JsonResponse({"detail": BODY_TOO_LARGE}, status=413), request, site)
     # sendBeacon posts text/plain (no preflight), so the body is read as JSON whatever its type.
     try:
-        data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        data = json_loads_safe(request.body)
+    except JSONRejected as exc:  # too deep, numbers out of range, lone surrogates: per field
+        if exc.message not in UNPARSABLE:
+            return _cors(JsonResponse(exc.as_dict(), status=400), request, site)
         data = None
     if not isinstance(data, dict):
         return _cors(JsonResponse({"detail": BAD_JSON}, status=400), request, site)

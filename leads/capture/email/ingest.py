@@ -266,8 +266,8 @@ def email_ingest(
     try:
         with transaction.atomic():
             return _ingest(parsed, message_id=message_id, context=context, mailbox=mailbox)
-    except DatabaseError as exc:
-        # A value the database refused (or a bug in a rule): keep the message for review
+    except (DatabaseError, UnicodeEncodeError) as exc:
+        # A value the database refused (or could not be sent: a lone surrogate), or a bug in a rule: keep the message for review
         # rather than lose it. A dead connection fails here again and reaches the caller.
         logger.exception("email ingestion failed for %s; storing it as malformed", message_id)
         parsed.fatal = STORE_FAILED.format(error=f"{type(exc).__name__}: {exc}"[:300])

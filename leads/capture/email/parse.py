@@ -33,6 +33,7 @@ NO_SENDER = "No usable From address."
 BROKEN_MIME = "Broken MIME structure: {defects}."
 UNKNOWN_CHARSET = "Unknown charset: {charset}."
 UNPARSEABLE = "The message could not be parsed: {error}."
+TOO_MANY_PARTS = "More than {max} nested parts: too deeply nested to read."
 EMPTY_MESSAGE = "The message is empty."
 
 # Problems we work around; they are noted on the InboundEmail but the message is processed.
@@ -56,6 +57,11 @@ FATAL_DEFECTS = (NoBoundaryInMultipartDefect, StartBoundaryNotFoundDefect, Multi
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _NEWLINES = re.compile(r"[\r\n]")
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_ANY_SURROGATE = re.compile("[\ud800-\udfff]")
+_NESTING = re.compile(rb"boundary\s*=|content-type\s*:\s*message/", re.IGNORECASE)
+# The stdlib parser recurses once per nested multipart: thousands of levels were a RecursionError.
+# Real mail nests a handful (forwarded chains a few dozen).
+MAX_MULTIPART_BOUNDARIES = 200
 
 
 @dataclass
@@ -80,7 +86,9 @@ class ParsedEmail:
 
 
 def _strip_nul(text: str) -> str:
-    return text.replace("\x00", "")
+    """Without NUL, and with lone surrogates (an encoded word that decodes to "\\ud800", or bytes
+    the parser escaped) replaced: the database can store neither."""
+    return _ANY_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 def _from_8bit(value: str, problems: list[str]) -> str:
@@ -277,9 +285,7 @@ def _read_body(msg: Message, parsed: ParsedEmail) -> None:
         text = html_to_text(_part_text(html, parsed))
     else:
         text = ""
-    if "\x00" in text:
-        text = _strip_nul(text)
-    parsed.body = text.replace("\r\n", "\n").strip()
+    parsed.body = _strip_nul(text).replace("\r\n", "\n").strip()
 
 
 def _status_blocks(part: Message) -> list[Message]:
@@ -358,8 +364,14 @@ def email_parse(*, raw: bytes) -> ParsedEmail:
         return parsed
     if b"\x00" in raw:
         parsed.problems.append(NUL_REMOVED)
+    if len(_NESTING.findall(raw)) > MAX_MULTIPART_BOUNDARIES:
+        parsed.fatal = TOO_MANY_PARTS.format(max=MAX_MULTIPART_BOUNDARIES)
+        return parsed
     try:
         _read(BytesParser(policy=policy.default).parsebytes(raw), parsed, compat=False)
+        return parsed
+    except RecursionError:  # nested beyond what the boundary count caught (message/rfc822 parts)
+        parsed.fatal = TOO_MANY_PARTS.format(max=MAX_MULTIPART_BOUNDARIES)
         return parsed
     except PARSER_ERRORS as exc:
         logger.info("policy.default could not read a message (%s); trying compat32", exc)
@@ -367,6 +379,8 @@ def email_parse(*, raw: bytes) -> ParsedEmail:
     fallback = ParsedEmail(problems=[p for p in parsed.problems if p == NUL_REMOVED] + [COMPAT_FALLBACK.format(error=error)])
     try:
         _read(BytesParser(policy=policy.compat32).parsebytes(raw), fallback, compat=True)
+    except RecursionError:
+        fallback.fatal = TOO_MANY_PARTS.format(max=MAX_MULTIPART_BOUNDARIES)
     except PARSER_ERRORS as exc:
         fallback.fatal = UNPARSEABLE.format(error=f"{type(exc).__name__}: {exc}"[:300])
     return fallback

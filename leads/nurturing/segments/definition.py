@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django_countries import countries
 
 from ...models import Interaction, Lead, Segment, Team
+from ...validation import id_parse
 
 # --- Messages users can act on (tests assert on them) ----------------------------------------
 
@@ -254,8 +255,8 @@ def _clean_ids(values: list, path: str, errors: _Errors, *, special: str, model,
         text = str(value).strip()
         if text == special:
             cleaned.append(special)
-        elif text.isdigit():
-            cleaned.append(int(text))
+        elif id_parse(text):
+            cleaned.append(id_parse(text))
         else:
             errors.add(path, message.format(value=value))
             return None
@@ -360,7 +361,7 @@ def _clean_condition(raw: dict, path: str, errors: _Errors, *, editing: int | No
             out["value"] = _clean_ids(values, value_path, errors, special=NO_TEAM, model=Team, message=UNKNOWN_TEAM)
     elif spec.kind == "segment":
         text = str(value).strip() if value is not None else ""
-        if not text.isdigit() or not Segment.objects.filter(pk=int(text)).exists():
+        if not id_parse(text) or not Segment.objects.filter(pk=id_parse(text)).exists():
             errors.add(value_path, UNKNOWN_SEGMENT.format(value=value))
         else:
             cycle = _cycle_from(int(text), editing=editing)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from ...models import Lead, Segment, SegmentMember
 from ...normalize import normalize_email
 from ...selectors import visible_to
+from ...validation import id_parse, ids_parse
 from .compiler import queryset_sql
 
 NOT_A_STATIC_LIST = "Leads are added to and removed from static lists only."
@@ -77,14 +78,14 @@ def list_add_references(*, segment: Segment, text: str, user: User) -> tuple[int
     """Add the visible leads named in `text` (emails and ids, separated by spaces, commas or lines):
     (how many joined, the references no visible lead matched)."""
     tokens = [token for token in _REFERENCE_SPLIT.split(text or "") if token][:MAX_REFERENCES]
-    ids = {int(token) for token in tokens if token.isdigit()}
+    ids = set(ids_parse(tokens))
     emails = {normalize_email(token) for token in tokens if "@" in token}
     leads = visible_to(user).filter(Q(pk__in=ids) | Q(email__in=emails)) if ids or emails else Lead.objects.none()
     found = {(pk, email) for pk, email in leads.values_list("pk", "email")}
     found_ids = {pk for pk, _ in found}
     found_emails = {email for _, email in found}
-    missing = [t for t in tokens if (t.isdigit() and int(t) not in found_ids) or
-               ("@" in t and normalize_email(t) not in found_emails) or (not t.isdigit() and "@" not in t)]
+    missing = [t for t in tokens if (id_parse(t) and id_parse(t) not in found_ids) or
+               ("@" in t and normalize_email(t) not in found_emails) or (not id_parse(t) and "@" not in t)]
     added = list_add_leads(segment=segment, lead_ids=sorted(found_ids), by=user) if found_ids else 0
     return added, missing
 

@@ -1,6 +1,7 @@
 """Creating, reading and changing leads through the API, and the errors users get."""
 import pytest
 
+from leads.safejson import BODY_NOT_JSON
 from leads.models import Interaction, Lead
 from tests.factories import InteractionFactory, LeadFactory
 
@@ -100,7 +101,7 @@ def test_invalid_input_is_a_400_with_a_message_per_field(api_as, manager, payloa
 def test_malformed_json_is_a_400(api_as, manager):
     response = api_as(manager).post(URL, '{"email": "a@b.c",', content_type="application/json")
     assert response.status_code == 400
-    assert "JSON parse error" in response.json()["detail"]
+    assert response.json() == {"non_field_errors": [BODY_NOT_JSON]}
 
 
 def test_a_lost_lead_keeps_its_reason_and_the_timeline_records_the_change(api_as, manager):

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from leads.safejson import NUMBER_TOO_LARGE, TOO_DEEP
 from leads.capture.webhooks import (
     BAD_JSON, INVALID_UTF8, MAPPING_BAD_PATH, NOT_OBJECT, NUL_NOT_ALLOWED, RATE_LIMITED, SIGNATURE_INVALID,
     SIGNATURE_MISSING, UNKNOWN_SOURCE, REJECTED_PREVIEW_CHARS, transcript_render, webhook_curl_example,
@@ -226,10 +227,10 @@ def test_an_unknown_or_inactive_key_is_404(client, chat_source):
         (b'{"visitor": "\x00"}', NUL_NOT_ALLOWED),
         (b'{"name": "caf\xe9"}', INVALID_UTF8),
         (b'{"name": "\\ud800"}', INVALID_UTF8),
-        (b'{"rating": NaN}', BAD_JSON),
-        (b'{"rating": 1e999}', BAD_JSON),
-        (b'{"n": ' + b"9" * 5000 + b"}", BAD_JSON),
-        (b"[" * 100_000 + b"]" * 100_000, BAD_JSON),
+        (b'{"rating": NaN}', NUMBER_TOO_LARGE),
+        (b'{"rating": 1e999}', NUMBER_TOO_LARGE),
+        (b'{"n": ' + b"9" * 5000 + b"}", NUMBER_TOO_LARGE),
+        (b"[" * 100_000 + b"]" * 100_000, TOO_DEEP),
     ],
     ids=["truncated", "array", "string", "nul-escape", "nul-byte", "latin1", "lone-surrogate", "nan", "inf", "huge-int", "deep"],
 )
