@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from leads.enrichment.providers.email import email_kind, registered_domain
 from leads import events, locks
+from leads.enrichment.providers.email import email_kind, registered_domain
 from leads.models import Lead
 from leads.roles import is_manager, is_rep
 

@@ -191,6 +191,11 @@ for _proxy in TRUSTED_PROXIES:
     ipaddress.ip_network(_proxy.strip(), strict=False)  # a typo stops the start, not a request
 # Absolute base URL of this site, for embed snippets and links in email.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# What other apps add to the lead page, by dotted path (leads never imports them): each callable
+# takes request, lead, writer and forms and returns context for the page's templates.
+LEAD_PAGE_EXTENSIONS = ["customers.lead_page.conversion_context"]
+
 RATELIMIT_IP_META_KEY = "leads.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
 RATELIMIT_USE_CACHE = "default"
 # Webhook posts per source, and tracking hits (page views) per visitor IP (django-ratelimit syntax).

@@ -1,4 +1,4 @@
-"""Forms of the lead page's actions: log a call, add a task, change status, reassign, convert,
+"""Forms of the lead page's actions: log a call, add a task, change status, reassign,
 and edit one field inline. Validation messages are module-level constants (tests assert on them)."""
 from django import forms
 from django.contrib.auth.models import User
@@ -14,8 +14,6 @@ from .validation import LOST_REASON_REQUIRED
 OWNER_NOT_IN_TEAM = "Choose a sales rep of the lead's team."
 STATUS_USE_CONVERT = "Use Convert to make this lead a customer."
 ASSIGNEE_INVALID = "Give the task to yourself, the lead's owner or a rep of its team."
-CONVERT_CHOICE_INVALID = "Choose create, link or cancel."
-CONVERT_CUSTOMER_REQUIRED = "Choose the customer to link this lead to."
 
 # Fields a rep can edit in place on the lead page (the full edit page has every field).
 INLINE_FIELDS = (
@@ -105,24 +103,6 @@ class TaskForm(PageForm):
         self.fields["assigned_to"].queryset = User.objects.filter(allowed, is_active=True).order_by("username")
         self.fields["assigned_to"].empty_label = _("the lead's owner, else me")
         self.fields["assigned_to"].label_from_instance = lambda u: u.get_username()
-
-
-class ConvertForm(PageForm):
-    id_prefix = "convert"
-    action = forms.ChoiceField(
-        choices=[
-            ("auto", _("Convert")), ("create", _("Create a new customer")), ("link", _("Link to this customer")),
-            ("cancel", _("Cancel")),
-        ],
-        error_messages={"invalid_choice": CONVERT_CHOICE_INVALID, "required": CONVERT_CHOICE_INVALID},
-    )
-    customer = forms.IntegerField(required=False, min_value=1)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("action") == "link" and not cleaned.get("customer"):
-            self.add_error("customer", CONVERT_CUSTOMER_REQUIRED)
-        return cleaned
 
 
 class InlineFieldForm(LeadForm):

@@ -1,10 +1,20 @@
 from django.urls import path
 
 from . import views
-from .views import home, lead_list, preferences
-from .views import conversion, dashboards, distribution, duplicates, imports, lead_page, scoring
-from .views import segments
-from .views import sequences, webforms
+from .views import (
+    dashboards,
+    distribution,
+    duplicates,
+    home,
+    imports,
+    lead_list,
+    lead_page,
+    preferences,
+    scoring,
+    segments,
+    sequences,
+    webforms,
+)
 
 app_name = "leads"
 urlpatterns = [
@@ -39,10 +49,8 @@ urlpatterns = [
     path("leads/<int:pk>/tasks/<int:task_id>/done", lead_page.lead_task_done_view, name="task_done"),
     path("leads/<int:pk>/status", lead_page.lead_status_view, name="status"),
     path("leads/<int:pk>/reassign", lead_page.lead_reassign_view, name="reassign"),
-    path("leads/<int:pk>/convert", lead_page.lead_convert_view, name="convert"),
     path("leads/<int:pk>/fields/<str:field>", lead_page.lead_field_view, name="field"),
     path("leads/<int:pk>/fields/<str:field>/value", lead_page.lead_field_value_view, name="field_value"),
-    path("leads/convert", conversion.lead_bulk_convert_view, name="bulk_convert"),
     path("duplicates", duplicates.duplicate_list_view, name="duplicates"),
     path("scoring/jobs/<int:pk>", scoring.score_job_view, name="score_job"),
     path("duplicates/<int:pk>", duplicates.duplicate_merge_view, name="duplicate_merge"),

@@ -4,13 +4,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.views import APIView
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from leads.api.permissions import LeadAccess
 from leads.api.filtering import SelectorFilterBackend
+from leads.api.permissions import LeadAccess
 from leads.roles import is_manager
 from leads.selectors import visible_to
 
@@ -19,8 +19,12 @@ from ..models import Customer
 from ..selectors import customer_list, customer_timeline, customer_visible_to, linked_leads_prefetch
 from ..services import CONVERT_FORBIDDEN, Outcome, lead_convert
 from .serializers import (
-    ConversionConflictSerializer, ConversionRequestSerializer, ConversionResponseSerializer,
-    CustomerInteractionSerializer, CustomerMatchSerializer, CustomerSerializer,
+    ConversionConflictSerializer,
+    ConversionRequestSerializer,
+    ConversionResponseSerializer,
+    CustomerInteractionSerializer,
+    CustomerMatchSerializer,
+    CustomerSerializer,
 )
 
 MATCHES_FOUND = "Customers match this lead: send action create, or link with one of them as customer."

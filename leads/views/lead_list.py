@@ -167,7 +167,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         ordering=request.GET.get("ordering", ""), query_dict=query, current_query=current_query,
         builtin_views=builtin_views(user=user), saved_views=saved,
         statuses=[(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED], reps=_assignable_reps() if manager else [],
-        static_lists=_static_lists(user), bulk_convert_url=_url_or_empty("leads:bulk_convert"),
+        static_lists=_static_lists(user), bulk_convert_url=_url_or_empty("conversion:bulk_convert"),
         list_url=reverse("leads:list") + ("?" + current_query if current_query else ""),
     )
     return render(request, "leads/lead_list.html", context, status=200 if filterset.is_valid() else 400)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +23,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,7 +32,7 @@ from ..followups import call_log, lead_reassign, task_complete, task_create
 from ..forms import NoteForm
 from ..localtime import is_callable, local_now
 from ..models import EnrichmentValue, Enrollment, Interaction, Lead, PossibleDuplicate, Sequence, Task
-from ..page_forms import INLINE_FIELDS, CallLogForm, ConvertForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
+from ..page_forms import INLINE_FIELDS, CallLogForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
 from ..pagination import FastCountPaginator
 from ..roles import is_manager, is_rep
 from ..selectors import lead_interactions, visible_to
@@ -70,7 +72,7 @@ def visible_lead_or_404(request: HttpRequest, pk: int) -> Lead:
         raise Http404("No such lead.") from exc
 
 
-def _writable_lead(request: HttpRequest, pk: int) -> Lead:
+def writable_lead(request: HttpRequest, pk: int) -> Lead:
     lead = visible_lead_or_404(request, pk)
     if not can_write(request.user):
         raise PermissionDenied
@@ -131,8 +133,6 @@ def _url_or_none(name: str) -> str | None:
 def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
     """Everything the lead page shows (a fixed number of queries). `forms` replaces the blank forms
     with bound ones carrying errors."""
-    from customers.services import customer_matches, lead_can_convert
-
     user = request.user
     writer = can_write(user)
     manager = is_manager(user)
@@ -145,7 +145,6 @@ def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
     query.pop("page", None)
     now = timezone.now()
     converted = lead.converted_customer_id is not None
-    convertible = writer and not converted and lead.status != Lead.Status.LOST and lead_can_convert(lead=lead, user=user)
     duplicates = list(
         PossibleDuplicate.objects.filter(Q(lead_id=lead.pk) | Q(other_id=lead.pk), status=PossibleDuplicate.Status.OPEN)
         .select_related("lead", "other").order_by("-detected_at", "-id")[:DUPLICATES_LIMIT]
@@ -182,16 +181,21 @@ def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
         "sequences": list(Sequence.objects.filter(is_active=True).only("pk", "name").order_by("name")[:SEQUENCES_LIMIT])
         if nurture_template and enroll_url and not converted else [],
         "converted": converted,
-        "can_convert": convertible,
-        "matches": customer_matches(lead=lead) if convertible else [],
         "note_form": forms.get("note_form") or NoteForm(),
         "call_form": forms.get("call_form") or CallLogForm(),
         "task_form": forms.get("task_form") or (TaskForm(lead=lead, user=user) if writer else None),
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status, "lost_reason": lead.lost_reason}),
         "reassign_form": forms.get("reassign_form") or (ReassignForm(lead=lead, initial={"owner": lead.owner_id}) if manager else None),
-        "convert_form": forms.get("convert_form") or ConvertForm(),
-        "convert_choice": forms.get("convert_choice", False),
-    }
+    } | _extensions(request=request, lead=lead, writer=writer, forms=forms)
+
+
+def _extensions(*, request: HttpRequest, lead: Lead, writer: bool, forms: dict) -> dict:
+    """What other apps add to the lead page (settings.LEAD_PAGE_EXTENSIONS, by dotted path: the
+    customers app adds conversion, and leads never imports customers)."""
+    context: dict = {}
+    for path in settings.LEAD_PAGE_EXTENSIONS:
+        context.update(import_string(path)(request=request, lead=lead, writer=writer, forms=forms))
+    return context
 
 
 @login_required
@@ -201,7 +205,7 @@ def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "leads/lead_detail.html", page_context(request, lead))
 
 
-def _respond(request: HttpRequest, lead: Lead, section: str, *, status: int = 200, message: str = "", **forms) -> HttpResponse:
+def section_respond(request: HttpRequest, lead: Lead, section: str, *, status: int = 200, message: str = "", **forms) -> HttpResponse:
     """After an action: htmx gets the section (and, when it worked, the header and timeline
     out-of-band); a plain POST gets a redirect, or the whole page with the errors (400)."""
     failed = status >= 400
@@ -232,7 +236,7 @@ def _changed(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _bad(form_errors: ValidationError, form) -> None:
+def errors_onto_form(form_errors: ValidationError, form) -> None:
     """Move a service's per-field ValidationError onto the form."""
     for field, messages_ in form_errors.message_dict.items():
         for message in messages_:
@@ -246,17 +250,17 @@ def _submit(request: HttpRequest, lead: Lead, form, *, section: str, form_key: s
         try:
             run(form.cleaned_data)
         except ValidationError as exc:
-            _bad(exc, form)
+            errors_onto_form(exc, form)
         else:
-            return _respond(request, lead, section, message=message)
-    return _respond(request, lead, section, status=400, **{form_key: form})
+            return section_respond(request, lead, section, message=message)
+    return section_respond(request, lead, section, status=400, **{form_key: form})
 
 
 @login_required
 @require_POST
 def lead_call_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a call (outcome and notes); the owner's first one is the lead's first contact."""
-    lead = _writable_lead(request, pk)
+    lead = writable_lead(request, pk)
     return _submit(
         request, lead, CallLogForm(request.POST), section="lead-contact", form_key="call_form", message=_("Call logged."),
         run=lambda data: call_log(lead=lead, by=request.user, outcome=data["outcome"], notes=data["notes"]),
@@ -267,7 +271,7 @@ def lead_call_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_task_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a task with a due date, for the chosen user, else the owner, else the user."""
-    lead = _writable_lead(request, pk)
+    lead = writable_lead(request, pk)
     return _submit(
         request, lead, TaskForm(request.POST, lead=lead, user=request.user), section="lead-tasks", form_key="task_form",
         message=_("Task added."),
@@ -282,13 +286,13 @@ def lead_task_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_task_done_view(request: HttpRequest, pk: int, task_id: int) -> HttpResponse:
     """Mark one of the lead's tasks done."""
-    lead = _writable_lead(request, pk)
+    lead = writable_lead(request, pk)
     try:
         task = Task.objects.select_related("lead").get(pk=task_id, lead_id=lead.pk)
     except Task.DoesNotExist as exc:
         raise Http404("No such task.") from exc
     task_complete(task=task, by=request.user)
-    return _respond(request, lead, "lead-tasks", message=_("Task done."))
+    return section_respond(request, lead, "lead-tasks", message=_("Task done."))
 
 
 def _status_change(lead: Lead, data: dict, by) -> None:
@@ -301,7 +305,7 @@ def _status_change(lead: Lead, data: dict, by) -> None:
 @require_POST
 def lead_status_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Change the status (lost needs a reason; converted goes through Convert)."""
-    lead = _writable_lead(request, pk)
+    lead = writable_lead(request, pk)
     return _submit(
         request, lead, StatusForm(request.POST), section="lead-manage", form_key="status_form",
         message=_("Status changed."), run=lambda data: _status_change(lead, data, request.user),
@@ -322,46 +326,12 @@ def lead_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
-def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Convert the lead: create a customer, link it to a matching one, or cancel."""
-    from customers.services import Outcome, lead_convert
-
-    lead = _writable_lead(request, pk)
-    form = ConvertForm(request.POST)
-    if not form.is_valid():
-        return _respond(request, lead, "lead-manage", status=400, convert_form=form, convert_choice=True)
-    action = form.cleaned_data["action"]
-    if action == "cancel":
-        return _respond(request, lead, "lead-manage", message=_("Not converted."))
-    try:
-        result = lead_convert(lead=lead, by=request.user, action=action, customer=form.cleaned_data["customer"])
-    except ValidationError as exc:
-        _bad(exc, form)
-        return _respond(request, lead, "lead-manage", status=400, convert_form=form, convert_choice=True)
-    if result.outcome == Outcome.NEEDS_CHOICE:
-        # Customers match: show the choice (create, link, cancel) rather than guessing.
-        return _respond(request, lead, "lead-manage", status=409, convert_form=form, convert_choice=True)
-    text = {
-        Outcome.CREATED: _("Converted: new customer %(name)s."),
-        Outcome.LINKED: _("Converted: linked to customer %(name)s."),
-        Outcome.ALREADY: _("Already converted into %(name)s."),
-    }[result.outcome] % {"name": result.customer.name}
-    from customers.selectors import customer_visible_to
-
-    if request.htmx or not customer_visible_to(request.user).filter(pk=result.customer.pk).exists():
-        return _respond(request, lead, "lead-manage", message=text)
-    messages.success(request, text)
-    return redirect(result.customer)
-
-
-@login_required
 def lead_field_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     """Edit one field in place: GET the form (a fragment with htmx, a small page without),
     POST it (the field's new value with htmx, a redirect without)."""
     if field not in INLINE_FIELDS:
         raise Http404("Not an inline field.")
-    lead = _writable_lead(request, pk)
+    lead = writable_lead(request, pk)
     instance = Lead.objects.get(pk=lead.pk)
     form = InlineFieldForm(request.POST or None, instance=instance, user=request.user, field=field)
     status = 200

@@ -1,5 +1,5 @@
 """Demo users, a team, the reps' routing profiles and realistic leads that went through the real
-pipeline (leads/management/demo_leads.py). Running it again changes nothing."""
+pipeline (customers/management/demo_leads.py). Running it again changes nothing."""
 from datetime import timedelta
 
 from django.contrib.auth.models import Group, User
@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from leads.management.demo_leads import (
+from customers.management.demo_leads import (
     DEMO_PREFIX,
     agents_ensure,
     demo_capture,
