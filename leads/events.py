@@ -60,6 +60,9 @@ class Name:
     EMAIL_SENT = "lead.email_sent"
     IDENTIFIED = "lead.visitor_identified"
     QUALIFIED = "lead.qualified"
+    EMAIL_BOUNCED = "lead.email_bounced"
+    EMAIL_REPLIED = "lead.email_replied"
+    EMAIL_CLICKED = "lead.email_clicked"
 
 
 @dataclass(frozen=True)
@@ -415,3 +418,41 @@ def page_views_identified(
             Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=latest)
         ).update(last_activity_at=latest)
         publish(Event(Name.IDENTIFIED, (lead.pk,), kind=Kind.PAGE_VIEW, occurred_at=latest, leads=(lead,)))
+
+
+# --- Email coming back ----------------------------------------------------------------------------
+
+def email_bounced(
+    *, lead: Lead, recipient: str, inbound_email_id: int, complaint: bool = False, status: str = "", action: str = "",
+    diagnostic: str = "",
+) -> Interaction:
+    """Mail to the lead bounced, or the lead complained (marked it as spam)."""
+    if complaint:
+        subject, body, data = f"Spam complaint from {recipient}", "", {"complaint": diagnostic, "inbound_email": inbound_email_id}
+    else:
+        subject, body = f"Email to {recipient} bounced", diagnostic
+        data = {"bounce": True, "status": status, "action": action, "inbound_email": inbound_email_id}
+    entry = _add(lead=lead, kind=Kind.EVENT, channel=Lead.Source.EMAIL, subject=subject, body=body, data=data)
+    publish(Event(
+        Name.EMAIL_BOUNCED, (lead.pk,), kind=Kind.EVENT, occurred_at=entry.occurred_at, leads=(lead,),
+        data={"email": recipient, "complaint": complaint},
+    ))
+    return entry
+
+
+def email_replied(*, lead: Lead) -> None:
+    """A known lead wrote back (its message is on the timeline already, written by capture)."""
+    publish(Event(Name.EMAIL_REPLIED, (lead.pk,), kind=Kind.EMAIL_IN, occurred_at=timezone.now(), leads=(lead,)))
+
+
+def email_clicked(
+    *, lead: Lead, url: str, step_run_id: int, step_id: int, subject: str, occurred_at: datetime, visitor_key: str = "",
+) -> Interaction:
+    """The lead clicked a link in a nurture email (`visitor_key`: the browser it clicked from)."""
+    data = {"step_run": step_run_id, "sequence_step": step_id, "url": url[:2000]}
+    entry = _add(lead=lead, kind=Kind.EMAIL_CLICKED, channel="sequence", subject=subject, data=data, occurred_at=occurred_at)
+    publish(Event(
+        Name.EMAIL_CLICKED, (lead.pk,), kind=Kind.EMAIL_CLICKED, occurred_at=occurred_at, leads=(lead,),
+        data={**data, "visitor_key": visitor_key},
+    ))
+    return entry

@@ -28,6 +28,15 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "lead.converted": (
         "leads.nurturing.reactions.sequences_exit_on_conversion",  # a customer gets no more lead nurturing
     ),
+    "lead.email_bounced": (
+        "leads.nurturing.reactions.suppress_on_bounce",  # the address is suppressed, the lead leaves its sequences
+    ),
+    "lead.email_replied": (
+        "leads.nurturing.reactions.sequences_exit_on_reply",  # a reply ends the nurturing
+    ),
+    "lead.email_clicked": (
+        "leads.capture.reactions.visitor_identify_on_click",  # the browser a nurture link was clicked from
+    ),
     "lead.merged": (
         "customers.reactions.customer_follows_merge",  # the merged lead's customer link moves to the kept lead
     ),

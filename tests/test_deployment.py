@@ -116,7 +116,7 @@ def test_make_run_on_another_port_writes_that_port_into_unsubscribe_and_tracking
     env = _devrun().run_env(port=8123, environ=environ)
     code = (
         "import django; django.setup()\n"
-        "from leads.nurturing.sending import unsubscribe_url\n"
+        "from leads.nurturing.tokens import unsubscribe_url\n"
         "print(unsubscribe_url(enrollment_id=1, step_id=2))\n"
     )
     result = subprocess.run(

@@ -35,7 +35,7 @@ import idna
 import urllib3
 from django.conf import settings
 
-from .providers.base import ProviderUnavailable
+from .errors import ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 

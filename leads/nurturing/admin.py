@@ -10,7 +10,7 @@ from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceS
 from ..pagination import FastCountPaginator
 from .segments.definition import segment_definition_clean
 from .segments.refresh import segment_refresh
-from .sequences import lead_enrollments_exit
+from .steps import lead_enrollments_exit
 
 # --- Segments and lists --------------------------------------------------------------------------
 

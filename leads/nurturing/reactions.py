@@ -1,7 +1,9 @@
 """How nurturing reacts to events (registered in leads.reactions)."""
 from ..events import Event
 from ..models import Enrollment
-from .sequences import STATUS_EXIT_REASONS, lead_enrollments_exit, leads_enrollments_exit
+from .responses import lead_email_bounced
+from .sequences import STATUS_EXIT_REASONS
+from .steps import lead_enrollments_exit, leads_enrollments_exit
 
 
 def sequences_exit_on_status(event: Event) -> None:
@@ -15,3 +17,14 @@ def sequences_exit_on_conversion(event: Event) -> None:
     """A lead that became a customer gets no more lead nurturing."""
     for lead_id in event.lead_ids:
         lead_enrollments_exit(lead_id=lead_id, reason=Enrollment.ExitReason.CONVERTED, by=event.actor)
+
+
+def suppress_on_bounce(event: Event) -> None:
+    """A bounce or complaint: suppress the address, and the lead leaves every sequence."""
+    lead_email_bounced(lead=event.leads[0], email=event.data["email"], complaint=event.data["complaint"])
+
+
+def sequences_exit_on_reply(event: Event) -> None:
+    """A lead that writes back is talking to a person now: its nurturing ends."""
+    for lead_id in event.lead_ids:
+        lead_enrollments_exit(lead_id=lead_id, reason=Enrollment.ExitReason.REPLIED)

@@ -1,13 +1,10 @@
-"""Sending sequence emails, and tracking what happens to them.
+"""Sending sequence emails (what comes back is in responses.py, the signed links in tokens.py).
 
 The email step runs for a whole batch of enrollments at once: lock them → check each lead may be
 mailed → render in the sandbox → count this hour's sends in SQL under an advisory lock (over a
 limit: defer) → claim the StepRuns in one INSERT (the idempotency key; a row another worker holds
 is skipped) → commit → SMTP over one connection → record the Message-IDs (StepRun and
 OutboundMessage, so replies thread back), the timeline entries, and move the enrollments on.
-
-Tracking links are signed with django.core.signing over the step run (enrollment id, step id) and,
-for a click, the exact URL: a token for one email cannot be turned into a redirect elsewhere.
 """
 import logging
 import smtplib
@@ -16,19 +13,16 @@ from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
-from django.core import signing
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection, make_msgid
-from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Exists, F, OuterRef
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone
 
-from ..models import CaptureRecord, Consent, Interaction, Lead, OutboundMessage
-from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
 from .. import events
 from ..locks import advisory_lock
-from ..validation import id_parse
+from ..models import CaptureRecord, Consent, Lead, OutboundMessage
+from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
 from .rendering import RenderError, email_render, header_safe, text_to_html
 from .steps import (
     CLOSED_STATUSES,
@@ -40,12 +34,10 @@ from .steps import (
     step_after,
     taken_step_resolve,
 )
+from .tokens import absolute_url, click_token, open_token, unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
-CLICK_SALT = "leadcrm.nurture.click"
-OPEN_SALT = "leadcrm.nurture.open"
-UNSUBSCRIBE_SALT = "leadcrm.nurture.unsubscribe"
 
 NOT_MAILABLE_NO_EMAIL = "The lead has no email address."
 NOT_MAILABLE_DO_NOT_CONTACT = "The lead is marked do-not-contact."
@@ -56,63 +48,6 @@ TEST_SEND_NO_ADDRESS = "Your user account has no email address to send the test 
 
 
 # --- Tokens ---------------------------------------------------------------------------------
-
-
-def _run_key(enrollment_id: int, step_id: int) -> str:
-    return f"{enrollment_id}.{step_id}"
-
-
-def _run_from_key(key: str) -> tuple[int, int] | None:
-    enrollment_id, _, step_id = str(key).partition(".")
-    if not (id_parse(enrollment_id) and id_parse(step_id)):
-        return None
-    return id_parse(enrollment_id), id_parse(step_id)
-
-
-def open_token(*, enrollment_id: int, step_id: int) -> str:
-    """The signed token of an email's open pixel."""
-    return signing.Signer(salt=OPEN_SALT).sign(_run_key(enrollment_id, step_id))
-
-
-def unsubscribe_token(*, enrollment_id: int, step_id: int) -> str:
-    """The signed token of an email's unsubscribe link (never expires: old mail must still work)."""
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(_run_key(enrollment_id, step_id))
-
-
-def click_token(*, enrollment_id: int, step_id: int, url: str) -> str:
-    """The signed token of one link in one email (the URL is inside the signature)."""
-    return signing.dumps([enrollment_id, step_id, url], salt=CLICK_SALT, compress=True)
-
-
-def _unsign(token: str, salt: str) -> tuple[int, int] | None:
-    try:
-        return _run_from_key(signing.Signer(salt=salt).unsign(token))
-    except signing.BadSignature:
-        return None
-
-
-def click_token_read(*, token: str) -> tuple[int, int, str] | None:
-    """(enrollment id, step id, url) of a genuine click token, else None."""
-    try:
-        enrollment_id, step_id, url = signing.loads(token, salt=CLICK_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    if not (isinstance(enrollment_id, int) and isinstance(step_id, int) and isinstance(url, str)):
-        return None
-    if not url.lower().startswith(("http://", "https://")):
-        return None
-    return enrollment_id, step_id, url
-
-
-def _absolute(name: str, token: str) -> str:
-    return settings.PUBLIC_BASE_URL + reverse(name, args=[token])
-
-
-def unsubscribe_url(*, enrollment_id: int, step_id: int) -> str:
-    return _absolute("nurture_unsubscribe", unsubscribe_token(enrollment_id=enrollment_id, step_id=step_id))
-
-
-# --- Who may be mailed ------------------------------------------------------------------------
 
 
 def _mailability(*, lead_id: str = "pk", email: str = "email") -> dict:
@@ -184,11 +119,11 @@ def email_build(
     def link_for(url: str) -> str:
         if not tracked or enrollment_id is None or url == unsubscribe:
             return url
-        return _absolute("nurture_click", click_token(enrollment_id=enrollment_id, step_id=step.pk, url=url))
+        return absolute_url("nurture_click", click_token(enrollment_id=enrollment_id, step_id=step.pk, url=url))
 
     body_html = text_to_html(text=rendered.text, link_for=link_for)
     if tracked and enrollment_id is not None:
-        pixel = _absolute("nurture_open", open_token(enrollment_id=enrollment_id, step_id=step.pk))
+        pixel = absolute_url("nurture_open", open_token(enrollment_id=enrollment_id, step_id=step.pk))
         body_html += f'\n<img src="{pixel}" width="1" height="1" alt="" style="display:block;border:0">'
     html_document = f'<!doctype html>\n<html><head><meta charset="utf-8"></head><body>\n{body_html}\n</body></html>'
     domain = sender["email"].rpartition("@")[2] or "localhost"
@@ -426,101 +361,3 @@ def email_test_send(*, step: SequenceStep, lead: Lead, to_email: str) -> str:
     return built.subject
 
 
-# --- Tracking -----------------------------------------------------------------------------------
-
-
-def _run_for(enrollment_id: int, step_id: int) -> StepRun | None:
-    return StepRun.objects.select_related("lead").filter(enrollment_id=enrollment_id, step_id=step_id).first()
-
-
-def email_open_record(*, token: str, now: datetime | None = None) -> bool:
-    """An open pixel was loaded: the first open of a run goes on the timeline (feeds scoring)."""
-    key = _unsign(token, OPEN_SALT)
-    if key is None:
-        return False
-    now = now or timezone.now()
-    run = _run_for(*key)
-    if run is None:
-        return False
-    with transaction.atomic():
-        if StepRun.objects.filter(pk=run.pk, opened_at__isnull=True).update(opened_at=now):
-            Lead.objects.filter(pk=run.lead_id).update(emails_opened=F("emails_opened") + 1)
-            events.activity_recorded(
-                lead=run.lead, kind=Interaction.Kind.EMAIL_OPENED, channel="sequence", subject=run.subject,
-                data={"step_run": run.pk, "sequence_step": run.step_id}, occurred_at=now,
-            )
-    return True
-
-
-def email_click_record(*, token: str, visitor_key: str = "", now: datetime | None = None, record: bool = True) -> str | None:
-    """A tracked link was clicked: the URL to redirect to (None: forged or unknown token).
-    `record`: put it on the timeline (False when the visitor is rate-limited)."""
-    read = click_token_read(token=token)
-    if read is None:
-        return None
-    enrollment_id, step_id, url = read
-    run = _run_for(enrollment_id, step_id)
-    if run is None:
-        return None
-    if not record:
-        return url
-    now = now or timezone.now()
-    with transaction.atomic():
-        first = StepRun.objects.filter(pk=run.pk, clicked_at__isnull=True).update(clicked_at=now)
-        StepRun.objects.filter(pk=run.pk, opened_at__isnull=True).update(opened_at=now)  # a click is an open
-        if first:
-            Lead.objects.filter(pk=run.lead_id).update(emails_clicked=F("emails_clicked") + 1)
-        events.activity_recorded(
-            lead=run.lead, kind=Interaction.Kind.EMAIL_CLICKED, channel="sequence", subject=run.subject,
-            data={"step_run": run.pk, "sequence_step": run.step_id, "url": url[:2000]}, occurred_at=now,
-        )
-    if visitor_key:
-        from ..capture.tracking import visitor_identify
-
-        visitor_identify(site_key=None, visitor_key=visitor_key, lead=run.lead)
-    return url
-
-
-def unsubscribe_run(*, token: str) -> StepRun | None:
-    """The step run an unsubscribe token names (None: forged or unknown)."""
-    key = _unsign(token, UNSUBSCRIBE_SALT)
-    return _run_for(*key) if key else None
-
-
-def email_suppress(*, email: str, reason: str, lead: Lead | None) -> bool:
-    """Never mail this address again; False if it was suppressed already."""
-    if not email:
-        return False
-    try:
-        with transaction.atomic():
-            EmailSuppression.objects.create(email=email, reason=reason, lead=lead)
-    except IntegrityError:
-        return False
-    return True
-
-
-def email_unsubscribe(*, run: StepRun) -> bool:
-    """One-click unsubscribe from every sequence: suppression, opt-in off, enrollments exit.
-    Idempotent; False if the address was unsubscribed already."""
-    from .sequences import lead_enrollments_exit
-
-    email = run.to_email or run.lead.email
-    with transaction.atomic():
-        new = email_suppress(email=email, reason=EmailSuppression.Reason.UNSUBSCRIBE, lead=run.lead)
-        Lead.objects.filter(pk=run.lead_id, email_opt_in=True).update(email_opt_in=False)
-        lead_enrollments_exit(lead_id=run.lead_id, reason=Enrollment.ExitReason.UNSUBSCRIBED)
-        if new:
-            events.activity_recorded(
-                lead=run.lead, kind=Interaction.Kind.UNSUBSCRIBE, channel="sequence", subject=f"Unsubscribed {email}",
-                data={"step_run": run.pk, "email": email},
-            )
-    return new
-
-
-def lead_email_bounced(*, lead: Lead, email: str, complaint: bool = False) -> None:
-    """A bounce or complaint came back (capture/email/ingest.py): suppress the address, leave every sequence."""
-    from .sequences import lead_enrollments_exit
-
-    reason = EmailSuppression.Reason.COMPLAINT if complaint else EmailSuppression.Reason.BOUNCE
-    email_suppress(email=email, reason=reason, lead=lead)
-    lead_enrollments_exit(lead_id=lead.pk, reason=Enrollment.ExitReason.BOUNCED)

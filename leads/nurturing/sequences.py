@@ -16,6 +16,7 @@ from django.utils import timezone
 from .. import events
 from ..models import Lead
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
+from .sending import emails_send, mail_connection
 from .steps import (  # the step walk shared with sending.py
     CLOSED_STATUSES,
     LEASE,
@@ -121,19 +122,6 @@ def enrollment_exit(
     if enrollment is not None and done:
         enrollment.refresh_from_db()
     return bool(done)
-
-
-def lead_enrollments_exit(*, lead_id: int, reason: str, sequence: Sequence | None = None, by: User | None = None) -> int:
-    """End a lead's active enrollments (in every sequence, or one); returns how many ended."""
-    enrollments = Enrollment.objects.filter(lead_id=lead_id)
-    if sequence is not None:
-        enrollments = enrollments.filter(sequence=sequence)
-    return enrollments_finish(enrollments=enrollments, reason=reason, by=by)
-
-
-def leads_enrollments_exit(*, lead_ids: Iterable[int] | QuerySet, reason: str, by: User | None = None) -> int:
-    """End the active enrollments of many leads (a bulk status change) in set-based SQL."""
-    return enrollments_finish(enrollments=Enrollment.objects.filter(lead_id__in=lead_ids), reason=reason, by=by)
 
 
 def lead_enroll_by_rules(*, lead_id: int) -> int:
@@ -321,7 +309,6 @@ EMAIL = "email"
 def enrollment_run(*, enrollment_id: int, step_id=ANY, now: datetime | None = None, smtp=None, cache: dict | None = None) -> int:
     """Run an enrollment's due steps until it waits, is deferred or ends; returns steps run.
     `step_id`: the step it was claimed at (a repeated delivery then does nothing)."""
-    from .sending import emails_send
 
     cache = {} if cache is None else cache
     expected, ran = step_id, 0
@@ -348,7 +335,6 @@ def _due_next(outcome: tuple[int | None, datetime], at: datetime) -> int | None:
 def enrollments_run(*, claimed: list[tuple[int, int | None]], now: datetime | None = None) -> int:
     """Run a leased batch [(enrollment id, step id)] over one SMTP connection: the email steps of
     the whole batch at once, then each enrollment on through its following steps; returns steps run."""
-    from .sending import emails_send, mail_connection
 
     cache: dict = {}
     smtp = mail_connection()

@@ -1,6 +1,7 @@
 """Walking an enrollment through its sequence's steps, shared by the engine (sequences.py) and the email
 batch sender (sending.py): the steps in order, the one after, a step run found taken, moving on, finishing.
 """
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from .. import events
 from ..models import Lead
-from ..models.nurturing import Enrollment, SequenceStep, StepRun
+from ..models.nurturing import Enrollment, Sequence, SequenceStep, StepRun
 
 Reason = Enrollment.ExitReason
 
@@ -91,3 +92,16 @@ def enrollments_move_on(*, moves: list[tuple[int, int, SequenceStep | None]], no
             enrollments_finish(enrollments=current, reason=Reason.END, now=now)
         else:
             current.update(step=targets[to_id], next_run_at=now)
+
+
+def lead_enrollments_exit(*, lead_id: int, reason: str, sequence: Sequence | None = None, by: User | None = None) -> int:
+    """End a lead's active enrollments (in every sequence, or one); returns how many ended."""
+    enrollments = Enrollment.objects.filter(lead_id=lead_id)
+    if sequence is not None:
+        enrollments = enrollments.filter(sequence=sequence)
+    return enrollments_finish(enrollments=enrollments, reason=reason, by=by)
+
+
+def leads_enrollments_exit(*, lead_ids: Iterable[int] | QuerySet, reason: str, by: User | None = None) -> int:
+    """End the active enrollments of many leads (a bulk status change) in set-based SQL."""
+    return enrollments_finish(enrollments=Enrollment.objects.filter(lead_id__in=lead_ids), reason=reason, by=by)

@@ -157,7 +157,7 @@ def _qualified_notify(rows: list[tuple[int, int, int | None]]) -> None:
         from ..tasks import enqueue_after_commit, notify_by_email_task
 
         enqueue_after_commit(notify_by_email_task, [n.pk for n in notifications])
-    from ..nurturing.sequences import leads_enrollments_exit  # the hand-off: no more nurture steps
+    from ..nurturing.steps import leads_enrollments_exit  # the hand-off: no more nurture steps
 
     leads_enrollments_exit(lead_ids=[pk for pk, _, _ in rows], reason="qualified")
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from ..capture.tracking import VISITOR_COOKIE, visitor_key_valid
-from ..nurturing.sending import email_click_record, email_open_record, email_unsubscribe, unsubscribe_run
+from ..nurturing.responses import email_click_record, email_open_record, email_unsubscribe, unsubscribe_run
 from .tracking import NO_STORE, PIXEL_GIF
 
 CLICK_REFUSED = "This link is not valid."

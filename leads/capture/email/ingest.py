@@ -107,8 +107,6 @@ def _link_copies(
 
 
 def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
-    from ...nurturing.sending import lead_email_bounced  # another stage: loaded only for a bounce
-
     failed = [
         entry for entry in parsed.delivery_status
         if entry["action"] == "failed" or (not entry["action"] and entry["status"].startswith("5"))
@@ -120,22 +118,20 @@ def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
             continue
         Lead.objects.filter(pk=lead.pk).update(email_bouncing=True, updated_at=timezone.now())
         lead.email_bouncing = True
-        events.activity_recorded(
-            lead=lead, kind=Interaction.Kind.EVENT, channel=Lead.Source.EMAIL,
-            subject=f"Email to {entry['recipient']} bounced", body=entry["diagnostic"],
-            data={"bounce": True, "status": entry["status"], "action": entry["action"], "inbound_email": inbound.pk},
+        # Nurturing reacts: the address is suppressed and the lead leaves its sequences.
+        events.email_bounced(
+            lead=lead, recipient=entry["recipient"], inbound_email_id=inbound.pk, status=entry["status"],
+            action=entry["action"], diagnostic=entry["diagnostic"],
         )
-        lead_email_bounced(lead=lead, email=entry["recipient"])  # suppressed; the lead leaves its sequences
         bounced.append(lead)
     for entry in (entry for entry in parsed.delivery_status if entry["action"] == "complaint"):
         lead = Lead.objects.filter(email=entry["recipient"]).first()
         if lead is None:
             continue
-        events.activity_recorded(
-            lead=lead, kind=Interaction.Kind.EVENT, channel=Lead.Source.EMAIL,
-            subject=f"Spam complaint from {entry['recipient']}", data={"complaint": entry["diagnostic"], "inbound_email": inbound.pk},
+        events.email_bounced(
+            lead=lead, recipient=entry["recipient"], inbound_email_id=inbound.pk, complaint=True,
+            diagnostic=entry["diagnostic"],
         )
-        lead_email_bounced(lead=lead, email=entry["recipient"], complaint=True)
         bounced.append(lead)
     return bounced
 
@@ -219,9 +215,7 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
             elif kind == InboundEmail.Kind.KNOWN_LEAD and captured.created:
                 result.kind = InboundEmail.Kind.NEW_LEAD
         if not result.created:
-            from ...nurturing.sequences import lead_enrollments_exit  # a reply ends the nurturing (another stage)
-
-            lead_enrollments_exit(lead_id=result.lead.pk, reason="replied")
+            events.email_replied(lead=result.lead)  # nurturing reacts: a reply ends the nurturing
         copies = {address for address in parsed.recipients if address not in own}
         if sender_lead is not None and sender_lead.pk != result.lead.pk:
             copies.add(sender_lead.email)  # the sender is a lead too, but not the thread's

@@ -3,6 +3,8 @@ with a confidence. It never writes; the enrichment service decides what is appli
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..errors import ProviderUnavailable  # noqa: F401  (providers raise it; it lives in errors.py)
+
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -43,8 +45,3 @@ class Provider:
     def applicable(self, facts: LeadFacts) -> bool:
         """Run only when at least one input is present."""
         return any(facts.get(name) for name in self.needs) or (not self.needs)
-
-
-class ProviderUnavailable(Exception):
-    """A provider could not answer right now (timeout, rate limit, server error). The run goes
-    on without it; a later re-enrichment (enrich_leads --stale) asks again."""

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from leads.capture.email import MAX_MULTIPART_BOUNDARIES, TOO_MANY_PARTS
+from leads.capture.email.parse import MAX_MULTIPART_BOUNDARIES, TOO_MANY_PARTS
 from leads.models import CaptureRecord, InboundEmail, Lead
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leads.models import Interaction, Lead, PageView, TrackingSite, Visitor
 from leads.models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
-from leads.nurturing.sending import CLICK_SALT, click_token
+from leads.nurturing.tokens import CLICK_SALT, click_token
 from leads.nurturing.sequences import enrollments_process_due, lead_enroll
 from tests.factories import LeadFactory
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
@@ -61,7 +61,7 @@ def test_open_pixel_marks_the_email_opened_once(sent):
     assert Interaction.objects.filter(kind=Interaction.Kind.EMAIL_OPENED).count() == 1
 
 
-def test_click_redirects_to_the_signed_url_and_links_the_visitor(sent):
+def test_click_redirects_to_the_signed_url_and_links_the_visitor(sent, django_capture_on_commit_callbacks):
     lead, enrollment, message = sent
     site = TrackingSite.objects.create(name="Site", key="site1")
     visitor = Visitor.objects.create(site=site, visitor_key="v" * 20)
@@ -69,7 +69,8 @@ def test_click_redirects_to_the_signed_url_and_links_the_visitor(sent):
     client = Client()
     client.cookies["_lcrm_vid"] = "v" * 20
     (link,) = _links(message, "c")
-    response = client.get(link)
+    with django_capture_on_commit_callbacks(execute=True):  # the visitor is identified after the click commits
+        response = client.get(link)
     assert response.status_code == 302 and response["Location"] == "https://acme.test/one"
     run = StepRun.objects.get(enrollment=enrollment, step__position=0)
     assert run.clicked_at is not None and run.opened_at is not None

@@ -8,9 +8,9 @@ from leads.nurturing.sequences import (
     EnrollmentError,
     lead_enroll,
     lead_enroll_by_rules,
-    lead_enrollments_exit,
     leads_enroll,
 )
+from leads.nurturing.steps import lead_enrollments_exit
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
