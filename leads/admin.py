@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from . import jobs
 from .models import (
     CaptureRecord, Interaction, Lead, PossibleDuplicate, ScoreJob, ScoringConfig, ScoringRule, Team, TeamMembership, WebForm,
 )
@@ -115,11 +116,10 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.action(description="Enrich now", permissions=["change"])
     def enrich_now(self, request: HttpRequest, queryset: QuerySet[Lead]):
         """Queue enrichment of the selected leads, in batches of 500."""
-        from .tasks import enqueue_after_commit, enrich_leads_task
 
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         for start in range(0, len(ids), 500):
-            enqueue_after_commit(enrich_leads_task, ids[start : start + 500])
+            jobs.enqueue("leads.tasks.enrich_leads_task", ids[start : start + 500])
         self.message_user(request, f"Enrichment queued for {len(ids)} lead(s).", messages.SUCCESS)
 
     @admin.action(description="Assign an owner", permissions=["change"])
@@ -684,13 +684,12 @@ class ScoringModelAdmin(admin.ModelAdmin):
 
     def train_view(self, request: HttpRequest):
         """POST: queue a training (then a rescore of every open lead) instead of waiting for the night."""
-        from .tasks import enqueue_after_commit, train_scoring_task
 
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.can_train(request):
             raise PermissionDenied
-        enqueue_after_commit(train_scoring_task)
+        jobs.enqueue("leads.tasks.train_scoring_task")
         self.message_user(request, TRAIN_QUEUED, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:leads_scoringmodel_changelist"))
 
@@ -844,10 +843,9 @@ class AgentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Someone may have become available: drain the queues now rather than at the next minute."""
-        from .tasks import drain_queues_task, enqueue_after_commit
 
         super().save_model(request, obj, form, change)
-        enqueue_after_commit(drain_queues_task)
+        jobs.enqueue("leads.tasks.drain_queues_task")
 
 
 class TerritoryForm(forms.ModelForm):
@@ -935,11 +933,10 @@ class NotificationAdmin(ReadOnlyAdmin):
 def assign_now(modeladmin, request: HttpRequest, queryset: QuerySet[Lead]):
     """Queue assignment of the selected unassigned open leads, in batches of 500."""
     from .distribution.availability import OPEN_STATUSES
-    from .tasks import assign_leads_task, enqueue_after_commit
 
     ids = list(queryset.filter(owner__isnull=True, status__in=OPEN_STATUSES).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), 500):
-        enqueue_after_commit(assign_leads_task, ids[start : start + 500])
+        jobs.enqueue("leads.tasks.assign_leads_task", ids[start : start + 500])
     modeladmin.message_user(request, ASSIGN_QUEUED.format(count=len(ids), owned=queryset.count() - len(ids)), messages.SUCCESS)
 
 

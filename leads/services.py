@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from . import jobs
 from .models import Interaction, Lead
 from .validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN
 
@@ -79,9 +80,7 @@ def interaction_record(
 
         engagement_add(lead_id=lead.pk, day=timezone.localdate(occurred_at), form_submits=1)
     if kind in SCORED_KINDS:
-        from .tasks import rescore_soon
-
-        rescore_soon(lead_id=lead.pk)
+        lead_rescore_soon(lead_id=lead.pk)
     return interaction
 
 
@@ -108,11 +107,18 @@ def _save_unique(lead: Lead, **save_kwargs) -> None:
         raise duplicate from exc
 
 
+RESCORE_DEBOUNCE_SECONDS = 5
+
+
+def lead_rescore_soon(*, lead_id: int) -> None:
+    """Rescore a lead a few seconds after an event; the events in between fold into that one run."""
+    jobs.enqueue_debounced(f"rescore:{lead_id}", "leads.tasks.rescore_leads_task", [lead_id], seconds=RESCORE_DEBOUNCE_SECONDS)
+
+
 def lead_enqueue_processing(*, lead_id: int) -> None:
     """Run the processing pipeline for a lead once the current transaction commits."""
-    from .tasks import enqueue_after_commit, process_lead_task
 
-    enqueue_after_commit(process_lead_task, lead_id)
+    jobs.enqueue("leads.tasks.process_lead_task", lead_id)
 
 
 @transaction.atomic
@@ -158,9 +164,7 @@ def lead_update(*, lead: Lead, data: dict[str, Any], by: User | None) -> Lead:
         lead.grade_locked = True
         changed.append("grade_locked")
     _save_unique(lead, update_fields=[*changed, "updated_at"])
-    from .tasks import rescore_soon
-
-    rescore_soon(lead_id=lead.pk)
+    lead_rescore_soon(lead_id=lead.pk)
     if "status" in changed:
         interaction_record(
             lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=by,

