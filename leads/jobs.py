@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError as BrokerError
 
 from leadcrm.celery import app
@@ -106,7 +107,7 @@ def enqueue_debounced(key: str, task_name: str, *args, seconds: float) -> bool:
     (100 page views → one rescore); True when this call enqueued it."""
     try:
         first = cache.add(f"leadcrm:debounce:{key}", 1, timeout=seconds)
-    except (ConnectionError, OSError) as exc:  # the cache is down: enqueue every time, never drop one
+    except (ConnectionInterrupted, ConnectionError, OSError) as exc:  # the cache is down: enqueue, never drop one
         logger.warning("debounce cache unavailable, %s enqueued without it: %s", key, exc)
         first = True
     if first:
@@ -213,8 +214,10 @@ class OutboxTask(Task):
         except Retry as retry:
             job_release(job_id=job_id, countdown=retry.when if isinstance(retry.when, (int, float)) else None)
             raise
-        except BaseException:
-            job_done(job_id=job_id)  # failed for good (Celery logs it); retries raise Retry instead
+        except Exception:
+            # Failed for good (Celery logs it; retries raise Retry instead). A worker stopped
+            # mid-task (SystemExit, a kill) keeps its claim: the sweeper sends the job again.
+            job_done(job_id=job_id)
             raise
         job_done(job_id=job_id)
         return result
@@ -225,14 +228,16 @@ class OutboxTask(Task):
 
 def _queue_is_empty() -> bool | None:
     """Whether the broker's default queue holds no message (None: cannot tell on this transport)."""
+    conn = app.connection_for_read()
     try:
-        with app.connection_for_read() as conn:
-            client = getattr(conn.default_channel, "client", None)
-            if client is None or not hasattr(client, "llen"):
-                return None
-            return client.llen(app.conf.task_default_queue) == 0
-    except (BrokerError, ConnectionError, OSError):
+        client = getattr(conn.default_channel, "client", None)
+        if client is None or not hasattr(client, "llen"):
+            return None
+        return client.llen(app.conf.task_default_queue) == 0
+    except (BrokerError, OSError, *conn.connection_errors, *conn.channel_errors):
         return None
+    finally:
+        conn.release()
 
 
 _SWEEP_SQL = """
