@@ -194,13 +194,16 @@ def test_significant_changes_only_go_on_the_timeline():
 
 
 def test_events_rescore_debounced():
-    from leads.tasks import _rescore_debounced
+    from leads import jobs
+    from leads.models import OutboxJob
 
     lead = LeadFactory()
-    scheduled = [_rescore_debounced(lead.pk) for _ in range(100)]
+    key = f"rescore:{lead.pk}"
+    scheduled = [jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) for _ in range(100)]
     assert scheduled.count(True) == 1  # 100 events, one recomputation
-    cache.delete(f"leadcrm:rescore:{lead.pk}")  # the window has passed
-    assert _rescore_debounced(lead.pk) is True
+    assert OutboxJob.objects.filter(task_name="leads.tasks.rescore_leads_task", args=[[lead.pk]]).count() == 1
+    cache.delete(f"leadcrm:debounce:{key}")  # the window has passed
+    assert jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) is True
 
 
 @pytest.mark.django_db(transaction=True)
