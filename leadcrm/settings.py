@@ -271,6 +271,8 @@ else:
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 CELERY_TASK_ACKS_LATE = True
+# A worker retries a lost broker every 1–5 s (kombu alone backs off to 30 s): recovery in seconds.
+CELERY_WORKER_CONSUMER = "leadcrm.worker:QuickReconnectConsumer"
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
