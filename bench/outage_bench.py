@@ -75,6 +75,20 @@ def start_worker(url: str, concurrency: int) -> subprocess.Popen:
     )
 
 
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """utime + stime of the worker's process group (main, pool processes, embedded beat)."""
+    pids = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def kill(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
@@ -133,6 +147,7 @@ def main() -> int:
     print(f"broker back after {recovered - down:.1f} s", flush=True)
     if args.kill_worker:
         worker = start_worker(url, args.concurrency)
+    cpu_before = cpu_seconds(worker)
     ours = Lead.objects.filter(email__endswith=f"@{DOMAIN}")
     processed_at = emailed_at = first_at = None
     try:
@@ -149,6 +164,10 @@ def main() -> int:
                 print(f"every job done (assignment emails sent) {emailed_at:.1f} s after recovery", flush=True)
                 break
             time.sleep(0.5)
+        cpu = cpu_seconds(worker) - cpu_before
+        print(f"worker CPU after recovery: {cpu:.1f} s, {1000 * cpu / args.leads:.1f} ms per lead "
+              f"(so {args.concurrency} idle cores could drain ~{args.concurrency * args.leads / max(cpu, 0.001):.0f} leads/s "
+              "before PostgreSQL's share)", flush=True)
     finally:
         kill(worker)
         redis.stop()
