@@ -78,6 +78,12 @@ def enqueue(task_name: str, *args, countdown: float | None = None) -> None:
     transaction.on_commit(lambda: _submit(_publish_fresh, job.pk, task_name, job.args, countdown))
 
 
+def publish_after_commit(*, job_id: int, task_name: str, args: list) -> None:
+    """Publish after commit a job whose outbox row the caller wrote itself, in its own statement
+    (capture writes a new lead and its processing job in one INSERT)."""
+    transaction.on_commit(lambda: _submit(_publish_fresh, job_id, task_name, args, None))
+
+
 _pending = 0
 
 

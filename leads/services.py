@@ -108,6 +108,7 @@ def _save_unique(lead: Lead, **save_kwargs) -> None:
 
 
 RESCORE_DEBOUNCE_SECONDS = 5
+PROCESS_LEAD_TASK = "leads.tasks.process_lead_task"
 
 
 def lead_rescore_soon(*, lead_id: int) -> None:
@@ -118,7 +119,7 @@ def lead_rescore_soon(*, lead_id: int) -> None:
 def lead_enqueue_processing(*, lead_id: int) -> None:
     """Run the processing pipeline for a lead once the current transaction commits."""
 
-    jobs.enqueue("leads.tasks.process_lead_task", lead_id)
+    jobs.enqueue(PROCESS_LEAD_TASK, lead_id)
 
 
 @transaction.atomic
