@@ -7,6 +7,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadcrm.settings")
 
-app = Celery("leadcrm")
+# Every task claims its outbox row before it runs (leads.jobs): a repeated message does nothing twice.
+app = Celery("leadcrm", task_cls="leads.jobs:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -306,6 +306,8 @@ else:
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 CELERY_TASK_ACKS_LATE = True
+# A worker retries a lost broker every 1–5 s (kombu alone backs off to 30 s): recovery in seconds.
+CELERY_WORKER_CONSUMER = "leadcrm.worker:QuickReconnectConsumer"
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
@@ -318,6 +320,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Default periodic jobs; beat copies them into django-celery-beat's tables, where
 # managers can change or pause them in admin.
 CELERY_BEAT_SCHEDULE = {
+    # The outbox sweeper: a job whose publish failed, whose message the broker lost or whose worker
+    # died is sent again within seconds of the broker answering (leads/jobs.py, docs/jobs.md).
+    "sweep-outbox": {"task": "leads.tasks.sweep_outbox_task", "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=10.0)},
     "sweep-unprocessed-leads": {"task": "leads.tasks.sweep_unprocessed_leads_task", "schedule": 120.0},
     "engagement-roll-windows": {"task": "leads.tasks.engagement_roll_windows_task", "schedule": 3600.0},
     "poll-mailboxes": {"task": "leads.tasks.poll_mailboxes_task", "schedule": 60.0},

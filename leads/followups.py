@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import events
+from . import events, jobs
 from .models import Interaction, Lead, Notification, Task
 
 # Validation messages (tests assert on them).
@@ -121,7 +121,6 @@ def lead_reassign(*, lead: Lead, owner: User, by: User) -> Lead:
     """A manager gives the lead to another rep: the owner changes (timeline "assigned", reason
     manual, no SLA) and the new owner gets a notification, emailed after the commit."""
     from .services import lead_update
-    from .tasks import enqueue_after_commit, notify_by_email_task
 
     previous = lead.owner_id
     if owner.pk == previous:
@@ -133,5 +132,5 @@ def lead_reassign(*, lead: Lead, owner: User, by: User) -> Lead:
             user=owner, kind=Notification.Kind.ASSIGNED, lead=lead,
             message=NOTIFY_REASSIGNED.format(by=by.get_username(), lead=lead)[:300],
         )
-        enqueue_after_commit(notify_by_email_task, [note.pk])
+        jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
     return lead

@@ -1,8 +1,11 @@
 """In-app notifications: the unread count every page shows, the list, marking them read."""
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -61,3 +64,20 @@ def notifications_mark_read(*, user, ids: list[int] | None = None, now: datetime
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=now or timezone.now())
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """Email one notification to its user unless it was emailed already; True when sent now."""
+    # The row stays locked while the mail goes out and is marked in the same transaction: a
+    # second run at the same time skips it, a later one finds it sent. A failed send rolls back.
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("user")
+            .filter(pk=notification_id, emailed_at__isnull=True).first()
+        )
+        if notification is None or not notification.user.email:
+            return False
+        link = f"{settings.PUBLIC_BASE_URL}/leads/{notification.lead_id}" if notification.lead_id else settings.PUBLIC_BASE_URL
+        send_mail(f"[LeadCRM] {notification.message}", f"{notification.message}\n\n{link}\n", None, [notification.user.email])
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+    return True

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import events, locks
+from . import events, jobs, locks
 from .models import Lead
 from .validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN
 
@@ -54,11 +54,19 @@ def _save_unique(lead: Lead, **save_kwargs) -> None:
         raise duplicate from exc
 
 
+RESCORE_DEBOUNCE_SECONDS = 5
+PROCESS_LEAD_TASK = "leads.tasks.process_lead_task"
+
+
+def lead_rescore_soon(*, lead_id: int) -> None:
+    """Rescore a lead a few seconds after an event; the events in between fold into that one run."""
+    jobs.enqueue_debounced(f"rescore:{lead_id}", "leads.tasks.rescore_leads_task", [lead_id], seconds=RESCORE_DEBOUNCE_SECONDS)
+
+
 def lead_enqueue_processing(*, lead_id: int) -> None:
     """Run the processing pipeline for a lead once the current transaction commits."""
-    from .tasks import enqueue_after_commit, process_lead_task
 
-    enqueue_after_commit(process_lead_task, lead_id)
+    jobs.enqueue(PROCESS_LEAD_TASK, lead_id)
 
 
 @transaction.atomic
@@ -106,9 +114,7 @@ def lead_update(*, lead: Lead, data: dict[str, Any], by: User | None) -> Lead:
         lead.grade_locked = True
         changed.append("grade_locked")
     _save_unique(lead, update_fields=[*changed, "updated_at"])
-    from .tasks import rescore_soon
-
-    rescore_soon(lead_id=lead.pk)
+    lead_rescore_soon(lead_id=lead.pk)
     if "status" in changed:
         events.lead_status_changed(lead=lead, previous=before["status"], by=by, lost_reason=lead.lost_reason)
     if "owner" in changed:

@@ -1,7 +1,5 @@
-"""Celery tasks: thin, by id, safe to repeat."""
+"""Celery tasks: thin, by id, safe to repeat. Enqueue them by name with leads.jobs.enqueue."""
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from celery import shared_task
@@ -9,7 +7,9 @@ from django.db import OperationalError as DatabaseOperationalError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from . import jobs
 from .models import Lead
+from .notifications import notification_email
 from .pipeline import lead_process
 
 logger = logging.getLogger(__name__)
@@ -17,34 +17,6 @@ logger = logging.getLogger(__name__)
 SWEEP_AFTER = timedelta(minutes=5)
 RESCORE_WAIT_SECONDS = 10  # a bulk rescore that finds another one running looks again after this
 SWEEP_BATCH = 500
-
-
-_publisher: ThreadPoolExecutor | None = None
-_publisher_lock = threading.Lock()
-
-
-def _publish(task, args: tuple, options: dict | None = None) -> None:
-    try:
-        task.apply_async(args=args, retry=False, **(options or {}))
-    except (OperationalError, ConnectionError, OSError) as exc:
-        logger.warning("broker unavailable, %s%r left for the sweeper: %s", task.name, args, exc)
-
-
-def _background_publisher() -> ThreadPoolExecutor:
-    """One lazily started publishing thread per process (never at import or in AppConfig.ready)."""
-    global _publisher
-    with _publisher_lock:
-        if _publisher is None:
-            _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadcrm-publish")
-        return _publisher
-
-
-def enqueue_after_commit(task, *args, countdown: float | None = None) -> None:
-    """Send a task once the surrounding transaction commits, from a background thread, so
-    no request waits on the broker. If the broker is down the request still succeeds and
-    the sweeper re-sends whatever was not processed."""
-    options = {"countdown": countdown} if countdown else None
-    transaction.on_commit(lambda: _background_publisher().submit(_publish, task, args, options))
 
 
 @shared_task(
@@ -65,8 +37,14 @@ def enrich_leads_task(lead_ids: list[int]) -> int:
 
 
 @shared_task
+def sweep_outbox_task() -> int:
+    """Every few seconds (beat): republish outbox jobs that never reached a worker or lost it."""
+    return jobs.outbox_sweep()
+
+
+@shared_task
 def sweep_unprocessed_leads_task() -> int:
-    """Re-enqueue leads whose processing never finished (a broker outage, a lost worker)."""
+    """A second net under the outbox: re-enqueue leads whose processing never finished after minutes."""
     cutoff = timezone.now() - SWEEP_AFTER
     ids = list(
         Lead.objects.filter(processed_at__isnull=True, updated_at__lt=cutoff)
@@ -130,28 +108,6 @@ def engagement_roll_windows_task() -> int:
     return engagement_roll_windows()
 
 
-RESCORE_DEBOUNCE_SECONDS = 5
-
-
-def _rescore_debounced(lead_id: int) -> bool:
-    from django.core.cache import cache
-
-    try:
-        first = cache.add(f"leadcrm:rescore:{lead_id}", 1, timeout=RESCORE_DEBOUNCE_SECONDS)
-    except (ConnectionError, OSError) as exc:  # Redis down: the pipeline and sweeper still score
-        logger.warning("debounce cache unavailable, rescore of lead %s skipped: %s", lead_id, exc)
-        return False
-    if first:
-        _publish(rescore_leads_task, ([lead_id],), {"countdown": RESCORE_DEBOUNCE_SECONDS})
-    return first
-
-
-def rescore_soon(*, lead_id: int) -> None:
-    """Rescore a lead a few seconds after an event; events in between fold into that one run
-    (100 page views → one recomputation). Runs after commit, off the request thread."""
-    transaction.on_commit(lambda: _background_publisher().submit(_rescore_debounced, lead_id))
-
-
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
 def rescore_leads_task(lead_ids: list[int]) -> int:
     """Rescore some leads (after events, debounced)."""
@@ -209,21 +165,10 @@ def rescore_range_task(self, job_id: int, start: int, end: int, now: str) -> int
     return result.scored
 
 
-@shared_task(autoretry_for=(OperationalError, ConnectionError), retry_backoff=True, max_retries=5)
+@shared_task(autoretry_for=(OperationalError, ConnectionError, OSError), retry_backoff=True, max_retries=5, acks_late=True)
 def notify_by_email_task(notification_ids: list[int]) -> int:
-    """Email owners their new notifications (Django's mail backend)."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    from .models import Notification
-
-    sent = 0
-    for notification in Notification.objects.filter(pk__in=notification_ids).select_related("user"):
-        if notification.user.email:
-            link = f"{settings.PUBLIC_BASE_URL}/leads/{notification.lead_id}" if notification.lead_id else settings.PUBLIC_BASE_URL
-            send_mail(f"[LeadCRM] {notification.message}", f"{notification.message}\n\n{link}\n", None, [notification.user.email])
-            sent += 1
-    return sent
+    """Email owners their new notifications, each once (a repeated run skips what was sent)."""
+    return sum(notification_email(notification_id=pk) for pk in notification_ids)
 
 
 # Training reads every closed lead; a large history takes a minute or two, never an hour.

@@ -11,11 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 
-from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate, WebForm
-from .. import events
-from ..locks import advisory_lock
+from .. import events, jobs
 from ..events import ACTIVITY_KINDS
-from ..services import lead_enqueue_processing
+from ..locks import advisory_lock
+from ..models import CaptureRecord, Consent, Interaction, Lead, OutboxJob, PossibleDuplicate, WebForm
+from ..services import PROCESS_LEAD_TASK, lead_enqueue_processing
 from .cleaning import capture_clean
 from .duplicates import duplicates_detect
 
@@ -278,11 +278,12 @@ def _insert_row(obj: models.Model, *, linked: tuple[str, ...] = ()) -> tuple[lis
     )
 
 
-def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None) -> bool:
-    """Insert a new lead with its capture record, timeline entry and consent proof in one
-    statement (atomic by itself, one round trip), setting their ids. When a lead with the same
-    email or external id exists (or is being inserted by a concurrent capture, which the unique
-    indexes make us wait for) nothing is written and it returns False: find and merge instead."""
+def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None) -> int | None:
+    """Insert a new lead with its capture record, timeline entry, consent proof and processing job
+    (its outbox row) in one statement (atomic by itself, one round trip), setting their ids; returns
+    the job's id. When a lead with the same email or external id exists (or is being inserted by a
+    concurrent capture, which the unique indexes make us wait for) nothing is written and it
+    returns None: find and merge instead."""
     lead_columns, lead_values = _insert_row(lead)
     record_columns, record_values = _insert_row(record, linked=("lead",))
     entry_columns, entry_values = _insert_row(interaction, linked=("lead", "data"))
@@ -301,28 +302,31 @@ def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent
     sql = (
         f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({', '.join(lead_columns)}) VALUES ({marks(lead_values)})"
         " ON CONFLICT DO NOTHING RETURNING id),"
+        f" new_job AS (INSERT INTO {quote(OutboxJob._meta.db_table)} (task_name, args, created_at, due_at, publishes)"
+        " SELECT %s, jsonb_build_array(id), %s, %s, 0 FROM new_lead RETURNING id),"
         f" new_record AS (INSERT INTO {quote(CaptureRecord._meta.db_table)} (lead_id, {', '.join(record_columns)})"
         f" SELECT id, {marks(record_values)} FROM new_lead RETURNING id, lead_id){consent_sql}"
         f" INSERT INTO {quote(Interaction._meta.db_table)} (lead_id, data, {', '.join(entry_columns)})"
         f" SELECT lead_id, %s || jsonb_build_object('capture', id), {marks(entry_values)} FROM new_record"
-        " RETURNING lead_id, (data ->> 'capture')::bigint, id"
+        " RETURNING lead_id, (data ->> 'capture')::bigint, id, (SELECT id FROM new_job)"
         + (", (SELECT id FROM new_consent)" if consent is not None else "")
     )
     data_field = Interaction._meta.get_field("data")
+    now = timezone.now()
     params = [
-        *lead_values, *record_values, *consent_values,
+        *lead_values, PROCESS_LEAD_TASK, now, now, *record_values, *consent_values,
         data_field.get_db_prep_save(interaction.data, connection=connection), *entry_values,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
-        return False
-    lead.pk, record.pk, interaction.pk = row[:3]
+        return None
+    lead.pk, record.pk, interaction.pk, job_id = row[:4]
     interaction.data = {**interaction.data, "capture": record.pk}
     saved = [lead, record, interaction]
     if consent is not None:
-        consent.pk = row[3]
+        consent.pk = row[4]
         saved.append(consent)
     for obj in saved:
         obj._state.adding, obj._state.db = False, connection.alias
@@ -330,7 +334,7 @@ def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent
         obj.lead = lead
     if consent is not None:
         consent.capture = record
-    return True
+    return job_id
 
 
 def capture(
@@ -425,8 +429,9 @@ def _capture_new(
     consent = None
     if consent_text:
         consent = Consent(lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None, web_form=context.web_form)
-    if not _create(lead, record, entry, consent):
+    job_id = _create(lead, record, entry, consent)
+    if job_id is None:
         return None
     events.lead_captured_new(lead=lead, entry=entry)
-    lead_enqueue_processing(lead_id=lead.pk)
+    jobs.publish_after_commit(job_id=job_id, task_name=PROCESS_LEAD_TASK, args=[lead.pk])
     return CaptureResult(lead=lead, created=True, record=record)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .. import jobs
 from ..models import Agent, Assignment, Call, Lead, Notification, TeamSettings, Territory
 from ..normalize import INVALID_PHONE, normalize_phone
 from ..pagination import FastCountPaginator
@@ -89,10 +90,8 @@ class AgentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Someone may have become available: drain the queues now rather than at the next minute."""
-        from ..tasks import drain_queues_task, enqueue_after_commit
-
         super().save_model(request, obj, form, change)
-        enqueue_after_commit(drain_queues_task)
+        jobs.enqueue("leads.tasks.drain_queues_task")
 
 
 class TerritoryForm(forms.ModelForm):
@@ -179,9 +178,7 @@ class NotificationAdmin(ReadOnlyAdmin):
 @admin.action(description="Assign now (territory → team → round robin)", permissions=["change"])
 def assign_now(modeladmin, request: HttpRequest, queryset: QuerySet[Lead]):
     """Queue assignment of the selected unassigned open leads, in batches of 500."""
-    from ..tasks import assign_leads_task, enqueue_after_commit
-
     ids = list(queryset.filter(owner__isnull=True, status__in=OPEN_STATUSES).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), 500):
-        enqueue_after_commit(assign_leads_task, ids[start : start + 500])
+        jobs.enqueue("leads.tasks.assign_leads_task", ids[start : start + 500])
     modeladmin.message_user(request, ASSIGN_QUEUED.format(count=len(ids), owned=queryset.count() - len(ids)), messages.SUCCESS)

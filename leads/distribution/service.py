@@ -26,7 +26,7 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from .. import events, locks
+from .. import events, jobs, locks
 from ..models import Agent, Assignment, Interaction, Lead, Notification, Team, TeamMembership
 from .availability import OPEN_STATUSES, sla_due, unavailable_reason
 from .round_robin import Rotation, Turn, rotation_take, rotations_lock, rotations_save, team_settings
@@ -107,10 +107,9 @@ def _lead_name(lead: Lead) -> str:
 
 
 def _email_later(notification_ids: list[int]) -> None:
-    from ..tasks import enqueue_after_commit, notify_by_email_task
 
     for start in range(0, len(notification_ids), EMAIL_BATCH):
-        enqueue_after_commit(notify_by_email_task, notification_ids[start : start + EMAIL_BATCH])
+        jobs.enqueue("leads.tasks.notify_by_email_task", notification_ids[start : start + EMAIL_BATCH])
 
 
 def _write(placed: list[tuple[Lead, Placement]], *, now: datetime, emails: list[int] | None) -> list[Assignment]:

@@ -3,15 +3,14 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .. import jobs
 from ..models import Lead
 
 
 @admin.action(description="Enrich now", permissions=["change"])
 def enrich_now(modeladmin, request: HttpRequest, queryset: QuerySet[Lead]):
     """Queue enrichment of the selected leads, in batches of 500."""
-    from ..tasks import enqueue_after_commit, enrich_leads_task
-
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), 500):
-        enqueue_after_commit(enrich_leads_task, ids[start : start + 500])
+        jobs.enqueue("leads.tasks.enrich_leads_task", ids[start : start + 500])
     modeladmin.message_user(request, f"Enrichment queued for {len(ids)} lead(s).", messages.SUCCESS)

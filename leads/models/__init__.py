@@ -13,4 +13,5 @@ from .nurturing import (  # noqa: F401
 from .work import SavedView, Task, UserPreference  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .enrichment import EnrichmentValue, LeadActivityDay  # noqa: F401
+from .jobs import OutboxJob  # noqa: F401
 from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401

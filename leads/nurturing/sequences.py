@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .. import events
+from .. import events, jobs
 from ..models import Lead
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
 from .sending import emails_send, mail_connection
@@ -366,9 +366,7 @@ def enrollments_process_due(*, now: datetime | None = None, batch: int = 200, ma
             break
         taken += len(claimed)
         if fan_out:
-            from ..tasks import run_enrollments_task
-
-            run_enrollments_task.apply_async(args=([list(row) for row in claimed],))
+            jobs.enqueue("leads.tasks.run_enrollments_task", [list(row) for row in claimed])
         else:
             enrollments_run(claimed=claimed, now=now)
         if len(claimed) < batch:

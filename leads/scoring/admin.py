@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirec
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from .. import jobs
 from ..models import ScoreJob, ScoringConfig, ScoringModel, ScoringRule
 from .predictive import MIN_CLOSED, model_current
 from .service import rescore_all_start
@@ -103,13 +104,11 @@ class ScoringModelAdmin(admin.ModelAdmin):
 
     def train_view(self, request: HttpRequest):
         """POST: queue a training (then a rescore of every open lead) instead of waiting for the night."""
-        from ..tasks import enqueue_after_commit, train_scoring_task
-
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.can_train(request):
             raise PermissionDenied
-        enqueue_after_commit(train_scoring_task)
+        jobs.enqueue("leads.tasks.train_scoring_task")
         self.message_user(request, TRAIN_QUEUED, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:leads_scoringmodel_changelist"))
 

@@ -20,6 +20,7 @@ from django.db.models import F, FloatField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from .. import jobs
 from ..bulk import gin_deferred
 from ..models import Interaction, Lead, Notification, ScoreJob, ScoringConfig
 from .rules import engagement_sql, fit_expression, rule_expressions, rules_active, sql_dialect
@@ -154,9 +155,8 @@ def _qualified_notify(rows: list[tuple[int, int, int | None]]) -> None:
         for pk, score, owner in rows if owner
     )
     if notifications:
-        from ..tasks import enqueue_after_commit, notify_by_email_task
 
-        enqueue_after_commit(notify_by_email_task, [n.pk for n in notifications])
+        jobs.enqueue("leads.tasks.notify_by_email_task", [n.pk for n in notifications])
     from ..nurturing.steps import leads_enrollments_exit  # the hand-off: no more nurture steps
 
     leads_enrollments_exit(lead_ids=[pk for pk, _, _ in rows], reason="qualified")
@@ -255,13 +255,12 @@ def score_job_blocking(*, job_id: int) -> ScoreJob | None:
 
 def rescore_all_start(*, by=None, reason: str = "") -> ScoreJob:
     """Queue a background rescore of every open lead (after a rule or settings change)."""
-    from ..tasks import enqueue_after_commit, rescore_all_task
 
     waiting = ScoreJob.objects.filter(status=ScoreJob.Status.PENDING).order_by("created_at").first()
     if waiting is not None:
         return waiting  # several changes at once (a list edit): one rescore covers them all
     job = ScoreJob.objects.create(created_by=by, reason=reason[:200], total=Lead.objects.filter(status__in=OPEN).count())
-    enqueue_after_commit(rescore_all_task, job.pk)
+    jobs.enqueue("leads.tasks.rescore_all_task", job.pk)
     return job
 
 

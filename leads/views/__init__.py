@@ -6,10 +6,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from .. import jobs
 from ..enrichment.service import enrichment_accept, enrichment_dismiss
 from ..forms import LeadForm, NoteForm
 from ..models import EnrichmentValue, Lead
-from ..tasks import enqueue_after_commit, enrich_leads_task
 from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
 from ..roles import is_manager, is_rep
 from ..selectors import lead_get
@@ -77,7 +77,7 @@ def lead_enrich_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead_or_404(request, pk)
     if not _can_write(request.user):
         raise PermissionDenied
-    enqueue_after_commit(enrich_leads_task, [lead.pk])
+    jobs.enqueue("leads.tasks.enrich_leads_task", [lead.pk])
     messages.success(request, "Enrichment queued; the profile updates in a moment.")
     return redirect(lead)
 

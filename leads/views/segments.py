@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from .. import jobs
 from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..exporting import DEFAULT_EXPORT_COLUMNS, EXPORT_COLUMNS, FORMATS, leads_export_response
 from ..models import Segment
@@ -242,11 +243,10 @@ def segment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def segment_refresh_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Re-evaluate a segment in the background (the entrants enroll in its sequences)."""
-    from ..tasks import enqueue_after_commit, refresh_segment_task
 
     _require_nurturer(request)
     segment = _segment_or_404(pk)
-    enqueue_after_commit(refresh_segment_task, segment.pk)
+    jobs.enqueue("leads.tasks.refresh_segment_task", segment.pk)
     messages.info(request, _("Refreshing the segment; its size updates in a moment."))
     return redirect("leads:segment_detail", pk=segment.pk)
 

@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ... import jobs
 from ...models import ImportJob
 from ...roles import MARKETERS, is_manager, user_roles
 from .columns import import_columns, import_inspect
@@ -236,8 +237,6 @@ def import_too_large_message() -> str:
 def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
     """Check the header of an unsaved job's file, store the job and its file, and enqueue the
     import after commit (admin and the upload page both come here)."""
-    from ...tasks import enqueue_after_commit, import_leads_task  # tasks import services, not the reverse
-
     upload = job.file.file
     name = os.path.basename(job.original_name or getattr(upload, "name", "") or job.file.name)
     if getattr(upload, "size", 0) and upload.size > import_upload_limit():
@@ -248,7 +247,7 @@ def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
     job.status = ImportJob.Status.PENDING
     with transaction.atomic():
         job.save()
-        enqueue_after_commit(import_leads_task, job.pk)
+        jobs.enqueue("leads.tasks.import_leads_task", job.pk)
     return job
 
 
@@ -267,8 +266,6 @@ def import_job_create(
 
 def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
     """Run a dry run's file for real: a new job on the same stored file with the same options."""
-    from ...tasks import enqueue_after_commit, import_leads_task  # tasks import services, not the reverse
-
     if not job.dry_run:
         raise ImportFileError(NOT_A_DRY_RUN)
     real = ImportJob(
@@ -278,7 +275,7 @@ def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
     )
     with transaction.atomic():
         real.save()
-        enqueue_after_commit(import_leads_task, real.pk)
+        jobs.enqueue("leads.tasks.import_leads_task", real.pk)
     return real
 
 

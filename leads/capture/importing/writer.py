@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, connections, models, transacti
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ... import jobs
 from ...models import CaptureRecord, ImportJob, Interaction, Lead
 from ..service import MERGEABLE
 from .possible_duplicates import _possible_duplicates_record
@@ -364,10 +365,8 @@ def _batch_log(outcomes: list[RowOutcome], *, options: ImportSettings, now: date
 
 def _batch_enqueue(lead_ids: list[int]) -> None:
     """Processing for the batch's new and changed leads: one task per PROCESS_CHUNK leads, after commit."""
-    from ...tasks import enqueue_after_commit, process_leads_task  # tasks import services, not the reverse
-
     for start in range(0, len(lead_ids), PROCESS_CHUNK):
-        enqueue_after_commit(process_leads_task, lead_ids[start:start + PROCESS_CHUNK])
+        jobs.enqueue("leads.tasks.process_leads_task", lead_ids[start:start + PROCESS_CHUNK])
 
 
 def import_batch(*, rows: list[ImportRow], options: ImportSettings) -> list[RowOutcome]:

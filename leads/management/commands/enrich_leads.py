@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from leads.enrichment.service import leads_enrich
 from leads.models import Lead
-from leads.tasks import enrich_leads_task
+from leads import jobs
 
 BATCH = 500
 
@@ -47,5 +47,5 @@ class Command(BaseCommand):
     def _run(self, batch: list[int], sync: bool) -> int:
         if sync:
             return leads_enrich(lead_ids=list(batch)).changed
-        enrich_leads_task.delay(list(batch))
+        jobs.enqueue("leads.tasks.enrich_leads_task", list(batch))
         return 0

@@ -277,8 +277,9 @@ def test_an_identified_hit_adds_only_the_timeline_entry(client, site, django_ass
     lead = LeadFactory()
     view_at(site, 1, "/")
     visitor_identify(site_key=None, visitor_key=VISITOR, lead=lead)
-    # the anonymous six, plus the entry, last_activity_at, and the engagement counters (day upsert, lead)
-    with django_assert_num_queries(10):
+    # the anonymous six, plus the entry, last_activity_at, the engagement counters (day upsert, lead)
+    # and the debounced rescore's outbox row
+    with django_assert_num_queries(11):
         assert collect(client, site, hit()).status_code == 202
 
 

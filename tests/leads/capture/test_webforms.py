@@ -229,6 +229,10 @@ def test_a_new_person_is_one_statement_with_everything_written_together(client, 
     consent = Consent.objects.get(lead=lead)
     assert (consent.capture, consent.web_form, consent.ip) == (record, web_form, "198.51.100.7")
     assert (lead.form_submits, lead.processed_at) == (1, None)
+    # … and its processing job, in the same statement: no lead without its job (docs/jobs.md)
+    from leads.models import OutboxJob
+
+    assert OutboxJob.objects.filter(task_name="leads.tasks.process_lead_task", args=[lead.pk]).exists()
 
 
 def test_possible_duplicates_of_a_form_lead_are_found_by_the_pipeline(client, web_form):

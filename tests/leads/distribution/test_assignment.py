@@ -234,6 +234,6 @@ def test_a_batch_is_set_based(now, count, django_assert_num_queries):
     ids = [lead.pk for lead in LeadFactory.create_batch(count)]
     leads_assign(lead_ids=ids[:1], now=now)  # creates the rotation rows once
     # territories (2), savepoint, leads, team lock, members, rotation, one UPDATE per rep (3),
-    # assignments, timeline entries, notifications, release
-    with django_assert_num_queries(14):
+    # assignments, timeline entries, notifications, the email job's outbox row, release
+    with django_assert_num_queries(15):
         assert leads_assign(lead_ids=ids[1:], now=now) == count - 1

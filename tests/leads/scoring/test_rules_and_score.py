@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringModel, ScoringRule
 from leads.scoring.service import leads_rescore, score_explain
-from leads.tasks import RESCORE_DEBOUNCE_SECONDS
+from leads.services import RESCORE_DEBOUNCE_SECONDS
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -194,13 +194,16 @@ def test_significant_changes_only_go_on_the_timeline():
 
 
 def test_events_rescore_debounced():
-    from leads.tasks import _rescore_debounced
+    from leads import jobs
+    from leads.models import OutboxJob
 
     lead = LeadFactory()
-    scheduled = [_rescore_debounced(lead.pk) for _ in range(100)]
+    key = f"rescore:{lead.pk}"
+    scheduled = [jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) for _ in range(100)]
     assert scheduled.count(True) == 1  # 100 events, one recomputation
-    cache.delete(f"leadcrm:rescore:{lead.pk}")  # the window has passed
-    assert _rescore_debounced(lead.pk) is True
+    assert OutboxJob.objects.filter(task_name="leads.tasks.rescore_leads_task", args=[[lead.pk]]).count() == 1
+    cache.delete(f"leadcrm:debounce:{key}")  # the window has passed
+    assert jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) is True
 
 
 @pytest.mark.django_db(transaction=True)
