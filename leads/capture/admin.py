@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from ..permissions import can_import
 from ..models import (
     CaptureRecord,
     ImportJob,
@@ -29,7 +30,6 @@ from ..pagination import FastCountPaginator
 from .email.imap import mailbox_poll
 from .importing import (
     ImportFileError,
-    import_allowed,
     import_check_name,
     import_inspect,
     import_job_start,
@@ -383,13 +383,13 @@ class ImportJobAdmin(admin.ModelAdmin):
         return () if obj is None else self.report_fields
 
     def has_module_permission(self, request) -> bool:
-        return import_allowed(request.user)
+        return can_import(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return import_allowed(request.user)
+        return can_import(request.user)
 
     def has_add_permission(self, request) -> bool:
-        return import_allowed(request.user)
+        return can_import(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a job is a record of what happened

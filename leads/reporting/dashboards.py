@@ -11,8 +11,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_lazy as _
 
+from ..permissions import can_open_dashboard
 from ..models import Lead, Team
-from ..roles import MARKETERS, is_manager, is_rep, user_roles
 from . import queries
 from .charts import column_chart, hbar_chart
 from .queries import GRADES, SCORE_BUCKETS, score_bucket_label
@@ -291,16 +291,9 @@ DASHBOARDS: dict[str, Dashboard] = {d.slug: d for d in (
 )}
 
 
-def dashboard_allowed(*, user, dashboard: Dashboard | None = None) -> bool:
-    """Managers and staff (not reps) see every dashboard; marketers only those marked for them."""
-    if is_manager(user) or (user.is_authenticated and user.is_staff and not is_rep(user)):
-        return True
-    return dashboard is not None and dashboard.marketers and MARKETERS in user_roles(user)
-
-
 def dashboards_for(*, user) -> list[Dashboard]:
     """The dashboards the user may open, in menu order."""
-    return [d for d in DASHBOARDS.values() if dashboard_allowed(user=user, dashboard=d)]
+    return [d for d in DASHBOARDS.values() if can_open_dashboard(user, for_marketers=d.marketers)]
 
 
 @dataclass(frozen=True)

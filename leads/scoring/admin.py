@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirec
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from ..permissions import can_train
 from .. import jobs
 from ..models import ScoreJob, ScoringConfig, ScoringModel, ScoringRule
 from .predictive import MIN_CLOSED, model_current
@@ -94,10 +95,6 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def can_train(self, request: HttpRequest) -> bool:
-        """Training changes every score, so it takes the right to change the scoring settings."""
-        return request.user.has_perm("leads.change_scoringconfig")
-
     def get_urls(self):
         train = path("train/", self.admin_site.admin_view(self.train_view), name="leads_scoringmodel_train")
         return [train, *super().get_urls()]
@@ -106,7 +103,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
         """POST: queue a training (then a rescore of every open lead) instead of waiting for the night."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.can_train(request):
+        if not can_train(request.user):
             raise PermissionDenied
         jobs.enqueue("leads.tasks.train_scoring_task")
         self.message_user(request, TRAIN_QUEUED, messages.SUCCESS)
@@ -116,7 +113,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
         current = model_current()
         context = {
             "current_model": current, "current_auc": self.auc_shown(current) if current else "",
-            "can_train": self.can_train(request), "min_closed": MIN_CLOSED, **(extra_context or {}),
+            "can_train": can_train(request.user), "min_closed": MIN_CLOSED, **(extra_context or {}),
         }
         return super().changelist_view(request, context)
 

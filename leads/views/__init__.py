@@ -2,17 +2,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ..permissions import can_write, lead_visible_or_404
 from .. import jobs
 from ..enrichment.service import enrichment_accept, enrichment_dismiss
 from ..forms import LeadForm, NoteForm
 from ..models import EnrichmentValue, Lead
 from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
-from ..roles import is_manager, is_rep
-from ..selectors import lead_get
+from ..roles import is_manager
 from ..events import note_added
 from ..services import DuplicateLeadError, lead_create, lead_update
 
@@ -25,17 +25,6 @@ def page_size_from(request: HttpRequest) -> int:
     except ValueError:
         return DEFAULT_PAGE_SIZE
     return max(1, min(size, MAX_PAGE_SIZE))
-
-
-def _can_write(user) -> bool:
-    return is_manager(user) or is_rep(user)
-
-
-def _visible_lead_or_404(request: HttpRequest, pk: int) -> Lead:
-    try:
-        return lead_get(user=request.user, pk=pk)
-    except Lead.DoesNotExist as exc:
-        raise Http404("No such lead.") from exc
 
 
 def filtered_page(request: HttpRequest, filterset, *, page_size: int | None = None) -> dict:
@@ -65,7 +54,7 @@ def lead_score_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Why this score: the rules that fired, the model's features, contributions that add up."""
     from ..scoring.service import score_explain
 
-    lead = _visible_lead_or_404(request, pk)
+    lead = lead_visible_or_404(request.user, pk)
     template = "leads/_score_explanation.html" if request.htmx else "leads/lead_score.html"  # htmx: the lead page's collapsible
     return render(request, template, {"lead": lead, "explanation": score_explain(lead=lead)})
 
@@ -74,8 +63,8 @@ def lead_score_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_enrich_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue enrichment of one lead now (from the lead page)."""
-    lead = _visible_lead_or_404(request, pk)
-    if not _can_write(request.user):
+    lead = lead_visible_or_404(request.user, pk)
+    if not can_write(request.user):
         raise PermissionDenied
     jobs.enqueue("leads.tasks.enrich_leads_task", [lead.pk])
     messages.success(request, "Enrichment queued; the profile updates in a moment.")
@@ -86,7 +75,7 @@ def lead_enrich_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_suggestion_view(request: HttpRequest, pk: int, suggestion_id: int) -> HttpResponse:
     """A manager accepts or dismisses an enrichment suggestion that conflicts with a value."""
-    lead = _visible_lead_or_404(request, pk)
+    lead = lead_visible_or_404(request.user, pk)
     if not is_manager(request.user):
         raise PermissionDenied
     suggestion = get_object_or_404(
@@ -102,7 +91,7 @@ def lead_suggestion_view(request: HttpRequest, pk: int, suggestion_id: int) -> H
 
 @login_required
 def lead_create_view(request: HttpRequest) -> HttpResponse:
-    if not _can_write(request.user):
+    if not can_write(request.user):
         raise PermissionDenied
     form = LeadForm(request.POST or None, user=request.user, initial={"source": Lead.Source.MANUAL})
     if request.method == "POST" and form.is_valid():
@@ -121,8 +110,8 @@ def lead_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _visible_lead_or_404(request, pk)
-    if not _can_write(request.user):
+    lead = lead_visible_or_404(request.user, pk)
+    if not can_write(request.user):
         raise PermissionDenied
     form = LeadForm(request.POST or None, instance=Lead.objects.get(pk=lead.pk), user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -139,8 +128,8 @@ def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_note_view(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _visible_lead_or_404(request, pk)
-    if not _can_write(request.user):
+    lead = lead_visible_or_404(request.user, pk)
+    if not can_write(request.user):
         raise PermissionDenied
     form = NoteForm(request.POST)
     if not form.is_valid():

@@ -7,8 +7,9 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from ..permissions import can_open_dashboard
 from ..exporting import rows_export_response
-from ..reporting.dashboards import DASHBOARDS, Dashboard, Options, dashboard_allowed, dashboard_build, dashboards_for
+from ..reporting.dashboards import DASHBOARDS, Dashboard, Options, dashboard_build, dashboards_for
 from ..reporting.forms import VIEWS, dashboard_filter_form
 
 
@@ -30,7 +31,7 @@ def _dashboard_or_404(request: HttpRequest, slug: str) -> Dashboard:
     dashboard = DASHBOARDS.get(slug)
     if dashboard is None:
         raise Http404("No such dashboard.")
-    if not dashboard_allowed(user=request.user, dashboard=dashboard):
+    if not can_open_dashboard(request.user, for_marketers=dashboard.marketers):
         raise PermissionDenied
     return dashboard
 

@@ -9,8 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..permissions import can_import
 from ..capture.importing import (
-    ImportFileError, import_allowed, import_check_name, import_job_create, import_job_repeat, import_jobs_recent,
+    ImportFileError, import_check_name, import_job_create, import_job_repeat, import_jobs_recent,
     import_too_large_message, import_upload_limit,
 )
 from ..models import ImportJob, Segment
@@ -52,7 +53,7 @@ class ImportUploadForm(forms.Form):
 
 
 def _require_importer(request: HttpRequest) -> None:
-    if not import_allowed(request.user):
+    if not can_import(request.user):
         raise PermissionDenied
 
 

@@ -17,7 +17,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from ..models import Lead
+from ..permissions import can_build_segments, can_export, can_write
+from ..models import Lead, Segment
 from ..roles import SALES_REPS, is_manager, sees_all_leads
 from ..selectors import lead_filterset, visible_parts, visible_to
 from ..services import lead_bulk_assign, lead_bulk_set_status
@@ -27,7 +28,6 @@ from ..workspace import (
     saved_view_delete, saved_views_for, status_counts,
 )
 from . import filtered_page
-from .lead_page import can_write
 
 # Validation messages (tests assert on them).
 NOTHING_SELECTED = gettext_lazy("Select at least one lead.")
@@ -46,11 +46,6 @@ EXPORT_COLUMNS = (
     "id", "first_name", "last_name", "email", "phone", "company", "job_title", "country", "city", "status", "score",
     "grade", "source", "owner", "team", "created_at", "last_activity_at",
 )
-
-
-def _can_export(user) -> bool:
-    """Managers and marketers take lists out of the CRM; reps work in it."""
-    return sees_all_leads(user)
 
 
 def _url_or_empty(name: str) -> str:
@@ -133,10 +128,7 @@ def _status_tabs(request: HttpRequest, filterset) -> list[dict]:
 
 def _static_lists(user) -> list:
     """The static lists a manager or marketer may add leads to (nobody else: no query)."""
-    from ..models import Segment
-    from ..nurturing.segments import segments_allowed
-
-    if not segments_allowed(user):
+    if not can_build_segments(user):
         return []
     return list(Segment.objects.filter(kind=Segment.Kind.STATIC).order_by("name").only("pk", "name")[:200])
 
@@ -160,7 +152,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
     saved = saved_views_for(user=user)
     manager = is_manager(user)
     context.update(
-        can_write=can_write(user), sees_all=sees_all_leads(user), is_manager=manager, can_export=_can_export(user),
+        can_write=can_write(user), sees_all=sees_all_leads(user), is_manager=manager, can_export=can_export(user),
         columns=[(key, label, order) for key, label, order in LEAD_COLUMNS if key in columns],
         all_columns=LEAD_COLUMNS, chosen_columns=columns,
         chips=filter_chips(filterset, request.GET), tabs=_status_tabs(request, filterset),
@@ -208,13 +200,10 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     if action == "status" and not can_write(user):
         raise PermissionDenied
-    if action in ("export_csv", "export_xlsx") and not _can_export(user):
+    if action in ("export_csv", "export_xlsx") and not can_export(user):
         raise PermissionDenied
-    if action == "add_to_list":
-        from ..nurturing.segments import segments_allowed
-
-        if not segments_allowed(user):
-            raise PermissionDenied
+    if action == "add_to_list" and not can_build_segments(user):
+        raise PermissionDenied
     try:
         leads = _selected(request)
         if action == "assign":

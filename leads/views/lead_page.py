@@ -27,6 +27,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ..permissions import can_write, lead_visible_or_404
 from ..enrichment.service import enrichment_hints
 from ..followups import call_log, lead_reassign, task_complete, task_create
 from ..forms import NoteForm
@@ -34,8 +35,8 @@ from ..localtime import is_callable, local_now
 from ..models import EnrichmentValue, Enrollment, Interaction, Lead, PossibleDuplicate, Sequence, Task
 from ..page_forms import INLINE_FIELDS, CallLogForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
 from ..pagination import FastCountPaginator
-from ..roles import is_manager, is_rep
-from ..selectors import lead_interactions, visible_to
+from ..roles import is_manager
+from ..selectors import lead_interactions
 from ..services import DuplicateLeadError, lead_update
 
 STATUS_CONVERTED_LEAD = "This lead is a customer now; its status stays converted."
@@ -59,17 +60,12 @@ SECTIONS = {
 }
 
 
-def can_write(user) -> bool:
-    """Managers and reps act on the leads they see; marketers only read."""
-    return is_manager(user) or is_rep(user)
+PAGE_RELATED = ("owner", "team", "converted_customer", "converted_by")
 
 
 def visible_lead_or_404(request: HttpRequest, pk: int) -> Lead:
-    """The lead if the user may see it (visible_to), with what the page shows of its relations."""
-    try:
-        return visible_to(request.user).select_related("owner", "team", "converted_customer", "converted_by").get(pk=pk)
-    except Lead.DoesNotExist as exc:
-        raise Http404("No such lead.") from exc
+    """The lead if the user may see it, with what the page shows of its relations."""
+    return lead_visible_or_404(request.user, pk, related=PAGE_RELATED)
 
 
 def writable_lead(request: HttpRequest, pk: int) -> Lead:

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..permissions import can_build_segments
 from .. import jobs
 from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..exporting import DEFAULT_EXPORT_COLUMNS, EXPORT_COLUMNS, FORMATS, leads_export_response
@@ -19,7 +20,7 @@ from ..models import Segment
 from ..nurturing.builder import builder_apply, builder_nodes, builder_options, builder_parse
 from ..nurturing.segments import (
     PREVIEW_LIMIT, list_add_leads, list_add_references, list_remove_leads, segment_count, segment_definition_clean,
-    segment_members, segment_preview, segment_queryset, segment_save, segment_snapshots, segments_allowed,
+    segment_members, segment_preview, segment_queryset, segment_save, segment_snapshots,
 )
 from ..pagination import FastCountPaginator
 from ..selectors import lead_list, visible_to
@@ -32,7 +33,7 @@ BAD_JSON = "Send a JSON object with a definition."
 
 
 def _require_nurturer(request: HttpRequest) -> None:
-    if not segments_allowed(request.user):
+    if not can_build_segments(request.user):
         raise PermissionDenied
 
 

@@ -13,10 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ..permissions import can_build_segments
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
 from ..nurturing.forms import LeadPickForm, SequenceForm, StepForm
 from ..nurturing.rendering import RenderError
-from ..nurturing.segments import segments_allowed
 from ..nurturing.sending import email_build, email_test_send
 from ..nurturing.sequences import EnrollmentError, enrollment_exit, lead_enroll
 from ..nurturing.stats import bar_chart, sequence_stats
@@ -31,7 +31,7 @@ SEQUENCE_REQUIRED = "Choose a sequence."
 
 
 def _require_marketing(request: HttpRequest) -> None:
-    if not segments_allowed(request.user):
+    if not can_build_segments(request.user):
         raise PermissionDenied
 
 

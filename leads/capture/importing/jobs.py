@@ -11,7 +11,7 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, connection, connections, transaction
@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from ... import jobs
 from ...models import ImportJob
-from ...roles import MARKETERS, is_manager, user_roles
 from .columns import import_columns, import_inspect
 from .files import ImportFileError, Sheet, _blank, import_sheet
 from .rows import ImportRow, import_row_clean
@@ -216,11 +215,6 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
 
 
 # --- Jobs: who may import, starting, claiming ---------------------------------------------------
-
-
-def import_allowed(user: User | AnonymousUser) -> bool:
-    """Managers and marketers import leads; reps do not."""
-    return is_manager(user) or MARKETERS in user_roles(user)
 
 
 def import_upload_limit() -> int:

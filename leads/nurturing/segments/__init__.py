@@ -70,7 +70,6 @@ from .refresh import (
     segment_queryset,
     segment_refresh,
     segment_snapshots,
-    segments_allowed,
     segments_due,
     segments_refresh_due,
 )
@@ -142,7 +141,6 @@ __all__ = [
     "segment_refresh",
     "segment_save",
     "segment_snapshots",
-    "segments_allowed",
     "segments_due",
     "segments_refresh_due",
     "url_pattern_like",

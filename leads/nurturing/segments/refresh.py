@@ -16,7 +16,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ...models import Lead, Segment, SegmentMember, SegmentSnapshot, Sequence
-from ...roles import MARKETERS, is_manager, user_roles
 from ...selectors import visible_to
 from .compiler import queryset_sql, segment_compile
 from .definition import segment_definition_clean
@@ -27,11 +26,6 @@ PREVIEW_LIMIT = 20
 REFRESH_MINUTES = getattr(settings, "SEGMENT_REFRESH_MINUTES", 15)
 
 # --- Reading segments ---------------------------------------------------------------------------
-
-
-def segments_allowed(user: User | AnonymousUser) -> bool:
-    """Marketers and managers build segments and lists; reps do not."""
-    return is_manager(user) or MARKETERS in user_roles(user)
 
 
 def _members_q(segment: Segment) -> Q:
