@@ -3,7 +3,7 @@ manager's reassignment from the lead page.
 
 Each leaves a timeline entry through `leads.events`, so a call logged by the lead's owner
 counts as first contact for the SLA exactly as distribution counts it (see
-leads/distribution/service.py: lead_first_contact).
+leads/distribution/sla.py: lead_first_contact).
 """
 from __future__ import annotations
 

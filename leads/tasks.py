@@ -219,7 +219,7 @@ def drain_queues_task() -> int:
 @shared_task
 def sla_reassign_task() -> int:
     """Every minute: reassign (or escalate) leads whose first-contact SLA ran out."""
-    from .distribution.service import sla_reassign_overdue
+    from .distribution.sla import sla_reassign_overdue
 
     return sla_reassign_overdue()
 

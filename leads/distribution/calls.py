@@ -31,6 +31,7 @@ from .availability import OPEN_STATUSES, unavailable_reason
 from .service import (
     Placement, lead_lock, lead_waiting_in_queue, nobody_text, placement_apply, queue_enter, teams_take_turn, turn_text,
 )
+from .sla import lead_first_contact
 from .territories import territory_match
 
 NUMBER_REQUIRED = "Send the caller's number in E.164, e.g. +442079460958."
@@ -259,8 +260,6 @@ def call_end(*, call_id: str, duration, outcome, by=None, now: datetime | None =
     them. A connected call answered by the lead's owner is their first contact. With `by`, a
     user who is not a manager may end only the calls routed to them or on leads they can see
     (any other is "no such call": its existence is not disclosed)."""
-    from .service import lead_first_contact
-
     now = now or timezone.now()
     seconds, result = _duration(duration), _outcome(outcome)
     calls = Call.objects.select_for_update(of=("self",)).select_related("agent")

@@ -1,6 +1,6 @@
 """How distribution reacts to events (registered in leads.reactions)."""
 from ..events import Event
-from .service import lead_first_contact
+from .sla import lead_first_contact
 
 
 def first_contact_on_activity(event: Event) -> None:

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leads.distribution.service import NO_MANAGER, NOTIFY_ESCALATION, NOTIFY_SLA, lead_assign, sla_reassign_overdue
+from leads.distribution.service import lead_assign
+from leads.distribution.sla import NO_MANAGER, NOTIFY_ESCALATION, NOTIFY_SLA, sla_reassign_overdue
 from leads.models import Assignment, Interaction, Lead, Notification
 from leads.events import activity_recorded
 from leads.services import lead_update
