@@ -19,7 +19,7 @@ CLOCK_TESTS       ?= tests/leads/nurturing tests/leads/distribution tests/leads/
                      --ignore=tests/leads/distribution/test_concurrency.py --ignore=tests/leads/scoring/test_predictive.py
 CLOCK_SHIFT_DAYS  ?= 365
 
-.PHONY: install run test test-clock-ahead bench check clean
+.PHONY: install run test test-clock-ahead lint bench check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test: $(STAMP)
 # No test may depend on the real calendar: the date-sensitive ones, with the clock moved ahead.
 test-clock-ahead:
 	LEADCRM_TEST_CLOCK_SHIFT_DAYS=$(CLOCK_SHIFT_DAYS) $(MAKE) test PYTEST_ARGS="-q -m 'not e2e' $(CLOCK_TESTS) $(PYTEST_ARGS)"
+
+# ruff (lint, format), the import-linter contracts of pyproject.toml, and no module over 500 lines.
+lint: $(STAMP)
+	BIN=$(BIN) bin/lint.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

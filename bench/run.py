@@ -373,6 +373,7 @@ def main(argv=None) -> int:
     benchenv.setup()
     from django.contrib.auth.models import User
 
+    import lead_pools
     import load_leads
     from leads.models import Lead
 
@@ -390,8 +391,8 @@ def main(argv=None) -> int:
         load = load_leads.LoadResult(saved["leads"], False, saved["seconds"], saved["phases"])
     lead_total = Lead.objects.count()
     users = {
-        "manager": User.objects.get(username=load_leads.BENCH_MANAGER),
-        "rep": User.objects.get(username=load_leads.BENCH_REP),
+        "manager": User.objects.get(username=lead_pools.BENCH_MANAGER),
+        "rep": User.objects.get(username=lead_pools.BENCH_REP),
     }
     role_clients = clients(users)
     search = {"rare": args.search_rare, "medium": args.search_medium, "frequent": args.search_frequent,
