@@ -1,8 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
+from leads.admin import LeadAdmin
 from leads.pagination import FastCountPaginator
 
 from .models import Customer
+from .services import leads_bulk_convert
 
 
 @admin.register(Customer)
@@ -20,10 +23,6 @@ class CustomerAdmin(admin.ModelAdmin):
 @admin.action(description="Convert into customers (link a single clear match, else create)", permissions=["change"])
 def convert_to_customers(modeladmin, request, queryset):
     """Convert the selected leads; leads matching several customers are left for a person to choose."""
-    from django.contrib import messages
-    from django.core.exceptions import ValidationError
-
-    from .services import leads_bulk_convert
 
     try:
         result = leads_bulk_convert(leads=queryset, by=request.user)
@@ -46,8 +45,6 @@ def convert_to_customers(modeladmin, request, queryset):
 
 def _add_lead_action() -> None:
     """The Lead admin (leads/admin/core.py) gets the conversion action from here, beside its own."""
-    from leads.admin import LeadAdmin
-
     if convert_to_customers not in LeadAdmin.actions:
         LeadAdmin.actions = [*LeadAdmin.actions, convert_to_customers]
 

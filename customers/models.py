@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Concat, Lower, Upper
+from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
@@ -64,6 +65,4 @@ class Customer(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("customers:detail", args=[self.pk])

@@ -21,6 +21,7 @@ from leads.models import Lead
 from leads.roles import is_manager, is_rep
 
 from .models import Customer
+from .selectors import customer_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,6 @@ def _link_target(customer: Customer | int | None, *, by: User, matches: list[Cus
     customer_id = customer.pk if isinstance(customer, Customer) else customer
     if any(match.pk == customer_id for match in matches):
         return Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
-    from .selectors import customer_visible_to
 
     target = customer_visible_to(by).select_for_update(of=("self",)).filter(pk=customer_id).first()
     if target is None:

@@ -4,9 +4,10 @@ from datetime import UTC
 import django_filters as filters
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, IntegerField, QuerySet, When
-from django_filters.fields import IsoDateTimeField
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
+from .localtime import zones_callable_now
 from .models import Lead
 
 SEARCH_MAX_LENGTH = 200
@@ -40,8 +41,6 @@ class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
 
 def callable_now(queryset: QuerySet, name: str, value: bool) -> QuerySet:
     """Leads whose local time is inside business hours now (or, with false, outside them)."""
-    from .localtime import zones_callable_now
-
     zones = zones_callable_now()
     return queryset.filter(time_zone__in=zones) if value else queryset.exclude(time_zone__in=zones)
 
@@ -58,8 +57,6 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
             descending = param.startswith("-")
             field = self.param_map[param.lstrip("-")]
             if field == "callable_now":
-                from .localtime import zones_callable_now
-
                 qs = qs.annotate(
                     callable_now=Case(When(time_zone__in=zones_callable_now(), then=1), default=0, output_field=IntegerField())
                 )

@@ -4,6 +4,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
@@ -31,8 +32,6 @@ class NotificationCountBackend(ModelBackend):
     count on every page without an extra query."""
 
     def get_user(self, user_id):
-        from django.contrib.auth.models import Group
-
         user_model = get_user_model()
 
         def in_role(name):

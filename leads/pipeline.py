@@ -8,7 +8,12 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
+from .capture.duplicates import duplicates_detect
+from .distribution.service import lead_assign
+from .enrichment.service import leads_enrich
 from .models import Lead
+from .nurturing.sequences import lead_enroll_by_rules
+from .scoring.service import leads_rescore
 
 Stage = Callable[[int], object]
 
@@ -17,7 +22,6 @@ def _duplicates(lead_id: int) -> None:
     # Off the capture's request path: near matches (same phone, +tag, name and company domain)
     # are recorded here, after commit and enrichment (which may have split a name), for new and
     # merged leads alike.
-    from .capture.duplicates import duplicates_detect
 
     lead = Lead.objects.filter(pk=lead_id).only("pk", "email", "phone", "first_name", "last_name").first()
     if lead is not None:
@@ -25,26 +29,18 @@ def _duplicates(lead_id: int) -> None:
 
 
 def _enrich(lead_id: int) -> None:
-    from .enrichment.service import leads_enrich
-
     leads_enrich(lead_ids=[lead_id])
 
 
 def _score(lead_id: int) -> None:
-    from .scoring.service import leads_rescore
-
     leads_rescore(lead_ids=[lead_id])
 
 
 def _assign(lead_id: int) -> None:
-    from .distribution.service import lead_assign
-
     lead_assign(lead_id=lead_id)
 
 
 def _nurture(lead_id: int) -> None:
-    from .nurturing.sequences import lead_enroll_by_rules
-
     lead_enroll_by_rules(lead_id=lead_id)
 
 

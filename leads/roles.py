@@ -1,4 +1,6 @@
 """The three roles, as Django groups (created by migration leads/0003)."""
+from django.apps import apps as live_apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AnonymousUser, User
 
 SALES_REPS = "Sales reps"
@@ -84,9 +86,6 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
 def roles_ensure(apps=None) -> None:
     """Create the role groups with their permissions (idempotent). Used by migration
     leads/0003 with its historical apps, and after a test flush with the live ones."""
-    from django.apps import apps as live_apps
-    from django.contrib.auth.management import create_permissions
-
     apps = apps or live_apps
     for app_config in apps.get_app_configs():
         # Permissions are normally created after all migrations; make sure they exist now.

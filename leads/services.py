@@ -3,13 +3,14 @@ import logging
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import events, jobs, locks
 from .models import Lead
-from .validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN
+from .validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, LOST_REASON_REQUIRED
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +159,6 @@ def lead_bulk_assign(*, leads: QuerySet[Lead], owner: User | None, by: User | No
 @transaction.atomic
 def lead_bulk_set_status(*, leads: QuerySet[Lead], status: str, lost_reason: str = "", by: User | None) -> int:
     """Move many leads to one status in set-based SQL, one timeline entry per changed lead."""
-    from django.core.exceptions import ValidationError
-
-    from .validation import LOST_REASON_REQUIRED
 
     if status == Lead.Status.LOST and not lost_reason.strip():
         raise ValidationError({"lost_reason": [LOST_REASON_REQUIRED]})

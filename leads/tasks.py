@@ -1,16 +1,28 @@
 """Celery tasks: thin, by id, safe to repeat. Enqueue them by name with leads.jobs.enqueue."""
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
-from django.db import OperationalError as DatabaseOperationalError, transaction
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError as DatabaseOperationalError
+from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from . import jobs
-from .models import Lead
+from .capture.email.imap import mailboxes_poll
+from .capture.importing import IMPORT_FAILED, import_job_claim, import_job_fail, import_run
+from .distribution.service import lead_assign, leads_assign, queue_drain
+from .distribution.sla import sla_reassign_overdue
+from .engagement import engagement_roll_windows
+from .enrichment.service import leads_enrich
+from .models import ImportJob, Lead, ScoreJob, ScoringModel, Segment
 from .notifications import notification_email
+from .nurturing.segments import segment_refresh, segments_refresh_due
+from .nurturing.sequences import enrollments_process_due, enrollments_run
 from .pipeline import lead_process
+from .scoring.predictive import model_train
+from .scoring.service import leads_rescore, rescore_all_start, rescore_ranges, score_job_blocking, score_job_range_done
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +43,6 @@ def process_lead_task(self, lead_id: int) -> bool:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
 def enrich_leads_task(lead_ids: list[int]) -> int:
     """Enrich a batch of leads (on demand: the lead page, admin, enrich_leads)."""
-    from .enrichment.service import leads_enrich
-
     return leads_enrich(lead_ids=lead_ids).changed
 
 
@@ -54,7 +64,6 @@ def sweep_unprocessed_leads_task() -> int:
     for lead_id in ids:
         process_lead_task.apply_async(args=(lead_id,))
     # Uploads whose task never reached a worker: send them again (claiming a job is idempotent).
-    from .models import ImportJob
 
     for job_id in ImportJob.objects.filter(status=ImportJob.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)[:50]:
         import_leads_task.apply_async(args=(job_id,))
@@ -64,8 +73,6 @@ def sweep_unprocessed_leads_task() -> int:
 @shared_task
 def poll_mailboxes_task() -> int:
     """Poll every active IMAP mailbox once (beat); returns how many messages were taken."""
-    from .capture.email.imap import mailboxes_poll
-
     return sum(result.taken for result in mailboxes_poll())
 
 
@@ -86,9 +93,6 @@ IMPORT_TIME_LIMIT = 3400
 @shared_task(soft_time_limit=IMPORT_SOFT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT)
 def import_leads_task(job_id: int) -> str:
     """Run one waiting import job; a job already taken (a repeated delivery) is left alone."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    from .capture.importing import IMPORT_FAILED, import_job_claim, import_job_fail, import_run
 
     job = import_job_claim(job_id=job_id)
     if job is None:
@@ -103,16 +107,12 @@ def import_leads_task(job_id: int) -> str:
 @shared_task
 def engagement_roll_windows_task() -> int:
     """Hourly: keep the 7/30-day engagement counters right as days leave the windows."""
-    from .engagement import engagement_roll_windows
-
     return engagement_roll_windows()
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
 def rescore_leads_task(lead_ids: list[int]) -> int:
     """Rescore some leads (after events, debounced)."""
-    from .scoring.service import leads_rescore
-
     return leads_rescore(lead_ids=lead_ids).scored
 
 
@@ -121,9 +121,6 @@ def rescore_all_task(self, job_id: int) -> int:
     """A bulk rescore of every open lead: hands its id ranges to the workers (one task each, so
     every worker process takes a share), with the progress on the ScoreJob row. Waits while an
     earlier rescore is still running."""
-    from .models import ScoreJob
-    from .scoring.service import rescore_ranges, score_job_blocking
-
     job = ScoreJob.objects.filter(pk=job_id, status=ScoreJob.Status.PENDING).first()
     if job is None:
         return 0  # already run (a redelivered message): nothing to do twice
@@ -144,10 +141,6 @@ def rescore_all_task(self, job_id: int) -> int:
 def rescore_range_task(self, job_id: int, start: int, end: int, now: str) -> int:
     """One id range of a bulk rescore: its writes and its count on the job commit together, so
     running it again (a redelivered message) changes nothing and counts nothing twice."""
-    from datetime import datetime
-
-    from .models import ScoreJob
-    from .scoring.service import leads_rescore, score_job_range_done
 
     if not ScoreJob.objects.filter(pk=job_id, status=ScoreJob.Status.RUNNING).exists():
         return 0
@@ -179,10 +172,6 @@ TRAIN_TIME_LIMIT = 1900
 @shared_task(acks_late=True, soft_time_limit=TRAIN_SOFT_TIME_LIMIT, time_limit=TRAIN_TIME_LIMIT)
 def train_scoring_task() -> str:
     """Train the scoring model (nightly, or "Train now" in admin), then rescore every open lead."""
-    from .models import ScoringModel
-    from .scoring.predictive import model_train
-    from .scoring.service import rescore_all_start
-
     model = model_train()
     if model.status != ScoringModel.Status.FAILED:  # a failed training left the old model in use
         rescore_all_start(reason=f"Scoring model trained: {model.get_status_display()}")
@@ -195,32 +184,24 @@ def train_scoring_task() -> str:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
 def assign_lead_task(lead_id: int) -> bool:
     """Assign one lead (a lead already owned is left alone, so a repeat changes nothing)."""
-    from .distribution.service import lead_assign
-
     return lead_assign(lead_id=lead_id) is not None
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
 def assign_leads_task(lead_ids: list[int]) -> int:
     """Assign a batch of leads ("Assign now" in admin); returns how many got an owner."""
-    from .distribution.service import leads_assign
-
     return leads_assign(lead_ids=lead_ids)
 
 
 @shared_task
 def drain_queues_task() -> int:
     """Every minute: give the leads waiting in team queues to whoever became available."""
-    from .distribution.service import queue_drain
-
     return queue_drain()
 
 
 @shared_task
 def sla_reassign_task() -> int:
     """Every minute: reassign (or escalate) leads whose first-contact SLA ran out."""
-    from .distribution.sla import sla_reassign_overdue
-
     return sla_reassign_overdue()
 
 
@@ -230,16 +211,12 @@ def sla_reassign_task() -> int:
 @shared_task
 def process_due_enrollments_task() -> int:
     """Every minute: lease due sequence enrollments in batches and hand each batch to a worker."""
-    from .nurturing.sequences import enrollments_process_due
-
     return enrollments_process_due(fan_out=True)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
 def run_enrollments_task(claimed: list[list[int]]) -> int:
     """Run one leased batch of enrollments [[enrollment id, step id]]; step runs are claimed rows, so a repeat sends nothing twice."""
-    from .nurturing.sequences import enrollments_run
-
     return enrollments_run(claimed=[(row[0], row[1]) for row in claimed])
 
 
@@ -249,17 +226,12 @@ def run_enrollments_task(claimed: list[list[int]]) -> int:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def refresh_segments_task() -> int:
     """Every 15 minutes: re-evaluate the due dynamic segments; the leads that entered enroll in their sequences."""
-    from .nurturing.segments import segments_refresh_due
-
     return segments_refresh_due()
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
 def refresh_segment_task(segment_id: int) -> int:
     """Re-evaluate one segment now ("Refresh now"); safe to repeat: a second run finds nobody new."""
-    from .models import Segment
-    from .nurturing.segments import segment_refresh
-
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
         return 0

@@ -10,6 +10,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .models import UserPreference
+
 SESSION_KEY = "leadcrm_time_zone"
 
 
@@ -25,8 +27,6 @@ def zone_or_none(name: str) -> zoneinfo.ZoneInfo | None:
 
 def user_time_zone_name(*, user) -> str:
     """The user's chosen zone name ('' when none: the site's TIME_ZONE applies)."""
-    from .models import UserPreference
-
     return UserPreference.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first() or ""
 
 

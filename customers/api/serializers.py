@@ -1,9 +1,11 @@
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
 from leads.api.serializers import InteractionSerializer
 from leads.normalize import normalize_email, normalize_phone
+from leads.validation import validate_attributes
 
 from ..models import Customer
 from ..services import ACTION_INVALID, CUSTOMER_REQUIRED
@@ -47,9 +49,6 @@ class CustomerSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(str(exc)) from exc
 
     def validate_attributes(self, value):
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
-        from leads.validation import validate_attributes
 
         try:
             return validate_attributes(value)

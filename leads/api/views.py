@@ -12,6 +12,7 @@ from ..filters import LeadFilter
 from ..http import client_ip
 from ..models import Interaction
 from ..roles import is_manager
+from ..scoring.service import score_explain
 from ..selectors import lead_interactions, lead_list, visible_to
 from ..services import DuplicateLeadError, lead_create, lead_update
 from .filtering import SelectorFilterBackend
@@ -79,8 +80,6 @@ class LeadViewSet(
     def score(self, request, pk=None):
         """Why the lead has its score: the rules that fired, the model's strongest features, and
         contributions that add up to the score."""
-        from ..scoring.service import score_explain
-
         return Response(score_explain(lead=self.get_object()))
 
     @extend_schema(

@@ -2,9 +2,11 @@
 import time
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.urls import reverse
 from django_countries import countries
 
 from ..models import Lead, WebForm
@@ -121,9 +123,6 @@ class PublicLeadForm(forms.Form):
 
 def embed_snippets(web_form: WebForm) -> tuple[str, str]:
     """(iframe, plain HTML form) to paste into a site; both use absolute URLs."""
-    from django.conf import settings
-    from django.urls import reverse
-
     url = settings.PUBLIC_BASE_URL + reverse("web_form", args=[web_form.key])
     iframe = (
         f'<iframe src="{url}" title="{web_form.name}" style="width:100%;min-height:520px;border:0" loading="lazy"></iframe>'

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
+from django.db.models import Count, Q
+
+from ..models import Assignment, Lead
+
 OPEN_STATUSES = ("new", "active", "nurturing", "qualified")
 
 # Why an agent was skipped: these strings end up in the assignment reason on the timeline.
@@ -209,9 +213,6 @@ def sla_due(*, start: datetime, minutes: int, agent) -> datetime:
 def agent_loads(*, agents: dict[int, object], now: datetime) -> dict[int, Load]:
     """Open leads and today's new leads for the agents (user id → Agent) that have limits;
     at most two queries, whatever the number of agents."""
-    from django.db.models import Count
-
-    from ..models import Lead
 
     limited = {user_id: agent for user_id, agent in agents.items() if needs_load(agent)}
     if not limited:
@@ -231,9 +232,6 @@ def agent_loads(*, agents: dict[int, object], now: datetime) -> dict[int, Load]:
 def assignments_today(*, agents: dict[int, object], now: datetime) -> dict[int, int]:
     """Leads given to each agent (user id → Agent or None) since their own midnight: one query,
     one conditional count per agent."""
-    from django.db.models import Count, Q
-
-    from ..models import Assignment
 
     if not agents:
         return {}

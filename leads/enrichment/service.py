@@ -20,6 +20,7 @@ from django.utils import timezone
 from .. import events
 from ..bulk import objects_update
 from ..models import CaptureRecord, EnrichmentValue, Lead
+from ..services import lead_update
 from .providers.base import LeadFacts, Provider, ProviderUnavailable, Suggestion
 from .registry import providers_active
 
@@ -165,8 +166,6 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
 @transaction.atomic
 def enrichment_accept(*, suggestion: EnrichmentValue, by: User) -> Lead:
     """A manager takes a suggested value: it replaces the lead's value (audited on the timeline)."""
-    from ..services import lead_update
-
     lead = Lead.objects.select_for_update().get(pk=suggestion.lead_id)
     if suggestion.field.startswith("attributes."):
         data = {"attributes": {**lead.attributes, suggestion.field.split(".", 1)[1]: suggestion.value}}

@@ -5,6 +5,7 @@ from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Concat, Lower, StrIndex, Substr
+from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
@@ -323,8 +324,6 @@ class Lead(models.Model):
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("leads:detail", args=[self.pk])
 
 

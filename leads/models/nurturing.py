@@ -1,6 +1,7 @@
 """Nurturing: dynamic segments and static lists, sequences of steps, enrollments, the claim row
 of every step run (the idempotency key of a send), and the addresses we must never mail."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -168,8 +169,6 @@ class SequenceStep(models.Model):
 
     def clean(self):
         """A branch only jumps ahead, within its own sequence: a jump back would loop for ever."""
-        from django.core.exceptions import ValidationError
-
         target = self.branch_target
         if self.kind != self.Kind.BRANCH or target is None:
             return

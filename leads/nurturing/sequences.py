@@ -7,15 +7,19 @@ a second worker that reaches the same step finds the row taken and does nothing.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from .. import events, jobs
+from ..followups import task_create
 from ..models import Lead
-from ..models.nurturing import Enrollment, Sequence, SequenceStep
+from ..models.nurturing import Enrollment, Sequence, SequenceStep, StepRun
+from ..services import lead_update
 from .sending import emails_send, mail_connection
 from .steps import (  # the step walk shared with sending.py
     CLOSED_STATUSES,
@@ -167,9 +171,6 @@ def enrollments_claim_due(*, now: datetime | None = None, batch: int = 200) -> l
 
 def lead_time_zone(*, lead: Lead):
     """The lead's time zone, else the site's."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from django.conf import settings
 
     for name in (lead.time_zone, settings.TIME_ZONE):
         if name:
@@ -238,8 +239,6 @@ def _run_step_effect(*, step: SequenceStep, enrollment: Enrollment, lead: Lead, 
             return (target if valid else following), now
         return following, now
     if step.kind == SequenceStep.Kind.TASK:
-        from ..followups import task_create
-
         due_at = now + timedelta(days=step.task_due_days) if step.task_due_days is not None else None
         task_create(
             lead=lead, title=(step.task_title or TASK_DEFAULT_TITLE.format(lead=lead))[:200], due_at=due_at,
@@ -247,8 +246,6 @@ def _run_step_effect(*, step: SequenceStep, enrollment: Enrollment, lead: Lead, 
         )
         return following, now
     if step.kind == SequenceStep.Kind.STATUS and step.new_status and lead.status != step.new_status:
-        from ..services import lead_update
-
         data = {"status": step.new_status}
         if step.new_status == Lead.Status.LOST:
             data["lost_reason"] = LOST_BY_SEQUENCE
@@ -260,8 +257,6 @@ def _step_once(*, enrollment_id: int, expected, now: datetime, cache: dict):
     """Run the enrollment's current step (inside one transaction, its row locked). Returns
     (next step id, due) to go on, EMAIL when the step is an email (sent by the caller through
     sending.emails_send, in batches), or None to stop."""
-    from ..models.nurturing import StepRun
-
     with transaction.atomic():
         enrollment = (
             Enrollment.objects.select_for_update(of=("self",))

@@ -1,10 +1,10 @@
 """Template helpers for "My work" and the lead list: capped counts, sortable headers, lead cells."""
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -86,8 +86,6 @@ def _lead_cell(lead, column: str) -> str:
 
 def _date(value, fmt: str) -> str:
     """A datetime in the active time zone and locale ('—' for none)."""
-    from django.utils import timezone
-
     if value is None:
         return "—"
     return formats.date_format(timezone.localtime(value), fmt)

@@ -6,15 +6,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ..permissions import can_write, lead_visible_or_404
 from .. import jobs
 from ..enrichment.service import enrichment_accept, enrichment_dismiss
+from ..events import note_added
 from ..forms import LeadForm, NoteForm
 from ..models import EnrichmentValue, Lead
 from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
+from ..permissions import can_write, lead_visible_or_404
 from ..roles import is_manager
-from ..events import note_added
+from ..scoring.service import score_explain
 from ..services import DuplicateLeadError, lead_create, lead_update
+from .lead_page import lead_detail_view as page_view
 
 DEFAULT_PAGE_SIZE = 25
 
@@ -44,16 +46,12 @@ def filtered_page(request: HttpRequest, filterset, *, page_size: int | None = No
 
 def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The lead page (leads/views/lead_page.py holds it and its actions)."""
-    from .lead_page import lead_detail_view as page_view
-
     return page_view(request, pk)
 
 
 @login_required
 def lead_score_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Why this score: the rules that fired, the model's features, contributions that add up."""
-    from ..scoring.service import score_explain
-
     lead = lead_visible_or_404(request.user, pk)
     template = "leads/_score_explanation.html" if request.htmx else "leads/lead_score.html"  # htmx: the lead page's collapsible
     return render(request, template, {"lead": lead, "explanation": score_explain(lead=lead)})

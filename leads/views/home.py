@@ -8,10 +8,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ..followups import task_complete
 from ..models import Task
 from ..roles import is_rep
 from ..workspace import (
-    QUEUE_LIMIT, TASK_LIMIT, home_counts, home_notifications, home_queue, home_recent, home_task_get, home_tasks,
+    QUEUE_LIMIT,
+    TASK_LIMIT,
+    home_counts,
+    home_notifications,
+    home_queue,
+    home_recent,
+    home_task_get,
+    home_tasks,
 )
 
 
@@ -44,8 +52,6 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def home_task_done_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one of the user's tasks done (inline with htmx, or a plain form post)."""
-    from ..followups import task_complete
-
     try:
         task = home_task_get(user=request.user, pk=pk)
     except Task.DoesNotExist as exc:

@@ -11,21 +11,34 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import NullBooleanSelect, Select
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from ..permissions import can_build_segments, can_export, can_write
+from ..exporting import leads_export_response
 from ..models import Lead, Segment
+from ..nurturing.segments import list_add_leads
+from ..page_forms import STATUS_USE_CONVERT
+from ..permissions import can_build_segments, can_export, can_write
 from ..roles import SALES_REPS, is_manager, sees_all_leads
 from ..selectors import lead_filterset, visible_parts, visible_to
 from ..services import lead_bulk_assign, lead_bulk_set_status
 from ..validation import id_parse, ids_parse
 from ..workspace import (
-    LEAD_COLUMNS, builtin_views, clean_list_query, columns_for, preference_get, preference_update, saved_view_create,
-    saved_view_delete, saved_views_for, status_counts,
+    LEAD_COLUMNS,
+    builtin_views,
+    clean_list_query,
+    columns_for,
+    preference_get,
+    preference_update,
+    saved_view_create,
+    saved_view_delete,
+    saved_views_for,
+    status_counts,
 )
 from . import filtered_page
 
@@ -87,8 +100,6 @@ def label_filters(form) -> None:
     """Bootstrap classes and placeholders for the side panel, search first (the
     template renders the fields itself: crispy took 40% of the page's CPU time). The labels are the
     FilterSet's own (HumanFilterSet)."""
-    from django.forms import NullBooleanSelect, Select
-
     for name, field in form.fields.items():
         if isinstance(field.widget, NullBooleanSelect):
             field.widget.choices = (("unknown", _("Any")), ("true", _("Yes")), ("false", _("No")))
@@ -218,7 +229,6 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
             if status not in Lead.Status.values:
                 raise ValidationError({"status": [str(UNKNOWN_STATUS)]})
             if status == Lead.Status.CONVERTED:  # a customer is made by converting, not by a label
-                from ..page_forms import STATUS_USE_CONVERT
 
                 raise ValidationError({"status": [STATUS_USE_CONVERT]})
             changed = lead_bulk_set_status(leads=leads, status=status, lost_reason=request.POST.get("lost_reason", ""), by=user)
@@ -237,9 +247,6 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
 
 def _add_to_list(*, leads, list_id: str, by) -> int:
     """Add the ticked (visible) leads to a static list, through the lists' own service."""
-    from ..models import Segment
-    from ..nurturing.segments import list_add_leads
-
     list_pk = id_parse(list_id)
     segment = Segment.objects.filter(pk=list_pk, kind=Segment.Kind.STATIC).first() if list_pk else None
     if segment is None:
@@ -249,8 +256,6 @@ def _add_to_list(*, leads, list_id: str, by) -> int:
 
 def _export(*, leads, fmt: str) -> HttpResponse:
     """The ticked leads as a spreadsheet, through leads/exporting.py (formula-safe)."""
-    from ..exporting import leads_export_response
-
     leads = leads.select_related(None).order_by("-created_at", "-id")
     return leads_export_response(leads=leads, columns=EXPORT_COLUMNS, fmt=fmt, filename="leads")
 

@@ -15,7 +15,19 @@ from customers.management.demo_leads import (
     demo_outcomes,
     demo_process,
 )
-from leads.models import Lead, Team, TeamMembership, WebForm
+from leads.models import (
+    Lead,
+    Segment,
+    Sequence,
+    SequenceStep,
+    Task,
+    Team,
+    TeamMembership,
+    TeamSettings,
+    Territory,
+    WebForm,
+)
+from leads.nurturing.segments import list_add_leads, segment_refresh
 from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 
 TEAM_NAME = "Inside Sales"
@@ -42,7 +54,6 @@ class Command(BaseCommand):
         for name in ("rep1", "rep2", "rep3"):
             TeamMembership.objects.get_or_create(team=team, user=users[name])
         # Distribution: a catch-all territory served by the team, so every captured lead finds a rep.
-        from leads.models import TeamSettings, Territory
 
         TeamSettings.objects.get_or_create(team=team)
         Territory.objects.get_or_create(name="Everywhere", defaults={"is_catch_all": True})[0].teams.add(team)
@@ -79,9 +90,6 @@ class Command(BaseCommand):
 
     def _nurture(self, users: dict[str, User]) -> None:
         """A segment, a static list and a three-email sequence, so the marketer's pages have content."""
-        from leads.models import Segment, Sequence, SequenceStep
-        from leads.nurturing.segments import list_add_leads, segment_refresh
-
         marketer = users["marketer"]
         hot, made = Segment.objects.get_or_create(
             name="Warm, not yet ready",
@@ -123,8 +131,6 @@ class Command(BaseCommand):
 
     def _tasks(self, users: dict[str, User]) -> None:
         """A few open follow-ups per rep, some overdue, so "My work" shows the queue as it will look."""
-        from leads.models import Task
-
         now = timezone.now().replace(second=0, microsecond=0)
         for name in ("rep1", "rep2", "rep3"):
             rep = users[name]

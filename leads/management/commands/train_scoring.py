@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from leads.models import ScoringModel
 from leads.scoring.predictive import model_train
+from leads.scoring.service import leads_rescore
 
 
 class Command(BaseCommand):
@@ -26,7 +27,6 @@ class Command(BaseCommand):
             self._report(model, top=top)
         if model.status == ScoringModel.Status.FAILED or no_rescore:
             return
-        from leads.scoring.service import leads_rescore
 
         result = leads_rescore()
         self.stdout.write(f"Rescored {result.scored:,} open leads ({len(result.qualified):,} newly qualified).")

@@ -15,6 +15,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from leads.nurturing.sequences import leads_enroll
+
 from ...models import Lead, Segment, SegmentMember, SegmentSnapshot, Sequence
 from ...selectors import visible_to
 from .compiler import queryset_sql, segment_compile
@@ -153,7 +155,6 @@ def _enroll_entrants(*, segment: Segment, lead_ids: list[int]) -> None:
     sequences = list(Sequence.objects.filter(entry_segment_id=segment.pk, is_active=True))
     if not sequences:
         return
-    from leads.nurturing.sequences import leads_enroll
 
     for sequence in sequences:
         leads_enroll(sequence=sequence, lead_ids=lead_ids, source="segment", by=None)
