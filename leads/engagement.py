@@ -54,7 +54,7 @@ def engagement_roll_windows(*, today: date | None = None) -> int:
         # covers a missed run or two).
         leaving = LeadActivityDay.objects.filter(day__lte=start, day__gt=start - timedelta(days=3)).values("lead_id")
 
-        def window_sum(column: str):
+        def window_sum(column: str, start=start):
             return Coalesce(
                 Subquery(
                     LeadActivityDay.objects.filter(lead_id=OuterRef("pk"), day__gt=start)

@@ -150,7 +150,7 @@ def rescore_range_task(self, job_id: int, start: int, end: int, now: str) -> int
             score_job_range_done(job_id=job_id, start=start, result=result)
     except Exception as exc:
         if isinstance(exc, DatabaseOperationalError) and self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=2 ** self.request.retries)  # a deadlock, a lost connection
+            raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc  # a deadlock, a lost connection
         ScoreJob.objects.filter(pk=job_id).update(
             status=ScoreJob.Status.FAILED, message=f"ids {start}–{end}: {exc}"[:1000], finished_at=timezone.now()
         )

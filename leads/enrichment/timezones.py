@@ -46,10 +46,10 @@ def zone_for_place(country: str, *, region: str = "", city: str = "") -> tuple[s
         key = _simple(place)
         if len(key) < 3:
             continue
-        for zone, comment in zones:
+        for zone, _comment in zones:
             if _simple(zone.rsplit("/", 1)[-1]) == key:
                 return zone, confidence
-        for zone, comment in zones:
+        for zone, _comment in zones:
             if key in _simple(comment):
                 return zone, confidence - 0.1
     return country_time_zone(country)

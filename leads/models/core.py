@@ -319,12 +319,12 @@ class Lead(models.Model):
     def __str__(self) -> str:
         return self.full_name or self.email or self.phone or f"Lead #{self.pk}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
-
-    def get_absolute_url(self) -> str:
-        return reverse("leads:detail", args=[self.pk])
 
 
 class Interaction(models.Model):

@@ -67,7 +67,7 @@ def test_assign_now_in_admin_runs_on_the_worker(client, sales_map, boss, celery_
     leads = LeadFactory.create_batch(3, country="IE")
     owned = LeadFactory(country="IE", owner=boss)
     client.force_login(boss)
-    response = client.post("/admin/leads/lead/", {"action": "assign_now", "_selected_action": [l.pk for l in [*leads, owned]]})
+    response = client.post("/admin/leads/lead/", {"action": "assign_now", "_selected_action": [lead.pk for lead in [*leads, owned]]})
     assert response.status_code == 302
     assert wait_for(lambda: Lead.objects.filter(owner=uk_rep2).count() == 3)
     assert Lead.objects.get(pk=owned.pk).owner == boss
