@@ -65,6 +65,10 @@
   var helpModal = document.getElementById("shortcut-help");
   if (helpModal) {
     helpModal.addEventListener("hidden.bs.modal", function () {
+      // Bootstrap fires this after the backdrop's fade: a quick user may already be typing in the
+      // search field ("?", Esc, "/"), and taking the focus from it would send their Enter to a row.
+      var active = document.activeElement;
+      if (active && active !== document.body && !helpModal.contains(active)) { return; }
       if (current >= 0 && rows[current]) { rows[current].focus({ preventScroll: true }); }
     });
   }
