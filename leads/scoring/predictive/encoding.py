@@ -1,8 +1,10 @@
 """From closed leads to the 0/1 feature matrix: which features are common enough to learn from,
-and which lead has which (one pass over the rows, sparse)."""
+and which lead has which (one pass over the rows, sparse). Both read the rows as a stream, so
+training holds the sparse matrix, not 500,000 lead rows."""
 import math
 from bisect import bisect_right
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from .features import (
@@ -69,12 +71,11 @@ def _numeric_attribute_bins(name: str, numbers: list[float], threshold: int) -> 
     return bins
 
 
-def candidate_features(rows: list[Row]) -> list[tuple[int, dict[str, Any]]]:
+def candidate_features(rows: Iterable[Row]) -> list[tuple[int, dict[str, Any]]]:
     """Every feature seen often enough, as (support, feature): the most common values first, then
     one "another value" feature per field or attribute for its rare values and "missing" for an
     attribute some leads lack."""
-    n = len(rows)
-    threshold = support_threshold(n)
+    n = 0
     values: dict[str, Counter] = {name: Counter() for name in FIELDS}
     words: Counter = Counter()
     tags: Counter = Counter()
@@ -83,6 +84,7 @@ def candidate_features(rows: list[Row]) -> list[tuple[int, dict[str, Any]]]:
     attribute_numbers: dict[str, list[float]] = defaultdict(list)
     count_bins = _count_bins(COUNT_EDGES)
     for row in rows:
+        n += 1
         for index, name in enumerate(FIELDS):
             value = row[index]
             if name in COUNT_FIELDS:
@@ -103,6 +105,7 @@ def candidate_features(rows: list[Row]) -> list[tuple[int, dict[str, Any]]]:
                     attribute_numbers[key].append(value)
                 elif is_category(value):
                     attribute_values[key][json_key(value)] += 1
+    threshold = support_threshold(n)
     found: list[tuple[int, dict[str, Any]]] = []
     for name in FIELDS:
         for value, support in values[name].items():
@@ -149,7 +152,7 @@ def candidate_features(rows: list[Row]) -> list[tuple[int, dict[str, Any]]]:
     return chosen
 
 
-def design_matrix(rows: list[Row], features: list[dict[str, Any]]):
+def design_matrix(rows: Iterable[Row], features: list[dict[str, Any]]):
     """The 0/1 matrix (sparse CSR) of which lead has which feature, built in one pass; the same
     decisions as features.feature_matches, with dictionaries instead of a scan of every feature."""
     import numpy as np
@@ -230,7 +233,7 @@ def design_matrix(rows: list[Row], features: list[dict[str, Any]]):
         indptr.append(len(indices))
     data = np.ones(len(indices), dtype=np.float64)
     return sparse.csr_matrix(
-        (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)), shape=(len(rows), len(features))
+        (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(features))
     )
 
 

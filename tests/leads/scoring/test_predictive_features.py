@@ -9,7 +9,13 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Lead
-from leads.scoring.predictive import feature_label, model_features, model_train, probabilities_update, probability_explain
+from leads.scoring.predictive import (
+    feature_label,
+    model_features,
+    model_train,
+    probabilities_update,
+    probability_explain,
+)
 
 pytestmark = pytest.mark.django_db
 
