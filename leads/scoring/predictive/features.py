@@ -18,6 +18,7 @@ Feature ops (stored in ScoringModel.features as {feature, op, value, label, weig
 Features of one field exclude each other (a lead has at most one), except words and tags, so the
 SQL sums one CASE per field plus one term per word or tag.
 """
+import json
 import math
 from typing import Any
 
@@ -173,7 +174,7 @@ def _word_condition(word: str) -> RawSQL:
 def _tag_condition(tag: str) -> RawSQL:
     column = _column("tags")
     if connection.vendor == "postgresql":
-        return RawSQL(f"{column} @> jsonb_build_array(%s::text)", [tag], output_field=BooleanField())
+        return RawSQL(f"{column} @> %s::jsonb", [json.dumps([tag])], output_field=BooleanField())
     return RawSQL(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = %s)", [tag], output_field=BooleanField())
 
 
