@@ -15,8 +15,11 @@ from .features import (
     EXCLUDED_ATTRIBUTE_PREFIX,
     FIELDS,
     TEXT_FIELDS,
+    days_before,
+    in_days,
     in_range,
     is_category,
+    is_date_text,
     is_number,
     json_key,
     title_words,
@@ -29,8 +32,8 @@ MAX_FEATURES = 1000
 NUMERIC_ATTRIBUTE_SHARE = 0.9  # a key is numeric when this share of its values are numbers
 MAX_NUMERIC_BINS = 10  # quantile bins of a numeric attribute (fewer when the values are few)
 
-Row = tuple  # one closed lead: FIELDS values, then attributes, then tags
-ATTRIBUTES, TAGS = len(FIELDS), len(FIELDS) + 1
+Row = tuple  # one closed lead: FIELDS values, then attributes, tags and created_at
+ATTRIBUTES, TAGS, CREATED = len(FIELDS), len(FIELDS) + 1, len(FIELDS) + 2
 
 
 def support_threshold(n: int) -> int:
@@ -48,7 +51,9 @@ def _plain(number: float | None) -> float | int | None:
     return int(number) if float(number).is_integer() and abs(number) < 2**53 else float(number)
 
 
-def _numeric_attribute_bins(name: str, numbers: list[float], threshold: int) -> list[tuple[int, dict[str, Any]]]:
+def _numeric_attribute_bins(
+    name: str, numbers: list[float], threshold: int, *, op: str = "attr_range"
+) -> list[tuple[int, dict[str, Any]]]:
     """Quantile bins of a numeric attribute, as many as its values allow (up to ten), so the model
     learns the shape of the effect (a threshold, a peak) rather than one slope. Edges are values
     seen, so labels stay readable ("Total Time Spent on Website: 1,042 or more")."""
@@ -67,7 +72,7 @@ def _numeric_attribute_bins(name: str, numbers: list[float], threshold: int) -> 
             mask &= data >= low
         if high is not None:
             mask &= data < high
-        bins.append((int(mask.sum()), {"feature": name, "op": "attr_range", "value": [_plain(low), _plain(high)]}))
+        bins.append((int(mask.sum()), {"feature": name, "op": op, "value": [_plain(low), _plain(high)]}))
     return bins
 
 
@@ -82,6 +87,7 @@ def candidate_features(rows: Iterable[Row]) -> list[tuple[int, dict[str, Any]]]:
     attribute_present: Counter = Counter()
     attribute_values: dict[str, Counter] = defaultdict(Counter)
     attribute_numbers: dict[str, list[float]] = defaultdict(list)
+    attribute_days: dict[str, list[int]] = defaultdict(list)  # date attributes: days before the lead came in
     count_bins = _count_bins(COUNT_EDGES)
     for row in rows:
         n += 1
@@ -103,7 +109,11 @@ def candidate_features(rows: Iterable[Row]) -> list[tuple[int, dict[str, Any]]]:
                 attribute_present[key] += 1
                 if is_number(value):
                     attribute_numbers[key].append(value)
-                elif is_category(value):
+                elif is_date_text(value) and row[CREATED] is not None:
+                    days = days_before(value, row[CREATED])
+                    if days is not None:
+                        attribute_days[key].append(days)
+                if is_category(value):
                     attribute_values[key][json_key(value)] += 1
     threshold = support_threshold(n)
     found: list[tuple[int, dict[str, Any]]] = []
@@ -121,8 +131,14 @@ def candidate_features(rows: Iterable[Row]) -> list[tuple[int, dict[str, Any]]]:
             continue
         name = f"attributes.{key}"
         numbers = attribute_numbers.get(key, [])
+        days = attribute_days.get(key, [])
         if len(numbers) >= NUMERIC_ATTRIBUTE_SHARE * present:
             found += _numeric_attribute_bins(name, numbers, threshold)
+        elif len(days) >= NUMERIC_ATTRIBUTE_SHARE * present:
+            found += [
+                (support, {**feature, "value": [None if e is None else int(math.ceil(e)) for e in feature["value"]]})
+                for support, feature in _numeric_attribute_bins(name, days, threshold, op="attr_days")
+            ]
         else:
             categorical_keys.append(key)
             found += [
@@ -168,6 +184,7 @@ def design_matrix(rows: Iterable[Row], features: list[dict[str, Any]]):
     attribute_ranges: dict[str, list[tuple[int, float | None, float | None]]] = defaultdict(list)
     attribute_other: dict[str, int] = {}
     attribute_missing: dict[str, int] = {}
+    attribute_days: dict[str, list[tuple[int, int | None, int | None]]] = defaultdict(list)
     for column, feature in enumerate(features):
         op, name, value = feature["op"], feature["feature"], feature["value"]
         key = name.split(".", 1)[1] if name.startswith("attributes.") else None
@@ -189,8 +206,12 @@ def design_matrix(rows: Iterable[Row], features: list[dict[str, Any]]):
             attribute_other[key] = column
         elif op == "attr_missing":
             attribute_missing[key] = column
+        elif op == "attr_days":
+            attribute_days[key].append((column, *value))
     title_index = field_index["job_title"]
-    attribute_keys = set(attribute_values) | set(attribute_ranges) | set(attribute_other) | set(attribute_missing)
+    attribute_keys = (
+        set(attribute_values) | set(attribute_ranges) | set(attribute_other) | set(attribute_missing) | set(attribute_days)
+    )
     indices: list[int] = []
     indptr = [0]
     for row in rows:
@@ -222,6 +243,11 @@ def design_matrix(rows: Iterable[Row], features: list[dict[str, Any]]):
             if is_number(value):
                 for column, low, high in attribute_ranges.get(key, ()):
                     if in_range(value, low, high):
+                        indices.append(column)
+                        break
+            elif key in attribute_days:
+                for column, low, high in attribute_days[key]:
+                    if in_days(value, row[CREATED], low, high):
                         indices.append(column)
                         break
             elif is_category(value):

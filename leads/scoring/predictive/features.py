@@ -14,12 +14,15 @@ Feature ops (stored in ScoringModel.features as {feature, op, value, label, weig
 | attr_range    | attributes.<key>       | the attribute is a JSON number with low <= it < high           |
 | attr_other    | attributes.<key>       | it is text or true/false and equals none of value              |
 | attr_missing  | attributes.<key>       | the lead has no such attribute                                 |
+| attr_days     | attributes.<key>       | it is an ISO date (text) low <= days before the lead came in < high |
 
 Features of one field exclude each other (a lead has at most one), except words and tags, so the
 SQL sums one CASE per field plus one term per word or tag.
 """
 import json
 import math
+import re
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -51,7 +54,7 @@ MIN_WORD_LENGTH = 2
 
 # Ops whose features of one field exclude each other, in the order their SQL CASE tries them:
 # the catch-all "another value" and "missing" branches come after every named value.
-EXCLUSIVE_ORDER = {"eq": 0, "range": 0, "attr_eq": 0, "attr_range": 0, "other": 1, "attr_other": 1, "attr_missing": 2}
+EXCLUSIVE_ORDER = {"eq": 0, "range": 0, "attr_eq": 0, "attr_range": 0, "attr_days": 0, "other": 1, "attr_other": 1, "attr_missing": 2}
 ADDITIVE_OPS = ("word", "tag")
 
 FIELD_LABELS = {
@@ -67,6 +70,13 @@ BOOLEAN_LABELS = {
     "email_is_role": "Role email address (info@, sales@…)", "email_opt_in": "Opted in to email",
     "do_not_contact": "Asked not to be contacted",
 }
+
+
+# A date attribute: text starting with an ISO date ("2024-03-01", "2024-03-01T09:30:00"); its
+# recency is counted from the day the lead came in (created_at, UTC), which never moves, so a lead
+# scores the same today and next month, and closed and open leads are measured alike.
+DATE_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_PATTERN_SQL = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 # --- Python side ----------------------------------------------------------------------------
@@ -102,6 +112,29 @@ def title_words(text: str) -> set[str]:
     return {word for word in lowered.split(" ") if len(word) >= MIN_WORD_LENGTH and word.isascii() and word.isalpha()}
 
 
+def is_date_text(value: Any) -> bool:
+    return isinstance(value, str) and DATE_PREFIX.match(value) is not None
+
+
+def days_before(value: str, created: datetime) -> int | None:
+    """Days from an ISO date to the day the lead came in (None when the date is not a real one)."""
+    try:
+        return (created.date() - date.fromisoformat(value[:10])).days
+    except ValueError:
+        return None
+
+
+def in_days(value: Any, created: datetime | None, low: int | None, high: int | None) -> bool:
+    """The date lies low to under high days before the lead came in, compared as ISO text (as the
+    SQL does), so an impossible date such as 2024-13-45 is judged the same on both sides."""
+    if not is_date_text(value) or created is None:
+        return False
+    day = value[:10]
+    return (low is None or day <= (created.date() - timedelta(days=low)).isoformat()) and (
+        high is None or day > (created.date() - timedelta(days=high)).isoformat()
+    )
+
+
 def field_value(lead: Lead, name: str) -> Any:
     value = getattr(lead, name)
     return value.code if name == "country" and hasattr(value, "code") else value
@@ -129,6 +162,8 @@ def feature_matches(feature: dict[str, Any], *, values: dict[str, Any], attribut
         return key in attributes and is_category(attributes[key]) and not any(same_json(attributes[key], kept) for kept in target)
     if op == "attr_missing":
         return key not in attributes
+    if op == "attr_days":
+        return in_days(attributes.get(key), values.get("created_at"), *target)
     raise ValueError(f"unknown feature op {op!r}")
 
 
@@ -178,6 +213,27 @@ def _tag_condition(tag: str) -> RawSQL:
     return RawSQL(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = %s)", [tag], output_field=BooleanField())
 
 
+def _days_condition(key: str, low: int | None, high: int | None) -> RawSQL:
+    """SQL: the attribute is ISO-date text low to under high days before the lead came in; the
+    same text comparison as in_days (byte order, so no collation reorders the digits)."""
+    column, created = _column("attributes"), _column("created_at")
+    if connection.vendor == "postgresql":
+        text = f"({column} ->> %s)"
+        sql, params = [f"jsonb_typeof({column} -> %s) = 'string'", f"{text} ~ %s"], [key, key, DATE_PATTERN_SQL]
+        for bound, op in ((low, "<="), (high, ">")):
+            if bound is not None:
+                sql.append(f"substring({text}, 1, 10) COLLATE \"C\" {op} to_char({created} - make_interval(days => %s), 'YYYY-MM-DD')")
+                params += [key, int(bound)]
+        return RawSQL("(" + " AND ".join(sql) + ")", params, output_field=BooleanField())
+    path = compile_json_path([key])
+    sql, params = [f"json_type({column}, %s) = 'text'", f"json_extract({column}, %s) REGEXP %s"], [path, path, DATE_PATTERN_SQL]
+    for bound, op in ((low, "<="), (high, ">")):
+        if bound is not None:
+            sql.append(f"substr(json_extract({column}, %s), 1, 10) {op} date({created}, %s)")
+            params += [path, f"-{int(bound)} days"]
+    return RawSQL("(" + " AND ".join(sql) + ")", params, output_field=BooleanField())
+
+
 def feature_condition(feature: dict[str, Any]) -> Q:
     """The feature as a condition on a Lead row (SQL side); the same test as feature_matches.
     An "other" condition only says the value is set: its CASE tries it after every named value."""
@@ -212,6 +268,8 @@ def feature_condition(feature: dict[str, Any]) -> Q:
         )
     if op == "attr_missing":
         return ~Q(_attribute_present(key))
+    if op == "attr_days":
+        return Q(_days_condition(key, *value))
     raise ValueError(f"unknown feature op {op!r}")
 
 
@@ -268,4 +326,13 @@ def feature_label(feature: dict[str, Any]) -> str:
         return f"{key} is another value (a rare one)"
     if op == "attr_missing":
         return f"{key} is empty"
+    if op == "attr_days":
+        low, high = value
+        if low is None:
+            text = f"under {high:,} days"
+        elif high is None:
+            text = f"{low:,} days or more"
+        else:
+            text = f"{low:,}–{high - 1:,} days"
+        return f"{key}: {text} before the lead came in"
     return f"{key}: {_range_text(*value, integers=False)}"

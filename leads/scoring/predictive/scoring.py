@@ -156,6 +156,7 @@ def model_features(*, lead: Lead, model: ScoringModel | None = None) -> list[dic
     if model is None:
         return []
     values = {name: field_value(lead, name) for name in FIELDS}
+    values["created_at"] = lead.created_at  # date attributes count their days from it
     attributes = lead.attributes if isinstance(lead.attributes, dict) else {}
     tags = lead.tags if isinstance(lead.tags, list) else []
     return [

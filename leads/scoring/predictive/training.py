@@ -40,7 +40,7 @@ def closed_rows(outcomes: list[int]) -> Iterator[tuple]:
     never all in memory); each one's won=1/lost=0 is appended to outcomes as it goes by."""
     query = (
         Lead.objects.filter(status__in=(WON, LOST)).order_by("-id")
-        .values_list(*FIELDS, "attributes", "tags", "status")[:MAX_TRAINING_LEADS]
+        .values_list(*FIELDS, "attributes", "tags", "created_at", "status")[:MAX_TRAINING_LEADS]
     )
     for row in query.iterator(chunk_size=5000):
         outcomes.append(1 if row[-1] == WON else 0)

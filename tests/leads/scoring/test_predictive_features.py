@@ -156,3 +156,42 @@ def test_recency_of_creation_does_not_enter_the_model(history):
     old.refresh_from_db()
     new.refresh_from_db()
     assert old.probability == new.probability
+
+
+def test_a_date_attribute_counts_as_days_before_the_lead_came_in():
+    """Recency of a date column ("Last webinar attended") is measured from the day the lead came in,
+    so it means the same for a lead closed last year and one opened today; SQL agrees with Python."""
+    rng = random.Random(5)
+    came_in = timezone.now() - timedelta(days=400)
+    leads = []
+    for i in range(800):
+        days = rng.randint(0, 365)
+        attended = (came_in - timedelta(days=days)).date().isoformat()
+        won = rng.random() < (0.8 if days < 60 else 0.2)
+        leads.append(Lead(
+            first_name=f"Webinar {i}", created_at=came_in, attributes={"Last webinar": attended},
+            status="converted" if won else "lost", lost_reason="" if won else "No budget",
+        ))
+    Lead.objects.bulk_create(leads)
+    model = model_train()
+    bins = [f for f in model.features if f["op"] == "attr_days"]
+    assert len(bins) >= 4
+    recent = [f["weight"] for f in bins if f["value"][1] is not None and f["value"][1] <= 60]
+    older = [f["weight"] for f in bins if f["value"][0] is not None and f["value"][0] >= 60]
+    assert min(recent) > max(older)
+    assert any(f["label"].startswith("Last webinar: ") and f["label"].endswith(" days before the lead came in") for f in bins)
+
+    now = timezone.now()
+    made = [
+        Lead.objects.create(status="new", attributes={"Last webinar": text})
+        for text in [
+            (now - timedelta(days=10)).date().isoformat(), (now - timedelta(days=300)).isoformat(),
+            "2024-13-45", "soon", (now + timedelta(days=5)).date().isoformat(),
+        ]
+    ]
+    probabilities_update()
+    for lead in made:
+        lead.refresh_from_db()
+        logit = model.intercept + sum(feature["weight"] for feature in model_features(lead=lead))
+        assert lead.probability == pytest.approx(_sigmoid(logit), abs=0.005 + 1e-9), lead.attributes
+    assert made[0].probability > made[1].probability
