@@ -1,1 +1,1 @@
-"""Scoring: rules (rules.py), the learned probability (predictive.py), and the combination (service.py)."""
+"""Scoring: rules (rules.py), the learned probability (predictive/), and the combination (service.py)."""

@@ -69,7 +69,7 @@ class ScoreJobAdmin(admin.ModelAdmin):
         return False
 
 
-# --- The learned scoring model (leads/scoring/predictive.py): read-only, with "Train now" -----
+# --- The learned scoring model (leads/scoring/predictive/): read-only, with "Train now" -----
 
 
 @admin.register(ScoringModel)

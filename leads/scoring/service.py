@@ -32,7 +32,7 @@ QUALIFIABLE = ("new", "active", "nurturing")
 
 
 def _predictive():
-    """The learned half (leads/scoring/predictive.py), when it is installed."""
+    """The learned half (leads/scoring/predictive/), when it is installed."""
     try:
         from . import predictive
     except ImportError:  # pragma: no cover - the module ships with LeadCRM

@@ -139,7 +139,7 @@ def test_a_lead_with_the_strong_features_gets_a_higher_probability_and_an_explan
 def test_probabilities_update_sets_open_leads_and_keeps_closed_ones(monkeypatch, django_assert_num_queries):
     """A hand-made model, so each expected probability is known exactly; tiny batches, so the
     id-range batching that a million leads go through is exercised too."""
-    monkeypatch.setattr(predictive, "UPDATE_BATCH", 2)
+    monkeypatch.setattr(predictive.scoring, "UPDATE_BATCH", 2)
     ScoringModel.objects.create(status="ready", intercept=-1.0, features=[
         {"feature": "seniority", "op": "eq", "value": "vp", "label": "Seniority is VP", "weight": 1.5},
         {"feature": "email_is_role", "op": "eq", "value": True, "label": "Role email", "weight": -0.5},
@@ -207,7 +207,7 @@ def test_a_failed_training_is_recorded_and_leaves_the_previous_model_in_use(monk
     def solver_gives_up(X, y):
         raise ValueError("the solver found no solution")
 
-    monkeypatch.setattr(predictive, "_fit", solver_gives_up)
+    monkeypatch.setattr(predictive.training, "_fit", solver_gives_up)
     failed = model_train()
     assert failed.status == "failed"
     assert failed.message == TRAINING_FAILED.format(error="the solver found no solution")
