@@ -60,6 +60,7 @@ class Name:
     EMAIL_SENT = "lead.email_sent"
     IDENTIFIED = "lead.visitor_identified"
     QUALIFIED = "lead.qualified"
+    AUTOMATION_RAN = "lead.automation_ran"
 
 
 @dataclass(frozen=True)
@@ -415,3 +416,20 @@ def page_views_identified(
             Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=latest)
         ).update(last_activity_at=latest)
         publish(Event(Name.IDENTIFIED, (lead.pk,), kind=Kind.PAGE_VIEW, occurred_at=latest, leads=(lead,)))
+
+
+# --- Automations ----------------------------------------------------------------------------------
+
+def automation_ran(
+    *, lead: Lead, automation_id: int, automation_name: str, run_id: int, status: str, steps: Sequence[str],
+    error: str = "", occurred_at: datetime | None = None,
+) -> Interaction:
+    """An automation ran on the lead (or stopped: waiting, failed, loop guard): what each step did."""
+    data = {"automation": automation_id, "run": run_id, "status": status, "steps": list(steps), "error": error}
+    summary = "; ".join(steps) if steps else status
+    entry = _add(
+        lead=lead, kind=Kind.AUTOMATION, subject=f"Automation \u2018{automation_name}\u2019: {summary}", data=data,
+        occurred_at=occurred_at,
+    )
+    publish(Event(Name.AUTOMATION_RAN, (lead.pk,), kind=Kind.AUTOMATION, occurred_at=entry.occurred_at, data=data, leads=(lead,)))
+    return entry
