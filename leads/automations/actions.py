@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 
 from .. import locks
 from ..followups import task_create
-from ..models import Assignment, Enrollment, Lead, Notification, Segment, Sequence, Task, Team
+from ..models import Assignment, Enrollment, Lead, Notification, Segment, Sequence, Task, Team, TeamMembership
 from ..services import lead_update
 from .definition import ACTION_LABELS, UNITS
 
@@ -95,6 +95,8 @@ def _assign_team(action, lead, ctx) -> str:
 
     team = Team.objects.get(pk=action["team"])
     locked = locks.lead_lock(lead.pk, related=("owner",))
+    if locked.owner_id and TeamMembership.objects.filter(team=team, user_id=locked.owner_id).exists():
+        raise ActionSkipped(f"already with {locked.owner.username} of {team.name}")
     turn = rotation_take(team_id=team.pk, now=ctx.now)
     if turn is None or turn.user is None:
         queue_enter(lead=locked, team_id=team.pk, detail=f"automation {ctx.automation_name}", territory_name=None, now=ctx.now)

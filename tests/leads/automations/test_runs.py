@@ -164,3 +164,16 @@ def test_save_validates_trigger_conditions_and_actions(manager):
     assert saved.trigger_params == {"days": 14}
     automations_forget()
     assert Lead.objects.count() == 0
+
+
+def test_assign_by_team_round_robin_and_leave_a_lead_the_team_already_has(team, rep, other_rep):
+    first, second = LeadFactory(), LeadFactory()
+    automation = AutomationFactory(name="Route", actions=[{"type": "assign_team", "team": team.pk}])
+    _start(automation, [first, second])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert {first.owner, second.owner} == {rep, other_rep}  # one turn each
+    assert first.assignments.get().detail == "automation Route: Inside Sales round robin"
+    _start(automation, [first], key="again")
+    step = RunStep.objects.get(run__trigger_key="again")
+    assert step.outcome == "skipped" and "already with" in step.detail
