@@ -186,9 +186,15 @@ def _control_step(run: AutomationRun, position: int, action: dict, detail: str, 
 
 
 def run_execute(*, run_id: int, now: datetime | None = None) -> str | None:
-    """Run a claimed run's remaining steps (to the end, a wait, or a failure); its new status, or
-    None when another worker has it or it is not due."""
-    now = now or timezone.now()
+    """Run a run's remaining steps (to the end, a wait, or a failure) in one transaction; its new
+    status, or None when another worker has it or it is not due."""
+    with transaction.atomic():
+        # One commit per run, not one per write (the bench: several times the throughput); the
+        # claim's row lock makes a second worker wait and then find the run no longer open.
+        return _execute(run_id=run_id, now=now or timezone.now())
+
+
+def _execute(*, run_id: int, now: datetime) -> str | None:
     if not _claim(run_id, now):
         return None
     run = AutomationRun.objects.select_related("automation", "lead", "lead__owner").get(pk=run_id)
