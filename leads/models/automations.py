@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from .core import Lead
 
-
 # The trigger values, for the model's check constraint (the Meta cannot see the class's choices).
 TRIGGERS = [
     "lead_created", "field_changed", "status_changed", "qualified", "assigned", "form_submitted", "page_visited",

@@ -11,7 +11,12 @@ from django.views.decorators.http import require_POST
 
 from ..automations.actions import action_describe
 from ..automations.forms import (
-    action_rows, actions_apply, actions_parse, builder_choices, params_parse, trigger_inputs,
+    action_rows,
+    actions_apply,
+    actions_parse,
+    builder_choices,
+    params_parse,
+    trigger_inputs,
 )
 from ..automations.services import automation_dry_run, automation_runs, automation_save, automation_set_enabled
 from ..models import Automation
