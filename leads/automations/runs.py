@@ -167,7 +167,6 @@ def _step(run: AutomationRun, position: int, action: dict, ctx: Context) -> RunS
             step.outcome, step.error = Outcome.FAILED, f"{type(exc).__name__}: {exc}"
         step.finished_at = ctx.now
         step.save()
-        AutomationRun.objects.filter(pk=run.pk).update(position=position)
     return step
 
 
