@@ -335,7 +335,12 @@ CELERY_BEAT_SCHEDULE = {
     "process-due-enrollments": {"task": "leads.tasks.process_due_enrollments_task", "schedule": 60.0},
     # Segments: dynamic segments are re-evaluated; leads that entered enroll in their sequences.
     "refresh-segments": {"task": "leads.tasks.refresh_segments_task", "schedule": 15 * 60.0},
+    # Automations: waits and retries that are due resume; "inactive for N days" scans hourly (set-based).
+    "automations-resume-due": {"task": "leads.automations.tasks.automations_resume_due_task", "schedule": 60.0},
+    "automations-scan-inactive": {"task": "leads.automations.tasks.automations_scan_inactive_task", "schedule": 3600.0},
 }
+# Automations: a failed step is retried after this many seconds × 4^(attempt-1) (60 s, 4 min, 16 min).
+AUTOMATION_RETRY_SECONDS = env.int("AUTOMATION_RETRY_SECONDS", default=60)
 # Publishing must never hang a web request when the broker is down.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}

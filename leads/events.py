@@ -63,6 +63,7 @@ class Name:
     EMAIL_BOUNCED = "lead.email_bounced"
     EMAIL_REPLIED = "lead.email_replied"
     EMAIL_CLICKED = "lead.email_clicked"
+    AUTOMATION_RAN = "lead.automation_ran"
 
 
 @dataclass(frozen=True)
@@ -455,4 +456,21 @@ def email_clicked(
         Name.EMAIL_CLICKED, (lead.pk,), kind=Kind.EMAIL_CLICKED, occurred_at=occurred_at, leads=(lead,),
         data={**data, "visitor_key": visitor_key},
     ))
+    return entry
+
+
+# --- Automations ----------------------------------------------------------------------------------
+
+def automation_ran(
+    *, lead: Lead, automation_id: int, automation_name: str, run_id: int, status: str, steps: Sequence[str],
+    error: str = "", occurred_at: datetime | None = None,
+) -> Interaction:
+    """An automation ran on the lead (or stopped: waiting, failed, loop guard): what each step did."""
+    data = {"automation": automation_id, "run": run_id, "status": status, "steps": list(steps), "error": error}
+    summary = "; ".join(steps) if steps else status
+    entry = _add(
+        lead=lead, kind=Kind.AUTOMATION, subject=f"Automation \u2018{automation_name}\u2019: {summary}", data=data,
+        occurred_at=occurred_at,
+    )
+    publish(Event(Name.AUTOMATION_RAN, (lead.pk,), kind=Kind.AUTOMATION, occurred_at=entry.occurred_at, data=data, leads=(lead,)))
     return entry

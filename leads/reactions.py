@@ -21,9 +21,20 @@ REACTIONS: dict[str, tuple[str, ...]] = {
         "leads.distribution.reactions.first_contact_on_activity",  # speed to lead: the owner's first call/email/note
         "leads.engagement.form_submit_counted",  # the engagement summary counts forms
         "leads.scoring.reactions.rescore_on_scored_activity",  # page views, forms, emails… move the score
+        "leads.automations.reactions.on_timeline_entry",  # automations: form submitted, page visited, replied, bounced
+    ),
+    "lead.created": (
+        "leads.automations.reactions.on_lead_created",  # automations: lead created (and a new lead's first form)
+    ),
+    "lead.updated": (
+        "leads.automations.reactions.on_lead_updated",  # automations: field changed
+    ),
+    "lead.assigned": (
+        "leads.automations.reactions.on_assigned",  # automations: assigned or reassigned
     ),
     "lead.status_changed": (
         "leads.nurturing.reactions.sequences_exit_on_status",  # qualified, lost, converted leave their sequences
+        "leads.automations.reactions.on_status_changed",  # automations: status changed, qualified
     ),
     "lead.converted": (
         "leads.nurturing.reactions.sequences_exit_on_conversion",  # a customer gets no more lead nurturing

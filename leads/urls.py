@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .views import (
+    automations,
     dashboards,
     distribution,
     duplicates,
@@ -58,6 +59,11 @@ urlpatterns = [
     path("imports/<int:pk>", imports.import_detail_view, name="import_detail"),
     path("imports/<int:pk>/status", imports.import_status_view, name="import_status"),
     path("imports/<int:pk>/run", imports.import_run_view, name="import_run"),
+    path("automations/", automations.automation_list_view, name="automation_list"),
+    path("automations/new", automations.automation_create_view, name="automation_create"),
+    path("automations/<int:pk>/", automations.automation_detail_view, name="automation_detail"),
+    path("automations/<int:pk>/edit", automations.automation_edit_view, name="automation_edit"),
+    path("automations/<int:pk>/toggle", automations.automation_toggle_view, name="automation_toggle"),
     path("nurture/sequences/", sequences.sequence_list_view, name="sequence_list"),
     path("nurture/sequences/enroll", sequences.nurture_enroll_lead_view, name="nurture_enroll_lead"),
     path("nurture/sequences/<int:pk>/", sequences.sequence_detail_view, name="sequence_detail"),

@@ -51,6 +51,27 @@ def _fresh_web_form_copies():
     web_forms_forget()
 
 
+@pytest.fixture(autouse=True)
+def _broker_trusted_again():
+    """A test that stopped a broker leaves the publisher backing off for a few seconds (leads.jobs);
+    the next test's jobs must not wait for the sweeper because of it."""
+    from leads import jobs
+
+    jobs.publisher_forget_failures()
+
+
+@pytest.fixture(autouse=True)
+def _no_enabled_automations_cached():
+    """Each test starts knowing of no enabled automation, without a query (the reactions keep the
+    enabled ones in memory for a few seconds; a stale copy would leak between tests, and a lazy
+    load would add a query to whichever test published the first event)."""
+    from leads.automations import reactions
+
+    reactions._cache = (float("inf"), {})
+    yield
+    reactions._cache = (float("inf"), {})
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="Inside Sales")

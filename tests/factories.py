@@ -3,7 +3,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from customers.models import Customer
-from leads.models import Interaction, Lead, Team, TeamMembership
+from leads.models import Automation, Interaction, Lead, Team, TeamMembership
 from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS, roles_ensure
 
 
@@ -88,3 +88,17 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     company = factory.Faker("company")
     email = factory.Sequence(lambda n: f"customer{n}@example-corp.com")
+
+
+class AutomationFactory(factory.django.DjangoModelFactory):
+    """An enabled automation; tests that need the reactions to see it call automations_forget()."""
+
+    class Meta:
+        model = Automation
+
+    name = factory.Sequence(lambda n: f"Automation {n}")
+    enabled = True
+    trigger = Automation.Trigger.MANUAL
+    trigger_params = factory.LazyFunction(dict)
+    conditions = factory.LazyFunction(dict)
+    actions = factory.LazyFunction(lambda: [{"type": "add_tags", "tags": ["automated"]}])

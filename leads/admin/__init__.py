@@ -4,10 +4,11 @@ it imports every stage's admin module, each registering its own models:
 - core.py: leads with their timeline, teams, interactions;
 - workspace.py: the rep's tasks, saved views and preferences;
 - leads/capture/admin.py, leads/enrichment/admin.py, leads/scoring/admin.py, leads/distribution/admin.py,
-  leads/nurturing/admin.py: each stage's models and actions.
+  leads/nurturing/admin.py, leads/automations/admin.py: each stage's models and actions.
 
 The names other modules (customers/admin.py) and tests import from `leads.admin` are re-exported here.
 """
+from ..automations import admin as automations_admin
 from ..capture import admin as capture_admin
 from ..capture.admin import HOSTS_NOT_LIST, PASSWORD_KEPT, PASSWORD_REQUIRED, LogAdmin
 from ..distribution import admin as distribution_admin
@@ -21,6 +22,6 @@ from .core import InteractionAdmin, LeadAdmin, TeamAdmin
 
 __all__ = [
     "ASSIGN_QUEUED", "HOSTS_NOT_LIST", "PASSWORD_KEPT", "PASSWORD_REQUIRED", "PHONE_NUMBERS_NOT_LIST", "TRAIN_QUEUED",
-    "InteractionAdmin", "LeadAdmin", "LogAdmin", "ReadOnlyAdmin", "TeamAdmin", "capture_admin", "core",
+    "InteractionAdmin", "LeadAdmin", "LogAdmin", "ReadOnlyAdmin", "TeamAdmin", "automations_admin", "capture_admin", "core",
     "distribution_admin", "enrichment_admin", "nurturing_admin", "scoring_admin", "workspace",
 ]

@@ -49,7 +49,7 @@ def zone_for_place(country: str, *, region: str = "", city: str = "") -> tuple[s
         for zone, _comment in zones:
             if _simple(zone.rsplit("/", 1)[-1]) == key:
                 return zone, confidence
-        for zone, _comment in zones:
+        for zone, comment in zones:
             if key in _simple(comment):
                 return zone, confidence - 0.1
     return country_time_zone(country)

@@ -356,6 +356,7 @@ class Interaction(models.Model):
         TASK = "task", "Task"
         SEQUENCE = "sequence", "Nurture sequence"
         EMAIL_BOUNCED = "email_bounced", "Email bounced"
+        AUTOMATION = "automation", "Automation"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
     kind = models.CharField(max_length=20, choices=Kind.choices)

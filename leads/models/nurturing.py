@@ -188,6 +188,7 @@ class Enrollment(models.Model):
         MANUAL = "manual", "Manual"
         SEGMENT = "segment", "Entered the segment"
         RULE = "rule", "Pipeline rule"
+        AUTOMATION = "automation", "Automation"
 
     class ExitReason(models.TextChoices):
         REPLIED = "replied", "Replied"

@@ -13,6 +13,7 @@ class Task(models.Model):
     class Source(models.TextChoices):
         MANUAL = "manual", "Manual"
         SEQUENCE = "sequence", "Nurture sequence"
+        AUTOMATION = "automation", "Automation"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
     assigned_to = models.ForeignKey(

@@ -45,6 +45,7 @@ from . import filtered_page
 # Validation messages (tests assert on them).
 NOTHING_SELECTED = gettext_lazy("Select at least one lead.")
 UNKNOWN_ACTION = gettext_lazy("Choose an action.")
+UNKNOWN_AUTOMATION = gettext_lazy("Choose an enabled automation.")
 UNKNOWN_OWNER = gettext_lazy("Choose a sales rep to assign the leads to.")
 UNKNOWN_STATUS = gettext_lazy("Choose a status.")
 NO_LIST_CHOSEN = gettext_lazy("Choose a static list to add the leads to.")
@@ -170,7 +171,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         ordering=request.GET.get("ordering", ""), query_dict=query, current_query=current_query,
         builtin_views=builtin_views(user=user), saved_views=saved,
         statuses=[(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED], reps=_assignable_reps() if manager else [],
-        static_lists=_static_lists(user), bulk_convert_url=_url_or_empty("conversion:bulk_convert"),
+        static_lists=_static_lists(user), automations=_enabled_automations(user), bulk_convert_url=_url_or_empty("conversion:bulk_convert"),
         list_url=reverse("leads:list") + ("?" + current_query if current_query else ""),
     )
     return render(request, "leads/lead_list.html", context, status=200 if filterset.is_valid() else 400)
@@ -207,7 +208,7 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     action = request.POST.get("action", "")
     query = request.POST.get("query", "")
-    if action == "assign" and not is_manager(user):
+    if action in ("assign", "automation") and not is_manager(user):
         raise PermissionDenied
     if action == "status" and not can_write(user):
         raise PermissionDenied
@@ -236,6 +237,9 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
         elif action == "add_to_list":
             added = _add_to_list(leads=leads, list_id=request.POST.get("list", ""), by=user)
             messages.success(request, _("%(count)s lead(s) added to the list.") % {"count": added})
+        elif action == "automation":
+            count = _run_automation(leads=leads, automation_id=request.POST.get("automation", ""), by=user)
+            messages.success(request, _("The automation will run on %(count)s lead(s).") % {"count": count})
         elif action in ("export_csv", "export_xlsx"):
             return _export(leads=leads, fmt=action.removeprefix("export_"))
         else:
@@ -243,6 +247,24 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         return _bad_request(request, exc.message_dict, query)
     return _back_to_list(query)
+
+
+def _enabled_automations(user) -> list:
+    """The automations a manager may run on ticked leads (nobody else: no query)."""
+    from ..models import Automation
+
+    return list(Automation.objects.filter(enabled=True).order_by("name").only("pk", "name")[:200]) if is_manager(user) else []
+
+
+def _run_automation(*, leads, automation_id: str, by) -> int:
+    """Run an enabled automation on the ticked (visible) leads, off the request."""
+    from ..automations.services import automation_run_manual
+    from ..models import Automation
+
+    automation = Automation.objects.filter(pk=int(automation_id), enabled=True).first() if automation_id.isdigit() else None
+    if automation is None:
+        raise ValidationError({"automation": [str(UNKNOWN_AUTOMATION)]})
+    return automation_run_manual(automation=automation, leads=leads, by=by)
 
 
 def _add_to_list(*, leads, list_id: str, by) -> int:

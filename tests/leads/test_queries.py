@@ -8,8 +8,9 @@ pytestmark = pytest.mark.django_db
 # token lookup, role groups, count, page (owner and team joined in)
 API_LIST_QUERIES = 4
 # session, user, the user's list preferences, role groups, count, saved views, counts by status
-# (one statement), the static lists and the reps a manager may use in bulk actions, page
-HTML_LIST_QUERIES = 10
+# (one statement), the static lists, the reps and the enabled automations a manager may use in bulk
+# actions, page
+HTML_LIST_QUERIES = 11
 
 
 @pytest.mark.parametrize("n", [10, 100])

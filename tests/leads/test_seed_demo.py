@@ -89,3 +89,12 @@ def test_seed_demo_gives_the_reps_agent_profiles_and_routes_leads_within_capacit
     owned = Lead.objects.filter(owner__isnull=False)
     assert owned.exists()
     assert Interaction.objects.filter(kind=Interaction.Kind.ASSIGNMENT, lead__in=owned).values("lead").distinct().count() == owned.count()
+
+
+def test_seed_demo_seeds_two_enabled_automations():
+    from leads.models import Automation
+
+    call_command("seed_demo", leads=10)
+    call_command("seed_demo", leads=10)
+    assert dict(Automation.objects.values_list("name", "trigger")) == {"Hot inbound": "lead_created", "Quiet for 14 days": "inactive"}
+    assert all(Automation.objects.values_list("enabled", flat=True))

@@ -72,6 +72,7 @@ class Command(BaseCommand):
         customers = demo_outcomes(captured=captured, manager=users["manager"])
         created = len(captured)
         self._nurture(users)
+        self._automations(users, team)
         self._tasks(users)
         self.stdout.write(self.style.SUCCESS(f"seed_demo: {created} lead(s) and {customers} customer(s) created."))
 
@@ -128,6 +129,34 @@ class Command(BaseCommand):
             )
         if made:
             segment_refresh(segment=hot)
+
+    def _automations(self, users: dict[str, User], team: Team) -> None:
+        """Two automations a sales team would start with (docs/automations.md), built by the service."""
+        from leads.automations.services import automation_save
+        from leads.models import Automation, Sequence
+
+        manager = users["manager"]
+        if not Automation.objects.filter(name="Hot inbound").exists():
+            # The pipeline scores the new lead in the meantime: wait, then act only when it came out hot.
+            automation_save(automation=Automation(), by=manager, data={
+                "name": "Hot inbound", "enabled": True, "trigger": "lead_created", "trigger_params": {"source": "web_form"},
+                "description": "A web-form lead that scores 60 or more goes to Inside Sales with a call due in 15 minutes.",
+                "conditions": {"match": "all", "conditions": [{"field": "status", "op": "in", "value": ["new", "active"]}]},
+                "actions": [
+                    {"type": "wait", "amount": 2, "unit": "minutes"},
+                    {"type": "branch", "skip": 2, "conditions": {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": 60}]}},
+                    {"type": "assign_team", "team": team.pk},
+                    {"type": "create_task", "title": "Call the hot inbound lead", "amount": 15, "unit": "minutes"},
+                ],
+            })
+        sequence = Sequence.objects.filter(name="Welcome to LeadCRM Demo").first()
+        if sequence is not None and not Automation.objects.filter(name="Quiet for 14 days").exists():
+            automation_save(automation=Automation(), by=manager, data={
+                "name": "Quiet for 14 days", "enabled": True, "trigger": "inactive", "trigger_params": {"days": 14},
+                "description": "An open lead with no activity for 14 days moves to nurturing and joins the welcome sequence.",
+                "conditions": {"match": "all", "conditions": [{"field": "status", "op": "in", "value": ["new", "active"]}]},
+                "actions": [{"type": "set_status", "status": "nurturing"}, {"type": "enroll", "sequence": sequence.pk}],
+            })
 
     def _tasks(self, users: dict[str, User]) -> None:
         """A few open follow-ups per rep, some overdue, so "My work" shows the queue as it will look."""
