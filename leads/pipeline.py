@@ -37,8 +37,13 @@ def _score(lead_id: int) -> None:
 
 
 def _assign(lead_id: int) -> None:
+    from .capture.importing.mapping import import_routing_held
     from .distribution.service import lead_assign
 
+    # A trade-show list imported with routing off starts no SLA clocks; the lead is routed when it
+    # next comes in by itself (a later capture is then its latest).
+    if import_routing_held(lead_id=lead_id):
+        return
     lead_assign(lead_id=lead_id)
 
 
