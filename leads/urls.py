@@ -3,7 +3,7 @@ from django.urls import path
 from . import views
 from .views import home, lead_list, preferences
 from .views import conversion, dashboards, distribution, duplicates, imports, lead_page, scoring
-from .views import segments
+from .views import import_mapping, segments
 from .views import sequences
 
 app_name = "leads"
@@ -48,6 +48,9 @@ urlpatterns = [
     path("imports/<int:pk>", imports.import_detail_view, name="import_detail"),
     path("imports/<int:pk>/status", imports.import_status_view, name="import_status"),
     path("imports/<int:pk>/run", imports.import_run_view, name="import_run"),
+    path("imports/<int:pk>/mapping", import_mapping.import_mapping_view, name="import_mapping"),
+    path("imports/<int:pk>/rerun", import_mapping.import_rerun_view, name="import_rerun"),
+    path("imports/<int:pk>/rejected.csv", import_mapping.import_rejected_view, name="import_rejected"),
     path("nurture/sequences/", sequences.sequence_list_view, name="sequence_list"),
     path("nurture/sequences/enroll", sequences.nurture_enroll_lead_view, name="nurture_enroll_lead"),
     path("nurture/sequences/<int:pk>/", sequences.sequence_detail_view, name="sequence_detail"),
