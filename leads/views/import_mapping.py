@@ -11,7 +11,7 @@ from ..capture.importing import (
     import_rejected_rows,
 )
 from ..capture.importing.columns import ATTRIBUTE_PREFIX
-from ..capture.importing.mapping import apply_choices
+from ..capture.importing.mapping import apply_choices, import_job_headers
 from ..exporting import rows_export_response
 from ..models import ImportJob
 from .imports import _require_importer
@@ -24,9 +24,9 @@ PREVIEW_FIELDS = (
 
 
 def _choices_from(request: HttpRequest, job: ImportJob) -> dict[str, str]:
-    """The form names columns by position (a header may hold any character)."""
+    """The form names columns by their position in the file (a header may hold any character)."""
     chosen = {}
-    for position, header in enumerate(job.column_map):
+    for position, header in enumerate(import_job_headers(job=job)):
         value = request.POST.get(f"column-{position}")
         if value is not None:
             chosen[header] = value
@@ -45,7 +45,7 @@ def _render_mapping(request: HttpRequest, job: ImportJob, *, error: str = "", st
     except ImportFileError as exc:
         preview, error = None, exc.message
     columns = []
-    for position, header in enumerate(job.column_map):
+    for position, header in enumerate(preview.headers if preview else list(job.column_map)):
         current = preview.columns.get(header, job.column_map[header]) if preview else job.column_map[header]
         attribute = f"{ATTRIBUTE_PREFIX}{header}"
         options = [(attribute, "Keep as a custom attribute"), (SKIP, "Do not import"), *TARGET_LABELS.items()]

@@ -76,6 +76,12 @@ def _date_order_guess(fileobj: Any, name: str, columns: dict[str, str]) -> str:
     return import_date_order_guess(values)
 
 
+def _open(job: ImportJob) -> Any:
+    """A file object of its own on the stored file: the job's FieldFile stays as it is (closing that one
+    would leave import_job_start a closed file)."""
+    return job.file.storage.open(job.file.name, "rb")
+
+
 def _rules(job: ImportJob) -> RowRules:
     return RowRules(status_map=job.status_map or {}, date_order=job.date_order)
 
@@ -83,7 +89,7 @@ def _rules(job: ImportJob) -> RowRules:
 def import_job_preview(*, job: ImportJob, rows: int = PREVIEW_ROWS) -> Preview:
     """The job's first rows cleaned with its current mapping, as they will land."""
     name = job.original_name or os.path.basename(job.file.name or "")
-    with job.file.open("rb") as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
+    with _open(job) as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
         detected = import_columns(headers=sheet.headers, id_column=job.id_column)
         columns = import_columns_choose(headers=sheet.headers, detected=detected, chosen=job.column_choices or {})
         preview = Preview(headers=sheet.headers, columns=columns)
@@ -97,6 +103,13 @@ def import_job_preview(*, job: ImportJob, rows: int = PREVIEW_ROWS) -> Preview:
                 break
         preview.skipped = len(skipped)
     return preview
+
+
+def import_job_headers(*, job: ImportJob) -> list[str]:
+    """The file's column names in the file's order (the job's JSON maps do not keep an order)."""
+    name = job.original_name or os.path.basename(job.file.name or "")
+    with _open(job) as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
+        return sheet.headers
 
 
 def _clean_status_map(mapping: dict[str, str]) -> dict[str, str]:
@@ -152,12 +165,12 @@ def import_rejected_rows(*, job: ImportJob) -> tuple[list[str], Iterator[list[An
     """Every rejected row of a finished job as the file had it, with its line and reason: the file is
     read and cleaned again with the job's mapping (the cleaning alone rejects rows), streamed."""
     name = job.original_name or os.path.basename(job.file.name or "")
-    with job.file.open("rb") as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
+    with _open(job) as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
         headers = sheet.headers
     header = ["Line", *headers, "Reason"]
 
     def rows() -> Iterator[list[Any]]:
-        with job.file.open("rb") as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
+        with _open(job) as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
             columns = import_columns_choose(
                 headers=sheet.headers, detected=import_columns(headers=sheet.headers, id_column=job.id_column),
                 chosen=job.column_choices or {},
