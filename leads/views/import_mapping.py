@@ -7,7 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..capture.importing import (
-    SKIP, TARGET_LABELS, ImportFileError, import_job_confirm, import_job_preview, import_job_rerun,
+    SKIP,
+    TARGET_LABELS,
+    ImportFileError,
+    import_job_confirm,
+    import_job_preview,
+    import_job_rerun,
     import_rejected_rows,
 )
 from ..capture.importing.columns import ATTRIBUTE_PREFIX

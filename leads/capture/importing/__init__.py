@@ -22,7 +22,15 @@ The parts, each importing from the others directly (this module only re-exports 
   owners.py               owners named in the file matched to users
   mapping.py              the mapping step (draft, preview, confirm), rejected rows, re-run, routing hold
 """
-from .columns import COLUMN_SYNONYMS, ID_COLUMN_MISSING, SKIP, TARGET_LABELS, UNKNOWN_TARGET, import_columns, import_inspect
+from .columns import (
+    COLUMN_SYNONYMS,
+    ID_COLUMN_MISSING,
+    SKIP,
+    TARGET_LABELS,
+    UNKNOWN_TARGET,
+    import_columns,
+    import_inspect,
+)
 from .countries import country_code, region_name
 from .crm_formats import CRM_COLUMNS
 from .dates import DAY_FIRST, MONTH_FIRST, import_date
@@ -66,12 +74,20 @@ from .mapping import (
     import_rejected_rows,
     import_routing_held,
 )
-from .rows import NO_IDENTITY, NOT_A_DATE, NOT_YES_NO, UNKNOWN_STATUS, ImportRow, RowRules, import_row_clean, typed_value
+from .rows import (
+    NO_IDENTITY,
+    NOT_YES_NO,
+    UNKNOWN_STATUS,
+    ImportRow,
+    RowRules,
+    import_row_clean,
+    typed_value,
+)
 from .statuses import CRM_STATUSES, STATUS_SYNONYMS, import_status
 from .writer import LOST_REASON_DEFAULT, ImportSettings, RowOutcome, import_batch
 
 __all__ = [
-    "CRM_COLUMNS", "CRM_STATUSES", "DAY_FIRST", "MONTH_FIRST", "NOT_A_DATE", "NOT_A_DRAFT", "SKIP", "TARGET_LABELS",
+    "CRM_COLUMNS", "CRM_STATUSES", "DAY_FIRST", "MONTH_FIRST", "NOT_A_DRAFT", "SKIP", "TARGET_LABELS",
     "UNKNOWN_STATUS_TARGET", "UNKNOWN_TARGET", "Preview", "RowRules", "country_code", "import_date",
     "import_job_confirm", "import_job_draft", "import_job_preview", "import_job_rerun", "import_rejected_rows",
     "import_routing_held", "region_name",

@@ -20,7 +20,7 @@ from .columns import import_columns, import_columns_choose, import_inspect
 from .crm_formats import CREATED
 from .dates import import_date_order_guess
 from .files import ImportFileError, import_sheet
-from .jobs import import_job_start, import_rows_clean, import_upload_limit, import_too_large_message
+from .jobs import import_job_start, import_rows_clean, import_too_large_message, import_upload_limit
 from .rows import ImportRow, RowRules
 from .statuses import status_key
 

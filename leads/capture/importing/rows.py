@@ -21,7 +21,6 @@ from .statuses import STATUS_SYNONYMS, import_status  # noqa: F401 (re-exported 
 UNKNOWN_STATUS = 'Unknown status "{value}": imported as new, the value kept as an attribute; map it and run the import again.'
 NOT_YES_NO = "Enter yes or no."
 NO_IDENTITY = "No email, phone or id: the row could not be matched again on a later import."
-NOT_A_DATE = "Not a date: {value}."
 
 MOBILE_ATTRIBUTE = "mobile_phone"  # a mobile number beside a phone: we keep one phone field
 
@@ -176,8 +175,8 @@ def _place(data: dict[str, Any], labels: dict[str, str], attributes: dict[str, A
     created = data.pop(CREATED, None)
     if created is not None:
         row.created_at = import_date(created, order=rules.date_order)
-        if row.created_at is None:
-            return f"{labels[CREATED]}: {NOT_A_DATE.format(value=_as_text(created)[:50])}"
+        if row.created_at is None:  # kept as written; the lead is created now, never rejected for it
+            attributes.setdefault(labels[CREATED], _as_text(created))
     if "country" in data:
         written = _as_text(data["country"])
         data["country"] = _country_code(written)

@@ -12,14 +12,20 @@ from django.template.defaultfilters import filesizeformat
 
 from leads.capture.cleaning import TOO_LONG
 from leads.capture.importing import (
-    FILE_TOO_LARGE, ID_COLUMN_MISSING, LOST_REASON_DEFAULT, NO_IDENTITY, UNKNOWN_STATUS, UNSUPPORTED_FORMAT,
-    import_columns, import_status, typed_value,
+    FILE_TOO_LARGE,
+    ID_COLUMN_MISSING,
+    LOST_REASON_DEFAULT,
+    NO_IDENTITY,
+    UNSUPPORTED_FORMAT,
+    import_columns,
+    import_status,
+    typed_value,
 )
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead, PossibleDuplicate
 from leads.tasks import import_leads_task
 from leads.validation import NULL_CHARACTERS
-from tests.helpers import wait_for
 from tests.factories import LeadFactory
+from tests.helpers import wait_for
 
 INVALID_EMAIL = "Enter a valid email address."
 

@@ -10,13 +10,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from leads.capture.importing import (
-    CRM_STATUSES, DAY_FIRST, UNKNOWN_STATUS, country_code, import_columns, import_date, import_job_draft, import_run,
+    CRM_STATUSES,
+    DAY_FIRST,
+    UNKNOWN_STATUS,
+    country_code,
+    import_columns,
+    import_date,
+    import_job_draft,
+    import_run,
     region_name,
 )
-from leads.capture.importing.mapping import import_routing_held
 from leads.models import ImportJob, Lead
-from leads.pipeline import lead_process
-from tests.factories import ManagerFactory, RepFactory, TeamFactory, UserFactory
+from tests.factories import UserFactory
 from tests.leads.capture import crm_exports
 from tests.leads.capture.crm_exports import Expected
 
@@ -197,3 +202,11 @@ def test_a_pipedrive_persons_column_that_is_not_listed_is_read_without_its_prefi
     columns = import_columns(headers=["Person - Industry", "Lead - Title", "Organization - Owner"])
     assert columns == {"Person - Industry": "industry", "Lead - Title": "attributes.Lead - Title",
                        "Organization - Owner": "attributes.Organization - Owner"}
+
+
+@pytest.mark.django_db
+def test_a_created_date_that_is_not_a_date_is_kept_and_the_row_still_lands(tmp_path):
+    path = write(tmp_path / "dates.csv", ["Email", "Create Date"], [["ada@example.org", "last spring"]])
+    job = run_import(path)
+    lead = Lead.objects.get()
+    assert (job.rejected_count, lead.attributes) == (0, {"Create Date": "last spring"})
