@@ -336,7 +336,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
 class ImportJobUploadForm(forms.ModelForm):
     class Meta:
         model = ImportJob
-        fields = ("file", "source_detail", "id_column", "dry_run")
+        fields = ("file", "source_detail", "id_column", "dry_run", "date_order", "route_leads")
         help_texts: ClassVar[dict] = {
             "file": "A .csv or .xlsx file whose first row names the columns.",
             "source_detail": "Source detail for every row (otherwise the file's Lead Source column, or the file name).",
@@ -368,10 +368,11 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "dry_run")
     search_fields = ("original_name", "source_detail")
     list_select_related = ("created_by",)
-    upload_fields = ("file", "source_detail", "id_column", "dry_run")
+    upload_fields = ("file", "source_detail", "id_column", "dry_run", "date_order", "route_leads")
     report_fields = (
-        "original_name", "job_page", "status", "progress", "dry_run", "source_detail", "id_column", "total_rows",
-        "processed_rows", "created_count", "updated_count", "rejected_count", "message", "rejected_rows",
+        "original_name", "job_page", "status", "progress", "dry_run", "source_detail", "id_column", "date_order",
+        "route_leads", "total_rows", "processed_rows", "created_count", "updated_count", "rejected_count",
+        "skipped_rows", "unknown_values", "message", "rejected_rows",
         "columns", "created_by", "created_at", "started_at", "finished_at",
     )
 

@@ -334,7 +334,8 @@ def import_job_fail(*, job_id: int, message: str) -> None:
 
 def import_file(
     *, path: str, source_detail: str = "", id_column: str = "", dry_run: bool = False, by: User | None = None,
-    on_row: Callable[[RowOutcome], None] | None = None,
+    on_row: Callable[[RowOutcome], None] | None = None, date_order: str = ImportJob.DateOrder.MONTH_FIRST,
+    route_leads: bool = True,
 ) -> ImportJob:
     """Import a file from disk now, in this process (the import_leads command). A real run keeps a
     job and a copy of the file as its record; a dry run keeps nothing."""
@@ -342,7 +343,8 @@ def import_file(
     with open(path, "rb") as fileobj:
         job = ImportJob(
             original_name=name[:255], source_detail=source_detail.strip(), id_column=id_column.strip(),
-            dry_run=dry_run, created_by=by, status=ImportJob.Status.RUNNING,
+            dry_run=dry_run, created_by=by, status=ImportJob.Status.RUNNING, date_order=date_order,
+            route_leads=route_leads,
         )
         job.column_map = import_inspect(fileobj=fileobj, name=name, id_column=job.id_column)
         if dry_run:

@@ -1,12 +1,14 @@
 """Bringing a team's data from its old CRM (issue 17 §3): exports of Salesforce, HubSpot, Pipedrive
 and Zoho, shaped as those systems write them, land without a hand-made mapping."""
 import csv
+import io
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.utils import timezone
 
 from leads.capture.importing import (
@@ -210,3 +212,17 @@ def test_a_created_date_that_is_not_a_date_is_kept_and_the_row_still_lands(tmp_p
     job = run_import(path)
     lead = Lead.objects.get()
     assert (job.rejected_count, lead.attributes) == (0, {"Create Date": "last spring"})
+
+
+@pytest.mark.django_db
+def test_the_command_reads_a_day_first_export_without_routing_and_lists_what_it_did_not_know(tmp_path, owners):
+    header, rows, expected = crm_exports.zoho_leads(30)
+    out = io.StringIO()
+    call_command("import_leads", str(write(tmp_path / "zoho.csv", header, rows)), "--day-first", "--no-routing", stdout=out)
+    assert "zoho.csv: 30 rows; created 30, updated 0, rejected 0." in out.getvalue()
+    assert "Unknown status values, kept as attributes: Waiting on Legal (3)" in out.getvalue()
+    assert "Unknown owner values, kept as attributes: Former Rep (10)" in out.getvalue()
+    job = ImportJob.objects.get()
+    assert (job.date_order, job.route_leads) == (DAY_FIRST, False)
+    lead = Lead.objects.get(email=expected[13].email)
+    assert timezone.localtime(lead.created_at).replace(tzinfo=None) == expected[13].created
