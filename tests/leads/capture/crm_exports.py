@@ -69,8 +69,9 @@ def _phone(rng: random.Random, code: str, *, mobile: bool = False) -> tuple[str,
     example = phonenumbers.example_number_for_type(code, kind)
     digits = str(example.national_number)
     for _ in range(20):
-        tail = "".join(rng.choice("0123456789") for _ in range(4))
-        candidate = phonenumbers.parse(digits[:-4] + tail, code)
+        # Six random digits: a million numbers per country, so a 100,000-row export rarely repeats one.
+        tail = "".join(rng.choice("0123456789") for _ in range(6))
+        candidate = phonenumbers.parse(digits[:-6] + tail, code)
         if phonenumbers.is_valid_number(candidate):
             return (phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.NATIONAL),
                     phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.E164))
