@@ -342,6 +342,14 @@ class ImportJobUploadForm(forms.ModelForm):
             "source_detail": "Source detail for every row (otherwise the file's Lead Source column, or the file name).",
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "date_order" in self.fields:
+            self.fields["date_order"].required = False  # month first unless chosen
+
+    def clean_date_order(self) -> str:
+        return self.cleaned_data.get("date_order") or ImportJob.DateOrder.MONTH_FIRST
+
     def clean(self):
         cleaned = super().clean()
         upload = cleaned.get("file")
