@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the import channel: wall time and peak memory of importing a CSV file.
 
-    .venv/bin/python bench/import_bench.py [--sizes 10000,100000] [--capture-rows 1000] [--wait-quiet 120]
+    .venv/bin/python bench/import_bench.py [--sizes 10000,100000] [--salesforce-rows 100000] [--capture-rows 1000] [--wait-quiet 120]
 
 For each size, a CSV of that many realistic rows is generated in a temporary folder and
 imported twice into an empty bench database (DATABASE_URL, default
@@ -9,7 +9,10 @@ postgres://postgres@127.0.0.1:5432/leadcrm_importbench, created and migrated if 
 the first run creates every lead, the second finds every one again and updates the rows
 whose status changed (one row in five). Each run is a separate child process, so its peak
 RSS (resource.getrusage ru_maxrss) is its own: with a streamed file and set-based batches it
-must not grow with the file size. For comparison, --capture-rows rows go through capture()
+must not grow with the file size. The Salesforce case imports a leads report exactly as Salesforce
+exports it (tests/leads/capture/crm_exports.py: Windows-1252, its column names, m/d/yyyy dates,
+owners, statuses of its default table, countries written out, its footer lines), matched by email
+with no id column and no hand-made mapping. For comparison, --capture-rows rows go through capture()
 one by one (the web channels' path) and the time is extrapolated.
 
 Besides wall time, each run reports the CPU seconds of the importing process and of its
@@ -84,6 +87,18 @@ def generate(path: Path, rows: int, *, seed: int = 7, status_shift: bool = False
             ])
 
 
+def generate_salesforce(path: Path, rows: int) -> None:
+    """A Salesforce leads report of `rows` leads (the generator the tests use), written as Salesforce does."""
+    sys.path.insert(0, str(BENCH_DIR.parent))
+    from tests.leads.capture.crm_exports import salesforce_report
+
+    header, cells, _ = salesforce_report(rows)
+    with path.open("w", newline="", encoding="cp1252") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(cells)
+
+
 def child_import(path: str, id_column: str) -> None:
     """Run in a child process: import one file and print the figures as JSON."""
     benchenv.setup(migrate=False)
@@ -102,7 +117,7 @@ def child_import(path: str, id_column: str) -> None:
     connection.close()
     print(json.dumps({
         "rows": job.processed_rows, "created": job.created_count, "updated": job.updated_count,
-        "rejected": job.rejected_count, "status": job.status, "seconds": round(seconds, 2),
+        "rejected": job.rejected_count, "skipped": job.skipped_rows, "status": job.status, "seconds": round(seconds, 2),
         "python_cpu_s": round(cpu, 1), "postgres_cpu_s": round(db_cpu, 1), "load_avg": round(load, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }))
@@ -164,14 +179,16 @@ def empty_database() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--salesforce-rows", type=int, default=100_000, help="0: skip the Salesforce report case")
     parser.add_argument("--capture-rows", type=int, default=1000)
     parser.add_argument("--wait-quiet", type=float, default=120, help="seconds to wait for a quiet machine per run")
     parser.add_argument("--child", choices=["import", "capture"], help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--id-column", default="Lead ID", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "import":
-        child_import(args.path, "Lead ID")
+        child_import(args.path, args.id_column)
         return 0
     if args.child == "capture":
         child_capture(args.rows)
@@ -185,7 +202,7 @@ def main() -> int:
         print(f"database {connection.settings_dict['NAME']} on {connection.vendor}; "
               f"{os.cpu_count()} CPUs; Python {platform.python_version()}", flush=True)
         results = []
-        for size in [int(s) for s in args.sizes.split(",")]:
+        for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
             first = Path(folder) / f"leads-{size}.csv"
             second = Path(folder) / f"leads-{size}-again.csv"
             generate(first, size)
@@ -200,6 +217,18 @@ def main() -> int:
                                rows_per_s=round(figures["rows"] / figures["seconds"]))
                 results.append(figures)
                 print(json.dumps(figures), flush=True)
+        if args.salesforce_rows:
+            path = Path(folder) / "report1762179720000.csv"
+            generate_salesforce(path, args.salesforce_rows)
+            empty_database()
+            connection.close()
+            wait_until_quiet(args.wait_quiet)
+            figures = run_child("--child", "import", "--path", str(path), "--id-column", "")
+            figures.update(size=args.salesforce_rows, run="Salesforce report (creates)",
+                           file_mb=round(path.stat().st_size / 1e6, 1),
+                           rows_per_s=round(figures["rows"] / figures["seconds"]))
+            results.append(figures)
+            print(json.dumps(figures), flush=True)
         if args.capture_rows:
             empty_database()
             connection.close()
@@ -213,7 +242,7 @@ def main() -> int:
         print(f"| {r['size']:,} | {r['run']} | {r['seconds']:.1f} | {r['rows_per_s']:,} | {r['python_cpu_s']} | "
               f"{r['postgres_cpu_s']} | {r['load_avg']} | {r['peak_rss_mb']} |")
     worst = max((r["seconds"] for r in results if r["size"] >= 100_000), default=0.0)
-    print(f"slowest 100k-row run: {worst:.1f} s (target < {TARGET_SECONDS:.0f} s)")
+    print(f"slowest 100k-row run: {worst:.1f} s (target < {TARGET_SECONDS:.0f} s; a Salesforce report's goal: under a minute)")
     return 0 if worst < TARGET_SECONDS else 1
 
 

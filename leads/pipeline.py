@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
+from .capture.importing.mapping import import_routing_held
 from .capture.duplicates import duplicates_detect
 from .distribution.service import lead_assign
 from .enrichment.service import leads_enrich
@@ -37,6 +38,10 @@ def _score(lead_id: int) -> None:
 
 
 def _assign(lead_id: int) -> None:
+    # A trade-show list imported with routing off starts no SLA clocks; the lead is routed when it
+    # next comes in by itself (a later capture is then its latest).
+    if import_routing_held(lead_id=lead_id):
+        return
     lead_assign(lead_id=lead_id)
 
 

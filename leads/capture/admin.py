@@ -336,11 +336,19 @@ class InboundEmailAdmin(admin.ModelAdmin):
 class ImportJobUploadForm(forms.ModelForm):
     class Meta:
         model = ImportJob
-        fields = ("file", "source_detail", "id_column", "dry_run")
+        fields = ("file", "source_detail", "id_column", "dry_run", "date_order", "route_leads")
         help_texts: ClassVar[dict] = {
             "file": "A .csv or .xlsx file whose first row names the columns.",
             "source_detail": "Source detail for every row (otherwise the file's Lead Source column, or the file name).",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "date_order" in self.fields:
+            self.fields["date_order"].required = False  # month first unless chosen
+
+    def clean_date_order(self) -> str:
+        return self.cleaned_data.get("date_order") or ImportJob.DateOrder.MONTH_FIRST
 
     def clean(self):
         cleaned = super().clean()
@@ -368,10 +376,11 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "dry_run")
     search_fields = ("original_name", "source_detail")
     list_select_related = ("created_by",)
-    upload_fields = ("file", "source_detail", "id_column", "dry_run")
+    upload_fields = ("file", "source_detail", "id_column", "dry_run", "date_order", "route_leads")
     report_fields = (
-        "original_name", "job_page", "status", "progress", "dry_run", "source_detail", "id_column", "total_rows",
-        "processed_rows", "created_count", "updated_count", "rejected_count", "message", "rejected_rows",
+        "original_name", "job_page", "status", "progress", "dry_run", "source_detail", "id_column", "date_order",
+        "route_leads", "total_rows", "processed_rows", "created_count", "updated_count", "rejected_count",
+        "skipped_rows", "unknown_values", "message", "rejected_rows",
         "columns", "created_by", "created_at", "started_at", "finished_at",
     )
 

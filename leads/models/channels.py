@@ -176,10 +176,15 @@ class ImportJob(models.Model):
     """A CSV/XLSX import: a status row the UI polls for its progress bar."""
 
     class Status(models.TextChoices):
+        DRAFT = "draft", "Mapping columns"
         PENDING = "pending", "Waiting"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+
+    class DateOrder(models.TextChoices):
+        MONTH_FIRST = "mdy", "Month first (11/3/2025 is November 3)"
+        DAY_FIRST = "dmy", "Day first (3/11/2025 is November 3)"
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -200,6 +205,20 @@ class ImportJob(models.Model):
         limit_choices_to={"kind": "static"}, help_text="A static list every imported lead joins.",
     )
     column_map = models.JSONField(default=dict, blank=True)
+    column_choices = models.JSONField(
+        default=dict, blank=True, help_text="The mapping step's choices: column -> field, attributes.<column> or _skip.",
+    )
+    status_map = models.JSONField(
+        default=dict, blank=True, help_text="Statuses of the file (folded) -> ours, beside the default table.",
+    )
+    date_order = models.CharField(max_length=3, choices=DateOrder.choices, default=DateOrder.MONTH_FIRST)
+    route_leads = models.BooleanField(
+        default=True, help_text="Route the new leads to reps' queues (off: a trade-show list starts no SLA clocks).",
+    )
+    unknown_values = models.JSONField(
+        default=dict, blank=True, help_text='Values the import did not know: {"status": {value: rows}, "owner": {…}}.',
+    )
+    skipped_rows = models.PositiveIntegerField(default=0, help_text="Footer lines of a report export, not leads.")
     message = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
-"""Import pages: upload a CSV/XLSX file, follow the job's progress bar, read its report.
+"""Import pages: upload a CSV/XLSX file, check and change the column mapping on a preview, follow
+the job's progress bar, read its report (rejected rows as CSV, unknown statuses to map and re-run).
 Managers and marketers import; everyone else gets 403."""
 from django import forms
 from django.contrib import messages
@@ -11,10 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..permissions import can_import
 from ..capture.importing import (
-    ImportFileError, import_check_name, import_job_create, import_job_repeat, import_jobs_recent,
+    ImportFileError, import_check_name, import_job_draft, import_job_repeat, import_jobs_recent,
     import_too_large_message, import_upload_limit,
 )
-from ..models import ImportJob, Segment
+from ..models import ImportJob, Lead, Segment
 
 POLL_SECONDS = 2
 
@@ -80,7 +81,7 @@ def _import_list(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = import_job_create(
+            job = import_job_draft(
                 upload=form.cleaned_data["file"], by=request.user, source_detail=form.cleaned_data["source_detail"],
                 id_column=form.cleaned_data["id_column"], dry_run=form.cleaned_data["dry_run"],
                 add_to_list=form.cleaned_data["add_to_list"],
@@ -88,7 +89,7 @@ def _import_list(request: HttpRequest) -> HttpResponse:
         except ImportFileError as exc:
             form.add_error(exc.field, exc.message)
         else:
-            return redirect("leads:import_detail", pk=job.pk)
+            return redirect("leads:import_mapping", pk=job.pk)
     return _render_list(request, form, status=400 if form.errors else 200)
 
 
@@ -104,10 +105,15 @@ def _render_list(request: HttpRequest, form: ImportUploadForm, *, status: int, e
 def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_importer(request)
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+    if job.status == ImportJob.Status.DRAFT:
+        return redirect("leads:import_mapping", pk=job.pk)
     finished = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+    unknown = job.unknown_values or {}
     return render(
         request, "leads/import_detail.html",
-        {"job": job, "finished": finished, "poll_seconds": POLL_SECONDS, "column_map": sorted(job.column_map.items())},
+        {"job": job, "finished": finished, "poll_seconds": POLL_SECONDS, "column_map": sorted(job.column_map.items()),
+         "unknown_statuses": sorted((unknown.get("status") or {}).items()),
+         "unknown_owners": sorted((unknown.get("owner") or {}).items()), "statuses": Lead.Status.choices},
     )
 
 

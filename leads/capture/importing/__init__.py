@@ -15,8 +15,25 @@ The parts, each importing from the others directly (this module only re-exports 
   writer.py               writing a batch (lookup, in-batch dedup, COPY insert/update, logs)
   possible_duplicates.py  the duplicate rules for a batch's new leads, set-based
   jobs.py                 the job: permissions, start, claim, run with progress, fail
+  crm_formats.py          the column names of Salesforce, HubSpot, Pipedrive and Zoho exports; report footers
+  statuses.py             other systems' statuses mapped to ours (the default table)
+  countries.py            country and region names as people write them (pycountry)
+  dates.py                dates as CRMs export them, day-first or month-first
+  owners.py               owners named in the file matched to users
+  mapping.py              the mapping step (draft, preview, confirm), rejected rows, re-run, routing hold
 """
-from .columns import COLUMN_SYNONYMS, ID_COLUMN_MISSING, import_columns, import_inspect
+from .columns import (
+    COLUMN_SYNONYMS,
+    ID_COLUMN_MISSING,
+    SKIP,
+    TARGET_LABELS,
+    UNKNOWN_TARGET,
+    import_columns,
+    import_inspect,
+)
+from .countries import country_code, region_name
+from .crm_formats import CRM_COLUMNS
+from .dates import DAY_FIRST, MONTH_FIRST, import_date
 from .files import (
     EMPTY_FILE,
     NO_HEADER,
@@ -45,19 +62,34 @@ from .jobs import (
     import_too_large_message,
     import_upload_limit,
 )
+from .mapping import (
+    NOT_A_DRAFT,
+    UNKNOWN_STATUS_TARGET,
+    Preview,
+    import_job_confirm,
+    import_job_draft,
+    import_job_preview,
+    import_job_rerun,
+    import_rejected_rows,
+    import_routing_held,
+)
 from .rows import (
     NO_IDENTITY,
     NOT_YES_NO,
-    STATUS_SYNONYMS,
     UNKNOWN_STATUS,
     ImportRow,
+    RowRules,
     import_row_clean,
-    import_status,
     typed_value,
 )
+from .statuses import CRM_STATUSES, STATUS_SYNONYMS, import_status
 from .writer import LOST_REASON_DEFAULT, ImportSettings, RowOutcome, import_batch
 
 __all__ = [
+    "CRM_COLUMNS", "CRM_STATUSES", "DAY_FIRST", "MONTH_FIRST", "NOT_A_DRAFT", "SKIP", "TARGET_LABELS",
+    "UNKNOWN_STATUS_TARGET", "UNKNOWN_TARGET", "Preview", "RowRules", "country_code", "import_date",
+    "import_job_confirm", "import_job_draft", "import_job_preview", "import_job_rerun", "import_rejected_rows",
+    "import_routing_held", "region_name",
     "COLUMN_SYNONYMS", "EMPTY_FILE", "FILE_TOO_LARGE", "ID_COLUMN_MISSING", "IMPORT_FAILED", "LOST_REASON_DEFAULT",
     "NOT_A_DRY_RUN", "NOT_XLSX", "NOT_YES_NO", "NO_HEADER", "NO_IDENTITY", "NUL_IN_HEADER", "STATUS_SYNONYMS",
     "UNKNOWN_STATUS", "UNREADABLE_ROW", "UNSUPPORTED_FORMAT",

@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from ... import jobs
 from ...models import ImportJob
-from .columns import import_columns, import_inspect
+from .columns import import_columns, import_columns_choose, import_inspect
+from .crm_formats import footer_continues, footer_starts
 from .files import ImportFileError, Sheet, _blank, import_sheet
-from .rows import ImportRow, import_row_clean
+from .owners import import_owners_index
+from .rows import ImportRow, RowRules, import_row_clean
 from .writer import ImportSettings, RowOutcome, import_batch
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ NOT_A_DRY_RUN = "Only a dry run can be run for real."
 
 BATCH_SIZE = 1000  # rows per transaction and per set of queries
 ERRORS_KEPT = 1000  # rejected rows listed on the job (all are counted)
+UNKNOWN_KEPT = 200  # distinct unknown statuses and owners listed per kind (a column of ids is not a status)
 STALE_AFTER = timedelta(hours=1)  # longer than the import task's time limit
 
 
@@ -72,9 +75,19 @@ class _Progress:
             self.side.close()
 
 
+def _unknown(job: ImportJob, kind: str, value: str) -> None:
+    values = job.unknown_values.setdefault(kind, {})
+    if value in values or len(values) < UNKNOWN_KEPT:
+        values[value] = values.get(value, 0) + 1
+
+
 def _count(job: ImportJob, outcomes: list[RowOutcome]) -> None:
     for outcome in outcomes:
         job.processed_rows += 1
+        if outcome.row.unknown_status:
+            _unknown(job, "status", outcome.row.unknown_status)
+        if outcome.unknown_owner:
+            _unknown(job, "owner", outcome.unknown_owner)
         if outcome.lead is None:
             job.rejected_count += 1
             if len(job.errors) < ERRORS_KEPT:
@@ -85,16 +98,30 @@ def _count(job: ImportJob, outcomes: list[RowOutcome]) -> None:
             job.updated_count += 1
 
 
-def _clean_batches(sheet: Sheet, columns: dict[str, str]) -> Iterator[list[ImportRow]]:
-    """The file's rows, cleaned, BATCH_SIZE at a time (blank rows skipped)."""
-    batch: list[ImportRow] = []
+def import_rows_clean(sheet: Sheet, *, columns: dict[str, str], rules: RowRules,
+                      skipped: list[int] | None = None) -> Iterator[ImportRow]:
+    """The file's data rows, cleaned: blank rows and a report's footer lines skipped (counted in
+    `skipped`, not as errors)."""
+    in_footer = False
     for sheet_row in sheet.rows:
         if sheet_row.error:
-            batch.append(ImportRow(line=sheet_row.line, payload={}, error=sheet_row.error))
-        elif _blank(sheet_row.cells):
+            yield ImportRow(line=sheet_row.line, payload={}, error=sheet_row.error)
             continue
-        else:
-            batch.append(import_row_clean(line=sheet_row.line, cells=sheet_row.cells, headers=sheet.headers, columns=columns))
+        if _blank(sheet_row.cells):
+            continue
+        in_footer = footer_continues(sheet_row.cells) if in_footer else footer_starts(sheet_row.cells)
+        if in_footer:
+            if skipped is not None:
+                skipped.append(sheet_row.line)
+            continue
+        yield import_row_clean(line=sheet_row.line, cells=sheet_row.cells, headers=sheet.headers, columns=columns, rules=rules)
+
+
+def _clean_batches(sheet: Sheet, columns: dict[str, str], rules: RowRules, skipped: list[int]) -> Iterator[list[ImportRow]]:
+    """The file's rows, cleaned, BATCH_SIZE at a time."""
+    batch: list[ImportRow] = []
+    for row in import_rows_clean(sheet, columns=columns, rules=rules, skipped=skipped):
+        batch.append(row)
         if len(batch) >= BATCH_SIZE:
             yield batch
             batch = []
@@ -149,13 +176,17 @@ def _read_ahead(batches: Iterator[list[ImportRow]], *, depth: int = 2) -> Iterat
 
 def _run_rows(sheet: Sheet, *, columns: dict[str, str], options: ImportSettings, progress: _Progress,
               on_row: Callable[[RowOutcome], None] | None) -> None:
-    for batch in _read_ahead(_clean_batches(sheet, columns)):
+    job, skipped = options.job, []
+    rules = RowRules(status_map=job.status_map or {}, date_order=job.date_order)
+    for batch in _read_ahead(_clean_batches(sheet, columns, rules, skipped)):
         outcomes = import_batch(rows=batch, options=options)
         _count(options.job, outcomes)
+        job.skipped_rows = len(skipped)
         progress.save()
         if on_row:
             for outcome in outcomes:
                 on_row(outcome)
+    job.skipped_rows = len(skipped)
 
 
 def _job_save(job: ImportJob, *fields: str) -> None:
@@ -169,9 +200,10 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
     name = job.original_name or os.path.basename(job.file.name or "")
     job.status, job.started_at, job.finished_at = ImportJob.Status.RUNNING, job.started_at or timezone.now(), None
     job.processed_rows = job.created_count = job.updated_count = job.rejected_count = 0
-    job.errors, job.message = [], ""
+    job.errors, job.message, job.unknown_values, job.skipped_rows = [], "", {}, 0
     options = ImportSettings(
         job=job, override=job.source_detail, default=name, actor_id=job.created_by_id, dry_run=job.dry_run,
+        owners=import_owners_index(),
     )
     progress = _Progress(job)
     own_file = fileobj is None
@@ -179,7 +211,8 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
         if own_file:
             fileobj = job.file.open("rb")
         with import_sheet(fileobj=fileobj, name=name) as sheet:
-            columns = import_columns(headers=sheet.headers, id_column=job.id_column)
+            detected = import_columns(headers=sheet.headers, id_column=job.id_column)
+            columns = import_columns_choose(headers=sheet.headers, detected=detected, chosen=job.column_choices or {})
             job.column_map, job.total_rows = columns, sheet.estimate
             _job_save(job, "status", "started_at", "finished_at", "total_rows", "column_map", "processed_rows",
                       "created_count", "updated_count", "rejected_count", "errors", "message")
@@ -210,7 +243,7 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
             job.file.close()
     job.finished_at = timezone.now()
     _job_save(job, "status", "total_rows", "processed_rows", "created_count", "updated_count", "rejected_count",
-              "errors", "message", "finished_at")
+              "errors", "message", "finished_at", "unknown_values", "skipped_rows")
     return job
 
 
@@ -265,7 +298,8 @@ def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
     real = ImportJob(
         file=job.file.name, original_name=job.original_name, source_detail=job.source_detail,
         id_column=job.id_column, column_map=job.column_map, dry_run=False, add_to_list_id=job.add_to_list_id,
-        created_by=by if by is not None and by.is_authenticated else None,
+        created_by=by if by is not None and by.is_authenticated else None, column_choices=job.column_choices,
+        status_map=job.status_map, date_order=job.date_order, route_leads=job.route_leads,
     )
     with transaction.atomic():
         real.save()
@@ -291,7 +325,8 @@ def import_job_fail(*, job_id: int, message: str) -> None:
 
 def import_file(
     *, path: str, source_detail: str = "", id_column: str = "", dry_run: bool = False, by: User | None = None,
-    on_row: Callable[[RowOutcome], None] | None = None,
+    on_row: Callable[[RowOutcome], None] | None = None, date_order: str = ImportJob.DateOrder.MONTH_FIRST,
+    route_leads: bool = True,
 ) -> ImportJob:
     """Import a file from disk now, in this process (the import_leads command). A real run keeps a
     job and a copy of the file as its record; a dry run keeps nothing."""
@@ -299,7 +334,8 @@ def import_file(
     with open(path, "rb") as fileobj:
         job = ImportJob(
             original_name=name[:255], source_detail=source_detail.strip(), id_column=id_column.strip(),
-            dry_run=dry_run, created_by=by, status=ImportJob.Status.RUNNING,
+            dry_run=dry_run, created_by=by, status=ImportJob.Status.RUNNING, date_order=date_order,
+            route_leads=route_leads,
         )
         job.column_map = import_inspect(fileobj=fileobj, name=name, id_column=job.id_column)
         if dry_run:

@@ -7,38 +7,22 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django_countries import countries
-
 from ...models import Lead
 from ...validation import NULL_CHARACTERS
 from ..cleaning import TOO_LONG, capture_clean
-from .columns import ATTRIBUTE_PREFIX, FULL_NAME, LOST_REASON, STATUS
+from .columns import ATTRIBUTE_PREFIX, FULL_NAME, LOST_REASON, SKIP, STATUS
+from .countries import country_code, region_name
+from .crm_formats import CREATED, MOBILE, OWNER
+from .dates import MONTH_FIRST, import_date
 from .files import _blank
+from .statuses import STATUS_SYNONYMS, import_status  # noqa: F401 (re-exported for the package's callers)
 
 # Messages users can act on (tests assert on them).
-UNKNOWN_STATUS = (
-    'Unknown status "{value}": use new, active, nurturing, qualified, converted or lost '
-    "(or a synonym such as working, won, closed lost)."
-)
+UNKNOWN_STATUS = 'Unknown status "{value}": imported as new, the value kept as an attribute; map it and run the import again.'
 NOT_YES_NO = "Enter yes or no."
 NO_IDENTITY = "No email, phone or id: the row could not be matched again on a later import."
 
-STATUS_SYNONYMS: dict[str, str] = {
-    **{word: Lead.Status.NEW for word in ("new", "open", "not contacted", "uncontacted", "open not contacted")},
-    **{word: Lead.Status.ACTIVE for word in (
-        "active", "working", "contacted", "in progress", "working contacted", "attempting contact",
-    )},
-    **{word: Lead.Status.NURTURING for word in ("nurturing", "nurture", "nurtured")},
-    **{word: Lead.Status.QUALIFIED for word in (
-        "qualified", "sql", "mql", "sales qualified", "marketing qualified", "sales qualified lead",
-        "marketing qualified lead",
-    )},
-    **{word: Lead.Status.CONVERTED for word in ("converted", "won", "closed won", "closed converted", "customer")},
-    **{word: Lead.Status.LOST for word in (
-        "lost", "closed lost", "disqualified", "unqualified", "closed not converted", "closed disqualified",
-        "dead", "junk",
-    )},
-}
+MOBILE_ATTRIBUTE = "mobile_phone"  # a mobile number beside a phone: we keep one phone field
 
 # Cells that mean "nothing here" (forms and CRMs export them): omitted, in every column.
 PLACEHOLDERS = frozenset(
@@ -63,7 +47,18 @@ class ImportRow:
     fields: dict[str, Any] = field(default_factory=dict)
     status: str = ""
     lost_reason: str = ""
+    owner: str = ""  # as the file names the owner: matched to a user when the batch is written
+    created_at: datetime | None = None
+    unknown_status: str = ""  # a status neither the import's mapping nor the default table knows
     error: str = ""
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """What one import's rows are read with: its status mapping (folded value -> status) and date order."""
+
+    status_map: dict[str, str] = field(default_factory=dict)
+    date_order: str = MONTH_FIRST
 
 
 def _placeholder(text: str) -> bool:
@@ -133,10 +128,9 @@ def _company_size(value: Any) -> Any:
 
 @lru_cache(maxsize=4096)
 def _country_code(text: str) -> str:
-    """A country name or code as its ISO code, cached: a file repeats a few countries many times and
-    a lookup by name is slow. Unknown values pass through for capture_clean to reject."""
-    stripped = " ".join(text.split())
-    return countries.alpha2(stripped) or countries.by_name(stripped) or text
+    """A country as people write it ("USA", "Deutschland", "UK") as its ISO code, cached: a file
+    repeats a few countries many times. Unknown values give "" (the cell is kept as an attribute)."""
+    return country_code(text)
 
 
 def _split_name(text: str) -> tuple[str, str]:
@@ -147,14 +141,57 @@ def _split_name(text: str) -> tuple[str, str]:
     return first, last.strip()
 
 
-def import_status(value: str) -> str | None:
-    """The lead status a cell names (case-insensitive, synonyms such as won or closed lost), or None."""
-    key = " ".join(re.sub(r"[-_/]", " ", value).casefold().split())
-    return STATUS_SYNONYMS.get(key)
+def _status(row: ImportRow, cell: Any, label: str, rules: RowRules, attributes: dict[str, Any]) -> None:
+    """The file's status in ours; an unknown one leaves the status alone (new for a new lead) and
+    keeps the value as an attribute, for the report to list and the user to map."""
+    text = " ".join(_as_text(cell).split())
+    status = import_status(text, rules.status_map)
+    if status is None:
+        row.unknown_status = text[:100]
+        attributes.setdefault(label, text)
+    else:
+        row.status = status
 
 
-def import_row_clean(*, line: int, cells: list[Any], headers: list[str], columns: dict[str, str]) -> ImportRow:
+def _place(data: dict[str, Any], labels: dict[str, str], attributes: dict[str, Any], row: ImportRow,
+           rules: RowRules) -> str:
+    """The pseudo fields and the values read through libraries (names, mobile, owner, dates, country,
+    region); an error message, or ""."""
+    full_name = data.pop(FULL_NAME, None)
+    if full_name is not None:
+        first, last = _split_name(_as_text(full_name))
+        for name, part in (("first_name", first), ("last_name", last)):
+            if part and name not in data:
+                data[name], labels[name] = part, labels[FULL_NAME]
+    mobile = data.pop(MOBILE, None)
+    if mobile is not None:
+        if "phone" in data:
+            attributes.setdefault(MOBILE_ATTRIBUTE, _as_text(mobile))
+        else:
+            data["phone"], labels["phone"] = mobile, labels[MOBILE]
+    owner = data.pop(OWNER, None)
+    if owner is not None:
+        row.owner = " ".join(_as_text(owner).split())[:254]
+    created = data.pop(CREATED, None)
+    if created is not None:
+        row.created_at = import_date(created, order=rules.date_order)
+        if row.created_at is None:  # kept as written; the lead is created now, never rejected for it
+            attributes.setdefault(labels[CREATED], _as_text(created))
+    if "country" in data:
+        written = _as_text(data["country"])
+        data["country"] = _country_code(written)
+        if not data["country"]:
+            attributes.setdefault(labels["country"], written)  # kept as written, never a reason to reject
+    if "region" in data:
+        data["region"] = region_name(" ".join(_as_text(data["region"]).split()), data.get("country") or "")
+    return ""
+
+
+def import_row_clean(
+    *, line: int, cells: list[Any], headers: list[str], columns: dict[str, str], rules: RowRules | None = None,
+) -> ImportRow:
     """Turn one row into clean lead fields (the rules of capture_clean, strict), or a rejection reason."""
+    rules = rules or RowRules()
     payload = {header: _jsonable(cell) for header, cell in zip(headers, cells) if cell not in (None, "")}
     if len(cells) > len(headers) and not _blank(cells[len(headers):]):
         payload["_extra"] = [_jsonable(cell) for cell in cells[len(headers):] if cell not in (None, "")]
@@ -172,10 +209,12 @@ def import_row_clean(*, line: int, cells: list[Any], headers: list[str], columns
             if _placeholder(cell):
                 continue
         target = columns[header]
+        if target == SKIP:
+            continue
         if target.startswith(ATTRIBUTE_PREFIX):
             typed = typed_value(cell)
             if typed is not None:
-                attributes[target[len(ATTRIBUTE_PREFIX):]] = typed
+                attributes.setdefault(target[len(ATTRIBUTE_PREFIX):], typed)
         elif target in data:
             attributes[header] = typed_value(cell)  # a second column for the same field: keep it too
         else:
@@ -183,11 +222,7 @@ def import_row_clean(*, line: int, cells: list[Any], headers: list[str], columns
             labels[target] = header
     status_cell = data.pop(STATUS, None)
     if status_cell is not None:
-        status = import_status(_as_text(status_cell))
-        if status is None:
-            row.error = UNKNOWN_STATUS.format(value=_as_text(status_cell)[:50])
-            return row
-        row.status = status
+        _status(row, status_cell, labels[STATUS], rules, attributes)
     reason = data.pop(LOST_REASON, None)
     if reason is not None:
         row.lost_reason = " ".join(_as_text(reason).split())
@@ -195,12 +230,9 @@ def import_row_clean(*, line: int, cells: list[Any], headers: list[str], columns
             max_length = Lead._meta.get_field("lost_reason").max_length
             row.error = f"{labels[LOST_REASON]}: {TOO_LONG.format(max=max_length)}"
             return row
-    full_name = data.pop(FULL_NAME, None)
-    if full_name is not None:
-        first, last = _split_name(_as_text(full_name))
-        for name, part in (("first_name", first), ("last_name", last)):
-            if part and name not in data:
-                data[name], labels[name] = part, labels[FULL_NAME]
+    row.error = _place(data, labels, attributes, row, rules)
+    if row.error:
+        return row
     if "email_opt_in" in data:
         word = _as_text(data["email_opt_in"]).strip().casefold()
         if word not in OPT_IN_TRUE | OPT_IN_FALSE:
@@ -211,8 +243,6 @@ def import_row_clean(*, line: int, cells: list[Any], headers: list[str], columns
         data["tags"] = [tag for tag in re.split(r"[,;]", _as_text(data["tags"])) if tag.strip()]
     if "company_size" in data:
         data["company_size"] = _company_size(data["company_size"])
-    if "country" in data:
-        data["country"] = _country_code(_as_text(data["country"]))
     for name in list(data):
         if name not in ("email_opt_in", "tags"):
             data[name] = _as_text(data[name])
@@ -228,3 +258,4 @@ def import_row_clean(*, line: int, cells: list[Any], headers: list[str], columns
         return row
     row.fields = fields
     return row
+

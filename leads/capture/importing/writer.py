@@ -16,8 +16,11 @@ from django.utils import timezone
 from ... import jobs
 from ...models import CaptureRecord, ImportJob, Interaction, Lead
 from ..service import MERGEABLE
+from .owners import owner_key
 from .possible_duplicates import _possible_duplicates_record
 from .rows import ImportRow
+
+OWNER_ATTRIBUTE = "owner"  # an owner the file names who is not one of our users: kept as written
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class RowOutcome:
     changed: list[str] = field(default_factory=list)
     overwritten: dict[str, dict[str, str]] = field(default_factory=dict)
     status_from: str | None = None
+    unknown_owner: str = ""
 
     @property
     def action(self) -> str:
@@ -140,12 +144,13 @@ class ImportSettings:
     default: str  # when neither the override nor a Lead Source column gives one: the file name
     actor_id: int | None
     dry_run: bool
+    owners: dict[str, int] = field(default_factory=dict)  # owners.import_owners_index()
 
 
 # What matching and merging read of an existing lead (a lead row is wide; the rest stays in the database).
 LOADED_FIELDS = (
     *MERGEABLE, "source_detail", "status", "lost_reason", "attributes", "tags", "email_opt_in", "processed_at",
-    "updated_at",
+    "updated_at", "owner",
 )
 
 
@@ -265,6 +270,22 @@ def _lead_values(lead: Lead) -> dict[str, Any]:
     return {f.attname: getattr(lead, f.attname) for f, _ in _copy_columns(Lead)}
 
 
+def _owner(lead: Lead, row: ImportRow, *, options: ImportSettings, outcome: RowOutcome) -> None:
+    """The file's owner, when one of our users, for a lead that has none (an owned lead keeps its
+    owner: routing is the distribution stage's business). Others are kept as an attribute."""
+    if not row.owner:
+        return
+    owner_id = options.owners.get(owner_key(row.owner))
+    if owner_id is None:
+        outcome.unknown_owner = row.owner
+        if lead.attributes.get(OWNER_ATTRIBUTE) != row.owner and (outcome.created or OWNER_ATTRIBUTE not in lead.attributes):
+            lead.attributes = {**lead.attributes, OWNER_ATTRIBUTE: row.owner}
+            outcome.changed.append("attributes")
+    elif lead.owner_id is None:
+        lead.owner_id = owner_id
+        outcome.changed.append("owner")
+
+
 def _batch_apply(rows: list[ImportRow], *, options: ImportSettings) -> list[RowOutcome]:
     """Match and write one batch: one lookup, one insert of the new leads, one update of the
     changed ones, then the logs."""
@@ -283,16 +304,18 @@ def _batch_apply(rows: list[ImportRow], *, options: ImportSettings) -> list[RowO
         lead, matched_by = index.find(row.fields)
         if lead is None:
             lead = Lead(
-                source=Lead.Source.IMPORT, created_at=now, updated_at=now, processed_at=None,
+                source=Lead.Source.IMPORT, created_at=min(row.created_at or now, now), updated_at=now, processed_at=None,
                 source_detail=(options.override or row.fields.get("source_detail") or options.default)[:200],
             )
             outcome.created = True
             new_leads.append(lead)
             _apply(lead, row, authoritative=True, index=index, outcome=outcome)
+            _owner(lead, row, options=options, outcome=outcome)
             outcome.status_from = None  # a new lead starts with the file's status
         else:
             # The id column makes the file the source of truth for the columns it has.
             _apply(lead, row, authoritative=matched_by == "external_id", index=index, outcome=outcome)
+            _owner(lead, row, options=options, outcome=outcome)
             if outcome.changed and lead.pk:
                 dirty[lead.pk] = lead
                 dirty_fields.update(outcome.changed)

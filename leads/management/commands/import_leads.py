@@ -1,4 +1,4 @@
-"""python manage.py import_leads FILE [--source NAME] [--id-column COL] [--dry-run]"""
+"""python manage.py import_leads FILE [--source NAME] [--id-column COL] [--dry-run] [--day-first] [--no-routing]"""
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leads.capture.importing import ImportFileError, RowOutcome, import_file
@@ -15,6 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--source", default="", help="Source detail for every row (overrides a Lead Source column).")
         parser.add_argument("--id-column", default="", help="The column holding a stable id, stored as the external id.")
         parser.add_argument("--dry-run", action="store_true", help="Show what would happen and change nothing.")
+        parser.add_argument("--day-first", action="store_true", help="Dates such as 3/11/2025 are day first (3 November).")
+        parser.add_argument("--no-routing", action="store_true", help="Do not route the new leads to reps' queues.")
 
     def handle(self, *args, **options) -> None:
         verbose = options["verbosity"] >= 2
@@ -22,6 +24,8 @@ class Command(BaseCommand):
             job = import_file(
                 path=options["file"], source_detail=options["source"], id_column=options["id_column"],
                 dry_run=options["dry_run"], on_row=self._print_row if verbose else None,
+                date_order=ImportJob.DateOrder.DAY_FIRST if options["day_first"] else ImportJob.DateOrder.MONTH_FIRST,
+                route_leads=not options["no_routing"],
             )
         except FileNotFoundError as exc:
             raise CommandError(FILE_NOT_FOUND.format(path=options["file"])) from exc
@@ -50,3 +54,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  line {error['line']}: {error['reason']}")
         if job.rejected_count > len(job.errors):
             self.stdout.write(f"  … and {job.rejected_count - len(job.errors)} more rejected rows.")
+        if job.skipped_rows:
+            self.stdout.write(f"Skipped {job.skipped_rows} footer lines of a report export.")
+        for kind, values in sorted((job.unknown_values or {}).items()):
+            listed = ", ".join(f"{value} ({rows})" for value, rows in sorted(values.items()))
+            self.stdout.write(f"Unknown {kind} values, kept as attributes: {listed}")
