@@ -10,3 +10,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadcrm.settings")
 app = Celery("leadcrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Stage packages keep their tasks beside their services.
+app.autodiscover_tasks(["leads.outbound"])

@@ -295,6 +295,8 @@ CELERY_BEAT_SCHEDULE = {
     "process-due-enrollments": {"task": "leads.tasks.process_due_enrollments_task", "schedule": 60.0},
     # Segments: dynamic segments are re-evaluated; leads that entered enroll in their sequences.
     "refresh-segments": {"task": "leads.tasks.refresh_segments_task", "schedule": 15 * 60.0},
+    # Outbound webhooks: due deliveries whose task was lost (broker outage, killed worker) go again.
+    "sweep-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_sweep_task", "schedule": 60.0},
 }
 # Publishing must never hang a web request when the broker is down.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -310,6 +312,15 @@ ENRICHMENT_WEBSITE_ALLOW = env.list("ENRICHMENT_WEBSITE_ALLOW", default=[])
 # The optional paid enrichment API (Clearbit-style JSON over HTTP): off without a key.
 ENRICHMENT_API_URL = env.str("ENRICHMENT_API_URL", default="")
 ENRICHMENT_API_KEY = env.str("ENRICHMENT_API_KEY", default="")
+
+# --- Outbound webhooks (leads/outbound, docs/webhooks.md) -----------------------------
+# Hosts (host or host:port) a webhook may be delivered to although they are internal
+# (loopback, private): empty in production; tests and local setups put their receiver here.
+OUTBOUND_WEBHOOK_ALLOWED_HOSTS = env.list("OUTBOUND_WEBHOOK_ALLOWED_HOSTS", default=[])
+OUTBOUND_WEBHOOK_TIMEOUT = env.float("OUTBOUND_WEBHOOK_TIMEOUT", default=5.0)  # seconds, DNS to last byte read
+OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES = env.int("OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
+# Seconds between attempts; empty = the default schedule (11 attempts over about a day).
+OUTBOUND_WEBHOOK_RETRY_DELAYS = env.list("OUTBOUND_WEBHOOK_RETRY_DELAYS", cast=float, default=[])
 
 # --- Dashboards -------------------------------------------------------------------
 # Each dashboard aggregate is cached this long (seconds) per visibility scope and filters; 0 = off.

@@ -21,15 +21,58 @@ REACTIONS: dict[str, tuple[str, ...]] = {
         "leads.distribution.reactions.first_contact_on_activity",  # speed to lead: the owner's first call/email/note
         "leads.engagement.form_submit_counted",  # the engagement summary counts forms
         "leads.scoring.reactions.rescore_on_scored_activity",  # page views, forms, emails… move the score
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
     ),
     "lead.status_changed": (
         "leads.nurturing.reactions.sequences_exit_on_status",  # qualified, lost, converted leave their sequences
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
     ),
     "lead.converted": (
         "leads.nurturing.reactions.sequences_exit_on_conversion",  # a customer gets no more lead nurturing
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
     ),
     "lead.merged": (
         "customers.reactions.customer_follows_merge",  # the merged lead's customer link moves to the kept lead
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.created": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.updated": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.assigned": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.queued": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.enriched": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.note_added": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.task": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.call": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.enrolled": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.sequence_exited": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.email_sent": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.visitor_identified": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
+    ),
+    "lead.qualified": (
+        "leads.outbound.reactions.deliveries_record",  # outbound webhooks: the outbox rows, in this transaction
     ),
 }
 

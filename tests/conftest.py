@@ -51,6 +51,15 @@ def _fresh_web_form_copies():
     web_forms_forget()
 
 
+@pytest.fixture(autouse=True)
+def _no_webhook_subscriptions_cached():
+    """Every test starts with no webhook subscriptions: the cached table says so, so that events
+    read nothing (and query counts do not depend on whether an earlier test left it cold)."""
+    from leads.outbound.subscriptions import subscriptions_cache_empty
+
+    subscriptions_cache_empty()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="Inside Sales")

@@ -14,3 +14,4 @@ from .work import SavedView, Task, UserPreference  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .enrichment import EnrichmentValue, LeadActivityDay  # noqa: F401
 from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401
+from .outbound import LeadEventSequence, WebhookDelivery, WebhookSubscription  # noqa: F401

@@ -13,6 +13,7 @@ class Notification(models.Model):
         QUALIFIED = "qualified", "Lead qualified"
         REPLY = "reply", "Lead replied"
         TASK = "task", "Task for you"
+        WEBHOOK = "webhook", "Webhook disabled"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)
