@@ -2,10 +2,10 @@
 import pytest
 from django.test import Client
 
+from leads.enrichment.safe_http import REFUSED_ADDRESS
 from leads.events import Name
 from leads.models import WebhookDelivery, WebhookSubscription
 from leads.outbound.subscriptions import URL_REFUSED, subscription_create
-from leads.enrichment.safe_http import REFUSED_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
