@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -46,21 +48,37 @@ def retry_delays() -> tuple[float, ...]:
     return tuple(getattr(settings, "OUTBOUND_WEBHOOK_RETRY_DELAYS", None) or RETRY_DELAYS)
 
 
-def _publish(ids: list[int], countdown: float | None = None) -> None:
+_publisher: ThreadPoolExecutor | None = None
+_publisher_lock = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """One publishing thread per process, started on first use (never at import or in ready())."""
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None:
+            _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadcrm-webhooks")
+        return _publisher
+
+
+def _publish(chunks: list[list[int]], countdown: float | None) -> None:
     from . import tasks  # the task module sits on top; nothing below imports it at load time
 
-    try:
-        tasks.deliveries_send_task.apply_async(args=(ids,), countdown=countdown, retry=False)
-    except (OperationalError, OSError) as exc:  # the broker is down: the rows wait for the sweeper
-        logger.warning("broker unavailable, %d webhook deliveries left for the sweeper: %s", len(ids), exc)
+    for chunk in chunks:
+        try:
+            tasks.deliveries_send_task.apply_async(args=(chunk,), countdown=countdown, retry=False)
+        except (OperationalError, OSError) as exc:  # the broker is down: the rows wait for the sweeper
+            logger.warning("broker unavailable, webhook deliveries left for the sweeper: %s", exc)
+            return
 
 
 def deliveries_enqueue(*, delivery_ids: Sequence[int], countdown: float | None = None) -> None:
-    """Send these deliveries once the transaction commits (in chunks of TASK_CHUNK)."""
+    """Send these deliveries (TASK_CHUNK per task) once the transaction commits, from a background
+    thread, so that no request waits on the broker; what is not published the sweeper sends."""
     ids = list(delivery_ids)
-    for start in range(0, len(ids), TASK_CHUNK):
-        chunk = ids[start:start + TASK_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: _publish(chunk, countdown))
+    chunks = [ids[start:start + TASK_CHUNK] for start in range(0, len(ids), TASK_CHUNK)]
+    if chunks:
+        transaction.on_commit(lambda: _background().submit(_publish, chunks, countdown))
 
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:
@@ -180,6 +198,5 @@ def deliveries_sweep() -> int:
             subscription__is_active=True,
         ).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    for start in range(0, len(ids), TASK_CHUNK):
-        _publish(ids[start:start + TASK_CHUNK])
+    _publish([ids[start:start + TASK_CHUNK] for start in range(0, len(ids), TASK_CHUNK)], None)
     return len(ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -25,11 +26,14 @@ EVENTS_REQUIRED = "Choose at least one event."
 EVENT_UNKNOWN = "Unknown event: {name}."
 
 # Who wants which event, as [(subscription id, [event names])] of the active subscriptions. Every
-# event reads it, so it lives in the cache (no query per event); any change to a subscription
-# drops it, and the next reader loads it again.
+# event reads it, so it lives in the cache (no query per event). A change to a subscription drops
+# it at once and writes the committed table on commit. Each process also keeps the last table it
+# read for LOCAL_SECONDS: when the cache lost the key (a flush, an eviction) that copy answers
+# instead of the database, so the cost of a cold cache is one query a minute per process.
 CACHE_KEY = "outbound:subscriptions:v1"
-CACHE_SECONDS = 24 * 3600
-
+CACHE_SECONDS = 300  # bounds how long a table written out of order by two racing changes can last
+LOCAL_SECONDS = 60.0
+_local: tuple[float, list] | None = None
 
 def secret_generate() -> str:
     """A new Standard Webhooks secret: "whsec_" and 32 random bytes in base64."""
@@ -97,28 +101,51 @@ def subscription_rotate_secret(*, subscription: WebhookSubscription) -> str:
     return subscription.secret
 
 
+def _table_load() -> list[tuple[int, list[str]]]:
+    return [
+        (pk, events) for pk, events in
+        WebhookSubscription.objects.filter(is_active=True).order_by("pk").values_list("pk", "events")
+    ]
+
+
+def _remember(table: list) -> None:
+    global _local
+    _local = (time.monotonic() + LOCAL_SECONDS, table)
+
+
 def subscriptions_wanting(*, name: str) -> list[int]:
     """The ids of the active subscriptions that want this event (from the cache when it has them)."""
     table = cache.get(CACHE_KEY)
-    if table is None:
-        table = [
-            (pk, events) for pk, events in
-            WebhookSubscription.objects.filter(is_active=True).order_by("pk").values_list("pk", "events")
-        ]
-        # Only a committed list is shared: one read inside a transaction that rolls back must not
+    if table is None and _local is not None and _local[0] > time.monotonic():
+        table = _local[1]
+    elif table is None:
+        table = _table_load()
+        # Only a committed table is shared: one read inside a transaction that rolls back must not
         # leave other processes a subscription that never existed.
         transaction.on_commit(lambda: cache.add(CACHE_KEY, table, CACHE_SECONDS))
+        if not transaction.get_connection().in_atomic_block:
+            _remember(table)
+    else:
+        _remember(table)
     return [pk for pk, events in table if name in events]
+
+
+def _table_publish() -> None:
+    cache.set(CACHE_KEY, _table_load(), CACHE_SECONDS)
 
 
 @receiver(post_save, sender=WebhookSubscription, dispatch_uid="leadcrm_webhook_subscriptions_forget_on_save")
 @receiver(post_delete, sender=WebhookSubscription, dispatch_uid="leadcrm_webhook_subscriptions_forget_on_delete")
 def subscriptions_forget(**kwargs) -> None:
-    """Drop the cached table now and again on commit (a reader in between may have cached the old one)."""
+    """A subscription changed: drop the tables now (this transaction reads the database) and
+    write the committed one on commit (other processes read it from then on)."""
+    global _local
+    _local = None
     cache.delete(CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    transaction.on_commit(_table_publish)
 
 
 def subscriptions_cache_empty() -> None:
     """Tests start with no subscriptions: say so, so that events read no table."""
     cache.set(CACHE_KEY, [], CACHE_SECONDS)
+    _remember([])
