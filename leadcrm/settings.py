@@ -239,6 +239,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InteractionKindEnum": "leads.models.core.Interaction.Kind",
         "InboundEmailKindEnum": "leads.models.channels.InboundEmail.Kind",
+        "WebhookEventEnum": "leads.outbound.payloads.EVENT_CHOICES",
+        "WebhookDeliveryStatusEnum": "leads.models.outbound.WebhookDelivery.Status",
     },
     "TITLE": "LeadCRM API",
     "DESCRIPTION": "Leads, their timeline and customers.",

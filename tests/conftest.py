@@ -53,11 +53,11 @@ def _fresh_web_form_copies():
 
 @pytest.fixture(autouse=True)
 def _no_webhook_subscriptions_cached():
-    """Every test starts with no webhook subscriptions: the cached table says so, so that events
-    read nothing (and query counts do not depend on whether an earlier test left it cold)."""
-    from leads.outbound.subscriptions import subscriptions_cache_empty
+    """Every test starts with no webhook subscriptions: the process's table says so, so that events
+    read nothing (and query counts do not depend on when an earlier test read it)."""
+    from leads.outbound.subscriptions import subscriptions_assume_none
 
-    subscriptions_cache_empty()
+    subscriptions_assume_none()
 
 
 @pytest.fixture

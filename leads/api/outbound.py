@@ -71,7 +71,7 @@ class PayloadLeadSerializer(serializers.Serializer):
     phone = serializers.CharField()
     company = serializers.CharField()
     job_title = serializers.CharField()
-    status = serializers.ChoiceField(choices=Lead.Status.choices)
+    status = serializers.CharField(help_text="One of the lead statuses: " + ", ".join(Lead.Status.values) + ".")
     score = serializers.IntegerField()
     grade = serializers.CharField()
     source = serializers.CharField()

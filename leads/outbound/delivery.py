@@ -179,9 +179,10 @@ def subscription_disable(*, subscription: WebhookSubscription, attempts: int, er
 
 
 def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Send a delivery again (the same webhook-id, so receivers can tell), whatever its status."""
+    """Send a delivery again, whatever its status, with a fresh retry schedule (the same
+    webhook-id, so receivers can tell it is one they may have had)."""
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None,
+        status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None, attempts=0,
     )
     deliveries_enqueue(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()

@@ -8,7 +8,6 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -26,14 +25,11 @@ EVENTS_REQUIRED = "Choose at least one event."
 EVENT_UNKNOWN = "Unknown event: {name}."
 
 # Who wants which event, as [(subscription id, [event names])] of the active subscriptions. Every
-# event reads it, so it lives in the cache (no query per event). A change to a subscription drops
-# it at once and writes the committed table on commit. Each process also keeps the last table it
-# read for LOCAL_SECONDS: when the cache lost the key (a flush, an eviction) that copy answers
-# instead of the database, so the cost of a cold cache is one query a minute per process.
-CACHE_KEY = "outbound:subscriptions:v1"
-CACHE_SECONDS = 300  # bounds how long a table written out of order by two racing changes can last
-LOCAL_SECONDS = 60.0
-_local: tuple[float, list] | None = None
+# event reads it, so each process keeps the table it read for CACHE_SECONDS instead of a query per
+# event (and not in Redis: a slow or silent Redis must not hold up capture). A change is seen at
+# once by the process that made it, and by the others within CACHE_SECONDS.
+CACHE_SECONDS = 10.0
+_table: tuple[float, list] | None = None
 
 def secret_generate() -> str:
     """A new Standard Webhooks secret: "whsec_" and 32 random bytes in base64."""
@@ -108,44 +104,34 @@ def _table_load() -> list[tuple[int, list[str]]]:
     ]
 
 
-def _remember(table: list) -> None:
-    global _local
-    _local = (time.monotonic() + LOCAL_SECONDS, table)
+def _remember(table: list, until: float) -> None:
+    global _table
+    _table = (until, table)
 
 
 def subscriptions_wanting(*, name: str) -> list[int]:
-    """The ids of the active subscriptions that want this event (from the cache when it has them)."""
-    table = cache.get(CACHE_KEY)
-    if table is None and _local is not None and _local[0] > time.monotonic():
-        table = _local[1]
-    elif table is None:
-        table = _table_load()
-        # Only a committed table is shared: one read inside a transaction that rolls back must not
-        # leave other processes a subscription that never existed.
-        transaction.on_commit(lambda: cache.add(CACHE_KEY, table, CACHE_SECONDS))
-        if not transaction.get_connection().in_atomic_block:
-            _remember(table)
+    """The ids of the active subscriptions that want this event (from this process's copy while fresh)."""
+    kept = _table
+    if kept is not None and kept[0] > time.monotonic():
+        table = kept[1]
     else:
-        _remember(table)
+        table = _table_load()
+        until = time.monotonic() + CACHE_SECONDS
+        # Only a committed table is kept: a subscription made in a transaction that rolls back
+        # must not be heard by the next one.
+        transaction.on_commit(lambda: _remember(table, until))
     return [pk for pk, events in table if name in events]
-
-
-def _table_publish() -> None:
-    cache.set(CACHE_KEY, _table_load(), CACHE_SECONDS)
 
 
 @receiver(post_save, sender=WebhookSubscription, dispatch_uid="leadcrm_webhook_subscriptions_forget_on_save")
 @receiver(post_delete, sender=WebhookSubscription, dispatch_uid="leadcrm_webhook_subscriptions_forget_on_delete")
 def subscriptions_forget(**kwargs) -> None:
-    """A subscription changed: drop the tables now (this transaction reads the database) and
-    write the committed one on commit (other processes read it from then on)."""
-    global _local
-    _local = None
-    cache.delete(CACHE_KEY)
-    transaction.on_commit(_table_publish)
+    """A subscription changed: this process reads the table again at the next event."""
+    global _table
+    _table = None
 
 
-def subscriptions_cache_empty() -> None:
-    """Tests start with no subscriptions: say so, so that events read no table."""
-    cache.set(CACHE_KEY, [], CACHE_SECONDS)
-    _remember([])
+def subscriptions_assume_none(*, seconds: float = 3600.0) -> None:
+    """Say there are no subscriptions, for that long or until one changes: tests start with none,
+    and their query counts must not depend on when this process last read the table."""
+    _remember([], time.monotonic() + seconds)

@@ -94,7 +94,8 @@ def test_the_delivery_log_and_resend(api_as, manager, allowed):
     assert row["status"] == "failed" and row["response_status"] == 500 and row["response_excerpt"] == "boom"
     assert row["webhook_id"] == delivery.webhook_id
     response = client.post(f"/api/v1/webhooks/deliveries/{delivery.pk}/resend")
-    assert response.status_code == 202 and response.json()["status"] == "pending"
+    body = response.json()
+    assert response.status_code == 202 and body["status"] == "pending" and body["attempts"] == 0
 
 
 def test_the_events_and_the_payload_are_in_the_openapi_schema(api_as, manager):
