@@ -20,5 +20,6 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include("leads.api.urls")),
+    path("", include("leads.api.outbound_urls")),
     path("", include("customers.api.urls")),
 ]

@@ -272,6 +272,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InteractionKindEnum": "leads.models.core.Interaction.Kind",
         "InboundEmailKindEnum": "leads.models.channels.InboundEmail.Kind",
+        "WebhookEventEnum": "leads.outbound.payloads.EVENT_CHOICES",
+        "WebhookDeliveryStatusEnum": "leads.models.outbound.WebhookDelivery.Status",
     },
     "TITLE": "LeadCRM API",
     "DESCRIPTION": "Leads, their timeline and customers.",
@@ -338,6 +340,8 @@ CELERY_BEAT_SCHEDULE = {
     # Automations: waits and retries that are due resume; "inactive for N days" scans hourly (set-based).
     "automations-resume-due": {"task": "leads.automations.tasks.automations_resume_due_task", "schedule": 60.0},
     "automations-scan-inactive": {"task": "leads.automations.tasks.automations_scan_inactive_task", "schedule": 3600.0},
+    # Outbound webhooks: due deliveries whose task was lost (broker outage, killed worker) go again.
+    "sweep-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_sweep_task", "schedule": 60.0},
 }
 # Automations: a failed step is retried after this many seconds × 4^(attempt-1) (60 s, 4 min, 16 min).
 AUTOMATION_RETRY_SECONDS = env.int("AUTOMATION_RETRY_SECONDS", default=60)
@@ -355,6 +359,15 @@ ENRICHMENT_WEBSITE_ALLOW = env.list("ENRICHMENT_WEBSITE_ALLOW", default=[])
 # The optional paid enrichment API (Clearbit-style JSON over HTTP): off without a key.
 ENRICHMENT_API_URL = env.str("ENRICHMENT_API_URL", default="")
 ENRICHMENT_API_KEY = env.str("ENRICHMENT_API_KEY", default="")
+
+# --- Outbound webhooks (leads/outbound, docs/webhooks.md) -----------------------------
+# Hosts (host or host:port) a webhook may be delivered to although they are internal
+# (loopback, private): empty in production; tests and local setups put their receiver here.
+OUTBOUND_WEBHOOK_ALLOWED_HOSTS = env.list("OUTBOUND_WEBHOOK_ALLOWED_HOSTS", default=[])
+OUTBOUND_WEBHOOK_TIMEOUT = env.float("OUTBOUND_WEBHOOK_TIMEOUT", default=5.0)  # seconds, DNS to last byte read
+OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES = env.int("OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
+# Seconds between attempts; empty = the default schedule (11 attempts over about a day).
+OUTBOUND_WEBHOOK_RETRY_DELAYS = env.list("OUTBOUND_WEBHOOK_RETRY_DELAYS", cast=float, default=[])
 
 # --- Dashboards -------------------------------------------------------------------
 # Each dashboard aggregate is cached this long (seconds) per visibility scope and filters; 0 = off.

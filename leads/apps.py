@@ -7,3 +7,4 @@ class LeadsConfig(AppConfig):
 
     def ready(self):
         from . import timezones  # noqa: F401  (connects the login receiver that remembers the user's time zone)
+        from .outbound import subscriptions  # noqa: F401  (connects the receivers that drop the cached subscriptions)

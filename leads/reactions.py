@@ -16,41 +16,65 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from .events import Event
 
+# Outbound webhooks hear every event: an outbox row per subscription and lead, in the event's transaction.
+WEBHOOKS = "leads.outbound.reactions.deliveries_record"
+
 REACTIONS: dict[str, tuple[str, ...]] = {
     "timeline.added": (
         "leads.distribution.reactions.first_contact_on_activity",  # speed to lead: the owner's first call/email/note
         "leads.engagement.form_submit_counted",  # the engagement summary counts forms
         "leads.scoring.reactions.rescore_on_scored_activity",  # page views, forms, emails… move the score
         "leads.automations.reactions.on_timeline_entry",  # automations: form submitted, page visited, replied, bounced
+        WEBHOOKS,
     ),
     "lead.created": (
         "leads.automations.reactions.on_lead_created",  # automations: lead created (and a new lead's first form)
+        WEBHOOKS,
     ),
     "lead.updated": (
         "leads.automations.reactions.on_lead_updated",  # automations: field changed
+        WEBHOOKS,
     ),
     "lead.assigned": (
         "leads.automations.reactions.on_assigned",  # automations: assigned or reassigned
+        WEBHOOKS,
     ),
     "lead.status_changed": (
         "leads.nurturing.reactions.sequences_exit_on_status",  # qualified, lost, converted leave their sequences
         "leads.automations.reactions.on_status_changed",  # automations: status changed, qualified
+        WEBHOOKS,
     ),
     "lead.converted": (
         "leads.nurturing.reactions.sequences_exit_on_conversion",  # a customer gets no more lead nurturing
+        WEBHOOKS,
     ),
     "lead.email_bounced": (
         "leads.nurturing.reactions.suppress_on_bounce",  # the address is suppressed, the lead leaves its sequences
+        WEBHOOKS,
     ),
     "lead.email_replied": (
         "leads.nurturing.reactions.sequences_exit_on_reply",  # a reply ends the nurturing
+        WEBHOOKS,
     ),
     "lead.email_clicked": (
         "leads.capture.reactions.visitor_identify_on_click",  # the browser a nurture link was clicked from
+        WEBHOOKS,
     ),
     "lead.merged": (
         "customers.reactions.customer_follows_merge",  # the merged lead's customer link moves to the kept lead
+        WEBHOOKS,
     ),
+    "lead.queued": (WEBHOOKS,),
+    "lead.enriched": (WEBHOOKS,),
+    "lead.note_added": (WEBHOOKS,),
+    "lead.task": (WEBHOOKS,),
+    "lead.call": (WEBHOOKS,),
+    "lead.enrolled": (WEBHOOKS,),
+    "lead.sequence_exited": (WEBHOOKS,),
+    "lead.email_sent": (WEBHOOKS,),
+    "lead.visitor_identified": (WEBHOOKS,),
+    "lead.qualified": (WEBHOOKS,),
+    "lead.automation_ran": (WEBHOOKS,),
 }
 
 

@@ -16,6 +16,7 @@ from .views import (
     segments,
     sequences,
     webforms,
+    webhooks,
 )
 
 app_name = "leads"
@@ -32,6 +33,11 @@ urlpatterns = [
     path("distribution/", distribution.distribution_board_view, name="distribution"),
     path("forms/", webforms.web_form_list_view, name="web_forms"),
     path("forms/held/<int:pk>/release", webforms.held_submission_release_view, name="web_form_release"),
+    path("webhooks/", webhooks.webhook_list_view, name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail_view, name="webhook_detail"),
+    path("webhooks/<int:pk>/rotate", webhooks.webhook_rotate_view, name="webhook_rotate"),
+    path("webhooks/<int:pk>/delete", webhooks.webhook_delete_view, name="webhook_delete"),
+    path("webhooks/deliveries/<int:pk>/resend", webhooks.webhook_resend_view, name="webhook_resend"),
     path("dashboards/", dashboards.dashboard_index_view, name="dashboard_index"),
     path("dashboards/<slug:slug>/", dashboards.dashboard_chart_view, name="dashboard_chart"),
     path("dashboards/<slug:slug>/export", dashboards.dashboard_export_view, name="dashboard_export"),

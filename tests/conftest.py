@@ -72,6 +72,15 @@ def _no_enabled_automations_cached():
     reactions._cache = (float("inf"), {})
 
 
+@pytest.fixture(autouse=True)
+def _no_webhook_subscriptions_cached():
+    """Every test starts with no webhook subscriptions: the process's table says so, so that events
+    read nothing (and query counts do not depend on when an earlier test read it)."""
+    from leads.outbound.subscriptions import subscriptions_assume_none
+
+    subscriptions_assume_none()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="Inside Sales")

@@ -16,3 +16,4 @@ from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa:
 from .enrichment import EnrichmentValue, LeadActivityDay  # noqa: F401
 from .jobs import OutboxJob  # noqa: F401
 from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401
+from .outbound import LeadEventSequence, WebhookDelivery, WebhookSubscription  # noqa: F401

@@ -14,6 +14,7 @@ class Notification(models.Model):
         REPLY = "reply", "Lead replied"
         TASK = "task", "Task for you"
         AUTOMATION = "automation", "From an automation"
+        WEBHOOK = "webhook", "Webhook disabled"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)
