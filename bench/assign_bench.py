@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -143,7 +143,7 @@ def main() -> int:
     fair = spread <= 1 and once and timeline == notifications == len(ids)
     cpu = os.cpu_count()
     lines = [
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({cpu} CPUs), PostgreSQL {connection.pg_version // 10000}, "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({cpu} CPUs), PostgreSQL {connection.pg_version // 10000}, "
         f"Celery prefork × {args.concurrency}, mode `{args.mode}`" + (f" ({args.batch} leads per task)" if args.mode == "batch" else "")
         + f"; 1-minute load average {load_before:.1f} before the run.",
         "",

@@ -21,7 +21,7 @@ import re
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -170,7 +170,7 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0].split()[0]
-    stamp = datetime.now(dt_timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"Run {stamp} on {platform.node()} ({os.cpu_count()} CPUs), PostgreSQL {version}, {leads:,} leads, "
         f"{args.runs} runs each, DASHBOARD_CACHE_SECONDS=0{'; ' + args.label if args.label else ''}"

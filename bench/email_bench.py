@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -164,7 +164,7 @@ def main() -> int:
     ok = rate >= TARGET and once and sent == completed == args.emails
     load_during = max(loads) if loads else os.getloadavg()[0]
     lines = [
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} CPUs), "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} CPUs), "
         f"PostgreSQL {connection.pg_version // 10000}, Celery prefork × {args.concurrency}, aiosmtpd on 127.0.0.1 in the bench "
         f"process; 1-minute load average {load_before:.1f} before, up to {load_during:.1f} during the run.",
         "",

@@ -31,7 +31,7 @@ import sys
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,12 +56,12 @@ from lead_pools import (  # noqa: E402  (after the sys.path line)
     MANAGERS,
     MARKETERS,
     SCORE_RANGE,
-    SOURCES,
     SOURCE_DETAILS,
     SOURCE_WEIGHTS,
-    STATUSES,
+    SOURCES,
     STATUS_WEIGHTS_OLDER,
     STATUS_WEIGHTS_RECENT,
+    STATUSES,
     TEAMS,
     UTM_CAMPAIGNS,
     UTM_SOURCES,
@@ -138,7 +138,7 @@ def _pools(seed: int) -> dict[str, _Pool]:
         last = sorted({_clean(fake.last_name()) for _ in range(1500)})
         first = [(n, _ascii_slug(n)) for n in first if _ascii_slug(n)]
         last = [(n, _ascii_slug(n)) for n in last if _ascii_slug(n)]
-        region_of = getattr(fake, "state", None) or getattr(fake, "administrative_unit")
+        region_of = getattr(fake, "state", None) or fake.administrative_unit
         places = [(_clean(region_of())[:100], _clean(fake.city())[:100], _clean(fake.postcode())[:20]) for _ in range(400)]
         companies: dict[str, str] = {}
         suffixes = COMPANY_SUFFIXES[country]
@@ -168,7 +168,7 @@ def generate_rows(n: int, *, owners: dict[str, list[int]], teams: dict[str, int]
     """Yield n lead rows as tuples in COLUMNS order (Python values), oldest first."""
     rng = random.Random(seed)
     pools = _pools(seed)
-    now = (now or datetime.now(dt_timezone.utc)).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     span = HISTORY_DAYS * 86400
     start = now.timestamp() - span
     # Growth: density rises linearly towards today (sqrt of a uniform draw); sorted so
@@ -181,7 +181,7 @@ def generate_rows(n: int, *, owners: dict[str, list[int]], teams: dict[str, int]
     recent_cum, older_cum = list(_cumulative(STATUS_WEIGHTS_RECENT)), list(_cumulative(STATUS_WEIGHTS_OLDER))
     size_choices, size_cum = COMPANY_SIZES[0], list(_cumulative(COMPANY_SIZES[1]))
     emails: set[str] = set()
-    utc = dt_timezone.utc
+    utc = UTC
     recent_cutoff = span - 14 * 86400
     unprocessed_cutoff = span - UNPROCESSED_MINUTES * 60
     choices, random_ = rng.choices, rng.random
@@ -293,7 +293,8 @@ def ensure_people() -> tuple[dict[str, list[int]], dict[str, int]]:
     from django.db import transaction
 
     from leads.models import Team, TeamMembership
-    from leads.roles import MARKETERS as MARKETERS_GROUP, SALES_MANAGERS, SALES_REPS
+    from leads.roles import MARKETERS as MARKETERS_GROUP
+    from leads.roles import SALES_MANAGERS, SALES_REPS
 
     def user(username: str, group: str) -> User:
         obj, created = User.objects.get_or_create(

@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -239,7 +239,7 @@ def machine() -> dict:
     from django.db import connection
 
     info = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
@@ -371,10 +371,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     benchenv.setup()
-    from django.contrib.auth.models import User
-
     import lead_pools
     import load_leads
+    from django.contrib.auth.models import User
+
     from leads.models import Lead
 
     load = load_leads.load_leads(args.leads, reload=args.reload, seed=args.seed)
@@ -384,7 +384,7 @@ def main(argv=None) -> int:
     database = os.environ["DATABASE_URL"]
     if load.loaded:
         RESULTS_DIR.mkdir(exist_ok=True)
-        last_loads[database] = asdict(load) | {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+        last_loads[database] = asdict(load) | {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
         last_loads_file.write_text(json.dumps(last_loads, indent=2))
     elif database in last_loads and last_loads[database]["leads"] == Lead.objects.count():
         saved = last_loads[database]
@@ -431,7 +431,7 @@ def main(argv=None) -> int:
     text = report(results, info, args, lead_total, load)
     print("\n" + text)
     RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     payload = {
         "machine": info, "leads": lead_total, "requests": args.requests, "warmup": args.warmup,
         "load": asdict(load), "results": [asdict(r) | {"queries": sorted(set(r.queries))} for r in results],

@@ -36,8 +36,8 @@ def main() -> int:
     args = parser.parse_args()
     benchenv.setup()
     from django.db import connection
-
     from load_leads import load_leads
+
     from leads.models import Interaction, Lead, ScoreJob, ScoringRule
     from leads.scoring.service import OPEN, leads_rescore, rescore_all_start
 

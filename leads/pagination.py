@@ -13,7 +13,7 @@ import json
 from collections import OrderedDict
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, Page, Paginator, PageNotAnInteger
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property

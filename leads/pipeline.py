@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from .capture.importing.mapping import import_routing_held
 from .capture.duplicates import duplicates_detect
+from .capture.importing.mapping import import_routing_held
 from .distribution.service import lead_assign
 from .enrichment.service import leads_enrich
 from .models import Lead

@@ -1,8 +1,8 @@
 """POST /api/v1/capture/webhook/<key>: signed JSON from chat, ads, webinar and other tools."""
 from django.conf import settings
+from django_ratelimit.core import is_ratelimited
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from django_ratelimit.core import is_ratelimited
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -11,8 +11,15 @@ from rest_framework.views import APIView
 
 from ..capture.service import CaptureContext, capture_reject
 from ..capture.webhooks import (
-    RATE_LIMITED, SIGNATURE_HEADER, UNKNOWN_SOURCE, WebhookRejected, webhook_lead_channel, webhook_parse,
-    webhook_preview, webhook_receive, webhook_verify,
+    RATE_LIMITED,
+    SIGNATURE_HEADER,
+    UNKNOWN_SOURCE,
+    WebhookRejected,
+    webhook_lead_channel,
+    webhook_parse,
+    webhook_preview,
+    webhook_receive,
+    webhook_verify,
 )
 from ..http import client_ip
 from ..models import WebhookSource

@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 
-from .. import jobs
-from .. import locks
+from .. import jobs, locks
 from ..followups import task_create
 from ..models import Assignment, Enrollment, Lead, Notification, Segment, Sequence, Task, Team, TeamMembership
 from ..services import lead_update

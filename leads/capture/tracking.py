@@ -4,9 +4,9 @@ visitor, and put on a lead's timeline once the visitor is known (a form, a track
 A hit must stay cheap, because pages send bursts: one upsert of the visitor, one read of its
 last view, one insert, and for a known visitor one timeline entry. No enrichment, no rescoring,
 no Celery task per hit."""
-from collections import defaultdict
 import re
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,9 +18,9 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from .. import events
 from ..engagement import engagement_add
 from ..models import Interaction, Lead, PageView, TrackingSite, Visitor
-from .. import events
 
 VISITOR_COOKIE = "_lcrm_vid"
 VISITOR_COOKIE_MAX_AGE = 365 * 24 * 3600

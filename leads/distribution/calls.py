@@ -29,7 +29,14 @@ from ..roles import is_manager
 from ..selectors import visible_to
 from .availability import OPEN_STATUSES, unavailable_reason
 from .service import (
-    Placement, lead_lock, lead_waiting_in_queue, nobody_text, placement_apply, queue_enter, teams_take_turn, turn_text,
+    Placement,
+    lead_lock,
+    lead_waiting_in_queue,
+    nobody_text,
+    placement_apply,
+    queue_enter,
+    teams_take_turn,
+    turn_text,
 )
 from .sla import lead_first_contact
 from .territories import territory_match

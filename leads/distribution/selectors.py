@@ -9,8 +9,22 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
-    Aggregate, Case, Count, F, FloatField, Func, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery,
-    Value, When,
+    Aggregate,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 

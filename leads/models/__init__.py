@@ -4,16 +4,31 @@ sends. work: tasks, saved views, preferences."""
 from .automations import Automation, AutomationRun, RunStep  # noqa: F401
 from .capture import CaptureRecord, Consent, PossibleDuplicate, WebForm  # noqa: F401
 from .channels import (  # noqa: F401
-    ImportJob, InboundEmail, Mailbox, OutboundMessage, PageView, TrackingSite, Visitor, WebhookEvent, WebhookSource,
+    ImportJob,
+    InboundEmail,
+    Mailbox,
+    OutboundMessage,
+    PageView,
+    TrackingSite,
+    Visitor,
+    WebhookEvent,
+    WebhookSource,
 )
+from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401
 from .distribution import Agent, Assignment, Call, RotationState, TeamSettings, Territory  # noqa: F401
-from .notifications import Notification  # noqa: F401
-from .nurturing import (  # noqa: F401
-    EmailSuppression, Enrollment, Segment, SegmentMember, SegmentSnapshot, Sequence, SequenceStep, StepRun,
-)
-from .work import SavedView, Task, UserPreference  # noqa: F401
-from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .enrichment import EnrichmentValue, LeadActivityDay  # noqa: F401
 from .jobs import OutboxJob  # noqa: F401
-from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401
+from .notifications import Notification  # noqa: F401
+from .nurturing import (  # noqa: F401
+    EmailSuppression,
+    Enrollment,
+    Segment,
+    SegmentMember,
+    SegmentSnapshot,
+    Sequence,
+    SequenceStep,
+    StepRun,
+)
 from .outbound import LeadEventSequence, WebhookDelivery, WebhookSubscription  # noqa: F401
+from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
+from .work import SavedView, Task, UserPreference  # noqa: F401

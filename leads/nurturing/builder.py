@@ -15,7 +15,16 @@ from django.db.models import Q
 from ..models import Segment, Team
 from ..roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 from .segments import (
-    FIELDS, LIST_VALUE_KINDS, MATCHES, MAX_DEPTH, NO_TEAM, NO_VALUE_OPS, NULL_OPS, OP_LABELS, UNASSIGNED, field_groups,
+    FIELDS,
+    LIST_VALUE_KINDS,
+    MATCHES,
+    MAX_DEPTH,
+    NO_TEAM,
+    NO_VALUE_OPS,
+    NULL_OPS,
+    OP_LABELS,
+    UNASSIGNED,
+    field_groups,
 )
 
 ROOT = "r"

@@ -8,8 +8,8 @@ to reach `lead.owner` is an error the editor shows, not a silent blank.
 """
 import html
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 from django.template.base import FilterExpression, Lexer, TokenType, Variable, VariableNode

@@ -9,10 +9,11 @@ from typing import Any
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from ..permissions import can_open_dashboard
 from ..models import Lead, Team
+from ..permissions import can_open_dashboard
 from . import queries
 from .charts import column_chart, hbar_chart
 from .queries import GRADES, SCORE_BUCKETS, score_bucket_label

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirec
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from ..permissions import can_train
 from .. import jobs
 from ..models import ScoreJob, ScoringConfig, ScoringModel, ScoringRule
+from ..permissions import can_train
 from .predictive import MIN_CLOSED, model_current
 from .service import rescore_all_start
 

@@ -11,8 +11,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ..distribution.selectors import (
-    agent_board, agent_own_load, over_capacity, queue_summary, reassignment_log, rep_queue, rep_team_waiting,
-    response_times, sla_breaches,
+    agent_board,
+    agent_own_load,
+    over_capacity,
+    queue_summary,
+    reassignment_log,
+    rep_queue,
+    rep_team_waiting,
+    response_times,
+    sla_breaches,
 )
 from ..models import Notification
 from ..notifications import notifications_mark_read, notifications_unread_count

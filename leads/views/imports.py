@@ -10,12 +10,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..permissions import can_import
 from ..capture.importing import (
-    ImportFileError, import_check_name, import_job_draft, import_job_repeat, import_jobs_recent,
-    import_too_large_message, import_upload_limit,
+    ImportFileError,
+    import_check_name,
+    import_job_draft,
+    import_job_repeat,
+    import_jobs_recent,
+    import_too_large_message,
+    import_upload_limit,
 )
 from ..models import ImportJob, Lead, Segment
+from ..permissions import can_import
 
 POLL_SECONDS = 2
 

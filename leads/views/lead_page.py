@@ -27,7 +27,6 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..permissions import can_write, lead_visible_or_404
 from ..enrichment.service import enrichment_hints
 from ..followups import call_log, lead_reassign, task_complete, task_create
 from ..forms import NoteForm
@@ -35,6 +34,7 @@ from ..localtime import is_callable, local_now
 from ..models import EnrichmentValue, Enrollment, Interaction, Lead, PossibleDuplicate, Sequence, Task
 from ..page_forms import INLINE_FIELDS, CallLogForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
 from ..pagination import FastCountPaginator
+from ..permissions import can_write, lead_visible_or_404
 from ..roles import is_manager
 from ..selectors import lead_interactions
 from ..services import DuplicateLeadError, lead_update

@@ -12,14 +12,20 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from ..capture.service import CaptureContext, CaptureRejected, capture_hold, capture_reject
-from ..capture.webform_submissions import web_form_submission_capture
 from ..capture.tracking import visitor_identify
+from ..capture.webform_submissions import web_form_submission_capture
 from ..capture.webforms import (
-    HONEYPOT_FIELD, TIMESTAMP_FIELD, PublicLeadForm, form_timestamp, seconds_since_render, web_form_active, web_forms_forget,
+    HONEYPOT_FIELD,
+    TIMESTAMP_FIELD,
+    PublicLeadForm,
+    form_timestamp,
+    seconds_since_render,
+    web_form_active,
+    web_forms_forget,
 )
 from ..http import client_ip, wants_json
-from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..models import Lead, WebForm
+from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 
 logger = logging.getLogger(__name__)
 

@@ -9,20 +9,30 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..permissions import can_build_segments
 from .. import jobs
-from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..exporting import DEFAULT_EXPORT_COLUMNS, EXPORT_COLUMNS, FORMATS, leads_export_response
 from ..models import Segment
 from ..nurturing.builder import builder_apply, builder_nodes, builder_options, builder_parse
 from ..nurturing.segments import (
-    PREVIEW_LIMIT, list_add_leads, list_add_references, list_remove_leads, segment_count, segment_definition_clean,
-    segment_members, segment_preview, segment_queryset, segment_save, segment_snapshots,
+    PREVIEW_LIMIT,
+    list_add_leads,
+    list_add_references,
+    list_remove_leads,
+    segment_count,
+    segment_definition_clean,
+    segment_members,
+    segment_preview,
+    segment_queryset,
+    segment_save,
+    segment_snapshots,
 )
 from ..pagination import FastCountPaginator
+from ..permissions import can_build_segments
+from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..selectors import lead_list, visible_to
 from ..validation import id_parse, ids_parse
 

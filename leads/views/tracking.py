@@ -9,13 +9,24 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..capture.tracking import (
-    BAD_JSON, BODY_TOO_LARGE, HOST_NOT_ALLOWED, MAX_BODY_BYTES, NUL_NOT_ALLOWED, RATE_LIMITED, VISITOR_COOKIE,
-    VISITOR_COOKIE_MAX_AGE, page_view_parse, page_view_record, tracking_host_allowed, tracking_skip_reason,
-    visitor_key_new, visitor_key_valid,
+    BAD_JSON,
+    BODY_TOO_LARGE,
+    HOST_NOT_ALLOWED,
+    MAX_BODY_BYTES,
+    NUL_NOT_ALLOWED,
+    RATE_LIMITED,
+    VISITOR_COOKIE,
+    VISITOR_COOKIE_MAX_AGE,
+    page_view_parse,
+    page_view_record,
+    tracking_host_allowed,
+    tracking_skip_reason,
+    visitor_key_new,
+    visitor_key_valid,
 )
 from ..models import TrackingSite
+from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 
 # The smallest transparent 1x1 GIF.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

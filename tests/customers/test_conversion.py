@@ -7,7 +7,13 @@ from django.db import connection
 
 from customers.models import Customer
 from customers.services import (
-    CONVERT_FORBIDDEN, CUSTOMER_UNKNOWN, LEAD_IS_LOST, Outcome, company_domain, lead_convert, leads_bulk_convert,
+    CONVERT_FORBIDDEN,
+    CUSTOMER_UNKNOWN,
+    LEAD_IS_LOST,
+    Outcome,
+    company_domain,
+    lead_convert,
+    leads_bulk_convert,
 )
 from leads.models import Enrollment, Interaction, Lead, Sequence
 from tests.factories import CustomerFactory, InteractionFactory, LeadFactory, ManagerFactory, RepFactory

@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads.capture.webforms import TIMESTAMP_FIELD, _SALT
+from leads.capture.webforms import _SALT, TIMESTAMP_FIELD
 from leads.models import CaptureRecord, Interaction, Lead, TrackingSite, WebForm, WebhookSource
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]

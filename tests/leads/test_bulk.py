@@ -1,5 +1,5 @@
 """objects_update: the set-based replacement of bulk_update used by enrichment."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ def test_it_writes_each_objects_own_values_of_every_column_type(django_assert_nu
     owner = RepFactory()
     leads = [LeadFactory(first_name="old", do_not_contact=False) for _ in range(3)]
     untouched = LeadFactory(first_name="keep")
-    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     for n, lead in enumerate(leads):
         lead.first_name = f"Ann {n} O'Neil"
         lead.do_not_contact = n == 1

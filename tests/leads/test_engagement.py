@@ -47,7 +47,7 @@ def test_a_form_capture_counts_as_a_form_submit(client, team):
 
 
 def test_identified_visitors_page_views_count(team):
-    from leads.capture.tracking import page_view_record, visitor_identify, PageViewInput, visitor_key_new
+    from leads.capture.tracking import PageViewInput, page_view_record, visitor_identify, visitor_key_new
     from leads.models import TrackingSite
 
     site = TrackingSite.objects.create(name="Site", key="site1")

@@ -1,5 +1,5 @@
 """Spreadsheet exports: formulas neutralised, times in the user's zone even when streamed."""
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ def test_formula_looking_text_becomes_text():
 def test_a_streamed_csv_shows_times_in_the_zone_of_the_user_who_asked():
     """Regression: the body is written after the time-zone middleware has deactivated the user's
     zone, so streamed exports used to show the site's zone."""
-    moment = datetime(2026, 3, 1, 12, 0, tzinfo=dt_timezone.utc)
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     with timezone.override("Asia/Tokyo"):
         response = rows_export_response(header=["When"], rows=iter([[moment]]), fmt="csv", filename="x")
     with timezone.override("UTC"):

@@ -6,7 +6,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leads.followups import (
-    NOTIFY_TASK, OUTCOME_INVALID, OUTCOME_REQUIRED, TITLE_REQUIRED, call_log, lead_reassign, task_complete, task_create,
+    NOTIFY_TASK,
+    OUTCOME_INVALID,
+    OUTCOME_REQUIRED,
+    TITLE_REQUIRED,
+    call_log,
+    lead_reassign,
+    task_complete,
+    task_create,
 )
 from leads.models import Assignment, Interaction, Lead, Notification, Task
 from tests.factories import LeadFactory

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from leads.models import Lead
 from leads.tasks import sweep_unprocessed_leads_task
-from tests.helpers import wait_for
 from tests.factories import LeadFactory
+from tests.helpers import wait_for
 
 
 @pytest.mark.django_db(transaction=True)

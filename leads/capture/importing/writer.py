@@ -5,7 +5,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -189,7 +189,7 @@ def _plain(f: models.Field) -> bool:
     return isinstance(f, (models.BooleanField, models.DateTimeField, models.FloatField, models.IntegerField, models.TextField))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _copy_columns(model: type[models.Model]) -> list[tuple[models.Field, bool]]:
     fields = [f for f in model._meta.concrete_fields if not f.generated and not f.primary_key]
     return [(f, _plain(f)) for f in fields]

@@ -5,9 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
 
+from leads import jobs
 from leads.enrichment.service import leads_enrich
 from leads.models import Lead
-from leads import jobs
 
 BATCH = 500
 

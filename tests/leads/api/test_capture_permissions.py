@@ -7,8 +7,8 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from leads.models import Call, Interaction, Lead, PossibleDuplicate, TrackingSite, WebForm, WebhookSource
 from leads.capture.webforms import TIMESTAMP_FIELD
+from leads.models import Call, Interaction, Lead, PossibleDuplicate, TrackingSite, WebForm, WebhookSource
 from tests.factories import LeadFactory
 
 from ..capture.test_webforms import stamp

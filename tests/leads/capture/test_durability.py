@@ -1,17 +1,17 @@
 """No lead is lost when the broker is down: capture answers 2xx at once, and the sweeper
 processes the lead once the broker is back (real gunicorn, real Redis, real worker)."""
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import json
-import urllib.error
-import urllib.request
 from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token

@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 from django.db import DataError, connection
 
-from leads.capture.email import ingest as email_channel  # the module whose capture() a test replaces
 from leads.capture.email import (
-    BROKEN_MIME, NO_SENDER, STORE_FAILED, UNKNOWN_CHARSET, email_ingest,
+    BROKEN_MIME,
+    NO_SENDER,
+    STORE_FAILED,
+    UNKNOWN_CHARSET,
+    email_ingest,
 )
+from leads.capture.email import ingest as email_channel  # the module whose capture() a test replaces
 from leads.models import CaptureRecord, InboundEmail, Interaction, Lead, Mailbox, OutboundMessage
 from tests.factories import LeadFactory
 

@@ -9,17 +9,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import settings as settings_hypothesis
-from hypothesis import strategies as st
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
-from leads.capture.email import ingest as email_channel  # the module whose capture() a test replaces
 from leads.capture.email import (
-    email_ingest, email_parse, name_split, signature_extract,
+    email_ingest,
+    email_parse,
+    name_split,
+    signature_extract,
 )
+from leads.capture.email import ingest as email_channel  # the module whose capture() a test replaces
 from leads.models import CaptureRecord, InboundEmail, Interaction, Lead
 from tests.factories import LeadFactory, UserFactory
 

@@ -14,8 +14,8 @@ from imap_tools import MailBoxUnencrypted
 from leads.capture.email.imap import KEYWORD, mailboxes_poll
 from leads.models import InboundEmail, Interaction, Lead, Mailbox
 from leads.tasks import poll_mailboxes_task
-from tests.helpers import wait_for
 from tests.factories import TeamFactory, UserFactory
+from tests.helpers import wait_for
 
 EMAILS = Path(__file__).parent / "emails"
 USERS = ("sales", "support")

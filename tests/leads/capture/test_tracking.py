@@ -14,13 +14,27 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads.safejson import LONE_SURROGATE
 from leads.capture.tracking import (
-    BAD_JSON, BODY_TOO_LARGE, HOST_NOT_ALLOWED, NOT_BOOLEAN, NOT_TEXT, NUL_NOT_ALLOWED, RATE_LIMITED, TIME_INVALID,
-    URL_INVALID, URL_REQUIRED, VISITOR_COOKIE, VISITOR_INVALID, PageViewInput, page_view_record, tracking_snippet, visitor_identify,
+    BAD_JSON,
+    BODY_TOO_LARGE,
+    HOST_NOT_ALLOWED,
+    NOT_BOOLEAN,
+    NOT_TEXT,
+    NUL_NOT_ALLOWED,
+    RATE_LIMITED,
+    TIME_INVALID,
+    URL_INVALID,
+    URL_REQUIRED,
+    VISITOR_COOKIE,
+    VISITOR_INVALID,
+    PageViewInput,
+    page_view_record,
+    tracking_snippet,
+    visitor_identify,
 )
 from leads.capture.webforms import form_timestamp
 from leads.models import Interaction, Lead, PageView, TrackingSite, Visitor, WebForm
+from leads.safejson import LONE_SURROGATE
 from tests.factories import LeadFactory, ManagerFactory
 
 pytestmark = pytest.mark.django_db

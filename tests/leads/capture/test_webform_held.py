@@ -7,8 +7,11 @@ from django.core.exceptions import ValidationError
 from leads.capture.webform_submissions import HELD_NOT_FOUND, held_submission_release, web_form_stats
 from leads.capture.webforms import HONEYPOT_FIELD, TIMESTAMP_FIELD
 from leads.models import CaptureRecord, Lead
-from tests.leads.capture.test_webforms import stamp, submission
-from tests.leads.capture.test_webforms import web_form  # noqa: F401  (fixture)
+from tests.leads.capture.test_webforms import (
+    stamp,
+    submission,
+    web_form,  # noqa: F401  (fixture)
+)
 
 pytestmark = pytest.mark.django_db
 

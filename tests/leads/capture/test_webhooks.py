@@ -10,13 +10,23 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
-from leads.safejson import NUMBER_TOO_LARGE, TOO_DEEP
 from leads.capture.webhooks import (
-    BAD_JSON, INVALID_UTF8, MAPPING_BAD_PATH, NOT_OBJECT, NUL_NOT_ALLOWED, RATE_LIMITED, SIGNATURE_INVALID,
-    SIGNATURE_MISSING, UNKNOWN_SOURCE, REJECTED_PREVIEW_CHARS, transcript_render, webhook_curl_example,
+    BAD_JSON,
+    INVALID_UTF8,
+    MAPPING_BAD_PATH,
+    NOT_OBJECT,
+    NUL_NOT_ALLOWED,
+    RATE_LIMITED,
+    REJECTED_PREVIEW_CHARS,
+    SIGNATURE_INVALID,
+    SIGNATURE_MISSING,
+    UNKNOWN_SOURCE,
+    transcript_render,
+    webhook_curl_example,
 )
 from leads.middleware import BODY_TOO_LARGE
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
+from leads.safejson import NUMBER_TOO_LARGE, TOO_DEEP
 from tests.factories import LeadFactory, ManagerFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from leads.distribution.availability import HOURS_BAD_TIME
-from leads.distribution.territories import RULE_UNKNOWN_KEY, RULE_KEYS
+from leads.distribution.territories import RULE_KEYS, RULE_UNKNOWN_KEY
 from leads.models import Agent, Lead, TeamSettings, Territory
 from leads.normalize import INVALID_PHONE
 from tests.factories import LeadFactory

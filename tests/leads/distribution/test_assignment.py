@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 
 from leads.distribution.service import NOTIFY_NEW, lead_assign, queue_drain
+from leads.events import activity_recorded
 from leads.models import Assignment, Interaction, Lead, Notification, TeamSettings
 from leads.pipeline import lead_process
-from leads.events import activity_recorded
 from leads.tasks import notify_by_email_task
 from tests.factories import LeadFactory, RepFactory
 

@@ -4,7 +4,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from leads.distribution.availability import (
-    HOURS_BAD_DAY, HOURS_BAD_TIME, in_working_hours, sla_due, working_hours_parse,
+    HOURS_BAD_DAY,
+    HOURS_BAD_TIME,
+    in_working_hours,
+    sla_due,
+    working_hours_parse,
 )
 from leads.distribution.service import lead_assign
 from leads.models import Agent, Interaction, Lead

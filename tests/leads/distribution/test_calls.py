@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from leads.api.calls import VOICEMAIL_PROMPT
 from leads.distribution.calls import (
-    CALL_ALREADY_ENDED, CALL_NOT_FOUND, DURATION_INVALID, NUMBER_NOT_ROUTED, NUMBER_REQUIRED, OUTCOME_INVALID, call_route,
+    CALL_ALREADY_ENDED,
+    CALL_NOT_FOUND,
+    DURATION_INVALID,
+    NUMBER_NOT_ROUTED,
+    NUMBER_REQUIRED,
+    OUTCOME_INVALID,
+    call_route,
 )
 from leads.models import Assignment, Call, Interaction, Lead, RotationState
 from leads.normalize import INVALID_PHONE

@@ -6,8 +6,8 @@ import pytest
 
 from leads.distribution.service import lead_assign
 from leads.distribution.sla import NO_MANAGER, NOTIFY_ESCALATION, NOTIFY_SLA, sla_reassign_overdue
-from leads.models import Assignment, Interaction, Lead, Notification
 from leads.events import activity_recorded
+from leads.models import Assignment, Interaction, Lead, Notification
 from leads.services import lead_update
 from tests.factories import LeadFactory
 

@@ -2,7 +2,13 @@
 import pytest
 
 from leads.distribution.territories import (
-    RULE_EMPTY, RULE_NOT_LIST, RULE_UNKNOWN_KEY, RULES_MISSING, RULES_NOT_DICT, territory_match, territory_rules_validate,
+    RULE_EMPTY,
+    RULE_NOT_LIST,
+    RULE_UNKNOWN_KEY,
+    RULES_MISSING,
+    RULES_NOT_DICT,
+    territory_match,
+    territory_rules_validate,
 )
 from leads.models import Lead
 from tests.factories import TeamFactory

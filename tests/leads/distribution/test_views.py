@@ -7,8 +7,8 @@ from django.utils import timezone
 from leads.distribution.selectors import response_times
 from leads.distribution.service import lead_assign
 from leads.distribution.sla import sla_reassign_overdue
-from leads.models import Interaction, Notification
 from leads.events import activity_recorded
+from leads.models import Interaction, Notification
 from tests.factories import LeadFactory, ManagerFactory, RepFactory, TeamMembershipFactory
 
 from .conftest import agent, make_team, territory

@@ -1,6 +1,6 @@
 """Enrichment fills blanks with provenance, never overwrites a person, and runs in the pipeline."""
 import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -145,7 +145,7 @@ def test_reps_queue_enrichment_from_the_lead_page(client, rep):
 
 def test_callable_now_filter_uses_the_leads_own_clock(api_as, manager):
     # Monday 10:00 UTC: London is at work, Los Angeles is asleep.
-    monday_ten = datetime(2026, 11, 23, 10, 0, tzinfo=dt_timezone.utc)
+    monday_ten = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     zones = zones_callable_now(now=monday_ten)
     assert "Europe/London" in zones and "America/Los_Angeles" not in zones
     london = LeadFactory(time_zone="Europe/London")

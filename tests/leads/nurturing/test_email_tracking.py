@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from leads.models import Interaction, Lead, PageView, TrackingSite, Visitor
 from leads.models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
-from leads.nurturing.tokens import CLICK_SALT, click_token
 from leads.nurturing.sequences import enrollments_process_due, lead_enroll
+from leads.nurturing.tokens import CLICK_SALT, click_token
 from tests.factories import LeadFactory
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 

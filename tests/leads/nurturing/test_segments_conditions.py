@@ -5,13 +5,33 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from leads.models import Segment, SegmentMember
 from leads.nurturing.segments import (
-    BAD_MATCH, CHOOSE_ONE, DAYS_REQUIRED, DAYS_MAX, KEY_REQUIRED, NOT_A_CHOICE, NOT_A_DATE, NOT_A_NUMBER, OUT_OF_RANGE,
-    SEGMENT_CYCLE, TOO_DEEP, MAX_DEPTH, UNKNOWN_FIELD, UNKNOWN_OP, UNKNOWN_SEGMENT, UNKNOWN_TEAM, UNKNOWN_USER,
-    VALUE_REQUIRED, segment_count, segment_definition_clean, segment_queryset,
+    BAD_MATCH,
+    CHOOSE_ONE,
+    DAYS_MAX,
+    DAYS_REQUIRED,
+    KEY_REQUIRED,
+    MAX_DEPTH,
+    NOT_A_CHOICE,
+    NOT_A_DATE,
+    NOT_A_NUMBER,
+    OUT_OF_RANGE,
+    SEGMENT_CYCLE,
+    TOO_DEEP,
+    UNKNOWN_FIELD,
+    UNKNOWN_OP,
+    UNKNOWN_SEGMENT,
+    UNKNOWN_TEAM,
+    UNKNOWN_USER,
+    VALUE_REQUIRED,
+    segment_count,
+    segment_definition_clean,
+    segment_queryset,
 )
 from tests.factories import TeamFactory
 from tests.leads.nurturing.segment_data import PythonSegment, build_dataset

@@ -6,7 +6,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leads.models import Enrollment, ImportJob, Lead, Segment, SegmentMember, SegmentSnapshot, Sequence, SequenceStep
 from leads.nurturing.segments import (
-    NOT_A_STATIC_LIST, list_add_leads, list_add_references, list_remove_leads, segment_refresh, segments_due,
+    NOT_A_STATIC_LIST,
+    list_add_leads,
+    list_add_references,
+    list_remove_leads,
+    segment_refresh,
+    segments_due,
     segments_refresh_due,
 )
 from leads.selectors import visible_to

@@ -15,8 +15,16 @@ from sklearn.metrics import roc_auc_score
 from leads.models import Lead, ScoringModel
 from leads.scoring import predictive
 from leads.scoring.predictive import (
-    MIN_CLOSED, MIN_PER_CLASS, ONE_CLASS_MISSING, TOO_FEW_CLOSED, TRAINING_FAILED, model_current, model_features, model_train,
-    probabilities_update, probability_explain,
+    MIN_CLOSED,
+    MIN_PER_CLASS,
+    ONE_CLASS_MISSING,
+    TOO_FEW_CLOSED,
+    TRAINING_FAILED,
+    model_current,
+    model_features,
+    model_train,
+    probabilities_update,
+    probability_explain,
 )
 from tests.factories import UserFactory
 

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringModel, ScoringRule
-from leads.scoring.service import leads_rescore, score_explain
+from leads.scoring.service import leads_rescore
 from leads.services import RESCORE_DEBOUNCE_SECONDS
 from tests.factories import InteractionFactory, LeadFactory
 
