@@ -255,6 +255,17 @@ def leads_status_changed(
     return len(rows)
 
 
+def leads_qualified_by_score(*, lead_ids: Sequence[int], occurred_at: datetime) -> None:
+    """Scoring qualified these leads (their status-change entries are written by the rescore's own
+    set-based statement, beside the score change): published as a status change to qualified, and
+    as a qualification."""
+    if not lead_ids:
+        return
+    data = {"to": Lead.Status.QUALIFIED, "reason": "score"}
+    for name in (Name.STATUS_CHANGED, Name.QUALIFIED):
+        publish(Event(name, tuple(lead_ids), kind=Kind.STATUS_CHANGE, occurred_at=occurred_at, data=data))
+
+
 # --- Distribution ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from django.db.models import F, FloatField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .. import jobs
+from .. import events, jobs
 from ..bulk import gin_deferred
 from ..models import Interaction, Lead, Notification, ScoreJob, ScoringConfig
 from .rules import engagement_sql, fit_expression, rule_expressions, rules_active, sql_dialect
@@ -148,18 +148,16 @@ def _calc_apply(*, config, now) -> tuple[int, list[tuple[int, int, int | None]]]
     return logged, qualified
 
 
-def _qualified_notify(rows: list[tuple[int, int, int | None]]) -> None:
-    """The hand-off for leads that just became qualified: the owner is told, nurturing stops."""
+def _qualified_notify(rows: list[tuple[int, int, int | None]], *, now: datetime) -> None:
+    """The hand-off for leads that just became qualified: the owner is told, and the qualification is
+    published on the spine (nurturing stops, automations and webhooks hear it)."""
     notifications = Notification.objects.bulk_create(
         Notification(user_id=owner, kind=Notification.Kind.QUALIFIED, lead_id=pk, message=f"Lead #{pk} is qualified (score {score})")
         for pk, score, owner in rows if owner
     )
     if notifications:
-
         jobs.enqueue("leads.tasks.notify_by_email_task", [n.pk for n in notifications])
-    from ..nurturing.steps import leads_enrollments_exit  # the hand-off: no more nurture steps
-
-    leads_enrollments_exit(lead_ids=[pk for pk, _, _ in rows], reason="qualified")
+    events.leads_qualified_by_score(lead_ids=[pk for pk, _, _ in rows], occurred_at=now)
 
 
 @dataclass
@@ -212,7 +210,7 @@ def leads_rescore(
             with gin_deferred("leads_lead", enabled=id_range is not None):  # a bulk chunk, not a lead's event
                 chunk_logged, chunk_qualified = _calc_apply(config=config, now=now)
             if chunk_qualified:
-                _qualified_notify(chunk_qualified)
+                _qualified_notify(chunk_qualified, now=now)
             scored += count
             logged += chunk_logged
             qualified += [pk for pk, _, _ in chunk_qualified]

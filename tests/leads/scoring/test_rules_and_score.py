@@ -170,6 +170,26 @@ def test_qualification_at_the_mql_threshold_is_recorded_and_the_owner_notified(r
     assert Notification.objects.get(user=rep, lead=lead).kind == "qualified"
 
 
+def test_a_lead_qualified_by_score_is_heard_by_automations_and_webhooks():
+    """Qualification by score wrote its timeline rows in SQL and called nurturing directly, so an
+    automation on "qualified" (or a webhook on lead.status_changed) never heard of it."""
+    from leads.automations.reactions import automations_forget, enabled_automations
+    from leads.models import OutboxJob
+    from tests.factories import AutomationFactory
+
+    fit("Big", "email_kind", "equals", "corporate", 60)
+    engagement("Form", "form_submit", 20)
+    AutomationFactory(trigger="qualified")
+    automations_forget()
+    enabled_automations()
+    lead = LeadFactory(email_kind="corporate", status="active")
+    InteractionFactory(lead=lead, kind="form_submit", occurred_at=NOW)
+    lead = score_of(lead)
+    assert lead.status == "qualified"
+    started = OutboxJob.objects.filter(task_name="leads.automations.tasks.automations_start_task")
+    assert [job.args[1] for job in started] == [[lead.pk]]
+
+
 def test_a_manual_status_or_grade_survives_a_rescore(api_as, manager, client):
     fit("Big", "email_kind", "equals", "corporate", 60)
     engagement("Form", "form_submit", 20)
