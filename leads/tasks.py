@@ -220,7 +220,7 @@ def run_enrollments_task(claimed: list[list[int]]) -> int:
     return enrollments_run(claimed=[(row[0], row[1]) for row in claimed])
 
 
-# --- Segments (leads/nurturing/segments.py) ------------------------------------------------------
+# --- Segments (leads/nurturing/segments/) --------------------------------------------------------
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
