@@ -15,6 +15,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_a_manager_builds_an_automation_that_runs_on_a_real_event(page, live_server, manager, rep, celery_worker_live, shoot):
     lead = LeadFactory(first_name="Quinn", email="quinn@example.com", score=75, owner=rep, status="active")
     log_in(page, live_server.url, "manager")
+    # The manager's bar stays one line at 1280 px (five more entries side by side wrapped it).
+    assert page.evaluate("document.querySelector('nav.navbar').offsetHeight") < 80
+    page.click("[data-testid=nav-manage] > a")  # the managers' menu
     page.click("[data-testid=nav-automations]")
     page.click("[data-testid=new-automation]")
     page.fill("#id_name", "Qualified follow-up")
