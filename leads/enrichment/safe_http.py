@@ -334,6 +334,28 @@ def _remaining(deadline: float) -> float:
     return remaining
 
 
+def pool_urlopen(pool, method: str, path: str, **options):
+    """One request on a pool bound to a checked address, with urllib3's failures as ours: None when
+    the address refused or could not be reached (try the next one), FetchTimeout or FetchError
+    otherwise. On any failure the pool is closed."""
+    try:
+        return pool.urlopen(
+            method, path, redirect=False, retries=False, preload_content=False, assert_same_host=False, **options
+        )
+    except urllib3.exceptions.NewConnectionError:
+        pool.close()
+        return None
+    except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
+        pool.close()
+        raise FetchTimeout(TIMED_OUT) from exc
+    except urllib3.exceptions.SSLError as exc:
+        pool.close()
+        raise FetchError(TLS_FAILED) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        pool.close()
+        raise FetchError(CONNECTION_FAILED) from exc
+
+
 def _open(target: Target, *, headers: dict[str, str], limits: Limits, deadline: float):
     """Send the GET to the first checked address that accepts a connection."""
     for address in target.addresses[:3]:
@@ -342,25 +364,12 @@ def _open(target: Target, *, headers: dict[str, str], limits: Limits, deadline: 
             connect=min(limits.connect_timeout, remaining), read=min(limits.read_timeout, remaining)
         )
         pool = _pool(target, address, timeout)
-        try:
-            response = pool.urlopen(
-                "GET", target.request_path, headers={**headers, "Host": target.host_header},
-                redirect=False, retries=False, preload_content=False, decode_content=True,
-                assert_same_host=False, timeout=timeout,
-            )
+        response = pool_urlopen(
+            pool, "GET", target.request_path, headers={**headers, "Host": target.host_header},
+            decode_content=True, timeout=timeout,
+        )
+        if response is not None:  # None: refused or unreachable, try the next address
             return pool, response
-        except urllib3.exceptions.NewConnectionError:  # refused or unreachable: try the next address
-            pool.close()
-            continue
-        except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
-            pool.close()
-            raise FetchTimeout(TIMED_OUT) from exc
-        except urllib3.exceptions.SSLError as exc:
-            pool.close()
-            raise FetchError(TLS_FAILED) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            pool.close()
-            raise FetchError(CONNECTION_FAILED) from exc
     raise FetchError(CONNECTION_FAILED)
 
 

@@ -12,7 +12,7 @@ import urllib3
 from django.conf import settings
 
 from ..enrichment import safe_http
-from ..enrichment.safe_http import CONNECTION_FAILED, TIMED_OUT, TLS_FAILED, FetchError, FetchTimeout, url_check
+from ..enrichment.safe_http import CONNECTION_FAILED, TIMED_OUT, FetchError, FetchTimeout, url_check
 
 USER_AGENT = "LeadCRM-Webhooks/1.0"
 EXCERPT_CHARS = 500
@@ -48,24 +48,10 @@ def webhook_post(*, url: str, body: bytes, headers: dict[str, str], allow: tuple
         if remaining <= 0:
             raise FetchTimeout(TIMED_OUT)
         pool = _pool(target, address, urllib3.Timeout(connect=min(3.0, remaining), read=remaining))
-        try:
-            response = pool.urlopen(
-                "POST", target.request_path, body=body, headers=sent, redirect=False, retries=False,
-                preload_content=False, assert_same_host=False,
-            )
-        except urllib3.exceptions.NewConnectionError:  # refused or unreachable: the next address
-            pool.close()
+        response = safe_http.pool_urlopen(pool, "POST", target.request_path, body=body, headers=sent)
+        if response is None:  # refused or unreachable: the next address
             last_error = FetchError(CONNECTION_FAILED)
             continue
-        except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
-            pool.close()
-            raise FetchTimeout(TIMED_OUT) from exc
-        except urllib3.exceptions.SSLError as exc:
-            pool.close()
-            raise FetchError(TLS_FAILED) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            pool.close()
-            raise FetchError(CONNECTION_FAILED) from exc
         try:
             return Answer(status=response.status, excerpt=_excerpt(response))
         finally:
