@@ -16,6 +16,7 @@ from ..scoring.service import score_explain
 from ..selectors import lead_interactions, lead_list, visible_to
 from ..services import DuplicateLeadError, lead_create, lead_update
 from .filtering import SelectorFilterBackend
+from .keyset import LeadCursorPagination
 from .permissions import LeadAccess
 from .serializers import DuplicateLeadSerializer, InteractionSerializer, LeadSerializer, ScoreExplanationSerializer
 
@@ -42,6 +43,7 @@ class LeadViewSet(
     permission_classes = [LeadAccess]
     filter_backends = [SelectorFilterBackend]
     filterset_class = LeadFilter
+    pagination_class = LeadCursorPagination
 
     def get_queryset(self):
         if self.action == "list":

@@ -1,7 +1,12 @@
 """Following the API's `next` links reaches every lead, whatever the count estimate says."""
+from datetime import timedelta
+
 import pytest
 from django.db import connection
+from django.db.models import F
+from django.utils import timezone
 
+from leads.api.keyset import CURSOR_INVALID
 from leads.models import Lead
 from leads.pagination import COUNT_EXACT_LIMIT
 from tests.factories import LeadFactory
@@ -42,3 +47,116 @@ def test_past_the_last_page_is_invalid_even_with_an_estimated_count(api_as, mana
     assert response.status_code == 404
     last = api_as(manager).get(f"{URL}?page_size=500&page=3").json()
     assert len(last["results"]) == 10 and last["next"] is None and last["previous"]
+
+
+# --- keyset paging: `next` and `previous` carry a cursor ------------------------------------------
+
+def _walk(client, url: str, link: str = "next") -> list[list[int]]:
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        pages.append([lead["id"] for lead in body["results"]])
+        url = body[link]
+    return pages
+
+
+def _expected(ordering: str) -> list[int]:
+    """The whole list in the API's order: the column with NULLs last, then newest id first."""
+    field = ordering.lstrip("-")
+    column = F(field).desc(nulls_last=True) if ordering.startswith("-") else F(field).asc(nulls_last=True)
+    return list(Lead.objects.order_by(column, "-id").values_list("id", flat=True))
+
+
+def _leads_with_ties_and_nulls(count: int) -> None:
+    """Scores repeat (ties), a third have no probability or activity (NULLs), creation times repeat."""
+    now = timezone.now()
+    Lead.objects.bulk_create(
+        [
+            LeadFactory.build(
+                score=index % 7,
+                probability=None if index % 3 == 0 else (index % 10) / 10,
+                last_activity_at=None if index % 3 == 1 else now - timedelta(hours=index % 5),
+                created_at=now - timedelta(minutes=index % 11),
+            )
+            for index in range(count)
+        ],
+        batch_size=500,
+    )
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    ["", "-created_at", "created_at", "-score", "score", "-probability", "probability", "-last_activity_at",
+     "last_activity_at", "-updated_at"],
+)
+def test_following_next_and_then_previous_walks_every_ordering_exactly_once(api_as, manager, ordering):
+    """Cursor pages follow the list's own order, ties and NULLs included, forwards and backwards."""
+    _leads_with_ties_and_nulls(95)
+    client = api_as(manager)
+    url = f"{URL}?page_size=10" + (f"&ordering={ordering}" if ordering else "")
+
+    forwards = _walk(client, url)
+    flat = [pk for page in forwards for pk in page]
+    assert flat == _expected(ordering or "-created_at")
+    assert [len(page) for page in forwards] == [10] * 9 + [5]
+
+    last_page = client.get(url).json()
+    while last_page["next"]:
+        last_page = client.get(last_page["next"]).json()
+    backwards = _walk(client, last_page["previous"], link="previous")
+    assert list(reversed(backwards)) == forwards[:-1]
+
+
+def test_a_lead_created_while_a_client_walks_the_list_shifts_nothing(api_as, manager):
+    """With page numbers, a lead inserted at the top pushed every later page down by one: the
+    client saw the last lead of page 1 again on page 2. A cursor starts after the row it names."""
+    _leads_with_ties_and_nulls(30)
+    client = api_as(manager)
+    before = set(Lead.objects.values_list("id", flat=True))
+    first = client.get(f"{URL}?page_size=10").json()
+    LeadFactory.create_batch(3)  # newer than everything: they sort first
+    seen = [lead["id"] for lead in first["results"]] + [pk for page in _walk(client, first["next"]) for pk in page]
+    assert len(seen) == len(set(seen)) == len(before)
+    assert set(seen) == before
+
+
+def test_a_forged_or_foreign_cursor_is_a_400_naming_the_parameter(api_as, manager):
+    _leads_with_ties_and_nulls(12)
+    client = api_as(manager)
+    forged = client.get(f"{URL}?page_size=5&cursor=not-a-cursor")
+    assert forged.status_code == 400
+    assert forged.json()["cursor"] == [CURSOR_INVALID]
+    by_score = client.get(f"{URL}?page_size=5&ordering=-score").json()["next"]
+    cursor = by_score.split("cursor=")[1].split("&")[0]
+    foreign = client.get(f"{URL}?page_size=5&ordering=-created_at&cursor={cursor}")
+    assert foreign.status_code == 400 and foreign.json()["cursor"] == [CURSOR_INVALID]
+
+
+def test_a_deep_cursor_page_costs_the_same_queries_as_the_first(api_as, manager, django_assert_num_queries):
+    _leads_with_ties_and_nulls(60)
+    client = api_as(manager)
+    url = f"{URL}?page_size=10&ordering=-probability"
+    pages = [url]
+    for _ in range(4):
+        pages.append(client.get(pages[-1]).json()["next"])
+    # token, the caller's roles, the count, the page's rows (owners and teams joined in)
+    with django_assert_num_queries(4):
+        client.get(pages[0])
+    with django_assert_num_queries(4):
+        client.get(pages[2])
+    # the page that crosses from the values into the NULLs reads each part through its own index
+    with django_assert_num_queries(5):
+        client.get(pages[3])
+
+
+def test_next_reaches_every_lead_of_ten_thousand_with_stale_statistics(api_as, manager):
+    """The issue's own case: 10,000 leads, statistics gathered before the rows changed."""
+    total = 10_000
+    Lead.objects.bulk_create([LeadFactory.build(score=0) for _ in range(total)], batch_size=1_000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+    Lead.objects.update(score=55)
+    seen = [pk for page in _walk(api_as(manager), f"{URL}?score_min=55&page_size=500") for pk in page]
+    assert len(seen) == len(set(seen)) == total

@@ -1,0 +1,220 @@
+"""Keyset (cursor) paging for the lead API: `next` and `previous` never depend on a count.
+
+A page number is an OFFSET: deep pages read every row before them, and a lead inserted while a
+client walks the list shifts every later page by one (a lead seen twice, another never). A cursor
+names the last row a page showed, `(value of the sort column, id)`, and the next page starts after
+it through the sort column's index, at any depth and whatever was inserted meanwhile.
+
+Every ordering the list offers on a column (`created_at`, `score`, `probability`, `updated_at`,
+`last_activity_at`, ascending or descending) is one column with NULLs last and `-id` as the
+tie-break (`leads.filters.NullsLastOrderingFilter`). For a nullable column a page that crosses from
+the values into the NULLs reads the two parts with one query each, so each query keeps its index
+range. An ordering on several columns, or on the computed `callable_now`, pages by number as
+before (with one extra row deciding `next`, so that, too, never depends on the count). `?page=`
+keeps working for clients that page by number.
+
+`count` and `count_exact` stay in the answer as information only.
+"""
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.core import signing
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import F, OrderBy, Q, QuerySet
+from rest_framework.exceptions import ValidationError as APIValidationError
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from ..models import Lead
+from ..pagination import FastPageNumberPagination, queryset_count
+
+CURSOR_INVALID = "This cursor is not valid for this list: follow the `next` and `previous` links as given."
+CURSOR_SALT = "leads.api.keyset"
+KEYSET_FIELDS = frozenset({"created_at", "score", "probability", "updated_at", "last_activity_at"})
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """The list's one sort column and its direction; `id` descending breaks ties."""
+
+    field: str
+    descending: bool
+
+    @property
+    def nullable(self) -> bool:
+        return Lead._meta.get_field(self.field).null
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position between two rows: after (or, going back, before) the row `(value, pk)`."""
+
+    value: object
+    pk: int
+    backwards: bool
+
+
+def sort_key_of(queryset: QuerySet) -> SortKey | None:
+    """The single-column ordering a keyset can follow, or None (several columns, an annotation)."""
+    order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    if len(order) != 2 or not _is_id_descending(order[1]):
+        return None
+    first = order[0]
+    if isinstance(first, str):
+        field, descending = first.lstrip("-"), first.startswith("-")
+    elif isinstance(first, OrderBy) and isinstance(first.expression, F):
+        field, descending = first.expression.name, first.descending
+    else:
+        return None
+    return SortKey(field=field, descending=descending) if field in KEYSET_FIELDS else None
+
+
+def _is_id_descending(term) -> bool:
+    if isinstance(term, str):
+        return term in ("-id", "-pk")
+    return isinstance(term, OrderBy) and isinstance(term.expression, F) and term.expression.name in ("id", "pk") and term.descending
+
+
+def cursor_encode(cursor: Cursor, key: SortKey) -> str:
+    """An opaque, signed token; the value travels as the field's own string form."""
+    value = None if cursor.value is None else Lead._meta.get_field(key.field).value_to_string(_Row(key.field, cursor.value))
+    return signing.dumps([key.field, value, cursor.pk, cursor.backwards], salt=CURSOR_SALT, compress=True)
+
+
+class _Row:
+    """What Field.value_to_string reads a value from."""
+
+    def __init__(self, field: str, value):
+        setattr(self, field, value)
+
+
+def cursor_decode(token: str, key: SortKey) -> Cursor:
+    """The cursor in `token`, or a 400 naming the parameter."""
+    try:
+        field, raw, pk, backwards = signing.loads(token, salt=CURSOR_SALT)
+        if field != key.field or not isinstance(pk, int) or not isinstance(backwards, bool):
+            raise ValueError
+        value = None if raw is None else Lead._meta.get_field(field).to_python(raw)
+    except (signing.BadSignature, ValueError, TypeError, ValidationError, FieldDoesNotExist):
+        raise APIValidationError({"cursor": [CURSOR_INVALID]}) from None
+    return Cursor(value=value, pk=pk, backwards=backwards)
+
+
+def _ordered(queryset: QuerySet, key: SortKey, *, backwards: bool) -> QuerySet:
+    descending = key.descending != backwards
+    column = F(key.field).desc() if descending else F(key.field).asc()
+    return queryset.order_by(column, F("id").asc() if backwards else F("id").desc())
+
+
+def _beyond(key: SortKey, value, pk: int, *, backwards: bool) -> Q:
+    """Rows with non-NULL values past `(value, pk)` in the walking direction, as an index range:
+    `col <= v AND (col < v OR id < pk)` (the first half bounds the index scan)."""
+    towards_smaller = key.descending != backwards
+    op, op_eq = ("lt", "lte") if towards_smaller else ("gt", "gte")
+    id_op = "gt" if backwards else "lt"
+    return Q(**{f"{key.field}__{op_eq}": value}) & (Q(**{f"{key.field}__{op}": value}) | Q(**{f"id__{id_op}": pk}))
+
+
+def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: int) -> list:
+    """Up to `limit` rows following `cursor` in the list's order (from the start without one)."""
+    nulls_tail = key.nullable
+    if cursor is None:
+        values_part = queryset.filter(**{f"{key.field}__isnull": False}) if nulls_tail else queryset
+        rows = list(_ordered(values_part, key, backwards=False)[:limit])
+        start_of_nulls = None
+    elif cursor.value is None:
+        rows, start_of_nulls = [], Q(id__lt=cursor.pk)
+    else:
+        rows = list(_ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=False)), key, backwards=False)[:limit])
+        start_of_nulls = None
+    if nulls_tail and len(rows) < limit:
+        nulls = queryset.filter(**{f"{key.field}__isnull": True})
+        if start_of_nulls is not None:
+            nulls = nulls.filter(start_of_nulls)
+        rows += list(nulls.order_by("-id")[: limit - len(rows)])
+    return rows
+
+
+def rows_before(queryset: QuerySet, key: SortKey, cursor: Cursor, limit: int) -> list:
+    """Up to `limit` rows preceding `cursor`, in the list's order."""
+    rows: list = []
+    if cursor.value is None:
+        rows = list(queryset.filter(**{f"{key.field}__isnull": True}, id__gt=cursor.pk).order_by("id")[:limit])
+        if len(rows) < limit:
+            values_part = queryset.filter(**{f"{key.field}__isnull": False})
+            rows += list(_ordered(values_part, key, backwards=True)[: limit - len(rows)])
+    else:
+        rows = list(_ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=True)), key, backwards=True)[:limit])
+    rows.reverse()
+    return rows
+
+
+class LeadCursorPagination(FastPageNumberPagination):
+    """`count`, `count_exact`, `next`, `previous`, `results`: `next`/`previous` carry a cursor;
+    `?page=` pages by number; `?page_size=` up to 500."""
+
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        key = sort_key_of(queryset)
+        self.key = key
+        if key is None or request.query_params.get(self.page_query_param) is not None:
+            self.keyset = False
+            return super().paginate_queryset(queryset, request, view)
+        self.keyset = True
+        self.request = request
+        size = self.get_page_size(request)
+        token = request.query_params.get(self.cursor_query_param)
+        cursor = cursor_decode(token, key) if token else None
+        self.count_info = queryset_count(queryset)
+        if cursor is not None and cursor.backwards:
+            rows = rows_before(queryset, key, cursor, size + 1)
+            more_before, more_after = len(rows) > size, True
+            rows = rows[-size:] if more_before else rows
+        else:
+            rows = rows_after(queryset, key, cursor, size + 1)
+            more_before, more_after = cursor is not None, len(rows) > size
+            rows = rows[:size]
+        self.rows = rows
+        self.more_before = more_before and bool(rows)
+        self.more_after = more_after and bool(rows)
+        return rows
+
+    def _link(self, row, *, backwards: bool) -> str:
+        cursor = Cursor(value=getattr(row, self.key.field), pk=row.pk, backwards=backwards)
+        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        return replace_query_param(url, self.cursor_query_param, cursor_encode(cursor, self.key))
+
+    def get_next_link(self):
+        if not self.keyset:
+            return super().get_next_link()
+        return self._link(self.rows[-1], backwards=False) if self.more_after else None
+
+    def get_previous_link(self):
+        if not self.keyset:
+            return super().get_previous_link()
+        return self._link(self.rows[0], backwards=True) if self.more_before else None
+
+    def get_paginated_response(self, data):
+        if not self.keyset:
+            return super().get_paginated_response(data)
+        count, exact = self.count_info
+        return Response(
+            OrderedDict(
+                [("count", count), ("count_exact", exact), ("next", self.get_next_link()),
+                 ("previous", self.get_previous_link()), ("results", data)]
+            )
+        )
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        parameters.append(
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "An opaque position from a `next` or `previous` link (keyset paging).",
+                "schema": {"type": "string"},
+            }
+        )
+        return parameters
