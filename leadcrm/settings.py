@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -49,11 +50,15 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",  # htmx from the package (static django_htmx/htmx-2.min.js) and request.htmx
     "axes",  # failed logins and lock-out (README: Security)
+    "health_check",  # /health/ endpoints (leadcrm/health.py, docs/operations.md)
+    "django_guid",  # a request id on every log line, carried into the Celery tasks it enqueues
     "leads",
     "customers",
 ]
 
 MIDDLEWARE = [
+    "leadcrm.health.LivenessMiddleware",  # /health/live: before the host check, no database
+    "django_guid.middleware.guid_middleware",  # the request id (Correlation-ID) for the logs
     "django.middleware.security.SecurityMiddleware",
     "leads.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -164,6 +169,8 @@ LOGOUT_REDIRECT_URL = "login"
 # --- Security (safe by default; relax only by explicit variables) ------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Load balancers probe over plain HTTP inside the network: the health endpoints are not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -378,13 +385,54 @@ SCORING_RESCORE_CHUNK = env.int("SCORING_RESCORE_CHUNK", default=100_000)
 # holding back the next one (1,000,000 leads take about 2 minutes).
 SCORING_JOB_STALE_MINUTES = env.int("SCORING_JOB_STALE_MINUTES", default=60)
 
+# --- Health and logs (docs/operations.md) -------------------------------------------
+HEALTH_WORKER_PING_SECONDS = env.float("HEALTH_WORKER_PING_SECONDS", default=1.0)
+# Beat sends the outbox sweep every OUTBOX_SWEEP_SECONDS; no sweep for this long means beat or the workers stopped.
+HEALTH_BEAT_MAX_SECONDS = env.int("HEALTH_BEAT_MAX_SECONDS", default=90)
+HEALTH_QUEUE_MAX = env.int("HEALTH_QUEUE_MAX", default=10_000)
+HEALTH_OUTBOX_MAX = env.int("HEALTH_OUTBOX_MAX", default=1_000)
+
+# Every log line carries the request id (`Correlation-ID`, taken from the request's header when
+# a proxy set one, else new); a task enqueued by that request logs under the same id, so an
+# operator follows one capture through the worker. LOG_FORMAT=json writes one JSON object a line.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "Correlation-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=True)],
+}
+# The worker logs through this configuration too (not Celery's own root handler).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_errors_without_traceback": {"()": "leadcrm.logfilters.ClientErrorWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["client_errors_without_traceback"]}},
+    "filters": {
+        "client_errors_without_traceback": {"()": "leadcrm.logfilters.ClientErrorWithoutTraceback"},
+        "correlation_id": {"()": "django_guid.log_filters.CorrelationId"},
+        "celery_tracing": {"()": "django_guid.integrations.celery.log_filters.CeleryTracing"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["asctime", "levelname", "name", "message", "correlation_id", "process"],
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["client_errors_without_traceback", "correlation_id", "celery_tracing"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Django's own "django" logger has a console handler of its own (with DEBUG) and also
     # propagated to ours: every 403 was written twice. It goes through the root's handler only.
-    "loggers": {"django": {"handlers": [], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": True}},
+    # django-guid says at INFO each time it sets an id: noise.
+    "loggers": {
+        "django": {"handlers": [], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": True},
+        "django_guid": {"level": "WARNING"},
+    },
 }

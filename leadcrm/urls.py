@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from leadcrm.errors import favicon_view
+from leadcrm.health import full_view, ready_view
 from leads.views import email_tracking
 from leads.views.public import web_form_view
 from leads.views.tracking import tracking_collect_view, tracking_pixel_view
@@ -11,6 +12,8 @@ handler500 = "leadcrm.errors.server_error"
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says; base.html links the same icon.
     path("favicon.ico", favicon_view),
+    path("health/", full_view, name="health"),
+    path("health/ready", ready_view, name="health_ready"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("leadcrm.api_urls")),

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from celery import Task
@@ -26,6 +27,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_guid import get_guid, set_guid
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -74,6 +76,7 @@ def enqueue(task_name: str, *args, countdown: float | None = None) -> None:
     now = timezone.now()
     job = OutboxJob.objects.create(
         task_name=task_name, args=list(args), created_at=now, due_at=now + timedelta(seconds=countdown or 0),
+        trace_id=get_guid() or "",
     )
     transaction.on_commit(lambda: _submit(_publish_fresh, job.pk, task_name, job.args, countdown))
 
@@ -91,14 +94,16 @@ def _submit(function, *args) -> None:
     global _pending
     with _publisher_lock:
         _pending += 1
-    _background_publisher().submit(_run_then_tidy, function, *args)
+    _background_publisher().submit(_run_then_tidy, get_guid(), function, *args)
 
 
-def _run_then_tidy(function, *args) -> None:
-    """Run one publish; when no other waits, the thread lets go of its database connection
-    (an idle web process keeps no extra connection, and a test database can be dropped)."""
+def _run_then_tidy(trace_id: str | None, function, *args) -> None:
+    """Run one publish under the request id that asked for it (the message carries it to the
+    worker's logs); when no other waits, the thread lets go of its database connection (an idle
+    web process keeps no extra connection, and a test database can be dropped)."""
     global _pending
     try:
+        set_guid(trace_id)
         function(*args)
     finally:
         with _publisher_lock:
@@ -215,6 +220,7 @@ class OutboxTask(Task):
         if not job_claim(job_id=job_id):
             logger.info("%s: outbox job %s already done or running elsewhere, skipped", self.name, job_id)
             return None
+        logger.info("%s%r: outbox job %s started", self.name, tuple(args), job_id)
         try:
             result = super().__call__(*args, **kwargs)
         except Retry as retry:
@@ -258,7 +264,8 @@ WITH picked AS (
 )
 UPDATE leads_outboxjob SET published_at = %(now)s, publishes = publishes + 1, claimed_at = NULL
 FROM picked WHERE leads_outboxjob.id = picked.id
-RETURNING leads_outboxjob.id, leads_outboxjob.task_name, leads_outboxjob.args, leads_outboxjob.due_at
+RETURNING leads_outboxjob.id, leads_outboxjob.task_name, leads_outboxjob.args, leads_outboxjob.due_at,
+          leads_outboxjob.trace_id
 """
 # A claim whose worker is gone: its database session (and advisory lock) ended with it.
 _DEAD_CLAIM_PG = """NOT EXISTS (
@@ -267,6 +274,17 @@ _DEAD_CLAIM_PG = """NOT EXISTS (
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND l.classid = %(namespace)s::int8::oid AND l.objid = (o.id %% 2147483648)::int8::oid)"""
 _DEAD_CLAIM_OTHER = "o.claimed_at < %(stale_claim_before)s"
+
+
+@contextmanager
+def _traced(trace_id: str):
+    """Publish under the job's own request id (the sweep's task has another), then restore it."""
+    previous = get_guid()
+    set_guid(trace_id or previous)
+    try:
+        yield
+    finally:
+        set_guid(previous)
 
 
 def outbox_sweep(*, now: datetime | None = None) -> int:
@@ -290,14 +308,15 @@ def outbox_sweep(*, now: datetime | None = None) -> int:
             rows = cursor.fetchall()
         if not rows:
             break
-        for index, (job_id, task_name, args, due_at) in enumerate(rows):
+        for index, (job_id, task_name, args, due_at, trace_id) in enumerate(rows):
             if isinstance(args, str):  # SQLite hands JSON back as text
                 args = json.loads(args)
             if isinstance(due_at, str):
                 due_at = datetime.fromisoformat(due_at)
             countdown = max(0.0, (due_at - now).total_seconds()) if due_at else None
             try:
-                _send(job_id, task_name, args, countdown)
+                with _traced(trace_id):
+                    _send(job_id, task_name, args, countdown)
             except (BrokerError, ConnectionError, OSError) as exc:
                 unsent = [row[0] for row in rows[index:]]
                 OutboxJob.objects.filter(pk__in=unsent, claimed_at__isnull=True).update(published_at=None)

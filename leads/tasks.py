@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from leadcrm.health import beat_heartbeat
+
 from . import jobs
 from .capture.email.imap import mailboxes_poll
 from .capture.importing import IMPORT_FAILED, import_job_claim, import_job_fail, import_run
@@ -48,7 +50,9 @@ def enrich_leads_task(lead_ids: list[int]) -> int:
 
 @shared_task
 def sweep_outbox_task() -> int:
-    """Every few seconds (beat): republish outbox jobs that never reached a worker or lost it."""
+    """Every few seconds (beat): republish outbox jobs that never reached a worker or lost it;
+    its run is beat's heartbeat for /health/."""
+    beat_heartbeat()
     return jobs.outbox_sweep()
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
+from django_guid import get_guid
 
 from .. import events, jobs
 from ..events import ACTIVITY_KINDS
@@ -302,8 +303,8 @@ def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent
     sql = (
         f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({', '.join(lead_columns)}) VALUES ({marks(lead_values)})"
         " ON CONFLICT DO NOTHING RETURNING id),"
-        f" new_job AS (INSERT INTO {quote(OutboxJob._meta.db_table)} (task_name, args, created_at, due_at, publishes)"
-        " SELECT %s, jsonb_build_array(id), %s, %s, 0 FROM new_lead RETURNING id),"
+        f" new_job AS (INSERT INTO {quote(OutboxJob._meta.db_table)} (task_name, args, created_at, due_at, publishes, trace_id)"
+        " SELECT %s, jsonb_build_array(id), %s, %s, 0, %s FROM new_lead RETURNING id),"
         f" new_record AS (INSERT INTO {quote(CaptureRecord._meta.db_table)} (lead_id, {', '.join(record_columns)})"
         f" SELECT id, {marks(record_values)} FROM new_lead RETURNING id, lead_id){consent_sql}"
         f" INSERT INTO {quote(Interaction._meta.db_table)} (lead_id, data, {', '.join(entry_columns)})"
@@ -314,7 +315,7 @@ def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent
     data_field = Interaction._meta.get_field("data")
     now = timezone.now()
     params = [
-        *lead_values, PROCESS_LEAD_TASK, now, now, *record_values, *consent_values,
+        *lead_values, PROCESS_LEAD_TASK, now, now, get_guid() or "", *record_values, *consent_values,
         data_field.get_db_prep_save(interaction.data, connection=connection), *entry_values,
     ]
     with connection.cursor() as cursor:
@@ -373,7 +374,7 @@ def capture(
         if result is not None:
             if detect_duplicates:
                 result.possible_duplicates = duplicates_detect(lead=result.lead)
-            return result
+            return _logged(result, context)
     with transaction.atomic():
         lead, created, hidden = _upsert(
             fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
@@ -400,9 +401,21 @@ def capture(
                 ignore_conflicts=True,
             )
         lead_enqueue_processing(lead_id=lead.pk)
-    return CaptureResult(
-        lead=lead, created=created, record=record, possible_duplicates=duplicates, held_for_review=hidden is not None
+    return _logged(
+        CaptureResult(
+            lead=lead, created=created, record=record, possible_duplicates=duplicates, held_for_review=hidden is not None
+        ),
+        context,
     )
+
+
+def _logged(result: CaptureResult, context: CaptureContext) -> CaptureResult:
+    """One log line per capture: with the request id on it, an operator follows the lead into the worker."""
+    logger.info(
+        "lead %s %s by %s (capture record %s)", result.lead.pk, "created" if result.created else "merged",
+        context.channel, result.record.pk,
+    )
+    return result
 
 
 def _capture_new(

@@ -17,6 +17,9 @@ class OutboxJob(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     publishes = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    trace_id = models.CharField(
+        max_length=64, blank=True, default="", help_text="The request id that asked for it, carried into the worker's logs."
+    )
 
     class Meta:
         indexes = [

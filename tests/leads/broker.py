@@ -76,7 +76,10 @@ def private_redis(tmp_path):
     redis.stop()
 
 
-def worker_process(broker_url: str, *, beat: bool, sweep_seconds: float = 2.0, email_port: int | None = None) -> subprocess.Popen:
+def worker_process(
+    broker_url: str, *, beat: bool, sweep_seconds: float = 2.0, email_port: int | None = None, log_level: str = "WARNING",
+    stderr=subprocess.PIPE,
+) -> subprocess.Popen:
     """A real `celery worker` (2 processes, optionally with beat) on the test database and `broker_url`."""
     db = connection.settings_dict
     env = {
@@ -84,14 +87,14 @@ def worker_process(broker_url: str, *, beat: bool, sweep_seconds: float = 2.0, e
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": broker_url,
         "OUTBOX_SWEEP_SECONDS": str(sweep_seconds),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": log_level,
     }
     if email_port:
         env["EMAIL_URL"] = f"smtp://127.0.0.1:{email_port}"
-    command = [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-c", "2", "-l", "warning", "--without-mingle", "--without-gossip"]
+    command = [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-c", "2", "-l", log_level.lower(), "--without-mingle", "--without-gossip"]
     if beat:
         command.append("-B")  # beat with django-celery-beat's DatabaseScheduler, as in production
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def kill_worker(process: subprocess.Popen) -> None:

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The production processes, one command each: compose.yaml runs these, docs/deployment.md
+# describes them, and tests/operations/test_deployment_stack.py starts them on this machine.
+#
+#   bin/serve.sh release   migrations and static files, once per release, before the new web processes
+#   bin/serve.sh web       gunicorn, sync workers (WEB_CONCURRENCY, default 2 per core), on PORT (8000)
+#   bin/serve.sh worker    a Celery worker (WORKER_CONCURRENCY processes, default one per core)
+#   bin/serve.sh beat      Celery beat: EXACTLY ONE in the whole deployment
+#
+# Everything else comes from the environment (DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS…).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python}"
+[ -x .venv/bin/python ] && [ "$PYTHON" = python ] && PYTHON=.venv/bin/python
+cores="$(nproc 2>/dev/null || echo 2)"
+
+case "${1:-}" in
+  release)
+    "$PYTHON" manage.py migrate --noinput
+    "$PYTHON" manage.py collectstatic --noinput --verbosity 0
+    ;;
+  web)
+    exec "$PYTHON" -m gunicorn leadcrm.wsgi \
+      --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-$((2 * cores))}" \
+      --max-requests "${WEB_MAX_REQUESTS:-10000}" --max-requests-jitter 500 \
+      --timeout "${WEB_TIMEOUT:-30}" --graceful-timeout 20 --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    ;;
+  worker)
+    exec "$PYTHON" -m celery -A leadcrm worker -l "${LOG_LEVEL:-INFO}" -c "${WORKER_CONCURRENCY:-$cores}" \
+      --without-mingle --without-gossip
+    ;;
+  beat)
+    exec "$PYTHON" -m celery -A leadcrm beat -l "${LOG_LEVEL:-INFO}" \
+      --scheduler django_celery_beat.schedulers:DatabaseScheduler --pidfile=
+    ;;
+  *)
+    echo "usage: bin/serve.sh release|web|worker|beat" >&2
+    exit 2
+    ;;
+esac
