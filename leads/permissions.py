@@ -11,7 +11,7 @@ from .selectors import visible_to
 AnyUser = User | AnonymousUser
 
 __all__ = [
-    "can_build_segments", "can_export", "can_import", "can_open_dashboard", "can_train", "can_write",
+    "can_build_segments", "can_change_settings", "can_export", "can_import", "can_open_dashboard", "can_train", "can_write",
     "is_manager", "is_marketer", "is_rep", "lead_visible_or_404", "sees_all_leads",
 ]
 
@@ -52,6 +52,11 @@ def can_open_dashboard(user: AnyUser, *, for_marketers: bool | None = None) -> b
 def can_train(user: AnyUser) -> bool:
     """Training the scoring model changes every score, so it takes the right to change the scoring settings."""
     return user.is_authenticated and user.has_perm("leads.change_scoringconfig")
+
+
+def can_change_settings(user: AnyUser) -> bool:
+    """Teams, agents, territories and scoring (the Settings pages) are the managers' to change."""
+    return is_manager(user)
 
 
 def lead_visible_or_404(user: AnyUser, pk: int, *, related: tuple[str, ...] = ("owner", "team")) -> Lead:

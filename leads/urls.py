@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 from .views import (
@@ -31,6 +31,7 @@ urlpatterns = [
     path("home/tasks/<int:pk>/done", home.home_task_done_view, name="home_task_done"),
     path("preferences/", preferences.preferences_view, name="preferences"),
     path("distribution/", distribution.distribution_board_view, name="distribution"),
+    path("settings/", include("leads.settings_ui.urls")),
     path("forms/", webforms.web_form_list_view, name="web_forms"),
     path("forms/held/<int:pk>/release", webforms.held_submission_release_view, name="web_form_release"),
     path("webhooks/", webhooks.webhook_list_view, name="webhooks"),

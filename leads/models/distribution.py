@@ -17,6 +17,7 @@ class Agent(models.Model):
     max_new_per_day = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
     out_of_office_from = models.DateField(null=True, blank=True)
     out_of_office_until = models.DateField(null=True, blank=True, help_text="Back on the day after.")
+    out_of_office_reason = models.CharField(max_length=200, blank=True, help_text="Shown to managers, e.g. holiday.")
     time_zone = models.CharField(max_length=64, default="UTC")
     working_hours = models.JSONField(
         default=dict, blank=True,

@@ -51,9 +51,10 @@ CALC_COLUMNS = (
 )
 
 
-def _calc_fill(*, scope, config, fit_rules, engagement_rules, probability, lead_ids, id_range, now) -> int:
-    """Compute every lead's new fit, engagement, probability, score and grade into the calc table
-    (one statement, nothing written to the lead rows yet). Returns the leads in scope."""
+def calc_select(*, scope, config, fit_rules, engagement_rules, probability, lead_ids=None, id_range=None, now) -> tuple[str, list]:
+    """The one statement that computes, per lead in scope, what it has (old_*) and what it should
+    have (new_fit … qualifies), in CALC_COLUMNS order: filled into the calc table by a rescore,
+    counted by the settings preview (leads/scoring/preview.py)."""
     d = sql_dialect()
     inner = scope.order_by().values(
         "id",
@@ -85,19 +86,28 @@ def _calc_fill(*, scope, config, fit_rules, engagement_rules, probability, lead_
         "s.old_status IN (" + ", ".join(f"'{status}'" for status in QUALIFIABLE) + ")"
         f" AND NOT s.status_is_locked AND s.new_score >= {int(config.mql_threshold)}"
     )
+    sql = (
+        f"SELECT s.id, s.owner_ref AS owner_id, s.old_status, s.old_fit, s.old_eng, s.old_prob, s.old_score, s.old_grade, "
+        f"s.old_logged, s.fit AS new_fit, s.eng AS new_eng, s.prob AS new_prob, s.new_score, {grade} AS new_grade, "
+        f"ABS(s.new_score - s.old_logged) >= {int(config.significant_change)} AS significant, {qualifies} AS qualifies "
+        f"FROM (SELECT b.*, {score} AS new_score FROM ("
+        f"SELECT c.*, {engagement} AS eng FROM ({inner_sql}) c {join}"
+        f") b) s"
+    )
+    return sql, [*inner_params, *eng_params]
+
+
+def _calc_fill(*, scope, config, fit_rules, engagement_rules, probability, lead_ids, id_range, now) -> int:
+    """Compute every lead's new fit, engagement, probability, score and grade into the calc table
+    (one statement, nothing written to the lead rows yet). Returns the leads in scope."""
+    sql, params = calc_select(
+        scope=scope, config=config, fit_rules=fit_rules, engagement_rules=engagement_rules, probability=probability,
+        lead_ids=lead_ids, id_range=id_range, now=now,
+    )
     columns = ", ".join(name for name, _ in CALC_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {CALC_TABLE}")
-        cursor.execute(
-            f"INSERT INTO {CALC_TABLE} ({columns}) "
-            f"SELECT s.id, s.owner_ref, s.old_status, s.old_fit, s.old_eng, s.old_prob, s.old_score, s.old_grade, s.old_logged, "
-            f"s.fit, s.eng, s.prob, s.new_score, {grade}, "
-            f"ABS(s.new_score - s.old_logged) >= {int(config.significant_change)}, {qualifies} "
-            f"FROM (SELECT b.*, {score} AS new_score FROM ("
-            f"SELECT c.*, {engagement} AS eng FROM ({inner_sql}) c {join}"
-            f") b) s",
-            [*inner_params, *eng_params],
-        )
+        cursor.execute(f"INSERT INTO {CALC_TABLE} ({columns}) {sql}", params)
         return cursor.rowcount
 
 

@@ -31,6 +31,10 @@ from leads.nurturing.segments import list_add_leads, segment_refresh
 from leads.roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 
 TEAM_NAME = "Inside Sales"
+DEMO_TERRITORIES = [
+    ("UK and Ireland", 10, {"country": ["GB", "IE"]}),
+    ("DACH", 20, {"country": ["DE", "AT", "CH"]}),
+]
 USERS = [
     ("manager", SALES_MANAGERS, True),
     ("marketer", MARKETERS, False),
@@ -55,8 +59,12 @@ class Command(BaseCommand):
             TeamMembership.objects.get_or_create(team=team, user=users[name])
         # Distribution: a catch-all territory served by the team, so every captured lead finds a rep.
 
-        TeamSettings.objects.get_or_create(team=team)
+        TeamSettings.objects.get_or_create(team=team, defaults={"sla_minutes": 60, "phone_numbers": ["+442079460999"]})
         Territory.objects.get_or_create(name="Everywhere", defaults={"is_catch_all": True})[0].teams.add(team)
+        # Two territories ahead of the catch-all, so Settings → Territories and its tester have something
+        # to show (the demo leads arrive with the team set, so they do not change where those go).
+        for name, priority, rules in DEMO_TERRITORIES:
+            Territory.objects.get_or_create(name=name, defaults={"priority": priority, "rules": rules})[0].teams.add(team)
         WebForm.objects.get_or_create(
             key="demo",
             defaults={
