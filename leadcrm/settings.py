@@ -51,7 +51,9 @@ INSTALLED_APPS = [
     "django_htmx",  # htmx from the package (static django_htmx/htmx-2.min.js) and request.htmx
     "axes",  # failed logins and lock-out (README: Security)
     "health_check",  # /health/ endpoints (leadcrm/health.py, docs/operations.md)
-    "django_guid",  # a request id on every log line, carried into the Celery tasks it enqueues
+    "django_guid",
+    "django_otp",  # two-factor authentication (leadcrm/twofactor, docs/security-2fa.md)
+    "django_otp.plugins.otp_totp",  # a request id on every log line, carried into the Celery tasks it enqueues
     "leads",
     "customers",
 ]
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed the second factor
+    "leadcrm.twofactor.middleware.TwoFactorMiddleware",  # …or only the 2FA pages until then
     "leads.timezones.UserTimeZoneMiddleware",  # dates in the user's time zone (UserPreference)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -163,6 +167,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Managers must set up an authenticator app (TOTP) and give its code after the password.
+MANAGER_2FA_REQUIRED = env.bool("MANAGER_2FA_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="LeadCRM")
 LOGIN_REDIRECT_URL = "leads:start"  # reps land on "My work", everyone else on the lead list
 LOGOUT_REDIRECT_URL = "login"
 

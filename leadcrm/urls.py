@@ -15,6 +15,7 @@ urlpatterns = [
     path("health/", full_view, name="health"),
     path("health/ready", ready_view, name="health_ready"),
     path("admin/", admin.site.urls),
+    path("accounts/2fa/", include("leadcrm.twofactor.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("leadcrm.api_urls")),
     path("f/<slug:key>", web_form_view, name="web_form"),

@@ -2,11 +2,14 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
+
+from leadcrm.twofactor.service import twofactor_check, twofactor_enrolled, twofactor_required
 
 from ..filters import LeadFilter
 from ..http import client_ip
@@ -19,6 +22,9 @@ from .filtering import SelectorFilterBackend
 from .keyset import LeadCursorPagination
 from .permissions import LeadAccess
 from .serializers import DuplicateLeadSerializer, InteractionSerializer, LeadSerializer, ScoreExplanationSerializer
+
+OTP_TOKEN_WRONG = "Two-factor authentication is on for this user: send the current code from the app as otp_token."
+OTP_SET_UP_FIRST = "Managers must set up two-factor authentication in the browser before asking for an API token."
 
 
 def duplicate_response(exc: DuplicateLeadError) -> Response:
@@ -118,7 +124,20 @@ class ClientIPScopedRateThrottle(ScopedRateThrottle):
     auth=[],
 )
 class ObtainTokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (rate-limited)."""
+    """Exchange a username and password (and, with two-factor on, `otp_token`) for an API token (rate-limited)."""
 
     throttle_classes = [ClientIPScopedRateThrottle]
     throttle_scope = "auth_token"
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if twofactor_required(user=user):
+            if not twofactor_enrolled(user=user):
+                return Response({"otp_token": [OTP_SET_UP_FIRST]}, status=status.HTTP_403_FORBIDDEN)
+            code = request.data.get("otp_token") if hasattr(request.data, "get") else None
+            if not isinstance(code, str) or twofactor_check(user=user, token=code) is None:
+                return Response({"otp_token": [OTP_TOKEN_WRONG]}, status=status.HTTP_400_BAD_REQUEST)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
