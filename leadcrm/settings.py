@@ -53,7 +53,8 @@ INSTALLED_APPS = [
     "health_check",  # /health/ endpoints (leadcrm/health.py, docs/operations.md)
     "django_guid",
     "django_otp",  # two-factor authentication (leadcrm/twofactor, docs/security-2fa.md)
-    "django_otp.plugins.otp_totp",  # a request id on every log line, carried into the Celery tasks it enqueues
+    "django_otp.plugins.otp_totp",
+    "leadcrm.twofactor",  # a request id on every log line, carried into the Celery tasks it enqueues
     "leads",
     "customers",
 ]

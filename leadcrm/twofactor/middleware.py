@@ -4,7 +4,7 @@ from urllib.parse import quote
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .service import twofactor_enrolled, twofactor_required
+from .service import SESSION_NEEDS_CODE, twofactor_enrolled, twofactor_required
 
 # Reachable before the second factor: the 2FA pages themselves, logging out, static files, health.
 OPEN_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/health/", "/favicon.ico")
@@ -23,8 +23,17 @@ class TwoFactorMiddleware:
             user.is_authenticated
             and not user.is_verified()
             and not request.path.startswith(OPEN_PREFIXES)
-            and twofactor_required(user=user)
+            and _needs_code(request)
         ):
             target = "twofactor:verify" if twofactor_enrolled(user=user) else "twofactor:setup"
             return redirect(f"{reverse(target)}?next={quote(request.get_full_path())}")
         return self.get_response(request)
+
+
+def _needs_code(request) -> bool:
+    """Decided at login and kept in the session (no query per request); a session from before
+    two-factor existed decides once."""
+    needed = request.session.get(SESSION_NEEDS_CODE)
+    if needed is None:
+        needed = request.session[SESSION_NEEDS_CODE] = twofactor_required(user=request.user)
+    return needed

@@ -7,6 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from leads.roles import is_manager
 
 DEVICE_NAME = "Authenticator app"
+SESSION_NEEDS_CODE = "leadcrm_2fa_needed"
 
 
 def twofactor_enrolled(*, user: User) -> bool:
@@ -50,3 +51,9 @@ def twofactor_remove(*, user: User) -> int:
     """Remove the user's authenticator apps (a manager resets a lost phone from admin the same way)."""
     count, _ = TOTPDevice.objects.filter(user=user).delete()
     return count
+
+
+def twofactor_note_login(sender, request, user, **kwargs) -> None:
+    """On login (user_logged_in): whether this session must give a code, decided once."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_NEEDS_CODE] = twofactor_required(user=user)

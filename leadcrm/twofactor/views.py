@@ -16,6 +16,7 @@ from django_otp import login as otp_login
 from leads.roles import is_manager
 
 from .service import (
+    SESSION_NEEDS_CODE,
     twofactor_check,
     twofactor_confirm,
     twofactor_enrolled,
@@ -59,6 +60,7 @@ def twofactor_setup_view(request):
         device = twofactor_confirm(user=request.user, token=form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
+            request.session[SESSION_NEEDS_CODE] = True
             messages.success(request, "Two-factor authentication is on.")
             return redirect(_next_url(request))
         form.add_error("token", CODE_WRONG)
@@ -101,5 +103,6 @@ def twofactor_remove_view(request):
         messages.error(request, REMOVE_REFUSED)
         return redirect("twofactor:setup")
     twofactor_remove(user=request.user)
+    request.session[SESSION_NEEDS_CODE] = False
     messages.success(request, "Two-factor authentication is off.")
     return redirect("twofactor:setup")

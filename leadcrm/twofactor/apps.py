@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class TwoFactorConfig(AppConfig):
+    name = "leadcrm.twofactor"
+    label = "leadcrm_twofactor"
+    verbose_name = "Two-factor authentication"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .service import twofactor_note_login
+
+        user_logged_in.connect(twofactor_note_login, dispatch_uid="leadcrm.twofactor.note_login")
