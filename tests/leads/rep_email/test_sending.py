@@ -167,3 +167,12 @@ def test_the_reps_email_pauses_the_leads_nurture_sequences(settings, smtp_inbox,
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.ACTIVE
     assert enrollment.next_run_at > timezone.now() + timedelta(days=6)
+
+
+def test_a_bounce_for_the_address_marks_the_reps_message_bounced(smtp_inbox, rep, ada):
+    from leads import events
+
+    message, _ = _send_now(ada, rep)
+    events.email_bounced(lead=ada, recipient=ada.email, inbound_email_id=0, status="5.1.1", action="failed")
+    message.refresh_from_db()
+    assert (message.status, message.error) == ("bounced", f"Bounced: {ada.email}")
