@@ -5,6 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from leads.pagination import FastCountPaginator
+from leads.rep_email.page import customer_email_context
 from leads.views import filtered_page
 
 from .models import Customer
@@ -37,5 +38,5 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "customer": customer, "linked_leads": linked, "timeline": page.object_list, "page": page,
             "paginator": page.paginator, "query": "", "show_lead": True,
-        },
+        } | customer_email_context(request=request, leads=linked),  # email compose + threads (docs/reps.md)
     )

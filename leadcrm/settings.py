@@ -209,7 +209,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 
 # What other apps add to the lead page, by dotted path (leads never imports them): each callable
 # takes request, lead, writer and forms and returns context for the page's templates.
-LEAD_PAGE_EXTENSIONS = ["customers.lead_page.conversion_context"]
+LEAD_PAGE_EXTENSIONS = ["customers.lead_page.conversion_context", "leads.rep_email.page.lead_page_context"]
 
 RATELIMIT_IP_META_KEY = "leads.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
 RATELIMIT_USE_CACHE = "default"
@@ -224,6 +224,16 @@ TRACKING_RATE = env.str("TRACKING_RATE", default="120/m")
 NURTURE_DOMAIN_HOURLY_LIMIT = env.int("NURTURE_DOMAIN_HOURLY_LIMIT", default=500)
 NURTURE_HOURLY_LIMIT = env.int("NURTURE_HOURLY_LIMIT", default=20000)
 NURTURE_UNSUBSCRIBE_MAILTO = env.str("NURTURE_UNSUBSCRIBE_MAILTO", default="")
+# A rep's own email from the lead page (docs/reps.md): sent From the rep's address ("own") or the
+# team address REP_EMAIL_TEAM_FROM ("team", the rep's name shown); the rep's email pauses the lead's
+# nurture sequences this many days (0: no pause); failed sends are retried after these seconds.
+REP_EMAIL_FROM = env.str("REP_EMAIL_FROM", default="own")
+REP_EMAIL_TEAM_FROM = env.str("REP_EMAIL_TEAM_FROM", default="")
+REP_EMAIL_PAUSES_NURTURE_DAYS = env.int("REP_EMAIL_PAUSES_NURTURE_DAYS", default=7)
+REP_EMAIL_RETRY_DELAYS = env.list("REP_EMAIL_RETRY_DELAYS", cast=float, default=[60.0, 300.0, 1800.0, 7200.0])
+# Mail BCC'd or forwarded to this address (through the pipe or a monitored mailbox) is filed on the
+# lead it was sent to, as the rep's outgoing message (e.g. log@crm.example.com; empty: off).
+EMAIL_LOGGING_ADDRESS = env.str("EMAIL_LOGGING_ADDRESS", default="")
 
 # --- I18N ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -357,6 +367,8 @@ CELERY_BEAT_SCHEDULE = {
     "automations-scan-inactive": {"task": "leads.automations.tasks.automations_scan_inactive_task", "schedule": 3600.0},
     # Outbound webhooks: due deliveries whose task was lost (broker outage, killed worker) go again.
     "sweep-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_sweep_task", "schedule": 60.0},
+    # Reps' email: scheduled sends and retries that are due (a worker restart loses none).
+    "send-due-rep-emails": {"task": "leads.rep_email.tasks.rep_emails_sweep_task", "schedule": 30.0},
 }
 # Automations: a failed step is retried after this many seconds × 4^(attempt-1) (60 s, 4 min, 16 min).
 AUTOMATION_RETRY_SECONDS = env.int("AUTOMATION_RETRY_SECONDS", default=60)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from leadcrm.errors import favicon_view
 from leadcrm.health import full_view, ready_view
 from leads.views import email_tracking
+from leads.views import rep_email as rep_email_views
 from leads.views.public import web_form_view
 from leads.views.tracking import tracking_collect_view, tracking_pixel_view
 
@@ -24,6 +25,8 @@ urlpatterns = [
     path("e/o/<str:token>.gif", email_tracking.email_open_view, name="nurture_open"),
     path("e/c/<str:token>", email_tracking.email_click_view, name="nurture_click"),
     path("e/u/<str:token>", email_tracking.email_unsubscribe_view, name="nurture_unsubscribe"),
+    path("e/r/o/<str:token>.gif", rep_email_views.open_view, name="rep_email_open"),
+    path("e/r/c/<str:token>", rep_email_views.click_view, name="rep_email_click"),
     path("customers/", include("customers.urls")),
     path("", include("customers.lead_urls")),
     path("", include("leads.urls")),

@@ -50,6 +50,7 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "lead.email_bounced": (
         "leads.nurturing.reactions.suppress_on_bounce",  # the address is suppressed, the lead leaves its sequences
+        "leads.rep_email.reactions.message_bounced",  # the rep's last message to that address shows "bounced"
         WEBHOOKS,
     ),
     "lead.email_replied": (
@@ -71,7 +72,14 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "lead.call": (WEBHOOKS,),
     "lead.enrolled": (WEBHOOKS,),
     "lead.sequence_exited": (WEBHOOKS,),
-    "lead.email_sent": (WEBHOOKS,),
+    "lead.email_sent": (
+        "leads.nurturing.reactions.sequences_pause_on_rep_email",  # a rep talks to the lead: nurturing waits (a setting)
+        WEBHOOKS,
+    ),
+    "lead.email_scheduled": (WEBHOOKS,),
+    "lead.email_failed": (WEBHOOKS,),
+    "lead.email_logged": (WEBHOOKS,),
+    "lead.email_opened": (WEBHOOKS,),
     "lead.visitor_identified": (WEBHOOKS,),
     "lead.qualified": (WEBHOOKS,),
     "lead.automation_ran": (WEBHOOKS,),

@@ -12,6 +12,7 @@ from .views import (
     lead_list,
     lead_page,
     preferences,
+    rep_email,
     scoring,
     segments,
     sequences,
@@ -22,6 +23,13 @@ from .views import (
 app_name = "leads"
 urlpatterns = [
     path("", lead_list.lead_list_view, name="list"),
+    # A rep's email (docs/reps.md)
+    path("leads/<int:pk>/email", rep_email.compose_view, name="email_compose"),
+    path("leads/<int:pk>/email/<int:message_id>/retry", rep_email.message_retry_view, name="email_retry"),
+    path("leads/<int:pk>/email/<int:message_id>/cancel", rep_email.message_cancel_view, name="email_cancel"),
+    path("email-templates/", rep_email.templates_view, name="email_templates"),
+    path("email-templates/<int:pk>/", rep_email.template_edit_view, name="email_template_edit"),
+    path("email-templates/<int:pk>/delete", rep_email.template_delete_view, name="email_template_delete"),
     path("leads/bulk", lead_list.lead_bulk_view, name="list_bulk"),
     path("leads/columns", lead_list.lead_columns_view, name="list_columns"),
     path("views/new", lead_list.saved_view_create_view, name="saved_view_create"),

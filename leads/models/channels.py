@@ -45,6 +45,7 @@ class InboundEmail(models.Model):
         LIST = "list", "Mailing-list traffic"
         OWN = "own", "Our own outgoing mail"
         MALFORMED = "malformed", "Malformed (stored for review)"
+        LOGGED = "logged", "A rep's own mail, BCC'd or forwarded to the logging address"
 
     message_id = models.CharField(max_length=998, blank=True)
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")

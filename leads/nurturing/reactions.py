@@ -1,4 +1,8 @@
 """How nurturing reacts to events (registered in leads.reactions)."""
+from datetime import timedelta
+
+from django.conf import settings
+
 from ..events import Event
 from ..models import Enrollment
 from .responses import lead_email_bounced
@@ -28,3 +32,15 @@ def sequences_exit_on_reply(event: Event) -> None:
     """A lead that writes back is talking to a person now: its nurturing ends."""
     for lead_id in event.lead_ids:
         lead_enrollments_exit(lead_id=lead_id, reason=Enrollment.ExitReason.REPLIED)
+
+
+def sequences_pause_on_rep_email(event: Event) -> None:
+    """A rep emailed the lead in person: its active sequences wait REP_EMAIL_PAUSES_NURTURE_DAYS
+    (0: they go on), so a nurture step does not land beside the rep's message."""
+    days = settings.REP_EMAIL_PAUSES_NURTURE_DAYS
+    if days <= 0 or event.actor is None or "rep_email" not in event.data:
+        return
+    until = event.occurred_at + timedelta(days=days)
+    Enrollment.objects.filter(
+        lead_id__in=event.lead_ids, status=Enrollment.Status.ACTIVE, next_run_at__lt=until,
+    ).update(next_run_at=until)

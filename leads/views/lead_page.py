@@ -35,6 +35,7 @@ from ..models import EnrichmentValue, Enrollment, Interaction, Lead, PossibleDup
 from ..page_forms import INLINE_FIELDS, CallLogForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
 from ..pagination import FastCountPaginator
 from ..permissions import can_write, lead_visible_or_404
+from ..rep_email.threads import timeline_with_threads
 from ..roles import is_manager
 from ..selectors import lead_interactions
 from ..services import DuplicateLeadError, lead_update
@@ -150,7 +151,8 @@ def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
     return {
         "lead": lead,
         "now": now,
-        "timeline": timeline_page.object_list,
+        # Email conversations as threads (sent and received together), not one row per message.
+        "timeline": timeline_with_threads(lead_id=lead.pk, items=timeline_page.object_list, first_page=timeline_page.number == 1),
         "page": timeline_page,
         "paginator": timeline_page.paginator,
         "query": query.urlencode(),

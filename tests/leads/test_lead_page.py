@@ -184,8 +184,9 @@ def test_managers_see_possible_duplicates_with_a_merge_link(client, manager, rep
 # Session, user, roles, lead, timeline count and page, duplicates, enrichment hints and suggestions,
 # score history, open tasks, enrollments, the sequences to enroll in, customer matches, the task
 # form's assignees.
-LEAD_PAGE_QUERIES = 15
-MANAGER_PAGE_QUERIES = 16  # and the reps of the team to reassign to
+# 15, and the email compose: the rep's email preferences, templates and snippets (one list), messages not sent yet
+LEAD_PAGE_QUERIES = 18
+MANAGER_PAGE_QUERIES = 19  # and the reps of the team to reassign to
 
 
 def _history(lead, user, n):

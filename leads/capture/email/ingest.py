@@ -16,6 +16,7 @@ from ...models import CaptureRecord, InboundEmail, Interaction, Lead, Mailbox
 from ...services import lead_enqueue_processing
 from ..service import CaptureContext, CaptureEvent, capture, capture_ignore, capture_log
 from .classify import _classify, _thread_lead, own_addresses
+from .logged import REASON_NO_LEAD, email_is_logged, email_log
 from .parse import NO_MESSAGE_ID, ParsedEmail, email_parse
 from .signature import name_split, signature_extract
 
@@ -161,6 +162,9 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
     own = own_addresses()
     kind = _classify(parsed, own)
     sender_lead = thread_lead = None
+    logged = email_is_logged(parsed=parsed, mailbox=mailbox) if kind == InboundEmail.Kind.NEW_LEAD else False
+    if logged:
+        kind = InboundEmail.Kind.LOGGED  # a rep's own mail to a lead: filed on it, never a lead of the rep
     if kind == InboundEmail.Kind.NEW_LEAD:
         thread_lead = _thread_lead(parsed)
         sender_lead = Lead.objects.filter(email=parsed.from_address).first()
@@ -182,6 +186,10 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
         known = Lead.objects.filter(email=parsed.from_address).first() if kind != InboundEmail.Kind.OWN else None
         result.record = capture_ignore(context=context, reason=reason, lead=known)
         result.lead, result.reason = known, reason
+    elif kind == InboundEmail.Kind.LOGGED:
+        user = logged if isinstance(logged, User) else None
+        result.lead, result.record = email_log(parsed=parsed, inbound=inbound, context=context, user=user, occurred_at=_occurred_at(parsed))
+        result.reason = "" if result.lead else REASON_NO_LEAD
     elif kind == InboundEmail.Kind.BOUNCE:
         bounced = _mark_bounces(parsed, inbound)
         addresses = ", ".join(lead.email for lead in bounced)

@@ -339,7 +339,10 @@ def _read(msg: Message, parsed: ParsedEmail, *, compat: bool) -> None:
     references = list(reversed(_message_ids(_raw_values(msg, "references", problems))))
     parsed.references = list(dict.fromkeys(in_reply_to + references))
     parsed.date = _date(msg, problems)
-    for name in ("auto-submitted", "precedence", "list-id", "x-autoreply", "x-autorespond", "return-path"):
+    for name in (
+        "auto-submitted", "precedence", "list-id", "x-autoreply", "x-autorespond", "return-path",
+        "delivered-to", "x-original-to", "envelope-to",  # the logging address of a BCC copy (leads.capture.email.logged)
+    ):
         values = _raw_values(msg, name, problems)
         if values:
             parsed.headers[name] = values[0].strip()

@@ -1,4 +1,5 @@
-"""The event spine: one function per thing that happens to a lead.
+"""The event spine's core: one function per thing that happens to a lead (the rep's own email is in
+`leads.events.email`; `leads.events` re-exports both).
 
 Each function writes the lead's timeline entry (an Interaction) with the one payload shape of its
 kind, then publishes an Event. Who reacts to which event (the next pipeline stage, nurturing exits,
@@ -20,8 +21,8 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 
-from . import reactions
-from .models import Interaction, Lead
+from .. import reactions
+from ..models import Interaction, Lead
 
 Kind = Interaction.Kind
 
@@ -64,6 +65,10 @@ class Name:
     EMAIL_REPLIED = "lead.email_replied"
     EMAIL_CLICKED = "lead.email_clicked"
     AUTOMATION_RAN = "lead.automation_ran"
+    EMAIL_SCHEDULED = "lead.email_scheduled"
+    EMAIL_FAILED = "lead.email_failed"
+    EMAIL_LOGGED = "lead.email_logged"
+    EMAIL_OPENED = "lead.email_opened"
 
 
 @dataclass(frozen=True)
