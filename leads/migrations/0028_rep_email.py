@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0025_notification_kinds_merged'),
+        ('leads', '0027_settings_ui'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
