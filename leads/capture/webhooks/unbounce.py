@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 from ...models import WebhookSource
 from .base import Item, Provider, header
-from .core import BAD_JSON, SIGNATURE_INVALID, WebhookRejected, body_text, digests_match, json_object, text_problem
+from .core import SIGNATURE_INVALID, WebhookRejected, body_text, digests_match, json_object, text_problem
 
 UNBOUNCE_TOKEN_HEADER = "X-LeadCRM-Token"
 UNBOUNCE_MISSING = (
@@ -18,6 +18,7 @@ UNBOUNCE_MISSING = (
     "to the page's webhook."
 )
 UNBOUNCE_NO_DATA = "An Unbounce form post carries data.json."
+UNBOUNCE_BAD_FORM = "The body is not a form post Unbounce would send (too many fields)."
 _TOP_LEVEL = ("page_id", "page_url", "page_name", "variant")
 
 
@@ -61,7 +62,7 @@ class UnbounceProvider(Provider):
             try:
                 fields = parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
             except ValueError:
-                raise WebhookRejected(BAD_JSON, status=400) from None
+                raise WebhookRejected(UNBOUNCE_BAD_FORM, status=400) from None
             form = {name: values[0] for name, values in fields.items()}
             raw = form.get("data.json")
         if isinstance(raw, str):

@@ -224,3 +224,15 @@ def test_timestamps_do_not_matter_to_meta(client, source, graph):
     data = payload("meta_leadgen.json")
     data["entry"][0]["time"] = int(time.time()) - 30 * 3600
     assert leadgen(client, source, data).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_runs_the_backfill_on_a_real_worker(source, graph, celery_worker_live, settings):
+    from tests.helpers import wait_for
+
+    assert settings.CELERY_BEAT_SCHEDULE["meta-leads-backfill"]["task"] == meta_backfill_task.name
+    WebhookSource.objects.filter(pk=source.pk).update(form_ids=[FORM_ID])
+    graph.form_pages = [[graph_lead("111", "worker@example.com")]]
+    meta_backfill_task.delay()
+    assert wait_for(lambda: Lead.objects.filter(email="worker@example.com").exists()), "the worker backfilled nothing"
+    assert wait_for(lambda: WebhookSource.objects.get(pk=source.pk).synced_at is not None)
