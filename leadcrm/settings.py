@@ -369,6 +369,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_sweep_task", "schedule": 60.0},
     # Reps' email: scheduled sends and retries that are due (a worker restart loses none).
     "send-due-rep-emails": {"task": "leads.rep_email.tasks.rep_emails_sweep_task", "schedule": 30.0},
+    # Meta Lead Ads: leads whose webhook never came are listed from the Graph API and captured.
+    "meta-leads-backfill": {"task": "leads.tasks.meta_backfill_task", "schedule": 15 * 60.0},
 }
 # Automations: a failed step is retried after this many seconds × 4^(attempt-1) (60 s, 4 min, 16 min).
 AUTOMATION_RETRY_SECONDS = env.int("AUTOMATION_RETRY_SECONDS", default=60)
@@ -386,6 +388,13 @@ ENRICHMENT_WEBSITE_ALLOW = env.list("ENRICHMENT_WEBSITE_ALLOW", default=[])
 # The optional paid enrichment API (Clearbit-style JSON over HTTP): off without a key.
 ENRICHMENT_API_URL = env.str("ENRICHMENT_API_URL", default="")
 ENRICHMENT_API_KEY = env.str("ENRICHMENT_API_KEY", default="")
+
+# --- Inbound webhook providers (leads/capture/webhooks, docs/providers/) -----------------
+# Meta Lead Ads reads each lead from the Graph API through the SSRF-safe fetcher; tests point the
+# base at a local stub and list its host in META_GRAPH_ALLOW (empty in production).
+META_GRAPH_BASE_URL = env.str("META_GRAPH_BASE_URL", default="https://graph.facebook.com")
+META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v22.0")
+META_GRAPH_ALLOW = env.list("META_GRAPH_ALLOW", default=[])
 
 # --- Outbound webhooks (leads/outbound, docs/webhooks.md) -----------------------------
 # Hosts (host or host:port) a webhook may be delivered to although they are internal

@@ -14,6 +14,7 @@ from leadcrm.health import beat_heartbeat
 from . import jobs
 from .capture.email.imap import mailboxes_poll
 from .capture.importing import IMPORT_FAILED, import_job_claim, import_job_fail, import_run
+from .capture.webhooks import meta_backfill_all
 from .distribution.service import lead_assign, leads_assign, queue_drain
 from .distribution.sla import sla_reassign_overdue
 from .engagement import engagement_roll_windows
@@ -78,6 +79,12 @@ def sweep_unprocessed_leads_task() -> int:
 def poll_mailboxes_task() -> int:
     """Poll every active IMAP mailbox once (beat); returns how many messages were taken."""
     return sum(result.taken for result in mailboxes_poll())
+
+
+@shared_task
+def meta_backfill_task() -> int:
+    """List every active Meta Lead Ads source's forms and capture leads not taken yet (beat)."""
+    return meta_backfill_all()
 
 
 @shared_task(

@@ -3,7 +3,6 @@ website tracking, mailboxes and the messages they took, and import jobs."""
 from typing import ClassVar
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -23,7 +22,6 @@ from ..models import (
     Visitor,
     WebForm,
     WebhookEvent,
-    WebhookSource,
 )
 from ..pagination import FastCountPaginator
 from ..permissions import can_import
@@ -38,7 +36,7 @@ from .importing import (
 )
 from .tracking import tracking_snippet
 from .webforms import embed_snippets
-from .webhooks import TAGS_NOT_LIST, webhook_curl_example, webhook_mapping_validate, webhook_secret_regenerate
+from .webhooks import admin as webhooks_admin  # noqa: F401 - registers the webhook sources' admin
 
 HOSTS_NOT_LIST = 'A list of host names, for example ["www.example.com"].'
 PASSWORD_KEPT = "Leave empty to keep the current password."
@@ -106,87 +104,6 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
 
 
 # --- Webhook sources (chat, ads, webinars) and website tracking ------------------------------
-
-
-class WebhookSourceForm(forms.ModelForm):
-    class Meta:
-        model = WebhookSource
-        fields = ("name", "channel", "key", "is_active", "team", "default_tags", "mapping", "event_id_path", "transcript_path")
-
-    def clean_mapping(self) -> dict:
-        try:
-            return webhook_mapping_validate(mapping=self.cleaned_data.get("mapping") or {})
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-
-    def clean_default_tags(self) -> list:
-        tags = self.cleaned_data.get("default_tags") or []
-        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-            raise ValidationError(TAGS_NOT_LIST)
-        return [tag.strip() for tag in tags if tag.strip()]
-
-
-@admin.register(WebhookSource)
-class WebhookSourceAdmin(admin.ModelAdmin):
-    """Tools that post leads to /api/v1/capture/webhook/<key>: mapping, endpoint and how to sign."""
-
-    form = WebhookSourceForm
-    list_display = ("name", "channel", "key", "is_active", "team", "created_at")
-    list_filter = ("channel", "is_active")
-    search_fields = ("name", "key")
-    list_select_related = ("team",)
-    readonly_fields = ("endpoint", "secret", "signing", "created_at")
-    actions = ("regenerate_secret",)
-    fieldsets = (
-        (None, {"fields": ("name", "channel", "key", "is_active", "team", "default_tags")}),
-        ("Mapping", {"fields": ("mapping", "event_id_path", "transcript_path")}),
-        ("Endpoint and signing", {"fields": ("endpoint", "secret", "signing", "created_at")}),
-    )
-
-    @staticmethod
-    def _url(obj: WebhookSource) -> str:
-        return settings.PUBLIC_BASE_URL + reverse("api:capture-webhook", args=[obj.key])
-
-    @admin.display(description="Endpoint URL")
-    def endpoint(self, obj: WebhookSource) -> str:
-        """Where the tool posts: the absolute URL under PUBLIC_BASE_URL."""
-        if not obj.pk:
-            return "Save the source to get its endpoint."
-        return format_html("<code>POST {}</code>", self._url(obj))
-
-    @admin.display(description="How to sign")
-    def signing(self, obj: WebhookSource) -> str:
-        """The signature header and a curl example that signs a body with this secret."""
-        if not obj.pk:
-            return "—"
-        return format_html(
-            "<p>Send the JSON body with the header <code>X-LeadCRM-Signature: sha256=&lt;hex&gt;</code>, "
-            "the HMAC-SHA256 of the exact raw body keyed with the secret above.</p><pre>{}</pre>",
-            webhook_curl_example(source=obj, url=self._url(obj)),
-        )
-
-    @admin.action(description="Regenerate the signing secret", permissions=["change"])
-    def regenerate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSource]):
-        """Give each selected source a new secret; the old one stops working at once."""
-        count = 0
-        for source in queryset:
-            webhook_secret_regenerate(source=source)
-            count += 1
-        self.message_user(
-            request, f"New secret for {count} source(s). Update the sending tools: the old secret no longer works.",
-            messages.SUCCESS,
-        )
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(LogAdmin):
-    """Event ids already taken (replays of these are ignored)."""
-
-    list_display = ("received_at", "source", "event_id", "capture")
-    list_filter = ("source",)
-    search_fields = ("event_id",)
-    list_select_related = ("source", "capture")
-    raw_id_fields = ("capture",)
 
 
 class TrackingSiteForm(forms.ModelForm):
@@ -431,3 +348,14 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.display(description="Columns")
     def columns(self, obj: ImportJob) -> str:
         return format_html_join(", ", "{} → {}", sorted(obj.column_map.items())) or "—"
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(LogAdmin):
+    """Event ids already taken (replays of these are ignored)."""
+
+    list_display = ("received_at", "source", "event_id", "capture")
+    list_filter = ("source",)
+    search_fields = ("event_id",)
+    list_select_related = ("source", "capture")
+    raw_id_fields = ("capture",)

@@ -88,12 +88,40 @@ class WebhookSource(models.Model):
         ADS = "ads", "Ads lead form"
         WEBINAR = "webinar", "Webinar"
         SOCIAL = "social", "Social"
+        FORM = "form", "Form"
+        MEETING = "meeting", "Meeting"
         OTHER = "other", "Other"
+
+    class Provider(models.TextChoices):
+        # Each knows its tool's signature, handshakes, event id and default mapping
+        # (leads/capture/webhooks/<provider>.py).
+        GENERIC = "generic", "LeadCRM (X-LeadCRM-Signature)"
+        TYPEFORM = "typeform", "Typeform"
+        ZOOM = "zoom", "Zoom"
+        CALENDLY = "calendly", "Calendly"
+        INTERCOM = "intercom", "Intercom"
+        META = "meta", "Meta Lead Ads"
+        GOOGLE_ADS = "google_ads", "Google Ads lead forms"
+        UNBOUNCE = "unbounce", "Unbounce"
 
     name = models.CharField(max_length=100)
     key = models.SlugField(max_length=50, unique=True, default=_new_key)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
-    secret = models.CharField(max_length=100, default=_new_secret, help_text="Signs the body: X-LeadCRM-Signature: sha256=<hex HMAC>.")
+    provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.GENERIC)
+    secret = models.CharField(
+        max_length=200, default=_new_secret,
+        help_text="What proves a delivery is the tool's: LeadCRM's own signing secret, or the provider's secret pasted here.",
+    )
+    verify_token = models.CharField(
+        max_length=200, blank=True, help_text="Meta Lead Ads: the Verify Token typed into the app dashboard's webhook setup.",
+    )
+    access_token = models.CharField(
+        max_length=500, blank=True, help_text="Meta Lead Ads: a page access token with leads_retrieval, to read each lead.",
+    )
+    form_ids = models.JSONField(
+        default=list, blank=True, help_text="Meta Lead Ads: form ids the backfill lists (forms seen in webhooks are added).",
+    )
+    synced_at = models.DateTimeField(null=True, blank=True, help_text="Meta Lead Ads: the last complete backfill.")
     mapping = models.JSONField(
         default=dict, blank=True,
         help_text='Lead field (or attributes.<name>) → dotted path in the JSON, e.g. {"email": "contact.email"}.',
@@ -107,6 +135,15 @@ class WebhookSource(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(provider__in=["generic", "typeform", "zoom", "calendly", "intercom", "meta",
+                                                 "google_ads", "unbounce"]),
+                name="webhooksource_provider_valid",
+            ),
+        ]
+        # The backfill's beat task lists active Meta sources.
+        indexes = [models.Index(fields=["provider", "is_active"], name="webhooksource_provider_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_display()})"
