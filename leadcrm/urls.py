@@ -20,6 +20,7 @@ urlpatterns = [
     path("e/o/<str:token>.gif", email_tracking.email_open_view, name="nurture_open"),
     path("e/c/<str:token>", email_tracking.email_click_view, name="nurture_click"),
     path("e/u/<str:token>", email_tracking.email_unsubscribe_view, name="nurture_unsubscribe"),
+    path("telephony/", include("leads.telephony.urls")),  # Twilio's signed voice webhooks
     path("customers/", include("customers.urls")),
     path("", include("customers.lead_urls")),
     path("", include("leads.urls")),

@@ -71,6 +71,7 @@ class _Routing:
     agent: Agent | None = None
     team: Team | None = None
     note: str = ""
+    placed: bool = False  # the call gave an unowned lead to this agent
 
 
 def _number(field: str, value, *, withheld_ok: bool = False) -> str:
@@ -176,7 +177,8 @@ def _route(*, caller: str, called: str, call_id: str, now: datetime) -> Call:
     routing = _decide(lead=lead, team=team, direct=direct, now=now)
     call = Call.objects.create(
         call_id=call_id, from_number=caller or "withheld", to_number=called, lead=lead, agent=routing.user,
-        team=routing.team, route=routing.route, started_at=now,
+        team=routing.team, route=routing.route, started_at=now, placed_lead=routing.placed,
+        rung=[routing.user.pk] if routing.user else [],
     )
     if lead is not None:
         details = {
@@ -236,7 +238,9 @@ def _decide(*, lead: Lead | None, team: Team | None, direct: Agent | None, now: 
             detail=f"inbound call → team {turn.team.name} → {turn_text(turn)}",
         )
         placement_apply(lead=lead, placement=placement, now=now)
-    return _Routing(Call.Route.TEAM, user=turn.user, agent=turn.agent, team=turn.team, note=note or turn_text(turn))
+    return _Routing(
+        Call.Route.TEAM, user=turn.user, agent=turn.agent, team=turn.team, note=note or turn_text(turn), placed=unowned,
+    )
 
 
 def _duration(value) -> int:
