@@ -91,14 +91,16 @@ def _hunt_team_ids(call: Call, lead: Lead | None) -> list[int]:
     team of the number called. A direct line (an agent's own number) hunts nobody."""
     if call.team_id:
         return [call.team_id]
+    line_team = _team_for_number(call.to_number)
+    if line_team is None and Agent.objects.filter(phone=call.to_number).exists():
+        return []  # the agent's own number: their voicemail, not their team
     if lead is not None and lead.team_id:
         return [lead.team_id]
     if lead is not None:
         route = territory_match(lead=lead)
         if route:
             return list(route.team_ids)
-    team = _team_for_number(call.to_number)
-    return [team.pk] if team else []
+    return [line_team.pk] if line_team else []
 
 
 def _ring_next(call: Call, *, now: datetime) -> None:

@@ -3,6 +3,12 @@
 import django.utils.timezone
 from django.db import migrations, models
 
+from leads.roles import roles_ensure
+
+
+def grant_roles(apps, schema_editor):
+    roles_ensure(apps)  # managers manage Twilio accounts
+
 
 class Migration(migrations.Migration):
 
@@ -67,4 +73,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('call_id', 'key'), name='callcallback_unique')],
             },
         ),
+        migrations.RunPython(grant_roles, migrations.RunPython.noop),
     ]

@@ -50,12 +50,12 @@ class TwilioRejected(Exception):
 
 
 def twilio_account_token(*, account_sid: str) -> str | None:
-    """The auth token of an active account with this SID (admin's rows, then the environment's)."""
+    """The auth token of the account with this SID: admin's row (None when inactive), else the environment's."""
     if not ACCOUNT_SID.fullmatch(account_sid or ""):
         return None
-    token = TwilioAccount.objects.filter(account_sid=account_sid, is_active=True).values_list("auth_token", flat=True).first()
-    if token:
-        return token
+    row = TwilioAccount.objects.filter(account_sid=account_sid).values_list("auth_token", "is_active").first()
+    if row is not None:  # the admin's row decides, even when switched off
+        return row[0] if row[1] and row[0] else None
     if settings.TWILIO_AUTH_TOKEN and account_sid == settings.TWILIO_ACCOUNT_SID:
         return settings.TWILIO_AUTH_TOKEN
     return None

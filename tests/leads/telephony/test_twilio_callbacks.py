@@ -144,3 +144,10 @@ def test_a_voicemail_recording_reaches_the_timeline_and_its_owner_once(client, t
 def test_a_status_for_a_call_never_routed_here_is_a_404(client, team):
     response = call_status(client, sid(), "completed", CallDuration="5")
     assert response.status_code == 404
+
+
+def test_an_agents_direct_line_goes_to_their_voicemail_when_they_do_not_answer(client, team):
+    call_sid = sid()
+    root = twiml(inbound(client, caller=CALLER, call_sid=call_sid, to=REP1_PHONE))
+    assert root.find("Dial/Number").text == REP1_PHONE
+    assert [child.tag for child in twiml(leg_ended(client, call_sid, "no-answer"))] == ["Say", "Record", "Hangup"]
