@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from .. import events, jobs
 from ..models import Agent, Assignment, Call, CallCallback, Interaction, Lead, Notification
-from .calls import CALL_NOT_FOUND, CallError, _answer, _spoken, _team_for_number, call_end
+from .calls import CALL_NOT_FOUND, MISSED, CallError, _answer, _spoken, _team_for_number, call_end
 from .service import Placement, lead_lock, placement_apply, teams_take_turn
 from .territories import territory_match
 
@@ -73,8 +73,14 @@ def call_leg_ended(*, call_id: str, leg_id: str, leg_status: str, now: datetime 
 def _answered(call: Call, *, now: datetime) -> None:
     call.answered_at = call.answered_at or now
     call.save(update_fields=["answered_at"])
-    if not (call.placed_lead and call.lead_id):
-        return
+    if call.placed_lead and call.lead_id:
+        _lead_follows_answer(call, now=now)
+    if call.ended_at is not None and call.outcome == MISSED:  # the status callback came first
+        call_end(call_id=call.call_id, duration=call.duration_seconds or 0, outcome="answered")
+        call.refresh_from_db()
+
+
+def _lead_follows_answer(call: Call, *, now: datetime) -> None:
     lead = lead_lock(call.lead_id)
     # The call gave the lead to the first rep rung; another rep took it: the lead follows the voice.
     if lead.owner_id in call.rung and lead.owner_id != call.agent_id and lead.first_contacted_at is None:
@@ -125,7 +131,7 @@ def _outcome(call: Call, status: str) -> str:
         return status.replace("-", "_")
     if call.answered_at is not None:
         return "answered"
-    return "voicemail" if call.route == Call.Route.VOICEMAIL or call.recording_url else "missed"
+    return "voicemail" if call.route == Call.Route.VOICEMAIL or call.recording_url else MISSED
 
 
 def call_status_record(*, call_id: str, status: str, duration: int | None = None, now: datetime | None = None) -> tuple[Call, bool]:

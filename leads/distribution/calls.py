@@ -53,6 +53,7 @@ OUTCOME_INVALID = "Send the outcome as text of at most 100 characters, e.g. answ
 WITHHELD = frozenset({"anonymous", "private", "unknown", "restricted", "withheld", "unavailable", "blocked"})
 # Outcomes in which the rep spoke with the caller (they count as first contact by the owner).
 CONNECTED_OUTCOMES = frozenset({"answered", "completed", "connected"})
+MISSED = "missed"  # the caller hung up while it rang (nobody answered, no voicemail)
 MAX_DURATION = 86_400
 
 
@@ -281,9 +282,13 @@ def call_end(*, call_id: str, duration, outcome, by=None, now: datetime | None =
         if call is None:
             raise CallError("call_id", CALL_NOT_FOUND, status=404)
         if call.ended_at is not None:
-            if (call.duration_seconds, call.outcome) != (seconds, result):
+            if (call.duration_seconds, call.outcome) == (seconds, result):
+                return call  # the provider sent the same end twice
+            # A provider's status can overtake its word that an agent answered (the caller hung up
+            # mid-call): a "missed" call may still become a connected one, nothing else changes.
+            if not (call.outcome == MISSED and result in CONNECTED_OUTCOMES):
                 raise CallError("call_id", CALL_ALREADY_ENDED, status=409)
-            return call  # the provider sent the same end twice
+            now = call.ended_at
         call.ended_at, call.duration_seconds, call.outcome = now, seconds, result
         call.save(update_fields=["ended_at", "duration_seconds", "outcome"])
         if call.lead_id is None:

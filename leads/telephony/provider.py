@@ -122,6 +122,8 @@ class Fields:
             self.errors[name] = FIELD_REPEATED
             return None
         value = values[0].strip()
+        if not value and not required:
+            return None  # an optional field sent empty is a field not sent
         if "\x00" in value or len(value) > FIELD_MAX or (required and not value):
             self.errors[name] = FIELD_INVALID if value else FIELD_REQUIRED
             return None

@@ -151,3 +151,17 @@ def test_an_agents_direct_line_goes_to_their_voicemail_when_they_do_not_answer(c
     root = twiml(inbound(client, caller=CALLER, call_sid=call_sid, to=REP1_PHONE))
     assert root.find("Dial/Number").text == REP1_PHONE
     assert [child.tag for child in twiml(leg_ended(client, call_sid, "no-answer"))] == ["Say", "Record", "Hangup"]
+
+
+def test_a_status_that_overtakes_the_answered_leg_is_corrected_to_answered(client, team, owned_lead):
+    """The caller hung up mid-call: Twilio's completed status arrived before the <Dial> action."""
+    call_sid = sid()
+    twiml(inbound(client, caller=CALLER, call_sid=call_sid))
+    call_status(client, call_sid, "completed", CallDuration="80")
+    assert Call.objects.get(call_id=call_sid).outcome == "missed"
+    assert Lead.objects.get(pk=owned_lead.pk).first_contacted_at is None
+    twiml(leg_ended(client, call_sid, "completed"))
+    call = Call.objects.get(call_id=call_sid)
+    assert (call.outcome, call.duration_seconds) == ("answered", 80)
+    assert owned_lead.interactions.get(kind="call_in").body == "answered, 1 min 20 s"
+    assert Lead.objects.get(pk=owned_lead.pk).first_contacted_at == call.started_at
