@@ -297,13 +297,11 @@ def call_end(*, call_id: str, duration, outcome, by=None, now: datetime | None =
         interaction = Interaction.objects.filter(lead_id=call.lead_id, kind=Interaction.Kind.CALL_IN, data__call_id=call_id).first()
         connected = result in CONNECTED_OUTCOMES and call.agent_id is not None
         if interaction is not None:
-            interaction.data = {**interaction.data, "duration_seconds": seconds, "outcome": result, "ended_at": now.isoformat()}
-            interaction.body = f"{result.replace('_', ' ')}, {_spoken(seconds)}"
-            fields = ["data", "body"]
-            if connected:
-                interaction.actor_id = call.agent_id  # who spoke with the caller
-                fields.append("actor")
-            interaction.save(update_fields=fields)
+            events.call_ended(
+                lead=lead, entry=interaction, outcome=result, duration=seconds,
+                data={"duration_seconds": seconds, "outcome": result, "ended_at": now.isoformat()},
+                body=f"{result.replace('_', ' ')}, {_spoken(seconds)}", by=call.agent if connected else None,
+            )
         if lead is not None and connected and lead.owner_id == call.agent_id and lead.first_contacted_at is None:
             lead_first_contact(lead=lead, kind=Interaction.Kind.CALL_IN, at=call.started_at)
     return call

@@ -4,7 +4,17 @@ recording; Twilio retries each of them, and a replay changes nothing."""
 import pytest
 
 from leads.distribution.call_flow import ANSWERED_DETAIL
-from leads.models import Assignment, Call, CallCallback, Interaction, Lead, Notification, OutboxJob
+from leads.models import (
+    Assignment,
+    Call,
+    CallCallback,
+    Interaction,
+    Lead,
+    Notification,
+    OutboxJob,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from tests.factories import LeadFactory
 
 from .conftest import DIAL, REP1_PHONE, REP2_PHONE, STATUS, inbound, sid, twilio_post, twiml
@@ -165,3 +175,16 @@ def test_a_status_that_overtakes_the_answered_leg_is_corrected_to_answered(clien
     assert (call.outcome, call.duration_seconds) == ("answered", 80)
     assert owned_lead.interactions.get(kind="call_in").body == "answered, 1 min 20 s"
     assert Lead.objects.get(pk=owned_lead.pk).first_contacted_at == call.started_at
+
+
+def test_the_end_of_a_call_is_published_to_outbound_webhooks(client, team, owned_lead):
+    subscription = WebhookSubscription.objects.create(
+        url="https://hooks.example.com/calls", events=["lead.call"], secret="whsec_" + "A" * 32,
+    )
+    call_sid = sid()
+    twiml(inbound(client, caller=CALLER, call_sid=call_sid))
+    twiml(leg_ended(client, call_sid, "completed"))
+    call_status(client, call_sid, "completed", CallDuration="97")
+    delivery = WebhookDelivery.objects.get(subscription=subscription)
+    assert (delivery.event_type, delivery.lead_id) == ("lead.call", owned_lead.pk)
+    assert delivery.payload["data"]["event"] == {"outcome": "answered", "duration": 97, "logged": False}
