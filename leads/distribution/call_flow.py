@@ -59,7 +59,8 @@ def call_leg_ended(*, call_id: str, leg_id: str, leg_status: str, now: datetime 
     now = now or timezone.now()
     with transaction.atomic():
         call = _locked_call(call_id)
-        if not _claim(call_id, f"leg:{leg_id}"):
+        # Without the provider's id of the leg, the hop it ended (one per agent rung) names it.
+        if not _claim(call_id, f"leg:{leg_id}" if leg_id else f"leg:hop{len(call.rung)}:{leg_status}"):
             return _flow_answer(call)
         if call.agent_id is None or call.route == Call.Route.VOICEMAIL:
             return _flow_answer(call)

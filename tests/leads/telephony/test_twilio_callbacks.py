@@ -188,3 +188,13 @@ def test_the_end_of_a_call_is_published_to_outbound_webhooks(client, team, owned
     delivery = WebhookDelivery.objects.get(subscription=subscription)
     assert (delivery.event_type, delivery.lead_id) == ("lead.call", owned_lead.pk)
     assert delivery.payload["data"]["event"] == {"outcome": "answered", "duration": 97, "logged": False}
+
+
+def test_legs_without_their_sid_still_ring_in_turn_and_replay_once(client, team, owned_lead):
+    call_sid = sid()
+    twiml(inbound(client, caller=CALLER, call_sid=call_sid))
+    no_sid = {"CallSid": call_sid, "DialCallStatus": "no-answer"}
+    assert twiml(twilio_post(client, DIAL, no_sid)).find("Dial/Number").text == REP1_PHONE
+    assert twiml(twilio_post(client, DIAL, no_sid)).find("Record") is not None  # the next hop: nobody left
+    assert twiml(twilio_post(client, DIAL, no_sid)).find("Record") is not None
+    assert Call.objects.get(call_id=call_sid).route == "voicemail"
