@@ -206,6 +206,14 @@ for _proxy in TRUSTED_PROXIES:
     ipaddress.ip_network(_proxy.strip(), strict=False)  # a typo stops the start, not a request
 # Absolute base URL of this site, for embed snippets and links in email.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Twilio voice webhooks (docs/telephony-twilio.md). The account whose signed requests are taken (more
+# accounts: admin "Twilio accounts"); the public base URL Twilio calls, when a proxy rewrites it; how
+# long each agent's phone rings before the next one's.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_PUBLIC_BASE_URL = env.str("TWILIO_PUBLIC_BASE_URL", default="").rstrip("/")
+TWILIO_RING_SECONDS = env.int("TWILIO_RING_SECONDS", default=20)
+TWILIO_RATE = env.str("TWILIO_RATE", default="3000/m")  # signed requests per account (django-ratelimit syntax)
 
 # What other apps add to the lead page, by dotted path (leads never imports them): each callable
 # takes request, lead, writer and forms and returns context for the page's templates.

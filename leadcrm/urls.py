@@ -27,6 +27,7 @@ urlpatterns = [
     path("e/u/<str:token>", email_tracking.email_unsubscribe_view, name="nurture_unsubscribe"),
     path("e/r/o/<str:token>.gif", rep_email_views.open_view, name="rep_email_open"),
     path("e/r/c/<str:token>", rep_email_views.click_view, name="rep_email_click"),
+    path("telephony/", include("leads.telephony.urls")),  # Twilio's signed voice webhooks
     path("customers/", include("customers.urls")),
     path("", include("customers.lead_urls")),
     path("", include("leads.urls")),

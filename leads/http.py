@@ -28,6 +28,12 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """The request came through one of our TRUSTED_PROXIES (so its X-Forwarded-* headers are theirs)."""
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+    return bool(networks) and _trusted(request.META.get("REMOTE_ADDR", ""), networks)
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's IP: REMOTE_ADDR, unless that is one of our TRUSTED_PROXIES; then the nearest
     address in X-Forwarded-For (read from the right) that is not a trusted proxy itself. A

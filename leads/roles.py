@@ -51,6 +51,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("leads", "territory", ("add", "change", "delete", "view")),
         ("leads", "assignment", ("view",)),
         ("leads", "call", ("view",)),
+        ("leads", "twilioaccount", ("add", "change", "delete", "view")),
         ("leads", "notification", ("view",)),
         *NURTURE_GRANTS,
         ("leads", "task", ("add", "change", "delete", "view")),

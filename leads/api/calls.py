@@ -1,8 +1,9 @@
 """POST /api/v1/calls/inbound and POST /api/v1/calls/{call_id}/end: phone calls.
 
 The answer is JSON, or TwiML when the request asks for XML (Accept: application/xml or text/xml,
-or ?format=xml), so a telephony provider's webhook can point straight at it. Twilio's own field
-names (From, To, CallSid, CallDuration, CallStatus) are accepted besides ours.
+or ?format=xml), for an integration that sends a manager's token. Twilio's own field names (From,
+To, CallSid, CallDuration, CallStatus) are accepted besides ours, but Twilio itself signs its requests
+and sends no token: its webhooks are leads/telephony's (docs/telephony-twilio.md).
 """
 from xml.etree import ElementTree
 

@@ -53,6 +53,7 @@ OUTCOME_INVALID = "Send the outcome as text of at most 100 characters, e.g. answ
 WITHHELD = frozenset({"anonymous", "private", "unknown", "restricted", "withheld", "unavailable", "blocked"})
 # Outcomes in which the rep spoke with the caller (they count as first contact by the owner).
 CONNECTED_OUTCOMES = frozenset({"answered", "completed", "connected"})
+MISSED = "missed"  # the caller hung up while it rang (nobody answered, no voicemail)
 MAX_DURATION = 86_400
 
 
@@ -71,6 +72,7 @@ class _Routing:
     agent: Agent | None = None
     team: Team | None = None
     note: str = ""
+    placed: bool = False  # the call gave an unowned lead to this agent
 
 
 def _number(field: str, value, *, withheld_ok: bool = False) -> str:
@@ -176,7 +178,8 @@ def _route(*, caller: str, called: str, call_id: str, now: datetime) -> Call:
     routing = _decide(lead=lead, team=team, direct=direct, now=now)
     call = Call.objects.create(
         call_id=call_id, from_number=caller or "withheld", to_number=called, lead=lead, agent=routing.user,
-        team=routing.team, route=routing.route, started_at=now,
+        team=routing.team, route=routing.route, started_at=now, placed_lead=routing.placed,
+        rung=[routing.user.pk] if routing.user else [],
     )
     if lead is not None:
         details = {
@@ -236,7 +239,9 @@ def _decide(*, lead: Lead | None, team: Team | None, direct: Agent | None, now: 
             detail=f"inbound call → team {turn.team.name} → {turn_text(turn)}",
         )
         placement_apply(lead=lead, placement=placement, now=now)
-    return _Routing(Call.Route.TEAM, user=turn.user, agent=turn.agent, team=turn.team, note=note or turn_text(turn))
+    return _Routing(
+        Call.Route.TEAM, user=turn.user, agent=turn.agent, team=turn.team, note=note or turn_text(turn), placed=unowned,
+    )
 
 
 def _duration(value) -> int:
@@ -277,9 +282,13 @@ def call_end(*, call_id: str, duration, outcome, by=None, now: datetime | None =
         if call is None:
             raise CallError("call_id", CALL_NOT_FOUND, status=404)
         if call.ended_at is not None:
-            if (call.duration_seconds, call.outcome) != (seconds, result):
+            if (call.duration_seconds, call.outcome) == (seconds, result):
+                return call  # the provider sent the same end twice
+            # A provider's status can overtake its word that an agent answered (the caller hung up
+            # mid-call): a "missed" call may still become a connected one, nothing else changes.
+            if not (call.outcome == MISSED and result in CONNECTED_OUTCOMES):
                 raise CallError("call_id", CALL_ALREADY_ENDED, status=409)
-            return call  # the provider sent the same end twice
+            now = call.ended_at
         call.ended_at, call.duration_seconds, call.outcome = now, seconds, result
         call.save(update_fields=["ended_at", "duration_seconds", "outcome"])
         if call.lead_id is None:
@@ -288,13 +297,11 @@ def call_end(*, call_id: str, duration, outcome, by=None, now: datetime | None =
         interaction = Interaction.objects.filter(lead_id=call.lead_id, kind=Interaction.Kind.CALL_IN, data__call_id=call_id).first()
         connected = result in CONNECTED_OUTCOMES and call.agent_id is not None
         if interaction is not None:
-            interaction.data = {**interaction.data, "duration_seconds": seconds, "outcome": result, "ended_at": now.isoformat()}
-            interaction.body = f"{result.replace('_', ' ')}, {_spoken(seconds)}"
-            fields = ["data", "body"]
-            if connected:
-                interaction.actor_id = call.agent_id  # who spoke with the caller
-                fields.append("actor")
-            interaction.save(update_fields=fields)
+            events.call_ended(
+                lead=lead, entry=interaction, outcome=result, duration=seconds,
+                data={"duration_seconds": seconds, "outcome": result, "ended_at": now.isoformat()},
+                body=f"{result.replace('_', ' ')}, {_spoken(seconds)}", by=call.agent if connected else None,
+            )
         if lead is not None and connected and lead.owner_id == call.agent_id and lead.first_contacted_at is None:
             lead_first_contact(lead=lead, kind=Interaction.Kind.CALL_IN, at=call.started_at)
     return call

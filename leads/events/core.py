@@ -170,6 +170,14 @@ def call_logged(
     return entry
 
 
+def call_ended(*, lead: Lead, entry: Interaction, outcome: str, duration: int, data: dict, body: str, by: User | None) -> None:
+    """A routed call ended: its timeline entry shows how (`by`: who spoke), published as a call."""
+    entry.data, entry.body, entry.actor_id = {**entry.data, **data}, body, by.pk if by else entry.actor_id
+    entry.save(update_fields=["data", "body", "actor"])
+    event = {"outcome": outcome, "duration": duration, "logged": False}
+    publish(Event(Name.CALL, (lead.pk,), kind=entry.kind, actor=by, occurred_at=entry.occurred_at, data=event, leads=(lead,)))
+
+
 # --- The lead's own record ------------------------------------------------------------------------
 
 def lead_captured_entry(

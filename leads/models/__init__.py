@@ -1,6 +1,6 @@
 """Lead models. core: leads, timeline, teams. capture: the capture log, consent, duplicates,
 web forms. channels: mailboxes, webhooks, tracking, imports. nurturing: segments, sequences,
-sends. work: tasks, saved views, preferences."""
+sends. work: tasks, saved views, preferences. telephony: Twilio accounts, call callbacks."""
 from .automations import Automation, AutomationRun, RunStep  # noqa: F401
 from .capture import CaptureRecord, Consent, PossibleDuplicate, WebForm  # noqa: F401
 from .channels import (  # noqa: F401
@@ -33,4 +33,5 @@ from .outbound import LeadEventSequence, WebhookDelivery, WebhookSubscription  #
 from .rep_email import EmailTemplate, RepEmail, RepEmailPreference  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .settings_changes import SettingsChange  # noqa: F401
+from .telephony import CallCallback, TwilioAccount  # noqa: F401
 from .work import SavedView, Task, UserPreference  # noqa: F401

@@ -111,7 +111,8 @@ class Assignment(models.Model):
 
 
 class Call(models.Model):
-    """A phone call routed by POST /api/v1/calls/inbound and completed by …/end."""
+    """A phone call routed by POST /api/v1/calls/inbound (or Twilio's voice webhook) and completed
+    by …/end (or Twilio's status callback)."""
 
     class Route(models.TextChoices):
         AGENT = "agent", "Agent"
@@ -129,6 +130,13 @@ class Call(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=100, blank=True)
+    # Filled by a provider's callbacks: its last call status, the agents rung in turn (user ids),
+    # when one of them answered, the voicemail, and whether the call placed an unowned lead.
+    status = models.CharField(max_length=20, blank=True)
+    rung = models.JSONField(default=list, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    recording_url = models.URLField(max_length=500, blank=True)
+    placed_lead = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at"]

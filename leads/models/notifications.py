@@ -15,6 +15,7 @@ class Notification(models.Model):
         TASK = "task", "Task for you"
         AUTOMATION = "automation", "From an automation"
         WEBHOOK = "webhook", "Webhook disabled"
+        VOICEMAIL = "voicemail", "Voicemail"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -19,7 +19,7 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     Name.CONVERTED: "The lead became a customer. event: {customer, customer_name, action, from, to}.",
     Name.NOTE_ADDED: "A person wrote a note (or a manual call/email entry) on the timeline.",
     Name.TASK: "A task on the lead was created or done. event: {action, task, due_at, assigned_to, source}.",
-    Name.CALL: "A phone call was logged. event: {outcome, duration, logged}.",
+    Name.CALL: "A phone call was logged, or a routed call ended (logged false). event: {outcome, duration, logged}.",
     Name.ENROLLED: "The lead entered a nurture sequence. event: {sequence_id, event, source}.",
     Name.EXITED: "The lead left nurture sequences. event: {reason}.",
     Name.EMAIL_SENT: "An email went out to the lead: a nurture step's, or a rep's (event: {message_id, rep_email, to_addresses, cc, tracked, override}).",
