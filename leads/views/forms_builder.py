@@ -214,10 +214,17 @@ def form_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return JsonResponse({"status": "preview", "would_capture": form.lead_data(), "consents": form.consents()})
 
 
+def _date(value: str):
+    try:
+        return parse_date(value)
+    except ValueError:  # well-formed but impossible (2026-13-01)
+        return None
+
+
 def _range(request: HttpRequest):
     today = timezone.localdate()
-    start = parse_date(request.GET.get("from") or "") if request.GET.get("from") else today - timedelta(days=29)
-    end = parse_date(request.GET.get("to") or "") if request.GET.get("to") else today
+    start = _date(request.GET["from"]) if request.GET.get("from") else today - timedelta(days=29)
+    end = _date(request.GET["to"]) if request.GET.get("to") else today
     if start is None or end is None or start > end or (end - start).days > MAX_RANGE_DAYS:
         return None
     return start, end

@@ -58,7 +58,7 @@ def profile_known(*, visitor_id: str = "", token: str = "") -> set[str]:
         lead_id = Visitor.objects.filter(visitor_key=visitor_id, lead__isnull=False).values_list("lead_id", flat=True).first()
     if lead_id is None:
         return set()
-    row = Lead.objects.filter(pk=lead_id).values(*LEAD_FIELD_TYPES, "attributes").first()
+    row = Lead.objects.filter(pk=lead_id).values(*(n for n in LEAD_FIELD_TYPES if n != "message"), "attributes").first()
     if row is None:
         return set()
     attributes = row.pop("attributes") or {}
@@ -116,6 +116,8 @@ class MultiChoiceField(forms.MultipleChoiceField):
     """Multiple choice sent as a JSON list (the embed posts JSON; the view passes lists on as JSON text)."""
 
     def to_python(self, value):
+        if value is None:
+            return []
         if isinstance(value, str):
             if not value:
                 return []
