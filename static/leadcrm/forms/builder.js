@@ -164,7 +164,9 @@
     });
     head.appendChild(handle);
     var details = el("details", { "class": "flex-grow-1" });
-    if (item._new) { details.open = true; delete item._new; }
+    if (item._new) { item._open = true; delete item._new; }
+    details.open = !!item._open;  // kept open across redraws (a condition chosen redraws the list)
+    details.addEventListener("toggle", function () { item._open = details.open; });
     details.appendChild(el("summary", {}, title));
     details.appendChild(itemEditor(item, list, index, path));
     head.appendChild(details);
@@ -312,7 +314,7 @@
     fetch(cfg.save_url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf, Accept: "application/json" },
-      body: JSON.stringify(model)
+      body: JSON.stringify(model, function (key, value) { return key.charAt(0) === "_" ? undefined : value; })
     }).then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); }).then(function (res) {
       if (res.ok) {
         errors = {};
