@@ -165,5 +165,5 @@ def test_a_marketer_builds_embeds_and_measures_a_two_step_form(page, browser, li
     assert page.locator("[data-testid=total-submissions]").inner_text() == "1"
     assert page.locator("[data-testid=drop-2]").inner_text() == "3"
     assert page.locator("[data-testid=drop-3]").inner_text() == "1"
-    assert page.locator("[data-testid=chart-form-%d]" % web_form.pk).is_visible()
+    assert page.locator(f"[data-testid=chart-form-{web_form.pk}]").is_visible()
     shoot(page, "forms-analytics")

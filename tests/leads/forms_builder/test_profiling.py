@@ -5,7 +5,7 @@ import pytest
 from leads.capture.forms_builder.public_form import REQUIRED_MESSAGE, profile_token, profile_token_lead_id
 from leads.models import Lead, TrackingSite, Visitor
 
-from .conftest import FULL, post_json
+from .conftest import post_json
 
 pytestmark = pytest.mark.django_db
 
