@@ -59,6 +59,10 @@ def _form_or_404(pk: int) -> WebForm:
 class FormSettings(forms.ModelForm):
     """A form's settings beside its layout: where it may run, what follows a submission, anti-spam."""
 
+    redirect_url = forms.URLField(
+        required=False, assume_scheme="https", label="Redirect URL",
+        help_text="Instead of the thank-you message; its host must be one of the allowed hosts.",
+    )
     hosts = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Allowed hosts",
         help_text="One per line (www.example.com, or host:port). Sites that may embed the form, post to it and be redirected to.",

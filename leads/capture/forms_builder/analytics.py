@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -17,6 +17,7 @@ MAX_STEP_METRIC = 10
 MADE = (CaptureRecord.Result.CREATED, CaptureRecord.Result.MERGED, CaptureRecord.Result.ATTACHED)
 REFUSED = (CaptureRecord.Result.REJECTED, CaptureRecord.Result.HELD)
 MAX_RANGE_DAYS = 366
+REFUSALS_SHOWN = 20
 
 
 def metric_valid(*, metric: str) -> bool:
@@ -53,6 +54,7 @@ class FormStats:
     leads: int = 0
     qualified: int = 0
     customers: int = 0
+    refusals: list[dict] = field(default_factory=list)  # the latest refused submissions, with their reason
 
     @property
     def total_views(self) -> int:
@@ -98,9 +100,10 @@ def form_stats(*, web_form: WebForm, start: date, end: date) -> FormStats:
         elif metric.startswith("step:"):
             stats.steps[int(metric[5:])] = stats.steps.get(int(metric[5:]), 0) + count
     tz = timezone.get_current_timezone()
-    records = CaptureRecord.objects.filter(
-        web_form=web_form, received_at__date__gte=start, received_at__date__lte=end,
-    )
+    # Bounds as times (not received_at__date): the (web_form, -received_at) index serves the range.
+    since = timezone.make_aware(datetime.combine(start, time.min), tz)
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), tz)
+    records = CaptureRecord.objects.filter(web_form=web_form, received_at__gte=since, received_at__lt=until)
     partial = Q(payload__has_key="_partial")
     for row in records.annotate(day=TruncDate("received_at", tzinfo=tz)).values("day").annotate(
         made=Count("id", filter=Q(result__in=MADE) & ~partial),
@@ -116,4 +119,7 @@ def form_stats(*, web_form: WebForm, start: date, end: date) -> FormStats:
         customers=Count("id", filter=Q(status=Lead.Status.CONVERTED)),
     )
     stats.leads, stats.qualified, stats.customers = fate["leads"], fate["qualified"], fate["customers"]
+    stats.refusals = list(
+        records.filter(result__in=REFUSED).order_by("-received_at", "-id").values("received_at", "result", "reason")[:REFUSALS_SHOWN]
+    )
     return stats

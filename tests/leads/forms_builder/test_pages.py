@@ -142,6 +142,7 @@ def test_analytics_show_known_counts(client, marketer, built_form):
     assert round(stats.conversion) == 20
     html = response.content.decode()
     assert 'data-testid="total-views">10<' in html and "<svg" in html
+    assert [r["reason"] for r in stats.refusals] == ["honeypot field filled"]
     assert client.get(f"/forms/builder/{built_form.pk}/analytics?from=2026-13-01").status_code == 400
     assert client.get(f"/forms/builder/{built_form.pk}/analytics?from=2020-01-01&to=2026-01-01").status_code == 400
 
@@ -168,5 +169,5 @@ def test_the_lists_take_a_fixed_number_of_queries(client, marketer, built_form, 
     for n in range(3):
         assert post_json(client, built_form, {**FULL, "email": f"q{n}@example.org"}).status_code == 201
     client.get(f"/forms/builder/{built_form.pk}/analytics")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert client.get(f"/forms/builder/{built_form.pk}/analytics").status_code == 200
