@@ -168,3 +168,20 @@ def test_the_public_page_and_the_embed_layout_are_the_same_form(client, built_fo
     assert client.get("/f/demo/schema.json", HTTP_ORIGIN="https://evil.example").get("Access-Control-Allow-Origin") is None
     assert embed.json()["steps"] == inline["steps"] and embed.json()["action"] == inline["action"]
     assert embed.json()["action"].endswith("/f/demo")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_follow_ups_run_on_the_worker_after_the_submit(celery_worker_live, client, built_form, marketer):
+    """Off the request path: the submit answers at once, a real worker adds to the list and notifies."""
+    from leads.capture.webforms import web_forms_forget
+    from leads.models import FormFollowUpRun, Notification, Segment, SegmentMember
+    from tests.helpers import wait_for
+
+    webinar = Segment.objects.create(name="Webinar sign-ups", kind="static")
+    WebForm.objects.filter(pk=built_form.pk).update(schema={**built_form.schema, "follow_ups": {"list": webinar.pk, "notify": marketer.pk}})
+    web_forms_forget()
+    assert post_json(client, built_form, FULL).status_code == 201
+    lead = Lead.objects.get(email="ada@example.org")
+    assert wait_for(lambda: FormFollowUpRun.objects.filter(capture__lead=lead).exists())
+    assert SegmentMember.objects.filter(segment=webinar, lead=lead).exists()
+    assert Notification.objects.filter(user=marketer, lead=lead).count() == 1
