@@ -5,6 +5,7 @@ from leadcrm.errors import favicon_view
 from leadcrm.health import full_view, ready_view
 from leads.views import email_tracking
 from leads.views import rep_email as rep_email_views
+from leads.views.forms_builder import form_beacon_view, form_schema_json_view
 from leads.views.public import web_form_view
 from leads.views.tracking import tracking_collect_view, tracking_pixel_view
 
@@ -20,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("leadcrm.api_urls")),
     path("f/<slug:key>", web_form_view, name="web_form"),
+    path("f/<slug:key>/schema.json", form_schema_json_view, name="forms_schema"),
+    path("f/<slug:key>/beacon", form_beacon_view, name="forms_beacon"),
     path("t/<slug:key>/collect", tracking_collect_view, name="tracking_collect"),
     path("t/<slug:key>/pixel.gif", tracking_pixel_view, name="tracking_pixel"),
     path("e/o/<str:token>.gif", email_tracking.email_open_view, name="nurture_open"),

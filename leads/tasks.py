@@ -12,6 +12,7 @@ from kombu.exceptions import OperationalError
 from leadcrm.health import beat_heartbeat
 
 from . import jobs
+from .automations.form_follow_ups import form_follow_ups_run
 from .capture.email.imap import mailboxes_poll
 from .capture.importing import IMPORT_FAILED, import_job_claim, import_job_fail, import_run
 from .capture.webhooks import meta_backfill_all
@@ -173,6 +174,12 @@ def rescore_range_task(self, job_id: int, start: int, end: int, now: str) -> int
 def notify_by_email_task(notification_ids: list[int]) -> int:
     """Email owners their new notifications, each once (a repeated run skips what was sent)."""
     return sum(notification_email(notification_id=pk) for pk in notification_ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def form_follow_ups_task(record_id: int) -> str:
+    """A built form's follow-ups for one submission (list, sequence, notify, team), once."""
+    return form_follow_ups_run(record_id=record_id)
 
 
 # Training reads every closed lead; a large history takes a minute or two, never an hour.

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..models import CaptureRecord, Lead, WebForm
+from ..models import CaptureRecord, Consent, Lead, WebForm
+from .forms_builder.public_form import public_form_bind
 from .service import CaptureContext, CaptureEvent, CaptureResult, capture
 from .webforms import PublicLeadForm
 
@@ -26,15 +27,26 @@ HELD_INVALID = "This submission does not pass the form's checks ({fields}), so i
 def web_form_submission_capture(*, web_form: WebForm, form: PublicLeadForm, context: CaptureContext) -> CaptureResult:
     """Capture a valid submission of `form` (raises CaptureRejected as capture does)."""
     meta = {name: form.cleaned_data.get(name, "") for name in ("referrer", "landing_page", "visitor_id")}
-    submitted = {name: str(form.cleaned_data[name]) for name in web_form.fields if form.cleaned_data.get(name) and name != "message"}
+    # A built form's first step, sent when the visitor moves on: already a lead; the full submit merges.
+    partial = bool(getattr(form, "partial", False))
     event = CaptureEvent(
-        subject=f"Submitted {web_form.name}", body=form.cleaned_data.get("message", ""),
-        data={**{k: v for k, v in meta.items() if v}, "submitted": submitted},
+        subject=f"{'Started' if partial else 'Submitted'} {web_form.name}", body=form.cleaned_data.get("message", ""),
+        data={**{k: v for k, v in meta.items() if v}, "submitted": form.submitted(), **({"partial": True} if partial else {})},
     )
-    return capture(
+    consents = form.consents()
+    result = capture(
         data=form.lead_data(), context=context, event=event, strict=True,
-        consent_text=web_form.consent_text if form.cleaned_data.get("consent") else "", team_id=web_form.team_id,
+        consent_text=consents[0][0] if consents else "", team_id=web_form.team_id,
     )
+    if result.lead is not None and (len(consents) > 1 or (consents and consents[0][1])):
+        # Built forms: one proof per ticked box, each with its purpose and legal basis.
+        Consent.objects.filter(capture=result.record).update(purpose=consents[0][1], legal_basis=consents[0][2])
+        Consent.objects.bulk_create([
+            Consent(lead=result.lead, text=text, purpose=purpose, legal_basis=basis, given_at=result.record.received_at,
+                    ip=context.ip or None, web_form=web_form, capture=result.record)
+            for text, purpose, basis in consents[1:]
+        ])
+    return result
 
 
 def held_submission_release(*, record_id: int, by: User) -> CaptureResult:
@@ -49,7 +61,7 @@ def held_submission_release(*, record_id: int, by: User) -> CaptureResult:
         web_form = record.web_form
         if web_form is None:
             raise ValidationError(HELD_FORM_GONE)
-        form = PublicLeadForm(record.payload if isinstance(record.payload, dict) else {}, web_form=web_form)
+        form = public_form_bind(web_form=web_form, data=record.payload if isinstance(record.payload, dict) else {})
         if not form.is_valid():
             raise ValidationError(HELD_INVALID.format(fields=", ".join(sorted(form.errors))))
         context = CaptureContext(

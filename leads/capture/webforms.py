@@ -120,6 +120,14 @@ class PublicLeadForm(forms.Form):
             data["tags"] = list(self.web_form.default_tags)
         return {k: v for k, v in data.items() if v not in ("", None)}
 
+    def submitted(self) -> dict[str, str]:
+        """What the visitor typed, as text, for the timeline."""
+        return {name: str(self.cleaned_data[name]) for name in self.web_form.fields if self.cleaned_data.get(name) and name != "message"}
+
+    def consents(self) -> list[tuple[str, str, str]]:
+        """(exact text, purpose, legal basis) of each ticked consent box, kept as proof."""
+        return [(self.web_form.consent_text, "", "")] if self.web_form.consent_text and self.cleaned_data.get(CONSENT_FIELD) else []
+
 
 def embed_snippets(web_form: WebForm) -> tuple[str, str]:
     """(iframe, plain HTML form) to paste into a site; both use absolute URLs."""

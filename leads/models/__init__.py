@@ -17,6 +17,7 @@ from .channels import (  # noqa: F401
 from .core import Interaction, Lead, NormalizedEmailField, Team, TeamMembership  # noqa: F401
 from .distribution import Agent, Assignment, Call, RotationState, TeamSettings, Territory  # noqa: F401
 from .enrichment import EnrichmentValue, LeadActivityDay  # noqa: F401
+from .forms_builder import FormDayCount, FormFollowUpRun  # noqa: F401
 from .jobs import OutboxJob  # noqa: F401
 from .notifications import Notification  # noqa: F401
 from .nurturing import (  # noqa: F401

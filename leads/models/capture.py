@@ -94,6 +94,9 @@ class Consent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     web_form = models.ForeignKey("WebForm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     capture = models.ForeignKey(CaptureRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # What the box was for and on which legal basis (built forms: email marketing, phone contact).
+    purpose = models.CharField(max_length=30, blank=True)
+    legal_basis = models.CharField(max_length=30, blank=True)
 
     class Meta:
         ordering = ["-given_at"]
@@ -171,6 +174,8 @@ class WebForm(models.Model):
         max_length=20, default="10/m", help_text="Submissions per visitor IP, e.g. 10/m, 100/h (django-ratelimit syntax)."
     )
     min_fill_seconds = models.PositiveSmallIntegerField(default=2, help_text="Faster submissions are treated as bots.")
+    # The Forms page's layout (leads/forms_builder/schema.py); empty: the fields above, as before.
+    schema = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -190,7 +190,8 @@ class Visitor(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "visitor_key"], name="visitor_site_key_unique")]
-        indexes = [models.Index(fields=["lead"], name="visitor_lead_idx")]
+        # visitor_key alone: identifying a visitor across sites, and a built form greeting a returning one.
+        indexes = [models.Index(fields=["lead"], name="visitor_lead_idx"), models.Index(fields=["visitor_key"], name="visitor_key_idx")]
 
 
 class PageView(models.Model):

@@ -11,6 +11,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from ..capture.forms_builder.analytics import form_count
+from ..capture.forms_builder.public_form import client_schema, profile_known, public_form_bind
+from ..capture.forms_builder.services import form_follow_ups_enqueue
 from ..capture.service import CaptureContext, CaptureRejected, capture_hold, capture_reject
 from ..capture.tracking import visitor_identify
 from ..capture.webform_submissions import web_form_submission_capture
@@ -62,6 +65,18 @@ def _render_form(request: HttpRequest, web_form: WebForm, form: PublicLeadForm, 
     return response
 
 
+def built_form_page(request: HttpRequest, web_form: WebForm, status: int = 200) -> HttpResponse:
+    """A built form's public page: the embed script with the layout inline (a view counted on a GET)."""
+    if request.method == "GET":
+        form_count(web_form_id=web_form.pk, metric="view")
+    known = profile_known(visitor_id=request.GET.get("visitor_id", ""), token=request.GET.get("lcrm_pt", ""))
+    config = client_schema(web_form=web_form, known=known)
+    config["profile_token"] = request.GET.get("lcrm_pt", "")[:200]
+    response = render(request, "leads/forms_builder/public.html", {"web_form": web_form, "config": config}, status=status)
+    response["Content-Security-Policy"] = _frame_ancestors(web_form)
+    return response
+
+
 def _thank_you(request: HttpRequest, web_form: WebForm) -> HttpResponse:
     if wants_json(request):
         # Never the lead's id: a visitor typing someone's email must not learn which lead that is.
@@ -90,6 +105,8 @@ def web_form_view(request: HttpRequest, key: str) -> HttpResponse:
             response["Access-Control-Max-Age"] = "600"
         return _cors(response, request, web_form)
     if request.method == "GET":
+        if web_form.schema:  # built on the Forms page: the embed script renders it, here as on any site
+            return built_form_page(request, web_form)
         initial = {name: request.GET.get(name, "") for name in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "visitor_id", "landing_page")}
         initial["referrer"] = request.GET.get("referrer") or request.headers.get("Referer", "")
         initial[TIMESTAMP_FIELD] = form_timestamp(web_form)
@@ -155,21 +172,27 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
         # Likely a bot, but maybe a quick person: held for a manager to release (web forms page).
         capture_hold(context=context, reason=f"filled in {elapsed:.1f}s (minimum {web_form.min_fill_seconds}s)")
         return _thank_you(request, web_form)
-    form = PublicLeadForm(data, web_form=web_form)
+    form = public_form_bind(web_form=web_form, data=data)
     if not form.is_valid():
         errors = {field: [str(m) for m in messages] for field, messages in form.errors.items()}
         capture_reject(context=context, reason=f"invalid: {', '.join(sorted(errors))}")
         if wants_json(request):
             return JsonResponse(errors, status=400)
+        if web_form.schema:
+            return built_form_page(request, web_form, status=400)
         return _render_form(request, web_form, form, status=400)
     try:
         result = web_form_submission_capture(web_form=web_form, form=form, context=context)
     except CaptureRejected as exc:
         if wants_json(request):
             return JsonResponse(exc.message_dict, status=400)
+        if web_form.schema:
+            return built_form_page(request, web_form, status=400)
         for field, messages in exc.message_dict.items():
             for message in messages:
                 form.add_error(field if field in form.fields else None, message)
         return _render_form(request, web_form, form, status=400)
     visitor_identify(site_key=None, visitor_key=form.cleaned_data.get("visitor_id", ""), lead=result.lead)  # past page views → timeline
+    if web_form.schema and not getattr(form, "partial", False):
+        form_follow_ups_enqueue(web_form=web_form, result=result)
     return _thank_you(request, web_form)

@@ -1,0 +1,1 @@
+"""Forms marketers build on the Forms page (issue #24): layout, public rendering, analytics."""
