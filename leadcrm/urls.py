@@ -21,6 +21,7 @@ urlpatterns = [
     path("e/c/<str:token>", email_tracking.email_click_view, name="nurture_click"),
     path("e/u/<str:token>", email_tracking.email_unsubscribe_view, name="nurture_unsubscribe"),
     path("customers/", include("customers.urls")),
+    path("privacy/", include("leads.privacy.urls")),
     path("", include("customers.lead_urls")),
     path("", include("leads.urls")),
 ]

@@ -30,5 +30,6 @@ from .nurturing import (  # noqa: F401
     StepRun,
 )
 from .outbound import LeadEventSequence, WebhookDelivery, WebhookSubscription  # noqa: F401
+from .privacy import ErasureTombstone, PrivacyRequest  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .work import SavedView, Task, UserPreference  # noqa: F401

@@ -94,9 +94,14 @@ class Consent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     web_form = models.ForeignKey("WebForm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     capture = models.ForeignKey(CaptureRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A withdrawal keeps the proof (it was given, then taken back) and stops the mail (leads.privacy.consent).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    withdrawal_note = models.CharField(max_length=300, blank=True, help_text="How it was withdrawn (phone call, email…).")
 
     class Meta:
         ordering = ["-given_at"]
+        indexes = [models.Index(fields=["lead"], condition=Q(withdrawn_at__isnull=True), name="consent_active_idx")]
 
     def __str__(self) -> str:
         return f"Consent of {self.lead_id} at {self.given_at:%Y-%m-%d %H:%M}"

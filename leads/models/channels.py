@@ -152,7 +152,11 @@ class Visitor(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "visitor_key"], name="visitor_site_key_unique")]
-        indexes = [models.Index(fields=["lead"], name="visitor_lead_idx")]
+        indexes = [
+            models.Index(fields=["lead"], name="visitor_lead_idx"),
+            # The retention purge drops anonymous visitors not seen for a while (leads.privacy.retention).
+            models.Index(fields=["last_seen_at"], condition=Q(lead__isnull=True), name="visitor_anonymous_seen_idx"),
+        ]
 
 
 class PageView(models.Model):
