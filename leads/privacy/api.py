@@ -73,7 +73,10 @@ class PrivacyExportView(APIView):
             OpenApiParameter("email", OpenApiTypes.EMAIL, description="The person's email address."),
             OpenApiParameter("lead", OpenApiTypes.INT, description="Or one of their leads."),
         ],
-        responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The archive, streamed.")},
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The archive, streamed."),
+            404: OpenApiResponse(description="No such lead, or nothing is held about the address."),
+        },
     )
     def get(self, request):
         subject = _subject(request, request.query_params)
@@ -91,7 +94,7 @@ class PrivacyEraseView(APIView):
         operation_id="privacy_erase",
         summary="Erase every trace of a person and tombstone their address",
         request=SubjectSerializer,
-        responses={200: ErasureSerializer},
+        responses={200: ErasureSerializer, 404: OpenApiResponse(description="No such lead.")},
     )
     def post(self, request):
         subject = _subject(request, request.data)

@@ -22,7 +22,7 @@ from .consent import consent_withdraw, lead_consents
 from .erase import person_erase
 from .export import person_export
 
-ERASE_CONFIRM_MISMATCH = "Type the lead's email address (or ERASE when it has none) exactly as shown to confirm."
+ERASE_CONFIRM_MISMATCH = "Type the email address of the lead (or ERASE when it has none) exactly as shown to confirm."
 ERASE_WORD = "ERASE"
 ERASED_MESSAGE = "Everything about this person was erased (erasure record #{pk}); their address is tombstoned."
 

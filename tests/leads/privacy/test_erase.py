@@ -130,3 +130,16 @@ def test_the_erasure_is_one_transaction(manager, monkeypatch):
     with pytest.raises(RuntimeError):
         person_erase(lead=lead, by=manager, via="page")
     assert Lead.objects.filter(pk=lead.pk).exists() and Interaction.objects.filter(lead=lead).exists()
+
+
+def test_the_importer_rejects_the_row_of_an_erased_person_with_the_reason(manager, settings, tmp_path):
+    from leads.capture.importing.jobs import import_file
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    person_erase(email=EMAIL, by=manager, via="api")
+    path = tmp_path / "fair.csv"
+    path.write_text(f"Email,First name,Phone\n{EMAIL.upper()},{FIRST},{PHONE}\nkept@fair.example,Kept,\n")
+    job = import_file(path=str(path), by=manager, route_leads=False)
+    assert (job.created_count, job.rejected_count) == (1, 1)
+    assert job.errors == [{"line": 2, "reason": tombstones.IMPORT_REFUSED}]
+    assert list(Lead.objects.values_list("email", flat=True)) == ["kept@fair.example"]
