@@ -42,7 +42,7 @@ def test_only_what_is_older_than_its_setting_goes(retention):
     known = Visitor.objects.create(site=site, visitor_key="k" * 32, lead=lead, last_seen_at=_ago(91))
     anonymous_old = Visitor.objects.create(site=site, visitor_key="a" * 32, last_seen_at=_ago(91))
     anonymous_new = Visitor.objects.create(site=site, visitor_key="b" * 32, last_seen_at=_ago(89))
-    old_view = PageView.objects.create(site=site, visitor=known, url="https://e.x/old", occurred_at=_ago(91))
+    PageView.objects.create(site=site, visitor=known, url="https://e.x/old", occurred_at=_ago(91))
     new_view = PageView.objects.create(site=site, visitor=known, url="https://e.x/new", occurred_at=_ago(89))
     old_entry = Interaction.objects.create(lead=lead, kind=Interaction.Kind.PAGE_VIEW, occurred_at=_ago(91))
     lost_old = LeadFactory(status=Lead.Status.LOST, lost_reason="budget")
