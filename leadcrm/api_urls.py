@@ -19,6 +19,7 @@ urlpatterns = [
     path("calls/<str:call_id>/end", CallEndView.as_view(), name="call-end"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("privacy/", include("leads.privacy.api_urls")),
     path("", include("leads.api.urls")),
     path("", include("leads.api.outbound_urls")),
     path("", include("customers.api.urls")),

@@ -12,4 +12,4 @@ app = Celery("leadcrm", task_cls="leads.jobs:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Stage packages keep their tasks beside their services (not an app of their own).
-app.autodiscover_tasks(["leads.automations", "leads.outbound", "leads.rep_email"])
+app.autodiscover_tasks(["leads.automations", "leads.outbound", "leads.rep_email", "leads.privacy"])

@@ -217,7 +217,9 @@ TWILIO_RATE = env.str("TWILIO_RATE", default="3000/m")  # signed requests per ac
 
 # What other apps add to the lead page, by dotted path (leads never imports them): each callable
 # takes request, lead, writer and forms and returns context for the page's templates.
-LEAD_PAGE_EXTENSIONS = ["customers.lead_page.conversion_context", "leads.rep_email.page.lead_page_context"]
+LEAD_PAGE_EXTENSIONS = [
+    "customers.lead_page.conversion_context", "leads.rep_email.page.lead_page_context", "leads.privacy.views.privacy_context",
+]
 
 RATELIMIT_IP_META_KEY = "leads.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
 RATELIMIT_USE_CACHE = "default"
@@ -379,6 +381,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-rep-emails": {"task": "leads.rep_email.tasks.rep_emails_sweep_task", "schedule": 30.0},
     # Meta Lead Ads: leads whose webhook never came are listed from the Graph API and captured.
     "meta-leads-backfill": {"task": "leads.tasks.meta_backfill_task", "schedule": 15 * 60.0},
+    # Privacy: what is past its retention time goes, set-based (docs/privacy.md).
+    "privacy-retention-purge": {"task": "leads.privacy.tasks.retention_purge_task", "schedule": crontab(hour=3, minute=15)},
 }
 # Automations: a failed step is retried after this many seconds × 4^(attempt-1) (60 s, 4 min, 16 min).
 AUTOMATION_RETRY_SECONDS = env.int("AUTOMATION_RETRY_SECONDS", default=60)
@@ -412,6 +416,17 @@ OUTBOUND_WEBHOOK_TIMEOUT = env.float("OUTBOUND_WEBHOOK_TIMEOUT", default=5.0)  #
 OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES = env.int("OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
 # Seconds between attempts; empty = the default schedule (11 attempts over about a day).
 OUTBOUND_WEBHOOK_RETRY_DELAYS = env.list("OUTBOUND_WEBHOOK_RETRY_DELAYS", cast=float, default=[])
+
+# --- Privacy (leads/privacy, docs/privacy.md) ------------------------------------------
+# Tombstones of erased people are keyed hashes of their address: set this before ever rotating
+# SECRET_KEY (the key is derived from SECRET_KEY by default, and a new key forgets every tombstone).
+PRIVACY_TOMBSTONE_KEY = env.str("PRIVACY_TOMBSTONE_KEY", default="")
+# Days each kind of data is kept (0: for ever); the nightly purge removes what is older.
+PRIVACY_RETAIN_CAPTURE_PAYLOAD_DAYS = env.int("PRIVACY_RETAIN_CAPTURE_PAYLOAD_DAYS", default=365)
+PRIVACY_RETAIN_EMAIL_BODY_DAYS = env.int("PRIVACY_RETAIN_EMAIL_BODY_DAYS", default=730)
+PRIVACY_RETAIN_TRACKING_DAYS = env.int("PRIVACY_RETAIN_TRACKING_DAYS", default=395)
+PRIVACY_RETAIN_LOST_LEADS_DAYS = env.int("PRIVACY_RETAIN_LOST_LEADS_DAYS", default=1095)
+PRIVACY_RETAIN_UNCONVERTED_LEADS_DAYS = env.int("PRIVACY_RETAIN_UNCONVERTED_LEADS_DAYS", default=0)
 
 # --- Dashboards -------------------------------------------------------------------
 # Each dashboard aggregate is cached this long (seconds) per visibility scope and filters; 0 = off.

@@ -32,6 +32,7 @@ urlpatterns = [
     path("e/r/c/<str:token>", rep_email_views.click_view, name="rep_email_click"),
     path("telephony/", include("leads.telephony.urls")),  # Twilio's signed voice webhooks
     path("customers/", include("customers.urls")),
+    path("privacy/", include("leads.privacy.urls")),
     path("", include("customers.lead_urls")),
     path("", include("leads.urls")),
 ]

@@ -81,6 +81,17 @@ def _no_webhook_subscriptions_cached():
     subscriptions_assume_none()
 
 
+@pytest.fixture(autouse=True)
+def _no_tombstones_cached():
+    """Every test starts knowing of no erasure tombstone (leads.privacy.tombstones), without a query:
+    capture, import and sending check them, and their query counts must not depend on the cache."""
+    from leads.privacy import tombstones
+
+    tombstones.tombstones_assume_none()
+    yield
+    tombstones.tombstones_assume_none()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="Inside Sales")

@@ -15,6 +15,7 @@ from ..distribution import admin as distribution_admin
 from ..distribution.admin import ASSIGN_QUEUED, PHONE_NUMBERS_NOT_LIST, ReadOnlyAdmin
 from ..enrichment import admin as enrichment_admin
 from ..nurturing import admin as nurturing_admin
+from ..privacy import admin as privacy_admin
 from ..scoring import admin as scoring_admin
 from ..scoring.admin import TRAIN_QUEUED
 from ..telephony import admin as telephony_admin
@@ -24,5 +25,6 @@ from .core import InteractionAdmin, LeadAdmin, TeamAdmin
 __all__ = [
     "ASSIGN_QUEUED", "HOSTS_NOT_LIST", "PASSWORD_KEPT", "PASSWORD_REQUIRED", "PHONE_NUMBERS_NOT_LIST", "TRAIN_QUEUED",
     "InteractionAdmin", "LeadAdmin", "LogAdmin", "ReadOnlyAdmin", "TeamAdmin", "automations_admin", "capture_admin", "core",
-    "distribution_admin", "enrichment_admin", "nurturing_admin", "scoring_admin", "telephony_admin", "workspace",
+    "distribution_admin", "enrichment_admin", "nurturing_admin", "privacy_admin", "scoring_admin", "telephony_admin",
+    "workspace",
 ]

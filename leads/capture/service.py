@@ -16,6 +16,7 @@ from .. import events, jobs
 from ..events import ACTIVITY_KINDS
 from ..locks import advisory_lock
 from ..models import CaptureRecord, Consent, Interaction, Lead, OutboxJob, PossibleDuplicate, WebForm
+from ..privacy import tombstones
 from ..services import PROCESS_LEAD_TASK, lead_enqueue_processing
 from .cleaning import capture_clean
 from .duplicates import duplicates_detect
@@ -358,6 +359,9 @@ def capture(
     if errors:
         record = _record(context, result=CaptureRecord.Result.REJECTED, reason=f"invalid: {', '.join(sorted(errors))}")
         raise CaptureRejected(errors, record)
+    if tombstones.email_erased(email=fields.get("email")):  # an erased person: refused, and nothing of it kept
+        record = _record(tombstones.capture_context_scrubbed(context), result=CaptureRecord.Result.REJECTED, reason=tombstones.CAPTURE_REFUSED_REASON)
+        raise CaptureRejected({"email": [tombstones.CAPTURE_REFUSED]}, record)
     event = event or CaptureEvent()
     received_at = context.received_at or timezone.now()
     occurred_at = event.occurred_at or received_at

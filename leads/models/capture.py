@@ -97,9 +97,14 @@ class Consent(models.Model):
     # What the box was for and on which legal basis (built forms: email marketing, phone contact).
     purpose = models.CharField(max_length=30, blank=True)
     legal_basis = models.CharField(max_length=30, blank=True)
+    # A withdrawal keeps the proof (it was given, then taken back) and stops the mail (leads.privacy.consent).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    withdrawal_note = models.CharField(max_length=300, blank=True, help_text="How it was withdrawn (phone call, email…).")
 
     class Meta:
         ordering = ["-given_at"]
+        indexes = [models.Index(fields=["lead"], condition=Q(withdrawn_at__isnull=True), name="consent_active_idx")]
 
     def __str__(self) -> str:
         return f"Consent of {self.lead_id} at {self.given_at:%Y-%m-%d %H:%M}"

@@ -190,8 +190,13 @@ class Visitor(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "visitor_key"], name="visitor_site_key_unique")]
-        # visitor_key alone: identifying a visitor across sites, and a built form greeting a returning one.
-        indexes = [models.Index(fields=["lead"], name="visitor_lead_idx"), models.Index(fields=["visitor_key"], name="visitor_key_idx")]
+        indexes = [
+            models.Index(fields=["lead"], name="visitor_lead_idx"),
+            # visitor_key alone: identifying a visitor across sites, and a built form greeting a returning one.
+            models.Index(fields=["visitor_key"], name="visitor_key_idx"),
+            # The retention purge drops anonymous visitors not seen for a while (leads.privacy.retention).
+            models.Index(fields=["last_seen_at"], condition=Q(lead__isnull=True), name="visitor_anonymous_seen_idx"),
+        ]
 
 
 class PageView(models.Model):

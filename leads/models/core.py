@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Concat, Lower, StrIndex, Substr
 from django.urls import reverse
 from django.utils import timezone
@@ -313,6 +314,11 @@ class Lead(models.Model):
             models.Index(
                 models.F("email_domain"), Lower("last_name"), Lower("first_name"),
                 condition=~Q(email=""), name="lead_domain_name_idx",
+            ),
+            # Privacy requests find a capture kept apart under the person's address (leads.privacy.person).
+            models.Index(
+                KeyTransform("captured_email", "attributes"), condition=Q(attributes__has_key="captured_email"),
+                name="lead_held_email_idx",
             ),
         ]
 

@@ -278,6 +278,7 @@ class EmailSuppression(models.Model):
         BOUNCE = "bounce", "Bounced"
         COMPLAINT = "complaint", "Complaint"
         MANUAL = "manual", "Added by hand"
+        WITHDRAWN = "withdrawn", "Consent withdrawn"
 
     email = NormalizedEmailField(unique=True)
     reason = models.CharField(max_length=20, choices=Reason.choices)

@@ -23,6 +23,7 @@ from .. import events
 from ..locks import advisory_lock
 from ..models import CaptureRecord, Consent, Lead, OutboundMessage
 from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
+from ..privacy import tombstones
 from .rendering import RenderError, email_render, header_safe, text_to_html
 from .steps import (
     CLOSED_STATUSES,
@@ -57,7 +58,7 @@ def _mailability(*, lead_id: str = "pk", email: str = "email") -> dict:
     return {
         "_suppressed": Exists(EmailSuppression.objects.filter(email=OuterRef(email))),
         "_consent_asked": Exists(consent_form),
-        "_consented": Exists(Consent.objects.filter(lead_id=OuterRef(lead_id))),
+        "_consented": Exists(Consent.objects.filter(lead_id=OuterRef(lead_id), withdrawn_at__isnull=True)),
     }
 
 
@@ -72,6 +73,8 @@ def lead_not_mailable_reason(*, lead: Lead) -> str | None:
         return NOT_MAILABLE_NO_EMAIL
     if lead.do_not_contact:
         return NOT_MAILABLE_DO_NOT_CONTACT
+    if tombstones.email_erased(email=lead.email):
+        return tombstones.NOT_MAILABLE_ERASED
     if lead.email_bouncing:
         return NOT_MAILABLE_BOUNCING
     if getattr(lead, "_suppressed", None) is None:

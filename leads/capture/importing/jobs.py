@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ... import jobs
 from ...models import ImportJob
+from ...privacy import tombstones
 from .columns import import_columns, import_columns_choose, import_inspect
 from .crm_formats import footer_continues, footer_starts
 from .files import ImportFileError, Sheet, _blank, import_sheet
@@ -179,6 +180,7 @@ def _run_rows(sheet: Sheet, *, columns: dict[str, str], options: ImportSettings,
     job, skipped = options.job, []
     rules = RowRules(status_map=job.status_map or {}, date_order=job.date_order)
     for batch in _read_ahead(_clean_batches(sheet, columns, rules, skipped)):
+        tombstones.import_rows_refuse(rows=batch)  # erased people are not imported again
         outcomes = import_batch(rows=batch, options=options)
         _count(options.job, outcomes)
         job.skipped_rows = len(skipped)
