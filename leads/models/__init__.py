@@ -31,8 +31,8 @@ from .nurturing import (  # noqa: F401
     StepRun,
 )
 from .outbound import LeadEventSequence, WebhookDelivery, WebhookSubscription  # noqa: F401
-from .rep_email import EmailTemplate, RepEmail, RepEmailPreference  # noqa: F401
 from .privacy import ErasureTombstone, PrivacyRequest  # noqa: F401
+from .rep_email import EmailTemplate, RepEmail, RepEmailPreference  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .settings_changes import SettingsChange  # noqa: F401
 from .telephony import CallCallback, TwilioAccount  # noqa: F401
