@@ -340,8 +340,10 @@ CELERY_BEAT_SCHEDULE = {
     # Automations: waits and retries that are due resume; "inactive for N days" scans hourly (set-based).
     "automations-resume-due": {"task": "leads.automations.tasks.automations_resume_due_task", "schedule": 60.0},
     "automations-scan-inactive": {"task": "leads.automations.tasks.automations_scan_inactive_task", "schedule": 3600.0},
+    "automations-scan-dates": {"task": "leads.automations.tasks.automations_scan_dates_task", "schedule": 3600.0},
     # Outbound webhooks: due deliveries whose task was lost (broker outage, killed worker) go again.
     "sweep-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_sweep_task", "schedule": 60.0},
+    "purge-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_purge_task", "schedule": crontab(hour=3, minute=15)},
 }
 # Automations: a failed step is retried after this many seconds × 4^(attempt-1) (60 s, 4 min, 16 min).
 AUTOMATION_RETRY_SECONDS = env.int("AUTOMATION_RETRY_SECONDS", default=60)
@@ -368,6 +370,8 @@ OUTBOUND_WEBHOOK_TIMEOUT = env.float("OUTBOUND_WEBHOOK_TIMEOUT", default=5.0)  #
 OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES = env.int("OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
 # Seconds between attempts; empty = the default schedule (11 attempts over about a day).
 OUTBOUND_WEBHOOK_RETRY_DELAYS = env.list("OUTBOUND_WEBHOOK_RETRY_DELAYS", cast=float, default=[])
+# Delivered and failed deliveries older than this many days are purged nightly (pending ones never).
+OUTBOUND_WEBHOOK_RETENTION_DAYS = env.int("OUTBOUND_WEBHOOK_RETENTION_DAYS", default=30)
 
 # --- Dashboards -------------------------------------------------------------------
 # Each dashboard aggregate is cached this long (seconds) per visibility scope and filters; 0 = off.

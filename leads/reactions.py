@@ -74,6 +74,14 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "lead.email_sent": (WEBHOOKS,),
     "lead.visitor_identified": (WEBHOOKS,),
     "lead.qualified": (WEBHOOKS,),
+    "lead.score_changed": (
+        "leads.automations.reactions.on_score_changed",  # automations: score or grade crossed a threshold
+        WEBHOOKS,
+    ),
+    "lead.sla_breached": (
+        "leads.automations.reactions.on_sla_breached",  # automations: SLA breached
+        WEBHOOKS,
+    ),
     "lead.automation_ran": (WEBHOOKS,),
 }
 
