@@ -98,6 +98,8 @@ def main() -> None:
             time.sleep(1)
             done = AutomationRun.objects.filter(status="done").count()
             samples.append((round(time.perf_counter() - enqueued), done, round(_rss_mb(_children(worker.pid)))))
+            if len(samples) % 30 == 0:  # progress, for a long run watched from outside
+                print("progress (s, runs done, RSS MB, load):", samples[-1], open("/proc/loadavg").read().split()[0], flush=True)
             if time.perf_counter() - enqueued > 3600:
                 break
         finished = time.perf_counter()

@@ -202,7 +202,14 @@ def _execute(*, run_id: int, now: datetime) -> str | None:
         _finish(run, status=Status.CANCELLED, now=now, steps=[], error=DISABLED)
         return run.status
     ctx = Context(automation_name=automation.name, now=now, by_id=automation.created_by_id)
-    actions, position, done = automation.actions, run.position, []
+    actions, position = automation.actions, run.position
+    # Steps the set-based path did a moment ago (same `now`) before it handed the run over: they
+    # belong in this run's timeline summary too.
+    done = [
+        step.detail if step.outcome == Outcome.DONE else f"skipped: {step.detail}"
+        for step in RunStep.objects.filter(run_id=run.pk, position__lt=position, finished_at=now)
+        .exclude(action__in=("wait", "wait_until", "branch")).order_by("position")
+    ] if position else []
     token = _depth.set(run.depth)
     try:
         while position < len(actions):
