@@ -50,6 +50,7 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "lead.email_bounced": (
         "leads.nurturing.reactions.suppress_on_bounce",  # the address is suppressed, the lead leaves its sequences
+        "leads.automations.reactions.on_email_bounced",  # automations: email bounced or unsubscribed
         WEBHOOKS,
     ),
     "lead.email_replied": (

@@ -157,6 +157,11 @@ def on_score_changed(event: Event) -> None:
             automations_enqueue(automation_ids=[pk], lead_ids=sorted(lead_ids), trigger_event=event.name)
 
 
+def on_email_bounced(event: Event) -> None:
+    """Email bounced (or a complaint): ingest publishes lead.email_bounced with its own timeline entry."""
+    _fire(event, _matching(Trigger.EMAIL_BOUNCED))
+
+
 def on_sla_breached(event: Event) -> None:
     """The owner's first-contact SLA ran out."""
     _fire(event, _matching(Trigger.SLA_BREACHED))
