@@ -80,12 +80,15 @@ def runs_execute_batch(*, run_ids: Iterable[int], now: datetime) -> tuple[int, l
         for pk, automation_id, depth, lead_id, position in rows:
             groups[(automation_id, depth)].append(_Run(pk=pk, lead_id=lead_id, position=position))
         automations = Automation.objects.in_bulk({automation_id for automation_id, _ in groups})
-        outcomes, records = _Outcomes(), []
+        outcomes = _Outcomes()
+        # One timeline event per automation (a webhook delivery is per event and lead: two
+        # automations' runs on one lead must stay two messages).
+        records: dict[int, list[events.AutomationRunRecord]] = defaultdict(list)
         for (automation_id, depth), runs in groups.items():
             automation = automations[automation_id]
             if not automation.enabled:  # disabled meanwhile: its runs stop here
                 outcomes.cancelled.extend(runs)
-                records += [_record(automation, run, Status.CANCELLED, error=DISABLED) for run in runs]
+                records[automation_id] += [_record(automation, run, Status.CANCELLED, error=DISABLED) for run in runs]
                 continue
             token = _depth.set(depth)  # events these steps publish start runs one level deeper
             try:
@@ -93,10 +96,11 @@ def runs_execute_batch(*, run_ids: Iterable[int], now: datetime) -> tuple[int, l
             finally:
                 _depth.reset(token)
             mine = {run.pk for run in runs}
-            records += [_record(automation, run, Status.DONE) for run, _ in outcomes.done if run.pk in mine]
-            records += [_record(automation, run, Status.WAITING) for run, _ in outcomes.waiting if run.pk in mine]
+            records[automation_id] += [_record(automation, run, Status.DONE) for run, _ in outcomes.done if run.pk in mine]
+            records[automation_id] += [_record(automation, run, Status.WAITING) for run, _ in outcomes.waiting if run.pk in mine]
         _write(outcomes, now)
-        events.automations_ran(records=records, occurred_at=now)
+        for ran in records.values():
+            events.automations_ran(records=ran, occurred_at=now)
     return len(rows) - len(outcomes.released), [run.pk for run in outcomes.released]
 
 
