@@ -375,6 +375,7 @@ CELERY_BEAT_SCHEDULE = {
     # Automations: waits and retries that are due resume; "inactive for N days" scans hourly (set-based).
     "automations-resume-due": {"task": "leads.automations.tasks.automations_resume_due_task", "schedule": 60.0},
     "automations-scan-inactive": {"task": "leads.automations.tasks.automations_scan_inactive_task", "schedule": 3600.0},
+    "automations-scan-dates": {"task": "leads.automations.tasks.automations_scan_dates_task", "schedule": 3600.0},
     # Outbound webhooks: due deliveries whose task was lost (broker outage, killed worker) go again.
     "sweep-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_sweep_task", "schedule": 60.0},
     # Reps' email: scheduled sends and retries that are due (a worker restart loses none).
@@ -383,6 +384,8 @@ CELERY_BEAT_SCHEDULE = {
     "meta-leads-backfill": {"task": "leads.tasks.meta_backfill_task", "schedule": 15 * 60.0},
     # Privacy: what is past its retention time goes, set-based (docs/privacy.md).
     "privacy-retention-purge": {"task": "leads.privacy.tasks.retention_purge_task", "schedule": crontab(hour=3, minute=15)},
+    # Outbound webhooks: deliveries older than OUTBOUND_WEBHOOK_RETENTION_DAYS go (pending ones never).
+    "purge-webhook-deliveries": {"task": "leads.outbound.tasks.deliveries_purge_task", "schedule": crontab(hour=3, minute=45)},
 }
 # Automations: a failed step is retried after this many seconds × 4^(attempt-1) (60 s, 4 min, 16 min).
 AUTOMATION_RETRY_SECONDS = env.int("AUTOMATION_RETRY_SECONDS", default=60)
@@ -416,6 +419,8 @@ OUTBOUND_WEBHOOK_TIMEOUT = env.float("OUTBOUND_WEBHOOK_TIMEOUT", default=5.0)  #
 OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES = env.int("OUTBOUND_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
 # Seconds between attempts; empty = the default schedule (11 attempts over about a day).
 OUTBOUND_WEBHOOK_RETRY_DELAYS = env.list("OUTBOUND_WEBHOOK_RETRY_DELAYS", cast=float, default=[])
+# Delivered and failed deliveries older than this many days are purged nightly (pending ones never).
+OUTBOUND_WEBHOOK_RETENTION_DAYS = env.int("OUTBOUND_WEBHOOK_RETENTION_DAYS", default=30)
 
 # --- Privacy (leads/privacy, docs/privacy.md) ------------------------------------------
 # Tombstones of erased people are keyed hashes of their address: set this before ever rotating

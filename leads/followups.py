@@ -80,6 +80,34 @@ def task_create(
     return task
 
 
+def tasks_create_for_owners(
+    *, lead_ids: list[int], title: str, due_at: datetime | None, by: User | None, source: str = Task.Source.AUTOMATION,
+) -> dict[int, tuple[int, str | None]]:
+    """One task per lead for its owner (unowned leads: for nobody), set-based: one insert of the
+    tasks, one of their timeline entries, one of the owners' notifications. Returns {lead: (task, owner)}."""
+    leads = list(
+        Lead.objects.filter(pk__in=lead_ids).select_related("owner")
+        .only("id", "first_name", "last_name", "email", "phone", "owner__id", "owner__username").order_by("pk")
+    )
+    tasks = Task.objects.bulk_create([
+        Task(lead=lead, title=title, due_at=due_at, assigned_to_id=lead.owner_id, created_by=by, source=source)
+        for lead in leads
+    ])
+    owners = {lead.pk: lead.owner.username if lead.owner_id else None for lead in leads}
+    events.tasks_recorded(
+        rows=[(task.lead_id, task.pk, owners[task.lead_id]) for task in tasks], title=title, due_at=due_at,
+        source=source, by=by,
+    )
+    Notification.objects.bulk_create([
+        Notification(
+            user_id=lead.owner_id, kind=Notification.Kind.TASK, lead=lead,
+            message=NOTIFY_TASK.format(lead=lead, title=title)[:300],
+        )
+        for lead in leads if lead.owner_id and (by is None or lead.owner_id != by.pk)
+    ])
+    return {task.lead_id: (task.pk, owners[task.lead_id]) for task in tasks}
+
+
 @transaction.atomic
 def task_complete(*, task: Task, by: User | None) -> Task:
     """Mark a task done (once: a second call changes nothing) and note it on the timeline."""

@@ -51,6 +51,7 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "lead.email_bounced": (
         "leads.nurturing.reactions.suppress_on_bounce",  # the address is suppressed, the lead leaves its sequences
         "leads.rep_email.reactions.message_bounced",  # the rep's last message to that address shows "bounced"
+        "leads.automations.reactions.on_email_bounced",  # automations: email bounced or unsubscribed
         WEBHOOKS,
     ),
     "lead.email_replied": (
@@ -82,6 +83,14 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "lead.email_opened": (WEBHOOKS,),
     "lead.visitor_identified": (WEBHOOKS,),
     "lead.qualified": (WEBHOOKS,),
+    "lead.score_changed": (
+        "leads.automations.reactions.on_score_changed",  # automations: score or grade crossed a threshold
+        WEBHOOKS,
+    ),
+    "lead.sla_breached": (
+        "leads.automations.reactions.on_sla_breached",  # automations: SLA breached
+        WEBHOOKS,
+    ),
     "lead.automation_ran": (WEBHOOKS,),
 }
 

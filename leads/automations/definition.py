@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from ..models import Automation, Lead, Segment, Sequence, Team
+from ..models import Automation, Lead, Segment, Sequence, Team, WebhookSubscription
 
 Trigger = Automation.Trigger
 
@@ -36,6 +36,20 @@ VALUE_TOO_LONG = "At most 200 characters."
 NO_ACTIONS = "Add at least one action."
 TOO_MANY_ACTIONS = "At most 30 actions."
 FIELD_NOT_SETTABLE = "This field cannot be set by an automation."
+MEASURE_REQUIRED = "Choose score or grade."
+DIRECTION_REQUIRED = "Choose rises to (or above) or falls below."
+SCORE_REQUIRED = "Give a score from 1 to 100."
+GRADE_REQUIRED = "Choose a grade (A, B, C or D)."
+DATE_FIELD_REQUIRED = "Choose the date field."
+WHEN_REQUIRED = "Choose before or after."
+OFFSET_REQUIRED = "Give a number of days from 0 to 365."
+WEEKDAY_REQUIRED = "Choose a day of the week (or any day)."
+TIME_REQUIRED = "Give a time of day as HH:MM (24-hour)."
+SUBJECT_REQUIRED = "Write the subject."
+BODY_REQUIRED = "Write the email's text."
+TEXT_TOO_LONG = "At most 5000 characters."
+WEBHOOK_REQUIRED = "Choose an active webhook subscription."
+VALUE_NOT_A_CHOICE = "Not one of this field's choices."
 
 MAX_ACTIONS = 30
 UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
@@ -48,12 +62,19 @@ WATCHABLE_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region", "city",
     "postal_code", "industry", "company_size", "source", "source_detail", "email_opt_in", "do_not_contact", "team",
 )
+# Date fields a date_reached trigger may watch (each has an index the hourly scan uses).
+DATE_FIELDS = ("created_at", "assigned_at", "converted_at")
+GRADES = ("A", "B", "C", "D")
+WEEKDAYS = ("any", "0", "1", "2", "3", "4", "5", "6")  # Monday = 0, as Python counts
 ACTION_LABELS = {
     "set_field": "Set a field", "set_status": "Set the status", "add_tags": "Add tags", "remove_tags": "Remove tags",
     "assign_user": "Assign to a user", "assign_team": "Assign by a team's round robin",
     "create_task": "Create a task for the owner", "notify": "Notify (in-app and email)",
     "enroll": "Enroll in a sequence", "unenroll": "Remove from a sequence", "list_add": "Add to a static list",
     "list_remove": "Remove from a static list", "wait": "Wait", "branch": "Branch on a condition",
+    "assign_territory": "Assign by territory", "send_email": "Send a one-off email",
+    "wait_until": "Wait until a weekday and time (lead's zone)", "webhook": "Call an outbound webhook",
+    "convert": "Convert into a customer",
 }
 
 
@@ -113,9 +134,73 @@ def trigger_params_clean(*, trigger: str, params: dict | None) -> dict:
         clean["form"] = _text(params, "form", errors, "trigger_params.form", message=VALUE_TOO_LONG)
     elif trigger == Trigger.INACTIVE:
         clean["days"] = _int(params, "days", errors, "trigger_params.days", message=DAYS_REQUIRED, high=365)
+    elif trigger == Trigger.SCORE_CROSSED:
+        _threshold_clean(params, errors, clean)
+    elif trigger == Trigger.DATE_REACHED:
+        if params.get("field") not in DATE_FIELDS:
+            errors["trigger_params.field"] = [DATE_FIELD_REQUIRED]
+        clean["field"] = params.get("field")
+        if params.get("when") not in ("before", "after"):
+            errors["trigger_params.when"] = [WHEN_REQUIRED]
+        clean["when"] = params.get("when")
+        clean["days"] = _int(params, "days", errors, "trigger_params.days", message=OFFSET_REQUIRED, low=0, high=365)
     if errors:
         raise ValidationError(errors)
     return clean
+
+
+def _threshold_clean(params: dict, errors: dict, clean: dict) -> None:
+    """Score rises to / falls below N, or grade rises to / falls below G."""
+    measure = params.get("measure")
+    if measure not in ("score", "grade"):
+        errors["trigger_params.measure"] = [MEASURE_REQUIRED]
+    clean["measure"] = measure
+    if params.get("direction") not in ("up", "down"):
+        errors["trigger_params.direction"] = [DIRECTION_REQUIRED]
+    clean["direction"] = params.get("direction")
+    if measure == "grade":
+        value = str(params.get("value") or "").strip().upper()
+        if value not in GRADES:
+            errors["trigger_params.value"] = [GRADE_REQUIRED]
+        clean["value"] = value
+    elif measure == "score":
+        clean["value"] = _int(params, "value", errors, "trigger_params.value", message=SCORE_REQUIRED, high=100)
+
+
+def _template_clean(raw: dict, key: str, errors: dict, path: str, *, message: str, limit: int) -> str:
+    """An email's subject or body: required, bounded, and compiled in nurturing's sandbox."""
+    from ..nurturing.rendering import RenderError, template_compile
+
+    value = str(raw.get(key) or "").strip()
+    if not value:
+        errors.setdefault(path, []).append(message)
+    elif len(value) > limit:
+        errors.setdefault(path, []).append(VALUE_TOO_LONG if limit <= 200 else TEXT_TOO_LONG)
+    else:
+        try:
+            template_compile(source=value, field=key)
+        except RenderError as exc:
+            errors.setdefault(path, []).append(str(exc))
+    return value
+
+
+def _time_clean(raw: dict, errors: dict, path: str) -> str:
+    value = str(raw.get("time") or "").strip()
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60):
+        errors.setdefault(path, []).append(TIME_REQUIRED)
+        return value
+    return f"{int(hours):02d}:{minutes}"
+
+
+def _field_value_clean(field: str, value: str, errors: dict, path: str) -> None:
+    """A choice field set by an automation takes one of its choices (the batch writes it as is)."""
+    try:
+        choices = Lead._meta.get_field(field).choices
+    except LookupError:
+        return
+    if choices and value and value not in {str(key) for key, _ in choices}:
+        errors.setdefault(path, []).append(VALUE_NOT_A_CHOICE)
 
 
 def _action_clean(raw: Any, index: int, count: int, errors: dict) -> dict | None:
@@ -129,6 +214,8 @@ def _action_clean(raw: Any, index: int, count: int, errors: dict) -> dict | None
             errors.setdefault(f"{path}.field", []).append(FIELD_NOT_SETTABLE)
         action["field"] = raw.get("field")
         action["value"] = _text(raw, "value", errors, f"{path}.value", message=VALUE_TOO_LONG, required=False)
+        if action["field"] in SETTABLE_FIELDS:
+            _field_value_clean(action["field"], action["value"], errors, f"{path}.value")
     elif kind == "set_status":
         status = raw.get("status")
         if status == Lead.Status.CONVERTED:
@@ -176,6 +263,19 @@ def _action_clean(raw: Any, index: int, count: int, errors: dict) -> dict | None
         action["skip"] = _int(raw, "skip", errors, f"{path}.skip", message=SKIP_REQUIRED, high=MAX_ACTIONS)
         if action["skip"] and index + action["skip"] >= count:
             errors.setdefault(f"{path}.skip", []).append(SKIP_TOO_FAR)
+    elif kind == "send_email":
+        action["subject"] = _template_clean(raw, "subject", errors, f"{path}.subject", message=SUBJECT_REQUIRED, limit=200)
+        action["body"] = _template_clean(raw, "body", errors, f"{path}.body", message=BODY_REQUIRED, limit=5000)
+    elif kind == "wait_until":
+        action["weekday"] = str(raw.get("weekday") or "any")
+        if action["weekday"] not in WEEKDAYS:
+            errors.setdefault(f"{path}.weekday", []).append(WEEKDAY_REQUIRED)
+        action["time"] = _time_clean(raw, errors, f"{path}.time")
+    elif kind == "webhook":
+        action["subscription"] = _pk(
+            raw, "subscription", errors, f"{path}.subscription", queryset=WebhookSubscription.objects.filter(is_active=True),
+            message=WEBHOOK_REQUIRED,
+        )
     return action
 
 

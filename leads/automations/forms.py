@@ -12,12 +12,16 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from ..models import Automation, Lead, Segment, Sequence, Team
+from ..models import Automation, Lead, Segment, Sequence, Team, WebhookSubscription
 from ..nurturing.segments import FIELDS, OP_LABELS
-from .definition import ACTION_LABELS, SETTABLE_FIELDS, UNITS, WATCHABLE_FIELDS
+from .actions import WEEKDAY_NAMES
+from .definition import ACTION_LABELS, DATE_FIELDS, SETTABLE_FIELDS, UNITS, WATCHABLE_FIELDS
 
-PARAM_KEYS = ("source", "field", "from", "to", "url", "form", "days")
-ROW_KEYS = ("field", "value", "status", "user", "team", "sequence", "list", "title", "message", "amount", "unit", "skip", "bfield", "bop", "bvalue")
+PARAM_KEYS = ("source", "field", "from", "to", "url", "form", "days", "measure", "direction", "value", "when")
+ROW_KEYS = (
+    "field", "value", "status", "user", "team", "sequence", "list", "title", "message", "amount", "unit", "skip", "bfield",
+    "bop", "bvalue", "subject", "body", "weekday", "time", "subscription",
+)
 MAX_ROWS = 30
 # Which inputs each action row shows.
 INPUTS = {
@@ -25,10 +29,13 @@ INPUTS = {
     "assign_user": ("user",), "assign_team": ("team",), "create_task": ("title", "amount", "unit"),
     "notify": ("user", "message"), "enroll": ("sequence",), "unenroll": ("sequence",), "list_add": ("list",),
     "list_remove": ("list",), "wait": ("amount", "unit"), "branch": ("bfield", "bop", "bvalue", "skip"),
+    "assign_territory": (), "send_email": ("subject", "body"), "wait_until": ("weekday", "time"),
+    "webhook": ("subscription",), "convert": (),
 }
 TRIGGER_INPUTS = {
     "lead_created": ("source",), "field_changed": ("field", "from", "to"), "status_changed": ("from", "to"),
     "page_visited": ("url",), "form_submitted": ("form",), "inactive": ("days",),
+    "score_crossed": ("measure", "direction", "value"), "date_reached": ("field", "when", "days"),
 }
 
 
@@ -85,6 +92,15 @@ def builder_choices() -> dict[str, list[tuple[str, str]]]:
         "sequence": [(str(pk), name) for pk, name in Sequence.objects.order_by("name").values_list("pk", "name")],
         "list": [(str(pk), name) for pk, name in Segment.objects.filter(kind=Segment.Kind.STATIC).order_by("name").values_list("pk", "name")],
         "unit": [(unit, unit) for unit in UNITS],
+        "weekday": [("any", "any day"), *((str(day), name) for day, name in enumerate(WEEKDAY_NAMES))],
+        "subscription": [
+            (str(pk), description or url)
+            for pk, description, url in WebhookSubscription.objects.filter(is_active=True).order_by("pk").values_list("pk", "description", "url")
+        ],
+        "date_field": [(name, name.replace("_", " ")) for name in DATE_FIELDS],
+        "measure": [("score", "score"), ("grade", "grade")],
+        "direction": [("up", "rises to (or above)"), ("down", "falls below")],
+        "when": [("after", "days after"), ("before", "days before")],
         "bfield": [(name, spec.label) for name, spec in FIELDS.items() if spec.kind in ("choice", "number", "text", "tags", "bool")],
         "bop": list(OP_LABELS.items()),
     }
@@ -93,19 +109,22 @@ def builder_choices() -> dict[str, list[tuple[str, str]]]:
 # Inputs shown as selects, and which choices they offer; the others are text or number inputs.
 SELECTS = {
     "field": "field", "status": "status", "user": "user", "team": "team", "sequence": "sequence", "list": "list",
-    "unit": "unit", "bfield": "bfield", "bop": "bop",
+    "unit": "unit", "bfield": "bfield", "bop": "bop", "weekday": "weekday", "subscription": "subscription",
 }
+TEXTAREAS = ("body",)
 NUMBERS = ("amount", "skip", "days")
 LABELS = {
     "field": "Field", "value": "Value", "status": "Status", "user": "User", "team": "Team", "sequence": "Sequence",
     "list": "List", "title": "Task title", "message": "Message", "amount": "How many", "unit": "Unit",
     "skip": "Steps to skip when it does not hold", "bfield": "If", "bop": "Test", "bvalue": "Value",
     "source": "Source", "from": "From", "to": "To", "url": "URL pattern (* = anything)", "form": "Form name", "days": "Days",
+    "subject": "Subject", "body": "Text ({{ lead.first_name }}…)", "weekday": "Day", "time": "Time (HH:MM)",
+    "subscription": "Webhook", "measure": "Measure", "direction": "When it", "when": "Before or after",
 }
 
 
 def _input(key: str, value: str, errors: list, choices: list | None, *, blank: str = "") -> dict:
-    widget = "select" if choices is not None else ("number" if key in NUMBERS else "text")
+    widget = "select" if choices is not None else ("number" if key in NUMBERS else "textarea" if key in TEXTAREAS else "text")
     return {"key": key, "label": LABELS[key], "value": value, "errors": errors, "widget": widget, "choices": choices or [], "blank": blank}
 
 
@@ -144,7 +163,9 @@ def trigger_inputs(*, trigger: str, params: dict, errors: dict[str, list[str]], 
         if key == "source":
             select = choices["source"]
         elif key == "field":
-            select = choices["watch"]
+            select = choices["date_field"] if trigger == "date_reached" else choices["watch"]
+        elif key in ("measure", "direction", "when"):
+            select = choices[key]
         elif key in ("from", "to") and trigger == "status_changed":
             select = choices["all_status"]
         inputs.append(_input(key, str(params.get(key, "") or ""), errors.get(f"trigger_params.{key}", []), select,

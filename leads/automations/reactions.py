@@ -63,6 +63,10 @@ def _matching(trigger: str, test=None) -> list[int]:
     return [pk for pk, params in enabled_automations().get(trigger, []) if test is None or test(params)]
 
 
+def _matching_params(trigger: str) -> list[tuple[int, dict]]:
+    return enabled_automations().get(trigger, [])
+
+
 def _fire(event: Event, ids: list[int]) -> None:
     if ids:
         automations_enqueue(automation_ids=ids, lead_ids=event.lead_ids, trigger_event=event.name)
@@ -79,15 +83,20 @@ def on_lead_created(event: Event) -> None:
 
 def on_lead_updated(event: Event) -> None:
     """Field changed: the watched field is among the edited ones, with the from/to values asked for."""
-    fields = event.data.get("fields") or {}
-
-    def test(params: dict) -> bool:
+    def test(fields: dict, params: dict) -> bool:
         change = fields.get(params.get("field"))
         if change is None:
             return False
         return all(str(change.get(key) or "") == params[key] for key in ("from", "to") if key in params)
 
-    _fire(event, _matching(Trigger.FIELD_CHANGED, test))
+    if not event.per_lead:
+        fields = event.data.get("fields") or {}
+        _fire(event, _matching(Trigger.FIELD_CHANGED, lambda params: test(fields, params)))
+        return
+    for pk, params in _matching_params(Trigger.FIELD_CHANGED):  # a set-based update: each lead's own fields
+        lead_ids = [lead_id for lead_id, own in event.per_lead.items() if test(own.get("fields") or {}, params)]
+        if lead_ids:
+            automations_enqueue(automation_ids=[pk], lead_ids=sorted(lead_ids), trigger_event=event.name)
 
 
 def on_status_changed(event: Event) -> None:
@@ -104,11 +113,58 @@ def on_status_changed(event: Event) -> None:
     if data.get("to") == Lead.Status.QUALIFIED:
         ids += _matching(Trigger.QUALIFIED)
     _fire(event, sorted(set(ids)))
+    if "from" not in data and event.per_lead:
+        # A set-based change carries each lead's "from" apart: automations asking for one fire
+        # for the leads that came from it.
+        for pk, params in _matching_params(Trigger.STATUS_CHANGED):
+            if "from" in params and params.get("to", data.get("to")) == data.get("to"):
+                lead_ids = [lead_id for lead_id, own in event.per_lead.items() if own.get("from") == params["from"]]
+                if lead_ids:
+                    automations_enqueue(automation_ids=[pk], lead_ids=sorted(lead_ids), trigger_event=event.name)
 
 
 def on_assigned(event: Event) -> None:
     """Assigned or reassigned (by rules, round robin, a person, or an automation)."""
     _fire(event, _matching(Trigger.ASSIGNED))
+
+
+GRADE_RANK = {"A": 4, "B": 3, "C": 2, "D": 1}
+
+
+def crossed(params: dict, before, after) -> bool:
+    """Did a score (or grade) move across the trigger's threshold, in its direction?"""
+    if params.get("measure") == "grade":
+        rank = GRADE_RANK.get
+        before, after, threshold = rank(before or "", 0), rank(after or "", 0), rank(params.get("value") or "", 0)
+    else:
+        threshold = params.get("value") or 0
+    if params.get("direction") == "down":
+        return before >= threshold > after
+    return before < threshold <= after
+
+
+def on_score_changed(event: Event) -> None:
+    """Score or grade crossed a threshold: each automation fires for the leads that crossed its own."""
+    for pk, params in enabled_automations().get(Trigger.SCORE_CROSSED, []):
+        if params.get("measure") == "grade":
+            keys = ("grade_from", "grade_to")
+        else:
+            keys = ("from", "to")
+        lead_ids = [
+            lead_id for lead_id, change in event.per_lead.items() if crossed(params, change.get(keys[0]), change.get(keys[1]))
+        ]
+        if lead_ids:
+            automations_enqueue(automation_ids=[pk], lead_ids=sorted(lead_ids), trigger_event=event.name)
+
+
+def on_email_bounced(event: Event) -> None:
+    """Email bounced (or a complaint): ingest publishes lead.email_bounced with its own timeline entry."""
+    _fire(event, _matching(Trigger.EMAIL_BOUNCED))
+
+
+def on_sla_breached(event: Event) -> None:
+    """The owner's first-contact SLA ran out."""
+    _fire(event, _matching(Trigger.SLA_BREACHED))
 
 
 def _form_matches(params: dict, data: dict) -> bool:

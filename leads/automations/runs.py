@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from .. import events
 from ..models import Automation, AutomationRun, Lead, RunStep
-from .actions import ActionSkipped, Context, action_apply, action_describe, delay
+from .actions import ActionSkipped, Context, action_apply, action_describe, wait_end
 
 logger = logging.getLogger(__name__)
 
@@ -201,15 +201,22 @@ def _execute(*, run_id: int, now: datetime) -> str | None:
     if not automation.enabled:
         _finish(run, status=Status.CANCELLED, now=now, steps=[], error=DISABLED)
         return run.status
-    ctx = Context(automation_name=automation.name, now=now)
-    actions, position, done = automation.actions, run.position, []
+    ctx = Context(automation_name=automation.name, now=now, by_id=automation.created_by_id)
+    actions, position = automation.actions, run.position
+    # Steps the set-based path did a moment ago (same `now`) before it handed the run over: they
+    # belong in this run's timeline summary too.
+    done = [
+        step.detail if step.outcome == Outcome.DONE else f"skipped: {step.detail}"
+        for step in RunStep.objects.filter(run_id=run.pk, position__lt=position, finished_at=now)
+        .exclude(action__in=("wait", "wait_until", "branch")).order_by("position")
+    ] if position else []
     token = _depth.set(run.depth)
     try:
         while position < len(actions):
             action = actions[position]
             run.position = position
-            if action["type"] == "wait":
-                until = now + delay(action)
+            if action["type"] in ("wait", "wait_until"):
+                until = wait_end(action=action, time_zone=run.lead.time_zone, now=now)
                 _control_step(run, position, action, f"waited until {until:%Y-%m-%d %H:%M}", now)
                 run.position = position + 1
                 _finish(run, status=Status.WAITING, now=now, steps=[*done, f"waiting until {until:%Y-%m-%d %H:%M}"], resume_at=until)
@@ -234,11 +241,6 @@ def _execute(*, run_id: int, now: datetime) -> str | None:
         return run.status
     finally:
         _depth.reset(token)
-
-
-def runs_execute(*, run_ids: Iterable[int], now: datetime | None = None) -> int:
-    """Run several runs one after another; returns how many reached an end or a wait."""
-    return sum(1 for run_id in run_ids if run_execute(run_id=run_id, now=now) is not None)
 
 
 def runs_due(*, now: datetime | None = None, limit: int = 5000) -> list[int]:

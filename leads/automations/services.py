@@ -15,7 +15,7 @@ from .. import jobs
 from ..models import Automation, AutomationRun, Lead
 from .definition import actions_clean, trigger_params_clean
 from .reactions import BATCH, automations_enqueue, automations_forget
-from .runs import run_plan, runs_due, runs_execute, runs_start
+from .runs import run_plan, runs_due, runs_start
 
 NAME_REQUIRED = "Give the automation a name."
 NAME_TAKEN = "Another automation has this name."
@@ -85,13 +85,22 @@ def automations_start(
     *, automation_ids: list[int], lead_ids: list[int], trigger_event: str, trigger_key: str, depth: int,
 ) -> int:
     """Start each automation's runs for a batch of triggered leads and run them; returns how many ran."""
-    ran = 0
-    for automation_id in automation_ids:
-        run_ids = runs_start(
-            automation_id=automation_id, lead_ids=lead_ids, trigger_event=trigger_event, trigger_key=trigger_key, depth=depth,
-        )
-        ran += runs_execute(run_ids=run_ids)
-    return ran
+    from .batch import runs_execute_batch
+    from .runs import run_execute
+
+    now = timezone.now()
+    with transaction.atomic():
+        # Every automation's runs, then their set-based execution, in one transaction (one commit
+        # per task, not one per statement: commits are what a busy disk makes slow).
+        run_ids: list[int] = []
+        for automation_id in automation_ids:
+            run_ids += runs_start(
+                automation_id=automation_id, lead_ids=lead_ids, trigger_event=trigger_event, trigger_key=trigger_key,
+                depth=depth, now=now,
+            )
+        finished, released = runs_execute_batch(run_ids=run_ids, now=now)
+    # Steps the batch cannot do run one by one, each in its own transaction, after that commit.
+    return finished + sum(1 for run_id in released if run_execute(run_id=run_id, now=now) is not None)
 
 
 def automation_run_manual(*, automation: Automation, leads: QuerySet[Lead], by: User | None) -> int:
@@ -136,6 +145,36 @@ def automations_scan_inactive(*, now: datetime | None = None) -> int:
             keys = {pk: f"inactive:{since:%Y%m%d%H%M%S}" for pk, since in rows}
             run_ids = runs_start(
                 automation_id=automation.pk, lead_ids=keys, trigger_event="inactive", trigger_key="", keys=keys, now=now,
+            )
+            for start in range(0, len(run_ids), BATCH):
+                jobs.enqueue("leads.automations.tasks.automation_runs_task", run_ids[start : start + BATCH])
+            started += len(run_ids)
+    return started
+
+
+def automations_scan_dates(*, now: datetime | None = None) -> int:
+    """For each enabled "date reached" automation, start runs for the leads whose date (plus or
+    minus N days) was reached since the automation was made and that it has not run on for this
+    date: set-based, in id batches; returns how many runs started."""
+    now = now or timezone.now()
+    started = 0
+    for automation in Automation.objects.filter(enabled=True, trigger=Automation.Trigger.DATE_REACHED):
+        params = automation.trigger_params
+        field = params["field"]
+        offset = timedelta(days=params.get("days") or 0) * (1 if params.get("when") == "after" else -1)
+        # reached = date + offset, in (automation made, now]: ranges on the date field's own index.
+        reached = Lead.objects.filter(**{f"{field}__lte": now - offset, f"{field}__gt": automation.created_at - offset}).exclude(
+            Exists(AutomationRun.objects.filter(automation=automation, lead=OuterRef("pk"), created_at__gte=OuterRef(field) + offset))
+        )
+        after = 0
+        while True:
+            rows = list(reached.filter(pk__gt=after).order_by("pk").values_list("pk", field)[:SCAN_BATCH])
+            if not rows:
+                break
+            after = rows[-1][0]
+            keys = {pk: f"date:{field}:{value:%Y%m%d%H%M%S}" for pk, value in rows}
+            run_ids = runs_start(
+                automation_id=automation.pk, lead_ids=keys, trigger_event="date_reached", trigger_key="", keys=keys, now=now,
             )
             for start in range(0, len(run_ids), BATCH):
                 jobs.enqueue("leads.automations.tasks.automation_runs_task", run_ids[start : start + BATCH])

@@ -19,7 +19,7 @@ def automations_start_task(automation_ids: list[int], lead_ids: list[int], trigg
 @shared_task(autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5, acks_late=True)
 def automation_runs_task(run_ids: list[int]) -> int:
     """Run (or resume) some runs."""
-    from .runs import runs_execute
+    from .batch import runs_execute
 
     return runs_execute(run_ids=run_ids)
 
@@ -38,3 +38,11 @@ def automations_scan_inactive_task() -> int:
     from .services import automations_scan_inactive
 
     return automations_scan_inactive()
+
+
+@shared_task
+def automations_scan_dates_task() -> int:
+    """Start "a date field reached" automations for the leads whose date came (beat, hourly, set-based)."""
+    from .services import automations_scan_dates
+
+    return automations_scan_dates()

@@ -57,8 +57,9 @@ def sla_reassign_overdue(*, now: datetime | None = None) -> int:
     # An owner set by hand (admin, the lead form) carries no SLA: only our own placing does.
     ours = Assignment.objects.filter(lead_id=OuterRef("pk"), agent_id=OuterRef("owner_id"), sla_due_at=OuterRef("sla_due_at"))
     _overdue(now).exclude(Exists(ours)).update(sla_due_at=None)
-    ids = list(_overdue(now).order_by("sla_due_at", "id").values_list("pk", flat=True)[:SLA_BATCH])
-    return sum(1 for lead_id in ids if _sla_reassign_one(lead_id, now=now))
+    rows = list(_overdue(now).order_by("sla_due_at", "id").values_list("pk", "owner__username", "sla_due_at")[:SLA_BATCH])
+    events.leads_sla_breached(rows=rows, occurred_at=now)  # automations and webhooks hear it, once per breach
+    return sum(1 for lead_id, _, _ in rows if _sla_reassign_one(lead_id, now=now))
 
 
 def _sla_reassign_one(lead_id: int, *, now: datetime) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from ..models import Interaction, Lead
-from .core import Event, Name, _add, publish
+from .base import Event, Name, _add, publish
 
 Kind = Interaction.Kind
 CHANNEL = "email"

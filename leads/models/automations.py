@@ -10,7 +10,7 @@ from .core import Lead
 # The trigger values, for the model's check constraint (the Meta cannot see the class's choices).
 TRIGGERS = [
     "lead_created", "field_changed", "status_changed", "qualified", "assigned", "form_submitted", "page_visited",
-    "email_replied", "email_bounced", "inactive", "manual",
+    "email_replied", "email_bounced", "inactive", "manual", "score_crossed", "sla_breached", "date_reached",
 ]
 
 
@@ -29,6 +29,9 @@ class Automation(models.Model):
         EMAIL_BOUNCED = "email_bounced", "Email bounced or unsubscribed"
         INACTIVE = "inactive", "Inactive for N days"
         MANUAL = "manual", "Manual (from the lead list)"
+        SCORE_CROSSED = "score_crossed", "Score or grade crossed a threshold"
+        SLA_BREACHED = "sla_breached", "First-contact SLA breached"
+        DATE_REACHED = "date_reached", "A date field reached (N days before/after)"
 
 
     name = models.CharField(max_length=120, unique=True)

@@ -306,6 +306,9 @@ class Lead(models.Model):
                 name="lead_sla_open_idx",
             ),
             models.Index(fields=["team", "-score"], condition=Q(owner__isnull=True), name="lead_team_queue_idx"),
+            # Automations' "date reached" scan (leads/automations/scans.py) reads these by range.
+            models.Index(fields=["assigned_at"], condition=Q(assigned_at__isnull=False), name="lead_assigned_at_idx"),
+            models.Index(fields=["converted_at"], condition=Q(converted_at__isnull=False), name="lead_converted_at_idx"),
             models.Index(fields=["updated_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
             models.Index(fields=["email_base"], condition=~Q(email=""), name="lead_email_base_idx"),
             models.Index(

@@ -67,6 +67,8 @@ class WebhookDelivery(models.Model):
             models.Index(
                 fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due_idx",
             ),
+            # The nightly purge of old finished rows (OUTBOUND_WEBHOOK_RETENTION_DAYS).
+            models.Index(fields=["created_at"], condition=~Q(status="pending"), name="webhook_delivery_done_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -34,6 +34,7 @@ COUNTDOWN_MAX = 15 * 60
 SWEEP_GRACE = timedelta(minutes=2)  # a row this overdue has lost its task
 SWEEP_BATCH = 500
 TASK_CHUNK = 50  # deliveries per task when an event names many leads
+PURGE_BATCH = 5000  # rows per DELETE of the nightly purge (short statements, no long lock)
 
 DISABLED_REASON = "Disabled after {attempts} failed attempts over a day; the last: {error}"
 DISABLED_MESSAGE = "Webhook to {url} was disabled: it kept failing for a day."
@@ -160,6 +161,20 @@ def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     deliveries_enqueue(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     return delivery
+
+
+def deliveries_purge(*, now=None, batch: int = PURGE_BATCH) -> int:
+    """Delete delivered and failed rows older than OUTBOUND_WEBHOOK_RETENTION_DAYS (nightly), in
+    id batches of set-based DELETEs; pending rows are never purged. Returns how many went."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.OUTBOUND_WEBHOOK_RETENTION_DAYS)
+    old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=WebhookDelivery.Status.PENDING)
+    purged = 0
+    while True:
+        ids = list(old.order_by("created_at").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return purged
+        purged += WebhookDelivery.objects.filter(pk__in=ids)._raw_delete(using=WebhookDelivery.objects.db)
 
 
 def deliveries_sweep() -> int:

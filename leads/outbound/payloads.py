@@ -12,7 +12,7 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     Name.LEAD_CREATED: "A new lead: created by a person, the API or an import, or captured by a channel.",
     Name.LEAD_UPDATED: "A person edited the lead's details. event: {fields: {name: {from, to}}}.",
     Name.LEAD_MERGED: "Another lead was merged into this one. event: {merged_lead, merged_values, picks}.",
-    Name.STATUS_CHANGED: "The lead's status changed. event: {from, to, lost_reason, reason} (bulk changes: no from).",
+    Name.STATUS_CHANGED: "The lead's status changed. event: {from, to, lost_reason, reason}.",
     Name.ASSIGNED: "The lead got an owner or changed owner.",
     Name.QUEUED: "The lead entered a team's assignment queue (no owner yet).",
     Name.ENRICHED: "Enrichment filled in profile fields.",
@@ -33,6 +33,8 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     Name.EMAIL_REPLIED: "A known lead wrote back (its message is a timeline entry of kind email_in).",
     Name.EMAIL_CLICKED: "The lead clicked a link in a nurture email (event: {step_run, sequence_step, url}) or a rep's (event: {rep_email, url}).",
     Name.AUTOMATION_RAN: "An automation ran on the lead. event: {automation, run, status, steps, error}.",
+    Name.SCORE_CHANGED: "Scoring moved the lead's score or grade. event: {from, to, grade_from, grade_to}.",
+    Name.SLA_BREACHED: "The owner's first-contact time (SLA) ran out without a contact. event: {owner, sla_due_at}.",
     Name.TIMELINE: "Any timeline entry written one at a time (kind in data.kind): the firehose.",
 }
 EVENT_NAMES: tuple[str, ...] = tuple(EVENT_DESCRIPTIONS)
@@ -55,7 +57,9 @@ def lead_public(row: dict[str, Any]) -> dict[str, Any]:
     return lead
 
 
-def payload_build(*, event: Event, occurred_at: datetime, lead: dict[str, Any] | None, sequence: int) -> dict[str, Any]:
+def payload_build(
+    *, event: Event, occurred_at: datetime, lead_id: int, lead: dict[str, Any] | None, sequence: int,
+) -> dict[str, Any]:
     """The Standard Webhooks payload of one event for one lead: type, timestamp, data."""
     return {
         "type": event.name,
@@ -65,6 +69,6 @@ def payload_build(*, event: Event, occurred_at: datetime, lead: dict[str, Any] |
             "sequence": sequence,
             "kind": event.kind,
             "actor": event.actor.username if event.actor else None,
-            "event": event.data,
+            "event": event.lead_data(lead_id),
         },
     }

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ..events import Event
-from ..models import Lead, LeadEventSequence, WebhookDelivery
+from ..models import Lead, LeadEventSequence, WebhookDelivery, WebhookSubscription
 from .payloads import LEAD_VALUES, lead_public, payload_build
 from .subscriptions import subscriptions_wanting
 
@@ -32,7 +32,9 @@ def deliveries_record(event: Event) -> None:
             WebhookDelivery(
                 subscription_id=subscription_id, event_type=event.name, lead_id=lead_id,
                 sequence=numbers[lead_id], created_at=occurred_at,
-                payload=payload_build(event=event, occurred_at=occurred_at, lead=leads.get(lead_id), sequence=numbers[lead_id]),
+                payload=payload_build(
+                    event=event, occurred_at=occurred_at, lead_id=lead_id, lead=leads.get(lead_id), sequence=numbers[lead_id],
+                ),
             )
             for lead_id in chunk
             for subscription_id in subscription_ids
@@ -67,3 +69,23 @@ def sequences_next(*, lead_ids: Sequence[int]) -> dict[int, int]:
             key, value = cursor.fetchone()
             numbers[key] = value
     return numbers
+
+
+AUTOMATION_EVENT = "automation.webhook"
+
+
+def delivery_for_lead(*, subscription: WebhookSubscription, lead_id: int, data: dict, now) -> WebhookDelivery:
+    """An automation's "call an outbound webhook" step: one delivery of the lead to this subscription
+    (event type automation.webhook, whatever events it subscribed to), durable, signed and retried
+    like every other; sent on commit."""
+    from .delivery import deliveries_enqueue  # the sender sits above the reaction
+
+    row = Lead.objects.filter(pk=lead_id).values(*LEAD_VALUES).first()
+    number = sequences_next(lead_ids=[lead_id])[lead_id]
+    event = Event(AUTOMATION_EVENT, (lead_id,), kind="automation", occurred_at=now, data=data)
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription, event_type=AUTOMATION_EVENT, lead_id=lead_id, sequence=number, created_at=now,
+        payload=payload_build(event=event, occurred_at=now, lead_id=lead_id, lead=lead_public(row) if row else None, sequence=number),
+    )
+    deliveries_enqueue(delivery_ids=[delivery.pk])
+    return delivery

@@ -154,6 +154,12 @@ def _calc_apply(*, config, now) -> tuple[int, list[tuple[int, int, int | None]]]
             f"OR COALESCE(x.new_prob, -1.0) <> COALESCE(x.old_prob, -1.0))",
             [now],
         )
+        # Who moved (automations on a score or grade threshold and webhooks hear it on the spine).
+        cursor.execute(
+            f"SELECT id, old_score, new_score, old_grade, new_grade FROM {CALC_TABLE} "
+            f"WHERE new_score <> old_score OR new_grade <> old_grade ORDER BY id"
+        )
+        events.leads_score_changed(rows=cursor.fetchall(), occurred_at=now)
         cursor.execute(f"DELETE FROM {CALC_TABLE}")
     return logged, qualified
 

@@ -4,6 +4,7 @@ import pytest
 from leads.automations.reactions import (
     automations_forget,
     enabled_automations,
+    on_email_bounced,
     on_lead_created,
     on_lead_updated,
     on_status_changed,
@@ -30,6 +31,7 @@ def test_each_trigger_matches_its_parameters(loaded, django_capture_on_commit_ca
     AutomationFactory(trigger="qualified")
     AutomationFactory(trigger="lead_created")
     AutomationFactory(trigger="form_submitted", trigger_params={"form": "demo"})
+    AutomationFactory(trigger="email_bounced")
     AutomationFactory(trigger="page_visited", enabled=False)
     loaded()
     cases = [
@@ -42,6 +44,7 @@ def test_each_trigger_matches_its_parameters(loaded, django_capture_on_commit_ca
         (on_status_changed, Event("lead.status_changed", (1, 2), data={"to": "active"}), 0),  # bulk: no "from"
         (on_status_changed, Event("lead.status_changed", (1,), data={"from": "active", "to": "qualified"}), 1),
         (on_lead_created, Event("lead.created", (1,), kind="form_submit", data={"form": "demo"}), 1),
+        (on_email_bounced, Event("lead.email_bounced", (1,), kind="event", data={"email": "a@b.example", "complaint": False}), 1),
     ]
     for reaction, event, tasks in cases:
         # Deciding costs no query; each task to start is one outbox row (leads.jobs), sent after commit.

@@ -101,3 +101,25 @@ def test_the_lead_list_runs_an_automation_on_ticked_leads(client, manager, djang
         response = client.post(reverse("leads:list_bulk"), {"action": "automation", "automation": automation.pk, "ids": [lead.pk for lead in leads]})
     assert response.status_code == 302
     assert len(callbacks) == 1  # one task for the batch, after the commit
+
+
+def test_the_builder_takes_the_new_triggers_and_actions(client, manager):
+    """Score/grade thresholds, a weekday wait, an email template, territory and conversion, all as form fields."""
+    client.force_login(manager)
+    redrawn = client.post(reverse("leads:automation_create"), _post(trigger="score_crossed", action="update")).content.decode()
+    for name in ("p-measure", "p-direction", "p-value"):
+        assert f'name="{name}"' in redrawn
+    response = client.post(reverse("leads:automation_create"), _post(**{
+        "trigger": "score_crossed", "p-measure": "grade", "p-direction": "down", "p-value": "b",
+        "arow": ["0", "1", "2", "3"], "a-0-type": "wait_until", "a-0-weekday": "1", "a-0-time": "10:00",
+        "a-1-type": "send_email", "a-1-subject": "Still there, {{ lead.first_name }}?", "a-1-body": "Hi {{ lead.first_name }}",
+        "a-2-type": "assign_territory", "a-3-type": "convert",
+    }))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    automation = Automation.objects.get()
+    assert automation.trigger_params == {"measure": "grade", "direction": "down", "value": "B"}
+    assert [action["type"] for action in automation.actions] == ["wait_until", "send_email", "assign_territory", "convert"]
+    page = client.get(reverse("leads:automation_detail", args=[automation.pk])).content.decode()
+    assert "wait until Tuesday 10:00 in the lead&#x27;s time zone" in page
+    edit = client.get(reverse("leads:automation_edit", args=[automation.pk])).content.decode()
+    assert "<textarea" in edit and "Hi {{ lead.first_name }}" in edit

@@ -40,7 +40,8 @@ def test_two_automations_that_trigger_each_other_are_stopped_by_the_loop_guard(c
     AutomationFactory(name="Pong", trigger="status_changed", trigger_params={"to": "nurturing"}, actions=[{"type": "set_status", "status": "active"}])
     automations_forget()
     lead_update(lead=lead, data={"status": Lead.Status.ACTIVE}, by=manager)
-    assert wait_for(lambda: AutomationRun.objects.filter(status="stopped").exists(), timeout=40)
+    assert wait_for(lambda: AutomationRun.objects.filter(status="stopped").exists(), timeout=40), \
+        list(AutomationRun.objects.values_list("automation__name", "depth", "status", "error"))
     stopped = AutomationRun.objects.get(status="stopped")
     assert stopped.depth == MAX_DEPTH + 1 and "Loop guard" in stopped.error
     assert AutomationRun.objects.filter(status="done").count() == MAX_DEPTH
@@ -52,9 +53,9 @@ def test_a_bulk_status_change_enqueues_set_based(manager, django_capture_on_comm
     """The cost of triggering automations does not grow with the number of leads changed."""
     AutomationFactory(trigger="status_changed", trigger_params={"to": "nurturing"})
     AutomationFactory(trigger="status_changed")
+    few, many = LeadFactory.create_batch(3), LeadFactory.create_batch(300)
     automations_forget()
     enabled_automations()  # loaded once per process every few seconds, not per event
-    few, many = LeadFactory.create_batch(3), LeadFactory.create_batch(300)
     with django_capture_on_commit_callbacks() as few_callbacks, CaptureQueriesContext(connection) as few_queries:
         lead_bulk_set_status(leads=Lead.objects.filter(pk__in=[lead.pk for lead in few]), status="nurturing", by=manager)
     with django_capture_on_commit_callbacks() as many_callbacks, django_assert_num_queries(len(few_queries)):
