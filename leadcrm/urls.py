@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from customers.search_views import search_view
 from leadcrm.errors import favicon_view
 from leads.views import email_tracking
 from leads.views.public import web_form_view
@@ -20,6 +21,7 @@ urlpatterns = [
     path("e/o/<str:token>.gif", email_tracking.email_open_view, name="nurture_open"),
     path("e/c/<str:token>", email_tracking.email_click_view, name="nurture_click"),
     path("e/u/<str:token>", email_tracking.email_unsubscribe_view, name="nurture_unsubscribe"),
+    path("search/", search_view, name="search"),
     path("customers/", include("customers.urls")),
     path("", include("customers.lead_urls")),
     path("", include("leads.urls")),

@@ -227,13 +227,14 @@ class Lead(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # One lower-cased haystack for ?search=, kept by the database itself; a
-    # trigram GIN index on it (PostgreSQL, migration 0002) makes substring search fast.
+    # One lower-cased haystack for ?search= and the global search (name, email, company, phone,
+    # job title), kept by the database itself; a trigram GIN index on it (PostgreSQL, migrations
+    # 0002 and 0026) makes substring search fast.
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(
                 "first_name", models.Value(" "), "last_name", models.Value(" "), "email",
-                models.Value(" "), "company", models.Value(" "), "phone",
+                models.Value(" "), "company", models.Value(" "), "phone", models.Value(" "), "job_title",
                 output_field=models.TextField(),
             )
         ),
