@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connections
 from django.db.models import Q
 
@@ -30,7 +32,7 @@ from .selectors import visible_to
 
 MIN_SUBSTRING = 3
 CANDIDATES = 50  # substring matches read per kind, at most, before ranking
-GROUP_LIMIT = 20  # results shown per kind on the results page
+GROUP_LIMIT = 10  # results shown per kind on the results page (then a link to the filtered list)
 DROPDOWN_LIMIT = 5  # and in the navigation's dropdown
 
 # Something a person types as a phone number: digits with spaces, dashes, dots, brackets, a plus.
@@ -60,6 +62,14 @@ class SearchTerms:
         return bool(self.raw) and not self.text
 
 
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def search_terms_parse(*, term: str) -> SearchTerms:
     """Split what a person typed into the values it is matched with (see SearchTerms)."""
     raw = (term or "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
@@ -67,6 +77,10 @@ def search_terms_parse(*, term: str) -> SearchTerms:
         return SearchTerms(raw="")
     email = normalize_email(raw) if "@" in raw and " " not in raw else ""
     phone, text = "", raw.lower()
+    if email and _is_email(email):
+        # A whole address is answered by the unique email index alone: its trigrams ("com",
+        # "mai", …) are among the commonest, and a substring of it finds the same lead.
+        return SearchTerms(raw=raw, email=email)
     digits = re.sub(r"\D", "", raw)
     if PHONE_LIKE.match(raw) and len(digits) >= MIN_PHONE_DIGITS:
         try:
