@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 from .views import (
     automations,
+    board,
     dashboards,
     distribution,
     duplicates,
@@ -22,6 +23,8 @@ from .views import (
 app_name = "leads"
 urlpatterns = [
     path("", lead_list.lead_list_view, name="list"),
+    path("board/", board.lead_board_view, name="board"),
+    path("board/<int:pk>/move", board.lead_board_move_view, name="board_move"),
     path("leads/bulk", lead_list.lead_bulk_view, name="list_bulk"),
     path("leads/columns", lead_list.lead_columns_view, name="list_columns"),
     path("views/new", lead_list.saved_view_create_view, name="saved_view_create"),
