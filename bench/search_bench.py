@@ -60,6 +60,7 @@ def ensure_customers(n: int) -> None:
 
 def pick_terms(seed: int) -> dict[str, str]:
     import phonenumbers
+
     from leads.models import Lead
 
     rng = random.Random(seed)
@@ -116,7 +117,6 @@ def main(argv=None) -> int:
     from django.contrib.auth.models import User
     from django.db.models import Count
     from django.test import Client
-
     from load_leads import lead_count, load_leads
 
     if lead_count() < args.leads:
