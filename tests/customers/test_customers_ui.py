@@ -87,8 +87,9 @@ def test_the_customer_page_is_flat_for_3_and_30_leads(n, client, manager, rep, d
         _converted(rep, email=f"lead{i}@flat.co.uk", n_interactions=2, link_to=customer.pk)
     client.force_login(manager)
     client.get(f"/customers/{customer.pk}")
-    # session, user, roles, the customer (owner, lead, converted_by), its linked leads, timeline count and page
-    with django_assert_num_queries(7):
+    # session, user, roles, the customer (owner, lead, converted_by), its linked leads, timeline count and
+    # page, its open tasks and the task form's assignees
+    with django_assert_num_queries(9):
         response = client.get(f"/customers/{customer.pk}")
     assert len(response.context["linked_leads"]) == n
 
