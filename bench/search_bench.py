@@ -11,7 +11,8 @@ email, phone, job title). The terms are taken from the data: a common surname fr
 job-title word, a company-form word, a rare term (a mailbox name: one or a few leads), a whole email, a phone typed
 with spaces in international format, the national format of a number, an external id, and a
 term that matches nothing. Each request is the whole page through Django's test client
-(middleware, session, template), the dropdown's work is a subset of it.
+(middleware, session, template); the dropdown does the same work with five results per kind.
+Then the lead board (`/board/`, issue 19 §4) over the same book, plain and with a saved view.
 """
 from __future__ import annotations
 
@@ -82,22 +83,23 @@ def pick_terms(seed: int) -> dict[str, str]:
     }
 
 
-def measure(client, term: str, *, requests: int, warmup: int) -> dict:
+def measure(client, term: str, *, requests: int, warmup: int, path: str = "/search/", params: dict | None = None) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    params = {"q": term} if params is None else params
     for _ in range(warmup):
-        client.get("/search/", {"q": term})
+        client.get(path, params)
     times, queries, leads, customers = [], set(), 0, 0
     for _ in range(requests):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
-            response = client.get("/search/", {"q": term})
+            response = client.get(path, params)
             times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
         queries.add(len(captured))
         body = response.content.decode()
-        leads = body.count('data-kind="lead"')
+        leads = body.count('data-kind="lead"') or body.count('class="board-card')
         customers = body.count('data-kind="customer"')
     return {
         "p50": percentile(times, 50), "p95": percentile(times, 95), "max": max(times), "queries": sorted(queries),
@@ -134,6 +136,14 @@ def main(argv=None) -> int:
         client.force_login(user)
         for kind, term in terms.items():
             result = measure(client, term, requests=args.requests, warmup=args.warmup)
+            rows.append((role, kind, term, result))
+            print(f"{role:8} {kind:16} {term!r:32} p50 {result['p50']:6.1f}  p95 {result['p95']:6.1f}  "
+                  f"max {result['max']:6.1f} ms  queries {result['queries']}  found {result['leads']}+{result['customers']}",
+                  flush=True)
+        # The board (issue 19 §4) over the same book: no filter, and the list's "My hot leads" view.
+        for kind, params in (("board", {}), ("board, grade A,B", {"grade": "A,B", "ordering": "-score"})):
+            result = measure(client, "", requests=args.requests, warmup=args.warmup, path="/board/", params=params)
+            term = "/board/" + ("?grade=A,B&ordering=-score" if params else "")
             rows.append((role, kind, term, result))
             print(f"{role:8} {kind:16} {term!r:32} p50 {result['p50']:6.1f}  p95 {result['p95']:6.1f}  "
                   f"max {result['max']:6.1f} ms  queries {result['queries']}  found {result['leads']}+{result['customers']}",

@@ -97,7 +97,7 @@ class LeadFilter(HumanFilterSet):
         method=substring_search,
         max_length=SEARCH_MAX_LENGTH,
         label=_("Search"),
-        help_text="Substring of the name, email, company or phone.",
+        help_text="Substring of the name, email, company, phone or job title.",
     )
     owner = filters.CharFilter(field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username.")
     unassigned = filters.BooleanFilter(
