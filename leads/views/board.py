@@ -77,9 +77,14 @@ def lead_board_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.errors:
         errors = {pk: [message for messages_ in form.errors.values() for message in messages_]}
     board_url = reverse("leads:board") + ("?" + query if query else "")
+    moved = "" if errors else _("%(lead)s moved to %(status)s.") % {
+        "lead": lead, "status": dict(Lead.Status.choices)[form.cleaned_data["status"]],
+    }
     if errors is None and not request.htmx:
-        messages.success(request, _("%(lead)s moved to %(status)s.") % {"lead": lead, "status": dict(Lead.Status.choices)[form.cleaned_data["status"]]})
+        messages.success(request, moved)
         return redirect(board_url)
+    # htmx: the board itself (board.js lets a 400 be swapped in, so its message shows).
     context, _valid = _board_context(request, query=QueryDict(query), move_errors=errors)
+    context["moved"] = moved
     template = "leads/board/_board.html" if request.htmx else "leads/lead_board.html"
     return render(request, template, context, status=400 if errors else 200)

@@ -7,6 +7,14 @@
   "use strict";
   var dragged = null;
 
+  // A refused move (lost without a reason) answers 400 with the board and its message: show it.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400 && event.detail.target && event.detail.target.id === "lead-board") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("dragstart", function (event) {
     var card = event.target.closest && event.target.closest(".board-card[draggable=true]");
     if (!card) { return; }

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from customers.services import lead_convert
 from leads.models import Interaction, Lead, Task
+from leads.validation import LOST_REASON_REQUIRED
 from tests.e2e.conftest import log_in
 from tests.factories import LeadFactory
 
@@ -78,12 +79,19 @@ def test_a_card_moves_on_the_board_with_the_keyboard_and_the_mouse(page, live_se
     button = page.get_by_role("button", name="Move Ada Lovelace to Active")
     button.focus()
     page.keyboard.press("Enter")
-    page.locator("[data-testid=column-active] [data-testid=card-%d]" % ada.pk).wait_for()
+    page.locator(f"[data-testid=column-active] [data-testid=card-{ada.pk}]").wait_for()
     ada.refresh_from_db()
     assert ada.status == Lead.Status.ACTIVE
     # The mouse: drag the card onto Qualified.
     page.drag_and_drop(f"[data-testid=card-{ada.pk}]", "[data-testid=column-qualified]")
     page.locator(f"[data-testid=column-qualified] [data-testid=card-{ada.pk}]").wait_for()
+    ada.refresh_from_db()
+    assert ada.status == Lead.Status.QUALIFIED
+    # Lost still asks for a reason: without one the board says so and nothing changes.
+    card = page.locator(f"[data-testid=card-{ada.pk}]")
+    card.get_by_text("Lost…").click()
+    card.get_by_role("button", name="Mark lost").click()
+    assert LOST_REASON_REQUIRED in page.locator("[data-testid=move-error]").inner_text()
     ada.refresh_from_db()
     assert ada.status == Lead.Status.QUALIFIED
     assert "Alan Turing" not in page.inner_text("[data-testid=lead-board]")  # the swapped board kept the filter
