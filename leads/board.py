@@ -18,7 +18,7 @@ from .workspace import capped_counts
 BOARD_STATUSES = (Lead.Status.NEW, Lead.Status.ACTIVE, Lead.Status.NURTURING, Lead.Status.QUALIFIED)
 COLUMN_CAP = 25
 MORE_CAP = 100
-COUNT_CAP = 1_000
+COUNT_CAP = MORE_CAP  # "100+": what "show more" can show (each count is a LIMITed read per column)
 DEFAULT_ORDERING = ("-score", "-id")
 
 
