@@ -120,3 +120,9 @@ def test_job_title_is_in_the_lead_lists_search(client, manager):
     client.force_login(manager)
     body = client.get("/", {"search": "enchantress"}).content.decode()
     assert lead.get_absolute_url() in body
+
+
+def test_customers_are_found_by_job_title_and_exact_email(manager):
+    customer = CustomerFactory(name="Grace Hopper", job_title="Rear Admiral", email="grace@navy.example")
+    assert [found.pk for found in search_everything(user=manager, term="admiral").customers] == [customer.pk]
+    assert [found.pk for found in search_everything(user=manager, term="Grace@Navy.Example").customers] == [customer.pk]
