@@ -1,6 +1,6 @@
 /* Dragging cards between the board's columns with the mouse (progressive enhancement: each card's
-   buttons move it with the keyboard, and without scripts). A drop fills the card's hidden move
-   form with the column's status and submits it: htmx posts it and swaps the board, so the move
+   buttons move it with the keyboard, and without scripts). A drop submits the card's move form
+   with the column's status: htmx posts it and swaps the board, so the move
    goes through the same view and service as the buttons. Lost is not a column: it asks for a
    reason in the card's "Lost…" form. */
 (function () {
@@ -43,9 +43,14 @@
     if (!column) { return; }
     event.preventDefault();
     var from = dragged.closest(".board-column");
-    var form = dragged.querySelector("form[data-drop-form]");
+    var form = dragged.querySelector("form[data-move-form]");
     if (!form || from === column) { return; }
-    form.querySelector("input[name=status]").value = column.getAttribute("data-status");
+    // The card's own move form, with the column's status as if a button of it had been pressed.
+    var status = document.createElement("input");
+    status.type = "hidden";
+    status.name = "status";
+    status.value = column.getAttribute("data-status");
+    form.appendChild(status);
     if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
   });
 })();
