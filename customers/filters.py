@@ -17,7 +17,7 @@ from .models import Customer
 class CustomerFilter(HumanFilterSet):
     search = filters.CharFilter(
         method=substring_search, max_length=SEARCH_MAX_LENGTH, label=_("Search"),
-        help_text="Substring of the name, company, email or phone.",
+        help_text="Substring of the name, company, email, phone or job title.",
     )
     owner = filters.CharFilter(field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username.")
     country = filters.ChoiceFilter(choices=list(countries), label=_("Country"), help_text="ISO 3166 code, e.g. DE.")

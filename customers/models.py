@@ -37,6 +37,7 @@ class Customer(models.Model):
         expression=Lower(
             Concat(
                 "name", models.Value(" "), "company", models.Value(" "), "email", models.Value(" "), "phone",
+                models.Value(" "), "job_title",
                 output_field=models.TextField(),
             )
         ),
@@ -53,6 +54,7 @@ class Customer(models.Model):
             models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
             models.Index(fields=["owner", "-created_at"], name="customer_owner_idx"),
             models.Index(fields=["email"], condition=~Q(email=""), name="customer_email_idx"),
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="customer_phone_idx"),  # the global search
             models.Index(fields=["domain"], condition=~Q(domain=""), name="customer_domain_idx"),
             # One per list filter and ordering (customers.filters.CustomerFilter).
             models.Index(fields=["country", "-created_at"], name="customer_country_idx"),

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from customers.search_views import search_view
 from leadcrm.errors import favicon_view
 from leadcrm.health import full_view, ready_view
 from leads.views import email_tracking
@@ -31,6 +32,7 @@ urlpatterns = [
     path("e/r/o/<str:token>.gif", rep_email_views.open_view, name="rep_email_open"),
     path("e/r/c/<str:token>", rep_email_views.click_view, name="rep_email_click"),
     path("telephony/", include("leads.telephony.urls")),  # Twilio's signed voice webhooks
+    path("search/", search_view, name="search"),
     path("customers/", include("customers.urls")),
     path("privacy/", include("leads.privacy.urls")),
     path("", include("customers.lead_urls")),

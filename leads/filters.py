@@ -2,7 +2,7 @@
 from datetime import UTC
 
 import django_filters as filters
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Case, F, IntegerField, QuerySet, When
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
@@ -45,6 +45,14 @@ def callable_now(queryset: QuerySet, name: str, value: bool) -> QuerySet:
     return queryset.filter(time_zone__in=zones) if value else queryset.exclude(time_zone__in=zones)
 
 
+def _nullable(model, name: str) -> bool:
+    """Whether the model's column can hold NULL (an annotation such as callable_now cannot)."""
+    try:
+        return model._meta.get_field(name).null
+    except FieldDoesNotExist:
+        return False
+
+
 class NullsLastOrderingFilter(filters.OrderingFilter):
     """Ordering with NULLs last in both directions and `-id` as the tie-break, so pages are
     stable and every offered ordering is served by an index."""
@@ -60,7 +68,12 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
                 qs = qs.annotate(
                     callable_now=Case(When(time_zone__in=zones_callable_now(), then=1), default=0, output_field=IntegerField())
                 )
-            expressions.append(F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True))
+            # NULLS LAST only where NULLs can be: on a NOT NULL column PostgreSQL still treats
+            # "score DESC NULLS LAST" as another order than lead_score_idx's "score DESC" (NULLS FIRST)
+            # and sorted every match instead of reading the index (the board's ?ordering=-score
+            # took 1.6 s per column at a million leads; "My hot leads" is ?ordering=-score).
+            nulls_last = True if _nullable(qs.model, field) else None
+            expressions.append(F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last))
         expressions.append(F("id").desc())
         return qs.order_by(*expressions)
 
@@ -97,7 +110,7 @@ class LeadFilter(HumanFilterSet):
         method=substring_search,
         max_length=SEARCH_MAX_LENGTH,
         label=_("Search"),
-        help_text="Substring of the name, email, company or phone.",
+        help_text="Substring of the name, email, company, phone or job title.",
     )
     owner = filters.CharFilter(field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username.")
     unassigned = filters.BooleanFilter(

@@ -3,6 +3,7 @@ from django.urls import include, path
 from . import views
 from .views import (
     automations,
+    board,
     dashboards,
     distribution,
     duplicates,
@@ -31,6 +32,8 @@ urlpatterns = [
     path("email-templates/", rep_email.templates_view, name="email_templates"),
     path("email-templates/<int:pk>/", rep_email.template_edit_view, name="email_template_edit"),
     path("email-templates/<int:pk>/delete", rep_email.template_delete_view, name="email_template_delete"),
+    path("board/", board.lead_board_view, name="board"),
+    path("board/<int:pk>/move", board.lead_board_move_view, name="board_move"),
     path("leads/bulk", lead_list.lead_bulk_view, name="list_bulk"),
     path("leads/columns", lead_list.lead_columns_view, name="list_columns"),
     path("views/new", lead_list.saved_view_create_view, name="saved_view_create"),

@@ -112,7 +112,7 @@ def label_filters(form) -> None:
         if name in form.fields:
             form.fields[name].widget.attrs["placeholder"] = "2026-01-31"
     if "search" in form.fields:
-        form.fields["search"].widget.attrs.update({"placeholder": _("Name, email, company, phone"), "aria-keyshortcuts": "/"})
+        form.fields["search"].widget.attrs.update({"placeholder": _("Name, email, company, phone, job title"), "aria-keyshortcuts": "/"})
     form.order_fields(FILTER_ORDER)
 
 

@@ -87,10 +87,10 @@ def test_the_customer_page_is_flat_for_3_and_30_leads(n, client, manager, rep, d
         _converted(rep, email=f"lead{i}@flat.co.uk", n_interactions=2, link_to=customer.pk)
     client.force_login(manager)
     client.get(f"/customers/{customer.pk}")
-    # session, user, roles, the customer (owner, lead, converted_by), its linked leads, timeline count and page
-    # 7, and the email block (docs/reps.md): its lead visible?, the lead's email entries, the rep's
-    # email preferences, templates and snippets, messages not sent yet
-    with django_assert_num_queries(12):
+    # session, user, roles, the customer (owner, lead, converted_by), its linked leads, timeline count and
+    # page, its open tasks and the task form's assignees, and the email block (docs/reps.md): its lead
+    # visible?, the lead's email entries, the rep's email preferences, templates and snippets, messages not sent yet
+    with django_assert_num_queries(14):
         response = client.get(f"/customers/{customer.pk}")
     assert len(response.context["linked_leads"]) == n
 

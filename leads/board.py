@@ -1,0 +1,76 @@
+"""The lead list as a board by status (docs/search-and-board.md): the reads behind it.
+
+The board is the list's own FilterSet over `visible_to(user)` (selectors.lead_filterset), split
+into one column per open status. Each column is LIMITed (`COLUMN_CAP` cards, `MORE_CAP` after
+"show more") and counted up to `COUNT_CAP` in one statement, so the board costs the same fixed
+number of queries with ten leads or a million. Moving a card goes through the lead page's
+status change (leads.views.lead_page), i.e. `services.lead_update`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from .models import Lead
+from .workspace import capped_counts
+
+BOARD_STATUSES = (Lead.Status.NEW, Lead.Status.ACTIVE, Lead.Status.NURTURING, Lead.Status.QUALIFIED)
+COLUMN_CAP = 20
+MORE_CAP = 100
+COUNT_CAP = MORE_CAP  # "100+": what "show more" can show (each count is a LIMITed read per column)
+DEFAULT_ORDERING = ("-score", "-id")
+# What a card shows (and the orderings read): loading whole rows cost more CPU than the page
+# itself (django-countries' descriptor alone ~0.5 ms a row).
+CARD_FIELDS = (
+    "first_name", "last_name", "email", "phone", "company", "grade", "status", "score", "owner__username",
+    "sla_due_at", "first_contacted_at", "created_at", "updated_at", "last_activity_at", "probability", "time_zone",
+)
+
+
+@dataclass
+class BoardColumn:
+    status: str
+    label: str
+    leads: list[Lead] = field(default_factory=list)
+    count: tuple[int, bool] = (0, True)
+    cap: int = COLUMN_CAP
+    previous: str = ""  # the status to the left ('' for the first column)
+    next: str = ""
+    previous_label: str = ""
+    next_label: str = ""
+
+    @property
+    def more(self) -> bool:
+        """More leads than shown."""
+        return self.count[0] > len(self.leads) or not self.count[1]
+
+    @property
+    def can_show_more(self) -> bool:
+        """"Show more" raises the cap once; past it, the list (filtered by the column) shows them all."""
+        return self.cap < MORE_CAP
+
+
+
+def board_columns(*, queryset: QuerySet[Lead], statuses: list[str] | None = None, more: str = "",
+                  ordered: bool = False) -> list[BoardColumn]:
+    """One column per board status (or the chosen ones), each its first cards in the list's order
+    (`ordered`: the FilterSet ordered it; else best score first) and its capped count: a query per
+    column and one for the counts."""
+    shown = [status for status in BOARD_STATUSES if not statuses or status in statuses]
+    labels = dict(Lead.Status.choices)
+    base = queryset if ordered else queryset.order_by(*DEFAULT_ORDERING)
+    columns = []
+    for index, status in enumerate(shown):
+        cap = MORE_CAP if more == status else COLUMN_CAP
+        previous = shown[index - 1] if index else ""
+        following = shown[index + 1] if index + 1 < len(shown) else ""
+        columns.append(BoardColumn(
+            status=status, label=labels[status], cap=cap,
+            leads=list(base.filter(status=status).select_related(None).select_related("owner").only(*CARD_FIELDS)[:cap]),
+            previous=previous, next=following, previous_label=labels.get(previous, ""), next_label=labels.get(following, ""),
+        ))
+    counts = capped_counts({column.status: queryset.filter(status=column.status) for column in columns}, cap=COUNT_CAP)
+    for column in columns:
+        column.count = counts[column.status]
+    return columns

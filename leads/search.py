@@ -1,0 +1,148 @@
+"""The leads' half of the global search (the box in the navigation; customers/search.py adds the
+customers and the page). Every query starts from visible_to(user).
+
+Fast at a million leads, for common and rare terms alike (bench/search_bench.py), because no
+query ever sorts or counts all the matches:
+- exact matches on the normalised email, the E.164 phone (typed in any format, parsed with
+  phonenumbers) and the external id, each answered by its own unique or partial index;
+- a substring of the lower-cased haystack `search_text` (name, email, company, phone, job
+  title: the trigram GIN index `lead_search_trgm`), read without ORDER BY and LIMITed to a
+  sample of `CANDIDATES` rows, so a common term stops after a few heap pages and a rare one is
+  answered by the index;
+- both in ONE statement (`id IN (exact UNION ALL sample)`), ranked in Python: exact matches,
+  then names starting with the term, then the newest.
+Terms shorter than `MIN_SUBSTRING` characters match exactly only (a trigram index cannot help
+with one or two letters, and a scan of a million rows for them is what we avoid).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connections
+from django.db.models import Q
+
+from .filters import SEARCH_MAX_LENGTH
+from .models import Lead
+from .normalize import normalize_email, normalize_phone
+from .selectors import visible_to
+
+MIN_SUBSTRING = 3
+CANDIDATES = 50  # substring matches read per kind, at most, before ranking
+GROUP_LIMIT = 10  # results shown per kind on the results page (then a link to the filtered list)
+DROPDOWN_LIMIT = 5  # and in the navigation's dropdown
+
+# Something a person types as a phone number: digits with spaces, dashes, dots, brackets, a plus.
+PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
+MIN_PHONE_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """What a typed term is matched with: `raw` (stripped, for the external id), `email` and
+    `phone` (normalised, '' when the term is not one) and `text`, the lower-cased substring of the
+    haystack ('' when too short). A phone typed "020 7946 0958" matches the stored
+    "+442079460958" by its digits without the trunk zero ("2079460958")."""
+
+    raw: str
+    email: str = ""
+    phone: str = ""
+    text: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.raw or self.email or self.phone or self.text)
+
+    @property
+    def too_short(self) -> bool:
+        """True when the term is matched exactly only (shorter than MIN_SUBSTRING)."""
+        return bool(self.raw) and not self.text
+
+
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def search_terms_parse(*, term: str) -> SearchTerms:
+    """Split what a person typed into the values it is matched with (see SearchTerms)."""
+    raw = (term or "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+    if not raw:
+        return SearchTerms(raw="")
+    email = normalize_email(raw) if "@" in raw and " " not in raw else ""
+    phone, text = "", raw.lower()
+    if email and _is_email(email):
+        # A whole address is answered by the unique email index alone: its trigrams ("com",
+        # "mai", …) are among the commonest, and a substring of it finds the same lead.
+        return SearchTerms(raw=raw, email=email)
+    digits = re.sub(r"\D", "", raw)
+    if PHONE_LIKE.match(raw) and len(digits) >= MIN_PHONE_DIGITS:
+        try:
+            phone = normalize_phone(raw)
+        except ValueError:
+            phone = ""
+        text = digits.lstrip("0")
+    return SearchTerms(raw=raw, email=email, phone=phone, text=text if len(text) >= MIN_SUBSTRING else "")
+
+
+def exact_condition(terms: SearchTerms, *, external_id: bool = True) -> Q | None:
+    """Q for the exact matches (email, phone, external id), or None when there is nothing exact to match."""
+    condition = Q()
+    if terms.email:
+        condition |= Q(email=terms.email)
+    if terms.phone:
+        condition |= Q(phone=terms.phone)
+    if external_id and terms.raw and len(terms.raw) <= 200:
+        condition |= Q(external_id=terms.raw)
+    return condition or None
+
+
+def ranked(rows: list, terms: SearchTerms, *, exact, name, limit: int) -> list:
+    """Exact matches first, then names starting with the term, then the newest; at most limit + 1
+    (the extra one tells the caller there is more)."""
+    start = terms.raw.lower()
+
+    def key(row):
+        return (0 if exact(row) else 1, 0 if name(row).lower().startswith(start) else 1, -row.created_at.timestamp(), -row.pk)
+
+    return sorted(rows, key=key)[: limit + 1]
+
+
+def ids_union(parts: list):
+    """`id IN (part UNION ALL part)`: one statement; SQLite (`make run`) cannot LIMIT inside a
+    UNION, so there each part is read first (a query per part at demo size)."""
+    if len(parts) == 1:
+        return parts[0]
+    if not connections[parts[0].db].features.supports_slicing_ordering_in_compound:
+        return [pk for part in parts for pk in part]
+    return parts[0].union(*parts[1:], all=True)
+
+
+def lead_search(*, user: User | AnonymousUser, terms: SearchTerms, limit: int = GROUP_LIMIT) -> list[Lead]:
+    """The visible leads matching the terms, best first: at most limit + 1, in one query."""
+    if terms.empty:
+        return []
+    visible = visible_to(user).order_by()  # no default ordering: a sample, not a sort of every match
+    parts = []
+    exact = exact_condition(terms)
+    if exact is not None:
+        parts.append(visible.filter(exact).values_list("pk", flat=True)[: limit + 1])
+    if terms.text:
+        parts.append(visible.filter(search_text__contains=terms.text).values_list("pk", flat=True)[:CANDIDATES])
+    if not parts:
+        return []
+    rows = list(Lead.objects.filter(pk__in=ids_union(parts)).select_related("owner"))
+
+    def is_exact(lead: Lead) -> bool:
+        return bool(
+            (terms.email and lead.email == terms.email) or (terms.phone and lead.phone == terms.phone)
+            or (lead.external_id and lead.external_id == terms.raw)
+        )
+
+    return ranked(rows, terms, exact=is_exact, name=lambda lead: str(lead), limit=limit)

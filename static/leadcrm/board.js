@@ -1,0 +1,56 @@
+/* Dragging cards between the board's columns with the mouse (progressive enhancement: each card's
+   buttons move it with the keyboard, and without scripts). A drop submits the card's move form
+   with the column's status: htmx posts it and swaps the board, so the move
+   goes through the same view and service as the buttons. Lost is not a column: it asks for a
+   reason in the card's "Lost…" form. */
+(function () {
+  "use strict";
+  var dragged = null;
+
+  // A refused move (lost without a reason) answers 400 with the board and its message: show it.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400 && event.detail.target && event.detail.target.id === "lead-board") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target.closest && event.target.closest(".board-card[draggable=true]");
+    if (!card) { return; }
+    dragged = card;
+    card.classList.add("is-dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.getAttribute("data-lead"));
+  });
+  document.addEventListener("dragend", function () {
+    if (dragged) { dragged.classList.remove("is-dragging"); }
+    dragged = null;
+    document.querySelectorAll(".board-column.is-target").forEach(function (c) { c.classList.remove("is-target"); });
+  });
+  document.addEventListener("dragover", function (event) {
+    var column = dragged && event.target.closest && event.target.closest(".board-column");
+    if (!column) { return; }
+    event.preventDefault();
+    column.classList.add("is-target");
+  });
+  document.addEventListener("dragleave", function (event) {
+    var column = event.target.closest && event.target.closest(".board-column");
+    if (column && !column.contains(event.relatedTarget)) { column.classList.remove("is-target"); }
+  });
+  document.addEventListener("drop", function (event) {
+    var column = dragged && event.target.closest && event.target.closest(".board-column");
+    if (!column) { return; }
+    event.preventDefault();
+    var from = dragged.closest(".board-column");
+    var form = dragged.querySelector("form[data-move-form]");
+    if (!form || from === column) { return; }
+    // The card's own move form, with the column's status as if a button of it had been pressed.
+    var status = document.createElement("input");
+    status.type = "hidden";
+    status.name = "status";
+    status.value = column.getAttribute("data-status");
+    form.appendChild(status);
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  });
+})();
