@@ -1,4 +1,4 @@
-"""The global search: one box over leads and customers, results grouped by kind (docs/search-and-board.md).
+"""The global search: one box over leads and customers, results grouped by kind (docs/reps.md).
 
 It lives with customers because it reads both (customers import leads, never the reverse); the
 leads' half, its term parsing and its ranking are `leads.search`. Each kind is ONE query, LIMITed,

@@ -1,4 +1,4 @@
-"""Working a customer like a lead (issue 19 §3, docs/search-and-board.md): edit its fields, and
+"""Working a customer like a lead (issue 19 §3, docs/reps.md): edit its fields, and
 notes, tasks and logged calls through the leads' own services and events.
 
 One timeline, no second one: a customer's history is the merged timeline of the leads converted

@@ -1,4 +1,4 @@
-"""The lead list as a board by status (docs/search-and-board.md): the reads behind it.
+"""The lead list as a board by status (docs/reps.md): the reads behind it.
 
 The board is the list's own FilterSet over `visible_to(user)` (selectors.lead_filterset), split
 into one column per open status. Each column is LIMITed (`COLUMN_CAP` cards, `MORE_CAP` after

@@ -1,4 +1,4 @@
-"""The lead board (docs/search-and-board.md): the lead list's filters and saved views, shown as
+"""The lead board (docs/reps.md): the lead list's filters and saved views, shown as
 one column per open status. Moving a card is a plain form POST (buttons on each card, so the
 keyboard does it; static/leadcrm/board.js adds dragging) through the lead page's status change,
 the same service as the list and the lead page; a lost lead asks for its reason there too.
