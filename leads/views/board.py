@@ -22,7 +22,7 @@ from ..permissions import can_write
 from ..selectors import lead_filterset
 from ..workspace import builtin_views, clean_list_query, saved_views_for
 from .lead_list import filter_chips, label_filters
-from .lead_page import _status_change, errors_onto_form, writable_lead
+from .lead_page import errors_onto_form, status_change_apply, writable_lead
 
 BOARD_NOT_A_COLUMN = "The board moves leads between new, active, nurturing and qualified (or to lost, with a reason)."
 
@@ -71,7 +71,7 @@ def lead_board_move_view(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error("status", BOARD_NOT_A_COLUMN)
     if form.is_valid():
         try:
-            _status_change(lead, form.cleaned_data, request.user)
+            status_change_apply(lead, form.cleaned_data, request.user)
         except ValidationError as exc:
             errors_onto_form(exc, form)
     if form.errors:

@@ -293,7 +293,8 @@ def lead_task_done_view(request: HttpRequest, pk: int, task_id: int) -> HttpResp
     return section_respond(request, lead, "lead-tasks", message=_("Task done."))
 
 
-def _status_change(lead: Lead, data: dict, by) -> None:
+def status_change_apply(lead: Lead, data: dict, by) -> None:
+    """Change a lead's status from the status form's data (the lead page and the board share it)."""
     if lead.converted_customer_id is not None:
         raise ValidationError({"status": [STATUS_CONVERTED_LEAD]})
     lead_update(lead=lead, data={"status": data["status"], "lost_reason": data["lost_reason"]}, by=by)
@@ -306,7 +307,7 @@ def lead_status_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = writable_lead(request, pk)
     return _submit(
         request, lead, StatusForm(request.POST), section="lead-manage", form_key="status_form",
-        message=_("Status changed."), run=lambda data: _status_change(lead, data, request.user),
+        message=_("Status changed."), run=lambda data: status_change_apply(lead, data, request.user),
     )
 
 
