@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from leads.admin import LeadAdmin
-from leads.pagination import FastCountPaginator
+from leads.common.pagination import FastCountPaginator
 
 from .models import Customer
 from .services import leads_bulk_convert

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from leads.common.validation import ids_parse
 from leads.models import Lead
 from leads.page_forms import PageForm
 from leads.roles import is_manager, is_rep
 from leads.selectors import visible_to
-from leads.validation import ids_parse
 from leads.views.lead_page import errors_onto_form, section_respond, writable_lead
 
 from .selectors import customer_visible_to

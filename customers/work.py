@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from leads import events
+from leads.common.normalize import normalize_email, normalize_phone
 from leads.models import Interaction, Lead, Task
-from leads.normalize import normalize_email, normalize_phone
 from leads.permissions import can_write
 from leads.roles import is_manager
 

@@ -152,7 +152,7 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "leads.notific
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "leads.http.client_ip"
+AXES_CLIENT_IP_CALLABLE = "leads.common.http.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
@@ -200,7 +200,7 @@ FILE_UPLOAD_HANDLERS = [
 ]
 IMPORT_MAX_UPLOAD_SIZE = env.int("IMPORT_MAX_UPLOAD_SIZE", default=200 * 1024 * 1024)
 # Addresses or networks of our own proxies in front of gunicorn (e.g. "10.0.0.5,10.1.0.0/16"). Only
-# a request from one of them has its X-Forwarded-For read (leads/http.py client_ip); none by default.
+# a request from one of them has its X-Forwarded-For read (leads/common/http.py client_ip); none by default.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 for _proxy in TRUSTED_PROXIES:
     ipaddress.ip_network(_proxy.strip(), strict=False)  # a typo stops the start, not a request
@@ -221,7 +221,7 @@ LEAD_PAGE_EXTENSIONS = [
     "customers.lead_page.conversion_context", "leads.rep_email.page.lead_page_context", "leads.privacy.views.privacy_context",
 ]
 
-RATELIMIT_IP_META_KEY = "leads.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
+RATELIMIT_IP_META_KEY = "leads.common.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
 RATELIMIT_USE_CACHE = "default"
 # Webhook posts per source, and tracking hits (page views) per visitor IP (django-ratelimit syntax).
 WEBHOOK_RATE = env.str("WEBHOOK_RATE", default="600/m")
@@ -289,13 +289,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON through one validation at the edge (leads/safejson.py): depth, numbers, surrogates, NUL keys.
+    # JSON through one validation at the edge (leads/common/safejson.py): depth, numbers, surrogates, NUL keys.
     "DEFAULT_PARSER_CLASSES": [
-        "leads.safejson.SafeJSONParser",
+        "leads.common.safejson.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "leads.pagination.FastPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "leads.common.pagination.FastPageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

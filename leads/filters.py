@@ -7,7 +7,7 @@ from django.db.models import Case, F, IntegerField, QuerySet, When
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
-from .localtime import zones_callable_now
+from .common.timezones import zones_callable_now
 from .models import Lead
 
 SEARCH_MAX_LENGTH = 200

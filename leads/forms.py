@@ -1,12 +1,12 @@
-"""HTML forms; validation is shared with the API through leads.validation."""
+"""HTML forms; validation is shared with the API through leads.common.validation."""
 from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
+from .common.normalize import normalize_email
+from .common.validation import lead_clean
 from .models import Interaction, Lead
-from .normalize import normalize_email
 from .roles import is_manager
-from .validation import lead_clean
 
 EDITABLE_FIELDS = [
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",

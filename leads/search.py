@@ -25,9 +25,9 @@ from django.core.validators import validate_email
 from django.db import connections
 from django.db.models import Q
 
+from .common.normalize import normalize_email, normalize_phone
 from .filters import SEARCH_MAX_LENGTH
 from .models import Lead
-from .normalize import normalize_email, normalize_phone
 from .selectors import visible_to
 
 MIN_SUBSTRING = 3

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import events, jobs, locks
+from .common.validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, LOST_REASON_REQUIRED
 from .models import Lead
-from .validation import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, LOST_REASON_REQUIRED
 
 logger = logging.getLogger(__name__)
 

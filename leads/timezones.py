@@ -3,26 +3,16 @@
 The zone is read once, at login, and kept in the session: the middleware then activates it on
 every request without a query (the preferences page updates the session when it changes).
 """
-import zoneinfo
-
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .common.timezones import zone_or_none
 from .models import UserPreference
 
 SESSION_KEY = "leadcrm_time_zone"
 
-
-def zone_or_none(name: str) -> zoneinfo.ZoneInfo | None:
-    """The IANA zone called `name`, or None when it is blank or unknown."""
-    if not name:
-        return None
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def user_time_zone_name(*, user) -> str:

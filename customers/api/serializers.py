@@ -4,8 +4,8 @@ from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
 from leads.api.serializers import InteractionSerializer
-from leads.normalize import normalize_email, normalize_phone
-from leads.validation import validate_attributes
+from leads.common.normalize import normalize_email, normalize_phone
+from leads.common.validation import validate_attributes
 
 from ..models import Customer
 from ..services import ACTION_INVALID, CUSTOMER_REQUIRED

@@ -10,11 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from ..common.pagination import FastCountPaginator
 from ..distribution.admin import TeamSettingsInline, assign_now
 from ..enrichment.admin import enrich_now
 from ..filters import substring_search
 from ..models import Interaction, Lead, Team, TeamMembership
-from ..pagination import FastCountPaginator
 from ..services import lead_bulk_assign, lead_bulk_set_status, lead_update
 
 

@@ -14,8 +14,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..common.safejson import SafeJSONParser
 from ..distribution.calls import CallError, call_end, call_route
-from ..safejson import SafeJSONParser
 from .permissions import CanEndCalls, CanRouteCalls
 
 VOICEMAIL_PROMPT = "Sorry, nobody can take your call right now. Please leave a message after the tone."

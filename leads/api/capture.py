@@ -6,10 +6,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..capture.service import CaptureContext, CaptureEvent, CaptureRejected, capture
-from ..http import client_ip
+from ..common.http import client_ip
+from ..common.safejson import SafeJSONParser
 from ..models import Lead
 from ..roles import is_manager, user_roles
-from ..safejson import SafeJSONParser
 from ..selectors import editable_by, visible_to
 
 INVALID_SOURCE = "Not a channel: use one of {choices}."

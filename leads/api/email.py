@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..capture.email import email_ingest
-from ..http import client_ip
+from ..common.http import client_ip
 from ..models import InboundEmail
 from .permissions import CanIngestEmail
 

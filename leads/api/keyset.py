@@ -25,8 +25,8 @@ from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from ..common.pagination import FastPageNumberPagination, queryset_count
 from ..models import Lead
-from ..pagination import FastPageNumberPagination, queryset_count
 
 CURSOR_INVALID = "This cursor is not valid for this list: follow the `next` and `previous` links as given."
 CURSOR_SALT = "leads.api.keyset"

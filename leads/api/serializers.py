@@ -1,13 +1,13 @@
-"""Lead and interaction JSON. Validation rules live in leads.validation and are shared."""
+"""Lead and interaction JSON. Validation rules live in leads.common.validation and are shared."""
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
+from ..common.normalize import normalize_email
+from ..common.validation import REASSIGN_FORBIDDEN, lead_clean
 from ..models import Interaction, Lead, Team
-from ..normalize import normalize_email
 from ..roles import is_manager
-from ..validation import REASSIGN_FORBIDDEN, lead_clean
 
 READ_ONLY = (
     "id", "score", "grade", "probability", "first_contacted_at", "last_activity_at", "processed_at",

@@ -11,8 +11,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from leadcrm.twofactor.service import twofactor_check, twofactor_enrolled, twofactor_required
 
+from ..common.http import client_ip
 from ..filters import LeadFilter
-from ..http import client_ip
 from ..models import Interaction
 from ..roles import is_manager
 from ..scoring.service import score_explain

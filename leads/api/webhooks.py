@@ -31,7 +31,7 @@ from ..capture.webhooks import (
     webhook_lead_channel,
     webhook_preview,
 )
-from ..http import client_ip
+from ..common.http import client_ip
 from ..models import WebhookSource
 
 # Meta retries a failed delivery for a day and a half; the backfill catches what is left.

@@ -17,8 +17,8 @@ from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
 
 from .. import events, jobs, locks
+from ..common.timezones import zone_or_none
 from ..followups import task_create
-from ..localtime import _zone
 from ..models import (
     Assignment,
     Enrollment,
@@ -75,8 +75,8 @@ def wait_end(*, action: dict, time_zone: str, now: datetime) -> datetime:
     site's zone when the lead has none); always later than now."""
     if action["type"] == "wait":
         return now + delay(action)
-    zone = _zone(time_zone) if time_zone else None
-    local = now.astimezone(zone or _zone(settings.TIME_ZONE))
+    zone = zone_or_none(time_zone) if time_zone else None
+    local = now.astimezone(zone or zone_or_none(settings.TIME_ZONE))
     hours, minutes = (int(part) for part in action["time"].split(":"))
     for days in range(0, 8):
         day = local.date() + timedelta(days=days)

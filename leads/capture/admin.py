@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from ..common.pagination import FastCountPaginator
 from ..models import (
     CaptureRecord,
     ImportJob,
@@ -23,7 +24,6 @@ from ..models import (
     WebForm,
     WebhookEvent,
 )
-from ..pagination import FastCountPaginator
 from ..permissions import can_import
 from .email.imap import mailbox_poll
 from .importing import (

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django_countries import countries
 
+from ..common.normalize import normalize_email, normalize_phone, normalize_time_zone
+from ..common.validation import NULL_CHARACTERS, validate_attributes
 from ..models import Lead
-from ..normalize import normalize_email, normalize_phone, normalize_time_zone
-from ..validation import NULL_CHARACTERS, validate_attributes
 
 UNKNOWN_FIELD = "Unknown field."
 NOT_TEXT = "Must be text."

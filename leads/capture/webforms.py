@@ -9,8 +9,8 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django_countries import countries
 
+from ..common.normalize import normalize_phone
 from ..models import Lead, WebForm
-from ..normalize import normalize_phone
 
 HONEYPOT_FIELD = "hp_url"
 TIMESTAMP_FIELD = "_ts"

@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .. import jobs
+from ..common.normalize import INVALID_PHONE, normalize_phone
+from ..common.pagination import FastCountPaginator
 from ..models import Agent, Assignment, Call, Lead, Notification, TeamSettings, Territory
-from ..normalize import INVALID_PHONE, normalize_phone
-from ..pagination import FastCountPaginator
 from .availability import OPEN_STATUSES, time_zone_validate, working_hours_parse
 from .territories import territory_rules_validate
 

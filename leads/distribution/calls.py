@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from .. import events
 from ..capture.service import CaptureContext, CaptureEvent, capture
+from ..common.normalize import INVALID_PHONE, normalize_phone
 from ..models import Agent, Assignment, Call, Interaction, Lead, Team, TeamSettings
-from ..normalize import INVALID_PHONE, normalize_phone
 from ..roles import is_manager
 from ..selectors import visible_to
 from .availability import OPEN_STATUSES, unavailable_reason

@@ -18,7 +18,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .. import events
-from ..bulk import objects_update
+from ..common.bulk import objects_update
 from ..models import CaptureRecord, EnrichmentValue, Lead
 from ..services import lead_update
 from .providers.base import LeadFacts, Provider, ProviderUnavailable, Suggestion

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from ..normalize import normalize_email
+from ..common.normalize import normalize_email
 
 
 class NormalizedEmailField(models.CharField):

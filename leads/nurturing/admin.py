@@ -5,9 +5,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from ..common.pagination import FastCountPaginator
 from ..models import Segment, SegmentMember, SegmentSnapshot
 from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
-from ..pagination import FastCountPaginator
 from .segments.definition import segment_definition_clean
 from .segments.refresh import segment_refresh
 from .steps import lead_enrollments_exit

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from ..validation import id_parse
+from ..common.validation import id_parse
 
 CLICK_SALT = "leadcrm.nurture.click"
 OPEN_SALT = "leadcrm.nurture.open"

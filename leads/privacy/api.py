@@ -10,9 +10,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..common.validation import MAX_ID
 from ..roles import is_manager
 from ..selectors import visible_to
-from ..validation import MAX_ID
 from .erase import person_erase
 from .export import EXPORT_NOTHING, person_export
 from .views import archive_name, archive_response

@@ -10,8 +10,8 @@ from typing import Any
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from ..common.normalize import normalize_email
 from ..models import CaptureRecord, Lead
-from ..normalize import normalize_email
 from .tombstones import email_digest
 
 # Replaces the person's address, phone number and name where they appear in other rows' text.

@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
+from ..common.normalize import normalize_email
 from ..models import ErasureTombstone
-from ..normalize import normalize_email
 
 # Messages tests assert on.
 CAPTURE_REFUSED = "This address cannot be accepted."

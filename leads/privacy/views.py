@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ..common.validation import id_parse
 from ..models import Consent, Lead
 from ..permissions import can_write, is_manager, lead_visible_or_404
-from ..validation import id_parse
 from .consent import consent_withdraw, lead_consents
 from .erase import person_erase
 from .export import person_export

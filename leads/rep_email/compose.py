@@ -18,6 +18,7 @@ from django.template import Context
 from django.utils import timezone
 
 from .. import events, jobs
+from ..common.normalize import normalize_email
 from ..models import (
     EmailSuppression,
     EmailTemplate,
@@ -28,7 +29,6 @@ from ..models import (
     RepEmail,
     RepEmailPreference,
 )
-from ..normalize import normalize_email
 from ..nurturing.rendering import RenderError, header_safe, lead_context, template_compile
 from ..nurturing.sending import (
     NOT_MAILABLE_DO_NOT_CONTACT,

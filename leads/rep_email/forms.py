@@ -8,8 +8,8 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from ..common.timezones import zone_or_none
 from ..models import EmailTemplate, Lead
-from ..timezones import zone_or_none
 from .compose import Draft
 from .templates import templates_visible
 

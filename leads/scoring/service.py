@@ -21,7 +21,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from .. import events, jobs
-from ..bulk import gin_deferred
+from ..common.bulk import gin_deferred
 from ..models import Interaction, Lead, Notification, ScoreJob, ScoringConfig
 from .rules import engagement_sql, fit_expression, rule_expressions, rules_active, sql_dialect
 

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 
 from .. import jobs
+from ..common.normalize import INVALID_PHONE, normalize_phone
 from ..distribution.availability import DEFAULT_WORKING_HOURS, working_hours_parse
 from ..models import Agent, SettingsChange, TeamMembership
-from ..normalize import INVALID_PHONE, normalize_phone
 from ..roles import SALES_REPS
 from .audit import settings_change_record
 

@@ -5,8 +5,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 
+from ..common.normalize import normalize_phone
 from ..models import SettingsChange, Team, TeamMembership, TeamSettings
-from ..normalize import normalize_phone
 from ..roles import SALES_MANAGERS, SALES_REPS
 from .audit import settings_change_record
 

@@ -14,7 +14,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from ..http import from_trusted_proxy
+from ..common.http import from_trusted_proxy
 from ..models import TwilioAccount
 
 SIGNATURE_MISSING = f"Twilio signs its requests with {SIGNATURE_HEADER}: this one is not signed."

@@ -7,11 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from .. import jobs
+from ..common.pagination import MAX_PAGE_SIZE, FastCountPaginator
 from ..enrichment.service import enrichment_accept, enrichment_dismiss
 from ..events import note_added
 from ..forms import LeadForm, NoteForm
 from ..models import EnrichmentValue, Lead
-from ..pagination import MAX_PAGE_SIZE, FastCountPaginator
 from ..permissions import can_write, lead_visible_or_404
 from ..roles import is_manager
 from ..scoring.service import score_explain

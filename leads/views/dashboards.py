@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from ..exporting import rows_export_response
+from ..common.exporting import rows_export_response
 from ..permissions import can_open_dashboard
 from ..reporting.dashboards import DASHBOARDS, Dashboard, Options, dashboard_build, dashboards_for
 from ..reporting.forms import VIEWS, dashboard_filter_form

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from ..common.validation import ids_parse
 from ..distribution.selectors import (
     agent_board,
     agent_own_load,
@@ -24,7 +25,6 @@ from ..distribution.selectors import (
 from ..models import Notification
 from ..notifications import notifications_mark_read, notifications_unread_count
 from ..roles import is_manager, is_rep
-from ..validation import ids_parse
 
 QUEUE_PAGE_SIZE = 50
 NOTIFICATION_PAGE_SIZE = 25

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from ..capture.duplicates import MERGE_FIELDS, lead_merge
+from ..common.pagination import FastCountPaginator
 from ..models import PossibleDuplicate
-from ..pagination import FastCountPaginator
 from ..roles import is_manager
 
 COMPARED_FIELDS = [name for name in MERGE_FIELDS if name not in ("owner", "team")] + ["owner", "team"]

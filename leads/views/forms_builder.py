@@ -34,11 +34,11 @@ from ..capture.forms_builder.services import (
     form_schema_save,
 )
 from ..capture.webforms import embed_snippets, web_form_active
+from ..common.safejson import JSONRejected, json_loads_safe
 from ..models import Lead, Segment, Sequence, Team, WebForm
 from ..permissions import is_marketer
 from ..reporting.charts import column_chart
 from ..roles import is_manager
-from ..safejson import JSONRejected, json_loads_safe
 from .public import _cors, _origin_allowed
 
 BAD_JSON = "The body is not a JSON object."

@@ -17,7 +17,7 @@ from ..capture.importing import (
 )
 from ..capture.importing.columns import ATTRIBUTE_PREFIX
 from ..capture.importing.mapping import apply_choices, import_job_headers
-from ..exporting import rows_export_response
+from ..common.exporting import rows_export_response
 from ..models import ImportJob
 from .imports import _require_importer
 

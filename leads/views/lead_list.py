@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from ..exporting import leads_export_response
+from ..common.exporting import leads_export_response
+from ..common.validation import id_parse, ids_parse
 from ..models import Lead, Segment
 from ..nurturing.segments import list_add_leads
 from ..page_forms import STATUS_USE_CONVERT
@@ -27,7 +28,6 @@ from ..permissions import can_build_segments, can_export, can_write
 from ..roles import SALES_REPS, is_manager, sees_all_leads
 from ..selectors import lead_filterset, visible_parts, visible_to
 from ..services import lead_bulk_assign, lead_bulk_set_status
-from ..validation import id_parse, ids_parse
 from ..workspace import (
     LEAD_COLUMNS,
     builtin_views,
@@ -55,7 +55,7 @@ MAX_SELECTED = 500
 BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 # Query parameters that are not filters: no chip for them.
 NOT_FILTERS = {"page", "page_size", "ordering", "view"}
-# Keys of leads.exporting.EXPORT_COLUMNS.
+# Keys of leads.common.exporting.EXPORT_COLUMNS.
 EXPORT_COLUMNS = (
     "id", "first_name", "last_name", "email", "phone", "company", "job_title", "country", "city", "status", "score",
     "grade", "source", "owner", "team", "created_at", "last_activity_at",
@@ -277,7 +277,7 @@ def _add_to_list(*, leads, list_id: str, by) -> int:
 
 
 def _export(*, leads, fmt: str) -> HttpResponse:
-    """The ticked leads as a spreadsheet, through leads/exporting.py (formula-safe)."""
+    """The ticked leads as a spreadsheet, through leads/common/exporting.py (formula-safe)."""
     leads = leads.select_related(None).order_by("-created_at", "-id")
     return leads_export_response(leads=leads, columns=EXPORT_COLUMNS, fmt=fmt, filename="leads")
 

@@ -27,13 +27,13 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ..common.pagination import FastCountPaginator
+from ..common.timezones import is_callable, local_now
 from ..enrichment.service import enrichment_hints
 from ..followups import call_log, lead_reassign, task_complete, task_create
 from ..forms import NoteForm
-from ..localtime import is_callable, local_now
 from ..models import EnrichmentValue, Enrollment, Interaction, Lead, PossibleDuplicate, Sequence, Task
 from ..page_forms import INLINE_FIELDS, CallLogForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
-from ..pagination import FastCountPaginator
 from ..permissions import can_write, lead_visible_or_404
 from ..rep_email.threads import timeline_with_threads
 from ..roles import is_manager

@@ -26,9 +26,9 @@ from ..capture.webforms import (
     web_form_active,
     web_forms_forget,
 )
-from ..http import client_ip, wants_json
+from ..common.http import client_ip, wants_json
+from ..common.safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..models import Lead, WebForm
-from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
-from ..http import wants_json
+from ..common.http import wants_json
 from ..models import ScoreJob
 from ..roles import is_manager
 

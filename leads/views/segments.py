@@ -14,7 +14,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import jobs
-from ..exporting import DEFAULT_EXPORT_COLUMNS, EXPORT_COLUMNS, FORMATS, leads_export_response
+from ..common.exporting import DEFAULT_EXPORT_COLUMNS, EXPORT_COLUMNS, FORMATS, leads_export_response
+from ..common.pagination import FastCountPaginator
+from ..common.safejson import UNPARSABLE, JSONRejected, json_loads_safe
+from ..common.validation import id_parse, ids_parse
 from ..models import Segment
 from ..nurturing.builder import builder_apply, builder_nodes, builder_options, builder_parse
 from ..nurturing.segments import (
@@ -30,11 +33,8 @@ from ..nurturing.segments import (
     segment_save,
     segment_snapshots,
 )
-from ..pagination import FastCountPaginator
 from ..permissions import can_build_segments
-from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..selectors import lead_list, visible_to
-from ..validation import id_parse, ids_parse
 
 MEMBERS_PAGE_SIZE = 50
 NO_LIST_CHOSEN = _("Choose a static list.")

@@ -13,6 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ..common.pagination import FastCountPaginator
+from ..common.validation import id_parse
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
 from ..nurturing.forms import LeadPickForm, SequenceForm, StepForm
 from ..nurturing.rendering import RenderError
@@ -20,10 +22,8 @@ from ..nurturing.sending import email_build, email_test_send
 from ..nurturing.sequences import EnrollmentError, enrollment_exit, lead_enroll
 from ..nurturing.stats import bar_chart, sequence_stats
 from ..nurturing.step_editing import sequence_step_add, sequence_step_delete, sequence_step_move
-from ..pagination import FastCountPaginator
 from ..permissions import can_build_segments
 from ..selectors import visible_to
-from ..validation import id_parse
 from ..workspace import visible_exists
 
 ENROLLMENT_PAGE_SIZE = 50

@@ -25,8 +25,8 @@ from ..capture.tracking import (
     visitor_key_new,
     visitor_key_valid,
 )
+from ..common.safejson import UNPARSABLE, JSONRejected, json_loads_safe
 from ..models import TrackingSite
-from ..safejson import UNPARSABLE, JSONRejected, json_loads_safe
 
 # The smallest transparent 1x1 GIF.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Customer
+from leads.common.validation import LOST_REASON_REQUIRED
 from leads.models import Interaction, Lead, Task
-from leads.validation import LOST_REASON_REQUIRED
 from tests.e2e.conftest import log_in
 from tests.factories import CustomerFactory, LeadFactory
 

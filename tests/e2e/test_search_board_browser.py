@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from customers.services import lead_convert
+from leads.common.validation import LOST_REASON_REQUIRED
 from leads.models import Interaction, Lead, Task
-from leads.validation import LOST_REASON_REQUIRED
 from tests.e2e.conftest import log_in
 from tests.factories import LeadFactory
 

@@ -1,11 +1,11 @@
-"""Ids posted to the HTML form endpoints are parsed once (leads.validation.id_parse): anything
+"""Ids posted to the HTML form endpoints are parsed once (leads.common.validation.id_parse): anything
 that is not a plain, in-range number is no id, never a 500."""
 import json
 
 import pytest
 
+from leads.common.validation import id_parse, ids_parse
 from leads.models import Segment, Sequence
-from leads.validation import id_parse, ids_parse
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Brute force: one rule for the client's address (leads.http.client_ip, forwarded addresses only
+"""Brute force: one rule for the client's address (leads.common.http.client_ip, forwarded addresses only
 from TRUSTED_PROXIES), the token throttle and the login lock-out on it, and webhook limits that
 unsigned posts cannot use up."""
 import hashlib
@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from leads.http import client_ip
+from leads.common.http import client_ip
 from leads.models import CaptureRecord, Lead, WebhookSource
 from tests.factories import RepFactory
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leads.bulk import objects_update
+from leads.common.bulk import objects_update
 from leads.models import Lead
 from tests.factories import LeadFactory, RepFactory
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 
-from leads.exporting import cell_safe, rows_export_response
+from leads.common.exporting import cell_safe, rows_export_response
 
 
 def test_formula_looking_text_becomes_text():

@@ -6,8 +6,8 @@ import io
 import pytest
 from django.urls import reverse
 
+from leads.common.validation import LOST_REASON_REQUIRED
 from leads.models import Interaction, Lead, SavedView, UserPreference
-from leads.validation import LOST_REASON_REQUIRED
 from leads.views.lead_list import NO_LIST_CHOSEN, NOTHING_SELECTED, UNKNOWN_OWNER
 from leads.workspace import VIEW_NAME_TAKEN, VIEW_SHARE_FORBIDDEN, status_counts
 from tests.factories import LeadFactory

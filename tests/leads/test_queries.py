@@ -57,8 +57,8 @@ def test_past_the_exact_limit_the_count_is_the_planners_estimate_and_says_so():
     API gives PostgreSQL's estimate and flags it (count_exact: false)."""
     from django.db import connection
 
+    from leads.common.pagination import queryset_count
     from leads.models import Lead
-    from leads.pagination import queryset_count
 
     Lead.objects.bulk_create([Lead(email=f"c{i}@example.com") for i in range(30)])
     assert queryset_count(Lead.objects.all(), exact_limit=100) == (30, True)

@@ -4,8 +4,8 @@ from email.utils import parseaddr
 
 from django.conf import settings
 
+from ...common.normalize import normalize_email
 from ...models import InboundEmail, Lead, Mailbox, OutboundMessage
-from ...normalize import normalize_email
 from .parse import ParsedEmail
 
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from ... import events
+from ...common.normalize import normalize_email
 from ...models import CaptureRecord, InboundEmail, Lead, Mailbox, OutboundMessage
-from ...normalize import normalize_email
 from ..service import CaptureContext, capture_ignore, capture_log
 from .parse import ParsedEmail
 

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
-from ...normalize import normalize_email
+from ...common.normalize import normalize_email
 
 logger = logging.getLogger(__name__)
 

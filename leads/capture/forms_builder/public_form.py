@@ -17,8 +17,8 @@ from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from ...common.normalize import normalize_phone
 from ...models import Lead, Visitor, WebForm
-from ...normalize import normalize_phone
 from ..webforms import HONEYPOT_FIELD, TIMESTAMP_FIELD, TRACKING_FIELDS, PublicLeadForm, form_timestamp
 from .schema import LEAD_FIELD_TYPES, UTM_FIELDS, lead_field_choices
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from ...common.validation import NULL_CHARACTERS
 from ...models import Lead
-from ...validation import NULL_CHARACTERS
 from ..cleaning import TOO_LONG, capture_clean
 from .columns import ATTRIBUTE_PREFIX, FULL_NAME, LOST_REASON, SKIP, STATUS
 from .countries import country_code, region_name

@@ -3,8 +3,8 @@ checks of a raw body before anything reads it (JSON, text, NUL, lone surrogates)
 import hmac
 from typing import Any
 
+from ...common.safejson import BODY_NOT_JSON, LONE_SURROGATE, JSONRejected, json_loads_safe
 from ...models import Lead, WebhookSource
-from ...safejson import BODY_NOT_JSON, LONE_SURROGATE, JSONRejected, json_loads_safe
 
 UNKNOWN_SOURCE = "No active webhook source has this key."
 SIGNATURE_INVALID = "The signature does not match the body."

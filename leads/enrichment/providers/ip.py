@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from geoip2fast import GeoIP2Fast
 
-from ..timezones import single_time_zone
+from ...common.timezones import single_time_zone
 from .base import LeadFacts, Provider, Suggestion
 
 

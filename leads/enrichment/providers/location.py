@@ -1,5 +1,5 @@
 """Location → time zone (country, region and city), from the tz database."""
-from ..timezones import zone_for_place
+from ...common.timezones import zone_for_place
 from .base import LeadFacts, Provider, Suggestion
 
 

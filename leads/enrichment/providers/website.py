@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from django.conf import settings
 from django_countries import countries
 
-from ...normalize import normalize_phone
+from ...common.normalize import normalize_phone
 from ..safe_http import FetchError, Limits, url_fetch
 from .base import LeadFacts, Provider, Suggestion
 from .email import email_kind, registered_domain

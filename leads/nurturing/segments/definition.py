@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django_countries import countries
 
+from ...common.validation import id_parse
 from ...models import Interaction, Lead, Segment, Team
-from ...validation import id_parse
 
 # --- Messages users can act on (tests assert on them) ----------------------------------------
 

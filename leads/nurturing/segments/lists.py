@@ -8,10 +8,10 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from ...common.normalize import normalize_email
+from ...common.validation import id_parse, ids_parse
 from ...models import Lead, Segment, SegmentMember
-from ...normalize import normalize_email
 from ...selectors import visible_to
-from ...validation import id_parse, ids_parse
 from .compiler import queryset_sql
 
 NOT_A_STATIC_LIST = "Leads are added to and removed from static lists only."

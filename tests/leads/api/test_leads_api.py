@@ -1,8 +1,8 @@
 """Creating, reading and changing leads through the API, and the errors users get."""
 import pytest
 
+from leads.common.safejson import BODY_NOT_JSON
 from leads.models import Interaction, Lead
-from leads.safejson import BODY_NOT_JSON
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db

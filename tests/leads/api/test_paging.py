@@ -7,8 +7,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from leads.api.keyset import CURSOR_INVALID
+from leads.common.pagination import COUNT_EXACT_LIMIT
 from leads.models import Lead
-from leads.pagination import COUNT_EXACT_LIMIT
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,12 +1,12 @@
-"""Hostile JSON at the edge (leads/safejson.py): every case the outside tests turned into a 500 is a
+"""Hostile JSON at the edge (leads/common/safejson.py): every case the outside tests turned into a 500 is a
 400 with a message (per field where there is one), and nothing is half written."""
 import json
 
 import pytest
 
 from leads.capture.cleaning import NOTHING_TO_CAPTURE
+from leads.common.safejson import LONE_SURROGATE, NON_FIELD, NUL_IN_KEY, NUMBER_TOO_LARGE, TOO_DEEP, json_depth
 from leads.models import CaptureRecord, Lead
-from leads.safejson import LONE_SURROGATE, NON_FIELD, NUL_IN_KEY, NUMBER_TOO_LARGE, TOO_DEEP, json_depth
 
 from .test_webforms import submission, web_form  # noqa: F401 (fixture)
 

@@ -18,8 +18,8 @@ from leads.capture.importing import (
     import_status,
     typed_value,
 )
+from leads.common.validation import NULL_CHARACTERS
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead, PossibleDuplicate
-from leads.validation import NULL_CHARACTERS
 from tests.factories import LeadFactory
 
 INVALID_EMAIL = "Enter a valid email address."

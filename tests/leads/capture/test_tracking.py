@@ -33,8 +33,8 @@ from leads.capture.tracking import (
     visitor_identify,
 )
 from leads.capture.webforms import form_timestamp
+from leads.common.safejson import LONE_SURROGATE
 from leads.models import Interaction, Lead, PageView, TrackingSite, Visitor, WebForm
-from leads.safejson import LONE_SURROGATE
 from tests.factories import LeadFactory, ManagerFactory
 
 pytestmark = pytest.mark.django_db

@@ -24,9 +24,9 @@ from leads.capture.webhooks import (
     transcript_render,
     webhook_curl_example,
 )
+from leads.common.safejson import NUMBER_TOO_LARGE, TOO_DEEP
 from leads.middleware import BODY_TOO_LARGE
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
-from leads.safejson import NUMBER_TOO_LARGE, TOO_DEEP
 from tests.factories import LeadFactory, ManagerFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from leads.common.normalize import INVALID_PHONE
 from leads.distribution.availability import HOURS_BAD_TIME
 from leads.distribution.territories import RULE_KEYS, RULE_UNKNOWN_KEY
 from leads.models import Agent, Lead, TeamSettings, Territory
-from leads.normalize import INVALID_PHONE
 from tests.factories import LeadFactory
 
 from .conftest import agent, make_team, territory

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leads.api.calls import VOICEMAIL_PROMPT
+from leads.common.normalize import INVALID_PHONE
 from leads.distribution.calls import (
     CALL_ALREADY_ENDED,
     CALL_NOT_FOUND,
@@ -19,7 +20,6 @@ from leads.distribution.calls import (
     call_route,
 )
 from leads.models import Assignment, Call, Interaction, Lead, RotationState
-from leads.normalize import INVALID_PHONE
 from tests.factories import LeadFactory
 
 from .conftest import agent, make_team, territory

@@ -7,9 +7,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from leads.common.timezones import zones_callable_now
 from leads.enrichment.providers.base import LeadFacts, Provider, ProviderUnavailable, Suggestion
 from leads.enrichment.service import enrichment_accept, leads_enrich
-from leads.localtime import zones_callable_now
 from leads.models import CaptureRecord, EnrichmentValue, Interaction, Lead
 from tests.factories import LeadFactory
 

@@ -2,8 +2,8 @@
 import pytest
 from django.urls import reverse
 
+from leads.common.normalize import INVALID_PHONE
 from leads.models import ScoringConfig, ScoringRule, SettingsChange, TeamSettings, Territory
-from leads.normalize import INVALID_PHONE
 from leads.settings_ui import agents, scoring, teams, territories
 
 pytestmark = pytest.mark.django_db

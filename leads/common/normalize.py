@@ -2,15 +2,13 @@
 
 They return the canonical form or raise ValueError with a message users can act on.
 """
-import zoneinfo
-
 import phonenumbers
 from django.conf import settings
 
+from .timezones import TIME_ZONES
+
 INVALID_PHONE = "Enter a valid phone number, for example +44 20 7946 0958."
 INVALID_TIME_ZONE = "Enter a valid IANA time zone, for example Europe/Berlin."
-
-_TIME_ZONES = frozenset(zoneinfo.available_timezones())
 
 
 def normalize_email(value: str | None) -> str:
@@ -36,6 +34,6 @@ def normalize_phone(value: str | None, *, region: str | None = None) -> str:
 def normalize_time_zone(value: str | None) -> str:
     """Return a valid IANA time-zone name, or '' for an empty value; raise ValueError if unknown."""
     name = (value or "").strip()
-    if name and name not in _TIME_ZONES:
+    if name and name not in TIME_ZONES:
         raise ValueError(INVALID_TIME_ZONE)
     return name
