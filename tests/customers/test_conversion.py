@@ -15,8 +15,16 @@ from customers.services import (
     lead_convert,
     leads_bulk_convert,
 )
-from leads.models import Enrollment, Interaction, Lead, Sequence
-from tests.factories import CustomerFactory, InteractionFactory, LeadFactory, ManagerFactory, RepFactory
+from leads.models import Enrollment, Interaction, Lead
+from tests.factories import (
+    CustomerFactory,
+    EnrollmentFactory,
+    InteractionFactory,
+    LeadFactory,
+    ManagerFactory,
+    RepFactory,
+    SequenceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -139,8 +147,8 @@ def test_a_lost_lead_is_not_converted(rep):
 
 def test_conversion_ends_the_leads_nurture_enrollments(rep):
     lead = _lead(owner=rep)
-    sequence = Sequence.objects.create(name="Welcome")
-    enrollment = Enrollment.objects.create(sequence=sequence, lead=lead)
+    sequence = SequenceFactory(name="Welcome")
+    enrollment = EnrollmentFactory(sequence=sequence, lead=lead)
     lead_convert(lead=lead, by=rep)
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.exit_reason) == (Enrollment.Status.EXITED, Enrollment.ExitReason.CONVERTED)

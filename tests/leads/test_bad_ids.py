@@ -5,8 +5,8 @@ import json
 import pytest
 
 from leads.common.validation import id_parse, ids_parse
-from leads.models import Segment, Sequence
-from tests.factories import LeadFactory
+from leads.models import Segment
+from tests.factories import LeadFactory, SegmentFactory, SequenceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +32,8 @@ def as_manager(client, manager):
 @pytest.fixture
 def things(manager):
     lead = LeadFactory()
-    static = Segment.objects.create(name="VIPs", kind=Segment.Kind.STATIC, created_by=manager)
-    sequence = Sequence.objects.create(name="Welcome")
+    static = SegmentFactory(name="VIPs", kind=Segment.Kind.STATIC, created_by=manager)
+    sequence = SequenceFactory(name="Welcome")
     return lead, static, sequence
 
 

@@ -4,10 +4,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone, translation
 
-from leads.models import Notification, SavedView, Task, UserPreference
+from leads.models import UserPreference
 from leads.templatetags.workspace import capped
 from leads.timezones import SESSION_KEY
-from tests.factories import LeadFactory, RepFactory
+from tests.factories import (
+    LeadFactory,
+    NotificationFactory,
+    RepFactory,
+    SavedViewFactory,
+    TaskFactory,
+    UserPreferenceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +27,15 @@ def _notification_time(client) -> str:
 
 def test_dates_show_in_the_users_time_zone(client, rep, settings):
     settings.TIME_ZONE = "UTC"
-    Notification.objects.create(user=rep, kind="assigned", message="Hello", created_at=timezone.now())
-    UserPreference.objects.create(user=rep, time_zone="Asia/Tokyo")
+    NotificationFactory(user=rep, kind="assigned", message="Hello", created_at=timezone.now())
+    UserPreferenceFactory(user=rep, time_zone="Asia/Tokyo")
     client.force_login(rep)  # the zone is read at login and kept in the session
     assert client.session[SESSION_KEY] == "Asia/Tokyo"
     assert _notification_time(client).endswith("+09:00")
 
 
 def test_without_a_preference_the_site_zone_applies_and_the_preferences_page_changes_it(client, rep):
-    Notification.objects.create(user=rep, kind="assigned", message="Hello", created_at=timezone.now())
+    NotificationFactory(user=rep, kind="assigned", message="Hello", created_at=timezone.now())
     client.force_login(rep)
     assert _notification_time(client).endswith("+00:00")
     response = client.post("/preferences/", {"time_zone": "America/New_York", "lead_columns": ["company", "score"]})
@@ -47,7 +54,7 @@ def test_a_bad_time_zone_is_a_400_with_a_message(client, rep):
 
 
 def test_a_session_from_before_reads_the_zone_once(client, rep):
-    UserPreference.objects.create(user=rep, time_zone="Europe/Berlin")
+    UserPreferenceFactory(user=rep, time_zone="Europe/Berlin")
     client.force_login(rep)
     session = client.session
     del session[SESSION_KEY]
@@ -102,10 +109,10 @@ def test_admin_changelists_take_the_same_queries_for_one_or_many_rows(
     def add(n):
         for i in range(n):
             lead = LeadFactory(owner=rep, team=team)
-            Task.objects.create(lead=lead, assigned_to=rep, title=f"t{i}", due_at=timezone.now() + timedelta(hours=i))
+            TaskFactory(lead=lead, assigned_to=rep, title=f"t{i}", due_at=timezone.now() + timedelta(hours=i))
             user = RepFactory()
-            SavedView.objects.create(user=user, name=f"v{i}", query="grade=A")
-            UserPreference.objects.create(user=user, time_zone="Europe/Paris")
+            SavedViewFactory(user=user, name=f"v{i}", query="grade=A")
+            UserPreferenceFactory(user=user, time_zone="Europe/Paris")
     from tests.factories import CustomerFactory
 
     add(1)
@@ -133,7 +140,7 @@ def test_lead_owner_and_team_are_picked_with_autocomplete(client, manager, rep, 
 
 
 def test_the_task_admin_marks_tasks_done(client, manager, rep):
-    task = Task.objects.create(lead=LeadFactory(owner=rep), assigned_to=rep, title="Call back")
+    task = TaskFactory(lead=LeadFactory(owner=rep), assigned_to=rep, title="Call back")
     client.force_login(manager)
     response = client.post("/admin/leads/task/", {"action": "mark_done", "_selected_action": [task.pk]})
     assert response.status_code == 302

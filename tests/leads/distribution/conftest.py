@@ -3,8 +3,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leads.models import Agent, TeamSettings, Territory
-from tests.factories import ManagerFactory, RepFactory, TeamFactory, TeamMembershipFactory
+from leads.models import Agent, Territory
+from tests.factories import (
+    ManagerFactory,
+    RepFactory,
+    TeamFactory,
+    TeamMembershipFactory,
+    TeamSettingsFactory,
+    TerritoryFactory,
+)
 
 # A Wednesday, 10:30 UTC: inside everyone's default working hours.
 WEDNESDAY_MORNING = datetime(2026, 3, 11, 10, 30, tzinfo=UTC)
@@ -19,7 +26,7 @@ def make_team(name: str, *usernames: str, weights: dict[str, int] | None = None,
     """A team with reps (created in order, so membership ids follow it) and its routing settings."""
     team = TeamFactory(name=name, manager=manager)
     if routing:
-        TeamSettings.objects.create(team=team, **routing)
+        TeamSettingsFactory(team=team, **routing)
     reps = []
     for username in usernames:
         rep = RepFactory(username=username, password=None)  # no Argon2 hashing: these reps never log in
@@ -35,7 +42,7 @@ def agent(user, **fields) -> Agent:
 
 
 def territory(name: str, *teams, priority: int = 100, catch_all: bool = False, **rules) -> Territory:
-    created = Territory.objects.create(
+    created = TerritoryFactory(
         name=name, priority=priority, is_catch_all=catch_all,
         rules={key.replace("__", "."): value for key, value in rules.items()},
     )

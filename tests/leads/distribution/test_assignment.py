@@ -10,7 +10,7 @@ from leads.events import activity_recorded
 from leads.models import Assignment, Interaction, Lead, Notification, TeamSettings
 from leads.pipeline import lead_process
 from leads.tasks import notify_by_email_task
-from tests.factories import LeadFactory, RepFactory
+from tests.factories import LeadFactory, RepFactory, TeamSettingsFactory
 
 from .conftest import agent, make_team, territory
 
@@ -185,7 +185,7 @@ def test_a_rep_without_an_agent_profile_routes_with_the_defaults(now):
     territory("Everywhere", team, catch_all=True)
     assert lead_assign(lead_id=LeadFactory().pk, now=now).agent == plain
     saturday = now + timedelta(days=3)
-    TeamSettings.objects.create(team=team, require_working_hours=True)
+    TeamSettingsFactory(team=team, require_working_hours=True)
     assert lead_assign(lead_id=LeadFactory().pk, now=saturday) is None  # Monday–Friday 09:00–17:00
 
 

@@ -1,8 +1,8 @@
 """An agent holding more open leads than their capacity is flagged where managers and the agent look."""
 import pytest
 
-from leads.models import Agent, Lead
-from tests.factories import LeadFactory
+from leads.models import Lead
+from tests.factories import AgentFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -10,14 +10,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def overloaded(rep, team):
     """106 open leads against a capacity of 40 (given by hand, or before the limit was set)."""
-    Agent.objects.create(user=rep, max_open_leads=40)
+    AgentFactory(user=rep, max_open_leads=40)
     LeadFactory.create_batch(106, owner=rep, team=team, status=Lead.Status.NEW)
     return rep
 
 
 def test_the_board_warns_about_an_agent_over_capacity(client, manager, overloaded, other_rep):
     """106 against 40 showed as a plain "106 / 40" with no warning anywhere."""
-    Agent.objects.create(user=other_rep, max_open_leads=40)
+    AgentFactory(user=other_rep, max_open_leads=40)
     client.force_login(manager)
     body = " ".join(client.get("/distribution/").content.decode().split())
     assert 'data-testid="over-capacity"' in body and "<strong>rep1</strong> has 106 open leads against 40" in body
@@ -42,7 +42,7 @@ def test_no_warning_within_capacity_or_without_a_limit(client, rep, team, manage
     LeadFactory.create_batch(3, owner=rep, team=team, status=Lead.Status.NEW)
     client.force_login(rep)
     assert 'data-testid="over-capacity"' not in client.get("/my-queue/").content.decode()
-    Agent.objects.create(user=rep, max_open_leads=3)
+    AgentFactory(user=rep, max_open_leads=3)
     assert 'data-testid="over-capacity"' not in client.get("/my-queue/").content.decode()
     client.force_login(manager)
     assert 'data-testid="over-capacity"' not in client.get("/distribution/").content.decode()

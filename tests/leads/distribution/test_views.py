@@ -9,7 +9,7 @@ from leads.distribution.service import lead_assign
 from leads.distribution.sla import sla_reassign_overdue
 from leads.events import activity_recorded
 from leads.models import Interaction, Notification
-from tests.factories import LeadFactory, ManagerFactory, RepFactory, TeamMembershipFactory
+from tests.factories import LeadFactory, ManagerFactory, NotificationFactory, RepFactory, TeamMembershipFactory
 
 from .conftest import agent, make_team, territory
 
@@ -145,10 +145,10 @@ def test_notifications_unread_count_in_the_nav_open_and_mark_read(client, now):
     rep = RepFactory(username="rep1")
     other = RepFactory(username="rep2", password=None)
     lead = LeadFactory(owner=rep)
-    first = Notification.objects.create(user=rep, kind="assigned", lead=lead, message="New lead assigned to you: First")
-    Notification.objects.create(user=rep, kind="qualified", lead=lead, message="Lead #1 is qualified (score 80)")
-    Notification.objects.create(user=rep, kind="assigned", message="Old news", read_at=timezone.now())
-    foreign = Notification.objects.create(user=other, kind="assigned", message="Not yours")
+    first = NotificationFactory(user=rep, kind="assigned", lead=lead, message="New lead assigned to you: First")
+    NotificationFactory(user=rep, kind="qualified", lead=lead, message="Lead #1 is qualified (score 80)")
+    NotificationFactory(user=rep, kind="assigned", message="Old news", read_at=timezone.now())
+    foreign = NotificationFactory(user=other, kind="assigned", message="Not yours")
     client.force_login(rep)
 
     page = client.get("/")

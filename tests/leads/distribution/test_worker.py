@@ -7,9 +7,9 @@ from django.core import signing
 from django.core.cache import cache
 
 from leads.capture.webforms import _SALT, TIMESTAMP_FIELD
-from leads.models import Assignment, Lead, WebForm
+from leads.models import Assignment, Lead
 from leads.tasks import drain_queues_task, sla_reassign_task
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, WebFormFactory
 
 from .conftest import agent, make_team, territory
 
@@ -37,7 +37,7 @@ def sales_map(transactional_db):
 def test_a_web_form_lead_reaches_the_right_rep_through_the_worker(client, sales_map, celery_worker_live, mailoutbox):
     uk, uk_rep2 = sales_map
     cache.clear()  # the form's rate-limit counters
-    WebForm.objects.create(
+    WebFormFactory(
         name="Contact us", key="contact", fields=["first_name", "last_name", "email", "company", "country"],
         required_fields=["email"], rate_limit="100/m", min_fill_seconds=0,
     )

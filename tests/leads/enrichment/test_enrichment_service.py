@@ -10,8 +10,8 @@ from django.utils import timezone
 from leads.common.timezones import zones_callable_now
 from leads.enrichment.providers.base import LeadFacts, Provider, ProviderUnavailable, Suggestion
 from leads.enrichment.service import enrichment_accept, leads_enrich
-from leads.models import CaptureRecord, EnrichmentValue, Interaction, Lead
-from tests.factories import LeadFactory
+from leads.models import EnrichmentValue, Interaction, Lead
+from tests.factories import CaptureRecordFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_all_caps_names_are_fixed_even_though_a_person_typed_them():
 
 def test_the_last_capture_ip_gives_the_country():
     lead = LeadFactory(email="x@gmail.com", country="", time_zone="")
-    CaptureRecord.objects.create(channel="web_form", result="created", lead=lead, ip="81.2.69.142")
+    CaptureRecordFactory(channel="web_form", result="created", lead=lead, ip="81.2.69.142")
     leads_enrich(lead_ids=[lead.pk])
     lead.refresh_from_db()
     assert (str(lead.country), lead.time_zone) == ("GB", "Europe/London")

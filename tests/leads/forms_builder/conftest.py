@@ -9,6 +9,7 @@ from django.core.cache import cache
 from leads.capture.forms_builder.schema import schema_clean
 from leads.capture.webforms import _SALT
 from leads.models import WebForm
+from tests.factories import WebFormFactory
 
 LAYOUT = {
     "columns": 2,
@@ -54,7 +55,7 @@ def _fresh_rate_limits():
 def built_form(db):
     schema, errors = schema_clean(json.loads(json.dumps(LAYOUT)))
     assert not errors, errors
-    return WebForm.objects.create(
+    return WebFormFactory(
         name="Demo request", key="demo", schema=schema, fields=[], required_fields=[],
         allowed_hosts=["www.example.com"], rate_limit="50/m", min_fill_seconds=2, is_active=True,
     )

@@ -8,6 +8,7 @@ from django.utils import timezone
 from leads.capture.forms_builder.analytics import form_count
 from leads.capture.forms_builder.schema import CONDITION_FIELD, EMAIL_FIRST, RESERVED_NAME, schema_clean
 from leads.models import CaptureRecord, FormDayCount, Lead, WebForm
+from tests.factories import WebFormFactory
 
 from .conftest import FULL, LAYOUT, post_json
 
@@ -161,7 +162,7 @@ def test_the_beacon_counts_starts_and_steps_and_refuses_the_rest(client, built_f
 
 def test_the_lists_take_a_fixed_number_of_queries(client, marketer, built_form, django_assert_num_queries):
     for n in range(5):
-        WebForm.objects.create(name=f"Form {n}", key=f"form-{n}", schema=built_form.schema)
+        WebFormFactory(name=f"Form {n}", key=f"form-{n}", schema=built_form.schema)
     client.force_login(marketer)
     client.get("/forms/builder/")  # warm the session and roles
     with django_assert_num_queries(4):

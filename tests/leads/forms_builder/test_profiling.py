@@ -3,7 +3,8 @@ is not asked again what the CRM knows; the next questions of the marketer's queu
 import pytest
 
 from leads.capture.forms_builder.public_form import REQUIRED_MESSAGE, profile_token, profile_token_lead_id
-from leads.models import Lead, TrackingSite, Visitor
+from leads.models import Lead
+from tests.factories import TrackingSiteFactory, VisitorFactory
 
 from .conftest import post_json
 
@@ -17,8 +18,8 @@ def _names(layout: dict) -> list[list[str]]:
 @pytest.fixture
 def known_lead(db):
     lead = Lead.objects.create(email="known@example.org", first_name="Kim", company="Known Co", attributes={"budget": "> 50k"})
-    site = TrackingSite.objects.create(name="Site", allowed_hosts=["www.example.com"])
-    Visitor.objects.create(site=site, visitor_key="returning-visitor-1", lead=lead)
+    site = TrackingSiteFactory(name="Site", allowed_hosts=["www.example.com"])
+    VisitorFactory(site=site, visitor_key="returning-visitor-1", lead=lead)
     return lead
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from leads.capture.forms_builder.public_form import CONSENT_REQUIRED, PATTERN_MISMATCH, REQUIRED_MESSAGE
 from leads.models import CaptureRecord, Consent, Lead, OutboxJob, WebForm
+from tests.factories import SegmentFactory
 
 from .conftest import FULL, post_json
 
@@ -140,9 +141,9 @@ def test_a_draft_answers_404_and_a_finished_submission_enqueues_its_follow_ups(c
 
 def test_follow_ups_run_once(built_form, marketer, client):
     from leads.automations.form_follow_ups import form_follow_ups_run
-    from leads.models import Notification, Segment, SegmentMember
+    from leads.models import Notification, SegmentMember
 
-    trade_show = Segment.objects.create(name="Demo requests", kind="static")
+    trade_show = SegmentFactory(name="Demo requests", kind="static")
     schema = {**built_form.schema, "follow_ups": {"notify": marketer.pk, "list": trade_show.pk}}
     WebForm.objects.filter(pk=built_form.pk).update(schema=schema)
     from leads.capture.webforms import web_forms_forget
@@ -174,10 +175,10 @@ def test_the_public_page_and_the_embed_layout_are_the_same_form(client, built_fo
 def test_the_follow_ups_run_on_the_worker_after_the_submit(celery_worker_live, client, built_form, marketer):
     """Off the request path: the submit answers at once, a real worker adds to the list and notifies."""
     from leads.capture.webforms import web_forms_forget
-    from leads.models import FormFollowUpRun, Notification, Segment, SegmentMember
+    from leads.models import FormFollowUpRun, Notification, SegmentMember
     from tests.helpers import wait_for
 
-    webinar = Segment.objects.create(name="Webinar sign-ups", kind="static")
+    webinar = SegmentFactory(name="Webinar sign-ups", kind="static")
     WebForm.objects.filter(pk=built_form.pk).update(schema={**built_form.schema, "follow_ups": {"list": webinar.pk, "notify": marketer.pk}})
     web_forms_forget()
     assert post_json(client, built_form, FULL).status_code == 201

@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from leads.models import Interaction, Lead, PageView, Segment, SegmentMember, TrackingSite, Visitor
-from tests.factories import LeadFactory
+from leads.models import Interaction, Lead, PageView, Segment, SegmentMember
+from tests.factories import LeadFactory, PageViewFactory, TrackingSiteFactory, VisitorFactory
 
 COMPANIES = ["Acme Inc", "acme labs", "Globex", "", "Initech Inc", "Umbrella", "ACME"]
 CITIES = ["Lyon", "Paris", "", "lyon", "Berlin"]
@@ -22,7 +22,7 @@ def build_dataset(*, owners, teams, seed: int = 7, size: int = 48) -> list[Lead]
     """`size` leads whose fields, custom attributes, tags, owners, dates and engagement vary."""
     rng = random.Random(seed)
     now = timezone.now()
-    site = TrackingSite.objects.create(name="Shop", allowed_hosts=["shop.example.com"])
+    site = TrackingSiteFactory(name="Shop", allowed_hosts=["shop.example.com"])
     leads = []
     for n in range(size):
         lead = LeadFactory(
@@ -44,9 +44,9 @@ def build_dataset(*, owners, teams, seed: int = 7, size: int = 48) -> list[Lead]
             if rng.random() < 0.35:
                 Interaction.objects.create(lead=lead, kind=kind, occurred_at=now - timedelta(days=rng.randint(0, 60), hours=2))
         if rng.random() < 0.5:
-            visitor = Visitor.objects.create(site=site, visitor_key=f"v{n}", lead=lead)
+            visitor = VisitorFactory(site=site, visitor_key=f"v{n}", lead=lead)
             for _ in range(rng.randint(1, 3)):
-                PageView.objects.create(site=site, visitor=visitor, url=rng.choice(URLS),
+                PageViewFactory(site=site, visitor=visitor, url=rng.choice(URLS),
                                         occurred_at=now - timedelta(days=rng.randint(0, 60), hours=2))
         leads.append(lead)
     return list(Lead.objects.order_by("pk"))

@@ -7,11 +7,18 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from leads.models import Interaction, Lead, PageView, TrackingSite, Visitor
-from leads.models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
+from leads.models import Interaction, Lead
+from leads.models.nurturing import EmailSuppression, Enrollment, StepRun
 from leads.nurturing.sequences import enrollments_process_due, lead_enroll
 from leads.nurturing.tokens import CLICK_SALT, click_token
-from tests.factories import LeadFactory
+from tests.factories import (
+    LeadFactory,
+    PageViewFactory,
+    SequenceFactory,
+    SequenceStepFactory,
+    TrackingSiteFactory,
+    VisitorFactory,
+)
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +26,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sequence():
-    sequence = Sequence.objects.create(name="Onboarding")
-    SequenceStep.objects.create(sequence=sequence, position=0, kind="email", subject="One", body="See https://acme.test/one")
-    SequenceStep.objects.create(sequence=sequence, position=1, kind="wait", wait_days=1)
-    SequenceStep.objects.create(sequence=sequence, position=2, kind="email", subject="Two", body="See https://acme.test/two")
+    sequence = SequenceFactory(name="Onboarding")
+    SequenceStepFactory(sequence=sequence, position=0, kind="email", subject="One", body="See https://acme.test/one")
+    SequenceStepFactory(sequence=sequence, position=1, kind="wait", wait_days=1)
+    SequenceStepFactory(sequence=sequence, position=2, kind="email", subject="Two", body="See https://acme.test/two")
     return sequence
 
 
@@ -63,9 +70,9 @@ def test_open_pixel_marks_the_email_opened_once(sent):
 
 def test_click_redirects_to_the_signed_url_and_links_the_visitor(sent, django_capture_on_commit_callbacks):
     lead, enrollment, message = sent
-    site = TrackingSite.objects.create(name="Site", key="site1")
-    visitor = Visitor.objects.create(site=site, visitor_key="v" * 20)
-    PageView.objects.create(site=site, visitor=visitor, url="https://acme.test/pricing", occurred_at=timezone.now())
+    site = TrackingSiteFactory(name="Site", key="site1")
+    visitor = VisitorFactory(site=site, visitor_key="v" * 20)
+    PageViewFactory(site=site, visitor=visitor, url="https://acme.test/pricing", occurred_at=timezone.now())
     client = Client()
     client.cookies["_lcrm_vid"] = "v" * 20
     (link,) = _links(message, "c")
@@ -117,8 +124,8 @@ def test_one_click_unsubscribe_get_confirms_post_unsubscribes_and_nothing_more_i
     # Days later the wait is over, but the second email is not sent; nor will another sequence mail it.
     enrollments_process_due(now=timezone.now() + timezone.timedelta(days=3))
     assert len(smtp_inbox.messages) == 1
-    other = Sequence.objects.create(name="Other")
-    SequenceStep.objects.create(sequence=other, position=0, kind="email", subject="Hi", body="Hi")
+    other = SequenceFactory(name="Other")
+    SequenceStepFactory(sequence=other, position=0, kind="email", subject="Hi", body="Hi")
     lead_enroll(sequence=other, lead=lead)
     enrollments_process_due(now=timezone.now())
     assert len(smtp_inbox.messages) == 1

@@ -33,7 +33,7 @@ from leads.nurturing.segments import (
     segment_definition_clean,
     segment_queryset,
 )
-from tests.factories import TeamFactory
+from tests.factories import SegmentFactory, TeamFactory
 from tests.leads.nurturing.segment_data import PythonSegment, build_dataset
 
 pytestmark = pytest.mark.django_db
@@ -120,9 +120,9 @@ def _label(condition: dict) -> str:
 def world(marketer, rep, other_rep, team):
     other_team = TeamFactory(name="Field Sales")
     leads = build_dataset(owners=[rep, other_rep], teams=[team, other_team])
-    static = Segment.objects.create(name="Trade show", kind="static")
+    static = SegmentFactory(name="Trade show", kind="static")
     SegmentMember.objects.bulk_create([SegmentMember(segment=static, lead=lead) for lead in leads[::3]])
-    dynamic = Segment.objects.create(name="Hot", definition={"match": "any", "conditions": [
+    dynamic = SegmentFactory(name="Hot", definition={"match": "any", "conditions": [
         {"field": "score", "op": "gte", "value": 70}, {"field": "tags", "op": "contains", "value": "vip"},
     ]})
     return {"leads": leads, "$rep": rep.pk, "$team": team.pk, "$list": static.pk, "$segment": dynamic.pk}
@@ -196,8 +196,8 @@ def test_random_trees_of_conditions_agree_with_python(world, marketer, data):
 
 
 def test_a_segment_that_includes_itself_through_another_is_refused(world):
-    first = Segment.objects.create(name="First", definition={"match": "all", "conditions": []})
-    second = Segment.objects.create(name="Second", definition={"match": "all", "conditions": [
+    first = SegmentFactory(name="First", definition={"match": "all", "conditions": []})
+    second = SegmentFactory(name="Second", definition={"match": "all", "conditions": [
         {"field": "segment", "op": "in", "value": first.pk},
     ]})
     with pytest.raises(ValidationError) as refused:
@@ -212,8 +212,8 @@ def test_a_segment_that_includes_itself_through_another_is_refused(world):
 
 def test_a_stored_cycle_is_caught_when_compiled_not_looped(world, marketer):
     """A cycle written around the validation (admin JSON, a race) raises a clear error, no recursion."""
-    first = Segment.objects.create(name="A", definition={})
-    second = Segment.objects.create(name="B", definition={"conditions": [{"field": "segment", "op": "in", "value": first.pk}]})
+    first = SegmentFactory(name="A", definition={})
+    second = SegmentFactory(name="B", definition={"conditions": [{"field": "segment", "op": "in", "value": first.pk}]})
     Segment.objects.filter(pk=first.pk).update(definition={"conditions": [{"field": "segment", "op": "in", "value": second.pk}]})
     first.refresh_from_db()
     with pytest.raises(ValidationError) as refused:

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leads.models import Enrollment, ImportJob, Lead, Segment, SegmentMember, SegmentSnapshot, Sequence, SequenceStep
+from leads.models import Enrollment, ImportJob, Lead, Segment, SegmentMember, SegmentSnapshot
 from leads.nurturing.segments import (
     NOT_A_STATIC_LIST,
     list_add_leads,
@@ -16,7 +16,7 @@ from leads.nurturing.segments import (
 )
 from leads.selectors import visible_to
 from leads.tasks import import_leads_task, refresh_segments_task
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SegmentFactory, SequenceFactory, SequenceStepFactory
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def members(segment: Segment) -> set[int]:
 def test_a_refresh_stores_who_entered_and_who_left_and_a_snapshot():
     hot = LeadFactory.create_batch(3, score=80)
     cold = LeadFactory(score=10)
-    segment = Segment.objects.create(name="Hot", definition=HOT)
+    segment = SegmentFactory(name="Hot", definition=HOT)
     entered, left = segment_refresh(segment=segment)
     assert (sorted(entered), left) == (sorted(lead.pk for lead in hot), 0)
     segment.refresh_from_db()
@@ -50,7 +50,7 @@ def test_a_refresh_stores_who_entered_and_who_left_and_a_snapshot():
 
 
 def test_a_refresh_takes_the_same_queries_for_few_or_many_members(django_assert_num_queries):
-    segment = Segment.objects.create(name="Hot", definition=HOT)
+    segment = SegmentFactory(name="Hot", definition=HOT)
     LeadFactory.create_batch(2, score=90)
     segment_refresh(segment=segment)
     LeadFactory(score=91)
@@ -66,10 +66,10 @@ def test_a_refresh_takes_the_same_queries_for_few_or_many_members(django_assert_
 
 
 def test_entrants_enroll_in_the_active_sequences_that_start_from_the_segment():
-    segment = Segment.objects.create(name="Hot", definition=HOT)
-    welcome = Sequence.objects.create(name="Welcome", entry_segment=segment)
-    SequenceStep.objects.create(sequence=welcome, position=0, kind="email", subject="Hi", body="Hello")
-    paused = Sequence.objects.create(name="Paused", entry_segment=segment, is_active=False)
+    segment = SegmentFactory(name="Hot", definition=HOT)
+    welcome = SequenceFactory(name="Welcome", entry_segment=segment)
+    SequenceStepFactory(sequence=welcome, position=0, kind="email", subject="Hi", body="Hello")
+    paused = SequenceFactory(name="Paused", entry_segment=segment, is_active=False)
     lead = LeadFactory(score=85)
     LeadFactory(score=5)
     segment_refresh(segment=segment)
@@ -82,10 +82,10 @@ def test_entrants_enroll_in_the_active_sequences_that_start_from_the_segment():
 
 
 def test_the_beat_task_refreshes_due_segments_only_and_skips_a_broken_one():
-    due = Segment.objects.create(name="Due", definition=HOT)
-    Segment.objects.create(name="Manual", definition=HOT, refresh_on_schedule=False)
-    Segment.objects.create(name="A list", kind="static")
-    broken = Segment.objects.create(name="Broken", definition={"conditions": [{"field": "segment", "op": "in", "value": 999999}]})
+    due = SegmentFactory(name="Due", definition=HOT)
+    SegmentFactory(name="Manual", definition=HOT, refresh_on_schedule=False)
+    SegmentFactory(name="A list", kind="static")
+    broken = SegmentFactory(name="Broken", definition={"conditions": [{"field": "segment", "op": "in", "value": 999999}]})
     LeadFactory(score=75)
     assert set(segments_due()) == {due, broken}
     assert refresh_segments_task() == 1  # what beat runs; the broken one is logged and skipped
@@ -99,7 +99,7 @@ def test_the_beat_task_refreshes_due_segments_only_and_skips_a_broken_one():
 
 @pytest.fixture
 def static_list():
-    return Segment.objects.create(name="Trade show", kind="static")
+    return SegmentFactory(name="Trade show", kind="static")
 
 
 def test_adding_and_removing_leads_is_set_based_and_keeps_the_size(static_list, marketer, django_assert_num_queries):
@@ -131,7 +131,7 @@ def test_a_rep_adds_only_the_leads_they_may_see(static_list, rep, other_rep):
 
 
 def test_a_dynamic_segment_takes_no_hand_added_leads(marketer):
-    segment = Segment.objects.create(name="Hot", definition=HOT)
+    segment = SegmentFactory(name="Hot", definition=HOT)
     with pytest.raises(ValidationError) as refused:
         list_add_leads(segment=segment, lead_ids=[LeadFactory().pk], by=marketer)
     assert refused.value.message_dict == {"list": [NOT_A_STATIC_LIST]}
@@ -175,7 +175,7 @@ def test_a_dry_run_import_adds_nobody_to_the_list(static_list, tmp_path, setting
 
 @pytest.mark.django_db(transaction=True)
 def test_refresh_now_runs_on_a_real_worker(celery_worker_live, client, marketer):
-    segment = Segment.objects.create(name="Hot", definition=HOT)
+    segment = SegmentFactory(name="Hot", definition=HOT)
     LeadFactory.create_batch(2, score=77)
     client.force_login(marketer)
     response = client.post(f"/nurture/segments/{segment.pk}/refresh")

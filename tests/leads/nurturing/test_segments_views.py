@@ -11,7 +11,7 @@ from django.urls import reverse
 from leads.models import Lead, Segment, SegmentMember, SegmentSnapshot
 from leads.nurturing.segments import NOT_A_NUMBER, UNKNOWN_FIELD, segment_refresh
 from leads.views.segments import NO_LIST_CHOSEN
-from tests.factories import LeadFactory, MarketerFactory
+from tests.factories import LeadFactory, MarketerFactory, SegmentFactory, SegmentMemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +20,12 @@ HOT = {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": 7
 
 @pytest.fixture
 def hot_segment():
-    return Segment.objects.create(name="Hot leads", definition=HOT)
+    return SegmentFactory(name="Hot leads", definition=HOT)
 
 
 @pytest.fixture
 def static_list():
-    return Segment.objects.create(name="Trade show", kind="static")
+    return SegmentFactory(name="Trade show", kind="static")
 
 
 def preview(client, definition, **extra):
@@ -63,12 +63,12 @@ def test_the_pages_need_a_login(client, hot_segment):
 
 def test_the_segment_list_takes_the_same_queries_for_one_or_many_segments(client, marketer, django_assert_num_queries):
     client.force_login(marketer)
-    Segment.objects.create(name="One", definition=HOT, created_by=marketer)
+    SegmentFactory(name="One", definition=HOT, created_by=marketer)
     client.get(reverse("leads:segment_list"))  # warm the session and role caches
     with django_assert_num_queries(4) as one:  # session, user, its roles, the segments with their creators
         client.get(reverse("leads:segment_list"))
     for n in range(6):
-        Segment.objects.create(name=f"List {n}", kind="static", created_by=MarketerFactory())
+        SegmentFactory(name=f"List {n}", kind="static", created_by=MarketerFactory())
     with django_assert_num_queries(len(one.captured_queries)):
         response = client.get(reverse("leads:segment_list"))
     assert response.content.decode().count('href="/nurture/segments/') >= 7
@@ -191,7 +191,7 @@ def test_the_detail_page_shows_the_count_and_refresh_queues_a_task(client, marke
 def test_export_has_the_chosen_columns_and_neutralises_formulas(client, marketer, static_list):
     client.force_login(marketer)
     evil = LeadFactory(first_name="=cmd()", company="+SUM(A1)", email="evil@example.org", score=42)
-    SegmentMember.objects.create(segment=static_list, lead=evil)
+    SegmentMemberFactory(segment=static_list, lead=evil)
     url = reverse("leads:segment_export", args=[static_list.pk])
     assert client.get(url).status_code == 200
     response = client.get(url, {"columns": ["first_name", "email", "company", "score"], "format": "csv"})
@@ -255,7 +255,7 @@ def test_the_lead_list_adds_selected_leads_or_a_whole_filter_to_a_list(client, m
     response = client.post(url, {"list": "", "lead": [chosen[0].pk], "next": "https://evil.example/"}, follow=True)
     assert str(NO_LIST_CHOSEN) in response.content.decode()
     assert response.redirect_chain[0][0] == "/"
-    dynamic = Segment.objects.create(name="Dyn", definition=HOT)
+    dynamic = SegmentFactory(name="Dyn", definition=HOT)
     client.post(url, {"list": dynamic.pk, "lead": [chosen[0].pk]})
     assert not SegmentMember.objects.filter(segment=dynamic).exists()
 

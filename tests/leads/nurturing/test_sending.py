@@ -5,13 +5,20 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import Consent, Interaction, Lead, OutboundMessage, WebForm
-from leads.models.capture import CaptureRecord
-from leads.models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
+from leads.models import Interaction, Lead, OutboundMessage
+from leads.models.nurturing import Enrollment, StepRun
 from leads.nurturing.rendering import HEADER_INJECTION
 from leads.nurturing.sending import NOT_MAILABLE_NO_CONSENT, lead_not_mailable_reason, mailable_leads
 from leads.nurturing.sequences import enrollments_process_due, lead_enroll
-from tests.factories import LeadFactory
+from tests.factories import (
+    CaptureRecordFactory,
+    ConsentFactory,
+    EmailSuppressionFactory,
+    LeadFactory,
+    SequenceFactory,
+    SequenceStepFactory,
+    WebFormFactory,
+)
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sequence():
-    sequence = Sequence.objects.create(name="Welcome", from_name="Ada at Acme", from_email="ada@acme.test", reply_to="sales@acme.test")
-    SequenceStep.objects.create(
+    sequence = SequenceFactory(name="Welcome", from_name="Ada at Acme", from_email="ada@acme.test", reply_to="sales@acme.test")
+    SequenceStepFactory(
         sequence=sequence, position=0, kind="email", subject="Hello {{ lead.first_name|default:\"there\" }}",
         body="Hi {{ lead.first_name|default:\"there\" }},\n\nRead https://acme.test/guide?x=1&y=2 today.\n\n{{ sender.name }}",
     )
@@ -81,7 +88,7 @@ def test_unmailable_leads_exit_without_a_send(sequence, smtp_inbox, fields):
 
 def test_suppressed_address_is_never_mailed(sequence, smtp_inbox):
     lead = LeadFactory(email="gone@example.org")
-    EmailSuppression.objects.create(email="Gone@Example.org", reason="unsubscribe")
+    EmailSuppressionFactory(email="Gone@Example.org", reason="unsubscribe")
     enrollment = lead_enroll(sequence=sequence, lead=lead)
     _run()
     assert smtp_inbox.messages == []
@@ -90,13 +97,13 @@ def test_suppressed_address_is_never_mailed(sequence, smtp_inbox):
 
 
 def test_form_that_asked_for_consent_without_consent_blocks_the_send(sequence, smtp_inbox):
-    form = WebForm.objects.create(name="Demo", consent_text="Email me news")
+    form = WebFormFactory(name="Demo", consent_text="Email me news")
     without = LeadFactory(email="no@example.org")
     with_consent = LeadFactory(email="yes@example.org")
     opted_in = LeadFactory(email="optin@example.org", email_opt_in=True)
     for lead in (without, with_consent, opted_in):
-        CaptureRecord.objects.create(channel="web_form", result="created", lead=lead, web_form=form)
-    Consent.objects.create(lead=with_consent, text="Email me news", web_form=form)
+        CaptureRecordFactory(channel="web_form", result="created", lead=lead, web_form=form)
+    ConsentFactory(lead=with_consent, text="Email me news", web_form=form)
     leads = {lead.pk: lead for lead in mailable_leads(Lead.objects.filter(pk__in=[without.pk, with_consent.pk, opted_in.pk]))}
     assert lead_not_mailable_reason(lead=leads[without.pk]) == NOT_MAILABLE_NO_CONSENT
     assert lead_not_mailable_reason(lead=leads[with_consent.pk]) is None

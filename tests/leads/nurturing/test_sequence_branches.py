@@ -5,9 +5,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from leads.models.nurturing import BRANCH_TARGET_LATER, Sequence, SequenceStep
+from leads.models.nurturing import BRANCH_TARGET_LATER, SequenceStep
 from leads.nurturing.forms import BRANCH_TARGET_NEW_STEP
 from leads.nurturing.step_editing import STEP_MOVE_BREAKS_BRANCH, sequence_step_move
+from tests.factories import SequenceFactory, SequenceStepFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,11 +16,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def steps():
     """1. email, 2. branch → 4, 3. wait, 4. email."""
-    sequence = Sequence.objects.create(name="Trial nurture")
-    first = SequenceStep.objects.create(sequence=sequence, position=0, kind="email", subject="Hi", body="Hello")
-    branch = SequenceStep.objects.create(sequence=sequence, position=1, kind="branch", branch_on="opened")
-    wait = SequenceStep.objects.create(sequence=sequence, position=2, kind="wait", wait_days=2)
-    last = SequenceStep.objects.create(sequence=sequence, position=3, kind="email", subject="Again", body="Hello")
+    sequence = SequenceFactory(name="Trial nurture")
+    first = SequenceStepFactory(sequence=sequence, position=0, kind="email", subject="Hi", body="Hello")
+    branch = SequenceStepFactory(sequence=sequence, position=1, kind="branch", branch_on="opened")
+    wait = SequenceStepFactory(sequence=sequence, position=2, kind="wait", wait_days=2)
+    last = SequenceStepFactory(sequence=sequence, position=3, kind="email", subject="Again", body="Hello")
     branch.branch_target = last
     branch.save()
     return first, branch, wait, last

@@ -23,7 +23,7 @@ from leads.nurturing.sequences import (
 from leads.scoring.service import leads_rescore
 from leads.services import lead_bulk_set_status, lead_update
 from leads.tasks import process_due_enrollments_task
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SequenceFactory, SequenceStepFactory
 from tests.helpers import wait_for
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 
@@ -33,10 +33,10 @@ MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def _sequence(*steps: dict, **fields) -> Sequence:
-    sequence = Sequence.objects.create(name=fields.pop("name", "Nurture"), **fields)
+    sequence = SequenceFactory(name=fields.pop("name", "Nurture"), **fields)
     made = []
     for position, step in enumerate(steps):
-        made.append(SequenceStep.objects.create(sequence=sequence, position=position, **step))
+        made.append(SequenceStepFactory(sequence=sequence, position=position, **step))
     return sequence
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from leads.models import Interaction, Lead
-from leads.models.nurturing import Enrollment, Sequence, SequenceStep
+from leads.models.nurturing import Enrollment
 from leads.nurturing.sequences import (
     LEAD_NOT_ENROLLABLE,
     EnrollmentError,
@@ -11,16 +11,16 @@ from leads.nurturing.sequences import (
     leads_enroll,
 )
 from leads.nurturing.steps import lead_enrollments_exit
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SequenceFactory, SequenceStepFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def sequence():
-    sequence = Sequence.objects.create(name="Welcome")
-    SequenceStep.objects.create(sequence=sequence, position=0, kind="email", subject="Hi", body="Hello")
-    SequenceStep.objects.create(sequence=sequence, position=1, kind="wait", wait_days=2)
+    sequence = SequenceFactory(name="Welcome")
+    SequenceStepFactory(sequence=sequence, position=0, kind="email", subject="Hi", body="Hello")
+    SequenceStepFactory(sequence=sequence, position=1, kind="wait", wait_days=2)
     return sequence
 
 
@@ -63,7 +63,7 @@ def test_pipeline_rule_enrolls_matching_status_and_grade(sequence):
     sequence.entry_statuses = ["nurturing"]
     sequence.entry_grades = ["C", "D"]
     sequence.save()
-    other = Sequence.objects.create(name="No rules")
+    other = SequenceFactory(name="No rules")
     match = LeadFactory(status="nurturing", grade="C")
     wrong_grade = LeadFactory(status="nurturing", grade="A")
     assert lead_enroll_by_rules(lead_id=match.pk) == 1

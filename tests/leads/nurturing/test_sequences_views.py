@@ -4,11 +4,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models.nurturing import Enrollment, Sequence, SequenceStep, StepRun
+from leads.models.nurturing import Enrollment, Sequence, StepRun
 from leads.nurturing.forms import BRANCH_TARGET_LATER, LEAD_NOT_FOUND, SUBJECT_REQUIRED
 from leads.nurturing.rendering import TAG_NOT_ALLOWED, VARIABLE_NOT_ALLOWED
 from leads.nurturing.sequences import LEAD_NOT_ENROLLABLE, enrollments_process_due, lead_enroll
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SequenceFactory, SequenceStepFactory
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +22,9 @@ def _client(user) -> Client:
 
 @pytest.fixture
 def sequence():
-    sequence = Sequence.objects.create(name="Trial nurture")
-    SequenceStep.objects.create(sequence=sequence, position=0, kind="email", subject="Hi {{ lead.first_name }}", body="Hello {{ lead.company }}")
-    SequenceStep.objects.create(sequence=sequence, position=1, kind="wait", wait_days=2)
+    sequence = SequenceFactory(name="Trial nurture")
+    SequenceStepFactory(sequence=sequence, position=0, kind="email", subject="Hi {{ lead.first_name }}", body="Hello {{ lead.company }}")
+    SequenceStepFactory(sequence=sequence, position=1, kind="wait", wait_days=2)
     return sequence
 
 
@@ -75,7 +75,7 @@ def test_the_editor_refuses_unsafe_templates_with_a_clear_message(marketer, sequ
 def test_a_branch_must_jump_forward(marketer, sequence):
     client = _client(marketer)
     first, wait = sequence.steps.order_by("position")
-    branch = SequenceStep.objects.create(sequence=sequence, position=2, kind="branch", branch_on="opened")
+    branch = SequenceStepFactory(sequence=sequence, position=2, kind="branch", branch_on="opened")
     response = client.post(
         reverse("leads:sequence_step_edit", args=[sequence.pk, branch.pk]),
         {"kind": "branch", "branch_on": "opened", "branch_target": first.pk},
@@ -154,7 +154,7 @@ def test_a_rep_enrolls_a_lead_they_can_see_from_the_lead_page(rep, other_rep, se
 
 
 def test_the_list_counts_each_sequence_in_constant_queries(marketer, sequence, django_assert_max_num_queries):
-    other = Sequence.objects.create(name="Another")
+    other = SequenceFactory(name="Another")
     for lead in LeadFactory.create_batch(3):
         lead_enroll(sequence=sequence, lead=lead)
     lead_enroll(sequence=other, lead=LeadFactory())

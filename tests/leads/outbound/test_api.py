@@ -3,8 +3,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from leads.events import Name
-from leads.models import WebhookDelivery, WebhookSubscription
+from leads.models import WebhookSubscription
 from leads.outbound.subscriptions import EVENT_UNKNOWN, EVENTS_REQUIRED, subscription_create
+from tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_a_manager_turns_a_subscription_off_and_on(api_as, manager, allowed):
 def test_the_list_reads_a_fixed_number_of_queries(api_as, manager, allowed, django_assert_num_queries):
     for n in range(6):
         subscription = subscription_create(url=allowed, events=[Name.LEAD_CREATED], by=manager, description=f"s{n}")
-        WebhookDelivery.objects.create(subscription=subscription, event_type=Name.LEAD_CREATED, payload={})
+        WebhookDeliveryFactory(subscription=subscription, event_type=Name.LEAD_CREATED, payload={})
     client = api_as(manager)
     client.get(URL)  # warm the token and role lookups' caches alike
     # token + user's roles, the page count, the page.
@@ -85,7 +86,7 @@ def test_the_list_reads_a_fixed_number_of_queries(api_as, manager, allowed, djan
 
 def test_the_delivery_log_and_resend(api_as, manager, allowed):
     subscription = subscription_create(url=allowed, events=[Name.LEAD_CREATED], by=manager)
-    delivery = WebhookDelivery.objects.create(
+    delivery = WebhookDeliveryFactory(
         subscription=subscription, event_type=Name.LEAD_CREATED, payload={}, status="failed", attempts=11,
         response_status=500, response_excerpt="boom",
     )

@@ -4,8 +4,9 @@ from django.test import Client
 
 from leads.enrichment.safe_http import REFUSED_ADDRESS
 from leads.events import Name
-from leads.models import WebhookDelivery, WebhookSubscription
+from leads.models import WebhookSubscription
 from leads.outbound.subscriptions import URL_REFUSED, subscription_create
+from tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def test_an_internal_url_is_refused_on_the_form(manager):
 def test_the_log_shows_each_delivery_and_resend_queues_it_again(manager, settings):
     settings.OUTBOUND_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1:9999"]
     subscription = subscription_create(url="http://127.0.0.1:9999/in", events=[Name.LEAD_CREATED], by=manager)
-    delivery = WebhookDelivery.objects.create(
+    delivery = WebhookDeliveryFactory(
         subscription=subscription, event_type=Name.LEAD_CREATED, payload={}, status="failed", attempts=11,
         response_status=502, response_excerpt="bad gateway",
     )

@@ -8,6 +8,7 @@ from leads.events import Name
 from leads.models import WebhookDelivery
 from leads.outbound.delivery import deliveries_purge
 from leads.outbound.subscriptions import subscription_create
+from tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def test_old_finished_deliveries_go_and_pending_and_recent_ones_stay(manager, se
     now = timezone.now()
 
     def row(status, days):
-        return WebhookDelivery.objects.create(
+        return WebhookDeliveryFactory(
             subscription=subscription, event_type=Name.LEAD_CREATED, payload={}, status=status, created_at=now - timedelta(days=days),
         )
 

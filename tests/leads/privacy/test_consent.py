@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 
 from leads.capture.service import CaptureContext, capture
-from leads.models import Consent, EmailSuppression, Enrollment, Lead, Sequence, WebForm
+from leads.models import Consent, EmailSuppression, Enrollment, Lead
 from leads.nurturing.sending import NOT_MAILABLE_SUPPRESSED, lead_not_mailable_reason
 from leads.privacy.consent import CONSENT_ALREADY_WITHDRAWN, consent_withdraw
 from leads.privacy.export import person_export
+from tests.factories import ConsentFactory, EnrollmentFactory, SequenceFactory, WebFormFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ TEXT = "Yes, send me the newsletter. I can unsubscribe at any time."
 
 @pytest.fixture
 def consented(rep):
-    form = WebForm.objects.create(name="Newsletter", key="news", consent_text=TEXT)
+    form = WebFormFactory(name="Newsletter", key="news", consent_text=TEXT)
     data = {"email": "carla@consent.example", "first_name": "Carla", "email_opt_in": True}
     result = capture(
         data=data, context=CaptureContext(channel=Lead.Source.WEB_FORM, web_form=form, ip="192.0.2.44", user_agent="Firefox", payload=data),
@@ -49,15 +50,15 @@ def test_the_consent_page_costs_the_same_queries_for_many_consents(consented, re
     with django_assert_num_queries(5):
         client.get(url)
     for n in range(5):
-        Consent.objects.create(lead=consented.lead, text=f"Consent {n}", web_form=consented.record.web_form, capture=consented.record)
+        ConsentFactory(lead=consented.lead, text=f"Consent {n}", web_form=consented.record.web_form, capture=consented.record)
     with django_assert_num_queries(5):
         assert client.get(url).content.decode().count("Record withdrawal") == 6
 
 
 def test_a_withdrawal_keeps_the_proof_and_stops_the_mail(consented, rep, client):
     lead = consented.lead
-    sequence = Sequence.objects.create(name="Newsletter")
-    Enrollment.objects.create(sequence=sequence, lead=lead)
+    sequence = SequenceFactory(name="Newsletter")
+    EnrollmentFactory(sequence=sequence, lead=lead)
     consent = Consent.objects.get(lead=lead)
     client.force_login(rep)
     response = client.post(reverse("privacy:consent_withdraw", args=[lead.pk, consent.pk]), {"note": "Asked on the phone"})

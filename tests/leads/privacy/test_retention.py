@@ -5,9 +5,9 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 
-from leads.models import CaptureRecord, Interaction, Lead, PageView, TrackingSite, Visitor
+from leads.models import CaptureRecord, Interaction, Lead, PageView, Visitor
 from leads.privacy.retention import retention_purge
-from tests.factories import LeadFactory
+from tests.factories import CaptureRecordFactory, LeadFactory, PageViewFactory, TrackingSiteFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,27 +30,27 @@ def _ago(days: float) -> datetime:
 
 def test_only_what_is_older_than_its_setting_goes(retention):
     lead = LeadFactory(email="keep@retention.example")
-    old_capture = CaptureRecord.objects.create(channel="web_form", result="created", received_at=_ago(31), payload={"email": "x@y.z"},
+    old_capture = CaptureRecordFactory(channel="web_form", result="created", received_at=_ago(31), payload={"email": "x@y.z"},
                                                ip="192.0.2.1", user_agent="UA", lead=lead)
-    new_capture = CaptureRecord.objects.create(channel="web_form", result="created", received_at=_ago(29), payload={"email": "x@y.z"},
+    new_capture = CaptureRecordFactory(channel="web_form", result="created", received_at=_ago(29), payload={"email": "x@y.z"},
                                                ip="192.0.2.1", lead=lead)
-    old_mail = CaptureRecord.objects.create(channel="email", result="attached", received_at=_ago(61), raw="From: a@b.c\r\n\r\nbody")
+    old_mail = CaptureRecordFactory(channel="email", result="attached", received_at=_ago(61), raw="From: a@b.c\r\n\r\nbody")
     old_body = Interaction.objects.create(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(61), body="old body")
     new_body = Interaction.objects.create(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(59), body="new body")
     note = Interaction.objects.create(lead=lead, kind=Interaction.Kind.NOTE, occurred_at=_ago(400), body="a note stays")
-    site = TrackingSite.objects.create(name="s", key="s")
-    known = Visitor.objects.create(site=site, visitor_key="k" * 32, lead=lead, last_seen_at=_ago(91))
-    anonymous_old = Visitor.objects.create(site=site, visitor_key="a" * 32, last_seen_at=_ago(91))
-    anonymous_new = Visitor.objects.create(site=site, visitor_key="b" * 32, last_seen_at=_ago(89))
-    PageView.objects.create(site=site, visitor=known, url="https://e.x/old", occurred_at=_ago(91))
-    new_view = PageView.objects.create(site=site, visitor=known, url="https://e.x/new", occurred_at=_ago(89))
+    site = TrackingSiteFactory(name="s", key="s")
+    known = VisitorFactory(site=site, visitor_key="k" * 32, lead=lead, last_seen_at=_ago(91))
+    anonymous_old = VisitorFactory(site=site, visitor_key="a" * 32, last_seen_at=_ago(91))
+    anonymous_new = VisitorFactory(site=site, visitor_key="b" * 32, last_seen_at=_ago(89))
+    PageViewFactory(site=site, visitor=known, url="https://e.x/old", occurred_at=_ago(91))
+    new_view = PageViewFactory(site=site, visitor=known, url="https://e.x/new", occurred_at=_ago(89))
     old_entry = Interaction.objects.create(lead=lead, kind=Interaction.Kind.PAGE_VIEW, occurred_at=_ago(91))
     lost_old = LeadFactory(status=Lead.Status.LOST, lost_reason="budget")
     lost_new = LeadFactory(status=Lead.Status.LOST, lost_reason="budget")
     quiet = LeadFactory(status=Lead.Status.NEW)
     Lead.objects.filter(pk__in=[lost_old.pk, quiet.pk]).update(updated_at=_ago(366))
     Lead.objects.filter(pk=lost_new.pk).update(updated_at=_ago(364))
-    CaptureRecord.objects.create(channel="web_form", result="created", received_at=_ago(1), lead=lost_old)
+    CaptureRecordFactory(channel="web_form", result="created", received_at=_ago(1), lead=lost_old)
 
     with time_machine.travel(NOW, tick=False):
         counts = retention_purge()
@@ -88,7 +88,7 @@ def test_unconverted_leads_go_when_a_retention_is_set(retention):
 
 def test_zero_keeps_for_ever(retention):
     retention.PRIVACY_RETAIN_CAPTURE_PAYLOAD_DAYS = 0
-    record = CaptureRecord.objects.create(channel="api", result="created", received_at=_ago(5000), payload={"a": 1})
+    record = CaptureRecordFactory(channel="api", result="created", received_at=_ago(5000), payload={"a": 1})
     with time_machine.travel(NOW, tick=False):
         assert "capture_payloads" not in retention_purge()
     assert CaptureRecord.objects.get(pk=record.pk).payload == {"a": 1}

@@ -20,25 +20,33 @@ from leads.models import (
     Call,
     EmailSuppression,
     EnrichmentValue,
-    Enrollment,
     ImportJob,
     Interaction,
     Lead,
     Notification,
-    OutboundMessage,
     RunStep,
     Segment,
-    SegmentMember,
-    Sequence,
     SequenceStep,
     StepRun,
-    Task,
-    TrackingSite,
-    WebForm,
-    WebhookDelivery,
-    WebhookSubscription,
 )
-from tests.factories import LeadFactory
+from tests.factories import (
+    AssignmentFactory,
+    CallFactory,
+    EmailSuppressionFactory,
+    EnrollmentFactory,
+    LeadFactory,
+    NotificationFactory,
+    OutboundMessageFactory,
+    SegmentFactory,
+    SegmentMemberFactory,
+    SequenceFactory,
+    SequenceStepFactory,
+    TaskFactory,
+    TrackingSiteFactory,
+    WebFormFactory,
+    WebhookDeliveryFactory,
+    WebhookSubscriptionFactory,
+)
 from tests.leads.capture.email_mail import message
 
 EMAIL = "zebedee.quartermaine@privacy-example.org"
@@ -50,8 +58,8 @@ NEEDLES = [EMAIL, PHONE, FIRST, LAST]
 
 def person_world(*, manager, rep) -> SimpleNamespace:
     """The person, everywhere; returns the lead, the other lead and a few of the rows made."""
-    site = TrackingSite.objects.create(name="Main site", key="main", allowed_hosts=["www.example.com"])
-    form = WebForm.objects.create(name="Demo request", key="demo", consent_text="I agree to receive product emails.")
+    site = TrackingSiteFactory(name="Main site", key="main", allowed_hosts=["www.example.com"])
+    form = WebFormFactory(name="Demo request", key="demo", consent_text="I agree to receive product emails.")
     visitor_key = visitor_key_new()
     page_view_record(site=site, hit=PageViewInput(url="https://www.example.com/pricing", visitor_key=visitor_key, title="Pricing"))
     submitted = {"first_name": FIRST, "last_name": LAST, "email": EMAIL, "phone": PHONE, "company": f"{LAST} Ltd",
@@ -71,29 +79,29 @@ def person_world(*, manager, rep) -> SimpleNamespace:
     now = timezone.now()
     events.emails_sent(sent=[events.SentEmail(lead_id=lead.pk, subject=f"Hello {FIRST}", body=f"Dear {FIRST} {LAST}, thanks!",
                                               data={"message_id": "<out-1@leadcrm.test>"})], channel="email", occurred_at=now)
-    OutboundMessage.objects.create(message_id="<out-1@leadcrm.test>", lead=lead, subject=f"Hello {FIRST}")
-    sequence = Sequence.objects.create(name="Welcome")
-    step = SequenceStep.objects.create(sequence=sequence, kind=SequenceStep.Kind.EMAIL, subject="Hi", body="Hi {{ lead.first_name }}")
-    enrollment = Enrollment.objects.create(sequence=sequence, lead=lead, step=step, next_run_at=now)
+    OutboundMessageFactory(message_id="<out-1@leadcrm.test>", lead=lead, subject=f"Hello {FIRST}")
+    sequence = SequenceFactory(name="Welcome")
+    step = SequenceStepFactory(sequence=sequence, kind=SequenceStep.Kind.EMAIL, subject="Hi", body="Hi {{ lead.first_name }}")
+    enrollment = EnrollmentFactory(sequence=sequence, lead=lead, step=step, next_run_at=now)
     StepRun.objects.create(enrollment=enrollment, step=step, lead=lead, status=StepRun.Status.SENT, to_email=EMAIL,
                            to_domain="privacy-example.org", subject=f"Hello {FIRST}", message_id="<out-1@leadcrm.test>")
-    segment = Segment.objects.create(name="Trade show", kind=Segment.Kind.STATIC)
-    SegmentMember.objects.create(segment=segment, lead=lead)
+    segment = SegmentFactory(name="Trade show", kind=Segment.Kind.STATIC)
+    SegmentMemberFactory(segment=segment, lead=lead)
     events.note_added(lead=lead, by=rep, body=f"{FIRST} wants a demo; call {PHONE}.")
-    Task.objects.create(lead=lead, assigned_to=rep, title=f"Call {FIRST} {LAST}", notes=f"Mobile {PHONE}", due_at=now + timedelta(days=1))
-    Notification.objects.create(user=rep, kind=Notification.Kind.ASSIGNED, lead=lead, message=f"{FIRST} {LAST} was assigned to you")
-    Assignment.objects.create(lead=lead, agent=rep, reason=Assignment.Reason.MANUAL, detail="by hand")
+    TaskFactory(lead=lead, assigned_to=rep, title=f"Call {FIRST} {LAST}", notes=f"Mobile {PHONE}", due_at=now + timedelta(days=1))
+    NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, lead=lead, message=f"{FIRST} {LAST} was assigned to you")
+    AssignmentFactory(lead=lead, agent=rep, reason=Assignment.Reason.MANUAL, detail="by hand")
     EnrichmentValue.objects.create(lead=lead, field="job_title", value="Founder", provider="test", confidence=0.9,
                                    status=EnrichmentValue.Status.SUGGESTED)
     automation = Automation.objects.create(name="Welcome task", trigger=Automation.Trigger.LEAD_CREATED, enabled=False)
     run = AutomationRun.objects.create(automation=automation, lead=lead, trigger_event="lead.created", trigger_key="k1",
                                        status=AutomationRun.Status.DONE)
     RunStep.objects.create(run=run, position=0, action="task", outcome=RunStep.Outcome.DONE, detail=f"Task for {FIRST} {LAST}")
-    subscription = WebhookSubscription.objects.create(url="https://hooks.example.com/in", events=["lead.created"], secret="whsec_x")
-    WebhookDelivery.objects.create(subscription=subscription, event_type="lead.created", lead_id=lead.pk,
+    subscription = WebhookSubscriptionFactory(url="https://hooks.example.com/in", events=["lead.created"], secret="whsec_x")
+    WebhookDeliveryFactory(subscription=subscription, event_type="lead.created", lead_id=lead.pk,
                                    payload={"lead": {"id": lead.pk, "email": EMAIL, "first_name": FIRST, "last_name": LAST, "phone": PHONE}})
-    Call.objects.create(call_id="call-zq-1", from_number=PHONE, to_number="+442079460000", lead=lead, route=Call.Route.TEAM)
-    EmailSuppression.objects.create(email=EMAIL, reason=EmailSuppression.Reason.BOUNCE, lead=lead)
+    CallFactory(call_id="call-zq-1", from_number=PHONE, to_number="+442079460000", lead=lead, route=Call.Route.TEAM)
+    EmailSuppressionFactory(email=EMAIL, reason=EmailSuppression.Reason.BOUNCE, lead=lead)
     LogEntry.objects.create(user=manager, content_type=ContentType.objects.get_for_model(Lead), object_id=str(lead.pk),
                             object_repr=str(lead), action_flag=CHANGE, change_message=f'[{{"changed": {{"fields": ["{LAST}"]}}}}]')
     job = ImportJob(original_name="fair.csv", status=ImportJob.Status.DONE)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from leads.models import EmailTemplate, RepEmail
 from leads.rep_email.templates import TEMPLATE_SHARE_FORBIDDEN
-from tests.factories import CustomerFactory, LeadFactory
+from tests.factories import CustomerFactory, EmailTemplateFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +22,9 @@ def ada(rep):
 
 def test_templates_page_lists_own_and_shared_in_a_fixed_number_of_queries(client, rep, other_rep, manager, django_assert_num_queries):
     for n in range(3):
-        EmailTemplate.objects.create(owner=rep, name=f"Mine {n}", subject="S", body="B")
-        EmailTemplate.objects.create(owner=other_rep, name=f"Theirs {n}", subject="S", body="B")
-        EmailTemplate.objects.create(owner=manager, name=f"Shared {n}", subject="S", body="B", is_shared=True)
+        EmailTemplateFactory(owner=rep, name=f"Mine {n}", subject="S", body="B")
+        EmailTemplateFactory(owner=other_rep, name=f"Theirs {n}", subject="S", body="B")
+        EmailTemplateFactory(owner=manager, name=f"Shared {n}", subject="S", body="B", is_shared=True)
     client.force_login(rep)
     client.get(reverse("leads:email_templates"))  # warm the session and roles
 
@@ -38,7 +38,7 @@ def test_templates_page_lists_own_and_shared_in_a_fixed_number_of_queries(client
 
 
 def test_a_rep_edits_only_their_own_and_may_not_share(client, rep, other_rep):
-    theirs = EmailTemplate.objects.create(owner=other_rep, name="Theirs", subject="S", body="B", is_shared=True)
+    theirs = EmailTemplateFactory(owner=other_rep, name="Theirs", subject="S", body="B", is_shared=True)
     client.force_login(rep)
     assert client.post(reverse("leads:email_template_edit", args=[theirs.pk]), {"name": "x", "subject": "s", "body": "b"}).status_code == 403
     assert client.post(reverse("leads:email_template_delete", args=[theirs.pk])).status_code == 403
@@ -67,7 +67,7 @@ def test_a_manager_shares_and_edits_a_shared_template(client, manager):
 
 
 def test_compose_without_javascript_applies_a_template_previews_and_schedules_in_the_leads_time(client, rep, ada):
-    template = EmailTemplate.objects.create(owner=rep, name="Intro", subject="Hello {{ lead.first_name }}", body="Dear {{ lead.first_name }} of {{ lead.company }},")
+    template = EmailTemplateFactory(owner=rep, name="Intro", subject="Hello {{ lead.first_name }}", body="Dear {{ lead.first_name }} of {{ lead.company }},")
     client.force_login(rep)
     url = reverse("leads:email_compose", args=[ada.pk])
     form = {"to": ada.email, "template": template.pk, "action": "apply"}

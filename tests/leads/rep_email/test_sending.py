@@ -9,12 +9,12 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from leads.models import EmailSuppression, Enrollment, Interaction, OutboundMessage, RepEmail, Sequence
+from leads.models import EmailSuppression, Enrollment, Interaction, OutboundMessage, RepEmail
 from leads.nurturing.sending import NOT_MAILABLE_DO_NOT_CONTACT, NOT_MAILABLE_SUPPRESSED
 from leads.rep_email.compose import OVERRIDE_REASON_REQUIRED, OVERRIDE_REQUIRED, Draft, rep_email_create
 from leads.rep_email.sending import INTERRUPTED, rep_email_send, rep_emails_sweep
 from leads.rep_email.tracking import rep_email_click_record, rep_email_open_record
-from tests.factories import LeadFactory
+from tests.factories import EmailSuppressionFactory, EnrollmentFactory, LeadFactory, SequenceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_tracking_is_optional_and_opens_and_clicks_are_recorded_once(smtp_inbox,
 
 
 def test_an_unsubscribed_lead_is_refused_without_an_override_and_mailed_with_a_recorded_one(smtp_inbox, rep, ada):
-    EmailSuppression.objects.create(email=ada.email, reason=EmailSuppression.Reason.UNSUBSCRIBE, lead=ada)
+    EmailSuppressionFactory(email=ada.email, reason=EmailSuppression.Reason.UNSUBSCRIBE, lead=ada)
 
     with pytest.raises(ValidationError) as refused:
         _send_now(ada, rep)
@@ -161,8 +161,8 @@ def test_a_send_a_dead_worker_left_is_marked_failed_never_sent_twice(smtp_inbox,
 
 def test_the_reps_email_pauses_the_leads_nurture_sequences(settings, smtp_inbox, rep, ada):
     settings.REP_EMAIL_PAUSES_NURTURE_DAYS = 7
-    sequence = Sequence.objects.create(name="Welcome")
-    enrollment = Enrollment.objects.create(sequence=sequence, lead=ada, next_run_at=timezone.now() + timedelta(hours=1))
+    sequence = SequenceFactory(name="Welcome")
+    enrollment = EnrollmentFactory(sequence=sequence, lead=ada, next_run_at=timezone.now() + timedelta(hours=1))
     _send_now(ada, rep)
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.ACTIVE

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.core.cache import cache
 
-from leads.models import Agent, Assignment, Interaction, Lead
-from tests.factories import LeadFactory, TeamFactory
+from leads.models import Assignment, Interaction, Lead
+from tests.factories import AgentFactory, AssignmentFactory, LeadFactory, TeamFactory
 
 END = date(2026, 3, 20)
 START = END - timedelta(days=9)
@@ -59,10 +59,10 @@ def dataset(teams, rep):
     make_lead("web_form", "Pricing form", "converted", 90, "A", teams["inside"], datetime.combine(START, time(0), tzinfo=UTC) - timedelta(seconds=1))
     make_lead("chat", "", "new", 10, "D", teams["inside"], datetime.combine(END + timedelta(days=1), time(0), tzinfo=UTC))
     Lead.objects.filter(pk__in=[leads[0].pk, leads[1].pk, leads[2].pk]).update(owner=rep)
-    Agent.objects.create(user=rep, max_open_leads=10, max_new_per_day=5)
+    AgentFactory(user=rep, max_open_leads=10, max_new_per_day=5)
     assigned = DAY1
     for minutes in (10, 40, None):  # None: never contacted, the SLA ran out
-        Assignment.objects.create(
+        AssignmentFactory(
             lead=leads[0], agent=rep, team=teams["inside"], reason=Assignment.Reason.ROUND_ROBIN, assigned_at=assigned,
             sla_due_at=assigned + timedelta(minutes=30),
             first_contact_at=assigned + timedelta(minutes=minutes) if minutes is not None else None,

@@ -3,8 +3,9 @@ import pytest
 from django.urls import reverse
 
 from leads.common.normalize import INVALID_PHONE
-from leads.models import ScoringConfig, ScoringRule, SettingsChange, TeamSettings, Territory
+from leads.models import ScoringConfig, ScoringRule, SettingsChange, Territory
 from leads.settings_ui import agents, scoring, teams, territories
+from tests.factories import TeamSettingsFactory, TerritoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def test_team_form_messages(manager_client, team, change, field, message):
 
 
 def test_a_team_phone_number_rings_one_team_only(manager_client, team):
-    TeamSettings.objects.create(team=team, phone_numbers=["+442079460000"])
+    TeamSettingsFactory(team=team, phone_numbers=["+442079460000"])
     errors = errors_of(manager_client.post(reverse("leads:settings_ui:team_create"), {**TEAM, "phone_numbers": "+44 20 7946 0000"}))
     assert errors["phone_numbers"] == [teams.PHONE_TAKEN.format(number="+442079460000", team="Inside Sales")]
 
@@ -84,7 +85,7 @@ def test_territory_form_messages(manager_client, team, change, field, message):
 
 
 def test_a_second_active_catch_all_is_refused(manager_client, team):
-    Territory.objects.create(name="Everywhere", is_catch_all=True)
+    TerritoryFactory(name="Everywhere", is_catch_all=True)
     errors = errors_of(manager_client.post(reverse("leads:settings_ui:territory_create"), {
         "name": "Rest", "priority": "1", "is_active": "on", "is_catch_all": "on", "teams": [team.pk],
     }))

@@ -4,7 +4,14 @@ import pytest
 from django.urls import reverse
 
 from leads.models import Agent, ScoringRule, SettingsChange, TeamMembership, TeamSettings, Territory
-from tests.factories import RepFactory, TeamFactory, TeamMembershipFactory
+from tests.factories import (
+    AgentFactory,
+    RepFactory,
+    TeamFactory,
+    TeamMembershipFactory,
+    TeamSettingsFactory,
+    TerritoryFactory,
+)
 from tests.leads.settings_ui.conftest import all_urls
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def things(team, rep):
-    territory = Territory.objects.create(name="UK", rules={"country": ["GB"]})
+    territory = TerritoryFactory(name="UK", rules={"country": ["GB"]})
     territory.teams.add(team)
     return {"team_id": team.pk, "user_id": rep.pk, "territory_id": territory.pk, "rule_id": ScoringRule.objects.first().pk}
 
@@ -100,7 +107,7 @@ def test_saving_an_agent_keeps_the_week_in_their_zone_and_records_it(manager_cli
 
 
 def test_deleting_a_territory_is_recorded(manager_client, team):
-    territory = Territory.objects.create(name="Nordics", rules={"country": ["SE", "NO"]})
+    territory = TerritoryFactory(name="Nordics", rules={"country": ["SE", "NO"]})
     territory.teams.add(team)
     manager_client.post(reverse("leads:settings_ui:territory_delete", args=[territory.pk]))
     change = SettingsChange.objects.get()
@@ -108,8 +115,8 @@ def test_deleting_a_territory_is_recorded(manager_client, team):
 
 
 def test_the_order_of_territories_is_saved_by_number(manager_client, team):
-    first = Territory.objects.create(name="A", priority=10, rules={"country": ["GB"]})
-    second = Territory.objects.create(name="B", priority=20, rules={"country": ["DE"]})
+    first = TerritoryFactory(name="A", priority=10, rules={"country": ["GB"]})
+    second = TerritoryFactory(name="B", priority=20, rules={"country": ["DE"]})
     response = manager_client.post(reverse("leads:settings_ui:territories"), {f"priority_{first.pk}": "30", f"priority_{second.pk}": "20"})
     assert response.status_code == 302
     assert list(Territory.objects.values_list("name", flat=True)) == ["B", "A"]
@@ -121,12 +128,12 @@ def test_the_order_of_territories_is_saved_by_number(manager_client, team):
 def _many_teams_agents_territories(n: int) -> None:
     for i in range(n):
         team = TeamFactory(name=f"Team {i}")
-        TeamSettings.objects.create(team=team, phone_numbers=[f"+4420794600{i:02d}"])
+        TeamSettingsFactory(team=team, phone_numbers=[f"+4420794600{i:02d}"])
         for j in range(2):
             rep = RepFactory(username=f"r{i}-{j}", password=None)
             TeamMembershipFactory(team=team, user=rep)
-            Agent.objects.create(user=rep, max_open_leads=10)
-        territory = Territory.objects.create(name=f"T{i}", priority=i + 1, rules={"country": ["GB"]})
+            AgentFactory(user=rep, max_open_leads=10)
+        territory = TerritoryFactory(name=f"T{i}", priority=i + 1, rules={"country": ["GB"]})
         territory.teams.add(team)
         SettingsChange.objects.create(area="team", object_repr=f"Team {i}", action="changed", before={"a": 1}, after={"a": 2})
 

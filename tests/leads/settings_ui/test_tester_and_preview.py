@@ -7,11 +7,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.distribution.service import lead_assign
-from leads.models import Agent, Interaction, Lead, ScoringConfig, ScoringRule, Territory
+from leads.models import Interaction, Lead, ScoringConfig, ScoringRule
 from leads.scoring.preview import grades_preview
 from leads.scoring.service import leads_rescore
 from leads.settings_ui.scoring import config_snapshot
-from tests.factories import LeadFactory, RepFactory, TeamFactory, TeamMembershipFactory
+from tests.factories import (
+    AgentFactory,
+    LeadFactory,
+    RepFactory,
+    ScoringRuleFactory,
+    TeamFactory,
+    TeamMembershipFactory,
+    TerritoryFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +44,11 @@ def routing():
         team = TeamFactory(name=name)
         rep = RepFactory(username=f"rep-{name.lower().replace(' ', '-')}", password=None)
         TeamMembershipFactory(team=team, user=rep)
-        Agent.objects.create(user=rep, working_hours={str(d): ["00:00", "24:00"] for d in range(7)})
+        AgentFactory(user=rep, working_hours={str(d): ["00:00", "24:00"] for d in range(7)})
         teams[name] = team
 
     def territory(name, team, priority, **rules):
-        made = Territory.objects.create(name=name, priority=priority, rules=rules, is_catch_all=not rules)
+        made = TerritoryFactory(name=name, priority=priority, rules=rules, is_catch_all=not rules)
         made.teams.add(teams[team])
 
     territory("UK software", "UK Software", 10, country=["GB"], industry=["software"])
@@ -132,7 +140,7 @@ def test_an_unsaved_rule_is_previewed_and_counted_the_same(manager_client):
     assert response.status_code == 200 and not ScoringRule.objects.filter(name="VPs").exists()
     preview = response.context["preview"]
     assert response.context["words"] == "Job title contains VP → +40"
-    ScoringRule.objects.create(name="VPs", group="fit", field="job_title", operator="contains", value="VP", points=40)
+    ScoringRuleFactory(name="VPs", group="fit", field="job_title", operator="contains", value="VP", points=40)
     leads_rescore()
     after = dict(Lead.objects.values_list("pk", "grade"))
     assert preview.changed == sum(before[pk] != after[pk] for pk in before) > 0

@@ -5,7 +5,7 @@ from django.test import Client
 
 from leads.models import TwilioAccount
 from leads.telephony.admin import ACCOUNT_SID_INVALID, TOKEN_REQUIRED
-from tests.factories import ManagerFactory
+from tests.factories import ManagerFactory, TwilioAccountFactory
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, inbound
 
@@ -51,5 +51,5 @@ def test_the_form_refuses_a_bad_sid_and_a_missing_token(manager_client):
 
 
 def test_a_switched_off_row_refuses_the_environments_account_too(client, team):
-    TwilioAccount.objects.create(name="Paused", account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, is_active=False)
+    TwilioAccountFactory(name="Paused", account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, is_active=False)
     assert inbound(client, caller="+442079460958").status_code == 403

@@ -13,9 +13,8 @@ from leads.models import (
     Notification,
     OutboxJob,
     WebhookDelivery,
-    WebhookSubscription,
 )
-from tests.factories import LeadFactory
+from tests.factories import AssignmentFactory, LeadFactory, WebhookSubscriptionFactory
 
 from .conftest import DIAL, REP1_PHONE, REP2_PHONE, STATUS, inbound, sid, twilio_post, twiml
 
@@ -44,7 +43,7 @@ def owned_lead(team):
 
 def test_an_answered_call_ends_on_the_timeline_and_is_the_owners_first_contact(client, team, owned_lead):
     rep2 = team.members.get(username="rep2")
-    Assignment.objects.create(lead=owned_lead, agent=rep2, team=team, reason="round_robin", assigned_at=owned_lead.created_at)
+    AssignmentFactory(lead=owned_lead, agent=rep2, team=team, reason="round_robin", assigned_at=owned_lead.created_at)
     call_sid = sid()
     twiml(inbound(client, caller=CALLER, call_sid=call_sid))
     assert [child.tag for child in twiml(leg_ended(client, call_sid, "completed"))] == ["Hangup"]
@@ -178,7 +177,7 @@ def test_a_status_that_overtakes_the_answered_leg_is_corrected_to_answered(clien
 
 
 def test_the_end_of_a_call_is_published_to_outbound_webhooks(client, team, owned_lead):
-    subscription = WebhookSubscription.objects.create(
+    subscription = WebhookSubscriptionFactory(
         url="https://hooks.example.com/calls", events=["lead.call"], secret="whsec_" + "A" * 32,
     )
     call_sid = sid()

@@ -5,9 +5,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from leads.models import Call, CaptureRecord, Interaction, Lead, TwilioAccount
+from leads.models import Call, CaptureRecord, Interaction, Lead
 from leads.telephony.provider import ACCOUNT_UNKNOWN, SIGNATURE_INVALID, SIGNATURE_MISSING
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, TwilioAccountFactory
 
 from .conftest import (
     ACCOUNT_SID,
@@ -120,7 +120,7 @@ def test_an_account_not_configured_here_is_refused(client, team, settings):
 
 def test_an_account_configured_in_admin_is_taken_and_an_inactive_one_is_not(client, team, settings):
     other_sid, other_token = "AC" + "2" * 32, "admin-row-token-abcdef"
-    account = TwilioAccount.objects.create(name="Second line", account_sid=other_sid, auth_token=other_token)
+    account = TwilioAccountFactory(name="Second line", account_sid=other_sid, auth_token=other_token)
     params = {"AccountSid": other_sid, "CallSid": sid(), "From": CALLER, "To": TEAM_LINE, "Direction": "inbound"}
     assert twiml(twilio_post(client, VOICE, params, token=other_token)).find("Dial/Number").text == REP1_PHONE
     account.is_active = False

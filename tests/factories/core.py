@@ -1,4 +1,4 @@
-"""factory_boy factories for the models users touch."""
+"""factory_boy factories for the core models: users and their roles, teams, leads, their timeline, customers."""
 import factory
 from django.contrib.auth.models import Group, User
 
