@@ -143,16 +143,21 @@ def form_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "leads/forms_builder/edit.html", context, status=400 if request.method == "POST" else 200)
 
 
+def _builder_json(request: HttpRequest, pk: int):
+    """The form a builder may edit, and the request's JSON body (None when it is not JSON)."""
+    _require_builder(request)
+    web_form = _form_or_404(pk)
+    try:
+        return web_form, json_loads_safe(request.body)
+    except JSONRejected:
+        return web_form, None
+
+
 @login_required
 @require_POST
 def form_layout_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the layout the builder sends (JSON); 400 with messages by path when it does not hold."""
-    _require_builder(request)
-    web_form = _form_or_404(pk)
-    try:
-        data = json_loads_safe(request.body)
-    except JSONRejected:
-        data = None
+    web_form, data = _builder_json(request, pk)
     if not isinstance(data, dict):
         return JsonResponse({"schema": [BAD_JSON]}, status=400)
     try:
@@ -203,12 +208,7 @@ def form_preview_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def form_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Check a preview submission like a real one and answer what would be captured; nothing is written."""
-    _require_builder(request)
-    web_form = _form_or_404(pk)
-    try:
-        data = json_loads_safe(request.body)
-    except JSONRejected:
-        data = None
+    web_form, data = _builder_json(request, pk)
     if not isinstance(data, dict) or not web_form.schema:
         return JsonResponse({"detail": BAD_JSON}, status=400)
     data = {str(k): v if isinstance(v, str) else json.dumps(v) if not isinstance(v, bool) else ("on" if v else "") for k, v in data.items()}
