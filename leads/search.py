@@ -140,6 +140,8 @@ def lead_search(*, user: User | AnonymousUser, terms: SearchTerms, limit: int = 
     if terms.empty:
         return []
     visible = visible_to(user).order_by()  # no default ordering: a sample, not a sort of every match
+    if visible.query.is_empty():
+        return []  # no role: nothing to see (and no SQL to write)
     parts = []
     exact = exact_condition(terms)
     if exact is not None:
