@@ -129,6 +129,6 @@ class FastPageNumberPagination(PageNumberPagination):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count_exact"] = {
             "type": "boolean",
-            "description": "False when `count` is the database's estimate (more than 1,000 matches).",
+            "description": "False when `count` is the database's estimate (more than 1,000 matches, or 40 per row of a larger page).",
         }
         return response
