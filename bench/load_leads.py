@@ -42,6 +42,7 @@ HISTORY_DAYS = 730
 UNPROCESSED_MINUTES = 10  # the newest leads have not been through the pipeline yet
 
 from lead_pools import (  # noqa: E402  (after the sys.path line)
+    BENCH_REP,
     COMPANY_INDUSTRY_WORDS,
     COMPANY_SIZES,
     COMPANY_SUFFIXES,
@@ -345,6 +346,7 @@ def load_leads(n: int = DEFAULT_LEADS, *, reload: bool = False, seed: int = DEFA
     existing = lead_count()
     if existing >= n and not reload:
         say(f"leads: {existing:,} already loaded (>= {n:,}); skipping the load (use --reload to reload)")
+        ensure_few_among_many(say=say)
         return LoadResult(existing, False, 0.0, {})
     owners, teams = ensure_people()
     if existing and not reload:
@@ -355,8 +357,39 @@ def load_leads(n: int = DEFAULT_LEADS, *, reload: bool = False, seed: int = DEFA
     else:
         phases = _load_bulk_create(n, owners=owners, teams=teams, seed=seed, say=say)
     seconds = time.perf_counter() - started
+    ensure_few_among_many(say=say)
     say(f"leads: loaded {n:,} in {seconds:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in phases.items())})")
     return LoadResult(n, True, seconds, phases)
+
+
+# Issue 22 §1's pathological case: the bench rep (North America) owns a few of the ~15,000 leads of
+# a term that is frequent elsewhere (German companies' "GmbH"). The list's ordered page query once
+# walked the whole creation-date index looking for 26 of them (1-2 s). Made on every run, loaded or not.
+FEW_AMONG_MANY_TERM = "gmbh"
+FEW_AMONG_MANY_OWNED = 3
+
+
+def ensure_few_among_many(*, say=print) -> None:
+    """Give the bench rep FEW_AMONG_MANY_OWNED leads matching FEW_AMONG_MANY_TERM (the oldest, the
+    middle and the newest of them), once; idempotent."""
+    from django.contrib.auth.models import User
+
+    from leads.models import Lead, TeamMembership
+
+    rep = User.objects.filter(username=BENCH_REP).first()
+    if rep is None:
+        return
+    matching = Lead.objects.filter(search_text__contains=FEW_AMONG_MANY_TERM)
+    owned = matching.filter(owner=rep).count()
+    if owned >= FEW_AMONG_MANY_OWNED:
+        return
+    ids = list(matching.exclude(owner=rep).order_by("id").values_list("id", flat=True))
+    if len(ids) < FEW_AMONG_MANY_OWNED:
+        return
+    picks = [ids[0], ids[len(ids) // 2], ids[-1]][: FEW_AMONG_MANY_OWNED - owned]
+    team_id = TeamMembership.objects.filter(user=rep).values_list("team_id", flat=True).first()
+    Lead.objects.filter(pk__in=picks).update(owner=rep, team_id=team_id)
+    say(f"  {BENCH_REP} now owns {FEW_AMONG_MANY_OWNED} of the {len(ids) + owned:,} leads matching {FEW_AMONG_MANY_TERM!r} (issue 22 §1)")
 
 
 def _load_postgres(n, *, owners, teams, seed, say) -> dict[str, float]:

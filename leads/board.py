@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from .models import Lead
 from .workspace import capped_counts
@@ -70,7 +72,28 @@ def board_columns(*, queryset: QuerySet[Lead], statuses: list[str] | None = None
             leads=list(base.filter(status=status).select_related(None).select_related("owner").only(*CARD_FIELDS)[:cap]),
             previous=previous, next=following, previous_label=labels.get(previous, ""), next_label=labels.get(following, ""),
         ))
+    cards_prepare(columns)
     counts = capped_counts({column.status: queryset.filter(status=column.status) for column in columns}, cap=COUNT_CAP)
     for column in columns:
         column.count = counts[column.status]
     return columns
+
+
+_PK = 987654321  # a placeholder id: each URL is reversed once per board, not once per card
+
+
+def cards_prepare(columns: list[BoardColumn]) -> None:
+    """What each card shows that would cost a reverse() or a translation per card in the template
+    (two URLs, the name, the move buttons' labels): computed once per board and formatted per
+    card here, so 80 cards render with plain attribute lookups."""
+    detail = reverse("leads:detail", args=[_PK])
+    move = reverse("leads:board_move", args=[_PK])
+    move_label = _("Move %(lead)s to %(status)s")
+    for column in columns:
+        for lead in column.leads:
+            name = str(lead)
+            lead.card_name = name
+            lead.card_url = detail.replace(str(_PK), str(lead.pk))
+            lead.card_move_url = move.replace(str(_PK), str(lead.pk))
+            lead.card_previous_label = move_label % {"lead": name, "status": column.previous_label}
+            lead.card_next_label = move_label % {"lead": name, "status": column.next_label}

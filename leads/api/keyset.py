@@ -13,8 +13,13 @@ range. An ordering on several columns, or on the computed `callable_now`, pages 
 before (with one extra row deciding `next`, so that, too, never depends on the count). `?page=`
 keeps working for clients that page by number.
 
+Up to `leads.matches.ids_limit(page_size)` matches the list reads their ids and sort values first
+and serves every page, cursor or not, from them by primary key (`small_rows`): a rep with one match
+among thousands elsewhere never waits for a walk of the whole sort index.
+
 `count` and `count_exact` stay in the answer as information only.
 """
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -25,7 +30,8 @@ from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from ..common.pagination import FastPageNumberPagination, queryset_count
+from ..common.pagination import FastPageNumberPagination
+from ..matches import Matches, ids_limit, matches_read, rows_by_pk, sort_key
 from ..models import Lead
 
 CURSOR_INVALID = "This cursor is not valid for this list: follow the `next` and `previous` links as given."
@@ -149,6 +155,22 @@ def rows_before(queryset: QuerySet, key: SortKey, cursor: Cursor, limit: int) ->
     return rows
 
 
+def small_rows(queryset: QuerySet, matches: Matches, cursor: Cursor | None, limit: int) -> list:
+    """rows_after / rows_before for a small result: the keys are all there, sorted, so the cursor
+    is a position among them and the rows are fetched by primary key."""
+    key = sort_key(matches.terms)
+    keys = matches.keys
+    if cursor is None:
+        chosen = keys[:limit]
+    elif cursor.backwards:
+        end = bisect_left(keys, key((cursor.value, cursor.pk)), key=key)
+        chosen = keys[max(0, end - limit) : end]
+    else:
+        start = bisect_right(keys, key((cursor.value, cursor.pk)), key=key)
+        chosen = keys[start : start + limit]
+    return rows_by_pk(queryset, matches.pks(chosen))
+
+
 class LeadCursorPagination(FastPageNumberPagination):
     """`count`, `count_exact`, `next`, `previous`, `results`: `next`/`previous` carry a cursor;
     `?page=` pages by number; `?page_size=` up to 500."""
@@ -166,13 +188,18 @@ class LeadCursorPagination(FastPageNumberPagination):
         size = self.get_page_size(request)
         token = request.query_params.get(self.cursor_query_param)
         cursor = cursor_decode(token, key) if token else None
-        self.count_info = queryset_count(queryset)
-        if cursor is not None and cursor.backwards:
+        matches = matches_read(queryset, limit=ids_limit(size))
+        self.count_info = (matches.count, matches.exact)
+        if matches.small:
+            rows = small_rows(queryset, matches, cursor, size + 1)
+        elif cursor is not None and cursor.backwards:
             rows = rows_before(queryset, key, cursor, size + 1)
+        else:
+            rows = rows_after(queryset, key, cursor, size + 1)
+        if cursor is not None and cursor.backwards:
             more_before, more_after = len(rows) > size, True
             rows = rows[-size:] if more_before else rows
         else:
-            rows = rows_after(queryset, key, cursor, size + 1)
             more_before, more_after = cursor is not None, len(rows) > size
             rows = rows[:size]
         self.rows = rows

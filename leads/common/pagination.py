@@ -1,9 +1,11 @@
 """Pagination that stays fast at a million rows.
 
 A plain COUNT(*) over a large match costs more than the page itself. The count
-here is exact up to COUNT_EXACT_LIMIT matches (counted over a LIMITed subquery,
-so it never reads more than that many index entries); beyond it, PostgreSQL's
-planner estimate is used and the response says the count is approximate.
+here is exact up to COUNT_EXACT_LIMIT matches (or 40 per row of a larger page); beyond it,
+PostgreSQL's planner estimate is used and the response says the count is approximate.
+Up to that limit the paginator reads the matches' ids and ordering values instead of counting
+them, and fetches the page by id (leads/matches.py: "ids first, then the page"), so a small
+result never waits for an ordered walk of a large index.
 
 The estimate is information only: it never decides whether there is a next page. When the count
 is approximate, a page reads one row more than it shows, and `next` exists exactly when that row
@@ -19,6 +21,8 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+
+from .matches import Matches, ids_limit, matches_read, rows_by_pk
 
 # Measured at 1,000,000 leads: counting up to 10,000 matches was most of the SQL time of a
 # common search (50 of 54 ms); up to 1,000 it is a few milliseconds (bench/README.md).
@@ -76,6 +80,10 @@ class FastCountPaginator(Paginator):
     def page(self, number):
         """The page; with an estimated count, read per_page + 1 rows to know whether a next page exists."""
         number = self.validate_number(number)
+        if self.matches.small:
+            bottom = (number - 1) * self.per_page
+            keys = self.matches.keys[bottom : bottom + self.per_page]
+            return self._get_page(rows_by_pk(self.object_list, self.matches.pks(keys)), number, self)
         if self.count_is_exact:
             return super().page(number)
         bottom = (number - 1) * self.per_page
@@ -85,16 +93,16 @@ class FastCountPaginator(Paginator):
         return OpenEndedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
     @cached_property
-    def _counted(self) -> tuple[int, bool]:
-        return queryset_count(self.object_list)
+    def matches(self) -> Matches:
+        return matches_read(self.object_list, limit=ids_limit(self.per_page))
 
     @cached_property
     def count(self) -> int:
-        return self._counted[0]
+        return self.matches.count
 
     @property
     def count_is_exact(self) -> bool:
-        return self._counted[1]
+        return self.matches.exact
 
 
 class FastPageNumberPagination(PageNumberPagination):
@@ -121,6 +129,6 @@ class FastPageNumberPagination(PageNumberPagination):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count_exact"] = {
             "type": "boolean",
-            "description": "False when `count` is the database's estimate (more than 1,000 matches).",
+            "description": "False when `count` is the database's estimate (more than 1,000 matches, or 40 per row of a larger page).",
         }
         return response

@@ -1,5 +1,6 @@
 """Query counts stay flat as the list grows: no N+1 on the lead list, HTML or API."""
 import pytest
+from django.utils import timezone
 
 from tests.factories import LeadFactory
 
@@ -65,3 +66,93 @@ def test_past_the_exact_limit_the_count_is_the_planners_estimate_and_says_so():
     count, exact = queryset_count(Lead.objects.all(), exact_limit=10)
     assert exact is (connection.vendor != "postgresql")
     assert count >= 11  # never less than what was actually counted
+
+
+# --- ids first, then the page (leads/matches.py) ------------------------------------------------
+
+def _past_the_ids_limit(monkeypatch) -> None:
+    """Lower the ids-first limit to 20 matches, so 30 leads take the other path (the ordered walk)."""
+    from leads import matches
+
+    monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)
+    monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)
+
+
+LIST_ORDERINGS = ["", "-score", "score", "-probability", "last_activity_at", "-updated_at", "callable_now", "-score,created_at"]
+
+
+@pytest.mark.parametrize("ordering", LIST_ORDERINGS)
+@pytest.mark.parametrize("role", ["manager", "rep"])
+def test_every_api_list_and_search_is_a_constant_number_of_queries(role, ordering, request, api_as, team, monkeypatch, django_assert_num_queries):
+    """Ids first (10 matches): token, roles, the matches' ids and sort values, the page by id. Past
+    the limit (30 matches): token, roles, the capped ids, the planner's estimate, the ordered page.
+    The same for a manager and a rep, for every ordering the list offers, searching or not."""
+    user = request.getfixturevalue(role)
+    LeadFactory.create_batch(10, owner=user if role == "rep" else None, team=team, company="Acme GmbH", probability=None)
+    client = api_as(user)
+    params = {"page_size": 5, "search": "gmbh", **({"ordering": ordering} if ordering else {})}
+    with django_assert_num_queries(API_LIST_QUERIES):
+        body = client.get("/api/v1/leads", params).json()
+    assert body["count"] == 10 and body["count_exact"] and len(body["results"]) == 5
+    # with values to sort by (a page that crosses into the NULLs reads them with one query more)
+    LeadFactory.create_batch(
+        20, owner=user if role == "rep" else None, team=team, company="Acme GmbH", probability=0.5, last_activity_at=timezone.now()
+    )
+    _past_the_ids_limit(monkeypatch)
+    with django_assert_num_queries(API_LIST_QUERIES + 1):
+        body = client.get("/api/v1/leads", params).json()
+    assert body["count_exact"] is False and len(body["results"]) == 5
+
+
+@pytest.mark.parametrize("role", ["manager", "rep"])
+def test_the_html_list_is_a_constant_number_of_queries_for_small_and_large_results(role, request, client, team, monkeypatch, django_assert_num_queries):
+    user = request.getfixturevalue(role)
+    LeadFactory.create_batch(10, owner=user if role == "rep" else None, team=team, company="Acme GmbH")
+    client.force_login(user)
+    # a rep has no reps, static lists or automations to choose from in the bulk actions: 3 fewer
+    expected = HTML_LIST_QUERIES - (0 if role == "manager" else 3)
+    with django_assert_num_queries(expected):
+        response = client.get("/", {"search": "gmbh", "ordering": "-score", "page_size": 5})
+    assert response.status_code == 200 and len(response.context["page"].object_list) == 5
+    LeadFactory.create_batch(20, owner=user if role == "rep" else None, team=team, company="Acme GmbH")
+    _past_the_ids_limit(monkeypatch)
+    with django_assert_num_queries(expected + 1):  # + the planner's estimate
+        response = client.get("/", {"search": "gmbh", "ordering": "-score", "page_size": 5})
+    assert response.status_code == 200 and len(response.context["page"].object_list) == 5
+
+
+def test_a_reps_few_matches_among_many_are_read_by_id_not_by_walking_the_date_index(api_as, rep, other_rep, team):
+    """Issue 22 §1: a rep owns 2 of 3,000 leads matching "gmbh". The ordered page query
+    (`ORDER BY created_at DESC, id DESC LIMIT 26`) walked lead_created_idx until it had read every
+    row (1-2 s at a million leads). Now the list reads the matches' ids unordered, sorts them, and
+    fetches the page by primary key: no query of the list walks a sort index, whatever the plan costs say."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.models import Lead
+
+    Lead.objects.bulk_create(
+        [LeadFactory.build(company=f"Muster {i} GmbH", owner=other_rep, team=team, email=f"m{i}@muster.de") for i in range(3000)],
+        batch_size=1000,
+    )
+    mine = [LeadFactory(company="Rep GmbH", owner=rep, team=team, score=score) for score in (10, 90)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+    client = api_as(rep)
+    for ordering in ("", "-score", "last_activity_at"):
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get("/api/v1/leads", {"search": "gmbh", **({"ordering": ordering} if ordering else {})}).json()
+        assert sorted(lead["id"] for lead in body["results"]) == sorted(lead.pk for lead in mine)
+        selects = [q["sql"] for q in queries.captured_queries if 'FROM "leads_lead"' in q["sql"]]
+        ids_query, page_query = selects
+        assert "ORDER BY" not in ids_query and "LIMIT 1001" in ids_query
+        assert '"leads_lead"."id" IN (' in page_query and "LIMIT" not in page_query
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # make every index look cheap, the date index too
+            for sql in selects:
+                cursor.execute(f"EXPLAIN {sql}")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                assert "lead_created_idx" not in plan and "lead_score_idx" not in plan, f"{sql}\n{plan}"
+            cursor.execute(f"EXPLAIN {page_query}")
+            assert "leads_lead_pkey" in "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("SET LOCAL enable_seqscan = on")

@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from leads import matches
 from leads.api.keyset import CURSOR_INVALID
 from leads.common.pagination import COUNT_EXACT_LIMIT
 from leads.models import Lead
@@ -16,9 +17,10 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/leads"
 
 
-def test_next_links_reach_every_lead_when_the_estimated_count_is_far_too_low(api_as, manager):
+def test_next_links_reach_every_lead_when_the_estimated_count_is_far_too_low(api_as, manager, monkeypatch):
     """The list once answered `count: 1001, count_exact: false` for 9,200 leads and gave `next`
     links only for the pages that estimate covered: an integration following `next` missed most leads."""
+    monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)  # ids first up to 1,000 matches, then the walk
     total = 1_500
     Lead.objects.bulk_create([LeadFactory.build(score=0) for _ in range(total)], batch_size=500)
     with connection.cursor() as cursor:
@@ -86,12 +88,22 @@ def _leads_with_ties_and_nulls(count: int) -> None:
     )
 
 
+@pytest.fixture(params=["ids first", "index walk"])
+def path(request, monkeypatch):
+    """Both ways a list reads its pages (leads/matches.py): ids first for a small result (95 leads
+    are one), the ordered walk of the sort index past the limit (forced here by a limit of 20)."""
+    if request.param == "index walk":
+        monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)
+        monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)
+    return request.param
+
+
 @pytest.mark.parametrize(
     "ordering",
     ["", "-created_at", "created_at", "-score", "score", "-probability", "probability", "-last_activity_at",
-     "last_activity_at", "-updated_at"],
+     "last_activity_at", "-updated_at", "updated_at"],
 )
-def test_following_next_and_then_previous_walks_every_ordering_exactly_once(api_as, manager, ordering):
+def test_following_next_and_then_previous_walks_every_ordering_exactly_once(api_as, manager, ordering, path):
     """Cursor pages follow the list's own order, ties and NULLs included, forwards and backwards."""
     _leads_with_ties_and_nulls(95)
     client = api_as(manager)
@@ -134,21 +146,37 @@ def test_a_forged_or_foreign_cursor_is_a_400_naming_the_parameter(api_as, manage
     assert foreign.status_code == 400 and foreign.json()["cursor"] == [CURSOR_INVALID]
 
 
-def test_a_deep_cursor_page_costs_the_same_queries_as_the_first(api_as, manager, django_assert_num_queries):
+def test_a_deep_cursor_page_costs_the_same_queries_as_the_first(api_as, manager, django_assert_num_queries, monkeypatch):
+    monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)  # past the ids-first limit: the index walk
+    monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)
     _leads_with_ties_and_nulls(60)
     client = api_as(manager)
     url = f"{URL}?page_size=10&ordering=-probability"
     pages = [url]
     for _ in range(4):
         pages.append(client.get(pages[-1]).json()["next"])
-    # token, the caller's roles, the count, the page's rows (owners and teams joined in)
-    with django_assert_num_queries(4):
+    # token, the caller's roles, the capped ids, the estimate, the page's rows (owners and teams joined in)
+    with django_assert_num_queries(5):
         client.get(pages[0])
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         client.get(pages[2])
     # the page that crosses from the values into the NULLs reads each part through its own index
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get(pages[3])
+
+
+def test_a_small_results_pages_cost_the_same_queries_wherever_they_are(api_as, manager, django_assert_num_queries):
+    """Ids first: the token, the roles, the matches' ids and sort values, the page by id — four
+    queries on every page, the one that crosses into the NULLs too."""
+    _leads_with_ties_and_nulls(60)
+    client = api_as(manager)
+    url = f"{URL}?page_size=10&ordering=-probability"
+    pages = [url]
+    for _ in range(4):
+        pages.append(client.get(pages[-1]).json()["next"])
+    for page in (pages[0], pages[2], pages[3], pages[4]):
+        with django_assert_num_queries(4):
+            assert client.get(page).status_code == 200
 
 
 def test_next_reaches_every_lead_of_ten_thousand_with_stale_statistics(api_as, manager):

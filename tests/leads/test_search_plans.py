@@ -1,0 +1,57 @@
+"""Issue 22 §1 in the global search: a rep with a few matches among many elsewhere.
+
+"Visible to the rep" and "matches the term" are correlated (territories), the planner assumes they
+are not, and for `LIMIT 50` it chose a scan that hopes to meet 50 visible matches early: for a rep
+with 3 of 14,946 "gmbh" leads it read the whole table (3.3 s at a million leads). A rep's text
+sample is now the visible ones among the term's first 500 matches (no visibility in that sample, so
+nothing to misjudge), and only if that gave fewer than 50, a MATERIALIZED CTE planned without the
+LIMIT (bitmaps bounded by the rep's book); the leads are then read by primary key.
+"""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leads.models import Lead
+from leads.search import lead_search, search_terms_parse
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _few_among_many(rep, other_rep, team) -> list[Lead]:
+    Lead.objects.bulk_create(
+        [LeadFactory.build(company=f"Muster {i} GmbH", owner=other_rep, team=team, email=f"m{i}@muster.de") for i in range(2000)],
+        batch_size=1000,
+    )
+    mine = [LeadFactory(company="Rep GmbH", owner=rep, team=team) for _ in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+    return mine
+
+
+def test_a_reps_text_sample_is_planned_without_its_limit_and_read_by_id(rep, other_rep, team):
+    mine = _few_among_many(rep, other_rep, team)
+    rep = type(rep).objects.get(pk=rep.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = lead_search(user=rep, terms=search_terms_parse(term="gmbh"))
+    assert sorted(lead.pk for lead in found) == sorted(lead.pk for lead in mine)
+    sql = queries.captured_queries[-1]["sql"]
+    assert "WITH m AS MATERIALIZED (" in sql and "AS candidates LIMIT 50" in sql  # the bounded sample, then the CTE
+    assert "LIMIT 500" in sql
+    assert '"leads_lead"."id" = ANY(ARRAY(' in sql and "ORDER BY" not in sql
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "CTE m" in plan and "leads_lead_pkey" in plan, plan  # the outer read is by primary key
+    assert "lead_created_idx" not in plan, plan
+
+
+def test_a_managers_sample_keeps_its_limit(manager, rep, other_rep, team):
+    """A manager sees every match: the first 50 the scan meets are visible ones, no correlation."""
+    _few_among_many(rep, other_rep, team)
+    manager = type(manager).objects.get(pk=manager.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = lead_search(user=manager, terms=search_terms_parse(term="gmbh"))
+    assert len(found) == 11  # limit + 1: "more" is shown
+    sql = queries.captured_queries[-1]["sql"]
+    assert "MATERIALIZED" not in sql and "LIMIT 50" in sql
