@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +27,47 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
 
 import benchenv  # noqa: E402
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+RANGE_LINE = re.compile(r"rescore range (\d+)-(\d+): (\d+) leads, compute ([\d.]+) s, write ([\d.]+) s")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (fields 14 and 15 of proc(5)); None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def _backends(cursor) -> list[int]:
+    """This database's other PostgreSQL backends (the workers' connections; PostgreSQL runs here)."""
+    cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    return [pid for (pid,) in cursor.fetchall()]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def _sample(seen: dict[int, tuple[float, float]], connection, worker) -> None:
+    """Note the CPU time of the worker's processes and of this database's backends (the first and
+    the latest figure of each: a backend that appears mid-run counts from when it was first seen)."""
+    with connection.cursor() as cursor:
+        pids = _backends(cursor)
+    for pid in pids + (_children(worker.pid) if worker is not None else []):
+        cpu = _cpu_seconds(pid)
+        if cpu is not None:
+            seen[pid] = (seen.get(pid, (cpu, cpu))[0], cpu)
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def main() -> int:
@@ -69,10 +112,12 @@ def main() -> int:
         from leadcrm.celery import app
 
         app.control.purge()
+        # The worker logs at INFO: its range tasks say what each range cost (compute, write).
+        log = Path(tempfile.mkdtemp(prefix="score_bench_")) / "worker.log"
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-l", "WARNING", "--concurrency", str(args.workers),
              "--prefetch-multiplier", "1", "-Q", "celery"],
-            cwd=benchenv.ROOT, env={**os.environ},
+            cwd=benchenv.ROOT, env={**os.environ, "LOG_LEVEL": "INFO"}, stdout=log.open("w"), stderr=subprocess.STDOUT,
         )
         time.sleep(4)  # let the pool start before the clock runs
     try:
@@ -80,6 +125,10 @@ def main() -> int:
         # as after a rule that touches everyone); run 2 is the steady state, where only leads whose
         # engagement decayed or whose rules changed are rewritten.
         for attempt in range(2):
+            load_before = _load()
+            seen: dict[int, tuple[float, float]] = {}  # pid → (CPU at first sight, CPU last seen)
+            _sample(seen, connection, worker)
+            log_at = log.stat().st_size if worker is not None else 0
             started = time.monotonic()
             if worker is None:
                 result = leads_rescore()
@@ -90,7 +139,9 @@ def main() -> int:
                     if time.monotonic() - started > 1800:
                         print("timed out", file=sys.stderr)
                         return 1
+                    _sample(seen, connection, worker)
                     time.sleep(0.5)
+                _sample(seen, connection, worker)
                 job.refresh_from_db()
                 if job.status != "done":
                     print(f"rescore {job.status}: {job.message}", file=sys.stderr)
@@ -99,7 +150,22 @@ def main() -> int:
             runs.append(time.monotonic() - started)
             how = f"{args.workers} worker processes" if worker is not None else "in-process"
             print(f"run {attempt + 1} ({how}): {scored} open leads rescored in {runs[-1]:.1f}s "
-                  f"({scored / runs[-1]:,.0f} leads/s); {logged} significant changes logged, {qualified} qualified", flush=True)
+                  f"({scored / runs[-1]:,.0f} leads/s); {logged} significant changes logged, {qualified} qualified; "
+                  f"load average {load_before} → {_load()}", flush=True)
+            if worker is not None:
+                with log.open() as lines:
+                    lines.seek(log_at)
+                    ranges = [tuple(float(v) for v in m.groups()) for m in RANGE_LINE.finditer(lines.read())]
+                cpu = sum(last - first for first, last in seen.values())
+                if ranges:
+                    compute = [r[3] for r in ranges]
+                    write = [r[4] for r in ranges]
+                    print(f"  {len(ranges)} ranges: compute {sum(compute):.1f} s (mean {sum(compute) / len(ranges):.2f}, "
+                          f"max {max(compute):.2f}), write {sum(write):.1f} s (mean {sum(write) / len(ranges):.2f}, "
+                          f"max {max(write):.2f}); CPU of the worker processes and their PostgreSQL backends {cpu:.1f} s",
+                          flush=True)
+                    for start, end, leads, c, w in ranges:
+                        print(f"    ids {start:.0f}-{end:.0f}: {leads:.0f} leads, compute {c:.2f} s, write {w:.2f} s")
     finally:
         if worker is not None:
             worker.terminate()

@@ -10,6 +10,7 @@ engagement (an aggregate over recent interactions), probability, score and grade
 entries are inserted from that; one UPDATE writes each changed lead row once.
 """
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -118,12 +119,23 @@ def _calc_table() -> None:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {CALC_TABLE} ({columns})")
 
 
-def _calc_apply(*, config, now) -> tuple[int, list[tuple[int, int, int | None]]]:
+def _calc_apply(
+    *, config, now, id_range: tuple[int, int] | None = None, lead_ids: list[int] | None = None,
+) -> tuple[int, list[tuple[int, int, int | None]]]:
     """Write the calc table back: timeline entries for significant changes and for leads that
     reach the MQL threshold, then one UPDATE that rewrites each changed lead row once (fit,
     engagement, probability, score, grade, the logged score and the status together: a lead row
-    costs its indexes every time it is written). Returns (entries logged, qualified rows)."""
+    costs its indexes every time it is written). Returns (entries logged, qualified rows).
+
+    The UPDATE names its leads on the lead table too (the id range, or the ids): joined on the id
+    alone, the planner read the whole lead table (a million rows and the dead versions that earlier
+    ranges left) into a hash for every range, spilling it to disk (see bench/README.md, "Bulk rescore")."""
     d = sql_dialect()
+    bounds, bound_params = "", []
+    if id_range is not None:
+        bounds, bound_params = "AND leads_lead.id >= %s AND leads_lead.id < %s ", list(id_range)
+    elif lead_ids:
+        bounds, bound_params = "AND leads_lead.id IN (" + ", ".join(["%s"] * len(lead_ids)) + ") ", list(lead_ids)
     json = d["json"]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -149,10 +161,10 @@ def _calc_apply(*, config, now) -> tuple[int, list[tuple[int, int, int | None]]]
             f"score = x.new_score, grade = x.new_grade, scored_at = %s, "
             f"score_logged = CASE WHEN x.significant THEN x.new_score ELSE x.old_logged END, "
             f"status = CASE WHEN x.qualifies THEN 'qualified' ELSE x.old_status END "
-            f"FROM {CALC_TABLE} x WHERE leads_lead.id = x.id AND (x.significant OR x.qualifies "
+            f"FROM {CALC_TABLE} x WHERE leads_lead.id = x.id {bounds}AND (x.significant OR x.qualifies "
             f"OR x.new_fit <> x.old_fit OR x.new_eng <> x.old_eng OR x.new_score <> x.old_score OR x.new_grade <> x.old_grade "
             f"OR COALESCE(x.new_prob, -1.0) <> COALESCE(x.old_prob, -1.0))",
-            [now],
+            [now, *bound_params],
         )
         # Who moved (automations on a score or grade threshold and webhooks hear it on the spine).
         cursor.execute(
@@ -219,12 +231,19 @@ def leads_rescore(
             if id_range is not None:
                 scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
             _calc_table()
+            started = time.perf_counter()
             count = _calc_fill(
                 scope=scope, config=config, fit_rules=fit_rules, engagement_rules=engagement_rules,
                 probability=probability, lead_ids=lead_ids, id_range=id_range, now=now,
             )
+            computed = time.perf_counter()
             with gin_deferred("leads_lead", enabled=id_range is not None):  # a bulk chunk, not a lead's event
-                chunk_logged, chunk_qualified = _calc_apply(config=config, now=now)
+                chunk_logged, chunk_qualified = _calc_apply(config=config, now=now, id_range=id_range, lead_ids=lead_ids)
+            if id_range is not None:  # the bench reads these lines (bench/score_bench.py)
+                logger.info(
+                    "rescore range %s-%s: %s leads, compute %.2f s, write %.2f s",
+                    id_range[0], id_range[1], count, computed - started, time.perf_counter() - computed,
+                )
             if chunk_qualified:
                 _qualified_notify(chunk_qualified, now=now)
             scored += count

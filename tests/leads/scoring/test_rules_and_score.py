@@ -358,3 +358,22 @@ def test_rescoring_no_leads_does_nothing(django_assert_num_queries):
     LeadFactory()
     with django_assert_num_queries(0):
         assert leads_rescore(lead_ids=[]).scored == 0
+
+
+def test_a_range_rewrites_only_its_own_leads_and_its_update_names_the_range():
+    """Joined on the id alone, each bulk range's UPDATE read the whole lead table into a hash
+    (at a million leads: every row, and the dead versions that earlier ranges left, spilled to
+    disk, ten times per rescore). It names its id range on the lead table now."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fit("Corporate", "email_kind", "equals", "corporate", 30)
+    leads = Lead.objects.bulk_create([Lead(email=f"b{i}@x.io", email_kind="corporate") for i in range(6)])
+    first = leads[0].pk
+    with CaptureQueriesContext(connection) as queries:
+        result = leads_rescore(id_ranges=[(first + 2, first + 4)], now=NOW)
+    assert result.scored == 2
+    scores = dict(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("pk", "score"))
+    assert [scores[lead.pk] for lead in leads] == [0, 0, 30, 30, 0, 0]
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE leads_lead SET fit_points")]
+    assert len(updates) == 1 and f"leads_lead.id >= {first + 2} AND leads_lead.id < {first + 4}" in updates[0]
