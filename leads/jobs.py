@@ -51,6 +51,13 @@ SWEEP_MAX = 50_000
 # After a failed publish, the web processes stop trying for this long (the sweeper sends what
 # piles up), so a dead broker never makes the publishing thread a 2-seconds-per-job backlog.
 BROKER_BACKOFF_SECONDS = 3.0
+# Single-lead jobs that pile up (a broker outage strands thousands) run far cheaper set-based: the
+# sweep replaces them by batch jobs of BATCH_JOB_SIZE leads, one task per batch so every worker
+# process takes a share. {single task: batch task}; the batch task takes [[id, enqueued at], …].
+BATCHED_TASKS = {"leads.tasks.process_lead_task": "leads.tasks.process_leads_batch_task"}
+BATCH_JOB_SIZE = 200
+BATCH_JOB_MIN = 20  # fewer stranded jobs than this go out one by one, as they came
+COALESCE_CHUNK = 5000  # single jobs taken per statement (a transaction each)
 # Advisory lock key space for claims: (ADVISORY_NAMESPACE, id mod 2^31).
 ADVISORY_NAMESPACE = 0x4A0B
 
@@ -252,12 +259,15 @@ def _queue_is_empty() -> bool | None:
         conn.release()
 
 
+# The jobs the sweep takes: never published (or their publish failed), lost by the broker, or
+# claimed by a worker that died.
+_STRANDED = """(o.claimed_at IS NULL AND o.due_at < %(unpublished_before)s
+           AND (o.published_at IS NULL OR (o.published_at < %(lost_before)s AND o.due_at < %(lost_before)s)))
+       OR (o.claimed_at IS NOT NULL AND o.claimed_at < %(unpublished_before)s AND {dead_claim})"""
 _SWEEP_SQL = """
 WITH picked AS (
     SELECT o.id FROM leads_outboxjob o
-    WHERE (o.claimed_at IS NULL AND o.due_at < %(unpublished_before)s
-           AND (o.published_at IS NULL OR (o.published_at < %(lost_before)s AND o.due_at < %(lost_before)s)))
-       OR (o.claimed_at IS NOT NULL AND o.claimed_at < %(unpublished_before)s AND {dead_claim})
+    WHERE """ + _STRANDED + """
     ORDER BY o.id
     LIMIT %(batch)s
     {skip_locked}
@@ -266,6 +276,18 @@ UPDATE leads_outboxjob SET published_at = %(now)s, publishes = publishes + 1, cl
 FROM picked WHERE leads_outboxjob.id = picked.id
 RETURNING leads_outboxjob.id, leads_outboxjob.task_name, leads_outboxjob.args, leads_outboxjob.due_at,
           leads_outboxjob.trace_id
+"""
+# Stranded single jobs of a batched task, taken out of the outbox (their batch job replaces them
+# in the same transaction).
+_COALESCE_SQL = """
+DELETE FROM leads_outboxjob WHERE id IN (
+    SELECT o.id FROM leads_outboxjob o
+    WHERE o.task_name = %(task_name)s AND (""" + _STRANDED + """)
+    ORDER BY o.id
+    LIMIT %(coalesce)s
+    {skip_locked}
+)
+RETURNING args, created_at
 """
 # A claim whose worker is gone: its database session (and advisory lock) ended with it.
 _DEAD_CLAIM_PG = """NOT EXISTS (
@@ -287,42 +309,98 @@ def _traced(trace_id: str):
         set_guid(previous)
 
 
-def outbox_sweep(*, now: datetime | None = None) -> int:
-    """Republish outbox jobs that were never published, were lost by the broker, or whose worker
-    died; returns how many were sent. Stops at the first broker failure (the next sweep goes on)."""
-    now = now or timezone.now()
+def _sweep_params(now: datetime) -> tuple[dict, dict]:
     empty = _queue_is_empty()
     lost_before = now - (LOST_AFTER if empty else LOST_AFTER_UNCHECKED)
     postgres = _is_postgres()
-    sql = _SWEEP_SQL.format(
-        dead_claim=_DEAD_CLAIM_PG if postgres else _DEAD_CLAIM_OTHER, skip_locked="FOR UPDATE SKIP LOCKED" if postgres else "",
-    )
+    formats = {
+        "dead_claim": _DEAD_CLAIM_PG if postgres else _DEAD_CLAIM_OTHER,
+        "skip_locked": "FOR UPDATE SKIP LOCKED" if postgres else "",
+    }
     params = {
         "now": now, "unpublished_before": now - PUBLISH_GRACE, "lost_before": lost_before, "batch": SWEEP_BATCH,
         "namespace": ADVISORY_NAMESPACE, "stale_claim_before": now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
+        "coalesce": COALESCE_CHUNK,
     }
+    return formats, params
+
+
+def _send_or_unpublish(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
+    """Send (job id, task name, args, due at, trace id) rows; on a broker failure the unsent rows
+    wait for the next sweep. Returns (how many were sent, whether the broker failed)."""
+    for index, (job_id, task_name, args, due_at, trace_id) in enumerate(rows):
+        if isinstance(args, str):  # SQLite hands JSON back as text
+            args = json.loads(args)
+        if isinstance(due_at, str):
+            due_at = datetime.fromisoformat(due_at)
+        countdown = max(0.0, (due_at - now).total_seconds()) if due_at else None
+        try:
+            with _traced(trace_id):
+                _send(job_id, task_name, args, countdown)
+        except (BrokerError, ConnectionError, OSError) as exc:
+            unsent = [row[0] for row in rows[index:]]
+            OutboxJob.objects.filter(pk__in=unsent, claimed_at__isnull=True).update(published_at=None)
+            logger.warning("broker unavailable during the outbox sweep, %s jobs wait: %s", len(unsent), exc)
+            return index, True
+    return len(rows), False
+
+
+def _coalesce(task_name: str, batch_task: str, *, now: datetime, formats: dict, params: dict) -> list[tuple]:
+    """Replace up to COALESCE_CHUNK stranded `task_name` jobs by batch jobs of BATCH_JOB_SIZE
+    leads (args [[id, enqueued at]]), in one transaction, marked published; returns the batch rows
+    to send. Fewer than BATCH_JOB_MIN stranded jobs are left to go out one by one."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_COALESCE_SQL.format(**formats), {**params, "task_name": task_name})
+        taken = cursor.fetchall()
+        if len(taken) < BATCH_JOB_MIN:
+            transaction.set_rollback(True)
+            return []
+        items = []
+        for args, created_at in taken:
+            if isinstance(args, str):
+                args = json.loads(args)
+            if isinstance(created_at, str):
+                created_at = datetime.fromisoformat(created_at)
+            items.append((args[0], created_at))
+        batches = [
+            OutboxJob(
+                task_name=batch_task, args=[[pk, at.isoformat()] for pk, at in chunk], created_at=min(at for _, at in chunk),
+                due_at=now, published_at=now, publishes=1,
+            )
+            for chunk in (items[start : start + BATCH_JOB_SIZE] for start in range(0, len(items), BATCH_JOB_SIZE))
+        ]
+        OutboxJob.objects.bulk_create(batches)
+    logger.info("outbox sweep: %s stranded %s jobs batched into %s %s jobs", len(items), task_name, len(batches), batch_task)
+    return [(job.pk, job.task_name, job.args, job.due_at, job.trace_id) for job in batches]
+
+
+def outbox_sweep(*, now: datetime | None = None) -> int:
+    """Republish outbox jobs that were never published, were lost by the broker, or whose worker
+    died; returns how many were sent. Stranded single-lead jobs of BATCHED_TASKS go out as batch
+    jobs. Stops at the first broker failure (the next sweep goes on)."""
+    now = now or timezone.now()
+    formats, params = _sweep_params(now)
     sent = 0
+    for task_name, batch_task in BATCHED_TASKS.items():
+        for _ in range(SWEEP_MAX // COALESCE_CHUNK):  # at most SWEEP_MAX single jobs per sweep
+            rows = _coalesce(task_name, batch_task, now=now, formats=formats, params=params)
+            if not rows:
+                break
+            count, failed = _send_or_unpublish(rows, now=now)
+            sent += count
+            if failed:
+                return sent
+    sql = _SWEEP_SQL.format(**formats)
     while sent < SWEEP_MAX:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if not rows:
             break
-        for index, (job_id, task_name, args, due_at, trace_id) in enumerate(rows):
-            if isinstance(args, str):  # SQLite hands JSON back as text
-                args = json.loads(args)
-            if isinstance(due_at, str):
-                due_at = datetime.fromisoformat(due_at)
-            countdown = max(0.0, (due_at - now).total_seconds()) if due_at else None
-            try:
-                with _traced(trace_id):
-                    _send(job_id, task_name, args, countdown)
-            except (BrokerError, ConnectionError, OSError) as exc:
-                unsent = [row[0] for row in rows[index:]]
-                OutboxJob.objects.filter(pk__in=unsent, claimed_at__isnull=True).update(published_at=None)
-                logger.warning("broker unavailable during the outbox sweep, %s jobs wait: %s", len(unsent), exc)
-                return sent
-            sent += 1
+        count, failed = _send_or_unpublish(rows, now=now)
+        sent += count
+        if failed:
+            return sent
         if len(rows) < SWEEP_BATCH:
             break
     if sent:
