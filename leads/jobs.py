@@ -57,7 +57,6 @@ BROKER_BACKOFF_SECONDS = 3.0
 BATCHED_TASKS = {"leads.tasks.process_lead_task": "leads.tasks.process_leads_batch_task"}
 BATCH_JOB_SIZE = 200
 BATCH_JOB_MIN = 20  # fewer stranded jobs than this go out one by one, as they came
-COALESCE_CHUNK = 5000  # single jobs taken per statement (a transaction each)
 # Advisory lock key space for claims: (ADVISORY_NAMESPACE, id mod 2^31).
 ADVISORY_NAMESPACE = 0x4A0B
 
@@ -275,19 +274,7 @@ WITH picked AS (
 UPDATE leads_outboxjob SET published_at = %(now)s, publishes = publishes + 1, claimed_at = NULL
 FROM picked WHERE leads_outboxjob.id = picked.id
 RETURNING leads_outboxjob.id, leads_outboxjob.task_name, leads_outboxjob.args, leads_outboxjob.due_at,
-          leads_outboxjob.trace_id
-"""
-# Stranded single jobs of a batched task, taken out of the outbox (their batch job replaces them
-# in the same transaction).
-_COALESCE_SQL = """
-DELETE FROM leads_outboxjob WHERE id IN (
-    SELECT o.id FROM leads_outboxjob o
-    WHERE o.task_name = %(task_name)s AND (""" + _STRANDED + """)
-    ORDER BY o.id
-    LIMIT %(coalesce)s
-    {skip_locked}
-)
-RETURNING args, created_at
+          leads_outboxjob.trace_id, leads_outboxjob.created_at
 """
 # A claim whose worker is gone: its database session (and advisory lock) ended with it.
 _DEAD_CLAIM_PG = """NOT EXISTS (
@@ -320,15 +307,14 @@ def _sweep_params(now: datetime) -> tuple[dict, dict]:
     params = {
         "now": now, "unpublished_before": now - PUBLISH_GRACE, "lost_before": lost_before, "batch": SWEEP_BATCH,
         "namespace": ADVISORY_NAMESPACE, "stale_claim_before": now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
-        "coalesce": COALESCE_CHUNK,
     }
     return formats, params
 
 
 def _send_or_unpublish(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
-    """Send (job id, task name, args, due at, trace id) rows; on a broker failure the unsent rows
+    """Send (job id, task name, args, due at, trace id, created at) rows; on a broker failure the unsent rows
     wait for the next sweep. Returns (how many were sent, whether the broker failed)."""
-    for index, (job_id, task_name, args, due_at, trace_id) in enumerate(rows):
+    for index, (job_id, task_name, args, due_at, trace_id, _) in enumerate(rows):
         if isinstance(args, str):  # SQLite hands JSON back as text
             args = json.loads(args)
         if isinstance(due_at, str):
@@ -345,33 +331,37 @@ def _send_or_unpublish(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
     return len(rows), False
 
 
-def _coalesce(task_name: str, batch_task: str, *, now: datetime, formats: dict, params: dict) -> list[tuple]:
-    """Replace up to COALESCE_CHUNK stranded `task_name` jobs by batch jobs of BATCH_JOB_SIZE
-    leads (args [[id, enqueued at]]), in one transaction, marked published; returns the batch rows
-    to send. Fewer than BATCH_JOB_MIN stranded jobs are left to go out one by one."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_COALESCE_SQL.format(**formats), {**params, "task_name": task_name})
-        taken = cursor.fetchall()
-        if len(taken) < BATCH_JOB_MIN:
-            transaction.set_rollback(True)
-            return []
+def _as_batches(rows: list[tuple], *, now: datetime) -> list[tuple]:
+    """In the sweep's transaction: replace the picked single jobs of a BATCHED_TASKS task (when
+    BATCH_JOB_MIN or more) by batch jobs of BATCH_JOB_SIZE leads (args [[id, enqueued at]]),
+    marked published; returns the rows to send."""
+    singles: dict[str, list[tuple]] = {}
+    for row in rows:
+        if row[1] in BATCHED_TASKS:
+            singles.setdefault(row[1], []).append(row)
+    batched = {name: picked for name, picked in singles.items() if len(picked) >= BATCH_JOB_MIN}
+    if not batched:
+        return rows
+    gone = {row[0] for picked in batched.values() for row in picked}
+    OutboxJob.objects.filter(pk__in=gone)._raw_delete(OutboxJob.objects.db)
+    jobs: list[OutboxJob] = []
+    for name, picked in batched.items():
         items = []
-        for args, created_at in taken:
-            if isinstance(args, str):
-                args = json.loads(args)
-            if isinstance(created_at, str):
-                created_at = datetime.fromisoformat(created_at)
+        for _, _, args, _, _, created_at in picked:
+            args = json.loads(args) if isinstance(args, str) else args  # SQLite hands JSON back as text
+            created_at = datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at
             items.append((args[0], created_at))
-        batches = [
-            OutboxJob(
-                task_name=batch_task, args=[[pk, at.isoformat()] for pk, at in chunk], created_at=min(at for _, at in chunk),
-                due_at=now, published_at=now, publishes=1,
-            )
-            for chunk in (items[start : start + BATCH_JOB_SIZE] for start in range(0, len(items), BATCH_JOB_SIZE))
-        ]
-        OutboxJob.objects.bulk_create(batches)
-    logger.info("outbox sweep: %s stranded %s jobs batched into %s %s jobs", len(items), task_name, len(batches), batch_task)
-    return [(job.pk, job.task_name, job.args, job.due_at, job.trace_id) for job in batches]
+        for start in range(0, len(items), BATCH_JOB_SIZE):
+            chunk = items[start : start + BATCH_JOB_SIZE]
+            jobs.append(OutboxJob(
+                task_name=BATCHED_TASKS[name], args=[[pk, at.isoformat()] for pk, at in chunk],
+                created_at=min(at for _, at in chunk), due_at=now, published_at=now, publishes=1,
+            ))
+        logger.info("outbox sweep: %s stranded %s jobs go out in batches of %s", len(picked), name, BATCH_JOB_SIZE)
+    OutboxJob.objects.bulk_create(jobs)
+    return [row for row in rows if row[0] not in gone] + [
+        (job.pk, job.task_name, job.args, job.due_at, job.trace_id, job.created_at) for job in jobs
+    ]
 
 
 def outbox_sweep(*, now: datetime | None = None) -> int:
@@ -381,23 +371,17 @@ def outbox_sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     formats, params = _sweep_params(now)
     sent = 0
-    for task_name, batch_task in BATCHED_TASKS.items():
-        for _ in range(SWEEP_MAX // COALESCE_CHUNK):  # at most SWEEP_MAX single jobs per sweep
-            rows = _coalesce(task_name, batch_task, now=now, formats=formats, params=params)
-            if not rows:
-                break
-            count, failed = _send_or_unpublish(rows, now=now)
-            sent += count
-            if failed:
-                return sent
     sql = _SWEEP_SQL.format(**formats)
-    while sent < SWEEP_MAX:
+    picked = 0
+    while picked < SWEEP_MAX:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        if not rows:
-            break
-        count, failed = _send_or_unpublish(rows, now=now)
+            if not rows:
+                break
+            outgoing = _as_batches(rows, now=now)
+        picked += len(rows)
+        count, failed = _send_or_unpublish(outgoing, now=now)
         sent += count
         if failed:
             return sent
