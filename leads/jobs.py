@@ -333,7 +333,7 @@ def _send_or_unpublish(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
 
 def _as_batches(rows: list[tuple], *, now: datetime) -> list[tuple]:
     """In the sweep's transaction: replace the picked single jobs of a BATCHED_TASKS task (when
-    BATCH_JOB_MIN or more) by batch jobs of BATCH_JOB_SIZE leads (args [[id, enqueued at]]),
+    BATCH_JOB_MIN or more) by batch jobs of BATCH_JOB_SIZE leads (one argument: [[id, enqueued at]]),
     marked published; returns the rows to send."""
     singles: dict[str, list[tuple]] = {}
     for row in rows:
@@ -354,7 +354,7 @@ def _as_batches(rows: list[tuple], *, now: datetime) -> list[tuple]:
         for start in range(0, len(items), BATCH_JOB_SIZE):
             chunk = items[start : start + BATCH_JOB_SIZE]
             jobs.append(OutboxJob(
-                task_name=BATCHED_TASKS[name], args=[[pk, at.isoformat()] for pk, at in chunk],
+                task_name=BATCHED_TASKS[name], args=[[[pk, at.isoformat()] for pk, at in chunk]],
                 created_at=min(at for _, at in chunk), due_at=now, published_at=now, publishes=1,
             ))
         logger.info("outbox sweep: %s stranded %s jobs go out in batches of %s", len(picked), name, BATCH_JOB_SIZE)
