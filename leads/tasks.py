@@ -27,6 +27,7 @@ from .nurturing.sequences import enrollments_process_due, enrollments_run
 from .pipeline import lead_process, leads_process
 from .scoring.predictive import model_train
 from .scoring.service import leads_rescore, rescore_all_start, rescore_ranges, score_job_blocking, score_job_range_done
+from .services import PROCESS_LEAD_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,21 @@ SWEEP_BATCH = 500
     acks_late=True,
 )
 def process_lead_task(self, lead_id: int) -> bool:
-    """Run the processing pipeline for one lead."""
-    return lead_process(lead_id=lead_id)
+    """Run the processing pipeline for one lead; when such jobs pile up (a capture burst), take a
+    batch of them and run it set-based with this lead."""
+    pile = jobs.outbox_take_pile(task_name=PROCESS_LEAD_TASK)
+    if pile is None:
+        return lead_process(lead_id=lead_id)
+    batch_id, taken = pile
+    enqueued_at = {pk: datetime.fromisoformat(at) for pk, at in taken}
+    enqueued_at[lead_id] = timezone.now()  # this job's lead runs whatever, as it would one by one
+    try:
+        leads_process(lead_ids=list(enqueued_at), enqueued_at=enqueued_at)
+    except BaseException:
+        jobs.job_hand_back(job_id=batch_id)
+        raise
+    jobs.job_done(job_id=batch_id)
+    return True
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)

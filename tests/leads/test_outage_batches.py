@@ -1,5 +1,6 @@
 """Recovering from a broker outage in seconds (issue 22 §3): the single-lead processing jobs that
 piled up in the outbox go out as batch jobs, run set-based, each lead processed exactly once."""
+import logging
 import time
 from datetime import timedelta
 
@@ -202,3 +203,46 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_done_or_duplicated(privat
         kill_worker(worker)
     _assert_processed_once(lead_ids)
     assert len(smtp_inbox.messages) == len(lead_ids), "an assignment email was sent twice"
+
+
+class _Lines(logging.Handler):
+    """The messages one logger wrote (the app's logging config does not propagate to caplog)."""
+
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_capture_burst_is_taken_in_batches_by_the_first_single_job(monkeypatch):
+    """A burst with the broker up queued one message per lead, each run at 55 ms: the first job
+    to run now takes the pile waiting behind it into one set-based batch."""
+    from celery.contrib.testing.worker import start_worker
+
+    from leadcrm.celery import app
+
+    _routed_to_two_reps()
+    app.control.purge()
+    lead_ids = _capture("burst", 60)
+    jobs.publisher_flush()
+    assert OutboxJob.objects.filter(task_name=PROCESS_LEAD_TASK, published_at__isnull=False).count() == 60
+    time.sleep(jobs.PILE_AFTER.total_seconds() + 0.5)  # they wait in the queue: a pile
+    mail.outbox.clear()
+
+    logger, lines = logging.getLogger("leads.jobs"), _Lines()
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    logger.addHandler(lines)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            assert wait_for(lambda: not Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).exists(), timeout=120)
+            assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=60), list(OutboxJob.objects.values("task_name"))
+            time.sleep(1)
+    finally:
+        logger.removeHandler(lines)
+    taken = [line for line in lines.lines if "waiting in a pile" in line]
+    assert taken and taken[0].startswith(f"{PROCESS_LEAD_TASK}: 59 jobs"), taken
+    _assert_processed_once(lead_ids)
+    assert len(mail.outbox) == 60
