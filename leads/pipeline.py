@@ -90,15 +90,17 @@ def leads_process(*, lead_ids: list[int], enqueued_at: dict[int, datetime] | Non
     ids = _unprocessed(lead_ids, enqueued_at)
     if not ids:
         return 0
-    # Outside the batch's transaction: a network provider must not hold row locks while it waits.
-    # Safe to repeat (it refreshes only what it owns, and writes timeline entries only for changes).
+    # Outside the batch's transaction, both safe to repeat: enrichment (a network provider must not
+    # hold row locks while it waits; it refreshes only what it owns and writes timeline entries only
+    # for changes) and possible duplicates (an upsert; its rows reference other batches' leads, and
+    # their key-share locks inside two batches' transactions could wait on each other).
     leads_enrich(lead_ids=ids)
+    duplicates_detect_many(lead_ids=ids)
     with transaction.atomic():
         # The claim: the batch's leads locked (id order), then checked again, before any side effect.
         ids = _unprocessed(ids, enqueued_at, lock=True)
         if not ids:
             return 0
-        duplicates_detect_many(lead_ids=ids)
         leads_rescore(lead_ids=ids)
         held = import_routing_held_many(lead_ids=ids)
         # The assignment emails' job is enqueued in this transaction, with the assignments.

@@ -47,11 +47,11 @@ def process_lead_task(self, lead_id: int) -> bool:
     if pile is None:
         return lead_process(lead_id=lead_id)
     batch_id, taken = pile
-    enqueued_at = {pk: datetime.fromisoformat(at) for pk, at in taken}
+    enqueued_at = _enqueue_times(taken)
     enqueued_at[lead_id] = timezone.now()  # this job's lead runs whatever, as it would one by one
     try:
         leads_process(lead_ids=list(enqueued_at), enqueued_at=enqueued_at)
-    except BaseException:
+    except Exception:  # a worker killed here leaves a dead claim, which the sweep sends again
         jobs.job_hand_back(job_id=batch_id)
         raise
     jobs.job_done(job_id=batch_id)
@@ -111,17 +111,24 @@ def process_leads_task(self, lead_ids: list[int]) -> int:
     return sum(lead_process(lead_id=lead_id) for lead_id in lead_ids)
 
 
-@shared_task(
-    bind=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=8,
-    acks_late=True,
-)
-def process_leads_batch_task(self, jobs: list[list]) -> int:
-    """Run the pipeline set-based for single-lead jobs that piled up ([[lead id, enqueued at]]:
-    the outbox sweep's batches); a lead processed since its job was enqueued is skipped."""
+def _enqueue_times(owed: list[list]) -> dict[int, datetime]:
+    """{lead id: when its latest job was enqueued} from [[lead id, ISO time], …]."""
     enqueued_at: dict[int, datetime] = {}
-    for lead_id, at in jobs:
+    for lead_id, at in owed:
         when = datetime.fromisoformat(at)
         enqueued_at[lead_id] = max(when, enqueued_at.get(lead_id, when))
+    return enqueued_at
+
+
+# A deadlock or a lost database connection rolled the batch's transaction back: run it again.
+@shared_task(
+    bind=True, autoretry_for=(OperationalError, DatabaseOperationalError), retry_backoff=True, retry_backoff_max=300,
+    max_retries=8, acks_late=True,
+)
+def process_leads_batch_task(self, owed: list[list]) -> int:
+    """Run the pipeline set-based for single-lead jobs that piled up ([[lead id, enqueued at]]:
+    the outbox sweep's batches); a lead processed since its job was enqueued is skipped."""
+    enqueued_at = _enqueue_times(owed)
     return leads_process(lead_ids=list(enqueued_at), enqueued_at=enqueued_at)
 
 
