@@ -133,7 +133,7 @@ def profile(count: int) -> int:
 
     from leads import jobs
     from leads.capture.service import CaptureContext, capture
-    from leads.models import Lead, OutboxJob
+    from leads.models import OutboxJob
     from leads.pipeline import leads_process
 
     clean_slate(connection)
