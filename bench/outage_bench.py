@@ -91,20 +91,6 @@ def cpu_seconds(process: subprocess.Popen) -> float:
     return total
 
 
-def postgres_cpu_seconds(dbname: str) -> float:
-    """utime + stime of the PostgreSQL backends connected to the bench's database now (a backend
-    that ended in between is not counted: the workers keep theirs, CONN_MAX_AGE)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in subprocess.run(["pgrep", "-f", f"postgres: .* {dbname} "], capture_output=True, text=True).stdout.split():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
 def kill(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
@@ -229,8 +215,6 @@ def main() -> int:
     if args.kill_worker:
         worker = start_worker(url, args.concurrency)
     cpu_before = cpu_seconds(worker)
-    dbname = connection.settings_dict["NAME"]
-    pg_before = postgres_cpu_seconds(dbname)
     ours = Lead.objects.filter(email__endswith=f"@{DOMAIN}")
     processed_at = emailed_at = first_at = None
     try:
@@ -248,9 +232,6 @@ def main() -> int:
                 break
             time.sleep(0.5)
         cpu = cpu_seconds(worker) - cpu_before
-        pg_cpu = postgres_cpu_seconds(dbname) - pg_before
-        print(f"PostgreSQL CPU after recovery (the bench database's backends): {pg_cpu:.1f} s, "
-              f"{1000 * pg_cpu / args.leads:.1f} ms per lead", flush=True)
         print(f"worker CPU after recovery: {cpu:.1f} s, {1000 * cpu / args.leads:.1f} ms per lead "
               f"(so {args.concurrency} idle cores could drain ~{args.concurrency * args.leads / max(cpu, 0.001):.0f} leads/s "
               "before PostgreSQL's share)", flush=True)
