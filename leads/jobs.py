@@ -51,6 +51,12 @@ SWEEP_MAX = 50_000
 # After a failed publish, the web processes stop trying for this long (the sweeper sends what
 # piles up), so a dead broker never makes the publishing thread a 2-seconds-per-job backlog.
 BROKER_BACKOFF_SECONDS = 3.0
+# Single-lead jobs that pile up (a broker outage strands thousands) run far cheaper set-based: the
+# sweep replaces them by batch jobs of BATCH_JOB_SIZE leads, one task per batch so every worker
+# process takes a share. {single task: batch task}; the batch task takes [[id, enqueued at], …].
+BATCHED_TASKS = {"leads.tasks.process_lead_task": "leads.tasks.process_leads_batch_task"}
+BATCH_JOB_SIZE = 200
+BATCH_JOB_MIN = 20  # fewer stranded jobs than this go out one by one, as they came
 # Advisory lock key space for claims: (ADVISORY_NAMESPACE, id mod 2^31).
 ADVISORY_NAMESPACE = 0x4A0B
 
@@ -202,6 +208,58 @@ def job_release(*, job_id: int, countdown: float | None) -> None:
     _unlock(job_id)
 
 
+# --- Piles: a capture burst with the broker up -----------------------------------------------
+
+# Jobs of a BATCHED_TASKS task published this long ago and still unclaimed are a pile: the
+# messages arrive faster than the workers run them one by one.
+PILE_AFTER = timedelta(seconds=2)
+
+_PILE_SQL = """
+DELETE FROM leads_outboxjob WHERE id IN (
+    SELECT o.id FROM leads_outboxjob o
+    WHERE o.task_name = %s AND o.claimed_at IS NULL AND o.published_at < %s
+    ORDER BY o.id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+RETURNING args, created_at
+"""
+
+
+def outbox_take_pile(*, task_name: str) -> tuple[int, list[list]] | None:
+    """Called by a single-lead task as it starts: when BATCH_JOB_MIN or more jobs of its kind
+    wait in a pile, take up to BATCH_JOB_SIZE of them into one batch job claimed by this worker
+    (in one transaction; their messages then find no row and skip). Returns (the batch job's id,
+    [[id, enqueued at]]) to run and then `job_done`, or None (no pile: one statement)."""
+    if task_name not in BATCHED_TASKS or not _is_postgres():
+        return None
+    now = timezone.now()
+    waiting = OutboxJob.objects.filter(task_name=task_name, claimed_at__isnull=True, published_at__lt=now - PILE_AFTER)
+    if not waiting.order_by("due_at")[BATCH_JOB_MIN - 1 : BATCH_JOB_MIN].exists():
+        return None
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_PILE_SQL, [task_name, now - PILE_AFTER, BATCH_JOB_SIZE])
+            taken = [
+                [(json.loads(args) if isinstance(args, str) else args)[0], created_at.isoformat()]
+                for args, created_at in cursor.fetchall()
+            ]
+        if not taken:
+            return None
+        job = OutboxJob.objects.create(
+            task_name=BATCHED_TASKS[task_name], args=[taken], created_at=now, due_at=now, published_at=now, publishes=1,
+            claimed_at=now, trace_id=get_guid() or "",
+        )
+        with connection.cursor() as cursor:  # a session lock: it outlives this transaction, not this worker
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, job.pk % 2**31])
+    logger.info("%s: %s jobs waiting in a pile taken into batch job %s", task_name, len(taken), job.pk)
+    return job.pk, taken
+
+
+def job_hand_back(*, job_id: int) -> None:
+    """A taken batch failed before it finished: the sweeper sends it (soon, as never published)."""
+    OutboxJob.objects.filter(pk=job_id).update(claimed_at=None, published_at=None)
+    _unlock(job_id)
+
+
 def _outbox_id(request) -> int | None:
     value = getattr(request, OUTBOX_HEADER, None)
     if value is None:
@@ -252,12 +310,15 @@ def _queue_is_empty() -> bool | None:
         conn.release()
 
 
+# The jobs the sweep takes: never published (or their publish failed), lost by the broker, or
+# claimed by a worker that died.
+_STRANDED = """(o.claimed_at IS NULL AND o.due_at < %(unpublished_before)s
+           AND (o.published_at IS NULL OR (o.published_at < %(lost_before)s AND o.due_at < %(lost_before)s)))
+       OR (o.claimed_at IS NOT NULL AND o.claimed_at < %(unpublished_before)s AND {dead_claim})"""
 _SWEEP_SQL = """
 WITH picked AS (
     SELECT o.id FROM leads_outboxjob o
-    WHERE (o.claimed_at IS NULL AND o.due_at < %(unpublished_before)s
-           AND (o.published_at IS NULL OR (o.published_at < %(lost_before)s AND o.due_at < %(lost_before)s)))
-       OR (o.claimed_at IS NOT NULL AND o.claimed_at < %(unpublished_before)s AND {dead_claim})
+    WHERE """ + _STRANDED + """
     ORDER BY o.id
     LIMIT %(batch)s
     {skip_locked}
@@ -265,7 +326,7 @@ WITH picked AS (
 UPDATE leads_outboxjob SET published_at = %(now)s, publishes = publishes + 1, claimed_at = NULL
 FROM picked WHERE leads_outboxjob.id = picked.id
 RETURNING leads_outboxjob.id, leads_outboxjob.task_name, leads_outboxjob.args, leads_outboxjob.due_at,
-          leads_outboxjob.trace_id
+          leads_outboxjob.trace_id, leads_outboxjob.created_at
 """
 # A claim whose worker is gone: its database session (and advisory lock) ended with it.
 _DEAD_CLAIM_PG = """NOT EXISTS (
@@ -287,42 +348,95 @@ def _traced(trace_id: str):
         set_guid(previous)
 
 
-def outbox_sweep(*, now: datetime | None = None) -> int:
-    """Republish outbox jobs that were never published, were lost by the broker, or whose worker
-    died; returns how many were sent. Stops at the first broker failure (the next sweep goes on)."""
-    now = now or timezone.now()
+def _sweep_params(now: datetime) -> tuple[dict, dict]:
     empty = _queue_is_empty()
     lost_before = now - (LOST_AFTER if empty else LOST_AFTER_UNCHECKED)
     postgres = _is_postgres()
-    sql = _SWEEP_SQL.format(
-        dead_claim=_DEAD_CLAIM_PG if postgres else _DEAD_CLAIM_OTHER, skip_locked="FOR UPDATE SKIP LOCKED" if postgres else "",
-    )
+    formats = {
+        "dead_claim": _DEAD_CLAIM_PG if postgres else _DEAD_CLAIM_OTHER,
+        "skip_locked": "FOR UPDATE SKIP LOCKED" if postgres else "",
+    }
     params = {
         "now": now, "unpublished_before": now - PUBLISH_GRACE, "lost_before": lost_before, "batch": SWEEP_BATCH,
         "namespace": ADVISORY_NAMESPACE, "stale_claim_before": now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
     }
+    return formats, params
+
+
+def _send_or_unpublish(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
+    """Send (job id, task name, args, due at, trace id, created at) rows; on a broker failure the unsent rows
+    wait for the next sweep. Returns (how many were sent, whether the broker failed)."""
+    for index, (job_id, task_name, args, due_at, trace_id, _) in enumerate(rows):
+        if isinstance(args, str):  # SQLite hands JSON back as text
+            args = json.loads(args)
+        if isinstance(due_at, str):
+            due_at = datetime.fromisoformat(due_at)
+        countdown = max(0.0, (due_at - now).total_seconds()) if due_at else None
+        try:
+            with _traced(trace_id):
+                _send(job_id, task_name, args, countdown)
+        except (BrokerError, ConnectionError, OSError) as exc:
+            unsent = [row[0] for row in rows[index:]]
+            OutboxJob.objects.filter(pk__in=unsent, claimed_at__isnull=True).update(published_at=None)
+            logger.warning("broker unavailable during the outbox sweep, %s jobs wait: %s", len(unsent), exc)
+            return index, True
+    return len(rows), False
+
+
+def _as_batches(rows: list[tuple], *, now: datetime) -> list[tuple]:
+    """In the sweep's transaction: replace the picked single jobs of a BATCHED_TASKS task (when
+    BATCH_JOB_MIN or more) by batch jobs of BATCH_JOB_SIZE leads (one argument: [[id, enqueued at]]),
+    marked published; returns the rows to send."""
+    singles: dict[str, list[tuple]] = {}
+    for row in rows:
+        if row[1] in BATCHED_TASKS:
+            singles.setdefault(row[1], []).append(row)
+    batched = {name: picked for name, picked in singles.items() if len(picked) >= BATCH_JOB_MIN}
+    if not batched:
+        return rows
+    gone = {row[0] for picked in batched.values() for row in picked}
+    OutboxJob.objects.filter(pk__in=gone)._raw_delete(OutboxJob.objects.db)
+    jobs: list[OutboxJob] = []
+    for name, picked in batched.items():
+        items = []
+        for _, _, args, _, _, created_at in picked:
+            args = json.loads(args) if isinstance(args, str) else args  # SQLite hands JSON back as text
+            created_at = datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at
+            items.append((args[0], created_at))
+        for start in range(0, len(items), BATCH_JOB_SIZE):
+            chunk = items[start : start + BATCH_JOB_SIZE]
+            jobs.append(OutboxJob(
+                task_name=BATCHED_TASKS[name], args=[[[pk, at.isoformat()] for pk, at in chunk]],
+                created_at=min(at for _, at in chunk), due_at=now, published_at=now, publishes=1,
+            ))
+        logger.info("outbox sweep: %s stranded %s jobs go out in batches of %s", len(picked), name, BATCH_JOB_SIZE)
+    OutboxJob.objects.bulk_create(jobs)
+    return [row for row in rows if row[0] not in gone] + [
+        (job.pk, job.task_name, job.args, job.due_at, job.trace_id, job.created_at) for job in jobs
+    ]
+
+
+def outbox_sweep(*, now: datetime | None = None) -> int:
+    """Republish outbox jobs that were never published, were lost by the broker, or whose worker
+    died; returns how many were sent. Stranded single-lead jobs of BATCHED_TASKS go out as batch
+    jobs. Stops at the first broker failure (the next sweep goes on)."""
+    now = now or timezone.now()
+    formats, params = _sweep_params(now)
     sent = 0
-    while sent < SWEEP_MAX:
+    sql = _SWEEP_SQL.format(**formats)
+    picked = 0
+    while picked < SWEEP_MAX:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        if not rows:
-            break
-        for index, (job_id, task_name, args, due_at, trace_id) in enumerate(rows):
-            if isinstance(args, str):  # SQLite hands JSON back as text
-                args = json.loads(args)
-            if isinstance(due_at, str):
-                due_at = datetime.fromisoformat(due_at)
-            countdown = max(0.0, (due_at - now).total_seconds()) if due_at else None
-            try:
-                with _traced(trace_id):
-                    _send(job_id, task_name, args, countdown)
-            except (BrokerError, ConnectionError, OSError) as exc:
-                unsent = [row[0] for row in rows[index:]]
-                OutboxJob.objects.filter(pk__in=unsent, claimed_at__isnull=True).update(published_at=None)
-                logger.warning("broker unavailable during the outbox sweep, %s jobs wait: %s", len(unsent), exc)
-                return sent
-            sent += 1
+            if not rows:
+                break
+            outgoing = _as_batches(rows, now=now)
+        picked += len(rows)
+        count, failed = _send_or_unpublish(outgoing, now=now)
+        sent += count
+        if failed:
+            return sent
         if len(rows) < SWEEP_BATCH:
             break
     if sent:

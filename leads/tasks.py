@@ -24,9 +24,10 @@ from .models import ImportJob, Lead, ScoreJob, ScoringModel, Segment
 from .notifications import notification_email
 from .nurturing.segments import segment_refresh, segments_refresh_due
 from .nurturing.sequences import enrollments_process_due, enrollments_run
-from .pipeline import lead_process
+from .pipeline import lead_process, leads_process
 from .scoring.predictive import model_train
 from .scoring.service import leads_rescore, rescore_all_start, rescore_ranges, score_job_blocking, score_job_range_done
+from .services import PROCESS_LEAD_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,21 @@ SWEEP_BATCH = 500
     acks_late=True,
 )
 def process_lead_task(self, lead_id: int) -> bool:
-    """Run the processing pipeline for one lead."""
-    return lead_process(lead_id=lead_id)
+    """Run the processing pipeline for one lead; when such jobs pile up (a capture burst), take a
+    batch of them and run it set-based with this lead."""
+    pile = jobs.outbox_take_pile(task_name=PROCESS_LEAD_TASK)
+    if pile is None:
+        return lead_process(lead_id=lead_id)
+    batch_id, taken = pile
+    enqueued_at = _enqueue_times(taken)
+    enqueued_at[lead_id] = timezone.now()  # this job's lead runs whatever, as it would one by one
+    try:
+        leads_process(lead_ids=list(enqueued_at), enqueued_at=enqueued_at)
+    except Exception:  # a worker killed here leaves a dead claim, which the sweep sends again
+        jobs.job_hand_back(job_id=batch_id)
+        raise
+    jobs.job_done(job_id=batch_id)
+    return True
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
@@ -95,6 +109,27 @@ def meta_backfill_task() -> int:
 def process_leads_task(self, lead_ids: list[int]) -> int:
     """Run the processing pipeline for a batch of leads (an import enqueues one per 100 leads)."""
     return sum(lead_process(lead_id=lead_id) for lead_id in lead_ids)
+
+
+def _enqueue_times(owed: list[list]) -> dict[int, datetime]:
+    """{lead id: when its latest job was enqueued} from [[lead id, ISO time], …]."""
+    enqueued_at: dict[int, datetime] = {}
+    for lead_id, at in owed:
+        when = datetime.fromisoformat(at)
+        enqueued_at[lead_id] = max(when, enqueued_at.get(lead_id, when))
+    return enqueued_at
+
+
+# A deadlock or a lost database connection rolled the batch's transaction back: run it again.
+@shared_task(
+    bind=True, autoretry_for=(OperationalError, DatabaseOperationalError), retry_backoff=True, retry_backoff_max=300,
+    max_retries=8, acks_late=True,
+)
+def process_leads_batch_task(self, owed: list[list]) -> int:
+    """Run the pipeline set-based for single-lead jobs that piled up ([[lead id, enqueued at]]:
+    the outbox sweep's batches); a lead processed since its job was enqueued is skipped."""
+    enqueued_at = _enqueue_times(owed)
+    return leads_process(lead_ids=list(enqueued_at), enqueued_at=enqueued_at)
 
 
 # A big file runs longer than the default task limits; the broker's visibility timeout (1 h) bounds it.

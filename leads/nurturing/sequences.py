@@ -144,6 +144,21 @@ def lead_enroll_by_rules(*, lead_id: int) -> int:
     return enrolled
 
 
+def leads_enroll_by_rules(*, lead_ids: list[int]) -> int:
+    """Pipeline stage for a batch (the batch path): lead_enroll_by_rules, one INSERT per matching sequence."""
+    sequences = list(Sequence.objects.filter(is_active=True).exclude(entry_statuses=[], entry_grades=[]))
+    if not sequences:
+        return 0
+    leads = list(Lead.objects.filter(pk__in=lead_ids).order_by("pk").values_list("pk", "status", "grade"))
+    enrolled = 0
+    for sequence in sequences:
+        statuses, grades = sequence.entry_statuses or [], sequence.entry_grades or []
+        matching = [pk for pk, status, grade in leads if (not statuses or status in statuses) and (not grades or grade in grades)]
+        if matching:
+            enrolled += leads_enroll(sequence=sequence, lead_ids=matching, source=Enrollment.Source.RULE)
+    return enrolled
+
+
 # --- The engine -----------------------------------------------------------------------------
 
 # At most this many steps run for one enrollment in one go (a safety net against loops).

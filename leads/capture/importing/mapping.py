@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files import File
+from django.db import connection
 from django.db.models import IntegerField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -191,3 +192,20 @@ def import_routing_held(*, lead_id: int) -> bool:
     )
     job_id = next(iter(latest), None)
     return job_id is not None and ImportJob.objects.filter(pk=job_id, route_leads=False).exists()
+
+
+def import_routing_held_many(*, lead_ids: list[int]) -> set[int]:
+    """The leads among `lead_ids` whose routing is held (import_routing_held for a batch: the
+    pipeline's batch path); one query when no import ever held its routing."""
+    if not ImportJob.objects.filter(route_leads=False).exists():
+        return set()
+    if connection.vendor != "postgresql":
+        return {pk for pk in lead_ids if import_routing_held(lead_id=pk)}
+    latest = (
+        CaptureRecord.objects.filter(lead_id__in=lead_ids).order_by("lead_id", "-received_at", "-pk").distinct("lead_id")
+        .annotate(job_id=Cast(KeyTextTransform("import_job", "payload"), IntegerField()))
+        .values_list("lead_id", "job_id")
+    )
+    job_of = {lead_id: job_id for lead_id, job_id in latest if job_id is not None}
+    held = set(ImportJob.objects.filter(pk__in=set(job_of.values()), route_leads=False).values_list("pk", flat=True))
+    return {lead_id for lead_id, job_id in job_of.items() if job_id in held}
