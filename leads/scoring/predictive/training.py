@@ -36,6 +36,7 @@ NO_FEATURES = (
 TRAINED = (
     "Trained on {n} closed leads ({won} won, {lost} lost) with {k} features; {kind} won the choice; held-out AUC {auc:.3f}."
 )
+STRONGEST_SHOWN = 20  # a tree model's strongest columns listed on the model page
 TABLE_CHUNK = 5000  # sampled rows turned into the trees' table at a time (never all rows as tuples)
 TRAINING_FAILED = "Training failed: {error}. The previous model stays in use."
 
@@ -162,6 +163,7 @@ def model_train() -> ScoringModel:
             record.auc = round(choice["boosted"]["auc"], 4)
             record.calibration = _calibration(choice["y_eval"], choice["predicted"])
             record.trees = choice["trees"]
+            record.metrics["strongest"] = choice["trees"]["importance"][:STRONGEST_SHOWN]
         # The figures above judge the procedure on leads it did not see; the model kept is the
         # same model refit on every closed lead, so no history is thrown away.
         final = _refit(X, y, strength=float(evaluated.C_))

@@ -179,3 +179,24 @@ def test_a_rescore_applies_the_trees_range_by_range_on_the_worker(celery_worker_
     )
     expected = np.round(1 / (1 + np.exp(-predictor.log_odds(table([row[1:] for row in rows], exported["columns"])))), 2)
     assert [stored[row[0]] for row in rows] == pytest.approx(list(expected), abs=1e-9)
+
+
+def test_the_model_page_shows_which_model_won_its_auc_calibration_and_strongest_properties(client, manager):
+    model = ScoringModel.objects.create(
+        status="ready", kind="boosted", n_closed=1200, n_won=300, n_lost=900, auc=0.8771, message="Trained",
+        calibration=[{"bin": "10–20%", "predicted": 0.151, "observed": 0.162, "count": 90}],
+        metrics={
+            "winner": "boosted", "held_out": 300, "logistic": {"auc": 0.8102, "log_loss": 0.4411, "cv_log_loss": 0.4523},
+            "boosted": {"auc": 0.8771, "log_loss": 0.3912, "cv_log_loss": 0.4001},
+            "strongest": [{"label": "Total Time Spent on Website", "weight": 0.74}, {"label": "occupation", "weight": 0.41}],
+        },
+        trees={"baseline": 0.0, "trees": [], "columns": []},
+    )
+    client.force_login(manager)
+    with_list = client.get("/admin/leads/scoringmodel/").content.decode()
+    assert "Gradient-boosted trees</strong> (it won the choice on held-out leads), held-out AUC 0.877" in with_list
+    page = client.get(f"/admin/leads/scoringmodel/{model.pk}/change/").content.decode()
+    assert "Gradient-boosted trees (in use)" in page and "0.877" in page and "0.810" in page and "0.3912" in page
+    assert page.index("Gradient-boosted trees (in use)") < page.index("Logistic regression<")
+    assert "Total Time Spent on Website" in page and "0.74" in page
+    assert "15.1%" in page and "16.2%" in page
