@@ -7,8 +7,8 @@ before its scores are computed in SQL from the stored column."""
 from typing import Any
 
 from django.db import connection
-from django.db.models.expressions import RawSQL
 from django.db.models import FloatField
+from django.db.models.expressions import RawSQL
 
 from ...bulk import objects_update
 from ...models import Lead, ScoringModel

@@ -19,7 +19,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from .features import BOOLEAN_FIELDS, COUNT_FIELDS, FIELD_LABELS, FIELDS, days_before, is_category, is_number, json_key, title_words
+from .features import (
+    BOOLEAN_FIELDS,
+    COUNT_FIELDS,
+    FIELD_LABELS,
+    FIELDS,
+    days_before,
+    is_category,
+    is_number,
+    json_key,
+    title_words,
+)
 from .features import feature_label as _feature_label
 
 MAX_CATEGORIES = 250  # HistGradientBoosting takes at most 255 category codes per column
