@@ -200,3 +200,17 @@ def test_the_model_page_shows_which_model_won_its_auc_calibration_and_strongest_
     assert page.index("Gradient-boosted trees (in use)") < page.index("Logistic regression<")
     assert "Total Time Spent on Website" in page and "0.74" in page
     assert "15.1%" in page and "16.2%" in page
+
+
+def test_train_scoring_reports_the_choice_and_the_strongest_properties():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    interacting(1500, seed=31, closed=True)
+    out = StringIO()
+    call_command("train_scoring", "--no-rescore", "--top", "5", stdout=out)
+    text = out.getvalue()
+    assert "Model in use: Gradient-boosted trees (the choice, on 375 held-out leads):" in text, text
+    assert "Logistic regression" in text and "log loss" in text
+    assert "Strongest properties" in text and "occupation" in text
