@@ -108,6 +108,10 @@ class ScoringModel(models.Model):
         INSUFFICIENT = "insufficient", "Too little history"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        LOGISTIC = "logistic", "Logistic regression"
+        BOOSTED = "boosted", "Gradient-boosted trees"
+
     trained_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Status.choices)
     message = models.TextField(blank=True)
@@ -119,6 +123,14 @@ class ScoringModel(models.Model):
     intercept = models.FloatField(default=0)
     features = models.JSONField(default=list, blank=True, help_text="[{feature, value, label, weight}] chosen features.")
     duration_seconds = models.FloatField(null=True, blank=True)
+    # Which kind of model won the choice on held-out leads (leads/scoring/predictive/choice.py).
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.LOGISTIC)
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text="Held-out (and cross-validated) log loss and AUC of each candidate model."
+    )
+    trees = models.JSONField(
+        default=dict, blank=True, help_text="A boosted model's input columns and trees (empty for logistic regression)."
+    )
 
     class Meta:
         ordering = ["-trained_at"]

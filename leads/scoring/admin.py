@@ -78,13 +78,16 @@ class ScoringModelAdmin(admin.ModelAdmin):
     of what was learned, so nobody edits it; "Train now" queues a training."""
 
     change_list_template = "admin/leads/scoringmodel/change_list.html"
-    list_display = ("trained_at", "status", "closed", "won", "lost", "auc_shown", "feature_count", "duration_seconds")
-    list_filter = ("status",)
+    list_display = ("trained_at", "status", "kind", "closed", "won", "lost", "auc_shown", "feature_count", "duration_seconds")
+    list_filter = ("status", "kind")
     fields = (
-        "trained_at", "status", "message", "closed", "won", "lost", "auc_shown", "duration_seconds", "intercept_shown",
-        "calibration_table", "features_table",
+        "trained_at", "status", "message", "kind", "choice_table", "closed", "won", "lost", "auc_shown", "duration_seconds",
+        "intercept_shown", "calibration_table", "strongest_table", "features_table",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("trees")  # a tree model's arrays: up to a megabyte, never shown
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -141,6 +144,41 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def feature_count(self, obj: ScoringModel) -> int:
         return len(obj.features or [])
 
+    @admin.display(description="Model choice (the same held-out closed leads)")
+    def choice_table(self, obj: ScoringModel) -> str:
+        """Both candidates' held-out figures, the winner first: why this kind of model is in use."""
+        metrics = obj.metrics or {}
+        if "logistic" not in metrics:
+            return "—"
+        names = dict(ScoringModel.Kind.choices)
+        order = sorted(("logistic", "boosted"), key=lambda kind: kind != metrics.get("winner"))
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    names[kind] + (" (in use)" if kind == metrics.get("winner") else ""), f"{metrics[kind]['auc']:.3f}",
+                    f"{metrics[kind]['log_loss']:.4f}",
+                    f"{metrics[kind]['cv_log_loss']:.4f}" if "cv_log_loss" in metrics[kind] else "—",
+                )
+                for kind in order
+            ),
+        )
+        return format_html(
+            "<table><tr><th>Model</th><th>AUC</th><th>Log loss</th><th>Cross-validated log loss</th></tr>{}</table>"
+            "<p>Judged on {} held-out closed leads neither model learned from; the trees are kept only when both "
+            "their AUC and their log loss are better.</p>",
+            rows, f"{metrics.get('held_out', 0):,}",
+        )
+
+    @admin.display(description="Strongest properties (gradient-boosted trees)")
+    def strongest_table(self, obj: ScoringModel) -> str:
+        """A tree model's columns by their mean effect on held-out leads' log-odds (either direction)."""
+        strongest = (obj.metrics or {}).get("strongest") or []
+        if obj.kind != ScoringModel.Kind.BOOSTED or not strongest:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((item["label"], f"{item['weight']:.2f}") for item in strongest))
+        return format_html("<table><tr><th>Property</th><th>Mean effect (log-odds, ±)</th></tr>{}</table>", rows)
+
     @admin.display(description="Calibration (held-out leads)")
     def calibration_table(self, obj: ScoringModel) -> str:
         """Per bin of predicted probability: what the model said and what happened."""
@@ -154,7 +192,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
             "<table><tr><th>Predicted</th><th>Mean predicted</th><th>Observed won rate</th><th>Leads</th></tr>{}</table>", rows
         )
 
-    @admin.display(description="Features and weights (log-odds)")
+    @admin.display(description="Features and weights (log-odds, the logistic regression)")
     def features_table(self, obj: ScoringModel) -> str:
         """The chosen features, strongest first: a positive weight raises the probability."""
         if not obj.features:

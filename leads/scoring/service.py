@@ -230,6 +230,8 @@ def leads_rescore(
                 scope = scope.filter(pk__in=lead_ids)
             if id_range is not None:
                 scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
+            if model is not None:  # a tree model's probabilities are written first (a no-op for a logistic one)
+                predictive.probabilities_prepare(model=model, lead_ids=lead_ids, id_range=id_range)
             _calc_table()
             started = time.perf_counter()
             count = _calc_fill(

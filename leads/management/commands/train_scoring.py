@@ -32,11 +32,21 @@ class Command(BaseCommand):
         self.stdout.write(f"Rescored {result.scored:,} open leads ({len(result.qualified):,} newly qualified).")
 
     def _report(self, model: ScoringModel, *, top: int) -> None:
+        metrics = model.metrics or {}
+        if "logistic" in metrics:
+            self.stdout.write(f"Model in use: {model.get_kind_display()} (the choice, on {metrics['held_out']:,} held-out leads):")
+            for kind, name in ScoringModel.Kind.choices:
+                self.stdout.write(f"  {name:<24} AUC {metrics[kind]['auc']:.4f}  log loss {metrics[kind]['log_loss']:.4f}")
         self.stdout.write(f"Held-out AUC: {model.auc:.3f}")
         self.stdout.write("Calibration (held-out leads):")
         self.stdout.write(f"  {'bin':>8}  {'predicted':>9}  {'observed':>8}  {'leads':>7}")
         for row in model.calibration:
             self.stdout.write(f"  {row['bin']:>8}  {row['predicted']:>9.1%}  {row['observed']:>8.1%}  {row['count']:>7,}")
+        if model.kind == ScoringModel.Kind.BOOSTED:
+            self.stdout.write("Strongest properties (mean effect on held-out leads' log-odds, either direction):")
+            for item in metrics.get("strongest", [])[:top]:
+                self.stdout.write(f"  {item['weight']:6.2f}  {item['label']}")
+            return
         strongest = sorted(model.features, key=lambda feature: -abs(feature["weight"]))[:top]
         self.stdout.write(f"Strongest features ({len(strongest)} of {len(model.features)}, log-odds; intercept {model.intercept:+.2f}):")
         for feature in strongest:

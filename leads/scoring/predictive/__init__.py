@@ -15,7 +15,14 @@ grade, probability, customer links, closing timestamps): see docs/scoring-model.
 features.py   what a feature is: its Python test, its SQL condition, its label
 encoding.py   which features are common enough, and the 0/1 matrix of closed leads
 training.py   model_train(): fit, hold-out AUC and calibration, the ScoringModel row
+choice.py     logistic regression or gradient-boosted trees: which one is kept, by held-out log loss and AUC
+tabular.py    the trees' table: one column per field or attribute (numbers as they are, categories as codes)
+boosted.py    the trees' fit, their JSON arrays, the predictor and the contributions that add up
+applying.py   a tree model applied in Python, batch by batch, written with the set-based UPDATE
 scoring.py    model_current(), probabilities_update(), probability_sql(), explanations
+
+When the trees win, open leads' probabilities are computed in the worker, range by range, and a
+rescore reads the stored column; "Why this score?" shows each column's path contribution.
 """
 from .encoding import MAX_FEATURES, MIN_SHARE, MIN_SUPPORT, candidate_features, design_matrix
 from .features import (
@@ -34,6 +41,7 @@ from .scoring import (
     UPDATE_BATCH,
     model_current,
     model_features,
+    probabilities_prepare,
     probabilities_update,
     probability_explain,
     probability_expression,
@@ -60,6 +68,6 @@ __all__ = [
     "LOST", "MAX_FEATURES", "MIN_CLOSED", "MIN_PER_CLASS", "MIN_SHARE", "MIN_SUPPORT", "NO_FEATURES", "ONE_CLASS_MISSING",
     "OPEN", "PROBABILITY_DECIMALS", "SEED", "TOO_FEW_CLOSED", "TRAINED", "TRAINING_FAILED", "UPDATE_BATCH", "WON",
     "candidate_features", "design_matrix", "feature_condition", "feature_label", "feature_matches", "model_current",
-    "model_features", "model_train", "probabilities_update", "probability_explain", "probability_expression",
+    "model_features", "model_train", "probabilities_prepare", "probabilities_update", "probability_explain", "probability_expression",
     "probability_sql",
 ]

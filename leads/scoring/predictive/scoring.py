@@ -10,6 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Exp, Greatest, Least, Round
 
 from ...models import Lead, ScoringModel
+from .applying import is_boosted, stored_probability, tree_explain, tree_probabilities_write
 from .features import ADDITIVE_OPS, EXCLUSIVE_ORDER, FIELDS, feature_condition, feature_matches, field_value
 
 OPEN = ("new", "active", "nurturing", "qualified")
@@ -25,7 +26,7 @@ def model_current() -> ScoringModel | None:
     """The model in use: the newest trained one if it is ready (a failed training changes nothing)."""
     newest = (
         ScoringModel.objects.filter(status__in=(ScoringModel.Status.READY, ScoringModel.Status.INSUFFICIENT))
-        .order_by("-trained_at", "-id").first()
+        .defer("trees").order_by("-trained_at", "-id").first()
     )
     return newest if newest is not None and newest.status == ScoringModel.Status.READY else None
 
@@ -121,6 +122,10 @@ def probabilities_update(*, lead_ids: list[int] | None = None) -> int:
 def _probabilities_write(scope, model: ScoringModel | None) -> int:
     if model is None:
         return scope.filter(probability__isnull=False).update(probability=None)
+    if is_boosted(model):
+        return tree_probabilities_write(
+            model=model, scope=scope, decimals=PROBABILITY_DECIMALS, clamp=LOGIT_CLAMP, batch=UPDATE_BATCH
+        )
     # Django guarantees EXP on SQLite too (it registers a Python one when SQLite lacks its math
     # functions), so `make run` takes the same set-based path. Rows whose value would not change
     # are skipped: a rescore after a rule change does not rewrite a million rows for nothing.
@@ -132,8 +137,27 @@ _compiled: dict[tuple[str, float, str], tuple[str, tuple]] = {}
 
 
 def probability_sql(model: ScoringModel) -> RawSQL:
-    """The model's probability for a lead row, as an expression a rescore computes in bulk."""
+    """The model's probability for a lead row, as an expression a rescore computes in bulk (a
+    tree model's is the stored column: probabilities_prepare() wrote it just before)."""
+    if is_boosted(model):
+        return stored_probability()
     return _compiled_probability(model)
+
+
+def probabilities_prepare(
+    *, model: ScoringModel | None, lead_ids: list[int] | None = None, id_range: tuple[int, int] | None = None
+) -> int:
+    """Before a rescore computes scores in SQL: a tree model's probabilities of the open leads in
+    scope, computed in Python and written where they change (nothing to do for a logistic model,
+    whose probability is part of the rescore's statement)."""
+    if not is_boosted(model):
+        return 0
+    scope = Lead.objects.filter(status__in=OPEN)
+    if lead_ids is not None:
+        scope = scope.filter(pk__in=lead_ids)
+    if id_range is not None:
+        scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
+    return _probabilities_write(scope, model)
 
 
 def _compiled_probability(model: ScoringModel) -> RawSQL:
@@ -170,6 +194,8 @@ def probability_explain(*, lead: Lead) -> list[dict[str, Any]]:
     model = model_current()
     if model is None:
         return []
+    if is_boosted(model):
+        return tree_explain(model=model, lead=lead)
     present = [feature for feature in model_features(lead=lead, model=model) if round(feature["weight"], 2)]
     present.sort(key=lambda feature: -abs(feature["weight"]))
     explanation = [{"label": feature["label"], "weight": round(feature["weight"], 2), "feature": feature["feature"]} for feature in present]

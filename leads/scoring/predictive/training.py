@@ -5,8 +5,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...models import Lead, ScoringModel
+from .choice import hgb_sample, model_choose
 from .encoding import candidate_features, design_matrix, support_threshold
 from .features import FIELDS, feature_label
+from .tabular import table, tree_columns
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,11 @@ NO_FEATURES = (
     "Too little history: no lead property is shared by at least {min} of the {n} closed leads. "
     "Until then leads have no learned probability and their score is the rule points alone."
 )
-TRAINED = "Trained on {n} closed leads ({won} won, {lost} lost) with {k} features; held-out AUC {auc:.3f}."
+TRAINED = (
+    "Trained on {n} closed leads ({won} won, {lost} lost) with {k} features; {kind} won the choice; held-out AUC {auc:.3f}."
+)
+STRONGEST_SHOWN = 20  # a tree model's strongest columns listed on the model page
+TABLE_CHUNK = 5000  # sampled rows turned into the trees' table at a time (never all rows as tuples)
 TRAINING_FAILED = "Training failed: {error}. The previous model stays in use."
 
 
@@ -45,6 +51,23 @@ def closed_rows(outcomes: list[int]) -> Iterator[tuple]:
     for row in query.iterator(chunk_size=5000):
         outcomes.append(1 if row[-1] == WON else 0)
         yield row[:-1]
+
+
+def _sampled(rows: Iterator[tuple], sample, columns: list, chunks: list) -> Iterator[tuple]:
+    """The rows, passed on; the sampled ones are also turned into the trees' table, a chunk at a time."""
+    wanted = iter(sample.tolist())
+    next_wanted = next(wanted, None)
+    buffer: list[tuple] = []
+    for position, row in enumerate(rows):
+        if position == next_wanted:
+            buffer.append(row)
+            next_wanted = next(wanted, None)
+            if len(buffer) >= TABLE_CHUNK:
+                chunks.append(table(buffer, columns))
+                buffer = []
+        yield row
+    if buffer:
+        chunks.append(table(buffer, columns))
 
 
 def _calibration(outcomes, predicted) -> list[dict[str, Any]]:
@@ -116,19 +139,31 @@ def model_train() -> ScoringModel:
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
+    columns = tree_columns(features)
+    sample = hgb_sample(n, seed=SEED)
     try:
         outcomes = []
-        X = design_matrix(closed_rows(outcomes), features)
+        chunks: list = []
+        X = design_matrix(_sampled(closed_rows(outcomes), sample, columns, chunks), features)
         y = np.asarray(outcomes, dtype=np.int8)
         record.n_closed, record.n_won = len(y), int(y.sum())
         record.n_lost = record.n_closed - record.n_won
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=HOLDOUT_SHARE, stratify=y, random_state=SEED
-        )
-        evaluated = _fit(X_train, y_train)
-        predicted = evaluated.predict_proba(X_test)[:, 1]
-        record.auc = round(float(roc_auc_score(y_test, predicted)), 4)
-        record.calibration = _calibration(y_test, predicted)
+        sample = sample[sample < len(y)]  # a lead deleted between the two passes
+        T = np.vstack(chunks) if chunks else np.empty((0, len(columns)))
+        train, test = train_test_split(np.arange(len(y)), test_size=HOLDOUT_SHARE, stratify=y, random_state=SEED)
+        evaluated = _fit(X[train], y[train])
+        predicted = evaluated.predict_proba(X[test])[:, 1]
+        record.auc = round(float(roc_auc_score(y[test], predicted)), 4)
+        record.calibration = _calibration(y[test], predicted)
+        choice = model_choose(X=X, T=T, y=y, sample=sample, train=train, test=test, logistic=evaluated, columns=columns, seed=SEED)
+        record.metrics = {key: choice[key] for key in ("logistic", "boosted", "held_out", "tree_rows", "iterations")}
+        record.metrics["winner"] = record.kind = choice["kind"]
+        if choice["kind"] == ScoringModel.Kind.BOOSTED:
+            # Calibration and AUC of the model in use, after the choice, on its held-out leads.
+            record.auc = round(choice["boosted"]["auc"], 4)
+            record.calibration = _calibration(choice["y_eval"], choice["predicted"])
+            record.trees = choice["trees"]
+            record.metrics["strongest"] = choice["trees"]["importance"][:STRONGEST_SHOWN]
         # The figures above judge the procedure on leads it did not see; the model kept is the
         # same model refit on every closed lead, so no history is thrown away.
         final = _refit(X, y, strength=float(evaluated.C_))
@@ -141,4 +176,4 @@ def model_train() -> ScoringModel:
         {**feature, "label": feature_label(feature), "weight": float(weight), "share": round(support[id(feature)] / n, 4)}
         for feature, weight in zip(features, final.coef_[0])
     ]
-    return finish(ScoringModel.Status.READY, TRAINED.format(n=record.n_closed, won=record.n_won, lost=record.n_lost, k=len(features), auc=record.auc))
+    return finish(ScoringModel.Status.READY, TRAINED.format(n=record.n_closed, won=record.n_won, lost=record.n_lost, k=len(features), auc=record.auc, kind=record.get_kind_display()))

@@ -1,0 +1,98 @@
+"""Applying a tree model: trees cannot become one SQL expression, so open leads' probabilities are
+computed in Python, UPDATE_BATCH leads at a time (their values read as tuples, no model
+instances), and only the leads whose stored percentage changes are written, with the set-based
+UPDATE … FROM (VALUES …) of leads/bulk.py. A bulk rescore hands one id range per task to the
+Celery workers (leads.tasks.rescore_range_task), and each range writes its probabilities here
+before its scores are computed in SQL from the stored column."""
+from typing import Any
+
+from django.db import connection
+from django.db.models import FloatField
+from django.db.models.expressions import RawSQL
+
+from ...bulk import objects_update
+from ...models import Lead, ScoringModel
+from .boosted import TreePredictor
+from .choice import boosted_explain
+from .features import FIELDS
+from .tabular import table
+
+SMALL_EFFECT = 0.01  # log-odds: a contribution smaller than this is shown with the others together
+WRITE_BATCH = 2000  # rows per UPDATE … FROM (VALUES …) statement
+_predictors: dict[int, tuple[dict[str, Any], TreePredictor]] = {}
+
+
+def is_boosted(model: ScoringModel | None) -> bool:
+    return model is not None and model.kind == ScoringModel.Kind.BOOSTED
+
+
+def tree_predictor(model: ScoringModel) -> tuple[dict[str, Any], TreePredictor]:
+    """The model's trees, loaded and prepared once per process (model_current() leaves them out:
+    most rescores of one lead never need them, and they weigh up to a megabyte)."""
+    if model.pk not in _predictors:
+        exported = ScoringModel.objects.values_list("trees", flat=True).get(pk=model.pk)
+        _predictors.clear()  # only the model in use is worth keeping
+        _predictors[model.pk] = (exported, TreePredictor(exported))
+    return _predictors[model.pk]
+
+
+def tree_probabilities(model: ScoringModel, rows: list[tuple], *, decimals: int, clamp: float):
+    """Probabilities (rounded as stored) of rows of FIELDS values, attributes, tags, created_at."""
+    import numpy as np
+
+    exported, predictor = tree_predictor(model)
+    logit = np.clip(predictor.log_odds(table(rows, exported["columns"])), -clamp, clamp)
+    return np.round(1.0 / (1.0 + np.exp(-logit)), decimals)
+
+
+def tree_probabilities_write(*, model: ScoringModel, scope, decimals: int, clamp: float, batch: int) -> int:
+    """Compute the probability of every lead in scope (open leads) and write the ones that change;
+    returns how many changed. Reads and writes `batch` leads at a time, in id order."""
+    changed = 0
+    last = 0
+    while True:
+        rows = list(
+            scope.filter(pk__gt=last).order_by("pk")
+            .values_list("pk", "probability", *FIELDS, "attributes", "tags", "created_at")[:batch]
+        )
+        if not rows:
+            return changed
+        last = rows[-1][0]
+        probabilities = tree_probabilities(model, [row[2:] for row in rows], decimals=decimals, clamp=clamp)
+        updates = [
+            Lead(pk=row[0], probability=float(probability))
+            for row, probability in zip(rows, probabilities) if row[1] is None or abs(row[1] - probability) > 1e-9
+        ]
+        changed += objects_update(objects=updates, fields=["probability"], batch_size=WRITE_BATCH)
+        if len(rows) < batch:
+            return changed
+
+
+def stored_probability() -> RawSQL:
+    """A tree model's probability in a rescore's statement: the column its range just wrote."""
+    column = f"{connection.ops.quote_name(Lead._meta.db_table)}.{connection.ops.quote_name('probability')}"
+    return RawSQL(column, [], output_field=FloatField())
+
+
+def tree_explain(*, model: ScoringModel, lead: Lead) -> list[dict[str, Any]]:
+    """A lead's contributions (log-odds) per column, largest first, then the starting point; they
+    add up to the log-odds of the probability shown."""
+    exported, predictor = tree_predictor(model)
+    row = tuple(
+        getattr(lead, name).code if name == "country" and hasattr(getattr(lead, name), "code") else getattr(lead, name)
+        for name in FIELDS
+    ) + (lead.attributes, lead.tags, lead.created_at)
+    start, items = boosted_explain(exported, predictor, table([row], exported["columns"])[0])
+    explanation = [{**item, "weight": float(item["weight"])} for item in items if abs(item["weight"]) >= SMALL_EFFECT]
+    rest = sum(item["weight"] for item in items if abs(item["weight"]) < SMALL_EFFECT)
+    if rest:  # many tiny effects in one line, so the list stays short and still adds up
+        explanation.append({"label": "Other properties (small effects together)", "weight": float(rest), "feature": ""})
+    rate = model.n_won / model.n_closed if model.n_closed else 0.0
+    explanation.append({
+        "label": f"Starting point (base rate: {rate:.0%} of {model.n_closed:,} closed leads won)",
+        "weight": float(start), "feature": "", "base": True,
+    })
+    return explanation
+
+
+__all__ = ["is_boosted", "stored_probability", "tree_explain", "tree_predictor", "tree_probabilities", "tree_probabilities_write"]
