@@ -13,7 +13,7 @@ range. An ordering on several columns, or on the computed `callable_now`, pages 
 before (with one extra row deciding `next`, so that, too, never depends on the count). `?page=`
 keeps working for clients that page by number.
 
-Up to `leads.matches.ids_limit(page_size)` matches the list reads their ids and sort values first
+Up to `leads.common.matches.ids_limit(page_size)` matches the list reads their ids and sort values first
 and serves every page, cursor or not, from them by primary key (`small_rows`): a rep with one match
 among thousands elsewhere never waits for a walk of the whole sort index.
 
@@ -30,8 +30,8 @@ from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from ..common.matches import Matches, ids_limit, matches_read, rows_by_pk, sort_key
 from ..common.pagination import FastPageNumberPagination
-from ..matches import Matches, ids_limit, matches_read, rows_by_pk, sort_key
 from ..models import Lead
 
 CURSOR_INVALID = "This cursor is not valid for this list: follow the `next` and `previous` links as given."

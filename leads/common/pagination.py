@@ -4,7 +4,7 @@ A plain COUNT(*) over a large match costs more than the page itself. The count
 here is exact up to COUNT_EXACT_LIMIT matches (or 40 per row of a larger page); beyond it,
 PostgreSQL's planner estimate is used and the response says the count is approximate.
 Up to that limit the paginator reads the matches' ids and ordering values instead of counting
-them, and fetches the page by id (leads/matches.py: "ids first, then the page"), so a small
+them, and fetches the page by id (leads/common/matches.py: "ids first, then the page"), so a small
 result never waits for an ordered walk of a large index.
 
 The estimate is information only: it never decides whether there is a next page. When the count

@@ -68,11 +68,11 @@ def test_past_the_exact_limit_the_count_is_the_planners_estimate_and_says_so():
     assert count >= 11  # never less than what was actually counted
 
 
-# --- ids first, then the page (leads/matches.py) ------------------------------------------------
+# --- ids first, then the page (leads/common/matches.py) ------------------------------------------------
 
 def _past_the_ids_limit(monkeypatch) -> None:
     """Lower the ids-first limit to 20 matches, so 30 leads take the other path (the ordered walk)."""
-    from leads import matches
+    from leads.common import matches
 
     monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)
     monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)

@@ -1,7 +1,7 @@
 """Applying a tree model: trees cannot become one SQL expression, so open leads' probabilities are
 computed in Python, UPDATE_BATCH leads at a time (their values read as tuples, no model
 instances), and only the leads whose stored percentage changes are written, with the set-based
-UPDATE … FROM (VALUES …) of leads/bulk.py. A bulk rescore hands one id range per task to the
+UPDATE … FROM (VALUES …) of leads/common/bulk.py. A bulk rescore hands one id range per task to the
 Celery workers (leads.tasks.rescore_range_task), and each range writes its probabilities here
 before its scores are computed in SQL from the stored column."""
 from typing import Any
@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import FloatField
 from django.db.models.expressions import RawSQL
 
-from ...bulk import objects_update
+from ...common.bulk import objects_update
 from ...models import Lead, ScoringModel
 from .boosted import TreePredictor
 from .choice import boosted_explain

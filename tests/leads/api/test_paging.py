@@ -6,8 +6,8 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from leads import matches
 from leads.api.keyset import CURSOR_INVALID
+from leads.common import matches
 from leads.common.pagination import COUNT_EXACT_LIMIT
 from leads.models import Lead
 from tests.factories import LeadFactory
@@ -90,7 +90,7 @@ def _leads_with_ties_and_nulls(count: int) -> None:
 
 @pytest.fixture(params=["ids first", "index walk"])
 def path(request, monkeypatch):
-    """Both ways a list reads its pages (leads/matches.py): ids first for a small result (95 leads
+    """Both ways a list reads its pages (leads/common/matches.py): ids first for a small result (95 leads
     are one), the ordered walk of the sort index past the limit (forced here by a limit of 20)."""
     if request.param == "index walk":
         monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)
