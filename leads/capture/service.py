@@ -273,15 +273,15 @@ def _insert_fields(model: type[models.Model]) -> list[tuple[models.Field, Any, A
     if fields is None:
         db = connections[DEFAULT_DB_ALIAS]
         fields = []
-        for field in model._meta.local_concrete_fields:
-            if field.primary_key or field.generated:
+        for model_field in model._meta.local_concrete_fields:
+            if model_field.primary_key or model_field.generated:
                 continue
             default, prepared = _NO_CONSTANT, None
-            if not callable(field.default) and not getattr(field, "auto_now", False) and not getattr(field, "auto_now_add", False):
-                value = field.get_default()
+            if not callable(model_field.default) and not getattr(model_field, "auto_now", False) and not getattr(model_field, "auto_now_add", False):
+                value = model_field.get_default()
                 if type(value) in _CONSTANT_TYPES:
-                    default, prepared = value, field.get_db_prep_save(value, connection=db)
-            fields.append((field, default, prepared))
+                    default, prepared = value, model_field.get_db_prep_save(value, connection=db)
+            fields.append((model_field, default, prepared))
         _INSERT_FIELDS[model] = fields
     return fields
 
@@ -292,15 +292,15 @@ def _insert_row(obj: models.Model, *, linked: tuple[str, ...] = ()) -> tuple[lis
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy (a lookup per attribute)
     quote = db.ops.quote_name
     columns, values = [], []
-    for field, default, prepared in _insert_fields(type(obj)):
-        if field.name in linked:
+    for model_field, default, prepared in _insert_fields(type(obj)):
+        if model_field.name in linked:
             continue
-        columns.append(quote(field.column))
-        value = field.pre_save(obj, True)
+        columns.append(quote(model_field.column))
+        value = model_field.pre_save(obj, True)
         if default is not _NO_CONSTANT and type(value) is type(default) and value == default:
             values.append(prepared)
         else:
-            values.append(field.get_db_prep_save(value, connection=db))
+            values.append(model_field.get_db_prep_save(value, connection=db))
     return columns, values
 
 
