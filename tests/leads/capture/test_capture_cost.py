@@ -138,3 +138,16 @@ def test_the_publishing_thread_keeps_its_connection_while_busy_and_lets_go_when_
         time.sleep(0.1)
     assert not opened
     assert threading.active_count() < 50
+
+
+def test_the_one_statement_casts_select_list_values_without_a_length():
+    """Its SELECT-list values are cast to their column's type without the length: a cast to
+    varchar(500) would cut an over-long value silently, where the INSERT itself refuses it."""
+    from leads.capture import new_lead
+    from leads.capture.service import CaptureContext, capture
+
+    result = capture(data={"email": "ok@example.com"}, context=CaptureContext(channel=Lead.Source.API, user_agent="UA"))
+    assert result.created and result.record.user_agent == "UA"
+    statements = list(new_lead._NUMBERED.values())
+    assert statements and all("::varchar" in sql and "::varchar(" not in sql for sql in statements)
+    assert "%s" not in statements[0] and "$1" in statements[0]
