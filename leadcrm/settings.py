@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "leads.middleware.LeanCaptureMiddleware",  # capture posts skip sessions, auth, OTP, axes… (its docstring)
     "leadcrm.health.LivenessMiddleware",  # /health/live: before the host check, no database
     "django_guid.middleware.guid_middleware",  # the request id (Correlation-ID) for the logs
     "django.middleware.security.SecurityMiddleware",

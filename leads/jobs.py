@@ -25,7 +25,7 @@ from celery.exceptions import Retry
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django_guid import get_guid, set_guid
 from django_redis.exceptions import ConnectionInterrupted
@@ -103,20 +103,65 @@ def _submit(function, *args) -> None:
     _background_publisher().submit(_run_then_tidy, get_guid(), function, *args)
 
 
+# The publishing thread keeps its database connection while publishes keep coming and lets go of
+# it once none came for this long (an idle web process keeps no extra connection, and a test
+# database can be dropped). Closing it after every publish, as before, made each lead start a
+# PostgreSQL backend of its own: more CPU than the rest of the capture together (bench/README.md).
+PUBLISHER_IDLE_CLOSE_SECONDS = 2.0
+_last_done = 0.0
+_close_timer: threading.Timer | None = None
+
+
 def _run_then_tidy(trace_id: str | None, function, *args) -> None:
     """Run one publish under the request id that asked for it (the message carries it to the
-    worker's logs); when no other waits, the thread lets go of its database connection (an idle
-    web process keeps no extra connection, and a test database can be dropped)."""
-    global _pending
+    worker's logs); once idle, the thread's connection is closed after PUBLISHER_IDLE_CLOSE_SECONDS."""
+    global _pending, _last_done
     try:
         set_guid(trace_id)
         function(*args)
     finally:
         with _publisher_lock:
             _pending -= 1
+            _last_done = time.monotonic()
             idle = _pending == 0
         if idle:
-            connection.close()
+            _close_later(PUBLISHER_IDLE_CLOSE_SECONDS)
+
+
+def _close_later(seconds: float) -> None:
+    """One timer per process at a time: it asks the publishing thread to close its connection."""
+    global _close_timer
+    with _publisher_lock:
+        if _close_timer is not None:
+            return
+        _close_timer = threading.Timer(seconds, _ask_close)
+        _close_timer.daemon = True
+    _close_timer.start()
+
+
+def _ask_close() -> None:
+    try:
+        _background_publisher().submit(_close_if_idle)
+    except RuntimeError:  # the interpreter is exiting: its connections go with it
+        pass
+
+
+def _close_if_idle() -> None:
+    """In the publishing thread: close its connection if nothing was published for a while."""
+    global _close_timer
+    with _publisher_lock:
+        _close_timer = None
+        idle_for = time.monotonic() - _last_done
+        idle = _pending == 0
+    if idle and idle_for >= PUBLISHER_IDLE_CLOSE_SECONDS:
+        connection.close()
+    elif idle:
+        _close_later(PUBLISHER_IDLE_CLOSE_SECONDS - idle_for)
+
+
+def publisher_release_connection(timeout: float = 10.0) -> None:
+    """Close the publishing thread's database connection now (tests, before a database is dropped)."""
+    _background_publisher().submit(lambda: connection.close()).result(timeout=timeout)  # the thread's own connection
 
 
 def enqueue_debounced(key: str, task_name: str, *args, seconds: float) -> bool:
@@ -147,9 +192,17 @@ def _publish_fresh(job_id: int, task_name: str, args: list, countdown: float | N
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         logger.warning("broker unavailable, %s%r left in the outbox for the sweeper: %s", task_name, tuple(args), exc)
         return False
-    # A worker may already have claimed (or finished) it: then there is nothing to mark.
-    OutboxJob.objects.filter(pk=job_id, claimed_at__isnull=True).update(published_at=timezone.now(), publishes=F("publishes") + 1)
+    # A worker may already have claimed (or finished) it: then there is nothing to mark. (SQL
+    # written once: the ORM compiled this UPDATE anew for every lead.)
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_PUBLISHED_SQL, [timezone.now(), job_id])
     return True
+
+
+_MARK_PUBLISHED_SQL = (
+    f"UPDATE {OutboxJob._meta.db_table} SET published_at = %s, publishes = publishes + 1"
+    " WHERE id = %s AND claimed_at IS NULL"
+)
 
 
 def publisher_forget_failures() -> None:

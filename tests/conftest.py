@@ -61,6 +61,17 @@ def _broker_trusted_again():
 
 
 @pytest.fixture(autouse=True)
+def _publisher_connection_released():
+    """The publishing thread keeps its database connection for a moment after a publish (leads.jobs):
+    let go of it after each test, so that no test (and not the test database's drop) meets it."""
+    yield
+    from leads import jobs
+
+    if jobs._publisher is not None:
+        jobs.publisher_release_connection()
+
+
+@pytest.fixture(autouse=True)
 def _no_enabled_automations_cached():
     """Each test starts knowing of no enabled automation, without a query (the reactions keep the
     enabled ones in memory for a few seconds; a stale copy would leak between tests, and a lazy

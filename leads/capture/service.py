@@ -8,18 +8,18 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django_guid import get_guid
 
 from .. import events, jobs
 from ..events import ACTIVITY_KINDS
 from ..locks import advisory_lock
-from ..models import CaptureRecord, Consent, Interaction, Lead, OutboxJob, PossibleDuplicate, WebForm
+from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate, WebForm
 from ..privacy import tombstones
 from ..services import PROCESS_LEAD_TASK, lead_enqueue_processing
 from .cleaning import capture_clean
 from .duplicates import duplicates_detect
+from .new_lead import new_lead_insert
 
 logger = logging.getLogger(__name__)
 
@@ -259,86 +259,6 @@ def _lead_new(
     )
 
 
-_INSERT_FIELDS: dict[type[models.Model], list[models.Field]] = {}
-
-
-def _insert_row(obj: models.Model, *, linked: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
-    """The quoted columns and database values Django's own INSERT would write for `obj` (the
-    primary key and generated columns are the database's), without the `linked` foreign keys."""
-    model = type(obj)
-    fields = _INSERT_FIELDS.get(model)
-    if fields is None:
-        fields = _INSERT_FIELDS[model] = [
-            field for field in model._meta.local_concrete_fields if not field.primary_key and not field.generated
-        ]
-    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy (a lookup per attribute)
-    quote = db.ops.quote_name
-    chosen = [field for field in fields if field.name not in linked]
-    return (
-        [quote(field.column) for field in chosen],
-        [field.get_db_prep_save(field.pre_save(obj, True), connection=db) for field in chosen],
-    )
-
-
-def _create(lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None) -> int | None:
-    """Insert a new lead with its capture record, timeline entry, consent proof and processing job
-    (its outbox row) in one statement (atomic by itself, one round trip), setting their ids; returns
-    the job's id. When a lead with the same email or external id exists (or is being inserted by a
-    concurrent capture, which the unique indexes make us wait for) nothing is written and it
-    returns None: find and merge instead."""
-    lead_columns, lead_values = _insert_row(lead)
-    record_columns, record_values = _insert_row(record, linked=("lead",))
-    entry_columns, entry_values = _insert_row(interaction, linked=("lead", "data"))
-    quote = connection.ops.quote_name
-
-    def marks(values: list) -> str:
-        return ", ".join(["%s"] * len(values))
-
-    consent_sql, consent_values = "", []
-    if consent is not None:
-        consent_columns, consent_values = _insert_row(consent, linked=("lead", "capture"))
-        consent_sql = (
-            f", new_consent AS (INSERT INTO {quote(Consent._meta.db_table)} (lead_id, capture_id, {', '.join(consent_columns)})"
-            f" SELECT lead_id, id, {marks(consent_values)} FROM new_record RETURNING id)"
-        )
-    sql = (
-        f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({', '.join(lead_columns)}) VALUES ({marks(lead_values)})"
-        " ON CONFLICT DO NOTHING RETURNING id),"
-        f" new_job AS (INSERT INTO {quote(OutboxJob._meta.db_table)} (task_name, args, created_at, due_at, publishes, trace_id)"
-        " SELECT %s, jsonb_build_array(id), %s, %s, 0, %s FROM new_lead RETURNING id),"
-        f" new_record AS (INSERT INTO {quote(CaptureRecord._meta.db_table)} (lead_id, {', '.join(record_columns)})"
-        f" SELECT id, {marks(record_values)} FROM new_lead RETURNING id, lead_id){consent_sql}"
-        f" INSERT INTO {quote(Interaction._meta.db_table)} (lead_id, data, {', '.join(entry_columns)})"
-        f" SELECT lead_id, %s || jsonb_build_object('capture', id), {marks(entry_values)} FROM new_record"
-        " RETURNING lead_id, (data ->> 'capture')::bigint, id, (SELECT id FROM new_job)"
-        + (", (SELECT id FROM new_consent)" if consent is not None else "")
-    )
-    data_field = Interaction._meta.get_field("data")
-    now = timezone.now()
-    params = [
-        *lead_values, PROCESS_LEAD_TASK, now, now, get_guid() or "", *record_values, *consent_values,
-        data_field.get_db_prep_save(interaction.data, connection=connection), *entry_values,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    lead.pk, record.pk, interaction.pk, job_id = row[:4]
-    interaction.data = {**interaction.data, "capture": record.pk}
-    saved = [lead, record, interaction]
-    if consent is not None:
-        consent.pk = row[4]
-        saved.append(consent)
-    for obj in saved:
-        obj._state.adding, obj._state.db = False, connection.alias
-    for obj in saved[1:]:
-        obj.lead = lead
-    if consent is not None:
-        consent.capture = record
-    return job_id
-
-
 def capture(
     *,
     data: dict[str, Any],
@@ -367,10 +287,11 @@ def capture(
     occurred_at = event.occurred_at or received_at
     kind = event.kind or CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE)
     form_submits = 1 if kind == Interaction.Kind.FORM_SUBMIT else 0
-    if not fields.get("phone") and within is None and connection.vendor == "postgresql":
+    if not fields.get("phone") and connection.vendor == "postgresql":
         # Without a phone, only unique columns (email, external id) identify the person, so the
         # database settles "new or known" by itself: insert, and find and merge only on a conflict.
-        # (PostgreSQL only: SQLite, the embedded default, has no INSERT inside WITH.)
+        # (PostgreSQL only: SQLite, the embedded default, has no INSERT inside WITH.) `within`
+        # matters only when a lead matched, that is on a conflict, which takes the path below.
         result = _capture_new(
             fields, context=context, event=event, kind=kind, received_at=received_at, occurred_at=occurred_at,
             consent_text=consent_text, team_id=team_id, form_submits=form_submits,
@@ -446,7 +367,7 @@ def _capture_new(
     consent = None
     if consent_text:
         consent = Consent(lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None, web_form=context.web_form)
-    job_id = _create(lead, record, entry, consent)
+    job_id = new_lead_insert(lead=lead, record=record, interaction=entry, consent=consent)
     if job_id is None:
         return None
     events.lead_captured_new(lead=lead, entry=entry)

@@ -1,0 +1,156 @@
+"""A new person in one statement: the lead, its capture record, timeline entry, consent proof and
+processing job (its outbox row), inserted by one INSERT with data-modifying CTEs (capture/service.py)."""
+import re
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.utils import timezone
+from django_guid import get_guid
+from psycopg import RawCursor
+
+from ..models import CaptureRecord, Consent, Interaction, Lead, OutboxJob
+from ..services import PROCESS_LEAD_TASK
+
+_INSERT_FIELDS: dict[type[models.Model], list[tuple[models.Field, Any, Any]]] = {}
+# Values whose database form never changes: a field still holding its (constant) default writes
+# the database value prepared once. Most of a new lead's 60 columns hold their default, and
+# preparing each one anew was a tenth of a capture's CPU (bench/README.md).
+_CONSTANT_TYPES = (str, int, bool, type(None))
+_NO_CONSTANT = object()
+
+
+def _insert_fields(model: type[models.Model]) -> list[tuple[models.Field, Any, Any]]:
+    """(field, constant default or _NO_CONSTANT, its database value) for the columns Django's INSERT writes."""
+    fields = _INSERT_FIELDS.get(model)
+    if fields is None:
+        db = connections[DEFAULT_DB_ALIAS]
+        fields = []
+        for model_field in model._meta.local_concrete_fields:
+            if model_field.primary_key or model_field.generated:
+                continue
+            default, prepared = _NO_CONSTANT, None
+            if not callable(model_field.default) and not getattr(model_field, "auto_now", False) and not getattr(model_field, "auto_now_add", False):
+                value = model_field.get_default()
+                if type(value) in _CONSTANT_TYPES:
+                    default, prepared = value, model_field.get_db_prep_save(value, connection=db)
+            fields.append((model_field, default, prepared))
+        _INSERT_FIELDS[model] = fields
+    return fields
+
+
+def _insert_row(obj: models.Model, *, linked: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
+    """The quoted columns and database values Django's own INSERT would write for `obj` (the
+    primary key and generated columns are the database's), without the `linked` foreign keys."""
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy (a lookup per attribute)
+    quote = db.ops.quote_name
+    columns, values = [], []
+    for model_field, default, prepared in _insert_fields(type(obj)):
+        if model_field.name in linked:
+            continue
+        columns.append(quote(model_field.column))
+        value = model_field.pre_save(obj, True)
+        if default is not _NO_CONSTANT and type(value) is type(default) and value == default:
+            values.append(prepared)
+        else:
+            values.append(model_field.get_db_prep_save(value, connection=db))
+    return columns, values
+
+
+# The capture's statement with PostgreSQL's own $n placeholders, run through a psycopg RawCursor:
+# with its ~100 parameters and ~5 KB it is over the limits of psycopg's cache of converted queries
+# (50 parameters, 4,096 characters), so Django's client-side cursor tokenised it again for every
+# lead (a sixth of the request's CPU, bench/README.md). The values go as bound parameters; those
+# in a SELECT list are cast to their column's type, since there PostgreSQL cannot infer it. It still
+# runs through Django's cursor wrapper: errors, execute wrappers and query counts as for any query.
+_NUMBERED: dict[str, str] = {}
+_LENGTH = re.compile(r"\(\d+(, *\d+)?\)")
+
+
+def _casts(obj: models.Model, linked: tuple[str, ...]) -> list[str]:
+    """Each inserted column's type, without a length (a cast would cut a value, not refuse it)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    return [
+        _LENGTH.sub("", model_field.db_type(connection=db))
+        for model_field, _default, _prepared in _insert_fields(type(obj)) if model_field.name not in linked
+    ]
+
+
+def _numbered(sql: str, casts: list[str | None]) -> str:
+    """`sql` with its %s placeholders as $1, $2… (cast where a type is given)."""
+    parts = sql.split("%s")
+    if len(parts) != len(casts) + 1:
+        raise ValueError(f"{len(parts) - 1} placeholders for {len(casts)} casts")
+    numbered = [parts[0]]
+    for number, (cast, part) in enumerate(zip(casts, parts[1:], strict=True), start=1):
+        numbered.append(f"${number}" + (f"::{cast}" if cast else "") + part)
+    return "".join(numbered)
+
+
+def new_lead_insert(*, lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None) -> int | None:
+    """Insert a new lead with its capture record, timeline entry, consent proof and processing job
+    (its outbox row) in one statement (atomic by itself, one round trip), setting their ids; returns
+    the job's id. When a lead with the same email or external id exists (or is being inserted by a
+    concurrent capture, which the unique indexes make us wait for) nothing is written and it
+    returns None: find and merge instead."""
+    lead_columns, lead_values = _insert_row(lead)
+    record_columns, record_values = _insert_row(record, linked=("lead",))
+    entry_columns, entry_values = _insert_row(interaction, linked=("lead", "data"))
+    quote = connection.ops.quote_name
+
+    def marks(values: list) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    consent_sql, consent_values = "", []
+    if consent is not None:
+        consent_columns, consent_values = _insert_row(consent, linked=("lead", "capture"))
+        consent_sql = (
+            f", new_consent AS (INSERT INTO {quote(Consent._meta.db_table)} (lead_id, capture_id, {', '.join(consent_columns)})"
+            f" SELECT lead_id, id, {marks(consent_values)} FROM new_record RETURNING id)"
+        )
+    sql = (
+        f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({', '.join(lead_columns)}) VALUES ({marks(lead_values)})"
+        " ON CONFLICT DO NOTHING RETURNING id),"
+        f" new_job AS (INSERT INTO {quote(OutboxJob._meta.db_table)} (task_name, args, created_at, due_at, publishes, trace_id)"
+        " SELECT %s, jsonb_build_array(id), %s, %s, 0, %s FROM new_lead RETURNING id),"
+        f" new_record AS (INSERT INTO {quote(CaptureRecord._meta.db_table)} (lead_id, {', '.join(record_columns)})"
+        f" SELECT id, {marks(record_values)} FROM new_lead RETURNING id, lead_id){consent_sql}"
+        f" INSERT INTO {quote(Interaction._meta.db_table)} (lead_id, data, {', '.join(entry_columns)})"
+        f" SELECT lead_id, %s || jsonb_build_object('capture', id), {marks(entry_values)} FROM new_record"
+        " RETURNING lead_id, (data ->> 'capture')::bigint, id, (SELECT id FROM new_job)"
+        + (", (SELECT id FROM new_consent)" if consent is not None else "")
+    )
+    data_field = Interaction._meta.get_field("data")
+    now = timezone.now()
+    params = [
+        *lead_values, PROCESS_LEAD_TASK, now, now, get_guid() or "", *record_values, *consent_values,
+        data_field.get_db_prep_save(interaction.data, connection=connection), *entry_values,
+    ]
+    numbered = _NUMBERED.get(sql)
+    if numbered is None:
+        casts = [
+            *[None] * len(lead_values), "varchar", "timestamptz", "timestamptz", "varchar",
+            *_casts(record, ("lead",)), *(_casts(consent, ("lead", "capture")) if consent is not None else []),
+            "jsonb", *_casts(interaction, ("lead", "data")),
+        ]
+        numbered = _NUMBERED[sql] = _numbered(sql, casts)
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection._prepare_cursor(RawCursor(connection.connection))
+    with cursor:
+        cursor.execute(numbered, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    lead.pk, record.pk, interaction.pk, job_id = row[:4]
+    interaction.data = {**interaction.data, "capture": record.pk}
+    saved = [lead, record, interaction]
+    if consent is not None:
+        consent.pk = row[4]
+        saved.append(consent)
+    for obj in saved:
+        obj._state.adding, obj._state.db = False, connection.alias
+    for obj in saved[1:]:
+        obj.lead = lead
+    if consent is not None:
+        consent.capture = record
+    return job_id
