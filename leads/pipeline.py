@@ -52,12 +52,15 @@ def _nurture(lead_id: int) -> None:
 STAGES: list[Stage] = [_enrich, _duplicates, _score, _assign, _nurture]
 
 
-def lead_process(*, lead_id: int) -> bool:
-    """Run every stage for one lead and stamp processed_at; False if the lead is gone."""
+def lead_process(*, lead_id: int, duplicates_checked: bool = False) -> bool:
+    """Run every stage for one lead and stamp processed_at; False if the lead is gone. A lead whose
+    capture already checked it for possible duplicates (capture_many's batch) skips that stage."""
     if not Lead.objects.filter(pk=lead_id).exists():
         return False
     started = timezone.now()
     for stage in STAGES:
+        if duplicates_checked and stage is _duplicates:
+            continue
         stage(lead_id)
     # A capture that merged new data while we ran set processed_at to NULL after `started`
     # (and enqueued another run): leave it NULL rather than claim that data was processed.
