@@ -3,9 +3,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ..followups import task_complete
 from ..models import SavedView, Task, UserPreference
 from ..pagination import FastCountPaginator
+from ..workspace.followups import task_complete
 
 
 @admin.register(Task)

@@ -78,8 +78,9 @@ class BatchContext:
     subject: str = ""  # of each timeline entry
     data: dict[str, Any] = field(default_factory=dict)  # kept in every record's payload and entry's data
     dry_run: bool = False  # no locks, no logs, nothing enqueued (the caller rolls the writes back)
-    # A match by this identity makes the input authoritative for the fields it has (an import's id column).
-    authoritative_by: str = "external_id"
+    # A match by this identity makes the input authoritative for the fields it has (an import passes
+    # "external_id": its id column makes the file the source of truth). By default nothing overwrites.
+    authoritative_by: str = ""
 
 
 # adjust(lead, item, outcome): the channel's own changes to a found or new lead (an import's status and owner).

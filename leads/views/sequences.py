@@ -24,7 +24,7 @@ from ..pagination import FastCountPaginator
 from ..permissions import can_build_segments
 from ..selectors import visible_to
 from ..validation import id_parse
-from ..workspace import visible_exists
+from ..workspace.counts import visible_exists
 
 ENROLLMENT_PAGE_SIZE = 50
 SEQUENCE_REQUIRED = "Choose a sequence."

@@ -6,9 +6,9 @@ import pytest
 from customers.models import Customer
 from customers.services import lead_convert
 from customers.work import NO_PRIMARY_LEAD
-from leads.followups import OUTCOME_REQUIRED
 from leads.models import Interaction, Task
 from leads.normalize import INVALID_PHONE
+from leads.workspace.followups import OUTCOME_REQUIRED
 from tests.factories import CustomerFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
-from leads.followups import OUTCOME_REQUIRED, TITLE_REQUIRED, task_create
 from leads.models import Interaction, Lead, PossibleDuplicate, Task
 from leads.page_forms import OWNER_NOT_IN_TEAM
 from leads.validation import LOST_REASON_REQUIRED
+from leads.workspace.followups import OUTCOME_REQUIRED, TITLE_REQUIRED, task_create
 from tests.factories import InteractionFactory, LeadFactory, RepFactory, TeamMembershipFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.test import Client
 from standardwebhooks.webhooks import Webhook
 
 from leads.events import Name
-from leads.followups import lead_reassign
 from leads.models import Lead, Notification, WebhookDelivery, WebhookSubscription
 from leads.outbound.delivery import deliveries_sweep
+from leads.workspace.followups import lead_reassign
 from tests.factories import LeadFactory, RepFactory
 from tests.helpers import wait_for
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from .models import Lead
-from .workspace import capped_counts
+from ..models import Lead
+from .counts import capped_counts
 
 BOARD_STATUSES = (Lead.Status.NEW, Lead.Status.ACTIVE, Lead.Status.NURTURING, Lead.Status.QUALIFIED)
 COLUMN_CAP = 20
