@@ -52,8 +52,8 @@ def test_a_batch_finds_people_as_capture_does_by_id_then_email_then_a_phone_with
 
 def test_a_batch_merges_by_the_rules_capture_merges_by():
     """The same input through capture() and through capture_many leaves the same lead."""
-    one = LeadFactory(email="one@acme.io", company="", attributes={"plan": "pro"}, tags=["b"])
-    two = LeadFactory(email="two@acme.io", company="", attributes={"plan": "pro"}, tags=["b"])
+    one = LeadFactory(email="one@acme.io", company="", job_title="", attributes={"plan": "pro"}, tags=["b"])
+    two = LeadFactory(email="two@acme.io", company="", job_title="", attributes={"plan": "pro"}, tags=["b"])
     data = {"company": "Acme", "job_title": "CTO", "plan": "free", "seats": "3", "tags": ["a"], "email_opt_in": True}
     capture(data={**data, "email": "one@acme.io"}, context=CaptureContext(channel=Lead.Source.API))
     capture_many(items=items({**data, "email": "two@acme.io"}), context=api_context())
