@@ -1,4 +1,4 @@
-"""Follow-ups on a lead: tasks and logged calls (leads/followups.py)."""
+"""Follow-ups on a lead: tasks and logged calls (leads/workspace/followups.py)."""
 from datetime import timedelta
 
 import pytest
