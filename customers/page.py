@@ -17,13 +17,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from leads.common.pagination import FastCountPaginator
-from leads.followups import call_log, task_complete, task_create
 from leads.forms import NoteForm
 from leads.models import Task
 from leads.page_forms import CallLogForm, TaskForm
 from leads.rep_email.page import customer_email_context
 from leads.roles import is_manager
 from leads.views.lead_page import errors_onto_form
+from leads.workspace.followups import call_log, task_complete, task_create
 
 from .models import Customer
 from .selectors import customer_get, customer_timeline
@@ -158,7 +158,7 @@ def customer_note_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def customer_call_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Log a call with the customer (leads.followups.call_log on its primary lead)."""
+    """Log a call with the customer (leads.workspace.followups.call_log on its primary lead)."""
     customer = writable_customer(request, pk)
     return _submit(
         request, customer, CallLogForm(request.POST), form_key="call_form", message=_("Call logged."),

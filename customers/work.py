@@ -4,7 +4,7 @@ notes, tasks and logged calls through the leads' own services and events.
 One timeline, no second one: a customer's history is the merged timeline of the leads converted
 into it (selectors.customer_timeline). What a person does on the customer's page is written on
 its *primary lead* — the lead it was created from, else the first lead converted into it — by
-the same event functions as on the lead page (`events.note_added`, `followups.task_create`,
+the same event functions as on the lead page (`events.note_added`, `workspace.followups.task_create`,
 `followups.call_log`, `followups.task_complete`), so it shows on the customer's timeline and on
 that lead's, reactions (webhooks, automations, notifications) hear it as they hear the lead page,
 and nothing new builds an Interaction. A customer with no lead at all (made by hand through the

@@ -51,7 +51,7 @@ class LeadForm(forms.ModelForm):
 
     def _get_validation_exclusions(self):
         # Email and external id uniqueness is answered by the database constraint in
-        # lead_create/lead_update (DuplicateLeadError), not by a racy pre-check here.
+        # capture.typed.lead_create and lead_update (DuplicateLeadError), not by a racy pre-check here.
         return super()._get_validation_exclusions() | {"email", "external_id"}
 
     def changed_data_for_service(self) -> dict:

@@ -58,12 +58,15 @@ def _nurture(lead_id: int) -> None:
 STAGES: list[Stage] = [_enrich, _duplicates, _score, _assign, _nurture]
 
 
-def lead_process(*, lead_id: int) -> bool:
-    """Run every stage for one lead and stamp processed_at; False if the lead is gone."""
+def lead_process(*, lead_id: int, duplicates_checked: bool = False) -> bool:
+    """Run every stage for one lead and stamp processed_at; False if the lead is gone. A lead whose
+    capture already checked it for possible duplicates (capture_many's batch) skips that stage."""
     if not Lead.objects.filter(pk=lead_id).exists():
         return False
     started = timezone.now()
     for stage in STAGES:
+        if duplicates_checked and stage is _duplicates:
+            continue
         stage(lead_id)
     # A capture that merged new data while we ran set processed_at to NULL after `started`
     # (and enqueued another run): leave it NULL rather than claim that data was processed.
@@ -95,7 +98,7 @@ def leads_process(*, lead_ids: list[int], enqueued_at: dict[int, datetime] | Non
     # for changes) and possible duplicates (an upsert; its rows reference other batches' leads, and
     # their key-share locks inside two batches' transactions could wait on each other).
     leads_enrich(lead_ids=ids)
-    duplicates_detect_many(lead_ids=ids)
+    duplicates_detect_many(leads=list(Lead.objects.filter(pk__in=ids).only("pk", "email", "phone", "first_name", "last_name")))
     with transaction.atomic():
         # The claim: the batch's leads locked (id order), then checked again, before any side effect.
         ids = _unprocessed(ids, enqueued_at, lock=True)

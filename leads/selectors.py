@@ -1,7 +1,7 @@
 """Read queries for leads. Every lead query starts from visible_to(user)."""
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, F, Func, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Case, F, Func, IntegerField, Q, QuerySet, Subquery, Value, When
 
 from .filters import LeadFilter
 from .models import Interaction, Lead, TeamMembership
@@ -78,3 +78,12 @@ def lead_get(*, user: User | AnonymousUser, pk) -> Lead:
 def lead_interactions(*, lead: Lead) -> QuerySet[Interaction]:
     """A lead's timeline, newest first."""
     return lead.interactions.select_related("actor").order_by("-occurred_at", "-id")
+
+
+# The statuses of a lead still being worked (routing, SLAs, a rep's queue and home read them).
+OPEN_STATUSES = ("new", "active", "nurturing", "qualified")
+# Order by grade, A first and ungraded last (a rep's queue, "My work").
+GRADE_ORDER = Case(
+    When(grade="A", then=Value(0)), When(grade="B", then=Value(1)), When(grade="C", then=Value(2)),
+    When(grade="D", then=Value(3)), default=Value(4), output_field=IntegerField(),
+)

@@ -43,6 +43,14 @@ def _duplicate_from(exc: IntegrityError, *, email: str, external_id: str) -> Dup
     return None
 
 
+def unique_clash(exc: IntegrityError) -> bool:
+    """Whether a lead's save failed on the unique email or external id (PostgreSQL or SQLite)."""
+    text = str(exc)
+    return any(name in text for name in ("lead_email_unique", "lead_external_id_unique")) or (
+        "UNIQUE" in text and any(name in text for name in ("leads_lead.email", "leads_lead.external_id"))
+    )
+
+
 def _save_unique(lead: Lead, **save_kwargs) -> None:
     """Save inside a savepoint; a unique-constraint clash becomes DuplicateLeadError."""
     try:
@@ -68,21 +76,6 @@ def lead_enqueue_processing(*, lead_id: int) -> None:
     """Run the processing pipeline for a lead once the current transaction commits."""
 
     jobs.enqueue(PROCESS_LEAD_TASK, lead_id)
-
-
-@transaction.atomic
-def lead_create(*, data: dict[str, Any], by: User | None) -> Lead:
-    """Create a lead from validated data, record it on the timeline and start processing."""
-    lead = Lead(**data)
-    _save_unique(lead)
-    events.lead_created(lead=lead, by=by, channel=lead.source)
-    if lead.owner_id:
-        events.lead_assigned(
-            assignment=events.Assignment(lead=lead, previous=None, to=lead.owner.username, reason="set on creation"),
-            by=by,
-        )
-    lead_enqueue_processing(lead_id=lead.pk)
-    return lead
 
 
 def _display(value: Any) -> Any:

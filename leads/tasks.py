@@ -106,9 +106,10 @@ def meta_backfill_task() -> int:
     bind=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=8,
     acks_late=True,
 )
-def process_leads_task(self, lead_ids: list[int]) -> int:
-    """Run the processing pipeline for a batch of leads (an import enqueues one per 100 leads)."""
-    return sum(lead_process(lead_id=lead_id) for lead_id in lead_ids)
+def process_leads_task(self, lead_ids: list[int], duplicates_checked: bool = False) -> int:
+    """Run the processing pipeline for a batch of leads (capture_many enqueues one per 100 leads,
+    having checked them for possible duplicates itself)."""
+    return sum(lead_process(lead_id=lead_id, duplicates_checked=duplicates_checked) for lead_id in lead_ids)
 
 
 def _enqueue_times(owed: list[list]) -> dict[int, datetime]:

@@ -4,8 +4,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ..common.pagination import FastCountPaginator
-from ..followups import task_complete
 from ..models import SavedView, Task, UserPreference
+from ..workspace.followups import task_complete
 
 
 @admin.register(Task)

@@ -11,13 +11,14 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from leadcrm.twofactor.service import twofactor_check, twofactor_enrolled, twofactor_required
 
+from ..capture.typed import lead_create
 from ..common.http import client_ip
 from ..filters import LeadFilter
 from ..models import Interaction
 from ..roles import is_manager
 from ..scoring.service import score_explain
 from ..selectors import lead_interactions, lead_list, visible_to
-from ..services import DuplicateLeadError, lead_create, lead_update
+from ..services import DuplicateLeadError, lead_update
 from .filtering import SelectorFilterBackend
 from .keyset import LeadCursorPagination
 from .permissions import LeadAccess

@@ -18,7 +18,6 @@ from django.utils.module_loading import import_string
 
 from .. import events, jobs, locks
 from ..common.timezones import zone_or_none
-from ..followups import task_create
 from ..models import (
     Assignment,
     Enrollment,
@@ -33,6 +32,7 @@ from ..models import (
     WebhookSubscription,
 )
 from ..services import lead_update
+from ..workspace.followups import task_create
 from .definition import ACTION_LABELS, UNITS
 
 NOBODY_AVAILABLE = "nobody in {team} is available: the lead waits in the team's queue"

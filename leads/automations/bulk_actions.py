@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from .. import events, jobs
-from ..followups import tasks_create_for_owners
 from ..models import Lead, Notification, RunStep, Segment, SegmentMember
 from ..services import TRACKED_FIELDS
+from ..workspace.followups import tasks_create_for_owners
 from .actions import Context, delay
 
 Outcome = RunStep.Outcome

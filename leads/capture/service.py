@@ -19,6 +19,7 @@ from ..privacy import tombstones
 from ..services import PROCESS_LEAD_TASK, lead_enqueue_processing
 from .cleaning import capture_clean
 from .duplicates import duplicates_detect
+from .merge import PHONE_CANDIDATES, fields_merge, lead_new, person_find
 from .new_lead import new_lead_insert
 
 logger = logging.getLogger(__name__)
@@ -36,12 +37,6 @@ CHANNEL_KIND = {
     Lead.Source.MANUAL: Interaction.Kind.CAPTURE,
     Lead.Source.CALL: Interaction.Kind.CALL_IN,
 }
-# Merging fills only these (blank) fields; everything else a person typed stays.
-MERGEABLE = (
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region", "city",
-    "postal_code", "time_zone", "industry", "company_size", "utm_source", "utm_medium", "utm_campaign",
-    "utm_term", "utm_content", "external_id",
-)
 
 
 @dataclass
@@ -145,45 +140,21 @@ def _strip_nul(value: Any) -> Any:
 
 
 def _find(fields: dict[str, Any]) -> Lead | None:
+    """The lead (locked) the fields belong to, by merge.person_find's rules: one query per identity tried."""
     leads = Lead.objects.select_for_update(of=("self",))
-    if fields.get("external_id"):
-        found = leads.filter(external_id=fields["external_id"]).first()
-        if found:
-            return found
-    if fields.get("email"):
-        found = leads.filter(email=fields["email"]).first()
-        if found:
-            return found
-    if fields.get("phone"):
-        # Same phone: the same person, unless the other lead has another email (a possible duplicate).
-        email = fields.get("email", "")
-        candidates = leads.filter(phone=fields["phone"]).order_by("id")
-        for candidate in candidates[:5]:
-            if not candidate.email or not email:
-                return candidate
-    return None
+
+    def lookup(name: str, value: str):
+        if name == "phone":
+            return leads.filter(phone=value).order_by("id")[:PHONE_CANDIDATES]
+        found = leads.filter(**{name: value}).first()
+        return [found] if found is not None else []
+
+    return person_find(fields, lookup=lookup)[0]
 
 
 def _merge_into(lead: Lead, fields: dict[str, Any]) -> list[str]:
     """Fill the lead's blank fields from the capture; never overwrite. Returns the changed fields."""
-    changed = []
-    for name in MERGEABLE:
-        value = fields.get(name)
-        if value and not getattr(lead, name):
-            setattr(lead, name, value)
-            changed.append(name)
-    new_attributes = fields.get("attributes") or {}
-    if any(key not in lead.attributes for key in new_attributes):
-        lead.attributes = {**new_attributes, **lead.attributes}
-        changed.append("attributes")
-    new_tags = set(fields.get("tags") or []) - set(lead.tags)
-    if new_tags:
-        lead.tags = sorted(set(lead.tags) | new_tags)
-        changed.append("tags")
-    if fields.get("email_opt_in") and not lead.email_opt_in:
-        lead.email_opt_in = True
-        changed.append("email_opt_in")
-    return changed
+    return fields_merge(lead, fields).changed
 
 
 def _held_apart(fields: dict[str, Any]) -> dict[str, Any]:
@@ -245,11 +216,8 @@ def _upsert(
 def _lead_new(
     fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at, form_submits: int
 ) -> Lead:
-    return Lead(
-        **{name: value for name, value in fields.items() if name in MERGEABLE},
-        attributes=fields.get("attributes") or {},
-        tags=fields.get("tags") or [],
-        email_opt_in=bool(fields.get("email_opt_in")),
+    return lead_new(
+        fields,
         source=channel,
         source_detail=source_detail or fields.get("source_detail", ""),
         team_id=team_id,

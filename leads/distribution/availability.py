@@ -15,8 +15,7 @@ from functools import lru_cache
 from django.db.models import Count, Q
 
 from ..models import Assignment, Lead
-
-OPEN_STATUSES = ("new", "active", "nurturing", "qualified")
+from ..selectors import OPEN_STATUSES  # noqa: F401 (defined with the reads; re-exported for the stage)
 
 # Why an agent was skipped: these strings end up in the assignment reason on the timeline.
 INACTIVE = "inactive"

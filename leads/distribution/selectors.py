@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Case,
     Count,
     F,
     FloatField,
@@ -24,12 +23,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
 from ..models import Agent, Assignment, Lead, TeamMembership
-from ..selectors import visible_to
+from ..selectors import GRADE_ORDER, visible_to
 from .availability import OPEN_STATUSES, Load, assignments_today, unavailable_reason
 
 RESPONSE_WINDOW = timedelta(days=30)
@@ -278,10 +276,6 @@ def response_times(*, now: datetime, window: timedelta = RESPONSE_WINDOW, agent_
 
 # --- A rep's own queue ------------------------------------------------------------------------
 
-GRADE_ORDER = Case(
-    When(grade="A", then=Value(0)), When(grade="B", then=Value(1)), When(grade="C", then=Value(2)),
-    When(grade="D", then=Value(3)), default=Value(4), output_field=IntegerField(),
-)
 
 
 def rep_queue(*, user) -> QuerySet[Lead]:

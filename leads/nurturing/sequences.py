@@ -16,10 +16,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .. import events, jobs
-from ..followups import task_create
 from ..models import Lead
 from ..models.nurturing import Enrollment, Sequence, SequenceStep, StepRun
 from ..services import lead_update
+from ..workspace.followups import task_create
 from .sending import emails_send, mail_connection
 from .steps import (  # the step walk shared with sending.py
     CLOSED_STATUSES,

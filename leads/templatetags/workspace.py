@@ -41,7 +41,7 @@ def sort_header(query: dict, current: str, field: str, label: str) -> str:
 
 @register.simple_tag
 def lead_cell(lead, column: str, label: str = "") -> str:
-    """One cell of the lead table for a column key (see leads.workspace.LEAD_COLUMNS); `label`
+    """One cell of the lead table for a column key (see leads.workspace.preferences.LEAD_COLUMNS); `label`
     becomes its data-label, which the phone's card layout shows before the value (leadcrm.css)."""
     cell = _lead_cell(lead, column)
     if not label:

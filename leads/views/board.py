@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..board import BOARD_STATUSES, board_columns
 from ..models import Lead
 from ..page_forms import StatusForm
 from ..permissions import can_write
 from ..selectors import lead_filterset
-from ..workspace import builtin_views, clean_list_query, saved_views_for
+from ..workspace.board import BOARD_STATUSES, board_columns
+from ..workspace.saved_views import builtin_views, clean_list_query, saved_views_for
 from .lead_list import filter_chips, label_filters
 from .lead_page import errors_onto_form, status_change_apply, writable_lead
 

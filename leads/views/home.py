@@ -1,5 +1,5 @@
 """'My work': a rep's home page (queue, tasks due, recent activity, notifications), and the landing
-redirect after login. Thin: leads.workspace reads, leads.followups writes."""
+redirect after login. Thin: leads.workspace.home reads, leads.workspace.followups writes."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..followups import task_complete
 from ..models import Task
 from ..roles import is_rep
-from ..workspace import (
+from ..workspace.followups import task_complete
+from ..workspace.home import (
     QUEUE_LIMIT,
     TASK_LIMIT,
     home_counts,

@@ -1,6 +1,6 @@
 """The lead list: filters in a side panel shown as removable chips, sortable columns chosen per
 user, saved views, counts by status in tabs, bulk actions, keyboard navigation
-(static/leadcrm/lead_list.js). Thin: leads.workspace and leads.selectors read, services write.
+(static/leadcrm/lead_list.js). Thin: leads.workspace (counts, preferences, saved_views) and leads.selectors read, services write.
 
 A fixed number of queries per page, whatever the data; fast at a million leads (capped counts).
 """
@@ -19,26 +19,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from ..automations.services import automation_run_manual
 from ..common.exporting import leads_export_response
 from ..common.validation import id_parse, ids_parse
-from ..models import Lead, Segment
+from ..models import Automation, Lead, Segment
 from ..nurturing.segments import list_add_leads
 from ..page_forms import STATUS_USE_CONVERT
 from ..permissions import can_build_segments, can_export, can_write
 from ..roles import SALES_REPS, is_manager, sees_all_leads
 from ..selectors import lead_filterset, visible_parts, visible_to
 from ..services import lead_bulk_assign, lead_bulk_set_status
-from ..workspace import (
-    LEAD_COLUMNS,
+from ..workspace.counts import status_counts
+from ..workspace.preferences import LEAD_COLUMNS, columns_for, preference_get, preference_update
+from ..workspace.saved_views import (
     builtin_views,
     clean_list_query,
-    columns_for,
-    preference_get,
-    preference_update,
     saved_view_create,
     saved_view_delete,
     saved_views_for,
-    status_counts,
 )
 from . import filtered_page
 
@@ -251,16 +249,11 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
 
 def _enabled_automations(user) -> list:
     """The automations a manager may run on ticked leads (nobody else: no query)."""
-    from ..models import Automation
-
     return list(Automation.objects.filter(enabled=True).order_by("name").only("pk", "name")[:200]) if is_manager(user) else []
 
 
 def _run_automation(*, leads, automation_id: str, by) -> int:
     """Run an enabled automation on the ticked (visible) leads, off the request."""
-    from ..automations.services import automation_run_manual
-    from ..models import Automation
-
     automation = Automation.objects.filter(pk=int(automation_id), enabled=True).first() if automation_id.isdigit() else None
     if automation is None:
         raise ValidationError({"automation": [str(UNKNOWN_AUTOMATION)]})
@@ -277,7 +270,7 @@ def _add_to_list(*, leads, list_id: str, by) -> int:
 
 
 def _export(*, leads, fmt: str) -> HttpResponse:
-    """The ticked leads as a spreadsheet, through leads/common/exporting.py (formula-safe)."""
+    """The ticked leads as a spreadsheet, through leads/exporting.py (formula-safe)."""
     leads = leads.select_related(None).order_by("-created_at", "-id")
     return leads_export_response(leads=leads, columns=EXPORT_COLUMNS, fmt=fmt, filename="leads")
 

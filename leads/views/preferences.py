@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..timezones import session_time_zone_set
-from ..workspace import LEAD_COLUMNS, columns_for, preference_get, preference_update
+from ..workspace.preferences import LEAD_COLUMNS, columns_for, preference_get, preference_update
 
 ZONE_CHOICES = sorted(zoneinfo.available_timezones())
 

@@ -24,7 +24,7 @@ from ..nurturing.stats import bar_chart, sequence_stats
 from ..nurturing.step_editing import sequence_step_add, sequence_step_delete, sequence_step_move
 from ..permissions import can_build_segments
 from ..selectors import visible_to
-from ..workspace import visible_exists
+from ..workspace.counts import visible_exists
 
 ENROLLMENT_PAGE_SIZE = 50
 SEQUENCE_REQUIRED = "Choose a sequence."

@@ -9,7 +9,8 @@ from django.urls import reverse
 from leads.common.validation import LOST_REASON_REQUIRED
 from leads.models import Interaction, Lead, SavedView, UserPreference
 from leads.views.lead_list import NO_LIST_CHOSEN, NOTHING_SELECTED, UNKNOWN_OWNER
-from leads.workspace import VIEW_NAME_TAKEN, VIEW_SHARE_FORBIDDEN, status_counts
+from leads.workspace.counts import status_counts
+from leads.workspace.saved_views import VIEW_NAME_TAKEN, VIEW_SHARE_FORBIDDEN
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -146,7 +146,7 @@ def test_batch_duplicate_detection_finds_what_the_one_by_one_rules_find():
         LeadFactory(email="bob2@gmail.com", first_name="Bob", last_name="Ray"),
     ]
     ids = [lead.pk for lead in ours]
-    duplicates_detect_many(lead_ids=ids)
+    duplicates_detect_many(leads=list(Lead.objects.filter(pk__in=ids).only("pk", "email", "phone", "first_name", "last_name")))
     batch = set(PossibleDuplicate.objects.values_list("lead_id", "other_id", "reason"))
     PossibleDuplicate.objects.all().delete()
     for lead in ours:

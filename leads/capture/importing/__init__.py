@@ -2,9 +2,10 @@
 
 Columns are matched to lead fields by name (case, spaces and punctuation ignored, common
 synonyms known); other columns become typed custom attributes. Each row is cleaned by the
-same capture_clean as every channel, then rows are written in set-based batches: one query
-finds the batch's existing leads by external id, email and phone, new leads are
-bulk-created, changed ones bulk-updated, and each row leaves a CaptureRecord and, when it
+same capture_clean as every channel, then rows are written in set-based batches through
+capture's batch path (leads.capture.batch.capture_many, with capture()'s find/merge and duplicate
+rules): one query finds the batch's existing leads by external id, email and phone, new leads are
+COPYed in, changed ones updated in one statement, and each row leaves a CaptureRecord and, when it
 created or changed a lead, an "import" Interaction. The file is streamed, so memory does not
 grow with its size; a job row (ImportJob) carries the progress the UI polls.
 
@@ -12,8 +13,7 @@ The parts, each importing from the others directly (this module only re-exports 
   files.py                reading CSV (encoding, delimiter) and XLSX, streamed; ImportFileError
   columns.py              matching headers to lead fields (synonyms, the id column)
   rows.py                 cleaning one row (cell types, placeholders, statuses, capture_clean)
-  writer.py               writing a batch (lookup, in-batch dedup, COPY insert/update, logs)
-  possible_duplicates.py  the duplicate rules for a batch's new leads, set-based
+  writer.py               a batch through capture_many, plus what is the import's own (status, owner, list)
   jobs.py                 the job: permissions, start, claim, run with progress, fail
   crm_formats.py          the column names of Salesforce, HubSpot, Pipedrive and Zoho exports; report footers
   statuses.py             other systems' statuses mapped to ours (the default table)

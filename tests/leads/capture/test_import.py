@@ -365,17 +365,17 @@ def test_rows_in_later_batches_find_the_leads_earlier_batches_created(tmp_path, 
 @pytest.mark.django_db
 def test_a_lead_created_by_a_concurrent_capture_mid_batch_is_updated_not_duplicated(tmp_path, monkeypatch):
     """The lookup misses a lead that a web form creates just after it: the insert hits the unique
-    email constraint, the batch rolls back and runs again, and then finds the lead."""
-    from leads.capture.importing import writer
+    email constraint, the batch (capture_many) rolls back and runs again, and then finds the lead."""
+    from leads.capture import batch
 
     LeadFactory(email="race@example.org", company="")
-    real_lookup, calls = writer._existing_leads, []
+    real_lookup, calls = batch._existing_leads, []
 
-    def lookup_missing_the_new_lead(rows, *, lock):
+    def lookup_missing_the_new_lead(items, *, lock):
         calls.append(1)
-        return [] if len(calls) == 1 else real_lookup(rows, lock=lock)
+        return [] if len(calls) == 1 else real_lookup(items, lock=lock)
 
-    monkeypatch.setattr(writer, "_existing_leads", lookup_missing_the_new_lead)
+    monkeypatch.setattr(batch, "_existing_leads", lookup_missing_the_new_lead)
     output = run_command(str(write_csv(tmp_path / "race.csv", [["Email", "Company"], ["race@example.org", "Acme"]])))
     assert "created 0, updated 1, rejected 0." in output
     assert len(calls) == 2

@@ -14,8 +14,8 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .models import Lead
-from .workspace import capped_counts
+from ..models import Lead
+from .counts import capped_counts
 
 BOARD_STATUSES = (Lead.Status.NEW, Lead.Status.ACTIVE, Lead.Status.NURTURING, Lead.Status.QUALIFIED)
 COLUMN_CAP = 20

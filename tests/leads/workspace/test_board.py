@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.board import COLUMN_CAP, MORE_CAP, board_columns
 from leads.common.validation import LOST_REASON_REQUIRED
 from leads.models import Interaction, Lead
 from leads.selectors import visible_to
+from leads.workspace.board import COLUMN_CAP, MORE_CAP, board_columns
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,11 +1,12 @@
-"""Follow-ups on a lead: tasks and logged calls (leads/followups.py)."""
+"""Follow-ups on a lead: tasks and logged calls (leads/workspace/followups.py)."""
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from leads.followups import (
+from leads.models import Assignment, Interaction, Lead, Notification, Task
+from leads.workspace.followups import (
     NOTIFY_TASK,
     OUTCOME_INVALID,
     OUTCOME_REQUIRED,
@@ -15,7 +16,6 @@ from leads.followups import (
     task_complete,
     task_create,
 )
-from leads.models import Assignment, Interaction, Lead, Notification, Task
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

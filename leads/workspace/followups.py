@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import events, jobs
-from .models import Interaction, Lead, Notification, Task
-from .services import lead_update
+from .. import events, jobs
+from ..models import Interaction, Lead, Notification, Task
+from ..services import lead_update
 
 # Validation messages (tests assert on them).
 TITLE_REQUIRED = "Give the task a title."
