@@ -74,3 +74,48 @@ def gin_deferred(table: str, *, enabled: bool = True):
                     cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
             except DatabaseError:
                 logger.warning("could not merge the pending list of %s (not its owner?)", index)
+
+
+STATISTICS_MIN_PAGES = 64  # below this a table is read whole in a moment, whatever the plan
+STATISTICS_GROWTH = 1.5  # ANALYZE again once the table is this many times the size its statistics know
+
+
+def statistics_refresh(*models_: type[models.Model]) -> list[str]:
+    """Before a set-based write, ANALYZE those of these tables whose planner statistics are missing
+    or stale (never analyzed, or grown by half since); returns the tables analyzed.
+
+    The deferred foreign-key checks at COMMIT (one per written row that points at a lead, a run…)
+    are planned from the referenced table's statistics. A lead table never analyzed (a new install,
+    a restore, a TRUNCATE, autovacuum off or not come by yet) makes PostgreSQL pick any of its
+    indexes for `id = $1`, e.g. lead_status_grade_idx, and read it whole per check: a 100,000-lead
+    bulk status change spent over 11 minutes in its COMMIT, quadratic in the table's size. The test
+    compares the table's size on disk now with the one its statistics were taken at (what the
+    planner itself reads: no collector lag, true inside a transaction), one catalog query. ANALYZE
+    samples (a few hundred ms at a million leads) and waits for no lock: under another ANALYZE or a
+    VACUUM it is skipped (lock_timeout)."""
+    if connection.vendor != "postgresql" or not models_:
+        return []
+    tables = [model._meta.db_table for model in models_]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples, relpages, pg_relation_size(oid) / current_setting('block_size')::int "
+            "FROM pg_class WHERE oid = ANY(%s::regclass[])",
+            [tables],
+        )
+        stale = [
+            name for name, reltuples, relpages, pages in cursor.fetchall()
+            if pages >= STATISTICS_MIN_PAGES and (reltuples < 0 or pages > relpages * STATISTICS_GROWTH)
+        ]
+        analyzed = []
+        for name in stale:
+            try:
+                with transaction.atomic():  # a lock timeout rolls back to here, and its setting with it
+                    cursor.execute("SELECT current_setting('lock_timeout')")
+                    (before,) = cursor.fetchone()
+                    cursor.execute("SELECT set_config('lock_timeout', '100ms', true)")
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+                    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+                analyzed.append(name)
+            except DatabaseError as exc:
+                logger.warning("could not ANALYZE %s before a set-based write: %s", name, exc)
+    return analyzed
