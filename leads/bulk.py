@@ -5,6 +5,7 @@ every one of them in Python: at 500 leads × 15 fields that was two thirds of an
 time (profiled: 9.6 of 14.3 s for 2,000 leads). Here the values travel as one VALUES list, each
 cast to its column's type, and PostgreSQL joins it on the primary key.
 """
+import json
 import logging
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -45,6 +46,45 @@ def objects_update(*, objects: Sequence[models.Model], fields: Sequence[str], ba
             )
             updated += cursor.rowcount
     return updated
+
+
+
+def objects_insert(*, objects: Sequence[models.Model], ignore_conflicts: bool = False, batch_size: int = 5000) -> int:
+    """INSERT new (unsaved) `objects` of one model, like bulk_create but cheap per row; returns rows
+    inserted. Primary keys are not set on the objects (no caller reads them back).
+
+    On PostgreSQL each column travels as one array and the rows come out of `unnest`: a few
+    parameters per batch instead of one per field and row, so no per-value SQL compiling and
+    client-side quoting (profiled on an automation batch of 2,750 runs: bulk_create of its runs,
+    steps and timeline entries was most of the batch's Python time)."""
+    if not objects:
+        return 0
+    model = type(objects[0])
+    meta = model._meta
+    columns = [field for field in meta.concrete_fields if not field.primary_key]
+    if connection.vendor != "postgresql" or any(field.get_internal_type() == "ArrayField" for field in columns):
+        # (unnest would flatten an array column's values)
+        return len(model.objects.bulk_create(objects, batch_size=batch_size, ignore_conflicts=ignore_conflicts))
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in columns)
+    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in columns)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    inserted = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), batch_size):
+            batch = objects[start : start + batch_size]
+            params = []
+            for field in columns:
+                attname = field.attname
+                if isinstance(field, models.JSONField):  # as text: an array of jsonb is cast from text
+                    params.append([None if (value := getattr(obj, attname)) is None else json.dumps(value, cls=field.encoder) for obj in batch])
+                else:
+                    params.append([field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in batch])
+            cursor.execute(sql.replace("::jsonb[]", "::text[]::jsonb[]"), params)
+            inserted += cursor.rowcount
+    return inserted
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import events
-from ..bulk import statistics_refresh
+from ..bulk import objects_insert, statistics_refresh
 from ..models import Automation, AutomationRun, Lead, RunStep
 from .actions import Context, wait_end
 from .bulk_actions import BULK_APPLY, actions_apply_bulk
@@ -202,7 +202,7 @@ def _record(automation: Automation, run: _Run, status: str, error: str = "") -> 
 
 def _write(outcomes: _Outcomes, now: datetime) -> None:
     """The batch's writes: step rows in one INSERT, the runs in one UPDATE per (outcome, position)."""
-    RunStep.objects.bulk_create(outcomes.steps, batch_size=2000)
+    objects_insert(objects=outcomes.steps)
     started = Coalesce(F("started_at"), now)
     done: dict[int, list[int]] = defaultdict(list)
     for run, position in outcomes.done:
