@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import events
+from ..common.bulk import objects_insert, statistics_refresh
 from ..models import Automation, AutomationRun, Lead, RunStep
 from .actions import Context, wait_end
 from .bulk_actions import BULK_APPLY, actions_apply_bulk
@@ -60,6 +61,7 @@ def runs_execute(*, run_ids: Iterable[int], now: datetime | None = None) -> int:
     """Run several runs: set-based for the steps that can be, then one by one from the step where
     that stopped; returns how many reached an end or a wait."""
     now = now or timezone.now()
+    statistics_refresh(Lead, AutomationRun)  # before the transaction: its COMMIT checks the rows it writes against these
     finished, released = runs_execute_batch(run_ids=run_ids, now=now)
     return finished + sum(1 for run_id in released if run_execute(run_id=run_id, now=now) is not None)
 
@@ -200,7 +202,7 @@ def _record(automation: Automation, run: _Run, status: str, error: str = "") -> 
 
 def _write(outcomes: _Outcomes, now: datetime) -> None:
     """The batch's writes: step rows in one INSERT, the runs in one UPDATE per (outcome, position)."""
-    RunStep.objects.bulk_create(outcomes.steps, batch_size=2000)
+    objects_insert(objects=outcomes.steps)
     started = Coalesce(F("started_at"), now)
     done: dict[int, list[int]] = defaultdict(list)
     for run, position in outcomes.done:

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import events
+from ..common.bulk import objects_insert
 from ..models import Automation, AutomationRun, Lead, RunStep
 from .actions import ActionSkipped, Context, action_apply, action_describe, wait_end
 
@@ -89,15 +90,15 @@ def runs_start(
     if not matched:
         return []
     keys = keys or {}
-    AutomationRun.objects.bulk_create(
-        [
+    objects_insert(
+        objects=[
             AutomationRun(
-                automation=automation, lead_id=pk, trigger_event=trigger_event, trigger_key=keys.get(pk, trigger_key),
+                automation_id=automation.pk, lead_id=pk, trigger_event=trigger_event, trigger_key=keys.get(pk, trigger_key),
                 depth=depth, created_at=now,
             )
             for pk in matched
         ],
-        ignore_conflicts=True, batch_size=1000,
+        ignore_conflicts=True,  # a repeated task: its runs exist (automation_run_once)
     )
     created = AutomationRun.objects.filter(automation=automation, lead_id__in=matched, status=Status.PENDING)
     if keys:

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import jobs
+from ..common.bulk import statistics_refresh
 from ..models import Automation, AutomationRun, Lead
 from .definition import actions_clean, trigger_params_clean
 from .reactions import BATCH, automations_enqueue, automations_forget
@@ -89,6 +90,7 @@ def automations_start(
     from .runs import run_execute
 
     now = timezone.now()
+    statistics_refresh(Lead, AutomationRun)  # before the transaction: the batch's COMMIT checks its rows against these
     with transaction.atomic():
         # Every automation's runs, then their set-based execution, in one transaction (one commit
         # per task, not one per statement: commits are what a busy disk makes slow).
