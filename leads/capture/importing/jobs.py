@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ... import jobs
+from ...common.bulk import statistics_refresh
 from ...models import ImportJob, Lead
 from ...privacy import tombstones
 from .columns import import_columns, import_columns_choose, import_inspect
@@ -175,49 +176,18 @@ def _read_ahead(batches: Iterator[list[ImportRow]], *, depth: int = 2) -> Iterat
         reader.join(timeout=5)
 
 
-class _LeadStatistics:
-    """Keeps PostgreSQL's statistics of the lead table true while an import grows it.
-
-    The importer's lookups (existing emails, phones, the duplicate rules) are planned from the
-    table's statistics. A big import into a small table (a new team's first file, after a restore,
-    or whenever autovacuum has not come by yet) leaves them saying "a few rows", and the planner
-    then reads whole indexes per batch: 100,000 Salesforce rows took 144 s, 106 of them in
-    PostgreSQL, every batch slower than the last. Each time the table has grown by half since the
-    statistics were taken (and by at least ANALYZE_EVERY rows), ANALYZE the lead table: a sample,
-    a few hundred milliseconds even at a million rows."""
-
-    ANALYZE_EVERY = 5_000
-
-    def __init__(self):
-        self.enabled = connection.vendor == "postgresql"
-        self.known = self._reltuples() if self.enabled else 0
-        self.since = 0
-
-    @staticmethod
-    def _reltuples() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [Lead._meta.db_table])
-            return int(cursor.fetchone()[0])
-
-    def grew(self, *, by: int, dry_run: bool) -> None:
-        if not self.enabled or dry_run:
-            return
-        self.since += by
-        if self.since >= max(self.ANALYZE_EVERY, self.known // 2):
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(Lead._meta.db_table)}")
-            self.known, self.since = self._reltuples(), 0
-
-
 def _run_rows(sheet: Sheet, *, columns: dict[str, str], options: ImportSettings, progress: _Progress,
               on_row: Callable[[RowOutcome], None] | None) -> None:
     job, skipped = options.job, []
     rules = RowRules(status_map=job.status_map or {}, date_order=job.date_order)
-    statistics = _LeadStatistics()
     for batch in _read_ahead(_clean_batches(sheet, columns, rules, skipped)):
         tombstones.import_rows_refuse(rows=batch)  # erased people are not imported again
         outcomes = import_batch(rows=batch, options=options)
-        statistics.grew(by=len(batch), dry_run=options.dry_run)
+        if not options.dry_run:
+            # The next batch's lookups are planned from the lead table's statistics: a big import
+            # into a small table left them saying "a few rows", and 100,000 Salesforce rows took
+            # 144 s instead of 56 (whole indexes read per batch). ANALYZE whenever it grew by half.
+            statistics_refresh(Lead)
         _count(options.job, outcomes)
         job.skipped_rows = len(skipped)
         progress.save()
