@@ -23,7 +23,7 @@ from leads.page_forms import CallLogForm, TaskForm
 from leads.rep_email.page import customer_email_context
 from leads.roles import is_manager
 from leads.views.lead_page import errors_onto_form
-from leads.workspace.followups import call_log, task_complete, task_create
+from leads.workspace.followups import call_log, task_complete, task_from_form
 
 from .models import Customer
 from .selectors import customer_get, customer_timeline
@@ -181,10 +181,7 @@ def customer_task_add_view(request: HttpRequest, pk: int) -> HttpResponse:
         request, customer, customer_task_form(request.POST, customer=customer, primary=primary, user=request.user),
         form_key="task_form",
         message=_("Task added."),
-        run=lambda data: task_create(
-            lead=primary, title=data["title"], due_at=data["due_at"], notes=data["notes"], by=request.user,
-            assigned_to=data["assigned_to"] or customer.owner or request.user,
-        ),
+        run=lambda data: task_from_form(lead=primary, data=data, by=request.user, owner=customer.owner),
     )
 
 

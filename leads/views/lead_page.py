@@ -38,7 +38,7 @@ from ..rep_email.threads import timeline_with_threads
 from ..roles import is_manager
 from ..selectors import lead_interactions
 from ..services import DuplicateLeadError, lead_update
-from ..workspace.followups import call_log, lead_reassign, task_complete, task_create
+from ..workspace.followups import call_log, lead_reassign, task_complete, task_from_form
 
 STATUS_CONVERTED_LEAD = "This lead is a customer now; its status stays converted."
 
@@ -273,10 +273,7 @@ def lead_task_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request, lead, TaskForm(request.POST, lead=lead, user=request.user), section="lead-tasks", form_key="task_form",
         message=_("Task added."),
-        run=lambda data: task_create(
-            lead=lead, title=data["title"], due_at=data["due_at"], notes=data["notes"], by=request.user,
-            assigned_to=data["assigned_to"] or lead.owner or request.user,
-        ),
+        run=lambda data: task_from_form(lead=lead, data=data, by=request.user, owner=lead.owner),
     )
 
 

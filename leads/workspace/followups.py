@@ -80,6 +80,15 @@ def task_create(
     return task
 
 
+def task_from_form(*, lead: Lead, data: dict, by: User, owner: User | None) -> Task:
+    """A task from the task form's cleaned data (lead page, customer page): for the chosen user, else
+    `owner` (the lead's or the customer's), else whoever adds it."""
+    return task_create(
+        lead=lead, title=data["title"], due_at=data["due_at"], notes=data["notes"], by=by,
+        assigned_to=data["assigned_to"] or owner or by,
+    )
+
+
 def tasks_create_for_owners(
     *, lead_ids: list[int], title: str, due_at: datetime | None, by: User | None, source: str = Task.Source.AUTOMATION,
 ) -> dict[int, tuple[int, str | None]]:
