@@ -26,22 +26,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 
 import benchenv  # noqa: E402
+from procstat import rss_kb, with_children  # noqa: E402
 
 
 def _rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-        except (FileNotFoundError, StopIteration):
-            pass
-    return total / 1024
-
-
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [pid, *map(int, out)]
+    return rss_kb(pids) / 1024
 
 
 def main() -> None:
@@ -106,7 +95,7 @@ def main() -> None:
         while done < expected:
             time.sleep(1)
             done = AutomationRun.objects.filter(status="done").count()
-            samples.append((round(time.perf_counter() - enqueued), done, round(_rss_mb(_children(worker.pid)))))
+            samples.append((round(time.perf_counter() - enqueued), done, round(_rss_mb(with_children(worker.pid)))))
             if len(samples) % 30 == 0:  # progress, for a long run watched from outside
                 print("progress (s, runs done, RSS MB, load):", samples[-1], open("/proc/loadavg").read().split()[0], flush=True)
             if time.perf_counter() - enqueued > 3600:

@@ -24,12 +24,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 
 import benchenv  # noqa: E402
-
-
-def _backend_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().split(")")[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from procstat import cpu_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -54,9 +49,9 @@ def main() -> None:
 
     def measure(label: str, ids: list[int], work) -> None:
         Lead.objects.filter(pk__in=ids).update(tags=[], industry="", score=Mod(F("id"), 100))  # as the bench loads them
-        py, pg, wall = time.process_time(), _backend_cpu(pid), time.perf_counter()
+        py, pg, wall = time.process_time(), cpu_seconds(pid), time.perf_counter()
         runs = work(ids)
-        py, pg, wall = time.process_time() - py, _backend_cpu(pid) - pg, time.perf_counter() - wall
+        py, pg, wall = time.process_time() - py, cpu_seconds(pid) - pg, time.perf_counter() - wall
         print(f"{label}: {len(ids)} leads, {runs} runs, wall {wall:.1f} s, CPU python {py:.2f} s + postgres {pg:.2f} s"
               f" = {(py + pg) / len(ids) * 1000:.1f} ms per lead; load {open('/proc/loadavg').read().split()[0]}", flush=True)
 

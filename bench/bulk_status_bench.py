@@ -24,12 +24,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 
 import benchenv  # noqa: E402
-
-
-def _backend_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().split(")")[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from procstat import cpu_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -69,7 +64,7 @@ def main() -> None:
     marks = []
 
     def mark(label: str) -> None:
-        marks.append((label, time.perf_counter(), time.process_time(), _backend_cpu(pid)))
+        marks.append((label, time.perf_counter(), time.process_time(), cpu_seconds(pid)))
 
     mark("start")
     with transaction.atomic():

@@ -25,6 +25,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
 os.environ.setdefault("ENRICHMENT_WEBSITE_ENABLED", "false")  # offline providers only
 
 import benchenv  # noqa: E402
+from procstat import rss_kb, with_children  # noqa: E402
 
 FIRST = ["ada", "GRACE", "Linus", "Margaret", "alan", "Barbara", "Ken", "Frances", "Dennis", "Radia", "Ludwig van"]
 LAST = ["Lovelace", "HOPPER", "Torvalds", "Hamilton", "turing", "Liskov", "Thompson", "Allen", "Ritchie", "Perlman", "Beethoven"]
@@ -33,21 +34,7 @@ PHONES = ["+44207946{:04d}", "+1415555{:04d}", "+6129123{:04d}", "+4930123{:04d}
 TITLES = ["VP Sales", "Head of Engineering", "CTO", "Marketing Manager", "Software Engineer", "Director of IT", "Founder & CEO", ""]
 
 
-def rss_kb(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except FileNotFoundError:
-            continue
-    return total
-
-
-def worker_pids(parent: int) -> list[int]:
-    children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
-    return [parent, *map(int, children)]
+worker_pids = with_children
 
 
 def main() -> int:

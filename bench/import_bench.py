@@ -41,6 +41,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 sys.path.insert(0, str(BENCH_DIR))
 
 import benchenv  # noqa: E402  (sets the environment before Django is imported)
+import procstat  # noqa: E402
 
 TARGET_SECONDS = 120.0
 FIRST = ["Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam",
@@ -171,8 +172,7 @@ def rss_mb() -> float:
 
 def process_cpu(pid: int) -> float:
     """CPU seconds (user + system) a process on this machine has used: here, our PostgreSQL backend."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return procstat.cpu_seconds(pid)
 
 
 def child_capture(rows: int) -> None:

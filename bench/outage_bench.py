@@ -32,6 +32,7 @@ sys.path.insert(0, str(BENCH_DIR))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcrm_outagebench")
 
 import benchenv  # noqa: E402
+import procstat  # noqa: E402
 
 DOMAIN = "outage.bench"
 
@@ -79,16 +80,7 @@ def start_worker(url: str, concurrency: int) -> subprocess.Popen:
 
 def cpu_seconds(process: subprocess.Popen) -> float:
     """utime + stime of the worker's process group (main, pool processes, embedded beat)."""
-    pids = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return sum(procstat.cpu_seconds(pid) for pid in procstat.process_group(process.pid))
 
 
 def kill(process: subprocess.Popen) -> None:
