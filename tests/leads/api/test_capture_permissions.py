@@ -12,7 +12,7 @@ from leads.models import Call, Interaction, Lead, PossibleDuplicate, TrackingSit
 from tests.factories import LeadFactory
 
 from ..capture.test_webforms import stamp
-from ..capture.test_webhooks import sign
+from ..capture.webhooks.test_webhooks import sign
 from ..distribution.conftest import agent
 
 pytestmark = pytest.mark.django_db

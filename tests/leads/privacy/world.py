@@ -47,7 +47,7 @@ from tests.factories import (
     WebhookDeliveryFactory,
     WebhookSubscriptionFactory,
 )
-from tests.leads.capture.email_mail import message
+from tests.leads.capture.email.email_mail import message
 
 EMAIL = "zebedee.quartermaine@privacy-example.org"
 FIRST, LAST = "Zebedee", "Quartermaine"

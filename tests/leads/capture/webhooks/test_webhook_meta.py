@@ -12,7 +12,7 @@ from leads.capture.webhooks import GRAPH_UNAVAILABLE, SIGNATURE_INVALID, meta_ba
 from leads.capture.webhooks.meta import META_MISSING, VERIFY_PARAMS_MISSING, VERIFY_TOKEN_WRONG
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
 from leads.tasks import meta_backfill_task
-from tests.leads.capture.webhook_providers import deliver, meta_headers, payload, raw
+from tests.leads.capture.webhooks.webhook_providers import deliver, meta_headers, payload, raw
 from tests.leads.enrichment import LocalServer
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from leads.capture.importing import FILE_TOO_LARGE, ID_COLUMN_MISSING, UNSUPPORT
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead
 from leads.tasks import import_leads_task
 from tests.helpers import wait_for
-from tests.leads.capture.test_import import INVALID_EMAIL, TRADE_SHOW, csv_bytes, media_root, xlsx_bytes  # noqa: F401 (media_root: an autouse fixture)
+from tests.leads.capture.importing.test_import import INVALID_EMAIL, TRADE_SHOW, csv_bytes, media_root, xlsx_bytes  # noqa: F401 (media_root: an autouse fixture)
 
 # --- The upload page ----------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ from leads.capture.importing import (
 )
 from leads.models import ImportJob, Lead
 from tests.factories import UserFactory
-from tests.leads.capture import crm_exports
-from tests.leads.capture.crm_exports import Expected
+from tests.leads.capture.importing import crm_exports
+from tests.leads.capture.importing.crm_exports import Expected
 
 ROWS = 300
 LANDED = 0.99

@@ -2,7 +2,7 @@
 import gzip
 from pathlib import Path
 
-STATIC = Path(__file__).resolve().parents[3] / "static" / "leadcrm" / "forms"
+STATIC = Path(__file__).resolve().parents[4] / "static" / "leadcrm" / "forms"
 
 
 def test_the_embed_is_under_15_kb_gzipped():

@@ -22,7 +22,7 @@ def test_login_page_renders_with_local_bootstrap(client):
 def test_login_then_land_on_my_work(client, rep):
     response = client.post("/accounts/login/", {"username": "rep1", "password": "secret-pass-123"}, follow=True)
     assert response.status_code == 200
-    assert response.redirect_chain[-1][0] == "/home/"  # a rep's landing page (tests/leads/test_home.py)
+    assert response.redirect_chain[-1][0] == "/home/"  # a rep's landing page (tests/leads/workspace/test_home.py)
 
 
 def test_a_rep_lists_own_and_team_queue_only(client, rep, other_rep, team):

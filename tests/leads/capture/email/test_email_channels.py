@@ -24,7 +24,7 @@ from leads.capture.email import (
 from leads.capture.email import ingest as email_channel  # the module whose capture() a test replaces
 from leads.models import InboundEmail, Lead
 from tests.factories import LeadFactory, UserFactory
-from tests.leads.capture.email_mail import API_URL, EMAILS, corpus, message
+from tests.leads.capture.email.email_mail import API_URL, EMAILS, corpus, message
 
 # --- Parsing helpers ------------------------------------------------------------------------
 

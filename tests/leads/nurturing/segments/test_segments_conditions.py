@@ -34,7 +34,7 @@ from leads.nurturing.segments import (
     segment_queryset,
 )
 from tests.factories import SegmentFactory, TeamFactory
-from tests.leads.nurturing.segment_data import PythonSegment, build_dataset
+from tests.leads.nurturing.segments.segment_data import PythonSegment, build_dataset
 
 pytestmark = pytest.mark.django_db
 

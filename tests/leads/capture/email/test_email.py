@@ -18,7 +18,7 @@ from leads.capture.email import (
 from leads.capture.email import ingest as email_channel  # the module whose capture() a test replaces
 from leads.models import CaptureRecord, InboundEmail, Interaction, Lead, Mailbox, OutboundMessage
 from tests.factories import LeadFactory
-from tests.leads.capture.email_mail import corpus, counts, message
+from tests.leads.capture.email.email_mail import corpus, counts, message
 
 # --- New leads from odd and hostile mail -----------------------------------------------------
 

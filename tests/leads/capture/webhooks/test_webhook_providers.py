@@ -14,7 +14,7 @@ from leads.capture.webhooks.typeform import TYPEFORM_MISSING
 from leads.capture.webhooks.unbounce import UNBOUNCE_MISSING, UNBOUNCE_NO_DATA
 from leads.capture.webhooks.zoom import ZOOM_MISSING
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
-from tests.leads.capture.webhook_providers import (
+from tests.leads.capture.webhooks.webhook_providers import (
     PAYLOADS,
     calendly_headers,
     deliver,
@@ -285,7 +285,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("provider", ["typeform", "zoom", "calendly", "intercom", "meta", "google_ads", "unbounce"])
 def test_hostile_bodies_signed_the_right_way_get_4xx_or_200_never_500(client, provider):
-    from tests.leads.capture.webhook_providers import meta_headers
+    from tests.leads.capture.webhooks.webhook_providers import meta_headers
 
     source = source_for(provider, verify_token="vt", access_token="")
     now = int(time.time())

@@ -17,7 +17,7 @@ from leads.scoring.predictive.applying import tree_predictor
 from leads.scoring.predictive.boosted import TreePredictor, hgb_export, hgb_fit
 from leads.scoring.predictive.tabular import table
 from leads.scoring.service import rescore_all_start, score_explain
-from tests.leads.scoring.test_predictive import synthetic
+from tests.leads.scoring.predictive.test_predictive import synthetic
 
 pytestmark = pytest.mark.django_db
 
