@@ -2,7 +2,7 @@
 import pytest
 
 from leads.models import Interaction, Lead
-from tests.factories import LeadFactory
+from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_the_changelist_filters_and_searches(admin_client_as, rep):
 
 def test_a_lead_page_shows_its_interactions_inline(admin_client_as):
     lead = LeadFactory()
-    Interaction.objects.create(lead=lead, kind="note", subject="Inline note")
+    InteractionFactory(lead=lead, kind="note", subject="Inline note")
     response = admin_client_as.get(f"/admin/leads/lead/{lead.id}/change/")
     assert response.status_code == 200 and b"Inline note" in response.content
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from leads.common.http import client_ip
 from leads.models import CaptureRecord, Lead, WebhookSource
-from tests.factories import RepFactory
+from tests.factories import AccessAttemptFactory, RepFactory, WebhookSourceFactory
 
 PASSWORD = "secret-pass-123"
 
@@ -82,7 +82,7 @@ def test_the_login_page_locks_a_username_out_after_failures_and_a_manager_unlock
 
 @pytest.mark.django_db
 def test_managers_see_and_clear_lockouts_in_admin(client, manager):
-    AccessAttempt.objects.create(username="rep9", ip_address="198.51.100.7", failures_since_start=5, user_agent="x", path_info="/accounts/login/")
+    AccessAttemptFactory(username="rep9", ip_address="198.51.100.7", failures_since_start=5, user_agent="x", path_info="/accounts/login/")
     client.force_login(manager)
     page = client.get("/admin/axes/accessattempt/")
     assert page.status_code == 200 and "rep9" in page.content.decode()
@@ -100,7 +100,7 @@ def test_unsigned_posts_cannot_lock_the_real_sender_out_and_leave_no_bodies(clie
     """Broke: the limit was counted before the signature check, so 600 unsigned posts made the signed
     one a 429, and each unsigned attempt stored its body in the capture log."""
     settings.WEBHOOK_RATE, settings.WEBHOOK_UNSIGNED_RATE = "5/m", "3/m"
-    source = WebhookSource.objects.create(name="Ads", channel=WebhookSource.Channel.ADS, team=team, mapping={"email": "email"})
+    source = WebhookSourceFactory(name="Ads", channel=WebhookSource.Channel.ADS, team=team, mapping={"email": "email"})
     url = f"/api/v1/capture/webhook/{source.key}"
     junk = json.dumps({"email": "attacker@example.com", "blob": "x" * 1000}).encode()
     codes = [

@@ -11,7 +11,7 @@ from leads.models import Interaction, Lead, SavedView, UserPreference
 from leads.views.lead_list import NO_LIST_CHOSEN, NOTHING_SELECTED, UNKNOWN_OWNER
 from leads.workspace.counts import status_counts
 from leads.workspace.saved_views import VIEW_NAME_TAKEN, VIEW_SHARE_FORBIDDEN
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SavedViewFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -224,7 +224,7 @@ def test_a_marketer_reads_and_exports_but_changes_nothing(client, marketer, rep)
 def test_a_marketer_adds_the_ticked_leads_to_a_static_list(client, marketer, rep):
     from leads.models import Segment, SegmentMember
 
-    webinar = Segment.objects.create(name="Webinar follow-up", kind=Segment.Kind.STATIC)
+    webinar = SegmentFactory(name="Webinar follow-up", kind=Segment.Kind.STATIC)
     ticked = LeadFactory.create_batch(2, owner=rep)
     LeadFactory(owner=rep)  # not ticked: stays out
     client.force_login(marketer)
@@ -280,7 +280,7 @@ def test_the_keyboard_script_and_help_are_on_the_page(client, rep):
 @pytest.mark.parametrize("n", [3, 60])
 def test_a_reps_list_takes_the_same_queries_whatever_the_size(client, rep, team, n, django_assert_num_queries):
     LeadFactory.create_batch(n, owner=rep, team=team, status="active")
-    SavedView.objects.create(user=rep, name="Mine", query="status=active")
+    SavedViewFactory(user=rep, name="Mine", query="status=active")
     client.force_login(rep)
     # session, user, preferences, role groups, count, saved views, counts by status, page
     with django_assert_num_queries(8):

@@ -10,7 +10,16 @@ from leads.common.validation import LOST_REASON_REQUIRED
 from leads.models import Interaction, Lead, PossibleDuplicate, Task
 from leads.page_forms import OWNER_NOT_IN_TEAM
 from leads.workspace.followups import OUTCOME_REQUIRED, TITLE_REQUIRED, task_create
-from tests.factories import InteractionFactory, LeadFactory, RepFactory, TeamMembershipFactory
+from tests.factories import (
+    EnrollmentFactory,
+    InteractionFactory,
+    LeadFactory,
+    PossibleDuplicateFactory,
+    RepFactory,
+    SequenceFactory,
+    TaskFactory,
+    TeamMembershipFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -159,11 +168,10 @@ def test_marketers_read_the_page_but_cannot_act(client, marketer, lead):
 
 
 def test_the_leads_sequences_are_listed_with_an_enroll_form(client, rep, lead):
-    from leads.models import Enrollment, Sequence
 
-    welcome = Sequence.objects.create(name="Welcome series", is_active=True)
-    Sequence.objects.create(name="Re-engage", is_active=True)
-    Enrollment.objects.create(sequence=welcome, lead=lead)
+    welcome = SequenceFactory(name="Welcome series", is_active=True)
+    SequenceFactory(name="Re-engage", is_active=True)
+    EnrollmentFactory(sequence=welcome, lead=lead)
     client.force_login(rep)
     body = client.get(page_url(lead)).content.decode()
     section = body.split('data-testid="lead-enrollments"')[1].split("</section>")[0]
@@ -173,7 +181,7 @@ def test_the_leads_sequences_are_listed_with_an_enroll_form(client, rep, lead):
 def test_managers_see_possible_duplicates_with_a_merge_link(client, manager, rep, lead):
     other = LeadFactory(first_name="Grace", last_name="Hopper", email="g.hopper@navylabs.com")
     first, second = sorted([lead, other], key=lambda x: x.pk)
-    pair = PossibleDuplicate.objects.create(lead=first, other=second, reason=PossibleDuplicate.Reason.NAME_AND_DOMAIN)
+    pair = PossibleDuplicateFactory(lead=first, other=second, reason=PossibleDuplicate.Reason.NAME_AND_DOMAIN)
     client.force_login(manager)
     assert f'href="/duplicates/{pair.pk}"' in client.get(page_url(lead)).content.decode()
     client.force_login(rep)
@@ -192,7 +200,7 @@ MANAGER_PAGE_QUERIES = 19  # and the reps of the team to reassign to
 def _history(lead, user, n):
     for i in range(n):
         InteractionFactory(lead=lead, kind=Interaction.Kind.NOTE, subject=f"note {i}", actor=user)
-        Task.objects.create(lead=lead, title=f"task {i}", assigned_to=user, created_by=user)
+        TaskFactory(lead=lead, title=f"task {i}", assigned_to=user, created_by=user)
 
 
 @pytest.mark.parametrize("n", [3, 30])

@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 import pytest
 import time_machine
 
-from leads.models import Lead, UserPreference
+from leads.models import Lead
 from leads.views.lead_page import LEAD_CHANGED_EVENT
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, UserPreferenceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def new_yorker(rep, team):
 def test_local_time_is_the_leads_wall_clock_not_the_viewers(client, rep, team, zone, shown, day):
     """The header converted the lead's time back to the viewer's zone: New York and Prague leads
     both showed the viewer's 23:03."""
-    UserPreference.objects.create(user=rep, time_zone="UTC")
+    UserPreferenceFactory(user=rep, time_zone="UTC")
     lead = LeadFactory(owner=rep, team=team, time_zone=zone)
     with time_machine.travel(INSTANT, tick=False):
         client.force_login(rep)  # a session made now would have expired by 2030
@@ -65,7 +65,7 @@ def test_local_time_is_the_leads_wall_clock_not_the_viewers(client, rep, team, z
 
 def test_a_viewer_in_another_zone_still_sees_the_leads_time(client, rep, new_yorker):
     """The same lead seen from Tokyo: still New York's 18:03."""
-    UserPreference.objects.create(user=rep, time_zone="Asia/Tokyo")
+    UserPreferenceFactory(user=rep, time_zone="Asia/Tokyo")
     with time_machine.travel(INSTANT, tick=False):
         client.force_login(rep)  # a session made now would have expired by 2030
         body = client.get(f"/leads/{new_yorker.pk}").content.decode()

@@ -16,8 +16,8 @@ from leads.capture.email import (
     email_ingest,
 )
 from leads.capture.email import ingest as email_channel  # the module whose capture() a test replaces
-from leads.models import CaptureRecord, InboundEmail, Interaction, Lead, Mailbox, OutboundMessage
-from tests.factories import LeadFactory
+from leads.models import CaptureRecord, InboundEmail, Interaction, Lead
+from tests.factories import LeadFactory, MailboxFactory, OutboundMessageFactory
 from tests.leads.capture.email.email_mail import corpus, counts, message
 
 # --- New leads from odd and hostile mail -----------------------------------------------------
@@ -146,7 +146,7 @@ def test_mail_from_a_known_lead_goes_on_its_timeline_and_fills_only_blank_fields
 @pytest.mark.parametrize("stored_id", ["<out-quote-42@leadcrm.test>", "out-quote-42@leadcrm.test"])
 def test_a_reply_to_a_message_we_sent_is_attached_to_that_lead(stored_id):
     sam = LeadFactory(email="sam.reed@harbor-foods.example", phone="")
-    OutboundMessage.objects.create(message_id=stored_id, lead=sam, subject="Your widget quote")
+    OutboundMessageFactory(message_id=stored_id, lead=sam, subject="Your widget quote")
 
     result = email_ingest(raw=corpus("reply_to_outbound.eml"))
 
@@ -160,7 +160,7 @@ def test_a_reply_to_a_message_we_sent_is_attached_to_that_lead(stored_id):
 @pytest.mark.django_db
 def test_a_reply_from_another_address_is_attached_to_the_threads_lead_and_makes_no_new_lead():
     sam = LeadFactory(email="sam.reed@harbor-foods.example")
-    OutboundMessage.objects.create(message_id="<out-quote-42@leadcrm.test>", lead=sam)
+    OutboundMessageFactory(message_id="<out-quote-42@leadcrm.test>", lead=sam)
 
     result = email_ingest(raw=corpus("reply_from_other_address.eml"))
 
@@ -232,7 +232,7 @@ def test_a_delayed_delivery_report_does_not_flag_the_address():
 @pytest.mark.django_db
 def test_an_auto_reply_makes_no_lead_even_when_it_answers_our_mail():
     tom = LeadFactory(email="someone-else@fastfreight.example")
-    OutboundMessage.objects.create(message_id="<out-auto-1@leadcrm.test>", lead=tom)
+    OutboundMessageFactory(message_id="<out-auto-1@leadcrm.test>", lead=tom)
 
     result = email_ingest(raw=corpus("auto_reply.eml"))
 
@@ -279,8 +279,8 @@ def test_list_mail_from_the_corpus_makes_no_lead():
 
 @pytest.mark.django_db
 def test_our_own_outgoing_mail_makes_no_lead():
-    Mailbox.objects.create(name="Sales", host="imap.example", username="sales@leadcrm.test", password="x")
-    OutboundMessage.objects.create(message_id="<sent-by-us@leadcrm.test>", lead=LeadFactory())
+    MailboxFactory(name="Sales", host="imap.example", username="sales@leadcrm.test", password="x")
+    OutboundMessageFactory(message_id="<sent-by-us@leadcrm.test>", lead=LeadFactory())
     before = Lead.objects.count()
 
     from_default = email_ingest(raw=corpus("own_outgoing.eml"))  # DEFAULT_FROM_EMAIL is crm@localhost

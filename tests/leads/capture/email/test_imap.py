@@ -14,7 +14,7 @@ from imap_tools import MailBoxUnencrypted
 from leads.capture.email.imap import KEYWORD, mailboxes_poll
 from leads.models import InboundEmail, Interaction, Lead, Mailbox
 from leads.tasks import poll_mailboxes_task
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import MailboxFactory, TeamFactory, UserFactory
 from tests.helpers import wait_for
 
 EMAILS = Path(__file__).parent / "emails"
@@ -130,7 +130,7 @@ def empty_mailboxes(dovecot):
 
 
 def mailbox_for(dovecot, *, name: str = "Sales inbox", user: str = "sales", **extra) -> Mailbox:
-    return Mailbox.objects.create(
+    return MailboxFactory(
         name=name, host=dovecot["host"], port=dovecot["port"], use_ssl=False, username=user, password=PASSWORD, **extra
     )
 
@@ -199,7 +199,7 @@ def test_a_lost_mark_does_not_take_a_message_twice(empty_mailboxes):
 def test_one_failing_mailbox_is_recorded_and_does_not_stop_the_others(empty_mailboxes):
     wrong_password = mailbox_for(empty_mailboxes, name="A wrong password")
     Mailbox.objects.filter(pk=wrong_password.pk).update(password="not-the-password")
-    nobody_listening = Mailbox.objects.create(
+    nobody_listening = MailboxFactory(
         name="B nobody listening", host="127.0.0.1", port=free_port(), use_ssl=False, username="x", password="y"
     )
     support = mailbox_for(empty_mailboxes, name="C support", user="support")
@@ -261,7 +261,7 @@ def superuser_client(client, db):
 
 @pytest.mark.django_db
 def test_the_mailbox_password_is_never_shown_and_kept_when_left_empty(superuser_client):
-    mailbox = Mailbox.objects.create(name="Sales", host="imap.example", username="sales@x.example", password="s3cr3t-pw")
+    mailbox = MailboxFactory(name="Sales", host="imap.example", username="sales@x.example", password="s3cr3t-pw")
 
     page = superuser_client.get(f"/admin/leads/mailbox/{mailbox.pk}/change/")
     saved = superuser_client.post(f"/admin/leads/mailbox/{mailbox.pk}/change/", {

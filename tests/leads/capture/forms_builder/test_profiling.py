@@ -4,7 +4,7 @@ import pytest
 
 from leads.capture.forms_builder.public_form import REQUIRED_MESSAGE, profile_token, profile_token_lead_id
 from leads.models import Lead
-from tests.factories import TrackingSiteFactory, VisitorFactory
+from tests.factories import LeadFactory, TrackingSiteFactory, VisitorFactory
 
 from .conftest import post_json
 
@@ -17,7 +17,7 @@ def _names(layout: dict) -> list[list[str]]:
 
 @pytest.fixture
 def known_lead(db):
-    lead = Lead.objects.create(email="known@example.org", first_name="Kim", company="Known Co", attributes={"budget": "> 50k"})
+    lead = LeadFactory(bare=True, email="known@example.org", first_name="Kim", company="Known Co", attributes={"budget": "> 50k"})
     site = TrackingSiteFactory(name="Site", allowed_hosts=["www.example.com"])
     VisitorFactory(site=site, visitor_key="returning-visitor-1", lead=lead)
     return lead

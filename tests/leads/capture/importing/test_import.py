@@ -20,7 +20,7 @@ from leads.capture.importing import (
 )
 from leads.common.validation import NULL_CHARACTERS
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead, PossibleDuplicate
-from tests.factories import LeadFactory
+from tests.factories import ImportJobFactory, LeadFactory
 
 INVALID_EMAIL = "Enter a valid email address."
 
@@ -389,7 +389,7 @@ def test_a_dry_runs_progress_is_visible_to_other_connections_while_it_runs(manag
 
     from leads.capture.importing.jobs import _Progress
 
-    job = ImportJob.objects.create(file="imports/x.csv", original_name="x.csv", dry_run=True, created_by=manager)
+    job = ImportJobFactory(file="imports/x.csv", original_name="x.csv", dry_run=True, created_by=manager)
     progress = _Progress(job)
     observer = connections.create_connection(connection.alias)  # as the job page's request would read it
     try:

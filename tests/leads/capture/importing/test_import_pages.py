@@ -7,6 +7,7 @@ from django.template.defaultfilters import filesizeformat
 from leads.capture.importing import FILE_TOO_LARGE, ID_COLUMN_MISSING, UNSUPPORTED_FORMAT
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead
 from leads.tasks import import_leads_task
+from tests.factories import ImportJobFactory
 from tests.helpers import wait_for
 from tests.leads.capture.importing.test_import import INVALID_EMAIL, TRADE_SHOW, csv_bytes, media_root, xlsx_bytes  # noqa: F401 (media_root: an autouse fixture)
 
@@ -123,7 +124,7 @@ def test_an_upload_over_the_limit_gets_413_before_it_is_read(client, manager, se
 
 @pytest.mark.django_db
 def test_reps_cannot_import(client, rep, manager):
-    job = ImportJob.objects.create(file="imports/x.csv", original_name="x.csv", created_by=manager)
+    job = ImportJobFactory(file="imports/x.csv", original_name="x.csv", created_by=manager)
     client.force_login(rep)
     assert client.get("/imports/").status_code == 403
     assert upload(client, csv_bytes(TRADE_SHOW)).status_code == 403
@@ -154,12 +155,12 @@ def test_the_import_page_needs_a_login(client):
 @pytest.mark.django_db
 def test_the_list_of_recent_imports_takes_the_same_queries_for_one_or_many_jobs(client, manager, django_assert_num_queries):
     client.force_login(manager)
-    ImportJob.objects.create(file="imports/a.csv", original_name="a.csv", created_by=manager)
+    ImportJobFactory(file="imports/a.csv", original_name="a.csv", created_by=manager)
     client.get("/imports/")  # warm the session and the role cache
     with django_assert_num_queries(5) as one:  # + the static lists the form offers ("Add to list")
         client.get("/imports/")
     for n in range(5):
-        ImportJob.objects.create(file=f"imports/{n}.csv", original_name=f"{n}.csv", created_by=manager)
+        ImportJobFactory(file=f"imports/{n}.csv", original_name=f"{n}.csv", created_by=manager)
     with django_assert_num_queries(len(one.captured_queries)):
         response = client.get("/imports/")
     assert response.content.decode().count("/imports/") >= 6

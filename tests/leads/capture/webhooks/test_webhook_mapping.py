@@ -15,6 +15,7 @@ from leads.capture.webhooks import (
 )
 from leads.capture.webhooks.admin import SECRET_REQUIRED, VERIFY_TOKEN_REQUIRED
 from leads.models import WebhookSource
+from tests.factories import WebhookSourceFactory
 
 ANSWERS = {
     "answers": [
@@ -153,6 +154,6 @@ def test_a_generic_source_still_gets_a_generated_secret(admin_client):
 @pytest.mark.django_db
 def test_the_source_list_costs_the_same_queries_for_one_or_many(admin_client, django_assert_max_num_queries):
     for index in range(12):
-        WebhookSource.objects.create(name=f"S{index}", provider="zoom", secret="s")
+        WebhookSourceFactory(name=f"S{index}", provider="zoom", secret="s")
     with django_assert_max_num_queries(12):
         assert admin_client.get("/admin/leads/webhooksource/").status_code == 200

@@ -12,6 +12,7 @@ from leads.capture.webhooks import GRAPH_UNAVAILABLE, SIGNATURE_INVALID, meta_ba
 from leads.capture.webhooks.meta import META_MISSING, VERIFY_PARAMS_MISSING, VERIFY_TOKEN_WRONG
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
 from leads.tasks import meta_backfill_task
+from tests.factories import WebhookSourceFactory
 from tests.leads.capture.webhooks.webhook_providers import deliver, meta_headers, payload, raw
 from tests.leads.enrichment import LocalServer
 
@@ -72,7 +73,7 @@ def graph(settings):
 
 @pytest.fixture
 def source():
-    return WebhookSource.objects.create(
+    return WebhookSourceFactory(
         name="Facebook lead ads", provider=WebhookSource.Provider.META, channel=WebhookSource.Channel.ADS,
         secret=APP_SECRET, verify_token=VERIFY, access_token=PAGE_TOKEN,
     )
@@ -100,7 +101,7 @@ def test_the_subscription_check_refuses_a_wrong_token_or_missing_parts(client, s
     assert (missing.status_code, missing.json()) == (400, {"detail": VERIFY_PARAMS_MISSING})
     markup = check(client, source, **{"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "<script>"})
     assert markup.status_code == 400
-    other = WebhookSource.objects.create(name="Chat", provider=WebhookSource.Provider.INTERCOM, secret="s")
+    other = WebhookSourceFactory(name="Chat", provider=WebhookSource.Provider.INTERCOM, secret="s")
     assert check(client, other, **{"hub.mode": "subscribe"}).status_code == 405
 
 

@@ -14,6 +14,7 @@ from leads.capture.webhooks.typeform import TYPEFORM_MISSING
 from leads.capture.webhooks.unbounce import UNBOUNCE_MISSING, UNBOUNCE_NO_DATA
 from leads.capture.webhooks.zoom import ZOOM_MISSING
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
+from tests.factories import WebhookSourceFactory
 from tests.leads.capture.webhooks.webhook_providers import (
     PAYLOADS,
     calendly_headers,
@@ -39,7 +40,7 @@ def fresh_rate_limits():
 def source_for(provider: str, **fields) -> WebhookSource:
     from leads.capture.webhooks import PROVIDERS
 
-    return WebhookSource.objects.create(
+    return WebhookSourceFactory(
         name=f"{provider} source", provider=provider, channel=PROVIDERS[provider].channel, secret=SECRET, **fields
     )
 

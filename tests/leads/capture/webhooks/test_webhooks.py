@@ -27,7 +27,7 @@ from leads.capture.webhooks import (
 from leads.common.safejson import NUMBER_TOO_LARGE, TOO_DEEP
 from leads.middleware import BODY_TOO_LARGE
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
-from tests.factories import LeadFactory, ManagerFactory
+from tests.factories import LeadFactory, ManagerFactory, WebhookSourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def fresh_rate_limits():
 
 @pytest.fixture
 def chat_source(team):
-    return WebhookSource.objects.create(
+    return WebhookSourceFactory(
         name="Website chat", channel=WebhookSource.Channel.CHAT, team=team, default_tags=["chat"],
         mapping={
             "email": "visitor.email", "first_name": "visitor.first_name", "last_name": "visitor.last_name",
@@ -53,7 +53,7 @@ def chat_source(team):
 
 @pytest.fixture
 def webinar_source():
-    return WebhookSource.objects.create(
+    return WebhookSourceFactory(
         name="Spring webinar", channel=WebhookSource.Channel.WEBINAR,
         mapping={
             "email": "registrant.contact.email", "company": "answers.1.value", "phone": "registrant.phone",
@@ -355,7 +355,7 @@ def test_every_webhook_admin_page_opens(client, chat_source):
 @pytest.mark.django_db(transaction=True)
 def test_the_curl_example_from_admin_works_as_pasted(live_server):
     """The snippet integrators copy must sign exactly as the endpoint verifies."""
-    source = WebhookSource.objects.create(name="Ads", channel="ads", mapping={"email": "email", "attributes.name": "name"})
+    source = WebhookSourceFactory(name="Ads", channel="ads", mapping={"email": "email", "attributes.name": "name"})
     url = live_server.url + f"/api/v1/capture/webhook/{source.key}"
     script = webhook_curl_example(source=source, url=url) + " --silent --output /dev/null --write-out '%{http_code}'"
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, check=True)

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from leads.models import Interaction, Lead, PageView, Segment, SegmentMember
-from tests.factories import LeadFactory, PageViewFactory, TrackingSiteFactory, VisitorFactory
+from tests.factories import InteractionFactory, LeadFactory, PageViewFactory, TrackingSiteFactory, VisitorFactory
 
 COMPANIES = ["Acme Inc", "acme labs", "Globex", "", "Initech Inc", "Umbrella", "ACME"]
 CITIES = ["Lyon", "Paris", "", "lyon", "Berlin"]
@@ -42,7 +42,7 @@ def build_dataset(*, owners, teams, seed: int = 7, size: int = 48) -> list[Lead]
         Lead.objects.filter(pk=lead.pk).update(created_at=now - timedelta(days=rng.randint(0, 400), hours=rng.randint(1, 20)))
         for kind in (Interaction.Kind.EMAIL_OPENED, Interaction.Kind.EMAIL_CLICKED, Interaction.Kind.EMAIL_IN):
             if rng.random() < 0.35:
-                Interaction.objects.create(lead=lead, kind=kind, occurred_at=now - timedelta(days=rng.randint(0, 60), hours=2))
+                InteractionFactory(lead=lead, kind=kind, occurred_at=now - timedelta(days=rng.randint(0, 60), hours=2))
         if rng.random() < 0.5:
             visitor = VisitorFactory(site=site, visitor_key=f"v{n}", lead=lead)
             for _ in range(rng.randint(1, 3)):

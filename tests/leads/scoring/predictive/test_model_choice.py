@@ -17,6 +17,7 @@ from leads.scoring.predictive.applying import tree_predictor
 from leads.scoring.predictive.boosted import TreePredictor, hgb_export, hgb_fit
 from leads.scoring.predictive.tabular import table
 from leads.scoring.service import rescore_all_start, score_explain
+from tests.factories import ScoringModelFactory
 from tests.leads.scoring.predictive.test_predictive import synthetic
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +183,7 @@ def test_a_rescore_applies_the_trees_range_by_range_on_the_worker(celery_worker_
 
 
 def test_the_model_page_shows_which_model_won_its_auc_calibration_and_strongest_properties(client, manager):
-    model = ScoringModel.objects.create(
+    model = ScoringModelFactory(
         status="ready", kind="boosted", n_closed=1200, n_won=300, n_lost=900, auc=0.8771, message="Trained",
         calibration=[{"bin": "10–20%", "predicted": 0.151, "observed": 0.162, "count": 90}],
         metrics={

@@ -26,7 +26,7 @@ from leads.scoring.predictive import (
     probabilities_update,
     probability_explain,
 )
-from tests.factories import UserFactory
+from tests.factories import LeadFactory, ScoringModelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,8 +126,8 @@ def test_probabilities_in_sql_are_the_models_own(history):
 
 
 def test_a_lead_with_the_strong_features_gets_a_higher_probability_and_an_explanation(history):
-    strong = Lead.objects.create(seniority="c_level", email_kind="corporate", attributes={"plan": "enterprise", "employees": 2000})
-    weak = Lead.objects.create(seniority="individual", email_kind="disposable", attributes={"plan": "free", "employees": 3})
+    strong = LeadFactory(bare=True, seniority="c_level", email_kind="corporate", attributes={"plan": "enterprise", "employees": 2000})
+    weak = LeadFactory(bare=True, seniority="individual", email_kind="disposable", attributes={"plan": "free", "employees": 3})
     probabilities_update(lead_ids=[strong.pk, weak.pk])
     strong.refresh_from_db()
     weak.refresh_from_db()
@@ -148,7 +148,7 @@ def test_probabilities_update_sets_open_leads_and_keeps_closed_ones(monkeypatch,
     """A hand-made model, so each expected probability is known exactly; tiny batches, so the
     id-range batching that a million leads go through is exercised too."""
     monkeypatch.setattr(predictive.scoring, "UPDATE_BATCH", 2)
-    ScoringModel.objects.create(status="ready", intercept=-1.0, features=[
+    ScoringModelFactory(status="ready", intercept=-1.0, features=[
         {"feature": "seniority", "op": "eq", "value": "vp", "label": "Seniority is VP", "weight": 1.5},
         {"feature": "email_is_role", "op": "eq", "value": True, "label": "Role email", "weight": -0.5},
         {"feature": "form_submits", "op": "range", "value": [3, 6], "label": "Form submits: 3–5", "weight": 0.7},
@@ -163,9 +163,9 @@ def test_probabilities_update_sets_open_leads_and_keeps_closed_ones(monkeypatch,
         # A number stored as text, and 1 for true, are not the feature (as in training).
         "qualified": (dict(attributes={"employees": "900", "plan": "Pro", "trial": 1}), -1.0),
     }
-    leads = {status: Lead.objects.create(status=status, **fields) for status, (fields, _) in cases.items()}
-    won = Lead.objects.create(status="converted", seniority="vp", probability=0.42)
-    lost = Lead.objects.create(status="lost", lost_reason="No budget", probability=None)
+    leads = {status: LeadFactory(bare=True, status=status, **fields) for status, (fields, _) in cases.items()}
+    won = LeadFactory(bare=True, status="converted", seniority="vp", probability=0.42)
+    lost = LeadFactory(bare=True, status="lost", lost_reason="No budget", probability=None)
     assert probabilities_update() == 4
     for status, (_, logit) in cases.items():
         leads[status].refresh_from_db()
@@ -182,8 +182,8 @@ def test_probabilities_update_sets_open_leads_and_keeps_closed_ones(monkeypatch,
 
 
 def test_49_closed_leads_are_too_little_history_and_probabilities_go_back_to_null():
-    ScoringModel.objects.create(status="ready", intercept=0.0, features=[])  # an earlier, usable model
-    opened = Lead.objects.create(status="active")
+    ScoringModelFactory(status="ready", intercept=0.0, features=[])  # an earlier, usable model
+    opened = LeadFactory(bare=True, status="active")
     probabilities_update()
     opened.refresh_from_db()
     assert opened.probability == 0.5
@@ -209,7 +209,7 @@ def test_a_history_without_lost_leads_is_too_little_history():
 
 
 def test_a_failed_training_is_recorded_and_leaves_the_previous_model_in_use(monkeypatch):
-    ready = ScoringModel.objects.create(status="ready", intercept=0.0, features=[])
+    ready = ScoringModelFactory(status="ready", intercept=0.0, features=[])
     synthetic(200, seed=7, closed=True)
 
     def solver_gives_up(X, y):
@@ -224,7 +224,7 @@ def test_a_failed_training_is_recorded_and_leaves_the_previous_model_in_use(monk
 
 def test_train_scoring_prints_what_it_learned_and_rescores():
     synthetic(1500, seed=5, closed=True)
-    opened = Lead.objects.create(status="new", seniority="c_level", email_kind="corporate", attributes={"plan": "pro", "employees": 50})
+    opened = LeadFactory(bare=True, status="new", seniority="c_level", email_kind="corporate", attributes={"plan": "pro", "employees": 50})
     out = StringIO()
     call_command("train_scoring", stdout=out)
     text = out.getvalue()
@@ -244,7 +244,7 @@ def test_the_nightly_training_is_scheduled():
 
 
 def test_managers_see_each_training_with_its_auc_calibration_and_features(client, manager):
-    model = ScoringModel.objects.create(
+    model = ScoringModelFactory(
         status="ready", n_closed=1200, n_won=400, n_lost=800, auc=0.8123, intercept=-0.9, message="Trained on 1200 closed leads",
         calibration=[{"bin": "20–30%", "predicted": 0.251, "observed": 0.262, "count": 140}],
         features=[{"feature": "seniority", "op": "eq", "value": "c_level", "label": "Seniority is C-level", "weight": 0.83, "share": 0.12}],
@@ -276,7 +276,7 @@ def test_train_now_needs_a_post_and_the_right_to_change_scoring(client, manager,
 @pytest.mark.django_db(transaction=True)
 def test_train_now_queues_a_training_that_a_worker_runs(celery_worker_live, client, manager):
     synthetic(300, seed=6, closed=True)
-    opened = Lead.objects.create(status="active", seniority="c_level")
+    opened = LeadFactory(bare=True, status="active", seniority="c_level")
     client.force_login(manager)
     response = client.post("/admin/leads/scoringmodel/train/", follow=True)
     assert "Training queued" in response.content.decode()

@@ -16,6 +16,7 @@ from leads.scoring.predictive import (
     probabilities_update,
     probability_explain,
 )
+from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +123,8 @@ def test_sql_and_the_model_agree_on_rare_unseen_missing_and_mistyped_values(hist
         {},
     ]
     made = [
-        Lead.objects.create(
+        LeadFactory(
+            bare=True,
             first_name=f"Open {i}", status="new", attributes=attributes, job_title="Marketing intern / sales",
             tags=["Ringing", "Will revert after reading the email"] if i % 2 else [], city="Mumbai" if i % 3 else "Delhi",
         )
@@ -150,8 +152,8 @@ def test_labels_read_as_sentences():
 
 def test_recency_of_creation_does_not_enter_the_model(history):
     """Timestamps are excluded: a lead created long ago scores like a fresh one with the same columns."""
-    old = Lead.objects.create(status="new", created_at=timezone.now() - timedelta(days=900), attributes={"Lead Origin": "Lead Add Form"})
-    new = Lead.objects.create(status="new", attributes={"Lead Origin": "Lead Add Form"})
+    old = LeadFactory(bare=True, status="new", created_at=timezone.now() - timedelta(days=900), attributes={"Lead Origin": "Lead Add Form"})
+    new = LeadFactory(bare=True, status="new", attributes={"Lead Origin": "Lead Add Form"})
     probabilities_update(lead_ids=[old.pk, new.pk])
     old.refresh_from_db()
     new.refresh_from_db()
@@ -183,7 +185,7 @@ def test_a_date_attribute_counts_as_days_before_the_lead_came_in():
 
     now = timezone.now()
     made = [
-        Lead.objects.create(status="new", attributes={"Last webinar": text})
+        LeadFactory(bare=True, status="new", attributes={"Last webinar": text})
         for text in [
             (now - timedelta(days=10)).date().isoformat(), (now - timedelta(days=300)).isoformat(),
             "2024-13-45", "soon", (now + timedelta(days=5)).date().isoformat(),
