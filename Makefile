@@ -14,9 +14,9 @@ PYTEST_ARGS       ?=
 # (the thread race and model-training tests are left out: slow, and not about dates).
 CLOCK_TESTS       ?= tests/leads/nurturing tests/leads/distribution tests/leads/reporting tests/leads/scoring \
                      tests/leads/test_engagement.py tests/leads/test_tasks.py tests/leads/workspace/test_followups.py \
-                     tests/leads/test_exporting.py tests/leads/test_bulk.py tests/leads/test_seed_demo.py \
+                     tests/leads/common/test_exporting.py tests/leads/common/test_bulk.py tests/leads/management/test_seed_demo.py \
                      tests/leads/enrichment/test_enrichment_service.py tests/test_clock.py \
-                     --ignore=tests/leads/distribution/test_concurrency.py --ignore=tests/leads/scoring/test_predictive.py
+                     --ignore=tests/leads/distribution/test_concurrency.py --ignore=tests/leads/scoring/predictive/test_predictive.py
 CLOCK_SHIFT_DAYS  ?= 365
 
 .PHONY: install run test test-clock-ahead lint bench check clean

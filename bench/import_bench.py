@@ -10,7 +10,7 @@ the first run creates every lead, the second finds every one again and updates t
 whose status changed (one row in five). Each run is a separate child process, so its peak
 RSS (VmHWM) is its own, and its RSS is sampled every 0.2 s over the run (the largest sample of each
 tenth is printed): with a streamed file and set-based batches it must stay flat, whatever the file size. The Salesforce case imports a leads report exactly as Salesforce
-exports it (tests/leads/capture/crm_exports.py: Windows-1252, its column names, m/d/yyyy dates,
+exports it (tests/leads/capture/importing/crm_exports.py: Windows-1252, its column names, m/d/yyyy dates,
 owners, statuses of its default table, countries written out, its footer lines), matched by email
 with no id column and no hand-made mapping. For comparison, --capture-rows rows go through capture()
 one by one (the web channels' path) and the time is extrapolated.
@@ -90,7 +90,7 @@ def generate(path: Path, rows: int, *, seed: int = 7, status_shift: bool = False
 def generate_salesforce(path: Path, rows: int) -> None:
     """A Salesforce leads report of `rows` leads (the generator the tests use), written as Salesforce does."""
     sys.path.insert(0, str(BENCH_DIR.parent))
-    from tests.leads.capture.crm_exports import salesforce_report
+    from tests.leads.capture.importing.crm_exports import salesforce_report
 
     header, cells, _ = salesforce_report(rows)
     with path.open("w", newline="", encoding="cp1252") as handle:

@@ -9,7 +9,7 @@ from customers.work import NO_PRIMARY_LEAD
 from leads.common.normalize import INVALID_PHONE
 from leads.models import Interaction, Task
 from leads.workspace.followups import OUTCOME_REQUIRED
-from tests.factories import CustomerFactory, LeadFactory
+from tests.factories import CustomerFactory, LeadFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_a_task_on_the_customer_goes_to_its_owner_and_can_be_done(client, manage
 def test_a_task_of_another_customer_is_a_404(client, rep, customer, team):
     other_lead = LeadFactory(owner=rep, team=team)
     other = lead_convert(lead=other_lead, by=rep, action="create").customer
-    task = Task.objects.create(lead=other_lead, title="Elsewhere")
+    task = TaskFactory(lead=other_lead, title="Elsewhere")
     client.force_login(rep)
     assert client.post(f"/customers/{customer.pk}/tasks/{task.pk}/done").status_code == 404
     assert client.post(f"/customers/{other.pk}/tasks/{task.pk}/done").status_code == 302

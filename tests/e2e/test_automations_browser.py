@@ -6,7 +6,7 @@ import pytest
 from leads.models import Automation, Lead
 from leads.services import lead_update
 from tests.e2e.conftest import log_in
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SequenceFactory, SequenceStepFactory
 from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -107,10 +107,10 @@ def test_a_manager_builds_the_two_seeded_examples_and_the_quiet_one_runs_in_the_
     from django.utils import timezone
 
     from leads.automations.services import automations_scan_inactive
-    from leads.models import Enrollment, Interaction, Sequence, SequenceStep
+    from leads.models import Enrollment, Interaction
 
-    sequence = Sequence.objects.create(name="Nurture")
-    SequenceStep.objects.create(sequence=sequence, position=0, kind="email", subject="Hello", body="Hi {{ lead.first_name }}")
+    sequence = SequenceFactory(name="Nurture")
+    SequenceStepFactory(sequence=sequence, position=0, kind="email", subject="Hello", body="Hi {{ lead.first_name }}")
     log_in(page, live_server.url, "manager")
 
     _open_builder(page, live_server.url, "Hot inbound", "A hot web-form lead goes to Inside Sales with a call due in 15 minutes")

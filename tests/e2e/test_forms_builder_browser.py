@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-from leads.models import FormDayCount, Lead, TrackingSite, Visitor, WebForm
+from leads.models import FormDayCount, Lead, WebForm
 from tests.e2e.conftest import log_in
+from tests.factories import TrackingSiteFactory, VisitorFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -110,8 +111,8 @@ def test_a_marketer_builds_embeds_and_measures_a_two_step_form(page, browser, li
     (folder / "index.html").write_text(f"<!doctype html><html><head><title>Host</title></head><body><h1>Our product</h1>{snippet}</body></html>")
 
     # A visitor known to the tracker (cookie on the host site) fills both steps.
-    site = TrackingSite.objects.create(name="Host", allowed_hosts=["127.0.0.1"])
-    Visitor.objects.create(site=site, visitor_key="visitor-abc-123")
+    site = TrackingSiteFactory(name="Host", allowed_hosts=["127.0.0.1"])
+    VisitorFactory(site=site, visitor_key="visitor-abc-123")
     visitor = browser.new_context()
     visitor.add_cookies([{"name": "_lcrm_vid", "value": "visitor-abc-123", "url": host}])
     one = visitor.new_page()

@@ -3,9 +3,9 @@ a real Celery worker sends it through a real SMTP server (aiosmtpd), and the mes
 timeline as a thread. Photographed into tests/e2e/screenshots/."""
 import pytest
 
-from leads.models import EmailTemplate, RepEmail
+from leads.models import RepEmail
 from tests.e2e.conftest import log_in
-from tests.factories import LeadFactory
+from tests.factories import EmailTemplateFactory, LeadFactory
 from tests.helpers import wait_for
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 
@@ -16,7 +16,7 @@ def test_a_rep_composes_from_a_template_and_sends(page, live_server, rep, smtp_i
     rep.first_name, rep.last_name, rep.email = "Rita", "Rep", "rita@sales.example.com"
     rep.save()
     ada = LeadFactory(owner=rep, first_name="Ada", company="Analytical Engines", email="ada@analytical.example", time_zone="Europe/London")
-    EmailTemplate.objects.create(owner=rep, name="Intro", subject="Hello {{ lead.first_name }}", body="Dear {{ lead.first_name }},\nsee https://example.com/demo")
+    EmailTemplateFactory(owner=rep, name="Intro", subject="Hello {{ lead.first_name }}", body="Dear {{ lead.first_name }},\nsee https://example.com/demo")
 
     log_in(page, live_server.url, "rep1")
     page.goto(f"{live_server.url}/leads/{ada.pk}")

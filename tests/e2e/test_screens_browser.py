@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from leads.models import UserPreference
 from tests.e2e.conftest import log_in, screenshot
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, UserPreferenceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +51,7 @@ def wide_1366(browser, request):
 def test_the_lead_page_shows_the_leads_clock_and_follows_an_inline_edit(page, live_server, rep, team, shoot):
     """A viewer in Tokyo saw a New York lead's "local time" in Tokyo time; the header and an opened
     score explanation kept their old text after an inline edit; two fields shared id="id_notes"."""
-    UserPreference.objects.create(user=rep, time_zone="Asia/Tokyo")
+    UserPreferenceFactory(user=rep, time_zone="Asia/Tokyo")
     lead = LeadFactory(
         owner=rep, team=team, first_name="Grace", last_name="Hopper", company="Navy Labs", job_title="Engineer",
         time_zone="America/New_York", email="grace@navylabs.example",

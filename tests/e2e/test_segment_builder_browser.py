@@ -4,7 +4,7 @@ import pytest
 
 from leads.models import Segment
 from tests.e2e.conftest import log_in
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SegmentFactory, SegmentMemberFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -52,14 +52,13 @@ def test_a_marketer_builds_a_segment_and_watches_the_count(page, live_server, ma
 
 
 def test_a_static_list_page_and_the_size_chart_render(page, live_server, marketer, shoot):
-    from leads.models import SegmentMember
     from leads.nurturing.segments import segment_refresh
 
     ada = LeadFactory(first_name="Ada", email="ada@example.org", score=80)
     LeadFactory(first_name="Bo", email="bo@example.org", score=85)
-    trade_show = Segment.objects.create(name="Trade show", kind="static", size=1)
-    SegmentMember.objects.create(segment=trade_show, lead=ada)
-    hot = Segment.objects.create(name="Hot", definition={"match": "all", "conditions": [
+    trade_show = SegmentFactory(name="Trade show", kind="static", size=1)
+    SegmentMemberFactory(segment=trade_show, lead=ada)
+    hot = SegmentFactory(name="Hot", definition={"match": "all", "conditions": [
         {"field": "score", "op": "gte", "value": 70}]})
     segment_refresh(segment=hot)
     LeadFactory(score=90)

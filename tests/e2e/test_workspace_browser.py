@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Customer
-from leads.models import Interaction, Lead, Notification, Task
+from leads.models import Interaction, Lead, Task
 from tests.e2e.conftest import log_in
-from tests.factories import InteractionFactory, LeadFactory
+from tests.factories import InteractionFactory, LeadFactory, NotificationFactory, TaskFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +27,9 @@ def desk(rep, other_rep, team):
                              grade="B", score=60, first_contacted_at=now - timedelta(days=1)),
         "edsger": LeadFactory(owner=other_rep, team=team, first_name="Edsger", last_name="Dijkstra", company="Eindhoven", grade="A"),
     }
-    Task.objects.create(lead=leads["grace"], assigned_to=rep, title="Call Grace back", due_at=now - timedelta(hours=2))
+    TaskFactory(lead=leads["grace"], assigned_to=rep, title="Call Grace back", due_at=now - timedelta(hours=2))
     InteractionFactory(lead=leads["ada"], kind=Interaction.Kind.PAGE_VIEW, subject="/pricing")
-    Notification.objects.create(user=rep, kind="assigned", lead=leads["ada"], message="New lead assigned to you: Ada Lovelace")
+    NotificationFactory(user=rep, kind="assigned", lead=leads["ada"], message="New lead assigned to you: Ada Lovelace")
     return leads
 
 

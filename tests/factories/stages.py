@@ -1,12 +1,12 @@
-"""factory_boy factories for each stage's models: capture, distribution, scoring, nurturing, the
-rep's workspace, outbound webhooks and telephony. Each fills only what the model requires; a test
-names what it relies on."""
+"""factory_boy factories for each stage's models: capture, distribution, enrichment, scoring,
+nurturing, the rep's workspace, settings, outbound webhooks and telephony. Each fills only what
+the model requires; a test names what it relies on."""
 import factory
 from django.utils import timezone
 
 from leads import models as m
 
-from .core import LeadFactory, RepFactory, TeamFactory, UserFactory
+from .core import LeadFactory, ManagerFactory, RepFactory, TeamFactory, UserFactory
 
 # --- capture -----------------------------------------------------------------------------------
 
@@ -94,6 +94,16 @@ class OutboundMessageFactory(factory.django.DjangoModelFactory):
     message_id = factory.Sequence(lambda n: f"<out-{n}@leadcrm.test>")
 
 
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    """A queued import with no file yet: a test that runs it saves one (`job.file.save(...)`)."""
+
+    class Meta:
+        model = m.ImportJob
+
+    created_by = factory.SubFactory(ManagerFactory)
+    original_name = factory.Sequence(lambda n: f"import-{n}.csv")
+
+
 # --- distribution -------------------------------------------------------------------------------
 
 
@@ -136,6 +146,21 @@ class CallFactory(factory.django.DjangoModelFactory):
     route = "agent"
 
 
+# --- enrichment ---------------------------------------------------------------------------------
+
+
+class EnrichmentValueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.EnrichmentValue
+
+    lead = factory.SubFactory(LeadFactory)
+    field = "job_title"
+    value = "Founder"
+    provider = "test"
+    confidence = 0.9
+    status = m.EnrichmentValue.Status.APPLIED
+
+
 # --- scoring ------------------------------------------------------------------------------------
 
 
@@ -149,6 +174,16 @@ class ScoringRuleFactory(factory.django.DjangoModelFactory):
     operator = "equals"
     value = "DE"
     points = 10
+
+
+class EngagementRuleFactory(ScoringRuleFactory):
+    """An event rule: points per matching event, no field condition."""
+
+    group = m.ScoringRule.Group.ENGAGEMENT
+    field = ""
+    operator = ""
+    value = None
+    event = m.ScoringRule.Event.PAGE_VIEW
 
 
 class ScoringModelFactory(factory.django.DjangoModelFactory):
@@ -216,6 +251,17 @@ class EmailSuppressionFactory(factory.django.DjangoModelFactory):
     reason = "unsubscribe"
 
 
+class StepRunFactory(factory.django.DjangoModelFactory):
+    """A step run of an enrollment: the step belongs to the enrollment's sequence, the lead is the enrollment's."""
+
+    class Meta:
+        model = m.StepRun
+
+    enrollment = factory.SubFactory(EnrollmentFactory)
+    step = factory.SubFactory(SequenceStepFactory, sequence=factory.SelfAttribute("..enrollment.sequence"))
+    lead = factory.SelfAttribute("enrollment.lead")
+
+
 # --- the rep's workspace and email ----------------------------------------------------------------
 
 
@@ -260,6 +306,15 @@ class EmailTemplateFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Template {n}")
     subject = "Following up"
     body = "Hi {{ lead.first_name }}, following up on your request."
+
+
+class SettingsChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.SettingsChange
+
+    area = m.SettingsChange.Area.TEAM
+    object_repr = factory.Sequence(lambda n: f"Team {n}")
+    action = m.SettingsChange.Action.CHANGED
 
 
 # --- outbound webhooks, jobs, telephony -------------------------------------------------------------

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from leads.capture.webforms import _SALT, TIMESTAMP_FIELD
 from leads.models import CaptureRecord, Interaction, Lead, TrackingSite, WebForm, WebhookSource
+from tests.factories import WebFormFactory, WebhookSourceFactory
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
@@ -80,7 +81,7 @@ def test_the_capture_api_answers_2xx_or_4xx(api_as, manager, body):
 
 @pytest.fixture
 def web_form(db):
-    return WebForm.objects.create(
+    return WebFormFactory(
         name="Fuzz form", key="fuzz", fields=["first_name", "last_name", "email", "company", "phone", "message"],
         required_fields=["email"], allowed_hosts=["www.example.com"], rate_limit="100000/m", min_fill_seconds=0,
     )
@@ -118,7 +119,7 @@ def test_the_web_form_takes_any_json_body(client, web_form, body):
 
 @pytest.fixture
 def webhook_source(team):
-    return WebhookSource.objects.create(
+    return WebhookSourceFactory(
         name="Fuzz hook", channel=WebhookSource.Channel.OTHER, team=team,
         mapping={"email": "email", "first_name": "name", "attributes.extra": "extra"},
     )

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from leads.engagement import engagement_add, engagement_roll_windows
 from leads.models import Lead
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, TrackingSiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +48,8 @@ def test_a_form_capture_counts_as_a_form_submit(client, team):
 
 def test_identified_visitors_page_views_count(team):
     from leads.capture.tracking import PageViewInput, page_view_record, visitor_identify, visitor_key_new
-    from leads.models import TrackingSite
 
-    site = TrackingSite.objects.create(name="Site", key="site1")
+    site = TrackingSiteFactory(name="Site", key="site1")
     key = visitor_key_new()
     for path in ("/", "/pricing"):
         page_view_record(site=site, hit=PageViewInput(visitor_key=key, url=f"https://www.example.com{path}", title="", referrer="", client_time=None, consent=True))

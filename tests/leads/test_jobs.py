@@ -8,7 +8,7 @@ from leadcrm.celery import app
 from leads import jobs
 from leads.models import Lead, Notification, OutboxJob
 from leads.services import lead_enqueue_processing
-from tests.factories import LeadFactory, RepFactory
+from tests.factories import LeadFactory, NotificationFactory, OutboxJobFactory, RepFactory
 from tests.helpers import wait_for
 
 from .broker import private_redis  # noqa: F401 (a fixture)
@@ -57,7 +57,7 @@ def test_a_job_whose_broker_was_down_at_commit_is_republished_and_processed_once
 def test_a_repeated_message_runs_its_job_once(celery_worker_live, mailoutbox):
     """The outbox id in the header: the second copy finds the job finished and skips it."""
     rep = RepFactory(email="rep@example.com")
-    note = Notification.objects.create(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Ada assigned to you")
+    note = NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Ada assigned to you")
     with transaction.atomic():
         jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
     jobs.publisher_flush()
@@ -76,7 +76,7 @@ def test_a_notification_is_emailed_once_even_when_its_task_runs_twice(mailoutbox
     from leads.tasks import notify_by_email_task
 
     rep = RepFactory(email="twice@example.com")
-    note = Notification.objects.create(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Bob assigned to you")
+    note = NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Bob assigned to you")
     assert notify_by_email_task([note.pk]) == 1
     assert notify_by_email_task([note.pk]) == 0
     assert len(mailoutbox) == 1
@@ -90,11 +90,11 @@ def test_the_sweeper_resends_a_message_the_broker_dropped_and_a_job_whose_worker
     from django.utils import timezone
 
     old = timezone.now() - timedelta(minutes=20)
-    dropped = OutboxJob.objects.create(task_name="leads.tasks.process_lead_task", args=[1], created_at=old, due_at=old, published_at=old)
-    orphaned = OutboxJob.objects.create(task_name="leads.tasks.process_lead_task", args=[2], created_at=old, due_at=old, claimed_at=old)
-    running = OutboxJob.objects.create(task_name="leads.tasks.process_lead_task", args=[3], created_at=old, due_at=old)
+    dropped = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[1], created_at=old, due_at=old, published_at=old)
+    orphaned = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[2], created_at=old, due_at=old, claimed_at=old)
+    running = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[3], created_at=old, due_at=old)
     assert jobs.job_claim(job_id=running.pk)  # this session holds its lock: a live worker
-    fresh = OutboxJob.objects.create(task_name="leads.tasks.process_lead_task", args=[4])  # its publish may be in flight
+    fresh = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[4])  # its publish may be in flight
     app.control.purge()
     assert jobs.outbox_sweep() == 2
     swept = {job.pk: job for job in OutboxJob.objects.all()}

@@ -16,10 +16,10 @@ from leads import jobs
 from leads.capture.duplicates import duplicates_detect, duplicates_detect_many
 from leads.capture.service import CaptureContext, capture
 from leads.models import Interaction, Lead, Notification, OutboxJob, PossibleDuplicate
-from leads.models.nurturing import Enrollment, Sequence
+from leads.models.nurturing import Enrollment
 from leads.pipeline import leads_process
 from leads.services import PROCESS_LEAD_TASK
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, SequenceFactory
 from tests.helpers import wait_for
 
 from .broker import kill_worker, private_redis, worker_process  # noqa: F401 (a fixture)
@@ -160,8 +160,8 @@ def test_batch_duplicate_detection_finds_what_the_one_by_one_rules_find():
 @pytest.mark.django_db
 def test_the_batch_enrolls_by_the_sequences_rules_once():
     _routed_to_two_reps()
-    welcome = Sequence.objects.create(name="Welcome", entry_statuses=[Lead.Status.NEW])
-    Sequence.objects.create(name="Won back", entry_statuses=[Lead.Status.LOST])
+    welcome = SequenceFactory(name="Welcome", entry_statuses=[Lead.Status.NEW])
+    SequenceFactory(name="Won back", entry_statuses=[Lead.Status.LOST])
     lead_ids = _capture("nurtured", 3)
 
     leads_process(lead_ids=lead_ids)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from leads.tasks import sweep_unprocessed_leads_task
-from tests.factories import LeadFactory
+from tests.factories import ImportJobFactory, LeadFactory
 from tests.helpers import wait_for
 
 
@@ -37,7 +37,7 @@ def test_the_sweeper_resends_an_import_whose_task_never_arrived(celery_worker_li
     from leads.models import ImportJob
 
     settings.MEDIA_ROOT = str(tmp_path)
-    job = ImportJob.objects.create(created_by=manager, original_name="late.csv")
+    job = ImportJobFactory(created_by=manager, original_name="late.csv")
     job.file.save("late.csv", ContentFile(b"Email,First Name\nlate@example.com,Late\n"))
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=30))
     sweep_unprocessed_leads_task()

@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from leadcrm.twofactor.views import CODE_WRONG
 from leads.api.views import OTP_SET_UP_FIRST, OTP_TOKEN_WRONG
-from tests.factories import ManagerFactory
+from tests.factories import ManagerFactory, TOTPDeviceFactory
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple 42"
@@ -85,7 +85,7 @@ def test_a_manager_sets_up_an_app_and_then_needs_its_code_after_the_password(cli
 
 
 def test_a_code_is_good_once_and_the_next_url_never_leaves_the_site(client, boss):
-    device = TOTPDevice.objects.create(user=boss, name="app", confirmed=True)
+    device = TOTPDeviceFactory(user=boss, name="app", confirmed=True)
     _log_in(client, boss)
     code = _code(device)
     first = client.post("/accounts/2fa/verify/", {"token": code, "next": "https://evil.example/"})
@@ -97,7 +97,7 @@ def test_a_code_is_good_once_and_the_next_url_never_leaves_the_site(client, boss
 
 
 def test_the_api_token_needs_the_code_once_two_factor_is_on(client, boss):
-    device = TOTPDevice.objects.create(user=boss, name="app", confirmed=True)
+    device = TOTPDeviceFactory(user=boss, name="app", confirmed=True)
     without = client.post("/api/v1/auth/token", {"username": "boss", "password": PASSWORD})
     assert without.status_code == 400 and without.json() == {"otp_token": [OTP_TOKEN_WRONG]}
     wrong = client.post("/api/v1/auth/token", {"username": "boss", "password": PASSWORD, "otp_token": "000001"})

@@ -8,11 +8,18 @@ import pytest
 from rest_framework.test import APIClient
 
 from leads.capture.webforms import TIMESTAMP_FIELD
-from leads.models import Call, Interaction, Lead, PossibleDuplicate, TrackingSite, WebForm, WebhookSource
-from tests.factories import LeadFactory
+from leads.models import Call, Interaction, Lead, PossibleDuplicate, WebhookSource
+from tests.factories import (
+    CallFactory,
+    LeadFactory,
+    TeamSettingsFactory,
+    TrackingSiteFactory,
+    WebFormFactory,
+    WebhookSourceFactory,
+)
 
 from ..capture.test_webforms import stamp
-from ..capture.test_webhooks import sign
+from ..capture.webhooks.test_webhooks import sign
 from ..distribution.conftest import agent
 
 pytestmark = pytest.mark.django_db
@@ -121,9 +128,8 @@ def test_raw_email_capture_is_a_managers_integration(role, status, request, api_
 
 @pytest.fixture
 def line(team, rep, other_rep):
-    from leads.models import TeamSettings
 
-    TeamSettings.objects.create(team=team, phone_numbers=[TEAM_LINE])
+    TeamSettingsFactory(team=team, phone_numbers=[TEAM_LINE])
     always = {str(day): ["00:00", "24:00"] for day in range(7)}
     agent(rep, phone="+442079460001", working_hours=always)
     agent(other_rep, phone="+442079460002", working_hours=always)
@@ -144,7 +150,7 @@ def test_only_managers_route_inbound_calls(role, status, request, api_as, leads,
 @pytest.fixture
 def calls(leads, rep, other_rep):
     return {
-        name: Call.objects.create(
+        name: CallFactory(
             call_id=f"CA-{name}", from_number=lead.phone, to_number=TEAM_LINE, lead=lead, agent=lead.owner, route="agent"
         )
         for name, lead in leads.items()
@@ -174,7 +180,7 @@ def test_who_may_end_a_call(role, call, status, request, api_as, calls):
 
 
 def test_a_webhook_needs_its_signature_whoever_is_logged_in(api_as, rep, team, leads):
-    source = WebhookSource.objects.create(name="Ads", channel=WebhookSource.Channel.ADS, team=team, mapping={"email": "email"})
+    source = WebhookSourceFactory(name="Ads", channel=WebhookSource.Channel.ADS, team=team, mapping={"email": "email"})
     body = json.dumps({"email": leads["other"].email}).encode()
     url = f"/api/v1/capture/webhook/{source.key}"
     assert api_as(rep).generic("POST", url, body, content_type="application/json").status_code == 401
@@ -187,7 +193,7 @@ def test_a_webhook_needs_its_signature_whoever_is_logged_in(api_as, rep, team, l
 
 
 def test_tracking_answers_name_no_lead(client, leads):
-    site = TrackingSite.objects.create(name="Site", allowed_hosts=["www.example.com"])
+    site = TrackingSiteFactory(name="Site", allowed_hosts=["www.example.com"])
     hit = {"url": "https://www.example.com/", "visitor": "v" * 32, "title": "Home"}
     response = client.generic(
         "POST", f"/t/{site.key}/collect", json.dumps(hit).encode(), content_type="text/plain", HTTP_ORIGIN="https://www.example.com"
@@ -198,7 +204,7 @@ def test_tracking_answers_name_no_lead(client, leads):
 
 def test_a_web_form_answer_names_no_lead(client, leads):
     """Broke: the JSON answer of a public form was {"lead": id}: typing someone's email revealed their lead's id."""
-    form = WebForm.objects.create(name="Form", key="form", fields=["email"], required_fields=["email"], min_fill_seconds=0)
+    form = WebFormFactory(name="Form", key="form", fields=["email"], required_fields=["email"], min_fill_seconds=0)
     body = {"email": leads["other"].email, TIMESTAMP_FIELD: stamp(form)}
     response = client.post("/f/form", json.dumps(body), content_type="application/json", HTTP_ACCEPT="application/json")
     assert response.status_code == 201

@@ -11,7 +11,7 @@ from leads.automations.runs import runs_start
 from leads.automations.services import automations_start
 from leads.common.bulk import statistics_refresh
 from leads.models import AutomationRun, Interaction, Lead, OutboxJob, RunStep, Segment, Task
-from tests.factories import AutomationFactory, LeadFactory
+from tests.factories import AutomationFactory, LeadFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def _start(automations, leads, key="k"):
 
 def test_a_batch_costs_the_same_queries_for_3_and_60_leads(rep, django_assert_num_queries):
     """A batch's statements do not grow with its leads: one per step, not one per run."""
-    segment = Segment.objects.create(name="Batch list", kind=Segment.Kind.STATIC)
+    segment = SegmentFactory(name="Batch list", kind=Segment.Kind.STATIC)
     automations = [
         AutomationFactory(actions=[*MIXED, {"type": "list_add", "list": segment.pk}]),
         AutomationFactory(actions=[{"type": "wait", "amount": 1, "unit": "days"}, {"type": "add_tags", "tags": ["later"]}]),

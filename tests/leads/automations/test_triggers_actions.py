@@ -15,7 +15,7 @@ from leads.distribution.service import lead_assign
 from leads.distribution.sla import sla_reassign_overdue
 from leads.models import AutomationRun, EmailSuppression, Interaction, Lead, OutboxJob, RunStep, WebhookDelivery
 from leads.scoring.service import leads_rescore
-from tests.factories import AutomationFactory, LeadFactory, ManagerFactory
+from tests.factories import AutomationFactory, EmailSuppressionFactory, LeadFactory, ManagerFactory
 from tests.leads.distribution.conftest import WEDNESDAY_MORNING, make_team, territory
 
 pytestmark = pytest.mark.django_db
@@ -131,7 +131,7 @@ def test_send_email_renders_the_template_and_respects_do_not_contact_and_suppres
     assert Interaction.objects.filter(lead=lead, kind=Interaction.Kind.EMAIL_OUT, subject="Hello Ada").exists()
     blocked = LeadFactory(email="no@example.com", do_not_contact=True)
     suppressed = LeadFactory(email="gone@example.com")
-    EmailSuppression.objects.create(email="gone@example.com", reason=EmailSuppression.Reason.UNSUBSCRIBE)
+    EmailSuppressionFactory(email="gone@example.com", reason=EmailSuppression.Reason.UNSUBSCRIBE)
     assert _run(automation, blocked, key="b").outcome == "skipped"
     step = _run(automation, suppressed, key="s")
     assert step.outcome == "skipped" and "suppressed" in step.detail

@@ -13,6 +13,7 @@ from leads.middleware import capture_request_is_lean
 from leads.models import CaptureRecord, Lead, OutboxJob, WebForm
 from leads.privacy import tombstones
 from tests.conftest import client_for
+from tests.factories import WebFormFactory
 from tests.leads.capture.test_webforms import stamp
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def web_form(team):
-    return WebForm.objects.create(
+    return WebFormFactory(
         name="Demo", key="demo", team=team, fields=["first_name", "email"], required_fields=["email"],
         rate_limit="2/m", min_fill_seconds=0,
     )

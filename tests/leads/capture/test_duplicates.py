@@ -1,10 +1,16 @@
 """Managers merge possible duplicates: atomic, nothing lost, recorded on the timeline."""
 import pytest
 
-from customers.models import Customer
 from leads.capture.duplicates import lead_merge
 from leads.models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate
-from tests.factories import InteractionFactory, LeadFactory
+from tests.factories import (
+    CaptureRecordFactory,
+    ConsentFactory,
+    CustomerFactory,
+    InteractionFactory,
+    LeadFactory,
+    PossibleDuplicateFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +22,9 @@ def pair(rep):
     merge = LeadFactory(email="john+events@acme.io", first_name="Johnny", last_name="Smith", company="Acme",
                         phone="+442079460958", attributes={"plan": "free", "seats": 3}, tags=["b"])
     InteractionFactory(lead=merge, subject="Webinar attended")
-    CaptureRecord.objects.create(channel="webhook", result="created", lead=merge)
-    Consent.objects.create(lead=merge, text="OK to email")
-    duplicate = PossibleDuplicate.objects.create(lead=keep, other=merge, reason="plus_tag")
+    CaptureRecordFactory(channel="webhook", result="created", lead=merge)
+    ConsentFactory(lead=merge, text="OK to email")
+    duplicate = PossibleDuplicateFactory(lead=keep, other=merge, reason="plus_tag")
     return keep, merge, duplicate
 
 
@@ -48,7 +54,7 @@ def test_the_manager_picks_values(pair, manager):
 
 def test_the_customer_follows_the_merged_lead(pair, manager):
     keep, merge, _ = pair
-    customer = Customer.objects.create(name="John Smith", lead=merge)
+    customer = CustomerFactory(name="John Smith", lead=merge)
     lead_merge(keep=keep, merge=merge, by=manager)
     customer.refresh_from_db()
     assert customer.lead_id == keep.pk

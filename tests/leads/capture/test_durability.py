@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from leads.models import CaptureRecord, Lead
 from leads.tasks import sweep_unprocessed_leads_task
+from tests.factories import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -72,7 +72,7 @@ def web_without_broker(transactional_db, silent_broker):
 
 @pytest.mark.django_db(transaction=True)
 def test_capture_answers_while_the_broker_is_down_and_the_sweeper_catches_up(web_without_broker, manager, celery_worker_live):
-    token = Token.objects.create(user=manager)
+    token = TokenFactory(user=manager)
     started = time.monotonic()
     request = urllib.request.Request(
         f"{web_without_broker}/api/v1/capture", data=json.dumps({"email": "outage@example.com"}).encode(),

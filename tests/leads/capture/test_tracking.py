@@ -34,8 +34,8 @@ from leads.capture.tracking import (
 )
 from leads.capture.webforms import form_timestamp
 from leads.common.safejson import LONE_SURROGATE
-from leads.models import Interaction, Lead, PageView, TrackingSite, Visitor, WebForm
-from tests.factories import LeadFactory, ManagerFactory
+from leads.models import Interaction, Lead, PageView, TrackingSite, Visitor
+from tests.factories import LeadFactory, ManagerFactory, TrackingSiteFactory, WebFormFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def fresh_rate_limits():
 
 @pytest.fixture
 def site():
-    return TrackingSite.objects.create(name="Example", allowed_hosts=["www.example.com"], honour_dnt=True)
+    return TrackingSiteFactory(name="Example", allowed_hosts=["www.example.com"], honour_dnt=True)
 
 
 def hit(url="https://www.example.com/pricing", title="Pricing", visitor=VISITOR, **extra) -> dict:
@@ -115,7 +115,7 @@ def test_an_allowed_host_matches_with_any_port(client, site):
 
 
 def test_an_unknown_or_inactive_site_is_404(client, site):
-    inactive = TrackingSite.objects.create(name="Old", is_active=False)
+    inactive = TrackingSiteFactory(name="Old", is_active=False)
     assert collect(client, "no-such-site", hit()).status_code == 404
     assert collect(client, inactive, hit()).status_code == 404
     assert client.get("/t/no-such-site/pixel.gif", {"u": "https://www.example.com/"}).status_code == 404
@@ -244,7 +244,7 @@ def view_at(site, minutes_ago: float, path: str, visitor=VISITOR) -> PageView:
 
 @pytest.fixture
 def contact_form():
-    return WebForm.objects.create(
+    return WebFormFactory(
         name="Contact", key="contact", fields=["email", "first_name"], required_fields=["email"], min_fill_seconds=0,
     )
 
@@ -298,7 +298,7 @@ def test_an_identified_hit_adds_only_the_timeline_entry(client, site, django_ass
 
 
 def test_one_visitor_id_is_matched_across_sites(site):
-    shop = TrackingSite.objects.create(name="Shop", allowed_hosts=["shop.example.com"])
+    shop = TrackingSiteFactory(name="Shop", allowed_hosts=["shop.example.com"])
     view_at(site, 3, "/blog")
     page_view_record(site=shop, hit=PageViewInput(url="https://shop.example.com/cart", visitor_key=VISITOR, title="Cart"))
     lead = LeadFactory()
@@ -428,8 +428,8 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title
 @pytest.mark.django_db(transaction=True)
 def test_track_js_reports_page_views_from_a_real_browser(browser, live_server, customer_site):
     folder, origin = customer_site
-    open_site = TrackingSite.objects.create(name="Open", allowed_hosts=["127.0.0.1"], honour_dnt=True)
-    consent_site = TrackingSite.objects.create(name="Careful", allowed_hosts=["127.0.0.1"], require_consent=True)
+    open_site = TrackingSiteFactory(name="Open", allowed_hosts=["127.0.0.1"], honour_dnt=True)
+    consent_site = TrackingSiteFactory(name="Careful", allowed_hosts=["127.0.0.1"], require_consent=True)
     (folder / "pricing.html").write_text(PAGE.format(title="Pricing – Example Ltd", crm=live_server.url, key=open_site.key, extra=""))
     (folder / "careful.html").write_text(
         PAGE.format(title="Careful page", crm=live_server.url, key=consent_site.key, extra=' data-consent="required"')

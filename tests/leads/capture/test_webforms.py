@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from leads.capture.webforms import _SALT, HONEYPOT_FIELD, TIMESTAMP_FIELD
 from leads.models import CaptureRecord, Consent, Lead, WebForm
 from leads.models.capture import REDIRECT_HOST_NOT_ALLOWED
+from tests.factories import WebFormFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def web_form(team):
-    return WebForm.objects.create(
+    return WebFormFactory(
         name="Pricing request", key="pricing", team=team,
         fields=["first_name", "last_name", "email", "company", "phone", "message"],
         required_fields=["email", "first_name"], consent_text="You may email me about LeadCRM.",
@@ -181,7 +182,7 @@ def test_a_repeat_visitor_merges_into_their_lead(client, web_form):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_http_post_through_the_live_server(live_server, team):
-    form = WebForm.objects.create(name="Live", key="live", fields=["email"], required_fields=["email"], min_fill_seconds=1)
+    form = WebFormFactory(name="Live", key="live", fields=["email"], required_fields=["email"], min_fill_seconds=1)
     body = urllib.parse.urlencode({"email": "live@example.com", TIMESTAMP_FIELD: stamp(form)}).encode()
     request = urllib.request.Request(f"{live_server.url}/f/live", data=body, headers={"Accept": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -259,7 +260,7 @@ def test_the_worker_records_possible_duplicates_of_a_form_lead(client, team, cel
     from tests.helpers import wait_for
 
     cache.clear()
-    form = WebForm.objects.create(name="Demo", key="demo", fields=["email", "phone"], required_fields=["email"], min_fill_seconds=0)
+    form = WebFormFactory(name="Demo", key="demo", fields=["email", "phone"], required_fields=["email"], min_fill_seconds=0)
     known = LeadFactory(email="ada@example.org", phone="+442079460958")
     response = client.post("/f/demo", {"email": "ada.l@example.org", "phone": "+44 20 7946 0958", TIMESTAMP_FIELD: stamp(form)})
     assert response.status_code == 200
@@ -287,7 +288,7 @@ def test_a_form_deleted_by_another_process_answers_404_not_500(client, team):
     from django.db import connection
 
     cache.clear()
-    form = WebForm.objects.create(name="Gone", key="gone", fields=["email"], required_fields=["email"], min_fill_seconds=0)
+    form = WebFormFactory(name="Gone", key="gone", fields=["email"], required_fields=["email"], min_fill_seconds=0)
     assert client.get("/f/gone").status_code == 200  # kept by this process
     with connection.cursor() as cursor:  # another process deletes it: no signal here
         cursor.execute("DELETE FROM leads_webform WHERE id = %s", [form.pk])

@@ -10,7 +10,7 @@ from leads.events import Name
 from leads.models import Lead, Notification, WebhookDelivery, WebhookSubscription
 from leads.outbound.delivery import deliveries_sweep
 from leads.workspace.followups import lead_reassign
-from tests.factories import LeadFactory, RepFactory
+from tests.factories import LeadFactory, RepFactory, WebhookDeliveryFactory
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,7 +102,7 @@ def test_the_sweeper_sends_a_due_delivery_whose_task_was_lost(celery_worker_live
     subscription = subscribe([Name.NOTE_ADDED])
     receiver.stop()  # the first attempt fails and schedules a retry far away, as if its task was lost
     lead = LeadFactory()
-    row = WebhookDelivery.objects.create(
+    row = WebhookDeliveryFactory(
         subscription=subscription, event_type=Name.NOTE_ADDED, lead_id=lead.pk, sequence=1,
         payload={"type": Name.NOTE_ADDED, "timestamp": timezone.now().isoformat(), "data": {"lead": {"id": lead.pk}}},
         next_attempt_at=timezone.now() - timedelta(minutes=10),

@@ -10,7 +10,7 @@ from leads.nurturing.sending import lead_not_mailable_reason
 from leads.privacy import tombstones
 from leads.privacy.erase import erasure_recheck, person_erase
 from leads.privacy.person import REDACTED
-from tests.factories import CustomerFactory, LeadFactory
+from tests.factories import CustomerFactory, InteractionFactory, LeadFactory
 
 from .traces import traces
 from .world import EMAIL, FIRST, LAST, NEEDLES, PHONE, person_world
@@ -103,7 +103,7 @@ def test_the_capture_api_answers_400_for_an_erased_address(manager, api_as):
 
 def test_the_tombstone_stops_sending_to_a_lead_typed_in_by_hand(manager):
     person_erase(email=EMAIL, by=manager, via="api")
-    lead = Lead.objects.create(email=EMAIL, email_opt_in=True)  # bypassing capture, as admin would
+    lead = LeadFactory(bare=True, email=EMAIL, email_opt_in=True)  # bypassing capture, as admin would
     assert lead_not_mailable_reason(lead=lead) == tombstones.NOT_MAILABLE_ERASED
 
 
@@ -121,7 +121,7 @@ def test_another_process_hears_of_the_tombstone_after_its_cache_time_and_the_rec
 def test_the_erasure_is_one_transaction(manager, monkeypatch):
     """A failure half-way (here: the tombstone's insert) leaves every row where it was."""
     lead = LeadFactory(email=EMAIL)
-    Interaction.objects.create(lead=lead, kind=Interaction.Kind.NOTE, body="kept")
+    InteractionFactory(lead=lead, kind=Interaction.Kind.NOTE, body="kept")
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

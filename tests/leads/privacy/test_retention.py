@@ -7,7 +7,14 @@ from django.conf import settings as django_settings
 
 from leads.models import CaptureRecord, Interaction, Lead, PageView, Visitor
 from leads.privacy.retention import retention_purge
-from tests.factories import CaptureRecordFactory, LeadFactory, PageViewFactory, TrackingSiteFactory, VisitorFactory
+from tests.factories import (
+    CaptureRecordFactory,
+    InteractionFactory,
+    LeadFactory,
+    PageViewFactory,
+    TrackingSiteFactory,
+    VisitorFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,16 +42,16 @@ def test_only_what_is_older_than_its_setting_goes(retention):
     new_capture = CaptureRecordFactory(channel="web_form", result="created", received_at=_ago(29), payload={"email": "x@y.z"},
                                                ip="192.0.2.1", lead=lead)
     old_mail = CaptureRecordFactory(channel="email", result="attached", received_at=_ago(61), raw="From: a@b.c\r\n\r\nbody")
-    old_body = Interaction.objects.create(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(61), body="old body")
-    new_body = Interaction.objects.create(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(59), body="new body")
-    note = Interaction.objects.create(lead=lead, kind=Interaction.Kind.NOTE, occurred_at=_ago(400), body="a note stays")
+    old_body = InteractionFactory(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(61), body="old body")
+    new_body = InteractionFactory(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(59), body="new body")
+    note = InteractionFactory(lead=lead, kind=Interaction.Kind.NOTE, occurred_at=_ago(400), body="a note stays")
     site = TrackingSiteFactory(name="s", key="s")
     known = VisitorFactory(site=site, visitor_key="k" * 32, lead=lead, last_seen_at=_ago(91))
     anonymous_old = VisitorFactory(site=site, visitor_key="a" * 32, last_seen_at=_ago(91))
     anonymous_new = VisitorFactory(site=site, visitor_key="b" * 32, last_seen_at=_ago(89))
     PageViewFactory(site=site, visitor=known, url="https://e.x/old", occurred_at=_ago(91))
     new_view = PageViewFactory(site=site, visitor=known, url="https://e.x/new", occurred_at=_ago(89))
-    old_entry = Interaction.objects.create(lead=lead, kind=Interaction.Kind.PAGE_VIEW, occurred_at=_ago(91))
+    old_entry = InteractionFactory(lead=lead, kind=Interaction.Kind.PAGE_VIEW, occurred_at=_ago(91))
     lost_old = LeadFactory(status=Lead.Status.LOST, lost_reason="budget")
     lost_new = LeadFactory(status=Lead.Status.LOST, lost_reason="budget")
     quiet = LeadFactory(status=Lead.Status.NEW)

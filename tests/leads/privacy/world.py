@@ -3,8 +3,7 @@ they exist (capture, email ingest, tracking, conversion, events), and one other 
 from datetime import timedelta
 from types import SimpleNamespace
 
-from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.admin.models import CHANGE
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -31,23 +30,30 @@ from leads.models import (
 )
 from tests.factories import (
     AssignmentFactory,
+    AutomationFactory,
+    AutomationRunFactory,
     CallFactory,
     EmailSuppressionFactory,
+    EnrichmentValueFactory,
     EnrollmentFactory,
+    ImportJobFactory,
     LeadFactory,
+    LogEntryFactory,
     NotificationFactory,
     OutboundMessageFactory,
+    RunStepFactory,
     SegmentFactory,
     SegmentMemberFactory,
     SequenceFactory,
     SequenceStepFactory,
+    StepRunFactory,
     TaskFactory,
     TrackingSiteFactory,
     WebFormFactory,
     WebhookDeliveryFactory,
     WebhookSubscriptionFactory,
 )
-from tests.leads.capture.email_mail import message
+from tests.leads.capture.email.email_mail import message
 
 EMAIL = "zebedee.quartermaine@privacy-example.org"
 FIRST, LAST = "Zebedee", "Quartermaine"
@@ -83,7 +89,7 @@ def person_world(*, manager, rep) -> SimpleNamespace:
     sequence = SequenceFactory(name="Welcome")
     step = SequenceStepFactory(sequence=sequence, kind=SequenceStep.Kind.EMAIL, subject="Hi", body="Hi {{ lead.first_name }}")
     enrollment = EnrollmentFactory(sequence=sequence, lead=lead, step=step, next_run_at=now)
-    StepRun.objects.create(enrollment=enrollment, step=step, lead=lead, status=StepRun.Status.SENT, to_email=EMAIL,
+    StepRunFactory(enrollment=enrollment, step=step, lead=lead, status=StepRun.Status.SENT, to_email=EMAIL,
                            to_domain="privacy-example.org", subject=f"Hello {FIRST}", message_id="<out-1@leadcrm.test>")
     segment = SegmentFactory(name="Trade show", kind=Segment.Kind.STATIC)
     SegmentMemberFactory(segment=segment, lead=lead)
@@ -91,20 +97,19 @@ def person_world(*, manager, rep) -> SimpleNamespace:
     TaskFactory(lead=lead, assigned_to=rep, title=f"Call {FIRST} {LAST}", notes=f"Mobile {PHONE}", due_at=now + timedelta(days=1))
     NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, lead=lead, message=f"{FIRST} {LAST} was assigned to you")
     AssignmentFactory(lead=lead, agent=rep, reason=Assignment.Reason.MANUAL, detail="by hand")
-    EnrichmentValue.objects.create(lead=lead, field="job_title", value="Founder", provider="test", confidence=0.9,
+    EnrichmentValueFactory(lead=lead, field="job_title", value="Founder", provider="test", confidence=0.9,
                                    status=EnrichmentValue.Status.SUGGESTED)
-    automation = Automation.objects.create(name="Welcome task", trigger=Automation.Trigger.LEAD_CREATED, enabled=False)
-    run = AutomationRun.objects.create(automation=automation, lead=lead, trigger_event="lead.created", trigger_key="k1",
+    automation = AutomationFactory(name="Welcome task", trigger=Automation.Trigger.LEAD_CREATED, enabled=False)
+    run = AutomationRunFactory(automation=automation, lead=lead, trigger_event="lead.created", trigger_key="k1",
                                        status=AutomationRun.Status.DONE)
-    RunStep.objects.create(run=run, position=0, action="task", outcome=RunStep.Outcome.DONE, detail=f"Task for {FIRST} {LAST}")
+    RunStepFactory(run=run, position=0, action="task", outcome=RunStep.Outcome.DONE, detail=f"Task for {FIRST} {LAST}")
     subscription = WebhookSubscriptionFactory(url="https://hooks.example.com/in", events=["lead.created"], secret="whsec_x")
     WebhookDeliveryFactory(subscription=subscription, event_type="lead.created", lead_id=lead.pk,
                                    payload={"lead": {"id": lead.pk, "email": EMAIL, "first_name": FIRST, "last_name": LAST, "phone": PHONE}})
     CallFactory(call_id="call-zq-1", from_number=PHONE, to_number="+442079460000", lead=lead, route=Call.Route.TEAM)
     EmailSuppressionFactory(email=EMAIL, reason=EmailSuppression.Reason.BOUNCE, lead=lead)
-    LogEntry.objects.create(user=manager, content_type=ContentType.objects.get_for_model(Lead), object_id=str(lead.pk),
-                            object_repr=str(lead), action_flag=CHANGE, change_message=f'[{{"changed": {{"fields": ["{LAST}"]}}}}]')
-    job = ImportJob(original_name="fair.csv", status=ImportJob.Status.DONE)
+    LogEntryFactory(lead=lead, user=manager, action_flag=CHANGE, change_message=f'[{{"changed": {{"fields": ["{LAST}"]}}}}]')
+    job = ImportJobFactory.build(created_by=None, original_name="fair.csv", status=ImportJob.Status.DONE)
     job.file.save("fair.csv", ContentFile(f"email,name\n{EMAIL},{FIRST} {LAST}\nkeep@example.com,Kept Person\n".encode()), save=True)
     Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.QUALIFIED, owner=rep)
     lead.refresh_from_db()

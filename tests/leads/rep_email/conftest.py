@@ -2,7 +2,7 @@
 the IMAP tests (imported: pytest finds fixtures by name in a conftest)."""
 import pytest
 
-from tests.leads.capture.test_imap import dovecot, empty_mailboxes  # noqa: F401  (fixtures)
+from tests.leads.capture.email.test_imap import dovecot, empty_mailboxes  # noqa: F401  (fixtures)
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)
 
 

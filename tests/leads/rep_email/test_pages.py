@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from leads.models import EmailTemplate, RepEmail
 from leads.rep_email.templates import TEMPLATE_SHARE_FORBIDDEN
-from tests.factories import CustomerFactory, EmailTemplateFactory, LeadFactory
+from tests.factories import CustomerFactory, EmailTemplateFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_a_manager_shares_and_edits_a_shared_template(client, manager):
     shared = EmailTemplate.objects.get(name="Pricing")
     assert shared.is_shared
     with pytest.raises(ValidationError) as refused:
-        template_create(user=type(manager).objects.create(username="plain"), kind="template", name="x", subject="s", body="b", is_shared=True)
+        template_create(user=UserFactory(username="plain"), kind="template", name="x", subject="s", body="b", is_shared=True)
     assert refused.value.message_dict["is_shared"] == [TEMPLATE_SHARE_FORBIDDEN]
 
 

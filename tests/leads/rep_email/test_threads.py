@@ -14,7 +14,7 @@ from leads.rep_email.compose import Draft, rep_email_create
 from leads.rep_email.sending import rep_email_send
 from leads.rep_email.threads import lead_threads, timeline_with_threads
 from tests.factories import LeadFactory
-from tests.leads.capture.test_imap import deliver, mailbox_for
+from tests.leads.capture.email.test_imap import deliver, mailbox_for
 
 pytestmark = pytest.mark.django_db
 

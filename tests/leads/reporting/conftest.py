@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 
 from leads.models import Assignment, Interaction, Lead
-from tests.factories import AgentFactory, AssignmentFactory, LeadFactory, TeamFactory
+from tests.factories import AgentFactory, AssignmentFactory, InteractionFactory, LeadFactory, TeamFactory
 
 END = date(2026, 3, 20)
 START = END - timedelta(days=9)
@@ -54,7 +54,7 @@ def teams(team):
 def dataset(teams, rep):
     """The ten leads, two outside the range, a rep with capacity and three assignments."""
     leads = [make_lead(*row[:5], teams[row[5]] if row[5] else None, row[6]) for row in LEADS]
-    Interaction.objects.create(lead=leads[7], kind=Interaction.Kind.STATUS_CHANGE, data={"from": "active", "to": "qualified"})
+    InteractionFactory(lead=leads[7], kind=Interaction.Kind.STATUS_CHANGE, data={"from": "active", "to": "qualified"})
     # Outside the range: the day before the start, and the first moment after the end.
     make_lead("web_form", "Pricing form", "converted", 90, "A", teams["inside"], datetime.combine(START, time(0), tzinfo=UTC) - timedelta(seconds=1))
     make_lead("chat", "", "new", 10, "D", teams["inside"], datetime.combine(END + timedelta(days=1), time(0), tzinfo=UTC))

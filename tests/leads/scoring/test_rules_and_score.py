@@ -11,7 +11,14 @@ from django.utils import timezone
 from leads.models import Interaction, Lead, Notification, ScoringConfig, ScoringModel, ScoringRule
 from leads.scoring.service import leads_rescore
 from leads.services import RESCORE_DEBOUNCE_SECONDS
-from tests.factories import InteractionFactory, LeadFactory
+from tests.factories import (
+    EngagementRuleFactory,
+    InteractionFactory,
+    LeadFactory,
+    ScoreJobFactory,
+    ScoringModelFactory,
+    ScoringRuleFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +37,11 @@ def only_our_rules():
 
 
 def fit(name, field, operator, value, points, cap=None):
-    return ScoringRule.objects.create(name=name, group="fit", field=field, operator=operator, value=value, points=points, cap=cap)
+    return ScoringRuleFactory(name=name, group="fit", field=field, operator=operator, value=value, points=points, cap=cap)
 
 
 def engagement(name, event, points, url_pattern="", cap=None):
-    return ScoringRule.objects.create(name=name, group="engagement", event=event, url_pattern=url_pattern, points=points, cap=cap)
+    return EngagementRuleFactory(name=name, event=event, url_pattern=url_pattern, points=points, cap=cap)
 
 
 def score_of(lead, **kwargs) -> Lead:
@@ -134,7 +141,7 @@ def test_score_is_the_rules_alone_without_a_probability_and_grades_follow():
 
 def test_score_blends_rules_and_probability_by_the_configured_weight():
     # A model with no features gives every lead its base rate: here 0.9.
-    ScoringModel.objects.create(status=ScoringModel.Status.READY, intercept=math.log(0.9 / 0.1), features=[])
+    ScoringModelFactory(status=ScoringModel.Status.READY, intercept=math.log(0.9 / 0.1), features=[])
     fit("Corporate", "email_kind", "equals", "corporate", 50)
     lead = score_of(LeadFactory(email_kind="corporate"))
     config = ScoringConfig.current()  # weight 0.4
@@ -267,7 +274,7 @@ def test_the_shipped_default_rules_score_a_good_lead_above_a_poor_one():
 
     defaults = importlib.import_module("leads.migrations.0009_scoring_defaults").DEFAULT_RULES
     for position, (name, group, field, operator, value, event, url, points, cap) in enumerate(defaults):
-        ScoringRule.objects.create(name=name, group=group, field=field, operator=operator, value=value, event=event,
+        ScoringRuleFactory(name=name, group=group, field=field, operator=operator, value=value, event=event,
                                    url_pattern=url, points=points, cap=cap, position=position)
     good = LeadFactory(email_kind="corporate", seniority="vp", country="GB", company_size="201-500")
     InteractionFactory(lead=good, kind="page_view", body="https://x.io/pricing", occurred_at=NOW)
@@ -279,7 +286,7 @@ def test_the_lead_pages_show_the_score_explanation_and_history(client, rep):
     fit("Corporate", "email_kind", "equals", "corporate", 30)
     lead = LeadFactory(email_kind="corporate", owner=rep)
     score_of(lead)
-    Interaction.objects.create(lead=lead, kind="score_change", data={"from": 30, "to": 45})
+    InteractionFactory(lead=lead, kind="score_change", data={"from": 30, "to": 45})
     client.force_login(rep)
     page = client.get(f"/leads/{lead.pk}").content.decode()
     assert "<svg class=\"sparkline\"" in page
@@ -317,13 +324,12 @@ def test_a_rule_change_in_admin_rescores_in_the_background_with_progress(client,
 
 
 def test_a_range_run_twice_counts_once_and_the_last_range_finishes_the_job():
-    from leads.models import ScoreJob
     from leads.tasks import rescore_range_task
 
     fit("Corporate", "email_kind", "equals", "corporate", 30)
     leads = Lead.objects.bulk_create([Lead(email=f"r{i}@x.io", email_kind="corporate") for i in range(10)])
     first = leads[0].pk
-    job = ScoreJob.objects.create(status="running", started_at=NOW, chunks=2, total=10)
+    job = ScoreJobFactory(status="running", started_at=NOW, chunks=2, total=10)
     rescore_range_task(job.pk, first, first + 5, NOW.isoformat())
     rescore_range_task(job.pk, first, first + 5, NOW.isoformat())  # a redelivered message
     job.refresh_from_db()
@@ -340,8 +346,8 @@ def test_a_bulk_rescore_waits_for_the_one_running_and_a_lost_one_stops_blocking(
     from leads.models import ScoreJob
     from leads.tasks import rescore_all_task
 
-    running = ScoreJob.objects.create(status="running", started_at=timezone.now() - timedelta(minutes=5))
-    waiting = ScoreJob.objects.create(status="pending")
+    running = ScoreJobFactory(status="running", started_at=timezone.now() - timedelta(minutes=5))
+    waiting = ScoreJobFactory(status="pending")
     with pytest.raises(Retry):
         rescore_all_task(waiting.pk)
     assert ScoreJob.objects.get(pk=waiting.pk).status == "pending"

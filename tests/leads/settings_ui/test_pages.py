@@ -7,6 +7,7 @@ from leads.models import Agent, ScoringRule, SettingsChange, TeamMembership, Tea
 from tests.factories import (
     AgentFactory,
     RepFactory,
+    SettingsChangeFactory,
     TeamFactory,
     TeamMembershipFactory,
     TeamSettingsFactory,
@@ -135,7 +136,7 @@ def _many_teams_agents_territories(n: int) -> None:
             AgentFactory(user=rep, max_open_leads=10)
         territory = TerritoryFactory(name=f"T{i}", priority=i + 1, rules={"country": ["GB"]})
         territory.teams.add(team)
-        SettingsChange.objects.create(area="team", object_repr=f"Team {i}", action="changed", before={"a": 1}, after={"a": 2})
+        SettingsChangeFactory(area="team", object_repr=f"Team {i}", action="changed", before={"a": 1}, after={"a": 2})
 
 
 @pytest.mark.parametrize("n", [1, 6])

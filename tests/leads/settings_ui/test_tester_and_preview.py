@@ -7,12 +7,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.distribution.service import lead_assign
-from leads.models import Interaction, Lead, ScoringConfig, ScoringRule
+from leads.models import Lead, ScoringConfig, ScoringRule
 from leads.scoring.preview import grades_preview
 from leads.scoring.service import leads_rescore
 from leads.settings_ui.scoring import config_snapshot
 from tests.factories import (
     AgentFactory,
+    InteractionFactory,
     LeadFactory,
     RepFactory,
     ScoringRuleFactory,
@@ -98,7 +99,7 @@ def _leads_with_history(now):
             status=["new", "active", "nurturing", "qualified"][i % 4],
         )
         for n in range(i % 6):
-            Interaction.objects.create(
+            InteractionFactory(
                 lead=lead, kind="page_view", body="/pricing" if n % 2 else "/blog", occurred_at=now - timedelta(days=3 * n + i % 5),
             )
         leads.append(lead)

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from leads.models import Assignment, Interaction, Lead, Notification, Task
+from leads.models import Interaction, Lead, Notification, Task
 from leads.workspace.followups import (
     NOTIFY_TASK,
     OUTCOME_INVALID,
@@ -16,7 +16,7 @@ from leads.workspace.followups import (
     task_complete,
     task_create,
 )
-from tests.factories import LeadFactory
+from tests.factories import AssignmentFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_completing_a_task_twice_leaves_one_done_entry(rep):
 def test_the_owners_logged_call_is_the_first_contact_for_the_sla(rep, team):
     now = timezone.now()
     lead = LeadFactory(owner=rep, team=team, assigned_at=now - timedelta(minutes=20), sla_due_at=now + timedelta(minutes=40))
-    assignment = Assignment.objects.create(lead=lead, agent=rep, team=team, assigned_at=lead.assigned_at, sla_due_at=lead.sla_due_at)
+    assignment = AssignmentFactory(lead=lead, agent=rep, team=team, assigned_at=lead.assigned_at, sla_due_at=lead.sla_due_at)
     entry = call_log(lead=lead, by=rep, outcome="no_answer", notes="Rang twice")
     assert (entry.kind, entry.data["outcome"], entry.body) == (Interaction.Kind.CALL_OUT, "no_answer", "Rang twice")
     lead.refresh_from_db()

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import Interaction, Notification, Task
-from tests.factories import InteractionFactory, LeadFactory
+from leads.models import Interaction, Task
+from tests.factories import InteractionFactory, LeadFactory, NotificationFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ HOME_QUERIES = 8
 
 def _task(lead, user, *, due_in: timedelta, title: str, done: bool = False) -> Task:
     now = timezone.now()
-    return Task.objects.create(
+    return TaskFactory(
         lead=lead, assigned_to=user, title=title, due_at=now + due_in, done_at=now if done else None,
     )
 
@@ -42,8 +42,8 @@ def day(rep, other_rep, team):
     InteractionFactory(lead=leads["soon_a"], kind=Interaction.Kind.PAGE_VIEW, subject="/pricing")
     InteractionFactory(lead=leads["theirs"], kind=Interaction.Kind.FORM_SUBMIT, subject="Their form")
     InteractionFactory(lead=leads["quiet"], kind=Interaction.Kind.NOTE, subject="Just a note")
-    Notification.objects.create(user=rep, kind="assigned", lead=leads["soon_a"], message="New lead assigned to you: Soon A")
-    Notification.objects.create(user=other_rep, kind="assigned", message="Not for rep1")
+    NotificationFactory(user=rep, kind="assigned", lead=leads["soon_a"], message="New lead assigned to you: Soon A")
+    NotificationFactory(user=other_rep, kind="assigned", message="Not for rep1")
     return leads
 
 
@@ -127,7 +127,7 @@ def test_my_work_takes_the_same_queries_however_busy(client, rep, team, day, ext
         lead = LeadFactory(owner=rep, team=team, grade="B", sla_due_at=timezone.now() + timedelta(hours=i))
         _task(lead, rep, due_in=timedelta(minutes=-i - 1), title=f"Call {i}")
         InteractionFactory(lead=lead, kind=Interaction.Kind.EMAIL_IN, subject=f"Re: {i}")
-        Notification.objects.create(user=rep, kind="reply", lead=lead, message=f"Reply {i}")
+        NotificationFactory(user=rep, kind="reply", lead=lead, message=f"Reply {i}")
     client.force_login(rep)
     with django_assert_num_queries(HOME_QUERIES):
         response = client.get("/home/")
