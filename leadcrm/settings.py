@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed the second factor
     "leadcrm.twofactor.middleware.TwoFactorMiddleware",  # …or only the 2FA pages until then
-    "leads.timezones.UserTimeZoneMiddleware",  # dates in the user's time zone (UserPreference)
+    "leads.workspace.user_time_zone.UserTimeZoneMiddleware",  # dates in the user's time zone (UserPreference)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
