@@ -145,7 +145,7 @@ else:
 # --- Auth ---------------------------------------------------------------------
 # ModelBackend whose per-request user query also reads the unread notification count (the nav's badge).
 # Axes first: it refuses a locked-out username/address before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "leads.notifications.NotificationCountBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "leads.workspace.notifications.NotificationCountBackend"]
 # Lock-out (django-axes): after AXES_FAILURE_LIMIT failed logins of one username from one client
 # address (client_ip: forwarded addresses only from TRUSTED_PROXIES), that pair is refused with a
 # 429 until AXES_COOLOFF_HOURS pass or a manager unlocks it (admin "Access attempts", or
