@@ -51,7 +51,7 @@ def measure(*, view, args, params, user, runs: int) -> dict:
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
-    from leads.notifications import NotificationCountBackend
+    from leads.workspace.notifications import NotificationCountBackend
 
     times, queries, status = [], 0, None
     for _ in range(runs):

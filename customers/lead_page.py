@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 
 from leads.common.validation import ids_parse
 from leads.models import Lead
-from leads.page_forms import PageForm
 from leads.roles import is_manager, is_rep
 from leads.selectors import visible_to
 from leads.views.lead_page import errors_onto_form, section_respond, writable_lead
+from leads.views.page_forms import PageForm
 
 from .selectors import customer_visible_to
 from .services import Outcome, customer_matches, lead_can_convert, lead_convert, leads_bulk_convert

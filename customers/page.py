@@ -17,12 +17,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from leads.common.pagination import FastCountPaginator
-from leads.forms import NoteForm
 from leads.models import Task
-from leads.page_forms import CallLogForm, TaskForm
 from leads.rep_email.page import customer_email_context
 from leads.roles import is_manager
+from leads.views.forms import NoteForm
 from leads.views.lead_page import errors_onto_form
+from leads.views.page_forms import CallLogForm, TaskForm
 from leads.workspace.followups import call_log, task_complete, task_from_form
 
 from .models import Customer

@@ -74,7 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed the second factor
     "leadcrm.twofactor.middleware.TwoFactorMiddleware",  # …or only the 2FA pages until then
-    "leads.timezones.UserTimeZoneMiddleware",  # dates in the user's time zone (UserPreference)
+    "leads.workspace.user_time_zone.UserTimeZoneMiddleware",  # dates in the user's time zone (UserPreference)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -146,7 +146,7 @@ else:
 # --- Auth ---------------------------------------------------------------------
 # ModelBackend whose per-request user query also reads the unread notification count (the nav's badge).
 # Axes first: it refuses a locked-out username/address before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "leads.notifications.NotificationCountBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "leads.workspace.notifications.NotificationCountBackend"]
 # Lock-out (django-axes): after AXES_FAILURE_LIMIT failed logins of one username from one client
 # address (client_ip: forwarded addresses only from TRUSTED_PROXIES), that pair is refused with a
 # 429 until AXES_COOLOFF_HOURS pass or a manager unlocks it (admin "Access attempts", or

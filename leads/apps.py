@@ -6,5 +6,7 @@ class LeadsConfig(AppConfig):
     name = "leads"
 
     def ready(self):
-        from . import timezones  # noqa: F401  (connects the login receiver that remembers the user's time zone)
-        from .outbound import subscriptions  # noqa: F401  (connects the receivers that drop the cached subscriptions)
+        # Modules that connect signal receivers when imported; imported here, once the app registry is
+        # ready (their models cannot load before it), as Django's AppConfig.ready documents.
+        from .outbound import subscriptions  # noqa: F401  (the receivers that drop the cached subscriptions)
+        from .workspace import user_time_zone  # noqa: F401  (the login receiver that remembers the user's time zone)

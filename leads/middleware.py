@@ -56,7 +56,7 @@ SKIPPED_ON_CAPTURE = frozenset({
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "leadcrm.twofactor.middleware.TwoFactorMiddleware",
-    "leads.timezones.UserTimeZoneMiddleware",
+    "leads.workspace.user_time_zone.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -66,6 +66,9 @@ REACTIONS: dict[str, tuple[str, ...]] = {
         "customers.reactions.customer_follows_merge",  # the merged lead's customer link moves to the kept lead
         WEBHOOKS,
     ),
+    "leads.captured_many": (
+        "leads.nurturing.reactions.list_join_on_capture",  # an import's leads join the static list it names
+    ),
     "lead.queued": (WEBHOOKS,),
     "lead.enriched": (WEBHOOKS,),
     "lead.note_added": (WEBHOOKS,),

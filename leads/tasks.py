@@ -21,13 +21,13 @@ from .distribution.sla import sla_reassign_overdue
 from .engagement import engagement_roll_windows
 from .enrichment.service import leads_enrich
 from .models import ImportJob, Lead, ScoreJob, ScoringModel, Segment
-from .notifications import notification_email
 from .nurturing.segments import segment_refresh, segments_refresh_due
 from .nurturing.sequences import enrollments_process_due, enrollments_run
 from .pipeline import lead_process, leads_process
 from .scoring.predictive import model_train
 from .scoring.service import leads_rescore, rescore_all_start, rescore_ranges, score_job_blocking, score_job_range_done
 from .services import PROCESS_LEAD_TASK
+from .workspace.notifications import notification_email
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ class TwoFactorConfig(AppConfig):
     verbose_name = "Two-factor authentication"
 
     def ready(self) -> None:
+        # Connected once the app registry is ready (the service's models cannot load before it).
         from django.contrib.auth.signals import user_logged_in
 
         from .service import twofactor_note_login

@@ -15,10 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..common.safejson import SafeJSONParser
-from ..distribution.calls import CallError, call_end, call_route
+from ..telephony.calls import CallError, call_end, call_route
+from ..telephony.twiml import VOICEMAIL_PROMPT
 from .permissions import CanEndCalls, CanRouteCalls
 
-VOICEMAIL_PROMPT = "Sorry, nobody can take your call right now. Please leave a message after the tone."
 SEND_AN_OBJECT = "Send a JSON object or a form."
 
 

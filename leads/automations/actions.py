@@ -17,7 +17,11 @@ from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
 
 from .. import events, jobs, locks
+from ..common.rendering import RenderError, email_render, header_safe
 from ..common.timezones import zone_or_none
+from ..distribution.round_robin import rotation_take
+from ..distribution.service import Placement, placement_apply, queue_enter
+from ..distribution.territories import territory_match
 from ..models import (
     Assignment,
     Enrollment,
@@ -31,6 +35,11 @@ from ..models import (
     TeamMembership,
     WebhookSubscription,
 )
+from ..nurturing.segments import list_add_leads, list_remove_leads
+from ..nurturing.sequences import leads_enroll
+from ..nurturing.steps import lead_enrollments_exit
+from ..outbound.reactions import delivery_for_lead
+from ..privacy.mailable import lead_not_mailable_reason, mailable_leads
 from ..services import lead_update
 from ..workspace.followups import task_create
 from .definition import ACTION_LABELS, UNITS
@@ -122,8 +131,6 @@ def _tags(action, lead, ctx) -> str:
 
 
 def _assign_user(action, lead, ctx) -> str:
-    from ..distribution.service import Placement, placement_apply
-
     user = _user(action["user"])
     locked = locks.lead_lock(lead.pk, related=("owner",))
     if locked.owner_id == user.pk:
@@ -140,9 +147,6 @@ def _assign_user(action, lead, ctx) -> str:
 
 
 def _assign_team(action, lead, ctx) -> str:
-    from ..distribution.round_robin import rotation_take
-    from ..distribution.service import Placement, placement_apply, queue_enter
-
     team = Team.objects.get(pk=action["team"])
     locked = locks.lead_lock(lead.pk, related=("owner",))
     if locked.owner_id and TeamMembership.objects.filter(team=team, user_id=locked.owner_id).exists():
@@ -163,10 +167,6 @@ def _assign_team(action, lead, ctx) -> str:
 
 
 def _assign_territory(action, lead, ctx) -> str:
-    from ..distribution.round_robin import rotation_take
-    from ..distribution.service import Placement, placement_apply, queue_enter
-    from ..distribution.territories import territory_match
-
     locked = locks.lead_lock(lead.pk, related=("owner",))
     route = territory_match(lead=locked)
     if route is None:
@@ -194,9 +194,6 @@ def _assign_territory(action, lead, ctx) -> str:
 
 
 def _send_email(action, lead, ctx) -> str:
-    from ..nurturing.rendering import RenderError, email_render, header_safe
-    from ..nurturing.sending import lead_not_mailable_reason, mailable_leads
-
     mailable = mailable_leads(Lead.objects.filter(pk=lead.pk).select_related("owner")).get()
     reason = lead_not_mailable_reason(lead=mailable)  # do-not-contact, suppressed, bouncing, no consent
     if reason:
@@ -222,8 +219,6 @@ def _send_email(action, lead, ctx) -> str:
 
 
 def _webhook(action, lead, ctx) -> str:
-    from ..outbound.reactions import delivery_for_lead
-
     subscription = WebhookSubscription.objects.filter(pk=action["subscription"], is_active=True).first()
     if subscription is None:
         raise ActionSkipped(WEBHOOK_OFF)
@@ -254,8 +249,6 @@ def _notify(action, lead, ctx) -> str:
 
 
 def _enroll(action, lead, ctx) -> str:
-    from ..nurturing.sequences import leads_enroll
-
     sequence = Sequence.objects.get(pk=action["sequence"])
     if not sequence.is_active or not leads_enroll(
         sequence=sequence, lead_ids=[lead.pk], source=Enrollment.Source.AUTOMATION, by=None,
@@ -265,8 +258,6 @@ def _enroll(action, lead, ctx) -> str:
 
 
 def _unenroll(action, lead, ctx) -> str:
-    from ..nurturing.sequences import lead_enrollments_exit
-
     sequence = Sequence.objects.get(pk=action["sequence"])
     if not lead_enrollments_exit(lead_id=lead.pk, reason=Enrollment.ExitReason.MANUAL, sequence=sequence):
         raise ActionSkipped(f"not in {sequence.name}")
@@ -274,8 +265,6 @@ def _unenroll(action, lead, ctx) -> str:
 
 
 def _list(action, lead, ctx) -> str:
-    from ..nurturing.segments import list_add_leads, list_remove_leads
-
     segment = Segment.objects.get(pk=action["list"])
     if action["type"] == "list_add":
         if not list_add_leads(segment=segment, lead_ids=[lead.pk], by=None):

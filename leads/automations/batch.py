@@ -29,6 +29,7 @@ from django.utils import timezone
 from .. import events
 from ..common.bulk import objects_insert, statistics_refresh
 from ..models import Automation, AutomationRun, Lead, RunStep
+from ..nurturing.segments import segment_compile
 from .actions import Context, wait_end
 from .bulk_actions import BULK_APPLY, actions_apply_bulk
 from .runs import DISABLED, _depth, run_execute
@@ -157,8 +158,6 @@ def _step(action: dict, here: list[_Run], position: int, outcomes: _Outcomes, ct
             outcomes.waiting.append((run, until))
         return []
     if kind == "branch":
-        from ..nurturing.segments import segment_compile
-
         holds = set(
             Lead.objects.filter(pk__in=[run.lead_id for run in here])
             .filter(segment_compile(definition=action["conditions"], now=ctx.now)).values_list("pk", flat=True)

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from django.contrib.auth.models import User
+
 from .. import events, jobs
 from ..models import Lead, Notification, RunStep, Segment, SegmentMember
+from ..nurturing.segments import list_add_leads, list_remove_leads
 from ..services import TRACKED_FIELDS
 from ..workspace.followups import tasks_create_for_owners
 from .actions import Context, delay
@@ -80,8 +83,6 @@ def _tags(action: dict, lead_ids: list[int], ctx: Context) -> Result:
 
 
 def _list(action: dict, lead_ids: list[int], ctx: Context) -> Result:
-    from ..nurturing.segments import list_add_leads, list_remove_leads
-
     segment = Segment.objects.get(pk=action["list"])
     members = set(SegmentMember.objects.filter(segment_id=segment.pk, lead_id__in=lead_ids).values_list("lead_id", flat=True))
     present = set(Lead.objects.filter(pk__in=lead_ids).values_list("pk", flat=True))
@@ -121,8 +122,6 @@ def _notify(action: dict, lead_ids: list[int], ctx: Context) -> Result:
         jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk for note in notes])
     names = {}
     if action.get("user"):
-        from django.contrib.auth.models import User
-
         names[action["user"]] = User.objects.filter(pk=action["user"]).values_list("username", flat=True).first() or f"#{action['user']}"
     for note in notes:
         lead = note.lead

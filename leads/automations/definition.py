@@ -10,7 +10,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
+from ..common.rendering import RenderError, template_compile
 from ..models import Automation, Lead, Segment, Sequence, Team, WebhookSubscription
+from ..nurturing.segments import segment_definition_clean
 
 Trigger = Automation.Trigger
 
@@ -169,8 +171,6 @@ def _threshold_clean(params: dict, errors: dict, clean: dict) -> None:
 
 def _template_clean(raw: dict, key: str, errors: dict, path: str, *, message: str, limit: int) -> str:
     """An email's subject or body: required, bounded, and compiled in nurturing's sandbox."""
-    from ..nurturing.rendering import RenderError, template_compile
-
     value = str(raw.get(key) or "").strip()
     if not value:
         errors.setdefault(path, []).append(message)
@@ -252,8 +252,6 @@ def _action_clean(raw: Any, index: int, count: int, errors: dict) -> dict | None
         action["amount"] = _int(raw, "amount", errors, f"{path}.amount", message=AMOUNT_REQUIRED)
         action["unit"] = raw.get("unit") if raw.get("unit") in UNITS else errors.setdefault(f"{path}.unit", []).append(UNIT_REQUIRED)
     elif kind == "branch":
-        from ..nurturing.segments import segment_definition_clean
-
         try:
             action["conditions"] = segment_definition_clean(definition=raw.get("conditions") or {})
         except ValidationError as exc:

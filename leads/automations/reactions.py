@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from .. import jobs
 from ..events import Event
 from ..models import Automation, Interaction, Lead
+from .runs import current_depth
 
 Trigger = Automation.Trigger
 BATCH = 500
@@ -44,8 +45,6 @@ def enabled_automations() -> dict[str, list[tuple[int, dict]]]:
 
 def automations_enqueue(*, automation_ids: list[int], lead_ids: Iterable[int], trigger_event: str, depth: int | None = None) -> int:
     """Start these automations for these leads once the transaction commits, BATCH leads per task."""
-    from .runs import current_depth
-
     if not automation_ids:
         return 0
     lead_ids = list(lead_ids)

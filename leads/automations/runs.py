@@ -25,6 +25,7 @@ from django.utils import timezone
 from .. import events
 from ..common.bulk import objects_insert
 from ..models import Automation, AutomationRun, Lead, RunStep
+from ..nurturing.segments import segment_compile
 from .actions import ActionSkipped, Context, action_apply, action_describe, wait_end
 
 logger = logging.getLogger(__name__)
@@ -63,8 +64,6 @@ def trigger_q(automation: Automation) -> Q:
 
 def lead_matches(*, automation: Automation, lead_ids: Iterable[int], now: datetime | None = None) -> list[int]:
     """The leads among `lead_ids` that pass the trigger's filter and the conditions (one query)."""
-    from ..nurturing.segments import segment_compile
-
     condition = segment_compile(definition=automation.conditions or {}, now=now)
     return list(
         Lead.objects.filter(pk__in=list(lead_ids)).filter(trigger_q(automation)).filter(condition)
@@ -172,8 +171,6 @@ def _step(run: AutomationRun, position: int, action: dict, ctx: Context) -> RunS
 
 
 def _branch_holds(action: dict, lead_id: int, now: datetime) -> bool:
-    from ..nurturing.segments import segment_compile
-
     return Lead.objects.filter(pk=lead_id).filter(segment_compile(definition=action["conditions"], now=now)).exists()
 
 

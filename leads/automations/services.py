@@ -14,9 +14,11 @@ from django.utils import timezone
 from .. import jobs
 from ..common.bulk import statistics_refresh
 from ..models import Automation, AutomationRun, Lead
+from ..nurturing.segments import segment_definition_clean
+from .batch import runs_execute_batch
 from .definition import actions_clean, trigger_params_clean
 from .reactions import BATCH, automations_enqueue, automations_forget
-from .runs import run_plan, runs_due, runs_start
+from .runs import DISABLED, run_execute, run_plan, runs_due, runs_start
 
 NAME_REQUIRED = "Give the automation a name."
 NAME_TAKEN = "Another automation has this name."
@@ -27,8 +29,6 @@ SCAN_BATCH = 1000
 def automation_save(*, automation: Automation, data: dict[str, Any], by: User | None) -> Automation:
     """Validate and save an automation (name, description, enabled, trigger, parameters, conditions,
     actions); ValidationError keyed by field or JSON path."""
-    from ..nurturing.segments import segment_definition_clean
-
     errors: dict[str, list[str]] = {}
     name = str(data.get("name") or "").strip()[:120]
     if not name:
@@ -65,8 +65,6 @@ def automation_save(*, automation: Automation, data: dict[str, Any], by: User | 
 
 def _runs_cancel(automation: Automation) -> int:
     """Disabling stops pending runs and waits (set-based)."""
-    from .runs import DISABLED
-
     return AutomationRun.objects.filter(automation=automation, status__in=[AutomationRun.Status.PENDING, AutomationRun.Status.WAITING]).update(
         status=AutomationRun.Status.CANCELLED, error=DISABLED, resume_at=None, finished_at=timezone.now(),
     )
@@ -86,9 +84,6 @@ def automations_start(
     *, automation_ids: list[int], lead_ids: list[int], trigger_event: str, trigger_key: str, depth: int,
 ) -> int:
     """Start each automation's runs for a batch of triggered leads and run them; returns how many ran."""
-    from .batch import runs_execute_batch
-    from .runs import run_execute
-
     now = timezone.now()
     statistics_refresh(Lead, AutomationRun)  # before the transaction: the batch's COMMIT checks its rows against these
     with transaction.atomic():

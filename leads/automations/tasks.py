@@ -3,14 +3,15 @@ from celery import shared_task
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
 
+from .batch import runs_execute
+from .services import automations_resume_due, automations_scan_dates, automations_scan_inactive, automations_start
+
 RETRYABLE = (OperationalError, DatabaseOperationalError)
 
 
 @shared_task(autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5, acks_late=True)
 def automations_start_task(automation_ids: list[int], lead_ids: list[int], trigger_event: str, trigger_key: str, depth: int) -> int:
     """Start (and run) the automations an event triggered, for a batch of its leads."""
-    from .services import automations_start
-
     return automations_start(
         automation_ids=automation_ids, lead_ids=lead_ids, trigger_event=trigger_event, trigger_key=trigger_key, depth=depth,
     )
@@ -19,30 +20,22 @@ def automations_start_task(automation_ids: list[int], lead_ids: list[int], trigg
 @shared_task(autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5, acks_late=True)
 def automation_runs_task(run_ids: list[int]) -> int:
     """Run (or resume) some runs."""
-    from .batch import runs_execute
-
     return runs_execute(run_ids=run_ids)
 
 
 @shared_task
 def automations_resume_due_task() -> int:
     """Resume due waits and retries, and runs whose worker or task was lost (beat, every minute)."""
-    from .services import automations_resume_due
-
     return automations_resume_due()
 
 
 @shared_task
 def automations_scan_inactive_task() -> int:
     """Start "inactive for N days" automations for the leads that went quiet (beat, hourly, set-based)."""
-    from .services import automations_scan_inactive
-
     return automations_scan_inactive()
 
 
 @shared_task
 def automations_scan_dates_task() -> int:
     """Start "a date field reached" automations for the leads whose date came (beat, hourly, set-based)."""
-    from .services import automations_scan_dates
-
     return automations_scan_dates()

@@ -20,9 +20,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .. import jobs
+from .. import events, jobs
+from ..common.copying import copy_insert, copy_update, copy_values
 from ..models import CaptureRecord, Interaction, Lead
-from .copying import copy_insert, copy_update, copy_values
 from .duplicates import duplicates_detect_many
 from .merge import MERGEABLE, UNIQUE_IDENTITIES, fields_merge, lead_new, person_find
 from .service import CHANNEL_KIND
@@ -81,6 +81,7 @@ class BatchContext:
     # A match by this identity makes the input authoritative for the fields it has (an import passes
     # "external_id": its id column makes the file the source of truth). By default nothing overwrites.
     authoritative_by: str = ""
+    list_id: int | None = None  # the static list the batch's leads join (a reaction to the batch's event)
 
 
 # adjust(lead, item, outcome): the channel's own changes to a found or new lead (an import's status and owner).
@@ -202,7 +203,7 @@ def _apply(
 
 
 def _log(outcomes: list[CaptureOutcome], *, context: BatchContext, now: datetime) -> None:
-    """One CaptureRecord per input, a timeline entry per created or changed lead, and one per status it moved."""
+    """One CaptureRecord per input; the timeline entries and the batch's event: events.leads_captured_many."""
     results = {"created": CaptureRecord.Result.CREATED, "updated": CaptureRecord.Result.MERGED}
     source_detail = (context.source_detail or context.default_source_detail)[:200]
     record_ids = copy_insert(CaptureRecord, [
@@ -215,28 +216,21 @@ def _log(outcomes: list[CaptureOutcome], *, context: BatchContext, now: datetime
         }
         for outcome in outcomes
     ])
-    kind = CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE)
-    common = {"actor_id": context.actor_id, "occurred_at": now, "subject": "", "body": "", "channel": ""}
-    entries = []
-    for outcome, record_id in zip(outcomes, record_ids):
-        if outcome.lead is None or not (outcome.created or outcome.changed):
-            continue
-        data = {"capture": record_id, "created": outcome.created, **context.data, "line": outcome.row.line}
-        if not outcome.created:
-            data["fields"] = sorted(set(outcome.changed))
-        if outcome.overwritten:
-            data["overwritten"] = outcome.overwritten
-        entries.append({
-            **common, "lead_id": outcome.lead.pk, "kind": kind, "channel": context.channel,
-            "subject": context.subject[:300], "data": data,
-        })
-        if outcome.status_from is not None:
-            entries.append({
-                **common, "lead_id": outcome.lead.pk, "kind": Interaction.Kind.STATUS_CHANGE,
-                "data": {"from": outcome.status_from, "to": outcome.lead.status,
-                         "lost_reason": outcome.lead.lost_reason, "reason": context.channel},
-            })
-    copy_insert(Interaction, entries)
+    events.leads_captured_many(
+        inputs=[
+            events.CapturedInput(
+                lead_id=outcome.lead.pk, record_id=record_id, line=outcome.row.line, created=outcome.created,
+                changed=outcome.changed, overwritten=outcome.overwritten, status_from=outcome.status_from,
+                status_to=outcome.lead.status, lost_reason=outcome.lead.lost_reason,
+            )
+            for outcome, record_id in zip(outcomes, record_ids)
+            if outcome.lead is not None and (outcome.created or outcome.changed)
+        ],
+        lead_ids=sorted({outcome.lead.pk for outcome in outcomes if outcome.lead is not None}),
+        kind=CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE), channel=context.channel,
+        subject=context.subject, data=context.data, actor_id=context.actor_id, occurred_at=now,
+        event_data={"list": context.list_id} if context.list_id else None,
+    )
 
 
 def _enqueue(lead_ids: list[int]) -> None:

@@ -41,7 +41,7 @@ def cell_safe(value: Any, *, zone=None) -> Any:
 def _xlsx_cell(value: Any, zone) -> Any:
     """cell_safe, and the control characters XML 1.0 cannot hold (openpyxl raises
     IllegalCharacterError on them: a \u0007 typed into a form broke every XLSX export) replaced by \ufffd."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # heavy: loaded only when used
 
     cell = cell_safe(value, zone=zone)
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", cell) if isinstance(cell, str) else cell
@@ -74,7 +74,7 @@ def rows_export_response(
         response = StreamingHttpResponse(_csv_lines(header, rows, zone), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # heavy (openpyxl): loaded only when an .xlsx file is written or read
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()

@@ -1,5 +1,6 @@
 """Validation and normalisation of lead data, shared by the API serializer, the HTML
 forms and (later) every capture channel. Messages are constants that tests assert on."""
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -47,8 +48,6 @@ def _contains_nul(value: Any) -> bool:
 
 def validate_attributes(value: Any) -> dict:
     """Custom attributes: a JSON object without NUL characters, at most 64 KB."""
-    import json
-
     if not isinstance(value, dict):
         raise ValidationError(ATTRIBUTES_NOT_OBJECT)
     if _contains_nul(value):

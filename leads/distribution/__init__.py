@@ -5,6 +5,5 @@ availability.py  who can take a lead now: active, in office, working hours, capa
 round_robin.py   the smooth weighted round robin of a team, under a row lock on the team
 service.py       lead_assign, queue_drain
 sla.py           lead_first_contact, sla_reassign_overdue
-calls.py         call_route and call_end for POST /api/v1/calls/…
 selectors.py     the reads behind the manager and rep pages
 """

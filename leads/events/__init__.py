@@ -9,12 +9,13 @@ stage to tell it something happened: it calls the event function here.
 Reactions run inside the caller's transaction; those that leave it (a task, an email) go through
 `leads.jobs`/on_commit themselves, so a rolled-back change publishes nothing outward.
 
-The functions live in modules by area (base, records, stages, automation, email: the rep's own
-email); callers use this
+The functions live in modules by area (base, records, captures: the batch capture, stages,
+automation, email: the rep's own email); callers use this
 package: `from leads import events; events.lead_assigned(...)`.
 """
 from .automation import AutomationRunRecord, automation_ran, automations_ran
 from .base import ACTIVITY_KINDS, SCORED_KINDS, SUBJECT_MAX, Event, Kind, Name, publish
+from .captures import CapturedInput, leads_captured_many
 from .email import (
     rep_email_clicked,
     rep_email_failed,
@@ -60,9 +61,9 @@ from .stages import (
 
 __all__ = [
     "ACTIVITY_KINDS", "SCORED_KINDS", "SUBJECT_MAX", "Assignment", "AutomationRunRecord", "Event", "Kind", "Name",
-    "SentEmail", "activity_recorded", "automation_ran", "automations_ran", "call_ended", "call_logged", "email_bounced",
+    "CapturedInput", "SentEmail", "activity_recorded", "automation_ran", "automations_ran", "call_ended", "call_logged", "email_bounced",
     "email_clicked", "email_replied", "emails_sent", "lead_assigned", "lead_captured_entry", "lead_captured_new",
-    "lead_converted", "lead_created", "lead_merged", "lead_status_changed", "lead_updated", "leads_assigned",
+    "lead_converted", "lead_created", "lead_merged", "lead_status_changed", "lead_updated", "leads_assigned", "leads_captured_many",
     "leads_enriched", "leads_enrolled", "leads_qualified_by_score", "leads_score_changed", "leads_sla_breached",
     "leads_status_changed", "leads_updated", "note_added", "page_views_identified", "publish", "sequences_exited",
     "rep_email_clicked", "rep_email_failed", "rep_email_logged", "rep_email_opened", "rep_email_scheduled",

@@ -71,6 +71,7 @@ class Name:
     EMAIL_OPENED = "lead.email_opened"
     SCORE_CHANGED = "lead.score_changed"
     SLA_BREACHED = "lead.sla_breached"
+    CAPTURED_MANY = "leads.captured_many"  # a batch (an import): the leads it created, changed or matched
 
 
 @dataclass(frozen=True)

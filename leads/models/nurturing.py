@@ -135,7 +135,7 @@ class SequenceStep(models.Model):
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    # Send email: Django template syntax, rendered in a sandbox (see leads/nurturing/rendering).
+    # Send email: Django template syntax, rendered in a sandbox (see leads/common/rendering).
     subject = models.CharField(max_length=300, blank=True)
     body = models.TextField(blank=True, help_text="Plain text with {{ lead.first_name }} etc.; the HTML part is made from it.")
     # Wait: N days, or until a weekday and time in the lead's time zone.

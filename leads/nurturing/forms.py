@@ -4,10 +4,10 @@ from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ..common.rendering import RenderError, template_compile
 from ..common.validation import id_parse
 from ..models import Lead
 from ..models.nurturing import BRANCH_TARGET_LATER, Segment, Sequence, SequenceStep
-from .rendering import RenderError, template_compile
 
 SUBJECT_REQUIRED = "An email step needs a subject."
 BODY_REQUIRED = "An email step needs a body."

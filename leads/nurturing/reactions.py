@@ -4,8 +4,9 @@ from datetime import timedelta
 from django.conf import settings
 
 from ..events import Event
-from ..models import Enrollment
+from ..models import Enrollment, Segment
 from .responses import lead_email_bounced
+from .segments import list_add_leads
 from .sequences import STATUS_EXIT_REASONS
 from .steps import lead_enrollments_exit, leads_enrollments_exit
 
@@ -44,3 +45,11 @@ def sequences_pause_on_rep_email(event: Event) -> None:
     Enrollment.objects.filter(
         lead_id__in=event.lead_ids, status=Enrollment.Status.ACTIVE, next_run_at__lt=until,
     ).update(next_run_at=until)
+
+
+def list_join_on_capture(event: Event) -> None:
+    """A batch capture (an import) that names a static list: every lead it created or matched joins it."""
+    list_id = event.data.get("list")
+    if list_id and event.lead_ids:
+        segment = Segment.objects.get(pk=list_id)
+        list_add_leads(segment=segment, lead_ids=list(event.lead_ids), by=event.actor)

@@ -16,15 +16,14 @@ from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection, make_msgid
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from .. import events
+from ..common.rendering import RenderError, email_render, header_safe, text_to_html
 from ..locks import advisory_lock
-from ..models import CaptureRecord, Consent, Lead, OutboundMessage
-from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
-from ..privacy import tombstones
-from .rendering import RenderError, email_render, header_safe, text_to_html
+from ..models import Lead, OutboundMessage
+from ..models.nurturing import Enrollment, Sequence, SequenceStep, StepRun
+from ..privacy.mailable import lead_not_mailable_reason, mailability_annotations
 from .steps import (
     CLOSED_STATUSES,
     DEFER,
@@ -39,51 +38,7 @@ from .tokens import absolute_url, click_token, open_token, unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
-
-NOT_MAILABLE_NO_EMAIL = "The lead has no email address."
-NOT_MAILABLE_DO_NOT_CONTACT = "The lead is marked do-not-contact."
-NOT_MAILABLE_BOUNCING = "The lead's address bounces."
-NOT_MAILABLE_SUPPRESSED = "The address is suppressed (unsubscribed, bounced or complained)."
-NOT_MAILABLE_NO_CONSENT = "The lead came from a form that asks for consent, and gave none."
 TEST_SEND_NO_ADDRESS = "Your user account has no email address to send the test to."
-
-
-# --- Tokens ---------------------------------------------------------------------------------
-
-
-def _mailability(*, lead_id: str = "pk", email: str = "email") -> dict:
-    """What decides whether a lead may be mailed, as EXISTS annotations over the outer query's
-    lead id and email columns (a lead query's own, or an enrollment's "lead_id"/"lead__email")."""
-    consent_form = CaptureRecord.objects.filter(lead_id=OuterRef(lead_id), web_form__isnull=False).exclude(web_form__consent_text="")
-    return {
-        "_suppressed": Exists(EmailSuppression.objects.filter(email=OuterRef(email))),
-        "_consent_asked": Exists(consent_form),
-        "_consented": Exists(Consent.objects.filter(lead_id=OuterRef(lead_id), withdrawn_at__isnull=True)),
-    }
-
-
-def mailable_leads(queryset):
-    """Annotate a lead queryset with what decides whether it may be mailed (one query)."""
-    return queryset.annotate(**_mailability())
-
-
-def lead_not_mailable_reason(*, lead: Lead) -> str | None:
-    """Why this lead must not get sequence mail (None: it may). The lead comes from mailable_leads()."""
-    if not lead.email:
-        return NOT_MAILABLE_NO_EMAIL
-    if lead.do_not_contact:
-        return NOT_MAILABLE_DO_NOT_CONTACT
-    if tombstones.email_erased(email=lead.email):
-        return tombstones.NOT_MAILABLE_ERASED
-    if lead.email_bouncing:
-        return NOT_MAILABLE_BOUNCING
-    if getattr(lead, "_suppressed", None) is None:
-        lead = mailable_leads(Lead.objects.filter(pk=lead.pk)).get()
-    if lead._suppressed:
-        return NOT_MAILABLE_SUPPRESSED
-    if lead._consent_asked and not lead._consented and not lead.email_opt_in:
-        return NOT_MAILABLE_NO_CONSENT
-    return None
 
 
 # --- Building a message -----------------------------------------------------------------------
@@ -195,7 +150,7 @@ def _enrollments_locked(ids: list[int]) -> list[Enrollment]:
         Enrollment.objects.select_for_update(of=("self",))
         .select_related("sequence", "step", "lead", "lead__owner")
         .filter(pk__in=ids, status=Enrollment.Status.ACTIVE)
-        .annotate(**_mailability(lead_id="lead_id", email="lead__email"))
+        .annotate(**mailability_annotations(lead_id="lead_id", email="lead__email"))
         .order_by("pk")
     )
     for row in rows:

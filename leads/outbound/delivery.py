@@ -17,11 +17,11 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from .. import jobs
-from ..enrichment.safe_http import FetchError
+from ..common.safe_http import FetchError
 from ..models import Notification, WebhookDelivery, WebhookSubscription
 from ..roles import SALES_MANAGERS
 from .http import webhook_post
-from .subscriptions import allowed_hosts
+from .subscriptions import allowed_hosts, subscriptions_forget
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +146,6 @@ def subscription_disable(*, subscription: WebhookSubscription, attempts: int, er
     Notification.objects.bulk_create(
         [Notification(user=user, kind=Notification.Kind.WEBHOOK, message=message) for user in managers]
     )
-    from .subscriptions import subscriptions_forget  # update() sends no post_save
-
     subscriptions_forget()
     return True
 

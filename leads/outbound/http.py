@@ -1,4 +1,4 @@
-"""POST a webhook under the SSRF-safe fetcher's rules (leads/enrichment/safe_http.py): the URL
+"""POST a webhook under the SSRF-safe fetcher's rules (leads/common/safe_http.py): the URL
 is checked and resolved once on every attempt, the connection goes to that checked address (so a
 DNS answer that changes cannot reach the inside), no redirect is followed, time is short and only
 the first bytes of the answer are read."""
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import urllib3
 from django.conf import settings
 
-from ..enrichment import safe_http
-from ..enrichment.safe_http import CONNECTION_FAILED, TIMED_OUT, FetchError, FetchTimeout, url_check
+from ..common import safe_http
+from ..common.safe_http import CONNECTION_FAILED, TIMED_OUT, FetchError, FetchTimeout, url_check
 
 USER_AGENT = "LeadCRM-Webhooks/1.0"
 EXCERPT_CHARS = 500

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..events import Event
 from ..models import Lead, LeadEventSequence, WebhookDelivery, WebhookSubscription
+from .delivery import deliveries_enqueue
 from .payloads import LEAD_VALUES, lead_public, payload_build
 from .subscriptions import subscriptions_wanting
 
@@ -40,8 +41,6 @@ def deliveries_record(event: Event) -> None:
             for subscription_id in subscription_ids
         ]
         ids.extend(row.pk for row in WebhookDelivery.objects.bulk_create(rows, batch_size=BATCH))
-    from .delivery import deliveries_enqueue  # the sender sits above the reaction
-
     deliveries_enqueue(delivery_ids=ids)
 
 
@@ -78,8 +77,6 @@ def delivery_for_lead(*, subscription: WebhookSubscription, lead_id: int, data: 
     """An automation's "call an outbound webhook" step: one delivery of the lead to this subscription
     (event type automation.webhook, whatever events it subscribed to), durable, signed and retried
     like every other; sent on commit."""
-    from .delivery import deliveries_enqueue  # the sender sits above the reaction
-
     row = Lead.objects.filter(pk=lead_id).values(*LEAD_VALUES).first()
     number = sequences_next(lead_ids=[lead_id])[lead_id]
     event = Event(AUTOMATION_EVENT, (lead_id,), kind="automation", occurred_at=now, data=data)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from ..enrichment.safe_http import FetchError, url_check
+from ..common.safe_http import FetchError, url_check
 from ..models import WebhookSubscription
 from .payloads import EVENT_NAMES
 

@@ -3,20 +3,19 @@ from celery import shared_task
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
 
+from .erase import erasure_recheck
+from .retention import retention_purge
+
 RETRYABLE = (OperationalError, DatabaseOperationalError)
 
 
 @shared_task(autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5, acks_late=True)
 def erasure_recheck_task(record_id: int) -> int:
     """Erase what was captured under a tombstoned address while other processes had not heard of it."""
-    from .erase import erasure_recheck
-
     return erasure_recheck(record_id=record_id)
 
 
 @shared_task
 def retention_purge_task() -> dict:
     """Remove what is past its retention time (beat, nightly)."""
-    from .retention import retention_purge
-
     return retention_purge()

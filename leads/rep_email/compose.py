@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from .. import events, jobs
 from ..common.normalize import normalize_email
+from ..common.rendering import RenderError, header_safe, lead_context, template_compile
 from ..models import (
     EmailSuppression,
     EmailTemplate,
@@ -29,8 +30,7 @@ from ..models import (
     RepEmail,
     RepEmailPreference,
 )
-from ..nurturing.rendering import RenderError, header_safe, lead_context, template_compile
-from ..nurturing.sending import (
+from ..privacy.mailable import (
     NOT_MAILABLE_DO_NOT_CONTACT,
     NOT_MAILABLE_SUPPRESSED,
     lead_not_mailable_reason,

@@ -16,8 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import events, jobs
+from ..common.rendering import text_to_html
 from ..models import OutboundMessage, RepEmail
-from ..nurturing.rendering import text_to_html
 from .compose import COUNTDOWN_MAX, SEND_TASK
 from .tracking import click_url, open_url
 

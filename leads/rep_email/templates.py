@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
+from ..common.rendering import RenderError, template_compile
 from ..models import EmailTemplate
-from ..nurturing.rendering import RenderError, template_compile
 from ..roles import is_manager
 
 TEMPLATE_NAME_TAKEN = "You already have a template or snippet of this kind with this name."

@@ -34,7 +34,7 @@ QUALIFIABLE = ("new", "active", "nurturing")
 
 def _predictive():
     """The learned half (leads/scoring/predictive/), when it is installed."""
-    try:
+    try:  # the learned half pulls in numpy and scikit-learn: imported only when a score needs it
         from . import predictive
     except ImportError:  # pragma: no cover - the module ships with LeadCRM
         return None

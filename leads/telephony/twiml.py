@@ -2,8 +2,7 @@
 from django.conf import settings
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..api.calls import VOICEMAIL_PROMPT
-
+VOICEMAIL_PROMPT = "Sorry, nobody can take your call right now. Please leave a message after the tone."
 VOICEMAIL_SECONDS = 120
 
 

@@ -18,14 +18,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
-from ..distribution.call_flow import (
+from .call_flow import (
     CALL_STATUSES,
     LEG_STATUSES,
     call_leg_ended,
     call_status_record,
     call_voicemail_record,
 )
-from ..distribution.calls import CallError, call_route
+from .calls import CallError, call_route
 from .provider import (
     CALL_SID,
     CALL_SID_INVALID,

@@ -11,12 +11,12 @@ from ..capture.typed import lead_create
 from ..common.pagination import MAX_PAGE_SIZE, FastCountPaginator
 from ..enrichment.service import enrichment_accept, enrichment_dismiss
 from ..events import note_added
-from ..forms import LeadForm, NoteForm
 from ..models import EnrichmentValue, Lead
 from ..permissions import can_write, lead_visible_or_404
 from ..roles import is_manager
 from ..scoring.service import score_explain
 from ..services import DuplicateLeadError, lead_update
+from .forms import LeadForm, NoteForm
 from .lead_page import lead_detail_view as page_view
 
 DEFAULT_PAGE_SIZE = 25

@@ -16,13 +16,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..models import Lead
-from ..page_forms import StatusForm
 from ..permissions import can_write
 from ..selectors import lead_filterset
 from ..workspace.board import BOARD_STATUSES, board_columns
 from ..workspace.saved_views import builtin_views, clean_list_query, saved_views_for
 from .lead_list import filter_chips, label_filters
 from .lead_page import errors_onto_form, status_change_apply, writable_lead
+from .page_forms import StatusForm
 
 BOARD_NOT_A_COLUMN = "The board moves leads between new, active, nurturing and qualified (or to lost, with a reason)."
 

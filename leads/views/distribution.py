@@ -23,8 +23,8 @@ from ..distribution.selectors import (
     sla_breaches,
 )
 from ..models import Notification
-from ..notifications import notifications_mark_read, notifications_unread_count
 from ..roles import is_manager, is_rep
+from ..workspace.notifications import notifications_mark_read, notifications_unread_count
 
 QUEUE_PAGE_SIZE = 50
 NOTIFICATION_PAGE_SIZE = 25

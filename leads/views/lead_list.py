@@ -24,7 +24,6 @@ from ..common.exporting import leads_export_response
 from ..common.validation import id_parse, ids_parse
 from ..models import Automation, Lead, Segment
 from ..nurturing.segments import list_add_leads
-from ..page_forms import STATUS_USE_CONVERT
 from ..permissions import can_build_segments, can_export, can_write
 from ..roles import SALES_REPS, is_manager, sees_all_leads
 from ..selectors import lead_filterset, visible_parts, visible_to
@@ -39,6 +38,7 @@ from ..workspace.saved_views import (
     saved_views_for,
 )
 from . import filtered_page
+from .page_forms import STATUS_USE_CONVERT
 
 # Validation messages (tests assert on them).
 NOTHING_SELECTED = gettext_lazy("Select at least one lead.")

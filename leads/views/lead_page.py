@@ -30,15 +30,15 @@ from django.views.decorators.http import require_POST
 from ..common.pagination import FastCountPaginator
 from ..common.timezones import is_callable, local_now
 from ..enrichment.service import enrichment_hints
-from ..forms import NoteForm
 from ..models import EnrichmentValue, Enrollment, Interaction, Lead, PossibleDuplicate, Sequence, Task
-from ..page_forms import INLINE_FIELDS, CallLogForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
 from ..permissions import can_write, lead_visible_or_404
 from ..rep_email.threads import timeline_with_threads
 from ..roles import is_manager
 from ..selectors import lead_interactions
 from ..services import DuplicateLeadError, lead_update
 from ..workspace.followups import call_log, lead_reassign, task_complete, task_from_form
+from .forms import NoteForm
+from .page_forms import INLINE_FIELDS, CallLogForm, InlineFieldForm, ReassignForm, StatusForm, TaskForm
 
 STATUS_CONVERTED_LEAD = "This lead is a customer now; its status stays converted."
 

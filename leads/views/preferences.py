@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..timezones import session_time_zone_set
 from ..workspace.preferences import LEAD_COLUMNS, columns_for, preference_get, preference_update
+from ..workspace.user_time_zone import session_time_zone_set
 
 ZONE_CHOICES = sorted(zoneinfo.available_timezones())
 

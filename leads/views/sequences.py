@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..common.pagination import FastCountPaginator
+from ..common.rendering import RenderError
 from ..common.validation import id_parse
 from ..models.nurturing import Enrollment, Sequence, SequenceStep
 from ..nurturing.forms import LeadPickForm, SequenceForm, StepForm
-from ..nurturing.rendering import RenderError
 from ..nurturing.sending import email_build, email_test_send
 from ..nurturing.sequences import EnrollmentError, enrollment_exit, lead_enroll
 from ..nurturing.stats import bar_chart, sequence_stats

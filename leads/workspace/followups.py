@@ -38,7 +38,7 @@ CALL_OUTCOMES = (
     ("busy", "Busy"),
     ("wrong_number", "Wrong number"),
 )
-# Outcomes telephony providers send (leads/distribution/calls.py), accepted from code too.
+# Outcomes telephony providers send (leads/telephony/calls.py), accepted from code too.
 PROVIDER_OUTCOMES = ("answered", "completed", "failed", "canceled")
 MAX_DURATION = 86_400
 

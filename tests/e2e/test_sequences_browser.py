@@ -3,8 +3,8 @@ the step table in place), see the sandbox refuse a tag, preview the email. Photo
 tests/e2e/screenshots/."""
 import pytest
 
+from leads.common.rendering import TAG_NOT_ALLOWED
 from leads.models.nurturing import Sequence
-from leads.nurturing.rendering import TAG_NOT_ALLOWED
 from tests.e2e.conftest import log_in
 from tests.factories import LeadFactory
 

@@ -15,7 +15,9 @@ from customers.management.demo_leads import (
     demo_outcomes,
     demo_process,
 )
+from leads.automations.services import automation_save
 from leads.models import (
+    Automation,
     Lead,
     Segment,
     Sequence,
@@ -140,9 +142,6 @@ class Command(BaseCommand):
 
     def _automations(self, users: dict[str, User], team: Team) -> None:
         """Two automations a sales team would start with (docs/automations.md), built by the service."""
-        from leads.automations.services import automation_save
-        from leads.models import Automation, Sequence
-
         manager = users["manager"]
         if not Automation.objects.filter(name="Hot inbound").exists():
             # The pipeline scores the new lead in the meantime: wait, then act only when it came out hot.

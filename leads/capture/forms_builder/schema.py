@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django_countries import countries
+
 from ...models import Lead
 from ...models.capture import FORM_FIELDS
 
@@ -327,8 +329,6 @@ def schema_default() -> dict:
 def lead_field_choices(name: str) -> list[tuple[str, str]]:
     """The choices of a lead field shown as a select (country, company size)."""
     if name == "country":
-        from django_countries import countries
-
         return list(countries)
     if name == "company_size":
         return list(Lead.CompanySize.choices)

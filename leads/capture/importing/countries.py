@@ -6,6 +6,7 @@ import unicodedata
 from functools import lru_cache
 
 import pycountry
+from django_countries import countries
 
 # The catalogs pycountry ships whose country names people type into CRMs most (the languages of
 # the teams we serve); each adds its names for every country, e.g. "Deutschland", "España", "Brasil".
@@ -54,8 +55,6 @@ def country_code(text: str) -> str:
     found = _names().get(key)
     if found:
         return found
-    from django_countries import countries  # its English common and former names: "Turkey", "Swaziland"
-
     found = countries.by_name(text.strip())
     if found:
         return found

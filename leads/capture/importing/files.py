@@ -147,7 +147,7 @@ def _csv_rows(reader: Any) -> Iterator[SheetRow]:
 @contextmanager
 def _xlsx_sheet(fileobj: Any) -> Iterator[Sheet]:
     import openpyxl  # heavy: loaded only when an .xlsx file is read
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.utils.exceptions import InvalidFileException  # heavy: loaded only when used
 
     raw = _binary(fileobj)
     raw.seek(0)

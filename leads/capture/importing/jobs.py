@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Q, QuerySet
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from ... import jobs
@@ -264,8 +265,6 @@ def import_upload_limit() -> int:
 
 
 def import_too_large_message() -> str:
-    from django.template.defaultfilters import filesizeformat  # template filters: loaded only when the message is shown
-
     return FILE_TOO_LARGE.format(limit=filesizeformat(import_upload_limit()))
 
 

@@ -1,13 +1,11 @@
 """Writing a batch of clean rows: through capture's batch path (capture.batch.capture_many), which
 finds, merges, creates and checks duplicates by the same rules as every channel, at COPY speed.
 What is the import's own is here: a row matched by the id column is authoritative, the status the
-file gives (lost needs a reason), the owner it names, and the static list the job fills."""
+file gives (lost needs a reason) and the owner it names. The static list the job fills is joined by
+nurturing's reaction to the batch's event (leads.reactions)."""
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import User
-
 from ...models import ImportJob, Lead
-from ...nurturing.segments import list_add_leads
 from ..batch import BatchContext, CaptureOutcome, capture_many
 from .owners import owner_key
 from .rows import ImportRow
@@ -65,29 +63,17 @@ def _owner(lead: Lead, row: ImportRow, *, options: ImportSettings, outcome: RowO
         outcome.changed.append("owner")
 
 
-def _join_list(outcomes: list[CaptureOutcome], *, options: ImportSettings) -> None:
-    """Every lead the batch created or matched joins the job's static list (one INSERT … SELECT)."""
-    ids = sorted({outcome.lead.pk for outcome in outcomes if outcome.lead is not None})
-    if ids:
-        by = User(pk=options.actor_id) if options.actor_id else None
-        list_add_leads(segment=options.job.add_to_list, lead_ids=ids, by=by)
-
-
 def import_batch(*, rows: list[ImportRow], options: ImportSettings) -> list[RowOutcome]:
     """Write one batch in its own transaction (capture_many); a unique clash with a concurrent capture retries it."""
     context = BatchContext(
         channel=Lead.Source.IMPORT, source_detail=options.override, default_source_detail=options.default,
         actor_id=options.actor_id, subject=f"Imported from {options.job.original_name or 'a file'}",
         data={"import_job": options.job.pk}, dry_run=options.dry_run, authoritative_by="external_id",
+        list_id=options.job.add_to_list_id,
     )
 
     def adjust(lead: Lead, row: ImportRow, outcome: RowOutcome) -> None:
         _apply_status(lead, row, authoritative=outcome.authoritative, outcome=outcome)
         _owner(lead, row, options=options, outcome=outcome)
 
-    then = None
-    if options.job.add_to_list_id and not options.dry_run:
-        def then(outcomes: list[CaptureOutcome]) -> None:
-            _join_list(outcomes, options=options)
-
-    return capture_many(items=rows, context=context, adjust=adjust, then=then, outcome_type=RowOutcome)
+    return capture_many(items=rows, context=context, adjust=adjust, outcome_type=RowOutcome)

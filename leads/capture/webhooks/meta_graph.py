@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings
 
-from ...enrichment.safe_http import FetchError, FetchTimeout, HTTPStatusError, Limits, url_fetch
+from ...common.safe_http import FetchError, FetchTimeout, HTTPStatusError, Limits, url_fetch
 
 logger = logging.getLogger(__name__)
 

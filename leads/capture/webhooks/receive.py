@@ -12,6 +12,7 @@ from ...models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSou
 from ..service import CaptureContext, CaptureEvent, capture, capture_ignore
 from .base import Item, Provider
 from .mapping import json_path_get, webhook_map
+from .registry import provider_for
 
 # Subjects of the timeline entry, by channel (chat leaves a chat entry with the transcript).
 EVENT_SUBJECTS = {
@@ -129,8 +130,6 @@ def webhook_capture_item(
 
 def webhook_receive(*, source: WebhookSource, payload: dict, context: CaptureContext) -> WebhookOutcome:
     """Take one verified payload of a single-item provider: claim its event id, map and capture it."""
-    from .registry import provider_for  # the registry imports every provider module
-
     provider = provider_for(source)
     item = provider.items(source=source, payload=payload)[0]
     return webhook_capture_item(source=source, provider=provider, item=item, context=context)

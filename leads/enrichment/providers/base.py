@@ -3,7 +3,7 @@ with a confidence. It never writes; the enrichment service decides what is appli
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import ProviderUnavailable  # noqa: F401  (providers raise it; it lives in errors.py)
+from ...common.safe_http import ProviderUnavailable  # noqa: F401  (providers raise it; it lives with the fetcher)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
-from ..safe_http import (
+from ...common.safe_http import (
     DEFAULT_PORTS,
     FetchError,
     FetchTimeout,

@@ -15,7 +15,7 @@ from django.conf import settings
 from django_countries import countries
 
 from ...common.normalize import normalize_phone
-from ..safe_http import FetchError, Limits, url_fetch
+from ...common.safe_http import FetchError, Limits, url_fetch
 from .base import LeadFacts, Provider, Suggestion
 from .email import email_kind, registered_domain
 

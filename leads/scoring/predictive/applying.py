@@ -38,7 +38,7 @@ def tree_predictor(model: ScoringModel) -> tuple[dict[str, Any], TreePredictor]:
 
 def tree_probabilities(model: ScoringModel, rows: list[tuple], *, decimals: int, clamp: float):
     """Probabilities (rounded as stored) of rows of FIELDS values, attributes, tags, created_at."""
-    import numpy as np
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
     exported, predictor = tree_predictor(model)
     logit = np.clip(predictor.log_odds(table(rows, exported["columns"])), -clamp, clamp)

@@ -31,7 +31,7 @@ def hgb_fit(X, y, *, categorical: list[bool], seed: int, max_iter: int | None = 
         params.update(max_iter=max(1, max_iter), early_stopping=False)
     # A tiny history: a leaf must still stand for a few dozen leads' worth of evidence.
     params["min_samples_leaf"] = max(HGB_PARAMS["min_samples_leaf"], len(y) // 500)
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # comes with scikit-learn: loaded only when a model is trained
 
     # One thread: on a shared 2-core machine (and in a worker process, one per core) OpenMP's
     # spinning threads made a 7,500-row fit take 77 s of wall time at load 18; alone, ~1 s.
@@ -48,7 +48,7 @@ def _bits(bitset) -> list[int]:
 def hgb_export(model) -> dict[str, Any]:
     """The fitted trees as arrays: per node its column, threshold, children, the categories that go
     left, where missing values go, and its expected value (leaves: the leaf value)."""
-    import numpy as np
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
     # With categorical columns, scikit-learn puts them first and codes each one's values 0…k−1
     # (sorted): the arrays below are written back in the caller's columns and values.
@@ -104,7 +104,7 @@ class TreePredictor:
     """The exported trees, ready to score a float matrix (NaN = missing) with numpy."""
 
     def __init__(self, exported: dict[str, Any]):
-        import numpy as np
+        import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
         self.baseline = exported["baseline"]
         self.width = int(exported.get("width", 0))
@@ -126,7 +126,7 @@ class TreePredictor:
 
     def prepare(self, X):
         """Unknown categories count as missing, as scikit-learn does."""
-        import numpy as np
+        import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
         X = np.array(X, dtype=np.float64, copy=True)
         for column, known in self.known.items():
@@ -140,7 +140,7 @@ class TreePredictor:
         """scikit-learn's own (Cython, multi-threaded) tree walker over the same arrays: about a
         hundred times faster than the numpy walk below. Built lazily, once per model."""
         if getattr(self, "_fast", None) is None:
-            import numpy as np
+            import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
             from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
             from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor as Walker
 
@@ -173,7 +173,7 @@ class TreePredictor:
 
     def log_odds(self, X, *, fast: bool = True):
         """baseline + Σ leaf values, per row (the same as the fitted model's decision_function)."""
-        import numpy as np
+        import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
         X = self.prepare(X)
         if fast:
@@ -204,7 +204,7 @@ class TreePredictor:
 
     def contributions(self, x) -> tuple[float, list[float]]:
         """One lead's start (baseline + Σ root expectations) and each column's contribution, in log-odds."""
-        import numpy as np
+        import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
         x = self.prepare(np.asarray([x], dtype=np.float64))[0]
         start = self.baseline

@@ -21,7 +21,7 @@ IMPORTANCE_ROWS = 300  # held-out leads whose contributions rank a tree model's 
 
 def hgb_sample(n: int, *, seed: int):
     """Which closed leads (positions in the stream) the trees learn from: all, or a random sample."""
-    import numpy as np
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
     if n <= HGB_MAX_ROWS:
         return np.arange(n)
@@ -29,16 +29,16 @@ def hgb_sample(n: int, *, seed: int):
 
 
 def _metrics(y, predicted) -> dict[str, float]:
-    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.metrics import log_loss, roc_auc_score  # heavy: loaded only when used
 
     return {"log_loss": round(float(log_loss(y, predicted, labels=[0, 1])), 5), "auc": round(float(roc_auc_score(y, predicted)), 5)}
 
 
 def _cv_log_loss(make, X, y, *, seed: int) -> float:
     """Mean log loss of 3 folds of the training leads, each model fitted on the other two."""
-    import numpy as np
-    from sklearn.metrics import log_loss
-    from sklearn.model_selection import StratifiedKFold
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
+    from sklearn.metrics import log_loss  # heavy (scikit-learn): loaded only when a model is trained or applied
+    from sklearn.model_selection import StratifiedKFold  # heavy: loaded only when used
 
     losses = []
     for fit, held in StratifiedKFold(n_splits=3, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
@@ -51,8 +51,8 @@ def model_choose(*, X, T, y, sample, train, test, logistic, columns: list[dict[s
     """Fit the trees on the sampled training leads, compare with the fitted logistic regression on
     the sampled held-out leads, and say which won. `X` is the 0/1 matrix of every closed lead, `T`
     the table of the sampled ones (rows of `sample`), `train`/`test` positions in the stream."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
+    from sklearn.linear_model import LogisticRegression  # heavy: loaded only when used
 
     in_sample = np.zeros(len(y), dtype=bool)
     in_sample[sample] = True
@@ -92,7 +92,7 @@ def model_choose(*, X, T, y, sample, train, test, logistic, columns: list[dict[s
 
 def _importance(exported: dict[str, Any], rows, columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The strongest columns: mean absolute contribution (log-odds) over some held-out leads."""
-    import numpy as np
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
     predictor = TreePredictor(exported)
     totals = np.zeros(len(columns))

@@ -57,7 +57,7 @@ def _numeric_attribute_bins(
     """Quantile bins of a numeric attribute, as many as its values allow (up to ten), so the model
     learns the shape of the effect (a threshold, a peak) rather than one slope. Edges are values
     seen, so labels stay readable ("Total Time Spent on Website: 1,042 or more")."""
-    import numpy as np
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
     data = np.asarray(numbers, dtype=float)
     count = max(2, min(MAX_NUMERIC_BINS, len(data) // (2 * threshold)))
@@ -171,8 +171,8 @@ def candidate_features(rows: Iterable[Row]) -> list[tuple[int, dict[str, Any]]]:
 def design_matrix(rows: Iterable[Row], features: list[dict[str, Any]]):
     """The 0/1 matrix (sparse CSR) of which lead has which feature, built in one pass; the same
     decisions as features.feature_matches, with dictionaries instead of a scan of every feature."""
-    import numpy as np
-    from scipy import sparse
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
+    from scipy import sparse  # heavy (scipy): loaded only when a model is trained or applied
 
     field_index = {name: index for index, name in enumerate(FIELDS)}
     by_value: dict[int, dict[Any, int]] = defaultdict(dict)  # field index → value → column

@@ -29,6 +29,7 @@ from django.db import connection
 from django.db.models import BooleanField, JSONField, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform, compile_json_path
+from django_countries import countries
 
 from ...models import Lead
 
@@ -277,8 +278,6 @@ def feature_condition(feature: dict[str, Any]) -> Q:
 
 def _display(name: str, value: Any) -> str:
     if name == "country":
-        from django_countries import countries
-
         return countries.name(value) or value
     choices = dict(Lead._meta.get_field(name).flatchoices)
     return str(choices.get(value, value))

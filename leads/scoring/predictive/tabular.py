@@ -93,7 +93,7 @@ def _category_codes(column: dict[str, Any], values: list[Any], *, attribute: boo
 
 def table(rows: Iterable[tuple], columns: list[dict[str, Any]]):
     """The rows (FIELDS values, attributes, tags, created_at) as a float matrix, column by column."""
-    import numpy as np
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
     rows = rows if isinstance(rows, list) else list(rows)
     matrix = np.empty((len(rows), len(columns)), dtype=np.float64)

@@ -72,7 +72,7 @@ def _sampled(rows: Iterator[tuple], sample, columns: list, chunks: list) -> Iter
 
 def _calibration(outcomes, predicted) -> list[dict[str, Any]]:
     """Held-out leads in ten bins of predicted probability: mean predicted vs observed won rate."""
-    import numpy as np
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
 
     bins = np.minimum((predicted * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
     table = []
@@ -91,8 +91,8 @@ def _calibration(outcomes, predicted) -> list[dict[str, Any]]:
 
 def _fit(X, y):
     """Logistic regression with its L2 strength chosen by 3-fold cross-validated log loss."""
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.linear_model import LogisticRegressionCV  # heavy: loaded only when used
+    from sklearn.model_selection import StratifiedKFold  # heavy: loaded only when used
 
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=SEED)
     return LogisticRegressionCV(
@@ -104,7 +104,7 @@ def _fit(X, y):
 def _refit(X, y, *, strength: float):
     """The same logistic regression at the L2 strength cross-validation chose, on every closed lead
     (choosing it again on all of them cost as much as the rest of training and changed little)."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # heavy: loaded only when used
 
     return LogisticRegression(C=strength, max_iter=2000).fit(X, y)
 
@@ -135,9 +135,9 @@ def model_train() -> ScoringModel:
         threshold = support_threshold(n)
         return finish(ScoringModel.Status.INSUFFICIENT, NO_FEATURES.format(min=threshold, n=n))
     features = [feature for _, feature in candidates]
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
+    import numpy as np  # heavy (numpy): loaded only when a model is trained or applied
+    from sklearn.metrics import roc_auc_score  # heavy (scikit-learn): loaded only when a model is trained or applied
+    from sklearn.model_selection import train_test_split  # heavy: loaded only when used
 
     columns = tree_columns(features)
     sample = hgb_sample(n, seed=SEED)

@@ -13,9 +13,18 @@ from leads.automations.reactions import automations_forget, crossed, enabled_aut
 from leads.automations.services import automation_save, automations_scan_dates, automations_start
 from leads.distribution.service import lead_assign
 from leads.distribution.sla import sla_reassign_overdue
-from leads.models import AutomationRun, EmailSuppression, Interaction, Lead, OutboxJob, RunStep, WebhookDelivery
+from leads.models import (
+    AutomationRun,
+    EmailSuppression,
+    Enrollment,
+    Interaction,
+    Lead,
+    OutboxJob,
+    RunStep,
+    WebhookDelivery,
+)
 from leads.scoring.service import leads_rescore
-from tests.factories import AutomationFactory, EmailSuppressionFactory, LeadFactory, ManagerFactory
+from tests.factories import AutomationFactory, EmailSuppressionFactory, EnrollmentFactory, LeadFactory, ManagerFactory
 from tests.leads.distribution.conftest import WEDNESDAY_MORNING, make_team, territory
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +145,17 @@ def test_send_email_renders_the_template_and_respects_do_not_contact_and_suppres
     step = _run(automation, suppressed, key="s")
     assert step.outcome == "skipped" and "suppressed" in step.detail
     assert len(mail.outbox) == 1
+
+
+def test_remove_from_a_sequence_takes_the_lead_out_of_it():
+    """The action imported lead_enrollments_exit from nurturing.sequences, inside the function, where it
+    does not exist (it is in nurturing.steps): every "remove from a sequence" step failed with ImportError."""
+    enrollment = EnrollmentFactory()
+    automation = AutomationFactory(name="Stop nurturing", actions=[{"type": "unenroll", "sequence": enrollment.sequence_id}])
+    step = _run(automation, enrollment.lead)
+    assert step.outcome == "done" and step.detail == f"removed from {enrollment.sequence.name}"
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.exit_reason) == (Enrollment.Status.EXITED, Enrollment.ExitReason.MANUAL)
 
 
 def test_assign_by_territory_takes_the_territorys_team_turn(boss):

@@ -159,7 +159,7 @@ def guard_connections(monkeypatch) -> list[tuple]:
 def fake_dns(monkeypatch, table: dict[str, list[str] | Callable[[], list[str]]]) -> list[str]:
     """Answer DNS from `table` (a name not in it does not resolve: no query leaves the machine;
     a callable answers differently each time, like a rebinding DNS server) and record each lookup."""
-    from leads.enrichment import safe_http
+    from leads.common import safe_http
 
     lookups: list[str] = []
 

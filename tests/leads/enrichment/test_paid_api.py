@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from leads.common.safe_http import Limits, TransientProviderError
 from leads.enrichment.providers.base import LeadFacts, ProviderUnavailable
 from leads.enrichment.providers.paid_api import (
     API_BUSY,
@@ -17,7 +18,6 @@ from leads.enrichment.providers.paid_api import (
     company_size_bucket,
     lookup_url,
 )
-from leads.enrichment.safe_http import Limits, TransientProviderError
 from tests.leads.enrichment import LocalServer, guard_connections, redirect
 
 KEY = "sk_test_0123456789"

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
+from leads.common.safe_http import Limits
 from leads.enrichment.providers.base import LeadFacts
 from leads.enrichment.providers.website import PageFacts, WebsiteProvider, home_page_url, page_suggestions
-from leads.enrichment.safe_http import Limits
 from tests.leads.enrichment import LocalServer, guard_connections, html, redirect
 
 JSON_LD = {

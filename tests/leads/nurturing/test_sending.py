@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from leads.common.rendering import HEADER_INJECTION
 from leads.models import Interaction, Lead, OutboundMessage
 from leads.models.nurturing import Enrollment, StepRun
-from leads.nurturing.rendering import HEADER_INJECTION
-from leads.nurturing.sending import NOT_MAILABLE_NO_CONSENT, lead_not_mailable_reason, mailable_leads
 from leads.nurturing.sequences import enrollments_process_due, lead_enroll
+from leads.privacy.mailable import NOT_MAILABLE_NO_CONSENT, lead_not_mailable_reason, mailable_leads
 from tests.factories import (
     CaptureRecordFactory,
     ConsentFactory,

@@ -4,9 +4,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.common.rendering import TAG_NOT_ALLOWED, VARIABLE_NOT_ALLOWED
 from leads.models.nurturing import Enrollment, Sequence, StepRun
 from leads.nurturing.forms import BRANCH_TARGET_LATER, LEAD_NOT_FOUND, SUBJECT_REQUIRED
-from leads.nurturing.rendering import TAG_NOT_ALLOWED, VARIABLE_NOT_ALLOWED
 from leads.nurturing.sequences import LEAD_NOT_ENROLLABLE, enrollments_process_due, lead_enroll
 from tests.factories import LeadFactory, SequenceFactory, SequenceStepFactory
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)

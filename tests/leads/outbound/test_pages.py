@@ -2,7 +2,7 @@
 import pytest
 from django.test import Client
 
-from leads.enrichment.safe_http import REFUSED_ADDRESS
+from leads.common.safe_http import REFUSED_ADDRESS
 from leads.events import Name
 from leads.models import WebhookSubscription
 from leads.outbound.subscriptions import URL_REFUSED, subscription_create

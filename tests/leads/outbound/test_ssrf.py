@@ -2,7 +2,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from leads.enrichment.safe_http import REFUSED_ADDRESS, REFUSED_INTERNAL_NAME, REFUSED_PORT
+from leads.common.safe_http import REFUSED_ADDRESS, REFUSED_INTERNAL_NAME, REFUSED_PORT
 from leads.events import Name, note_added
 from leads.models import WebhookDelivery
 from leads.outbound.delivery import delivery_send

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from leads.capture.service import CaptureContext, capture
 from leads.models import Consent, EmailSuppression, Enrollment, Lead
-from leads.nurturing.sending import NOT_MAILABLE_SUPPRESSED, lead_not_mailable_reason
 from leads.privacy.consent import CONSENT_ALREADY_WITHDRAWN, consent_withdraw
 from leads.privacy.export import person_export
+from leads.privacy.mailable import NOT_MAILABLE_SUPPRESSED, lead_not_mailable_reason
 from tests.factories import ConsentFactory, EnrollmentFactory, SequenceFactory, WebFormFactory
 
 pytestmark = pytest.mark.django_db

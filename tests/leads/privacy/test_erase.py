@@ -6,9 +6,9 @@ from django.core.files.storage import default_storage
 from customers.models import Customer
 from leads.capture.service import CaptureContext, CaptureRejected, capture
 from leads.models import CaptureRecord, ErasureTombstone, ImportJob, Interaction, Lead, PrivacyRequest
-from leads.nurturing.sending import lead_not_mailable_reason
 from leads.privacy import tombstones
 from leads.privacy.erase import erasure_recheck, person_erase
+from leads.privacy.mailable import lead_not_mailable_reason
 from leads.privacy.person import REDACTED
 from tests.factories import CustomerFactory, InteractionFactory, LeadFactory
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leads.models import EmailSuppression, Enrollment, Interaction, OutboundMessage, RepEmail
-from leads.nurturing.sending import NOT_MAILABLE_DO_NOT_CONTACT, NOT_MAILABLE_SUPPRESSED
+from leads.privacy.mailable import NOT_MAILABLE_DO_NOT_CONTACT, NOT_MAILABLE_SUPPRESSED
 from leads.rep_email.compose import OVERRIDE_REASON_REQUIRED, OVERRIDE_REQUIRED, Draft, rep_email_create
 from leads.rep_email.sending import INTERRUPTED, rep_email_send, rep_emails_sweep
 from leads.rep_email.tracking import rep_email_click_record, rep_email_open_record

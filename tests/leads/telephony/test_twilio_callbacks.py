@@ -3,7 +3,6 @@ callback (the call ends, the timeline says how, the owner's first contact) and t
 recording; Twilio retries each of them, and a replay changes nothing."""
 import pytest
 
-from leads.distribution.call_flow import ANSWERED_DETAIL
 from leads.models import (
     Assignment,
     Call,
@@ -14,6 +13,7 @@ from leads.models import (
     OutboxJob,
     WebhookDelivery,
 )
+from leads.telephony.call_flow import ANSWERED_DETAIL
 from tests.factories import AssignmentFactory, LeadFactory, WebhookSubscriptionFactory
 
 from .conftest import DIAL, REP1_PHONE, REP2_PHONE, STATUS, inbound, sid, twilio_post, twiml

@@ -8,7 +8,7 @@ from django.utils.html import escape
 
 from leads.common.validation import LOST_REASON_REQUIRED
 from leads.models import Interaction, Lead, PossibleDuplicate, Task
-from leads.page_forms import OWNER_NOT_IN_TEAM
+from leads.views.page_forms import OWNER_NOT_IN_TEAM
 from leads.workspace.followups import OUTCOME_REQUIRED, TITLE_REQUIRED, task_create
 from tests.factories import (
     EnrollmentFactory,

@@ -6,7 +6,7 @@ from django.utils import timezone, translation
 
 from leads.models import UserPreference
 from leads.templatetags.workspace import capped
-from leads.timezones import SESSION_KEY
+from leads.workspace.user_time_zone import SESSION_KEY
 from tests.factories import (
     LeadFactory,
     NotificationFactory,

@@ -1,7 +1,7 @@
 """The server-rendered lead pages: list with filters, detail with timeline, edit, notes."""
 import pytest
 
-from leads.models import Interaction, Lead
+from leads.models import CaptureRecord, Interaction, Lead
 from tests.factories import InteractionFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +115,20 @@ def test_creating_a_lead_in_the_browser_refuses_a_duplicate_email(client, rep):
     ok = client.post("/leads/new", {"email": "fresh@example.com", "first_name": "Fresh", "status": "new", "source": "manual"})
     assert ok.status_code == 302
     assert Lead.objects.get(email="fresh@example.com").owner == rep
+
+
+def test_a_lead_typed_in_the_browser_keeps_its_input_like_every_capture(client, rep):
+    """lead_create went through none of capture's logging: a typed lead had no CaptureRecord, so the
+    capture log (where every lead came from, and with what) missed every lead a person typed in."""
+    client.force_login(rep)
+    response = client.post(
+        "/leads/new", {"email": "typed@example.com", "first_name": "Typed", "status": "new", "source": "manual"},
+    )
+    assert response.status_code == 302
+    lead = Lead.objects.get(email="typed@example.com")
+    record = CaptureRecord.objects.get(lead=lead)
+    assert (record.channel, record.result) == (Lead.Source.MANUAL, CaptureRecord.Result.CREATED)
+    assert record.payload["email"] == "typed@example.com" and record.payload["owner"] == rep.pk
 
 
 def test_a_bad_email_in_the_browser_form_is_a_field_error(client, rep):

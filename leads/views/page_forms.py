@@ -5,11 +5,11 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .common.validation import LOST_REASON_REQUIRED
+from ..common.validation import LOST_REASON_REQUIRED
+from ..models import Lead, TeamMembership
+from ..roles import SALES_REPS, is_manager
+from ..workspace.followups import CALL_OUTCOMES, OUTCOME_INVALID, OUTCOME_REQUIRED, TITLE_REQUIRED
 from .forms import LeadForm
-from .models import Lead, TeamMembership
-from .roles import SALES_REPS, is_manager
-from .workspace.followups import CALL_OUTCOMES, OUTCOME_INVALID, OUTCOME_REQUIRED, TITLE_REQUIRED
 
 OWNER_NOT_IN_TEAM = "Choose a sales rep of the lead's team."
 STATUS_USE_CONVERT = "Use Convert to make this lead a customer."

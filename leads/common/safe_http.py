@@ -1,4 +1,5 @@
-"""SSRF-safe HTTP GET for the network enrichment providers.
+"""SSRF-safe HTTP for every fetch whose URL comes from data: the network enrichment providers, the
+Meta Graph API reads and the outbound webhooks (their POST goes through leads/outbound/http.py).
 
 Lead data decides which URL is fetched, so every URL, and again every redirect, is checked before
 any connection is made:
@@ -35,9 +36,12 @@ import idna
 import urllib3
 from django.conf import settings
 
-from .errors import ProviderUnavailable
-
 logger = logging.getLogger(__name__)
+
+
+class ProviderUnavailable(Exception):
+    """A provider could not answer right now (timeout, rate limit, server error). The run goes
+    on without it; a later re-enrichment (enrich_leads --stale) asks again."""
 
 USER_AGENT = "LeadCRM-Enrichment/1.0 (company profile lookup for a CRM; one page per lead)"
 

@@ -18,10 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import events, jobs
+from ..distribution.service import Placement, lead_lock, placement_apply, teams_take_turn
+from ..distribution.territories import territory_match
 from ..models import Agent, Assignment, Call, CallCallback, Interaction, Lead, Notification
 from .calls import CALL_NOT_FOUND, MISSED, CallError, _answer, _spoken, _team_for_number, call_end
-from .service import Placement, lead_lock, placement_apply, teams_take_turn
-from .territories import territory_match
 
 # An agent's leg that reached them (the provider's words for it).
 LEG_ANSWERED = frozenset({"answered", "completed"})

@@ -8,9 +8,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads.api.calls import VOICEMAIL_PROMPT
 from leads.common.normalize import INVALID_PHONE
-from leads.distribution.calls import (
+from leads.models import Assignment, Call, Interaction, Lead, RotationState
+from leads.telephony.calls import (
     CALL_ALREADY_ENDED,
     CALL_NOT_FOUND,
     DURATION_INVALID,
@@ -19,10 +19,9 @@ from leads.distribution.calls import (
     OUTCOME_INVALID,
     call_route,
 )
-from leads.models import Assignment, Call, Interaction, Lead, RotationState
+from leads.telephony.twiml import VOICEMAIL_PROMPT
 from tests.factories import LeadFactory
-
-from .conftest import agent, make_team, territory
+from tests.leads.distribution.conftest import agent, boss, make_team, now, territory  # noqa: F401 (boss, now: fixtures)
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Notification
-from .roles import MARKETERS, SALES_MANAGERS, SALES_REPS
+from ..models import Notification
+from ..roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 
 
 def _unread_count():

@@ -8,8 +8,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .common.timezones import zone_or_none
-from .models import UserPreference
+from ..common.timezones import zone_or_none
+from ..models import UserPreference
 
 SESSION_KEY = "leadcrm_time_zone"
 

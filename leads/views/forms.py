@@ -3,10 +3,10 @@ from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from .common.normalize import normalize_email
-from .common.validation import lead_clean
-from .models import Interaction, Lead
-from .roles import is_manager
+from ..common.normalize import normalize_email
+from ..common.validation import lead_clean
+from ..models import Interaction, Lead
+from ..roles import is_manager
 
 EDITABLE_FIELDS = [
     "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from leads.enrichment import safe_http
-from leads.enrichment.safe_http import (
+from leads.common import safe_http
+from leads.common.safe_http import (
     BAD_REDIRECT,
     REFUSED_ADDRESS,
     REFUSED_CREDENTIALS,

@@ -24,11 +24,8 @@ from django.utils import timezone
 from .. import events
 from ..capture.service import CaptureContext, CaptureEvent, capture
 from ..common.normalize import INVALID_PHONE, normalize_phone
-from ..models import Agent, Assignment, Call, Interaction, Lead, Team, TeamSettings
-from ..roles import is_manager
-from ..selectors import visible_to
-from .availability import OPEN_STATUSES, unavailable_reason
-from .service import (
+from ..distribution.availability import OPEN_STATUSES, unavailable_reason
+from ..distribution.service import (
     Placement,
     lead_lock,
     lead_waiting_in_queue,
@@ -38,8 +35,11 @@ from .service import (
     teams_take_turn,
     turn_text,
 )
-from .sla import lead_first_contact
-from .territories import territory_match
+from ..distribution.sla import lead_first_contact
+from ..distribution.territories import territory_match
+from ..models import Agent, Assignment, Call, Interaction, Lead, Team, TeamSettings
+from ..roles import is_manager
+from ..selectors import visible_to
 
 NUMBER_REQUIRED = "Send the caller's number in E.164, e.g. +442079460958."
 NUMBER_NOT_ROUTED = "No team or agent answers on {number}: add it to a team's phone numbers or to an agent."

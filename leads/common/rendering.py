@@ -1,4 +1,5 @@
-"""Rendering sequence emails in a sandbox.
+"""Rendering emails from templates people write, in a sandbox: sequence steps (nurturing), the rep's
+templates and placeholders (rep_email) and automation emails all use this one engine.
 
 Subjects and bodies are Django template syntax, compiled by an engine of their own that knows only
 a few harmless tags and filters: no {% load %}, {% include %}, {% extends %}, {% debug %}, no
@@ -6,16 +7,20 @@ loaders at all. The context holds plain dicts of strings, never model objects, a
 a template names is checked against the allowed fields before it renders, so a typo or an attempt
 to reach `lead.owner` is an error the editor shows, not a silent blank.
 """
+from __future__ import annotations
+
 import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 from django.template.base import FilterExpression, Lexer, TokenType, Variable, VariableNode
 from django.template.defaulttags import IfNode
 
-from ..models import Lead
+if TYPE_CHECKING:  # the lead is read, never imported: common sits below the models
+    from ..models import Lead
 
 # Tags and filters the sandbox knows. Anything else (load, include, extends, debug, ssi, url,
 # csrf_token, for, with, templatetag, widthratio…) is refused.
@@ -47,7 +52,7 @@ for _name in ALLOWED_FILTERS:
 
 
 class SandboxEngine(Engine):
-    default_builtins = ["leads.nurturing.rendering"]
+    default_builtins = ["leads.common.rendering"]
 
 
 _engine = SandboxEngine(libraries={}, autoescape=False, debug=False, loaders=[], app_dirs=False)
