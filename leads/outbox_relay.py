@@ -51,15 +51,15 @@ def _relay_sql() -> tuple[str, dict]:
     return sql, names
 
 
-def outbox_relay(*, now: datetime | None = None) -> tuple[int, int, bool]:
+def outbox_relay(*, now: datetime | None = None, limit: int = RELAY_BATCH) -> tuple[int, int, bool]:
     """Publish the relayed jobs that are due and were never published: one transaction marks up to
-    RELAY_BATCH of them published (replacing BATCH_JOB_MIN or more single-lead jobs by batch jobs),
+    `limit` of them published (replacing BATCH_JOB_MIN or more single-lead jobs by batch jobs),
     then their messages go. Returns (jobs taken, messages sent, whether the broker failed); on a
     failure the unsent rows are unmarked, for the next relay or the sweeper."""
     now = now or timezone.now()
     sql, names = _relay_sql()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, {**names, "now": now, "batch": RELAY_BATCH})
+        cursor.execute(sql, {**names, "now": now, "batch": limit})
         rows = cursor.fetchall()
         if not rows:
             return 0, 0, False
