@@ -3,7 +3,8 @@
 The guarantee (docs/jobs.md): a job exists exactly when the transaction that asked for it
 committed, and it runs to the end at least once, whatever happens to the broker or a worker.
 - `enqueue` writes an OutboxJob row in the caller's transaction; after commit a background
-  thread publishes it (no request waits on the broker) with the row's id in a message header.
+  thread publishes it (no request waits on the broker) with the row's id in a message header;
+  lead processing (RELAYED_TASKS) is published by the workers' relay instead (outbox_relay.py).
 - The task claims the row when it starts (OutboxTask) and deletes it when it finished, so a
   second copy of the message (a republish, a redelivery) finds nothing to do and skips.
 - `outbox_sweep` (beat, every few seconds) republishes rows never published, rows whose message
