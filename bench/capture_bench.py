@@ -6,8 +6,9 @@
     .venv/bin/python bench/capture_bench.py --api [--profile N]  # the same through POST /api/v1/capture (a manager's token, JSON)
 
 Creates a bench web form (rate limit lifted, minimum fill time 0) in a dedicated database
-(leadcrm_capturebench), starts gunicorn with REDIS_URL set (rate-limit counters in Redis,
-tasks published to Redis; no Celery worker runs, so the numbers are the web tier's alone),
+(leadcrm_capturebench), starts gunicorn with REDIS_URL set (rate-limit counters in Redis;
+no Celery worker runs, so the numbers are the web tier's alone; after the run the script relays the
+captures' jobs to Redis as a worker's outbox relay would and prints that CPU per job separately),
 and drives it with wrk: every request posts a new person (a unique email), form-encoded,
 with a valid signed render stamp. Prints leads/s and the latency distribution (wrk --latency)
 and checks the database for exactly one lead per 2xx answer. It also reads the CPU time (utime +
@@ -259,6 +260,39 @@ def _profile(requests: int, web_form, stamp: str, token: str = "") -> None:
     print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
+def _relay_cost(take: int) -> None:
+    """What a capture now costs a worker: its job published by the outbox relay (leads/outbox_relay.py)
+    instead of by the web process. No worker runs here, so this process relays the jobs the run
+    left, `take` per statement as at full speed (800 leads/s x 0.2 s polls), and prints the CPU of
+    this process, its PostgreSQL backend and redis-server per job; then the messages are dropped."""
+    from django.db import connection
+
+    from leadcrm.celery import app
+    from leads.models import OutboxJob
+    from leads.outbox_relay import outbox_relay
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    redis = _pids_named("redis-server")
+    cpu0, pg0, redis0 = time.process_time(), _cpu_ms(backend), sum(_cpu_ms(pid) for pid in redis)
+    jobs_taken = messages = 0
+    while True:
+        taken, sent, failed = outbox_relay(limit=take)
+        jobs_taken, messages = jobs_taken + taken, messages + sent
+        if failed or not taken:
+            break
+    if jobs_taken:
+        process_ms = (time.process_time() - cpu0) * 1000 / jobs_taken
+        pg_ms = (_cpu_ms(backend) - pg0) / jobs_taken
+        redis_ms = (sum(_cpu_ms(pid) for pid in redis) - redis0) / jobs_taken
+        print(f"outbox relay (a worker's share), {jobs_taken} jobs in {messages} messages, {take} per take, CPU per job: "
+              f"relay {process_ms:.3f} ms, its PostgreSQL backend {pg_ms:.3f} ms, redis-server {redis_ms:.3f} ms "
+              f"= {process_ms + pg_ms + redis_ms:.3f} ms")
+    app.control.purge()  # no worker will run them: drop the messages and their rows
+    OutboxJob.objects.filter(published_at__isnull=False, claimed_at__isnull=True).delete()
+
+
 def _api_token() -> str:
     """A manager's API token (the integration's): its captures go the manager's way (no `within`)."""
     from django.contrib.auth.models import Group, User
@@ -285,6 +319,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--api", action="store_true", help="post to /api/v1/capture with a manager's token (JSON)")
+    parser.add_argument("--relay-take", type=int, default=160, metavar="N",
+                        help="jobs per relay statement when measuring the outbox relay after the run")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="instead: profile N requests in this process through the WSGI handler")
     args = parser.parse_args()
@@ -392,6 +428,7 @@ def main() -> int:
     print(f"load average before the run: {' '.join(f'{v:.2f}' for v in load_before)} (after it: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, the bench's own processes included); "
           f"CPU not counted above (other jobs, the kernel's share of the traffic) was {others:.0%} of the machine")
+    _relay_cost(args.relay_take)
     # Every accepted request made its own lead (a few more may finish after wrk stops counting).
     return 0 if created >= requests_total - errors and errors == 0 else 1
 

@@ -355,6 +355,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Every worker's outbox relay polls for newly captured leads' jobs this often (leads/outbox_relay.py);
+# 0 turns it off (the sweeper then sends them, PUBLISH_GRACE later).
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=0.2)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Default periodic jobs (leadcrm/schedule.py); beat copies them into django-celery-beat's tables,
 # where managers can change or pause them in admin.

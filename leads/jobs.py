@@ -3,7 +3,8 @@
 The guarantee (docs/jobs.md): a job exists exactly when the transaction that asked for it
 committed, and it runs to the end at least once, whatever happens to the broker or a worker.
 - `enqueue` writes an OutboxJob row in the caller's transaction; after commit a background
-  thread publishes it (no request waits on the broker) with the row's id in a message header.
+  thread publishes it (no request waits on the broker) with the row's id in a message header;
+  lead processing (RELAYED_TASKS) is published by the workers' relay instead (outbox_relay.py).
 - The task claims the row when it starts (OutboxTask) and deletes it when it finished, so a
   second copy of the message (a republish, a redelivery) finds nothing to do and skips.
 - `outbox_sweep` (beat, every few seconds) republishes rows never published, rows whose message
@@ -55,6 +56,9 @@ BROKER_BACKOFF_SECONDS = 3.0
 # sweep replaces them by batch jobs of BATCH_JOB_SIZE leads, one task per batch so every worker
 # process takes a share. {single task: batch task}; the batch task takes [[id, enqueued at], …].
 BATCHED_TASKS = {"leads.tasks.process_lead_task": "leads.tasks.process_leads_batch_task"}
+# Jobs no web process publishes: the relay in every worker (leads/outbox_relay.py) sends them, in
+# batches when they come fast, a fraction of a second after commit (a capture never waits on the broker).
+RELAYED_TASKS = frozenset([*BATCHED_TASKS, *BATCHED_TASKS.values()])
 BATCH_JOB_SIZE = 200
 BATCH_JOB_MIN = 20  # fewer stranded jobs than this go out one by one, as they came
 # Advisory lock key space for claims: (ADVISORY_NAMESPACE, id mod 2^31).
@@ -78,19 +82,15 @@ def _background_publisher() -> ThreadPoolExecutor:
 
 
 def enqueue(task_name: str, *args, countdown: float | None = None) -> None:
-    """Run the task `task_name` with `args` once the current transaction commits, at least once."""
+    """Run the task `task_name` with `args` once the current transaction commits, at least once
+    (the relay sends RELAYED_TASKS; the publishing thread the others)."""
     now = timezone.now()
     job = OutboxJob.objects.create(
         task_name=task_name, args=list(args), created_at=now, due_at=now + timedelta(seconds=countdown or 0),
         trace_id=get_guid() or "",
     )
-    transaction.on_commit(lambda: _submit(_publish_fresh, job.pk, task_name, job.args, countdown))
-
-
-def publish_after_commit(*, job_id: int, task_name: str, args: list) -> None:
-    """Publish after commit a job whose outbox row the caller wrote itself, in its own statement
-    (capture writes a new lead and its processing job in one INSERT)."""
-    transaction.on_commit(lambda: _submit(_publish_fresh, job_id, task_name, args, None))
+    if task_name not in RELAYED_TASKS:
+        transaction.on_commit(lambda: _submit(_publish_fresh, job.pk, task_name, job.args, countdown))
 
 
 _pending = 0
@@ -416,7 +416,7 @@ def _sweep_params(now: datetime) -> tuple[dict, dict]:
     return formats, params
 
 
-def _send_or_unpublish(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
+def outbox_send_rows(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
     """Send (job id, task name, args, due at, trace id, created at) rows; on a broker failure the unsent rows
     wait for the next sweep. Returns (how many were sent, whether the broker failed)."""
     for index, (job_id, task_name, args, due_at, trace_id, _) in enumerate(rows):
@@ -436,7 +436,7 @@ def _send_or_unpublish(rows: list[tuple], *, now: datetime) -> tuple[int, bool]:
     return len(rows), False
 
 
-def _as_batches(rows: list[tuple], *, now: datetime) -> list[tuple]:
+def outbox_batch_rows(rows: list[tuple], *, now: datetime) -> list[tuple]:
     """In the sweep's transaction: replace the picked single jobs of a BATCHED_TASKS task (when
     BATCH_JOB_MIN or more) by batch jobs of BATCH_JOB_SIZE leads (one argument: [[id, enqueued at]]),
     marked published; returns the rows to send."""
@@ -462,7 +462,7 @@ def _as_batches(rows: list[tuple], *, now: datetime) -> list[tuple]:
                 task_name=BATCHED_TASKS[name], args=[[[pk, at.isoformat()] for pk, at in chunk]],
                 created_at=min(at for _, at in chunk), due_at=now, published_at=now, publishes=1,
             ))
-        logger.info("outbox sweep: %s stranded %s jobs go out in batches of %s", len(picked), name, BATCH_JOB_SIZE)
+        logger.info("outbox: %s %s jobs go out in batches of %s", len(picked), name, BATCH_JOB_SIZE)
     OutboxJob.objects.bulk_create(jobs)
     return [row for row in rows if row[0] not in gone] + [
         (job.pk, job.task_name, job.args, job.due_at, job.trace_id, job.created_at) for job in jobs
@@ -484,9 +484,9 @@ def outbox_sweep(*, now: datetime | None = None) -> int:
             rows = cursor.fetchall()
             if not rows:
                 break
-            outgoing = _as_batches(rows, now=now)
+            outgoing = outbox_batch_rows(rows, now=now)
         picked += len(rows)
-        count, failed = _send_or_unpublish(outgoing, now=now)
+        count, failed = outbox_send_rows(outgoing, now=now)
         sent += count
         if failed:
             return sent

@@ -11,16 +11,28 @@ from psycopg import RawCursor
 from ..models import CaptureRecord, Consent, Interaction, Lead, OutboxJob
 from ..services import PROCESS_LEAD_TASK
 
-_INSERT_FIELDS: dict[type[models.Model], list[tuple[models.Field, Any, Any]]] = {}
-# Values whose database form never changes: a field still holding its (constant) default writes
-# the database value prepared once. Most of a new lead's 60 columns hold their default, and
-# preparing each one anew was a tenth of a capture's CPU (bench/README.md).
+# Per model: (field, its attribute, whether its pre_save is Field's own (the attribute as it is),
+# the Python types whose values Django's get_db_prep_save hands to the driver unchanged, its
+# constant default or _NO_CONSTANT, that default's database value). Most of a new lead's 60
+# columns hold their default, and preparing each one anew was a tenth of a capture's CPU; the
+# rest are mostly strings that CharField's preparation returns as they are (bench/README.md).
+_INSERT_FIELDS: dict[type[models.Model], list[tuple[models.Field, str, bool, tuple, Any, Any]]] = {}
+_INSERT_COLUMNS: dict[tuple[type[models.Model], tuple[str, ...]], list[str]] = {}
 _CONSTANT_TYPES = (str, int, bool, type(None))
 _NO_CONSTANT = object()
+# Field classes (exactly these: a subclass may prepare differently) whose get_db_prep_save hands
+# a value of these types to the driver unchanged: CharField's to_python is the identity on a str
+# (a str subclass, such as a choices enum, takes the full path), None stays None. (Integers do not:
+# on psycopg 3 Django wraps them in their column's integer type.)
+_TEXT = (str, type(None))
+_UNCHANGED = {
+    models.CharField: _TEXT, models.TextField: _TEXT, models.EmailField: _TEXT, models.URLField: _TEXT,
+    models.SlugField: _TEXT, models.BooleanField: (bool, type(None)),
+}
 
 
-def _insert_fields(model: type[models.Model]) -> list[tuple[models.Field, Any, Any]]:
-    """(field, constant default or _NO_CONSTANT, its database value) for the columns Django's INSERT writes."""
+def _insert_fields(model: type[models.Model]) -> list[tuple[models.Field, str, bool, tuple, Any, Any]]:
+    """The columns Django's INSERT writes, each with what preparing its value needs (above)."""
     fields = _INSERT_FIELDS.get(model)
     if fields is None:
         db = connections[DEFAULT_DB_ALIAS]
@@ -33,27 +45,40 @@ def _insert_fields(model: type[models.Model]) -> list[tuple[models.Field, Any, A
                 value = model_field.get_default()
                 if type(value) in _CONSTANT_TYPES:
                     default, prepared = value, model_field.get_db_prep_save(value, connection=db)
-            fields.append((model_field, default, prepared))
+            unchanged = _UNCHANGED.get(type(model_field), ())
+            plain = type(model_field).pre_save is models.Field.pre_save
+            fields.append((model_field, model_field.attname, plain, unchanged, default, prepared))
         _INSERT_FIELDS[model] = fields
     return fields
+
+
+def _insert_columns(model: type[models.Model], linked: tuple[str, ...]) -> list[str]:
+    columns = _INSERT_COLUMNS.get((model, linked))
+    if columns is None:
+        quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+        columns = [quote(field[0].column) for field in _insert_fields(model) if field[0].name not in linked]
+        _INSERT_COLUMNS[(model, linked)] = columns
+    return columns
 
 
 def _insert_row(obj: models.Model, *, linked: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
     """The quoted columns and database values Django's own INSERT would write for `obj` (the
     primary key and generated columns are the database's), without the `linked` foreign keys."""
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy (a lookup per attribute)
-    quote = db.ops.quote_name
-    columns, values = [], []
-    for model_field, default, prepared in _insert_fields(type(obj)):
+    state = obj.__dict__
+    values = []
+    for model_field, attname, plain, unchanged, default, prepared in _insert_fields(type(obj)):
         if model_field.name in linked:
             continue
-        columns.append(quote(model_field.column))
-        value = model_field.pre_save(obj, True)
-        if default is not _NO_CONSTANT and type(value) is type(default) and value == default:
+        value = state[attname] if plain else model_field.pre_save(obj, True)
+        kind = type(value)
+        if default is not _NO_CONSTANT and kind is type(default) and value == default:
             values.append(prepared)
+        elif kind in unchanged:
+            values.append(value)
         else:
             values.append(model_field.get_db_prep_save(value, connection=db))
-    return columns, values
+    return _insert_columns(type(obj), linked), values
 
 
 # The capture's statement with PostgreSQL's own $n placeholders, run through a psycopg RawCursor:
@@ -70,8 +95,7 @@ def _casts(obj: models.Model, linked: tuple[str, ...]) -> list[str]:
     """Each inserted column's type, without a length (a cast would cut a value, not refuse it)."""
     db = connections[DEFAULT_DB_ALIAS]
     return [
-        _LENGTH.sub("", model_field.db_type(connection=db))
-        for model_field, _default, _prepared in _insert_fields(type(obj)) if model_field.name not in linked
+        _LENGTH.sub("", field[0].db_type(connection=db)) for field in _insert_fields(type(obj)) if field[0].name not in linked
     ]
 
 

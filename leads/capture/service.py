@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .. import events, jobs
+from .. import events
 from ..events import ACTIVITY_KINDS
 from ..locks import advisory_lock
 from ..models import CaptureRecord, Consent, Interaction, Lead, PossibleDuplicate, WebForm
 from ..privacy import tombstones
-from ..services import PROCESS_LEAD_TASK, lead_enqueue_processing
+from ..services import lead_enqueue_processing
 from .cleaning import capture_clean
 from .duplicates import duplicates_detect
 from .merge import PHONE_CANDIDATES, fields_merge, lead_new, person_find
@@ -315,8 +315,8 @@ def _capture_new(
     fields: dict[str, Any], *, context: CaptureContext, event: CaptureEvent, kind: str, received_at, occurred_at,
     consent_text: str, team_id: int | None, form_submits: int,
 ) -> CaptureResult | None:
-    """A new person: the lead, its capture record, timeline entry and consent in one statement,
-    then processing enqueued after commit. None (nothing written) if the lead already exists."""
+    """A new person: the lead, its capture record, timeline entry, consent and processing job
+    (for the outbox relay) in one statement. None (nothing written) if the lead already exists."""
     lead = _lead_new(
         fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
         received_at=received_at, form_submits=form_submits,
@@ -335,9 +335,9 @@ def _capture_new(
     consent = None
     if consent_text:
         consent = Consent(lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None, web_form=context.web_form)
-    job_id = new_lead_insert(lead=lead, record=record, interaction=entry, consent=consent)
-    if job_id is None:
+    if new_lead_insert(lead=lead, record=record, interaction=entry, consent=consent) is None:
         return None
     events.lead_captured_new(lead=lead, entry=entry)
-    jobs.publish_after_commit(job_id=job_id, task_name=PROCESS_LEAD_TASK, args=[lead.pk])
+    # The processing job's row went in with the lead: the outbox relay in the workers publishes it
+    # (in batches when captures come fast); this request never talks to the broker.
     return CaptureResult(lead=lead, created=True, record=record)

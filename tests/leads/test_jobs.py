@@ -34,23 +34,25 @@ def test_the_outbox_row_commits_with_the_change_and_not_without_it():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_job_whose_broker_was_down_at_commit_is_republished_and_processed_once(private_redis):
+def test_a_job_whose_broker_was_down_at_commit_is_republished_and_processed_once(private_redis, mailoutbox):  # noqa: F811
     """A publish that failed used to be "left for the sweeper", which only looked at leads after
     five minutes: an assignment email published that way was never sent."""
     private_redis.stop()
     jobs.publisher_forget_failures()
-    lead = LeadFactory()
-    lead_enqueue_processing(lead_id=lead.pk)
+    rep = RepFactory(email="outage@example.com")
+    note = Notification.objects.create(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Ada assigned to you")
+    with transaction.atomic():
+        jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
     jobs.publisher_flush()
     job = OutboxJob.objects.get()
     assert job.published_at is None  # the broker refused it
-    assert Lead.objects.get(pk=lead.pk).processed_at is None
     private_redis.start()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         assert jobs.outbox_sweep(now=job.created_at + jobs.PUBLISH_GRACE * 2) == 1
-        assert wait_for(lambda: Lead.objects.get(pk=lead.pk).processed_at is not None)
+        assert wait_for(lambda: Notification.objects.get(pk=note.pk).emailed_at is not None)
         assert wait_for(lambda: not OutboxJob.objects.exists()), "the finished task did not delete its row"
     assert jobs.outbox_sweep() == 0  # nothing left to send
+    assert len(mailoutbox) == 1
 
 
 @pytest.mark.django_db(transaction=True)
