@@ -9,8 +9,9 @@ indexes: see bench/README.md, "What bulk writes cost")."""
 from typing import Any
 
 from django.db import connection
-from django.db.models import FloatField
+from django.db.models import FloatField, JSONField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import NullIf
 
 from ...common.bulk import objects_update
 from ...models import Lead, ScoringModel
@@ -73,20 +74,34 @@ def tree_probabilities_write(*, model: ScoringModel, scope, decimals: int, clamp
 STAGE_TABLE = "leads_tree_probability"
 
 
+def _tree_rows(scope, *, after: int, batch: int, columns: list[dict[str, Any]]) -> list[tuple]:
+    """The next `batch` leads of scope after id `after`: (pk, FIELDS…, attributes, tags, created_at).
+    Attributes and tags come back as None when the model has no column of theirs or the lead has
+    none: decoding every lead's '{}' and '[]' was 40 % of the Python CPU of a range (profiled:
+    3.1 of 7.7 s for 69,000 leads)."""
+    uses_attributes = any(column["source"].startswith("attributes.") for column in columns)
+    uses_tags = any(column["kind"] == "tag" for column in columns)
+    nothing = Value(None, output_field=JSONField())
+    return list(
+        scope.filter(pk__gt=after).order_by("pk").annotate(
+            tree_attributes=NullIf("attributes", Value({}, output_field=JSONField())) if uses_attributes else nothing,
+            tree_tags=NullIf("tags", Value([], output_field=JSONField())) if uses_tags else nothing,
+        ).values_list("pk", *FIELDS, "tree_attributes", "tree_tags", "created_at")[:batch]
+    )
+
+
 def tree_probabilities_stage(*, model: ScoringModel, scope, decimals: int, clamp: float, batch: int) -> int:
     """Compute the probability of every lead in scope (open leads) into the session-local stage
     table (emptied first; nothing is written to the lead rows); returns how many were staged.
     staged_probability() reads them back in the rescore's statement."""
+    exported, _ = tree_predictor(model)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (id BIGINT PRIMARY KEY, probability DOUBLE PRECISION)")
         cursor.execute(f"DELETE FROM {STAGE_TABLE}")
         staged = 0
         last = 0
         while True:
-            rows = list(
-                scope.filter(pk__gt=last).order_by("pk")
-                .values_list("pk", *FIELDS, "attributes", "tags", "created_at")[:batch]
-            )
+            rows = _tree_rows(scope, after=last, batch=batch, columns=exported["columns"])
             if not rows:
                 break
             last = rows[-1][0]
