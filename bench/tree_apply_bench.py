@@ -15,8 +15,10 @@ table: every index, the trigram haystack), a tree model of --trees trees (fitted
 the closed leads, a fixed number of boosting rounds: what a trained model costs to walk, whatever
 it learned) made the model in use, then the rescore a training starts (rescore_all_start() → the
 Celery worker's processes → one task per range of ids) timed twice, as bench/score_bench.py does:
-run 1 is the model's first application (every open lead gets a new probability and a new score),
-run 2 applies it again (nothing moves, nothing is written).
+run 1 is the model's first application (every open lead gets a new probability and a new score)
+when the leads' probabilities are the loader's random ones (right after `--reload` or
+`bench/score_bench.py --reload`; a second bench on the same leads fits the same trees, so its run 1
+moves nothing), run 2 applies it again (nothing moves, nothing is written: the compute cost alone).
 """
 import argparse
 import os
