@@ -70,6 +70,82 @@ def _load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
+def rescore_runs(*, workers: int, count: int = 2) -> list[float] | None:
+    """Rescore every open lead `count` times (on `workers` Celery worker processes, or in this process
+    with 0), printing each run's time, load average, per-range compute and write, and CPU; returns
+    the wall times (None when a run failed). Also used by bench/tree_apply_bench.py."""
+    from django.db import connection
+
+    from leads.models import ScoreJob
+    from leads.scoring.service import leads_rescore, rescore_all_start
+
+    runs: list[float] = []
+    worker = None
+    if workers:
+        from leadcrm.celery import app
+
+        app.control.purge()
+        # The worker logs at INFO: its range tasks say what each range cost (compute, write).
+        log = Path(tempfile.mkdtemp(prefix="score_bench_")) / "worker.log"
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-l", "WARNING", "--concurrency", str(workers),
+             "--prefetch-multiplier", "1", "-Q", "celery"],
+            cwd=benchenv.ROOT, env={**os.environ, "LOG_LEVEL": "INFO"}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        )
+        time.sleep(4)  # let the pool start before the clock runs
+    try:
+        # Run 1 rewrites nearly every open lead (the loader's random scores all change: the worst case,
+        # as after a rule that touches everyone); run 2 is the steady state, where only leads whose
+        # engagement decayed or whose rules changed are rewritten.
+        for attempt in range(count):
+            load_before = _load()
+            seen: dict[int, tuple[float, float]] = {}  # pid → (CPU at first sight, CPU last seen)
+            _sample(seen, connection, worker)
+            log_at = log.stat().st_size if worker is not None else 0
+            started = time.monotonic()
+            if worker is None:
+                result = leads_rescore()
+                scored, logged, qualified = result.scored, result.logged, len(result.qualified)
+            else:
+                job = rescore_all_start(reason=f"bench run {attempt + 1}")
+                while ScoreJob.objects.filter(pk=job.pk, status__in=("pending", "running")).exists():
+                    if time.monotonic() - started > 1800:
+                        print("timed out", file=sys.stderr)
+                        return None
+                    _sample(seen, connection, worker)
+                    time.sleep(0.5)
+                _sample(seen, connection, worker)
+                job.refresh_from_db()
+                if job.status != "done":
+                    print(f"rescore {job.status}: {job.message}", file=sys.stderr)
+                    return None
+                scored, logged, qualified = job.processed, job.logged, job.qualified
+            runs.append(time.monotonic() - started)
+            how = f"{workers} worker processes" if worker is not None else "in-process"
+            print(f"run {attempt + 1} ({how}): {scored} open leads rescored in {runs[-1]:.1f}s "
+                  f"({scored / runs[-1]:,.0f} leads/s); {logged} significant changes logged, {qualified} qualified; "
+                  f"load average {load_before} → {_load()}", flush=True)
+            if worker is not None:
+                with log.open() as lines:
+                    lines.seek(log_at)
+                    ranges = [tuple(float(v) for v in m.groups()) for m in RANGE_LINE.finditer(lines.read())]
+                cpu = sum(last - first for first, last in seen.values())
+                if ranges:
+                    compute = [r[3] for r in ranges]
+                    write = [r[4] for r in ranges]
+                    print(f"  {len(ranges)} ranges: compute {sum(compute):.1f} s (mean {sum(compute) / len(ranges):.2f}, "
+                          f"max {max(compute):.2f}), write {sum(write):.1f} s (mean {sum(write) / len(ranges):.2f}, "
+                          f"max {max(write):.2f}); CPU of the worker processes and their PostgreSQL backends {cpu:.1f} s",
+                          flush=True)
+                    for start, end, leads, c, w in ranges:
+                        print(f"    ids {start:.0f}-{end:.0f}: {leads:.0f} leads, compute {c:.2f} s, write {w:.2f} s")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=60)
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -81,8 +157,8 @@ def main() -> int:
     from django.db import connection
     from load_leads import load_leads
 
-    from leads.models import Interaction, Lead, ScoreJob, ScoringRule
-    from leads.scoring.service import OPEN, leads_rescore, rescore_all_start
+    from leads.models import Interaction, Lead, ScoringRule
+    from leads.scoring.service import OPEN
 
     load_leads(args.leads, reload=args.reload)
     with connection.cursor() as cursor:
@@ -106,70 +182,9 @@ def main() -> int:
     print(f"{inserted} interactions for 1 in {step} leads in {time.monotonic() - started:.1f}s", flush=True)
     open_leads = Lead.objects.filter(status__in=OPEN).count()
     rules = ScoringRule.objects.filter(is_active=True).count()
-    runs = []
-    worker = None
-    if args.workers:
-        from leadcrm.celery import app
-
-        app.control.purge()
-        # The worker logs at INFO: its range tasks say what each range cost (compute, write).
-        log = Path(tempfile.mkdtemp(prefix="score_bench_")) / "worker.log"
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-l", "WARNING", "--concurrency", str(args.workers),
-             "--prefetch-multiplier", "1", "-Q", "celery"],
-            cwd=benchenv.ROOT, env={**os.environ, "LOG_LEVEL": "INFO"}, stdout=log.open("w"), stderr=subprocess.STDOUT,
-        )
-        time.sleep(4)  # let the pool start before the clock runs
-    try:
-        # Run 1 rewrites nearly every open lead (the loader's random scores all change: the worst case,
-        # as after a rule that touches everyone); run 2 is the steady state, where only leads whose
-        # engagement decayed or whose rules changed are rewritten.
-        for attempt in range(2):
-            load_before = _load()
-            seen: dict[int, tuple[float, float]] = {}  # pid → (CPU at first sight, CPU last seen)
-            _sample(seen, connection, worker)
-            log_at = log.stat().st_size if worker is not None else 0
-            started = time.monotonic()
-            if worker is None:
-                result = leads_rescore()
-                scored, logged, qualified = result.scored, result.logged, len(result.qualified)
-            else:
-                job = rescore_all_start(reason=f"bench run {attempt + 1}")
-                while ScoreJob.objects.filter(pk=job.pk, status__in=("pending", "running")).exists():
-                    if time.monotonic() - started > 1800:
-                        print("timed out", file=sys.stderr)
-                        return 1
-                    _sample(seen, connection, worker)
-                    time.sleep(0.5)
-                _sample(seen, connection, worker)
-                job.refresh_from_db()
-                if job.status != "done":
-                    print(f"rescore {job.status}: {job.message}", file=sys.stderr)
-                    return 1
-                scored, logged, qualified = job.processed, job.logged, job.qualified
-            runs.append(time.monotonic() - started)
-            how = f"{args.workers} worker processes" if worker is not None else "in-process"
-            print(f"run {attempt + 1} ({how}): {scored} open leads rescored in {runs[-1]:.1f}s "
-                  f"({scored / runs[-1]:,.0f} leads/s); {logged} significant changes logged, {qualified} qualified; "
-                  f"load average {load_before} → {_load()}", flush=True)
-            if worker is not None:
-                with log.open() as lines:
-                    lines.seek(log_at)
-                    ranges = [tuple(float(v) for v in m.groups()) for m in RANGE_LINE.finditer(lines.read())]
-                cpu = sum(last - first for first, last in seen.values())
-                if ranges:
-                    compute = [r[3] for r in ranges]
-                    write = [r[4] for r in ranges]
-                    print(f"  {len(ranges)} ranges: compute {sum(compute):.1f} s (mean {sum(compute) / len(ranges):.2f}, "
-                          f"max {max(compute):.2f}), write {sum(write):.1f} s (mean {sum(write) / len(ranges):.2f}, "
-                          f"max {max(write):.2f}); CPU of the worker processes and their PostgreSQL backends {cpu:.1f} s",
-                          flush=True)
-                    for start, end, leads, c, w in ranges:
-                        print(f"    ids {start:.0f}-{end:.0f}: {leads:.0f} leads, compute {c:.2f} s, write {w:.2f} s")
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=60)
+    runs = rescore_runs(workers=args.workers)
+    if runs is None:
+        return 1
     print(f"PostgreSQL {connection.pg_version}; {open_leads} open of {Lead.objects.count()} leads; {rules} active rules; "
           f"{Interaction.objects.filter(channel='bench').count()} engagement interactions")
     return 0 if max(runs) < 120 else 1

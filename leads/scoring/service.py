@@ -219,7 +219,6 @@ def leads_rescore(
     fit_rules, engagement_rules = rules_active()
     predictive = _predictive()
     model = predictive.model_current() if predictive is not None else None
-    probability = predictive.probability_sql(model) if model is not None else None
     scored = logged = 0
     qualified: list[int] = []
     ranges: list[tuple[int, int] | None] = [None] if lead_ids is not None else list(id_ranges or rescore_ranges())
@@ -230,10 +229,13 @@ def leads_rescore(
                 scope = scope.filter(pk__in=lead_ids)
             if id_range is not None:
                 scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
-            if model is not None:  # a tree model's probabilities are written first (a no-op for a logistic one)
-                predictive.probabilities_prepare(model=model, lead_ids=lead_ids, id_range=id_range)
-            _calc_table()
             started = time.perf_counter()
+            # A logistic model's probability is an SQL expression; a tree model's is computed now into
+            # a session-local table and read from there: either way it is written with the score.
+            probability = None
+            if model is not None:
+                probability = predictive.probabilities_prepare(model=model, lead_ids=lead_ids, id_range=id_range)
+            _calc_table()
             count = _calc_fill(
                 scope=scope, config=config, fit_rules=fit_rules, engagement_rules=engagement_rules,
                 probability=probability, lead_ids=lead_ids, id_range=id_range, now=now,

@@ -10,7 +10,14 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Exp, Greatest, Least, Round
 
 from ...models import Lead, ScoringModel
-from .applying import is_boosted, stored_probability, tree_explain, tree_probabilities_write
+from .applying import (
+    is_boosted,
+    staged_probability,
+    stored_probability,
+    tree_explain,
+    tree_probabilities_stage,
+    tree_probabilities_write,
+)
 from .features import ADDITIVE_OPS, EXCLUSIVE_ORDER, FIELDS, feature_condition, feature_matches, field_value
 
 OPEN = ("new", "active", "nurturing", "qualified")
@@ -137,8 +144,8 @@ _compiled: dict[tuple[str, float, str], tuple[str, tuple]] = {}
 
 
 def probability_sql(model: ScoringModel) -> RawSQL:
-    """The model's probability for a lead row, as an expression a rescore computes in bulk (a
-    tree model's is the stored column: probabilities_prepare() wrote it just before)."""
+    """The model's probability for a lead row, as an expression computed in bulk (a tree model's is
+    the stored column; a rescore stages fresh ones first: probabilities_prepare())."""
     if is_boosted(model):
         return stored_probability()
     return _compiled_probability(model)
@@ -146,18 +153,22 @@ def probability_sql(model: ScoringModel) -> RawSQL:
 
 def probabilities_prepare(
     *, model: ScoringModel | None, lead_ids: list[int] | None = None, id_range: tuple[int, int] | None = None
-) -> int:
-    """Before a rescore computes scores in SQL: a tree model's probabilities of the open leads in
-    scope, computed in Python and written where they change (nothing to do for a logistic model,
-    whose probability is part of the rescore's statement)."""
+) -> RawSQL | None:
+    """The probability a rescore's statement computes for the open leads in scope: a tree model's
+    is computed here in Python into a session-local table and read from there (the rescore then
+    writes it together with the score, each lead row once); a logistic model's is its SQL
+    expression. None without a model. Call it inside the rescore's transaction."""
+    if model is None:
+        return None
     if not is_boosted(model):
-        return 0
+        return _compiled_probability(model)
     scope = Lead.objects.filter(status__in=OPEN)
     if lead_ids is not None:
         scope = scope.filter(pk__in=lead_ids)
     if id_range is not None:
         scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
-    return _probabilities_write(scope, model)
+    tree_probabilities_stage(model=model, scope=scope, decimals=PROBABILITY_DECIMALS, clamp=LOGIT_CLAMP, batch=UPDATE_BATCH)
+    return staged_probability()
 
 
 def _compiled_probability(model: ScoringModel) -> RawSQL:

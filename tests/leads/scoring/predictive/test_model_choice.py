@@ -9,6 +9,7 @@ import random
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from leads.models import Lead, ScoreJob, ScoringConfig, ScoringModel, ScoringRule
 from leads.scoring import predictive
@@ -16,7 +17,7 @@ from leads.scoring.predictive import model_current, model_train, probabilities_u
 from leads.scoring.predictive.applying import tree_predictor
 from leads.scoring.predictive.boosted import TreePredictor, hgb_export, hgb_fit
 from leads.scoring.predictive.tabular import table
-from leads.scoring.service import rescore_all_start, score_explain
+from leads.scoring.service import leads_rescore, rescore_all_start, score_explain
 from tests.factories import ScoringModelFactory
 from tests.leads.scoring.predictive.test_predictive import synthetic
 
@@ -104,6 +105,33 @@ def test_tree_probabilities_are_written_in_batches_and_only_where_they_change(tr
     assert probabilities_update() == 0  # nothing changed: nothing written
     closed = Lead.objects.filter(status="converted").first()
     assert probabilities_update() == 0 and Lead.objects.get(pk=closed.pk).probability is None  # closed leads untouched
+
+
+def _rows_updated() -> int:
+    """Lead rows updated so far in this transaction (PostgreSQL's own count)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_get_xact_tuples_updated('leads_lead'::regclass)")
+        return cursor.fetchone()[0]
+
+
+def test_a_tree_models_first_application_rewrites_each_lead_once(trees):
+    """The probability and the score it moves are written together: a lead row costs all its
+    indexes every time it is written."""
+    opened = interacting(300, seed=14, closed=False)
+    before = _rows_updated()
+    result = leads_rescore()
+    assert result.scored == 300
+    assert _rows_updated() - before == 300  # not 600: no separate write of the probabilities first
+    exported, predictor = tree_predictor(trees)
+    rows = list(
+        Lead.objects.filter(pk__in=[lead.pk for lead in opened]).order_by("pk")
+        .values_list("probability", "score", *predictive.FIELDS, "attributes", "tags", "created_at")
+    )
+    expected = np.round(1 / (1 + np.exp(-predictor.log_odds(table([row[2:] for row in rows], exported["columns"])))), 2)
+    assert [row[0] for row in rows] == pytest.approx(list(expected), abs=1e-9)
+    before = _rows_updated()
+    assert leads_rescore().scored == 300
+    assert _rows_updated() == before  # applied again: nothing moved, nothing written
 
 
 def test_tree_explanation_adds_up_to_the_probability_and_the_score(trees):
