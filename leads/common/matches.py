@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connections
 from django.db.models import F, OrderBy, QuerySet
 from django.db.models.query import ModelIterable
@@ -181,7 +181,10 @@ def keys_if_small(values: QuerySet, *, limit: int) -> tuple[int, list[tuple] | N
     is) and counted there, so a large result sends PostgreSQL's count of 1,001 to Python instead of
     1,001 rows of sort values to convert and throw away (bench/README.md, issue 22 §1). PostgreSQL."""
     compiler = values.query.get_compiler(using=values.db)
-    sql, params = compiler.as_sql()
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # `.none()` or an empty IN (): nothing to read, as Django would answer
+        return 0, []
     statement = (
         f"WITH m AS MATERIALIZED ({sql}), c AS (SELECT count(*) AS total FROM m) "
         "SELECT c.total, m.* FROM c LEFT JOIN m ON c.total <= %s"
