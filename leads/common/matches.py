@@ -8,7 +8,8 @@ gives up: one to two seconds, chosen or not depending on ANALYZE's random sample
 
 So a list first reads the primary key and the ordering values of at most `limit + 1` matches,
 unordered (a bounded query the planner answers with bitmaps of the filters' indexes, the same
-shape as the capped count it replaces). With `limit` or fewer, the count is exact, the matches are
+shape as the capped count it replaces), and counts them in the same statement (`keys_if_small`):
+the rows travel to Python only when there are `limit` or fewer. With `limit` or fewer, the count is exact, the matches are
 sorted here by the list's own ordering (NULLs last, as `leads.filters.NullsLastOrderingFilter`
 says, `-id` breaking ties) and the page is fetched by primary key: no walk, whatever the
 statistics say. With more, the count is the planner's estimate and the page is the ordered
@@ -25,7 +26,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connections
 from django.db.models import F, OrderBy, QuerySet
 from django.db.models.query import ModelIterable
@@ -159,14 +160,44 @@ def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT) -> Match
             return Matches(count=unordered.count(), exact=True)
         capped = unordered[: limit + 1].count()
         return Matches(count=capped, exact=True) if capped <= limit else Matches(count=max(_estimate(unordered), capped), exact=False)
-    keys = list(unordered.values_list(*[t.name for t in terms])[: limit + 1])
-    if len(keys) > limit:
-        if not postgres:
+    values = unordered.values_list(*[t.name for t in terms])[: limit + 1]
+    if not postgres:
+        keys = list(values)
+        if len(keys) > limit:
             return Matches(count=unordered.count(), exact=True)
-        return Matches(count=max(_estimate(unordered), len(keys)), exact=False)
+    else:
+        capped, keys = keys_if_small(values, limit=limit)
+        if keys is None:
+            return Matches(count=max(_estimate(unordered), capped), exact=False)
     sort_in_place(keys, terms)
     pk_at = [t.name for t in terms].index(queryset.model._meta.pk.name)
     return Matches(count=len(keys), exact=True, terms=terms, keys=keys, pk_at=pk_at)
+
+
+def keys_if_small(values: QuerySet, *, limit: int) -> tuple[int, list[tuple] | None]:
+    """`values` (a `values_list` LIMITed to `limit + 1`) read in one statement that says how many
+    there were and sends the rows only when there were `limit` or fewer: (count, rows), or (count,
+    None) past the limit. The rows are bound in a MATERIALIZED CTE (planned as the LIMITed read it
+    is) and counted there, so a large result sends PostgreSQL's count of 1,001 to Python instead of
+    1,001 rows of sort values to convert and throw away (bench/README.md, issue 22 §1). PostgreSQL."""
+    compiler = values.query.get_compiler(using=values.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # `.none()` or an empty IN (): nothing to read, as Django would answer
+        return 0, []
+    statement = (
+        f"WITH m AS MATERIALIZED ({sql}), c AS (SELECT count(*) AS total FROM m) "
+        "SELECT c.total, m.* FROM c LEFT JOIN m ON c.total <= %s"
+    )
+    with connections[values.db].cursor() as cursor:
+        cursor.execute(statement, (*params, limit))
+        rows = cursor.fetchall()
+    total = rows[0][0]
+    if total > limit:
+        return total, None
+    if not total:
+        return 0, []
+    return total, list(compiler.results_iter(results=[[row[1:] for row in rows]], tuple_expected=True))
 
 
 def rows_by_pk(queryset: QuerySet, pks: list) -> list:

@@ -58,6 +58,15 @@ def lead_board_view(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/lead_board.html", context, status=200 if valid else 400)
 
 
+def _move_data(post: QueryDict, pk: int) -> QueryDict:
+    """The board's one move form carries every card's reason as `lost_reason_<pk>`: this card's is
+    the lost reason (a plain `lost_reason` is taken as it is)."""
+    data = post.copy()
+    if f"lost_reason_{pk}" in post:
+        data["lost_reason"] = post[f"lost_reason_{pk}"]
+    return data
+
+
 @login_required
 @require_POST
 def lead_board_move_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -65,7 +74,7 @@ def lead_board_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     Back to the board with its filters; with htmx, the board itself is answered."""
     lead = writable_lead(request, pk)
     query = clean_list_query(request.POST.get("query", ""))
-    form = StatusForm(request.POST)
+    form = StatusForm(_move_data(request.POST, pk))
     errors = None
     if form.is_valid() and form.cleaned_data["status"] not in (*BOARD_STATUSES, Lead.Status.LOST):
         form.add_error("status", BOARD_NOT_A_COLUMN)

@@ -1,8 +1,8 @@
 /* Dragging cards between the board's columns with the mouse (progressive enhancement: each card's
-   buttons move it with the keyboard, and without scripts). A drop submits the card's move form
-   with the column's status: htmx posts it and swaps the board, so the move
-   goes through the same view and service as the buttons. Lost is not a column: it asks for a
-   reason in the card's "Lost…" form. */
+   buttons move it with the keyboard, and without scripts). A drop submits the board's move form
+   (#board-move: the card's buttons name it with form= and their URL with formaction=) to the card's
+   URL with the column's status: htmx posts it and swaps the board, so the move goes through the same
+   view and service as the buttons. Lost is not a column: it asks for a reason in the card's "Lost…". */
 (function () {
   "use strict";
   var dragged = null;
@@ -43,14 +43,29 @@
     if (!column) { return; }
     event.preventDefault();
     var from = dragged.closest(".board-column");
-    var form = dragged.querySelector("form[data-move-form]");
-    if (!form || from === column) { return; }
-    // The card's own move form, with the column's status as if a button of it had been pressed.
-    var status = document.createElement("input");
-    status.type = "hidden";
-    status.name = "status";
-    status.value = column.getAttribute("data-status");
-    form.appendChild(status);
-    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    var form = document.getElementById("board-move");
+    var button = dragged.querySelector("button[formaction]");
+    if (!form || !button || from === column) { return; }
+    // The board's move form, sent to the card's URL with the column's status, as if a button of the card had been pressed.
+    var url = button.getAttribute("formaction");
+    var status = column.getAttribute("data-status");
+    if (window.htmx) {
+      window.htmx.ajax("POST", url, { source: form, target: "#lead-board", swap: "outerHTML", values: { status: status } });
+      return;
+    }
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = "status";
+    input.value = status;
+    form.appendChild(input);
+    form.action = url;
+    form.submit();
+  });
+
+  // Enter in a card's lost reason presses that card's "Mark lost" (the move form's default button does nothing).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.matches || !event.target.matches(".board-card input[name^=lost_reason_]")) { return; }
+    var lost = event.target.closest(".board-card").querySelector("button[value=lost]");
+    if (lost) { event.preventDefault(); lost.click(); }
   });
 })();

@@ -3,8 +3,8 @@
 "Visible to the rep" and "matches the term" are correlated (territories), the planner assumes they
 are not, and for `LIMIT 50` it chose a scan that hopes to meet 50 visible matches early: for a rep
 with 3 of 14,946 "gmbh" leads it read the whole table (3.3 s at a million leads). A rep's text
-sample is now the visible ones among the term's first 500 matches (no visibility in that sample, so
-nothing to misjudge), and only if that gave fewer than 50, a MATERIALIZED CTE planned without the
+sample is now the visible ones among the term's first 1,000 matches (no visibility in that sample, so
+nothing to misjudge; visibility tested on the sample's own rows as they are read), and only if that gave fewer than 50, a MATERIALIZED CTE planned without the
 LIMIT (bitmaps bounded by the rep's book); the leads are then read by primary key.
 """
 import pytest
@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leads.models import Lead
 from leads.search import lead_search, search_terms_parse
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,28 @@ def test_a_reps_text_sample_is_planned_without_its_limit_and_read_by_id(rep, oth
     assert sorted(lead.pk for lead in found) == sorted(lead.pk for lead in mine)
     sql = queries.captured_queries[-1]["sql"]
     assert "WITH m AS MATERIALIZED (" in sql and "AS candidates LIMIT 50" in sql  # the bounded sample, then the CTE
-    assert "LIMIT 500" in sql
+    assert "LIMIT 1000" in sql
     assert '"leads_lead"."id" = ANY(ARRAY(' in sql and "ORDER BY" not in sql
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "CTE m" in plan and "leads_lead_pkey" in plan, plan  # the outer read is by primary key
     assert "lead_created_idx" not in plan, plan
+    # the sample is not joined back by id: the visibility test reads the sample's own columns
+    assert "HashAggregate" not in plan and "Semi Join" not in plan, plan
+
+
+def test_a_reps_sample_shows_only_what_the_rep_may_see(rep, other_rep, team):
+    """The sample stands in for the lead table under visible_to's WHERE: another rep's leads and
+    other teams' queues stay out; the rep's own and their team's unassigned leads are found."""
+    elsewhere = TeamFactory(name="Elsewhere")
+    mine = LeadFactory(company="Kiwi Ltd", owner=rep, team=team)
+    queued = LeadFactory(company="Kiwi Two", owner=None, team=team)
+    LeadFactory(company="Kiwi Three", owner=other_rep, team=team)
+    LeadFactory(company="Kiwi Four", owner=None, team=elsewhere)
+    rep = type(rep).objects.get(pk=rep.pk)
+    found = lead_search(user=rep, terms=search_terms_parse(term="kiwi"))
+    assert sorted(lead.pk for lead in found) == sorted([mine.pk, queued.pk])
 
 
 def test_a_managers_sample_keeps_its_limit(manager, rep, other_rep, team):

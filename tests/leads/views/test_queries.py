@@ -156,3 +156,18 @@ def test_a_reps_few_matches_among_many_are_read_by_id_not_by_walking_the_date_in
             cursor.execute(f"EXPLAIN {page_query}")
             assert "leads_lead_pkey" in "\n".join(row[0] for row in cursor.fetchall())
             cursor.execute("SET LOCAL enable_seqscan = on")
+
+
+def test_an_empty_queryset_reads_no_keys_and_counts_zero():
+    """`.none()` (a user with no role, an invalid filter) compiles to no SQL at all: the ids-first
+    reader answers an exact zero without a query, as Django's own count() would."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.common.matches import matches_read
+    from leads.models import Lead
+
+    LeadFactory()
+    with CaptureQueriesContext(connection) as queries:
+        matches = matches_read(Lead.objects.none().order_by("-created_at"))
+    assert (matches.count, matches.exact, matches.keys) == (0, True, []) and not queries.captured_queries

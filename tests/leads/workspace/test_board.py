@@ -118,3 +118,25 @@ def test_the_list_links_to_the_board_with_its_filters(client, manager):
     client.force_login(manager)
     body = client.get("/", {"grade": "A"}).content.decode()
     assert 'href="/board/?grade=A"' in body
+
+
+def test_the_cards_share_one_move_form_and_a_cards_own_lost_reason_is_the_one_used(client, rep, team):
+    """Each card's buttons submit the board's one form (form= and formaction=): one CSRF token per
+    board, not two forms per card. Every card's reason travels with it; the moved card's is used."""
+    lead = LeadFactory(owner=rep, team=team, status=Lead.Status.ACTIVE)
+    other = LeadFactory(owner=rep, team=team, status=Lead.Status.ACTIVE)
+    client.force_login(rep)
+    body = client.get("/board/").content.decode().split('data-testid="lead-board"')[1]
+    assert body.count('name="csrfmiddlewaretoken"') == 1 and body.count('<form id="board-move"') == 1
+    card = body.split(f'data-testid="card-{lead.pk}"')[1].split("</li>")[0]
+    assert f'form="board-move" formaction="/board/{lead.pk}/move" name="status" value="nurturing"' in card
+    assert f'name="lost_reason_{lead.pk}" form="board-move"' in card and "<form" not in card
+    response = client.post(f"/board/{lead.pk}/move", {
+        "status": "lost", f"lost_reason_{other.pk}": "", f"lost_reason_{lead.pk}": "Went elsewhere", "query": "",
+    })
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    other.refresh_from_db()
+    assert lead.status == Lead.Status.LOST and lead.lost_reason == "Went elsewhere" and other.status == Lead.Status.ACTIVE
+    response = client.post(f"/board/{other.pk}/move", {"status": "lost", f"lost_reason_{lead.pk}": "Not mine", "query": ""})
+    assert response.status_code == 400  # another card's reason is not this card's
