@@ -9,7 +9,8 @@ stage to tell it something happened: it calls the event function here.
 Reactions run inside the caller's transaction; those that leave it (a task, an email) go through
 `leads.jobs`/on_commit themselves, so a rolled-back change publishes nothing outward.
 
-The functions live in modules by area (base, records, captures: the batch capture, stages,
+The functions live in modules by area (base, records, captures: the batch capture, scoring: the
+rescore's set-based entries, stages,
 automation, email: the rep's own email); callers use this
 package: `from leads import events; events.lead_assigned(...)`.
 """
@@ -41,6 +42,7 @@ from .records import (
     task_recorded,
     tasks_recorded,
 )
+from .scoring import qualified_by_score_log, score_changes_log
 from .stages import (
     Assignment,
     SentEmail,
@@ -67,5 +69,5 @@ __all__ = [
     "leads_enriched", "leads_enrolled", "leads_qualified_by_score", "leads_score_changed", "leads_sla_breached",
     "leads_status_changed", "leads_updated", "note_added", "page_views_identified", "publish", "sequences_exited",
     "rep_email_clicked", "rep_email_failed", "rep_email_logged", "rep_email_opened", "rep_email_scheduled",
-    "rep_email_sent", "task_recorded", "tasks_recorded",
+    "rep_email_sent", "task_recorded", "tasks_recorded", "score_changes_log", "qualified_by_score_log",
 ]

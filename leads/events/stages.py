@@ -107,7 +107,7 @@ def lead_converted(
 
 def leads_score_changed(*, rows: Sequence[tuple[int, int, int, str, str]], occurred_at: datetime) -> None:
     """Scoring moved leads' score or grade: rows of (lead id, old score, new score, old grade, new
-    grade). Scoring writes the significant changes on the timeline itself, in its own statement."""
+    grade). The rescore wrote the significant changes on the timeline first (`score_changes_log`)."""
     if rows:
         publish(Event(
             Name.SCORE_CHANGED, tuple(row[0] for row in rows), kind=Kind.SCORE_CHANGE, occurred_at=occurred_at,

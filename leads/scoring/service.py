@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from .. import events, jobs
 from ..common.bulk import gin_deferred
-from ..models import Interaction, Lead, Notification, ScoreJob, ScoringConfig
+from ..models import Lead, Notification, ScoreJob, ScoringConfig
 from .rules import engagement_sql, fit_expression, rule_expressions, rules_active, sql_dialect
 
 logger = logging.getLogger(__name__)
@@ -130,30 +130,18 @@ def _calc_apply(
     The UPDATE names its leads on the lead table too (the id range, or the ids): joined on the id
     alone, the planner read the whole lead table (a million rows and the dead versions that earlier
     ranges left) into a hash for every range, spilling it to disk (see bench/README.md, "Bulk rescore")."""
-    d = sql_dialect()
     bounds, bound_params = "", []
     if id_range is not None:
         bounds, bound_params = "AND leads_lead.id >= %s AND leads_lead.id < %s ", list(id_range)
     elif lead_ids:
         bounds, bound_params = "AND leads_lead.id IN (" + ", ".join(["%s"] * len(lead_ids)) + ") ", list(lead_ids)
-    json = d["json"]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO leads_interaction (lead_id, kind, occurred_at, actor_id, channel, subject, body, data) "
-            f"SELECT id, %s, %s, NULL, '', 'Score ' || CAST(old_logged AS VARCHAR(10)) || ' → ' || CAST(new_score AS VARCHAR(10)), "
-            f"'', {json}('from', old_logged, 'to', new_score) FROM {CALC_TABLE} WHERE significant",
-            [Interaction.Kind.SCORE_CHANGE, now],
-        )
-        logged = cursor.rowcount
+        logged = events.score_changes_log(cursor=cursor, table=CALC_TABLE, occurred_at=now)
         cursor.execute(f"SELECT id, new_score, owner_id FROM {CALC_TABLE} WHERE qualifies ORDER BY id")
         qualified = cursor.fetchall()
         if qualified:
-            cursor.execute(
-                "INSERT INTO leads_interaction (lead_id, kind, occurred_at, actor_id, channel, subject, body, data) "
-                f"SELECT id, %s, %s, NULL, '', 'Qualified by score', '', {json}('from', old_status, 'to', 'qualified', "
-                f"'reason', 'score ' || CAST(new_score AS VARCHAR(10)) || ' ≥ MQL threshold {int(config.mql_threshold)}') "
-                f"FROM {CALC_TABLE} WHERE qualifies",
-                [Interaction.Kind.STATUS_CHANGE, now],
+            events.qualified_by_score_log(
+                cursor=cursor, table=CALC_TABLE, occurred_at=now, threshold=config.mql_threshold,
             )
         # updated_at stays: a change made by the pipeline itself must not make it run again.
         cursor.execute(
