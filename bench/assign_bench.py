@@ -20,6 +20,7 @@ guarantee is max − min ≤ 1 for equal weights), and checks every lead was ass
 Target (this 2-core machine, PostgreSQL, worker and database sharing the cores): ≥ 200 leads/s
 with 2 worker processes. The exit status is 1 when the target or the fairness check fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,9 @@ def setup_data(*, leads: int, agents: int) -> list[str]:
     from leads.models import Lead, Team, TeamMembership, Territory
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead, leads_assignment, leads_notification, leads_rotationstate RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE leads_lead, leads_assignment, leads_notification, leads_rotationstate RESTART IDENTITY CASCADE"
+        )
     Territory.objects.all().delete()
     Team.objects.filter(name="Bench team").delete()
     team = Team.objects.create(name="Bench team")
@@ -64,10 +67,17 @@ def setup_data(*, leads: int, agents: int) -> list[str]:
     countries = ["US", "GB", "DE", "FR", "ES", "IT", "CA", "NL", "SE", "IE"]
     rows = []
     for i in range(leads):
-        rows.append(Lead(
-            first_name="Bench", last_name=f"Lead {i}", email=f"lead{i}@mail.example", email_kind="free",
-            country=countries[i % len(countries)], source="web_form", score=i % 100,
-        ))
+        rows.append(
+            Lead(
+                first_name="Bench",
+                last_name=f"Lead {i}",
+                email=f"lead{i}@mail.example",
+                email_kind="free",
+                country=countries[i % len(countries)],
+                source="web_form",
+                score=i % 100,
+            )
+        )
         if len(rows) == 5000:
             Lead.objects.bulk_create(rows)
             rows = []
@@ -105,9 +115,27 @@ def main() -> int:
 
     app.control.purge()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-l", "WARNING", "--concurrency", str(args.concurrency),
-         "--prefetch-multiplier", "1", "-Q", "celery", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=benchenv.ROOT, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadcrm",
+            "worker",
+            "-l",
+            "WARNING",
+            "--concurrency",
+            str(args.concurrency),
+            "--prefetch-multiplier",
+            "1",
+            "-Q",
+            "celery",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=benchenv.ROOT,
+        env={**os.environ},
     )
     try:
         time.sleep(4)  # let the pool start before the clock runs
@@ -144,7 +172,8 @@ def main() -> int:
     cpu = os.cpu_count()
     lines = [
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({cpu} CPUs), PostgreSQL {connection.pg_version // 10000}, "
-        f"Celery prefork × {args.concurrency}, mode `{args.mode}`" + (f" ({args.batch} leads per task)" if args.mode == "batch" else "")
+        f"Celery prefork × {args.concurrency}, mode `{args.mode}`"
+        + (f" ({args.batch} leads per task)" if args.mode == "batch" else "")
         + f"; 1-minute load average {load_before:.1f} before the run.",
         "",
         "| leads | agents | seconds | leads/s | per-agent min | per-agent max | max − min | assigned exactly once |",

@@ -11,6 +11,7 @@ then moves every lead to nurturing with the lead list's bulk service (set-based,
 per transaction), and times (1) the bulk changes with their reactions and enqueueing, (2) from the
 last of them until the last run is done, (3) end to end. It samples the workers' memory (RSS) as they go, to show it stays flat.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,18 +65,41 @@ def main() -> None:
         [{"type": "create_task", "title": "Look at this lead", "amount": 2, "unit": "days"}],
     ]
     for i in range(10):
-        automation_save(automation=Automation(), by=manager, data={
-            "name": f"Bench {i}", "enabled": True, "trigger": "status_changed", "trigger_params": {"to": "nurturing"},
-            "conditions": {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": i * 10}]},
-            "actions": actions[i % 3],
-        })
+        automation_save(
+            automation=Automation(),
+            by=manager,
+            data={
+                "name": f"Bench {i}",
+                "enabled": True,
+                "trigger": "status_changed",
+                "trigger_params": {"to": "nurturing"},
+                "conditions": {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": i * 10}]},
+                "actions": actions[i % 3],
+            },
+        )
     automations_forget()
     expected = sum(Lead.objects.filter(score__gte=i * 10).count() for i in range(10))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadcrm.settings"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-c", str(args.workers), "--pool", "prefork",
-         "-l", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=benchenv.ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadcrm",
+            "worker",
+            "-c",
+            str(args.workers),
+            "--pool",
+            "prefork",
+            "-l",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=benchenv.ROOT,
+        env=env,
     )
     try:
         time.sleep(8)  # the workers start
@@ -97,7 +121,12 @@ def main() -> None:
             done = AutomationRun.objects.filter(status="done").count()
             samples.append((round(time.perf_counter() - enqueued), done, round(_rss_mb(with_children(worker.pid)))))
             if len(samples) % 30 == 0:  # progress, for a long run watched from outside
-                print("progress (s, runs done, RSS MB, load):", samples[-1], open("/proc/loadavg").read().split()[0], flush=True)
+                print(
+                    "progress (s, runs done, RSS MB, load):",
+                    samples[-1],
+                    open("/proc/loadavg").read().split()[0],
+                    flush=True,
+                )
             if time.perf_counter() - enqueued > 3600:
                 break
         finished = time.perf_counter()
@@ -108,10 +137,14 @@ def main() -> None:
     print(f"leads changed: {changed}; runs expected {expected}, done {done}")
     print(f"bulk change + reactions + enqueue: {enqueued - started:.2f} s")
     total = finished - started
-    print(f"runs done {seconds:.1f} s after the last bulk change: {done / seconds:.0f} runs/s, {changed / seconds:.0f} triggering leads/s "
-          f"({args.workers} worker processes)")
-    print(f"end to end (first bulk change to last run done): {total:.1f} s: {done / total:.0f} runs/s, "
-          f"{changed / total:.0f} triggering leads/s")
+    print(
+        f"runs done {seconds:.1f} s after the last bulk change: {done / seconds:.0f} runs/s, {changed / seconds:.0f} triggering leads/s "
+        f"({args.workers} worker processes)"
+    )
+    print(
+        f"end to end (first bulk change to last run done): {total:.1f} s: {done / total:.0f} runs/s, "
+        f"{changed / total:.0f} triggering leads/s"
+    )
     step = max(1, len(samples) // 8)
     print("memory of the workers (s, runs done, RSS MB):", samples[::step] + samples[-1:])
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())

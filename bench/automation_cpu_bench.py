@@ -11,6 +11,7 @@ times, then `--one-by-one` leads go through the path every run took before the s
 its PostgreSQL backend (from /proc), per triggering lead: on a shared machine the CPU figures hold
 when the wall times do not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,11 +53,16 @@ def main() -> None:
         py, pg, wall = time.process_time(), cpu_seconds(pid), time.perf_counter()
         runs = work(ids)
         py, pg, wall = time.process_time() - py, cpu_seconds(pid) - pg, time.perf_counter() - wall
-        print(f"{label}: {len(ids)} leads, {runs} runs, wall {wall:.1f} s, CPU python {py:.2f} s + postgres {pg:.2f} s"
-              f" = {(py + pg) / len(ids) * 1000:.1f} ms per lead; load {open('/proc/loadavg').read().split()[0]}", flush=True)
+        print(
+            f"{label}: {len(ids)} leads, {runs} runs, wall {wall:.1f} s, CPU python {py:.2f} s + postgres {pg:.2f} s"
+            f" = {(py + pg) / len(ids) * 1000:.1f} ms per lead; load {open('/proc/loadavg').read().split()[0]}",
+            flush=True,
+        )
 
     def set_based(ids: list[int]) -> int:
-        return automations_start(automation_ids=automations, lead_ids=ids, trigger_event="bench", trigger_key=f"cpu{time.time()}", depth=1)
+        return automations_start(
+            automation_ids=automations, lead_ids=ids, trigger_event="bench", trigger_key=f"cpu{time.time()}", depth=1
+        )
 
     def one_by_one(ids: list[int]) -> int:
         key, ran = f"one{time.time()}", 0

@@ -5,6 +5,7 @@ the same variables as the Makefile's `test` target (DEBUG off, no HTTPS redirect
 plain static storage), points DATABASE_URL at a dedicated bench database, creates
 that database on PostgreSQL when it is missing, then runs `django.setup()`.
 """
+
 import os
 import sys
 import tempfile

@@ -11,6 +11,7 @@ here: no worker runs), then moves every lead to nurturing with the bulk service 
 and reports, apart, the service's statements and its COMMIT (where deferred foreign-key checks
 run) as wall time and CPU time of this process and of its PostgreSQL backend (from /proc).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,17 +47,28 @@ def main() -> None:
     with connection.cursor() as cursor:  # a clean slate: a lead table as a restore or a new install leaves it
         cursor.execute(f"TRUNCATE {Lead._meta.db_table} CASCADE")
     Lead.objects.bulk_create(
-        [Lead(email=f"bulk{i}@bench.example", first_name=f"Bulk{i}", score=i % 100, owner=rep) for i in range(args.leads)],
+        [
+            Lead(email=f"bulk{i}@bench.example", first_name=f"Bulk{i}", score=i % 100, owner=rep)
+            for i in range(args.leads)
+        ],
         batch_size=5000,
     )
     ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
     Automation.objects.filter(name__startswith="Bulk bench ").delete()
     Automation.objects.filter(enabled=True).update(enabled=False)
     for i in range(args.automations):
-        automation_save(automation=Automation(), by=manager, data={
-            "name": f"Bulk bench {i}", "enabled": True, "trigger": "status_changed", "trigger_params": {"to": "nurturing"},
-            "conditions": {}, "actions": [{"type": "add_tags", "tags": ["bulk"]}],
-        })
+        automation_save(
+            automation=Automation(),
+            by=manager,
+            data={
+                "name": f"Bulk bench {i}",
+                "enabled": True,
+                "trigger": "status_changed",
+                "trigger_params": {"to": "nurturing"},
+                "conditions": {},
+                "actions": [{"type": "add_tags", "tags": ["bulk"]}],
+            },
+        )
     automations_forget()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

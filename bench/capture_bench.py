@@ -19,6 +19,7 @@ one's milliseconds per request: on two shared cores that sum is what caps the th
 Target (this 2-core machine, PostgreSQL): at least 300 leads/s with p99 under 100 ms at 16 clients.
 Needs Debian's wrk (apt-get install wrk). wrk, gunicorn and PostgreSQL share the two cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,15 +41,21 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/6")
 
 import benchenv  # noqa: E402
+import procstat  # noqa: E402
 
-LUA = r"""
--- Each wrk thread has its own Lua state: give each a distinct id so emails never repeat.
+# Each wrk thread has its own Lua state: give each a distinct id so emails never repeat.
+LUA_THREADS = r"""
 local next_id = 0
 function setup(thread)
   thread:set("tid", next_id)
   next_id = next_id + 1
 end
 counter = 0
+"""
+
+LUA = (
+    LUA_THREADS
+    + r"""
 request = function()
   counter = counter + 1
   local body = "first_name=Bench&company=Load+Co&message=hello&email=bench-" .. RUN .. "-" .. tostring(tid) ..
@@ -56,15 +63,12 @@ request = function()
   return wrk.format("POST", PATH, {["Content-Type"] = "application/x-www-form-urlencoded", ["Accept"] = "application/json"}, body)
 end
 """
+)
 
 
-API_LUA = r"""
-local next_id = 0
-function setup(thread)
-  thread:set("tid", next_id)
-  next_id = next_id + 1
-end
-counter = 0
+API_LUA = (
+    LUA_THREADS
+    + r"""
 request = function()
   counter = counter + 1
   local body = '{"first_name": "Bench", "company": "Load Co", "message": "hello", "email": "bench-' .. RUN .. '-' ..
@@ -73,50 +77,11 @@ request = function()
     ["Authorization"] = "Token " .. TOKEN}, body)
 end
 """
-
-
-CLOCK_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+)
 
 
 def _cpu_ms(pid: int) -> float:
-    """utime + stime of a process (all its threads) in ms; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) * CLOCK_TICK_MS  # fields 14 and 15 of proc(5)
-
-
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        found.append(parent)
-        for task in Path(f"/proc/{parent}/task").glob("*/children"):
-            try:
-                todo.extend(int(child) for child in task.read_text().split())
-            except FileNotFoundError:
-                pass
-    return found
-
-
-def _pids_named(name: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    pids.append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError):
-                pass
-    return pids
-
-
-def _machine_busy_ms() -> float:
-    """CPU time spent not idle by the whole machine (all cores), from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values[:8]) - idle) * CLOCK_TICK_MS
+    return procstat.cpu_seconds(pid) * 1000
 
 
 def _cpu_groups(gunicorn_pid: int) -> dict[str, list[int]]:
@@ -130,12 +95,14 @@ def _cpu_groups(gunicorn_pid: int) -> dict[str, list[int]]:
         backends = [row[0] for row in cursor.fetchall()]
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'")
         background = [row[0] for row in cursor.fetchall()]
-    postmaster = int(Path("/proc", str(backends[0]), "stat").read_text().rsplit(")", 1)[1].split()[1]) if backends else None
+    postmaster = (
+        int(Path("/proc", str(backends[0]), "stat").read_text().rsplit(")", 1)[1].split()[1]) if backends else None
+    )
     return {
-        "gunicorn (master + workers)": _descendants(gunicorn_pid),
+        "gunicorn (master + workers)": procstat.descendants(gunicorn_pid),
         "postgres backends (bench db)": backends,
         "postgres background (wal writer, checkpointer...)": background + ([postmaster] if postmaster else []),
-        "redis-server": _pids_named("redis-server"),
+        "redis-server": procstat.pids_named("redis-server"),
     }
 
 
@@ -143,8 +110,9 @@ def _cpu_snapshot(groups: dict[str, list[int]]) -> dict[int, float]:
     return {pid: _cpu_ms(pid) for pids in groups.values() for pid in pids}
 
 
-def _cpu_report(before: dict[int, float], after_groups: dict[str, list[int]], wrk_ms: float, busy_ms: float,
-                requests: int) -> list[tuple[str, float]]:
+def _cpu_report(
+    before: dict[int, float], after_groups: dict[str, list[int]], wrk_ms: float, busy_ms: float, requests: int
+) -> list[tuple[str, float]]:
     """ms of CPU per request, per group (a process that appeared during the run counts from 0)."""
     rows = []
     for name, pids in after_groups.items():
@@ -172,19 +140,36 @@ def _profile(requests: int, web_form, stamp: str, token: str = "") -> None:
 
     def post(i: int) -> int:
         if token:
-            body = (f'{{"first_name": "Bench", "company": "Load Co", "message": "hello", '
-                    f'"email": "bench-{run}-p-{i}@example.com"}}').encode()
+            body = (
+                f'{{"first_name": "Bench", "company": "Load Co", "message": "hello", '
+                f'"email": "bench-{run}-p-{i}@example.com"}}'
+            ).encode()
             path, content_type = "/api/v1/capture", "application/json"
         else:
-            body = (f"first_name=Bench&company=Load+Co&message=hello&email=bench-{run}-p-{i}%40example.com&_ts={stamp}").encode()
+            body = (
+                f"first_name=Bench&company=Load+Co&message=hello&email=bench-{run}-p-{i}%40example.com&_ts={stamp}"
+            ).encode()
             path, content_type = "/f/bench", "application/x-www-form-urlencoded"
         environ = {
-            "REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
-            "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1:8000", "HTTP_ACCEPT": "application/json", "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+            "REQUEST_METHOD": "POST",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "CONTENT_TYPE": content_type,
+            "CONTENT_LENGTH": str(len(body)),
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "HTTP_ACCEPT": "application/json",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
         }
         if token:
             environ["HTTP_AUTHORIZATION"] = f"Token {token}"
@@ -213,7 +198,7 @@ def _profile(requests: int, web_form, stamp: str, token: str = "") -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    redis = _pids_named("redis-server")
+    redis = procstat.pids_named("redis-server")
     cpu0, wall0 = time.process_time(), time.perf_counter()
     pg0, redis0 = _cpu_ms(backend), sum(_cpu_ms(pid) for pid in redis)
     # CPU time of this thread, not wall time: waiting on PostgreSQL costs no CPU here (the
@@ -233,8 +218,10 @@ def _profile(requests: int, web_form, stamp: str, token: str = "") -> None:
     python_ms = (time.process_time() - cpu0) * 1000 / requests
     wall_ms = (time.perf_counter() - wall0) * 1000 / requests
     print(f"per request, {requests} requests, cProfile on (inflates Python's share):")
-    print(f"  wall {wall_ms:.2f} ms; this process {python_ms:.2f} ms CPU (request thread {thread_ms:.2f}); its PostgreSQL backend "
-          f"{(_cpu_ms(backend) - pg0) / requests:.2f} ms; redis-server {(sum(_cpu_ms(pid) for pid in redis) - redis0) / requests:.2f} ms")
+    print(
+        f"  wall {wall_ms:.2f} ms; this process {python_ms:.2f} ms CPU (request thread {thread_ms:.2f}); its PostgreSQL backend "
+        f"{(_cpu_ms(backend) - pg0) / requests:.2f} ms; redis-server {(sum(_cpu_ms(pid) for pid in redis) - redis0) / requests:.2f} ms"
+    )
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(60)
@@ -248,15 +235,21 @@ def _profile(requests: int, web_form, stamp: str, token: str = "") -> None:
         pg0, redis0 = _cpu_ms(backend), sum(_cpu_ms(pid) for pid in redis)
         for i in range(batch):
             post(10_000_000 * (round_ + 1) + i)
-        rounds.append((
-            (time.process_time() - cpu0) * 1000 / batch, (time.thread_time() - thread0) * 1000 / batch,
-            (_cpu_ms(backend) - pg0) / batch, (sum(_cpu_ms(pid) for pid in redis) - redis0) / batch,
-            (time.perf_counter() - wall0) * 1000 / batch,
-        ))
+        rounds.append(
+            (
+                (time.process_time() - cpu0) * 1000 / batch,
+                (time.thread_time() - thread0) * 1000 / batch,
+                (_cpu_ms(backend) - pg0) / batch,
+                (sum(_cpu_ms(pid) for pid in redis) - redis0) / batch,
+                (time.perf_counter() - wall0) * 1000 / batch,
+            )
+        )
     process, thread, pg, redis_ms, wall = min(rounds, key=lambda r: r[0] + r[2])
-    print(f"without the profiler, per request (quietest of 5 rounds of {batch}): wall {wall:.2f} ms; this process "
-          f"{process:.2f} ms CPU (request thread {thread:.2f}); its PostgreSQL backend {pg:.2f} ms; "
-          f"redis-server {redis_ms:.2f} ms; all rounds: {', '.join(f'{r[0] + r[2]:.2f}' for r in rounds)} ms")
+    print(
+        f"without the profiler, per request (quietest of 5 rounds of {batch}): wall {wall:.2f} ms; this process "
+        f"{process:.2f} ms CPU (request thread {thread:.2f}); its PostgreSQL backend {pg:.2f} ms; "
+        f"redis-server {redis_ms:.2f} ms; all rounds: {', '.join(f'{r[0] + r[2]:.2f}' for r in rounds)} ms"
+    )
     print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
@@ -274,7 +267,7 @@ def _relay_cost(take: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    redis = _pids_named("redis-server")
+    redis = procstat.pids_named("redis-server")
     cpu0, pg0, redis0 = time.process_time(), _cpu_ms(backend), sum(_cpu_ms(pid) for pid in redis)
     jobs_taken = messages = 0
     while True:
@@ -286,9 +279,11 @@ def _relay_cost(take: int) -> None:
         process_ms = (time.process_time() - cpu0) * 1000 / jobs_taken
         pg_ms = (_cpu_ms(backend) - pg0) / jobs_taken
         redis_ms = (sum(_cpu_ms(pid) for pid in redis) - redis0) / jobs_taken
-        print(f"outbox relay (a worker's share), {jobs_taken} jobs in {messages} messages, {take} per take, CPU per job: "
-              f"relay {process_ms:.3f} ms, its PostgreSQL backend {pg_ms:.3f} ms, redis-server {redis_ms:.3f} ms "
-              f"= {process_ms + pg_ms + redis_ms:.3f} ms")
+        print(
+            f"outbox relay (a worker's share), {jobs_taken} jobs in {messages} messages, {take} per take, CPU per job: "
+            f"relay {process_ms:.3f} ms, its PostgreSQL backend {pg_ms:.3f} ms, redis-server {redis_ms:.3f} ms "
+            f"= {process_ms + pg_ms + redis_ms:.3f} ms"
+        )
     app.control.purge()  # no worker will run them: drop the messages and their rows
     OutboxJob.objects.filter(published_at__isnull=False, claimed_at__isnull=True).delete()
 
@@ -319,10 +314,20 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--api", action="store_true", help="post to /api/v1/capture with a manager's token (JSON)")
-    parser.add_argument("--relay-take", type=int, default=160, metavar="N",
-                        help="jobs per relay statement when measuring the outbox relay after the run")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="instead: profile N requests in this process through the WSGI handler")
+    parser.add_argument(
+        "--relay-take",
+        type=int,
+        default=160,
+        metavar="N",
+        help="jobs per relay statement when measuring the outbox relay after the run",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: profile N requests in this process through the WSGI handler",
+    )
     args = parser.parse_args()
     if not args.profile and not shutil.which("wrk"):
         print("capture_bench: needs wrk (apt-get install wrk)", file=sys.stderr)
@@ -339,8 +344,12 @@ def main() -> int:
     web_form, _ = WebForm.objects.update_or_create(
         key="bench",
         defaults={
-            "name": "Bench form", "fields": ["first_name", "email", "company", "message"],
-            "required_fields": ["email"], "rate_limit": "100000000/m", "min_fill_seconds": 0, "allowed_hosts": [],
+            "name": "Bench form",
+            "fields": ["first_name", "email", "company", "message"],
+            "required_fields": ["email"],
+            "rate_limit": "100000000/m",
+            "min_fill_seconds": 0,
+            "allowed_hosts": [],
         },
     )
     before = Lead.objects.filter(email__startswith="bench-").count()
@@ -355,9 +364,24 @@ def main() -> int:
     port = _free_port()
     env = {**os.environ}
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "leadcrm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
-         "--threads", str(args.threads), "-k", args.worker_class, "--log-level", "warning"],
-        cwd=benchenv.ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "leadcrm.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "-k",
+            args.worker_class,
+            "--log-level",
+            "warning",
+        ],
+        cwd=benchenv.ROOT,
+        env=env,
     )
     scripts: list[str] = []
     try:
@@ -371,6 +395,7 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
         def script() -> str:
             """A wrk script whose emails no earlier run used."""
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
@@ -382,7 +407,9 @@ def main() -> int:
             return file.name
 
         # Warm up each worker's connection and caches, then measure.
-        subprocess.run(["wrk", "-t2", f"-c{args.clients}", "-d3s", "-s", script(), url], capture_output=True, check=True)
+        subprocess.run(
+            ["wrk", "-t2", f"-c{args.clients}", "-d3s", "-s", script(), url], capture_output=True, check=True
+        )
         after_warmup = Lead.objects.filter(email__startswith="bench-").count()
         # This machine's PostgreSQL runs with autovacuum off (conf.d/90-ci.conf), so nothing would
         # ever analyze the growing tables: without statistics the planner scans every lead for the
@@ -390,13 +417,15 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE leads_lead, leads_capturerecord, leads_interaction")
         groups = _cpu_groups(gunicorn.pid)
-        cpu_before, busy_before = _cpu_snapshot(groups), _machine_busy_ms()
+        cpu_before, busy_before = _cpu_snapshot(groups), procstat.machine_busy_seconds() * 1000
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(
             ["wrk", "-t2", f"-c{args.clients}", f"-d{args.seconds}s", "--latency", "-s", script(), url],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
-        busy_ms = _machine_busy_ms() - busy_before
+        busy_ms = procstat.machine_busy_seconds() * 1000 - busy_before
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         wrk_ms = 1000 * (children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime)
         after_groups = _cpu_groups(gunicorn.pid)
@@ -415,19 +444,25 @@ def main() -> int:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = int(non_2xx.group(1)) if non_2xx else 0
     percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.MULTILINE))
-    print(f"leads created: {created} in {args.seconds}s = {created / args.seconds:.0f} leads/s "
-          f"(requests {requests_total}, non-2xx {errors}); p50 {percentiles.get('50')}, p99 {percentiles.get('99')}")
-    print(f"{'POST /api/v1/capture (token, JSON)' if args.api else 'POST /f/bench (form-encoded)'}; PostgreSQL {connection.pg_version}; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; "
-          f"{args.clients} clients; {os.cpu_count()} CPUs; warm-up leads {after_warmup - before}; "
-          f"leads in the table now {Lead.objects.count()} (each run adds its own)")
+    print(
+        f"leads created: {created} in {args.seconds}s = {created / args.seconds:.0f} leads/s "
+        f"(requests {requests_total}, non-2xx {errors}); p50 {percentiles.get('50')}, p99 {percentiles.get('99')}"
+    )
+    print(
+        f"{'POST /api/v1/capture (token, JSON)' if args.api else 'POST /f/bench (form-encoded)'}; PostgreSQL {connection.pg_version}; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; "
+        f"{args.clients} clients; {os.cpu_count()} CPUs; warm-up leads {after_warmup - before}; "
+        f"leads in the table now {Lead.objects.count()} (each run adds its own)"
+    )
     print("CPU per request (utime + stime):")
     for name, ms in cpu_rows:
         print(f"  {name:<52} {ms:6.2f} ms")
     ours, machine = cpu_rows[-2][1], cpu_rows[-1][1]
     others = max(0.0, machine - ours) * requests_total / (args.seconds * 1000 * (os.cpu_count() or 1))
-    print(f"load average before the run: {' '.join(f'{v:.2f}' for v in load_before)} (after it: "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, the bench's own processes included); "
-          f"CPU not counted above (other jobs, the kernel's share of the traffic) was {others:.0%} of the machine")
+    print(
+        f"load average before the run: {' '.join(f'{v:.2f}' for v in load_before)} (after it: "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, the bench's own processes included); "
+        f"CPU not counted above (other jobs, the kernel's share of the traffic) was {others:.0%} of the machine"
+    )
     _relay_cost(args.relay_take)
     # Every accepted request made its own lead (a few more may finish after wrk stops counting).
     return 0 if created >= requests_total - errors and errors == 0 else 1

@@ -15,6 +15,7 @@ domains are those of existing corporate leads (so matching has real rows to look
 
 Reports the machine's load average, since the two cores are shared.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,12 +66,16 @@ def run(*, customers: int, leads: int, interactions: int) -> None:
 
             open_leads = Lead.objects.filter(status__in=["new", "active", "qualified"]).exclude(email="")
             domains = [
-                domain for domain in open_leads.order_by("-id").values_list("email_domain", flat=True)[: customers * 2]
+                domain
+                for domain in open_leads.order_by("-id").values_list("email_domain", flat=True)[: customers * 2]
                 if email_kind(domain) == "corporate"
             ][:customers]
             start = time.perf_counter()
             Customer.objects.bulk_create(
-                [Customer(name=f"Bench customer {i}", domain=domain, company=domain) for i, domain in enumerate(domains)],
+                [
+                    Customer(name=f"Bench customer {i}", domain=domain, company=domain)
+                    for i, domain in enumerate(domains)
+                ],
                 batch_size=5000,
             )
             print(f"added {len(domains)} customers in {time.perf_counter() - start:.1f} s (rolled back at the end)")
@@ -97,8 +102,12 @@ def run(*, customers: int, leads: int, interactions: int) -> None:
             page_lead = open_leads.order_by("id")[leads]
             now = timezone.now()
             Interaction.objects.bulk_create(
-                [Interaction(lead=page_lead, kind=Interaction.Kind.NOTE, subject=f"note {i}", actor=manager, occurred_at=now)
-                 for i in range(interactions)],
+                [
+                    Interaction(
+                        lead=page_lead, kind=Interaction.Kind.NOTE, subject=f"note {i}", actor=manager, occurred_at=now
+                    )
+                    for i in range(interactions)
+                ],
                 batch_size=5000,
             )
             Task.objects.bulk_create([Task(lead=page_lead, title=f"task {i}", assigned_to=manager) for i in range(50)])
@@ -113,8 +122,10 @@ def run(*, customers: int, leads: int, interactions: int) -> None:
                 timings.append(time.perf_counter() - t)
                 sql.append(sum(float(q["time"]) for q in queries.captured_queries))
                 assert response.status_code == 200
-            print(f"lead page ({interactions} timeline entries, 50 open tasks): {_ms(timings)}; {len(queries)} queries,"
-                  f" SQL {_ms(sql)}")
+            print(
+                f"lead page ({interactions} timeline entries, 50 open tasks): {_ms(timings)}; {len(queries)} queries,"
+                f" SQL {_ms(sql)}"
+            )
             raise Rollback
     except Rollback:
         pass

@@ -12,6 +12,7 @@ Variants: the default range (last 90 days), one team, and a full year. READ-ONLY
 session rows (no login), nothing written. --explain prints EXPLAIN (ANALYZE, BUFFERS) of each
 aggregate. Target: p95 < 500 ms per chart. The exit status is 1 when one misses it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,14 @@ def measure(*, view, args, params, user, runs: int) -> dict:
         reset_queries()
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"first": times[0], "p50": statistics.median(times), "p95": p95, "max": ordered[-1], "queries": queries, "status": status}
+    return {
+        "first": times[0],
+        "p50": statistics.median(times),
+        "p95": p95,
+        "max": ordered[-1],
+        "queries": queries,
+        "status": status,
+    }
 
 
 def _patch_open_count() -> None:
@@ -82,8 +90,11 @@ def _patch_open_count() -> None:
     def open_count():
         return Coalesce(
             Subquery(
-                Lead.objects.filter(owner_id=OuterRef("pk"), status__in=OPEN_STATUSES).order_by()
-                .values("owner_id").annotate(n=Count("*")).values("n")[:1],
+                Lead.objects.filter(owner_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+                .order_by()
+                .values("owner_id")
+                .annotate(n=Count("*"))
+                .values("n")[:1],
                 output_field=IntegerField(),
             ),
             Value(0),
@@ -116,7 +127,8 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--update-readme", action="store_true")
     parser.add_argument(
-        "--count-star", action="store_true",
+        "--count-star",
+        action="store_true",
         help="measure the agents' board with COUNT(*) instead of COUNT(id) in its open-leads subquery "
         "(a proposed one-line change to leads/distribution/selectors.py; patched at run time here)",
     )
@@ -140,7 +152,11 @@ def main() -> int:
     today = timezone.localdate()
     variants = {
         "90 days": {"start": (today - timedelta(days=89)).isoformat(), "end": today.isoformat()},
-        "90 days, one team": {"start": (today - timedelta(days=89)).isoformat(), "end": today.isoformat(), "team": team.pk},
+        "90 days, one team": {
+            "start": (today - timedelta(days=89)).isoformat(),
+            "end": today.isoformat(),
+            "team": team.pk,
+        },
         "365 days": {"start": (today - timedelta(days=364)).isoformat(), "end": today.isoformat()},
     }
     slugs = [s for s in DASHBOARDS if not args.only or s in args.only.split(",")]
@@ -160,11 +176,22 @@ def main() -> int:
         for variant, params in variants.items():
             result = measure(view=dashboard_chart_view, args=(slug,), params=params, user=manager, runs=args.runs)
             rows.append((slug, variant, "chart", result))
-            print(f"{slug:11} {variant:18} chart  first {result['first']:7.1f}  p50 {result['p50']:7.1f}  p95 {result['p95']:7.1f} ms  {result['queries']} queries", flush=True)
-        for kind, view, extra in (("table", dashboard_chart_view, {"view": "table"}), ("csv", dashboard_export_view, {})):
-            result = measure(view=view, args=(slug,), params={**variants["90 days"], **extra}, user=manager, runs=args.runs)
+            print(
+                f"{slug:11} {variant:18} chart  first {result['first']:7.1f}  p50 {result['p50']:7.1f}  p95 {result['p95']:7.1f} ms  {result['queries']} queries",
+                flush=True,
+            )
+        for kind, view, extra in (
+            ("table", dashboard_chart_view, {"view": "table"}),
+            ("csv", dashboard_export_view, {}),
+        ):
+            result = measure(
+                view=view, args=(slug,), params={**variants["90 days"], **extra}, user=manager, runs=args.runs
+            )
             rows.append((slug, "90 days", kind, result))
-            print(f"{slug:11} {'90 days':18} {kind:6} first {result['first']:7.1f}  p50 {result['p50']:7.1f}  p95 {result['p95']:7.1f} ms  {result['queries']} queries", flush=True)
+            print(
+                f"{slug:11} {'90 days':18} {kind:6} first {result['first']:7.1f}  p50 {result['p50']:7.1f}  p95 {result['p95']:7.1f} ms  {result['queries']} queries",
+                flush=True,
+            )
     load_after = os.getloadavg()
     missed = [r for r in rows if r[3]["p95"] >= TARGET_MS or r[3]["status"] != 200]
     with connection.cursor() as cursor:
@@ -182,7 +209,9 @@ def main() -> int:
     ]
     for slug, variant, kind, r in rows:
         ok = "yes" if r["p95"] < TARGET_MS and r["status"] == 200 else "**no**"
-        lines.append(f"| {slug} | {variant} | {kind} | {r['first']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['queries']} | {ok} |")
+        lines.append(
+            f"| {slug} | {variant} | {kind} | {r['first']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['queries']} | {ok} |"
+        )
     table = "\n".join(lines)
     print(table)
     if args.update_readme:

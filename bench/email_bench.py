@@ -17,6 +17,7 @@ record the Message-ID (StepRun, OutboundMessage), the timeline entry, and move t
 Reports emails/s from the beat task to the last message, checks every lead got exactly one email,
 and records the 1-minute load average. Target: ≥ 100 emails/s. Exit status 1 if missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,14 +79,23 @@ def setup_data(*, emails: int, domains: int):
             "TRUNCATE leads_lead, leads_sequence, leads_outboundmessage, leads_emailsuppression RESTART IDENTITY CASCADE"
         )
     rows = [
-        Lead(first_name=f"Reader{i}", last_name="Bench", email=f"reader{i}@d{i % domains}.example", company="Bench Inc",
-             source="web_form", status="nurturing")
+        Lead(
+            first_name=f"Reader{i}",
+            last_name="Bench",
+            email=f"reader{i}@d{i % domains}.example",
+            company="Bench Inc",
+            source="web_form",
+            status="nurturing",
+        )
         for i in range(emails)
     ]
     Lead.objects.bulk_create(rows, batch_size=5000)
     sequence = Sequence.objects.create(name="Bench newsletter", from_name="Bench", from_email="news@crm.example.com")
     SequenceStep.objects.create(
-        sequence=sequence, position=0, kind="email", subject='News for {{ lead.first_name|default:"you" }}',
+        sequence=sequence,
+        position=0,
+        kind="email",
+        subject='News for {{ lead.first_name|default:"you" }}',
         body="Hi {{ lead.first_name }},\n\nThis month at {{ lead.company }}: https://acme.test/news?id=1\n\n{{ sender.name }}",
     )
     with connection.cursor() as cursor:
@@ -127,13 +137,34 @@ def main() -> int:
 
     started = time.monotonic()
     sequence, enroll_seconds = setup_data(emails=args.emails, domains=args.domains)
-    print(f"loaded and enrolled {args.emails} leads in {time.monotonic() - started:.1f}s (enroll {enroll_seconds:.2f}s)", flush=True)
+    print(
+        f"loaded and enrolled {args.emails} leads in {time.monotonic() - started:.1f}s (enroll {enroll_seconds:.2f}s)",
+        flush=True,
+    )
 
     app.control.purge()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-l", "WARNING", "--concurrency", str(args.concurrency),
-         "--prefetch-multiplier", "1", "-Q", "celery", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=benchenv.ROOT, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadcrm",
+            "worker",
+            "-l",
+            "WARNING",
+            "--concurrency",
+            str(args.concurrency),
+            "--prefetch-multiplier",
+            "1",
+            "-Q",
+            "celery",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=benchenv.ROOT,
+        env={**os.environ},
     )
     loads = []
     try:

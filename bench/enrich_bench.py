@@ -8,6 +8,7 @@ worker (prefork, --concurrency) on Redis db 7, enqueues enrich_leads_task in bat
 until every lead has enriched_at. Reports leads/s and the workers' resident memory sampled
 every second (it must stay flat as the run goes on). Target: >= 500 leads/s on this 2-core machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,40 @@ import benchenv  # noqa: E402
 from procstat import rss_kb, with_children  # noqa: E402
 
 FIRST = ["ada", "GRACE", "Linus", "Margaret", "alan", "Barbara", "Ken", "Frances", "Dennis", "Radia", "Ludwig van"]
-LAST = ["Lovelace", "HOPPER", "Torvalds", "Hamilton", "turing", "Liskov", "Thompson", "Allen", "Ritchie", "Perlman", "Beethoven"]
-DOMAINS = ["initech.com", "acme-widgets.co.uk", "gmail.com", "globex.com.au", "umbrella.de", "yahoo.fr", "mailinator.com", "hooli.io"]
+LAST = [
+    "Lovelace",
+    "HOPPER",
+    "Torvalds",
+    "Hamilton",
+    "turing",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Ritchie",
+    "Perlman",
+    "Beethoven",
+]
+DOMAINS = [
+    "initech.com",
+    "acme-widgets.co.uk",
+    "gmail.com",
+    "globex.com.au",
+    "umbrella.de",
+    "yahoo.fr",
+    "mailinator.com",
+    "hooli.io",
+]
 PHONES = ["+44207946{:04d}", "+1415555{:04d}", "+6129123{:04d}", "+4930123{:04d}", "+3361234{:04d}", ""]
-TITLES = ["VP Sales", "Head of Engineering", "CTO", "Marketing Manager", "Software Engineer", "Director of IT", "Founder & CEO", ""]
+TITLES = [
+    "VP Sales",
+    "Head of Engineering",
+    "CTO",
+    "Marketing Manager",
+    "Software Engineer",
+    "Director of IT",
+    "Founder & CEO",
+    "",
+]
 
 
 worker_pids = with_children
@@ -57,11 +88,17 @@ def main() -> int:
     rows = []
     for i in range(args.leads):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        rows.append(Lead(
-            first_name=first if not first.endswith(" van") else f"{first} {last}", last_name="" if first.endswith(" van") else last,
-            email=f"{first.split()[0].lower()}.{i}@{rng.choice(DOMAINS)}", phone=rng.choice(PHONES).format(i % 10000),
-            job_title=rng.choice(TITLES), source="import", processed_at=None,
-        ))
+        rows.append(
+            Lead(
+                first_name=first if not first.endswith(" van") else f"{first} {last}",
+                last_name="" if first.endswith(" van") else last,
+                email=f"{first.split()[0].lower()}.{i}@{rng.choice(DOMAINS)}",
+                phone=rng.choice(PHONES).format(i % 10000),
+                job_title=rng.choice(TITLES),
+                source="import",
+                processed_at=None,
+            )
+        )
         if len(rows) == 5000:
             Lead.objects.bulk_create(rows)
             rows = []
@@ -70,9 +107,24 @@ def main() -> int:
 
     app.control.purge()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-l", "WARNING", "--concurrency", str(args.concurrency),
-         "--prefetch-multiplier", "1", "-Q", "celery"],
-        cwd=benchenv.ROOT, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadcrm",
+            "worker",
+            "-l",
+            "WARNING",
+            "--concurrency",
+            str(args.concurrency),
+            "--prefetch-multiplier",
+            "1",
+            "-Q",
+            "celery",
+        ],
+        cwd=benchenv.ROOT,
+        env={**os.environ},
     )
     try:
         time.sleep(3)  # let the pool start before the clock runs
@@ -98,10 +150,14 @@ def main() -> int:
     memory = [kb for _, _, kb in samples]
     quarter = max(1, len(memory) // 4)
     print(f"enriched {len(ids)} leads in {elapsed:.1f}s = {rate:.0f} leads/s with {args.concurrency} worker processes")
-    print(f"worker RSS (all processes): first quarter max {max(memory[:quarter]) / 1024:.0f} MiB, "
-          f"last quarter max {max(memory[-quarter:]) / 1024:.0f} MiB, overall max {max(memory) / 1024:.0f} MiB")
-    print(f"provenance rows {EnrichmentValue.objects.count()}, timeline entries {Interaction.objects.filter(kind='enrichment').count()}, "
-          f"leads changed {Lead.objects.filter(interactions__kind='enrichment').distinct().count()}")
+    print(
+        f"worker RSS (all processes): first quarter max {max(memory[:quarter]) / 1024:.0f} MiB, "
+        f"last quarter max {max(memory[-quarter:]) / 1024:.0f} MiB, overall max {max(memory) / 1024:.0f} MiB"
+    )
+    print(
+        f"provenance rows {EnrichmentValue.objects.count()}, timeline entries {Interaction.objects.filter(kind='enrichment').count()}, "
+        f"leads changed {Lead.objects.filter(interactions__kind='enrichment').distinct().count()}"
+    )
     return 0 if rate >= 500 else 1
 
 

@@ -13,6 +13,7 @@ schedule: a late answer does not slow the next request) and reports p50/p95/p99 
 The day rows must hold exactly the number of counted requests afterwards (no lost updates under
 contention on the one row). Prints the 1-minute load average before and after: the machine is shared.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def paced(port: int, method: str, path: str, *, rate: float, seconds: float, clients: int, body: bytes = b"",
-          headers: dict | None = None) -> dict:
+def paced(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    rate: float,
+    seconds: float,
+    clients: int,
+    body: bytes = b"",
+    headers: dict | None = None,
+) -> dict:
     """Send `rate` requests a second for `seconds` from `clients` keep-alive connections; latencies in ms."""
     total = int(rate * seconds)
     start = time.perf_counter() + 0.2
@@ -100,7 +110,10 @@ def inprocess(n: int, legacy, built) -> None:
         ("GET /f/<legacy> (baseline, no counting)", lambda: client.get("/f/bench-legacy")),
         ("GET /f/<built> (page + view upsert)", lambda: client.get("/f/bench-built")),
         ("GET /f/<built>/schema.json (embed + view upsert)", lambda: client.get("/f/bench-built/schema.json")),
-        ("POST /f/<built>/beacon start (upsert)", lambda: client.post("/f/bench-built/beacon", "start", content_type="text/plain")),
+        (
+            "POST /f/<built>/beacon start (upsert)",
+            lambda: client.post("/f/bench-built/beacon", "start", content_type="text/plain"),
+        ),
         ("form_count() alone (the upsert)", lambda: form_count(web_form_id=built.pk, metric="view")),
     ]
     print(f"\n| in-process, each x{n} | wall ms (median) | CPU ms (mean) |\n|---|---|---|")
@@ -131,14 +144,27 @@ def main() -> int:
     from leads.capture.forms_builder.schema import schema_default
     from leads.models import FormDayCount, WebForm
 
-    legacy, _ = WebForm.objects.update_or_create(key="bench-legacy", defaults={
-        "name": "Legacy bench form", "fields": ["first_name", "email", "company", "message"], "required_fields": ["email"],
-        "schema": {}, "is_active": True,
-    })
-    built, _ = WebForm.objects.update_or_create(key="bench-built", defaults={
-        "name": "Built bench form", "fields": [], "required_fields": [], "schema": schema_default(), "is_active": True,
-        "allowed_hosts": ["www.example.com"],
-    })
+    legacy, _ = WebForm.objects.update_or_create(
+        key="bench-legacy",
+        defaults={
+            "name": "Legacy bench form",
+            "fields": ["first_name", "email", "company", "message"],
+            "required_fields": ["email"],
+            "schema": {},
+            "is_active": True,
+        },
+    )
+    built, _ = WebForm.objects.update_or_create(
+        key="bench-built",
+        defaults={
+            "name": "Built bench form",
+            "fields": [],
+            "required_fields": [],
+            "schema": schema_default(),
+            "is_active": True,
+            "allowed_hosts": ["www.example.com"],
+        },
+    )
     FormDayCount.objects.filter(web_form=built).delete()
     if args.inprocess:
         from django.core.cache import cache
@@ -154,8 +180,20 @@ def main() -> int:
     port = _free_port()
     load_before = os.getloadavg()
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "leadcrm.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
-         "--log-level", "warning"], cwd=benchenv.ROOT, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "leadcrm.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=benchenv.ROOT,
+        env={**os.environ},
     )
     rows = []
     try:
@@ -168,7 +206,11 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        beacon_headers = {"Content-Type": "text/plain", "Origin": "https://www.example.com", "X-Forwarded-For": "10.1.{a}.{b}"}
+        beacon_headers = {
+            "Content-Type": "text/plain",
+            "Origin": "https://www.example.com",
+            "X-Forwarded-For": "10.1.{a}.{b}",
+        }
         scenarios = [
             ("GET /f/<legacy> (baseline, no counting)", "GET", "/f/bench-legacy", b"", {}),
             ("GET /f/<built> (page + view upsert)", "GET", "/f/bench-built", b"", {}),
@@ -176,18 +218,34 @@ def main() -> int:
             ("POST /f/<built>/beacon start (upsert)", "POST", "/f/bench-built/beacon", b"start", beacon_headers),
         ]
         for name, method, path, body, headers in scenarios:
-            paced(port, method, path, rate=args.rate, seconds=3, clients=args.clients, body=body, headers=headers)  # warm-up
-            result = paced(port, method, path, rate=args.rate, seconds=args.seconds, clients=args.clients, body=body, headers=headers)
+            paced(
+                port, method, path, rate=args.rate, seconds=3, clients=args.clients, body=body, headers=headers
+            )  # warm-up
+            result = paced(
+                port,
+                method,
+                path,
+                rate=args.rate,
+                seconds=args.seconds,
+                clients=args.clients,
+                body=body,
+                headers=headers,
+            )
             rows.append((name, result))
-            print(f"{name}: {result['rate']:.0f} req/s, p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, "
-                  f"p99 {result['p99']:.1f} ms, statuses {result['statuses']}", flush=True)
+            print(
+                f"{name}: {result['rate']:.0f} req/s, p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, "
+                f"p99 {result['p99']:.1f} ms, statuses {result['statuses']}",
+                flush=True,
+            )
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
     load_after = os.getloadavg()
     counts = dict(FormDayCount.objects.filter(web_form=built).values_list("metric", "count"))
     expected_views = sum(r["statuses"].get(200, 0) for n, r in rows[1:3]) + int(2 * args.rate * 3)
-    print(f"day rows: {counts} (views expected {expected_views}, starts expected about {rows[3][1]['statuses'].get(204, 0) + int(args.rate * 3)})")
+    print(
+        f"day rows: {counts} (views expected {expected_views}, starts expected about {rows[3][1]['statuses'].get(204, 0) + int(args.rate * 3)})"
+    )
     print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}; cores {os.cpu_count()}")
     print("\n| endpoint | rate | p50 ms | p95 ms | p99 ms | answers |\n|---|---|---|---|---|---|")
     for name, r in rows:

@@ -22,6 +22,7 @@ PostgreSQL backend (from /proc) and the load average when it started: other work
 
 Target (issue): 100,000 rows in under 2 minutes on this 2-core machine with PostgreSQL.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,17 +45,82 @@ import benchenv  # noqa: E402  (sets the environment before Django is imported)
 import procstat  # noqa: E402
 
 TARGET_SECONDS = 120.0
-FIRST = ["Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam",
-         "Mia", "Noah", "Olga", "Paul", "Rosa", "Sam", "Tara", "Umar", "Vera", "Will", "Yara", "Zoe"]
-LAST = ["Smith", "Müller", "Garcia", "Rossi", "Dubois", "Novak", "Kowalski", "Jensen", "Silva", "Tanaka",
-        "Okafor", "Larsen", "Schmidt", "Brown", "Martin", "Weber", "Fischer", "Moreau", "Costa", "Nagy"]
+FIRST = [
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Will",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Smith",
+    "Müller",
+    "Garcia",
+    "Rossi",
+    "Dubois",
+    "Novak",
+    "Kowalski",
+    "Jensen",
+    "Silva",
+    "Tanaka",
+    "Okafor",
+    "Larsen",
+    "Schmidt",
+    "Brown",
+    "Martin",
+    "Weber",
+    "Fischer",
+    "Moreau",
+    "Costa",
+    "Nagy",
+]
 INDUSTRIES = ["Software", "Manufacturing", "Retail", "Finance", "Health", "Education", "Logistics"]
 STATUSES = ["New", "Working", "Nurture", "MQL", "SQL", "Won", "Closed Lost", ""]
 # (country cell, phone pattern, how many numbers the pattern has): every generated number is valid.
-COUNTRIES = [("Germany", "+49 30 {:07d}", 10**7), ("US", "+1 212 {:07d}", 10**7),
-             ("United Kingdom", "+44 20 7946 {:04d}", 10**4), ("France", "+33 1 {:08d}", 10**8), ("NL", "+31 20 {:07d}", 10**7)]
-HEADER = ["Lead ID", "First Name", "Surname", "E-mail", "Phone Number", "Company Name", "Job Title", "Country",
-          "Zip", "Lead Source", "Status", "Industry", "Employees", "Budget", "Newsletter", "Notes"]
+COUNTRIES = [
+    ("Germany", "+49 30 {:07d}", 10**7),
+    ("US", "+1 212 {:07d}", 10**7),
+    ("United Kingdom", "+44 20 7946 {:04d}", 10**4),
+    ("France", "+33 1 {:08d}", 10**8),
+    ("NL", "+31 20 {:07d}", 10**7),
+]
+HEADER = [
+    "Lead ID",
+    "First Name",
+    "Surname",
+    "E-mail",
+    "Phone Number",
+    "Company Name",
+    "Job Title",
+    "Country",
+    "Zip",
+    "Lead Source",
+    "Status",
+    "Industry",
+    "Employees",
+    "Budget",
+    "Newsletter",
+    "Notes",
+]
 
 
 def phone(number: str) -> str:
@@ -78,13 +144,26 @@ def generate(path: Path, rows: int, *, seed: int = 7, status_shift: bool = False
             local = f"{first}.{last}.{n}".lower().replace("ü", "ue")
             email = f"{local}@{domain}" if n % 97 else "not-an-email"  # about 1 % bad rows
             status = STATUSES[(n + (1 if status_shift and n % 5 == 0 else 0)) % len(STATUSES)]
-            writer.writerow([
-                f"L{n:07d}", first, last, email, phone(phone_format.format(n % numbers)) if n % 3 else "",
-                company, rng.choice(["CEO", "CTO", "Buyer", "Engineer", "Head of Sales"]), country,
-                f"{rng.randint(1000, 99999):05d}", rng.choice(["Trade show", "Webinar", "Partner", "-"]), status,
-                rng.choice(INDUSTRIES), rng.randint(1, 20000), f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}",
-                rng.choice(["Yes", "No", "N/A"]), rng.choice(["", "Met at the booth", "Asked for a demo", "Select"]),
-            ])
+            writer.writerow(
+                [
+                    f"L{n:07d}",
+                    first,
+                    last,
+                    email,
+                    phone(phone_format.format(n % numbers)) if n % 3 else "",
+                    company,
+                    rng.choice(["CEO", "CTO", "Buyer", "Engineer", "Head of Sales"]),
+                    country,
+                    f"{rng.randint(1000, 99999):05d}",
+                    rng.choice(["Trade show", "Webinar", "Partner", "-"]),
+                    status,
+                    rng.choice(INDUSTRIES),
+                    rng.randint(1, 20000),
+                    f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}",
+                    rng.choice(["Yes", "No", "N/A"]),
+                    rng.choice(["", "Met at the booth", "Asked for a demo", "Select"]),
+                ]
+            )
 
 
 def generate_salesforce(path: Path, rows: int) -> None:
@@ -117,15 +196,26 @@ def child_import(path: str, id_column: str) -> None:
     rss = sampler.stop()
     cpu, db_cpu = time.process_time() - started_cpu, process_cpu(backend) - backend_cpu
     connection.close()
-    print(json.dumps({
-        "rows": job.processed_rows, "created": job.created_count, "updated": job.updated_count,
-        "rejected": job.rejected_count, "skipped": job.skipped_rows, "status": job.status, "seconds": round(seconds, 2),
-        "python_cpu_s": round(cpu, 1), "postgres_cpu_s": round(db_cpu, 1), "load_avg": round(load, 1),
-        # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over fork and exec, so the child
-        # reported the parent's peak (the file generator's, which grows with the file) as its own.
-        "peak_rss_mb": round(proc_status_mb("VmHWM"), 1),
-        "rss_mb_by_tenth": rss,
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": job.processed_rows,
+                "created": job.created_count,
+                "updated": job.updated_count,
+                "rejected": job.rejected_count,
+                "skipped": job.skipped_rows,
+                "status": job.status,
+                "seconds": round(seconds, 2),
+                "python_cpu_s": round(cpu, 1),
+                "postgres_cpu_s": round(db_cpu, 1),
+                "load_avg": round(load, 1),
+                # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over fork and exec, so the child
+                # reported the parent's peak (the file generator's, which grows with the file) as its own.
+                "peak_rss_mb": round(proc_status_mb("VmHWM"), 1),
+                "rss_mb_by_tenth": rss,
+            }
+        )
+    )
 
 
 class RssSampler:
@@ -184,8 +274,15 @@ def child_capture(rows: int) -> None:
     started = time.perf_counter()
     for n in range(rows):
         capture(
-            data={"email": f"capture{n}@company{n % 5000}.example", "first_name": "Anna", "last_name": "Smith",
-                  "company": "Smith GmbH", "phone": f"+49 30 {n:07d}", "country": "DE", "attributes": {"Budget": 10}},
+            data={
+                "email": f"capture{n}@company{n % 5000}.example",
+                "first_name": "Anna",
+                "last_name": "Smith",
+                "company": "Smith GmbH",
+                "phone": f"+49 30 {n:07d}",
+                "country": "DE",
+                "attributes": {"Budget": 10},
+            },
             context=CaptureContext(channel=Lead.Source.IMPORT, source_detail="capture bench"),
         )
     seconds = time.perf_counter() - started
@@ -207,7 +304,11 @@ def wait_until_quiet(max_seconds: float, threshold: float = 1.0) -> float:
 
 def run_child(*args: str) -> dict:
     output = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=os.environ.copy(),
+        [sys.executable, __file__, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -245,8 +346,11 @@ def main() -> int:
         benchenv.setup()
         from django.db import connection
 
-        print(f"database {connection.settings_dict['NAME']} on {connection.vendor}; "
-              f"{os.cpu_count()} CPUs; Python {platform.python_version()}", flush=True)
+        print(
+            f"database {connection.settings_dict['NAME']} on {connection.vendor}; "
+            f"{os.cpu_count()} CPUs; Python {platform.python_version()}",
+            flush=True,
+        )
         results = []
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
             first = Path(folder) / f"leads-{size}.csv"
@@ -259,8 +363,9 @@ def main() -> int:
             for label, path in (("first import (creates)", first), ("same rows again (updates)", second)):
                 wait_until_quiet(args.wait_quiet)
                 figures = run_child("--child", "import", "--path", str(path))
-                figures.update(size=size, run=label, file_mb=round(mb, 1),
-                               rows_per_s=round(figures["rows"] / figures["seconds"]))
+                figures.update(
+                    size=size, run=label, file_mb=round(mb, 1), rows_per_s=round(figures["rows"] / figures["seconds"])
+                )
                 results.append(figures)
                 print(json.dumps(figures), flush=True)
         if args.salesforce_rows:
@@ -270,9 +375,12 @@ def main() -> int:
             connection.close()
             wait_until_quiet(args.wait_quiet)
             figures = run_child("--child", "import", "--path", str(path), "--id-column", "")
-            figures.update(size=args.salesforce_rows, run="Salesforce report (creates)",
-                           file_mb=round(path.stat().st_size / 1e6, 1),
-                           rows_per_s=round(figures["rows"] / figures["seconds"]))
+            figures.update(
+                size=args.salesforce_rows,
+                run="Salesforce report (creates)",
+                file_mb=round(path.stat().st_size / 1e6, 1),
+                rows_per_s=round(figures["rows"] / figures["seconds"]),
+            )
             results.append(figures)
             print(json.dumps(figures), flush=True)
         if args.capture_rows:
@@ -282,13 +390,19 @@ def main() -> int:
             figures["per_100k_s"] = round(figures["seconds"] * 100_000 / figures["rows"])
             print("capture() row by row:", json.dumps(figures), flush=True)
         empty_database()
-    print("\n| rows | run | wall s | rows/s | Python CPU s | PostgreSQL CPU s | load avg | peak RSS MB | RSS MB by tenth of the run |")
+    print(
+        "\n| rows | run | wall s | rows/s | Python CPU s | PostgreSQL CPU s | load avg | peak RSS MB | RSS MB by tenth of the run |"
+    )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
-        print(f"| {r['size']:,} | {r['run']} | {r['seconds']:.1f} | {r['rows_per_s']:,} | {r['python_cpu_s']} | "
-              f"{r['postgres_cpu_s']} | {r['load_avg']} | {r['peak_rss_mb']} | {' '.join(map(str, r['rss_mb_by_tenth']))} |")
+        print(
+            f"| {r['size']:,} | {r['run']} | {r['seconds']:.1f} | {r['rows_per_s']:,} | {r['python_cpu_s']} | "
+            f"{r['postgres_cpu_s']} | {r['load_avg']} | {r['peak_rss_mb']} | {' '.join(map(str, r['rss_mb_by_tenth']))} |"
+        )
     worst = max((r["seconds"] for r in results if r["size"] >= 100_000), default=0.0)
-    print(f"slowest 100k-row run: {worst:.1f} s (target < {TARGET_SECONDS:.0f} s; a Salesforce report's goal: under a minute)")
+    print(
+        f"slowest 100k-row run: {worst:.1f} s (target < {TARGET_SECONDS:.0f} s; a Salesforce report's goal: under a minute)"
+    )
     return 0 if worst < TARGET_SECONDS else 1
 
 

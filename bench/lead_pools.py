@@ -1,4 +1,5 @@
 """The made-up world the bench leads come from: people, teams, territories, companies, sources."""
+
 from __future__ import annotations
 
 import random
@@ -18,7 +19,13 @@ BENCH_REP = "rep01"
 # --- Territories ------------------------------------------------------------------
 # country -> (Faker locale, weight, team, time zones, phone prefix, phone national-part generator key, TLD)
 COUNTRIES = {
-    "US": ("en_US", 36, "North America", ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"], "com"),
+    "US": (
+        "en_US",
+        36,
+        "North America",
+        ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"],
+        "com",
+    ),
     "CA": ("en_CA", 5, "North America", ["America/Toronto", "America/Vancouver"], "ca"),
     "GB": ("en_GB", 15, "UK & Ireland", ["Europe/London"], "co.uk"),
     "IE": ("en_IE", 2, "UK & Ireland", ["Europe/Dublin"], "ie"),
@@ -54,26 +61,107 @@ def _phone(rng: random.Random, country: str) -> str:
 
 
 COMPANY_SUFFIXES = {
-    "US": ["Inc", "LLC", "Group", "Corp", "Partners", "Co"], "CA": ["Inc", "Ltd", "Group", "Corp"],
-    "GB": ["Ltd", "PLC", "Group", "& Co", "LLP"], "IE": ["Ltd", "Group", "Teoranta"],
-    "DE": ["GmbH", "AG", "KG", "GmbH & Co. KG", "SE"], "FR": ["SA", "SARL", "SAS", "Groupe"],
-    "ES": ["S.L.", "S.A.", "Grupo"], "IT": ["S.p.A.", "s.r.l.", "Gruppo"], "NL": ["B.V.", "N.V.", "Groep"],
+    "US": ["Inc", "LLC", "Group", "Corp", "Partners", "Co"],
+    "CA": ["Inc", "Ltd", "Group", "Corp"],
+    "GB": ["Ltd", "PLC", "Group", "& Co", "LLP"],
+    "IE": ["Ltd", "Group", "Teoranta"],
+    "DE": ["GmbH", "AG", "KG", "GmbH & Co. KG", "SE"],
+    "FR": ["SA", "SARL", "SAS", "Groupe"],
+    "ES": ["S.L.", "S.A.", "Grupo"],
+    "IT": ["S.p.A.", "s.r.l.", "Gruppo"],
+    "NL": ["B.V.", "N.V.", "Groep"],
     "SE": ["AB", "Group", "HB"],
 }
 COMPANY_WORDS = [
-    "Apex", "Blue", "North", "Bright", "Nova", "Summit", "Vertex", "Silver", "Cedar", "Harbor", "Pioneer",
-    "Quantum", "Atlas", "Beacon", "Crest", "Evergreen", "Falcon", "Granite", "Horizon", "Iron", "Juniper",
-    "Keystone", "Lumen", "Maple", "Meridian", "Nimbus", "Orbit", "Pinnacle", "Redwood", "Sterling", "Tidal",
-    "Union", "Vantage", "Willow", "Zenith", "Alpine", "Boreal", "Cobalt", "Delta", "Ember", "Fjord", "Helix",
+    "Apex",
+    "Blue",
+    "North",
+    "Bright",
+    "Nova",
+    "Summit",
+    "Vertex",
+    "Silver",
+    "Cedar",
+    "Harbor",
+    "Pioneer",
+    "Quantum",
+    "Atlas",
+    "Beacon",
+    "Crest",
+    "Evergreen",
+    "Falcon",
+    "Granite",
+    "Horizon",
+    "Iron",
+    "Juniper",
+    "Keystone",
+    "Lumen",
+    "Maple",
+    "Meridian",
+    "Nimbus",
+    "Orbit",
+    "Pinnacle",
+    "Redwood",
+    "Sterling",
+    "Tidal",
+    "Union",
+    "Vantage",
+    "Willow",
+    "Zenith",
+    "Alpine",
+    "Boreal",
+    "Cobalt",
+    "Delta",
+    "Ember",
+    "Fjord",
+    "Helix",
 ]
 COMPANY_INDUSTRY_WORDS = [
-    "Logistics", "Software", "Systems", "Analytics", "Foods", "Consulting", "Energy", "Health", "Labs",
-    "Solutions", "Media", "Capital", "Robotics", "Dynamics", "Networks", "Foods", "Textiles", "Motors",
-    "Pharma", "Insurance", "Realty", "Freight", "Studios", "Security", "Devices", "Materials", "Retail",
+    "Logistics",
+    "Software",
+    "Systems",
+    "Analytics",
+    "Foods",
+    "Consulting",
+    "Energy",
+    "Health",
+    "Labs",
+    "Solutions",
+    "Media",
+    "Capital",
+    "Robotics",
+    "Dynamics",
+    "Networks",
+    "Foods",
+    "Textiles",
+    "Motors",
+    "Pharma",
+    "Insurance",
+    "Realty",
+    "Freight",
+    "Studios",
+    "Security",
+    "Devices",
+    "Materials",
+    "Retail",
 ]
 INDUSTRIES = [
-    "Software", "Manufacturing", "Retail", "Healthcare", "Finance", "Education", "Logistics", "Construction",
-    "Hospitality", "Media", "Energy", "Telecommunications", "Real estate", "Legal", "Non-profit", "Agriculture",
+    "Software",
+    "Manufacturing",
+    "Retail",
+    "Healthcare",
+    "Finance",
+    "Education",
+    "Logistics",
+    "Construction",
+    "Hospitality",
+    "Media",
+    "Energy",
+    "Telecommunications",
+    "Real estate",
+    "Legal",
+    "Non-profit",
+    "Agriculture",
 ]
 COMPANY_SIZES = (["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001+"], [22, 28, 20, 11, 7, 7, 5])
 FREE_MAIL = {
@@ -93,18 +181,34 @@ STATUSES = ["new", "active", "nurturing", "qualified", "converted", "lost"]
 STATUS_WEIGHTS_RECENT = [55, 25, 10, 6, 1, 3]  # created in the last 14 days
 STATUS_WEIGHTS_OLDER = [12, 25, 22, 10, 10, 21]
 SCORE_RANGE = {  # (low, high, mode) for a triangular draw
-    "new": (0, 60, 15), "active": (15, 85, 45), "nurturing": (5, 65, 30),
-    "qualified": (55, 100, 80), "converted": (50, 100, 85), "lost": (0, 60, 20),
+    "new": (0, 60, 15),
+    "active": (15, 85, 45),
+    "nurturing": (5, 65, 30),
+    "qualified": (55, 100, 80),
+    "converted": (50, 100, 85),
+    "lost": (0, 60, 20),
 }
 LOST_REASONS = [
-    "No budget", "Chose a competitor", "No response after 5 attempts", "Not a fit", "Timing: revisit next year",
-    "Duplicate of an existing customer", "Went with an in-house solution", "Project cancelled",
+    "No budget",
+    "Chose a competitor",
+    "No response after 5 attempts",
+    "Not a fit",
+    "Timing: revisit next year",
+    "Duplicate of an existing customer",
+    "Went with an in-house solution",
+    "Project cancelled",
 ]
 
 SOURCES = ["web_form", "email", "chat", "webhook", "import", "api", "manual", "call"]
 SOURCE_WEIGHTS = [34, 12, 8, 10, 16, 8, 7, 5]
 SOURCE_DETAILS = {
-    "web_form": ["Contact us form", "Demo request form", "Pricing page form", "Whitepaper: Lead scoring 101", "Newsletter signup"],
+    "web_form": [
+        "Contact us form",
+        "Demo request form",
+        "Pricing page form",
+        "Whitepaper: Lead scoring 101",
+        "Newsletter signup",
+    ],
     "email": ["sales@ inbox", "info@ inbox", "partners@ inbox"],
     "chat": ["Website chat", "Pricing page chat"],
     "webhook": ["LinkedIn Lead Gen Forms", "Facebook Lead Ads", "Webinar: Pipeline hygiene", "Google Ads lead form"],
@@ -114,17 +218,57 @@ SOURCE_DETAILS = {
     "call": ["Inbound sales line", "Support line transfer"],
 }
 EXTERNAL_ID_PREFIX = {"webhook": "hook", "import": "imp", "api": "api"}
-UTM_SOURCES = [("google", "cpc"), ("linkedin", "social"), ("facebook", "social"), ("bing", "cpc"),
-               ("newsletter", "email"), ("partner", "referral"), ("google", "organic")]
-UTM_CAMPAIGNS = ["brand-search", "spring-launch-2025", "retargeting-q3", "webinar-series", "black-friday-2024",
-                 "crm-comparison", "free-trial", "enterprise-abm"]
+UTM_SOURCES = [
+    ("google", "cpc"),
+    ("linkedin", "social"),
+    ("facebook", "social"),
+    ("bing", "cpc"),
+    ("newsletter", "email"),
+    ("partner", "referral"),
+    ("google", "organic"),
+]
+UTM_CAMPAIGNS = [
+    "brand-search",
+    "spring-launch-2025",
+    "retargeting-q3",
+    "webinar-series",
+    "black-friday-2024",
+    "crm-comparison",
+    "free-trial",
+    "enterprise-abm",
+]
 UTM_TERMS = ["crm software", "lead management", "sales pipeline tool", "lead scoring", ""]
 JOB_TITLES = [
-    "CEO", "CTO", "CFO", "COO", "Founder", "Co-founder", "Head of Sales", "VP Sales", "Sales Manager",
-    "Account Executive", "Marketing Manager", "Head of Marketing", "Growth Lead", "Operations Manager",
-    "IT Manager", "Procurement Manager", "Office Manager", "Software Engineer", "Product Manager",
-    "Customer Success Manager", "Business Analyst", "Director of Operations", "HR Manager", "Consultant",
-    "Purchasing Agent", "Project Manager", "Finance Director", "Owner", "Managing Director", "",
+    "CEO",
+    "CTO",
+    "CFO",
+    "COO",
+    "Founder",
+    "Co-founder",
+    "Head of Sales",
+    "VP Sales",
+    "Sales Manager",
+    "Account Executive",
+    "Marketing Manager",
+    "Head of Marketing",
+    "Growth Lead",
+    "Operations Manager",
+    "IT Manager",
+    "Procurement Manager",
+    "Office Manager",
+    "Software Engineer",
+    "Product Manager",
+    "Customer Success Manager",
+    "Business Analyst",
+    "Director of Operations",
+    "HR Manager",
+    "Consultant",
+    "Purchasing Agent",
+    "Project Manager",
+    "Finance Director",
+    "Owner",
+    "Managing Director",
+    "",
 ]
 LANDING_PAGES = ["/pricing", "/features", "/demo", "/blog/lead-scoring", "/integrations", "/customers"]
 

@@ -17,6 +17,7 @@ standardised numbers with missing flags) and HistGradientBoostingClassifier (nat
 numbers as they are, tags as flags) are fitted on the training leads: the ceiling. Goal: ours
 within 0.003 AUC of the better of the two.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,16 @@ OCCUPATIONS = (["Working Professional", "Student", "Unemployed", "Businessman", 
 SOURCES = (["web_form", "import", "email", "chat", "api"], [0.35, 0.2, 0.15, 0.15, 0.15])
 ORIGINS = (["Landing Page Submission", "API", "Lead Add Form", "Lead Import"], [0.5, 0.35, 0.1, 0.05])
 VERDICTS = (  # the sales team's tag and its true effect on the log-odds
-    ["Will revert after reading the email", "Ringing", "Interested in other courses", "Busy", "Closed by Horizzon", None],
-    [0.15, 0.15, 0.08, 0.1, 0.04, 0.48], [2.2, -1.8, -1.6, 0.4, 3.0, 0.0],
+    [
+        "Will revert after reading the email",
+        "Ringing",
+        "Interested in other courses",
+        "Busy",
+        "Closed by Horizzon",
+        None,
+    ],
+    [0.15, 0.15, 0.08, 0.1, 0.04, 0.48],
+    [2.2, -1.8, -1.6, 0.4, 3.0, 0.0],
 )
 COUNTRIES = ["IN", "US", "AE", "GB", "SG", "SA"]  # no effect
 SPECIALIZATIONS = [f"Specialization {chr(65 + i)}" for i in range(20)]
@@ -63,7 +72,11 @@ def generate(n: int, *, seed: int) -> dict:
     specialization = rng.integers(0, len(SPECIALIZATIONS), n)
     spec_effect = np.random.default_rng(seed + 1000).normal(0, 0.35, len(SPECIALIZATIONS))
     logit = np.full(n, INTERCEPT)
-    working, student, unemployed = occupation == "Working Professional", occupation == "Student", occupation == "Unemployed"
+    working, student, unemployed = (
+        occupation == "Working Professional",
+        occupation == "Student",
+        occupation == "Unemployed",
+    )
     logit += np.where(working, np.where(~minutes_missing & (minutes > 15), 2.4, -0.8), 0.0)
     logit += np.where(~working & ~minutes_missing & (minutes > 15), 1.2, 0.0)
     logit += np.where(minutes_missing, 0.6, 0.0)
@@ -81,9 +94,15 @@ def generate(n: int, *, seed: int) -> dict:
     for i in np.flatnonzero(rng.random(n) < 0.2):
         tags[i] = [*tags[i], "follow up"]  # a tag with no effect at all
     return {
-        "occupation": occupation, "source": source, "origin": origin, "minutes": np.where(minutes_missing, np.nan, minutes),
-        "views_per_visit": np.where(views_missing, np.nan, views_per_visit), "visits": visits,
-        "specialization": np.array(SPECIALIZATIONS, dtype=object)[specialization], "tags": tags, "won": won,
+        "occupation": occupation,
+        "source": source,
+        "origin": origin,
+        "minutes": np.where(minutes_missing, np.nan, minutes),
+        "views_per_visit": np.where(views_missing, np.nan, views_per_visit),
+        "visits": visits,
+        "specialization": np.array(SPECIALIZATIONS, dtype=object)[specialization],
+        "tags": tags,
+        "won": won,
         "country": np.array(COUNTRIES, dtype=object)[rng.integers(0, len(COUNTRIES), n)],
     }
 
@@ -92,11 +111,21 @@ def load(data: dict, *, say) -> float:
     """TRUNCATE leads and COPY the closed leads in (row i gets id i + 1)."""
     from django.db import connection, transaction
     from django.utils import timezone
-    from load_leads import extra_columns
+    from lead_rows import extra_columns
 
     started = time.perf_counter()
     now = timezone.now()
-    ours = ["status", "lost_reason", "source", "country", "attributes", "tags", "first_name", "created_at", "updated_at"]
+    ours = [
+        "status",
+        "lost_reason",
+        "source",
+        "country",
+        "attributes",
+        "tags",
+        "first_name",
+        "created_at",
+        "updated_at",
+    ]
     extra = extra_columns(connection, filled=ours)
     columns, defaults = ours + [column for column, _ in extra], tuple(value for _, value in extra)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -105,7 +134,11 @@ def load(data: dict, *, say) -> float:
         raw.execute("TRUNCATE leads_lead RESTART IDENTITY CASCADE")
         with raw.copy(f"COPY leads_lead ({', '.join(columns)}) FROM STDIN") as copy:
             for i in range(len(data["won"])):
-                attributes = {"Lead Origin": data["origin"][i], "Specialization": data["specialization"][i], "TotalVisits": int(data["visits"][i])}
+                attributes = {
+                    "Lead Origin": data["origin"][i],
+                    "Specialization": data["specialization"][i],
+                    "TotalVisits": int(data["visits"][i]),
+                }
                 if data["occupation"][i] is not None:
                     attributes["What is your current occupation"] = data["occupation"][i]
                 if not np.isnan(data["minutes"][i]):
@@ -113,10 +146,20 @@ def load(data: dict, *, say) -> float:
                 if not np.isnan(data["views_per_visit"][i]):
                     attributes["Page Views Per Visit"] = float(data["views_per_visit"][i])
                 status, reason = ("converted", "") if data["won"][i] else ("lost", "No budget")
-                copy.write_row((
-                    status, reason, data["source"][i], data["country"][i], json.dumps(attributes), json.dumps(data["tags"][i]),
-                    f"Lead {i}", now, now, *defaults,
-                ))
+                copy.write_row(
+                    (
+                        status,
+                        reason,
+                        data["source"][i],
+                        data["country"][i],
+                        json.dumps(attributes),
+                        json.dumps(data["tags"][i]),
+                        f"Lead {i}",
+                        now,
+                        now,
+                        *defaults,
+                    )
+                )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) leads_lead")
     say(f"  loaded {len(data['won']):,} closed leads in {time.perf_counter() - started:.0f} s")
@@ -129,15 +172,23 @@ def sklearn_tables(data: dict, order: np.ndarray):
     from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
     names = ["occupation", "source", "origin", "specialization", "country"]
-    cats = np.array([[value if value is not None else "(blank)" for value in data[name][order]] for name in names], dtype=object).T
-    nums = np.column_stack([data["minutes"][order], data["views_per_visit"][order], data["visits"][order].astype(float)])
+    cats = np.array(
+        [[value if value is not None else "(blank)" for value in data[name][order]] for name in names], dtype=object
+    ).T
+    nums = np.column_stack(
+        [data["minutes"][order], data["views_per_visit"][order], data["visits"][order].astype(float)]
+    )
     tags = MultiLabelBinarizer().fit_transform([data["tags"][i] for i in order]).astype(float)
     missing = np.isnan(nums)
     filled = np.where(missing, np.nanmedian(nums, axis=0), nums)
-    onehot = sparse.hstack([
-        OneHotEncoder(handle_unknown="ignore").fit_transform(cats), sparse.csr_matrix(StandardScaler().fit_transform(filled)),
-        sparse.csr_matrix(missing[:, missing.any(axis=0)].astype(float)), sparse.csr_matrix(tags),
-    ]).tocsr()
+    onehot = sparse.hstack(
+        [
+            OneHotEncoder(handle_unknown="ignore").fit_transform(cats),
+            sparse.csr_matrix(StandardScaler().fit_transform(filled)),
+            sparse.csr_matrix(missing[:, missing.any(axis=0)].astype(float)),
+            sparse.csr_matrix(tags),
+        ]
+    ).tocsr()
     ordinal = np.hstack([OrdinalEncoder().fit_transform(cats), nums, tags])
     return onehot, ordinal, [True] * len(names) + [False] * (nums.shape[1] + tags.shape[1])
 
@@ -162,7 +213,9 @@ def run(n: int, *, seed: int, say) -> dict:
     # The model's split: closed leads newest first (row i has id i + 1), the same stratified 25 %.
     order = np.arange(n)[::-1]
     y = data["won"][order].astype(int)
-    train, test = train_test_split(np.arange(n), test_size=predictive.HOLDOUT_SHARE, stratify=y, random_state=predictive.SEED)
+    train, test = train_test_split(
+        np.arange(n), test_size=predictive.HOLDOUT_SHARE, stratify=y, random_state=predictive.SEED
+    )
     onehot, ordinal, mask = sklearn_tables(data, order)
     started = time.perf_counter()
     logistic = LogisticRegressionCV(Cs=6, cv=3, scoring="neg_log_loss", max_iter=3000).fit(onehot[train], y[train])
@@ -176,11 +229,17 @@ def run(n: int, *, seed: int, say) -> dict:
     best = max(lr_auc, hgb_auc)
     metrics = model.metrics
     return {
-        "closed leads": f"{n:,}", "won share": f"{y.mean():.1%}", "winner": model.get_kind_display(),
+        "closed leads": f"{n:,}",
+        "won share": f"{y.mean():.1%}",
+        "winner": model.get_kind_display(),
         "ours held-out LR / trees AUC": f"{metrics['logistic']['auc']:.4f} / {metrics['boosted']['auc']:.4f}",
-        "ours AUC": f"{ours:.4f}", "sklearn LR AUC": f"{lr_auc:.4f}", "sklearn HGB AUC": f"{hgb_auc:.4f}",
-        "ours − best": f"{ours - best:+.4f}", "model_train() wall / CPU s": f"{train_seconds:.1f} / {train_cpu:.1f}",
-        "sklearn LR / HGB fit s": f"{lr_seconds:.1f} / {hgb_seconds:.1f}", "trees (iterations)": str(metrics.get("iterations", "")),
+        "ours AUC": f"{ours:.4f}",
+        "sklearn LR AUC": f"{lr_auc:.4f}",
+        "sklearn HGB AUC": f"{hgb_auc:.4f}",
+        "ours − best": f"{ours - best:+.4f}",
+        "model_train() wall / CPU s": f"{train_seconds:.1f} / {train_cpu:.1f}",
+        "sklearn LR / HGB fit s": f"{lr_seconds:.1f} / {hgb_seconds:.1f}",
+        "trees (iterations)": str(metrics.get("iterations", "")),
     }
 
 
@@ -202,15 +261,20 @@ def main() -> int:
         results.append(result)
         say("  " + ", ".join(f"{key}: {value}" for key, value in result.items()))
     keys = list(results[0])
-    table = "\n".join([
-        "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys),
-        *("| " + " | ".join(result[key] for key in keys) + " |" for result in results),
-    ])
+    table = "\n".join(
+        [
+            "| " + " | ".join(keys) + " |",
+            "|" + "---|" * len(keys),
+            *("| " + " | ".join(result[key] for key in keys) + " |" for result in results),
+        ]
+    )
     say("\n" + table)
     if args.readme:
         benchenv.readme_block_replace(name="choice-bench", text=table)
     worst = min(float(result["ours − best"]) for result in results)
-    say(f"\n{'OK' if worst >= -0.003 else 'MISSED'}: ours within 0.003 AUC of the better scikit-learn model (worst {worst:+.4f})")
+    say(
+        f"\n{'OK' if worst >= -0.003 else 'MISSED'}: ours within 0.003 AUC of the better scikit-learn model (worst {worst:+.4f})"
+    )
     return 0 if worst >= -0.003 else 1
 
 

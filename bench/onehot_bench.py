@@ -14,6 +14,7 @@ median-imputed with a missing flag and standardised) and HistGradientBoostingCla
 categoricals). Then it opens every imported lead and times probabilities_update() writing all of
 them. With --readme the table goes to bench/README.md between the onehot-bench markers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,11 @@ import numpy as np  # noqa: E402
 from lead_scoring_data import write_csv  # noqa: E402
 
 NUMERIC = (
-    "Lead Number", "TotalVisits", "Total Time Spent on Website", "Page Views Per Visit", "Asymmetrique Activity Score",
+    "Lead Number",
+    "TotalVisits",
+    "Total Time Spent on Website",
+    "Page Views Per Visit",
+    "Asymmetrique Activity Score",
     "Asymmetrique Profile Score",
 )
 NOT_FEATURES = ("Prospect ID", "Status")
@@ -48,14 +53,18 @@ def sklearn_matrices(header: list[str], rows: list[list[str]]):
     index = {name: i for i, name in enumerate(header)}
     categorical = [name for name in header if name not in NUMERIC and name not in NOT_FEATURES]
     cats = np.array([[row[index[name]] or "(blank)" for name in categorical] for row in rows], dtype=object)
-    nums = np.array([[float(row[index[name]]) if row[index[name]] != "" else np.nan for name in NUMERIC] for row in rows])
+    nums = np.array(
+        [[float(row[index[name]]) if row[index[name]] != "" else np.nan for name in NUMERIC] for row in rows]
+    )
     missing = np.isnan(nums)
     filled = np.where(missing, np.nanmedian(nums, axis=0), nums)
-    onehot = sparse.hstack([
-        OneHotEncoder(handle_unknown="ignore").fit_transform(cats),
-        sparse.csr_matrix(StandardScaler().fit_transform(filled)),
-        sparse.csr_matrix(missing[:, missing.any(axis=0)].astype(float)),
-    ]).tocsr()
+    onehot = sparse.hstack(
+        [
+            OneHotEncoder(handle_unknown="ignore").fit_transform(cats),
+            sparse.csr_matrix(StandardScaler().fit_transform(filled)),
+            sparse.csr_matrix(missing[:, missing.any(axis=0)].astype(float)),
+        ]
+    ).tocsr()
     ordinal = np.hstack([OrdinalEncoder().fit_transform(cats), nums])
     mask = [True] * len(categorical) + [False] * len(NUMERIC)
     return onehot, ordinal, mask
@@ -88,8 +97,11 @@ def run(n: int, *, seed: int, say) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "manage.py", "train_scoring", "--no-rescore", "--top", "10"], check=True,
-        cwd=benchenv.ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+        [sys.executable, "manage.py", "train_scoring", "--no-rescore", "--top", "10"],
+        check=True,
+        cwd=benchenv.ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
     )
     train_seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -98,7 +110,9 @@ def run(n: int, *, seed: int, say) -> dict:
 
     # The model's own split: closed leads newest first, the same stratified 25 % with the same seed.
     by_id = {row[0]: i for i, row in enumerate(rows)}
-    order = list(Lead.objects.filter(status__in=("converted", "lost")).order_by("-id").values_list("external_id", "status"))
+    order = list(
+        Lead.objects.filter(status__in=("converted", "lost")).order_by("-id").values_list("external_id", "status")
+    )
     picked = np.array([by_id[external_id] for external_id, _ in order])
     y = np.array([1 if status == "converted" else 0 for _, status in order])
     train, test = train_test_split(
@@ -120,11 +134,17 @@ def run(n: int, *, seed: int, say) -> dict:
     written = predictive.probabilities_update()
     update_seconds = time.perf_counter() - started
     return {
-        "rows": f"{n:,}", "won share": f"{y.mean():.1%}", "import s": f"{import_seconds:.0f}",
+        "rows": f"{n:,}",
+        "won share": f"{y.mean():.1%}",
+        "import s": f"{import_seconds:.0f}",
         "features": f"{len(model.features)}",
-        "train_scoring s": f"{train_seconds:.1f}", "train peak RSS MB": f"{after.ru_maxrss / 1024:.0f}",
-        "ours AUC": f"{model.auc:.4f}", "one-hot LR AUC": f"{lr_auc:.4f}", "HGB AUC": f"{hgb_auc:.4f}",
-        "ours − LR": f"{model.auc - lr_auc:+.4f}", "LR / HGB fit s": f"{lr_seconds:.1f} / {hgb_seconds:.1f}",
+        "train_scoring s": f"{train_seconds:.1f}",
+        "train peak RSS MB": f"{after.ru_maxrss / 1024:.0f}",
+        "ours AUC": f"{model.auc:.4f}",
+        "one-hot LR AUC": f"{lr_auc:.4f}",
+        "HGB AUC": f"{hgb_auc:.4f}",
+        "ours − LR": f"{model.auc - lr_auc:+.4f}",
+        "LR / HGB fit s": f"{lr_seconds:.1f} / {hgb_seconds:.1f}",
         "probabilities_update() all": f"{update_seconds:.1f} s ({written:,})",
         "_peak_before": before.ru_maxrss,
     }
@@ -150,15 +170,20 @@ def main() -> int:
         results.append(result)
         say("  " + ", ".join(f"{key}: {value}" for key, value in result.items()))
     keys = list(results[0])
-    table = "\n".join([
-        "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys),
-        *("| " + " | ".join(result[key] for key in keys) + " |" for result in results),
-    ])
+    table = "\n".join(
+        [
+            "| " + " | ".join(keys) + " |",
+            "|" + "---|" * len(keys),
+            *("| " + " | ".join(result[key] for key in keys) + " |" for result in results),
+        ]
+    )
     say("\n" + table)
     if args.readme:
         benchenv.readme_block_replace(name="onehot-bench", text=table)
     worst = min(float(result["ours − LR"]) for result in results)
-    say(f"\n{'OK' if worst >= -0.01 else 'MISSED'}: ours within 0.01 AUC of the one-hot logistic regression (worst {worst:+.4f})")
+    say(
+        f"\n{'OK' if worst >= -0.01 else 'MISSED'}: ours within 0.01 AUC of the one-hot logistic regression (worst {worst:+.4f})"
+    )
     return 0 if worst >= -0.01 else 1
 
 

@@ -14,6 +14,7 @@ With --profile the batch pipeline runs in this process (no broker, no worker) ov
 leads, batch by batch: CPU and statements per lead, and the top functions by cumulative time.
 Target (issue 22): 10,000 leads, 60 s outage, <= 60 s from recovery to the last lead, 2 workers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,21 @@ class Redis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.directory,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(200):
             try:
@@ -72,9 +86,26 @@ class Redis:
 def start_worker(url: str, concurrency: int) -> subprocess.Popen:
     env = {**os.environ, "REDIS_URL": url, "EMAIL_URL": "memorymail://", "LOG_LEVEL": "ERROR"}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-B", "-c", str(concurrency), "-l", "error",
-         "--without-mingle", "--without-gossip"],
-        cwd=benchenv.ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadcrm",
+            "worker",
+            "-B",
+            "-c",
+            str(concurrency),
+            "-l",
+            "error",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=benchenv.ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -131,7 +162,9 @@ def profile(count: int) -> int:
     clean_slate(connection)
     jobs._broker_down_until = time.monotonic() + 3600  # noqa: SLF001 (no broker here: the jobs stay in the outbox)
     ids = [
-        capture(data={"email": f"p{n}@profile.{DOMAIN}", "first_name": f"P {n}"}, context=CaptureContext(channel="api")).lead.pk
+        capture(
+            data={"email": f"p{n}@profile.{DOMAIN}", "first_name": f"P {n}"}, context=CaptureContext(channel="api")
+        ).lead.pk
         for n in range(count)
     ]
     OutboxJob.objects.filter(task_name="leads.tasks.process_lead_task").delete()
@@ -148,8 +181,10 @@ def profile(count: int) -> int:
             cpu += time.process_time() - before
         statements += len(queries.captured_queries)
     OutboxJob.objects.filter(task_name="leads.tasks.notify_by_email_task").delete()
-    print(f"{count} leads in batches of {size}: {1000 * cpu / count:.2f} ms of this process's CPU per lead, "
-          f"{statements / count:.2f} statements per lead; load average {os.getloadavg()}")
+    print(
+        f"{count} leads in batches of {size}: {1000 * cpu / count:.2f} ms of this process's CPU per lead, "
+        f"{statements / count:.2f} statements per lead; load average {os.getloadavg()}"
+    )
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     return 0
 
@@ -195,7 +230,10 @@ def main() -> int:
     if args.kill_worker:
         kill(worker)
     for number in range(args.leads):
-        capture(data={"email": f"lead{number}@{DOMAIN}", "first_name": f"Lead {number}"}, context=CaptureContext(channel="api"))
+        capture(
+            data={"email": f"lead{number}@{DOMAIN}", "first_name": f"Lead {number}"},
+            context=CaptureContext(channel="api"),
+        )
     jobs.publisher_flush(timeout=600)
     captured = time.monotonic() - down
     print(f"captured {args.leads} leads in {captured:.1f} s with the broker down", flush=True)
@@ -217,16 +255,22 @@ def main() -> int:
             if processed_at is None and not ours.filter(processed_at__isnull=True).exists():
                 processed_at = time.monotonic() - recovered
                 rate = args.leads / max(0.001, processed_at - (first_at or 0))
-                print(f"every lead processed {processed_at:.1f} s after recovery ({rate:.0f} leads/s once draining)", flush=True)
+                print(
+                    f"every lead processed {processed_at:.1f} s after recovery ({rate:.0f} leads/s once draining)",
+                    flush=True,
+                )
             if processed_at is not None and not OutboxJob.objects.exists():
                 emailed_at = time.monotonic() - recovered
                 print(f"every job done (assignment emails sent) {emailed_at:.1f} s after recovery", flush=True)
                 break
             time.sleep(0.5)
         cpu = cpu_seconds(worker) - cpu_before
-        print(f"worker CPU after recovery: {cpu:.1f} s, {1000 * cpu / args.leads:.1f} ms per lead "
-              f"(so {args.concurrency} idle cores could drain ~{args.concurrency * args.leads / max(cpu, 0.001):.0f} leads/s "
-              "before PostgreSQL's share)", flush=True)
+        print(
+            f"worker CPU after recovery: {cpu:.1f} s, {1000 * cpu / args.leads:.1f} ms per lead "
+            f"(so {args.concurrency} idle cores could drain ~{args.concurrency * args.leads / max(cpu, 0.001):.0f} leads/s "
+            "before PostgreSQL's share)",
+            flush=True,
+        )
     finally:
         kill(worker)
         redis.stop()
@@ -234,7 +278,8 @@ def main() -> int:
     print(
         f"leads {ours.count()}, processed {ours.filter(processed_at__isnull=False).count()}, "
         f"assignment notifications {emails.count()}, emailed {emails.filter(emailed_at__isnull=False).count()}; "
-        f"load average after: {os.getloadavg()}", flush=True,
+        f"load average after: {os.getloadavg()}",
+        flush=True,
     )
     return 0 if processed_at is not None and processed_at <= 60 else 1
 

@@ -3,6 +3,7 @@
 On a shared machine wall times move with everyone else's work; the CPU time a process spent
 (utime + stime, fields 14 and 15 of proc(5)) does not, so every bench reports it beside the wall time.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,4 +44,40 @@ def with_children(parent: int) -> list[int]:
 
 def process_group(leader: int) -> list[int]:
     """Every process of a process group (a worker started with start_new_session=True)."""
-    return [int(pid) for pid in subprocess.run(["pgrep", "-g", str(leader)], capture_output=True, text=True).stdout.split()]
+    return [
+        int(pid) for pid in subprocess.run(["pgrep", "-g", str(leader)], capture_output=True, text=True).stdout.split()
+    ]
+
+
+def descendants(pid: int) -> list[int]:
+    """A process and all its descendants (gunicorn's master and workers), read from /proc now."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        found.append(parent)
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                todo.extend(int(child) for child in task.read_text().split())
+            except FileNotFoundError:
+                pass
+    return found
+
+
+def pids_named(name: str) -> list[int]:
+    """Every process whose command name is `name` (redis-server, wrk)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return pids
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine (all cores) spent not idle, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / CLOCK_TICK

@@ -17,12 +17,12 @@
 Target (PostgreSQL, 1,000,000 leads, this 2-core machine): p95 < 50 ms per request.
 --explain prints EXPLAIN ANALYZE of every query of one request per endpoint.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import sys
@@ -36,12 +36,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import benchenv  # noqa: E402  (sets the environment before Django is imported)
+from run_report import README, machine, report, update_readme, wait_until_quiet  # noqa: E402
 
 TARGET_P95_MS = 50.0
-README = BENCH_DIR / "README.md"
 RESULTS_DIR = BENCH_DIR / "results"
-MARK_START = "<!-- bench:results:start -->"
-MARK_END = "<!-- bench:results:end -->"
 
 # Search terms typed into ?search= (matches in the default 1M data set, all leads / rep01's):
 # a person's full name (3 / 2), a surname (2,147 / 248), the start of a common name
@@ -50,7 +48,11 @@ MARK_END = "<!-- bench:results:end -->"
 # three of them, issue 22 §1's "few of my own among many elsewhere", the case that walked the whole
 # date index): what a rep types to check whether a German company is in the CRM at all.
 DEFAULT_SEARCH = {
-    "rare": "kristen graham", "medium": "smith", "frequent": "mart", "common": "son", "other territory": "gmbh",
+    "rare": "kristen graham",
+    "medium": "smith",
+    "frequent": "mart",
+    "common": "son",
+    "other territory": "gmbh",
 }
 
 
@@ -105,11 +107,17 @@ def endpoints(search: dict[str, str]) -> list[Endpoint]:
             result.append(Endpoint(f"API ?search={term} ({kind})", role, f"/api/v1/leads?search={quote(term)}", True))
         # The few-among-many case under the other orderings and the largest page (issue 22 §1).
         few = quote(search["other territory"])
-        result.append(Endpoint(f"API ?search={few}&ordering=-score", role, f"/api/v1/leads?search={few}&ordering=-score", True))
-        result.append(Endpoint(
-            f"API ?search={few}&ordering=last_activity_at&page_size=500", role,
-            f"/api/v1/leads?search={few}&ordering=last_activity_at&page_size=500", True,
-        ))
+        result.append(
+            Endpoint(f"API ?search={few}&ordering=-score", role, f"/api/v1/leads?search={few}&ordering=-score", True)
+        )
+        result.append(
+            Endpoint(
+                f"API ?search={few}&ordering=last_activity_at&page_size=500",
+                role,
+                f"/api/v1/leads?search={few}&ordering=last_activity_at&page_size=500",
+                True,
+            )
+        )
         result.append(Endpoint("HTML lead list /", role, "/", False))
         result.append(Endpoint(f"HTML lead list /?search={few}", role, f"/?search={few}", False))
     return result
@@ -160,8 +168,9 @@ LEAD_LINK = re.compile(r'href="/leads/[0-9]+"')
 RESULT_COUNT = re.compile(r'data-testid="result-count">(about )?([0-9,]+) result')
 
 
-def measure(endpoint: Endpoint, client, api_headers: dict, *, requests: int, warmup: int,
-            budget: float = float("inf")) -> Result:
+def measure(
+    endpoint: Endpoint, client, api_headers: dict, *, requests: int, warmup: int, budget: float = float("inf")
+) -> Result:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -203,10 +212,18 @@ def measure(endpoint: Endpoint, client, api_headers: dict, *, requests: int, war
             query_sql.setdefault(n, " ".join(sql.split())[:160])
         last = response
     result = Result(
-        endpoint=endpoint.name, role=endpoint.role, path=endpoint.path, requests=len(timings),
-        p50_ms=percentile(timings, 50), p95_ms=percentile(timings, 95), max_ms=max(timings, default=float("nan")),
-        mean_ms=statistics.fmean(timings) if timings else float("nan"), db_p50_ms=percentile(db_times, 50),
-        cpu_p50_ms=percentile(cpu_times, 50), queries=queries, errors=errors[:5],
+        endpoint=endpoint.name,
+        role=endpoint.role,
+        path=endpoint.path,
+        requests=len(timings),
+        p50_ms=percentile(timings, 50),
+        p95_ms=percentile(timings, 95),
+        max_ms=max(timings, default=float("nan")),
+        mean_ms=statistics.fmean(timings) if timings else float("nan"),
+        db_p50_ms=percentile(db_times, 50),
+        cpu_p50_ms=percentile(cpu_times, 50),
+        queries=queries,
+        errors=errors[:5],
         query_breakdown=[
             {"p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2), "sql": query_sql[n]}
             for n, times in sorted(per_query.items())
@@ -244,117 +261,6 @@ def explain(endpoint: Endpoint, client, api_headers: dict) -> None:
                     print("    " + line)
 
 
-def machine() -> dict:
-    from django.db import connection
-
-    info = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["ram_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    import subprocess
-
-    import django
-
-    info["django"] = django.get_version()
-    try:
-        if os.environ.get("BENCH_CODE_VERSION"):  # e.g. when measuring an exported tree without .git
-            raise OSError
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=benchenv.ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=benchenv.ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        info["commit"] = commit + (" + uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        info["commit"] = os.environ.get("BENCH_CODE_VERSION", "unknown")
-    info["database"] = connection.vendor
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            info["postgres"] = cursor.fetchone()[0]
-            names = ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit")
-            cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
-            info["postgres_settings"] = dict(zip(names, cursor.fetchone()))
-            cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('leads_lead'))")
-            info["leads_table_size"] = cursor.fetchone()[0]
-    return info
-
-
-def table(results: list[Result]) -> str:
-    lines = [
-        "| role | endpoint | requests | p50 ms | p95 ms | max ms | queries/request | matches | SQL p50 ms | CPU p50 ms | p95 < 50 ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
-    ]
-    for r in results:
-        count = "" if r.count is None else f"{r.count:,}" + ("" if r.count_exact else " (est.)")
-        ok = "yes" if r.meets_target else "**NO**"
-        lines.append(
-            f"| {r.role} | `{r.path}` | {r.requests} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.max_ms:.1f} | {r.queries_label} "
-            f"| {count} | {r.db_p50_ms:.1f} | {r.cpu_p50_ms:.1f} | {ok} |"
-        )
-    return "\n".join(lines)
-
-
-def report(results: list[Result], info: dict, args, lead_total: int, load) -> str:
-    settings = info.get("postgres_settings", {})
-    load_line = (
-        f"{load.seconds:.0f} s for {load.leads:,} leads ({', '.join(f'{k} {v:.0f} s' for k, v in load.phases.items())})"
-        + ("" if load.loaded else ", measured when the table was last loaded")
-        if load.seconds else "not measured (the table was already loaded by an earlier run)"
-    )
-    lines = [
-        f"Run: {info['date']} · code at {info['commit']} · {lead_total:,} leads · "
-        f"{args.requests} timed requests per endpoint after {args.warmup} warm-up",
-        "",
-        f"Machine: {info.get('cpu')}, {info.get('cores')} cores, {info.get('ram_gb', '?')} GB RAM · "
-        f"Python {info['python']} · Django {info['django']} · "
-        + (f"PostgreSQL {info['postgres']} (shared_buffers {settings.get('shared_buffers')}, "
-           f"work_mem {settings.get('work_mem')}, jit {settings.get('jit')}) · leads table {info['leads_table_size']}"
-           if "postgres" in info else info["database"]),
-        "",
-        f"1-minute load average before/after the measurement: {info['loadavg_before']} / {info['loadavg_after']} "
-        "(the process under test uses one core; other work on the machine inflates the figures)",
-        "",
-        f"Load: {load_line}",
-        "",
-        table(results),
-    ]
-    return "\n".join(lines)
-
-
-def wait_until_quiet(max_seconds: float, threshold: float) -> float:
-    """Wait (up to max_seconds) for the 1-minute load average to drop below threshold; return it."""
-    deadline = time.monotonic() + max_seconds
-    load = os.getloadavg()[0]
-    if load >= threshold and max_seconds > 0:
-        print(f"load average {load:.2f} >= {threshold}: waiting up to {max_seconds:.0f} s for a quiet machine", flush=True)
-    while load >= threshold and time.monotonic() < deadline:
-        time.sleep(5)
-        load = os.getloadavg()[0]
-    return load
-
-
-def update_readme(text: str) -> None:
-    content = README.read_text() if README.exists() else ""
-    if MARK_START in content and MARK_END in content:
-        head, rest = content.split(MARK_START, 1)
-        _, tail = rest.split(MARK_END, 1)
-        README.write_text(f"{head}{MARK_START}\n{text}\n{MARK_END}{tail}")
-    else:
-        README.write_text(f"{content}\n{MARK_START}\n{text}\n{MARK_END}\n")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1_000_000, help="leads in the bench database (default 1,000,000)")
@@ -367,15 +273,25 @@ def main(argv=None) -> int:
     parser.add_argument("--search-frequent", default=DEFAULT_SEARCH["frequent"])
     parser.add_argument("--search-common", default=DEFAULT_SEARCH["common"])
     parser.add_argument("--search-other-territory", default=DEFAULT_SEARCH["other territory"])
-    parser.add_argument("--budget", type=float, default=60, metavar="SECONDS",
-                        help="stop timing an endpoint after this long (default 60), so one slow endpoint "
-                             "cannot stall the run; the table shows how many requests were timed")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="stop timing an endpoint after this long (default 60), so one slow endpoint "
+        "cannot stall the run; the table shows how many requests were timed",
+    )
     parser.add_argument("--only", default="", help="run only endpoints whose name or path contains this text")
     parser.add_argument("--role", choices=["manager", "rep", "both"], default="both")
     parser.add_argument("--breakdown", action="store_true", help="also print p50/p95 of each query position")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each query, then stop")
-    parser.add_argument("--wait-quiet", type=float, default=120, metavar="SECONDS",
-                        help="before measuring, wait up to this long (default 120) for the 1-min load average to fall below 0.5")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=120,
+        metavar="SECONDS",
+        help="before measuring, wait up to this long (default 120) for the 1-min load average to fall below 0.5",
+    )
     parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
     args = parser.parse_args(argv)
 
@@ -404,10 +320,16 @@ def main(argv=None) -> int:
         "rep": User.objects.get(username=lead_pools.BENCH_REP),
     }
     role_clients = clients(users)
-    search = {"rare": args.search_rare, "medium": args.search_medium, "frequent": args.search_frequent,
-              "common": args.search_common, "other territory": args.search_other_territory}
+    search = {
+        "rare": args.search_rare,
+        "medium": args.search_medium,
+        "frequent": args.search_frequent,
+        "common": args.search_common,
+        "other territory": args.search_other_territory,
+    }
     todo = [
-        e for e in endpoints(search)
+        e
+        for e in endpoints(search)
         if (args.role in ("both", e.role)) and (not args.only or args.only in e.name or args.only in e.path)
     ]
     if args.explain:
@@ -416,8 +338,11 @@ def main(argv=None) -> int:
         return 0
 
     load_before = wait_until_quiet(args.wait_quiet, 0.5)
-    print(f"\n{lead_total:,} leads; {args.requests} requests per endpoint after {args.warmup} warm-up; "
-          f"load average {load_before:.2f}\n", flush=True)
+    print(
+        f"\n{lead_total:,} leads; {args.requests} requests per endpoint after {args.warmup} warm-up; "
+        f"load average {load_before:.2f}\n",
+        flush=True,
+    )
     results = []
     for e in todo:
         client, headers = role_clients[e.role]
@@ -442,8 +367,12 @@ def main(argv=None) -> int:
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     payload = {
-        "machine": info, "leads": lead_total, "requests": args.requests, "warmup": args.warmup,
-        "load": asdict(load), "results": [asdict(r) | {"queries": sorted(set(r.queries))} for r in results],
+        "machine": info,
+        "leads": lead_total,
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "load": asdict(load),
+        "results": [asdict(r) | {"queries": sorted(set(r.queries))} for r in results],
     }
     (RESULTS_DIR / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     (RESULTS_DIR / "latest.md").write_text(text + "\n")
@@ -453,7 +382,9 @@ def main(argv=None) -> int:
 
     failed = [r for r in results if not r.meets_target]
     if failed:
-        print(f"\nTARGET MISSED ({len(failed)} of {len(results)}): p95 >= {TARGET_P95_MS:.0f} ms, varying query counts or errors:")
+        print(
+            f"\nTARGET MISSED ({len(failed)} of {len(results)}): p95 >= {TARGET_P95_MS:.0f} ms, varying query counts or errors:"
+        )
         for r in failed:
             print(f"  {r.role} {r.endpoint}: p95 {r.p95_ms:.1f} ms, queries {r.queries_label}, errors {r.errors}")
         return 1

@@ -10,6 +10,7 @@ times leads_rescore() over all open leads: the engagement aggregate, then one UP
 ids writing fit points, score, grade; plus the timeline entries for significant changes and MQL
 qualification. Target on this 2-core machine: under 2 minutes for 1,000,000 leads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,9 +89,26 @@ def rescore_runs(*, workers: int, count: int = 2) -> list[float] | None:
         # The worker logs at INFO: its range tasks say what each range cost (compute, write).
         log = Path(tempfile.mkdtemp(prefix="score_bench_")) / "worker.log"
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-l", "WARNING", "--concurrency", str(workers),
-             "--prefetch-multiplier", "1", "-Q", "celery"],
-            cwd=benchenv.ROOT, env={**os.environ, "LOG_LEVEL": "INFO"}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "leadcrm",
+                "worker",
+                "-l",
+                "WARNING",
+                "--concurrency",
+                str(workers),
+                "--prefetch-multiplier",
+                "1",
+                "-Q",
+                "celery",
+            ],
+            cwd=benchenv.ROOT,
+            env={**os.environ, "LOG_LEVEL": "INFO"},
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         time.sleep(4)  # let the pool start before the clock runs
     try:
@@ -122,9 +140,12 @@ def rescore_runs(*, workers: int, count: int = 2) -> list[float] | None:
                 scored, logged, qualified = job.processed, job.logged, job.qualified
             runs.append(time.monotonic() - started)
             how = f"{workers} worker processes" if worker is not None else "in-process"
-            print(f"run {attempt + 1} ({how}): {scored} open leads rescored in {runs[-1]:.1f}s "
-                  f"({scored / runs[-1]:,.0f} leads/s); {logged} significant changes logged, {qualified} qualified; "
-                  f"load average {load_before} → {_load()}", flush=True)
+            print(
+                f"run {attempt + 1} ({how}): {scored} open leads rescored in {runs[-1]:.1f}s "
+                f"({scored / runs[-1]:,.0f} leads/s); {logged} significant changes logged, {qualified} qualified; "
+                f"load average {load_before} → {_load()}",
+                flush=True,
+            )
             if worker is not None:
                 with log.open() as lines:
                     lines.seek(log_at)
@@ -133,10 +154,12 @@ def rescore_runs(*, workers: int, count: int = 2) -> list[float] | None:
                 if ranges:
                     compute = [r[3] for r in ranges]
                     write = [r[4] for r in ranges]
-                    print(f"  {len(ranges)} ranges: compute {sum(compute):.1f} s (mean {sum(compute) / len(ranges):.2f}, "
-                          f"max {max(compute):.2f}), write {sum(write):.1f} s (mean {sum(write) / len(ranges):.2f}, "
-                          f"max {max(write):.2f}); CPU of the worker processes and their PostgreSQL backends {cpu:.1f} s",
-                          flush=True)
+                    print(
+                        f"  {len(ranges)} ranges: compute {sum(compute):.1f} s (mean {sum(compute) / len(ranges):.2f}, "
+                        f"max {max(compute):.2f}), write {sum(write):.1f} s (mean {sum(write) / len(ranges):.2f}, "
+                        f"max {max(write):.2f}); CPU of the worker processes and their PostgreSQL backends {cpu:.1f} s",
+                        flush=True,
+                    )
                     for start, end, leads, c, w in ranges:
                         print(f"    ids {start:.0f}-{end:.0f}: {leads:.0f} leads, compute {c:.2f} s, write {w:.2f} s")
     finally:
@@ -151,7 +174,9 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--active-share", type=float, default=0.1, help="share of leads with recent interactions")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (0: in this process)")
-    parser.add_argument("--reload", action="store_true", help="load the leads afresh (random scores again: run 1 is the worst case)")
+    parser.add_argument(
+        "--reload", action="store_true", help="load the leads afresh (random scores again: run 1 is the worst case)"
+    )
     args = parser.parse_args()
     benchenv.setup()
     from django.db import connection
@@ -185,8 +210,10 @@ def main() -> int:
     runs = rescore_runs(workers=args.workers)
     if runs is None:
         return 1
-    print(f"PostgreSQL {connection.pg_version}; {open_leads} open of {Lead.objects.count()} leads; {rules} active rules; "
-          f"{Interaction.objects.filter(channel='bench').count()} engagement interactions")
+    print(
+        f"PostgreSQL {connection.pg_version}; {open_leads} open of {Lead.objects.count()} leads; {rules} active rules; "
+        f"{Interaction.objects.filter(channel='bench').count()} engagement interactions"
+    )
     return 0 if max(runs) < 120 else 1
 
 

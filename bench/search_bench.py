@@ -14,6 +14,7 @@ term that matches nothing. Each request is the whole page through Django's test 
 (middleware, session, template); the dropdown does the same work with five results per kind.
 Then the lead board (`/board/`, issue 19 §4) over the same book, plain and with a saved view.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,7 +84,9 @@ def pick_terms(seed: int) -> dict[str, str]:
     }
 
 
-def measure(client, term: str, *, requests: int, warmup: int, path: str = "/search/", params: dict | None = None) -> dict:
+def measure(
+    client, term: str, *, requests: int, warmup: int, path: str = "/search/", params: dict | None = None
+) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -104,9 +107,14 @@ def measure(client, term: str, *, requests: int, warmup: int, path: str = "/sear
         leads = body.count('data-kind="lead"') or body.count('class="board-card')
         customers = body.count('data-kind="customer"')
     return {
-        "p50": percentile(times, 50), "p95": percentile(times, 95), "max": max(times), "queries": sorted(queries),
-        "cpu": percentile(cpu, 50), "sql": percentile(sql_times, 50),
-        "leads": leads, "customers": customers,
+        "p50": percentile(times, 50),
+        "p95": percentile(times, 95),
+        "max": max(times),
+        "queries": sorted(queries),
+        "cpu": percentile(cpu, 50),
+        "sql": percentile(sql_times, 50),
+        "leads": leads,
+        "customers": customers,
     }
 
 
@@ -130,8 +138,10 @@ def main(argv=None) -> int:
     ensure_few_among_many()
     ensure_customers(args.customers)
     terms = pick_terms(args.seed)
-    manager = User.objects.get(username="manager01") if User.objects.filter(username="manager01").exists() else (
-        User.objects.filter(groups__name="Sales managers").first()
+    manager = (
+        User.objects.get(username="manager01")
+        if User.objects.filter(username="manager01").exists()
+        else (User.objects.filter(groups__name="Sales managers").first())
     )
     rep = User.objects.filter(groups__name="Sales reps").annotate(n=Count("leads")).order_by("-n").first()
     # Issue 22 §1: the bench rep owns 3 of the ~15,000 "gmbh" leads (load_leads.ensure_few_among_many).
@@ -145,30 +155,42 @@ def main(argv=None) -> int:
         for kind, term in terms.items() if not few else [("company form", FEW_AMONG_MANY_TERM)]:
             result = measure(client, term, requests=args.requests, warmup=args.warmup)
             rows.append((role, kind, term, result))
-            print(f"{role:8} {kind:16} {term!r:32} p50 {result['p50']:6.1f}  p95 {result['p95']:6.1f}  "
-                  f"max {result['max']:6.1f} ms  queries {result['queries']}  found {result['leads']}+{result['customers']}",
-                  flush=True)
+            print(
+                f"{role:8} {kind:16} {term!r:32} p50 {result['p50']:6.1f}  p95 {result['p95']:6.1f}  "
+                f"max {result['max']:6.1f} ms  queries {result['queries']}  found {result['leads']}+{result['customers']}",
+                flush=True,
+            )
         # The board (issue 19 §4) over the same book: no filter, and the list's "My hot leads" view.
-        for kind, params in () if few else (("board", {}), ("board, grade A,B", {"grade": "A,B", "ordering": "-score"})):
+        for kind, params in (
+            () if few else (("board", {}), ("board, grade A,B", {"grade": "A,B", "ordering": "-score"}))
+        ):
             result = measure(client, "", requests=args.requests, warmup=args.warmup, path="/board/", params=params)
             term = "/board/" + ("?grade=A,B&ordering=-score" if params else "")
             rows.append((role, kind, term, result))
-            print(f"{role:8} {kind:16} {term!r:32} p50 {result['p50']:6.1f}  p95 {result['p95']:6.1f}  "
-                  f"max {result['max']:6.1f} ms  queries {result['queries']}  found {result['leads']}+{result['customers']}",
-                  flush=True)
+            print(
+                f"{role:8} {kind:16} {term!r:32} p50 {result['p50']:6.1f}  p95 {result['p95']:6.1f}  "
+                f"max {result['max']:6.1f} ms  queries {result['queries']}  found {result['leads']}+{result['customers']}",
+                flush=True,
+            )
     load_after = os.getloadavg()
     print()
-    print(f"{lead_count():,} leads, {args.customers:,} customers, {args.requests} requests per row after {args.warmup} warm-up; "
-          f"rep = {rep.username}; load average (1/5/15 min) {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} "
-          f"before, {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} after")
+    print(
+        f"{lead_count():,} leads, {args.customers:,} customers, {args.requests} requests per row after {args.warmup} warm-up; "
+        f"rep = {rep.username}; load average (1/5/15 min) {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} "
+        f"before, {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} after"
+    )
     print()
-    print("| role | term | typed | p50 ms | p95 ms | max ms | SQL p50 ms | our CPU p50 ms | queries/request | leads + customers shown | p95 ≤ 50 ms |")
+    print(
+        "| role | term | typed | p50 ms | p95 ms | max ms | SQL p50 ms | our CPU p50 ms | queries/request | leads + customers shown | p95 ≤ 50 ms |"
+    )
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|")
     worst = 0.0
     for role, kind, term, r in rows:
         worst = max(worst, r["p95"])
-        print(f"| {role} | {kind} | `{term}` | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['sql']:.1f} | {r['cpu']:.1f} | "
-              f"{'/'.join(map(str, r['queries']))} | {r['leads']} + {r['customers']} | {'yes' if r['p95'] <= TARGET_MS else 'no'} |")
+        print(
+            f"| {role} | {kind} | `{term}` | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['sql']:.1f} | {r['cpu']:.1f} | "
+            f"{'/'.join(map(str, r['queries']))} | {r['leads']} + {r['customers']} | {'yes' if r['p95'] <= TARGET_MS else 'no'} |"
+        )
     return 0 if worst <= TARGET_MS else 1
 
 

@@ -11,6 +11,7 @@ The bench data has no engagement, so the script adds some inside ONE transaction
 back at the end: a tracking site, 100,000 visitors with 300,000 page views and 220,000 email
 interactions over the last 60 days. Other sessions never see those rows; nothing is left behind.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,53 +27,92 @@ sys.path.insert(0, str(BENCH_DIR))
 import benchenv  # noqa: E402
 
 DEFINITIONS: dict[str, dict] = {
-    "field filters (status, country, company size)": {"match": "all", "conditions": [
-        {"field": "status", "op": "in", "value": ["new", "nurturing"]},
-        {"field": "country", "op": "in", "value": ["FR", "DE"]},
-        {"field": "company_size", "op": "in", "value": ["51-200", "201-500"]},
-    ]},
-    "text contains (company)": {"match": "all", "conditions": [
-        {"field": "company", "op": "contains", "value": "tech"},
-    ]},
-    "score and grade": {"match": "all", "conditions": [
-        {"field": "score", "op": "gte", "value": 70},
-        {"field": "grade", "op": "in", "value": ["A", "B"]},
-    ]},
-    "created in the last 30 days, unassigned": {"match": "all", "conditions": [
-        {"field": "created_at", "op": "within_last_days", "days": 30},
-        {"field": "owner", "op": "in", "value": ["unassigned"]},
-    ]},
-    "tags contain vip": {"match": "all", "conditions": [
-        {"field": "tags", "op": "contains", "value": "vip"},
-    ]},
-    "custom attribute equals": {"match": "all", "conditions": [
-        {"field": "attribute", "key": "landing_page", "op": "equals", "value": "/pricing"},
-    ]},
-    "engagement: visited /pricing in 30 days": {"match": "all", "conditions": [
-        {"field": "visited_url", "op": "in_last_days", "value": "*/pricing*", "days": 30},
-    ]},
-    "engagement: opened or clicked in 14 days, not replied": {"match": "all", "conditions": [
-        {"match": "any", "conditions": [
-            {"field": "opened_email", "op": "in_last_days", "days": 14},
-            {"field": "clicked_email", "op": "in_last_days", "days": 14},
-        ]},
-        {"field": "replied", "op": "not_in_last_days", "days": 30},
-    ]},
-    "engagement under OR: opened in 60 days or score >= 90": {"match": "any", "conditions": [
-        {"field": "opened_email", "op": "in_last_days", "days": 60},
-        {"field": "score", "op": "gte", "value": 90},
-    ]},
-    "nested OR (nurturing and hot or engaged or recent web form)": {"match": "all", "conditions": [
-        {"field": "status", "op": "in", "value": ["nurturing", "new"]},
-        {"match": "any", "conditions": [
-            {"field": "score", "op": "gte", "value": 60},
+    "field filters (status, country, company size)": {
+        "match": "all",
+        "conditions": [
+            {"field": "status", "op": "in", "value": ["new", "nurturing"]},
+            {"field": "country", "op": "in", "value": ["FR", "DE"]},
+            {"field": "company_size", "op": "in", "value": ["51-200", "201-500"]},
+        ],
+    },
+    "text contains (company)": {
+        "match": "all",
+        "conditions": [
+            {"field": "company", "op": "contains", "value": "tech"},
+        ],
+    },
+    "score and grade": {
+        "match": "all",
+        "conditions": [
+            {"field": "score", "op": "gte", "value": 70},
+            {"field": "grade", "op": "in", "value": ["A", "B"]},
+        ],
+    },
+    "created in the last 30 days, unassigned": {
+        "match": "all",
+        "conditions": [
+            {"field": "created_at", "op": "within_last_days", "days": 30},
+            {"field": "owner", "op": "in", "value": ["unassigned"]},
+        ],
+    },
+    "tags contain vip": {
+        "match": "all",
+        "conditions": [
+            {"field": "tags", "op": "contains", "value": "vip"},
+        ],
+    },
+    "custom attribute equals": {
+        "match": "all",
+        "conditions": [
+            {"field": "attribute", "key": "landing_page", "op": "equals", "value": "/pricing"},
+        ],
+    },
+    "engagement: visited /pricing in 30 days": {
+        "match": "all",
+        "conditions": [
             {"field": "visited_url", "op": "in_last_days", "value": "*/pricing*", "days": 30},
-            {"match": "all", "conditions": [
-                {"field": "source", "op": "in", "value": ["web_form"]},
-                {"field": "created_at", "op": "within_last_days", "days": 90},
-            ]},
-        ]},
-    ]},
+        ],
+    },
+    "engagement: opened or clicked in 14 days, not replied": {
+        "match": "all",
+        "conditions": [
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "opened_email", "op": "in_last_days", "days": 14},
+                    {"field": "clicked_email", "op": "in_last_days", "days": 14},
+                ],
+            },
+            {"field": "replied", "op": "not_in_last_days", "days": 30},
+        ],
+    },
+    "engagement under OR: opened in 60 days or score >= 90": {
+        "match": "any",
+        "conditions": [
+            {"field": "opened_email", "op": "in_last_days", "days": 60},
+            {"field": "score", "op": "gte", "value": 90},
+        ],
+    },
+    "nested OR (nurturing and hot or engaged or recent web form)": {
+        "match": "all",
+        "conditions": [
+            {"field": "status", "op": "in", "value": ["nurturing", "new"]},
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "score", "op": "gte", "value": 60},
+                    {"field": "visited_url", "op": "in_last_days", "value": "*/pricing*", "days": 30},
+                    {
+                        "match": "all",
+                        "conditions": [
+                            {"field": "source", "op": "in", "value": ["web_form"]},
+                            {"field": "created_at", "op": "within_last_days", "days": 90},
+                        ],
+                    },
+                ],
+            },
+        ],
+    },
 }
 
 ENGAGEMENT_SQL = [
@@ -98,7 +138,9 @@ ENGAGEMENT_SQL = [
     "INSERT INTO leads_interaction (lead_id, kind, occurred_at, channel, subject, body, data) "
     "SELECT l.id, 'email_in', now() - (l.id % 30) * interval '1 day', '', '', '', '{}' "
     "FROM leads_lead l WHERE l.id % 50 = 7",
-    "ANALYZE leads_visitor", "ANALYZE leads_pageview", "ANALYZE leads_interaction",
+    "ANALYZE leads_visitor",
+    "ANALYZE leads_pageview",
+    "ANALYZE leads_interaction",
 ]
 
 
@@ -107,8 +149,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each count")
     parser.add_argument("--only", default="", help="run the definitions whose name contains this text")
-    parser.add_argument("--refresh", action="store_true",
-                        help="also time segment_refresh (members written inside the rolled-back transaction)")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="also time segment_refresh (members written inside the rolled-back transaction)",
+    )
     args = parser.parse_args()
     benchenv.setup(migrate=False)
     from django.contrib.auth.models import User
@@ -134,8 +179,11 @@ def main() -> int:
                 count = segment_count(user=reader, definition=definition)
                 timings.append(time.perf_counter() - started)
             rows.append((name, count, statistics.median(timings), max(timings)))
-            print(f"{name:62s} {count:>9,d}  p50 {statistics.median(timings) * 1000:7.0f} ms  "
-                  f"max {max(timings) * 1000:7.0f} ms", flush=True)
+            print(
+                f"{name:62s} {count:>9,d}  p50 {statistics.median(timings) * 1000:7.0f} ms  "
+                f"max {max(timings) * 1000:7.0f} ms",
+                flush=True,
+            )
             if args.explain:
                 queryset = segment_queryset(user=reader, definition=definition).order_by()
                 print(queryset.values("pk").explain(analyze=True, buffers=True), flush=True)
@@ -151,12 +199,20 @@ def main() -> int:
                 entered, left = segment_refresh(segment=segment)
                 refresh.append((label, len(entered), left, time.perf_counter() - started))
             # Some leave: the segment's own threshold moves (the shared leads are never written).
-            Segment.objects.filter(pk=segment.pk).update(definition={"match": "all", "conditions": [
-                {"field": "score", "op": "gte", "value": 71}, {"field": "grade", "op": "in", "value": ["A", "B"]},
-            ]})
+            Segment.objects.filter(pk=segment.pk).update(
+                definition={
+                    "match": "all",
+                    "conditions": [
+                        {"field": "score", "op": "gte", "value": 71},
+                        {"field": "grade", "op": "in", "value": ["A", "B"]},
+                    ],
+                }
+            )
             started = time.perf_counter()
             entered, left = segment_refresh(segment=segment)
-            refresh.append(("third refresh (score >= 71: some leave)", len(entered), left, time.perf_counter() - started))
+            refresh.append(
+                ("third refresh (score >= 71: some leave)", len(entered), left, time.perf_counter() - started)
+            )
             for label, entered_n, left_n, seconds in refresh:
                 print(f"{label:40s} entered {entered_n:>8,d} left {left_n:>6,d}  {seconds * 1000:7.0f} ms", flush=True)
         transaction.set_rollback(True)  # the engagement rows (and any segment) were only ever ours

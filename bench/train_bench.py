@@ -14,6 +14,7 @@ held-out leads), and times probabilities_update() over all open leads (a first r
 every row, then a second that finds nothing to change). With --reuse an existing load of the
 same size and seed is kept.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,11 +34,24 @@ import numpy as np  # noqa: E402
 OPEN_STATUSES = ["new", "active", "nurturing", "qualified"]
 INTERCEPT = -2.0
 # value: (share, true log-odds weight)
-SENIORITY = {"c_level": (0.08, 1.6), "vp": (0.12, 1.0), "director": (0.18, 0.5), "manager": (0.25, 0.0), "individual": (0.27, -0.5), "": (0.10, -0.3)}
+SENIORITY = {
+    "c_level": (0.08, 1.6),
+    "vp": (0.12, 1.0),
+    "director": (0.18, 0.5),
+    "manager": (0.25, 0.0),
+    "individual": (0.27, -0.5),
+    "": (0.10, -0.3),
+}
 EMAIL_KIND = {"corporate": (0.58, 0.7), "free": (0.34, 0.0), "disposable": (0.06, -1.2), "invalid": (0.02, -1.5)}
 COMPANY_SIZE = {
-    "1-10": (0.2, -0.4), "11-50": (0.25, 0.0), "51-200": (0.2, 0.2), "201-500": (0.12, 0.4), "501-1000": (0.08, 0.5),
-    "1001-5000": (0.07, 0.6), "5001+": (0.03, 0.6), "": (0.05, 0.0),
+    "1-10": (0.2, -0.4),
+    "11-50": (0.25, 0.0),
+    "51-200": (0.2, 0.2),
+    "201-500": (0.12, 0.4),
+    "501-1000": (0.08, 0.5),
+    "1001-5000": (0.07, 0.6),
+    "5001+": (0.03, 0.6),
+    "": (0.05, 0.0),
 }
 PLAN = {"enterprise": (0.1, 1.0), "pro": (0.25, 0.4), "free": (0.35, 0.0), None: (0.30, 0.0)}  # None: no attribute
 FORM_SUBMITS_WEIGHTS = (0.0, 0.4, 0.8)  # 0, 1–2, 3 or more
@@ -47,7 +61,20 @@ BIG_COMPANY, BIG_COMPANY_WEIGHT = 500, 0.4  # attributes.employees >= 500
 NOISE = {
     "country": ["US", "GB", "DE", "FR", "ES", "IT", "CA", "NL", "SE", "IE"],
     "source": ["web_form", "import", "email", "webhook", "chat", "api", "manual", "call"],
-    "industry": ["Software", "Retail", "Finance", "Healthcare", "Manufacturing", "Education", "Media", "Logistics", "Energy", "Legal", "Travel", ""],
+    "industry": [
+        "Software",
+        "Retail",
+        "Finance",
+        "Healthcare",
+        "Manufacturing",
+        "Education",
+        "Media",
+        "Logistics",
+        "Energy",
+        "Legal",
+        "Travel",
+        "",
+    ],
     "department": ["sales", "marketing", "engineering", "it", "finance", "hr", "operations", ""],
     "phone_line_type": ["mobile", "fixed", "voip", ""],
     "utm_source": ["google", "linkedin", "newsletter", "facebook", ""],
@@ -84,9 +111,15 @@ def generate(n: int, *, seed: int) -> dict:
     for name, values in NOISE.items():
         data[name] = (values, rng.integers(0, len(values), n))
     data.update(
-        plan=(plan_values, plan_index), employees=employees, has_employees=has_employees, form_submits=form_submits,
-        emails_clicked=emails_clicked, emails_opened=emails_clicked + rng.poisson(1.5, n),
-        page_views_30d=rng.poisson(3.0, n), visits_30d=rng.poisson(1.2, n), email_is_role=rng.random(n) < 0.07,
+        plan=(plan_values, plan_index),
+        employees=employees,
+        has_employees=has_employees,
+        form_submits=form_submits,
+        emails_clicked=emails_clicked,
+        emails_opened=emails_clicked + rng.poisson(1.5, n),
+        page_views_30d=rng.poisson(3.0, n),
+        visits_30d=rng.poisson(1.2, n),
+        email_is_role=rng.random(n) < 0.07,
         noise_score=rng.integers(0, 100, n),  # a numeric attribute with no effect
     )
     data["p"] = 1 / (1 + np.exp(-logit))
@@ -96,12 +129,31 @@ def generate(n: int, *, seed: int) -> dict:
 
 def columns_and_defaults(connection) -> tuple[list[str], list[str], tuple]:
     """The generated columns, then every other Lead column with its model default."""
-    from load_leads import extra_columns
+    from lead_rows import extra_columns
 
     ours = [
-        "status", "lost_reason", "seniority", "email_kind", "email_is_role", "company_size", "country", "source",
-        "industry", "department", "phone_line_type", "utm_source", "utm_medium", "page_views_30d", "visits_30d",
-        "form_submits", "emails_opened", "emails_clicked", "attributes", "first_name", "created_at", "updated_at",
+        "status",
+        "lost_reason",
+        "seniority",
+        "email_kind",
+        "email_is_role",
+        "company_size",
+        "country",
+        "source",
+        "industry",
+        "department",
+        "phone_line_type",
+        "utm_source",
+        "utm_medium",
+        "page_views_30d",
+        "visits_30d",
+        "form_submits",
+        "emails_opened",
+        "emails_clicked",
+        "attributes",
+        "first_name",
+        "created_at",
+        "updated_at",
     ]
     extra = extra_columns(connection, filled=ours)
     rest, defaults = [column for column, _ in extra], [value for _, value in extra]
@@ -123,12 +175,32 @@ def rows(data: dict, *, closed: bool, start: int, now):
             attributes["plan"] = plan
         if data["has_employees"][i]:
             attributes["employees"] = int(data["employees"][i])
-        seniority, email_kind, company_size, country, source, industry, department, line, utm_source, utm_medium = values
+        seniority, email_kind, company_size, country, source, industry, department, line, utm_source, utm_medium = (
+            values
+        )
         yield (
-            status, reason, seniority, email_kind, bool(data["email_is_role"][i]), company_size, country, source, industry,
-            department, line, utm_source, utm_medium, int(data["page_views_30d"][i]), int(data["visits_30d"][i]),
-            int(data["form_submits"][i]), int(data["emails_opened"][i]), int(data["emails_clicked"][i]),
-            json.dumps(attributes), f"Lead {start + i}", now, now,
+            status,
+            reason,
+            seniority,
+            email_kind,
+            bool(data["email_is_role"][i]),
+            company_size,
+            country,
+            source,
+            industry,
+            department,
+            line,
+            utm_source,
+            utm_medium,
+            int(data["page_views_30d"][i]),
+            int(data["visits_30d"][i]),
+            int(data["form_submits"][i]),
+            int(data["emails_opened"][i]),
+            int(data["emails_clicked"][i]),
+            json.dumps(attributes),
+            f"Lead {start + i}",
+            now,
+            now,
         )
 
 
@@ -188,7 +260,10 @@ def main() -> int:
 
     closed, opened = generate(args.closed, seed=args.seed), generate(args.open, seed=args.seed + 1)
     Lead.objects.filter(pk__gt=args.closed + args.open).delete()  # the "next night" leads of a previous run
-    counts = (Lead.objects.filter(status__in=["converted", "lost"]).count(), Lead.objects.exclude(status__in=["converted", "lost"]).count())
+    counts = (
+        Lead.objects.filter(status__in=["converted", "lost"]).count(),
+        Lead.objects.exclude(status__in=["converted", "lost"]).count(),
+    )
     if args.reuse and counts == (args.closed, args.open):
         say(f"reusing {args.closed:,} closed and {args.open:,} open leads")
     else:
@@ -218,14 +293,20 @@ def main() -> int:
     started = time.perf_counter()
     unchanged = predictive.probabilities_update()
     second_update = time.perf_counter() - started
-    learned = np.array(Lead.objects.filter(status__in=predictive.OPEN).order_by("pk").values_list("probability", flat=True), dtype=float)
+    learned = np.array(
+        Lead.objects.filter(status__in=predictive.OPEN).order_by("pk").values_list("probability", flat=True),
+        dtype=float,
+    )
 
     # A night later: a day's worth of newly closed leads (1 %), a retrain, and the update it causes.
     day = generate(args.closed // 100, seed=args.seed + 2)
     from django.utils import timezone
 
     ours, rest, defaults = columns_and_defaults(connection)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY leads_lead ({', '.join(ours + rest)}) FROM STDIN") as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY leads_lead ({', '.join(ours + rest)}) FROM STDIN") as copy,
+    ):
         for row in rows(day, closed=True, start=args.closed + args.open, now=timezone.now()):
             copy.write_row(row + defaults)
     started = time.perf_counter()
@@ -266,7 +347,8 @@ def main() -> int:
     ok = train_seconds < 60 and model.auc > ceiling - 0.02 and nightly_update < 60
     say(
         "\nOK: training under a minute, AUC within 0.02 of the ceiling, the nightly update under a minute"
-        if ok else "\nMISSED a target"
+        if ok
+        else "\nMISSED a target"
     )
     return 0 if ok else 1
 

@@ -20,6 +20,7 @@ when the leads' probabilities are the loader's random ones (right after `--reloa
 `bench/score_bench.py --reload`; a second bench on the same leads fits the same trees, so its run 1
 moves nothing), run 2 applies it again (nothing moves, nothing is written: the compute cost alone).
 """
+
 import argparse
 import os
 import sys
@@ -86,11 +87,19 @@ def tree_model_install(*, trees: int):
     exported = hgb_export(fitted)
     exported["columns"] = columns
     model = ScoringModel.objects.create(
-        status=ScoringModel.Status.READY, kind=ScoringModel.Kind.BOOSTED, trees=exported, n_closed=len(y),
-        n_won=int(y.sum()), n_lost=int(len(y) - y.sum()), message="bench/tree_apply_bench.py",
+        status=ScoringModel.Status.READY,
+        kind=ScoringModel.Kind.BOOSTED,
+        trees=exported,
+        n_closed=len(y),
+        n_won=int(y.sum()),
+        n_lost=int(len(y) - y.sum()),
+        message="bench/tree_apply_bench.py",
     )
-    print(f"tree model #{model.pk}: {len(exported['trees'])} trees over {len(columns)} columns, fitted on "
-          f"{len(y):,} closed leads in {time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"tree model #{model.pk}: {len(exported['trees'])} trees over {len(columns)} columns, fitted on "
+        f"{len(y):,} closed leads in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     return model
 
 

@@ -10,6 +10,7 @@ with 1 and with 3 subscriptions: the difference is the webhook outbox (a read of
 sequence upsert, the inserts). Then one sender (`delivery_send`: claim, sign, POST, log) delivers
 --sends deliveries to a receiver on 127.0.0.1, one after the other.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,7 +64,9 @@ def run(*, leads: int, sends: int) -> None:
     try:
         with transaction.atomic():
             manager = User.objects.create(username="webhooks-bench-manager")
-            Lead.objects.bulk_create([Lead(first_name=f"B{i}", email=f"b{i}@bench.example") for i in range(leads)], batch_size=5000)
+            Lead.objects.bulk_create(
+                [Lead(first_name=f"B{i}", email=f"b{i}@bench.example") for i in range(leads)], batch_size=5000
+            )
             rows = list(Lead.objects.filter(email__endswith="@bench.example").values_list("pk", "status"))
             made_subscriptions = 0
             for subscriptions, status in ((0, "active"), (1, "qualified"), (3, "nurturing")):
@@ -75,14 +78,18 @@ def run(*, leads: int, sends: int) -> None:
                 leads_status_changed(rows=rows, status=status, by=manager)
                 took = time.perf_counter() - start
                 made = WebhookDelivery.objects.count() - before
-                print(f"{subscriptions} subscription(s): one status change of {len(rows)} leads took {took:.2f} s, "
-                      f"{made} deliveries recorded" + (f" ({made / took:,.0f}/s)" if made else ""))
+                print(
+                    f"{subscriptions} subscription(s): one status change of {len(rows)} leads took {took:.2f} s, "
+                    f"{made} deliveries recorded" + (f" ({made / took:,.0f}/s)" if made else "")
+                )
             ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True)[:sends])
             start = time.perf_counter()
             outcomes = [delivery_send(delivery_id=pk) for pk in ids]
             took = time.perf_counter() - start
-            print(f"one sender: {len(ids)} deliveries in {took:.2f} s = {len(ids) / took:.0f}/s "
-                  f"({outcomes.count('delivered')} delivered)")
+            print(
+                f"one sender: {len(ids)} deliveries in {took:.2f} s = {len(ids) / took:.0f}/s "
+                f"({outcomes.count('delivered')} delivered)"
+            )
             raise Rollback
     except Rollback:
         pass

@@ -1,4 +1,5 @@
 """Fail when a Python module of ours is over the house limit (500 lines; migrations excepted)."""
+
 import sys
 from pathlib import Path
 

@@ -4,6 +4,7 @@
 With no DATABASE_URL and no REDIS_URL it runs on the embedded defaults: SQLite
 under var/ and kombu's filesystem broker, so no server is needed. Ctrl-C stops all.
 """
+
 import argparse
 import os
 import signal

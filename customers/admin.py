@@ -36,11 +36,15 @@ def convert_to_customers(modeladmin, request, queryset):
     )
     if result.needs_choice:
         modeladmin.message_user(
-            request, f"{len(result.needs_choice)} lead(s) match several customers; convert them from their page: "
-            + ", ".join(map(str, result.needs_choice[:20])), messages.WARNING,
+            request,
+            f"{len(result.needs_choice)} lead(s) match several customers; convert them from their page: "
+            + ", ".join(map(str, result.needs_choice[:20])),
+            messages.WARNING,
         )
     if result.refused:
-        modeladmin.message_user(request, f"{len(result.refused)} lead(s) refused (lost, or not yours).", messages.WARNING)
+        modeladmin.message_user(
+            request, f"{len(result.refused)} lead(s) refused (lost, or not yours).", messages.WARNING
+        )
 
 
 def _add_lead_action() -> None:

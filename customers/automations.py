@@ -1,5 +1,6 @@
 """The automations' "convert" action, registered by path in leads.automations.actions.EXTERNAL_ACTIONS
 (customers sit above leads: leads never imports this module, it names it)."""
+
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 

@@ -1,4 +1,5 @@
 """Customer FilterSet, shared by the HTML list and the API."""
+
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -16,15 +17,25 @@ from .models import Customer
 
 class CustomerFilter(HumanFilterSet):
     search = filters.CharFilter(
-        method=substring_search, max_length=SEARCH_MAX_LENGTH, label=_("Search"),
+        method=substring_search,
+        max_length=SEARCH_MAX_LENGTH,
+        label=_("Search"),
         help_text="Substring of the name, company, email, phone or job title.",
     )
-    owner = filters.CharFilter(field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username.")
+    owner = filters.CharFilter(
+        field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username."
+    )
     country = filters.ChoiceFilter(choices=list(countries), label=_("Country"), help_text="ISO 3166 code, e.g. DE.")
     industry = filters.CharFilter(
-        field_name="industry", lookup_expr="iexact", max_length=100, label=_("Industry"), help_text="The industry (any case)."
+        field_name="industry",
+        lookup_expr="iexact",
+        max_length=100,
+        label=_("Industry"),
+        help_text="The industry (any case).",
     )
-    domain = filters.CharFilter(method="filter_domain", max_length=254, label=_("Domain"), help_text="The company domain.")
+    domain = filters.CharFilter(
+        method="filter_domain", max_length=254, label=_("Domain"), help_text="The company domain."
+    )
     created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Customer since"))
     created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Customer before"))
     ordering = NullsLastOrderingFilter(

@@ -1,6 +1,7 @@
 """Conversion on the lead's pages: the lead page's Convert panel (an extension the lead page asks
 for by path, settings.LEAD_PAGE_EXTENSIONS), its POST, and the lead list's bulk conversion. They live
 with customers because conversion is theirs: customers depend on leads, never the reverse."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,7 +31,9 @@ class ConvertForm(PageForm):
     id_prefix = "convert"
     action = forms.ChoiceField(
         choices=[
-            ("auto", gettext_lazy("Convert")), ("create", gettext_lazy("Create a new customer")), ("link", gettext_lazy("Link to this customer")),
+            ("auto", gettext_lazy("Convert")),
+            ("create", gettext_lazy("Create a new customer")),
+            ("link", gettext_lazy("Link to this customer")),
             ("cancel", gettext_lazy("Cancel")),
         ],
         error_messages={"invalid_choice": CONVERT_CHOICE_INVALID, "required": CONVERT_CHOICE_INVALID},
@@ -42,7 +45,6 @@ class ConvertForm(PageForm):
         if cleaned.get("action") == "link" and not cleaned.get("customer"):
             self.add_error("customer", CONVERT_CUSTOMER_REQUIRED)
         return cleaned
-
 
 
 def conversion_context(*, request: HttpRequest, lead: Lead, writer: bool, forms: dict) -> dict:
@@ -89,7 +91,6 @@ def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(result.customer)
 
 
-
 NO_LEADS_CHOSEN = "Choose at least one lead to convert."
 BAD_LEAD_IDS = "Lead ids are whole numbers."
 
@@ -97,7 +98,9 @@ BAD_LEAD_IDS = "Lead ids are whole numbers."
 def _next_url(request: HttpRequest) -> str:
     """Back where the user came from (same host only: no open redirect), else the lead list."""
     target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return "leads:list"
 
@@ -122,13 +125,24 @@ def lead_bulk_convert_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(_next_url(request))
-    messages.success(request, _("Converted: %(created)d new customers, %(linked)d linked, %(already)d already converted.") % {
-        "created": result.created, "linked": result.linked, "already": result.already,
-    })
+    messages.success(
+        request,
+        _("Converted: %(created)d new customers, %(linked)d linked, %(already)d already converted.")
+        % {
+            "created": result.created,
+            "linked": result.linked,
+            "already": result.already,
+        },
+    )
     if result.needs_choice:
-        messages.warning(request, _("%(n)d leads match several customers: open them to choose (ids %(ids)s).") % {
-            "n": len(result.needs_choice), "ids": ", ".join(map(str, result.needs_choice[:20])),
-        })
+        messages.warning(
+            request,
+            _("%(n)d leads match several customers: open them to choose (ids %(ids)s).")
+            % {
+                "n": len(result.needs_choice),
+                "ids": ", ".join(map(str, result.needs_choice[:20])),
+            },
+        )
     if result.refused:
         messages.warning(request, _("%(n)d leads were not converted: not yours, or lost.") % {"n": len(result.refused)})
     return redirect(_next_url(request))

@@ -1,5 +1,6 @@
 """Conversion's pages under /leads/ (the lead page's Convert and the list's bulk convert), mounted
 before leads.urls by the project's urls: the paths are the lead's, the code is customers'."""
+
 from django.urls import path
 
 from . import lead_page

@@ -1,4 +1,5 @@
 """Customers: leads that bought."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -15,7 +16,9 @@ class Customer(models.Model):
     company = models.CharField(max_length=200, blank=True)
     email = NormalizedEmailField(blank=True)
     phone = models.CharField(max_length=20, blank=True)
-    domain = models.CharField(max_length=254, blank=True, help_text="The company's registered domain; conversion matches on it.")
+    domain = models.CharField(
+        max_length=254, blank=True, help_text="The company's registered domain; conversion matches on it."
+    )
     job_title = models.CharField(max_length=200, blank=True)
     website = models.URLField(max_length=500, blank=True)
     country = CountryField(blank=True)
@@ -28,16 +31,21 @@ class Customer(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
     )
-    lead = models.OneToOneField(
-        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="customer"
-    )
+    lead = models.OneToOneField("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="customer")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(
-                "name", models.Value(" "), "company", models.Value(" "), "email", models.Value(" "), "phone",
-                models.Value(" "), "job_title",
+                "name",
+                models.Value(" "),
+                "company",
+                models.Value(" "),
+                "email",
+                models.Value(" "),
+                "phone",
+                models.Value(" "),
+                "job_title",
                 output_field=models.TextField(),
             )
         ),

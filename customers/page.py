@@ -2,6 +2,7 @@
 tasks, log a call, the merged timeline — for the customers a user may see (customers/work.py says
 where they are written and who may). Plain form POSTs that redirect back (no JavaScript needed);
 a form with errors answers 400 with the page and its messages."""
+
 from __future__ import annotations
 
 from django import forms
@@ -70,7 +71,9 @@ def customer_task_form(data=None, *, customer: Customer, primary, user: User) ->
     form = TaskForm(data, lead=primary, user=user)
     field = form.fields["assigned_to"]
     if customer.owner_id:
-        field.queryset = User.objects.filter(Q(pk__in=field.queryset.values("pk")) | Q(pk=customer.owner_id), is_active=True).order_by("username")
+        field.queryset = User.objects.filter(
+            Q(pk__in=field.queryset.values("pk")) | Q(pk=customer.owner_id), is_active=True
+        ).order_by("username")
     field.empty_label = _("the customer's owner, else me")
     return form
 
@@ -102,17 +105,24 @@ def page_context(request: HttpRequest, customer: Customer, **forms_) -> dict:
     writer = customer_can_write(user=user)
     linked = _linked(customer)
     primary = customer_primary_lead(customer=customer, linked=linked)
-    page = FastCountPaginator(customer_timeline(customer=customer), TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = FastCountPaginator(customer_timeline(customer=customer), TIMELINE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return {
-        "customer": customer, "linked_leads": linked, "primary_lead": primary,
-        "timeline": page.object_list, "page": page, "paginator": page.paginator, "query": "", "show_lead": True,
+        "customer": customer,
+        "linked_leads": linked,
+        "primary_lead": primary,
+        "timeline": page.object_list,
+        "page": page,
+        "paginator": page.paginator,
+        "query": "",
+        "show_lead": True,
         "can_write": writer,
         "open_tasks": list(customer_open_tasks(customer=customer)[:OPEN_TASKS_LIMIT]),
         "note_form": forms_.get("note_form") or NoteForm(),
         "call_form": forms_.get("call_form") or CallLogForm(),
-        "task_form": forms_.get("task_form") or (
-            customer_task_form(customer=customer, primary=primary, user=user) if writer and primary else None
-        ),
+        "task_form": forms_.get("task_form")
+        or (customer_task_form(customer=customer, primary=primary, user=user) if writer and primary else None),
         "no_primary_lead": NO_PRIMARY_LEAD,
     } | customer_email_context(request=request, leads=linked)  # email compose + threads (docs/reps.md)
 
@@ -134,7 +144,9 @@ def _submit(request: HttpRequest, customer: Customer, form, *, form_key: str, me
         else:
             messages.success(request, message)
             return redirect(customer)
-    return render(request, "customers/customer_detail.html", page_context(request, customer, **{form_key: form}), status=400)
+    return render(
+        request, "customers/customer_detail.html", page_context(request, customer, **{form_key: form}), status=400
+    )
 
 
 def _primary_or_400(customer: Customer):
@@ -150,7 +162,11 @@ def customer_note_view(request: HttpRequest, pk: int) -> HttpResponse:
     """A note (or a manual call/email entry) on the customer's timeline."""
     customer = writable_customer(request, pk)
     return _submit(
-        request, customer, NoteForm(request.POST), form_key="note_form", message=_("Added to the timeline."),
+        request,
+        customer,
+        NoteForm(request.POST),
+        form_key="note_form",
+        message=_("Added to the timeline."),
         run=lambda data: customer_note_add(customer=customer, by=request.user, **data),
     )
 
@@ -161,9 +177,16 @@ def customer_call_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a call with the customer (leads.workspace.followups.call_log on its primary lead)."""
     customer = writable_customer(request, pk)
     return _submit(
-        request, customer, CallLogForm(request.POST), form_key="call_form", message=_("Call logged."),
+        request,
+        customer,
+        CallLogForm(request.POST),
+        form_key="call_form",
+        message=_("Call logged."),
         run=lambda data: call_log(
-            lead=_primary_or_400(customer), by=request.user, outcome=data["outcome"], notes=data["notes"],
+            lead=_primary_or_400(customer),
+            by=request.user,
+            outcome=data["outcome"],
+            notes=data["notes"],
         ),
     )
 
@@ -178,7 +201,9 @@ def customer_task_add_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, NO_PRIMARY_LEAD)
         return render(request, "customers/customer_detail.html", page_context(request, customer), status=400)
     return _submit(
-        request, customer, customer_task_form(request.POST, customer=customer, primary=primary, user=request.user),
+        request,
+        customer,
+        customer_task_form(request.POST, customer=customer, primary=primary, user=request.user),
         form_key="task_form",
         message=_("Task added."),
         run=lambda data: task_from_form(lead=primary, data=data, by=request.user, owner=customer.owner),
@@ -212,4 +237,9 @@ def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Customer saved."))
             return redirect(customer)
-    return render(request, "customers/customer_form.html", {"form": form, "customer": customer}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "customers/customer_form.html",
+        {"form": form, "customer": customer},
+        status=400 if form.errors else 200,
+    )

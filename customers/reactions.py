@@ -1,4 +1,5 @@
 """How customers react to lead events (registered in leads.reactions by path: leads never imports customers)."""
+
 from leads.events import Event
 
 from .models import Customer

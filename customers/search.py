@@ -5,6 +5,7 @@ leads' half, its term parsing and its ranking are `leads.search`. Each kind is O
 over what the user may see: `visible_to(user)` for leads, `customer_visible_to(user)` for
 customers (reps see their own). Two queries in all, whatever the data.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """The global search's page: `/search/?q=…` (works without JavaScript; Enter in the navigation's
 box opens it) and, asked by htmx while typing, the dropdown under the box (static/leadcrm/search.js)."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render

@@ -1,4 +1,5 @@
 """Read queries for customers. Customers follow the same visibility idea as leads."""
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
@@ -30,9 +31,10 @@ def linked_leads_prefetch() -> Prefetch:
 def customer_filterset(*, user: User | AnonymousUser, data) -> CustomerFilter:
     """A CustomerFilter bound to `data` over the customers `user` may see."""
     return CustomerFilter(
-        data, queryset=customer_visible_to(user).select_related("owner", "lead", "converted_by").prefetch_related(
-            linked_leads_prefetch()
-        ),
+        data,
+        queryset=customer_visible_to(user)
+        .select_related("owner", "lead", "converted_by")
+        .prefetch_related(linked_leads_prefetch()),
     )
 
 
@@ -47,8 +49,10 @@ def customer_list(*, user: User | AnonymousUser, filters=None) -> QuerySet[Custo
 def customer_get(*, user: User | AnonymousUser, pk) -> Customer:
     """One visible customer with its linked leads, or Customer.DoesNotExist (a 404 for the caller)."""
     return (
-        customer_visible_to(user).select_related("owner", "lead", "converted_by")
-        .prefetch_related(linked_leads_prefetch()).get(pk=pk)
+        customer_visible_to(user)
+        .select_related("owner", "lead", "converted_by")
+        .prefetch_related(linked_leads_prefetch())
+        .get(pk=pk)
     )
 
 
@@ -61,5 +65,6 @@ def customer_timeline(*, customer: Customer) -> QuerySet[Interaction]:
     """The merged history of every lead linked to the customer, newest first."""
     return (
         Interaction.objects.filter(lead_id__in=customer_lead_ids(customer=customer))
-        .select_related("actor", "lead").order_by("-occurred_at", "-id")
+        .select_related("actor", "lead")
+        .order_by("-occurred_at", "-id")
     )

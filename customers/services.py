@@ -4,6 +4,7 @@ lead_convert runs in one transaction with the lead row locked (FOR UPDATE), so t
 threads) converting the same lead at once make one customer: the second waits for the lock, then
 finds the lead converted and returns the same customer. Lock order: the lead, then the customer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,8 +93,10 @@ def customer_matches(*, lead: Lead, limit: int = MAX_MATCHES) -> list[Customer]:
         return []
     rank = Case(When(email=email, then=Value(0)), default=Value(1), output_field=IntegerField()) if email else Value(1)
     return list(
-        Customer.objects.filter(condition).select_related("owner")
-        .annotate(match_rank=rank).order_by("match_rank", "-created_at", "-id")[:limit]
+        Customer.objects.filter(condition)
+        .select_related("owner")
+        .annotate(match_rank=rank)
+        .order_by("match_rank", "-created_at", "-id")[:limit]
     )
 
 
@@ -121,10 +124,20 @@ def _customer_name(lead: Lead) -> str:
 
 def _customer_from(lead: Lead, *, by: User, domain: str) -> Customer:
     return Customer.objects.create(
-        name=_customer_name(lead), company=lead.company, email=lead.email, phone=lead.phone, domain=domain,
-        job_title=lead.job_title, website=lead.website, country=lead.country, city=lead.city,
-        industry=lead.industry, attributes=dict(lead.attributes or {}), converted_by=by,
-        owner=lead.owner if lead.owner_id else by, lead=lead,
+        name=_customer_name(lead),
+        company=lead.company,
+        email=lead.email,
+        phone=lead.phone,
+        domain=domain,
+        job_title=lead.job_title,
+        website=lead.website,
+        country=lead.country,
+        city=lead.city,
+        industry=lead.industry,
+        attributes=dict(lead.attributes or {}),
+        converted_by=by,
+        owner=lead.owner if lead.owner_id else by,
+        lead=lead,
     )
 
 
@@ -163,7 +176,12 @@ def _link_target(customer: Customer | int | None, *, by: User, matches: list[Cus
 
 
 def lead_convert(
-    *, lead: Lead, by: User, action: str = "auto", customer: Customer | int | None = None, pick_clear_match: bool = False,
+    *,
+    lead: Lead,
+    by: User,
+    action: str = "auto",
+    customer: Customer | int | None = None,
+    pick_clear_match: bool = False,
 ) -> ConversionResult:
     """Convert a lead into a customer (new, or linked to a match) in one transaction; idempotent."""
     if action not in ACTIONS:
@@ -197,15 +215,27 @@ def lead_convert(
             outcome = Outcome.CREATED
         now = timezone.now()
         Lead.objects.filter(pk=locked.pk).update(
-            status=Lead.Status.CONVERTED, converted_customer=target, converted_at=now, converted_by=by,
-            status_locked=True, updated_at=now,
+            status=Lead.Status.CONVERTED,
+            converted_customer=target,
+            converted_at=now,
+            converted_by=by,
+            status_locked=True,
+            updated_at=now,
         )
         previous = locked.status
         locked.status, locked.converted_customer, locked.converted_at, locked.converted_by = (
-            Lead.Status.CONVERTED, target, now, by,
+            Lead.Status.CONVERTED,
+            target,
+            now,
+            by,
         )
         events.lead_converted(
-            lead=locked, customer_id=target.pk, customer_name=target.name, action=outcome, previous=previous, by=by,
+            lead=locked,
+            customer_id=target.pk,
+            customer_name=target.name,
+            action=outcome,
+            previous=previous,
+            by=by,
             occurred_at=now,
         )
     for name in ("status", "converted_customer", "converted_at", "converted_by"):

@@ -1,5 +1,6 @@
 """Server-rendered customer pages: the list (search and filters, as for leads); a customer's page
 (its fields, every linked lead, their merged timeline, notes, tasks and calls) is customers/page.py."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -14,7 +15,9 @@ from .selectors import customer_filterset
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     filterset = customer_filterset(user=request.user, data=request.GET)
     return render(
-        request, "customers/customer_list.html", filtered_page(request, filterset),
+        request,
+        "customers/customer_list.html",
+        filtered_page(request, filterset),
         status=200 if filterset.is_valid() else 400,
     )
 

@@ -14,6 +14,7 @@ Who may: everyone who sees the customer reads it (customer_visible_to: reps thei
 and marketers all); managers and reps (permissions.can_write) change the customers they see;
 marketers only read, as on leads. Only managers give a customer to another owner.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -59,7 +60,8 @@ def customer_open_tasks(*, customer: Customer) -> QuerySet[Task]:
     """The open tasks on every lead linked to the customer, the soonest due first."""
     return (
         Task.objects.filter(lead_id__in=customer_lead_ids(customer=customer), done_at__isnull=True)
-        .select_related("assigned_to", "lead").order_by("due_at", "id")
+        .select_related("assigned_to", "lead")
+        .order_by("due_at", "id")
     )
 
 
@@ -113,7 +115,10 @@ def customer_update(*, customer: Customer, data: dict[str, Any], by: User) -> Cu
         # The customer's own record: a timeline entry of the lead's "Details edited" kind, marked as
         # the customer's, without the lead.updated event (the lead itself did not change).
         events.activity_recorded(
-            lead=primary, kind=Interaction.Kind.UPDATE, actor=by, subject=f"Customer details edited: {customer.name}",
+            lead=primary,
+            kind=Interaction.Kind.UPDATE,
+            actor=by,
+            subject=f"Customer details edited: {customer.name}",
             data={"fields": fields, "customer": customer.pk},
         )
     return customer

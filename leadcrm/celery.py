@@ -1,6 +1,7 @@
 """The Celery app: tasks are discovered from the apps; the broker is REDIS_URL
 (or the filesystem transport on one machine). Periodic jobs live in
 django-celery-beat's tables, so managers can edit them in admin."""
+
 import os
 
 from celery import Celery

@@ -2,6 +2,7 @@
 
 Django renders 500.html without the request (a broken database must not break the error page
 too); this handler tries the request's context first and falls back to that."""
+
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.template import loader

@@ -10,6 +10,7 @@
 Each answers 200 when healthy and 500 otherwise, as JSON (`?format=json` or `Accept:
 application/json`), text or HTML (django-health-check's views).
 """
+
 import dataclasses
 import datetime
 
@@ -60,8 +61,9 @@ class Broker(HealthCheck):
     """The Celery broker accepts a connection (a fresh one, so a dead broker is seen at once)."""
 
     def run(self):
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2,
-                        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
+        with Connection(
+            settings.CELERY_BROKER_URL, connect_timeout=2, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        ) as conn:
             try:
                 conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
             except (BrokerError, *conn.connection_errors, OSError) as exc:
@@ -120,7 +122,9 @@ class OutboxBacklog(HealthCheck):
         overdue = timezone.now() - datetime.timedelta(seconds=60)
         limit = settings.HEALTH_OUTBOX_MAX
         try:
-            count = OutboxJob.objects.filter(Q(claimed_at__isnull=True), due_at__lt=overdue).order_by()[: limit + 1].count()
+            count = (
+                OutboxJob.objects.filter(Q(claimed_at__isnull=True), due_at__lt=overdue).order_by()[: limit + 1].count()
+            )
         finally:
             connection.close()  # this runs in a short-lived executor thread: its connection goes with it
         if count > limit:
@@ -129,6 +133,7 @@ class OutboxBacklog(HealthCheck):
 
 READY_CHECKS = ("health_check.checks.Database", RedisPing, Broker)
 ALL_CHECKS = (*READY_CHECKS, Worker, BeatHeartbeat, QueueDepth, OutboxBacklog)
+
 
 class NamedHealthCheckView(HealthCheckView):
     """django-health-check's view, with each check named by its class in the JSON answer

@@ -1,4 +1,5 @@
 """Logging filters (settings.LOGGING)."""
+
 import logging
 
 

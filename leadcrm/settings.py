@@ -4,6 +4,7 @@ Every value a deployment changes comes from the environment; the defaults are th
 safe ones (DEBUG off, HTTPS redirect, secure cookies, HSTS). `make run` relaxes
 the HTTPS ones explicitly for a plain-HTTP local run.
 """
+
 import ipaddress
 from pathlib import Path
 
@@ -146,7 +147,10 @@ else:
 # --- Auth ---------------------------------------------------------------------
 # ModelBackend whose per-request user query also reads the unread notification count (the nav's badge).
 # Axes first: it refuses a locked-out username/address before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "leads.workspace.notifications.NotificationCountBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "leads.workspace.notifications.NotificationCountBackend",
+]
 # Lock-out (django-axes): after AXES_FAILURE_LIMIT failed logins of one username from one client
 # address (client_ip: forwarded addresses only from TRUSTED_PROXIES), that pair is refused with a
 # 429 until AXES_COOLOFF_HOURS pass or a manager unlocks it (admin "Access attempts", or
@@ -220,7 +224,9 @@ TWILIO_RATE = env.str("TWILIO_RATE", default="3000/m")  # signed requests per ac
 # What other apps add to the lead page, by dotted path (leads never imports them): each callable
 # takes request, lead, writer and forms and returns context for the page's templates.
 LEAD_PAGE_EXTENSIONS = [
-    "customers.lead_page.conversion_context", "leads.rep_email.page.lead_page_context", "leads.privacy.views.privacy_context",
+    "customers.lead_page.conversion_context",
+    "leads.rep_email.page.lead_page_context",
+    "leads.privacy.views.privacy_context",
 ]
 
 RATELIMIT_IP_META_KEY = "leads.common.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
@@ -267,9 +273,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": env.str(
-            "STATICFILES_STORAGE", default="whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
+        "BACKEND": env.str("STATICFILES_STORAGE", default="whitenoise.storage.CompressedManifestStaticFilesStorage")
     },
 }
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -317,7 +321,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Every operation declares the 4xx it can answer (leads/api/schema.py).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "leads.api.schema.declare_error_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "leads.api.schema.declare_error_responses",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

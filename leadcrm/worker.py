@@ -2,6 +2,7 @@
 is retried every 1–5 s instead of kombu's 2, 4, 6 … 30 s, so a worker notices a broker back from
 an outage within seconds (the outbox sweep then republishes what was stranded: docs/jobs.md).
 And the outbox relay, a worker step (leadcrm/celery.py adds it) that publishes captured leads' jobs."""
+
 import functools
 import threading
 
@@ -18,7 +19,10 @@ class QuickReconnectConsumer(Consumer):
     def ensure_connected(self, conn):
         # Consumer.ensure_connected passes no intervals; kombu's defaults wait up to 30 s per try.
         conn.ensure_connection = functools.partial(
-            conn.ensure_connection, interval_start=1, interval_step=1, interval_max=BROKER_RETRY_MAX_SECONDS,
+            conn.ensure_connection,
+            interval_start=1,
+            interval_step=1,
+            interval_max=BROKER_RETRY_MAX_SECONDS,
         )
         return super().ensure_connected(conn)
 
@@ -41,7 +45,10 @@ class OutboxRelay(bootsteps.StartStopStep):
             return
         self.stop_event.clear()
         self.thread = threading.Thread(
-            target=outbox_relay_run, kwargs={"stop": self.stop_event}, name="leadcrm-outbox-relay", daemon=True,
+            target=outbox_relay_run,
+            kwargs={"stop": self.stop_event},
+            name="leadcrm-outbox-relay",
+            daemon=True,
         )
         self.thread.start()
 

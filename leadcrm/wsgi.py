@@ -1,4 +1,5 @@
 """WSGI entry point (gunicorn leadcrm.wsgi)."""
+
 import gc
 import os
 

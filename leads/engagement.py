@@ -1,6 +1,7 @@
 """The engagement summary on each lead (page views and visits in 7 and 30 days, form submits),
 kept up to date incrementally: each event adds to the lead's counters and to its per-day
 bucket, and an hourly job re-sums only the leads whose oldest counted day just left a window."""
+
 from datetime import date, timedelta
 
 from django.db import connection
@@ -58,7 +59,9 @@ def engagement_roll_windows(*, today: date | None = None) -> int:
             return Coalesce(
                 Subquery(
                     LeadActivityDay.objects.filter(lead_id=OuterRef("pk"), day__gt=start)
-                    .values("lead_id").annotate(total=Sum(column)).values("total")[:1],
+                    .values("lead_id")
+                    .annotate(total=Sum(column))
+                    .values("total")[:1],
                     output_field=IntegerField(),
                 ),
                 Value(0),

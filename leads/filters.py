@@ -1,4 +1,5 @@
 """FilterSets shared by the HTML lists and the API (one definition, one validation)."""
+
 from datetime import UTC
 
 import django_filters as filters
@@ -66,14 +67,18 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
             field = self.param_map[param.lstrip("-")]
             if field == "callable_now":
                 qs = qs.annotate(
-                    callable_now=Case(When(time_zone__in=zones_callable_now(), then=1), default=0, output_field=IntegerField())
+                    callable_now=Case(
+                        When(time_zone__in=zones_callable_now(), then=1), default=0, output_field=IntegerField()
+                    )
                 )
             # NULLS LAST only where NULLs can be: on a NOT NULL column PostgreSQL still treats
             # "score DESC NULLS LAST" as another order than lead_score_idx's "score DESC" (NULLS FIRST)
             # and sorted every match instead of reading the index (the board's ?ordering=-score
             # took 1.6 s per column at a million leads; "My hot leads" is ?ordering=-score).
             nulls_last = True if _nullable(qs.model, field) else None
-            expressions.append(F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last))
+            expressions.append(
+                F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last)
+            )
         expressions.append(F("id").desc())
         return qs.order_by(*expressions)
 
@@ -102,26 +107,41 @@ class HumanFilterSet(filters.FilterSet):
 
 class LeadFilter(HumanFilterSet):
     status = ChoiceInFilter(
-        field_name="status", choices=Lead.Status.choices, label=_("Status"), help_text="One status, or several: new,active"
+        field_name="status",
+        choices=Lead.Status.choices,
+        label=_("Status"),
+        help_text="One status, or several: new,active",
     )
-    source = ChoiceInFilter(field_name="source", choices=Lead.Source.choices, label=_("Source"), help_text="One or more channels.")
-    grade = ChoiceInFilter(field_name="grade", choices=Lead.Grade.choices, label=_("Grade"), help_text="One grade, or several: A,B")
+    source = ChoiceInFilter(
+        field_name="source", choices=Lead.Source.choices, label=_("Source"), help_text="One or more channels."
+    )
+    grade = ChoiceInFilter(
+        field_name="grade", choices=Lead.Grade.choices, label=_("Grade"), help_text="One grade, or several: A,B"
+    )
     search = filters.CharFilter(
         method=substring_search,
         max_length=SEARCH_MAX_LENGTH,
         label=_("Search"),
         help_text="Substring of the name, email, company, phone or job title.",
     )
-    owner = filters.CharFilter(field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username.")
+    owner = filters.CharFilter(
+        field_name="owner__username", label=_("Owner (username)"), help_text="The owner's username."
+    )
     unassigned = filters.BooleanFilter(
         field_name="owner", lookup_expr="isnull", label=_("Unassigned"), help_text="Leads with no owner."
     )
-    score_min = filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100, label=_("Score from"))
-    score_max = filters.NumberFilter(field_name="score", lookup_expr="lte", min_value=0, max_value=100, label=_("Score up to"))
+    score_min = filters.NumberFilter(
+        field_name="score", lookup_expr="gte", min_value=0, max_value=100, label=_("Score from")
+    )
+    score_max = filters.NumberFilter(
+        field_name="score", lookup_expr="lte", min_value=0, max_value=100, label=_("Score up to")
+    )
     created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
     created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Created before"))
     callable_now = filters.BooleanFilter(
-        method=callable_now, label=_("Callable now"), help_text="Leads inside business hours in their own time zone right now."
+        method=callable_now,
+        label=_("Callable now"),
+        help_text="Leads inside business hours in their own time zone right now.",
     )
     ordering = NullsLastOrderingFilter(
         fields=(
@@ -133,8 +153,12 @@ class LeadFilter(HumanFilterSet):
             ("callable_now", "callable_now"),
         ),
         field_labels={
-            "created_at": _("Created"), "score": _("Score"), "probability": _("Probability"), "updated_at": _("Updated"),
-            "last_activity_at": _("Last activity"), "callable_now": _("Callable now"),
+            "created_at": _("Created"),
+            "score": _("Score"),
+            "probability": _("Probability"),
+            "updated_at": _("Updated"),
+            "last_activity_at": _("Last activity"),
+            "callable_now": _("Callable now"),
         },
         label=_("Sort by"),
         help_text="created_at, score, probability, updated_at, last_activity_at or callable_now; prefix - for descending.",
@@ -143,6 +167,16 @@ class LeadFilter(HumanFilterSet):
     class Meta:
         model = Lead
         fields = [
-            "status", "source", "grade", "search", "owner", "unassigned", "score_min", "score_max",
-            "created_after", "created_before", "callable_now", "ordering",
+            "status",
+            "source",
+            "grade",
+            "search",
+            "owner",
+            "unassigned",
+            "score_min",
+            "score_max",
+            "created_after",
+            "created_before",
+            "callable_now",
+            "ordering",
         ]

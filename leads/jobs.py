@@ -13,6 +13,7 @@ committed, and it runs to the end at least once, whatever happens to the broker 
 Tasks stay idempotent on their own as well (a claimed row before any side effect), because
 between "the email went out" and "the row was deleted" a worker can still die.
 """
+
 import json
 import logging
 import threading
@@ -86,7 +87,10 @@ def enqueue(task_name: str, *args, countdown: float | None = None) -> None:
     (the relay sends RELAYED_TASKS; the publishing thread the others)."""
     now = timezone.now()
     job = OutboxJob.objects.create(
-        task_name=task_name, args=list(args), created_at=now, due_at=now + timedelta(seconds=countdown or 0),
+        task_name=task_name,
+        args=list(args),
+        created_at=now,
+        due_at=now + timedelta(seconds=countdown or 0),
         trace_id=get_guid() or "",
     )
     if task_name not in RELAYED_TASKS:
@@ -219,20 +223,20 @@ def publisher_flush(timeout: float = 10.0) -> None:
 # --- Claiming, in the worker --------------------------------------------------------------------
 
 
-def _is_postgres() -> bool:
+def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
 def job_claim(*, job_id: int) -> bool:
     """Take the job for this run; False when it already finished or a live worker is running it."""
-    if _is_postgres():
+    if is_postgres():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, job_id % 2**31])
             if not cursor.fetchone()[0]:
                 return False
         if OutboxJob.objects.filter(pk=job_id).update(claimed_at=timezone.now()):
             return True
-        _unlock(job_id)
+        job_unlock(job_id)
         return False
     # Without advisory locks (SQLite, one machine): a claim older than the task time limit is stale.
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
@@ -240,8 +244,8 @@ def job_claim(*, job_id: int) -> bool:
     return bool(OutboxJob.objects.filter(unclaimed_or_stale, pk=job_id).update(claimed_at=timezone.now()))
 
 
-def _unlock(job_id: int) -> None:
-    if _is_postgres():
+def job_unlock(job_id: int) -> None:
+    if is_postgres():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, job_id % 2**31])
 
@@ -249,7 +253,7 @@ def _unlock(job_id: int) -> None:
 def job_done(*, job_id: int) -> None:
     """The job finished (or failed for good): its row goes."""
     OutboxJob.objects.filter(pk=job_id).delete()
-    _unlock(job_id)
+    job_unlock(job_id)
 
 
 def job_release(*, job_id: int, countdown: float | None) -> None:
@@ -258,59 +262,7 @@ def job_release(*, job_id: int, countdown: float | None) -> None:
     OutboxJob.objects.filter(pk=job_id).update(
         claimed_at=None, published_at=now, due_at=now + timedelta(seconds=countdown or 0)
     )
-    _unlock(job_id)
-
-
-# --- Piles: a capture burst with the broker up -----------------------------------------------
-
-# Jobs of a BATCHED_TASKS task published this long ago and still unclaimed are a pile: the
-# messages arrive faster than the workers run them one by one.
-PILE_AFTER = timedelta(seconds=2)
-
-_PILE_SQL = """
-DELETE FROM leads_outboxjob WHERE id IN (
-    SELECT o.id FROM leads_outboxjob o
-    WHERE o.task_name = %s AND o.claimed_at IS NULL AND o.published_at < %s
-    ORDER BY o.id LIMIT %s FOR UPDATE SKIP LOCKED
-)
-RETURNING args, created_at
-"""
-
-
-def outbox_take_pile(*, task_name: str) -> tuple[int, list[list]] | None:
-    """Called by a single-lead task as it starts: when BATCH_JOB_MIN or more jobs of its kind
-    wait in a pile, take up to BATCH_JOB_SIZE of them into one batch job claimed by this worker
-    (in one transaction; their messages then find no row and skip). Returns (the batch job's id,
-    [[id, enqueued at]]) to run and then `job_done`, or None (no pile: one statement)."""
-    if task_name not in BATCHED_TASKS or not _is_postgres():
-        return None
-    now = timezone.now()
-    waiting = OutboxJob.objects.filter(task_name=task_name, claimed_at__isnull=True, published_at__lt=now - PILE_AFTER)
-    if not waiting.order_by("due_at")[BATCH_JOB_MIN - 1 : BATCH_JOB_MIN].exists():
-        return None
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_PILE_SQL, [task_name, now - PILE_AFTER, BATCH_JOB_SIZE])
-            taken = [
-                [(json.loads(args) if isinstance(args, str) else args)[0], created_at.isoformat()]
-                for args, created_at in cursor.fetchall()
-            ]
-        if not taken:
-            return None
-        job = OutboxJob.objects.create(
-            task_name=BATCHED_TASKS[task_name], args=[taken], created_at=now, due_at=now, published_at=now, publishes=1,
-            claimed_at=now, trace_id=get_guid() or "",
-        )
-        with connection.cursor() as cursor:  # a session lock: it outlives this transaction, not this worker
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, job.pk % 2**31])
-    logger.info("%s: %s jobs waiting in a pile taken into batch job %s", task_name, len(taken), job.pk)
-    return job.pk, taken
-
-
-def job_hand_back(*, job_id: int) -> None:
-    """A taken batch failed before it finished: the sweeper sends it (soon, as never published)."""
-    OutboxJob.objects.filter(pk=job_id).update(claimed_at=None, published_at=None)
-    _unlock(job_id)
+    job_unlock(job_id)
 
 
 def _outbox_id(request) -> int | None:
@@ -368,10 +320,13 @@ def _queue_is_empty() -> bool | None:
 _STRANDED = """(o.claimed_at IS NULL AND o.due_at < %(unpublished_before)s
            AND (o.published_at IS NULL OR (o.published_at < %(lost_before)s AND o.due_at < %(lost_before)s)))
        OR (o.claimed_at IS NOT NULL AND o.claimed_at < %(unpublished_before)s AND {dead_claim})"""
-_SWEEP_SQL = """
+_SWEEP_SQL = (
+    """
 WITH picked AS (
     SELECT o.id FROM leads_outboxjob o
-    WHERE """ + _STRANDED + """
+    WHERE """
+    + _STRANDED
+    + """
     ORDER BY o.id
     LIMIT %(batch)s
     {skip_locked}
@@ -381,6 +336,7 @@ FROM picked WHERE leads_outboxjob.id = picked.id
 RETURNING leads_outboxjob.id, leads_outboxjob.task_name, leads_outboxjob.args, leads_outboxjob.due_at,
           leads_outboxjob.trace_id, leads_outboxjob.created_at
 """
+)
 # A claim whose worker is gone: its database session (and advisory lock) ended with it.
 _DEAD_CLAIM_PG = """NOT EXISTS (
     SELECT 1 FROM pg_locks l
@@ -404,14 +360,18 @@ def _traced(trace_id: str):
 def _sweep_params(now: datetime) -> tuple[dict, dict]:
     empty = _queue_is_empty()
     lost_before = now - (LOST_AFTER if empty else LOST_AFTER_UNCHECKED)
-    postgres = _is_postgres()
+    postgres = is_postgres()
     formats = {
         "dead_claim": _DEAD_CLAIM_PG if postgres else _DEAD_CLAIM_OTHER,
         "skip_locked": "FOR UPDATE SKIP LOCKED" if postgres else "",
     }
     params = {
-        "now": now, "unpublished_before": now - PUBLISH_GRACE, "lost_before": lost_before, "batch": SWEEP_BATCH,
-        "namespace": ADVISORY_NAMESPACE, "stale_claim_before": now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
+        "now": now,
+        "unpublished_before": now - PUBLISH_GRACE,
+        "lost_before": lost_before,
+        "batch": SWEEP_BATCH,
+        "namespace": ADVISORY_NAMESPACE,
+        "stale_claim_before": now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
     }
     return formats, params
 
@@ -458,10 +418,16 @@ def outbox_batch_rows(rows: list[tuple], *, now: datetime) -> list[tuple]:
             items.append((args[0], created_at))
         for start in range(0, len(items), BATCH_JOB_SIZE):
             chunk = items[start : start + BATCH_JOB_SIZE]
-            jobs.append(OutboxJob(
-                task_name=BATCHED_TASKS[name], args=[[[pk, at.isoformat()] for pk, at in chunk]],
-                created_at=min(at for _, at in chunk), due_at=now, published_at=now, publishes=1,
-            ))
+            jobs.append(
+                OutboxJob(
+                    task_name=BATCHED_TASKS[name],
+                    args=[[[pk, at.isoformat()] for pk, at in chunk]],
+                    created_at=min(at for _, at in chunk),
+                    due_at=now,
+                    published_at=now,
+                    publishes=1,
+                )
+            )
         logger.info("outbox: %s %s jobs go out in batches of %s", len(picked), name, BATCH_JOB_SIZE)
     OutboxJob.objects.bulk_create(jobs)
     return [row for row in rows if row[0] not in gone] + [

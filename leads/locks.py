@@ -13,6 +13,7 @@ table in id order, so two transactions can never wait on each other in a circle)
 A visitor row is locked before its lead (identifying a visitor links it, then writes the lead's
 timeline). Every helper here needs the caller's transaction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -26,16 +27,16 @@ from .models import Lead
 def lead_lock(lead_id: int, *, related: Iterable[str] = (), skip_locked: bool = False) -> Lead | None:
     """One lead, locked FOR UPDATE until the transaction ends (None if gone, or locked and skipped)."""
     return (
-        Lead.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related(*related)
-        .filter(pk=lead_id).first()
+        Lead.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related(*related)
+        .filter(pk=lead_id)
+        .first()
     )
 
 
 def leads_lock(leads: QuerySet[Lead], *, related: Iterable[str] = (), skip_locked: bool = False) -> list[Lead]:
     """The leads of a queryset, locked in id order (the lock order above)."""
-    return list(
-        leads.select_for_update(of=("self",), skip_locked=skip_locked).select_related(*related).order_by("pk")
-    )
+    return list(leads.select_for_update(of=("self",), skip_locked=skip_locked).select_related(*related).order_by("pk"))
 
 
 def advisory_lock(key: str | int) -> None:

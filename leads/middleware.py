@@ -1,5 +1,6 @@
 """Answer oversized request bodies with 413 instead of Django's generic 400; a lean middleware
 chain for the public capture endpoints."""
+
 import re
 
 from django.conf import settings
@@ -14,9 +15,7 @@ BODY_TOO_LARGE = "The request body is too large."
 
 
 def _too_large() -> JsonResponse:
-    return JsonResponse(
-        {"detail": BODY_TOO_LARGE, "max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}, status=413
-    )
+    return JsonResponse({"detail": BODY_TOO_LARGE, "max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}, status=413)
 
 
 class RequestBodyLimitMiddleware:
@@ -49,18 +48,20 @@ class RequestBodyLimitMiddleware:
 # (bench/README.md, "Capture through the public web form"). Everything else runs as for any
 # request: the request id, the security headers, the body limit, the language, the common checks
 # and the clickjacking header.
-SKIPPED_ON_CAPTURE = frozenset({
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "leadcrm.twofactor.middleware.TwoFactorMiddleware",
-    "leads.workspace.user_time_zone.UserTimeZoneMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "axes.middleware.AxesMiddleware",
-})
+SKIPPED_ON_CAPTURE = frozenset(
+    {
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django_otp.middleware.OTPMiddleware",
+        "leadcrm.twofactor.middleware.TwoFactorMiddleware",
+        "leads.workspace.user_time_zone.UserTimeZoneMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django_htmx.middleware.HtmxMiddleware",
+        "axes.middleware.AxesMiddleware",
+    }
+)
 _FORM_POST = re.compile(r"/f/[-a-zA-Z0-9_]+\Z")  # the path of web_form_view (leadcrm/urls.py)
 _API_CAPTURE = "/api/v1/capture"
 _TOKEN_PREFIX = "Token "  # DRF's TokenAuthentication, which the API tries first

@@ -11,15 +11,19 @@ the broker down) 3 s after it was due. Why a poll and not LISTEN/NOTIFY: a NOTIF
 capture's commit take PostgreSQL's global notify-queue lock, while an idle poll is one indexed
 statement (bench/README.md, issue 22 §2).
 """
+
+import json
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django_guid import get_guid
 
 from . import jobs
+from .models import OutboxJob
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +91,61 @@ def outbox_relay_run(*, stop: threading.Event, seconds: float | None = None) -> 
                 stop.wait(seconds)
     finally:
         connection.close()  # the thread's own connection
+
+
+# --- Piles: a capture burst with the broker up -----------------------------------------------
+
+# Jobs of a jobs.BATCHED_TASKS task published this long ago and still unclaimed are a pile: the
+# messages arrive faster than the workers run them one by one.
+PILE_AFTER = timedelta(seconds=2)
+
+_PILE_SQL = """
+DELETE FROM leads_outboxjob WHERE id IN (
+    SELECT o.id FROM leads_outboxjob o
+    WHERE o.task_name = %s AND o.claimed_at IS NULL AND o.published_at < %s
+    ORDER BY o.id LIMIT %s FOR UPDATE SKIP LOCKED
+)
+RETURNING args, created_at
+"""
+
+
+def outbox_take_pile(*, task_name: str) -> tuple[int, list[list]] | None:
+    """Called by a single-lead task as it starts: when jobs.BATCH_JOB_MIN or more jobs of its kind
+    wait in a pile, take up to jobs.BATCH_JOB_SIZE of them into one batch job claimed by this worker
+    (in one transaction; their messages then find no row and skip). Returns (the batch job's id,
+    [[id, enqueued at]]) to run and then `job_done`, or None (no pile: one statement)."""
+    if task_name not in jobs.BATCHED_TASKS or not jobs.is_postgres():
+        return None
+    now = timezone.now()
+    waiting = OutboxJob.objects.filter(task_name=task_name, claimed_at__isnull=True, published_at__lt=now - PILE_AFTER)
+    if not waiting.order_by("due_at")[jobs.BATCH_JOB_MIN - 1 : jobs.BATCH_JOB_MIN].exists():
+        return None
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_PILE_SQL, [task_name, now - PILE_AFTER, jobs.BATCH_JOB_SIZE])
+            taken = [
+                [(json.loads(args) if isinstance(args, str) else args)[0], created_at.isoformat()]
+                for args, created_at in cursor.fetchall()
+            ]
+        if not taken:
+            return None
+        job = OutboxJob.objects.create(
+            task_name=jobs.BATCHED_TASKS[task_name],
+            args=[taken],
+            created_at=now,
+            due_at=now,
+            published_at=now,
+            publishes=1,
+            claimed_at=now,
+            trace_id=get_guid() or "",
+        )
+        with connection.cursor() as cursor:  # a session lock: it outlives this transaction, not this worker
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [jobs.ADVISORY_NAMESPACE, job.pk % 2**31])
+    logger.info("%s: %s jobs waiting in a pile taken into batch job %s", task_name, len(taken), job.pk)
+    return job.pk, taken
+
+
+def job_hand_back(*, job_id: int) -> None:
+    """A taken batch failed before it finished: the sweeper sends it (soon, as never published)."""
+    OutboxJob.objects.filter(pk=job_id).update(claimed_at=None, published_at=None)
+    jobs.job_unlock(job_id)

@@ -1,6 +1,7 @@
 """Who may do what: every role check of the app in one place, used by views, the API and admin
 alike. Who *sees* a lead is the one read rule `selectors.visible_to`; roles themselves (the groups
 and what they grant in admin) are defined in `roles`."""
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404
 
@@ -11,8 +12,18 @@ from .selectors import visible_to
 AnyUser = User | AnonymousUser
 
 __all__ = [
-    "can_build_segments", "can_change_settings", "can_export", "can_import", "can_open_dashboard", "can_train", "can_write",
-    "is_manager", "is_marketer", "is_rep", "lead_visible_or_404", "sees_all_leads",
+    "can_build_segments",
+    "can_change_settings",
+    "can_export",
+    "can_import",
+    "can_open_dashboard",
+    "can_train",
+    "can_write",
+    "is_manager",
+    "is_marketer",
+    "is_rep",
+    "lead_visible_or_404",
+    "sees_all_leads",
 ]
 
 

@@ -7,6 +7,7 @@ short (a network enrichment provider must not hold a row lock while it waits on 
 `leads_process` runs the same stages set-based for a batch of leads: the outbox sweep hands it
 the single-lead jobs that piled up (a broker outage), a few hundred leads per task.
 """
+
 from collections.abc import Callable
 from datetime import datetime
 
@@ -80,8 +81,10 @@ def _unprocessed(lead_ids: list[int], enqueued_at: dict[int, datetime] | None, *
     leads = Lead.objects.filter(pk__in=lead_ids).only("pk", "processed_at")
     rows = locks.leads_lock(leads) if lock else leads.order_by("pk")
     return [
-        lead.pk for lead in rows
-        if lead.processed_at is None or (enqueued_at is not None and lead.processed_at < enqueued_at.get(lead.pk, lead.processed_at))
+        lead.pk
+        for lead in rows
+        if lead.processed_at is None
+        or (enqueued_at is not None and lead.processed_at < enqueued_at.get(lead.pk, lead.processed_at))
     ]
 
 
@@ -98,7 +101,9 @@ def leads_process(*, lead_ids: list[int], enqueued_at: dict[int, datetime] | Non
     # for changes) and possible duplicates (an upsert; its rows reference other batches' leads, and
     # their key-share locks inside two batches' transactions could wait on each other).
     leads_enrich(lead_ids=ids)
-    duplicates_detect_many(leads=list(Lead.objects.filter(pk__in=ids).only("pk", "email", "phone", "first_name", "last_name")))
+    duplicates_detect_many(
+        leads=list(Lead.objects.filter(pk__in=ids).only("pk", "email", "phone", "first_name", "last_name"))
+    )
     with transaction.atomic():
         # The claim: the batch's leads locked (id order), then checked again, before any side effect.
         ids = _unprocessed(ids, enqueued_at, lock=True)

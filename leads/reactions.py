@@ -6,6 +6,7 @@ it, in order. Paths, not imports: the spine sits below the stage packages and mu
 handler takes one `leads.events.Event`, runs inside the caller's transaction, and sends anything
 that leaves it (a task, an email) on commit through `leads.jobs`.
 """
+
 from __future__ import annotations
 
 from functools import cache

@@ -1,4 +1,5 @@
 """The three roles, as Django groups (created by migration leads/0003)."""
+
 from django.apps import apps as live_apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AnonymousUser, User
@@ -10,14 +11,14 @@ ROLES = (SALES_REPS, SALES_MANAGERS, MARKETERS)
 
 # Managers and marketers both run nurturing: segments, lists, sequences and what they send.
 NURTURE_GRANTS: list[tuple[str, str, tuple[str, ...]]] = [
-        ("leads", "segment", ("add", "change", "delete", "view")),
-        ("leads", "segmentmember", ("add", "delete", "view")),
-        ("leads", "segmentsnapshot", ("view",)),
-        ("leads", "sequence", ("add", "change", "delete", "view")),
-        ("leads", "sequencestep", ("add", "change", "delete", "view")),
-        ("leads", "enrollment", ("add", "change", "view")),
-        ("leads", "steprun", ("view",)),
-        ("leads", "emailsuppression", ("add", "view")),
+    ("leads", "segment", ("add", "change", "delete", "view")),
+    ("leads", "segmentmember", ("add", "delete", "view")),
+    ("leads", "segmentsnapshot", ("view",)),
+    ("leads", "sequence", ("add", "change", "delete", "view")),
+    ("leads", "sequencestep", ("add", "change", "delete", "view")),
+    ("leads", "enrollment", ("add", "change", "view")),
+    ("leads", "steprun", ("view",)),
+    ("leads", "emailsuppression", ("add", "view")),
 ]
 
 # Permissions each role gets: (app_label, model, actions).
@@ -118,9 +119,7 @@ def user_roles(user: User | AnonymousUser) -> frozenset[str]:
 
 def sees_all_leads(user: User | AnonymousUser) -> bool:
     """Managers, marketers and superusers read every lead."""
-    return user.is_authenticated and (
-        user.is_superuser or bool(user_roles(user) & {SALES_MANAGERS, MARKETERS})
-    )
+    return user.is_authenticated and (user.is_superuser or bool(user_roles(user) & {SALES_MANAGERS, MARKETERS}))
 
 
 def is_manager(user: User | AnonymousUser) -> bool:

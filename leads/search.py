@@ -23,6 +23,7 @@ visibility in it: nothing correlated to misjudge, at most 1,000 rows read), and 
 fewer than 50, the rep's matches read through a MATERIALIZED CTE (planned as if every row were
 wanted: the trigram bitmap AND the rep's owner and team-queue bitmaps, bounded by the rep's book).
 """
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,18 @@ DROPDOWN_LIMIT = 5  # and in the navigation's dropdown
 
 # What ranking and a result line read of the (up to 50) candidates: whole rows were half of the
 # page's CPU (a lead has a dozen timestamps to parse, for ten rows shown).
-RESULT_FIELDS = ("first_name", "last_name", "email", "phone", "external_id", "company", "job_title", "status",
-                 "created_at", "owner__username")
+RESULT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "external_id",
+    "company",
+    "job_title",
+    "status",
+    "created_at",
+    "owner__username",
+)
 
 # Something a person types as a phone number: digits with spaces, dashes, dots, brackets, a plus.
 PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
@@ -125,7 +136,12 @@ def ranked(rows: list, terms: SearchTerms, *, exact, name, limit: int) -> list:
     start = terms.raw.lower()
 
     def key(row):
-        return (0 if exact(row) else 1, 0 if name(row).lower().startswith(start) else 1, -row.created_at.timestamp(), -row.pk)
+        return (
+            0 if exact(row) else 1,
+            0 if name(row).lower().startswith(start) else 1,
+            -row.created_at.timestamp(),
+            -row.pk,
+        )
 
     return sorted(rows, key=key)[: limit + 1]
 
@@ -153,17 +169,25 @@ def lead_search(*, user: User | AnonymousUser, terms: SearchTerms, limit: int = 
         parts.append(visible.filter(exact).values_list("pk", flat=True)[: limit + 1])
     if terms.text:
         text = visible.filter(search_text__contains=terms.text).values_list("pk", flat=True)
-        parts.append(rep_text_sample(visible, terms.text) if needs_materialized_sample(user, visible.db) else text[:CANDIDATES])
+        parts.append(
+            rep_text_sample(visible, terms.text) if needs_materialized_sample(user, visible.db) else text[:CANDIDATES]
+        )
     if not parts:
         return []
     if connections[visible.db].vendor == "postgresql":
-        rows = list(Lead.objects.filter(InList(F("pk"), ids_any(parts, CANDIDATES))).order_by().select_related("owner").only(*RESULT_FIELDS))
+        rows = list(
+            Lead.objects.filter(InList(F("pk"), ids_any(parts, CANDIDATES)))
+            .order_by()
+            .select_related("owner")
+            .only(*RESULT_FIELDS)
+        )
     else:
         rows = list(Lead.objects.filter(pk__in=ids_union(parts)).select_related("owner").only(*RESULT_FIELDS))
 
     def is_exact(lead: Lead) -> bool:
         return bool(
-            (terms.email and lead.email == terms.email) or (terms.phone and lead.phone == terms.phone)
+            (terms.email and lead.email == terms.email)
+            or (terms.phone and lead.phone == terms.phone)
             or (lead.external_id and lead.external_id == terms.raw)
         )
 
@@ -194,7 +218,11 @@ def rep_text_sample(visible, text: str) -> tuple[str, list]:
     at the 50th visible match (a semi-join by id read the whole sample first, then each row again
     by primary key: rep14 `son` 45 → 15 ms, `engineer` 226 → 54 ms at load 13, EXPLAIN ANALYZE)."""
     table = connections[visible.db].ops.quote_name(Lead._meta.db_table)
-    sample = Lead.objects.filter(search_text__contains=text).order_by().values(Lead._meta.pk.attname, *VISIBILITY_COLUMNS)[:REP_SAMPLE_ROWS]
+    sample = (
+        Lead.objects.filter(search_text__contains=text)
+        .order_by()
+        .values(Lead._meta.pk.attname, *VISIBILITY_COLUMNS)[:REP_SAMPLE_ROWS]
+    )
     sample_sql, sample_params = sample.query.sql_with_params()
     first_sql, first_params = visible.values_list("pk", flat=True).query.sql_with_params()
     if first_sql.count(f"FROM {table}") != 1:  # a join: the sample would not stand in for the table

@@ -1,4 +1,5 @@
 """Read queries for leads. Every lead query starts from visible_to(user)."""
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, Case, F, Func, IntegerField, Q, QuerySet, Subquery, Value, When
@@ -84,6 +85,10 @@ def lead_interactions(*, lead: Lead) -> QuerySet[Interaction]:
 OPEN_STATUSES = ("new", "active", "nurturing", "qualified")
 # Order by grade, A first and ungraded last (a rep's queue, "My work").
 GRADE_ORDER = Case(
-    When(grade="A", then=Value(0)), When(grade="B", then=Value(1)), When(grade="C", then=Value(2)),
-    When(grade="D", then=Value(3)), default=Value(4), output_field=IntegerField(),
+    When(grade="A", then=Value(0)),
+    When(grade="B", then=Value(1)),
+    When(grade="C", then=Value(2)),
+    When(grade="D", then=Value(3)),
+    default=Value(4),
+    output_field=IntegerField(),
 )

@@ -1,4 +1,5 @@
 """Write services shared by views, the API, admin, commands and tasks."""
+
 import logging
 from typing import Any
 
@@ -17,9 +18,27 @@ logger = logging.getLogger(__name__)
 
 # Fields people type: an edit of these is one "Details edited" timeline entry.
 TRACKED_FIELDS = (
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
-    "city", "postal_code", "time_zone", "industry", "company_size", "source", "source_detail",
-    "external_id", "email_opt_in", "do_not_contact", "attributes", "team",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "region",
+    "city",
+    "postal_code",
+    "time_zone",
+    "industry",
+    "company_size",
+    "source",
+    "source_detail",
+    "external_id",
+    "email_opt_in",
+    "do_not_contact",
+    "attributes",
+    "team",
 )
 
 
@@ -70,7 +89,9 @@ PROCESS_LEAD_TASK = "leads.tasks.process_lead_task"
 
 def lead_rescore_soon(*, lead_id: int) -> None:
     """Rescore a lead a few seconds after an event; the events in between fold into that one run."""
-    jobs.enqueue_debounced(f"rescore:{lead_id}", "leads.tasks.rescore_leads_task", [lead_id], seconds=RESCORE_DEBOUNCE_SECONDS)
+    jobs.enqueue_debounced(
+        f"rescore:{lead_id}", "leads.tasks.rescore_leads_task", [lead_id], seconds=RESCORE_DEBOUNCE_SECONDS
+    )
 
 
 def lead_enqueue_processing(*, lead_id: int) -> None:
@@ -115,14 +136,18 @@ def lead_update(*, lead: Lead, data: dict[str, Any], by: User | None) -> Lead:
     if "owner" in changed:
         events.lead_assigned(
             assignment=events.Assignment(
-                lead=lead, previous=_display(before["owner"]), to=_display(lead.owner), reason="manual",
+                lead=lead,
+                previous=_display(before["owner"]),
+                to=_display(lead.owner),
+                reason="manual",
             ),
             by=by,
         )
     edited = [name for name in changed if name in TRACKED_FIELDS]
     if edited:
         events.lead_updated(
-            lead=lead, by=by,
+            lead=lead,
+            by=by,
             fields={name: {"from": _display(before[name]), "to": _display(getattr(lead, name))} for name in edited},
         )
     return lead
@@ -140,12 +165,15 @@ def lead_bulk_assign(*, leads: QuerySet[Lead], owner: User | None, by: User | No
     events.leads_assigned(
         assignments=[
             events.Assignment(
-                lead=lead, previous=lead.owner.username if lead.owner_id else None,
-                to=owner.username if owner else None, reason="bulk assign",
+                lead=lead,
+                previous=lead.owner.username if lead.owner_id else None,
+                to=owner.username if owner else None,
+                reason="bulk assign",
             )
             for lead in locked
         ],
-        by=by, occurred_at=now,
+        by=by,
+        occurred_at=now,
     )
     return len(locked)
 
@@ -164,9 +192,16 @@ def lead_bulk_set_status(*, leads: QuerySet[Lead], status: str, lost_reason: str
     # never-analyzed table each check read a whole index (100,000 leads: over 11 minutes in COMMIT).
     statistics_refresh(Lead)
     Lead.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-        status=status, lost_reason=lost_reason if status == Lead.Status.LOST else "", updated_at=now,
+        status=status,
+        lost_reason=lost_reason if status == Lead.Status.LOST else "",
+        updated_at=now,
         status_locked=True,  # set by a person: scoring keeps it
     )
     return events.leads_status_changed(
-        rows=rows, status=status, by=by, lost_reason=lost_reason, reason="bulk", occurred_at=now,
+        rows=rows,
+        status=status,
+        by=by,
+        lost_reason=lost_reason,
+        reason="bulk",
+        occurred_at=now,
     )

@@ -1,4 +1,5 @@
 """Celery tasks: thin, by id, safe to repeat. Enqueue them by name with leads.jobs.enqueue."""
+
 import logging
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from .enrichment.service import leads_enrich
 from .models import ImportJob, Lead, ScoreJob, ScoringModel, Segment
 from .nurturing.segments import segment_refresh, segments_refresh_due
 from .nurturing.sequences import enrollments_process_due, enrollments_run
+from .outbox_relay import job_hand_back, outbox_take_pile
 from .pipeline import lead_process, leads_process
 from .scoring.predictive import model_train
 from .scoring.service import leads_rescore, rescore_all_start, rescore_ranges, score_job_blocking, score_job_range_done
@@ -37,13 +39,17 @@ SWEEP_BATCH = 500
 
 
 @shared_task(
-    bind=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=8,
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
     acks_late=True,
 )
 def process_lead_task(self, lead_id: int) -> bool:
     """Run the processing pipeline for one lead; when such jobs pile up (a capture burst), take a
     batch of them and run it set-based with this lead."""
-    pile = jobs.outbox_take_pile(task_name=PROCESS_LEAD_TASK)
+    pile = outbox_take_pile(task_name=PROCESS_LEAD_TASK)
     if pile is None:
         return lead_process(lead_id=lead_id)
     batch_id, taken = pile
@@ -52,7 +58,7 @@ def process_lead_task(self, lead_id: int) -> bool:
     try:
         leads_process(lead_ids=list(enqueued_at), enqueued_at=enqueued_at)
     except Exception:  # a worker killed here leaves a dead claim, which the sweep sends again
-        jobs.job_hand_back(job_id=batch_id)
+        job_hand_back(job_id=batch_id)
         raise
     jobs.job_done(job_id=batch_id)
     return True
@@ -85,7 +91,9 @@ def sweep_unprocessed_leads_task() -> int:
         process_lead_task.apply_async(args=(lead_id,))
     # Uploads whose task never reached a worker: send them again (claiming a job is idempotent).
 
-    for job_id in ImportJob.objects.filter(status=ImportJob.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)[:50]:
+    for job_id in ImportJob.objects.filter(status=ImportJob.Status.PENDING, created_at__lt=cutoff).values_list(
+        "pk", flat=True
+    )[:50]:
         import_leads_task.apply_async(args=(job_id,))
     return len(ids)
 
@@ -103,7 +111,11 @@ def meta_backfill_task() -> int:
 
 
 @shared_task(
-    bind=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=300, max_retries=8,
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
     acks_late=True,
 )
 def process_leads_task(self, lead_ids: list[int], duplicates_checked: bool = False) -> int:
@@ -123,8 +135,12 @@ def _enqueue_times(owed: list[list]) -> dict[int, datetime]:
 
 # A deadlock or a lost database connection rolled the batch's transaction back: run it again.
 @shared_task(
-    bind=True, autoretry_for=(OperationalError, DatabaseOperationalError), retry_backoff=True, retry_backoff_max=300,
-    max_retries=8, acks_late=True,
+    bind=True,
+    autoretry_for=(OperationalError, DatabaseOperationalError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+    acks_late=True,
 )
 def process_leads_batch_task(self, owed: list[list]) -> int:
     """Run the pipeline set-based for single-lead jobs that piled up ([[lead id, enqueued at]]:
@@ -148,7 +164,9 @@ def import_leads_task(job_id: int) -> str:
     try:
         return import_run(job=job).status
     except SoftTimeLimitExceeded:
-        import_job_fail(job_id=job_id, message=IMPORT_FAILED.format(rows=job.processed_rows, error="it ran out of time"))
+        import_job_fail(
+            job_id=job_id, message=IMPORT_FAILED.format(rows=job.processed_rows, error="it ran out of time")
+        )
         return "failed"
 
 
@@ -198,7 +216,7 @@ def rescore_range_task(self, job_id: int, start: int, end: int, now: str) -> int
             score_job_range_done(job_id=job_id, start=start, result=result)
     except Exception as exc:
         if isinstance(exc, DatabaseOperationalError) and self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc  # a deadlock, a lost connection
+            raise self.retry(exc=exc, countdown=2**self.request.retries) from exc  # a deadlock, a lost connection
         ScoreJob.objects.filter(pk=job_id).update(
             status=ScoreJob.Status.FAILED, message=f"ids {start}–{end}: {exc}"[:1000], finished_at=timezone.now()
         )
@@ -206,7 +224,9 @@ def rescore_range_task(self, job_id: int, start: int, end: int, now: str) -> int
     return result.scored
 
 
-@shared_task(autoretry_for=(OperationalError, ConnectionError, OSError), retry_backoff=True, max_retries=5, acks_late=True)
+@shared_task(
+    autoretry_for=(OperationalError, ConnectionError, OSError), retry_backoff=True, max_retries=5, acks_late=True
+)
 def notify_by_email_task(notification_ids: list[int]) -> int:
     """Email owners their new notifications, each once (a repeated run skips what was sent)."""
     return sum(notification_email(notification_id=pk) for pk in notification_ids)

@@ -101,11 +101,18 @@ urlpatterns = [
     path("nurture/sequences/<int:pk>/steps/new", sequences.step_create_view, name="sequence_step_create"),
     path("nurture/sequences/<int:pk>/steps/<int:step_id>", sequences.step_edit_view, name="sequence_step_edit"),
     path("nurture/sequences/<int:pk>/steps/<int:step_id>/move", sequences.step_move_view, name="sequence_step_move"),
-    path("nurture/sequences/<int:pk>/steps/<int:step_id>/delete", sequences.step_delete_view, name="sequence_step_delete"),
-    path("nurture/sequences/<int:pk>/steps/<int:step_id>/preview", sequences.step_preview_view, name="sequence_step_preview"),
+    path(
+        "nurture/sequences/<int:pk>/steps/<int:step_id>/delete", sequences.step_delete_view, name="sequence_step_delete"
+    ),
+    path(
+        "nurture/sequences/<int:pk>/steps/<int:step_id>/preview",
+        sequences.step_preview_view,
+        name="sequence_step_preview",
+    ),
     path("nurture/sequences/<int:pk>/enrollments", sequences.sequence_enrollments_view, name="sequence_enrollments"),
     path(
-        "nurture/sequences/<int:pk>/enrollments/<int:enrollment_id>/remove", sequences.enrollment_remove_view,
+        "nurture/sequences/<int:pk>/enrollments/<int:enrollment_id>/remove",
+        sequences.enrollment_remove_view,
         name="sequence_enrollment_remove",
     ),
     path("nurture/sequences/<int:pk>/stats", sequences.sequence_stats_view, name="sequence_stats"),

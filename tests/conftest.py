@@ -1,4 +1,5 @@
 """Shared fixtures: one user per role, a team, API clients, a real Celery worker."""
+
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -158,8 +159,13 @@ def celery_worker_live(transactional_db):
 
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 

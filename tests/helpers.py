@@ -1,4 +1,5 @@
 """Small helpers shared by the tests."""
+
 import time
 from collections.abc import Callable
 

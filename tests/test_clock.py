@@ -1,4 +1,5 @@
 """The year-ahead check really moves the clock (`make test-clock-ahead`, LEADCRM_TEST_CLOCK_SHIFT_DAYS)."""
+
 from datetime import timedelta
 
 import pytest

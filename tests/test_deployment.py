@@ -1,4 +1,5 @@
 """Configuration a deployment relies on: safe defaults, Argon2, and `make run` on a fresh machine."""
+
 import os
 import secrets
 import signal
@@ -13,8 +14,17 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 ROOT = Path(__file__).resolve().parent.parent
-RELAXED = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
-           "STATICFILES_STORAGE", "DEBUG", "ALLOWED_HOSTS", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+RELAXED = (
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "STATICFILES_STORAGE",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "SECRET_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def production_env(**extra) -> dict[str, str]:
@@ -49,8 +59,12 @@ def test_the_security_defaults_are_the_safe_ones():
     )
     env = production_env(SECRET_KEY=secrets.token_urlsafe(50), DJANGO_SETTINGS_MODULE="leadcrm.settings")
     result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.split() == ["False", "True", "True", "True", "True"], result.stderr
 
@@ -72,8 +86,13 @@ def test_make_run_serves_the_login_page_on_the_embedded_defaults(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in (*RELAXED, "DATABASE_URL", "REDIS_URL")}
     env["LEADCRM_VAR_DIR"] = str(tmp_path / "var")
     process = subprocess.Popen(
-        ["make", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        ["make", "run", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -120,8 +139,13 @@ def test_make_run_on_another_port_writes_that_port_into_unsubscribe_and_tracking
         "print(unsubscribe_url(enrollment_id=1, step_id=2))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "leadcrm.settings"},
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "leadcrm.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("http://127.0.0.1:8123/"), result.stdout

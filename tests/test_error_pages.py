@@ -1,4 +1,5 @@
 """Error pages in the site's layout, a favicon, and a 403 logged once without a traceback."""
+
 import logging
 
 import pytest
@@ -25,7 +26,9 @@ def test_a_403_uses_the_layout_with_the_navigation(client, rep):
     response = client.get("/distribution/")
     body = response.content.decode()
     assert response.status_code == 403
-    assert 'data-testid="main-nav"' in body and 'data-testid="error-page"' in body and "You may not open this page" in body
+    assert (
+        'data-testid="main-nav"' in body and 'data-testid="error-page"' in body and "You may not open this page" in body
+    )
     assert 'rel="icon"' in body
 
 
@@ -73,7 +76,8 @@ def _emitting_handlers(logger_name: str, record: logging.LogRecord) -> list[logg
     found, logger = [], logging.getLogger(logger_name)
     while logger:
         found += [
-            h for h in logger.handlers
+            h
+            for h in logger.handlers
             if not type(h).__module__.startswith("_pytest") and record.levelno >= h.level and h.filter(record)
         ]
         if not logger.propagate:

@@ -1,4 +1,5 @@
 """Every factory makes a valid, saved row: a test that reaches for one gets a lead, a form or a rule the app itself would accept."""
+
 import factory
 import pytest
 

@@ -27,8 +27,25 @@ class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = [
-            "id", "url", "name", "company", "email", "phone", "domain", "job_title", "website", "country", "city",
-            "industry", "attributes", "owner", "lead", "leads", "converted_by", "created_at", "updated_at",
+            "id",
+            "url",
+            "name",
+            "company",
+            "email",
+            "phone",
+            "domain",
+            "job_title",
+            "website",
+            "country",
+            "city",
+            "industry",
+            "attributes",
+            "owner",
+            "lead",
+            "leads",
+            "converted_by",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "lead", "leads", "converted_by", "created_at", "updated_at"]
 
@@ -60,7 +77,9 @@ class ConversionRequestSerializer(serializers.Serializer):
     """POST /api/v1/leads/{id}/convert: create a new customer, or link to an existing one."""
 
     action = serializers.ChoiceField(
-        choices=["create", "link"], required=False, error_messages={"invalid_choice": ACTION_INVALID},
+        choices=["create", "link"],
+        required=False,
+        error_messages={"invalid_choice": ACTION_INVALID},
         help_text="Omit to let the server decide: 409 with the matches when a customer matches.",
     )
     customer = serializers.IntegerField(required=False, min_value=1, help_text="The customer to link to (action link).")
@@ -72,7 +91,9 @@ class ConversionRequestSerializer(serializers.Serializer):
 
 
 class CustomerMatchSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True, help_text="Username, or null.")
+    owner = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username, or null."
+    )
 
     class Meta:
         model = Customer
@@ -91,7 +112,6 @@ class ConversionResponseSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["created", "linked", "already"])
     lead = serializers.IntegerField()
     customer = CustomerSerializer()
-
 
 
 class CustomerInteractionSerializer(InteractionSerializer):

@@ -1,4 +1,5 @@
 """REST API v1 for customers."""
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -55,8 +56,10 @@ class CustomerViewSet(viewsets.ModelViewSet):
                 return customer_list(user=self.request.user, filters=self.request.query_params)
             except DjangoValidationError as exc:
                 raise ValidationError(exc.message_dict) from exc
-        return customer_visible_to(self.request.user).select_related("owner", "lead", "converted_by").prefetch_related(
-            linked_leads_prefetch()
+        return (
+            customer_visible_to(self.request.user)
+            .select_related("owner", "lead", "converted_by")
+            .prefetch_related(linked_leads_prefetch())
         )
 
     @extend_schema(responses=CustomerInteractionSerializer(many=True), filters=False)
@@ -98,7 +101,9 @@ def lead_convert_response(request, lead) -> Response:
     body.is_valid(raise_exception=True)
     try:
         result = lead_convert(
-            lead=lead, by=request.user, action=body.validated_data.get("action", "auto"),
+            lead=lead,
+            by=request.user,
+            action=body.validated_data.get("action", "auto"),
             customer=body.validated_data.get("customer"),
         )
     except DjangoPermissionDenied as exc:
@@ -111,10 +116,15 @@ def lead_convert_response(request, lead) -> Response:
             status=status.HTTP_409_CONFLICT,
         )
     customer = (
-        Customer.objects.select_related("owner", "lead", "converted_by").prefetch_related(linked_leads_prefetch())
+        Customer.objects.select_related("owner", "lead", "converted_by")
+        .prefetch_related(linked_leads_prefetch())
         .get(pk=result.customer.pk)
     )
     return Response(
-        {"outcome": result.outcome, "lead": lead.pk, "customer": CustomerSerializer(customer, context={"request": request}).data},
+        {
+            "outcome": result.outcome,
+            "lead": lead.pk,
+            "customer": CustomerSerializer(customer, context={"request": request}).data,
+        },
         status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
     )

@@ -7,6 +7,7 @@ did next (working a lead, nurturing it, losing or converting it) goes through th
 rep's click calls, and the open leads are rescored afterwards. So every score, grade, owner and
 status on screen is one the engine computed, never a number made up here.
 """
+
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,24 +32,68 @@ from leads.services import lead_bulk_set_status
 DEMO_PREFIX = "demo-"
 # What became of the leads (the engine decides "qualified": it is not drawn here).
 OUTCOME_WEIGHTS = {"new": 35, "active": 25, "nurturing": 20, "converted": 8, "lost": 12}
-SOURCE_WEIGHTS = {"web_form": 35, "email": 15, "chat": 8, "webhook": 12, "import": 10, "api": 5, "manual": 10, "call": 5}
+SOURCE_WEIGHTS = {
+    "web_form": 35,
+    "email": 15,
+    "chat": 8,
+    "webhook": 12,
+    "import": 10,
+    "api": 5,
+    "manual": 10,
+    "call": 5,
+}
 LOST_REASONS = ["No budget", "Chose a competitor", "No response", "Not a fit"]
 INDUSTRIES = ["Software", "Manufacturing", "Retail", "Healthcare", "Finance", "Education", "Logistics"]
-COUNTRIES = [("GB", "Europe/London"), ("DE", "Europe/Berlin"), ("FR", "Europe/Paris"), ("US", "America/New_York"),
-             ("ES", "Europe/Madrid"), ("NL", "Europe/Amsterdam")]
+COUNTRIES = [
+    ("GB", "Europe/London"),
+    ("DE", "Europe/Berlin"),
+    ("FR", "Europe/Paris"),
+    ("US", "America/New_York"),
+    ("ES", "Europe/Madrid"),
+    ("NL", "Europe/Amsterdam"),
+]
 PAGES = ["/pricing", "/features", "/blog/lead-scoring", "/demo", "/customers", "/features/routing"]
-JOB_TITLES = ["CEO", "Founder", "VP Sales", "VP Marketing", "Head of Operations", "Sales Director",
-              "Marketing Director", "IT Manager", "Office Manager", "Marketing Manager", "Account Executive",
-              "Operations Analyst", "Software Engineer", "Procurement Specialist", "Consultant"]
+JOB_TITLES = [
+    "CEO",
+    "Founder",
+    "VP Sales",
+    "VP Marketing",
+    "Head of Operations",
+    "Sales Director",
+    "Marketing Director",
+    "IT Manager",
+    "Office Manager",
+    "Marketing Manager",
+    "Account Executive",
+    "Operations Analyst",
+    "Software Engineer",
+    "Procurement Specialist",
+    "Consultant",
+]
 FREE_MAIL = ["gmail.com", "outlook.com", "yahoo.com"]
 # The reps' routing profiles: working hours in their own zone, and how much they can take.
 AGENTS = {
-    "rep1": {"time_zone": "Europe/London", "max_open_leads": 100, "max_new_per_day": None,
-             "working_hours": {str(d): ["09:00", "17:30"] for d in range(5)}, "languages": ["en"]},
-    "rep2": {"time_zone": "Europe/Berlin", "max_open_leads": 90, "max_new_per_day": None,
-             "working_hours": {str(d): ["08:30", "17:00"] for d in range(5)}, "languages": ["de", "en"]},
-    "rep3": {"time_zone": "America/New_York", "max_open_leads": 50, "max_new_per_day": None,
-             "working_hours": {str(d): ["09:00", "18:00"] for d in range(4)}, "languages": ["en", "es"]},
+    "rep1": {
+        "time_zone": "Europe/London",
+        "max_open_leads": 100,
+        "max_new_per_day": None,
+        "working_hours": {str(d): ["09:00", "17:30"] for d in range(5)},
+        "languages": ["en"],
+    },
+    "rep2": {
+        "time_zone": "Europe/Berlin",
+        "max_open_leads": 90,
+        "max_new_per_day": None,
+        "working_hours": {str(d): ["08:30", "17:00"] for d in range(5)},
+        "languages": ["de", "en"],
+    },
+    "rep3": {
+        "time_zone": "America/New_York",
+        "max_open_leads": 50,
+        "max_new_per_day": None,
+        "working_hours": {str(d): ["09:00", "18:00"] for d in range(4)},
+        "languages": ["en", "es"],
+    },
 }
 
 
@@ -95,18 +140,32 @@ def demo_draw(*, count: int, now: datetime) -> list[DemoLead]:
         mail_domain = rng.choice(FREE_MAIL) if rng.random() < 0.25 else domain
         lost_reason = rng.choice(LOST_REASONS)
         arrived = (now - age).replace(microsecond=0)
-        drawn.append(DemoLead(
-            external_id=f"{DEMO_PREFIX}{i:06d}", channel=channel, arrived=arrived, page_views=views,
-            outcome=outcome, lost_reason=lost_reason,
-            data={
-                "external_id": f"{DEMO_PREFIX}{i:06d}", "first_name": first, "last_name": last,
-                "email": f"{first}.{last}.{i}@{mail_domain}".lower().replace(" ", ""),
-                "phone": f"+4420794600{i % 100:02d}" if i % 3 else "", "company": company,
-                "job_title": job[:200], "website": f"https://www.{domain}", "country": country,
-                "city": city[:100], "time_zone": tz, "industry": industry, "company_size": size,
-                "email_opt_in": rng.random() < 0.6,
-            },
-        ))
+        drawn.append(
+            DemoLead(
+                external_id=f"{DEMO_PREFIX}{i:06d}",
+                channel=channel,
+                arrived=arrived,
+                page_views=views,
+                outcome=outcome,
+                lost_reason=lost_reason,
+                data={
+                    "external_id": f"{DEMO_PREFIX}{i:06d}",
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{first}.{last}.{i}@{mail_domain}".lower().replace(" ", ""),
+                    "phone": f"+4420794600{i % 100:02d}" if i % 3 else "",
+                    "company": company,
+                    "job_title": job[:200],
+                    "website": f"https://www.{domain}",
+                    "country": country,
+                    "city": city[:100],
+                    "time_zone": tz,
+                    "industry": industry,
+                    "company_size": size,
+                    "email_opt_in": rng.random() < 0.6,
+                },
+            )
+        )
     return drawn
 
 
@@ -126,8 +185,13 @@ def demo_capture(*, drawn: list[DemoLead], team: Team) -> list[tuple[Lead, DemoL
             # engagement summary (one visit).
             at = item.arrived + timedelta(minutes=10 * (n + 1))
             activity_recorded(
-                lead=result.lead, kind=Interaction.Kind.PAGE_VIEW, channel=INTERACTION_CHANNEL,
-                subject=f"Viewed {page}", body=page, data={"url": page}, occurred_at=at,
+                lead=result.lead,
+                kind=Interaction.Kind.PAGE_VIEW,
+                channel=INTERACTION_CHANNEL,
+                subject=f"Viewed {page}",
+                body=page,
+                data={"url": page},
+                occurred_at=at,
             )
             engagement_add(lead_id=result.lead.pk, day=timezone.localdate(at), page_views=1, visits=1 if n == 0 else 0)
         captured.append((result.lead, item))
@@ -160,7 +224,11 @@ def demo_outcomes(*, captured: list[tuple[Lead, DemoLead]], manager: User) -> in
             # The owner's first call: speed to lead is measured from it, and the engine scores it.
             lead.owner_id = owner.pk
             activity_recorded(
-                lead=lead, kind=Interaction.Kind.CALL_OUT, actor=owner, channel="call", subject="Intro call",
+                lead=lead,
+                kind=Interaction.Kind.CALL_OUT,
+                actor=owner,
+                channel="call",
+                subject="Intro call",
                 occurred_at=item.arrived + timedelta(hours=2),
             )
     # Each owner moves their own leads (the manager the unowned ones); "qualified" stays the engine's.

@@ -1,4 +1,5 @@
 """Until the session passed its second factor, a user who needs one sees only the 2FA pages."""
+
 from urllib.parse import quote
 
 from django.shortcuts import redirect

@@ -1,4 +1,5 @@
 """Who must give a second factor, and checking a code."""
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django_otp import match_token, user_has_device

@@ -1,4 +1,5 @@
 """The set-up page (QR code and secret), the code page after the password, and removal."""
+
 from base64 import b32encode
 
 import qrcode
@@ -30,7 +31,9 @@ REMOVE_REFUSED = "Managers must keep two-factor authentication here (MANAGER_2FA
 
 class CodeForm(forms.Form):
     token = forms.CharField(
-        label="6-digit code", max_length=8, min_length=6,
+        label="6-digit code",
+        max_length=8,
+        min_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
 
@@ -68,8 +71,10 @@ def twofactor_setup_view(request):
         status = 400
     device = twofactor_pending_device(user=request.user)
     context = {
-        "form": form, "qr": mark_safe(_qr_svg(device.config_url)),  # noqa: S308 (qrcode's own SVG, no user text)
-        "secret": b32encode(device.bin_key).decode(), "next": _next_url(request),
+        "form": form,
+        "qr": mark_safe(_qr_svg(device.config_url)),  # noqa: S308 (qrcode's own SVG, no user text)
+        "secret": b32encode(device.bin_key).decode(),
+        "next": _next_url(request),
     }
     return render(request, "twofactor/setup.html", context, status=status)
 

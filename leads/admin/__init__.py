@@ -8,6 +8,7 @@ it imports every stage's admin module, each registering its own models:
 
 The names other modules (customers/admin.py) and tests import from `leads.admin` are re-exported here.
 """
+
 from ..automations import admin as automations_admin
 from ..capture import admin as capture_admin
 from ..capture.admin import HOSTS_NOT_LIST, PASSWORD_KEPT, PASSWORD_REQUIRED, LogAdmin
@@ -23,8 +24,25 @@ from . import core, workspace
 from .core import InteractionAdmin, LeadAdmin, TeamAdmin
 
 __all__ = [
-    "ASSIGN_QUEUED", "HOSTS_NOT_LIST", "PASSWORD_KEPT", "PASSWORD_REQUIRED", "PHONE_NUMBERS_NOT_LIST", "TRAIN_QUEUED",
-    "InteractionAdmin", "LeadAdmin", "LogAdmin", "ReadOnlyAdmin", "TeamAdmin", "automations_admin", "capture_admin", "core",
-    "distribution_admin", "enrichment_admin", "nurturing_admin", "privacy_admin", "scoring_admin", "telephony_admin",
+    "ASSIGN_QUEUED",
+    "HOSTS_NOT_LIST",
+    "PASSWORD_KEPT",
+    "PASSWORD_REQUIRED",
+    "PHONE_NUMBERS_NOT_LIST",
+    "TRAIN_QUEUED",
+    "InteractionAdmin",
+    "LeadAdmin",
+    "LogAdmin",
+    "ReadOnlyAdmin",
+    "TeamAdmin",
+    "automations_admin",
+    "capture_admin",
+    "core",
+    "distribution_admin",
+    "enrichment_admin",
+    "nurturing_admin",
+    "privacy_admin",
+    "scoring_admin",
+    "telephony_admin",
     "workspace",
 ]

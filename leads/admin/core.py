@@ -1,4 +1,5 @@
 """Django admin for managers: leads with their timeline, teams, bulk assign and status."""
+
 from typing import ClassVar
 
 from django import forms
@@ -33,7 +34,8 @@ class InteractionInline(admin.TabularInline):
 
 class AssignOwnerForm(forms.Form):
     owner = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_active=True).order_by("username"), required=False,
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
         help_text="Leave empty to unassign.",
     )
 
@@ -79,8 +81,37 @@ class LeadAdmin(admin.ModelAdmin):
         ("Person", {"fields": ("first_name", "last_name", "email", "phone", "job_title")}),
         ("Company", {"fields": ("company", "website", "industry", "company_size")}),
         ("Location", {"fields": ("country", "region", "city", "postal_code", "time_zone")}),
-        ("Source", {"fields": ("source", "source_detail", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "external_id")}),
-        ("Lifecycle", {"fields": ("status", "status_locked", "lost_reason", "owner", "team", "score", "grade", "grade_locked", "probability")}),
+        (
+            "Source",
+            {
+                "fields": (
+                    "source",
+                    "source_detail",
+                    "utm_source",
+                    "utm_medium",
+                    "utm_campaign",
+                    "utm_term",
+                    "utm_content",
+                    "external_id",
+                )
+            },
+        ),
+        (
+            "Lifecycle",
+            {
+                "fields": (
+                    "status",
+                    "status_locked",
+                    "lost_reason",
+                    "owner",
+                    "team",
+                    "score",
+                    "grade",
+                    "grade_locked",
+                    "probability",
+                )
+            },
+        ),
         ("Consent and data", {"fields": ("email_opt_in", "do_not_contact", "attributes")}),
         ("Dates", {"fields": ("first_contacted_at", "last_activity_at", "processed_at", "created_at", "updated_at")}),
     )
@@ -121,8 +152,10 @@ class LeadAdmin(admin.ModelAdmin):
             if form.is_valid():
                 try:
                     changed = lead_bulk_set_status(
-                        leads=queryset, status=form.cleaned_data["status"],
-                        lost_reason=form.cleaned_data["lost_reason"], by=request.user,
+                        leads=queryset,
+                        status=form.cleaned_data["status"],
+                        lost_reason=form.cleaned_data["lost_reason"],
+                        by=request.user,
                     )
                 except ValidationError as exc:
                     for field, errors in exc.message_dict.items():

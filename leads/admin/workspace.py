@@ -1,4 +1,5 @@
 """Admin for the rep's workspace: tasks, saved list views and per-user preferences."""
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest

@@ -5,6 +5,7 @@ or ?format=xml), for an integration that sends a manager's token. Twilio's own f
 To, CallSid, CallDuration, CallStatus) are accepted besides ours, but Twilio itself signs its requests
 and sends no token: its webhooks are leads/telephony's (docs/telephony-twilio.md).
 """
+
 from xml.etree import ElementTree
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -68,21 +69,28 @@ CallInboundSerializer = inline_serializer(
     fields={
         "from": serializers.CharField(help_text="The caller's number, E.164 (or 'anonymous' when withheld)."),
         "to": serializers.CharField(help_text="The number called: a team's or an agent's, E.164."),
-        "call_id": serializers.CharField(required=False, help_text="The provider's id of the call; one is made up if missing."),
+        "call_id": serializers.CharField(
+            required=False, help_text="The provider's id of the call; one is made up if missing."
+        ),
     },
 )
 CallEndSerializer = inline_serializer(
     name="CallEnd",
     fields={
         "duration": serializers.IntegerField(min_value=0, max_value=86400, help_text="Seconds."),
-        "outcome": serializers.CharField(max_length=100, help_text="answered, completed, no_answer, busy, voicemail, failed…"),
+        "outcome": serializers.CharField(
+            max_length=100, help_text="answered, completed, no_answer, busy, voicemail, failed…"
+        ),
     },
 )
 CallEndedSerializer = inline_serializer(
     name="CallEnded",
     fields={
-        "call_id": serializers.CharField(), "ended": serializers.BooleanField(), "duration": serializers.IntegerField(),
-        "outcome": serializers.CharField(), "lead": serializers.IntegerField(allow_null=True),
+        "call_id": serializers.CharField(),
+        "ended": serializers.BooleanField(),
+        "duration": serializers.IntegerField(),
+        "outcome": serializers.CharField(),
+        "lead": serializers.IntegerField(allow_null=True),
     },
 )
 
@@ -107,11 +115,17 @@ class CallInboundView(APIView):
     @extend_schema(
         request=CallInboundSerializer,
         responses={
-            200: CallAnswerSerializer, 400: OpenApiResponse(description="Per-field errors"),
-            401: OpenApiResponse(description="No credentials"), 403: OpenApiResponse(description="Not a manager"),
+            200: CallAnswerSerializer,
+            400: OpenApiResponse(description="Per-field errors"),
+            401: OpenApiResponse(description="No credentials"),
+            403: OpenApiResponse(description="Not a manager"),
             404: OpenApiResponse(description="The number called belongs to no team or agent"),
         },
-        examples=[OpenApiExample("A call", value={"from": "+442079460958", "to": "+442079460000", "call_id": "CA123"}, request_only=True)],
+        examples=[
+            OpenApiExample(
+                "A call", value={"from": "+442079460958", "to": "+442079460000", "call_id": "CA123"}, request_only=True
+            )
+        ],
     )
     def post(self, request):
         """Where to route an inbound call: the lead's owner, the team's next rep, or voicemail."""
@@ -119,7 +133,8 @@ class CallInboundView(APIView):
             return Response({"non_field_errors": [SEND_AN_OBJECT]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             answer = call_route(
-                from_number=_field(request.data, "from", "From"), to_number=_field(request.data, "to", "To"),
+                from_number=_field(request.data, "from", "From"),
+                to_number=_field(request.data, "to", "To"),
                 call_id=_field(request.data, "call_id", "CallSid"),
             )
         except CallError as exc:
@@ -135,9 +150,12 @@ class CallEndView(APIView):
     @extend_schema(
         request=CallEndSerializer,
         responses={
-            200: CallEndedSerializer, 400: OpenApiResponse(description="Per-field errors"),
-            401: OpenApiResponse(description="No credentials"), 403: OpenApiResponse(description="A marketer or no role"),
-            404: OpenApiResponse(description="No such call, or not one of the caller's"), 409: OpenApiResponse(description="Already ended differently"),
+            200: CallEndedSerializer,
+            400: OpenApiResponse(description="Per-field errors"),
+            401: OpenApiResponse(description="No credentials"),
+            403: OpenApiResponse(description="A marketer or no role"),
+            404: OpenApiResponse(description="No such call, or not one of the caller's"),
+            409: OpenApiResponse(description="Already ended differently"),
         },
     )
     def post(self, request, call_id: str):
@@ -146,11 +164,19 @@ class CallEndView(APIView):
             return Response({"non_field_errors": [SEND_AN_OBJECT]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             call = call_end(
-                call_id=call_id, duration=_field(request.data, "duration", "CallDuration"),
-                outcome=_field(request.data, "outcome", "CallStatus"), by=request.user,
+                call_id=call_id,
+                duration=_field(request.data, "duration", "CallDuration"),
+                outcome=_field(request.data, "outcome", "CallStatus"),
+                by=request.user,
             )
         except CallError as exc:
             return _error(exc)
         return Response(
-            {"call_id": call.call_id, "ended": True, "duration": call.duration_seconds, "outcome": call.outcome, "lead": call.lead_id}
+            {
+                "call_id": call.call_id,
+                "ended": True,
+                "duration": call.duration_seconds,
+                "outcome": call.outcome,
+                "lead": call.lead_id,
+            }
         )

@@ -1,4 +1,5 @@
 """POST /api/v1/capture: the generic way in for integrations."""
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -63,8 +64,10 @@ class CaptureView(APIView):
     @extend_schema(
         request=CaptureInputSerializer,
         responses={
-            201: CaptureResultSerializer, 200: CaptureResultSerializer,
-            400: OpenApiResponse(description="Per-field errors"), 413: OpenApiResponse(description="Body too large"),
+            201: CaptureResultSerializer,
+            200: CaptureResultSerializer,
+            400: OpenApiResponse(description="Per-field errors"),
+            413: OpenApiResponse(description="Body too large"),
         },
     )
     def post(self, request):
@@ -79,15 +82,23 @@ class CaptureView(APIView):
         if not isinstance(message, str) or "\x00" in message:
             return Response({"message": ["Must be text without NUL characters."]}, status=400)
         context = CaptureContext(
-            channel=channel, source_detail=str(data.get("source_detail") or "")[:200], ip=client_ip(request),
-            user_agent=request.headers.get("User-Agent", ""), payload=request.data, actor=request.user,
+            channel=channel,
+            source_detail=str(data.get("source_detail") or "")[:200],
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            payload=request.data,
+            actor=request.user,
         )
         try:
             # A capture never changes a lead its sender may not edit (a rep: one outside visible_to;
             # a marketer: any): such a match becomes a new lead flagged as its possible duplicate
             # for a manager, and the answer does not name the other lead.
             result = capture(
-                data=data, context=context, event=CaptureEvent(body=message), strict=True, detect_duplicates=True,
+                data=data,
+                context=context,
+                event=CaptureEvent(body=message),
+                strict=True,
+                detect_duplicates=True,
                 within=None if is_manager(request.user) else editable_by(request.user),
             )
         except CaptureRejected as exc:

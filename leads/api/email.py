@@ -1,4 +1,5 @@
 """POST /api/v1/capture/email: a raw RFC 822 message in, what the email channel made of it out."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -52,15 +53,25 @@ class EmailCaptureView(APIView):
             ),
             202: OpenApiResponse(EmailCaptureResultSerializer, description="Malformed: stored for review."),
             400: OpenApiResponse(description="Empty body"),
-            401: OpenApiResponse(description="No credentials"), 403: OpenApiResponse(description="Not a manager"),
+            401: OpenApiResponse(description="No credentials"),
+            403: OpenApiResponse(description="Not a manager"),
             413: OpenApiResponse(description="Body too large"),
             415: OpenApiResponse(description="Not message/rfc822"),
         },
         examples=[
             OpenApiExample(
-                "A new lead", response_only=True, status_codes=["201"],
-                value={"kind": "new_lead", "lead": 42, "created": True, "duplicate": False, "inbound_email": 7,
-                       "linked_leads": [], "reason": ""},
+                "A new lead",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "kind": "new_lead",
+                    "lead": 42,
+                    "created": True,
+                    "duplicate": False,
+                    "inbound_email": 7,
+                    "linked_leads": [],
+                    "reason": "",
+                },
             ),
         ],
     )
@@ -72,7 +83,10 @@ class EmailCaptureView(APIView):
         if not isinstance(raw, bytes) or not raw.strip():
             return Response({"detail": EMPTY_BODY}, status=status.HTTP_400_BAD_REQUEST)
         result = email_ingest(
-            raw=raw, source_detail="api", ip=client_ip(request), user_agent=request.headers.get("User-Agent", ""),
+            raw=raw,
+            source_detail="api",
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
             actor=request.user,
         )
         body = {

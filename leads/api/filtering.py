@@ -1,4 +1,5 @@
 """The filter backend every list endpoint shares (leads and customers alike)."""
+
 from django_filters.rest_framework import DjangoFilterBackend
 
 

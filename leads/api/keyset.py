@@ -19,6 +19,7 @@ among thousands elsewhere never waits for a walk of the whole sort index.
 
 `count` and `count_exact` stay in the answer as information only.
 """
+
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -78,12 +79,19 @@ def sort_key_of(queryset: QuerySet) -> SortKey | None:
 def _is_id_descending(term) -> bool:
     if isinstance(term, str):
         return term in ("-id", "-pk")
-    return isinstance(term, OrderBy) and isinstance(term.expression, F) and term.expression.name in ("id", "pk") and term.descending
+    return (
+        isinstance(term, OrderBy)
+        and isinstance(term.expression, F)
+        and term.expression.name in ("id", "pk")
+        and term.descending
+    )
 
 
 def cursor_encode(cursor: Cursor, key: SortKey) -> str:
     """An opaque, signed token; the value travels as the field's own string form."""
-    value = None if cursor.value is None else Lead._meta.get_field(key.field).value_to_string(_Row(key.field, cursor.value))
+    value = (
+        None if cursor.value is None else Lead._meta.get_field(key.field).value_to_string(_Row(key.field, cursor.value))
+    )
     return signing.dumps([key.field, value, cursor.pk, cursor.backwards], salt=CURSOR_SALT, compress=True)
 
 
@@ -131,7 +139,11 @@ def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: i
     elif cursor.value is None:
         rows, start_of_nulls = [], Q(id__lt=cursor.pk)
     else:
-        rows = list(_ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=False)), key, backwards=False)[:limit])
+        rows = list(
+            _ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=False)), key, backwards=False)[
+                :limit
+            ]
+        )
         start_of_nulls = None
     if nulls_tail and len(rows) < limit:
         nulls = queryset.filter(**{f"{key.field}__isnull": True})
@@ -150,7 +162,11 @@ def rows_before(queryset: QuerySet, key: SortKey, cursor: Cursor, limit: int) ->
             values_part = queryset.filter(**{f"{key.field}__isnull": False})
             rows += list(_ordered(values_part, key, backwards=True)[: limit - len(rows)])
     else:
-        rows = list(_ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=True)), key, backwards=True)[:limit])
+        rows = list(
+            _ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=True)), key, backwards=True)[
+                :limit
+            ]
+        )
     rows.reverse()
     return rows
 
@@ -228,8 +244,13 @@ class LeadCursorPagination(FastPageNumberPagination):
         count, exact = self.count_info
         return Response(
             OrderedDict(
-                [("count", count), ("count_exact", exact), ("next", self.get_next_link()),
-                 ("previous", self.get_previous_link()), ("results", data)]
+                [
+                    ("count", count),
+                    ("count_exact", exact),
+                    ("next", self.get_next_link()),
+                    ("previous", self.get_previous_link()),
+                    ("results", data),
+                ]
             )
         )
 

@@ -1,5 +1,6 @@
 """REST API for outbound webhooks (managers only): subscriptions, their delivery log, resend,
 and the list of events with the payload every delivery carries."""
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -37,8 +38,19 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = [
-            "id", "url", "description", "events", "is_active", "disabled_reason", "created_by", "created_at",
-            "updated_at", "pending_count", "failed_count", "last_delivery_at", "last_delivery_status",
+            "id",
+            "url",
+            "description",
+            "events",
+            "is_active",
+            "disabled_reason",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "pending_count",
+            "failed_count",
+            "last_delivery_at",
+            "last_delivery_status",
         ]
         read_only_fields = ["disabled_reason", "created_at", "updated_at"]
 
@@ -56,8 +68,20 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
-            "id", "webhook_id", "event_type", "lead_id", "sequence", "status", "attempts", "next_attempt_at",
-            "last_attempt_at", "delivered_at", "response_status", "response_excerpt", "error", "created_at",
+            "id",
+            "webhook_id",
+            "event_type",
+            "lead_id",
+            "sequence",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_attempt_at",
+            "delivered_at",
+            "response_status",
+            "response_excerpt",
+            "error",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -111,8 +135,12 @@ def _validated(call):
 
 @extend_schema(tags=["webhooks"])
 class SubscriptionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, viewsets.GenericViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Outbound webhook subscriptions. The secret is returned once, by create and rotate-secret."""
 
@@ -135,7 +163,9 @@ class SubscriptionViewSet(
             lambda: services.subscription_update(subscription=subscription, **serializer.validated_data)
         )
 
-    @extend_schema(request=None, responses={200: inline_serializer("SecretRotated", {"secret": serializers.CharField()})})
+    @extend_schema(
+        request=None, responses={200: inline_serializer("SecretRotated", {"secret": serializers.CharField()})}
+    )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         """A new secret for the subscription (the old one stops working now)."""

@@ -1,4 +1,5 @@
 """/api/v1/webhooks/…: outbound webhook subscriptions (managers only)."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 

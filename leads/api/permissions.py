@@ -1,4 +1,5 @@
 """Who may do what through the API (visibility itself is visible_to(user))."""
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from ..roles import is_manager, is_rep, sees_all_leads

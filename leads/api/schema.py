@@ -9,6 +9,7 @@ framework gives it whatever the view says (drf-spectacular documents only what a
 - 429 where a throttle or rate limit applies.
 Declared responses are kept; only missing ones are added.
 """
+
 from typing import Any
 
 ERROR_DESCRIPTIONS = {

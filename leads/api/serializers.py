@@ -1,4 +1,5 @@
 """Lead and interaction JSON. Validation rules live in leads.common.validation and are shared."""
+
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_countries.serializer_fields import CountryField
@@ -10,8 +11,15 @@ from ..models import Interaction, Lead, Team
 from ..roles import is_manager
 
 READ_ONLY = (
-    "id", "score", "grade", "probability", "first_contacted_at", "last_activity_at", "processed_at",
-    "created_at", "updated_at",
+    "id",
+    "score",
+    "grade",
+    "probability",
+    "first_contacted_at",
+    "last_activity_at",
+    "processed_at",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -32,12 +40,45 @@ class LeadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = [
-            "id", "url", "first_name", "last_name", "email", "phone", "company", "job_title", "website",
-            "country", "region", "city", "postal_code", "time_zone", "industry", "company_size",
-            "source", "source_detail", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-            "status", "lost_reason", "score", "grade", "probability", "owner", "team", "external_id",
-            "email_opt_in", "do_not_contact", "attributes", "first_contacted_at", "last_activity_at",
-            "processed_at", "created_at", "updated_at",
+            "id",
+            "url",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "company",
+            "job_title",
+            "website",
+            "country",
+            "region",
+            "city",
+            "postal_code",
+            "time_zone",
+            "industry",
+            "company_size",
+            "source",
+            "source_detail",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+            "utm_content",
+            "status",
+            "lost_reason",
+            "score",
+            "grade",
+            "probability",
+            "owner",
+            "team",
+            "external_id",
+            "email_opt_in",
+            "do_not_contact",
+            "attributes",
+            "first_contacted_at",
+            "last_activity_at",
+            "processed_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = READ_ONLY
         # Uniqueness (email, external_id) is the database's job: an upsert-safe constraint

@@ -1,4 +1,5 @@
 """DRF's token authentication in one query that also reads the user's roles (the capture API's)."""
+
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension

@@ -1,4 +1,5 @@
 """REST API v1 for leads. Views are thin: selectors read, services write."""
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -60,7 +61,13 @@ class LeadViewSet(
                 raise ValidationError(exc.message_dict) from exc
         return visible_to(self.request.user).select_related("owner", "team")
 
-    @extend_schema(responses={201: LeadSerializer, 400: OpenApiResponse(description="Per-field errors"), 409: DuplicateLeadSerializer})
+    @extend_schema(
+        responses={
+            201: LeadSerializer,
+            400: OpenApiResponse(description="Per-field errors"),
+            409: DuplicateLeadSerializer,
+        }
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -73,7 +80,13 @@ class LeadViewSet(
             return duplicate_response(exc)
         return Response(self.get_serializer(lead).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: LeadSerializer, 400: OpenApiResponse(description="Per-field errors"), 409: DuplicateLeadSerializer})
+    @extend_schema(
+        responses={
+            200: LeadSerializer,
+            400: OpenApiResponse(description="Per-field errors"),
+            409: DuplicateLeadSerializer,
+        }
+    )
     def update(self, request, *args, **kwargs):
         lead = self.get_object()
         serializer = self.get_serializer(lead, data=request.data, partial=kwargs.get("partial", False))
@@ -92,8 +105,11 @@ class LeadViewSet(
         return Response(score_explain(lead=self.get_object()))
 
     @extend_schema(
-        responses=InteractionSerializer(many=True), filters=False,
-        parameters=[OpenApiParameter("kind", str, enum=Interaction.Kind.values, description="Only this kind of entry.")],
+        responses=InteractionSerializer(many=True),
+        filters=False,
+        parameters=[
+            OpenApiParameter("kind", str, enum=Interaction.Kind.values, description="Only this kind of entry.")
+        ],
     )
     @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
     def interactions(self, request, pk=None):
@@ -119,7 +135,8 @@ class ClientIPScopedRateThrottle(ScopedRateThrottle):
 
 @extend_schema(
     responses={
-        200: OpenApiResponse(description='{"token": "..."}'), 400: OpenApiResponse(description="Wrong credentials"),
+        200: OpenApiResponse(description='{"token": "..."}'),
+        400: OpenApiResponse(description="Wrong credentials"),
         429: OpenApiResponse(description="Too many attempts from this address, or this username is locked out"),
     },
     auth=[],

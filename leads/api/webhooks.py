@@ -1,6 +1,7 @@
 """/api/v1/capture/webhook/<key>: chat, ads, webinar, meeting and form tools post here, each signed
 the way its provider signs (leads/capture/webhooks/). GET answers Meta's subscription check, HEAD
 Intercom's URL check."""
+
 import dataclasses
 import time
 
@@ -41,7 +42,9 @@ GRAPH_RETRY_AFTER = "60"
 class WebhookResultSerializer(serializers.Serializer):
     lead = serializers.IntegerField(allow_null=True)
     created = serializers.BooleanField(required=False)
-    status = serializers.CharField(required=False, help_text='"duplicate" for a replayed event id, "ignored" for an event that makes no lead.')
+    status = serializers.CharField(
+        required=False, help_text='"duplicate" for a replayed event id, "ignored" for an event that makes no lead.'
+    )
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -75,14 +78,19 @@ class WebhookCaptureView(APIView):
         return CaptureContext(
             channel=webhook_lead_channel(source=source),
             source_detail=source.name if source else f"unknown webhook key {key[:60]}",
-            ip=client_ip(request._request) or None, user_agent=request.headers.get("User-Agent", ""),
+            ip=client_ip(request._request) or None,
+            user_agent=request.headers.get("User-Agent", ""),
         )
 
     def _unsigned_limited(self, http, source: WebhookSource) -> bool:
         # Unsigned or wrongly signed posts are counted apart (per source and address), so nobody who
         # merely knows the URL can use up the real sender's limit.
         return is_ratelimited(
-            http, group=f"webhook-unsigned:{source.key}", key="ip", rate=settings.WEBHOOK_UNSIGNED_RATE, increment=True,
+            http,
+            group=f"webhook-unsigned:{source.key}",
+            key="ip",
+            rate=settings.WEBHOOK_UNSIGNED_RATE,
+            increment=True,
         )
 
     @extend_schema(
@@ -91,7 +99,10 @@ class WebhookCaptureView(APIView):
         request={"application/json": OpenApiTypes.OBJECT, "application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
         parameters=[
             OpenApiParameter(
-                SIGNATURE_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                SIGNATURE_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
                 description=(
                     "Generic sources: sha256=<hex HMAC-SHA256 of the raw body, keyed with the source's secret>. "
                     "Provider sources use their tool's own header (Typeform-Signature, x-zm-signature, "
@@ -100,9 +111,12 @@ class WebhookCaptureView(APIView):
             ),
         ],
         responses={
-            201: WebhookResultSerializer, 200: WebhookResultSerializer,
-            400: _error("Not a JSON object, NUL characters or invalid UTF-8"), 401: _error("Signature missing"),
-            403: _error("Signature wrong, or its timestamp stale"), 404: _error("Unknown or inactive source key"),
+            201: WebhookResultSerializer,
+            200: WebhookResultSerializer,
+            400: _error("Not a JSON object, NUL characters or invalid UTF-8"),
+            401: _error("Signature missing"),
+            403: _error("Signature wrong, or its timestamp stale"),
+            404: _error("Unknown or inactive source key"),
             413: _error("Body too large"),
             429: _error("Rate limit of the source (signed posts), or of unsigned attempts from this address"),
             503: _error("Meta's Graph API did not answer (Meta retries)"),
@@ -129,7 +143,10 @@ class WebhookCaptureView(APIView):
                 raise
             signed = True
             if is_ratelimited(
-                http, group=f"webhook:{source.key}", key=lambda group, request: group, rate=settings.WEBHOOK_RATE,
+                http,
+                group=f"webhook:{source.key}",
+                key=lambda group, request: group,
+                rate=settings.WEBHOOK_RATE,
                 increment=True,
             ):
                 raise WebhookRejected(RATE_LIMITED, status=429)
@@ -140,7 +157,9 @@ class WebhookCaptureView(APIView):
             capture_reject(context=context, reason=f"{exc.status}: {exc.message}")
             headers = dict(exc.headers)
             if exc.status == 401:
-                headers["WWW-Authenticate"] = f'HMAC-SHA256 header="{(provider and provider.signature_header) or SIGNATURE_HEADER}"'
+                headers["WWW-Authenticate"] = (
+                    f'HMAC-SHA256 header="{(provider and provider.signature_header) or SIGNATURE_HEADER}"'
+                )
             return Response({"detail": exc.message}, status=exc.status, headers=headers or None)
         handshake = provider.handshake(source=source, payload=payload)
         if handshake is not None:
@@ -156,7 +175,9 @@ class WebhookCaptureView(APIView):
                 capture_reject(context=item_context, reason=f"503: {GRAPH_UNAVAILABLE}")
                 return Response({"detail": GRAPH_UNAVAILABLE}, status=503, headers={"Retry-After": GRAPH_RETRY_AFTER})
             except GraphRefused as exc:
-                capture_reject(context=item_context, reason=GRAPH_REFUSED.format(leadgen_id=item.event_id, reason=exc)[:500])
+                capture_reject(
+                    context=item_context, reason=GRAPH_REFUSED.format(leadgen_id=item.event_id, reason=exc)[:500]
+                )
         if len(outcomes) == 1:
             outcome = outcomes[0]
             created = outcome.created and not outcome.duplicate and not outcome.skipped

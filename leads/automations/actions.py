@@ -4,6 +4,7 @@ Every `apply` runs inside the run step's transaction, after its RunStep row was 
 run twice finds the step done and never repeats the side effect. Emails leave on commit.
 Actions call other stages through their public services only (automations is the orchestrator).
 """
+
 from __future__ import annotations
 
 import smtplib
@@ -136,10 +137,15 @@ def _assign_user(action, lead, ctx) -> str:
     if locked.owner_id == user.pk:
         raise ActionSkipped(f"already owned by {user.username}")
     placement_apply(
-        lead=locked, now=ctx.now,
+        lead=locked,
+        now=ctx.now,
         placement=Placement(
-            user=user, agent=None, team=None, reason=Assignment.Reason.MANUAL,
-            detail=f"automation {ctx.automation_name}", with_sla=False,
+            user=user,
+            agent=None,
+            team=None,
+            reason=Assignment.Reason.MANUAL,
+            detail=f"automation {ctx.automation_name}",
+            with_sla=False,
         ),
     )
     lead.owner = user
@@ -153,13 +159,20 @@ def _assign_team(action, lead, ctx) -> str:
         raise ActionSkipped(f"already with {locked.owner.username} of {team.name}")
     turn = rotation_take(team_id=team.pk, now=ctx.now)
     if turn is None or turn.user is None:
-        queue_enter(lead=locked, team_id=team.pk, detail=f"automation {ctx.automation_name}", territory_name=None, now=ctx.now)
+        queue_enter(
+            lead=locked, team_id=team.pk, detail=f"automation {ctx.automation_name}", territory_name=None, now=ctx.now
+        )
         return NOBODY_AVAILABLE.format(team=team.name)
     placement_apply(
-        lead=locked, now=ctx.now,
+        lead=locked,
+        now=ctx.now,
         placement=Placement(
-            user=turn.user, agent=turn.agent, team=team, reason=Assignment.Reason.ROUND_ROBIN,
-            detail=f"automation {ctx.automation_name}: {team.name} round robin", skipped=turn.skipped,
+            user=turn.user,
+            agent=turn.agent,
+            team=team,
+            reason=Assignment.Reason.ROUND_ROBIN,
+            detail=f"automation {ctx.automation_name}: {team.name} round robin",
+            skipped=turn.skipped,
         ),
     )
     lead.owner = turn.user
@@ -180,16 +193,28 @@ def _assign_territory(action, lead, ctx) -> str:
         turn = rotation_take(team_id=team_id, now=ctx.now)
         if turn is not None and turn.user is not None:
             placement_apply(
-                lead=locked, now=ctx.now,
+                lead=locked,
+                now=ctx.now,
                 placement=Placement(
-                    user=turn.user, agent=turn.agent, team=turn.team, reason=Assignment.Reason.ROUND_ROBIN,
-                    detail=f"automation {ctx.automation_name}: territory {name} → {turn.team.name}", skipped=turn.skipped,
-                    territory_id=route.territory.pk, territory_name=name,
+                    user=turn.user,
+                    agent=turn.agent,
+                    team=turn.team,
+                    reason=Assignment.Reason.ROUND_ROBIN,
+                    detail=f"automation {ctx.automation_name}: territory {name} → {turn.team.name}",
+                    skipped=turn.skipped,
+                    territory_id=route.territory.pk,
+                    territory_name=name,
                 ),
             )
             lead.owner = turn.user
             return f"assigned to {turn.user.username} (territory {name}, {turn.team.name})"
-    queue_enter(lead=locked, team_id=route.team_ids[0], detail=f"automation {ctx.automation_name}: territory {name}", territory_name=name, now=ctx.now)
+    queue_enter(
+        lead=locked,
+        team_id=route.team_ids[0],
+        detail=f"automation {ctx.automation_name}: territory {name}",
+        territory_name=name,
+        now=ctx.now,
+    )
     return f"territory {name}: nobody available, the lead waits in the team's queue"
 
 
@@ -199,21 +224,33 @@ def _send_email(action, lead, ctx) -> str:
     if reason:
         raise ActionSkipped(f"not sent: {reason}")
     default_name, default_email = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    sender = {"name": (mailable.owner.get_full_name() if mailable.owner_id else "") or default_name, "email": default_email}
+    sender = {
+        "name": (mailable.owner.get_full_name() if mailable.owner_id else "") or default_name,
+        "email": default_email,
+    }
     try:
-        rendered = email_render(subject=action["subject"], body=action["body"], lead=mailable, sender=sender, unsubscribe_url="")
+        rendered = email_render(
+            subject=action["subject"], body=action["body"], lead=mailable, sender=sender, unsubscribe_url=""
+        )
         to = header_safe(value=mailable.email, field="To")
         header_safe(value=sender["name"], field="From name")
     except RenderError as exc:
         raise ActionFailed(str(exc)) from exc
-    message = EmailMessage(subject=rendered.subject, body=rendered.text, from_email=formataddr((sender["name"], sender["email"])), to=[to])
+    message = EmailMessage(
+        subject=rendered.subject, body=rendered.text, from_email=formataddr((sender["name"], sender["email"])), to=[to]
+    )
     try:
         message.send()  # the step row is claimed and locked: a repeated task finds it done and sends nothing
     except (smtplib.SMTPException, OSError) as exc:
         raise ActionFailed(SEND_FAILED.format(error=exc)) from exc
     events.activity_recorded(
-        lead=mailable, kind=Interaction.Kind.EMAIL_OUT, channel="automation", subject=rendered.subject, body=rendered.text,
-        data={"automation": ctx.automation_name, "to": to}, occurred_at=ctx.now,
+        lead=mailable,
+        kind=Interaction.Kind.EMAIL_OUT,
+        channel="automation",
+        subject=rendered.subject,
+        body=rendered.text,
+        data={"automation": ctx.automation_name, "to": to},
+        occurred_at=ctx.now,
     )
     return f"emailed ‘{rendered.subject}’ to {to}"
 
@@ -242,7 +279,10 @@ def _notify(action, lead, ctx) -> str:
     if user is None:
         raise ActionSkipped("no owner to notify")
     note = Notification.objects.create(
-        user=user, kind=Notification.Kind.AUTOMATION, lead=lead, message=f"{action['message']} ({lead})"[:300],
+        user=user,
+        kind=Notification.Kind.AUTOMATION,
+        lead=lead,
+        message=f"{action['message']} ({lead})"[:300],
     )
     jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
     return f"notified {user.username}"
@@ -251,7 +291,10 @@ def _notify(action, lead, ctx) -> str:
 def _enroll(action, lead, ctx) -> str:
     sequence = Sequence.objects.get(pk=action["sequence"])
     if not sequence.is_active or not leads_enroll(
-        sequence=sequence, lead_ids=[lead.pk], source=Enrollment.Source.AUTOMATION, by=None,
+        sequence=sequence,
+        lead_ids=[lead.pk],
+        source=Enrollment.Source.AUTOMATION,
+        by=None,
     ):
         raise ActionSkipped(f"not enrolled in {sequence.name} (inactive, enrolled already or not mailable)")
     return f"enrolled in {sequence.name}"
@@ -276,10 +319,22 @@ def _list(action, lead, ctx) -> str:
 
 
 APPLY = {
-    "set_field": _set_field, "set_status": _set_status, "add_tags": _tags, "remove_tags": _tags,
-    "assign_user": _assign_user, "assign_team": _assign_team, "create_task": _create_task, "notify": _notify,
-    "enroll": _enroll, "unenroll": _unenroll, "list_add": _list, "list_remove": _list,
-    "assign_territory": _assign_territory, "send_email": _send_email, "webhook": _webhook, "convert": _external,
+    "set_field": _set_field,
+    "set_status": _set_status,
+    "add_tags": _tags,
+    "remove_tags": _tags,
+    "assign_user": _assign_user,
+    "assign_team": _assign_team,
+    "create_task": _create_task,
+    "notify": _notify,
+    "enroll": _enroll,
+    "unenroll": _unenroll,
+    "list_add": _list,
+    "list_remove": _list,
+    "assign_territory": _assign_territory,
+    "send_email": _send_email,
+    "webhook": _webhook,
+    "convert": _external,
 }
 
 

@@ -1,6 +1,7 @@
 """Admin for automations: a read-mostly view (managers build them at /automations/); runs and steps
 are the record of what happened, read-only. Enabling/disabling goes through the service, which
 cancels pending waits."""
+
 from django.contrib import admin, messages
 
 from ..models import Automation, AutomationRun, RunStep
@@ -43,8 +44,18 @@ class AutomationRunAdmin(admin.ModelAdmin):
     raw_id_fields = ("lead",)
     inlines = (RunStepInline,)
     readonly_fields = (
-        "automation", "lead", "trigger_event", "trigger_key", "status", "depth", "position", "resume_at", "created_at",
-        "started_at", "finished_at", "error",
+        "automation",
+        "lead",
+        "trigger_event",
+        "trigger_key",
+        "status",
+        "depth",
+        "position",
+        "resume_at",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error",
     )
 
     def has_add_permission(self, request) -> bool:

@@ -13,6 +13,7 @@ runs those one by one (runs.run_execute), with the per-step claims and retries o
 Idempotency holds the same way: step rows and side effects commit together or not at all, and a
 run whose step row at its position is done already moves on without doing it again.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -62,7 +63,9 @@ def runs_execute(*, run_ids: Iterable[int], now: datetime | None = None) -> int:
     """Run several runs: set-based for the steps that can be, then one by one from the step where
     that stopped; returns how many reached an end or a wait."""
     now = now or timezone.now()
-    statistics_refresh(Lead, AutomationRun)  # before the transaction: its COMMIT checks the rows it writes against these
+    statistics_refresh(
+        Lead, AutomationRun
+    )  # before the transaction: its COMMIT checks the rows it writes against these
     finished, released = runs_execute_batch(run_ids=run_ids, now=now)
     return finished + sum(1 for run_id in released if run_execute(run_id=run_id, now=now) is not None)
 
@@ -74,7 +77,8 @@ def runs_execute_batch(*, run_ids: Iterable[int], now: datetime) -> tuple[int, l
         rows = list(
             AutomationRun.objects.filter(pk__in=list(run_ids), status__in=AutomationRun.OPEN)
             .filter(Q(resume_at__isnull=True) | Q(resume_at__lte=now))
-            .select_for_update(skip_locked=True).order_by("pk")
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
             .values_list("pk", "automation_id", "depth", "lead_id", "position")
         )
         if not rows:
@@ -99,8 +103,12 @@ def runs_execute_batch(*, run_ids: Iterable[int], now: datetime) -> tuple[int, l
             finally:
                 _depth.reset(token)
             mine = {run.pk for run in runs}
-            records[automation_id] += [_record(automation, run, Status.DONE) for run, _ in outcomes.done if run.pk in mine]
-            records[automation_id] += [_record(automation, run, Status.WAITING) for run, _ in outcomes.waiting if run.pk in mine]
+            records[automation_id] += [
+                _record(automation, run, Status.DONE) for run, _ in outcomes.done if run.pk in mine
+            ]
+            records[automation_id] += [
+                _record(automation, run, Status.WAITING) for run, _ in outcomes.waiting if run.pk in mine
+            ]
         _write(outcomes, now)
         for ran in records.values():
             events.automations_ran(records=ran, occurred_at=now)
@@ -149,10 +157,16 @@ def _step(action: dict, here: list[_Run], position: int, outcomes: _Outcomes, ct
     """One step for the runs standing at it; returns the runs that go on to a later step."""
     kind = action["type"]
     if kind in WAITS:
-        zones = dict(Lead.objects.filter(pk__in=[run.lead_id for run in here]).values_list("pk", "time_zone")) if kind == "wait_until" else {}
+        zones = (
+            dict(Lead.objects.filter(pk__in=[run.lead_id for run in here]).values_list("pk", "time_zone"))
+            if kind == "wait_until"
+            else {}
+        )
         for run in here:
             until = wait_end(action=action, time_zone=zones.get(run.lead_id, ""), now=ctx.now)
-            outcomes.steps.append(_row(run, position, kind, Outcome.DONE, f"waited until {until:%Y-%m-%d %H:%M}", ctx.now))
+            outcomes.steps.append(
+                _row(run, position, kind, Outcome.DONE, f"waited until {until:%Y-%m-%d %H:%M}", ctx.now)
+            )
             run.steps.append(f"waiting until {until:%Y-%m-%d %H:%M}")
             run.position = position + 1
             outcomes.waiting.append((run, until))
@@ -160,7 +174,8 @@ def _step(action: dict, here: list[_Run], position: int, outcomes: _Outcomes, ct
     if kind == "branch":
         holds = set(
             Lead.objects.filter(pk__in=[run.lead_id for run in here])
-            .filter(segment_compile(definition=action["conditions"], now=ctx.now)).values_list("pk", flat=True)
+            .filter(segment_compile(definition=action["conditions"], now=ctx.now))
+            .values_list("pk", flat=True)
         )
         for run in here:
             held = run.lead_id in holds
@@ -187,15 +202,26 @@ def _step(action: dict, here: list[_Run], position: int, outcomes: _Outcomes, ct
 
 def _row(run: _Run, position: int, kind: str, outcome: str, detail: str, now: datetime) -> RunStep:
     return RunStep(
-        run_id=run.pk, position=position, action=kind, outcome=outcome, detail=detail[:300], attempts=1,
-        claimed_at=now, finished_at=now,
+        run_id=run.pk,
+        position=position,
+        action=kind,
+        outcome=outcome,
+        detail=detail[:300],
+        attempts=1,
+        claimed_at=now,
+        finished_at=now,
     )
 
 
 def _record(automation: Automation, run: _Run, status: str, error: str = "") -> events.AutomationRunRecord:
     return events.AutomationRunRecord(
-        lead_id=run.lead_id, automation_id=automation.pk, automation_name=automation.name, run_id=run.pk,
-        status=status, steps=run.steps, error=error,
+        lead_id=run.lead_id,
+        automation_id=automation.pk,
+        automation_name=automation.name,
+        run_id=run.pk,
+        status=status,
+        steps=run.steps,
+        error=error,
     )
 
 
@@ -208,14 +234,23 @@ def _write(outcomes: _Outcomes, now: datetime) -> None:
         done[position].append(run.pk)
     for position, ids in done.items():
         AutomationRun.objects.filter(pk__in=ids).update(
-            status=Status.DONE, position=position, started_at=started, finished_at=now, resume_at=None, error="",
+            status=Status.DONE,
+            position=position,
+            started_at=started,
+            finished_at=now,
+            resume_at=None,
+            error="",
         )
     waiting: dict[tuple[int, datetime], list[int]] = defaultdict(list)
     for run, until in outcomes.waiting:
         waiting[(run.position, until)].append(run.pk)
     for (position, until), ids in waiting.items():
         AutomationRun.objects.filter(pk__in=ids).update(
-            status=Status.WAITING, position=position, started_at=started, resume_at=until, error="",
+            status=Status.WAITING,
+            position=position,
+            started_at=started,
+            resume_at=until,
+            error="",
         )
     released: dict[int, list[int]] = defaultdict(list)
     for run in outcomes.released:
@@ -224,5 +259,8 @@ def _write(outcomes: _Outcomes, now: datetime) -> None:
         AutomationRun.objects.filter(pk__in=ids).update(status=Status.PENDING, position=position, resume_at=None)
     if outcomes.cancelled:
         AutomationRun.objects.filter(pk__in=[run.pk for run in outcomes.cancelled]).update(
-            status=Status.CANCELLED, error=DISABLED, resume_at=None, finished_at=now,
+            status=Status.CANCELLED,
+            error=DISABLED,
+            resume_at=None,
+            finished_at=now,
         )

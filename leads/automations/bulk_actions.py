@@ -6,6 +6,7 @@ executor in the same transaction, so a batch that rolls back leaves neither. Eac
 happened per lead, {lead id: (outcome, detail)}, with the same words the one-by-one actions
 use. Leads are locked in id order (the house's lock order) before they are written.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -43,7 +44,9 @@ def _set_field(action: dict, lead_ids: list[int], ctx: Context) -> Result:
         Lead.objects.filter(pk__in=[pk for pk, _ in changing]).update(**{field: value, "updated_at": ctx.now})
         if field in TRACKED_FIELDS:  # what lead_update records on the timeline, it records here too
             events.leads_updated(
-                changes=[(pk, {field: {"from": old, "to": value}}) for pk, old in changing], by=None, occurred_at=ctx.now,
+                changes=[(pk, {field: {"from": old, "to": value}}) for pk, old in changing],
+                by=None,
+                occurred_at=ctx.now,
             )
         _rescore_later([pk for pk, _ in changing])
         result.update({pk: (Outcome.DONE, f"set {field} to {value or '(empty)'}") for pk, _ in changing})
@@ -57,7 +60,9 @@ def _set_status(action: dict, lead_ids: list[int], ctx: Context) -> Result:
     changing = [(pk, old) for pk, old in rows if old != status]
     if changing:
         lost_reason = (action.get("lost_reason") or "automation") if status == Lead.Status.LOST else ""
-        Lead.objects.filter(pk__in=[pk for pk, _ in changing]).update(status=status, lost_reason=lost_reason, updated_at=ctx.now)
+        Lead.objects.filter(pk__in=[pk for pk, _ in changing]).update(
+            status=status, lost_reason=lost_reason, updated_at=ctx.now
+        )
         events.leads_status_changed(rows=changing, status=status, by=None, lost_reason=lost_reason, occurred_at=ctx.now)
         _rescore_later([pk for pk, _ in changing])
         result.update({pk: (Outcome.DONE, f"set status to {status}") for pk, _ in changing})
@@ -70,7 +75,11 @@ def _tags(action: dict, lead_ids: list[int], ctx: Context) -> Result:
     by_value: dict[tuple, list[int]] = defaultdict(list)  # leads that end with the same tags: one UPDATE each
     for pk, current in _locked(lead_ids, "tags"):
         current = list(current or [])
-        new = current + [t for t in action["tags"] if t not in current] if adding else [t for t in current if t not in action["tags"]]
+        new = (
+            current + [t for t in action["tags"] if t not in current]
+            if adding
+            else [t for t in current if t not in action["tags"]]
+        )
         if new == current:
             result[pk] = (Outcome.SKIPPED, "tags unchanged")
         else:
@@ -84,7 +93,9 @@ def _tags(action: dict, lead_ids: list[int], ctx: Context) -> Result:
 
 def _list(action: dict, lead_ids: list[int], ctx: Context) -> Result:
     segment = Segment.objects.get(pk=action["list"])
-    members = set(SegmentMember.objects.filter(segment_id=segment.pk, lead_id__in=lead_ids).values_list("lead_id", flat=True))
+    members = set(
+        SegmentMember.objects.filter(segment_id=segment.pk, lead_id__in=lead_ids).values_list("lead_id", flat=True)
+    )
     present = set(Lead.objects.filter(pk__in=lead_ids).values_list("pk", flat=True))
     if action["type"] == "list_add":
         joining = sorted(present - members)
@@ -102,7 +113,10 @@ def _create_task(action: dict, lead_ids: list[int], ctx: Context) -> Result:
     due = ctx.now + delay(action)
     created = tasks_create_for_owners(lead_ids=lead_ids, title=action["title"], due_at=due, by=None)
     return {
-        pk: (Outcome.DONE, f"created task \u2018{action['title']}\u2019 for {owner or 'nobody'} due {due:%Y-%m-%d %H:%M}")
+        pk: (
+            Outcome.DONE,
+            f"created task \u2018{action['title']}\u2019 for {owner or 'nobody'} due {due:%Y-%m-%d %H:%M}",
+        )
         for pk, (_, owner) in created.items()
     }
 
@@ -116,13 +130,22 @@ def _notify(action: dict, lead_ids: list[int], ctx: Context) -> Result:
         if not user_id:
             result[lead.pk] = (Outcome.SKIPPED, "no owner to notify")
             continue
-        notes.append(Notification(user_id=user_id, kind=Notification.Kind.AUTOMATION, lead=lead, message=f"{action['message']} ({lead})"[:300]))
+        notes.append(
+            Notification(
+                user_id=user_id,
+                kind=Notification.Kind.AUTOMATION,
+                lead=lead,
+                message=f"{action['message']} ({lead})"[:300],
+            )
+        )
     notes = Notification.objects.bulk_create(notes)
     if notes:
         jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk for note in notes])
     names = {}
     if action.get("user"):
-        names[action["user"]] = User.objects.filter(pk=action["user"]).values_list("username", flat=True).first() or f"#{action['user']}"
+        names[action["user"]] = (
+            User.objects.filter(pk=action["user"]).values_list("username", flat=True).first() or f"#{action['user']}"
+        )
     for note in notes:
         lead = note.lead
         result[lead.pk] = (Outcome.DONE, f"notified {names.get(note.user_id) or lead.owner.username}")
@@ -130,8 +153,14 @@ def _notify(action: dict, lead_ids: list[int], ctx: Context) -> Result:
 
 
 BULK_APPLY: dict[str, Callable[[dict, list[int], Context], Result]] = {
-    "set_field": _set_field, "set_status": _set_status, "add_tags": _tags, "remove_tags": _tags,
-    "list_add": _list, "list_remove": _list, "create_task": _create_task, "notify": _notify,
+    "set_field": _set_field,
+    "set_status": _set_status,
+    "add_tags": _tags,
+    "remove_tags": _tags,
+    "list_add": _list,
+    "list_remove": _list,
+    "create_task": _create_task,
+    "notify": _notify,
 }
 
 

@@ -3,6 +3,7 @@
 Conditions are not defined here: they are the segment builder's condition tree, cleaned by
 `leads.nurturing.segments.segment_definition_clean` and compiled by `segment_compile`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,25 +58,60 @@ MAX_ACTIONS = 30
 UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 # Lead fields a set_field action may write (plain text and choice columns, not ownership or status).
 SETTABLE_FIELDS = (
-    "company", "job_title", "industry", "city", "region", "source_detail", "company_size", "seniority", "department",
+    "company",
+    "job_title",
+    "industry",
+    "city",
+    "region",
+    "source_detail",
+    "company_size",
+    "seniority",
+    "department",
 )
 # Fields a field_changed trigger may watch: the ones an edit records on the timeline.
 WATCHABLE_FIELDS = (
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region", "city",
-    "postal_code", "industry", "company_size", "source", "source_detail", "email_opt_in", "do_not_contact", "team",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "region",
+    "city",
+    "postal_code",
+    "industry",
+    "company_size",
+    "source",
+    "source_detail",
+    "email_opt_in",
+    "do_not_contact",
+    "team",
 )
 # Date fields a date_reached trigger may watch (each has an index the hourly scan uses).
 DATE_FIELDS = ("created_at", "assigned_at", "converted_at")
 GRADES = ("A", "B", "C", "D")
 WEEKDAYS = ("any", "0", "1", "2", "3", "4", "5", "6")  # Monday = 0, as Python counts
 ACTION_LABELS = {
-    "set_field": "Set a field", "set_status": "Set the status", "add_tags": "Add tags", "remove_tags": "Remove tags",
-    "assign_user": "Assign to a user", "assign_team": "Assign by a team's round robin",
-    "create_task": "Create a task for the owner", "notify": "Notify (in-app and email)",
-    "enroll": "Enroll in a sequence", "unenroll": "Remove from a sequence", "list_add": "Add to a static list",
-    "list_remove": "Remove from a static list", "wait": "Wait", "branch": "Branch on a condition",
-    "assign_territory": "Assign by territory", "send_email": "Send a one-off email",
-    "wait_until": "Wait until a weekday and time (lead's zone)", "webhook": "Call an outbound webhook",
+    "set_field": "Set a field",
+    "set_status": "Set the status",
+    "add_tags": "Add tags",
+    "remove_tags": "Remove tags",
+    "assign_user": "Assign to a user",
+    "assign_team": "Assign by a team's round robin",
+    "create_task": "Create a task for the owner",
+    "notify": "Notify (in-app and email)",
+    "enroll": "Enroll in a sequence",
+    "unenroll": "Remove from a sequence",
+    "list_add": "Add to a static list",
+    "list_remove": "Remove from a static list",
+    "wait": "Wait",
+    "branch": "Branch on a condition",
+    "assign_territory": "Assign by territory",
+    "send_email": "Send a one-off email",
+    "wait_until": "Wait until a weekday and time (lead's zone)",
+    "webhook": "Call an outbound webhook",
     "convert": "Convert into a customer",
 }
 
@@ -224,45 +260,65 @@ def _action_clean(raw: Any, index: int, count: int, errors: dict) -> dict | None
             errors.setdefault(f"{path}.status", []).append(STATUS_REQUIRED)
         action["status"] = status
         if status == Lead.Status.LOST:
-            action["lost_reason"] = _text(raw, "value", errors, f"{path}.value", message=VALUE_TOO_LONG, required=False) or "automation"
+            action["lost_reason"] = (
+                _text(raw, "value", errors, f"{path}.value", message=VALUE_TOO_LONG, required=False) or "automation"
+            )
     elif kind in ("add_tags", "remove_tags"):
         tags = raw.get("tags") if isinstance(raw.get("tags"), list) else str(raw.get("value") or "").split(",")
         action["tags"] = [tag.strip() for tag in tags if str(tag).strip()][:20]
         if not action["tags"]:
             errors.setdefault(f"{path}.value", []).append(TAGS_REQUIRED)
     elif kind == "assign_user":
-        action["user"] = _pk(raw, "user", errors, f"{path}.user", queryset=User.objects.filter(is_active=True), message=USER_REQUIRED)
+        action["user"] = _pk(
+            raw, "user", errors, f"{path}.user", queryset=User.objects.filter(is_active=True), message=USER_REQUIRED
+        )
     elif kind == "assign_team":
         action["team"] = _pk(raw, "team", errors, f"{path}.team", queryset=Team.objects.all(), message=TEAM_REQUIRED)
     elif kind == "create_task":
         action["title"] = _text(raw, "title", errors, f"{path}.title", message=TITLE_REQUIRED)
         action["amount"] = _int(raw, "amount", errors, f"{path}.amount", message=AMOUNT_REQUIRED, low=0)
-        action["unit"] = raw.get("unit") if raw.get("unit") in UNITS else errors.setdefault(f"{path}.unit", []).append(UNIT_REQUIRED)
+        action["unit"] = (
+            raw.get("unit") if raw.get("unit") in UNITS else errors.setdefault(f"{path}.unit", []).append(UNIT_REQUIRED)
+        )
     elif kind == "notify":
         action["message"] = _text(raw, "message", errors, f"{path}.message", message=MESSAGE_REQUIRED)
         if str(raw.get("user") or "").strip():
-            action["user"] = _pk(raw, "user", errors, f"{path}.user", queryset=User.objects.filter(is_active=True), message=USER_REQUIRED)
+            action["user"] = _pk(
+                raw, "user", errors, f"{path}.user", queryset=User.objects.filter(is_active=True), message=USER_REQUIRED
+            )
     elif kind in ("enroll", "unenroll"):
-        action["sequence"] = _pk(raw, "sequence", errors, f"{path}.sequence", queryset=Sequence.objects.all(), message=SEQUENCE_REQUIRED)
+        action["sequence"] = _pk(
+            raw, "sequence", errors, f"{path}.sequence", queryset=Sequence.objects.all(), message=SEQUENCE_REQUIRED
+        )
     elif kind in ("list_add", "list_remove"):
         action["list"] = _pk(
-            raw, "list", errors, f"{path}.list", queryset=Segment.objects.filter(kind=Segment.Kind.STATIC), message=LIST_REQUIRED,
+            raw,
+            "list",
+            errors,
+            f"{path}.list",
+            queryset=Segment.objects.filter(kind=Segment.Kind.STATIC),
+            message=LIST_REQUIRED,
         )
     elif kind == "wait":
         action["amount"] = _int(raw, "amount", errors, f"{path}.amount", message=AMOUNT_REQUIRED)
-        action["unit"] = raw.get("unit") if raw.get("unit") in UNITS else errors.setdefault(f"{path}.unit", []).append(UNIT_REQUIRED)
+        action["unit"] = (
+            raw.get("unit") if raw.get("unit") in UNITS else errors.setdefault(f"{path}.unit", []).append(UNIT_REQUIRED)
+        )
     elif kind == "branch":
         try:
             action["conditions"] = segment_definition_clean(definition=raw.get("conditions") or {})
         except ValidationError as exc:
             errors.setdefault(f"{path}.conditions", []).extend(
-                f"{key}: {'; '.join(messages)}" if key else "; ".join(messages) for key, messages in exc.message_dict.items()
+                f"{key}: {'; '.join(messages)}" if key else "; ".join(messages)
+                for key, messages in exc.message_dict.items()
             )
         action["skip"] = _int(raw, "skip", errors, f"{path}.skip", message=SKIP_REQUIRED, high=MAX_ACTIONS)
         if action["skip"] and index + action["skip"] >= count:
             errors.setdefault(f"{path}.skip", []).append(SKIP_TOO_FAR)
     elif kind == "send_email":
-        action["subject"] = _template_clean(raw, "subject", errors, f"{path}.subject", message=SUBJECT_REQUIRED, limit=200)
+        action["subject"] = _template_clean(
+            raw, "subject", errors, f"{path}.subject", message=SUBJECT_REQUIRED, limit=200
+        )
         action["body"] = _template_clean(raw, "body", errors, f"{path}.body", message=BODY_REQUIRED, limit=5000)
     elif kind == "wait_until":
         action["weekday"] = str(raw.get("weekday") or "any")
@@ -271,7 +327,11 @@ def _action_clean(raw: Any, index: int, count: int, errors: dict) -> dict | None
         action["time"] = _time_clean(raw, errors, f"{path}.time")
     elif kind == "webhook":
         action["subscription"] = _pk(
-            raw, "subscription", errors, f"{path}.subscription", queryset=WebhookSubscription.objects.filter(is_active=True),
+            raw,
+            "subscription",
+            errors,
+            f"{path}.subscription",
+            queryset=WebhookSubscription.objects.filter(is_active=True),
             message=WEBHOOK_REQUIRED,
         )
     return action

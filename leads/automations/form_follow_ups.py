@@ -1,5 +1,6 @@
 """A built form's follow-ups (add to a list, enroll in a sequence, notify a user, assign by a team's
 round robin): the automation actions, run once per submission by a job, never on the request."""
+
 from __future__ import annotations
 
 from django.db import transaction

@@ -6,6 +6,7 @@ rows are listed by `arow` in order. Adding, removing and moving rows are submit 
 conditions use the segment builder's own form (leads.nurturing.builder), with its own buttons.
 A branch in this form tests one condition (the JSON API takes a whole tree).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,23 +20,59 @@ from .definition import ACTION_LABELS, DATE_FIELDS, SETTABLE_FIELDS, UNITS, WATC
 
 PARAM_KEYS = ("source", "field", "from", "to", "url", "form", "days", "measure", "direction", "value", "when")
 ROW_KEYS = (
-    "field", "value", "status", "user", "team", "sequence", "list", "title", "message", "amount", "unit", "skip", "bfield",
-    "bop", "bvalue", "subject", "body", "weekday", "time", "subscription",
+    "field",
+    "value",
+    "status",
+    "user",
+    "team",
+    "sequence",
+    "list",
+    "title",
+    "message",
+    "amount",
+    "unit",
+    "skip",
+    "bfield",
+    "bop",
+    "bvalue",
+    "subject",
+    "body",
+    "weekday",
+    "time",
+    "subscription",
 )
 MAX_ROWS = 30
 # Which inputs each action row shows.
 INPUTS = {
-    "set_field": ("field", "value"), "set_status": ("status", "value"), "add_tags": ("value",), "remove_tags": ("value",),
-    "assign_user": ("user",), "assign_team": ("team",), "create_task": ("title", "amount", "unit"),
-    "notify": ("user", "message"), "enroll": ("sequence",), "unenroll": ("sequence",), "list_add": ("list",),
-    "list_remove": ("list",), "wait": ("amount", "unit"), "branch": ("bfield", "bop", "bvalue", "skip"),
-    "assign_territory": (), "send_email": ("subject", "body"), "wait_until": ("weekday", "time"),
-    "webhook": ("subscription",), "convert": (),
+    "set_field": ("field", "value"),
+    "set_status": ("status", "value"),
+    "add_tags": ("value",),
+    "remove_tags": ("value",),
+    "assign_user": ("user",),
+    "assign_team": ("team",),
+    "create_task": ("title", "amount", "unit"),
+    "notify": ("user", "message"),
+    "enroll": ("sequence",),
+    "unenroll": ("sequence",),
+    "list_add": ("list",),
+    "list_remove": ("list",),
+    "wait": ("amount", "unit"),
+    "branch": ("bfield", "bop", "bvalue", "skip"),
+    "assign_territory": (),
+    "send_email": ("subject", "body"),
+    "wait_until": ("weekday", "time"),
+    "webhook": ("subscription",),
+    "convert": (),
 }
 TRIGGER_INPUTS = {
-    "lead_created": ("source",), "field_changed": ("field", "from", "to"), "status_changed": ("from", "to"),
-    "page_visited": ("url",), "form_submitted": ("form",), "inactive": ("days",),
-    "score_crossed": ("measure", "direction", "value"), "date_reached": ("field", "when", "days"),
+    "lead_created": ("source",),
+    "field_changed": ("field", "from", "to"),
+    "status_changed": ("from", "to"),
+    "page_visited": ("url",),
+    "form_submitted": ("form",),
+    "inactive": ("days",),
+    "score_crossed": ("measure", "direction", "value"),
+    "date_reached": ("field", "when", "days"),
 }
 
 
@@ -56,9 +93,12 @@ def actions_parse(*, data) -> list[dict[str, Any]]:
         if kind in ("add_tags", "remove_tags"):
             raw["tags"] = [tag.strip() for tag in raw.pop("value", "").split(",") if tag.strip()]
         if kind == "branch":
-            raw["conditions"] = {"match": "all", "conditions": [
-                {"field": raw.pop("bfield"), "op": raw.pop("bop"), "value": raw.pop("bvalue")},
-            ]}
+            raw["conditions"] = {
+                "match": "all",
+                "conditions": [
+                    {"field": raw.pop("bfield"), "op": raw.pop("bop"), "value": raw.pop("bvalue")},
+                ],
+            }
         actions.append(raw)
     return actions
 
@@ -87,45 +127,101 @@ def builder_choices() -> dict[str, list[tuple[str, str]]]:
         "source": list(Lead.Source.choices),
         "watch": [(name, name.replace("_", " ")) for name in WATCHABLE_FIELDS],
         "field": [(name, name.replace("_", " ")) for name in SETTABLE_FIELDS],
-        "user": [(str(pk), name) for pk, name in User.objects.filter(is_active=True).order_by("username").values_list("pk", "username")],
+        "user": [
+            (str(pk), name)
+            for pk, name in User.objects.filter(is_active=True).order_by("username").values_list("pk", "username")
+        ],
         "team": [(str(pk), name) for pk, name in Team.objects.order_by("name").values_list("pk", "name")],
         "sequence": [(str(pk), name) for pk, name in Sequence.objects.order_by("name").values_list("pk", "name")],
-        "list": [(str(pk), name) for pk, name in Segment.objects.filter(kind=Segment.Kind.STATIC).order_by("name").values_list("pk", "name")],
+        "list": [
+            (str(pk), name)
+            for pk, name in Segment.objects.filter(kind=Segment.Kind.STATIC).order_by("name").values_list("pk", "name")
+        ],
         "unit": [(unit, unit) for unit in UNITS],
         "weekday": [("any", "any day"), *((str(day), name) for day, name in enumerate(WEEKDAY_NAMES))],
         "subscription": [
             (str(pk), description or url)
-            for pk, description, url in WebhookSubscription.objects.filter(is_active=True).order_by("pk").values_list("pk", "description", "url")
+            for pk, description, url in WebhookSubscription.objects.filter(is_active=True)
+            .order_by("pk")
+            .values_list("pk", "description", "url")
         ],
         "date_field": [(name, name.replace("_", " ")) for name in DATE_FIELDS],
         "measure": [("score", "score"), ("grade", "grade")],
         "direction": [("up", "rises to (or above)"), ("down", "falls below")],
         "when": [("after", "days after"), ("before", "days before")],
-        "bfield": [(name, spec.label) for name, spec in FIELDS.items() if spec.kind in ("choice", "number", "text", "tags", "bool")],
+        "bfield": [
+            (name, spec.label)
+            for name, spec in FIELDS.items()
+            if spec.kind in ("choice", "number", "text", "tags", "bool")
+        ],
         "bop": list(OP_LABELS.items()),
     }
 
 
 # Inputs shown as selects, and which choices they offer; the others are text or number inputs.
 SELECTS = {
-    "field": "field", "status": "status", "user": "user", "team": "team", "sequence": "sequence", "list": "list",
-    "unit": "unit", "bfield": "bfield", "bop": "bop", "weekday": "weekday", "subscription": "subscription",
+    "field": "field",
+    "status": "status",
+    "user": "user",
+    "team": "team",
+    "sequence": "sequence",
+    "list": "list",
+    "unit": "unit",
+    "bfield": "bfield",
+    "bop": "bop",
+    "weekday": "weekday",
+    "subscription": "subscription",
 }
 TEXTAREAS = ("body",)
 NUMBERS = ("amount", "skip", "days")
 LABELS = {
-    "field": "Field", "value": "Value", "status": "Status", "user": "User", "team": "Team", "sequence": "Sequence",
-    "list": "List", "title": "Task title", "message": "Message", "amount": "How many", "unit": "Unit",
-    "skip": "Steps to skip when it does not hold", "bfield": "If", "bop": "Test", "bvalue": "Value",
-    "source": "Source", "from": "From", "to": "To", "url": "URL pattern (* = anything)", "form": "Form name", "days": "Days",
-    "subject": "Subject", "body": "Text ({{ lead.first_name }}…)", "weekday": "Day", "time": "Time (HH:MM)",
-    "subscription": "Webhook", "measure": "Measure", "direction": "When it", "when": "Before or after",
+    "field": "Field",
+    "value": "Value",
+    "status": "Status",
+    "user": "User",
+    "team": "Team",
+    "sequence": "Sequence",
+    "list": "List",
+    "title": "Task title",
+    "message": "Message",
+    "amount": "How many",
+    "unit": "Unit",
+    "skip": "Steps to skip when it does not hold",
+    "bfield": "If",
+    "bop": "Test",
+    "bvalue": "Value",
+    "source": "Source",
+    "from": "From",
+    "to": "To",
+    "url": "URL pattern (* = anything)",
+    "form": "Form name",
+    "days": "Days",
+    "subject": "Subject",
+    "body": "Text ({{ lead.first_name }}…)",
+    "weekday": "Day",
+    "time": "Time (HH:MM)",
+    "subscription": "Webhook",
+    "measure": "Measure",
+    "direction": "When it",
+    "when": "Before or after",
 }
 
 
 def _input(key: str, value: str, errors: list, choices: list | None, *, blank: str = "") -> dict:
-    widget = "select" if choices is not None else ("number" if key in NUMBERS else "textarea" if key in TEXTAREAS else "text")
-    return {"key": key, "label": LABELS[key], "value": value, "errors": errors, "widget": widget, "choices": choices or [], "blank": blank}
+    widget = (
+        "select"
+        if choices is not None
+        else ("number" if key in NUMBERS else "textarea" if key in TEXTAREAS else "text")
+    )
+    return {
+        "key": key,
+        "label": LABELS[key],
+        "value": value,
+        "errors": errors,
+        "widget": widget,
+        "choices": choices or [],
+        "blank": blank,
+    }
 
 
 def action_rows(*, actions: list[dict], errors: dict[str, list[str]], choices: dict) -> list[dict]:
@@ -140,7 +236,9 @@ def action_rows(*, actions: list[dict], errors: dict[str, list[str]], choices: d
             values["value"] = action["lost_reason"]
         if kind == "branch":
             first = ((action.get("conditions") or {}).get("conditions") or [{}])[0]
-            values.update(bfield=first.get("field", "score"), bop=first.get("op", "gte"), bvalue=str(first.get("value", "")))
+            values.update(
+                bfield=first.get("field", "score"), bop=first.get("op", "gte"), bvalue=str(first.get("value", ""))
+            )
         prefix = f"actions.{index}"
         row_errors = list(errors.get(f"{prefix}.type", []))
         inputs = []
@@ -148,7 +246,15 @@ def action_rows(*, actions: list[dict], errors: dict[str, list[str]], choices: d
             json_key = {"bfield": "conditions", "bop": "conditions", "bvalue": "conditions"}.get(key, key)
             select = choices[SELECTS[key]] if key in SELECTS else None
             blank = "the owner" if (kind == "notify" and key == "user") else ""
-            inputs.append(_input(key, values[key], errors.get(f"{prefix}.{json_key}", []) if key != "bop" else [], select, blank=blank))
+            inputs.append(
+                _input(
+                    key,
+                    values[key],
+                    errors.get(f"{prefix}.{json_key}", []) if key != "bop" else [],
+                    select,
+                    blank=blank,
+                )
+            )
         if kind in ("add_tags", "remove_tags"):
             inputs[0]["errors"] = errors.get(f"{prefix}.value", [])
         rows.append({"index": str(index), "type": kind, "inputs": inputs, "errors": row_errors})
@@ -168,6 +274,13 @@ def trigger_inputs(*, trigger: str, params: dict, errors: dict[str, list[str]], 
             select = choices[key]
         elif key in ("from", "to") and trigger == "status_changed":
             select = choices["all_status"]
-        inputs.append(_input(key, str(params.get(key, "") or ""), errors.get(f"trigger_params.{key}", []), select,
-                             blank="any" if key in ("source", "from", "to") else ""))
+        inputs.append(
+            _input(
+                key,
+                str(params.get(key, "") or ""),
+                errors.get(f"trigger_params.{key}", []),
+                select,
+                blank="any" if key in ("source", "from", "to") else "",
+            )
+        )
     return inputs

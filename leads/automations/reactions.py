@@ -5,6 +5,7 @@ payload, with no query: the enabled automations are kept in memory for a few sec
 one task per batch of leads on commit. Conditions, runs and actions happen in the worker. A bulk
 event naming 100,000 leads costs 100,000 / BATCH task messages and no query per lead.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -37,13 +38,17 @@ def enabled_automations() -> dict[str, list[tuple[int, dict]]]:
     now = time.monotonic()
     if _cache is None or _cache[0] < now:
         by_trigger: dict[str, list[tuple[int, dict]]] = defaultdict(list)
-        for pk, trigger, params in Automation.objects.filter(enabled=True).order_by("pk").values_list("pk", "trigger", "trigger_params"):
+        for pk, trigger, params in (
+            Automation.objects.filter(enabled=True).order_by("pk").values_list("pk", "trigger", "trigger_params")
+        ):
             by_trigger[trigger].append((pk, params or {}))
         _cache = (now + CACHE_SECONDS, dict(by_trigger))
     return _cache[1]
 
 
-def automations_enqueue(*, automation_ids: list[int], lead_ids: Iterable[int], trigger_event: str, depth: int | None = None) -> int:
+def automations_enqueue(
+    *, automation_ids: list[int], lead_ids: Iterable[int], trigger_event: str, depth: int | None = None
+) -> int:
     """Start these automations for these leads once the transaction commits, BATCH leads per task."""
     if not automation_ids:
         return 0
@@ -52,8 +57,12 @@ def automations_enqueue(*, automation_ids: list[int], lead_ids: Iterable[int], t
     key = f"{trigger_event}:{uuid.uuid4().hex}"[:80]  # one trigger occurrence: a re-delivered task starts no second run
     for start in range(0, len(lead_ids), BATCH):
         jobs.enqueue(
-            "leads.automations.tasks.automations_start_task", automation_ids, lead_ids[start : start + BATCH],
-            trigger_event, key, depth,
+            "leads.automations.tasks.automations_start_task",
+            automation_ids,
+            lead_ids[start : start + BATCH],
+            trigger_event,
+            key,
+            depth,
         )
     return len(lead_ids)
 
@@ -82,6 +91,7 @@ def on_lead_created(event: Event) -> None:
 
 def on_lead_updated(event: Event) -> None:
     """Field changed: the watched field is among the edited ones, with the from/to values asked for."""
+
     def test(fields: dict, params: dict) -> bool:
         change = fields.get(params.get("field"))
         if change is None:
@@ -150,7 +160,9 @@ def on_score_changed(event: Event) -> None:
         else:
             keys = ("from", "to")
         lead_ids = [
-            lead_id for lead_id, change in event.per_lead.items() if crossed(params, change.get(keys[0]), change.get(keys[1]))
+            lead_id
+            for lead_id, change in event.per_lead.items()
+            if crossed(params, change.get(keys[0]), change.get(keys[1]))
         ]
         if lead_ids:
             automations_enqueue(automation_ids=[pk], lead_ids=sorted(lead_ids), trigger_event=event.name)

@@ -8,6 +8,7 @@
 - The loop guard: a run started by an event that another run caused is one level deeper; a run
   deeper than MAX_DEPTH is recorded as stopped and does nothing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,14 +67,23 @@ def lead_matches(*, automation: Automation, lead_ids: Iterable[int], now: dateti
     """The leads among `lead_ids` that pass the trigger's filter and the conditions (one query)."""
     condition = segment_compile(definition=automation.conditions or {}, now=now)
     return list(
-        Lead.objects.filter(pk__in=list(lead_ids)).filter(trigger_q(automation)).filter(condition)
-        .order_by("pk").values_list("pk", flat=True)
+        Lead.objects.filter(pk__in=list(lead_ids))
+        .filter(trigger_q(automation))
+        .filter(condition)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
 def runs_start(
-    *, automation_id: int, lead_ids: Iterable[int], trigger_event: str, trigger_key: str, depth: int = 1,
-    keys: dict[int, str] | None = None, now: datetime | None = None,
+    *,
+    automation_id: int,
+    lead_ids: Iterable[int],
+    trigger_event: str,
+    trigger_key: str,
+    depth: int = 1,
+    keys: dict[int, str] | None = None,
+    now: datetime | None = None,
 ) -> list[int]:
     """Create the runs of one enabled automation for the triggered leads that match (one INSERT);
     returns the new pending runs' ids. `keys` gives a lead its own trigger key (the inactivity scan)."""
@@ -83,7 +93,14 @@ def runs_start(
         return []
     lead_ids = list(lead_ids)
     if depth > MAX_DEPTH:
-        _runs_stop(automation=automation, lead_ids=lead_ids, trigger_event=trigger_event, trigger_key=trigger_key, depth=depth, now=now)
+        _runs_stop(
+            automation=automation,
+            lead_ids=lead_ids,
+            trigger_event=trigger_event,
+            trigger_key=trigger_key,
+            depth=depth,
+            now=now,
+        )
         return []
     matched = lead_matches(automation=automation, lead_ids=lead_ids, now=now)
     if not matched:
@@ -92,8 +109,12 @@ def runs_start(
     objects_insert(
         objects=[
             AutomationRun(
-                automation_id=automation.pk, lead_id=pk, trigger_event=trigger_event, trigger_key=keys.get(pk, trigger_key),
-                depth=depth, created_at=now,
+                automation_id=automation.pk,
+                lead_id=pk,
+                trigger_event=trigger_event,
+                trigger_key=keys.get(pk, trigger_key),
+                depth=depth,
+                created_at=now,
             )
             for pk in matched
         ],
@@ -113,8 +134,16 @@ def _runs_stop(*, automation, lead_ids, trigger_event, trigger_key, depth, now) 
     AutomationRun.objects.bulk_create(
         [
             AutomationRun(
-                automation=automation, lead_id=pk, trigger_event=trigger_event, trigger_key=trigger_key, depth=depth,
-                status=Status.STOPPED, error=error, created_at=now, started_at=now, finished_at=now,
+                automation=automation,
+                lead_id=pk,
+                trigger_event=trigger_event,
+                trigger_key=trigger_key,
+                depth=depth,
+                status=Status.STOPPED,
+                error=error,
+                created_at=now,
+                started_at=now,
+                finished_at=now,
             )
             for pk in lead_ids
         ],
@@ -122,12 +151,22 @@ def _runs_stop(*, automation, lead_ids, trigger_event, trigger_key, depth, now) 
     )
     logger.warning("automation %s: %s (leads %s)", automation.pk, error, lead_ids[:10])
     stopped = AutomationRun.objects.filter(
-        automation=automation, lead_id__in=lead_ids, trigger_key=trigger_key, status=Status.STOPPED, created_at=now,
+        automation=automation,
+        lead_id__in=lead_ids,
+        trigger_key=trigger_key,
+        status=Status.STOPPED,
+        created_at=now,
     ).select_related("lead")
     for run in stopped:
         events.automation_ran(
-            lead=run.lead, automation_id=automation.pk, automation_name=automation.name, run_id=run.pk,
-            status=Status.STOPPED, steps=[], error=error, occurred_at=now,
+            lead=run.lead,
+            automation_id=automation.pk,
+            automation_name=automation.name,
+            run_id=run.pk,
+            status=Status.STOPPED,
+            steps=[],
+            error=error,
+            occurred_at=now,
         )
 
 
@@ -140,13 +179,21 @@ def _claim(run_id: int, now: datetime) -> bool:
     )
 
 
-def _finish(run: AutomationRun, *, status: str, now: datetime, steps: list[str], error: str = "", resume_at=None) -> None:
+def _finish(
+    run: AutomationRun, *, status: str, now: datetime, steps: list[str], error: str = "", resume_at=None
+) -> None:
     run.status, run.error, run.resume_at = status, error, resume_at
     run.finished_at = None if status in AutomationRun.OPEN else now
     run.save(update_fields=["status", "error", "resume_at", "finished_at", "position"])
     events.automation_ran(
-        lead=run.lead, automation_id=run.automation_id, automation_name=run.automation.name, run_id=run.pk,
-        status=status, steps=steps, error=error, occurred_at=now,
+        lead=run.lead,
+        automation_id=run.automation_id,
+        automation_name=run.automation.name,
+        run_id=run.pk,
+        status=status,
+        steps=steps,
+        error=error,
+        occurred_at=now,
     )
 
 
@@ -160,7 +207,11 @@ def _step(run: AutomationRun, position: int, action: dict, ctx: Context) -> RunS
         step.attempts += 1
         try:
             with transaction.atomic():  # a failing action leaves no half-written change behind
-                step.detail, step.outcome, step.error = action_apply(action=action, lead=run.lead, ctx=ctx)[:300], Outcome.DONE, ""
+                step.detail, step.outcome, step.error = (
+                    action_apply(action=action, lead=run.lead, ctx=ctx)[:300],
+                    Outcome.DONE,
+                    "",
+                )
         except ActionSkipped as exc:
             step.detail, step.outcome = str(exc)[:300], Outcome.SKIPPED
         except (ValidationError, DatabaseError, ObjectDoesNotExist, ValueError) as exc:
@@ -177,8 +228,15 @@ def _branch_holds(action: dict, lead_id: int, now: datetime) -> bool:
 def _control_step(run: AutomationRun, position: int, action: dict, detail: str, now: datetime) -> None:
     """Record a wait or branch step (no side effect outside the run itself)."""
     RunStep.objects.update_or_create(
-        run_id=run.pk, position=position,
-        defaults={"action": action["type"], "outcome": Outcome.DONE, "detail": detail[:300], "attempts": 1, "finished_at": now},
+        run_id=run.pk,
+        position=position,
+        defaults={
+            "action": action["type"],
+            "outcome": Outcome.DONE,
+            "detail": detail[:300],
+            "attempts": 1,
+            "finished_at": now,
+        },
     )
 
 
@@ -203,11 +261,16 @@ def _execute(*, run_id: int, now: datetime) -> str | None:
     actions, position = automation.actions, run.position
     # Steps the set-based path did a moment ago (same `now`) before it handed the run over: they
     # belong in this run's timeline summary too.
-    done = [
-        step.detail if step.outcome == Outcome.DONE else f"skipped: {step.detail}"
-        for step in RunStep.objects.filter(run_id=run.pk, position__lt=position, finished_at=now)
-        .exclude(action__in=("wait", "wait_until", "branch")).order_by("position")
-    ] if position else []
+    done = (
+        [
+            step.detail if step.outcome == Outcome.DONE else f"skipped: {step.detail}"
+            for step in RunStep.objects.filter(run_id=run.pk, position__lt=position, finished_at=now)
+            .exclude(action__in=("wait", "wait_until", "branch"))
+            .order_by("position")
+        ]
+        if position
+        else []
+    )
     token = _depth.set(run.depth)
     try:
         while position < len(actions):
@@ -217,18 +280,43 @@ def _execute(*, run_id: int, now: datetime) -> str | None:
                 until = wait_end(action=action, time_zone=run.lead.time_zone, now=now)
                 _control_step(run, position, action, f"waited until {until:%Y-%m-%d %H:%M}", now)
                 run.position = position + 1
-                _finish(run, status=Status.WAITING, now=now, steps=[*done, f"waiting until {until:%Y-%m-%d %H:%M}"], resume_at=until)
+                _finish(
+                    run,
+                    status=Status.WAITING,
+                    now=now,
+                    steps=[*done, f"waiting until {until:%Y-%m-%d %H:%M}"],
+                    resume_at=until,
+                )
                 return run.status
             if action["type"] == "branch":
                 holds = _branch_holds(action, run.lead_id, now)
-                _control_step(run, position, action, "condition held" if holds else f"condition did not hold: skipped {action['skip']}", now)
+                _control_step(
+                    run,
+                    position,
+                    action,
+                    "condition held" if holds else f"condition did not hold: skipped {action['skip']}",
+                    now,
+                )
                 position += 1 if holds else 1 + action["skip"]
                 continue
             step = _step(run, position, action, ctx)
             if step.outcome == Outcome.FAILED:
-                error = STEP_FAILED.format(position=position + 1, action=action["type"], attempt=step.attempts, attempts=MAX_ATTEMPTS, error=step.error)
+                error = STEP_FAILED.format(
+                    position=position + 1,
+                    action=action["type"],
+                    attempt=step.attempts,
+                    attempts=MAX_ATTEMPTS,
+                    error=step.error,
+                )
                 if step.attempts < MAX_ATTEMPTS:
-                    _finish(run, status=Status.WAITING, now=now, steps=done, error=error, resume_at=now + retry_after(step.attempts))
+                    _finish(
+                        run,
+                        status=Status.WAITING,
+                        now=now,
+                        steps=done,
+                        error=error,
+                        resume_at=now + retry_after(step.attempts),
+                    )
                 else:
                     _finish(run, status=Status.FAILED, now=now, steps=done, error=error)
                 return run.status
@@ -249,7 +337,10 @@ def runs_due(*, now: datetime | None = None, limit: int = 5000) -> list[int]:
         AutomationRun.objects.filter(
             Q(status__in=[Status.WAITING, Status.RUNNING], resume_at__lte=now)
             | Q(status=Status.PENDING, created_at__lt=stale)
-        ).filter(automation__enabled=True).order_by("resume_at", "pk").values_list("pk", flat=True)[:limit]
+        )
+        .filter(automation__enabled=True)
+        .order_by("resume_at", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -263,8 +354,10 @@ def run_plan(*, automation: Automation, lead: Lead, now: datetime | None = None)
         action = automation.actions[position]
         if action["type"] == "branch":
             holds = _branch_holds(action, lead.pk, now)
-            report.append(f"{position + 1}. branch: the condition {'holds' if holds else 'does not hold'}"
-                          + ("" if holds else f": skip the next {action['skip']} step(s)"))
+            report.append(
+                f"{position + 1}. branch: the condition {'holds' if holds else 'does not hold'}"
+                + ("" if holds else f": skip the next {action['skip']} step(s)")
+            )
             position += 1 if holds else 1 + action["skip"]
             continue
         report.append(f"{position + 1}. would {action_describe(action=action)}")

@@ -1,4 +1,5 @@
 """Automation services: save, enable/disable, start (events, manual, the inactivity scan), resume, dry run."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -37,7 +38,10 @@ def automation_save(*, automation: Automation, data: dict[str, Any], by: User | 
         errors["name"] = [NAME_TAKEN]
     cleaned: dict[str, Any] = {}
     for key, clean in (
-        ("trigger_params", lambda: trigger_params_clean(trigger=data.get("trigger"), params=data.get("trigger_params"))),
+        (
+            "trigger_params",
+            lambda: trigger_params_clean(trigger=data.get("trigger"), params=data.get("trigger_params")),
+        ),
         ("conditions", lambda: segment_definition_clean(definition=data.get("conditions") or {})),
         ("actions", lambda: actions_clean(actions=data.get("actions"))),
     ):
@@ -45,13 +49,17 @@ def automation_save(*, automation: Automation, data: dict[str, Any], by: User | 
             cleaned[key] = clean()
         except ValidationError as exc:
             for path, messages in exc.message_dict.items():
-                errors.setdefault(path if key != "conditions" else f"conditions.{path}".rstrip("."), []).extend(messages)
+                errors.setdefault(path if key != "conditions" else f"conditions.{path}".rstrip("."), []).extend(
+                    messages
+                )
     if errors:
         raise ValidationError(errors)
     automation.name, automation.description = name, str(data.get("description") or "")
     automation.trigger, automation.enabled = data["trigger"], bool(data.get("enabled"))
     automation.trigger_params, automation.conditions, automation.actions = (
-        cleaned["trigger_params"], cleaned["conditions"], cleaned["actions"],
+        cleaned["trigger_params"],
+        cleaned["conditions"],
+        cleaned["actions"],
     )
     if automation.pk is None:
         automation.created_by = by
@@ -65,8 +73,13 @@ def automation_save(*, automation: Automation, data: dict[str, Any], by: User | 
 
 def _runs_cancel(automation: Automation) -> int:
     """Disabling stops pending runs and waits (set-based)."""
-    return AutomationRun.objects.filter(automation=automation, status__in=[AutomationRun.Status.PENDING, AutomationRun.Status.WAITING]).update(
-        status=AutomationRun.Status.CANCELLED, error=DISABLED, resume_at=None, finished_at=timezone.now(),
+    return AutomationRun.objects.filter(
+        automation=automation, status__in=[AutomationRun.Status.PENDING, AutomationRun.Status.WAITING]
+    ).update(
+        status=AutomationRun.Status.CANCELLED,
+        error=DISABLED,
+        resume_at=None,
+        finished_at=timezone.now(),
     )
 
 
@@ -81,7 +94,12 @@ def automation_set_enabled(*, automation: Automation, enabled: bool, by: User | 
 
 
 def automations_start(
-    *, automation_ids: list[int], lead_ids: list[int], trigger_event: str, trigger_key: str, depth: int,
+    *,
+    automation_ids: list[int],
+    lead_ids: list[int],
+    trigger_event: str,
+    trigger_key: str,
+    depth: int,
 ) -> int:
     """Start each automation's runs for a batch of triggered leads and run them; returns how many ran."""
     now = timezone.now()
@@ -92,8 +110,12 @@ def automations_start(
         run_ids: list[int] = []
         for automation_id in automation_ids:
             run_ids += runs_start(
-                automation_id=automation_id, lead_ids=lead_ids, trigger_event=trigger_event, trigger_key=trigger_key,
-                depth=depth, now=now,
+                automation_id=automation_id,
+                lead_ids=lead_ids,
+                trigger_event=trigger_event,
+                trigger_key=trigger_key,
+                depth=depth,
+                now=now,
             )
         finished, released = runs_execute_batch(run_ids=run_ids, now=now)
     # Steps the batch cannot do run one by one, each in its own transaction, after that commit.
@@ -105,8 +127,10 @@ def automation_run_manual(*, automation: Automation, leads: QuerySet[Lead], by: 
     if not automation.enabled:
         raise ValidationError({"automation": [NOT_ENABLED]})
     return automations_enqueue(
-        automation_ids=[automation.pk], lead_ids=leads.order_by("pk").values_list("pk", flat=True),
-        trigger_event="manual", depth=1,
+        automation_ids=[automation.pk],
+        lead_ids=leads.order_by("pk").values_list("pk", flat=True),
+        trigger_event="manual",
+        depth=1,
     )
 
 
@@ -129,9 +153,15 @@ def automations_scan_inactive(*, now: datetime | None = None) -> int:
         quiet = (
             Lead.objects.annotate(quiet_since=Coalesce("last_activity_at", "created_at"))
             .filter(quiet_since__lt=cutoff)
-            .exclude(Exists(AutomationRun.objects.filter(
-                automation=automation, lead=OuterRef("pk"), created_at__gte=OuterRef("quiet_since"),
-            )))
+            .exclude(
+                Exists(
+                    AutomationRun.objects.filter(
+                        automation=automation,
+                        lead=OuterRef("pk"),
+                        created_at__gte=OuterRef("quiet_since"),
+                    )
+                )
+            )
         )
         after = 0
         while True:
@@ -141,7 +171,12 @@ def automations_scan_inactive(*, now: datetime | None = None) -> int:
             after = rows[-1][0]
             keys = {pk: f"inactive:{since:%Y%m%d%H%M%S}" for pk, since in rows}
             run_ids = runs_start(
-                automation_id=automation.pk, lead_ids=keys, trigger_event="inactive", trigger_key="", keys=keys, now=now,
+                automation_id=automation.pk,
+                lead_ids=keys,
+                trigger_event="inactive",
+                trigger_key="",
+                keys=keys,
+                now=now,
             )
             for start in range(0, len(run_ids), BATCH):
                 jobs.enqueue("leads.automations.tasks.automation_runs_task", run_ids[start : start + BATCH])
@@ -160,8 +195,14 @@ def automations_scan_dates(*, now: datetime | None = None) -> int:
         field = params["field"]
         offset = timedelta(days=params.get("days") or 0) * (1 if params.get("when") == "after" else -1)
         # reached = date + offset, in (automation made, now]: ranges on the date field's own index.
-        reached = Lead.objects.filter(**{f"{field}__lte": now - offset, f"{field}__gt": automation.created_at - offset}).exclude(
-            Exists(AutomationRun.objects.filter(automation=automation, lead=OuterRef("pk"), created_at__gte=OuterRef(field) + offset))
+        reached = Lead.objects.filter(
+            **{f"{field}__lte": now - offset, f"{field}__gt": automation.created_at - offset}
+        ).exclude(
+            Exists(
+                AutomationRun.objects.filter(
+                    automation=automation, lead=OuterRef("pk"), created_at__gte=OuterRef(field) + offset
+                )
+            )
         )
         after = 0
         while True:
@@ -171,7 +212,12 @@ def automations_scan_dates(*, now: datetime | None = None) -> int:
             after = rows[-1][0]
             keys = {pk: f"date:{field}:{value:%Y%m%d%H%M%S}" for pk, value in rows}
             run_ids = runs_start(
-                automation_id=automation.pk, lead_ids=keys, trigger_event="date_reached", trigger_key="", keys=keys, now=now,
+                automation_id=automation.pk,
+                lead_ids=keys,
+                trigger_event="date_reached",
+                trigger_key="",
+                keys=keys,
+                now=now,
             )
             for start in range(0, len(run_ids), BATCH):
                 jobs.enqueue("leads.automations.tasks.automation_runs_task", run_ids[start : start + BATCH])
@@ -187,7 +233,8 @@ def automation_dry_run(*, automation: Automation, lead: Lead) -> list[str]:
 def automation_runs(*, automation: Automation, limit: int = 100) -> list[AutomationRun]:
     """An automation's latest runs with their steps (for its page)."""
     return list(
-        AutomationRun.objects.filter(automation=automation).select_related("lead").prefetch_related("steps")
+        AutomationRun.objects.filter(automation=automation)
+        .select_related("lead")
+        .prefetch_related("steps")
         .order_by("-created_at", "-id")[:limit]
     )
-

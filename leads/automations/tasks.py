@@ -1,4 +1,5 @@
 """Automation tasks: thin, by id, safe to repeat (runs are unique per trigger occurrence, steps are claimed)."""
+
 from celery import shared_task
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
@@ -10,10 +11,16 @@ RETRYABLE = (OperationalError, DatabaseOperationalError)
 
 
 @shared_task(autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5, acks_late=True)
-def automations_start_task(automation_ids: list[int], lead_ids: list[int], trigger_event: str, trigger_key: str, depth: int) -> int:
+def automations_start_task(
+    automation_ids: list[int], lead_ids: list[int], trigger_event: str, trigger_key: str, depth: int
+) -> int:
     """Start (and run) the automations an event triggered, for a batch of its leads."""
     return automations_start(
-        automation_ids=automation_ids, lead_ids=lead_ids, trigger_event=trigger_event, trigger_key=trigger_key, depth=depth,
+        automation_ids=automation_ids,
+        lead_ids=lead_ids,
+        trigger_event=trigger_event,
+        trigger_key=trigger_key,
+        depth=depth,
     )
 
 

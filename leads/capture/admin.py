@@ -1,5 +1,6 @@
 """Admin for the capture channels: the capture log, web forms, possible duplicates, webhook sources,
 website tracking, mailboxes and the messages they took, and import jobs."""
+
 from typing import ClassVar
 
 from django import forms
@@ -82,11 +83,8 @@ class WebFormAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "Save the form to get its embed code."
 
-
         iframe, plain = embed_snippets(obj)
-        return format_html(
-            "<p>As an iframe:</p><pre>{}</pre><p>As a plain HTML form:</p><pre>{}</pre>", iframe, plain
-        )
+        return format_html("<p>As an iframe:</p><pre>{}</pre><p>As a plain HTML form:</p><pre>{}</pre>", iframe, plain)
 
 
 @admin.register(PossibleDuplicate)
@@ -227,7 +225,17 @@ class InboundEmailAdmin(admin.ModelAdmin):
     search_fields = ("message_id", "from_address", "subject")
     list_select_related = ("lead", "mailbox")
     raw_id_fields = ("lead", "capture", "mailbox")
-    readonly_fields = ("message_id", "mailbox", "received_at", "from_address", "subject", "kind", "lead", "capture_link", "error")
+    readonly_fields = (
+        "message_id",
+        "mailbox",
+        "received_at",
+        "from_address",
+        "subject",
+        "kind",
+        "lead",
+        "capture_link",
+        "error",
+    )
     exclude = ("capture",)
     paginator = FastCountPaginator
     show_full_result_count = False
@@ -237,7 +245,9 @@ class InboundEmailAdmin(admin.ModelAdmin):
         if not obj.capture_id:
             return "—"
         return format_html(
-            '<a href="{}">Capture record #{}</a>', reverse("admin:leads_capturerecord_change", args=[obj.capture_id]), obj.capture_id
+            '<a href="{}">Capture record #{}</a>',
+            reverse("admin:leads_capturerecord_change", args=[obj.capture_id]),
+            obj.capture_id,
         )
 
     def has_add_permission(self, request) -> bool:
@@ -287,18 +297,44 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     form = ImportJobUploadForm
     list_display = (
-        "created_at", "original_name", "status", "dry_run", "progress", "created_count", "updated_count",
-        "rejected_count", "created_by",
+        "created_at",
+        "original_name",
+        "status",
+        "dry_run",
+        "progress",
+        "created_count",
+        "updated_count",
+        "rejected_count",
+        "created_by",
     )
     list_filter = ("status", "dry_run")
     search_fields = ("original_name", "source_detail")
     list_select_related = ("created_by",)
     upload_fields = ("file", "source_detail", "id_column", "dry_run", "date_order", "route_leads")
     report_fields = (
-        "original_name", "job_page", "status", "progress", "dry_run", "source_detail", "id_column", "date_order",
-        "route_leads", "total_rows", "processed_rows", "created_count", "updated_count", "rejected_count",
-        "skipped_rows", "unknown_values", "message", "rejected_rows",
-        "columns", "created_by", "created_at", "started_at", "finished_at",
+        "original_name",
+        "job_page",
+        "status",
+        "progress",
+        "dry_run",
+        "source_detail",
+        "id_column",
+        "date_order",
+        "route_leads",
+        "total_rows",
+        "processed_rows",
+        "created_count",
+        "updated_count",
+        "rejected_count",
+        "skipped_rows",
+        "unknown_values",
+        "message",
+        "rejected_rows",
+        "columns",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
     )
 
     def get_fields(self, request, obj=None):
@@ -342,7 +378,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     def rejected_rows(self, obj: ImportJob) -> str:
         if not obj.errors:
             return "—"
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((e.get("line"), e.get("reason")) for e in obj.errors))
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((e.get("line"), e.get("reason")) for e in obj.errors)
+        )
         return format_html("<table><tr><th>Line</th><th>Reason</th></tr>{}</table>", rows)
 
     @admin.display(description="Columns")

@@ -9,6 +9,7 @@ statement, then a CaptureRecord per row and a timeline entry per created or chan
 possible duplicates of the batch's leads in three queries, and the pipeline enqueued in chunks
 (told that duplicates were checked). All in one transaction, retried when a concurrent capture
 takes an email between the lookup and the insert."""
+
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -34,8 +35,16 @@ PROCESS_CHUNK = 100  # leads per processing task enqueued after each batch
 BATCH_ATTEMPTS = 3  # a concurrent capture may take an email between our lookup and insert
 # What matching and merging read of an existing lead (a lead row is wide; the rest stays in the database).
 LOADED_FIELDS = (
-    *MERGEABLE, "source_detail", "status", "lost_reason", "attributes", "tags", "email_opt_in", "processed_at",
-    "updated_at", "owner",
+    *MERGEABLE,
+    "source_detail",
+    "status",
+    "lost_reason",
+    "attributes",
+    "tags",
+    "email_opt_in",
+    "processed_at",
+    "updated_at",
+    "owner",
 )
 
 
@@ -133,7 +142,8 @@ def _existing_leads(items: list[CaptureItem], *, lock: bool) -> list[Lead]:
     # "<> ''" lets it use the partial indexes (it cannot prove that from a long IN list).
     matches = [
         Lead.objects.filter(**{f"{name}__in": values}).exclude(**{name: ""}).order_by().values("pk")
-        for name, values in keys.items() if values
+        for name, values in keys.items()
+        if values
     ]
     if not matches:
         return []
@@ -150,8 +160,12 @@ def _existing_leads(items: list[CaptureItem], *, lock: bool) -> list[Lead]:
 
 
 def _apply(
-    items: Sequence[CaptureItem], *, context: BatchContext, adjust: Adjust | None,
-    outcome_type: type[CaptureOutcome], now: datetime,
+    items: Sequence[CaptureItem],
+    *,
+    context: BatchContext,
+    adjust: Adjust | None,
+    outcome_type: type[CaptureOutcome],
+    now: datetime,
 ) -> tuple[list[CaptureOutcome], list[Lead], list[Lead]]:
     """Match and write one batch: one lookup, one insert of the new leads, one update of the
     changed ones. Returns the outcomes, the new leads and the changed ones."""
@@ -170,9 +184,14 @@ def _apply(
         lead, matched_by = person_find(fields, lookup=index.lookup)
         if lead is None:
             lead = lead_new(
-                fields, source=context.channel, created_at=min(item.created_at or now, now), updated_at=now,
+                fields,
+                source=context.channel,
+                created_at=min(item.created_at or now, now),
+                updated_at=now,
                 processed_at=None,
-                source_detail=(context.source_detail or fields.get("source_detail") or context.default_source_detail)[:200],
+                source_detail=(context.source_detail or fields.get("source_detail") or context.default_source_detail)[
+                    :200
+                ],
             )
             outcome.created = outcome.authoritative = True
             new_leads.append(lead)
@@ -206,29 +225,44 @@ def _log(outcomes: list[CaptureOutcome], *, context: BatchContext, now: datetime
     """One CaptureRecord per input; the timeline entries and the batch's event: events.leads_captured_many."""
     results = {"created": CaptureRecord.Result.CREATED, "updated": CaptureRecord.Result.MERGED}
     source_detail = (context.source_detail or context.default_source_detail)[:200]
-    record_ids = copy_insert(CaptureRecord, [
-        {
-            "channel": context.channel, "source_detail": source_detail, "received_at": now,
-            "payload": {**context.data, "line": outcome.row.line, "row": outcome.row.payload},
-            "result": results.get(outcome.action, CaptureRecord.Result.REJECTED),
-            "reason": (outcome.row.error or ("" if outcome.changed or outcome.created else "no changes"))[:500],
-            "lead_id": outcome.lead.pk if outcome.lead else None,
-        }
-        for outcome in outcomes
-    ])
+    record_ids = copy_insert(
+        CaptureRecord,
+        [
+            {
+                "channel": context.channel,
+                "source_detail": source_detail,
+                "received_at": now,
+                "payload": {**context.data, "line": outcome.row.line, "row": outcome.row.payload},
+                "result": results.get(outcome.action, CaptureRecord.Result.REJECTED),
+                "reason": (outcome.row.error or ("" if outcome.changed or outcome.created else "no changes"))[:500],
+                "lead_id": outcome.lead.pk if outcome.lead else None,
+            }
+            for outcome in outcomes
+        ],
+    )
     events.leads_captured_many(
         inputs=[
             events.CapturedInput(
-                lead_id=outcome.lead.pk, record_id=record_id, line=outcome.row.line, created=outcome.created,
-                changed=outcome.changed, overwritten=outcome.overwritten, status_from=outcome.status_from,
-                status_to=outcome.lead.status, lost_reason=outcome.lead.lost_reason,
+                lead_id=outcome.lead.pk,
+                record_id=record_id,
+                line=outcome.row.line,
+                created=outcome.created,
+                changed=outcome.changed,
+                overwritten=outcome.overwritten,
+                status_from=outcome.status_from,
+                status_to=outcome.lead.status,
+                lost_reason=outcome.lead.lost_reason,
             )
             for outcome, record_id in zip(outcomes, record_ids)
             if outcome.lead is not None and (outcome.created or outcome.changed)
         ],
         lead_ids=sorted({outcome.lead.pk for outcome in outcomes if outcome.lead is not None}),
-        kind=CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE), channel=context.channel,
-        subject=context.subject, data=context.data, actor_id=context.actor_id, occurred_at=now,
+        kind=CHANNEL_KIND.get(context.channel, Interaction.Kind.CAPTURE),
+        channel=context.channel,
+        subject=context.subject,
+        data=context.data,
+        actor_id=context.actor_id,
+        occurred_at=now,
         event_data={"list": context.list_id} if context.list_id else None,
     )
 
@@ -237,12 +271,16 @@ def _enqueue(lead_ids: list[int]) -> None:
     """Processing for the batch's new and changed leads: one task per PROCESS_CHUNK leads, after
     commit, without the pipeline's duplicates stage (capture_many checked them)."""
     for start in range(0, len(lead_ids), PROCESS_CHUNK):
-        jobs.enqueue(PROCESS_LEADS_TASK, lead_ids[start:start + PROCESS_CHUNK], True)
+        jobs.enqueue(PROCESS_LEADS_TASK, lead_ids[start : start + PROCESS_CHUNK], True)
 
 
 def capture_many(
-    *, items: Sequence[CaptureItem], context: BatchContext, adjust: Adjust | None = None,
-    then: Callable[[list[CaptureOutcome]], None] | None = None, outcome_type: type[CaptureOutcome] = CaptureOutcome,
+    *,
+    items: Sequence[CaptureItem],
+    context: BatchContext,
+    adjust: Adjust | None = None,
+    then: Callable[[list[CaptureOutcome]], None] | None = None,
+    outcome_type: type[CaptureOutcome] = CaptureOutcome,
 ) -> list[CaptureOutcome]:
     """Capture a batch of cleaned inputs with capture()'s find/merge and duplicate rules, set-based,
     in one transaction (a dry run writes leads for the caller to roll back, and logs nothing).
@@ -253,7 +291,11 @@ def capture_many(
             with transaction.atomic():
                 now = timezone.now()
                 outcomes, new_leads, changed = _apply(
-                    items, context=context, adjust=adjust, outcome_type=outcome_type, now=now,
+                    items,
+                    context=context,
+                    adjust=adjust,
+                    outcome_type=outcome_type,
+                    now=now,
                 )
                 if not context.dry_run:
                     _log(outcomes, context=context, now=now)
@@ -265,5 +307,7 @@ def capture_many(
         except IntegrityError:
             if attempt == BATCH_ATTEMPTS:
                 raise
-            logger.info("a %s batch at line %s clashed with a concurrent write; retrying", context.channel, items[0].line)
+            logger.info(
+                "a %s batch at line %s clashed with a concurrent write; retrying", context.channel, items[0].line
+            )
     raise AssertionError("unreachable")

@@ -4,6 +4,7 @@ Strict (the API): any bad value is a per-field error. Lenient (forms posted by
 machines, email, webhooks, imports): a bad value is set aside in
 attributes["_invalid"] so the lead is still captured and nothing typed is lost.
 """
+
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,12 +27,35 @@ NOTHING_TO_CAPTURE = "Send at least one of email, phone, external_id, first_name
 IDENTIFYING_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "company")
 
 TEXT_FIELDS = (
-    "first_name", "last_name", "company", "job_title", "region", "city", "postal_code", "industry",
-    "source_detail", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "external_id",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "region",
+    "city",
+    "postal_code",
+    "industry",
+    "source_detail",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "external_id",
 )
 CAPTURE_FIELDS = frozenset(
-    (*TEXT_FIELDS, "email", "phone", "website", "country", "time_zone", "company_size", "attributes", "tags",
-     "email_opt_in")
+    (
+        *TEXT_FIELDS,
+        "email",
+        "phone",
+        "website",
+        "country",
+        "time_zone",
+        "company_size",
+        "attributes",
+        "tags",
+        "email_opt_in",
+    )
 )
 _url = URLValidator(schemes=["http", "https"])
 

@@ -3,6 +3,7 @@
 The three rules (same phone with another email, the same email but for a +tag, the same name at the
 same company domain) are written here once, for one lead (duplicates_detect: capture's API answer and
 the pipeline's stage) and for a batch's leads set-based (duplicates_detect_many: capture_many)."""
+
 from collections import defaultdict
 from typing import Any
 
@@ -26,9 +27,29 @@ from ..models import (
 )
 
 MERGE_FIELDS = (
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
-    "city", "postal_code", "time_zone", "industry", "company_size", "source_detail", "utm_source",
-    "utm_medium", "utm_campaign", "utm_term", "utm_content", "external_id", "owner", "team",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "region",
+    "city",
+    "postal_code",
+    "time_zone",
+    "industry",
+    "company_size",
+    "source_detail",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "external_id",
+    "owner",
+    "team",
 )
 CANDIDATES_PER_RULE = 20
 
@@ -106,7 +127,8 @@ def duplicates_detect_many(*, leads: list[Lead]) -> None:
         for lead in mailed:
             pair_up(lead, holders[_email_base(lead.email)], PossibleDuplicate.Reason.PLUS_TAG)
     named = [
-        lead for lead in mailed
+        lead
+        for lead in mailed
         if lead.first_name and lead.last_name and _email_domain(lead.email) not in FREE_EMAIL_DOMAINS
     ]
     if named:
@@ -116,14 +138,19 @@ def duplicates_detect_many(*, leads: list[Lead]) -> None:
         same_name = with_email.annotate(first_lower=Lower("first_name"), last_lower=Lower("last_name"))
         if connection.vendor == "postgresql":
             # The exact (domain, last, first) triples, so lead_domain_name_idx is probed once per triple.
-            same_name = same_name.filter(RawSQL(
-                "(email_domain, lower(last_name), lower(first_name)) IN "
-                "(SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))",
-                [domains, lasts, firsts], output_field=models.BooleanField(),
-            ))
+            same_name = same_name.filter(
+                RawSQL(
+                    "(email_domain, lower(last_name), lower(first_name)) IN "
+                    "(SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))",
+                    [domains, lasts, firsts],
+                    output_field=models.BooleanField(),
+                )
+            )
         else:
             same_name = same_name.filter(email_domain__in=domains, last_lower__in=lasts)
-        for pk, domain, last, first in same_name.order_by("pk").values_list("pk", "email_domain", "last_lower", "first_lower"):
+        for pk, domain, last, first in same_name.order_by("pk").values_list(
+            "pk", "email_domain", "last_lower", "first_lower"
+        ):
             holders[(domain, last, first)].append(pk)
         for lead in named:
             pair_up(lead, holders[_name_key(lead)], PossibleDuplicate.Reason.NAME_AND_DOMAIN)
@@ -136,8 +163,9 @@ def duplicates_detect_many(*, leads: list[Lead]) -> None:
 def open_duplicates_for(*, lead: Lead) -> list[PossibleDuplicate]:
     """The open possible duplicates that involve a lead."""
     return list(
-        PossibleDuplicate.objects.filter(Q(lead=lead) | Q(other=lead), status=PossibleDuplicate.Status.OPEN)
-        .select_related("lead", "other")
+        PossibleDuplicate.objects.filter(
+            Q(lead=lead) | Q(other=lead), status=PossibleDuplicate.Status.OPEN
+        ).select_related("lead", "other")
     )
 
 

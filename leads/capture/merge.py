@@ -8,6 +8,7 @@ one of the two has no email: two emails on one phone are two people (a possible 
 duplicates.py records). Merging fills the lead's blanks and never overwrites what a person typed,
 unless the input is authoritative (an import matched by its id column: the file is the source of
 truth for the columns it has)."""
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -17,9 +18,26 @@ from ..models import Lead
 
 # Merging fills only these (blank) fields; everything else a person typed stays.
 MERGEABLE = (
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region", "city",
-    "postal_code", "time_zone", "industry", "company_size", "utm_source", "utm_medium", "utm_campaign",
-    "utm_term", "utm_content", "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "region",
+    "city",
+    "postal_code",
+    "time_zone",
+    "industry",
+    "company_size",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "external_id",
 )
 # The identities a person is found by, in the order they are tried; the first two are unique columns.
 IDENTITIES = ("external_id", "email", "phone")
@@ -59,7 +77,11 @@ def _display(value: Any) -> str:
 
 
 def fields_merge(
-    lead: Lead, fields: dict[str, Any], *, authoritative: bool = False, taken: Callable[[str, str], bool] | None = None,
+    lead: Lead,
+    fields: dict[str, Any],
+    *,
+    authoritative: bool = False,
+    taken: Callable[[str, str], bool] | None = None,
 ) -> Merged:
     """Put a capture's fields on a lead: its blanks only, or every field the input has when
     `authoritative`. An empty value never clears one. `taken(name, value)` says whether another lead

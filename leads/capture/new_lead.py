@@ -1,5 +1,6 @@
 """A new person in one statement: the lead, its capture record, timeline entry, consent proof and
 processing job (its outbox row), inserted by one INSERT with data-modifying CTEs (capture/service.py)."""
+
 import re
 from typing import Any
 
@@ -26,8 +27,12 @@ _NO_CONSTANT = object()
 # on psycopg 3 Django wraps them in their column's integer type.)
 _TEXT = (str, type(None))
 _UNCHANGED = {
-    models.CharField: _TEXT, models.TextField: _TEXT, models.EmailField: _TEXT, models.URLField: _TEXT,
-    models.SlugField: _TEXT, models.BooleanField: (bool, type(None)),
+    models.CharField: _TEXT,
+    models.TextField: _TEXT,
+    models.EmailField: _TEXT,
+    models.URLField: _TEXT,
+    models.SlugField: _TEXT,
+    models.BooleanField: (bool, type(None)),
 }
 
 
@@ -41,7 +46,11 @@ def _insert_fields(model: type[models.Model]) -> list[tuple[models.Field, str, b
             if model_field.primary_key or model_field.generated:
                 continue
             default, prepared = _NO_CONSTANT, None
-            if not callable(model_field.default) and not getattr(model_field, "auto_now", False) and not getattr(model_field, "auto_now_add", False):
+            if (
+                not callable(model_field.default)
+                and not getattr(model_field, "auto_now", False)
+                and not getattr(model_field, "auto_now_add", False)
+            ):
                 value = model_field.get_default()
                 if type(value) in _CONSTANT_TYPES:
                     default, prepared = value, model_field.get_db_prep_save(value, connection=db)
@@ -95,7 +104,9 @@ def _casts(obj: models.Model, linked: tuple[str, ...]) -> list[str]:
     """Each inserted column's type, without a length (a cast would cut a value, not refuse it)."""
     db = connections[DEFAULT_DB_ALIAS]
     return [
-        _LENGTH.sub("", field[0].db_type(connection=db)) for field in _insert_fields(type(obj)) if field[0].name not in linked
+        _LENGTH.sub("", field[0].db_type(connection=db))
+        for field in _insert_fields(type(obj))
+        if field[0].name not in linked
     ]
 
 
@@ -110,7 +121,9 @@ def _numbered(sql: str, casts: list[str | None]) -> str:
     return "".join(numbered)
 
 
-def new_lead_insert(*, lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None) -> int | None:
+def new_lead_insert(
+    *, lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None
+) -> int | None:
     """Insert a new lead with its capture record, timeline entry, consent proof and processing job
     (its outbox row) in one statement (atomic by itself, one round trip), setting their ids; returns
     the job's id. When a lead with the same email or external id exists (or is being inserted by a
@@ -146,15 +159,28 @@ def new_lead_insert(*, lead: Lead, record: CaptureRecord, interaction: Interacti
     data_field = Interaction._meta.get_field("data")
     now = timezone.now()
     params = [
-        *lead_values, PROCESS_LEAD_TASK, now, now, get_guid() or "", *record_values, *consent_values,
-        data_field.get_db_prep_save(interaction.data, connection=connection), *entry_values,
+        *lead_values,
+        PROCESS_LEAD_TASK,
+        now,
+        now,
+        get_guid() or "",
+        *record_values,
+        *consent_values,
+        data_field.get_db_prep_save(interaction.data, connection=connection),
+        *entry_values,
     ]
     numbered = _NUMBERED.get(sql)
     if numbered is None:
         casts = [
-            *[None] * len(lead_values), "varchar", "timestamptz", "timestamptz", "varchar",
-            *_casts(record, ("lead",)), *(_casts(consent, ("lead", "capture")) if consent is not None else []),
-            "jsonb", *_casts(interaction, ("lead", "data")),
+            *[None] * len(lead_values),
+            "varchar",
+            "timestamptz",
+            "timestamptz",
+            "varchar",
+            *_casts(record, ("lead",)),
+            *(_casts(consent, ("lead", "capture")) if consent is not None else []),
+            "jsonb",
+            *_casts(interaction, ("lead", "data")),
         ]
         numbered = _NUMBERED[sql] = _numbered(sql, casts)
     connection.ensure_connection()

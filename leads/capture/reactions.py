@@ -1,4 +1,5 @@
 """How capture reacts to events (registered in leads.reactions)."""
+
 from django.db import transaction
 
 from ..events import Event

@@ -1,5 +1,6 @@
 """One way in: every channel calls capture(). It finds or creates the lead in one
 transaction, keeps the raw input, writes the timeline, and enqueues processing after commit."""
+
 import logging
 import re
 from dataclasses import dataclass, field
@@ -114,10 +115,17 @@ def _record_new(
     if not isinstance(payload, (dict, list)):
         payload = {"value": str(payload)}
     return CaptureRecord(
-        channel=context.channel, source_detail=context.source_detail[:200],
-        received_at=received_at or context.received_at or timezone.now(), ip=context.ip or None,
-        user_agent=(context.user_agent or "")[:500], payload=_strip_nul(payload), raw=context.raw.replace("\x00", ""),
-        result=result, reason=reason.replace("\x00", "\ufffd")[:500], lead=lead, web_form=context.web_form,
+        channel=context.channel,
+        source_detail=context.source_detail[:200],
+        received_at=received_at or context.received_at or timezone.now(),
+        ip=context.ip or None,
+        user_agent=(context.user_agent or "")[:500],
+        payload=_strip_nul(payload),
+        raw=context.raw.replace("\x00", ""),
+        result=result,
+        reason=reason.replace("\x00", "\ufffd")[:500],
+        lead=lead,
+        web_form=context.web_form,
     )
 
 
@@ -167,7 +175,13 @@ def _held_apart(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _upsert(
-    fields: dict[str, Any], *, channel: str, source_detail: str, team_id: int | None, received_at, form_submits: int = 0,
+    fields: dict[str, Any],
+    *,
+    channel: str,
+    source_detail: str,
+    team_id: int | None,
+    received_at,
+    form_submits: int = 0,
     within=None,
 ) -> tuple[Lead, bool, Lead | None]:
     """Find the lead (locked) and merge, or create it. A unique-constraint clash means a
@@ -181,8 +195,12 @@ def _upsert(
         existing = _find(fields)
         if existing is not None and within is not None and not within.filter(pk=existing.pk).exists():
             lead = _lead_new(
-                _held_apart(fields), channel=channel, source_detail=source_detail, team_id=team_id,
-                received_at=received_at, form_submits=form_submits,
+                _held_apart(fields),
+                channel=channel,
+                source_detail=source_detail,
+                team_id=team_id,
+                received_at=received_at,
+                form_submits=form_submits,
             )
             lead.save()
             return lead, True, existing
@@ -201,7 +219,11 @@ def _upsert(
                 existing.save(update_fields=[*changed, "processed_at", "updated_at"])
             return existing, False, None
         lead = _lead_new(
-            fields, channel=channel, source_detail=source_detail, team_id=team_id, received_at=received_at,
+            fields,
+            channel=channel,
+            source_detail=source_detail,
+            team_id=team_id,
+            received_at=received_at,
             form_submits=form_submits,
         )
         try:
@@ -248,7 +270,11 @@ def capture(
         record = _record(context, result=CaptureRecord.Result.REJECTED, reason=f"invalid: {', '.join(sorted(errors))}")
         raise CaptureRejected(errors, record)
     if tombstones.email_erased(email=fields.get("email")):  # an erased person: refused, and nothing of it kept
-        record = _record(tombstones.capture_context_scrubbed(context), result=CaptureRecord.Result.REJECTED, reason=tombstones.CAPTURE_REFUSED_REASON)
+        record = _record(
+            tombstones.capture_context_scrubbed(context),
+            result=CaptureRecord.Result.REJECTED,
+            reason=tombstones.CAPTURE_REFUSED_REASON,
+        )
         raise CaptureRejected({"email": [tombstones.CAPTURE_REFUSED]}, record)
     event = event or CaptureEvent()
     received_at = context.received_at or timezone.now()
@@ -261,8 +287,15 @@ def capture(
         # (PostgreSQL only: SQLite, the embedded default, has no INSERT inside WITH.) `within`
         # matters only when a lead matched, that is on a conflict, which takes the path below.
         result = _capture_new(
-            fields, context=context, event=event, kind=kind, received_at=received_at, occurred_at=occurred_at,
-            consent_text=consent_text, team_id=team_id, form_submits=form_submits,
+            fields,
+            context=context,
+            event=event,
+            kind=kind,
+            received_at=received_at,
+            occurred_at=occurred_at,
+            consent_text=consent_text,
+            team_id=team_id,
+            form_submits=form_submits,
         )
         if result is not None:
             if detect_duplicates:
@@ -270,21 +303,36 @@ def capture(
             return _logged(result, context)
     with transaction.atomic():
         lead, created, hidden = _upsert(
-            fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
-            received_at=received_at, form_submits=form_submits, within=within,
+            fields,
+            channel=context.channel,
+            source_detail=context.source_detail,
+            team_id=team_id,
+            received_at=received_at,
+            form_submits=form_submits,
+            within=within,
         )
         record = _record(
             context, result=CaptureRecord.Result.CREATED if created else CaptureRecord.Result.MERGED, lead=lead
         )
         events.activity_recorded(
-            lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject,
-            body=event.body, data={**event.data, "capture": record.pk, "created": created},
-            occurred_at=occurred_at, counted=created,
+            lead=lead,
+            kind=kind,
+            actor=context.actor,
+            channel=context.channel,
+            subject=event.subject,
+            body=event.body,
+            data={**event.data, "capture": record.pk, "created": created},
+            occurred_at=occurred_at,
+            counted=created,
         )
         if consent_text:
             Consent.objects.create(
-                lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None,
-                web_form=context.web_form, capture=record,
+                lead=lead,
+                text=consent_text,
+                given_at=received_at,
+                ip=context.ip or None,
+                web_form=context.web_form,
+                capture=record,
             )
         duplicates = duplicates_detect(lead=lead) if created and detect_duplicates else []
         if hidden is not None:
@@ -296,7 +344,11 @@ def capture(
         lead_enqueue_processing(lead_id=lead.pk)
     return _logged(
         CaptureResult(
-            lead=lead, created=created, record=record, possible_duplicates=duplicates, held_for_review=hidden is not None
+            lead=lead,
+            created=created,
+            record=record,
+            possible_duplicates=duplicates,
+            held_for_review=hidden is not None,
         ),
         context,
     )
@@ -305,21 +357,36 @@ def capture(
 def _logged(result: CaptureResult, context: CaptureContext) -> CaptureResult:
     """One log line per capture: with the request id on it, an operator follows the lead into the worker."""
     logger.info(
-        "lead %s %s by %s (capture record %s)", result.lead.pk, "created" if result.created else "merged",
-        context.channel, result.record.pk,
+        "lead %s %s by %s (capture record %s)",
+        result.lead.pk,
+        "created" if result.created else "merged",
+        context.channel,
+        result.record.pk,
     )
     return result
 
 
 def _capture_new(
-    fields: dict[str, Any], *, context: CaptureContext, event: CaptureEvent, kind: str, received_at, occurred_at,
-    consent_text: str, team_id: int | None, form_submits: int,
+    fields: dict[str, Any],
+    *,
+    context: CaptureContext,
+    event: CaptureEvent,
+    kind: str,
+    received_at,
+    occurred_at,
+    consent_text: str,
+    team_id: int | None,
+    form_submits: int,
 ) -> CaptureResult | None:
     """A new person: the lead, its capture record, timeline entry, consent and processing job
     (for the outbox relay) in one statement. None (nothing written) if the lead already exists."""
     lead = _lead_new(
-        fields, channel=context.channel, source_detail=context.source_detail, team_id=team_id,
-        received_at=received_at, form_submits=form_submits,
+        fields,
+        channel=context.channel,
+        source_detail=context.source_detail,
+        team_id=team_id,
+        received_at=received_at,
+        form_submits=form_submits,
     )
     if kind in ACTIVITY_KINDS and occurred_at > received_at:
         lead.last_activity_at = occurred_at
@@ -329,12 +396,20 @@ def _capture_new(
     # already on the row) except a debounced rescore, which the pipeline enqueued below makes
     # redundant: it scores the lead itself.
     entry = events.lead_captured_entry(
-        lead=lead, kind=kind, actor=context.actor, channel=context.channel, subject=event.subject,
-        body=event.body, data=event.data, occurred_at=occurred_at,
+        lead=lead,
+        kind=kind,
+        actor=context.actor,
+        channel=context.channel,
+        subject=event.subject,
+        body=event.body,
+        data=event.data,
+        occurred_at=occurred_at,
     )
     consent = None
     if consent_text:
-        consent = Consent(lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None, web_form=context.web_form)
+        consent = Consent(
+            lead=lead, text=consent_text, given_at=received_at, ip=context.ip or None, web_form=context.web_form
+        )
     if new_lead_insert(lead=lead, record=record, interaction=entry, consent=consent) is None:
         return None
     events.lead_captured_new(lead=lead, entry=entry)

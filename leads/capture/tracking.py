@@ -4,6 +4,7 @@ visitor, and put on a lead's timeline once the visitor is known (a form, a track
 A hit must stay cheap, because pages send bursts: one upsert of the visitor, one read of its
 last view, one insert, and for a known visitor one timeline entry. No enrichment, no rescoring,
 no Celery task per hit."""
+
 import re
 import secrets
 from collections import defaultdict
@@ -138,8 +139,13 @@ def page_view_parse(*, data: dict) -> PageViewInput:
     if errors:
         raise ValidationError(errors)
     return PageViewInput(
-        url=url.strip(), visitor_key=visitor_key, title=title, referrer=referrer, client_time=client_time,
-        consent=consent, dnt=dnt,
+        url=url.strip(),
+        visitor_key=visitor_key,
+        title=title,
+        referrer=referrer,
+        client_time=client_time,
+        consent=consent,
+        dnt=dnt,
     )
 
 
@@ -192,8 +198,13 @@ def _visitor_upsert(*, site_id: int, visitor_key: str, seen_at: datetime) -> tup
 
 def _view_data(view: PageView, site_key: str, visitor_key: str) -> dict:
     return {
-        "url": view.url, "title": view.title, "referrer": view.referrer, "visit_number": view.visit_number,
-        "page_view": view.pk, "site": site_key, "visitor": visitor_key,
+        "url": view.url,
+        "title": view.title,
+        "referrer": view.referrer,
+        "visit_number": view.visit_number,
+        "page_view": view.pk,
+        "site": site_key,
+        "visitor": visitor_key,
     }
 
 
@@ -205,23 +216,34 @@ def page_view_record(*, site: TrackingSite, hit: PageViewInput) -> PageView:
         visitor_id, lead_id = _visitor_upsert(site_id=site.pk, visitor_key=hit.visitor_key, seen_at=occurred_at)
         last = (
             PageView.objects.filter(visitor_id=visitor_id, occurred_at__lte=occurred_at)
-            .order_by("-occurred_at").values_list("occurred_at", "visit_number").first()
+            .order_by("-occurred_at")
+            .values_list("occurred_at", "visit_number")
+            .first()
         )
         if last is None:
             visit_number = 1
         else:
             visit_number = last[1] + (1 if occurred_at - last[0] >= VISIT_GAP else 0)
         view = PageView.objects.create(
-            site=site, visitor_id=visitor_id, url=hit.url, title=hit.title, referrer=hit.referrer,
-            occurred_at=occurred_at, visit_number=visit_number,
+            site=site,
+            visitor_id=visitor_id,
+            url=hit.url,
+            title=hit.title,
+            referrer=hit.referrer,
+            occurred_at=occurred_at,
+            visit_number=visit_number,
         )
         if lead_id is not None:
             # A stand-in with only the pk: the timeline entry needs no other column, and
             # loading the lead would cost every hit of a known visitor one more query.
             events.activity_recorded(
-                lead=Lead(pk=lead_id), kind=Interaction.Kind.PAGE_VIEW, channel=INTERACTION_CHANNEL,
-                subject=f"Viewed {view.title or view.url}", body=view.url,
-                data=_view_data(view, site.key, hit.visitor_key), occurred_at=occurred_at,
+                lead=Lead(pk=lead_id),
+                kind=Interaction.Kind.PAGE_VIEW,
+                channel=INTERACTION_CHANNEL,
+                subject=f"Viewed {view.title or view.url}",
+                body=view.url,
+                data=_view_data(view, site.key, hit.visitor_key),
+                occurred_at=occurred_at,
             )
             new_visit = last is None or visit_number != last[1]
             engagement_add(
@@ -269,10 +291,15 @@ def visitor_identify(*, site_key: str | None, visitor_key: str, lead: Lead) -> i
         if not views:
             return 0
         events.page_views_identified(
-            lead=lead, channel=INTERACTION_CHANNEL,
+            lead=lead,
+            channel=INTERACTION_CHANNEL,
             views=[
-                (view.occurred_at, f"Viewed {view.title or view.url}", view.url,
-                 _view_data(view, site_keys[view.visitor_id], visitor_key))
+                (
+                    view.occurred_at,
+                    f"Viewed {view.title or view.url}",
+                    view.url,
+                    _view_data(view, site_keys[view.visitor_id], visitor_key),
+                )
                 for view in reversed(views)
             ],
         )

@@ -6,6 +6,7 @@ lead_create refuses: DuplicateLeadError names it (the form's message, the API's 
 person who types a new lead means a new one and must see the one that exists. A shared phone is not
 an identity here: the pipeline records the pair as a possible duplicate, as for any capture. Like
 every capture, the input is kept in a CaptureRecord (channel: the lead's source), linked to the lead."""
+
 from datetime import date, datetime
 from typing import Any
 
@@ -55,10 +56,13 @@ def lead_create(*, data: dict[str, Any], by: User | None) -> Lead:
         raise DuplicateLeadError(field=matched_by, message=TAKEN[matched_by], existing_id=found.pk) from exc
     capture_log(
         context=CaptureContext(
-            channel=lead.source or Lead.Source.MANUAL, source_detail=lead.source_detail or "", actor=by,
+            channel=lead.source or Lead.Source.MANUAL,
+            source_detail=lead.source_detail or "",
+            actor=by,
             payload={name: _kept(value) for name, value in data.items()},
         ),
-        result=CaptureRecord.Result.CREATED, lead=lead,
+        result=CaptureRecord.Result.CREATED,
+        lead=lead,
     )
     events.lead_created(lead=lead, by=by, channel=lead.source)
     if lead.owner_id:

@@ -6,6 +6,7 @@ held (CaptureRecord.Result.HELD, with the seconds it took as the reason) and lis
 page, where a manager can release it: it then goes through the same validation and capture as any
 submission.
 """
+
 from __future__ import annotations
 
 from django.contrib.auth.models import User
@@ -30,22 +31,41 @@ def web_form_submission_capture(*, web_form: WebForm, form: PublicLeadForm, cont
     # A built form's first step, sent when the visitor moves on: already a lead; the full submit merges.
     partial = bool(getattr(form, "partial", False))
     event = CaptureEvent(
-        subject=f"{'Started' if partial else 'Submitted'} {web_form.name}", body=form.cleaned_data.get("message", ""),
-        data={**{k: v for k, v in meta.items() if v}, "submitted": form.submitted(), **({"partial": True} if partial else {})},
+        subject=f"{'Started' if partial else 'Submitted'} {web_form.name}",
+        body=form.cleaned_data.get("message", ""),
+        data={
+            **{k: v for k, v in meta.items() if v},
+            "submitted": form.submitted(),
+            **({"partial": True} if partial else {}),
+        },
     )
     consents = form.consents()
     result = capture(
-        data=form.lead_data(), context=context, event=event, strict=True,
-        consent_text=consents[0][0] if consents else "", team_id=web_form.team_id,
+        data=form.lead_data(),
+        context=context,
+        event=event,
+        strict=True,
+        consent_text=consents[0][0] if consents else "",
+        team_id=web_form.team_id,
     )
     if result.lead is not None and (len(consents) > 1 or (consents and consents[0][1])):
         # Built forms: one proof per ticked box, each with its purpose and legal basis.
         Consent.objects.filter(capture=result.record).update(purpose=consents[0][1], legal_basis=consents[0][2])
-        Consent.objects.bulk_create([
-            Consent(lead=result.lead, text=text, purpose=purpose, legal_basis=basis, given_at=result.record.received_at,
-                    ip=context.ip or None, web_form=web_form, capture=result.record)
-            for text, purpose, basis in consents[1:]
-        ])
+        Consent.objects.bulk_create(
+            [
+                Consent(
+                    lead=result.lead,
+                    text=text,
+                    purpose=purpose,
+                    legal_basis=basis,
+                    given_at=result.record.received_at,
+                    ip=context.ip or None,
+                    web_form=web_form,
+                    capture=result.record,
+                )
+                for text, purpose, basis in consents[1:]
+            ]
+        )
     return result
 
 
@@ -53,8 +73,10 @@ def held_submission_release(*, record_id: int, by: User) -> CaptureResult:
     """Capture a held submission now, as if it had passed the fill-time check; once only."""
     with transaction.atomic():
         record = (
-            CaptureRecord.objects.select_for_update(of=("self",)).select_related("web_form")
-            .filter(pk=record_id, result=CaptureRecord.Result.HELD, released_at__isnull=True).first()
+            CaptureRecord.objects.select_for_update(of=("self",))
+            .select_related("web_form")
+            .filter(pk=record_id, result=CaptureRecord.Result.HELD, released_at__isnull=True)
+            .first()
         )
         if record is None:
             raise ValidationError(HELD_NOT_FOUND)
@@ -65,8 +87,13 @@ def held_submission_release(*, record_id: int, by: User) -> CaptureResult:
         if not form.is_valid():
             raise ValidationError(HELD_INVALID.format(fields=", ".join(sorted(form.errors))))
         context = CaptureContext(
-            channel=Lead.Source.WEB_FORM, source_detail=web_form.name, ip=record.ip, user_agent=record.user_agent,
-            web_form=web_form, payload=record.payload, actor=by,
+            channel=Lead.Source.WEB_FORM,
+            source_detail=web_form.name,
+            ip=record.ip,
+            user_agent=record.user_agent,
+            web_form=web_form,
+            payload=record.payload,
+            actor=by,
         )
         result = web_form_submission_capture(web_form=web_form, form=form, context=context)
         record.released_at = timezone.now()
@@ -87,7 +114,9 @@ def held_submissions(*, web_form: WebForm | None = None, limit: int = 100) -> li
 def web_form_stats() -> list[WebForm]:
     """Every web form with its counts (one query): submissions that made or updated a lead, held
     (too fast; `released` of them were let through) and other refusals (honeypot, origin, rate, invalid)."""
-    made = Q(captures__result__in=[CaptureRecord.Result.CREATED, CaptureRecord.Result.MERGED, CaptureRecord.Result.ATTACHED])
+    made = Q(
+        captures__result__in=[CaptureRecord.Result.CREATED, CaptureRecord.Result.MERGED, CaptureRecord.Result.ATTACHED]
+    )
     held = Q(captures__result=CaptureRecord.Result.HELD)
     return list(
         WebForm.objects.annotate(
@@ -96,5 +125,7 @@ def web_form_stats() -> list[WebForm]:
             held_waiting=Count("captures", filter=held & Q(captures__released_at__isnull=True)),
             released=Count("captures", filter=held & Q(captures__released_at__isnull=False)),
             refused=Count("captures", filter=Q(captures__result=CaptureRecord.Result.REJECTED)),
-        ).select_related("team").order_by("name")
+        )
+        .select_related("team")
+        .order_by("name")
     )

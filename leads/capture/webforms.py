@@ -1,4 +1,5 @@
 """Public web forms: the Django form a WebForm renders, and its anti-spam checks."""
+
 import time
 
 from django import forms
@@ -15,7 +16,16 @@ from ..models import Lead, WebForm
 HONEYPOT_FIELD = "hp_url"
 TIMESTAMP_FIELD = "_ts"
 CONSENT_FIELD = "consent"
-TRACKING_FIELDS = ("referrer", "landing_page", "visitor_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+TRACKING_FIELDS = (
+    "referrer",
+    "landing_page",
+    "visitor_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+)
 CONSENT_REQUIRED = "Please tick the box to agree."
 _SALT = "leadcrm.webform"
 
@@ -96,7 +106,8 @@ class PublicLeadForm(forms.Form):
             )
         # Invisible to people; bots fill it in. Kept off-screen by CSS, not type=hidden.
         self.fields[HONEYPOT_FIELD] = forms.CharField(
-            required=False, label="Leave this empty",
+            required=False,
+            label="Leave this empty",
             widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
         )
         self.fields[TIMESTAMP_FIELD] = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -111,7 +122,11 @@ class PublicLeadForm(forms.Form):
 
     def lead_data(self) -> dict:
         """The lead fields (and UTM values) to capture."""
-        data = {name: self.cleaned_data[name] for name in self.web_form.fields if name in self.cleaned_data and name != "message"}
+        data = {
+            name: self.cleaned_data[name]
+            for name in self.web_form.fields
+            if name in self.cleaned_data and name != "message"
+        }
         for name in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"):
             data[name] = self.cleaned_data.get(name) or getattr(self.web_form, name, "") or ""
         if self.web_form.consent_text and self.cleaned_data.get(CONSENT_FIELD):
@@ -122,19 +137,25 @@ class PublicLeadForm(forms.Form):
 
     def submitted(self) -> dict[str, str]:
         """What the visitor typed, as text, for the timeline."""
-        return {name: str(self.cleaned_data[name]) for name in self.web_form.fields if self.cleaned_data.get(name) and name != "message"}
+        return {
+            name: str(self.cleaned_data[name])
+            for name in self.web_form.fields
+            if self.cleaned_data.get(name) and name != "message"
+        }
 
     def consents(self) -> list[tuple[str, str, str]]:
         """(exact text, purpose, legal basis) of each ticked consent box, kept as proof."""
-        return [(self.web_form.consent_text, "", "")] if self.web_form.consent_text and self.cleaned_data.get(CONSENT_FIELD) else []
+        return (
+            [(self.web_form.consent_text, "", "")]
+            if self.web_form.consent_text and self.cleaned_data.get(CONSENT_FIELD)
+            else []
+        )
 
 
 def embed_snippets(web_form: WebForm) -> tuple[str, str]:
     """(iframe, plain HTML form) to paste into a site; both use absolute URLs."""
     url = settings.PUBLIC_BASE_URL + reverse("web_form", args=[web_form.key])
-    iframe = (
-        f'<iframe src="{url}" title="{web_form.name}" style="width:100%;min-height:520px;border:0" loading="lazy"></iframe>'
-    )
+    iframe = f'<iframe src="{url}" title="{web_form.name}" style="width:100%;min-height:520px;border:0" loading="lazy"></iframe>'
     fields = []
     for name in web_form.fields:
         required = " required" if name in (web_form.required_fields or []) else ""
@@ -142,10 +163,18 @@ def embed_snippets(web_form: WebForm) -> tuple[str, str]:
         if name == "message":
             fields.append(f'  <label>Message <textarea name="message"{required}></textarea></label>')
         else:
-            fields.append(f'  <label>{name.replace("_", " ").capitalize()} <input type="{kind}" name="{name}"{required}></label>')
+            fields.append(
+                f'  <label>{name.replace("_", " ").capitalize()} <input type="{kind}" name="{name}"{required}></label>'
+            )
     if web_form.consent_text:
-        fields.append(f'  <label><input type="checkbox" name="consent" value="on" required> {web_form.consent_text}</label>')
-    fields.append(f'  <input type="text" name="{HONEYPOT_FIELD}" tabindex="-1" autocomplete="off" style="position:absolute;left:-10000px" aria-hidden="true">')
+        fields.append(
+            f'  <label><input type="checkbox" name="consent" value="on" required> {web_form.consent_text}</label>'
+        )
+    fields.append(
+        f'  <input type="text" name="{HONEYPOT_FIELD}" tabindex="-1" autocomplete="off" style="position:absolute;left:-10000px" aria-hidden="true">'
+    )
     fields.append(f'  <input type="hidden" name="{TIMESTAMP_FIELD}" value="{form_timestamp(web_form)}">')
-    plain = "\n".join([f'<form method="post" action="{url}">', *fields, '  <button type="submit">Send</button>', "</form>"])
+    plain = "\n".join(
+        [f'<form method="post" action="{url}">', *fields, '  <button type="submit">Send</button>', "</form>"]
+    )
     return iframe, plain

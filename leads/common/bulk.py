@@ -5,6 +5,7 @@ every one of them in Python: at 500 leads × 15 fields that was two thirds of an
 time (profiled: 9.6 of 14.3 s for 2,000 leads). Here the values travel as one VALUES list, each
 cast to its column's type, and PostgreSQL joins it on the primary key.
 """
+
 import json
 import logging
 from collections.abc import Sequence
@@ -48,7 +49,6 @@ def objects_update(*, objects: Sequence[models.Model], fields: Sequence[str], ba
     return updated
 
 
-
 def objects_insert(*, objects: Sequence[models.Model], ignore_conflicts: bool = False, batch_size: int = 5000) -> int:
     """INSERT new (unsaved) `objects` of one model, like bulk_create but cheap per row; returns rows
     inserted. Primary keys are not set on the objects (no caller reads them back).
@@ -79,7 +79,12 @@ def objects_insert(*, objects: Sequence[models.Model], ignore_conflicts: bool = 
             for field in columns:
                 attname = field.attname
                 if isinstance(field, models.JSONField):  # as text: an array of jsonb is cast from text
-                    params.append([None if (value := getattr(obj, attname)) is None else json.dumps(value, cls=field.encoder) for obj in batch])
+                    params.append(
+                        [
+                            None if (value := getattr(obj, attname)) is None else json.dumps(value, cls=field.encoder)
+                            for obj in batch
+                        ]
+                    )
                 else:
                     params.append([field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in batch])
             cursor.execute(sql.replace("::jsonb[]", "::text[]::jsonb[]"), params)
@@ -143,7 +148,8 @@ def statistics_refresh(*models_: type[models.Model]) -> list[str]:
             [tables],
         )
         stale = [
-            name for name, reltuples, relpages, pages in cursor.fetchall()
+            name
+            for name, reltuples, relpages, pages in cursor.fetchall()
             if pages >= STATISTICS_MIN_PAGES and (reltuples < 0 or pages > relpages * STATISTICS_GROWTH)
         ]
         analyzed = []

@@ -1,6 +1,7 @@
 """Writing many rows fast: COPY into the table (PostgreSQL), or bulk_create/bulk_update elsewhere
 (the SQLite of `make run`). capture_many writes a batch's leads, capture records and timeline entries
 with these: several times faster than INSERT … VALUES for thousands of rows."""
+
 from functools import cache
 from typing import Any
 
@@ -17,7 +18,9 @@ def _plain(f: models.Field) -> bool:
     JSON, countries, normalised emails, IP addresses)."""
     if f.is_relation or type(f) in (models.CharField, models.URLField):
         return True
-    return isinstance(f, (models.BooleanField, models.DateTimeField, models.FloatField, models.IntegerField, models.TextField))
+    return isinstance(
+        f, (models.BooleanField, models.DateTimeField, models.FloatField, models.IntegerField, models.TextField)
+    )
 
 
 @cache
@@ -46,7 +49,9 @@ def copy_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> list[i
         ids = [pk for (pk,) in cursor.fetchall()]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(table),
-            sql.SQL(", ").join(sql.Identifier(name) for name in [model._meta.pk.column, *(f.column for f, _ in columns)]),
+            sql.SQL(", ").join(
+                sql.Identifier(name) for name in [model._meta.pk.column, *(f.column for f, _ in columns)]
+            ),
         )
         # The raw psycopg cursor: wrap its errors as Django's (a unique clash is an IntegrityError).
         with wrapper.wrap_database_errors, cursor.cursor.copy(statement) as copy:
@@ -74,10 +79,19 @@ def copy_update(model: type[models.Model], objects: list[models.Model], names: l
     table, temp, pk = model._meta.db_table, "leadcrm_import_changes", model._meta.pk.column
     columns = [sql.Identifier(f.column) for f in fields]
     with wrapper.cursor() as cursor:
-        cursor.execute(sql.SQL("CREATE TEMPORARY TABLE {} AS SELECT {}, {} FROM {} WITH NO DATA").format(
-            sql.Identifier(temp), sql.Identifier(pk), sql.SQL(", ").join(columns), sql.Identifier(table),
-        ).as_string(cursor.cursor))
-        copy_sql = sql.SQL("COPY {} ({}, {}) FROM STDIN").format(sql.Identifier(temp), sql.Identifier(pk), sql.SQL(", ").join(columns))
+        cursor.execute(
+            sql.SQL("CREATE TEMPORARY TABLE {} AS SELECT {}, {} FROM {} WITH NO DATA")
+            .format(
+                sql.Identifier(temp),
+                sql.Identifier(pk),
+                sql.SQL(", ").join(columns),
+                sql.Identifier(table),
+            )
+            .as_string(cursor.cursor)
+        )
+        copy_sql = sql.SQL("COPY {} ({}, {}) FROM STDIN").format(
+            sql.Identifier(temp), sql.Identifier(pk), sql.SQL(", ").join(columns)
+        )
         with wrapper.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
             for obj in objects:
                 values = [obj.pk]
@@ -85,11 +99,17 @@ def copy_update(model: type[models.Model], objects: list[models.Model], names: l
                     value = getattr(obj, f.attname)
                     values.append(value if as_is else f.get_db_prep_save(value, wrapper))
                 copy.write_row(values)
-        cursor.execute(sql.SQL("UPDATE {} AS target SET {} FROM {} AS changes WHERE target.{} = changes.{}").format(
-            sql.Identifier(table),
-            sql.SQL(", ").join(sql.SQL("{} = changes.{}").format(column, column) for column in columns),
-            sql.Identifier(temp), sql.Identifier(pk), sql.Identifier(pk),
-        ).as_string(cursor.cursor))
+        cursor.execute(
+            sql.SQL("UPDATE {} AS target SET {} FROM {} AS changes WHERE target.{} = changes.{}")
+            .format(
+                sql.Identifier(table),
+                sql.SQL(", ").join(sql.SQL("{} = changes.{}").format(column, column) for column in columns),
+                sql.Identifier(temp),
+                sql.Identifier(pk),
+                sql.Identifier(pk),
+            )
+            .as_string(cursor.cursor)
+        )
         cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(temp)).as_string(cursor.cursor))
 
 

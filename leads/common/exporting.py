@@ -3,6 +3,7 @@
 A cell that a spreadsheet would read as a formula (=, +, -, @, or a tab/CR/LF first) is prefixed
 with an apostrophe, so `=HYPERLINK(…)` typed into a public form shows as text, never runs.
 """
+
 import csv
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +26,11 @@ def cell_safe(value: Any, *, zone=None) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else value.isoformat(" ")
+        return (
+            timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M:%S")
+            if timezone.is_aware(value)
+            else value.isoformat(" ")
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float)):

@@ -6,6 +6,7 @@ AXES_CLIENT_IP_CALLABLE) count on. X-Forwarded-For is read only when the request
 TRUSTED_PROXIES (none by default): anybody can send that header, so trusting it from anyone else
 let one client rotate it and look like forty.
 """
+
 import ipaddress
 from functools import lru_cache
 

@@ -19,6 +19,7 @@ statistics say. With more, the count is the planner's estimate and the page is t
 only ever taken when at least that many matches lie behind each row it must find: a page of 500
 walks only past 20,000 matches.
 """
+
 from __future__ import annotations
 
 import functools
@@ -72,11 +73,24 @@ def ordering_of(queryset: QuerySet) -> list[Term] | None:
 
 
 # Column types whose order Python and PostgreSQL agree on (text is left out: collations differ).
-SORTABLE_TYPES = frozenset({
-    "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField",
-    "PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField", "DecimalField", "FloatField",
-    "DateTimeField", "DateField", "BooleanField",
-})
+SORTABLE_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "DecimalField",
+        "FloatField",
+        "DateTimeField",
+        "DateField",
+        "BooleanField",
+    }
+)
 
 
 def _sorts_like_the_database(queryset: QuerySet, name: str) -> bool:
@@ -159,7 +173,11 @@ def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT) -> Match
         if not postgres:
             return Matches(count=unordered.count(), exact=True)
         capped = unordered[: limit + 1].count()
-        return Matches(count=capped, exact=True) if capped <= limit else Matches(count=max(_estimate(unordered), capped), exact=False)
+        return (
+            Matches(count=capped, exact=True)
+            if capped <= limit
+            else Matches(count=max(_estimate(unordered), capped), exact=False)
+        )
     values = unordered.values_list(*[t.name for t in terms])[: limit + 1]
     if not postgres:
         keys = list(values)

@@ -2,6 +2,7 @@
 
 They return the canonical form or raise ValueError with a message users can act on.
 """
+
 import phonenumbers
 from django.conf import settings
 

@@ -11,6 +11,7 @@ The estimate is information only: it never decides whether there is a next page.
 is approximate, a page reads one row more than it shows, and `next` exists exactly when that row
 does (a planner estimate on a freshly imported table once ended an API walk at 1,001 of 9,200 leads).
 """
+
 import json
 from collections import OrderedDict
 

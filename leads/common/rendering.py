@@ -7,6 +7,7 @@ loaders at all. The context holds plain dicts of strings, never model objects, a
 a template names is checked against the allowed fields before it renders, so a typo or an attempt
 to reach `lead.owner` is an error the editor shows, not a silent blank.
 """
+
 from __future__ import annotations
 
 import html
@@ -26,13 +27,27 @@ if TYPE_CHECKING:  # the lead is read, never imported: common sits below the mod
 # csrf_token, for, with, templatetag, widthratio…) is refused.
 ALLOWED_TAGS = ("if", "elif", "else", "endif", "comment", "endcomment")
 ALLOWED_FILTERS = (
-    "default", "default_if_none", "upper", "lower", "title", "capfirst", "truncatechars", "truncatewords",
-    "cut", "yesno", "length", "first", "last", "urlencode",
+    "default",
+    "default_if_none",
+    "upper",
+    "lower",
+    "title",
+    "capfirst",
+    "truncatechars",
+    "truncatewords",
+    "cut",
+    "yesno",
+    "length",
+    "first",
+    "last",
+    "urlencode",
 )
 LEAD_FIELDS = ("first_name", "last_name", "full_name", "company", "job_title", "city", "country")
 SENDER_FIELDS = ("name", "email")
 ALLOWED_NAMES = (
-    *(f"lead.{name}" for name in LEAD_FIELDS), *(f"sender.{name}" for name in SENDER_FIELDS), "unsubscribe_url",
+    *(f"lead.{name}" for name in LEAD_FIELDS),
+    *(f"sender.{name}" for name in SENDER_FIELDS),
+    "unsubscribe_url",
 )
 
 TAG_NOT_ALLOWED = "The tag {{% {tag} %}} is not allowed in emails. Allowed: if, elif, else, comment."
@@ -119,8 +134,12 @@ def _compiled(source: str):
 def lead_context(*, lead: Lead) -> dict[str, str]:
     """The only lead fields a template sees, as plain strings."""
     return {
-        "first_name": lead.first_name, "last_name": lead.last_name, "full_name": lead.full_name,
-        "company": lead.company, "job_title": lead.job_title, "city": lead.city,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "full_name": lead.full_name,
+        "company": lead.company,
+        "job_title": lead.job_title,
+        "city": lead.city,
         "country": str(lead.country.name) if lead.country else "",
     }
 
@@ -145,7 +164,9 @@ def header_safe(*, value: str, field: str) -> str:
 
 def email_render(*, subject: str, body: str, lead: Lead, sender: dict[str, str], unsubscribe_url: str) -> RenderedEmail:
     """Render a step's subject and text body for one lead; RenderError when refused."""
-    context = Context({"lead": lead_context(lead=lead), "sender": dict(sender), "unsubscribe_url": unsubscribe_url}, autoescape=False)
+    context = Context(
+        {"lead": lead_context(lead=lead), "sender": dict(sender), "unsubscribe_url": unsubscribe_url}, autoescape=False
+    )
     rendered_subject = template_compile(source=subject, field="subject").render(context).strip()
     _no_line_breaks(rendered_subject, "subject")
     if not rendered_subject:

@@ -20,6 +20,7 @@ Responses are bounded: connect, read and total time, at most N redirects, a size
 streamed and cut off), accepted content types only; no cookies are kept and no proxy from the
 environment is used (urllib3 reads neither).
 """
+
 import ipaddress
 import logging
 import re
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 class ProviderUnavailable(Exception):
     """A provider could not answer right now (timeout, rate limit, server error). The run goes
     on without it; a later re-enrichment (enrich_leads --stale) asks again."""
+
 
 USER_AGENT = "LeadCRM-Enrichment/1.0 (company profile lookup for a CRM; one page per lead)"
 
@@ -74,8 +76,17 @@ INTERNAL_NAMES = frozenset(
     {"localhost", "metadata", "metadata.google.internal", "instance-data", "ip6-localhost", "ip6-loopback"}
 )
 INTERNAL_SUFFIXES = (
-    ".localhost", ".local", ".localdomain", ".internal", ".intranet", ".lan", ".home", ".corp", ".private",
-    ".home.arpa", ".arpa",
+    ".localhost",
+    ".local",
+    ".localdomain",
+    ".internal",
+    ".intranet",
+    ".lan",
+    ".home",
+    ".corp",
+    ".private",
+    ".home.arpa",
+    ".arpa",
 )
 SHARED_NETWORK = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
@@ -369,8 +380,12 @@ def _open(target: Target, *, headers: dict[str, str], limits: Limits, deadline: 
         )
         pool = _pool(target, address, timeout)
         response = pool_urlopen(
-            pool, "GET", target.request_path, headers={**headers, "Host": target.host_header},
-            decode_content=True, timeout=timeout,
+            pool,
+            "GET",
+            target.request_path,
+            headers={**headers, "Host": target.host_header},
+            decode_content=True,
+            timeout=timeout,
         )
         if response is not None:  # None: refused or unreachable, try the next address
             return pool, response
@@ -442,8 +457,13 @@ def url_fetch(
                 raise FetchError(WRONG_CONTENT_TYPE)
             body, truncated = _read_capped(response, limits=limits, deadline=deadline)
             return FetchResult(
-                url=current, status=response.status, content_type=media, charset=charset, body=body,
-                truncated=truncated, redirects=tuple(history),
+                url=current,
+                status=response.status,
+                content_type=media,
+                charset=charset,
+                body=body,
+                truncated=truncated,
+                redirects=tuple(history),
             )
         finally:
             response.close()

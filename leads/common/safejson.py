@@ -8,6 +8,7 @@ goes through json_loads_safe. It refuses, with a message (and the field when the
 - lone surrogates ("\\ud800"), which cannot be encoded to UTF-8 for the database,
 - NUL in an object key (a NUL in a value is each field's own per-field error).
 """
+
 import json
 import math
 import re
@@ -116,7 +117,10 @@ def json_loads_safe(body: bytes | str) -> Any:
         data = json.loads(body, parse_int=_int, parse_float=_float, parse_constant=_constant, object_pairs_hook=_pairs)
     except JSONRejected:
         raise
-    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; RecursionError cannot happen after the depth check
+    except (
+        ValueError,
+        RecursionError,
+    ):  # JSONDecodeError is a ValueError; RecursionError cannot happen after the depth check
         raise JSONRejected(BODY_NOT_JSON) from None
     problem = text_problem(data)
     if problem is not None:

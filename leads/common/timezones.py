@@ -1,6 +1,7 @@
 """Time zones, in one place: which names are valid, a zone by name, the time where a lead is and
 whether it is business hours there, and which zone a country or place is in (from the tz
 database's own zone.tab, shipped by the tzdata package, never fetched)."""
+
 import importlib.resources
 import zoneinfo
 from datetime import datetime, time

@@ -1,5 +1,6 @@
 """Validation and normalisation of lead data, shared by the API serializer, the HTML
 forms and (later) every capture channel. Messages are constants that tests assert on."""
+
 import json
 from typing import Any
 
@@ -23,7 +24,13 @@ def id_parse(value: Any) -> int | None:
     """A database id typed or posted by a user, or None. ASCII digits only: "²" passes
     str.isdigit() but not int() (a 500 on seven form endpoints), and a 30-digit number passes
     int() but not the database (another 500)."""
-    text = value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
+    text = (
+        value.strip()
+        if isinstance(value, str)
+        else str(value)
+        if isinstance(value, int) and not isinstance(value, bool)
+        else ""
+    )
     if not (text.isascii() and text.isdigit()) or len(text) > 19:
         return None
     number = int(text)

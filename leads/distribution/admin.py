@@ -1,5 +1,6 @@
 """Admin for distribution (docs/distribution.md): agents, team routing (an inline of the Team admin), territories, and the
 assignment, call and notification logs; "Assign now" is an action of the Lead admin."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -51,8 +52,17 @@ class AgentForm(forms.ModelForm):
     class Meta:
         model = Agent
         fields = (
-            "user", "is_active", "max_open_leads", "max_new_per_day", "out_of_office_from", "out_of_office_until",
-            "time_zone", "working_hours", "phone", "languages", "skills",
+            "user",
+            "is_active",
+            "max_open_leads",
+            "max_new_per_day",
+            "out_of_office_from",
+            "out_of_office_until",
+            "time_zone",
+            "working_hours",
+            "phone",
+            "languages",
+            "skills",
         )
 
     def clean_time_zone(self) -> str:
@@ -81,7 +91,16 @@ class AgentAdmin(admin.ModelAdmin):
     """Sales reps' routing profiles: capacity, out of office, working hours (in their zone), phone."""
 
     form = AgentForm
-    list_display = ("user", "is_active", "max_open_leads", "max_new_per_day", "out_of_office_from", "out_of_office_until", "time_zone", "phone")
+    list_display = (
+        "user",
+        "is_active",
+        "max_open_leads",
+        "max_new_per_day",
+        "out_of_office_from",
+        "out_of_office_until",
+        "time_zone",
+        "phone",
+    )
     list_editable = ("is_active",)
     list_filter = ("is_active",)
     search_fields = ("user__username", "user__first_name", "user__last_name", "phone")
@@ -143,7 +162,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AssignmentAdmin(ReadOnlyAdmin):
     """Every placing of a lead, with its reason: the assignment and reassignment log."""
 
-    list_display = ("assigned_at", "lead", "agent", "team", "territory", "reason", "sla_due_at", "first_contact_at", "detail")
+    list_display = (
+        "assigned_at",
+        "lead",
+        "agent",
+        "team",
+        "territory",
+        "reason",
+        "sla_due_at",
+        "first_contact_at",
+        "detail",
+    )
     list_filter = ("reason", "team", ("assigned_at", admin.DateFieldListFilter))
     search_fields = ("agent__username", "detail")
     list_select_related = ("lead", "agent", "team", "territory")
@@ -155,7 +184,17 @@ class AssignmentAdmin(ReadOnlyAdmin):
 
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "from_number", "to_number", "route", "agent", "team", "lead", "duration_seconds", "outcome")
+    list_display = (
+        "started_at",
+        "from_number",
+        "to_number",
+        "route",
+        "agent",
+        "team",
+        "lead",
+        "duration_seconds",
+        "outcome",
+    )
     list_filter = ("route", "team", "outcome")
     search_fields = ("call_id", "from_number", "to_number")
     list_select_related = ("agent", "team", "lead")
@@ -178,7 +217,11 @@ class NotificationAdmin(ReadOnlyAdmin):
 @admin.action(description="Assign now (territory → team → round robin)", permissions=["change"])
 def assign_now(modeladmin, request: HttpRequest, queryset: QuerySet[Lead]):
     """Queue assignment of the selected unassigned open leads, in batches of 500."""
-    ids = list(queryset.filter(owner__isnull=True, status__in=OPEN_STATUSES).order_by("pk").values_list("pk", flat=True))
+    ids = list(
+        queryset.filter(owner__isnull=True, status__in=OPEN_STATUSES).order_by("pk").values_list("pk", flat=True)
+    )
     for start in range(0, len(ids), 500):
         jobs.enqueue("leads.tasks.assign_leads_task", ids[start : start + 500])
-    modeladmin.message_user(request, ASSIGN_QUEUED.format(count=len(ids), owned=queryset.count() - len(ids)), messages.SUCCESS)
+    modeladmin.message_user(
+        request, ASSIGN_QUEUED.format(count=len(ids), owned=queryset.count() - len(ids)), messages.SUCCESS
+    )

@@ -5,6 +5,7 @@ Everything takes `now`, so tests freeze the clock by passing it rather than patc
 A user without an Agent row routes with the defaults: active, UTC, Monday–Friday 09:00–17:00,
 no capacity limits.
 """
+
 from __future__ import annotations
 
 import zoneinfo
@@ -168,7 +169,13 @@ class Load:
 
 
 def unavailable_reason(
-    *, user, agent, now: datetime, working_hours: bool, load: Load | None = None, need_phone: bool = False,
+    *,
+    user,
+    agent,
+    now: datetime,
+    working_hours: bool,
+    load: Load | None = None,
+    need_phone: bool = False,
 ) -> str | None:
     """None if the agent can take a lead now, else why not (one of the constants above).
     `load` None skips the capacity checks (a call from a lead the agent already owns)."""
@@ -217,10 +224,17 @@ def agent_loads(*, agents: dict[int, object], now: datetime) -> dict[int, Load]:
     if not limited:
         return {}
     open_ids = [user_id for user_id, agent in limited.items() if agent.max_open_leads is not None]
-    open_counts = dict(
-        Lead.objects.filter(owner_id__in=open_ids, status__in=OPEN_STATUSES).order_by()
-        .values_list("owner_id").annotate(n=Count("id")).values_list("owner_id", "n")
-    ) if open_ids else {}
+    open_counts = (
+        dict(
+            Lead.objects.filter(owner_id__in=open_ids, status__in=OPEN_STATUSES)
+            .order_by()
+            .values_list("owner_id")
+            .annotate(n=Count("id"))
+            .values_list("owner_id", "n")
+        )
+        if open_ids
+        else {}
+    )
     day_ids = {user_id: agent for user_id, agent in limited.items() if agent.max_new_per_day is not None}
     today = assignments_today(agents=day_ids, now=now)
     return {
@@ -236,6 +250,9 @@ def assignments_today(*, agents: dict[int, object], now: datetime) -> dict[int, 
         return {}
     starts = {user_id: day_start(agent, now) for user_id, agent in agents.items()}
     counts = Assignment.objects.filter(agent_id__in=list(agents), assigned_at__gte=min(starts.values())).aggregate(
-        **{f"u{user_id}": Count("id", filter=Q(agent_id=user_id, assigned_at__gte=start)) for user_id, start in starts.items()}
+        **{
+            f"u{user_id}": Count("id", filter=Q(agent_id=user_id, assigned_at__gte=start))
+            for user_id, start in starts.items()
+        }
     )
     return {user_id: counts.get(f"u{user_id}") or 0 for user_id in agents}

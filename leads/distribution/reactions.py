@@ -1,4 +1,5 @@
 """How distribution reacts to events (registered in leads.reactions)."""
+
 from ..events import Event
 from .sla import lead_first_contact
 

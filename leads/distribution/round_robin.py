@@ -13,6 +13,7 @@ skip one. NO KEY UPDATE, not UPDATE: leads and assignments referencing the team 
 a team) take KEY SHARE locks on it, and must not wait for a rotation. Several teams are locked
 in id order. A batch takes many turns under one lock (Rotation.take), then saves them at once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -92,8 +93,13 @@ class Rotation:
         self.loads = loads
 
     def take(
-        self, *, now: datetime, exclude_user_ids: Iterable[int] = (), working_hours: bool | None = None,
-        need_phone: bool = False, check_capacity: bool = True,
+        self,
+        *,
+        now: datetime,
+        exclude_user_ids: Iterable[int] = (),
+        working_hours: bool | None = None,
+        need_phone: bool = False,
+        check_capacity: bool = True,
     ) -> Turn:
         """One turn: the next available member by smooth WRR (Turn.user None: nobody)."""
         if working_hours is None:
@@ -106,7 +112,11 @@ class Rotation:
                 turn.skipped[member.user.username] = MISSED_SLA
                 continue
             why = unavailable_reason(
-                user=member.user, agent=member.agent, now=now, working_hours=working_hours, need_phone=need_phone,
+                user=member.user,
+                agent=member.agent,
+                now=now,
+                working_hours=working_hours,
+                need_phone=need_phone,
                 load=self.loads.get(member.user.pk) if check_capacity else None,
             )
             if why:
@@ -163,8 +173,10 @@ def rotations_lock(team_ids: Iterable[int], *, now: datetime) -> dict[int, Rotat
     if not ids:
         return {}
     teams = list(
-        Team.objects.select_for_update(no_key=True, of=("self",)).select_related("routing", "manager")
-        .filter(pk__in=ids).order_by("pk")
+        Team.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("routing", "manager")
+        .filter(pk__in=ids)
+        .order_by("pk")
     )
     memberships = list(
         TeamMembership.objects.filter(team_id__in=ids).select_related("user", "user__agent", "rotation").order_by("pk")
@@ -178,9 +190,15 @@ def rotations_lock(team_ids: Iterable[int], *, now: datetime) -> dict[int, Rotat
         state = _rotation_state(m)
         agent = _agent_of(m.user)
         agents[m.user.pk] = agent
-        by_team.setdefault(m.team_id, []).append(Member(
-            membership_id=m.pk, user=m.user, agent=agent, weight=m.weight, current_weight=state.current_weight if state else 0,
-        ))
+        by_team.setdefault(m.team_id, []).append(
+            Member(
+                membership_id=m.pk,
+                user=m.user,
+                agent=agent,
+                weight=m.weight,
+                current_weight=state.current_weight if state else 0,
+            )
+        )
     loads = agent_loads(agents=agents, now=now)
     return {team.pk: Rotation(team, by_team[team.pk], loads) for team in teams}
 

@@ -1,5 +1,6 @@
 """Reads behind the distribution pages: agents' load, queues, SLA breaches, the reassignment log,
 response times, and a rep's own queue. Each is a fixed number of queries, whatever the data."""
+
 from __future__ import annotations
 
 import statistics
@@ -68,11 +69,21 @@ def agent_own_load(*, user) -> tuple[int, int | None]:
     """(open leads, capacity) of one agent: the numbers behind the warning on the rep's queue."""
     row = (
         Agent.objects.filter(user_id=user.pk, max_open_leads__isnull=False)
-        .annotate(open_leads=Coalesce(Subquery(
-            Lead.objects.filter(owner_id=OuterRef("user_id"), status__in=OPEN_STATUSES).order_by()
-            .values("owner_id").annotate(n=Count("*")).values("n")[:1], output_field=IntegerField(),
-        ), Value(0)))
-        .values_list("open_leads", "max_open_leads").first()
+        .annotate(
+            open_leads=Coalesce(
+                Subquery(
+                    Lead.objects.filter(owner_id=OuterRef("user_id"), status__in=OPEN_STATUSES)
+                    .order_by()
+                    .values("owner_id")
+                    .annotate(n=Count("*"))
+                    .values("n")[:1],
+                    output_field=IntegerField(),
+                ),
+                Value(0),
+            )
+        )
+        .values_list("open_leads", "max_open_leads")
+        .first()
     )  # one query; none at all is counted for an agent without a limit
     return row if row is not None else (0, None)
 
@@ -80,8 +91,11 @@ def agent_own_load(*, user) -> tuple[int, int | None]:
 def _open_count():
     return Coalesce(
         Subquery(
-            Lead.objects.filter(owner_id=OuterRef("pk"), status__in=OPEN_STATUSES).order_by()
-            .values("owner_id").annotate(n=Count("*")).values("n")[:1],  # count(*): an index-only count
+            Lead.objects.filter(owner_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+            .order_by()
+            .values("owner_id")
+            .annotate(n=Count("*"))
+            .values("n")[:1],  # count(*): an index-only count
             output_field=IntegerField(),
         ),
         Value(0),
@@ -92,9 +106,13 @@ def agent_board(*, now: datetime) -> list[AgentRow]:
     """Every rep in a team (or with a routing profile): teams, open leads against capacity, new
     leads today against the daily limit, and whether they can take a lead right now."""
     users = list(
-        User.objects.filter(Q(team_memberships__isnull=False) | Q(agent__isnull=False)).distinct()
-        .select_related("agent").annotate(open_leads=_open_count())
-        .prefetch_related(Prefetch("team_memberships", queryset=TeamMembership.objects.select_related("team").order_by("team__name")))
+        User.objects.filter(Q(team_memberships__isnull=False) | Q(agent__isnull=False))
+        .distinct()
+        .select_related("agent")
+        .annotate(open_leads=_open_count())
+        .prefetch_related(
+            Prefetch("team_memberships", queryset=TeamMembership.objects.select_related("team").order_by("team__name"))
+        )
         .order_by("username")
     )
     agents = {user.pk: _agent(user) for user in users}
@@ -104,10 +122,16 @@ def agent_board(*, now: datetime) -> list[AgentRow]:
         agent = agents[user.pk]
         load = Load(open_leads=user.open_leads, new_today=today.get(user.pk, 0))
         why = unavailable_reason(user=user, agent=agent, now=now, working_hours=True, load=load)
-        rows.append(AgentRow(
-            user=user, agent=agent, teams=[m.team.name for m in user.team_memberships.all()], open_leads=user.open_leads,
-            new_today=load.new_today, status=why or "available",
-        ))
+        rows.append(
+            AgentRow(
+                user=user,
+                agent=agent,
+                teams=[m.team.name for m in user.team_memberships.all()],
+                open_leads=user.open_leads,
+                new_today=load.new_today,
+                status=why or "available",
+            )
+        )
     return rows
 
 
@@ -133,13 +157,18 @@ def queue_summary(*, user) -> QueueSummary:
     """Leads waiting in team queues: per team (how many, the oldest, the best score), the best
     ones first, and how many open leads have no team at all (no territory matched)."""
     teams = list(
-        _waiting(user).order_by().values("team_id", "team__name")
-        .annotate(waiting=Count("pk"), oldest=Min("created_at"), best=Max("score")).order_by("team__name")
+        _waiting(user)
+        .order_by()
+        .values("team_id", "team__name")
+        .annotate(waiting=Count("pk"), oldest=Min("created_at"), best=Max("score"))
+        .order_by("team__name")
     )
     leads = list(_waiting(user).select_related("team").order_by("-score", "created_at", "id")[:LIST_LIMIT])
-    unrouted = visible_to(user).filter(
-        owner__isnull=True, team__isnull=True, status__in=OPEN_STATUSES, processed_at__isnull=False
-    ).count()
+    unrouted = (
+        visible_to(user)
+        .filter(owner__isnull=True, team__isnull=True, status__in=OPEN_STATUSES, processed_at__isnull=False)
+        .count()
+    )
     return QueueSummary(teams=teams, leads=leads, unrouted=unrouted)
 
 
@@ -155,7 +184,8 @@ def reassignment_log(*, limit: int = LOG_LIMIT) -> list[Assignment]:
     """The latest SLA reassignments and escalations."""
     return list(
         Assignment.objects.filter(reason__in=[Assignment.Reason.SLA, Assignment.Reason.ESCALATION])
-        .select_related("lead", "agent", "team").order_by("-assigned_at", "-id")[:limit]
+        .select_related("lead", "agent", "team")
+        .order_by("-assigned_at", "-id")[:limit]
     )
 
 
@@ -215,17 +245,28 @@ def _within() -> Q:
 def _grouped_sql(assignments: QuerySet[Assignment], key: str, now: datetime) -> list[ResponseTimes]:
     seconds = _Epoch(F("first_contact_at") - F("assigned_at"))
     rows = (
-        assignments.exclude(**{f"{key}__isnull": True}).order_by().values(key)
+        assignments.exclude(**{f"{key}__isnull": True})
+        .order_by()
+        .values(key)
         .annotate(
-            n=Count("pk"), contacted=Count("pk", filter=Q(first_contact_at__isnull=False)),
-            median=_Percentile(seconds, fraction=0.5), p90=_Percentile(seconds, fraction=0.9),
-            decided=Count("pk", filter=_decided(now)), within=Count("pk", filter=_within()),
-        ).order_by(key)
+            n=Count("pk"),
+            contacted=Count("pk", filter=Q(first_contact_at__isnull=False)),
+            median=_Percentile(seconds, fraction=0.5),
+            p90=_Percentile(seconds, fraction=0.9),
+            decided=Count("pk", filter=_decided(now)),
+            within=Count("pk", filter=_within()),
+        )
+        .order_by(key)
     )
     return [
         ResponseTimes(
-            name=row[key], assignments=row["n"], contacted=row["contacted"], median=row["median"], p90=row["p90"],
-            decided=row["decided"], within_sla=row["within"],
+            name=row[key],
+            assignments=row["n"],
+            contacted=row["contacted"],
+            median=row["median"],
+            p90=row["p90"],
+            decided=row["decided"],
+            within_sla=row["within"],
         )
         for row in rows
     ]
@@ -245,22 +286,32 @@ def _percentile(values: list[float], fraction: float) -> float | None:
 def _grouped_python(assignments: QuerySet[Assignment], key: str, now: datetime) -> list[ResponseTimes]:
     """The same figures on databases without percentile_cont (SQLite, for `make run`)."""
     groups: dict[str, list[tuple]] = {}
-    for row in assignments.exclude(**{f"{key}__isnull": True}).values_list(key, "assigned_at", "first_contact_at", "sla_due_at"):
+    for row in assignments.exclude(**{f"{key}__isnull": True}).values_list(
+        key, "assigned_at", "first_contact_at", "sla_due_at"
+    ):
         groups.setdefault(row[0], []).append(row[1:])
     report = []
     for name in sorted(groups):
         rows = groups[name]
         times = [(contact - assigned).total_seconds() for assigned, contact, _ in rows if contact is not None]
         decided = [(contact, due) for _, contact, due in rows if due is not None and (contact is not None or due < now)]
-        report.append(ResponseTimes(
-            name=name, assignments=len(rows), contacted=len(times), median=statistics.median(times) if times else None,
-            p90=_percentile(times, 0.9), decided=len(decided),
-            within_sla=sum(1 for contact, due in decided if contact is not None and contact <= due),
-        ))
+        report.append(
+            ResponseTimes(
+                name=name,
+                assignments=len(rows),
+                contacted=len(times),
+                median=statistics.median(times) if times else None,
+                p90=_percentile(times, 0.9),
+                decided=len(decided),
+                within_sla=sum(1 for contact, due in decided if contact is not None and contact <= due),
+            )
+        )
     return report
 
 
-def response_times(*, now: datetime, window: timedelta = RESPONSE_WINDOW, agent_id: int | None = None) -> ResponseReport:
+def response_times(
+    *, now: datetime, window: timedelta = RESPONSE_WINDOW, agent_id: int | None = None
+) -> ResponseReport:
     """Per rep and per team, over the assignments of the last `window`: median and p90 time to
     first contact, and the share of first contacts within the SLA. Two queries."""
     since = now - window
@@ -269,7 +320,8 @@ def response_times(*, now: datetime, window: timedelta = RESPONSE_WINDOW, agent_
         assignments = assignments.filter(agent_id=agent_id)
     grouped = _grouped_sql if connection.vendor == "postgresql" else _grouped_python
     return ResponseReport(
-        since=since, reps=grouped(assignments, "agent__username", now),
+        since=since,
+        reps=grouped(assignments, "agent__username", now),
         teams=[] if agent_id is not None else grouped(assignments, "team__name", now),
     )
 
@@ -277,12 +329,12 @@ def response_times(*, now: datetime, window: timedelta = RESPONSE_WINDOW, agent_
 # --- A rep's own queue ------------------------------------------------------------------------
 
 
-
 def rep_queue(*, user) -> QuerySet[Lead]:
     """The rep's leads still waiting for a first contact, by priority: grade (A first), then
     the SLA deadline (soonest first; none last)."""
     return (
-        visible_to(user).filter(owner_id=user.pk, status__in=OPEN_STATUSES, first_contacted_at__isnull=True)
+        visible_to(user)
+        .filter(owner_id=user.pk, status__in=OPEN_STATUSES, first_contacted_at__isnull=True)
         .select_related("team")
         .order_by(GRADE_ORDER, F("sla_due_at").asc(nulls_last=True), "-score", "id")
     )

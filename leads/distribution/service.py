@@ -13,10 +13,11 @@ set-based SQL, so a batch of 100 costs about as many statements as a single lead
 Lock order, always: the leads (FOR UPDATE, in id order), then the teams (FOR NO KEY UPDATE, in
 id order).
 """
+
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +31,7 @@ from ..models import Agent, Assignment, Interaction, Lead, Notification, Team, T
 from .availability import OPEN_STATUSES, sla_due, unavailable_reason
 from .round_robin import Rotation, Turn, rotation_take, rotations_lock, rotations_save, team_settings
 from .territories import TerritoryRoute, territories_active, territory_match
+from .texts import lead_label, nobody_text, turn_text
 
 logger = logging.getLogger(__name__)
 
@@ -68,35 +70,6 @@ class _Owner:
     teams: list[Team]
 
 
-def _skipped_text(skipped: dict[str, str]) -> str:
-    """'2 skipped: out of office' or '3 skipped: 2 out of office, 1 at capacity'."""
-    if not skipped:
-        return ""
-    counts = Counter(skipped.values())
-    if len(counts) == 1:
-        return f"{len(skipped)} skipped: {next(iter(counts))}"
-    return f"{len(skipped)} skipped: " + ", ".join(f"{n} {why}" for why, n in counts.most_common())
-
-
-def nobody_text(turn: Turn) -> str:
-    """'nobody available: 2 out of office, 1 at capacity'."""
-    if not turn.members:
-        return "nobody available: no members"
-    counts = Counter(turn.skipped.values())
-    return "nobody available: " + ", ".join(f"{n} {why}" for why, n in counts.most_common())
-
-
-def turn_text(turn: Turn, how: str = "round robin") -> str:
-    """'rep2 (round robin, 2 skipped: out of office)'."""
-    skipped = _skipped_text(turn.skipped)
-    return f"{turn.user.username} ({how}{', ' + skipped if skipped else ''})"
-
-
-def _lead_name(lead: Lead) -> str:
-    name = str(lead)
-    return f"{name} ({lead.company})" if lead.company and lead.company not in name else name
-
-
 def _email_later(notification_ids: list[int]) -> None:
 
     for start in range(0, len(notification_ids), EMAIL_BATCH):
@@ -126,31 +99,52 @@ def _write(placed: list[tuple[Lead, Placement]], *, now: datetime, emails: list[
     # updated_at stays: the pipeline stamps processed_at only if no new data arrived while it ran
     # (updated_at ≤ its start), and its own assignment is not new data.
     for (owner_id, team_id, due, extra), ids in groups.items():
-        Lead.objects.filter(pk__in=ids).update(owner_id=owner_id, team_id=team_id, assigned_at=now, sla_due_at=due, **dict(extra))
-    assignments = Assignment.objects.bulk_create([
-        Assignment(
-            lead=lead, agent=p.user, team=p.team, territory_id=p.territory_id, reason=p.reason, detail=p.detail[:300],
-            assigned_at=now, sla_due_at=due,
+        Lead.objects.filter(pk__in=ids).update(
+            owner_id=owner_id, team_id=team_id, assigned_at=now, sla_due_at=due, **dict(extra)
         )
-        for lead, p, due, _ in rows
-    ])
+    assignments = Assignment.objects.bulk_create(
+        [
+            Assignment(
+                lead=lead,
+                agent=p.user,
+                team=p.team,
+                territory_id=p.territory_id,
+                reason=p.reason,
+                detail=p.detail[:300],
+                assigned_at=now,
+                sla_due_at=due,
+            )
+            for lead, p, due, _ in rows
+        ]
+    )
     events.leads_assigned(
         assignments=[
             events.Assignment(
-                lead=lead, previous=previous, to=p.user.username, reason=p.detail, rule=p.reason,
-                territory=p.territory_name, team=p.team.name if p.team else None, skipped=p.skipped, sla_due_at=due,
+                lead=lead,
+                previous=previous,
+                to=p.user.username,
+                reason=p.detail,
+                rule=p.reason,
+                territory=p.territory_name,
+                team=p.team.name if p.team else None,
+                skipped=p.skipped,
+                sla_due_at=due,
             )
             for lead, p, due, previous in rows
         ],
         occurred_at=now,
     )
-    notifications = Notification.objects.bulk_create([
-        Notification(
-            user=p.user, kind=Notification.Kind.ASSIGNED, lead=lead,
-            message=(p.notify or NOTIFY_NEW.format(lead=_lead_name(lead)))[:300],
-        )
-        for lead, p, _, _ in rows
-    ])
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(
+                user=p.user,
+                kind=Notification.Kind.ASSIGNED,
+                lead=lead,
+                message=(p.notify or NOTIFY_NEW.format(lead=lead_label(lead)))[:300],
+            )
+            for lead, p, _, _ in rows
+        ]
+    )
     ids = [n.pk for n in notifications]
     if emails is None:
         _email_later(ids)
@@ -185,7 +179,12 @@ def _queue_many(entries: list[tuple[Lead, int, str, str | None]], *, now: dateti
     events.leads_assigned(
         assignments=[
             events.Assignment(
-                lead=lead, previous=None, to=None, queue=team_id, reason=detail, territory=territory_name,
+                lead=lead,
+                previous=None,
+                to=None,
+                queue=team_id,
+                reason=detail,
+                territory=territory_name,
                 subject=f"Waiting in the queue: {detail}",
             )
             for lead, team_id, detail, territory_name in entries
@@ -201,7 +200,9 @@ def queue_enter(*, lead: Lead, team_id: int, detail: str, territory_name: str | 
 
 def lead_waiting_in_queue(lead: Lead) -> bool:
     """Placed in its team's queue before (so it waits there, rather than being routed again)."""
-    return Interaction.objects.filter(lead_id=lead.pk, kind=Interaction.Kind.ASSIGNMENT, data__queue=lead.team_id).exists()
+    return Interaction.objects.filter(
+        lead_id=lead.pk, kind=Interaction.Kind.ASSIGNMENT, data__queue=lead.team_id
+    ).exists()
 
 
 def _queue_markers(leads: list[Lead]) -> set[tuple[int, int]]:
@@ -264,9 +265,11 @@ def _domain_owners(leads: list[Lead]) -> dict[str, _Owner]:
     for domain, owner_id in owned.values_list("email_domain", "owner_id"):
         owner_of.setdefault(domain, owner_id)
     memberships = defaultdict(list)
-    for m in TeamMembership.objects.filter(user_id__in=set(owner_of.values())).select_related(
-        "user", "user__agent", "team", "team__routing"
-    ).order_by("pk"):
+    for m in (
+        TeamMembership.objects.filter(user_id__in=set(owner_of.values()))
+        .select_related("user", "user__agent", "team", "team__routing")
+        .order_by("pk")
+    ):
         memberships[m.user_id].append(m)
     owners = {}
     for domain, owner_id in owner_of.items():
@@ -293,7 +296,10 @@ def _returning(lead: Lead, owner: _Owner | None, *, now: datetime, preferred: li
         return None
     name = owner.user.username
     return Placement(
-        user=owner.user, agent=owner.agent, team=team, reason=Assignment.Reason.RETURNING,
+        user=owner.user,
+        agent=owner.agent,
+        team=team,
+        reason=Assignment.Reason.RETURNING,
         detail=f"returning: {lead.email_domain} is owned by {name} → team {team.name} → {name}",
     )
 
@@ -320,7 +326,9 @@ def _plan(lead: Lead, *, markers: set, territories: list[TerritoryRoute] | None)
         logger.info("lead %s left unassigned: %s", lead.pk, NO_ROUTE)
         return None
     if not route.team_ids:
-        logger.warning("lead %s left unassigned: %s", lead.pk, NO_TEAM_FOR_TERRITORY.format(territory=route.territory.name))
+        logger.warning(
+            "lead %s left unassigned: %s", lead.pk, NO_TEAM_FOR_TERRITORY.format(territory=route.territory.name)
+        )
         return None
     return _Plan(lead=lead, team_ids=list(route.team_ids), path=f"territory {route.territory.name}", route=route)
 
@@ -343,9 +351,17 @@ def _place(plan: _Plan, rotations: dict[int, Rotation], *, now: datetime):
             reason, detail = Assignment.Reason.ROUND_ROBIN, f"{plan.path} → {turn_text(turn)}"
         else:
             overflow = [f"team {t.team.name} ({nobody_text(t)})" for t in full]
-            reason, detail = Assignment.Reason.ROUND_ROBIN, " → ".join([plan.path, *overflow, f"team {turn.team.name}", turn_text(turn)])
+            reason, detail = (
+                Assignment.Reason.ROUND_ROBIN,
+                " → ".join([plan.path, *overflow, f"team {turn.team.name}", turn_text(turn)]),
+            )
         return Placement(
-            user=turn.user, agent=turn.agent, team=turn.team, reason=reason, detail=detail, skipped=turn.skipped,
+            user=turn.user,
+            agent=turn.agent,
+            team=turn.team,
+            reason=reason,
+            detail=detail,
+            skipped=turn.skipped,
             territory_id=plan.route.territory.pk if plan.route else None,
             territory_name=plan.route.territory.name if plan.route else None,
         )
@@ -363,7 +379,11 @@ def _place(plan: _Plan, rotations: dict[int, Rotation], *, now: datetime):
 
 
 def _assign_locked(
-    leads: list[Lead], *, now: datetime, territories: list[TerritoryRoute] | None, emails: list[int] | None,
+    leads: list[Lead],
+    *,
+    now: datetime,
+    territories: list[TerritoryRoute] | None,
+    emails: list[int] | None,
 ) -> dict[int, Assignment]:
     """Place locked, unowned, open leads in the given order (the caller's transaction)."""
     if not leads:
@@ -398,7 +418,10 @@ def _assign_locked(
 
 
 def lead_assign(
-    *, lead_id: int, now: datetime | None = None, territories: list[TerritoryRoute] | None = None,
+    *,
+    lead_id: int,
+    now: datetime | None = None,
+    territories: list[TerritoryRoute] | None = None,
     emails: list[int] | None = None,
 ) -> Assignment | None:
     """Give an unowned open lead to the right rep: its company's owner (returning), else its team

@@ -5,6 +5,7 @@ Rules are a JSON object of lists, all of which must match (see Territory.rules):
 country, region, postal_prefix, industry, company_size, source, and "attributes.<key>".
 Comparisons ignore case (and spaces, for postal codes).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ ATTRIBUTE_PREFIX = "attributes."
 
 RULES_NOT_DICT = 'Rules are a JSON object, e.g. {"country": ["GB", "IE"]}.'
 RULE_UNKNOWN_KEY = "Unknown rule {key!r}: use {keys} or attributes.<name>."
-RULE_NOT_LIST = "The rule {key!r} takes a list of values, e.g. [\"GB\"]."
+RULE_NOT_LIST = 'The rule {key!r} takes a list of values, e.g. ["GB"].'
 RULE_EMPTY = "The rule {key!r} has no values: remove it or list at least one."
 RULES_MISSING = "A territory that is not the catch-all needs at least one rule."
 
@@ -62,7 +63,7 @@ def territory_rules_validate(*, rules, is_catch_all: bool = False) -> dict[str, 
 
 def _lead_value(lead: Lead, key: str):
     if key.startswith(ATTRIBUTE_PREFIX):
-        return (lead.attributes or {}).get(key[len(ATTRIBUTE_PREFIX):])
+        return (lead.attributes or {}).get(key[len(ATTRIBUTE_PREFIX) :])
     if key == "country":
         return getattr(lead.country, "code", lead.country) or ""
     if key == "postal_prefix":
@@ -99,7 +100,9 @@ def territories_active() -> list[TerritoryRoute]:
     """Every active territory in routing order with its teams (two queries)."""
     territories = list(Territory.objects.filter(is_active=True).prefetch_related("teams"))
     return [
-        TerritoryRoute(territory=t, team_ids=[team.pk for team in sorted(t.teams.all(), key=lambda team: (team.name, team.pk))])
+        TerritoryRoute(
+            territory=t, team_ids=[team.pk for team in sorted(t.teams.all(), key=lambda team: (team.name, team.pk))]
+        )
         for t in territories
     ]
 

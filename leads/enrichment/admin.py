@@ -1,4 +1,5 @@
 """Admin for enrichment: the "Enrich now" action of the Lead admin (enrichment has no admin pages of its own)."""
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest

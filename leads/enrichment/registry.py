@@ -1,4 +1,5 @@
 """Which providers run, in order (later providers see what earlier ones filled)."""
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 

@@ -8,6 +8,7 @@ Rules (provenance lives in EnrichmentValue):
 All writes are set-based: one bulk update of the leads, one upsert of the provenance rows and
 one bulk insert of timeline entries per batch.
 """
+
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +29,25 @@ logger = logging.getLogger(__name__)
 
 MIN_CONFIDENCE = 0.5
 LEAD_FIELDS = (
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region", "city",
-    "postal_code", "time_zone", "industry", "company_size", "email_kind", "email_is_role", "phone_line_type",
-    "seniority", "department",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "region",
+    "city",
+    "postal_code",
+    "time_zone",
+    "industry",
+    "company_size",
+    "email_kind",
+    "email_is_role",
+    "phone_line_type",
+    "seniority",
+    "department",
 )
 SETTABLE = frozenset(LEAD_FIELDS) - {"email", "job_title"}
 
@@ -70,15 +87,20 @@ def _settable(name: str) -> bool:
     return name in SETTABLE or name.startswith("attributes.")
 
 
-def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None, by: User | None = None) -> EnrichReport:
+def leads_enrich(
+    *, lead_ids: list[int], providers: list[Provider] | None = None, by: User | None = None
+) -> EnrichReport:
     """Enrich a batch of leads: fill blanks from the providers, record provenance, never
     overwrite what a person entered. Safe to run again: it refreshes only what it owns."""
     providers = providers if providers is not None else providers_active()
     report = EnrichReport()
-    last_ip = CaptureRecord.objects.filter(lead=OuterRef("pk"), ip__isnull=False).order_by("-received_at").values("ip")[:1]
+    last_ip = (
+        CaptureRecord.objects.filter(lead=OuterRef("pk"), ip__isnull=False).order_by("-received_at").values("ip")[:1]
+    )
     # Only the columns providers read: a full Lead row costs more to build than to enrich.
     leads = list(
-        Lead.objects.filter(pk__in=lead_ids).only("id", "attributes", "enriched_at", *LEAD_FIELDS)
+        Lead.objects.filter(pk__in=lead_ids)
+        .only("id", "attributes", "enriched_at", *LEAD_FIELDS)
         .annotate(last_ip=Subquery(last_ip))
     )
     known: dict[tuple[int, str, str], EnrichmentValue] = {
@@ -129,7 +151,12 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
                     _write(lead, name, value)
                     facts.values[name] = value
                     owned[(lead.pk, name)] = (value, suggestion.confidence, provider.name)
-                    changes[name] = {"from": current, "to": value, "provider": provider.name, "detail": suggestion.detail}
+                    changes[name] = {
+                        "from": current,
+                        "to": value,
+                        "provider": provider.name,
+                        "detail": suggestion.detail,
+                    }
                     status = EnrichmentValue.Status.APPLIED
                 elif ours:
                     status = None  # a less sure provider disagrees with enrichment's own value: keep the better one
@@ -139,8 +166,14 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
                 if status:
                     provenance.append(
                         EnrichmentValue(
-                            lead_id=lead.pk, field=name, value=value, provider=provider.name,
-                            confidence=suggestion.confidence, detail=suggestion.detail, status=status, updated_at=now,
+                            lead_id=lead.pk,
+                            field=name,
+                            value=value,
+                            provider=provider.name,
+                            confidence=suggestion.confidence,
+                            detail=suggestion.detail,
+                            status=status,
+                            updated_at=now,
                         )
                     )
         lead.enriched_at = now
@@ -156,7 +189,10 @@ def leads_enrich(*, lead_ids: list[int], providers: list[Provider] | None = None
         # One statement per batch for every lead (enriched_at), and the changed columns.
         objects_update(objects=changed_leads, fields=["enriched_at", *sorted(changed_fields)], batch_size=500)
         EnrichmentValue.objects.bulk_create(
-            provenance, batch_size=1000, update_conflicts=True, unique_fields=["lead", "field", "provider"],
+            provenance,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["lead", "field", "provider"],
             update_fields=["value", "confidence", "detail", "status", "updated_at"],
         )
         events.leads_enriched(changes=timeline, by=by, occurred_at=now)
@@ -188,7 +224,9 @@ def enrichment_dismiss(*, suggestion: EnrichmentValue, by: User) -> None:
 def enrichment_hints(*, lead: Lead) -> dict[str, EnrichmentValue]:
     """Field → the provenance of its current value, for hints like "from email domain"."""
     hints = {}
-    for ev in lead.enrichment_values.filter(status__in=[EnrichmentValue.Status.APPLIED, EnrichmentValue.Status.ACCEPTED]):
+    for ev in lead.enrichment_values.filter(
+        status__in=[EnrichmentValue.Status.APPLIED, EnrichmentValue.Status.ACCEPTED]
+    ):
         if _read(lead, ev.field) == ev.value and (ev.field not in hints or ev.confidence > hints[ev.field].confidence):
             hints[ev.field] = ev
     return hints

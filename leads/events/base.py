@@ -9,6 +9,7 @@ stage to tell it something happened: it calls the event function here.
 Reactions run inside the caller's transaction; those that leave it (a task, an email) go through
 `leads.jobs`/on_commit themselves, so a rolled-back change publishes nothing outward.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -33,8 +34,14 @@ ACTIVITY_KINDS = frozenset(
 # Kinds that scoring rules count: a new one rescores the lead (debounced).
 SCORED_KINDS = frozenset(
     {
-        Kind.PAGE_VIEW, Kind.FORM_SUBMIT, Kind.EMAIL_IN, Kind.EMAIL_OPENED, Kind.EMAIL_CLICKED, Kind.CALL_IN,
-        Kind.CALL_OUT, Kind.UNSUBSCRIBE,
+        Kind.PAGE_VIEW,
+        Kind.FORM_SUBMIT,
+        Kind.EMAIL_IN,
+        Kind.EMAIL_OPENED,
+        Kind.EMAIL_CLICKED,
+        Kind.CALL_IN,
+        Kind.CALL_OUT,
+        Kind.UNSUBSCRIBE,
     }
 )
 SUBJECT_MAX = 300
@@ -103,24 +110,46 @@ def publish(event: Event) -> None:
 
 
 def _add(
-    *, lead: Lead, kind: str, actor: User | None = None, channel: str = "", subject: str = "", body: str = "",
-    data: dict | None = None, occurred_at: datetime | None = None, counted: bool = False,
+    *,
+    lead: Lead,
+    kind: str,
+    actor: User | None = None,
+    channel: str = "",
+    subject: str = "",
+    body: str = "",
+    data: dict | None = None,
+    occurred_at: datetime | None = None,
+    counted: bool = False,
 ) -> Interaction:
     """Write one timeline entry, move last_activity_at for activity kinds, publish TIMELINE."""
     occurred_at = occurred_at or timezone.now()
     interaction = Interaction.objects.create(
-        lead=lead, kind=kind, actor=actor, channel=channel, subject=subject[:SUBJECT_MAX], body=body,
-        data=data or {}, occurred_at=occurred_at,
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        channel=channel,
+        subject=subject[:SUBJECT_MAX],
+        body=body,
+        data=data or {},
+        occurred_at=occurred_at,
     )
     if kind in ACTIVITY_KINDS and (lead.last_activity_at is None or lead.last_activity_at < occurred_at):
         Lead.objects.filter(pk=lead.pk).filter(
             Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=occurred_at)
         ).update(last_activity_at=occurred_at)
         lead.last_activity_at = max(filter(None, [lead.last_activity_at, occurred_at]))
-    publish(Event(
-        Name.TIMELINE, (lead.pk,), kind=kind, actor=actor, occurred_at=occurred_at, data=interaction.data,
-        leads=(lead,), counted=counted,
-    ))
+    publish(
+        Event(
+            Name.TIMELINE,
+            (lead.pk,),
+            kind=kind,
+            actor=actor,
+            occurred_at=occurred_at,
+            data=interaction.data,
+            leads=(lead,),
+            counted=counted,
+        )
+    )
     return interaction
 
 
@@ -131,5 +160,3 @@ def _add_many(entries: Sequence[Interaction]) -> list[Interaction]:
         entry.subject = (entry.subject or "")[:SUBJECT_MAX]
     objects_insert(objects=entries)  # one INSERT … SELECT FROM unnest per 5,000: no per-value SQL in Python
     return list(entries)
-
-

@@ -1,6 +1,7 @@
 """The batch capture's events (capture_many: the importer's way in): every input's timeline entries
 COPYed in one statement, with the payload shape of a single capture's entry, then one event for the
 batch."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,8 +32,16 @@ class CapturedInput:
 
 
 def leads_captured_many(
-    *, inputs: Sequence[CapturedInput], lead_ids: Sequence[int], kind: str, channel: str, subject: str,
-    data: dict[str, Any], actor_id: int | None, occurred_at: datetime, event_data: dict[str, Any] | None = None,
+    *,
+    inputs: Sequence[CapturedInput],
+    lead_ids: Sequence[int],
+    kind: str,
+    channel: str,
+    subject: str,
+    data: dict[str, Any],
+    actor_id: int | None,
+    occurred_at: datetime,
+    event_data: dict[str, Any] | None = None,
 ) -> None:
     """A batch of inputs came in through a channel: a timeline entry per created or changed lead (the
     single capture's shape: capture record, created, the channel's data, the fields it changed, what
@@ -46,19 +55,39 @@ def leads_captured_many(
             entry["fields"] = sorted(set(captured.changed))
         if captured.overwritten:
             entry["overwritten"] = captured.overwritten
-        entries.append({
-            **common, "lead_id": captured.lead_id, "kind": kind, "channel": channel, "subject": subject[:SUBJECT_MAX],
-            "data": entry,
-        })
+        entries.append(
+            {
+                **common,
+                "lead_id": captured.lead_id,
+                "kind": kind,
+                "channel": channel,
+                "subject": subject[:SUBJECT_MAX],
+                "data": entry,
+            }
+        )
         if captured.status_from is not None:
-            entries.append({
-                **common, "lead_id": captured.lead_id, "kind": Kind.STATUS_CHANGE,
-                "data": {"from": captured.status_from, "to": captured.status_to, "lost_reason": captured.lost_reason,
-                         "reason": channel},
-            })
+            entries.append(
+                {
+                    **common,
+                    "lead_id": captured.lead_id,
+                    "kind": Kind.STATUS_CHANGE,
+                    "data": {
+                        "from": captured.status_from,
+                        "to": captured.status_to,
+                        "lost_reason": captured.lost_reason,
+                        "reason": channel,
+                    },
+                }
+            )
     copy_insert(Interaction, entries)
     if lead_ids:
-        publish(Event(
-            Name.CAPTURED_MANY, tuple(lead_ids), kind=kind, actor=User(pk=actor_id) if actor_id else None,
-            occurred_at=occurred_at, data={**data, **(event_data or {})},
-        ))
+        publish(
+            Event(
+                Name.CAPTURED_MANY,
+                tuple(lead_ids),
+                kind=kind,
+                actor=User(pk=actor_id) if actor_id else None,
+                occurred_at=occurred_at,
+                data={**data, **(event_data or {})},
+            )
+        )

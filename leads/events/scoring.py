@@ -6,6 +6,7 @@ with the payload shapes of the single-lead functions: a score change `{"from", "
 qualification a status change `{"from", "to": "qualified", "reason"}`. The events themselves are
 published by `leads_score_changed` and `leads_qualified_by_score` once the rows are written.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,8 +26,7 @@ def score_changes_log(*, cursor, table: str, occurred_at: datetime) -> int:
     """A "Score a → b" entry for each significant change in `table` (columns id, old_logged,
     new_score, significant). Returns how many were written."""
     cursor.execute(
-        _COLUMNS
-        + f"SELECT id, %s, %s, NULL, '', 'Score ' || CAST(old_logged AS VARCHAR(10)) || ' → ' "
+        _COLUMNS + f"SELECT id, %s, %s, NULL, '', 'Score ' || CAST(old_logged AS VARCHAR(10)) || ' → ' "
         f"|| CAST(new_score AS VARCHAR(10)), '', {_json_object()}('from', old_logged, 'to', new_score) "
         f"FROM {table} WHERE significant",
         [Kind.SCORE_CHANGE, occurred_at],
@@ -38,8 +38,7 @@ def qualified_by_score_log(*, cursor, table: str, occurred_at: datetime, thresho
     """A status-change entry to qualified for each lead of `table` that reached the MQL threshold
     (columns id, old_status, new_score, qualifies)."""
     cursor.execute(
-        _COLUMNS
-        + f"SELECT id, %s, %s, NULL, '', 'Qualified by score', '', {_json_object()}('from', old_status, "
+        _COLUMNS + f"SELECT id, %s, %s, NULL, '', 'Qualified by score', '', {_json_object()}('from', old_status, "
         f"'to', 'qualified', 'reason', 'score ' || CAST(new_score AS VARCHAR(10)) || ' ≥ MQL threshold {int(threshold)}') "
         f"FROM {table} WHERE qualifies",
         [Kind.STATUS_CHANGE, occurred_at],

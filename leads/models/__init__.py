@@ -1,6 +1,7 @@
 """Lead models. core: leads, timeline, teams. capture: the capture log, consent, duplicates,
 web forms. channels: mailboxes, webhooks, tracking, imports. nurturing: segments, sequences,
 sends. work: tasks, saved views, preferences. telephony: Twilio accounts, call callbacks."""
+
 from .automations import Automation, AutomationRun, RunStep  # noqa: F401
 from .capture import CaptureRecord, Consent, PossibleDuplicate, WebForm  # noqa: F401
 from .channels import (  # noqa: F401

@@ -1,5 +1,6 @@
 """Automations (docs/automations.md): a trigger, conditions (a segment condition tree) and ordered
 actions a manager builds; every run on every lead is an AutomationRun with one RunStep per action."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -9,8 +10,20 @@ from .core import Lead
 
 # The trigger values, for the model's check constraint (the Meta cannot see the class's choices).
 TRIGGERS = [
-    "lead_created", "field_changed", "status_changed", "qualified", "assigned", "form_submitted", "page_visited",
-    "email_replied", "email_bounced", "inactive", "manual", "score_crossed", "sla_breached", "date_reached",
+    "lead_created",
+    "field_changed",
+    "status_changed",
+    "qualified",
+    "assigned",
+    "form_submitted",
+    "page_visited",
+    "email_replied",
+    "email_bounced",
+    "inactive",
+    "manual",
+    "score_crossed",
+    "sla_breached",
+    "date_reached",
 ]
 
 
@@ -33,7 +46,6 @@ class Automation(models.Model):
         SLA_BREACHED = "sla_breached", "First-contact SLA breached"
         DATE_REACHED = "date_reached", "A date field reached (N days before/after)"
 
-
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     enabled = models.BooleanField(default=False)
@@ -45,7 +57,9 @@ class Automation(models.Model):
     conditions = models.JSONField(default=dict, blank=True)
     # The ordered actions: [{"type": "set_status", "status": "nurturing"}, …] (leads.automations.actions).
     actions = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,7 +67,8 @@ class Automation(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(trigger__in=TRIGGERS), name="automation_trigger_known",
+                condition=Q(trigger__in=TRIGGERS),
+                name="automation_trigger_known",
             ),
         ]
         indexes = [models.Index(fields=["trigger"], condition=Q(enabled=True), name="automation_enabled_idx")]
@@ -97,12 +112,17 @@ class AutomationRun(models.Model):
             models.UniqueConstraint(fields=["automation", "lead", "trigger_key"], name="automation_run_once"),
             models.CheckConstraint(condition=Q(depth__gte=1), name="automation_run_depth_positive"),
             models.CheckConstraint(
-                condition=~Q(status="waiting") | Q(resume_at__isnull=False), name="automation_run_waiting_has_time",
+                condition=~Q(status="waiting") | Q(resume_at__isnull=False),
+                name="automation_run_waiting_has_time",
             ),
         ]
         indexes = [
             models.Index(fields=["automation", "-created_at"], name="automation_run_list_idx"),
-            models.Index(fields=["resume_at"], condition=Q(status__in=["pending", "running", "waiting"]), name="automation_run_open_idx"),
+            models.Index(
+                fields=["resume_at"],
+                condition=Q(status__in=["pending", "running", "waiting"]),
+                name="automation_run_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 """How leads come in: the raw capture log, consent proof, possible duplicates, and the
 configuration of each channel (web forms, mailboxes, webhook sources, tracked sites, imports)."""
+
 import secrets
 from urllib.parse import urlsplit
 
@@ -17,8 +18,18 @@ REQUIRED_NOT_SHOWN = "A required field must also be shown: {name}."
 
 # Fields a web form may show (in this order when shown).
 FORM_FIELDS = [
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country",
-    "city", "industry", "company_size", "message",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "city",
+    "industry",
+    "company_size",
+    "message",
 ]
 
 
@@ -65,7 +76,9 @@ class CaptureRecord(models.Model):
     web_form = models.ForeignKey("WebForm", null=True, blank=True, on_delete=models.SET_NULL, related_name="captures")
     # A held submission a manager released: captured then through the normal capture service.
     released_at = models.DateTimeField(null=True, blank=True)
-    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -77,7 +90,8 @@ class CaptureRecord(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(released_at__isnull=True) | Q(result="held"), name="capture_only_held_are_released",
+                condition=Q(released_at__isnull=True) | Q(result="held"),
+                name="capture_only_held_are_released",
             ),
         ]
 
@@ -99,8 +113,12 @@ class Consent(models.Model):
     legal_basis = models.CharField(max_length=30, blank=True)
     # A withdrawal keeps the proof (it was given, then taken back) and stops the mail (leads.privacy.consent).
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    withdrawal_note = models.CharField(max_length=300, blank=True, help_text="How it was withdrawn (phone call, email…).")
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawal_note = models.CharField(
+        max_length=300, blank=True, help_text="How it was withdrawn (phone call, email…)."
+    )
 
     class Meta:
         ordering = ["-given_at"]
@@ -117,7 +135,10 @@ class PossibleDuplicate(models.Model):
         SAME_PHONE = "same_phone", "Same phone, another email"
         PLUS_TAG = "plus_tag", "Same email without its +tag"
         NAME_AND_DOMAIN = "name_domain", "Same name and company domain"
-        SAME_IDENTITY = "same_identity", "Same email, external id or phone, captured by someone who cannot see the other lead"
+        SAME_IDENTITY = (
+            "same_identity",
+            "Same email, external id or phone, captured by someone who cannot see the other lead",
+        )
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -151,7 +172,7 @@ class PossibleDuplicate(models.Model):
 
 def _clean_hosts(hosts) -> list[str]:
     if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
-        raise ValidationError({"allowed_hosts": "A list of host names, for example [\"www.example.com\"]."})
+        raise ValidationError({"allowed_hosts": 'A list of host names, for example ["www.example.com"].'})
     return [h.strip().lower() for h in hosts if h.strip()]
 
 
@@ -163,12 +184,15 @@ class WebForm(models.Model):
     is_active = models.BooleanField(default=True)
     fields = models.JSONField(default=_default_form_fields, help_text=f"Shown fields, from: {', '.join(FORM_FIELDS)}.")
     required_fields = models.JSONField(default=_default_required, blank=True)
-    consent_text = models.TextField(blank=True, help_text="When set, the visitor must tick it; the text is stored as proof.")
+    consent_text = models.TextField(
+        blank=True, help_text="When set, the visitor must tick it; the text is stored as proof."
+    )
     thank_you_message = models.TextField(default="Thank you! We will be in touch soon.")
     redirect_url = models.URLField(blank=True, help_text="Instead of the thank-you message; its host must be allowed.")
     allowed_hosts = models.JSONField(
-        default=list, blank=True,
-        help_text="Hosts that may embed the form, post to it (CORS) and be redirected to, e.g. [\"www.example.com\"].",
+        default=list,
+        blank=True,
+        help_text='Hosts that may embed the form, post to it (CORS) and be redirected to, e.g. ["www.example.com"].',
     )
     default_tags = models.JSONField(default=list, blank=True)
     utm_source = models.CharField(max_length=200, blank=True)
@@ -176,7 +200,9 @@ class WebForm(models.Model):
     utm_campaign = models.CharField(max_length=200, blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     rate_limit = models.CharField(
-        max_length=20, default="10/m", help_text="Submissions per visitor IP, e.g. 10/m, 100/h (django-ratelimit syntax)."
+        max_length=20,
+        default="10/m",
+        help_text="Submissions per visitor IP, e.g. 10/m, 100/h (django-ratelimit syntax).",
     )
     min_fill_seconds = models.PositiveSmallIntegerField(default=2, help_text="Faster submissions are treated as bots.")
     # The Forms page's layout (leads/forms_builder/schema.py); empty: the fields above, as before.

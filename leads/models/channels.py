@@ -1,5 +1,6 @@
 """Configuration and state of the capture channels beyond web forms: mailboxes (email),
 webhook sources (chat, ads, webinars), tracked websites, and imports."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -15,7 +16,9 @@ class Mailbox(models.Model):
     name = models.CharField(max_length=100)
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField(default=993)
-    use_ssl = models.BooleanField(default=True, help_text="IMAP over TLS (port 993). Off: plain IMAP, upgraded with STARTTLS when offered.")
+    use_ssl = models.BooleanField(
+        default=True, help_text="IMAP over TLS (port 993). Off: plain IMAP, upgraded with STARTTLS when offered."
+    )
     username = models.CharField(max_length=255)
     password = models.CharField(max_length=255)
     folder = models.CharField(max_length=255, default="INBOX")
@@ -60,7 +63,9 @@ class InboundEmail(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["message_id"], condition=~Q(message_id=""), name="inboundemail_message_id_unique"),
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="inboundemail_message_id_unique"
+            ),
         ]
         indexes = [models.Index(fields=["kind", "-received_at"], name="inboundemail_kind_idx")]
 
@@ -109,24 +114,34 @@ class WebhookSource(models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
     provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.GENERIC)
     secret = models.CharField(
-        max_length=200, default=_new_secret,
+        max_length=200,
+        default=_new_secret,
         help_text="What proves a delivery is the tool's: LeadCRM's own signing secret, or the provider's secret pasted here.",
     )
     verify_token = models.CharField(
-        max_length=200, blank=True, help_text="Meta Lead Ads: the Verify Token typed into the app dashboard's webhook setup.",
+        max_length=200,
+        blank=True,
+        help_text="Meta Lead Ads: the Verify Token typed into the app dashboard's webhook setup.",
     )
     access_token = models.CharField(
-        max_length=500, blank=True, help_text="Meta Lead Ads: a page access token with leads_retrieval, to read each lead.",
+        max_length=500,
+        blank=True,
+        help_text="Meta Lead Ads: a page access token with leads_retrieval, to read each lead.",
     )
     form_ids = models.JSONField(
-        default=list, blank=True, help_text="Meta Lead Ads: form ids the backfill lists (forms seen in webhooks are added).",
+        default=list,
+        blank=True,
+        help_text="Meta Lead Ads: form ids the backfill lists (forms seen in webhooks are added).",
     )
     synced_at = models.DateTimeField(null=True, blank=True, help_text="Meta Lead Ads: the last complete backfill.")
     mapping = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Lead field (or attributes.<name>) → dotted path in the JSON, e.g. {"email": "contact.email"}.',
     )
-    event_id_path = models.CharField(max_length=200, blank=True, help_text="Dotted path of the event id; replays are ignored.")
+    event_id_path = models.CharField(
+        max_length=200, blank=True, help_text="Dotted path of the event id; replays are ignored."
+    )
     transcript_path = models.CharField(max_length=200, blank=True, help_text="Dotted path of a chat transcript.")
     is_active = models.BooleanField(default=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -137,8 +152,18 @@ class WebhookSource(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(provider__in=["generic", "typeform", "zoom", "calendly", "intercom", "meta",
-                                                 "google_ads", "unbounce"]),
+                condition=models.Q(
+                    provider__in=[
+                        "generic",
+                        "typeform",
+                        "zoom",
+                        "calendly",
+                        "intercom",
+                        "meta",
+                        "google_ads",
+                        "unbounce",
+                    ]
+                ),
                 name="webhooksource_provider_valid",
             ),
         ]
@@ -166,9 +191,13 @@ class TrackingSite(models.Model):
 
     name = models.CharField(max_length=100)
     key = models.SlugField(max_length=50, unique=True, default=_new_key)
-    allowed_hosts = models.JSONField(default=list, blank=True, help_text='Hosts whose pages may report views, e.g. ["www.example.com"].')
+    allowed_hosts = models.JSONField(
+        default=list, blank=True, help_text='Hosts whose pages may report views, e.g. ["www.example.com"].'
+    )
     honour_dnt = models.BooleanField(default=True, help_text="Record nothing for browsers that send Do-Not-Track.")
-    require_consent = models.BooleanField(default=False, help_text="Record only after the page signals the visitor's consent.")
+    require_consent = models.BooleanField(
+        default=False, help_text="Record only after the page signals the visitor's consent."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -206,7 +235,9 @@ class PageView(models.Model):
     title = models.CharField(max_length=300, blank=True)
     referrer = models.CharField(max_length=2000, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
-    visit_number = models.PositiveIntegerField(default=1, help_text="Views more than 30 minutes apart start a new visit.")
+    visit_number = models.PositiveIntegerField(
+        default=1, help_text="Views more than 30 minutes apart start a new visit."
+    )
 
     class Meta:
         indexes = [
@@ -230,7 +261,9 @@ class ImportJob(models.Model):
         MONTH_FIRST = "mdy", "Month first (11/3/2025 is November 3)"
         DAY_FIRST = "dmy", "Day first (3/11/2025 is November 3)"
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(max_length=255, blank=True)
@@ -245,22 +278,34 @@ class ImportJob(models.Model):
     rejected_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="Rejected rows: line and reason (the first 1,000).")
     add_to_list = models.ForeignKey(
-        "leads.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        limit_choices_to={"kind": "static"}, help_text="A static list every imported lead joins.",
+        "leads.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        limit_choices_to={"kind": "static"},
+        help_text="A static list every imported lead joins.",
     )
     column_map = models.JSONField(default=dict, blank=True)
     column_choices = models.JSONField(
-        default=dict, blank=True, help_text="The mapping step's choices: column -> field, attributes.<column> or _skip.",
+        default=dict,
+        blank=True,
+        help_text="The mapping step's choices: column -> field, attributes.<column> or _skip.",
     )
     status_map = models.JSONField(
-        default=dict, blank=True, help_text="Statuses of the file (folded) -> ours, beside the default table.",
+        default=dict,
+        blank=True,
+        help_text="Statuses of the file (folded) -> ours, beside the default table.",
     )
     date_order = models.CharField(max_length=3, choices=DateOrder.choices, default=DateOrder.MONTH_FIRST)
     route_leads = models.BooleanField(
-        default=True, help_text="Route the new leads to reps' queues (off: a trade-show list starts no SLA clocks).",
+        default=True,
+        help_text="Route the new leads to reps' queues (off: a trade-show list starts no SLA clocks).",
     )
     unknown_values = models.JSONField(
-        default=dict, blank=True, help_text='Values the import did not know: {"status": {value: rows}, "owner": {…}}.',
+        default=dict,
+        blank=True,
+        help_text='Values the import did not know: {"status": {value: rows}, "owner": {…}}.',
     )
     skipped_rows = models.PositiveIntegerField(default=0, help_text="Footer lines of a report export, not leads.")
     message = models.TextField(blank=True)

@@ -1,4 +1,5 @@
 """Leads, their timeline (Interaction) and the sales teams that own them."""
+
 from django import forms
 from django.conf import settings
 from django.core.validators import validate_email
@@ -172,9 +173,16 @@ class Lead(models.Model):
     # No index of their own: lead_owner_status_idx and lead_team_owner_idx start with them, and
     # every extra index is paid again on every lead-row write (see bench/README.md).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False
+    )
 
     # Everything else
     external_id = models.CharField(max_length=200, blank=True)
@@ -218,11 +226,21 @@ class Lead(models.Model):
     )
     # Conversion (customers.services.lead_convert)
     converted_customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False,
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
     converted_at = models.DateTimeField(null=True, blank=True)
     converted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     created_at = models.DateTimeField(default=timezone.now)
@@ -234,8 +252,17 @@ class Lead(models.Model):
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(
-                "first_name", models.Value(" "), "last_name", models.Value(" "), "email",
-                models.Value(" "), "company", models.Value(" "), "phone", models.Value(" "), "job_title",
+                "first_name",
+                models.Value(" "),
+                "last_name",
+                models.Value(" "),
+                "email",
+                models.Value(" "),
+                "company",
+                models.Value(" "),
+                "phone",
+                models.Value(" "),
+                "job_title",
                 output_field=models.TextField(),
             )
         ),
@@ -278,11 +305,10 @@ class Lead(models.Model):
                 condition=Q(phone="") | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="lead_phone_e164"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["new", "active", "nurturing", "qualified", "converted", "lost"]), name="lead_status_valid"
+                condition=Q(status__in=["new", "active", "nurturing", "qualified", "converted", "lost"]),
+                name="lead_status_valid",
             ),
-            models.CheckConstraint(
-                condition=~Q(status="lost") | ~Q(lost_reason=""), name="lead_lost_has_reason"
-            ),
+            models.CheckConstraint(condition=~Q(status="lost") | ~Q(lost_reason=""), name="lead_lost_has_reason"),
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="lead_score_range"),
             models.CheckConstraint(
                 condition=Q(probability__isnull=True) | Q(probability__gte=0, probability__lte=1),
@@ -307,25 +333,32 @@ class Lead(models.Model):
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
             models.Index(fields=["time_zone"], name="lead_time_zone_idx"),
             models.Index(
-                fields=["sla_due_at"], condition=Q(first_contacted_at__isnull=True, sla_due_at__isnull=False),
+                fields=["sla_due_at"],
+                condition=Q(first_contacted_at__isnull=True, sla_due_at__isnull=False),
                 name="lead_sla_open_idx",
             ),
             models.Index(fields=["team", "-score"], condition=Q(owner__isnull=True), name="lead_team_queue_idx"),
             # Automations' "date reached" scan (leads/automations/scans.py) reads these by range.
             models.Index(fields=["assigned_at"], condition=Q(assigned_at__isnull=False), name="lead_assigned_at_idx"),
-            models.Index(fields=["converted_at"], condition=Q(converted_at__isnull=False), name="lead_converted_at_idx"),
+            models.Index(
+                fields=["converted_at"], condition=Q(converted_at__isnull=False), name="lead_converted_at_idx"
+            ),
             models.Index(fields=["updated_at"], condition=Q(processed_at__isnull=True), name="lead_unprocessed_idx"),
             models.Index(fields=["email_base"], condition=~Q(email=""), name="lead_email_base_idx"),
             models.Index(
                 fields=["converted_customer"], condition=Q(converted_customer__isnull=False), name="lead_customer_idx"
             ),
             models.Index(
-                models.F("email_domain"), Lower("last_name"), Lower("first_name"),
-                condition=~Q(email=""), name="lead_domain_name_idx",
+                models.F("email_domain"),
+                Lower("last_name"),
+                Lower("first_name"),
+                condition=~Q(email=""),
+                name="lead_domain_name_idx",
             ),
             # Privacy requests find a capture kept apart under the person's address (leads.privacy.person).
             models.Index(
-                KeyTransform("captured_email", "attributes"), condition=Q(attributes__has_key="captured_email"),
+                KeyTransform("captured_email", "attributes"),
+                condition=Q(attributes__has_key="captured_email"),
                 name="lead_held_email_idx",
             ),
         ]
@@ -390,7 +423,8 @@ class Interaction(models.Model):
             models.Index(fields=["kind", "-occurred_at"], name="interaction_kind_time_idx"),
             # The dashboards' funnel: which lost leads had reached qualified (a year: 733 → 175 ms).
             models.Index(
-                fields=["occurred_at", "lead"], condition=Q(kind="status_change", data__to="qualified"),
+                fields=["occurred_at", "lead"],
+                condition=Q(kind="status_change", data__to="qualified"),
                 name="interaction_qualified_idx",
             ),
         ]

@@ -1,5 +1,6 @@
 """Distribution: agents' capacity and availability, territories, the smooth weighted round-robin
 state per team membership, and phone calls."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -20,7 +21,8 @@ class Agent(models.Model):
     out_of_office_reason = models.CharField(max_length=200, blank=True, help_text="Shown to managers, e.g. holiday.")
     time_zone = models.CharField(max_length=64, default="UTC")
     working_hours = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Per weekday 0=Monday: {"0": ["09:00", "17:00"], …}; empty: Monday–Friday 09:00–17:00.',
     )
     phone = models.CharField(max_length=20, blank=True, help_text="E.164; calls for this agent ring here.")
@@ -40,9 +42,15 @@ class TeamSettings(models.Model):
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="routing")
     sla_minutes = models.PositiveIntegerField(default=60, help_text="Minutes to first contact, in business hours.")
     require_working_hours = models.BooleanField(default=False, help_text="Skip agents outside their working hours.")
-    max_reassignments = models.PositiveSmallIntegerField(default=2, help_text="SLA misses before escalating to the manager.")
-    keep_returning_owner = models.BooleanField(default=True, help_text="A returning lead (or its company domain) keeps its owner.")
-    phone_numbers = models.JSONField(default=list, blank=True, help_text='E.164 numbers that ring this team, e.g. ["+442079460000"].')
+    max_reassignments = models.PositiveSmallIntegerField(
+        default=2, help_text="SLA misses before escalating to the manager."
+    )
+    keep_returning_owner = models.BooleanField(
+        default=True, help_text="A returning lead (or its company domain) keeps its owner."
+    )
+    phone_numbers = models.JSONField(
+        default=list, blank=True, help_text='E.164 numbers that ring this team, e.g. ["+442079460000"].'
+    )
 
     def __str__(self) -> str:
         return f"Routing of {self.team}"
@@ -56,7 +64,8 @@ class Territory(models.Model):
     priority = models.PositiveIntegerField(default=100, help_text="Lower comes first.")
     is_catch_all = models.BooleanField(default=False)
     rules = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='All given keys must match, e.g. {"country": ["GB", "IE"], "postal_prefix": ["EC", "W1"], '
         '"industry": ["Software"], "company_size": ["51-200"], "source": ["web_form"], "region": ["CA"], '
         '"attributes.segment": ["enterprise"]}.',
@@ -93,7 +102,9 @@ class Assignment(models.Model):
         MANUAL = "manual", "By hand"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=20, choices=Reason.choices)
@@ -123,7 +134,9 @@ class Call(models.Model):
     from_number = models.CharField(max_length=20)
     to_number = models.CharField(max_length=20)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     route = models.CharField(max_length=20, choices=Route.choices)
     started_at = models.DateTimeField(default=timezone.now)

@@ -1,4 +1,5 @@
 """Provenance of enriched values, and per-day engagement counters."""
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone

@@ -1,6 +1,7 @@
 """Forms built by marketers (issue #24): the day counters of each form's views, starts and steps
 reached, and the claim that a submission's follow-ups ran once. The form itself stays a WebForm
 (its built layout in WebForm.schema)."""
+
 from django.db import models
 
 from .capture import CaptureRecord, WebForm

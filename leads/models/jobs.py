@@ -1,5 +1,6 @@
 """The transactional outbox: one row per background job, written in the same transaction as
 the change that asks for it, so a job exists exactly when its change committed (leads.jobs)."""
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -18,7 +19,10 @@ class OutboxJob(models.Model):
     publishes = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     trace_id = models.CharField(
-        max_length=64, blank=True, default="", help_text="The request id that asked for it, carried into the worker's logs."
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The request id that asked for it, carried into the worker's logs.",
     )
 
     class Meta:

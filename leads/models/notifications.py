@@ -1,4 +1,5 @@
 """In-app notifications for users (assignments, qualified hand-offs, replies)."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q

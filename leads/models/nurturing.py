@@ -1,5 +1,6 @@
 """Nurturing: dynamic segments and static lists, sequences of steps, enrollments, the claim row
 of every step run (the idempotency key of a send), and the addresses we must never mail."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -22,7 +23,8 @@ class Segment(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DYNAMIC)
     description = models.TextField(blank=True)
     definition = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Condition tree: {"match": "all"|"any", "conditions": [{"field": …, "op": …, "value": …} or a nested group]}.',
     )
     refresh_on_schedule = models.BooleanField(
@@ -82,17 +84,27 @@ class Sequence(models.Model):
     name = models.CharField(max_length=150, unique=True)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True, help_text="Inactive: nobody new enrolls and due steps wait.")
-    from_name = models.CharField(max_length=150, blank=True, help_text="Blank: the lead's owner, else the default sender.")
+    from_name = models.CharField(
+        max_length=150, blank=True, help_text="Blank: the lead's owner, else the default sender."
+    )
     from_email = models.EmailField(blank=True, help_text="Blank: DEFAULT_FROM_EMAIL.")
     reply_to = models.EmailField(blank=True)
     entry_segment = models.ForeignKey(
-        Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="entry_sequences",
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="entry_sequences",
         help_text="Leads entering this segment enroll.",
     )
     entry_statuses = models.JSONField(
-        default=list, blank=True, help_text='Pipeline rule: enroll leads with one of these statuses, e.g. ["nurturing"].'
+        default=list,
+        blank=True,
+        help_text='Pipeline rule: enroll leads with one of these statuses, e.g. ["nurturing"].',
     )
-    entry_grades = models.JSONField(default=list, blank=True, help_text='Pipeline rule: enroll leads with one of these grades, e.g. ["C", "D"].')
+    entry_grades = models.JSONField(
+        default=list, blank=True, help_text='Pipeline rule: enroll leads with one of these grades, e.g. ["C", "D"].'
+    )
     allow_reenroll = models.BooleanField(default=False, help_text="A lead who finished or left may enroll again.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -137,7 +149,9 @@ class SequenceStep(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # Send email: Django template syntax, rendered in a sandbox (see leads/common/rendering).
     subject = models.CharField(max_length=300, blank=True)
-    body = models.TextField(blank=True, help_text="Plain text with {{ lead.first_name }} etc.; the HTML part is made from it.")
+    body = models.TextField(
+        blank=True, help_text="Plain text with {{ lead.first_name }} etc.; the HTML part is made from it."
+    )
     # Wait: N days, or until a weekday and time in the lead's time zone.
     wait_days = models.PositiveIntegerField(null=True, blank=True)
     wait_weekday = models.PositiveSmallIntegerField(null=True, blank=True, choices=Weekday.choices)
@@ -146,7 +160,11 @@ class SequenceStep(models.Model):
     branch_on = models.CharField(max_length=10, choices=BranchOn.choices, blank=True)
     branch_value = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The score threshold.")
     branch_target = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="A later step; empty: end the sequence when the condition holds.",
     )
     # Create a task.
@@ -172,7 +190,11 @@ class SequenceStep(models.Model):
         target = self.branch_target
         if self.kind != self.Kind.BRANCH or target is None:
             return
-        if target.sequence_id != self.sequence_id or (self.pk and target.pk == self.pk) or target.position <= self.position:
+        if (
+            target.sequence_id != self.sequence_id
+            or (self.pk and target.pk == self.pk)
+            or target.position <= self.position
+        ):
             raise ValidationError({"branch_target": BRANCH_TARGET_LATER})
 
 

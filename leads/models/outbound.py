@@ -1,4 +1,5 @@
 """Outbound webhooks: managers' subscriptions, the delivery outbox, and each lead's event counter."""
+
 import uuid
 
 from django.conf import settings
@@ -19,7 +20,9 @@ class WebhookSubscription(models.Model):
     secret = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,7 +45,10 @@ class WebhookDelivery(models.Model):
     # No database constraint: an event recorded while its subscription is being deleted elsewhere
     # must not fail the lead's own transaction; the sender drops rows whose subscription is gone.
     subscription = models.ForeignKey(
-        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False,
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     event_type = models.CharField(max_length=50)
@@ -65,14 +71,17 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["subscription", "-created_at", "-id"], name="webhook_delivery_log_idx"),
             models.Index(
-                fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due_idx",
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="webhook_delivery_due_idx",
             ),
             # The nightly purge of old finished rows (OUTBOUND_WEBHOOK_RETENTION_DAYS).
             models.Index(fields=["created_at"], condition=~Q(status="pending"), name="webhook_delivery_done_idx"),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "delivered", "failed"]), name="webhook_delivery_status_valid",
+                condition=Q(status__in=["pending", "delivered", "failed"]),
+                name="webhook_delivery_status_valid",
             ),
         ]
 

@@ -1,5 +1,6 @@
 """Privacy (docs/privacy.md): the tombstones of erased people and the log of privacy requests.
 Neither holds personal data: a tombstone is a keyed hash of a normalised email address."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -28,7 +29,9 @@ class PrivacyRequest(models.Model):
     action = models.CharField(max_length=10, choices=Action.choices)
     subject_digest = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the email address.")
     tombstone = models.ForeignKey(ErasureTombstone, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     via = models.CharField(max_length=10, blank=True, help_text="page, api or system.")
     done_at = models.DateTimeField(default=timezone.now)
     counts = models.JSONField(default=dict, blank=True, help_text="Rows removed or exported, per kind.")

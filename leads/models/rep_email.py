@@ -1,5 +1,6 @@
 """Email a rep writes from the lead (or customer) page: their templates and snippets, the messages
 (scheduled, sending, sent, failed, bounced) and their per-user preferences."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -63,7 +64,9 @@ class RepEmail(models.Model):
     references = models.TextField(blank=True)
     tracked = models.BooleanField(default=True)
     override_reason = models.CharField(
-        max_length=500, blank=True, help_text="Why the rep mailed a lead who must not be mailed (recorded).",
+        max_length=500,
+        blank=True,
+        help_text="Why the rep mailed a lead who must not be mailed (recorded).",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField(default=timezone.now, help_text="When to send (or retry).")
@@ -82,7 +85,8 @@ class RepEmail(models.Model):
             models.Index(fields=["lead", "-created_at", "-id"], name="rep_email_lead_idx"),
             # The sweep: scheduled sends and retries that are due.
             models.Index(
-                fields=["due_at"], condition=Q(status="scheduled") | Q(status="failed", retrying=True),
+                fields=["due_at"],
+                condition=Q(status="scheduled") | Q(status="failed", retrying=True),
                 name="rep_email_due_idx",
             ),
             # The sweep: sends a dead worker left behind.
@@ -90,7 +94,8 @@ class RepEmail(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["scheduled", "sending", "sent", "failed", "bounced"]), name="rep_email_status_valid",
+                condition=Q(status__in=["scheduled", "sending", "sent", "failed", "bounced"]),
+                name="rep_email_status_valid",
             ),
         ]
 

@@ -1,5 +1,6 @@
 """Lead scoring: the rules managers tune, the settings that combine them, the learned model,
 and the status row of a bulk rescore."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -37,10 +38,14 @@ class ScoringRule(models.Model):
     value = models.JSONField(null=True, blank=True, help_text='e.g. "corporate", ["GB", "DE"], 100.')
     event = models.CharField(max_length=20, choices=Event.choices, blank=True)
     url_pattern = models.CharField(
-        max_length=300, blank=True, help_text="For page views: a substring of the URL, e.g. /pricing (case-insensitive)."
+        max_length=300,
+        blank=True,
+        help_text="For page views: a substring of the URL, e.g. /pricing (case-insensitive).",
     )
     points = models.SmallIntegerField(help_text="Per match: once for a field rule, per event for an event rule.")
-    cap = models.PositiveSmallIntegerField(null=True, blank=True, help_text="At most this many points (in absolute value) from this rule.")
+    cap = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="At most this many points (in absolute value) from this rule."
+    )
     is_active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -87,8 +92,12 @@ class ScoringConfig(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(probability_weight__gte=0, probability_weight__lte=1), name="scoringconfig_weight_range"),
-            models.CheckConstraint(condition=Q(grade_a__gte=F("grade_b"), grade_b__gte=F("grade_c")), name="scoringconfig_grades_ordered"),
+            models.CheckConstraint(
+                condition=Q(probability_weight__gte=0, probability_weight__lte=1), name="scoringconfig_weight_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(grade_a__gte=F("grade_b"), grade_b__gte=F("grade_c")), name="scoringconfig_grades_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -119,9 +128,13 @@ class ScoringModel(models.Model):
     n_won = models.PositiveIntegerField(default=0)
     n_lost = models.PositiveIntegerField(default=0)
     auc = models.FloatField(null=True, blank=True, help_text="On the held-out split.")
-    calibration = models.JSONField(default=list, blank=True, help_text="[{predicted, observed, count}] per bin, held-out.")
+    calibration = models.JSONField(
+        default=list, blank=True, help_text="[{predicted, observed, count}] per bin, held-out."
+    )
     intercept = models.FloatField(default=0)
-    features = models.JSONField(default=list, blank=True, help_text="[{feature, value, label, weight}] chosen features.")
+    features = models.JSONField(
+        default=list, blank=True, help_text="[{feature, value, label, weight}] chosen features."
+    )
     duration_seconds = models.FloatField(null=True, blank=True)
     # Which kind of model won the choice on held-out leads (leads/scoring/predictive/choice.py).
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.LOGISTIC)
@@ -150,7 +163,9 @@ class ScoreJob(models.Model):
         FAILED = "failed", "Failed"
 
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     total = models.PositiveIntegerField(default=0)
@@ -163,7 +178,9 @@ class ScoreJob(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     logged = models.PositiveIntegerField(default=0, help_text="Significant score changes written to timelines.")
     qualified = models.PositiveIntegerField(default=0, help_text="Leads that reached the MQL threshold.")
-    ranges_done = models.JSONField(default=list, blank=True, help_text="First ids of the ranges done (each counts once).")
+    ranges_done = models.JSONField(
+        default=list, blank=True, help_text="First ids of the ranges done (each counts once)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,5 +1,6 @@
 """The audit of the managers' settings pages (leads/settings_ui): who changed which team, agent,
 territory or scoring setting, when, and what it was before and after."""
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone

@@ -1,5 +1,6 @@
 """Telephony providers: the Twilio accounts whose signed requests we take, and the provider
 callbacks already handled (Twilio retries them)."""
+
 from django.db import models
 from django.utils import timezone
 
@@ -10,10 +11,13 @@ class TwilioAccount(models.Model):
 
     name = models.CharField(max_length=100)
     account_sid = models.CharField(
-        max_length=34, unique=True, help_text="AC followed by 32 hex characters (Twilio console → Account info).",
+        max_length=34,
+        unique=True,
+        help_text="AC followed by 32 hex characters (Twilio console → Account info).",
     )
     auth_token = models.CharField(
-        max_length=100, help_text="The account's Auth Token (or the secret Twilio signs webhooks with).",
+        max_length=100,
+        help_text="The account's Auth Token (or the secret Twilio signs webhooks with).",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -1,4 +1,5 @@
 """The rep's workspace: tasks on leads, saved list views and per-user preferences."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -45,7 +46,9 @@ class SavedView(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
     name = models.CharField(max_length=100)
-    query = models.CharField(max_length=2000, blank=True, help_text="The list's query string, e.g. grade=A&ordering=-score.")
+    query = models.CharField(
+        max_length=2000, blank=True, help_text="The list's query string, e.g. grade=A&ordering=-score."
+    )
     is_shared = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)

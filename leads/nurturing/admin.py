@@ -1,6 +1,7 @@
 """Admin for nurturing: segments, list members and size snapshots (the app's own pages are at
 /nurture/segments/); sequences, their steps, enrollments, step runs and the suppression list (at
 /nurture/sequences/). Step runs are read-only: they are the record of what was sent."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -8,8 +9,8 @@ from django.core.exceptions import ValidationError
 from ..common.pagination import FastCountPaginator
 from ..models import Segment, SegmentMember, SegmentSnapshot
 from ..models.nurturing import EmailSuppression, Enrollment, Sequence, SequenceStep, StepRun
-from .segments.definition import segment_definition_clean
 from .segments.refresh import segment_refresh
+from .segments.validation import segment_definition_clean
 from .steps import lead_enrollments_exit
 
 # --- Segments and lists --------------------------------------------------------------------------
@@ -28,7 +29,10 @@ class SegmentAdminForm(forms.ModelForm):
             try:
                 data["definition"] = segment_definition_clean(definition=data.get("definition"), segment=self.instance)
             except ValidationError as exc:
-                self.add_error("definition", [f"{path}: {message}" for path, found in exc.message_dict.items() for message in found])
+                self.add_error(
+                    "definition",
+                    [f"{path}: {message}" for path, found in exc.message_dict.items() for message in found],
+                )
         return data
 
 
@@ -114,7 +118,9 @@ class EnrollmentAdmin(admin.ModelAdmin):
     def remove(self, request, queryset):
         """Take the selected leads out of the selected enrollments' sequences."""
         done = 0
-        for lead_id, sequence_id in queryset.filter(status=Enrollment.Status.ACTIVE).values_list("lead_id", "sequence_id"):
+        for lead_id, sequence_id in queryset.filter(status=Enrollment.Status.ACTIVE).values_list(
+            "lead_id", "sequence_id"
+        ):
             done += lead_enrollments_exit(
                 lead_id=lead_id, reason=Enrollment.ExitReason.MANUAL, sequence=Sequence(pk=sequence_id), by=request.user
             )

@@ -7,6 +7,7 @@ nested group "r.1.0". The form posts `node` once per node (in tree order) and, p
 (`action=add:<path>`, `addgroup:<path>`, `remove:<path>`), so the builder works without JavaScript;
 segment_builder.js only sends the same form with htmx and keeps the focus in place.
 """
+
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -101,15 +102,15 @@ def builder_options(*, segment: Segment | None) -> dict[str, list[tuple[str, str
     people = (
         User.objects.filter(is_active=True)
         .filter(Q(groups__name__in=[SALES_REPS, SALES_MANAGERS, MARKETERS]) | Q(is_superuser=True))
-        .distinct().order_by("username")
+        .distinct()
+        .order_by("username")
     )
     segments = Segment.objects.order_by("name")
     if segment is not None and segment.pk:
         segments = segments.exclude(pk=segment.pk)
     return {
-        "owner": [(UNASSIGNED, "(unassigned)")] + [
-            (str(pk), name) for pk, name in people.values_list("pk", "username")
-        ],
+        "owner": [(UNASSIGNED, "(unassigned)")]
+        + [(str(pk), name) for pk, name in people.values_list("pk", "username")],
         "team": [(NO_TEAM, "(no team)")] + [(str(pk), name) for pk, name in Team.objects.values_list("pk", "name")],
         "segment": [
             (str(pk), f"{name} ({Segment.Kind(kind).label.lower()})")
@@ -136,12 +137,20 @@ def _widget(spec, op: str) -> str:
     if spec.kind == "date":
         return "date" if op in ("before", "after") else "none"
     return {
-        "text": "text", "attribute": "text", "tags": "text", "number": "number", "choice": "multi",
-        "owner": "multi", "team": "multi", "segment": "select",
+        "text": "text",
+        "attribute": "text",
+        "tags": "text",
+        "number": "number",
+        "choice": "multi",
+        "owner": "multi",
+        "team": "multi",
+        "segment": "select",
     }.get(spec.kind, "text")
 
 
-def builder_nodes(*, definition: dict, errors: dict[str, list[str]], options: dict, path: str = ROOT, depth: int = 1) -> dict:
+def builder_nodes(
+    *, definition: dict, errors: dict[str, list[str]], options: dict, path: str = ROOT, depth: int = 1
+) -> dict:
     """The tree as the template renders it: each node with its inputs, choices and error messages."""
     prefix = _json_path(path)
     group_errors = list(errors.get(prefix or "definition", [])) + _errors_for(errors, prefix, "conditions")
@@ -149,15 +158,28 @@ def builder_nodes(*, definition: dict, errors: dict[str, list[str]], options: di
     for position, child in enumerate(definition.get("conditions") or []):
         child_path = f"{path}.{position}"
         if isinstance(child, dict) and "conditions" in child:
-            children.append(builder_nodes(
-                definition=child, errors=errors, options=options, path=child_path, depth=depth + 1,
-            ))
+            children.append(
+                builder_nodes(
+                    definition=child,
+                    errors=errors,
+                    options=options,
+                    path=child_path,
+                    depth=depth + 1,
+                )
+            )
         elif isinstance(child, dict):
             children.append(_condition_node(child, child_path, errors, options))
     return {
-        "type": "group", "path": path, "match": definition.get("match", "all"), "matches": MATCHES,
-        "children": children, "errors": group_errors, "match_errors": _errors_for(errors, prefix, "match"),
-        "depth": depth, "is_root": path == ROOT, "can_nest": depth < MAX_DEPTH,
+        "type": "group",
+        "path": path,
+        "match": definition.get("match", "all"),
+        "matches": MATCHES,
+        "children": children,
+        "errors": group_errors,
+        "match_errors": _errors_for(errors, prefix, "match"),
+        "depth": depth,
+        "is_root": path == ROOT,
+        "can_nest": depth < MAX_DEPTH,
     }
 
 
@@ -170,15 +192,21 @@ def _condition_node(condition: dict, path: str, errors: dict[str, list[str]], op
     values = [str(v) for v in raw] if isinstance(raw, list) else ([] if raw in (None, "") else [str(raw)])
     choices = list(spec.choices) if spec.kind == "choice" else options.get(spec.kind, [])
     return {
-        "type": "cond", "path": path, "field": name if name in FIELDS else DEFAULT_FIELD,
-        "field_groups": field_groups(), "op": op, "ops": [(o, OP_LABELS[o]) for o in spec.operators()],
-        "widget": _widget(spec, op), "value": values[0] if values else "", "values": values,
-        "choices": choices, "integer": spec.integer,
-        "show_key": spec.kind == "attribute", "key": condition.get("key", ""),
+        "type": "cond",
+        "path": path,
+        "field": name if name in FIELDS else DEFAULT_FIELD,
+        "field_groups": field_groups(),
+        "op": op,
+        "ops": [(o, OP_LABELS[o]) for o in spec.operators()],
+        "widget": _widget(spec, op),
+        "value": values[0] if values else "",
+        "values": values,
+        "choices": choices,
+        "integer": spec.integer,
+        "show_key": spec.kind == "attribute",
+        "key": condition.get("key", ""),
         "show_days": spec.kind == "engagement" or op in ("within_last_days", "more_than_days_ago"),
         "days": condition.get("days", 30 if condition.get("days") is None else condition.get("days")),
-        "errors": {
-            part: _errors_for(errors, prefix, part) for part in ("field", "op", "value", "key", "days")
-        },
+        "errors": {part: _errors_for(errors, prefix, part) for part in ("field", "op", "value", "key", "days")},
         "node_errors": list(errors.get(prefix, [])),
     }

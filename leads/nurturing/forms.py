@@ -1,4 +1,5 @@
 """Forms of the sequence editor: the sequence's settings, one step, manual enrollment, preview."""
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout
 from django import forms
@@ -23,19 +24,33 @@ LEAD_NOT_FOUND = "No lead you can see has this id or email address."
 
 class SequenceForm(forms.ModelForm):
     entry_statuses = forms.MultipleChoiceField(
-        choices=Lead.Status.choices, required=False, widget=forms.CheckboxSelectMultiple,
-        label=_("Enroll leads with status"), help_text=_("Pipeline rule: a processed lead with one of these statuses enrolls."),
+        choices=Lead.Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Enroll leads with status"),
+        help_text=_("Pipeline rule: a processed lead with one of these statuses enrolls."),
     )
     entry_grades = forms.MultipleChoiceField(
-        choices=Lead.Grade.choices, required=False, widget=forms.CheckboxSelectMultiple,
-        label=_("…and grade"), help_text=_("Empty: any grade."),
+        choices=Lead.Grade.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("…and grade"),
+        help_text=_("Empty: any grade."),
     )
 
     class Meta:
         model = Sequence
         fields = [
-            "name", "description", "is_active", "from_name", "from_email", "reply_to", "entry_segment",
-            "entry_statuses", "entry_grades", "allow_reenroll",
+            "name",
+            "description",
+            "is_active",
+            "from_name",
+            "from_email",
+            "reply_to",
+            "entry_segment",
+            "entry_statuses",
+            "entry_grades",
+            "allow_reenroll",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {"allow_reenroll": _("Allow re-enrollment")}
@@ -57,8 +72,18 @@ class StepForm(forms.ModelForm):
     class Meta:
         model = SequenceStep
         fields = [
-            "kind", "subject", "body", "wait_days", "wait_weekday", "wait_time", "branch_on", "branch_value",
-            "branch_target", "task_title", "task_due_days", "new_status",
+            "kind",
+            "subject",
+            "body",
+            "wait_days",
+            "wait_weekday",
+            "wait_time",
+            "branch_on",
+            "branch_value",
+            "branch_target",
+            "task_title",
+            "task_due_days",
+            "new_status",
         ]
         widgets = {
             "body": forms.Textarea(attrs={"rows": 10, "class": "font-monospace"}),
@@ -77,14 +102,20 @@ class StepForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.sequence = sequence
         # Only later steps are offered: a new step is appended at the end, so it has none yet.
-        later = sequence.steps.filter(position__gt=self.instance.position) if self.instance.pk else sequence.steps.none()
+        later = (
+            sequence.steps.filter(position__gt=self.instance.position) if self.instance.pk else sequence.steps.none()
+        )
         self.fields["branch_target"].queryset = later.order_by("position")
         self.fields["branch_target"].error_messages["invalid_choice"] = (
             BRANCH_TARGET_LATER if self.instance.pk else BRANCH_TARGET_NEW_STEP
         )
         if not self.instance.pk:
-            self.fields["branch_target"].help_text = _("Empty: end the sequence when the condition holds. " + BRANCH_TARGET_NEW_STEP)
-        self.fields["branch_target"].label_from_instance = lambda step: f"{step.position + 1}. {step.get_kind_display()}"
+            self.fields["branch_target"].help_text = _(
+                "Empty: end the sequence when the condition holds. " + BRANCH_TARGET_NEW_STEP
+            )
+        self.fields["branch_target"].label_from_instance = lambda step: (
+            f"{step.position + 1}. {step.get_kind_display()}"
+        )
         # One fieldset per kind: the marketer fills in the one of the kind chosen.
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -92,7 +123,9 @@ class StepForm(forms.ModelForm):
             "kind",
             Fieldset(_("Send email"), "subject", "body", css_class="border rounded px-3 pt-2 mb-3"),
             Fieldset(_("Wait"), "wait_days", "wait_weekday", "wait_time", css_class="border rounded px-3 pt-2 mb-3"),
-            Fieldset(_("Branch"), "branch_on", "branch_value", "branch_target", css_class="border rounded px-3 pt-2 mb-3"),
+            Fieldset(
+                _("Branch"), "branch_on", "branch_value", "branch_target", css_class="border rounded px-3 pt-2 mb-3"
+            ),
             Fieldset(_("Task for the owner"), "task_title", "task_due_days", css_class="border rounded px-3 pt-2 mb-3"),
             Fieldset(_("Change status"), "new_status", css_class="border rounded px-3 pt-2 mb-3"),
         )
@@ -120,7 +153,9 @@ class StepForm(forms.ModelForm):
             target = data.get("branch_target")
             if target is not None and not self.instance.pk:
                 self.add_error("branch_target", BRANCH_TARGET_NEW_STEP)
-            elif target is not None and (target.sequence_id != self.sequence.pk or target.position <= self.instance.position):
+            elif target is not None and (
+                target.sequence_id != self.sequence.pk or target.position <= self.instance.position
+            ):
                 self.add_error("branch_target", BRANCH_TARGET_LATER)
         elif kind == SequenceStep.Kind.TASK:
             if not data.get("task_title"):

@@ -1,4 +1,5 @@
 """How nurturing reacts to events (registered in leads.reactions)."""
+
 from datetime import timedelta
 
 from django.conf import settings
@@ -43,7 +44,9 @@ def sequences_pause_on_rep_email(event: Event) -> None:
         return
     until = event.occurred_at + timedelta(days=days)
     Enrollment.objects.filter(
-        lead_id__in=event.lead_ids, status=Enrollment.Status.ACTIVE, next_run_at__lt=until,
+        lead_id__in=event.lead_ids,
+        status=Enrollment.Status.ACTIVE,
+        next_run_at__lt=until,
     ).update(next_run_at=until)
 
 

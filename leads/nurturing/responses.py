@@ -1,4 +1,5 @@
 """What comes back from sent emails: opens, clicks, unsubscribes, bounces and complaints."""
+
 import logging
 from datetime import datetime
 
@@ -34,13 +35,19 @@ def email_open_record(*, token: str, now: datetime | None = None) -> bool:
         if StepRun.objects.filter(pk=run.pk, opened_at__isnull=True).update(opened_at=now):
             Lead.objects.filter(pk=run.lead_id).update(emails_opened=F("emails_opened") + 1)
             events.activity_recorded(
-                lead=run.lead, kind=Interaction.Kind.EMAIL_OPENED, channel="sequence", subject=run.subject,
-                data={"step_run": run.pk, "sequence_step": run.step_id}, occurred_at=now,
+                lead=run.lead,
+                kind=Interaction.Kind.EMAIL_OPENED,
+                channel="sequence",
+                subject=run.subject,
+                data={"step_run": run.pk, "sequence_step": run.step_id},
+                occurred_at=now,
             )
     return True
 
 
-def email_click_record(*, token: str, visitor_key: str = "", now: datetime | None = None, record: bool = True) -> str | None:
+def email_click_record(
+    *, token: str, visitor_key: str = "", now: datetime | None = None, record: bool = True
+) -> str | None:
     """A tracked link was clicked: the URL to redirect to (None: forged or unknown token).
     `record`: put it on the timeline (False when the visitor is rate-limited)."""
     read = click_token_read(token=token)
@@ -60,7 +67,12 @@ def email_click_record(*, token: str, visitor_key: str = "", now: datetime | Non
             Lead.objects.filter(pk=run.lead_id).update(emails_clicked=F("emails_clicked") + 1)
         # Capture reacts to the click (identifying the browser it came from, after commit).
         events.email_clicked(
-            lead=run.lead, url=url, step_run_id=run.pk, step_id=run.step_id, subject=run.subject, occurred_at=now,
+            lead=run.lead,
+            url=url,
+            step_run_id=run.pk,
+            step_id=run.step_id,
+            subject=run.subject,
+            occurred_at=now,
             visitor_key=visitor_key,
         )
     return url
@@ -94,7 +106,10 @@ def email_unsubscribe(*, run: StepRun) -> bool:
         lead_enrollments_exit(lead_id=run.lead_id, reason=Enrollment.ExitReason.UNSUBSCRIBED)
         if new:
             events.activity_recorded(
-                lead=run.lead, kind=Interaction.Kind.UNSUBSCRIBE, channel="sequence", subject=f"Unsubscribed {email}",
+                lead=run.lead,
+                kind=Interaction.Kind.UNSUBSCRIBE,
+                channel="sequence",
+                subject=f"Unsubscribed {email}",
                 data={"step_run": run.pk, "email": email},
             )
     return new

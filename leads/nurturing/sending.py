@@ -6,6 +6,7 @@ limit: defer) → claim the StepRuns in one INSERT (the idempotency key; a row a
 is skipped) → commit → SMTP over one connection → record the Message-IDs (StepRun and
 OutboundMessage, so replies thread back), the timeline entries, and move the enrollments on.
 """
+
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -61,7 +62,12 @@ class BuiltEmail:
 
 
 def email_build(
-    *, sequence: Sequence, step: SequenceStep, lead: Lead, enrollment_id: int | None, to_email: str | None = None,
+    *,
+    sequence: Sequence,
+    step: SequenceStep,
+    lead: Lead,
+    enrollment_id: int | None,
+    to_email: str | None = None,
     tracked: bool = True,
 ) -> BuiltEmail:
     """The multipart message of one email step for one lead (RenderError if refused)."""
@@ -95,8 +101,12 @@ def email_build(
     if mailto:
         headers["List-Unsubscribe"] += f", <mailto:{mailto}?subject=unsubscribe>"
     message = EmailMultiAlternatives(
-        subject=rendered.subject, body=rendered.text, from_email=formataddr((sender["name"], sender["email"])),
-        to=[to], reply_to=[sequence.reply_to] if sequence.reply_to else None, headers=headers,
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=formataddr((sender["name"], sender["email"])),
+        to=[to],
+        reply_to=[sequence.reply_to] if sequence.reply_to else None,
+        headers=headers,
     )
     message.attach_alternative(html_document, "text/html")
     return BuiltEmail(message=message, subject=rendered.subject, message_id=message_id)
@@ -154,7 +164,11 @@ def _enrollments_locked(ids: list[int]) -> list[Enrollment]:
         .order_by("pk")
     )
     for row in rows:
-        row.lead._suppressed, row.lead._consent_asked, row.lead._consented = row._suppressed, row._consent_asked, row._consented
+        row.lead._suppressed, row.lead._consent_asked, row.lead._consented = (
+            row._suppressed,
+            row._consent_asked,
+            row._consented,
+        )
     return rows
 
 
@@ -168,10 +182,17 @@ def _claim_rows(sends: list[_Send], *, now: datetime) -> None:
         failed = bool(send.error)
         values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
         params += [
-            send.enrollment.pk, send.step.pk, send.lead.pk, StepRun.Status.FAILED if failed else StepRun.Status.CLAIMED, now,
-            "" if failed else send.lead.email, "" if failed else send.lead.email.rpartition("@")[2].lower(),
-            send.built.subject[:300] if send.built else "", send.built.message_id if send.built else "",
-            send.error[:2000], now if failed else None,
+            send.enrollment.pk,
+            send.step.pk,
+            send.lead.pk,
+            StepRun.Status.FAILED if failed else StepRun.Status.CLAIMED,
+            now,
+            "" if failed else send.lead.email,
+            "" if failed else send.lead.email.rpartition("@")[2].lower(),
+            send.built.subject[:300] if send.built else "",
+            send.built.message_id if send.built else "",
+            send.error[:2000],
+            now if failed else None,
         ]
     with db_connection.cursor() as cursor:
         cursor.execute(
@@ -212,26 +233,45 @@ def _record(sends: list[_Send], *, now: datetime) -> None:
         # second worker holding the enrollment and probing the claim must not wait on us).
         enrollments_move_on(moves=[(s.enrollment.pk, s.step.pk, s.following) for s in sends], now=now)
         if sent:
-            StepRun.objects.filter(pk__in=[send.run_id for send in sent]).update(status=StepRun.Status.SENT, finished_at=now)
+            StepRun.objects.filter(pk__in=[send.run_id for send in sent]).update(
+                status=StepRun.Status.SENT, finished_at=now
+            )
             OutboundMessage.objects.bulk_create(
-                [OutboundMessage(message_id=s.built.message_id, lead_id=s.lead.pk, subject=s.built.subject[:300], sent_at=now) for s in sent]
+                [
+                    OutboundMessage(
+                        message_id=s.built.message_id, lead_id=s.lead.pk, subject=s.built.subject[:300], sent_at=now
+                    )
+                    for s in sent
+                ]
             )
             events.emails_sent(
                 sent=[
                     events.SentEmail(
-                        lead_id=s.lead.pk, subject=s.built.subject, body=s.built.message.body[:2000],
-                        data={"sequence_id": s.step.sequence_id, "step_id": s.step.pk, "message_id": s.built.message_id, "step_run": s.run_id},
+                        lead_id=s.lead.pk,
+                        subject=s.built.subject,
+                        body=s.built.message.body[:2000],
+                        data={
+                            "sequence_id": s.step.sequence_id,
+                            "step_id": s.step.pk,
+                            "message_id": s.built.message_id,
+                            "step_run": s.run_id,
+                        },
                     )
                     for s in sent
                 ],
-                channel="sequence", occurred_at=now,
+                channel="sequence",
+                occurred_at=now,
             )
         for send in sends:
             if send.error:
-                StepRun.objects.filter(pk=send.run_id).update(status=StepRun.Status.FAILED, error=send.error, finished_at=now)
+                StepRun.objects.filter(pk=send.run_id).update(
+                    status=StepRun.Status.FAILED, error=send.error, finished_at=now
+                )
 
 
-def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=None, cache: dict | None = None) -> dict[int, object]:
+def emails_send(
+    *, claimed: list[tuple[int, int | None]], now: datetime, smtp=None, cache: dict | None = None
+) -> dict[int, object]:
     """Run the email step of a batch of enrollments [(id, step id)]: check, render, claim (under the
     rate limits), send, record, move on. Returns {enrollment id: outcome} for those whose current
     step was an email: (next step id, due) to go on, or None to stop; others are not in it."""
@@ -240,8 +280,11 @@ def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=No
     outcomes: dict[int, object] = {}
     with transaction.atomic():
         rows = [
-            e for e in _enrollments_locked(list(expected))
-            if e.step is not None and e.step.kind == SequenceStep.Kind.EMAIL and e.sequence.is_active
+            e
+            for e in _enrollments_locked(list(expected))
+            if e.step is not None
+            and e.step.kind == SequenceStep.Kind.EMAIL
+            and e.sequence.is_active
             and (expected[e.pk] is None or e.step_id == expected[e.pk])
         ]
         exits: dict[str, list[int]] = {}
@@ -250,14 +293,23 @@ def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=No
             lead, step = enrollment.lead, enrollment.step
             outcomes[enrollment.pk] = None
             if lead.status in CLOSED_STATUSES:
-                exits.setdefault(Reason.CONVERTED if lead.status == Lead.Status.CONVERTED else Reason.LOST, []).append(enrollment.pk)
+                exits.setdefault(Reason.CONVERTED if lead.status == Lead.Status.CONVERTED else Reason.LOST, []).append(
+                    enrollment.pk
+                )
                 continue
             if lead_not_mailable_reason(lead=lead):
                 exits.setdefault(Reason.NOT_MAILABLE, []).append(enrollment.pk)
                 continue
-            send = _Send(enrollment=enrollment, lead=lead, step=step, following=step_after(sequence_steps(enrollment.sequence_id, cache), step.pk))
+            send = _Send(
+                enrollment=enrollment,
+                lead=lead,
+                step=step,
+                following=step_after(sequence_steps(enrollment.sequence_id, cache), step.pk),
+            )
             try:
-                send.built = email_build(sequence=enrollment.sequence, step=step, lead=lead, enrollment_id=enrollment.pk)
+                send.built = email_build(
+                    sequence=enrollment.sequence, step=step, lead=lead, enrollment_id=enrollment.pk
+                )
             except RenderError as exc:
                 send.error = str(exc)  # recorded on the run; the sequence goes on
             sends.append(send)
@@ -290,7 +342,12 @@ def emails_send(*, claimed: list[tuple[int, int | None]], now: datetime, smtp=No
             for s in failed:
                 outcomes[s.enrollment.pk] = (s.following.pk if s.following else None, now)
         for send in taken:
-            moved = taken_step_resolve(enrollment=send.enrollment, step=send.step, steps=sequence_steps(send.enrollment.sequence_id, cache), now=now)
+            moved = taken_step_resolve(
+                enrollment=send.enrollment,
+                step=send.step,
+                steps=sequence_steps(send.enrollment.sequence_id, cache),
+                now=now,
+            )
             if moved is not None:
                 target, due = moved
                 enrollments_move_on(moves=[(send.enrollment.pk, send.step.pk, target)], now=now)
@@ -313,9 +370,9 @@ def email_test_send(*, step: SequenceStep, lead: Lead, to_email: str) -> str:
     """Send a step's email rendered for a lead to the marketer's own address (untracked); the subject."""
     if not to_email:
         raise RenderError(TEST_SEND_NO_ADDRESS)
-    built = email_build(sequence=step.sequence, step=step, lead=lead, enrollment_id=None, to_email=to_email, tracked=False)
+    built = email_build(
+        sequence=step.sequence, step=step, lead=lead, enrollment_id=None, to_email=to_email, tracked=False
+    )
     built.message.subject = f"[Test] {built.subject}"
     built.message.send()
     return built.subject
-
-

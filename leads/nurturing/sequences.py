@@ -4,6 +4,7 @@ unsubscribe, bounce, conversion, loss, qualification, the end) and the engine th
 Every step run claims its StepRun row (enrollment, step) before any side effect: a retried task or
 a second worker that reaches the same step finds the row taken and does nothing.
 """
+
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -42,7 +43,9 @@ STATUS_EXIT_REASONS = {
 }
 
 SEQUENCE_INACTIVE = "This sequence is inactive: nobody can enroll."
-LEAD_NOT_ENROLLABLE = "This lead cannot be enrolled: already in the sequence, finished it, converted, lost or do-not-contact."
+LEAD_NOT_ENROLLABLE = (
+    "This lead cannot be enrolled: already in the sequence, finished it, converted, lost or do-not-contact."
+)
 
 
 class EnrollmentError(Exception):
@@ -68,7 +71,12 @@ def _lead_ids_sql(lead_ids: Iterable[int] | QuerySet) -> tuple[str, list]:
 
 
 def leads_enroll(
-    *, sequence: Sequence, lead_ids: Iterable[int] | QuerySet, source: str, by: User | None = None, now: datetime | None = None
+    *,
+    sequence: Sequence,
+    lead_ids: Iterable[int] | QuerySet,
+    source: str,
+    by: User | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Enroll many leads in one set-based INSERT (skipping those already in it, those who finished it
     unless re-enrollment is allowed, converted, lost and do-not-contact leads); returns how many."""
@@ -97,18 +105,33 @@ def leads_enroll(
         with connection.cursor() as cursor:
             cursor.execute(
                 sql,
-                [sequence.pk, source, first.pk if first else None, now, now, by.pk if by else None, *params, sequence.pk],
+                [
+                    sequence.pk,
+                    source,
+                    first.pk if first else None,
+                    now,
+                    now,
+                    by.pk if by else None,
+                    *params,
+                    sequence.pk,
+                ],
             )
             enrolled = [row[0] for row in cursor.fetchall()]
         if enrolled:
             events.leads_enrolled(
-                lead_ids=enrolled, sequence_id=sequence.pk, sequence_name=sequence.name, source=source, by=by,
+                lead_ids=enrolled,
+                sequence_id=sequence.pk,
+                sequence_name=sequence.name,
+                source=source,
+                by=by,
                 occurred_at=now,
             )
     return len(enrolled)
 
 
-def lead_enroll(*, sequence: Sequence, lead: Lead, by: User | None = None, source: str = Enrollment.Source.MANUAL) -> Enrollment:
+def lead_enroll(
+    *, sequence: Sequence, lead: Lead, by: User | None = None, source: str = Enrollment.Source.MANUAL
+) -> Enrollment:
     """Enroll one lead (by hand); EnrollmentError says why it cannot be."""
     if not sequence.is_active:
         raise EnrollmentError(SEQUENCE_INACTIVE)
@@ -153,7 +176,11 @@ def leads_enroll_by_rules(*, lead_ids: list[int]) -> int:
     enrolled = 0
     for sequence in sequences:
         statuses, grades = sequence.entry_statuses or [], sequence.entry_grades or []
-        matching = [pk for pk, status, grade in leads if (not statuses or status in statuses) and (not grades or grade in grades)]
+        matching = [
+            pk
+            for pk, status, grade in leads
+            if (not statuses or status in statuses) and (not grades or grade in grades)
+        ]
         if matching:
             enrolled += leads_enroll(sequence=sequence, lead_ids=matching, source=Enrollment.Source.RULE)
     return enrolled
@@ -256,8 +283,12 @@ def _run_step_effect(*, step: SequenceStep, enrollment: Enrollment, lead: Lead, 
     if step.kind == SequenceStep.Kind.TASK:
         due_at = now + timedelta(days=step.task_due_days) if step.task_due_days is not None else None
         task_create(
-            lead=lead, title=(step.task_title or TASK_DEFAULT_TITLE.format(lead=lead))[:200], due_at=due_at,
-            assigned_to=lead.owner, by=None, source="sequence",
+            lead=lead,
+            title=(step.task_title or TASK_DEFAULT_TITLE.format(lead=lead))[:200],
+            due_at=due_at,
+            assigned_to=lead.owner,
+            by=None,
+            source="sequence",
         )
         return following, now
     if step.kind == SequenceStep.Kind.STATUS and step.new_status and lead.status != step.new_status:
@@ -316,7 +347,9 @@ def _step_once(*, enrollment_id: int, expected, now: datetime, cache: dict):
 EMAIL = "email"
 
 
-def enrollment_run(*, enrollment_id: int, step_id=ANY, now: datetime | None = None, smtp=None, cache: dict | None = None) -> int:
+def enrollment_run(
+    *, enrollment_id: int, step_id=ANY, now: datetime | None = None, smtp=None, cache: dict | None = None
+) -> int:
     """Run an enrollment's due steps until it waits, is deferred or ends; returns steps run.
     `step_id`: the step it was claimed at (a repeated delivery then does nothing)."""
 
@@ -326,7 +359,9 @@ def enrollment_run(*, enrollment_id: int, step_id=ANY, now: datetime | None = No
         at = now or timezone.now()
         outcome = _step_once(enrollment_id=enrollment_id, expected=expected, now=at, cache=cache)
         if outcome is not None and outcome[0] == EMAIL:
-            outcome = emails_send(claimed=[(enrollment_id, outcome[1])], now=at, smtp=smtp, cache=cache).get(enrollment_id)
+            outcome = emails_send(claimed=[(enrollment_id, outcome[1])], now=at, smtp=smtp, cache=cache).get(
+                enrollment_id
+            )
         if outcome is None:
             break
         ran += 1
@@ -366,7 +401,9 @@ def enrollments_run(*, claimed: list[tuple[int, int | None]], now: datetime | No
     return ran
 
 
-def enrollments_process_due(*, now: datetime | None = None, batch: int = 200, max_batches: int = 50, fan_out: bool = False) -> int:
+def enrollments_process_due(
+    *, now: datetime | None = None, batch: int = 200, max_batches: int = 50, fan_out: bool = False
+) -> int:
     """Lease due enrollments batch by batch and run them here, or (fan_out) hand each batch to
     a worker task so several worker processes share the sending; returns enrollments taken."""
     taken = 0

@@ -1,5 +1,6 @@
 """Sequence statistics, aggregated in SQL: per sequence and per step, enrolled, sent, opened,
 clicked, replied, unsubscribed, bounced, converted; and a small server-rendered bar chart."""
+
 from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -48,9 +49,14 @@ class SequenceStats:
     @property
     def funnel(self) -> list[tuple[str, int]]:
         return [
-            ("Enrolled", self.enrolled), ("Sent", self.sent), ("Opened", self.opened), ("Clicked", self.clicked),
-            ("Replied", self.exits["replied"]), ("Unsubscribed", self.exits["unsubscribed"]),
-            ("Bounced", self.exits["bounced"]), ("Converted", self.exits["converted"]),
+            ("Enrolled", self.enrolled),
+            ("Sent", self.sent),
+            ("Opened", self.opened),
+            ("Clicked", self.clicked),
+            ("Replied", self.exits["replied"]),
+            ("Unsubscribed", self.exits["unsubscribed"]),
+            ("Bounced", self.exits["bounced"]),
+            ("Converted", self.exits["converted"]),
         ]
 
 
@@ -65,7 +71,10 @@ def sequence_stats(*, sequence: Sequence) -> SequenceStats:
     )
     per_step = {
         row["step_id"]: row
-        for row in StepRun.objects.filter(step__sequence=sequence).order_by().values("step_id").annotate(
+        for row in StepRun.objects.filter(step__sequence=sequence)
+        .order_by()
+        .values("step_id")
+        .annotate(
             reached=Count("pk"),
             sent=Count("pk", filter=Q(status=StepRun.Status.SENT)),
             opened=Count("pk", filter=Q(opened_at__isnull=False)),
@@ -77,12 +86,15 @@ def sequence_stats(*, sequence: Sequence) -> SequenceStats:
     exits_by_step: dict[int, dict[str, int]] = {}
     last_sent = (
         StepRun.objects.filter(enrollment=OuterRef("pk"), status=StepRun.Status.SENT)
-        .order_by("-claimed_at", "-id").values("step_id")[:1]
+        .order_by("-claimed_at", "-id")
+        .values("step_id")[:1]
     )
     exit_rows = (
         Enrollment.objects.filter(sequence=sequence, exit_reason__in=EXIT_METRICS)
-        .annotate(last_step=Subquery(last_sent)).filter(last_step__isnull=False)
-        .order_by().values("last_step")
+        .annotate(last_step=Subquery(last_sent))
+        .filter(last_step__isnull=False)
+        .order_by()
+        .values("last_step")
         .annotate(**{name: Count("pk", filter=Q(exit_reason=name)) for name in EXIT_METRICS})
     )
     for row in exit_rows:
@@ -92,15 +104,25 @@ def sequence_stats(*, sequence: Sequence) -> SequenceStats:
         row = per_step.get(step.pk, {})
         steps.append(
             StepStats(
-                step=step, reached=row.get("reached", 0), sent=row.get("sent", 0), opened=row.get("opened", 0),
-                clicked=row.get("clicked", 0), failed=row.get("failed", 0),
+                step=step,
+                reached=row.get("reached", 0),
+                sent=row.get("sent", 0),
+                opened=row.get("opened", 0),
+                clicked=row.get("clicked", 0),
+                failed=row.get("failed", 0),
                 exits=exits_by_step.get(step.pk, dict.fromkeys(EXIT_METRICS, 0)),
             )
         )
     return SequenceStats(
-        enrolled=totals["enrolled"], active=totals["active"], completed=totals["completed"], exited=totals["exited"],
-        sent=sum(s.sent for s in steps), opened=sum(s.opened for s in steps), clicked=sum(s.clicked for s in steps),
-        exits={name: totals[name] for name in EXIT_METRICS}, steps=steps,
+        enrolled=totals["enrolled"],
+        active=totals["active"],
+        completed=totals["completed"],
+        exited=totals["exited"],
+        sent=sum(s.sent for s in steps),
+        opened=sum(s.opened for s in steps),
+        clicked=sum(s.clicked for s in steps),
+        exits={name: totals[name] for name in EXIT_METRICS},
+        steps=steps,
     )
 
 
@@ -111,4 +133,10 @@ def bar_chart(*, bars: list[tuple[str, int]]) -> dict:
         {"label": label, "value": value, "width": round(CHART_WIDTH * value / top), "y": index * (CHART_BAR + 8)}
         for index, (label, value) in enumerate(bars)
     ]
-    return {"rows": rows, "height": len(rows) * (CHART_BAR + 8), "width": CHART_WIDTH + 200, "bar": CHART_BAR, "label_width": 110}
+    return {
+        "rows": rows,
+        "height": len(rows) * (CHART_BAR + 8),
+        "width": CHART_WIDTH + 200,
+        "bar": CHART_BAR,
+        "label_width": 110,
+    }

@@ -1,5 +1,6 @@
 """Editing a sequence's steps: add at the end, move up or down, delete. One editor at a time (the
 sequence row is locked), positions stay 0..n-1, and a branch only ever jumps forward."""
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -17,7 +18,12 @@ def sequence_step_add(*, step: SequenceStep) -> SequenceStep:
     """Append a (validated, unsaved) step at the end of its sequence."""
     with transaction.atomic():
         Sequence.objects.select_for_update().filter(pk=step.sequence_id).first()  # one editor at a time
-        last = SequenceStep.objects.filter(sequence_id=step.sequence_id).order_by("-position").values_list("position", flat=True).first()
+        last = (
+            SequenceStep.objects.filter(sequence_id=step.sequence_id)
+            .order_by("-position")
+            .values_list("position", flat=True)
+            .first()
+        )
         step.position = 0 if last is None else last + 1
         step.save()
     return step
@@ -44,9 +50,12 @@ def sequence_step_move(*, step: SequenceStep, offset: int) -> None:
         after = {s.pk: i for i, s in enumerate(ordered)}
         for branch in ordered:
             if branch.branch_target_id in after and after[branch.branch_target_id] <= after[branch.pk]:
-                raise ValidationError(STEP_MOVE_BREAKS_BRANCH.format(
-                    branch=before[branch.pk] + 1, target=before[branch.branch_target_id] + 1,
-                ))
+                raise ValidationError(
+                    STEP_MOVE_BREAKS_BRANCH.format(
+                        branch=before[branch.pk] + 1,
+                        target=before[branch.branch_target_id] + 1,
+                    )
+                )
         _renumber(sequence_id=step.sequence_id, ordered=ordered)
 
 

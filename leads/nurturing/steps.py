@@ -1,6 +1,7 @@
 """Walking an enrollment through its sequence's steps, shared by the engine (sequences.py) and the email
 batch sender (sending.py): the steps in order, the one after, a step run found taken, moving on, finishing.
 """
+
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -31,7 +32,9 @@ def _exit_timeline(*, rows: list[tuple[int, int, str]], reason: str, now: dateti
     events.sequences_exited(rows=rows, reason=reason, label=Reason(reason).label, by=by, occurred_at=now)
 
 
-def enrollments_finish(*, enrollments: QuerySet, reason: str, by: User | None = None, now: datetime | None = None) -> int:
+def enrollments_finish(
+    *, enrollments: QuerySet, reason: str, by: User | None = None, now: datetime | None = None
+) -> int:
     """Close the given active enrollments (completed for END, else exited) with one UPDATE."""
     now = now or timezone.now()
     status = Enrollment.Status.COMPLETED if reason == Reason.END else Enrollment.Status.EXITED
@@ -94,7 +97,9 @@ def enrollments_move_on(*, moves: list[tuple[int, int, SequenceStep | None]], no
             current.update(step=targets[to_id], next_run_at=now)
 
 
-def lead_enrollments_exit(*, lead_id: int, reason: str, sequence: Sequence | None = None, by: User | None = None) -> int:
+def lead_enrollments_exit(
+    *, lead_id: int, reason: str, sequence: Sequence | None = None, by: User | None = None
+) -> int:
     """End a lead's active enrollments (in every sequence, or one); returns how many ended."""
     enrollments = Enrollment.objects.filter(lead_id=lead_id)
     if sequence is not None:

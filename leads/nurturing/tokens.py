@@ -1,6 +1,7 @@
 """Signed tokens of a sent email: open pixel, click redirect, unsubscribe. Signed with
 django.core.signing over the step run (enrollment id, step id) and, for a click, the exact URL: a
 token for one email cannot be turned into a redirect elsewhere."""
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse

@@ -1,6 +1,7 @@
 """Sending the outbox: claim a due row, sign it (Standard Webhooks), POST it, log the answer;
 retry with exponential backoff for about a day, then disable the subscription and tell the
 managers. Safe to run twice: a row is claimed (an UPDATE with a lease) before it is sent."""
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,7 @@ def deliveries_enqueue(*, delivery_ids: Sequence[int], countdown: float | None =
     (its outbox and sweeper); the delivery rows are durable on their own too (deliveries_sweep)."""
     ids = list(delivery_ids)
     for start in range(0, len(ids), TASK_CHUNK):
-        jobs.enqueue("leads.outbound.tasks.deliveries_send_task", ids[start:start + TASK_CHUNK], countdown=countdown)
+        jobs.enqueue("leads.outbound.tasks.deliveries_send_task", ids[start : start + TASK_CHUNK], countdown=countdown)
 
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:
@@ -61,7 +62,9 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     now = timezone.now()
     claimed = WebhookDelivery.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
+        pk=delivery_id,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=now,
         subscription__is_active=True,
     ).update(claimed_until=now + LEASE, last_attempt_at=now)
     if not claimed:
@@ -92,7 +95,9 @@ def delivery_send(*, delivery_id: int) -> str:
     try:
         subscription = delivery.subscription
     except WebhookSubscription.DoesNotExist:  # no constraint: the row may outlive its subscription
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.FAILED, error=SUBSCRIPTION_GONE)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.FAILED, error=SUBSCRIPTION_GONE
+        )
         return WebhookDelivery.Status.FAILED
     body = delivery_body(delivery=delivery)
     headers = delivery_headers(delivery=delivery, body=body, secret=subscription.secret)
@@ -113,7 +118,10 @@ def _record(delivery: WebhookDelivery, *, status: int | None, excerpt: str, erro
     now = timezone.now()
     attempts = delivery.attempts + 1
     fields = {
-        "attempts": attempts, "claimed_until": None, "response_status": status, "response_excerpt": excerpt,
+        "attempts": attempts,
+        "claimed_until": None,
+        "response_status": status,
+        "response_excerpt": excerpt,
         "error": error[:300],
     }
     delays = retry_delays()
@@ -137,7 +145,9 @@ def subscription_disable(*, subscription: WebhookSubscription, attempts: int, er
     """Turn a persistently failing subscription off and notify every manager (once)."""
     reason = DISABLED_REASON.format(attempts=attempts, error=error)[:300]
     changed = WebhookSubscription.objects.filter(pk=subscription.pk, is_active=True).update(
-        is_active=False, disabled_reason=reason, updated_at=timezone.now(),
+        is_active=False,
+        disabled_reason=reason,
+        updated_at=timezone.now(),
     )
     if not changed:
         return False
@@ -154,7 +164,10 @@ def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again, whatever its status, with a fresh retry schedule (the same
     webhook-id, so receivers can tell it is one they may have had)."""
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None, attempts=0,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at=timezone.now(),
+        claimed_until=None,
+        attempts=0,
     )
     deliveries_enqueue(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
@@ -181,9 +194,12 @@ def deliveries_sweep() -> int:
     ids = list(
         WebhookDelivery.objects.filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - SWEEP_GRACE,
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lte=now - SWEEP_GRACE,
             subscription__is_active=True,
-        ).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     deliveries_enqueue(delivery_ids=ids)
     return len(ids)

@@ -2,6 +2,7 @@
 is checked and resolved once on every attempt, the connection goes to that checked address (so a
 DNS answer that changes cannot reach the inside), no redirect is followed, time is short and only
 the first bytes of the answer are read."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -39,8 +40,12 @@ def webhook_post(*, url: str, body: bytes, headers: dict[str, str], allow: tuple
     deadline = time.monotonic() + total
     target = url_check(url=url, allow=allow, dns_timeout=min(3.0, total))
     sent = {
-        **headers, "User-Agent": USER_AGENT, "Content-Type": "application/json", "Accept-Encoding": "identity",
-        "Connection": "close", "Host": target.host_header,
+        **headers,
+        "User-Agent": USER_AGENT,
+        "Content-Type": "application/json",
+        "Accept-Encoding": "identity",
+        "Connection": "close",
+        "Host": target.host_header,
     }
     last_error: FetchError = FetchError(CONNECTION_FAILED)
     for address in target.addresses[:3]:

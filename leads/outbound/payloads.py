@@ -1,5 +1,6 @@
 """What a webhook carries: the event names a subscription may ask for (the spine's), each with a
 description and the shape of its `data.event`, and the payload built for one lead."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -42,8 +43,18 @@ EVENT_CHOICES = [(name, name) for name in EVENT_NAMES]
 
 # The lead's public fields: what every payload says about the lead, read in one query per event.
 LEAD_FIELDS = (
-    "id", "first_name", "last_name", "email", "phone", "company", "job_title", "status", "score", "grade",
-    "source", "created_at",
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "status",
+    "score",
+    "grade",
+    "source",
+    "created_at",
 )
 LEAD_VALUES = (*LEAD_FIELDS, "owner__username", "team__name")
 
@@ -58,7 +69,12 @@ def lead_public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def payload_build(
-    *, event: Event, occurred_at: datetime, lead_id: int, lead: dict[str, Any] | None, sequence: int,
+    *,
+    event: Event,
+    occurred_at: datetime,
+    lead_id: int,
+    lead: dict[str, Any] | None,
+    sequence: int,
 ) -> dict[str, Any]:
     """The Standard Webhooks payload of one event for one lead: type, timestamp, data."""
     return {

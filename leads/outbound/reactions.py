@@ -1,5 +1,6 @@
 """The spine's reaction for outbound webhooks: one outbox row per (subscription, event, lead),
 written in the event's own transaction, and its sending enqueued on commit."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,15 +27,22 @@ def deliveries_record(event: Event) -> None:
     ids: list[int] = []
     lead_ids = sorted(set(event.lead_ids))
     for start in range(0, len(lead_ids), BATCH):
-        chunk = lead_ids[start:start + BATCH]
+        chunk = lead_ids[start : start + BATCH]
         leads = {row["id"]: lead_public(row) for row in Lead.objects.filter(pk__in=chunk).values(*LEAD_VALUES)}
         numbers = sequences_next(lead_ids=chunk)
         rows = [
             WebhookDelivery(
-                subscription_id=subscription_id, event_type=event.name, lead_id=lead_id,
-                sequence=numbers[lead_id], created_at=occurred_at,
+                subscription_id=subscription_id,
+                event_type=event.name,
+                lead_id=lead_id,
+                sequence=numbers[lead_id],
+                created_at=occurred_at,
                 payload=payload_build(
-                    event=event, occurred_at=occurred_at, lead_id=lead_id, lead=leads.get(lead_id), sequence=numbers[lead_id],
+                    event=event,
+                    occurred_at=occurred_at,
+                    lead_id=lead_id,
+                    lead=leads.get(lead_id),
+                    sequence=numbers[lead_id],
                 ),
             )
             for lead_id in chunk
@@ -81,8 +89,14 @@ def delivery_for_lead(*, subscription: WebhookSubscription, lead_id: int, data: 
     number = sequences_next(lead_ids=[lead_id])[lead_id]
     event = Event(AUTOMATION_EVENT, (lead_id,), kind="automation", occurred_at=now, data=data)
     delivery = WebhookDelivery.objects.create(
-        subscription=subscription, event_type=AUTOMATION_EVENT, lead_id=lead_id, sequence=number, created_at=now,
-        payload=payload_build(event=event, occurred_at=now, lead_id=lead_id, lead=lead_public(row) if row else None, sequence=number),
+        subscription=subscription,
+        event_type=AUTOMATION_EVENT,
+        lead_id=lead_id,
+        sequence=number,
+        created_at=now,
+        payload=payload_build(
+            event=event, occurred_at=now, lead_id=lead_id, lead=lead_public(row) if row else None, sequence=number
+        ),
     )
     deliveries_enqueue(delivery_ids=[delivery.pk])
     return delivery

@@ -1,5 +1,6 @@
 """Subscriptions: made and changed by managers (page and API), their secret, their URL checked
 under the SSRF rules, and the cached list of who wants which event (read on every event)."""
+
 from __future__ import annotations
 
 import base64
@@ -31,6 +32,7 @@ EVENT_UNKNOWN = "Unknown event: {name}."
 CACHE_SECONDS = 10.0
 _table: tuple[float, list] | None = None
 
+
 def secret_generate() -> str:
     """A new Standard Webhooks secret: "whsec_" and 32 random bytes in base64."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
@@ -60,19 +62,32 @@ def subscription_events_validate(*, events: list[str]) -> list[str]:
 
 
 def subscription_create(
-    *, url: str, events: list[str], by: User | None, description: str = "", is_active: bool = True,
+    *,
+    url: str,
+    events: list[str],
+    by: User | None,
+    description: str = "",
+    is_active: bool = True,
 ) -> WebhookSubscription:
     """A new subscription with a fresh secret (the caller shows it once)."""
     subscription_url_validate(url=url)
     return WebhookSubscription.objects.create(
-        url=url, events=subscription_events_validate(events=events), description=description, is_active=is_active,
-        secret=secret_generate(), created_by=by,
+        url=url,
+        events=subscription_events_validate(events=events),
+        description=description,
+        is_active=is_active,
+        secret=secret_generate(),
+        created_by=by,
     )
 
 
 def subscription_update(
-    *, subscription: WebhookSubscription, url: str | None = None, events: list[str] | None = None,
-    description: str | None = None, is_active: bool | None = None,
+    *,
+    subscription: WebhookSubscription,
+    url: str | None = None,
+    events: list[str] | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
 ) -> WebhookSubscription:
     """Change a subscription; turning it back on clears why it was disabled."""
     if url is not None and url != subscription.url:
@@ -99,8 +114,8 @@ def subscription_rotate_secret(*, subscription: WebhookSubscription) -> str:
 
 def _table_load() -> list[tuple[int, list[str]]]:
     return [
-        (pk, events) for pk, events in
-        WebhookSubscription.objects.filter(is_active=True).order_by("pk").values_list("pk", "events")
+        (pk, events)
+        for pk, events in WebhookSubscription.objects.filter(is_active=True).order_by("pk").values_list("pk", "events")
     ]
 
 

@@ -1,4 +1,5 @@
 """Celery tasks of outbound webhooks: thin, by id, safe to repeat (each row is claimed first)."""
+
 from celery import shared_task
 
 from .delivery import deliveries_purge, deliveries_sweep, delivery_send

@@ -1,4 +1,5 @@
 """Admin: the log of privacy requests (exports and erasures), read-only; it holds no personal data."""
+
 from django.contrib import admin
 
 from ..models import PrivacyRequest

@@ -1,5 +1,6 @@
 """The privacy API for managers: export a person (a streamed zip) and erase a person, by email
 address or by lead."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -55,12 +56,17 @@ def _subject(request, data) -> dict:
     return {"email": serializer.validated_data["email"]}
 
 
-ErasureSerializer = inline_serializer("Erasure", {
-    "erasure": serializers.IntegerField(help_text="The erasure record's id."),
-    "tombstone": serializers.CharField(allow_blank=True, help_text="The tombstone: a keyed hash of the address."),
-    "erased_at": serializers.DateTimeField(),
-    "counts": serializers.DictField(child=serializers.IntegerField(), help_text="Rows removed or redacted, per kind."),
-})
+ErasureSerializer = inline_serializer(
+    "Erasure",
+    {
+        "erasure": serializers.IntegerField(help_text="The erasure record's id."),
+        "tombstone": serializers.CharField(allow_blank=True, help_text="The tombstone: a keyed hash of the address."),
+        "erased_at": serializers.DateTimeField(),
+        "counts": serializers.DictField(
+            child=serializers.IntegerField(), help_text="Rows removed or redacted, per kind."
+        ),
+    },
+)
 
 
 class PrivacyExportView(APIView):
@@ -99,7 +105,12 @@ class PrivacyEraseView(APIView):
     def post(self, request):
         subject = _subject(request, request.data)
         record = person_erase(**subject, by=request.user, via="api")
-        return Response({
-            "erasure": record.pk, "tombstone": record.subject_digest, "erased_at": record.done_at, "counts": record.counts,
-        }, status=status.HTTP_200_OK)
-
+        return Response(
+            {
+                "erasure": record.pk,
+                "tombstone": record.subject_digest,
+                "erased_at": record.done_at,
+                "counts": record.counts,
+            },
+            status=status.HTTP_200_OK,
+        )

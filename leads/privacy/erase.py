@@ -2,6 +2,7 @@
 them in other rows redacted, in one transaction; then a tombstone of the address (so it is never
 captured, imported or mailed again by accident) and a record of the erasure without personal data.
 Import files on disk that name the person are deleted after the commit."""
+
 from __future__ import annotations
 
 import io
@@ -71,12 +72,16 @@ def _customers_erase(person: Person, counts: dict[str, int]) -> None:
     ids = person.lead_ids
     matched = set(
         Customer.objects.filter(
-            Q(lead_id__in=ids) | Q(pk__in=Lead.objects.filter(pk__in=ids).values("converted_customer_id"))
-            | Q(email__in=person.emails) | (Q(phone__in=person.phones) & ~Q(phone=""))
+            Q(lead_id__in=ids)
+            | Q(pk__in=Lead.objects.filter(pk__in=ids).values("converted_customer_id"))
+            | Q(email__in=person.emails)
+            | (Q(phone__in=person.phones) & ~Q(phone=""))
         ).values_list("pk", flat=True)
     )
     shared = set(
-        Lead.objects.filter(converted_customer_id__in=matched).exclude(pk__in=ids).values_list("converted_customer_id", flat=True)
+        Lead.objects.filter(converted_customer_id__in=matched)
+        .exclude(pk__in=ids)
+        .values_list("converted_customer_id", flat=True)
     )
     for customer in Customer.objects.filter(pk__in=shared):
         customer.email = "" if customer.email in person.emails else customer.email
@@ -96,7 +101,9 @@ def _admin_log_redact(model: type[Model], ids: Iterable[int]) -> None:
     keys = [str(pk) for pk in ids]
     if keys:
         content_type = ContentType.objects.get_for_model(model)
-        LogEntry.objects.filter(content_type=content_type, object_id__in=keys).update(object_repr=REDACTED, change_message="")
+        LogEntry.objects.filter(content_type=content_type, object_id__in=keys).update(
+            object_repr=REDACTED, change_message=""
+        )
 
 
 def _mentions_redact(person: Person, counts: dict[str, int]) -> None:
@@ -159,7 +166,9 @@ def _traces_erase(person: Person) -> dict[str, int]:
     _mentions_redact(person, counts)
     _customers_erase(person, counts)
     captures = list(person_captures(person).values_list("pk", flat=True))
-    inbound = InboundEmail.objects.filter(Q(lead_id__in=ids) | Q(capture_id__in=captures) | person.mentioned("from_address"))
+    inbound = InboundEmail.objects.filter(
+        Q(lead_id__in=ids) | Q(capture_id__in=captures) | person.mentioned("from_address")
+    )
     counts["inbound_emails"] = inbound.delete()[0]
     counts["captures"] = CaptureRecord.objects.filter(pk__in=captures).delete()[1].get(CaptureRecord._meta.label, 0)
     counts["page_views"] = PageView.objects.filter(visitor__lead_id__in=ids).delete()[0]
@@ -168,14 +177,25 @@ def _traces_erase(person: Person) -> dict[str, int]:
     deliveries = WebhookDelivery.objects.annotate(payload_text=Cast("payload", TextField())).filter(
         Q(lead_id__in=ids) | person.mentioned("payload_text")
     )
-    counts["webhook_deliveries"] = WebhookDelivery.objects.filter(pk__in=list(deliveries.values_list("pk", flat=True))).delete()[0]
+    counts["webhook_deliveries"] = WebhookDelivery.objects.filter(
+        pk__in=list(deliveries.values_list("pk", flat=True))
+    ).delete()[0]
     LeadEventSequence.objects.filter(lead_id__in=ids).delete()
-    counts["suppressions"] = EmailSuppression.objects.filter(Q(email__in=person.emails) | Q(lead_id__in=ids)).delete()[0]
+    counts["suppressions"] = EmailSuppression.objects.filter(Q(email__in=person.emails) | Q(lead_id__in=ids)).delete()[
+        0
+    ]
     _admin_log_redact(Lead, ids)
     deleted = Lead.objects.filter(pk__in=ids).delete()[1]
     counts["leads"] = deleted.get(Lead._meta.label, 0)
-    for label, key in (("Interaction", "timeline"), ("Consent", "consents"), ("Task", "tasks"), ("Notification", "notifications"),
-                       ("Enrollment", "enrollments"), ("AutomationRun", "automation_runs"), ("OutboundMessage", "emails_out")):
+    for label, key in (
+        ("Interaction", "timeline"),
+        ("Consent", "consents"),
+        ("Task", "tasks"),
+        ("Notification", "notifications"),
+        ("Enrollment", "enrollments"),
+        ("AutomationRun", "automation_runs"),
+        ("OutboundMessage", "emails_out"),
+    ):
         counts[key] = deleted.get(f"leads.{label}", 0)
     return counts
 
@@ -196,8 +216,13 @@ def person_erase(*, email: str = "", lead: Lead | None = None, by: User | None, 
         ErasureTombstone.objects.bulk_create([ErasureTombstone(digest=d) for d in digests], ignore_conflicts=True)
         main = ErasureTombstone.objects.filter(digest=person.digest).first() if person.email else None
         record = PrivacyRequest.objects.create(
-            action=PrivacyRequest.Action.ERASE, subject_digest=person.digest, tombstone=main, actor=by, via=via,
-            done_at=timezone.now(), counts=counts,
+            action=PrivacyRequest.Action.ERASE,
+            subject_digest=person.digest,
+            tombstone=main,
+            actor=by,
+            via=via,
+            done_at=timezone.now(),
+            counts=counts,
         )
         if digests:
             # Other processes learn of the tombstone within its cache time: what they captured meanwhile goes then.

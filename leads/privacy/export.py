@@ -1,6 +1,7 @@
 """Exporting a person (GDPR art. 15 and 20, CCPA access): everything held about them as a zip of
 JSON files, with the emails they sent and were sent as .eml. The archive is written as it is read
 (rows in chunks, the zip without seeking), so a long history never sits in memory or on disk."""
+
 from __future__ import annotations
 
 import json
@@ -112,7 +113,9 @@ def _rows(queryset: QuerySet, fields: Iterable[str] | None = None) -> Iterator[d
 
 
 def _lead_rows(person: Person) -> Iterator[dict[str, Any]]:
-    fields = [f.attname for f in Lead._meta.concrete_fields if f.attname not in ("search_text", "email_base", "email_domain")]
+    fields = [
+        f.attname for f in Lead._meta.concrete_fields if f.attname not in ("search_text", "email_base", "email_domain")
+    ]
     yield from _rows(Lead.objects.filter(pk__in=person.lead_ids).order_by("pk"), fields)
 
 
@@ -127,21 +130,43 @@ def _run_rows(person: Person) -> Iterator[dict[str, Any]]:
     for run in runs.iterator(chunk_size=ROWS_PER_QUERY):
         steps = RunStep.objects.filter(run_id=run.pk).order_by("position")
         yield {
-            "id": run.pk, "lead": run.lead_id, "automation": run.automation.name, "trigger": run.trigger_event,
-            "status": run.status, "created_at": run.created_at, "finished_at": run.finished_at, "error": run.error,
-            "steps": list(_rows(steps, ("position", "action", "outcome", "detail", "error", "claimed_at", "finished_at"))),
+            "id": run.pk,
+            "lead": run.lead_id,
+            "automation": run.automation.name,
+            "trigger": run.trigger_event,
+            "status": run.status,
+            "created_at": run.created_at,
+            "finished_at": run.finished_at,
+            "error": run.error,
+            "steps": list(
+                _rows(steps, ("position", "action", "outcome", "detail", "error", "claimed_at", "finished_at"))
+            ),
         }
 
 
 def _consent_rows(person: Person) -> Iterator[dict[str, Any]]:
-    consents = Consent.objects.filter(lead_id__in=person.lead_ids).select_related("web_form", "capture").order_by("given_at", "pk")
+    consents = (
+        Consent.objects.filter(lead_id__in=person.lead_ids)
+        .select_related("web_form", "capture")
+        .order_by("given_at", "pk")
+    )
     for consent in consents.iterator(chunk_size=ROWS_PER_QUERY):
         yield {
-            "id": consent.pk, "lead": consent.lead_id, "text": consent.text, "given_at": consent.given_at, "ip": consent.ip,
+            "id": consent.pk,
+            "lead": consent.lead_id,
+            "text": consent.text,
+            "given_at": consent.given_at,
+            "ip": consent.ip,
             "form": consent.web_form.name if consent.web_form else None,
-            "capture": {"id": consent.capture_id, "channel": consent.capture.channel, "received_at": consent.capture.received_at}
-            if consent.capture else None,
-            "withdrawn_at": consent.withdrawn_at, "withdrawal_note": consent.withdrawal_note,
+            "capture": {
+                "id": consent.capture_id,
+                "channel": consent.capture.channel,
+                "received_at": consent.capture.received_at,
+            }
+            if consent.capture
+            else None,
+            "withdrawn_at": consent.withdrawn_at,
+            "withdrawal_note": consent.withdrawal_note,
         }
 
 
@@ -150,39 +175,79 @@ def _members(person: Person) -> list[tuple[str, Iterable[dict[str, Any]]]]:
     ids = person.lead_ids
     Customer = _customer_model()
     customers = Customer.objects.filter(
-        Q(lead_id__in=ids) | Q(pk__in=Lead.objects.filter(pk__in=ids).values("converted_customer_id")) | Q(email__in=person.emails)
+        Q(lead_id__in=ids)
+        | Q(pk__in=Lead.objects.filter(pk__in=ids).values("converted_customer_id"))
+        | Q(email__in=person.emails)
     ).order_by("pk")
     timeline = Interaction.objects.filter(lead_id__in=ids).order_by("occurred_at", "pk")
     captures = person_captures(person).order_by("received_at", "pk")
     return [
         ("leads.json", _lead_rows(person)),
-        ("customers.json", _rows(customers, [f.attname for f in Customer._meta.concrete_fields if f.attname != "search_text"])),
+        (
+            "customers.json",
+            _rows(customers, [f.attname for f in Customer._meta.concrete_fields if f.attname != "search_text"]),
+        ),
         ("timeline.json", _rows(timeline)),
-        ("notes.json", _rows(timeline.filter(kind__in=[Interaction.Kind.NOTE, Interaction.Kind.CALL_IN, Interaction.Kind.CALL_OUT]))),
+        (
+            "notes.json",
+            _rows(
+                timeline.filter(kind__in=[Interaction.Kind.NOTE, Interaction.Kind.CALL_IN, Interaction.Kind.CALL_OUT])
+            ),
+        ),
         ("captures.json", _rows(captures, [f.attname for f in captures.model._meta.concrete_fields])),
         ("emails_in.json", _rows(InboundEmail.objects.filter(lead_id__in=ids).order_by("received_at", "pk"))),
-        ("emails_out.json", [
-            *_rows(StepRun.objects.filter(lead_id__in=ids).order_by("claimed_at", "pk")),
-            *_rows(OutboundMessage.objects.filter(lead_id__in=ids).order_by("sent_at", "pk")),
-        ]),
+        (
+            "emails_out.json",
+            [
+                *_rows(StepRun.objects.filter(lead_id__in=ids).order_by("claimed_at", "pk")),
+                *_rows(OutboundMessage.objects.filter(lead_id__in=ids).order_by("sent_at", "pk")),
+            ],
+        ),
         ("tracking.json", _tracking_rows(person)),
         ("consents.json", _consent_rows(person)),
-        ("enrollments.json", _rows(Enrollment.objects.filter(lead_id__in=ids).order_by("pk"),
-                                   ("id", "lead", "sequence__name", "status", "source", "exit_reason", "enrolled_at", "finished_at"))),
-        ("lists.json", _rows(SegmentMember.objects.filter(lead_id__in=ids).order_by("pk"), ("lead", "segment__name", "added_at"))),
-        ("scores.json", [
-            *_rows(EnrichmentValue.objects.filter(lead_id__in=ids).order_by("pk")),
-            *_rows(LeadActivityDay.objects.filter(lead_id__in=ids).order_by("day")),
-        ]),
+        (
+            "enrollments.json",
+            _rows(
+                Enrollment.objects.filter(lead_id__in=ids).order_by("pk"),
+                ("id", "lead", "sequence__name", "status", "source", "exit_reason", "enrolled_at", "finished_at"),
+            ),
+        ),
+        (
+            "lists.json",
+            _rows(SegmentMember.objects.filter(lead_id__in=ids).order_by("pk"), ("lead", "segment__name", "added_at")),
+        ),
+        (
+            "scores.json",
+            [
+                *_rows(EnrichmentValue.objects.filter(lead_id__in=ids).order_by("pk")),
+                *_rows(LeadActivityDay.objects.filter(lead_id__in=ids).order_by("day")),
+            ],
+        ),
         ("tasks.json", _rows(Task.objects.filter(lead_id__in=ids).order_by("pk"))),
-        ("notifications.json", _rows(Notification.objects.filter(lead_id__in=ids).order_by("pk"),
-                                     ("id", "lead", "kind", "message", "created_at", "read_at"))),
+        (
+            "notifications.json",
+            _rows(
+                Notification.objects.filter(lead_id__in=ids).order_by("pk"),
+                ("id", "lead", "kind", "message", "created_at", "read_at"),
+            ),
+        ),
         ("automation_runs.json", _run_rows(person)),
-        ("webhook_deliveries.json", _rows(WebhookDelivery.objects.filter(lead_id__in=ids).order_by("pk"),
-                                          ("id", "event_type", "lead_id", "payload", "status", "created_at", "delivered_at"))),
-        ("calls.json", _rows(Call.objects.filter(Q(lead_id__in=ids) | Q(from_number__in=person.phones)).order_by("pk"))),
+        (
+            "webhook_deliveries.json",
+            _rows(
+                WebhookDelivery.objects.filter(lead_id__in=ids).order_by("pk"),
+                ("id", "event_type", "lead_id", "payload", "status", "created_at", "delivered_at"),
+            ),
+        ),
+        (
+            "calls.json",
+            _rows(Call.objects.filter(Q(lead_id__in=ids) | Q(from_number__in=person.phones)).order_by("pk")),
+        ),
         ("assignments.json", _rows(Assignment.objects.filter(lead_id__in=ids).order_by("pk"))),
-        ("suppressions.json", _rows(EmailSuppression.objects.filter(Q(email__in=person.emails) | Q(lead_id__in=ids)).order_by("pk"))),
+        (
+            "suppressions.json",
+            _rows(EmailSuppression.objects.filter(Q(email__in=person.emails) | Q(lead_id__in=ids)).order_by("pk")),
+        ),
     ]
 
 
@@ -203,7 +268,9 @@ def _messages(person: Person) -> Iterator[tuple[str, bytes]]:
     for pk, text in raw.values_list("pk", "raw").iterator(chunk_size=50):
         yield f"messages/in/{pk}.eml", text.encode("utf-8", "surrogateescape")
     addresses = dict(Lead.objects.filter(pk__in=person.lead_ids).values_list("pk", "email"))
-    sent = Interaction.objects.filter(lead_id__in=person.lead_ids, kind=Interaction.Kind.EMAIL_OUT).order_by("occurred_at", "pk")
+    sent = Interaction.objects.filter(lead_id__in=person.lead_ids, kind=Interaction.Kind.EMAIL_OUT).order_by(
+        "occurred_at", "pk"
+    )
     for entry in sent.iterator(chunk_size=50):
         yield f"messages/out/{entry.pk}.eml", _eml_out(entry, addresses.get(entry.lead_id) or person.email)
 
@@ -219,13 +286,18 @@ def person_export_stream(*, person: Person) -> Iterator[bytes]:
     counts: dict[str, int] = {}
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         now = timezone.now()
-        archive.writestr("README.txt", README.format(at=now.isoformat(), files="\n".join(f"- {n}: {d}" for n, d in FILES.items())))
+        archive.writestr(
+            "README.txt", README.format(at=now.isoformat(), files="\n".join(f"- {n}: {d}" for n, d in FILES.items()))
+        )
         for name, rows in _members(person):
             count = 0
             with archive.open(name, mode="w", force_zip64=True) as member:
                 member.write(b"[")
                 for row in rows:
-                    member.write((b",\n" if count else b"\n") + json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False).encode())
+                    member.write(
+                        (b",\n" if count else b"\n")
+                        + json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False).encode()
+                    )
                     count += 1
                     if sink.full:
                         yield sink.take()
@@ -247,16 +319,20 @@ def person_export_stream(*, person: Person) -> Iterator[bytes]:
 def person_export_record(*, person: Person, by: User | None, via: str) -> PrivacyRequest:
     """Log that the person's data was exported (who, when; the subject only as its keyed hash)."""
     return PrivacyRequest.objects.create(
-        action=PrivacyRequest.Action.EXPORT, subject_digest=person.digest, actor=by, via=via,
+        action=PrivacyRequest.Action.EXPORT,
+        subject_digest=person.digest,
+        actor=by,
+        via=via,
         counts={"leads": len(person.lead_ids)},
     )
 
 
-def person_export(*, email: str = "", lead: Lead | None = None, by: User | None, via: str) -> tuple[Person, Iterator[bytes]]:
+def person_export(
+    *, email: str = "", lead: Lead | None = None, by: User | None, via: str
+) -> tuple[Person, Iterator[bytes]]:
     """Find the person, log the export, and return the archive's chunks (LookupError: nothing held)."""
     person = person_find(email=email, lead=lead)
     if not person_exists(person=person):
         raise LookupError(EXPORT_NOTHING)
     person_export_record(person=person, by=by, via=via)
     return person, person_export_stream(person=person)
-

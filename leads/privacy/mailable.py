@@ -1,6 +1,7 @@
 """Whether a lead may be mailed: do-not-contact, an erased person (tombstones), a bouncing or
 suppressed address, and the consent a form asked for. One rule for every email we send: sequence
 steps (nurturing), the rep's own email and automation emails."""
+
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
@@ -18,7 +19,9 @@ NOT_MAILABLE_NO_CONSENT = "The lead came from a form that asks for consent, and 
 def mailability_annotations(*, lead_id: str = "pk", email: str = "email") -> dict:
     """What decides whether a lead may be mailed, as EXISTS annotations over the outer query's
     lead id and email columns (a lead query's own, or an enrollment's "lead_id"/"lead__email")."""
-    consent_form = CaptureRecord.objects.filter(lead_id=OuterRef(lead_id), web_form__isnull=False).exclude(web_form__consent_text="")
+    consent_form = CaptureRecord.objects.filter(lead_id=OuterRef(lead_id), web_form__isnull=False).exclude(
+        web_form__consent_text=""
+    )
     return {
         "_suppressed": Exists(EmailSuppression.objects.filter(email=OuterRef(email))),
         "_consent_asked": Exists(consent_form),

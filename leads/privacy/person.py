@@ -1,5 +1,6 @@
 """Who a privacy request is about: the person's leads (by the lead, its address, or a capture held
 apart under that address) and what identifies them in free text (addresses, phone numbers, names)."""
+
 from __future__ import annotations
 
 import json
@@ -74,10 +75,14 @@ def person_find(*, email: str = "", lead: Lead | None = None) -> Person:
     if not email and lead is not None:
         email = normalize_email(str((lead.attributes or {}).get(HELD_EMAIL_KEY, "")))
     person = Person(email=email)
-    rows = person_leads(email=email, lead=lead).values_list("pk", "email", "phone", "first_name", "last_name", "attributes")
+    rows = person_leads(email=email, lead=lead).values_list(
+        "pk", "email", "phone", "first_name", "last_name", "attributes"
+    )
     for pk, lead_email, phone, first_name, last_name, attributes in rows:
         person.lead_ids.append(pk)
-        person.emails |= {e for e in (lead_email, normalize_email(str((attributes or {}).get(HELD_EMAIL_KEY, "")))) if e}
+        person.emails |= {
+            e for e in (lead_email, normalize_email(str((attributes or {}).get(HELD_EMAIL_KEY, "")))) if e
+        }
         if phone:
             person.phones.add(phone)
         full_name = " ".join(part for part in (first_name.strip(), last_name.strip()) if part)

@@ -2,6 +2,7 @@
 nightly purge is set-based: UPDATE or DELETE over an index, in id-bounded chunks so no statement holds
 its locks for long. Leads past their time are removed with their traces, without a tombstone (the
 person may come back of their own accord)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -88,7 +89,9 @@ def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts: dict[str, int] = {}
     if cutoff := _cutoff("PRIVACY_RETAIN_CAPTURE_PAYLOAD_DAYS", now):
-        stale = CaptureRecord.objects.filter(received_at__lt=cutoff).filter(~Q(payload={}) | ~Q(raw="") | Q(ip__isnull=False))
+        stale = CaptureRecord.objects.filter(received_at__lt=cutoff).filter(
+            ~Q(payload={}) | ~Q(raw="") | Q(ip__isnull=False)
+        )
         counts["capture_payloads"] = _update_chunked(stale, payload={}, raw="", ip=None, user_agent="")
     if cutoff := _cutoff("PRIVACY_RETAIN_EMAIL_BODY_DAYS", now):
         bodies = Interaction.objects.filter(kind=Interaction.Kind.EMAIL_IN, occurred_at__lt=cutoff).exclude(body="")
@@ -97,7 +100,9 @@ def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
         counts["email_bodies"] += _update_chunked(raw, raw="")
     if cutoff := _cutoff("PRIVACY_RETAIN_TRACKING_DAYS", now):
         counts["page_views"] = _delete_chunked(PageView.objects.filter(occurred_at__lt=cutoff))
-        counts["page_view_entries"] = _delete_chunked(Interaction.objects.filter(kind=Interaction.Kind.PAGE_VIEW, occurred_at__lt=cutoff))
+        counts["page_view_entries"] = _delete_chunked(
+            Interaction.objects.filter(kind=Interaction.Kind.PAGE_VIEW, occurred_at__lt=cutoff)
+        )
         counts["visitors"] = _delete_chunked(Visitor.objects.filter(lead__isnull=True, last_seen_at__lt=cutoff))
     if cutoff := _cutoff("PRIVACY_RETAIN_LOST_LEADS_DAYS", now):
         counts["lost_leads"] = _leads_purge_chunked(Lead.objects.filter(status=Lead.Status.LOST, updated_at__lt=cutoff))

@@ -1,4 +1,5 @@
 """Privacy tasks: thin, by id, safe to repeat (a purge or a re-check run twice finds nothing more)."""
+
 from celery import shared_task
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError

@@ -5,6 +5,7 @@ call it.
 Every capture asks, so each process keeps the set of digests it read for CACHE_SECONDS instead of a
 query per capture (the erasing process knows its new tombstone at once, the others within
 CACHE_SECONDS; the erasure's re-check job, due after that, erases whatever slipped in meanwhile)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,6 +1,7 @@
 """The privacy pages: the lead page's Privacy block (an extension, settings.LEAD_PAGE_EXTENSIONS),
 the archive download and the erasure (managers, with a typed confirmation), and the consent proof
 (anyone who sees the lead; reps and managers record a withdrawal)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -86,7 +87,9 @@ def lead_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
             record = person_erase(lead=lead, by=request.user, via="page")
             messages.success(request, ERASED_MESSAGE.format(pk=record.pk))
             return redirect("leads:list")
-        return render(request, "leads/privacy/erase.html", {"lead": lead, "form": form, "expected": expected}, status=400)
+        return render(
+            request, "leads/privacy/erase.html", {"lead": lead, "form": form, "expected": expected}, status=400
+        )
     return render(request, "leads/privacy/erase.html", {"lead": lead, "form": form, "expected": expected})
 
 
@@ -98,10 +101,16 @@ class WithdrawForm(forms.Form):
 def lead_consents_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Each consent the lead gave: where, when and how (form, text shown, IP, capture record)."""
     lead = lead_visible_or_404(request.user, pk)
-    return render(request, "leads/privacy/consents.html", {
-        "lead": lead, "consents": list(lead_consents(lead=lead)), "can_withdraw": can_write(request.user),
-        "form": WithdrawForm(),
-    })
+    return render(
+        request,
+        "leads/privacy/consents.html",
+        {
+            "lead": lead,
+            "consents": list(lead_consents(lead=lead)),
+            "can_withdraw": can_write(request.user),
+            "form": WithdrawForm(),
+        },
+    )
 
 
 @login_required
@@ -123,6 +132,14 @@ def consent_withdraw_view(request: HttpRequest, pk: int, consent_id: str) -> Htt
         else:
             messages.success(request, _("The consent is withdrawn: no more mail goes to this address."))
             return redirect("privacy:consents", pk=lead.pk)
-    return render(request, "leads/privacy/consents.html", {
-        "lead": lead, "consents": list(lead_consents(lead=lead)), "can_withdraw": True, "form": form,
-    }, status=400)
+    return render(
+        request,
+        "leads/privacy/consents.html",
+        {
+            "lead": lead,
+            "consents": list(lead_consents(lead=lead)),
+            "can_withdraw": True,
+            "form": form,
+        },
+        status=400,
+    )

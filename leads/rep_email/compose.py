@@ -1,6 +1,7 @@
 """Composing a rep's email: the placeholders (nurturing's sandbox, the same safe names), the
 recipients, whether the lead may be mailed (and the recorded override), the sender, and the
 message row that the send claims (now, or at a time)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -100,7 +101,9 @@ def draft_render(*, lead: Lead, user: User, subject: str, body: str) -> Rendered
     """Fill in the placeholders ({{ lead.first_name }}, {{ sender.name }}…) in nurturing's sandbox;
     ValidationError names the refused tag or variable."""
     sender = sender_for(user=user)
-    context = Context({"lead": lead_context(lead=lead), "sender": dict(sender), "unsubscribe_url": ""}, autoescape=False)
+    context = Context(
+        {"lead": lead_context(lead=lead), "sender": dict(sender), "unsubscribe_url": ""}, autoescape=False
+    )
     errors: dict[str, list[str]] = {}
     rendered = {}
     for field, source in (("subject", subject), ("body", body)):
@@ -158,7 +161,8 @@ def thread_message_known(*, lead: Lead, message_id: str) -> bool:
         OutboundMessage.objects.filter(lead_id=lead.pk, message_id=message_id).exists()
         or InboundEmail.objects.filter(lead_id=lead.pk, message_id=message_id).exists()
         or Interaction.objects.filter(
-            Q(kind=Interaction.Kind.EMAIL_IN) | Q(kind=Interaction.Kind.EMAIL_OUT), lead_id=lead.pk,
+            Q(kind=Interaction.Kind.EMAIL_IN) | Q(kind=Interaction.Kind.EMAIL_OUT),
+            lead_id=lead.pk,
             data__message_id=message_id,
         ).exists()
     )
@@ -202,13 +206,26 @@ def rep_email_create(*, lead: Lead, user: User, draft: Draft, now: datetime | No
     domain = sender["email"].rpartition("@")[2] or "localhost"
     with transaction.atomic():
         message = RepEmail.objects.create(
-            lead=lead, sender=user, from_email=from_header(sender=sender), to=to, cc=cc, subject=rendered.subject,
-            body=rendered.body, template=draft.template, message_id=make_msgid(idstring="rep", domain=domain),
-            in_reply_to=draft.in_reply_to, references=draft.in_reply_to, tracked=draft.tracked,
-            override_reason=override_reason, due_at=draft.send_at or now, created_at=now,
+            lead=lead,
+            sender=user,
+            from_email=from_header(sender=sender),
+            to=to,
+            cc=cc,
+            subject=rendered.subject,
+            body=rendered.body,
+            template=draft.template,
+            message_id=make_msgid(idstring="rep", domain=domain),
+            in_reply_to=draft.in_reply_to,
+            references=draft.in_reply_to,
+            tracked=draft.tracked,
+            override_reason=override_reason,
+            due_at=draft.send_at or now,
+            created_at=now,
         )
         if draft.send_at is not None:
-            events.rep_email_scheduled(lead=lead, by=user, rep_email_id=message.pk, subject=message.subject, due_at=draft.send_at)
+            events.rep_email_scheduled(
+                lead=lead, by=user, rep_email_id=message.pk, subject=message.subject, due_at=draft.send_at
+            )
         rep_email_enqueue(message=message, now=now)
     return message
 

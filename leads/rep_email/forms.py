@@ -1,4 +1,5 @@
 """The compose form (lead and customer pages) and the template form."""
+
 from __future__ import annotations
 
 import zoneinfo
@@ -32,7 +33,8 @@ class ComposeForm(forms.Form):
     body = forms.CharField(max_length=20_000, required=False, widget=forms.Textarea(attrs={"rows": 8}))
     tracked = forms.BooleanField(required=False, label="Track opens and clicks")
     send_at = forms.CharField(
-        required=False, label="Send at (the lead's local time)",
+        required=False,
+        label="Send at (the lead's local time)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     override = forms.BooleanField(required=False, label="Send anyway")
@@ -49,7 +51,8 @@ class ComposeForm(forms.Form):
         for name, kind in (("template", EmailTemplate.Kind.TEMPLATE), ("snippet", EmailTemplate.Kind.SNIPPET)):
             self.fields[name].choices = [("", "—")] + [
                 (item.pk, f"{item.name}{' (shared)' if item.is_shared and item.owner_id != user.pk else ''}")
-                for item in choices if item.kind == kind
+                for item in choices
+                if item.kind == kind
             ]
         self.fields["send_at"].help_text = f"{self.zone.key}"
 
@@ -68,9 +71,15 @@ class ComposeForm(forms.Form):
     def draft(self) -> Draft:
         data = self.cleaned_data
         return Draft(
-            to=data["to"], cc=data.get("cc", ""), subject=data.get("subject", ""), body=data.get("body", ""),
-            template=data.get("template"), tracked=bool(data.get("tracked")), send_at=data.get("send_at"),
-            override=bool(data.get("override")), override_reason=data.get("override_reason", ""),
+            to=data["to"],
+            cc=data.get("cc", ""),
+            subject=data.get("subject", ""),
+            body=data.get("body", ""),
+            template=data.get("template"),
+            tracked=bool(data.get("tracked")),
+            send_at=data.get("send_at"),
+            override=bool(data.get("override")),
+            override_reason=data.get("override_reason", ""),
             in_reply_to=data.get("in_reply_to", ""),
         )
 

@@ -1,6 +1,7 @@
 """What the lead and customer pages show of a rep's email: the compose form and the latest messages
 with their status (scheduled, sending, sent, failed with the error, bounced). Registered for the lead
 page in settings.LEAD_PAGE_EXTENSIONS; the customer page calls compose_context for its lead."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest
@@ -19,19 +20,33 @@ def compose_initial(*, user, lead: Lead, in_reply_to: str = "", subject: str = "
     """A blank message to the lead: its address, the rep's tracking choice and signature."""
     preference = preference_for(user=user)
     body = f"\n\n--\n{preference.signature}" if preference.signature else ""
-    return {"to": lead.email, "tracked": preference.track_by_default, "body": body, "in_reply_to": in_reply_to, "subject": subject}
+    return {
+        "to": lead.email,
+        "tracked": preference.track_by_default,
+        "body": body,
+        "in_reply_to": in_reply_to,
+        "subject": subject,
+    }
 
 
-def compose_context(*, request: HttpRequest, lead: Lead, form: ComposeForm | None = None, preview=None, back: str = "") -> dict:
+def compose_context(
+    *, request: HttpRequest, lead: Lead, form: ComposeForm | None = None, preview=None, back: str = ""
+) -> dict:
     """The compose section's context (nothing for users who may not write)."""
     if not can_write(request.user):
         return {}
     form = form or ComposeForm(initial=compose_initial(user=request.user, lead=lead), user=request.user, lead=lead)
     recent = list(
-        RepEmail.objects.filter(lead_id=lead.pk).exclude(status=RepEmail.Status.SENT).order_by("-created_at", "-id")[:MESSAGES_LIMIT]
+        RepEmail.objects.filter(lead_id=lead.pk)
+        .exclude(status=RepEmail.Status.SENT)
+        .order_by("-created_at", "-id")[:MESSAGES_LIMIT]
     )
     return {
-        "email_lead": lead, "compose_form": form, "email_preview": preview, "email_outgoing": recent, "email_back": back,
+        "email_lead": lead,
+        "compose_form": form,
+        "email_preview": preview,
+        "email_outgoing": recent,
+        "email_back": back,
         "email_zone": form.zone.key,
     }
 
@@ -40,7 +55,9 @@ def lead_page_context(*, request: HttpRequest, lead: Lead, writer: bool, forms: 
     """The lead page's compose section (settings.LEAD_PAGE_EXTENSIONS)."""
     if not writer:
         return {}
-    return compose_context(request=request, lead=lead, form=forms.get("compose_form"), preview=forms.get("email_preview"))
+    return compose_context(
+        request=request, lead=lead, form=forms.get("compose_form"), preview=forms.get("email_preview")
+    )
 
 
 def customer_email_context(*, request: HttpRequest, leads: list[Lead]) -> dict:
@@ -52,4 +69,7 @@ def customer_email_context(*, request: HttpRequest, leads: list[Lead]) -> dict:
     if lead is None:
         return {}
     threads = list({id(thread): thread for thread in lead_threads(lead_id=lead.pk).values()}.values())
-    return compose_context(request=request, lead=lead, back=request.path) | {"email_threads": threads, "email_lead": lead}
+    return compose_context(request=request, lead=lead, back=request.path) | {
+        "email_threads": threads,
+        "email_lead": lead,
+    }

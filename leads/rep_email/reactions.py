@@ -1,4 +1,5 @@
 """How reps' email reacts to events (registered in leads.reactions)."""
+
 from datetime import timedelta
 
 from ..events import Event
@@ -14,7 +15,10 @@ def message_bounced(event: Event) -> None:
     address = event.data.get("email", "")
     since = (event.occurred_at or event.leads[0].updated_at) - BOUNCE_WINDOW
     latest = (
-        RepEmail.objects.filter(lead_id__in=event.lead_ids, status=RepEmail.Status.SENT, sent_at__gte=since, to__contains=[address])
-        .order_by("-sent_at", "-id").values_list("pk", flat=True)[:1]
+        RepEmail.objects.filter(
+            lead_id__in=event.lead_ids, status=RepEmail.Status.SENT, sent_at__gte=since, to__contains=[address]
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("pk", flat=True)[:1]
     )
     RepEmail.objects.filter(pk__in=list(latest)).update(status=RepEmail.Status.BOUNCED, error=f"Bounced: {address}")

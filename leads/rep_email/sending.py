@@ -3,6 +3,7 @@ multipart message (tracked links and pixel when asked), SMTP through the configu
 record: sent (Message-ID kept, so the reply threads back; the timeline entry) or failed (retried
 with backoff, then given up). A row left "sending" by a dead worker is never sent again: a second
 copy in the lead's inbox is worse than a message marked failed for the rep to resend."""
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,8 @@ def rep_email_claim(*, rep_email_id: int, now: datetime) -> RepEmail | None:
     """Take a due message for one attempt (None: not due, sent, or held by another worker)."""
     claimed = RepEmail.objects.filter(
         Q(status=RepEmail.Status.SCHEDULED) | Q(status=RepEmail.Status.FAILED, retrying=True),
-        pk=rep_email_id, due_at__lte=now,
+        pk=rep_email_id,
+        due_at__lte=now,
     ).update(status=RepEmail.Status.SENDING, claimed_until=now + LEASE, retrying=False)
     if not claimed:
         return None
@@ -47,6 +49,7 @@ def rep_email_claim(*, rep_email_id: int, now: datetime) -> RepEmail | None:
 
 def message_build(*, message: RepEmail) -> EmailMultiAlternatives:
     """The multipart message: text as written, HTML made from it (links tracked, pixel) when tracked."""
+
     def link_for(url: str) -> str:
         return click_url(rep_email_id=message.pk, url=url) if message.tracked else url
 
@@ -58,10 +61,16 @@ def message_build(*, message: RepEmail) -> EmailMultiAlternatives:
         headers["In-Reply-To"] = message.in_reply_to
         headers["References"] = message.references or message.in_reply_to
     email = EmailMultiAlternatives(
-        subject=message.subject, body=message.body, from_email=message.from_email, to=list(message.to),
-        cc=list(message.cc) or None, headers=headers,
+        subject=message.subject,
+        body=message.body,
+        from_email=message.from_email,
+        to=list(message.to),
+        cc=list(message.cc) or None,
+        headers=headers,
     )
-    email.attach_alternative(f'<!doctype html>\n<html><head><meta charset="utf-8"></head><body>\n{html_body}\n</body></html>', "text/html")
+    email.attach_alternative(
+        f'<!doctype html>\n<html><head><meta charset="utf-8"></head><body>\n{html_body}\n</body></html>', "text/html"
+    )
     return email
 
 
@@ -90,16 +99,29 @@ def _sent(message: RepEmail) -> str:
     now = timezone.now()
     with transaction.atomic():
         RepEmail.objects.filter(pk=message.pk).update(
-            status=RepEmail.Status.SENT, sent_at=now, claimed_until=None, error="",
+            status=RepEmail.Status.SENT,
+            sent_at=now,
+            claimed_until=None,
+            error="",
         )
         # Replies find the lead by this id (leads.capture.email.classify).
         OutboundMessage.objects.get_or_create(
-            message_id=message.message_id, defaults={"lead_id": message.lead_id, "subject": message.subject[:300], "sent_at": now},
+            message_id=message.message_id,
+            defaults={"lead_id": message.lead_id, "subject": message.subject[:300], "sent_at": now},
         )
         events.rep_email_sent(
-            lead=message.lead, by=message.sender, rep_email_id=message.pk, message_id=message.message_id,
-            subject=message.subject, body=message.body, to=message.to, cc=message.cc, in_reply_to=message.in_reply_to,
-            tracked=message.tracked, override_reason=message.override_reason, occurred_at=now,
+            lead=message.lead,
+            by=message.sender,
+            rep_email_id=message.pk,
+            message_id=message.message_id,
+            subject=message.subject,
+            body=message.body,
+            to=message.to,
+            cc=message.cc,
+            in_reply_to=message.in_reply_to,
+            tracked=message.tracked,
+            override_reason=message.override_reason,
+            occurred_at=now,
         )
     return RepEmail.Status.SENT
 
@@ -110,7 +132,13 @@ def _failed(message: RepEmail, *, error: str, permanent: bool) -> str:
     delays = retry_delays()
     retry = not permanent and attempts <= len(delays)
     with transaction.atomic():
-        fields = {"status": RepEmail.Status.FAILED, "error": error, "attempts": attempts, "claimed_until": None, "retrying": retry}
+        fields = {
+            "status": RepEmail.Status.FAILED,
+            "error": error,
+            "attempts": attempts,
+            "claimed_until": None,
+            "retrying": retry,
+        }
         if retry:
             delay = delays[attempts - 1]
             fields["due_at"] = now + timedelta(seconds=delay)
@@ -120,7 +148,11 @@ def _failed(message: RepEmail, *, error: str, permanent: bool) -> str:
         else:
             RepEmail.objects.filter(pk=message.pk).update(**fields)
             events.rep_email_failed(
-                lead=message.lead, by=message.sender, rep_email_id=message.pk, subject=message.subject, error=error,
+                lead=message.lead,
+                by=message.sender,
+                rep_email_id=message.pk,
+                subject=message.subject,
+                error=error,
                 attempts=attempts,
             )
     return RepEmail.Status.FAILED
@@ -131,7 +163,10 @@ def rep_email_retry(*, message: RepEmail) -> bool:
     now = timezone.now()
     with transaction.atomic():
         changed = RepEmail.objects.filter(pk=message.pk, status=RepEmail.Status.FAILED).update(
-            retrying=True, due_at=now, attempts=0, error="",
+            retrying=True,
+            due_at=now,
+            attempts=0,
+            error="",
         )
         if changed:
             jobs.enqueue(SEND_TASK, message.pk)
@@ -145,15 +180,25 @@ def rep_emails_sweep(*, now: datetime | None = None) -> int:
     stale = RepEmail.objects.filter(status=RepEmail.Status.SENDING, claimed_until__lt=now)
     for message in stale.select_related("lead", "sender")[:SWEEP_BATCH]:
         if RepEmail.objects.filter(pk=message.pk, status=RepEmail.Status.SENDING, claimed_until__lt=now).update(
-            status=RepEmail.Status.FAILED, error=INTERRUPTED, claimed_until=None, retrying=False,
+            status=RepEmail.Status.FAILED,
+            error=INTERRUPTED,
+            claimed_until=None,
+            retrying=False,
         ):
             events.rep_email_failed(
-                lead=message.lead, by=message.sender, rep_email_id=message.pk, subject=message.subject, error=INTERRUPTED,
+                lead=message.lead,
+                by=message.sender,
+                rep_email_id=message.pk,
+                subject=message.subject,
+                error=INTERRUPTED,
                 attempts=message.attempts + 1,
             )
     ids = list(
-        RepEmail.objects.filter(Q(status=RepEmail.Status.SCHEDULED) | Q(status=RepEmail.Status.FAILED, retrying=True), due_at__lte=now)
-        .order_by("due_at").values_list("pk", flat=True)[:SWEEP_BATCH]
+        RepEmail.objects.filter(
+            Q(status=RepEmail.Status.SCHEDULED) | Q(status=RepEmail.Status.FAILED, retrying=True), due_at__lte=now
+        )
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     for pk in ids:
         jobs.enqueue(SEND_TASK, pk)

@@ -1,4 +1,5 @@
 """Celery tasks of a rep's email: thin, by id, safe to repeat (the row is claimed before SMTP)."""
+
 from celery import shared_task
 
 from .sending import rep_email_send, rep_emails_sweep

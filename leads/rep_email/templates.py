@@ -1,5 +1,6 @@
 """Email templates and snippets: a rep keeps their own, a manager may share one with everyone.
 Everyone sees their own and the shared ones; a rep edits only their own, a manager also the shared."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import User
@@ -57,15 +58,29 @@ def _save(template: EmailTemplate) -> EmailTemplate:
 
 
 def template_create(
-    *, user: User, kind: str, name: str, subject: str = "", body: str, is_shared: bool = False,
+    *,
+    user: User,
+    kind: str,
+    name: str,
+    subject: str = "",
+    body: str,
+    is_shared: bool = False,
 ) -> EmailTemplate:
     """Save a new template or snippet of the user's (ValidationError with per-field messages)."""
     _check(user=user, kind=kind, subject=subject, body=body, is_shared=is_shared)
-    return _save(EmailTemplate(owner=user, kind=kind, name=name.strip(), subject=subject.strip(), body=body, is_shared=is_shared))
+    return _save(
+        EmailTemplate(owner=user, kind=kind, name=name.strip(), subject=subject.strip(), body=body, is_shared=is_shared)
+    )
 
 
 def template_update(
-    *, user: User, template: EmailTemplate, name: str, subject: str = "", body: str, is_shared: bool = False,
+    *,
+    user: User,
+    template: EmailTemplate,
+    name: str,
+    subject: str = "",
+    body: str,
+    is_shared: bool = False,
 ) -> EmailTemplate:
     """Change a template the user may edit (PermissionDenied otherwise)."""
     if not template_may_edit(user=user, template=template):

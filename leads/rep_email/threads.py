@@ -3,6 +3,7 @@
 
 Two queries whatever the page: the lead's latest email entries (THREAD_SCAN of them), and the rep
 messages they name (for status, opens and clicks)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -68,7 +69,8 @@ class _Groups:
 def lead_threads(*, lead_id: int, limit: int = THREAD_SCAN) -> dict[int, Thread]:
     """{email entry id: its thread} over the lead's newest email entries."""
     entries = list(
-        Interaction.objects.filter(lead_id=lead_id, kind__in=EMAIL_KINDS).select_related("actor")
+        Interaction.objects.filter(lead_id=lead_id, kind__in=EMAIL_KINDS)
+        .select_related("actor")
         .order_by("-occurred_at", "-id")[:limit]
     )
     groups = _Groups()

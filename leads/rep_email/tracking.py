@@ -1,6 +1,7 @@
 """Open and click tracking of a rep's email: nurturing's scheme (django.core.signing, a pixel and
 signed redirects, the URL inside the click's signature) over the message row, with salts of its
 own, so a token of one kind or one message can never be read as another."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -54,7 +55,9 @@ def rep_email_open_record(*, token: str, now: datetime | None = None) -> bool:
     with transaction.atomic():
         if RepEmail.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=now):
             Lead.objects.filter(pk=message.lead_id).update(emails_opened=F("emails_opened") + 1)
-            events.rep_email_opened(lead=message.lead, rep_email_id=message.pk, subject=message.subject, occurred_at=now)
+            events.rep_email_opened(
+                lead=message.lead, rep_email_id=message.pk, subject=message.subject, occurred_at=now
+            )
     return True
 
 
@@ -69,7 +72,9 @@ def click_token_read(*, token: str) -> tuple[int, str] | None:
     return rep_email_id, url
 
 
-def rep_email_click_record(*, token: str, visitor_key: str = "", record: bool = True, now: datetime | None = None) -> str | None:
+def rep_email_click_record(
+    *, token: str, visitor_key: str = "", record: bool = True, now: datetime | None = None
+) -> str | None:
     """A tracked link was clicked: the URL to redirect to (None: forged or unknown). `record`: put
     it on the timeline (False when the visitor is rate-limited)."""
     read = click_token_read(token=token)
@@ -88,7 +93,11 @@ def rep_email_click_record(*, token: str, visitor_key: str = "", record: bool = 
         if first:
             Lead.objects.filter(pk=message.lead_id).update(emails_clicked=F("emails_clicked") + 1)
         events.rep_email_clicked(
-            lead=message.lead, rep_email_id=message.pk, url=url, subject=message.subject, occurred_at=now,
+            lead=message.lead,
+            rep_email_id=message.pk,
+            url=url,
+            subject=message.subject,
+            occurred_at=now,
             visitor_key=visitor_key,
         )
     return url

@@ -2,6 +2,7 @@
 vertical (stacked or grouped) columns. Python lays the shapes out; the template
 leads/dashboards/_chart.svg.html draws them, escaping every text. Each bar carries a <title> with
 its category, series and value (screen readers and hover), and the <svg> has a <title> and <desc>."""
+
 from __future__ import annotations
 
 import math
@@ -99,8 +100,15 @@ def _legend(svg: Svg, series: Sequence[str], *, y: float) -> None:
 
 
 def hbar_chart(
-    *, slug: str, title: str, desc: str, categories: Sequence[str], series: Sequence[str],
-    values: Sequence[Sequence[float | None]], fmt: Callable[[float], str] = _fmt_default, axis_max: float | None = None,
+    *,
+    slug: str,
+    title: str,
+    desc: str,
+    categories: Sequence[str],
+    series: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    fmt: Callable[[float], str] = _fmt_default,
+    axis_max: float | None = None,
 ) -> SafeString:
     """Horizontal bars: one row per category, one bar per series (values[category][series]; None = no bar)."""
     if not any(v for row in values for v in row):
@@ -129,17 +137,30 @@ def hbar_chart(
                 continue
             width = plot_w * min(value / top_value, 1) if top_value else 0
             shown = fmt(value)
-            svg.bars.append(Shape(
-                left, y + index * bar_h + gap / 2, max(width, 0.5), bar_h - 2, PALETTE[index % len(PALETTE)],
-                _bar_title(category, series, name, shown),
-            ))
+            svg.bars.append(
+                Shape(
+                    left,
+                    y + index * bar_h + gap / 2,
+                    max(width, 0.5),
+                    bar_h - 2,
+                    PALETTE[index % len(PALETTE)],
+                    _bar_title(category, series, name, shown),
+                )
+            )
             svg.texts.append(Text(left + width + 4, y + index * bar_h + gap / 2 + bar_h - 4, shown, css="value"))
     return svg.render()
 
 
 def column_chart(
-    *, slug: str, title: str, desc: str, categories: Sequence[str], series: Sequence[str],
-    values: Sequence[Sequence[float]], stacked: bool = True, fmt: Callable[[float], str] = _fmt_default,
+    *,
+    slug: str,
+    title: str,
+    desc: str,
+    categories: Sequence[str],
+    series: Sequence[str],
+    values: Sequence[Sequence[float]],
+    stacked: bool = True,
+    fmt: Callable[[float], str] = _fmt_default,
 ) -> SafeString:
     """Vertical columns per category, the series stacked (or side by side); values[category][series]."""
     if not any(v for row in values for v in row):

@@ -1,5 +1,6 @@
 """The dashboards: for each, its aggregate (queries.py), the numbers as a table (the table view and
 the CSV export share it, so they always match) and its SVG chart (charts.py), and who may see it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -69,7 +70,8 @@ def _table_hbars(table: Table, *, columns: list[int], label=lambda row: row[0], 
     """Horizontal bars of some of the table's columns, one row of bars per table row (blank: no bar)."""
     return hbar_chart(
         categories=[label(row) for row in table.rows],
-        values=[[_none_if_blank(row[c]) for c in columns] for row in table.rows], **chart,
+        values=[[_none_if_blank(row[c]) for c in columns] for row in table.rows],
+        **chart,
     )
 
 
@@ -78,9 +80,11 @@ def _table_hbars(table: Table, *, columns: list[int], label=lambda row: row[0], 
 
 def funnel_table(data: queries.Funnel, options: Options) -> Table:
     share = (lambda n: _pct(n / data.total)) if data.total else (lambda n: "")
-    rows = [[gettext("Created"), data.total, share(data.total)],
-            [gettext("Reached qualified"), data.reached_qualified, share(data.reached_qualified)],
-            [gettext("Reached converted"), data.reached_converted, share(data.reached_converted)]]
+    rows = [
+        [gettext("Created"), data.total, share(data.total)],
+        [gettext("Reached qualified"), data.reached_qualified, share(data.reached_qualified)],
+        [gettext("Reached converted"), data.reached_converted, share(data.reached_converted)],
+    ]
     rows += [[gettext("Now %(status)s") % {"status": label.lower()}, n, share(n)] for _, label, n in data.by_status]
     return Table([gettext("Stage"), gettext("Leads"), gettext("Share of created (%)")], rows)
 
@@ -92,11 +96,20 @@ def _range(text: str, options: Options, **more) -> str:
 
 def funnel_chart(data: queries.Funnel, table: Table, options: Options) -> SafeString:
     return _table_hbars(
-        table, columns=[1], series=[gettext("Leads")], slug="funnel", title=gettext("Lead funnel"),
-        desc=_range(gettext(
-            "Leads created {start} to {end}: {total}; reached qualified {qualified}; converted {converted}; "
-            "then by current status."), options,
-            total=data.total, qualified=data.reached_qualified, converted=data.reached_converted,
+        table,
+        columns=[1],
+        series=[gettext("Leads")],
+        slug="funnel",
+        title=gettext("Lead funnel"),
+        desc=_range(
+            gettext(
+                "Leads created {start} to {end}: {total}; reached qualified {qualified}; converted {converted}; "
+                "then by current status."
+            ),
+            options,
+            total=data.total,
+            qualified=data.reached_qualified,
+            converted=data.reached_converted,
         ),
     )
 
@@ -109,7 +122,11 @@ def _bucket_label(day: date, unit: str) -> str:
 
 
 UNIT_COLUMNS = {"day": _("Day"), "week": _("Week starting"), "month": _("Month")}
-UNIT_TITLES = {"day": _("Leads by source per day"), "week": _("Leads by source per week"), "month": _("Leads by source per month")}
+UNIT_TITLES = {
+    "day": _("Leads by source per day"),
+    "week": _("Leads by source per week"),
+    "month": _("Leads by source per month"),
+}
 
 
 def sources_table(data: queries.SourceSeries, options: Options) -> Table:
@@ -124,9 +141,16 @@ def sources_chart(data: queries.SourceSeries, table: Table, options: Options) ->
     totals = data.by_source()
     sources = Lead.Source.values
     return column_chart(
-        slug="sources", title=str(UNIT_TITLES[data.unit]),
-        desc=_range(gettext("New leads from {start} to {end} per {unit}, stacked by source; the table view splits each "
-                    "source by channel."), options, unit=data.unit),
+        slug="sources",
+        title=str(UNIT_TITLES[data.unit]),
+        desc=_range(
+            gettext(
+                "New leads from {start} to {end} per {unit}, stacked by source; the table view splits each "
+                "source by channel."
+            ),
+            options,
+            unit=data.unit,
+        ),
         categories=[_bucket_label(b, data.unit) for b in data.buckets],
         series=[str(SOURCE_LABELS[s]) for s in sources],
         values=[[totals.get((bucket, source), 0) for source in sources] for bucket in data.buckets],
@@ -145,15 +169,27 @@ def conversion_table(data: list[queries.Outcome], options: Options) -> Table:
         [str(SOURCE_LABELS.get(o.name, o.name)), o.leads, o.won, o.lost, _pct(o.conversion_rate), _pct(o.win_rate)]
         for o in data
     ]
-    return Table(_outcome_header(gettext("Source")) + [gettext("Conversion rate (%)"), gettext("Won of decided (%)")], rows)
+    return Table(
+        _outcome_header(gettext("Source")) + [gettext("Conversion rate (%)"), gettext("Won of decided (%)")], rows
+    )
 
 
 def conversion_chart(data: list[queries.Outcome], table: Table, options: Options) -> SafeString:
     return _table_hbars(
-        table, columns=[4, 5], series=[gettext("Conversion rate"), gettext("Won of decided")], fmt=_fmt_pct, axis_max=100,
-        slug="conversion", title=gettext("Conversion rate by source"),
-        desc=_range(gettext("Of the leads created {start} to {end}, per source: the share converted, and the share won of "
-                    "those decided (converted or lost)."), options),
+        table,
+        columns=[4, 5],
+        series=[gettext("Conversion rate"), gettext("Won of decided")],
+        fmt=_fmt_pct,
+        axis_max=100,
+        slug="conversion",
+        title=gettext("Conversion rate by source"),
+        desc=_range(
+            gettext(
+                "Of the leads created {start} to {end}, per source: the share converted, and the share won of "
+                "those decided (converted or lost)."
+            ),
+            options,
+        ),
     )
 
 
@@ -167,10 +203,18 @@ def grades_table(data: list[queries.Outcome], options: Options) -> Table:
 
 def grades_chart(data: list[queries.Outcome], table: Table, options: Options) -> SafeString:
     return _table_hbars(
-        table, columns=[2, 3], series=[gettext("Converted"), gettext("Lost")], slug="grades",
+        table,
+        columns=[2, 3],
+        series=[gettext("Converted"), gettext("Lost")],
+        slug="grades",
         title=gettext("Won versus lost by grade"),
-        desc=_range(gettext("Of the leads created {start} to {end}, per grade: how many converted and how many were lost. "
-                    "A useful score converts more of its A leads than its D leads."), options),
+        desc=_range(
+            gettext(
+                "Of the leads created {start} to {end}, per grade: how many converted and how many were lost. "
+                "A useful score converts more of its A leads than its D leads."
+            ),
+            options,
+        ),
     )
 
 
@@ -179,10 +223,14 @@ def grades_chart(data: list[queries.Outcome], table: Table, options: Options) ->
 
 def scores_table(data: queries.ScoreHistogram, options: Options) -> Table:
     if not options.by_grade:
-        return Table([gettext("Score"), gettext("Leads")], [[score_bucket_label(b), data.total(b)] for b in range(SCORE_BUCKETS)])
+        return Table(
+            [gettext("Score"), gettext("Leads")], [[score_bucket_label(b), data.total(b)] for b in range(SCORE_BUCKETS)]
+        )
     rows = [
         [score_bucket_label(b), _grade(g), data.counts.get((b, g), 0)]
-        for b in range(SCORE_BUCKETS) for g in GRADES if data.counts.get((b, g))
+        for b in range(SCORE_BUCKETS)
+        for g in GRADES
+        if data.counts.get((b, g))
     ]
     return Table([gettext("Score"), gettext("Grade"), gettext("Leads")], rows)
 
@@ -198,7 +246,12 @@ def scores_chart(data: queries.ScoreHistogram, table: Table, options: Options) -
         series, values = [gettext("Leads")], [[data.total(b)] for b in range(SCORE_BUCKETS)]
         title, desc = gettext("Score distribution"), gettext("Leads created {start} to {end} per score band of 10.")
     return column_chart(
-        slug="scores", title=title, desc=_range(desc, options), categories=labels, series=series, values=values,
+        slug="scores",
+        title=title,
+        desc=_range(desc, options),
+        categories=labels,
+        series=series,
+        values=values,
     )
 
 
@@ -208,19 +261,46 @@ def scores_chart(data: queries.ScoreHistogram, table: Table, options: Options) -
 def speed_table(data, options: Options) -> Table:
     groups = ((gettext("Rep"), data.reps), (gettext("Team"), data.teams))
     rows = [
-        [group, row.name, row.assignments, row.contacted, _minutes(row.median), _minutes(row.p90), _pct(row.within_sla_share)]
-        for group, rows_ in groups for row in rows_
+        [
+            group,
+            row.name,
+            row.assignments,
+            row.contacted,
+            _minutes(row.median),
+            _minutes(row.p90),
+            _pct(row.within_sla_share),
+        ]
+        for group, rows_ in groups
+        for row in rows_
     ]
-    header = [_("Group"), _("Name"), _("Assignments"), _("Contacted"), _("Median (min)"), _("p90 (min)"), _("Within SLA (%)")]
+    header = [
+        _("Group"),
+        _("Name"),
+        _("Assignments"),
+        _("Contacted"),
+        _("Median (min)"),
+        _("p90 (min)"),
+        _("Within SLA (%)"),
+    ]
     return Table([str(h) for h in header], rows)
 
 
 def speed_chart(data, table: Table, options: Options) -> SafeString:
     return _table_hbars(
-        table, columns=[4, 5], label=lambda row: f"{row[0]}: {row[1]}", series=[gettext("Median"), gettext("p90")],
-        fmt=_fmt_min, slug="speed", title=gettext("Speed to lead"),
-        desc=_range(gettext("Time from assignment to first contact for the assignments made {start} to {end}: median and "
-                    "90th percentile per rep and per team, in minutes."), options),
+        table,
+        columns=[4, 5],
+        label=lambda row: f"{row[0]}: {row[1]}",
+        series=[gettext("Median"), gettext("p90")],
+        fmt=_fmt_min,
+        slug="speed",
+        title=gettext("Speed to lead"),
+        desc=_range(
+            gettext(
+                "Time from assignment to first contact for the assignments made {start} to {end}: median and "
+                "90th percentile per rep and per team, in minutes."
+            ),
+            options,
+        ),
     )
 
 
@@ -229,12 +309,28 @@ def speed_chart(data, table: Table, options: Options) -> SafeString:
 
 def load_table(data: list[queries.AgentLoad], options: Options) -> Table:
     rows = [
-        [a.username, ", ".join(a.teams), a.open_leads, "" if a.capacity is None else a.capacity, a.over_by or "",
-         a.new_today, "" if a.daily_limit is None else a.daily_limit, a.status]
+        [
+            a.username,
+            ", ".join(a.teams),
+            a.open_leads,
+            "" if a.capacity is None else a.capacity,
+            a.over_by or "",
+            a.new_today,
+            "" if a.daily_limit is None else a.daily_limit,
+            a.status,
+        ]
         for a in data
     ]
-    header = [_("Agent"), _("Teams"), _("Open leads"), _("Capacity"), _("Over capacity by"), _("New today"),
-              _("Daily limit"), _("Now")]
+    header = [
+        _("Agent"),
+        _("Teams"),
+        _("Open leads"),
+        _("Capacity"),
+        _("Over capacity by"),
+        _("New today"),
+        _("Daily limit"),
+        _("Now"),
+    ]
     return Table([str(h) for h in header], rows)
 
 
@@ -246,13 +342,17 @@ def over_capacity_warning(data: list[queries.AgentLoad]) -> SafeString:
     names = format_html_join(", ", "{} ({} of {})", ((a.username, a.open_leads, a.capacity) for a in over))
     return format_html(
         '<p class="alert alert-warning py-2 small" role="alert" data-testid="over-capacity">{} {}</p>',
-        gettext("Over capacity:"), names,
+        gettext("Over capacity:"),
+        names,
     )
 
 
 def load_chart(data: list[queries.AgentLoad], table: Table, options: Options) -> SafeString:
     chart = _table_hbars(
-        table, columns=[2, 3], series=[gettext("Open leads"), gettext("Capacity")], slug="load",
+        table,
+        columns=[2, 3],
+        series=[gettext("Open leads"), gettext("Capacity")],
+        slug="load",
         title=gettext("Agents' load and capacity"),
         desc=gettext("Each agent's open leads right now against their capacity (no bar: no limit set)."),
     )
@@ -274,22 +374,70 @@ class Dashboard:
     dated: bool = True  # False: a snapshot of now; the date range does not apply
 
 
-DASHBOARDS: dict[str, Dashboard] = {d.slug: d for d in (
-    Dashboard("funnel", _("Funnel"), _("Leads created in the range by status, and how many reached qualified and converted."),
-              queries.dashboard_funnel, funnel_table, funnel_chart),
-    Dashboard("sources", _("Sources over time"), _("New leads per day, week or month by source and channel."),
-              queries.dashboard_sources, sources_table, sources_chart, marketers=True),
-    Dashboard("conversion", _("Conversion by source"), _("Converted of all, and won versus lost, per source."),
-              queries.dashboard_conversion, conversion_table, conversion_chart, marketers=True),
-    Dashboard("speed", _("Speed to lead"), _("Median and p90 time to first contact per rep and team, and the share within SLA."),
-              queries.dashboard_speed, speed_table, speed_chart),
-    Dashboard("load", _("Agents' load"), _("Open leads against capacity, right now."),
-              queries.dashboard_load, load_table, load_chart, dated=False),
-    Dashboard("scores", _("Score distribution"), _("Leads per score band of 10, optionally by grade."),
-              queries.dashboard_scores, scores_table, scores_chart),
-    Dashboard("grades", _("Won versus lost by grade"), _("Whether the grade predicts: converted and lost per grade."),
-              queries.dashboard_grades, grades_table, grades_chart),
-)}
+DASHBOARDS: dict[str, Dashboard] = {
+    d.slug: d
+    for d in (
+        Dashboard(
+            "funnel",
+            _("Funnel"),
+            _("Leads created in the range by status, and how many reached qualified and converted."),
+            queries.dashboard_funnel,
+            funnel_table,
+            funnel_chart,
+        ),
+        Dashboard(
+            "sources",
+            _("Sources over time"),
+            _("New leads per day, week or month by source and channel."),
+            queries.dashboard_sources,
+            sources_table,
+            sources_chart,
+            marketers=True,
+        ),
+        Dashboard(
+            "conversion",
+            _("Conversion by source"),
+            _("Converted of all, and won versus lost, per source."),
+            queries.dashboard_conversion,
+            conversion_table,
+            conversion_chart,
+            marketers=True,
+        ),
+        Dashboard(
+            "speed",
+            _("Speed to lead"),
+            _("Median and p90 time to first contact per rep and team, and the share within SLA."),
+            queries.dashboard_speed,
+            speed_table,
+            speed_chart,
+        ),
+        Dashboard(
+            "load",
+            _("Agents' load"),
+            _("Open leads against capacity, right now."),
+            queries.dashboard_load,
+            load_table,
+            load_chart,
+            dated=False,
+        ),
+        Dashboard(
+            "scores",
+            _("Score distribution"),
+            _("Leads per score band of 10, optionally by grade."),
+            queries.dashboard_scores,
+            scores_table,
+            scores_chart,
+        ),
+        Dashboard(
+            "grades",
+            _("Won versus lost by grade"),
+            _("Whether the grade predicts: converted and lost per grade."),
+            queries.dashboard_grades,
+            grades_table,
+            grades_chart,
+        ),
+    )
+}
 
 
 def dashboards_for(*, user) -> list[Dashboard]:

@@ -1,4 +1,5 @@
 """The dashboards' filters: a date range (default: the last 90 days) and a team, from GET."""
+
 from datetime import date, timedelta
 
 from django import forms
@@ -17,12 +18,18 @@ VIEWS = ("chart", "table")
 
 class DashboardFilterForm(forms.Form):
     start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.order_by("name"), required=False, empty_label=_("All teams"))
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.order_by("name"), required=False, empty_label=_("All teams")
+    )
     by_grade = forms.BooleanField(label=_("Scores by grade"), required=False)
     # Only the export reads it; the filter form on the page does not show it.
     format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel")], required=False)

@@ -4,6 +4,7 @@ is cached for DASHBOARD_CACHE_SECONDS under a key made of the viewer's visibilit
 
 Every lead figure is about the leads *created* in the period (a cohort): their current status, score
 and grade. Speed to lead and agents' load reuse the distribution board's selectors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -117,13 +118,12 @@ def dashboard_funnel(*, user, start: date, end: date, team: Team | None = None) 
     def compute() -> Funnel:
         counts = {status: Count("pk", filter=Q(status=status)) for status in Lead.Status.values}
         reached = Q(status__in=[Lead.Status.QUALIFIED, WON]) | Q(status=LOST, pk__in=_qualified_since(period.since))
-        row = _leads(user, period).aggregate(
-            total=Count("pk"), reached=Count("pk", filter=reached), **counts
-        )
+        row = _leads(user, period).aggregate(total=Count("pk"), reached=Count("pk", filter=reached), **counts)
         return Funnel(
             total=row["total"],
             by_status=[(status, str(label), row[status]) for status, label in Lead.Status.choices],
-            reached_qualified=row["reached"], reached_converted=row[WON],
+            reached_qualified=row["reached"],
+            reached_converted=row[WON],
         )
 
     return _cached("funnel", user=user, period=period, compute=compute)
@@ -192,7 +192,9 @@ def dashboard_sources(*, user, start: date, end: date, team: Team | None = None)
         rows = _leads(user, period).values("source", "source_detail").annotate(**counts).order_by()
         found = [
             (bucket, row["source"], row["source_detail"], row[f"b{i}"])
-            for row in rows for i, bucket in enumerate(buckets) if row[f"b{i}"]
+            for row in rows
+            for i, bucket in enumerate(buckets)
+            if row[f"b{i}"]
         ]
         return SourceSeries(unit=unit, buckets=buckets, rows=sorted(found))
 
@@ -222,15 +224,15 @@ class Outcome:
 
 
 def _outcomes(leads: QuerySet[Lead], key: str) -> dict[str, Outcome]:
-    rows = leads.values(key).annotate(
-        n=Count("pk"), won=Count("pk", filter=Q(status=WON)), lost=Count("pk", filter=Q(status=LOST))
-    ).order_by(key)
+    rows = (
+        leads.values(key)
+        .annotate(n=Count("pk"), won=Count("pk", filter=Q(status=WON)), lost=Count("pk", filter=Q(status=LOST)))
+        .order_by(key)
+    )
     return {row[key]: Outcome(name=row[key], leads=row["n"], won=row["won"], lost=row["lost"]) for row in rows}
 
 
-def dashboard_conversion(
-    *, user, start: date, end: date, team: Team | None = None
-) -> list[Outcome]:
+def dashboard_conversion(*, user, start: date, end: date, team: Team | None = None) -> list[Outcome]:
     """Per source: leads created in the period, converted, lost, conversion and win rates. One query."""
     period = Period(start, end, team)
 
@@ -244,9 +246,7 @@ def dashboard_conversion(
 # --- Won vs lost by grade -----------------------------------------------------------------
 
 
-def dashboard_grades(
-    *, user, start: date, end: date, team: Team | None = None
-) -> list[Outcome]:
+def dashboard_grades(*, user, start: date, end: date, team: Team | None = None) -> list[Outcome]:
     """Per grade (A–D, then ungraded): leads created in the period, converted and lost. One query."""
     period = Period(start, end, team)
 
@@ -273,9 +273,7 @@ def score_bucket_label(bucket: int) -> str:
     return f"{low}–{low + 9}" if bucket < SCORE_BUCKETS - 1 else f"{low}–100"
 
 
-def dashboard_scores(
-    *, user, start: date, end: date, team: Team | None = None
-) -> ScoreHistogram:
+def dashboard_scores(*, user, start: date, end: date, team: Team | None = None) -> ScoreHistogram:
     """Leads created in the period per score band of 10 (90–100 together) and grade. One query."""
     period = Period(start, end, team)
 
@@ -341,11 +339,17 @@ def dashboard_load(
         team_name = team.name if team is not None else None
         return [
             AgentLoad(
-                username=row.user.username, name=row.user.get_full_name() or row.user.username, teams=row.teams,
-                open_leads=row.open_leads, capacity=row.capacity, new_today=row.new_today,
-                daily_limit=row.daily_limit, status=row.status,
+                username=row.user.username,
+                name=row.user.get_full_name() or row.user.username,
+                teams=row.teams,
+                open_leads=row.open_leads,
+                capacity=row.capacity,
+                new_today=row.new_today,
+                daily_limit=row.daily_limit,
+                status=row.status,
             )
-            for row in rows if team_name is None or team_name in row.teams
+            for row in rows
+            if team_name is None or team_name in row.teams
         ]
 
     # A snapshot of now: one cache entry whatever the dates.

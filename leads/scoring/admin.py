@@ -1,5 +1,6 @@
 """Admin for scoring: rules and settings (a change rescores every open lead), rescore jobs, and the learned
 model (read-only, with "Train now")."""
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
@@ -22,8 +23,10 @@ class RescoreOnChangeMixin:
         job = rescore_all_start(by=request.user, reason=reason)
         self.message_user(
             request,
-            format_html('Rescoring every open lead in the background: <a href="{}">follow its progress</a>.',
-                        reverse("leads:score_job", args=[job.pk])),
+            format_html(
+                'Rescoring every open lead in the background: <a href="{}">follow its progress</a>.',
+                reverse("leads:score_job", args=[job.pk]),
+            ),
             messages.INFO,
         )
 
@@ -46,7 +49,15 @@ class ScoringRuleAdmin(RescoreOnChangeMixin, admin.ModelAdmin):
 
 @admin.register(ScoringConfig)
 class ScoringConfigAdmin(RescoreOnChangeMixin, admin.ModelAdmin):
-    list_display = ("__str__", "fit_cap", "engagement_cap", "decay", "probability_weight", "mql_threshold", "updated_at")
+    list_display = (
+        "__str__",
+        "fit_cap",
+        "engagement_cap",
+        "decay",
+        "probability_weight",
+        "mql_threshold",
+        "updated_at",
+    )
 
     def has_add_permission(self, request) -> bool:
         return not ScoringConfig.objects.exists()
@@ -60,8 +71,19 @@ class ScoreJobAdmin(admin.ModelAdmin):
     list_display = ("created_at", "reason", "status", "processed", "total", "logged", "qualified", "finished_at")
     list_filter = ("status",)
     readonly_fields = (
-        "created_at", "created_by", "reason", "status", "total", "processed", "chunks", "chunks_done", "logged", "qualified",
-        "started_at", "finished_at", "message",
+        "created_at",
+        "created_by",
+        "reason",
+        "status",
+        "total",
+        "processed",
+        "chunks",
+        "chunks_done",
+        "logged",
+        "qualified",
+        "started_at",
+        "finished_at",
+        "message",
     )
     exclude = ("ranges_done",)
 
@@ -78,11 +100,33 @@ class ScoringModelAdmin(admin.ModelAdmin):
     of what was learned, so nobody edits it; "Train now" queues a training."""
 
     change_list_template = "admin/leads/scoringmodel/change_list.html"
-    list_display = ("trained_at", "status", "kind", "closed", "won", "lost", "auc_shown", "feature_count", "duration_seconds")
+    list_display = (
+        "trained_at",
+        "status",
+        "kind",
+        "closed",
+        "won",
+        "lost",
+        "auc_shown",
+        "feature_count",
+        "duration_seconds",
+    )
     list_filter = ("status", "kind")
     fields = (
-        "trained_at", "status", "message", "kind", "choice_table", "closed", "won", "lost", "auc_shown", "duration_seconds",
-        "intercept_shown", "calibration_table", "strongest_table", "features_table",
+        "trained_at",
+        "status",
+        "message",
+        "kind",
+        "choice_table",
+        "closed",
+        "won",
+        "lost",
+        "auc_shown",
+        "duration_seconds",
+        "intercept_shown",
+        "calibration_table",
+        "strongest_table",
+        "features_table",
     )
     readonly_fields = fields
 
@@ -115,8 +159,11 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         current = model_current()
         context = {
-            "current_model": current, "current_auc": self.auc_shown(current) if current else "",
-            "can_train": can_train(request.user), "min_closed": MIN_CLOSED, **(extra_context or {}),
+            "current_model": current,
+            "current_auc": self.auc_shown(current) if current else "",
+            "can_train": can_train(request.user),
+            "min_closed": MIN_CLOSED,
+            **(extra_context or {}),
         }
         return super().changelist_view(request, context)
 
@@ -153,10 +200,12 @@ class ScoringModelAdmin(admin.ModelAdmin):
         names = dict(ScoringModel.Kind.choices)
         order = sorted(("logistic", "boosted"), key=lambda kind: kind != metrics.get("winner"))
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    names[kind] + (" (in use)" if kind == metrics.get("winner") else ""), f"{metrics[kind]['auc']:.3f}",
+                    names[kind] + (" (in use)" if kind == metrics.get("winner") else ""),
+                    f"{metrics[kind]['auc']:.3f}",
                     f"{metrics[kind]['log_loss']:.4f}",
                     f"{metrics[kind]['cv_log_loss']:.4f}" if "cv_log_loss" in metrics[kind] else "—",
                 )
@@ -167,7 +216,8 @@ class ScoringModelAdmin(admin.ModelAdmin):
             "<table><tr><th>Model</th><th>AUC</th><th>Log loss</th><th>Cross-validated log loss</th></tr>{}</table>"
             "<p>Judged on {} held-out closed leads neither model learned from; the trees are kept only when both "
             "their AUC and their log loss are better.</p>",
-            rows, f"{metrics.get('held_out', 0):,}",
+            rows,
+            f"{metrics.get('held_out', 0):,}",
         )
 
     @admin.display(description="Strongest properties (gradient-boosted trees)")
@@ -176,7 +226,9 @@ class ScoringModelAdmin(admin.ModelAdmin):
         strongest = (obj.metrics or {}).get("strongest") or []
         if obj.kind != ScoringModel.Kind.BOOSTED or not strongest:
             return "—"
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((item["label"], f"{item['weight']:.2f}") for item in strongest))
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((item["label"], f"{item['weight']:.2f}") for item in strongest)
+        )
         return format_html("<table><tr><th>Property</th><th>Mean effect (log-odds, ±)</th></tr>{}</table>", rows)
 
     @admin.display(description="Calibration (held-out leads)")
@@ -185,11 +237,16 @@ class ScoringModelAdmin(admin.ModelAdmin):
         if not obj.calibration:
             return "—"
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((row["bin"], f"{row['predicted']:.1%}", f"{row['observed']:.1%}", row["count"]) for row in obj.calibration),
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (row["bin"], f"{row['predicted']:.1%}", f"{row['observed']:.1%}", row["count"])
+                for row in obj.calibration
+            ),
         )
         return format_html(
-            "<table><tr><th>Predicted</th><th>Mean predicted</th><th>Observed won rate</th><th>Leads</th></tr>{}</table>", rows
+            "<table><tr><th>Predicted</th><th>Mean predicted</th><th>Observed won rate</th><th>Leads</th></tr>{}</table>",
+            rows,
         )
 
     @admin.display(description="Features and weights (log-odds, the logistic regression)")
@@ -199,7 +256,10 @@ class ScoringModelAdmin(admin.ModelAdmin):
             return "—"
         features = sorted(obj.features, key=lambda feature: -feature["weight"])
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((f["label"], f"{f['weight']:+.2f}", f"{f.get('share', 0):.1%}") for f in features),
         )
-        return format_html("<table><tr><th>Feature</th><th>Weight</th><th>Share of closed leads</th></tr>{}</table>", rows)
+        return format_html(
+            "<table><tr><th>Feature</th><th>Weight</th><th>Share of closed leads</th></tr>{}</table>", rows
+        )

@@ -1,5 +1,6 @@
 """What a scoring change would do before it is saved: the bulk rescore's own statement
 (service.calc_select), counted in one query instead of written, over every open lead."""
+
 import copy
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +38,10 @@ def _numbered(rules: list[ScoringRule]) -> list[ScoringRule]:
 
 
 def grades_preview(
-    *, config: ScoringConfig, rules: list[ScoringRule], now: datetime | None = None,
+    *,
+    config: ScoringConfig,
+    rules: list[ScoringRule],
+    now: datetime | None = None,
 ) -> GradePreview:
     """How many open leads a rescore with `config` and the active ones of `rules` (saved or not)
     would move to another grade, and how many it would qualify: one count query."""
@@ -48,8 +52,12 @@ def grades_preview(
     model = predictive.model_current() if predictive is not None else None
     probability = predictive.probability_sql(model) if model is not None else None
     sql, params = calc_select(
-        scope=Lead.objects.filter(status__in=OPEN), config=config, fit_rules=fit, engagement_rules=engagement,
-        probability=probability, now=now or timezone.now(),
+        scope=Lead.objects.filter(status__in=OPEN),
+        config=config,
+        fit_rules=fit,
+        engagement_rules=engagement,
+        probability=probability,
+        now=now or timezone.now(),
     )
     new_rank, old_rank = _RANK.format("x.new_grade"), _RANK.format("x.old_grade")
     count = (

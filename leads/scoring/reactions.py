@@ -1,4 +1,5 @@
 """How scoring reacts to events (registered in leads.reactions)."""
+
 from ..events import SCORED_KINDS, Event
 from ..services import lead_rescore_soon
 

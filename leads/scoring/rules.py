@@ -1,6 +1,7 @@
 """Rule points as SQL: fit rules become CASE expressions on the lead row (Django expressions,
 so PostgreSQL and SQLite both run them); engagement rules become one aggregate over recent
 interactions, with time decay, grouped by lead."""
+
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,9 @@ MIN_DECAY = 0.01  # older events weigh less than this: ignored
 def rules_active() -> tuple[list[ScoringRule], list[ScoringRule]]:
     """(fit rules, engagement rules), active, in order."""
     rules = list(ScoringRule.objects.filter(is_active=True).order_by("group", "position", "id"))
-    return [r for r in rules if r.group == ScoringRule.Group.FIT], [r for r in rules if r.group == ScoringRule.Group.ENGAGEMENT]
+    return [r for r in rules if r.group == ScoringRule.Group.FIT], [
+        r for r in rules if r.group == ScoringRule.Group.ENGAGEMENT
+    ]
 
 
 def _lookup(field: str) -> str:
@@ -65,14 +68,18 @@ def fit_expression(rules: list[ScoringRule], config: ScoringConfig):
     """Σ fit points, clamped to [-fit_cap, fit_cap], as one SQL expression."""
     total = Value(0.0, output_field=FloatField())
     for rule in rules:
-        total = total + Case(When(fit_condition(rule), then=Value(fit_points(rule))), default=Value(0.0), output_field=FloatField())
+        total = total + Case(
+            When(fit_condition(rule), then=Value(fit_points(rule))), default=Value(0.0), output_field=FloatField()
+        )
     return Least(Greatest(total, Value(-float(config.fit_cap))), Value(float(config.fit_cap)))
 
 
 def rule_expressions(rules: list[ScoringRule]) -> dict[str, Case]:
     """One expression per fit rule (for explanations): r<id> → points or 0."""
     return {
-        f"r{rule.pk}": Case(When(fit_condition(rule), then=Value(fit_points(rule))), default=Value(0.0), output_field=FloatField())
+        f"r{rule.pk}": Case(
+            When(fit_condition(rule), then=Value(fit_points(rule))), default=Value(0.0), output_field=FloatField()
+        )
         for rule in rules
     }
 
@@ -95,8 +102,11 @@ def sql_dialect() -> dict[str, str]:
     """The few spellings of scoring SQL that differ between PostgreSQL and SQLite (`make run`)."""
     if connection.vendor == "postgresql":
         return {
-            "least": "LEAST", "greatest": "GREATEST", "round": "ROUND(CAST({} AS NUMERIC), 0)",
-            "json": "jsonb_build_object", "float": "DOUBLE PRECISION",
+            "least": "LEAST",
+            "greatest": "GREATEST",
+            "round": "ROUND(CAST({} AS NUMERIC), 0)",
+            "json": "jsonb_build_object",
+            "float": "DOUBLE PRECISION",
         }
     return {"least": "MIN", "greatest": "MAX", "round": "ROUND({}, 0)", "json": "json_object", "float": "REAL"}
 
@@ -114,7 +124,11 @@ def _decay_sql(config: ScoringConfig, vendor: str) -> str:
 
 
 def engagement_sql(
-    rules: list[ScoringRule], config: ScoringConfig, *, now: datetime, lead_ids: list[int] | None = None,
+    rules: list[ScoringRule],
+    config: ScoringConfig,
+    *,
+    now: datetime,
+    lead_ids: list[int] | None = None,
     id_range: tuple[int, int] | None = None,
 ) -> tuple[str, list[Any]]:
     """SELECT lead_id, r<id>... (decayed, capped points per rule) over recent interactions."""

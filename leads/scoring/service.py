@@ -9,6 +9,7 @@ Rescoring is set-based and works in id ranges: one statement computes each open 
 engagement (an aggregate over recent interactions), probability, score and grade; the timeline
 entries are inserted from that; one UPDATE writes each changed lead row once.
 """
+
 import logging
 import time
 from dataclasses import dataclass
@@ -45,23 +46,44 @@ def _predictive():
 # (CREATE … IF NOT EXISTS: no catalog churn per rescore) and emptied at the start and end of each use.
 CALC_TABLE = "leads_score_calc"
 CALC_COLUMNS = (
-    ("id", "BIGINT"), ("owner_id", "INTEGER"), ("old_status", "VARCHAR(20)"), ("old_fit", "{float}"),
-    ("old_eng", "{float}"), ("old_prob", "{float}"), ("old_score", "INTEGER"), ("old_grade", "VARCHAR(1)"),
-    ("old_logged", "INTEGER"), ("new_fit", "{float}"), ("new_eng", "{float}"), ("new_prob", "{float}"),
-    ("new_score", "INTEGER"), ("new_grade", "VARCHAR(1)"), ("significant", "BOOLEAN"), ("qualifies", "BOOLEAN"),
+    ("id", "BIGINT"),
+    ("owner_id", "INTEGER"),
+    ("old_status", "VARCHAR(20)"),
+    ("old_fit", "{float}"),
+    ("old_eng", "{float}"),
+    ("old_prob", "{float}"),
+    ("old_score", "INTEGER"),
+    ("old_grade", "VARCHAR(1)"),
+    ("old_logged", "INTEGER"),
+    ("new_fit", "{float}"),
+    ("new_eng", "{float}"),
+    ("new_prob", "{float}"),
+    ("new_score", "INTEGER"),
+    ("new_grade", "VARCHAR(1)"),
+    ("significant", "BOOLEAN"),
+    ("qualifies", "BOOLEAN"),
 )
 
 
-def calc_select(*, scope, config, fit_rules, engagement_rules, probability, lead_ids=None, id_range=None, now) -> tuple[str, list]:
+def calc_select(
+    *, scope, config, fit_rules, engagement_rules, probability, lead_ids=None, id_range=None, now
+) -> tuple[str, list]:
     """The one statement that computes, per lead in scope, what it has (old_*) and what it should
     have (new_fit … qualifies), in CALC_COLUMNS order: filled into the calc table by a rescore,
     counted by the settings preview (leads/scoring/preview.py)."""
     d = sql_dialect()
     inner = scope.order_by().values(
         "id",
-        owner_ref=F("owner_id"), old_status=F("status"), old_fit=F("fit_points"), old_eng=F("engagement_points"),
-        old_prob=F("probability"), old_score=F("score"), old_grade=F("grade"), old_logged=F("score_logged"),
-        status_is_locked=F("status_locked"), grade_is_locked=F("grade_locked"),
+        owner_ref=F("owner_id"),
+        old_status=F("status"),
+        old_fit=F("fit_points"),
+        old_eng=F("engagement_points"),
+        old_prob=F("probability"),
+        old_score=F("score"),
+        old_grade=F("grade"),
+        old_logged=F("score_logged"),
+        status_is_locked=F("status_locked"),
+        grade_is_locked=F("grade_locked"),
         fit=fit_expression(fit_rules, config),
         prob=probability if probability is not None else Cast(Value(None), output_field=FloatField()),
     )
@@ -102,8 +124,14 @@ def _calc_fill(*, scope, config, fit_rules, engagement_rules, probability, lead_
     """Compute every lead's new fit, engagement, probability, score and grade into the calc table
     (one statement, nothing written to the lead rows yet). Returns the leads in scope."""
     sql, params = calc_select(
-        scope=scope, config=config, fit_rules=fit_rules, engagement_rules=engagement_rules, probability=probability,
-        lead_ids=lead_ids, id_range=id_range, now=now,
+        scope=scope,
+        config=config,
+        fit_rules=fit_rules,
+        engagement_rules=engagement_rules,
+        probability=probability,
+        lead_ids=lead_ids,
+        id_range=id_range,
+        now=now,
     )
     columns = ", ".join(name for name, _ in CALC_COLUMNS)
     with connection.cursor() as cursor:
@@ -120,7 +148,11 @@ def _calc_table() -> None:
 
 
 def _calc_apply(
-    *, config, now, id_range: tuple[int, int] | None = None, lead_ids: list[int] | None = None,
+    *,
+    config,
+    now,
+    id_range: tuple[int, int] | None = None,
+    lead_ids: list[int] | None = None,
 ) -> tuple[int, list[tuple[int, int, int | None]]]:
     """Write the calc table back: timeline entries for significant changes and for leads that
     reach the MQL threshold, then one UPDATE that rewrites each changed lead row once (fit,
@@ -141,7 +173,10 @@ def _calc_apply(
         qualified = cursor.fetchall()
         if qualified:
             events.qualified_by_score_log(
-                cursor=cursor, table=CALC_TABLE, occurred_at=now, threshold=config.mql_threshold,
+                cursor=cursor,
+                table=CALC_TABLE,
+                occurred_at=now,
+                threshold=config.mql_threshold,
             )
         # updated_at stays: a change made by the pipeline itself must not make it run again.
         cursor.execute(
@@ -168,8 +203,14 @@ def _qualified_notify(rows: list[tuple[int, int, int | None]], *, now: datetime)
     """The hand-off for leads that just became qualified: the owner is told, and the qualification is
     published on the spine (nurturing stops, automations and webhooks hear it)."""
     notifications = Notification.objects.bulk_create(
-        Notification(user_id=owner, kind=Notification.Kind.QUALIFIED, lead_id=pk, message=f"Lead #{pk} is qualified (score {score})")
-        for pk, score, owner in rows if owner
+        Notification(
+            user_id=owner,
+            kind=Notification.Kind.QUALIFIED,
+            lead_id=pk,
+            message=f"Lead #{pk} is qualified (score {score})",
+        )
+        for pk, score, owner in rows
+        if owner
     )
     if notifications:
         jobs.enqueue("leads.tasks.notify_by_email_task", [n.pk for n in notifications])
@@ -193,7 +234,10 @@ def rescore_ranges() -> list[tuple[int, int]]:
 
 
 def leads_rescore(
-    *, lead_ids: list[int] | None = None, id_ranges: list[tuple[int, int]] | None = None, now: datetime | None = None,
+    *,
+    lead_ids: list[int] | None = None,
+    id_ranges: list[tuple[int, int]] | None = None,
+    now: datetime | None = None,
 ) -> RescoreResult:
     """Rescore open leads (the given ids, the given id ranges, or all of them range by range),
     set-based.
@@ -225,16 +269,28 @@ def leads_rescore(
                 probability = predictive.probabilities_prepare(model=model, lead_ids=lead_ids, id_range=id_range)
             _calc_table()
             count = _calc_fill(
-                scope=scope, config=config, fit_rules=fit_rules, engagement_rules=engagement_rules,
-                probability=probability, lead_ids=lead_ids, id_range=id_range, now=now,
+                scope=scope,
+                config=config,
+                fit_rules=fit_rules,
+                engagement_rules=engagement_rules,
+                probability=probability,
+                lead_ids=lead_ids,
+                id_range=id_range,
+                now=now,
             )
             computed = time.perf_counter()
             with gin_deferred("leads_lead", enabled=id_range is not None):  # a bulk chunk, not a lead's event
-                chunk_logged, chunk_qualified = _calc_apply(config=config, now=now, id_range=id_range, lead_ids=lead_ids)
+                chunk_logged, chunk_qualified = _calc_apply(
+                    config=config, now=now, id_range=id_range, lead_ids=lead_ids
+                )
             if id_range is not None:  # the bench reads these lines (bench/score_bench.py)
                 logger.info(
                     "rescore range %s-%s: %s leads, compute %.2f s, write %.2f s",
-                    id_range[0], id_range[1], count, computed - started, time.perf_counter() - computed,
+                    id_range[0],
+                    id_range[1],
+                    count,
+                    computed - started,
+                    time.perf_counter() - computed,
                 )
             if chunk_qualified:
                 _qualified_notify(chunk_qualified, now=now)
@@ -272,7 +328,8 @@ def score_job_blocking(*, job_id: int) -> ScoreJob | None:
     stale = timezone.now() - timedelta(minutes=settings.SCORING_JOB_STALE_MINUTES)
     running = ScoreJob.objects.filter(status=ScoreJob.Status.RUNNING).exclude(pk=job_id)
     running.filter(started_at__lt=stale).update(
-        status=ScoreJob.Status.FAILED, finished_at=timezone.now(),
+        status=ScoreJob.Status.FAILED,
+        finished_at=timezone.now(),
         message=f"did not finish within {settings.SCORING_JOB_STALE_MINUTES} minutes",
     )
     return running.order_by("started_at").first()
@@ -284,7 +341,9 @@ def rescore_all_start(*, by=None, reason: str = "") -> ScoreJob:
     waiting = ScoreJob.objects.filter(status=ScoreJob.Status.PENDING).order_by("created_at").first()
     if waiting is not None:
         return waiting  # several changes at once (a list edit): one rescore covers them all
-    job = ScoreJob.objects.create(created_by=by, reason=reason[:200], total=Lead.objects.filter(status__in=OPEN).count())
+    job = ScoreJob.objects.create(
+        created_by=by, reason=reason[:200], total=Lead.objects.filter(status__in=OPEN).count()
+    )
     jobs.enqueue("leads.tasks.rescore_all_task", job.pk)
     return job
 
@@ -301,7 +360,8 @@ def score_explain(*, lead: Lead) -> dict[str, Any]:
         values = Lead.objects.filter(pk=lead.pk).values(**rule_expressions(fit_rules)).first() or {}
         fired += [
             {"rule": rule.name, "group": "fit", "points": round(values[f"r{rule.pk}"], 2)}
-            for rule in fit_rules if values.get(f"r{rule.pk}")
+            for rule in fit_rules
+            if values.get(f"r{rule.pk}")
         ]
     if engagement_rules:
         sql, params = engagement_sql(engagement_rules, config, now=lead.scored_at or timezone.now(), lead_ids=[lead.pk])
@@ -311,7 +371,8 @@ def score_explain(*, lead: Lead) -> dict[str, Any]:
         if row:
             fired += [
                 {"rule": rule.name, "group": "engagement", "points": round(float(value), 2)}
-                for rule, value in zip(engagement_rules, row[1:]) if value
+                for rule, value in zip(engagement_rules, row[1:])
+                if value
             ]
     w = float(config.probability_weight) if lead.probability is not None else 0.0
     raw_fit = sum(item["points"] for item in fired if item["group"] == "fit")
@@ -324,7 +385,9 @@ def score_explain(*, lead: Lead) -> dict[str, Any]:
         contributions.append({"label": "Caps and the 0-100 range", "points": round(adjustment, 2)})
     model: list[dict[str, Any]] = []
     if lead.probability is not None:
-        contributions.append({"label": f"Learned probability {lead.probability:.0%}", "points": round(w * 100 * lead.probability, 2)})
+        contributions.append(
+            {"label": f"Learned probability {lead.probability:.0%}", "points": round(w * 100 * lead.probability, 2)}
+        )
         predictive = _predictive()
         if predictive is not None:
             model = predictive.probability_explain(lead=lead)

@@ -1,5 +1,6 @@
 """Agents (the reps' routing profiles): capacity, out of office with a reason, the working week
 as a grid of from/to times in the agent's own time zone, and the phone calls ring."""
+
 import zoneinfo
 from datetime import time
 
@@ -25,15 +26,19 @@ HOURS_SAME = "The day starts and ends at the same time: clear both for a day off
 OOO_UNTIL_BEFORE_FROM = "The last day away is before the first."
 OOO_REASON_WITHOUT_DATES = "Give the dates away as well as the reason."
 CAPACITY_RANGE = "A whole number from 1 to 10,000, or empty for no limit."
-SPLIT_DAY_NOTE = "{day} has more than one working period ({periods}); the grid keeps one, from the first start to the last end."
+SPLIT_DAY_NOTE = (
+    "{day} has more than one working period ({periods}); the grid keeps one, from the first start to the last end."
+)
 
 
 def agent_list() -> QuerySet[User]:
     """Every sales rep (and anyone with a routing profile) with their profile and teams (two queries)."""
     memberships = TeamMembership.objects.select_related("team").order_by("team__name")
     return (
-        User.objects.filter(Q(groups__name=SALES_REPS) | Q(agent__isnull=False)).distinct()
-        .select_related("agent").prefetch_related(Prefetch("team_memberships", queryset=memberships))
+        User.objects.filter(Q(groups__name=SALES_REPS) | Q(agent__isnull=False))
+        .distinct()
+        .select_related("agent")
+        .prefetch_related(Prefetch("team_memberships", queryset=memberships))
         .order_by("username")
     )
 
@@ -75,19 +80,33 @@ def _zone_choices() -> list[tuple[str, str]]:
 class AgentForm(forms.Form):
     is_active = forms.BooleanField(label="Takes new leads and calls", required=False, initial=True)
     max_open_leads = forms.IntegerField(
-        label="At most this many open leads", required=False, min_value=1, max_value=10000,
-        error_messages={"min_value": CAPACITY_RANGE, "max_value": CAPACITY_RANGE}, help_text="Empty: no limit.",
+        label="At most this many open leads",
+        required=False,
+        min_value=1,
+        max_value=10000,
+        error_messages={"min_value": CAPACITY_RANGE, "max_value": CAPACITY_RANGE},
+        help_text="Empty: no limit.",
     )
     max_new_per_day = forms.IntegerField(
-        label="At most this many new leads a day", required=False, min_value=1, max_value=10000,
-        error_messages={"min_value": CAPACITY_RANGE, "max_value": CAPACITY_RANGE}, help_text="Empty: no limit.",
+        label="At most this many new leads a day",
+        required=False,
+        min_value=1,
+        max_value=10000,
+        error_messages={"min_value": CAPACITY_RANGE, "max_value": CAPACITY_RANGE},
+        help_text="Empty: no limit.",
     )
-    out_of_office_from = forms.DateField(label="Away from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    out_of_office_from = forms.DateField(
+        label="Away from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     out_of_office_until = forms.DateField(
-        label="Away until (last day away)", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="Away until (last day away)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     out_of_office_reason = forms.CharField(label="Reason", required=False, max_length=200)
-    time_zone = forms.ChoiceField(label="Time zone", choices=(), initial="UTC", help_text="The working hours below are in this zone.")
+    time_zone = forms.ChoiceField(
+        label="Time zone", choices=(), initial="UTC", help_text="The working hours below are in this zone."
+    )
     phone = forms.CharField(label="Phone", required=False, max_length=40, help_text="Calls for this rep ring here.")
 
     def __init__(self, *args, **kwargs):
@@ -96,8 +115,11 @@ class AgentForm(forms.Form):
         for day, name in enumerate(WEEKDAYS):
             for part in ("from", "to"):
                 self.fields[f"day{day}_{part}"] = forms.TimeField(
-                    label=f"{name} {part}", required=False,
-                    widget=forms.TimeInput(attrs={"type": "time", "class": "form-control form-control-sm"}, format="%H:%M"),
+                    label=f"{name} {part}",
+                    required=False,
+                    widget=forms.TimeInput(
+                        attrs={"type": "time", "class": "form-control form-control-sm"}, format="%H:%M"
+                    ),
                 )
 
     def day_rows(self):
@@ -135,7 +157,9 @@ class AgentForm(forms.Form):
         week = {}
         for day in range(7):
             start, end = self.cleaned_data.get(f"day{day}_from"), self.cleaned_data.get(f"day{day}_to")
-            week[str(day)] = [start.strftime("%H:%M"), "24:00" if end == time(0) else end.strftime("%H:%M")] if start else []
+            week[str(day)] = (
+                [start.strftime("%H:%M"), "24:00" if end == time(0) else end.strftime("%H:%M")] if start else []
+            )
         return week
 
 
@@ -143,9 +167,16 @@ def agent_initial(agent: Agent | None) -> tuple[dict, list[str]]:
     """The form's starting values, and notes on what the grid cannot show (split days)."""
     agent = agent or Agent()
     initial = {
-        key: getattr(agent, key) for key in (
-            "is_active", "max_open_leads", "max_new_per_day", "out_of_office_from", "out_of_office_until",
-            "out_of_office_reason", "time_zone", "phone",
+        key: getattr(agent, key)
+        for key in (
+            "is_active",
+            "max_open_leads",
+            "max_new_per_day",
+            "out_of_office_from",
+            "out_of_office_until",
+            "out_of_office_reason",
+            "time_zone",
+            "phone",
         )
     }
     notes = []
@@ -165,8 +196,14 @@ def agent_initial(agent: Agent | None) -> tuple[dict, list[str]]:
 
 
 AGENT_FIELDS = (
-    "is_active", "max_open_leads", "max_new_per_day", "out_of_office_from", "out_of_office_until", "out_of_office_reason",
-    "time_zone", "phone",
+    "is_active",
+    "max_open_leads",
+    "max_new_per_day",
+    "out_of_office_from",
+    "out_of_office_until",
+    "out_of_office_reason",
+    "time_zone",
+    "phone",
 )
 
 
@@ -184,12 +221,23 @@ def agent_save(*, user: User, data: dict, working_hours: dict, by: User) -> Agen
         agent = Agent.objects.select_for_update().filter(user=user).first() or Agent(user=user)
         before = agent_snapshot(agent)
         for key in AGENT_FIELDS:
-            setattr(agent, key, data.get(key) if data.get(key) is not None else ("" if key in ("phone", "out_of_office_reason") else None))
+            setattr(
+                agent,
+                key,
+                data.get(key)
+                if data.get(key) is not None
+                else ("" if key in ("phone", "out_of_office_reason") else None),
+            )
         agent.is_active = bool(data.get("is_active"))
         agent.working_hours = working_hours
         agent.save()
         settings_change_record(
-            by=by, area=SettingsChange.Area.AGENT, obj_id=agent.pk, obj_repr=user.username, before=before, after=agent_snapshot(agent),
+            by=by,
+            area=SettingsChange.Area.AGENT,
+            obj_id=agent.pk,
+            obj_repr=user.username,
+            before=before,
+            after=agent_snapshot(agent),
         )
         jobs.enqueue("leads.tasks.drain_queues_task")
     return agent

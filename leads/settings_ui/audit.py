@@ -1,4 +1,5 @@
 """The record of every settings change: who, when, and the setting before and after."""
+
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -28,17 +29,33 @@ def plain(value: Any) -> Any:
 
 
 def settings_change_record(
-    *, by: User | None, area: str, obj_id: int | None, obj_repr: str, before: dict | None, after: dict | None,
+    *,
+    by: User | None,
+    area: str,
+    obj_id: int | None,
+    obj_repr: str,
+    before: dict | None,
+    after: dict | None,
 ) -> SettingsChange | None:
     """Write one change (None when nothing differs: a form saved as it was is no change)."""
     before, after = plain(before or {}), plain(after or {})
     if before and after and before == after:
         return None
     action = (
-        SettingsChange.Action.CREATED if not before else SettingsChange.Action.DELETED if not after else SettingsChange.Action.CHANGED
+        SettingsChange.Action.CREATED
+        if not before
+        else SettingsChange.Action.DELETED
+        if not after
+        else SettingsChange.Action.CHANGED
     )
     return SettingsChange.objects.create(
-        by=by, area=area, object_id=obj_id, object_repr=str(obj_repr)[:200], action=action, before=before, after=after,
+        by=by,
+        area=area,
+        object_id=obj_id,
+        object_repr=str(obj_repr)[:200],
+        action=action,
+        before=before,
+        after=after,
     )
 
 
@@ -54,7 +71,8 @@ def change_differences(change: SettingsChange) -> list[Difference]:
     keys = list(dict.fromkeys([*change.before, *change.after]))
     return [
         Difference(key=key.replace("_", " ").capitalize(), before=change.before.get(key), after=change.after.get(key))
-        for key in keys if change.before.get(key) != change.after.get(key)
+        for key in keys
+        if change.before.get(key) != change.after.get(key)
     ]
 
 

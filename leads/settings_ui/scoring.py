@@ -1,6 +1,7 @@
 """Scoring settings in words: fit and engagement rules ("Job title contains VP → +15"), caps,
 decay, grade thresholds and the qualification threshold, each previewed (how many leads would
 change grade) before it is saved; a saved change rescores every open lead in the background."""
+
 from django import forms
 from django.contrib.auth.models import User
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -30,15 +31,34 @@ WEIGHT_SHARE = "A share from 0 to 1 (0.4: two fifths of the score come from the 
 ATTRIBUTE = "attribute"
 # The lead fields a fit rule may read, as a manager calls them.
 FIT_FIELDS = {
-    "job_title": "Job title", "seniority": "Seniority", "department": "Department", "company": "Company",
-    "industry": "Industry", "company_size": "Company size", "country": "Country", "region": "Region", "city": "City",
-    "source": "Source", "email_kind": "Email kind", "email_domain": "Email domain", "email_is_role": "Role address (info@…)",
-    "email_bouncing": "Email bouncing", "email_opt_in": "Opted in to email", "phone_line_type": "Phone line type",
-    "website": "Website", "utm_source": "Campaign source (utm_source)", "utm_campaign": "Campaign (utm_campaign)",
+    "job_title": "Job title",
+    "seniority": "Seniority",
+    "department": "Department",
+    "company": "Company",
+    "industry": "Industry",
+    "company_size": "Company size",
+    "country": "Country",
+    "region": "Region",
+    "city": "City",
+    "source": "Source",
+    "email_kind": "Email kind",
+    "email_domain": "Email domain",
+    "email_is_role": "Role address (info@…)",
+    "email_bouncing": "Email bouncing",
+    "email_opt_in": "Opted in to email",
+    "phone_line_type": "Phone line type",
+    "website": "Website",
+    "utm_source": "Campaign source (utm_source)",
+    "utm_campaign": "Campaign (utm_campaign)",
 }
 YES_NO_FIELDS = ("email_is_role", "email_bouncing", "email_opt_in")
 OPERATOR_WORDS = {
-    "equals": "is", "in": "is one of", "contains": "contains", "gt": "is greater than", "lt": "is less than", "is_set": "is set",
+    "equals": "is",
+    "in": "is one of",
+    "contains": "contains",
+    "gt": "is greater than",
+    "lt": "is less than",
+    "is_set": "is set",
 }
 YES = ("yes", "true", "1", "y")
 NO = ("no", "false", "0", "n")
@@ -74,7 +94,11 @@ def rule_in_words(rule: ScoringRule) -> str:
     """'Job title contains VP → +15', 'Each page view of /pricing → +10 (at most 20)'."""
     cap = f" (at most {rule.cap})" if rule.cap is not None else ""
     if rule.group == ScoringRule.Group.ENGAGEMENT:
-        event = ScoringRule.Event(rule.event).label.split(" (")[0].lower() if rule.event in ScoringRule.Event.values else rule.event
+        event = (
+            ScoringRule.Event(rule.event).label.split(" (")[0].lower()
+            if rule.event in ScoringRule.Event.values
+            else rule.event
+        )
         where = f" of a URL containing {rule.url_pattern}" if rule.url_pattern else ""
         return f"Each {event}{where} → {rule.points:+d}{cap}"
     words = OPERATOR_WORDS.get(rule.operator, rule.operator)
@@ -92,17 +116,26 @@ class RuleForm(forms.Form):
     name = forms.CharField(label="Name", max_length=100)
     group = forms.ChoiceField(label="Kind", choices=ScoringRule.Group.choices, widget=forms.RadioSelect)
     field = forms.ChoiceField(label="Field (fit)", required=False, choices=())
-    attribute = forms.CharField(label="Attribute name", required=False, max_length=80, help_text="When the field is an attribute.")
+    attribute = forms.CharField(
+        label="Attribute name", required=False, max_length=80, help_text="When the field is an attribute."
+    )
     operator = forms.ChoiceField(label="Comparison (fit)", required=False, choices=[("", "—"), *OPERATOR_WORDS.items()])
     value = forms.CharField(
-        label="Value (fit)", required=False, max_length=500,
+        label="Value (fit)",
+        required=False,
+        max_length=500,
         help_text="For 'is one of', separate values with commas. Coded fields take their code or label (corporate, Corporate).",
     )
-    event = forms.ChoiceField(label="Event (engagement)", required=False, choices=[("", "—"), *ScoringRule.Event.choices])
+    event = forms.ChoiceField(
+        label="Event (engagement)", required=False, choices=[("", "—"), *ScoringRule.Event.choices]
+    )
     url_pattern = forms.CharField(label="URL contains (page views)", required=False, max_length=300)
     points = forms.IntegerField(label="Points", min_value=-100, max_value=100, help_text="Negative takes points away.")
     cap = forms.IntegerField(
-        label="At most (points from this rule)", required=False, min_value=1, max_value=100,
+        label="At most (points from this rule)",
+        required=False,
+        min_value=1,
+        max_value=100,
         help_text="An engagement rule counts every event: this caps its total.",
     )
     is_active = forms.BooleanField(label="Active", required=False, initial=True)
@@ -162,10 +195,14 @@ class RuleForm(forms.Form):
             if raw.lower() not in YES + NO:
                 raise forms.ValidationError(VALUE_NOT_YES_NO)
             return raw.lower() in YES
-        parts = [part.strip() for part in raw.split(",") if part.strip()] if operator == ScoringRule.Operator.IN else [raw]
+        parts = (
+            [part.strip() for part in raw.split(",") if part.strip()] if operator == ScoringRule.Operator.IN else [raw]
+        )
         choices = _choices_of(field) if operator != ScoringRule.Operator.CONTAINS else {}
         if choices:
-            by_label = {label.casefold(): code for code, label in choices.items()} | {code.casefold(): code for code in choices}
+            by_label = {label.casefold(): code for code, label in choices.items()} | {
+                code.casefold(): code for code in choices
+            }
             unknown = [part for part in parts if part.casefold() not in by_label]
             if unknown:
                 shown = ", ".join(list(choices.values())[:12]) + ("…" if len(choices) > 12 else "")
@@ -178,10 +215,20 @@ class RuleForm(forms.Form):
         rule = rule or ScoringRule(position=ScoringRule.objects.count())
         data = self.cleaned_data
         rule.name, rule.group, rule.points, rule.cap, rule.is_active = (
-            data["name"], data["group"], data["points"], data.get("cap"), bool(data.get("is_active")),
+            data["name"],
+            data["group"],
+            data["points"],
+            data.get("cap"),
+            bool(data.get("is_active")),
         )
         if rule.group == ScoringRule.Group.FIT:
-            rule.field, rule.operator, rule.value, rule.event, rule.url_pattern = data["field"], data["operator"], data["value"], "", ""
+            rule.field, rule.operator, rule.value, rule.event, rule.url_pattern = (
+                data["field"],
+                data["operator"],
+                data["value"],
+                "",
+                "",
+            )
         else:
             rule.field, rule.operator, rule.value = "", "", None
             rule.event, rule.url_pattern = data["event"], (data.get("url_pattern") or "").strip()
@@ -189,7 +236,10 @@ class RuleForm(forms.Form):
 
 
 def rule_initial(rule: ScoringRule) -> dict:
-    initial = {key: getattr(rule, key) for key in ("name", "group", "operator", "event", "url_pattern", "points", "cap", "is_active")}
+    initial = {
+        key: getattr(rule, key)
+        for key in ("name", "group", "operator", "event", "url_pattern", "points", "cap", "is_active")
+    }
     if rule.field.startswith("attributes."):
         initial["field"], initial["attribute"] = ATTRIBUTE, rule.field.split(".", 1)[1]
     else:
@@ -207,25 +257,54 @@ class ConfigForm(forms.ModelForm):
     class Meta:
         model = ScoringConfig
         fields = (
-            "fit_cap", "engagement_cap", "decay", "half_life_days", "linear_percent", "linear_period_days",
-            "probability_weight", "grade_a", "grade_b", "grade_c", "mql_threshold", "significant_change",
+            "fit_cap",
+            "engagement_cap",
+            "decay",
+            "half_life_days",
+            "linear_percent",
+            "linear_period_days",
+            "probability_weight",
+            "grade_a",
+            "grade_b",
+            "grade_c",
+            "mql_threshold",
+            "significant_change",
         )
         labels = {
-            "fit_cap": "Fit points, at most", "engagement_cap": "Engagement points, at most", "decay": "Engagement fades",
-            "half_life_days": "Half-life (days)", "linear_percent": "Percent lost per period", "linear_period_days": "Period (days)",
-            "probability_weight": "Share from the learned probability (0–1)", "grade_a": "Grade A from score",
-            "grade_b": "Grade B from score", "grade_c": "Grade C from score (below: D)",
-            "mql_threshold": "Qualified (MQL) from score", "significant_change": "Timeline entry for changes of at least",
+            "fit_cap": "Fit points, at most",
+            "engagement_cap": "Engagement points, at most",
+            "decay": "Engagement fades",
+            "half_life_days": "Half-life (days)",
+            "linear_percent": "Percent lost per period",
+            "linear_period_days": "Period (days)",
+            "probability_weight": "Share from the learned probability (0–1)",
+            "grade_a": "Grade A from score",
+            "grade_b": "Grade B from score",
+            "grade_c": "Grade C from score (below: D)",
+            "mql_threshold": "Qualified (MQL) from score",
+            "significant_change": "Timeline entry for changes of at least",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("fit_cap", "engagement_cap", "grade_a", "grade_b", "grade_c", "mql_threshold", "significant_change", "linear_percent"):
+        for name in (
+            "fit_cap",
+            "engagement_cap",
+            "grade_a",
+            "grade_b",
+            "grade_c",
+            "mql_threshold",
+            "significant_change",
+            "linear_percent",
+        ):
             self.fields[name].widget.attrs.update(min=0, max=100)
             self.fields[name].validators += [MinValueValidator(0, HUNDRED), MaxValueValidator(100, HUNDRED)]
         for name in ("half_life_days", "linear_period_days"):
             self.fields[name].validators.append(MinValueValidator(1, DAYS_MIN))
-        self.fields["probability_weight"].validators += [MinValueValidator(0, WEIGHT_SHARE), MaxValueValidator(1, WEIGHT_SHARE)]
+        self.fields["probability_weight"].validators += [
+            MinValueValidator(0, WEIGHT_SHARE),
+            MaxValueValidator(1, WEIGHT_SHARE),
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -247,8 +326,16 @@ def rule_snapshot(rule: ScoringRule) -> dict:
     if not rule.pk:
         return {}
     return {
-        "rule": rule_in_words(rule), "name": rule.name, "group": rule.group, "field": rule.field, "operator": rule.operator,
-        "value": rule.value, "event": rule.event, "url_pattern": rule.url_pattern, "points": rule.points, "cap": rule.cap,
+        "rule": rule_in_words(rule),
+        "name": rule.name,
+        "group": rule.group,
+        "field": rule.field,
+        "operator": rule.operator,
+        "value": rule.value,
+        "event": rule.event,
+        "url_pattern": rule.url_pattern,
+        "points": rule.points,
+        "cap": rule.cap,
         "is_active": rule.is_active,
     }
 
@@ -262,7 +349,12 @@ def scoring_rule_save(*, rule: ScoringRule, before: dict, by: User) -> ScoreJob:
     with transaction.atomic():
         rule.save()
         settings_change_record(
-            by=by, area=SettingsChange.Area.SCORING_RULE, obj_id=rule.pk, obj_repr=rule.name, before=before, after=rule_snapshot(rule),
+            by=by,
+            area=SettingsChange.Area.SCORING_RULE,
+            obj_id=rule.pk,
+            obj_repr=rule.name,
+            before=before,
+            after=rule_snapshot(rule),
         )
         return rescore_all_start(by=by, reason=f"{rule} saved in Settings")
 
@@ -272,7 +364,9 @@ def scoring_rule_delete(*, rule: ScoringRule, by: User) -> ScoreJob:
     with transaction.atomic():
         before, pk, name = rule_snapshot(rule), rule.pk, rule.name
         rule.delete()
-        settings_change_record(by=by, area=SettingsChange.Area.SCORING_RULE, obj_id=pk, obj_repr=name, before=before, after=None)
+        settings_change_record(
+            by=by, area=SettingsChange.Area.SCORING_RULE, obj_id=pk, obj_repr=name, before=before, after=None
+        )
         return rescore_all_start(by=by, reason=f"{name} deleted in Settings")
 
 
@@ -281,7 +375,11 @@ def scoring_config_save(*, config: ScoringConfig, before: dict, by: User) -> Sco
     with transaction.atomic():
         config.save()
         settings_change_record(
-            by=by, area=SettingsChange.Area.SCORING_CONFIG, obj_id=config.pk, obj_repr="Scoring settings",
-            before=before, after=config_snapshot(config),
+            by=by,
+            area=SettingsChange.Area.SCORING_CONFIG,
+            obj_id=config.pk,
+            obj_repr="Scoring settings",
+            before=before,
+            after=config_snapshot(config),
         )
         return rescore_all_start(by=by, reason="Scoring settings saved in Settings")

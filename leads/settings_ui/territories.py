@@ -1,6 +1,7 @@
 """Territories: rules built from fields and values (countries from a list, regions, postal
 prefixes, company size, industry, source, an attribute), their order, a catch-all, and the
 tester that asks the routing's own matching code where a lead would go, and why."""
+
 from dataclasses import dataclass
 
 from django import forms
@@ -31,8 +32,12 @@ PRIORITY_RANGE = "The order is a whole number from 1 to 10,000 (lower comes firs
 TEAMS_NEEDED = "Choose the team or teams that take this territory's leads."
 
 RULE_LABELS = {
-    "country": "Country", "region": "Region", "postal_prefix": "Postal code starts with", "industry": "Industry",
-    "company_size": "Company size", "source": "Source",
+    "country": "Country",
+    "region": "Region",
+    "postal_prefix": "Postal code starts with",
+    "industry": "Industry",
+    "company_size": "Company size",
+    "source": "Source",
 }
 TEXT_RULES = ("region", "postal_prefix", "industry")  # typed, comma-separated
 
@@ -63,7 +68,7 @@ def rules_in_words(territory: Territory) -> list[str]:
     rules = territory.rules if isinstance(territory.rules, dict) else {}
     lines = []
     for key, values in rules.items():
-        label = RULE_LABELS.get(key) or f"Attribute {key[len(ATTRIBUTE_PREFIX):]}"
+        label = RULE_LABELS.get(key) or f"Attribute {key[len(ATTRIBUTE_PREFIX) :]}"
         values = values if isinstance(values, list) else [values]
         words = " or ".join(_value_text(key, str(v)) for v in values)
         lines.append(f"{label} {'is ' if key != 'postal_prefix' else ''}{words}")
@@ -73,27 +78,46 @@ def rules_in_words(territory: Territory) -> list[str]:
 class TerritoryForm(forms.Form):
     name = forms.CharField(label="Name", max_length=100)
     priority = forms.IntegerField(
-        label="Order", min_value=1, max_value=10000, initial=100, help_text="Lower comes first; the catch-all always comes last.",
+        label="Order",
+        min_value=1,
+        max_value=10000,
+        initial=100,
+        help_text="Lower comes first; the catch-all always comes last.",
         error_messages={"min_value": PRIORITY_RANGE, "max_value": PRIORITY_RANGE, "required": PRIORITY_RANGE},
     )
     is_active = forms.BooleanField(label="Active", required=False, initial=True)
     is_catch_all = forms.BooleanField(label="Catch-all: takes every lead that no other territory takes", required=False)
     teams = forms.ModelMultipleChoiceField(
-        label="Teams", queryset=Team.objects.order_by("name"), widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": TEAMS_NEEDED}, help_text="Tried in name order: the next when nobody in one is free.",
+        label="Teams",
+        queryset=Team.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": TEAMS_NEEDED},
+        help_text="Tried in name order: the next when nobody in one is free.",
     )
     country = forms.MultipleChoiceField(
-        label="Countries", required=False, choices=(), widget=forms.SelectMultiple(attrs={"size": 8}),
+        label="Countries",
+        required=False,
+        choices=(),
+        widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text="Hold Ctrl (⌘ on a Mac) to choose several.",
     )
     region = forms.CharField(label="Regions", required=False, help_text="Comma-separated, e.g. CA, NY or Bavaria.")
-    postal_prefix = forms.CharField(label="Postal codes starting with", required=False, help_text="Comma-separated, e.g. EC, W1.")
+    postal_prefix = forms.CharField(
+        label="Postal codes starting with", required=False, help_text="Comma-separated, e.g. EC, W1."
+    )
     company_size = forms.MultipleChoiceField(
-        label="Company sizes", required=False, choices=Lead.CompanySize.choices, widget=forms.CheckboxSelectMultiple,
+        label="Company sizes",
+        required=False,
+        choices=Lead.CompanySize.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     industry = forms.CharField(label="Industries", required=False, help_text="Comma-separated, e.g. Software, Finance.")
-    source = forms.MultipleChoiceField(label="Sources", required=False, choices=Lead.Source.choices, widget=forms.CheckboxSelectMultiple)
-    attribute = forms.CharField(label="Attribute", required=False, max_length=50, help_text="A lead attribute's name, e.g. segment.")
+    source = forms.MultipleChoiceField(
+        label="Sources", required=False, choices=Lead.Source.choices, widget=forms.CheckboxSelectMultiple
+    )
+    attribute = forms.CharField(
+        label="Attribute", required=False, max_length=50, help_text="A lead attribute's name, e.g. segment."
+    )
     attribute_values = forms.CharField(label="Attribute values", required=False, help_text="Comma-separated.")
 
     def __init__(self, *args, territory: Territory | None = None, **kwargs):
@@ -114,9 +138,12 @@ class TerritoryForm(forms.Form):
         """The rule fields as Territory.rules (only the ones given)."""
         data = self.cleaned_data
         rules = {
-            "country": list(data.get("country") or []), "region": _split(data.get("region")),
-            "postal_prefix": _split(data.get("postal_prefix")), "company_size": list(data.get("company_size") or []),
-            "industry": _split(data.get("industry")), "source": list(data.get("source") or []),
+            "country": list(data.get("country") or []),
+            "region": _split(data.get("region")),
+            "postal_prefix": _split(data.get("postal_prefix")),
+            "company_size": list(data.get("company_size") or []),
+            "industry": _split(data.get("industry")),
+            "source": list(data.get("source") or []),
         }
         attribute, values = (data.get("attribute") or "").strip(), _split(data.get("attribute_values"))
         if attribute and values:
@@ -155,13 +182,18 @@ def territory_initial(territory: Territory) -> dict:
     rules = territory.rules if isinstance(territory.rules, dict) else {}
     attributes = [(key, values) for key, values in rules.items() if key.startswith(ATTRIBUTE_PREFIX)]
     initial = {
-        "name": territory.name, "priority": territory.priority, "is_active": territory.is_active,
-        "is_catch_all": territory.is_catch_all, "teams": list(territory.teams.all()),
-        "country": rules.get("country", []), "company_size": rules.get("company_size", []), "source": rules.get("source", []),
+        "name": territory.name,
+        "priority": territory.priority,
+        "is_active": territory.is_active,
+        "is_catch_all": territory.is_catch_all,
+        "teams": list(territory.teams.all()),
+        "country": rules.get("country", []),
+        "company_size": rules.get("company_size", []),
+        "source": rules.get("source", []),
         **{key: ", ".join(rules.get(key, [])) for key in TEXT_RULES},
     }
     if attributes:
-        initial["attribute"] = attributes[0][0][len(ATTRIBUTE_PREFIX):]
+        initial["attribute"] = attributes[0][0][len(ATTRIBUTE_PREFIX) :]
         initial["attribute_values"] = ", ".join(attributes[0][1])
     return initial
 
@@ -170,8 +202,11 @@ def territory_snapshot(territory: Territory) -> dict:
     if not territory.pk:
         return {}
     return {
-        "name": territory.name, "priority": territory.priority, "is_active": territory.is_active,
-        "is_catch_all": territory.is_catch_all, "rules": territory.rules,
+        "name": territory.name,
+        "priority": territory.priority,
+        "is_active": territory.is_active,
+        "is_catch_all": territory.is_catch_all,
+        "rules": territory.rules,
         "teams": sorted(team.name for team in territory.teams.all()),
     }
 
@@ -179,7 +214,11 @@ def territory_snapshot(territory: Territory) -> dict:
 def territory_save(*, territory: Territory | None, data: dict, rules: dict, by: User) -> Territory:
     """Create or change a territory (rules already validated) and record the change."""
     with transaction.atomic():
-        territory = Territory.objects.select_for_update().get(pk=territory.pk) if territory is not None and territory.pk else Territory()
+        territory = (
+            Territory.objects.select_for_update().get(pk=territory.pk)
+            if territory is not None and territory.pk
+            else Territory()
+        )
         before = territory_snapshot(territory)
         for key in ("name", "priority", "is_active", "is_catch_all"):
             setattr(territory, key, data[key])
@@ -187,8 +226,12 @@ def territory_save(*, territory: Territory | None, data: dict, rules: dict, by: 
         territory.save()
         territory.teams.set(data["teams"])
         settings_change_record(
-            by=by, area=SettingsChange.Area.TERRITORY, obj_id=territory.pk, obj_repr=territory.name,
-            before=before, after=territory_snapshot(territory),
+            by=by,
+            area=SettingsChange.Area.TERRITORY,
+            obj_id=territory.pk,
+            obj_repr=territory.name,
+            before=before,
+            after=territory_snapshot(territory),
         )
     return territory
 
@@ -199,7 +242,9 @@ def territory_delete(*, territory: Territory, by: User) -> None:
         before = territory_snapshot(territory)
         pk, name = territory.pk, territory.name
         territory.delete()
-        settings_change_record(by=by, area=SettingsChange.Area.TERRITORY, obj_id=pk, obj_repr=name, before=before, after=None)
+        settings_change_record(
+            by=by, area=SettingsChange.Area.TERRITORY, obj_id=pk, obj_repr=name, before=before, after=None
+        )
 
 
 def territories_reorder(*, priorities: dict[int, int], by: User) -> int:
@@ -213,8 +258,12 @@ def territories_reorder(*, priorities: dict[int, int], by: User) -> int:
             old, territory.priority = territory.priority, new
             territory.save(update_fields=["priority"])
             settings_change_record(
-                by=by, area=SettingsChange.Area.TERRITORY, obj_id=territory.pk, obj_repr=territory.name,
-                before={"priority": old}, after={"priority": new},
+                by=by,
+                area=SettingsChange.Area.TERRITORY,
+                obj_id=territory.pk,
+                obj_repr=territory.name,
+                before={"priority": old},
+                after={"priority": new},
             )
             moved += 1
     return moved
@@ -229,9 +278,13 @@ class TesterForm(forms.Form):
     country = forms.ChoiceField(label="Country", required=False, choices=())
     region = forms.CharField(label="Region", required=False, max_length=100)
     postal_code = forms.CharField(label="Postal code", required=False, max_length=20)
-    company_size = forms.ChoiceField(label="Company size", required=False, choices=[("", "—"), *Lead.CompanySize.choices])
+    company_size = forms.ChoiceField(
+        label="Company size", required=False, choices=[("", "—"), *Lead.CompanySize.choices]
+    )
     industry = forms.CharField(label="Industry", required=False, max_length=100)
-    source = forms.ChoiceField(label="Source", required=False, choices=Lead.Source.choices, initial=Lead.Source.WEB_FORM)
+    source = forms.ChoiceField(
+        label="Source", required=False, choices=Lead.Source.choices, initial=Lead.Source.WEB_FORM
+    )
     attribute = forms.CharField(label="Attribute", required=False, max_length=50)
     attribute_value = forms.CharField(label="Attribute value", required=False, max_length=100)
 
@@ -244,8 +297,11 @@ class TesterForm(forms.Form):
         data = self.cleaned_data
         attribute = (data.get("attribute") or "").strip()
         return Lead(
-            country=data.get("country") or "", region=data.get("region") or "", postal_code=data.get("postal_code") or "",
-            company_size=data.get("company_size") or "", industry=data.get("industry") or "",
+            country=data.get("country") or "",
+            region=data.get("region") or "",
+            postal_code=data.get("postal_code") or "",
+            company_size=data.get("company_size") or "",
+            industry=data.get("industry") or "",
             source=data.get("source") or Lead.Source.WEB_FORM,
             attributes={attribute: data.get("attribute_value") or ""} if attribute else {},
         )
@@ -274,7 +330,7 @@ class TesterResult:
 
 def _lead_value_text(lead: Lead, key: str) -> str:
     if key.startswith(ATTRIBUTE_PREFIX):
-        return str((lead.attributes or {}).get(key[len(ATTRIBUTE_PREFIX):]) or "")
+        return str((lead.attributes or {}).get(key[len(ATTRIBUTE_PREFIX) :]) or "")
     value = {"postal_prefix": lead.postal_code, "country": lead.country.code if lead.country else ""}.get(key, None)
     value = getattr(lead, key, "") if value is None else value
     return _value_text(key, str(value)) if value else ""
@@ -290,10 +346,14 @@ def territory_test(*, lead: Lead) -> TesterResult:
         territory = candidate.territory
         rules = territory.rules if isinstance(territory.rules, dict) and not territory.is_catch_all else {}
         lines = rules_in_words(territory)
-        rule_checks = [
-            RuleCheck(text=text, lead_value=_lead_value_text(lead, key), matched=rule_matches(lead, key, values))
-            for text, (key, values) in zip(lines, rules.items())
-        ] if rules else [RuleCheck(text=lines[0], lead_value="", matched=True)]
+        rule_checks = (
+            [
+                RuleCheck(text=text, lead_value=_lead_value_text(lead, key), matched=rule_matches(lead, key, values))
+                for text, (key, values) in zip(lines, rules.items())
+            ]
+            if rules
+            else [RuleCheck(text=lines[0], lead_value="", matched=True)]
+        )
         checks.append(TerritoryCheck(territory=territory, matched=candidate is route, rules=rule_checks))
         if candidate is route:
             break

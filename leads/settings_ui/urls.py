@@ -1,4 +1,5 @@
 """The Settings pages (included under /settings/ by leads.urls)."""
+
 from django.urls import path
 
 from . import views, views_scoring

@@ -1,6 +1,7 @@
 """The Settings pages for managers: the index with the record of changes, teams, agents,
 territories and their tester. Scoring's pages are in views_scoring. Thin: forms validate,
 the services of this package write and record."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -42,9 +43,14 @@ def settings_index_view(request: HttpRequest) -> HttpResponse:
 
 @manager_only
 def team_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/settings_ui/teams.html", {
-        "teams": teams.team_list(), "history": history(SettingsChange.Area.TEAM),
-    })
+    return render(
+        request,
+        "leads/settings_ui/teams.html",
+        {
+            "teams": teams.team_list(),
+            "history": history(SettingsChange.Area.TEAM),
+        },
+    )
 
 
 @manager_only
@@ -65,10 +71,14 @@ def team_edit_view(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @manager_only
 def agent_list_view(request: HttpRequest) -> HttpResponse:
     rows = [(user, agents.agent_of(user)) for user in agents.agent_list()]
-    return render(request, "leads/settings_ui/agents.html", {
-        "rows": [(user, agent, agents.hours_summary(agent)) for user, agent in rows],
-        "history": history(SettingsChange.Area.AGENT),
-    })
+    return render(
+        request,
+        "leads/settings_ui/agents.html",
+        {
+            "rows": [(user, agent, agents.hours_summary(agent)) for user, agent in rows],
+            "history": history(SettingsChange.Area.AGENT),
+        },
+    )
 
 
 @manager_only
@@ -82,7 +92,9 @@ def agent_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
             agents.agent_save(user=user, data=form.cleaned_data, working_hours=form.working_hours(), by=request.user)
             messages.success(request, f"Routing profile of {user.username} saved.")
             return redirect("leads:settings_ui:agents")
-        return render(request, "leads/settings_ui/agent_form.html", {"form": form, "person": user, "notes": notes}, status=400)
+        return render(
+            request, "leads/settings_ui/agent_form.html", {"form": form, "person": user, "notes": notes}, status=400
+        )
     return render(request, "leads/settings_ui/agent_form.html", {"form": form, "person": user, "notes": notes})
 
 
@@ -108,10 +120,18 @@ def territory_list_view(request: HttpRequest) -> HttpResponse:
             moved = territories.territories_reorder(priorities=priorities, by=request.user)
             messages.success(request, f"Order saved ({moved} moved).")
             return redirect("leads:settings_ui:territories")
-    return render(request, "leads/settings_ui/territories.html", {
-        "rows": [(t, territories.rules_in_words(t), errors.get(t.pk), request.POST.get(f"priority_{t.pk}", t.priority)) for t in rows],
-        "history": history(SettingsChange.Area.TERRITORY),
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "leads/settings_ui/territories.html",
+        {
+            "rows": [
+                (t, territories.rules_in_words(t), errors.get(t.pk), request.POST.get(f"priority_{t.pk}", t.priority))
+                for t in rows
+            ],
+            "history": history(SettingsChange.Area.TERRITORY),
+        },
+        status=400 if errors else 200,
+    )
 
 
 @manager_only
@@ -122,11 +142,16 @@ def territory_edit_view(request: HttpRequest, pk: int | None = None) -> HttpResp
     if request.method == "POST":
         if form.is_valid():
             saved = territories.territory_save(
-                territory=territory, data=form.cleaned_data, rules=form.cleaned_data["rules"], by=request.user,
+                territory=territory,
+                data=form.cleaned_data,
+                rules=form.cleaned_data["rules"],
+                by=request.user,
             )
             messages.success(request, f"Territory {saved.name} saved.")
             return redirect("leads:settings_ui:territories")
-        return render(request, "leads/settings_ui/territory_form.html", {"form": form, "territory": territory}, status=400)
+        return render(
+            request, "leads/settings_ui/territory_form.html", {"form": form, "territory": territory}, status=400
+        )
     return render(request, "leads/settings_ui/territory_form.html", {"form": form, "territory": territory})
 
 
@@ -144,6 +169,13 @@ def territory_tester_view(request: HttpRequest) -> HttpResponse:
     """Which territory would this lead go to? The routing's own matching, with the reasons."""
     form = territories.TesterForm(request.GET or None)
     result = territories.territory_test(lead=form.lead()) if request.GET and form.is_valid() else None
-    return render(request, "leads/settings_ui/territory_tester.html", {
-        "form": form, "result": result, "teams_exist": Team.objects.exists(),
-    }, status=400 if request.GET and form.errors else 200)
+    return render(
+        request,
+        "leads/settings_ui/territory_tester.html",
+        {
+            "form": form,
+            "result": result,
+            "teams_exist": Team.objects.exists(),
+        },
+        status=400 if request.GET and form.errors else 200,
+    )

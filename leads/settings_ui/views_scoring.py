@@ -1,6 +1,7 @@
 """The scoring settings pages: the rules in words, the caps, decay and thresholds, each change
 previewed (leads that would change grade, counted by the bulk rescore's own statement) before
 it is saved."""
+
 import copy
 
 from django.contrib import messages
@@ -17,10 +18,13 @@ from .views import history, manager_only
 
 
 def _rescoring(request: HttpRequest, job) -> None:
-    messages.info(request, format_html(
-        'Saved. Every open lead is being rescored in the background: <a href="{}">follow its progress</a>.',
-        reverse("leads:score_job", args=[job.pk]),
-    ))
+    messages.info(
+        request,
+        format_html(
+            'Saved. Every open lead is being rescored in the background: <a href="{}">follow its progress</a>.',
+            reverse("leads:score_job", args=[job.pk]),
+        ),
+    )
 
 
 def _rules() -> list[ScoringRule]:
@@ -43,12 +47,22 @@ def scoring_view(request: HttpRequest) -> HttpResponse:
             return redirect("leads:settings_ui:scoring")
         preview = grades_preview(config=changed, rules=_rules())
     rules = _rules()
-    return render(request, "leads/settings_ui/scoring.html", {
-        "form": form, "preview": preview, "config": config, "decay": scoring.decay_in_words(config),
-        "fit_rules": [(rule, scoring.rule_in_words(rule)) for rule in rules if rule.group == ScoringRule.Group.FIT],
-        "engagement_rules": [(rule, scoring.rule_in_words(rule)) for rule in rules if rule.group == ScoringRule.Group.ENGAGEMENT],
-        "history": history(SettingsChange.Area.SCORING_CONFIG, SettingsChange.Area.SCORING_RULE),
-    }, status=400 if request.method == "POST" and form.errors else 200)
+    return render(
+        request,
+        "leads/settings_ui/scoring.html",
+        {
+            "form": form,
+            "preview": preview,
+            "config": config,
+            "decay": scoring.decay_in_words(config),
+            "fit_rules": [(rule, scoring.rule_in_words(rule)) for rule in rules if rule.group == ScoringRule.Group.FIT],
+            "engagement_rules": [
+                (rule, scoring.rule_in_words(rule)) for rule in rules if rule.group == ScoringRule.Group.ENGAGEMENT
+            ],
+            "history": history(SettingsChange.Area.SCORING_CONFIG, SettingsChange.Area.SCORING_RULE),
+        },
+        status=400 if request.method == "POST" and form.errors else 200,
+    )
 
 
 @manager_only
@@ -58,7 +72,8 @@ def scoring_rule_edit_view(request: HttpRequest, pk: int | None = None) -> HttpR
     rule = get_object_or_404(ScoringRule, pk=pk) if pk is not None else None
     before = scoring.rule_snapshot(rule) if rule is not None else {}
     form = scoring.RuleForm(
-        request.POST or None, rule=rule,
+        request.POST or None,
+        rule=rule,
         initial=scoring.rule_initial(rule) if rule is not None else {"group": ScoringRule.Group.FIT, "is_active": True},
     )
     context = {"form": form, "rule": rule, "preview": None, "words": None}
@@ -70,8 +85,10 @@ def scoring_rule_edit_view(request: HttpRequest, pk: int | None = None) -> HttpR
             _rescoring(request, scoring.scoring_rule_save(rule=changed, before=before, by=request.user))
             return redirect("leads:settings_ui:scoring")
         others = [r for r in _rules() if rule is None or r.pk != rule.pk]
-        context.update(preview=grades_preview(config=ScoringConfig.current(), rules=[*others, changed]),
-                       words=scoring.rule_in_words(changed))
+        context.update(
+            preview=grades_preview(config=ScoringConfig.current(), rules=[*others, changed]),
+            words=scoring.rule_in_words(changed),
+        )
     return render(request, "leads/settings_ui/scoring_rule_form.html", context)
 
 

@@ -1,5 +1,6 @@
 """Admin → Twilio accounts: the accounts whose signed voice webhooks are answered, and the URLs to
 paste into the Twilio console."""
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -53,5 +54,6 @@ class TwilioAccountAdmin(admin.ModelAdmin):
         base = settings.TWILIO_PUBLIC_BASE_URL or settings.PUBLIC_BASE_URL
         return format_html(
             "A call comes in (Webhook, HTTP POST): <code>{}</code><br>Call status changes (HTTP POST): <code>{}</code>",
-            base + reverse("telephony:twilio_voice"), base + reverse("telephony:twilio_status"),
+            base + reverse("telephony:twilio_voice"),
+            base + reverse("telephony:twilio_status"),
         )

@@ -10,6 +10,7 @@ webhooks in leads/telephony call these).
 Providers retry their callbacks: each is claimed once by (call id, key) in the transaction of its
 effect, so a replay changes nothing and gets the answer the call has now.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,7 +27,9 @@ from .calls import CALL_NOT_FOUND, MISSED, CallError, _answer, _spoken, _team_fo
 # An agent's leg that reached them (the provider's words for it).
 LEG_ANSWERED = frozenset({"answered", "completed"})
 LEG_STATUSES = LEG_ANSWERED | {"busy", "no-answer", "failed", "canceled"}
-CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"})
+CALL_STATUSES = frozenset(
+    {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
+)
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 ANSWERED_DETAIL = "inbound call answered by {agent} ({owner} did not answer)"
 NOTIFY_VOICEMAIL = "Voicemail ({length}) from {caller}"
@@ -86,7 +89,9 @@ def _lead_follows_answer(call: Call, *, now: datetime) -> None:
     # The call gave the lead to the first rep rung; another rep took it: the lead follows the voice.
     if lead.owner_id in call.rung and lead.owner_id != call.agent_id and lead.first_contacted_at is None:
         placement = Placement(
-            user=call.agent, agent=Agent.objects.filter(user_id=call.agent_id).first(), team=call.team,
+            user=call.agent,
+            agent=Agent.objects.filter(user_id=call.agent_id).first(),
+            team=call.team,
             reason=Assignment.Reason.ROUND_ROBIN,
             detail=ANSWERED_DETAIL.format(agent=call.agent.username, owner=lead.owner.username),
         )
@@ -116,7 +121,11 @@ def _ring_next(call: Call, *, now: datetime) -> None:
     turn = None
     if team_ids:
         turn, _ = teams_take_turn(
-            team_ids, now=now, working_hours=True, need_phone=True, check_capacity=False,
+            team_ids,
+            now=now,
+            working_hours=True,
+            need_phone=True,
+            check_capacity=False,
             exclude_user_ids=set(call.rung) | {call.agent_id},
         )
     if turn is None:
@@ -135,7 +144,9 @@ def _outcome(call: Call, status: str) -> str:
     return "voicemail" if call.route == Call.Route.VOICEMAIL or call.recording_url else MISSED
 
 
-def call_status_record(*, call_id: str, status: str, duration: int | None = None, now: datetime | None = None) -> tuple[Call, bool]:
+def call_status_record(
+    *, call_id: str, status: str, duration: int | None = None, now: datetime | None = None
+) -> tuple[Call, bool]:
     """The provider's status of the call; a final one (completed, busy, failed, no-answer, canceled)
     ends it through call_end. (call, False) for a status already applied."""
     now = now or timezone.now()
@@ -151,7 +162,12 @@ def call_status_record(*, call_id: str, status: str, duration: int | None = None
 
 
 def call_voicemail_record(
-    *, call_id: str, recording_id: str, url: str, duration: int | None = None, now: datetime | None = None,
+    *,
+    call_id: str,
+    recording_id: str,
+    url: str,
+    duration: int | None = None,
+    now: datetime | None = None,
 ) -> tuple[Call, bool]:
     """A voicemail recording is ready: on the call, as a timeline entry of the caller's lead, and a
     notification (emailed after the commit) to the lead's owner or the team's manager."""
@@ -167,7 +183,11 @@ def call_voicemail_record(
         lead = lead_lock(call.lead_id)
         length = _spoken(duration or 0)
         events.activity_recorded(
-            lead=lead, kind=Interaction.Kind.EVENT, channel=Lead.Source.CALL, subject=f"Voicemail ({length})", body=url,
+            lead=lead,
+            kind=Interaction.Kind.EVENT,
+            channel=Lead.Source.CALL,
+            subject=f"Voicemail ({length})",
+            body=url,
             data={"call_id": call_id, "recording_id": recording_id, "recording_url": url, "duration_seconds": duration},
             occurred_at=now,
         )
@@ -175,7 +195,9 @@ def call_voicemail_record(
         if recipient_id:
             caller = str(lead) if str(lead).strip() else call.from_number
             notification = Notification.objects.create(
-                user_id=recipient_id, kind=Notification.Kind.VOICEMAIL, lead=lead,
+                user_id=recipient_id,
+                kind=Notification.Kind.VOICEMAIL,
+                lead=lead,
                 message=NOTIFY_VOICEMAIL.format(length=length, caller=caller)[:300],
             )
             jobs.enqueue("leads.tasks.notify_by_email_task", [notification.pk])

@@ -11,6 +11,7 @@
 For a live call, working hours always count, and an agent without a phone number cannot be rung.
 Each call is one "call_in" Interaction; the end adds its duration and outcome.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -29,14 +30,13 @@ from ..distribution.service import (
     Placement,
     lead_lock,
     lead_waiting_in_queue,
-    nobody_text,
     placement_apply,
     queue_enter,
     teams_take_turn,
-    turn_text,
 )
 from ..distribution.sla import lead_first_contact
 from ..distribution.territories import territory_match
+from ..distribution.texts import nobody_text, turn_text
 from ..models import Agent, Assignment, Call, Interaction, Lead, Team, TeamSettings
 from ..roles import is_manager
 from ..selectors import visible_to
@@ -114,7 +114,9 @@ def _caller_lead(number: str) -> Lead | None:
     open_first = Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField())
     return (
         Lead.objects.filter(phone=number)
-        .order_by(open_first, F("last_activity_at").desc(nulls_last=True), "-id").values_list("pk", flat=True).first()
+        .order_by(open_first, F("last_activity_at").desc(nulls_last=True), "-id")
+        .values_list("pk", flat=True)
+        .first()
     )
 
 
@@ -165,7 +167,9 @@ def _route(*, caller: str, called: str, call_id: str, now: datetime) -> Call:
         result = capture(
             data={"phone": caller},
             context=CaptureContext(
-                channel=Lead.Source.CALL, source_detail=f"Call to {called}"[:200], payload=capture_data,
+                channel=Lead.Source.CALL,
+                source_detail=f"Call to {called}"[:200],
+                payload=capture_data,
             ),
             event=CaptureEvent(kind=Interaction.Kind.CALL_IN, subject="Inbound call", data=capture_data),
             team_id=team.pk if team else None,
@@ -177,24 +181,43 @@ def _route(*, caller: str, called: str, call_id: str, now: datetime) -> Call:
 
     routing = _decide(lead=lead, team=team, direct=direct, now=now)
     call = Call.objects.create(
-        call_id=call_id, from_number=caller or "withheld", to_number=called, lead=lead, agent=routing.user,
-        team=routing.team, route=routing.route, started_at=now, placed_lead=routing.placed,
+        call_id=call_id,
+        from_number=caller or "withheld",
+        to_number=called,
+        lead=lead,
+        agent=routing.user,
+        team=routing.team,
+        route=routing.route,
+        started_at=now,
+        placed_lead=routing.placed,
         rung=[routing.user.pk] if routing.user else [],
     )
     if lead is not None:
         details = {
-            **capture_data, "route": routing.route, "agent": routing.user.username if routing.user else None,
-            "team": routing.team.name if routing.team else None, "note": routing.note,
+            **capture_data,
+            "route": routing.route,
+            "agent": routing.user.username if routing.user else None,
+            "team": routing.team.name if routing.team else None,
+            "note": routing.note,
         }
         subject = f"Inbound call → {routing.user.username if routing.user else 'voicemail'}"
         if created:
-            interaction = Interaction.objects.filter(lead=lead, kind=Interaction.Kind.CALL_IN, data__call_id=call_id).first()
+            interaction = Interaction.objects.filter(
+                lead=lead, kind=Interaction.Kind.CALL_IN, data__call_id=call_id
+            ).first()
             if interaction is not None:
                 interaction.data = {**interaction.data, **details}
                 interaction.subject = subject
                 interaction.save(update_fields=["data", "subject"])
         else:
-            events.activity_recorded(lead=lead, kind=Interaction.Kind.CALL_IN, channel=Lead.Source.CALL, subject=subject, data=details, occurred_at=now)
+            events.activity_recorded(
+                lead=lead,
+                kind=Interaction.Kind.CALL_IN,
+                channel=Lead.Source.CALL,
+                subject=subject,
+                data=details,
+                occurred_at=now,
+            )
     return call
 
 
@@ -211,7 +234,9 @@ def _decide(*, lead: Lead | None, team: Team | None, direct: Agent | None, now: 
         owner_agent = Agent.objects.filter(user_id=lead.owner_id).first()
         why = unavailable_reason(user=lead.owner, agent=owner_agent, now=now, working_hours=True, need_phone=True)
         if why is None:
-            return _Routing(Call.Route.AGENT, user=lead.owner, agent=owner_agent, team=lead.team, note="the lead's owner")
+            return _Routing(
+                Call.Route.AGENT, user=lead.owner, agent=owner_agent, team=lead.team, note="the lead's owner"
+            )
         note = f"owner {lead.owner.username}: {why}"
 
     # The lead's team, else its territory's teams, else the team whose number was called.
@@ -231,16 +256,31 @@ def _decide(*, lead: Lead | None, team: Team | None, direct: Agent | None, now: 
     if turn is None:
         nobody = nobody_text(full[0]) if full else "nobody available"
         if unowned and not (lead.team_id == team_ids[0] and lead_waiting_in_queue(lead)):
-            queue_enter(lead=lead, team_id=team_ids[0], detail=f"inbound call → voicemail ({nobody})", territory_name=None, now=now)
+            queue_enter(
+                lead=lead,
+                team_id=team_ids[0],
+                detail=f"inbound call → voicemail ({nobody})",
+                territory_name=None,
+                now=now,
+            )
         return _Routing(Call.Route.VOICEMAIL, note="; ".join(filter(None, [note, nobody])))
     if unowned:
         placement = Placement(
-            user=turn.user, agent=turn.agent, team=turn.team, reason=Assignment.Reason.ROUND_ROBIN, skipped=turn.skipped,
+            user=turn.user,
+            agent=turn.agent,
+            team=turn.team,
+            reason=Assignment.Reason.ROUND_ROBIN,
+            skipped=turn.skipped,
             detail=f"inbound call → team {turn.team.name} → {turn_text(turn)}",
         )
         placement_apply(lead=lead, placement=placement, now=now)
     return _Routing(
-        Call.Route.TEAM, user=turn.user, agent=turn.agent, team=turn.team, note=note or turn_text(turn), placed=unowned,
+        Call.Route.TEAM,
+        user=turn.user,
+        agent=turn.agent,
+        team=turn.team,
+        note=note or turn_text(turn),
+        placed=unowned,
     )
 
 
@@ -294,13 +334,19 @@ def call_end(*, call_id: str, duration, outcome, by=None, now: datetime | None =
         if call.lead_id is None:
             return call
         lead = lead_lock(call.lead_id)
-        interaction = Interaction.objects.filter(lead_id=call.lead_id, kind=Interaction.Kind.CALL_IN, data__call_id=call_id).first()
+        interaction = Interaction.objects.filter(
+            lead_id=call.lead_id, kind=Interaction.Kind.CALL_IN, data__call_id=call_id
+        ).first()
         connected = result in CONNECTED_OUTCOMES and call.agent_id is not None
         if interaction is not None:
             events.call_ended(
-                lead=lead, entry=interaction, outcome=result, duration=seconds,
+                lead=lead,
+                entry=interaction,
+                outcome=result,
+                duration=seconds,
                 data={"duration_seconds": seconds, "outcome": result, "ended_at": now.isoformat()},
-                body=f"{result.replace('_', ' ')}, {_spoken(seconds)}", by=call.agent if connected else None,
+                body=f"{result.replace('_', ' ')}, {_spoken(seconds)}",
+                by=call.agent if connected else None,
             )
         if lead is not None and connected and lead.owner_id == call.agent_id and lead.first_contacted_at is None:
             lead_first_contact(lead=lead, kind=Interaction.Kind.CALL_IN, at=call.started_at)

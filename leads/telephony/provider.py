@@ -1,5 +1,6 @@
 """Twilio's side of a request: which account sent it, the URL it signed, the signature
 (twilio's own RequestValidator) and its form fields, checked before anything is routed."""
+
 from __future__ import annotations
 
 import re

@@ -9,6 +9,7 @@ The signature comes first: a missing or wrong X-Twilio-Signature is a 403 before
 the account's rate, then the fields (400 with a message per field). The answers are TwiML; the work
 on the request path is a few indexed statements, and what follows (emails) goes through jobs.
 """
+
 from functools import wraps
 
 from django.conf import settings
@@ -71,12 +72,19 @@ def _signed_form(request: HttpRequest) -> QueryDict:
         account_sid = twilio_verify(request=request, form=form)
     except TwilioRejected:
         if is_ratelimited(
-            request, group="twilio-unsigned", key="ip", rate=settings.WEBHOOK_UNSIGNED_RATE, increment=True,
+            request,
+            group="twilio-unsigned",
+            key="ip",
+            rate=settings.WEBHOOK_UNSIGNED_RATE,
+            increment=True,
         ):
             raise TwilioRejected({"detail": RATE_LIMITED}, status=429) from None
         raise
     if is_ratelimited(
-        request, group=f"twilio:{account_sid}", key=lambda group, request: group, rate=settings.TWILIO_RATE,
+        request,
+        group=f"twilio:{account_sid}",
+        key=lambda group, request: group,
+        rate=settings.TWILIO_RATE,
         increment=True,
     ):
         raise TwilioRejected({"detail": RATE_LIMITED}, status=429)
@@ -86,7 +94,10 @@ def _signed_form(request: HttpRequest) -> QueryDict:
 def _urls(request: HttpRequest) -> dict[str, str]:
     """Absolute URLs on the host Twilio called (the one it signed)."""
     base = twilio_public_base(request=request)
-    return {"dial_url": base + reverse("telephony:twilio_dial"), "status_url": base + reverse("telephony:twilio_status")}
+    return {
+        "dial_url": base + reverse("telephony:twilio_dial"),
+        "status_url": base + reverse("telephony:twilio_status"),
+    }
 
 
 @_twilio_webhook
@@ -130,12 +141,19 @@ def twilio_status_view(request: HttpRequest, form: QueryDict) -> str:
     recording_sid = fields.match("RecordingSid", RECORDING_SID, FIELD_INVALID, required=False)
     recording_status = fields.text("RecordingStatus", required=False)
     recording_seconds = fields.seconds("RecordingDuration")
-    if status is None and recording_url is None and "CallStatus" not in fields.errors and "RecordingUrl" not in fields.errors:
+    if (
+        status is None
+        and recording_url is None
+        and "CallStatus" not in fields.errors
+        and "RecordingUrl" not in fields.errors
+    ):
         fields.errors["CallStatus"] = FIELD_REQUIRED
     fields.check()
     # The recording first: a completed call that left one ends as "voicemail".
     if recording_url and (recording_status or "completed").lower() == "completed":
-        call_voicemail_record(call_id=call_sid, recording_id=recording_sid or "", url=recording_url, duration=recording_seconds)
+        call_voicemail_record(
+            call_id=call_sid, recording_id=recording_sid or "", url=recording_url, duration=recording_seconds
+        )
     if status:
         call_status_record(call_id=call_sid, status=status, duration=duration)
     return twiml_empty()

@@ -1,4 +1,5 @@
 """Template helpers for the distribution pages: SLA time left, durations."""
+
 from datetime import datetime
 
 from django import template

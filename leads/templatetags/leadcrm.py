@@ -1,4 +1,5 @@
 """Template helpers for lead pages."""
+
 from django import template
 from django.utils.html import format_html
 
@@ -13,7 +14,10 @@ def provenance(hints: dict, field: str) -> str:
         return ""
     return format_html(
         ' <span class="provenance" title="{} · {} sure · {}">{}</span>',
-        hint.provider, f"{hint.confidence:.0%}", hint.updated_at.strftime("%Y-%m-%d"), hint.detail or f"from {hint.provider}",
+        hint.provider,
+        f"{hint.confidence:.0%}",
+        hint.updated_at.strftime("%Y-%m-%d"),
+        hint.detail or f"from {hint.provider}",
     )
 
 
@@ -28,5 +32,13 @@ def score_sparkline(points: list[tuple[str, int]], width: int = 240, height: int
     return format_html(
         '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="Score from {} ({}) to {} ({})">'
         '<polyline fill="none" stroke="currentColor" stroke-width="2" points="{}"/></svg>',
-        width, height, width, height, first[1], first[0], last[1], last[0], coords,
+        width,
+        height,
+        width,
+        height,
+        first[1],
+        first[0],
+        last[1],
+        last[0],
+        coords,
     )

@@ -1,4 +1,5 @@
 """Template helpers for "My work" and the lead list: capped counts, sortable headers, lead cells."""
+
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import formats, timezone
@@ -35,7 +36,11 @@ def sort_header(query: dict, current: str, field: str, label: str) -> str:
     aria = ' aria-sort="descending"' if descending else ' aria-sort="ascending"' if ascending else ""
     return format_html(
         '<th scope="col"{}><a class="sort-link" href="?{}" title="{}">{}{}</a></th>',
-        mark_safe(aria), urlencode(params), _("Sort by %(column)s") % {"column": label}, label, arrow,
+        mark_safe(aria),
+        urlencode(params),
+        _("Sort by %(column)s") % {"column": label},
+        label,
+        arrow,
     )
 
 
@@ -46,7 +51,7 @@ def lead_cell(lead, column: str, label: str = "") -> str:
     cell = _lead_cell(lead, column)
     if not label:
         return cell
-    return format_html('<td data-label="{}"', label) + mark_safe(cell[len("<td"):])  # cell is already escaped
+    return format_html('<td data-label="{}"', label) + mark_safe(cell[len("<td") :])  # cell is already escaped
 
 
 def _lead_cell(lead, column: str) -> str:
@@ -57,7 +62,9 @@ def _lead_cell(lead, column: str) -> str:
     if column == "phone":
         return format_html('<td class="text-nowrap">{}</td>', lead.phone)
     if column == "status":
-        return format_html('<td><span class="badge text-bg-secondary status-{}">{}</span></td>', lead.status, lead.get_status_display())
+        return format_html(
+            '<td><span class="badge text-bg-secondary status-{}">{}</span></td>', lead.status, lead.get_status_display()
+        )
     if column == "score":
         grade = format_html(" · {}", lead.grade) if lead.grade else ""
         return format_html('<td class="text-end">{}{}</td>', formats.localize(lead.score), grade)
@@ -67,7 +74,13 @@ def _lead_cell(lead, column: str) -> str:
     if column == "owner":
         if lead.owner_id:
             return format_html("<td>{}</td>", lead.owner.username)
-        queue = format_html(' <span class="text-body-secondary small">({})</span>', _("%(team)s queue") % {"team": lead.team.name}) if lead.team_id else ""
+        queue = (
+            format_html(
+                ' <span class="text-body-secondary small">({})</span>', _("%(team)s queue") % {"team": lead.team.name}
+            )
+            if lead.team_id
+            else ""
+        )
         return format_html("<td>—{}</td>", queue)
     if column == "source":
         return format_html("<td>{}</td>", lead.get_source_display())

@@ -1,4 +1,5 @@
 """Server-rendered lead pages. Thin: selectors read, services write."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -54,7 +55,9 @@ def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_score_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Why this score: the rules that fired, the model's features, contributions that add up."""
     lead = lead_visible_or_404(request.user, pk)
-    template = "leads/_score_explanation.html" if request.htmx else "leads/lead_score.html"  # htmx: the lead page's collapsible
+    template = (
+        "leads/_score_explanation.html" if request.htmx else "leads/lead_score.html"
+    )  # htmx: the lead page's collapsible
     return render(request, template, {"lead": lead, "explanation": score_explain(lead=lead)})
 
 
@@ -135,8 +138,11 @@ def lead_note_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The note was not saved: " + "; ".join(m for ms in form.errors.values() for m in ms))
         return redirect(lead)
     note_added(
-        lead=lead, kind=form.cleaned_data["kind"], by=request.user,
-        subject=form.cleaned_data["subject"], body=form.cleaned_data["body"],
+        lead=lead,
+        kind=form.cleaned_data["kind"],
+        by=request.user,
+        subject=form.cleaned_data["subject"],
+        body=form.cleaned_data["body"],
     )
     messages.success(request, "Added to the timeline.")
     return redirect(lead)

@@ -1,5 +1,6 @@
 """Automations for managers (others get 403): the list, the builder (trigger, conditions, actions),
 an automation's page with its runs and the dry run, enable/disable. Thin: services do the work."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -37,18 +38,28 @@ def automation_list_view(request: HttpRequest) -> HttpResponse:
     """Every automation with its trigger, state and run counts (one query)."""
     _require_manager(request)
     automations = Automation.objects.annotate(
-        run_count=Count("runs"), failed_count=Count("runs", filter=Q(runs__status="failed")),
+        run_count=Count("runs"),
+        failed_count=Count("runs", filter=Q(runs__status="failed")),
     ).order_by("name")
     return render(request, "leads/automations/list.html", {"automations": automations})
 
 
 def _context(*, automation: Automation, data: dict, errors: dict) -> dict:
-    condition_errors = {key.removeprefix("conditions."): value for key, value in errors.items() if key.startswith("conditions.")}
+    condition_errors = {
+        key.removeprefix("conditions."): value for key, value in errors.items() if key.startswith("conditions.")
+    }
     choices = builder_choices()
     return {
-        "automation": automation, "data": data, "errors": errors, "choices": choices,
-        "trigger_inputs": trigger_inputs(trigger=data["trigger"], params=data["trigger_params"], errors=errors, choices=choices),
-        "tree": builder_nodes(definition=data["conditions"], errors=condition_errors, options=builder_options(segment=None)),
+        "automation": automation,
+        "data": data,
+        "errors": errors,
+        "choices": choices,
+        "trigger_inputs": trigger_inputs(
+            trigger=data["trigger"], params=data["trigger_params"], errors=errors, choices=choices
+        ),
+        "tree": builder_nodes(
+            definition=data["conditions"], errors=condition_errors, options=builder_options(segment=None)
+        ),
         "rows": action_rows(actions=data["actions"], errors=errors, choices=choices),
     }
 
@@ -57,17 +68,24 @@ def _builder(request: HttpRequest, automation: Automation) -> HttpResponse:
     _require_manager(request)
     if request.method == "GET":
         data = {
-            "name": automation.name, "description": automation.description, "enabled": automation.enabled,
-            "trigger": automation.trigger or Automation.Trigger.LEAD_CREATED, "trigger_params": automation.trigger_params or {},
+            "name": automation.name,
+            "description": automation.description,
+            "enabled": automation.enabled,
+            "trigger": automation.trigger or Automation.Trigger.LEAD_CREATED,
+            "trigger_params": automation.trigger_params or {},
             "conditions": automation.conditions or {"match": "all", "conditions": []},
             "actions": automation.actions or [{"type": "add_tags", "tags": []}],
         }
         return render(request, "leads/automations/builder.html", _context(automation=automation, data=data, errors={}))
     post = request.POST
     data = {
-        "name": post.get("name", ""), "description": post.get("description", ""), "enabled": post.get("enabled") == "on",
-        "trigger": post.get("trigger", ""), "trigger_params": params_parse(data=post),
-        "conditions": builder_parse(data=post), "actions": actions_parse(data=post),
+        "name": post.get("name", ""),
+        "description": post.get("description", ""),
+        "enabled": post.get("enabled") == "on",
+        "trigger": post.get("trigger", ""),
+        "trigger_params": params_parse(data=post),
+        "conditions": builder_parse(data=post),
+        "actions": actions_parse(data=post),
     }
     action = post.get("action", "save")
     if action != "save":
@@ -108,16 +126,26 @@ def automation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     reference = request.GET.get("lead", "").strip()
     if reference:
         leads = visible_to(request.user)
-        lead = (leads.filter(pk=int(reference)) if reference.isdigit() else leads.filter(email__iexact=reference)).first()
+        lead = (
+            leads.filter(pk=int(reference)) if reference.isdigit() else leads.filter(email__iexact=reference)
+        ).first()
         if lead is None:
             lead_error = LEAD_NOT_FOUND
         else:
             report = automation_dry_run(automation=automation, lead=lead)
-    return render(request, "leads/automations/detail.html", {
-        "automation": automation, "steps": [action_describe(action=action) for action in automation.actions],
-        "runs": automation_runs(automation=automation), "report": report, "dry_lead": lead, "lead_error": lead_error,
-        "reference": reference,
-    })
+    return render(
+        request,
+        "leads/automations/detail.html",
+        {
+            "automation": automation,
+            "steps": [action_describe(action=action) for action in automation.actions],
+            "runs": automation_runs(automation=automation),
+            "report": report,
+            "dry_lead": lead,
+            "lead_error": lead_error,
+            "reference": reference,
+        },
+    )
 
 
 @login_required

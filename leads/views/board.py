@@ -3,6 +3,7 @@ one column per open status. Moving a card is a plain form POST (buttons on each 
 keyboard does it; static/leadcrm/board.js adds dragging) through the lead page's status change,
 the same service as the list and the lead page; a lost lead asks for its reason there too.
 """
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -34,18 +35,29 @@ def _board_context(request: HttpRequest, *, query, move_errors: dict | None = No
     valid = filterset.is_valid()
     statuses = [s for s in (query.get("status") or "").split(",") if s] if valid else []
     more = query.get("more", "")
-    columns = board_columns(
-        queryset=filterset.qs if valid else filterset.queryset.none(), statuses=statuses, more=more,
-        ordered=bool(query.get("ordering")),
-    ) if valid else []
+    columns = (
+        board_columns(
+            queryset=filterset.qs if valid else filterset.queryset.none(),
+            statuses=statuses,
+            more=more,
+            ordered=bool(query.get("ordering")),
+        )
+        if valid
+        else []
+    )
     rest = query.copy()
     for key in ("page", "more"):
         rest.pop(key, None)
     current_query = clean_list_query(rest.urlencode())
     return {
-        "filter": filterset, "columns": columns, "can_write": can_write(user), "now": timezone.now(),
-        "chips": filter_chips(filterset, query), "current_query": current_query,
-        "builtin_views": builtin_views(user=user), "saved_views": saved_views_for(user=user),
+        "filter": filterset,
+        "columns": columns,
+        "can_write": can_write(user),
+        "now": timezone.now(),
+        "chips": filter_chips(filterset, query),
+        "current_query": current_query,
+        "builtin_views": builtin_views(user=user),
+        "saved_views": saved_views_for(user=user),
         "list_url": reverse("leads:list") + ("?" + current_query if current_query else ""),
         "move_errors": move_errors or {},
     }, valid
@@ -86,9 +98,15 @@ def lead_board_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.errors:
         errors = {pk: [message for messages_ in form.errors.values() for message in messages_]}
     board_url = reverse("leads:board") + ("?" + query if query else "")
-    moved = "" if errors else _("%(lead)s moved to %(status)s.") % {
-        "lead": lead, "status": dict(Lead.Status.choices)[form.cleaned_data["status"]],
-    }
+    moved = (
+        ""
+        if errors
+        else _("%(lead)s moved to %(status)s.")
+        % {
+            "lead": lead,
+            "status": dict(Lead.Status.choices)[form.cleaned_data["status"]],
+        }
+    )
     if errors is None and not request.htmx:
         messages.success(request, moved)
         return redirect(board_url)

@@ -1,5 +1,6 @@
 """Managers' dashboards: an overview (each chart loads on its own, with htmx, or by its link), one
 chart with its table view, and its CSV/XLSX export. Thin: leads.reporting reads and draws."""
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -48,7 +49,8 @@ def dashboard_index_view(request: HttpRequest) -> HttpResponse:
         return render(request, "leads/dashboards/index.html", {"form": form, "dashboards": dashboards}, status=400)
     options = _options(form)
     return render(
-        request, "leads/dashboards/index.html",
+        request,
+        "leads/dashboards/index.html",
         {"form": form, "dashboards": dashboards, "options": options, "query": _query(options)},
     )
 
@@ -66,7 +68,8 @@ def dashboard_chart_view(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, template, context, status=400)
     options = _options(form)
     context.update(
-        options=options, query=_query(options),
+        options=options,
+        query=_query(options),
         built=dashboard_build(dashboard=dashboard, user=request.user, options=options, chart=view == "chart"),
     )
     return render(request, template, context)
@@ -84,5 +87,8 @@ def dashboard_export_view(request: HttpRequest, slug: str) -> HttpResponse:
     options = _options(form)
     table = dashboard_build(dashboard=dashboard, user=request.user, options=options, chart=False).table
     return rows_export_response(
-        header=table.header, rows=table.rows, fmt=form.cleaned_data["format"] or "csv", filename=f"dashboard-{slug}-{options.start}-{options.end}",
+        header=table.header,
+        rows=table.rows,
+        fmt=form.cleaned_data["format"] or "csv",
+        filename=f"dashboard-{slug}-{options.start}-{options.end}",
     )

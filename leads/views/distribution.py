@@ -1,5 +1,6 @@
 """Distribution pages: the managers' board (load, queues, SLA breaches, reassignments, response
 times), a rep's own queue, and everyone's notifications. Thin: selectors read, services write."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -42,9 +43,13 @@ def distribution_board_view(request: HttpRequest) -> HttpResponse:
         request,
         "leads/distribution_board.html",
         {
-            "now": now, "agents": agents, "over_capacity": [row for row in agents if row.over_by],
+            "now": now,
+            "agents": agents,
+            "over_capacity": [row for row in agents if row.over_by],
             "queues": queue_summary(user=request.user),
-            "breach_count": breach_count, "breaches": breaches, "log": reassignment_log(),
+            "breach_count": breach_count,
+            "breaches": breaches,
+            "log": reassignment_log(),
             "response": response_times(now=now),
         },
     )
@@ -64,9 +69,12 @@ def my_queue_view(request: HttpRequest) -> HttpResponse:
         request,
         "leads/distribution_my_queue.html",
         {
-            "now": now, "page": page, "team_waiting": rep_team_waiting(user=request.user),
+            "now": now,
+            "page": page,
+            "team_waiting": rep_team_waiting(user=request.user),
             "mine": report.reps[0] if report.reps else None,
-            "open_leads": open_leads, "capacity": capacity,
+            "open_leads": open_leads,
+            "capacity": capacity,
             "over_by": over_capacity(open_leads=open_leads, capacity=capacity),
         },
     )
@@ -75,10 +83,13 @@ def my_queue_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def notification_list_view(request: HttpRequest) -> HttpResponse:
     """The user's notifications, newest first, with the unread count."""
-    notifications = Notification.objects.filter(user_id=request.user.pk).select_related("lead").order_by("-created_at", "-id")
+    notifications = (
+        Notification.objects.filter(user_id=request.user.pk).select_related("lead").order_by("-created_at", "-id")
+    )
     page = Paginator(notifications, NOTIFICATION_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "leads/distribution_notifications.html",
+        request,
+        "leads/distribution_notifications.html",
         {"page": page, "unread": notifications_unread_count(user=request.user)},
     )
 
@@ -94,7 +105,9 @@ def notifications_read_view(request: HttpRequest) -> HttpResponse:
     changed = notifications_mark_read(user=request.user, ids=ids)
     messages.success(request, f"{changed} notification(s) marked as read.")
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect("leads:notifications")
 

@@ -1,4 +1,5 @@
 """Managers review possible duplicates and merge them."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -32,7 +33,8 @@ def duplicate_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     _manager_only(request)
     pair = get_object_or_404(
         PossibleDuplicate.objects.select_related("lead__owner", "other__owner", "lead__team", "other__team"),
-        pk=pk, status=PossibleDuplicate.Status.OPEN,
+        pk=pk,
+        status=PossibleDuplicate.Status.OPEN,
     )
     if request.method == "POST":
         if request.POST.get("action") == "dismiss":
@@ -50,8 +52,5 @@ def duplicate_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
         kept = lead_merge(keep=keep, merge=merge, by=request.user, picks=picks)
         messages.success(request, f"Merged into {kept}.")
         return redirect(kept)
-    rows = [
-        (name, getattr(pair.lead, name), getattr(pair.other, name))
-        for name in COMPARED_FIELDS
-    ]
+    rows = [(name, getattr(pair.lead, name), getattr(pair.other, name)) for name in COMPARED_FIELDS]
     return render(request, "leads/duplicate_merge.html", {"pair": pair, "rows": rows})

@@ -1,5 +1,6 @@
 """Public endpoints of sequence email (no login): the open pixel, signed click redirects and the
 one-click unsubscribe (RFC 8058). Throttled per IP like the other public endpoints."""
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render

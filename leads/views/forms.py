@@ -1,4 +1,5 @@
 """HTML forms; validation is shared with the API through leads.common.validation."""
+
 from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -9,9 +10,29 @@ from ..models import Interaction, Lead
 from ..roles import is_manager
 
 EDITABLE_FIELDS = [
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
-    "city", "postal_code", "time_zone", "industry", "company_size", "source", "source_detail", "status",
-    "lost_reason", "owner", "team", "external_id", "email_opt_in", "do_not_contact",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "region",
+    "city",
+    "postal_code",
+    "time_zone",
+    "industry",
+    "company_size",
+    "source",
+    "source_detail",
+    "status",
+    "lost_reason",
+    "owner",
+    "team",
+    "external_id",
+    "email_opt_in",
+    "do_not_contact",
 ]
 
 
@@ -39,8 +60,16 @@ class LeadForm(forms.ModelForm):
         cleaned = super().clean()
         current = None
         if self.instance.pk:
-            current = {"status": self.instance.status, "lost_reason": self.instance.lost_reason, "country": self.instance.country}
-        data = {name: cleaned[name] for name in ("phone", "time_zone", "status", "lost_reason", "country") if name in cleaned}
+            current = {
+                "status": self.instance.status,
+                "lost_reason": self.instance.lost_reason,
+                "country": self.instance.country,
+            }
+        data = {
+            name: cleaned[name]
+            for name in ("phone", "time_zone", "status", "lost_reason", "country")
+            if name in cleaned
+        }
         try:
             cleaned.update(lead_clean(data, current=current))
         except ValidationError as exc:

@@ -1,6 +1,7 @@
 """The Forms page (managers and marketers build, preview, publish and measure web forms) and the
 two public endpoints the embed script uses: the layout (/f/<key>/schema.json, a view) and the
 beacon (/f/<key>/beacon: a start, a step reached)."""
+
 from __future__ import annotations
 
 import json
@@ -60,21 +61,40 @@ class FormSettings(forms.ModelForm):
     """A form's settings beside its layout: where it may run, what follows a submission, anti-spam."""
 
     redirect_url = forms.URLField(
-        required=False, assume_scheme="https", label="Redirect URL",
+        required=False,
+        assume_scheme="https",
+        label="Redirect URL",
         help_text="Instead of the thank-you message; its host must be one of the allowed hosts.",
     )
     hosts = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Allowed hosts",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Allowed hosts",
         help_text="One per line (www.example.com, or host:port). Sites that may embed the form, post to it and be redirected to.",
     )
-    follow_list = forms.ModelChoiceField(Segment.objects.filter(kind=Segment.Kind.STATIC), required=False, label="Add to list")
-    follow_sequence = forms.ModelChoiceField(Sequence.objects.filter(is_active=True), required=False, label="Enroll in sequence")
-    follow_notify = forms.ModelChoiceField(User.objects.filter(is_active=True).order_by("username"), required=False, label="Notify user")
+    follow_list = forms.ModelChoiceField(
+        Segment.objects.filter(kind=Segment.Kind.STATIC), required=False, label="Add to list"
+    )
+    follow_sequence = forms.ModelChoiceField(
+        Sequence.objects.filter(is_active=True), required=False, label="Enroll in sequence"
+    )
+    follow_notify = forms.ModelChoiceField(
+        User.objects.filter(is_active=True).order_by("username"), required=False, label="Notify user"
+    )
     follow_team = forms.ModelChoiceField(Team.objects.all(), required=False, label="Assign by the round robin of team")
 
     class Meta:
         model = WebForm
-        fields = ["name", "thank_you_message", "redirect_url", "rate_limit", "min_fill_seconds", "utm_source", "utm_medium", "utm_campaign"]
+        fields = [
+            "name",
+            "thank_you_message",
+            "redirect_url",
+            "rate_limit",
+            "min_fill_seconds",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,7 +112,8 @@ class FormSettings(forms.ModelForm):
         web_form = super().save(commit=False)
         schema = dict(web_form.schema or {})
         schema["follow_ups"] = {
-            name: self.cleaned_data[f"follow_{name}"].pk for name in ("list", "sequence", "notify", "team")
+            name: self.cleaned_data[f"follow_{name}"].pk
+            for name in ("list", "sequence", "notify", "team")
             if self.cleaned_data.get(f"follow_{name}")
         }
         web_form.schema = schema
@@ -127,17 +148,28 @@ def form_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             settings_form.save()
             messages.success(request, _("Settings saved."))
             return redirect("leads:form_edit", web_form.pk)
-    attribute_keys = sorted({
-        key for attrs in Lead.objects.exclude(attributes={}).values_list("attributes", flat=True)[:500]
-        if isinstance(attrs, dict) for key in attrs if not key.startswith("_")
-    })
+    attribute_keys = sorted(
+        {
+            key
+            for attrs in Lead.objects.exclude(attributes={}).values_list("attributes", flat=True)[:500]
+            if isinstance(attrs, dict)
+            for key in attrs
+            if not key.startswith("_")
+        }
+    )
     context = {
-        "web_form": web_form, "settings_form": settings_form, "embed_js": form_embed_snippet(web_form=web_form),
+        "web_form": web_form,
+        "settings_form": settings_form,
+        "embed_js": form_embed_snippet(web_form=web_form),
         "embed_iframe": embed_snippets(web_form)[0],
         "builder": {
-            "schema": web_form.schema or {}, "save_url": reverse("leads:form_layout", args=[web_form.pk]),
-            "types": list(FIELD_TYPES), "lead_fields": {**LEAD_FIELD_TYPES, **{n: "hidden" for n in UTM_FIELDS}},
-            "purposes": PURPOSES, "bases": LEGAL_BASES, "attributes": attribute_keys,
+            "schema": web_form.schema or {},
+            "save_url": reverse("leads:form_layout", args=[web_form.pk]),
+            "types": list(FIELD_TYPES),
+            "lead_fields": {**LEAD_FIELD_TYPES, **{n: "hidden" for n in UTM_FIELDS}},
+            "purposes": PURPOSES,
+            "bases": LEGAL_BASES,
+            "attributes": attribute_keys,
         },
     }
     return render(request, "leads/forms_builder/edit.html", context, status=400 if request.method == "POST" else 200)
@@ -211,7 +243,10 @@ def form_preview_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
     web_form, data = _builder_json(request, pk)
     if not isinstance(data, dict) or not web_form.schema:
         return JsonResponse({"detail": BAD_JSON}, status=400)
-    data = {str(k): v if isinstance(v, str) else json.dumps(v) if not isinstance(v, bool) else ("on" if v else "") for k, v in data.items()}
+    data = {
+        str(k): v if isinstance(v, str) else json.dumps(v) if not isinstance(v, bool) else ("on" if v else "")
+        for k, v in data.items()
+    }
     form = BuilderForm(data, web_form=web_form, known=set())
     if not form.is_valid():
         return JsonResponse({f: [str(m) for m in ms] for f, ms in form.errors.items()}, status=400)
@@ -242,10 +277,13 @@ def form_analytics_view(request: HttpRequest, pk: int) -> HttpResponse:
     web_form = _form_or_404(pk)
     span = _range(request)
     if span is None:
-        return render(request, "leads/forms_builder/analytics.html", {"web_form": web_form, "error": BAD_RANGE}, status=400)
+        return render(
+            request, "leads/forms_builder/analytics.html", {"web_form": web_form, "error": BAD_RANGE}, status=400
+        )
     stats = form_stats(web_form=web_form, start=span[0], end=span[1])
     chart = column_chart(
-        slug=f"form-{web_form.pk}", title=_("Views, starts and submissions per day"),
+        slug=f"form-{web_form.pk}",
+        title=_("Views, starts and submissions per day"),
         desc=_("Per day from %(start)s to %(end)s.") % {"start": span[0], "end": span[1]},
         categories=[d.strftime("%m-%d") for d in stats.days],
         series=[_("Views"), _("Starts"), _("Submissions")],
@@ -254,7 +292,11 @@ def form_analytics_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     steps = len((web_form.schema or {}).get("steps", [])) or 1
     context = {
-        "web_form": web_form, "stats": stats, "chart": chart, "drop_off": stats.drop_off(steps), "steps": steps,
+        "web_form": web_form,
+        "stats": stats,
+        "chart": chart,
+        "drop_off": stats.drop_off(steps),
+        "steps": steps,
         "leads": list(form_leads(web_form=web_form, user=request.user, limit=20)),
     }
     return render(request, "leads/forms_builder/analytics.html", context)

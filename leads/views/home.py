@@ -1,5 +1,6 @@
 """'My work': a rep's home page (queue, tasks due, recent activity, notifications), and the landing
 redirect after login. Thin: leads.workspace.home reads, leads.workspace.followups writes."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse

@@ -1,5 +1,6 @@
 """The import's mapping step (a draft job: columns, preview, date order, routing), its rejected rows
 as CSV, and a re-run with unknown statuses mapped. Thin: the work is in capture.importing.mapping."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -22,9 +23,17 @@ from ..models import ImportJob
 from .imports import _require_importer
 
 PREVIEW_FIELDS = (
-    ("first_name", "First name"), ("last_name", "Last name"), ("email", "Email"), ("phone", "Phone"),
-    ("company", "Company"), ("job_title", "Title"), ("website", "Website"), ("city", "City"),
-    ("region", "Region"), ("country", "Country"), ("source_detail", "Source"),
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("company", "Company"),
+    ("job_title", "Title"),
+    ("website", "Website"),
+    ("city", "City"),
+    ("region", "Region"),
+    ("country", "Country"),
+    ("source_detail", "Source"),
 )
 
 
@@ -54,22 +63,44 @@ def _render_mapping(request: HttpRequest, job: ImportJob, *, error: str = "", st
         current = preview.columns.get(header, job.column_map[header]) if preview else job.column_map[header]
         attribute = f"{ATTRIBUTE_PREFIX}{header}"
         options = [(attribute, "Keep as a custom attribute"), (SKIP, "Do not import"), *TARGET_LABELS.items()]
-        columns.append({
-            "position": position, "header": header, "current": current, "options": options,
-            "sample": preview.samples.get(header, "") if preview else "",
-        })
+        columns.append(
+            {
+                "position": position,
+                "header": header,
+                "current": current,
+                "options": options,
+                "sample": preview.samples.get(header, "") if preview else "",
+            }
+        )
     rows = []
     for row in preview.rows if preview else []:
         fields = row.fields
-        rows.append({
-            "line": row.line, "error": row.error, "status": row.status or ("new" if not row.error else ""),
-            "unknown_status": row.unknown_status, "owner": row.owner, "created_at": row.created_at,
-            "values": [fields.get(name, "") for name, _ in PREVIEW_FIELDS], "attributes": fields.get("attributes") or {},
-        })
-    return render(request, "leads/import_mapping.html", {
-        "job": job, "columns": columns, "rows": rows, "preview_fields": [label for _, label in PREVIEW_FIELDS],
-        "skipped": preview.skipped if preview else 0, "error": error, "date_orders": ImportJob.DateOrder.choices,
-    }, status=status)
+        rows.append(
+            {
+                "line": row.line,
+                "error": row.error,
+                "status": row.status or ("new" if not row.error else ""),
+                "unknown_status": row.unknown_status,
+                "owner": row.owner,
+                "created_at": row.created_at,
+                "values": [fields.get(name, "") for name, _ in PREVIEW_FIELDS],
+                "attributes": fields.get("attributes") or {},
+            }
+        )
+    return render(
+        request,
+        "leads/import_mapping.html",
+        {
+            "job": job,
+            "columns": columns,
+            "rows": rows,
+            "preview_fields": [label for _, label in PREVIEW_FIELDS],
+            "skipped": preview.skipped if preview else 0,
+            "error": error,
+            "date_orders": ImportJob.DateOrder.choices,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -87,8 +118,9 @@ def import_mapping_view(request: HttpRequest, pk: int) -> HttpResponse:
     route_leads = request.POST.get("route_leads") == "on"
     try:
         if request.POST.get("action") == "start":
-            job = import_job_confirm(job=job, by=request.user, column_choices=choices, date_order=date_order,
-                                     route_leads=route_leads)
+            job = import_job_confirm(
+                job=job, by=request.user, column_choices=choices, date_order=date_order, route_leads=route_leads
+            )
             return redirect("leads:import_detail", pk=job.pk)
         apply_choices(job=job, column_choices=choices, status_map=None, date_order=date_order)
         job.route_leads = route_leads
@@ -125,5 +157,3 @@ def import_rejected_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("leads:import_detail", pk=job.pk)
     stem = (job.original_name.rsplit(".", 1)[0] or "import")[:80]
     return rows_export_response(header=header, rows=rows, fmt="csv", filename=f"{stem}-rejected")
-
-

@@ -1,6 +1,7 @@
 """Import pages: upload a CSV/XLSX file, check and change the column mapping on a preview, follow
 the job's progress bar, read its report (rejected rows as CSV, unknown statuses to map and re-run).
 Managers and marketers import; everyone else gets 403."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,19 +32,27 @@ class ImportUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
     source_detail = forms.CharField(
-        label="Source", required=False, max_length=200,
+        label="Source",
+        required=False,
+        max_length=200,
         help_text="Source detail for every row (otherwise the file's Lead Source column, or the file name).",
     )
     id_column = forms.CharField(
-        label="Id column", required=False, max_length=100,
+        label="Id column",
+        required=False,
+        max_length=100,
         help_text="A column holding a stable id, kept as the external id: rows without email or phone "
-                  "are matched by it, and for leads it matches, the file's values win.",
+        "are matched by it, and for leads it matches, the file's values win.",
     )
     dry_run = forms.BooleanField(
-        label="Dry run", required=False, help_text="Show what would be created, updated and rejected; change nothing.",
+        label="Dry run",
+        required=False,
+        help_text="Show what would be created, updated and rejected; change nothing.",
     )
     add_to_list = forms.ModelChoiceField(
-        label="Add to list", required=False, queryset=Segment.objects.filter(kind=Segment.Kind.STATIC).order_by("name"),
+        label="Add to list",
+        required=False,
+        queryset=Segment.objects.filter(kind=Segment.Kind.STATIC).order_by("name"),
         help_text="A static list every imported lead joins (new and existing leads alike).",
     )
 
@@ -87,8 +96,11 @@ def _import_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             job = import_job_draft(
-                upload=form.cleaned_data["file"], by=request.user, source_detail=form.cleaned_data["source_detail"],
-                id_column=form.cleaned_data["id_column"], dry_run=form.cleaned_data["dry_run"],
+                upload=form.cleaned_data["file"],
+                by=request.user,
+                source_detail=form.cleaned_data["source_detail"],
+                id_column=form.cleaned_data["id_column"],
+                dry_run=form.cleaned_data["dry_run"],
                 add_to_list=form.cleaned_data["add_to_list"],
             )
         except ImportFileError as exc:
@@ -100,7 +112,9 @@ def _import_list(request: HttpRequest) -> HttpResponse:
 
 def _render_list(request: HttpRequest, form: ImportUploadForm, *, status: int, error: str = "") -> HttpResponse:
     return render(
-        request, "leads/import_list.html", {"form": form, "error": error, "jobs": import_jobs_recent(limit=20)},
+        request,
+        "leads/import_list.html",
+        {"form": form, "error": error, "jobs": import_jobs_recent(limit=20)},
         status=status,
     )
 
@@ -115,10 +129,17 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     finished = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
     unknown = job.unknown_values or {}
     return render(
-        request, "leads/import_detail.html",
-        {"job": job, "finished": finished, "poll_seconds": POLL_SECONDS, "column_map": sorted(job.column_map.items()),
-         "unknown_statuses": sorted((unknown.get("status") or {}).items()),
-         "unknown_owners": sorted((unknown.get("owner") or {}).items()), "statuses": Lead.Status.choices},
+        request,
+        "leads/import_detail.html",
+        {
+            "job": job,
+            "finished": finished,
+            "poll_seconds": POLL_SECONDS,
+            "column_map": sorted(job.column_map.items()),
+            "unknown_statuses": sorted((unknown.get("status") or {}).items()),
+            "unknown_owners": sorted((unknown.get("owner") or {}).items()),
+            "statuses": Lead.Status.choices,
+        },
     )
 
 
@@ -144,10 +165,19 @@ def import_status_json(job: ImportJob) -> dict:
 @require_GET
 def import_status_view(request: HttpRequest, pk: int) -> JsonResponse:
     _require_importer(request)
-    job = get_object_or_404(ImportJob.objects.only(
-        "status", "dry_run", "total_rows", "processed_rows", "created_count", "updated_count", "rejected_count",
-        "message",
-    ), pk=pk)
+    job = get_object_or_404(
+        ImportJob.objects.only(
+            "status",
+            "dry_run",
+            "total_rows",
+            "processed_rows",
+            "created_count",
+            "updated_count",
+            "rejected_count",
+            "message",
+        ),
+        pk=pk,
+    )
     response = JsonResponse(import_status_json(job))
     response["Cache-Control"] = "no-store"
     return response

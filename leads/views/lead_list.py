@@ -4,6 +4,7 @@ user, saved views, counts by status in tabs, bulk actions, keyboard navigation
 
 A fixed number of queries per page, whatever the data; fast at a million leads (capped counts).
 """
+
 from __future__ import annotations
 
 import django_filters
@@ -55,8 +56,23 @@ BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": Fals
 NOT_FILTERS = {"page", "page_size", "ordering", "view"}
 # Keys of leads.common.exporting.EXPORT_COLUMNS.
 EXPORT_COLUMNS = (
-    "id", "first_name", "last_name", "email", "phone", "company", "job_title", "country", "city", "status", "score",
-    "grade", "source", "owner", "team", "created_at", "last_activity_at",
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "country",
+    "city",
+    "status",
+    "score",
+    "grade",
+    "source",
+    "owner",
+    "team",
+    "created_at",
+    "last_activity_at",
 )
 
 
@@ -91,8 +107,20 @@ def filter_chips(filterset, query: QueryDict) -> list[dict]:
     return chips
 
 
-FILTER_ORDER = ("search", "status", "grade", "source", "owner", "unassigned", "callable_now", "score_min", "score_max",
-                "created_after", "created_before", "ordering")
+FILTER_ORDER = (
+    "search",
+    "status",
+    "grade",
+    "source",
+    "owner",
+    "unassigned",
+    "callable_now",
+    "score_min",
+    "score_max",
+    "created_after",
+    "created_before",
+    "ordering",
+)
 
 
 def label_filters(form) -> None:
@@ -110,7 +138,9 @@ def label_filters(form) -> None:
         if name in form.fields:
             form.fields[name].widget.attrs["placeholder"] = "2026-01-31"
     if "search" in form.fields:
-        form.fields["search"].widget.attrs.update({"placeholder": _("Name, email, company, phone, job title"), "aria-keyshortcuts": "/"})
+        form.fields["search"].widget.attrs.update(
+            {"placeholder": _("Name, email, company, phone, job title"), "aria-keyshortcuts": "/"}
+        )
     form.order_fields(FILTER_ORDER)
 
 
@@ -128,11 +158,21 @@ def _status_tabs(request: HttpRequest, filterset) -> list[dict]:
         parts = [without_status.filter_queryset(part) for part in visible_parts(request.user)]
         searching = bool(without_status.form.cleaned_data.get("search"))
         counts = status_counts(queryset=without_status.qs, parts=parts, each_status=not searching)
-    tabs = [{"key": "", "label": _("All"), "count": counts.get("all"), "query": query.urlencode(), "active": not current}]
+    tabs = [
+        {"key": "", "label": _("All"), "count": counts.get("all"), "query": query.urlencode(), "active": not current}
+    ]
     for value, label in Lead.Status.choices:
         with_status = query.copy()
         with_status["status"] = value
-        tabs.append({"key": value, "label": label, "count": counts.get(value), "query": with_status.urlencode(), "active": current == value})
+        tabs.append(
+            {
+                "key": value,
+                "label": label,
+                "count": counts.get(value),
+                "query": with_status.urlencode(),
+                "active": current == value,
+            }
+        )
     return tabs
 
 
@@ -144,7 +184,9 @@ def _static_lists(user) -> list:
 
 
 def _assignable_reps() -> list[User]:
-    return list(User.objects.filter(groups__name=SALES_REPS, is_active=True).order_by("username").only("pk", "username"))
+    return list(
+        User.objects.filter(groups__name=SALES_REPS, is_active=True).order_by("username").only("pk", "username")
+    )
 
 
 @login_required
@@ -162,16 +204,27 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
     saved = saved_views_for(user=user)
     manager = is_manager(user)
     context.update(
-        can_write=can_write(user), sees_all=sees_all_leads(user), is_manager=manager, can_export=can_export(user),
+        can_write=can_write(user),
+        sees_all=sees_all_leads(user),
+        is_manager=manager,
+        can_export=can_export(user),
         # Labels translated once here: each of the page's ~175 cells carries its column's label
         # (data-label), and a lazy one is translated again at each use (~500 gettext calls a page).
         columns=[(key, str(label), order) for key, label, order in LEAD_COLUMNS if key in columns],
-        all_columns=LEAD_COLUMNS, chosen_columns=columns,
-        chips=filter_chips(filterset, request.GET), tabs=_status_tabs(request, filterset),
-        ordering=request.GET.get("ordering", ""), query_dict=query, current_query=current_query,
-        builtin_views=builtin_views(user=user), saved_views=saved,
-        statuses=[(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED], reps=_assignable_reps() if manager else [],
-        static_lists=_static_lists(user), automations=_enabled_automations(user), bulk_convert_url=_url_or_empty("conversion:bulk_convert"),
+        all_columns=LEAD_COLUMNS,
+        chosen_columns=columns,
+        chips=filter_chips(filterset, request.GET),
+        tabs=_status_tabs(request, filterset),
+        ordering=request.GET.get("ordering", ""),
+        query_dict=query,
+        current_query=current_query,
+        builtin_views=builtin_views(user=user),
+        saved_views=saved,
+        statuses=[(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED],
+        reps=_assignable_reps() if manager else [],
+        static_lists=_static_lists(user),
+        automations=_enabled_automations(user),
+        bulk_convert_url=_url_or_empty("conversion:bulk_convert"),
         list_url=reverse("leads:list") + ("?" + current_query if current_query else ""),
     )
     return render(request, "leads/lead_list.html", context, status=200 if filterset.is_valid() else 400)
@@ -184,8 +237,10 @@ def _back_to_list(query: str) -> HttpResponse:
 
 def _bad_request(request: HttpRequest, errors: dict[str, list[str]], query: str) -> HttpResponse:
     return render(
-        request, "leads/lead_bulk_error.html",
-        {"errors": errors, "back": reverse("leads:list") + ("?" + clean_list_query(query) if query else "")}, status=400,
+        request,
+        "leads/lead_bulk_error.html",
+        {"errors": errors, "back": reverse("leads:list") + ("?" + clean_list_query(query) if query else "")},
+        status=400,
     )
 
 
@@ -220,19 +275,26 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
         leads = _selected(request)
         if action == "assign":
             username = request.POST.get("owner", "")
-            owner = User.objects.filter(username=username, groups__name=SALES_REPS, is_active=True).first() if username else None
+            owner = (
+                User.objects.filter(username=username, groups__name=SALES_REPS, is_active=True).first()
+                if username
+                else None
+            )
             if owner is None:
                 raise ValidationError({"owner": [str(UNKNOWN_OWNER)]})
             changed = lead_bulk_assign(leads=leads, owner=owner, by=user)
-            messages.success(request, _("%(count)s lead(s) assigned to %(owner)s.") % {"count": changed, "owner": owner.username})
+            messages.success(
+                request, _("%(count)s lead(s) assigned to %(owner)s.") % {"count": changed, "owner": owner.username}
+            )
         elif action == "status":
             status = request.POST.get("status", "")
             if status not in Lead.Status.values:
                 raise ValidationError({"status": [str(UNKNOWN_STATUS)]})
             if status == Lead.Status.CONVERTED:  # a customer is made by converting, not by a label
-
                 raise ValidationError({"status": [STATUS_USE_CONVERT]})
-            changed = lead_bulk_set_status(leads=leads, status=status, lost_reason=request.POST.get("lost_reason", ""), by=user)
+            changed = lead_bulk_set_status(
+                leads=leads, status=status, lost_reason=request.POST.get("lost_reason", ""), by=user
+            )
             messages.success(request, _("%(count)s lead(s) updated.") % {"count": changed})
         elif action == "add_to_list":
             added = _add_to_list(leads=leads, list_id=request.POST.get("list", ""), by=user)
@@ -251,12 +313,18 @@ def lead_bulk_view(request: HttpRequest) -> HttpResponse:
 
 def _enabled_automations(user) -> list:
     """The automations a manager may run on ticked leads (nobody else: no query)."""
-    return list(Automation.objects.filter(enabled=True).order_by("name").only("pk", "name")[:200]) if is_manager(user) else []
+    return (
+        list(Automation.objects.filter(enabled=True).order_by("name").only("pk", "name")[:200])
+        if is_manager(user)
+        else []
+    )
 
 
 def _run_automation(*, leads, automation_id: str, by) -> int:
     """Run an enabled automation on the ticked (visible) leads, off the request."""
-    automation = Automation.objects.filter(pk=int(automation_id), enabled=True).first() if automation_id.isdigit() else None
+    automation = (
+        Automation.objects.filter(pk=int(automation_id), enabled=True).first() if automation_id.isdigit() else None
+    )
     if automation is None:
         raise ValidationError({"automation": [str(UNKNOWN_AUTOMATION)]})
     return automation_run_manual(automation=automation, leads=leads, by=by)
@@ -284,8 +352,11 @@ def saved_view_create_view(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("query", "")
     try:
         saved_view_create(
-            user=request.user, name=request.POST.get("name", ""), query=query,
-            is_shared=bool(request.POST.get("is_shared")), may_share=is_manager(request.user),
+            user=request.user,
+            name=request.POST.get("name", ""),
+            query=query,
+            is_shared=bool(request.POST.get("is_shared")),
+            may_share=is_manager(request.user),
         )
     except ValidationError as exc:
         return _bad_request(request, exc.message_dict, query)
@@ -315,4 +386,3 @@ def lead_columns_view(request: HttpRequest) -> HttpResponse:
         return _bad_request(request, exc.message_dict, query)
     messages.success(request, _("Columns saved."))
     return _back_to_list(query)
-

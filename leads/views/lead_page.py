@@ -8,6 +8,7 @@ static/leadcrm/leadpage.js).
 
 The page reads a fixed number of queries, whatever the number of interactions or tasks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -104,7 +105,9 @@ def field_rows(lead: Lead) -> list[FieldRow]:
 def score_history(lead: Lead) -> list[tuple[str, int]]:
     """(date, score) points from the timeline's significant score changes, oldest first."""
     changes = list(
-        lead.interactions.filter(kind=Interaction.Kind.SCORE_CHANGE).order_by("-occurred_at").values_list("occurred_at", "data")[:30]
+        lead.interactions.filter(kind=Interaction.Kind.SCORE_CHANGE)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", "data")[:30]
     )
     points = [(when.date().isoformat(), int(data.get("to", 0))) for when, data in reversed(changes)]
     if changes:
@@ -144,7 +147,8 @@ def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
     converted = lead.converted_customer_id is not None
     duplicates = list(
         PossibleDuplicate.objects.filter(Q(lead_id=lead.pk) | Q(other_id=lead.pk), status=PossibleDuplicate.Status.OPEN)
-        .select_related("lead", "other").order_by("-detected_at", "-id")[:DUPLICATES_LIMIT]
+        .select_related("lead", "other")
+        .order_by("-detected_at", "-id")[:DUPLICATES_LIMIT]
     )
     nurture_template = NURTURE_TEMPLATE if _template_exists(NURTURE_TEMPLATE) else None
     enroll_url = _url_or_none(NURTURE_ENROLL_URL)
@@ -152,7 +156,9 @@ def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
         "lead": lead,
         "now": now,
         # Email conversations as threads (sent and received together), not one row per message.
-        "timeline": timeline_with_threads(lead_id=lead.pk, items=timeline_page.object_list, first_page=timeline_page.number == 1),
+        "timeline": timeline_with_threads(
+            lead_id=lead.pk, items=timeline_page.object_list, first_page=timeline_page.number == 1
+        ),
         "page": timeline_page,
         "paginator": timeline_page.paginator,
         "query": query.urlencode(),
@@ -168,7 +174,9 @@ def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
         "score_history": score_history(lead),
         "sla_overdue": lead.sla_due_at is not None and lead.first_contacted_at is None and lead.sla_due_at < now,
         "open_tasks": list(
-            lead.tasks.filter(done_at__isnull=True).select_related("assigned_to").order_by("due_at", "id")[:OPEN_TASKS_LIMIT]
+            lead.tasks.filter(done_at__isnull=True)
+            .select_related("assigned_to")
+            .order_by("due_at", "id")[:OPEN_TASKS_LIMIT]
         ),
         "duplicates": duplicates,
         "enrollments": list(
@@ -177,13 +185,16 @@ def page_context(request: HttpRequest, lead: Lead, **forms) -> dict:
         "nurture_template": nurture_template,
         # The nurture template's "Add to sequence" form (anyone who sees the lead may enroll it).
         "sequences": list(Sequence.objects.filter(is_active=True).only("pk", "name").order_by("name")[:SEQUENCES_LIMIT])
-        if nurture_template and enroll_url and not converted else [],
+        if nurture_template and enroll_url and not converted
+        else [],
         "converted": converted,
         "note_form": forms.get("note_form") or NoteForm(),
         "call_form": forms.get("call_form") or CallLogForm(),
         "task_form": forms.get("task_form") or (TaskForm(lead=lead, user=user) if writer else None),
-        "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status, "lost_reason": lead.lost_reason}),
-        "reassign_form": forms.get("reassign_form") or (ReassignForm(lead=lead, initial={"owner": lead.owner_id}) if manager else None),
+        "status_form": forms.get("status_form")
+        or StatusForm(initial={"status": lead.status, "lost_reason": lead.lost_reason}),
+        "reassign_form": forms.get("reassign_form")
+        or (ReassignForm(lead=lead, initial={"owner": lead.owner_id}) if manager else None),
     } | _extensions(request=request, lead=lead, writer=writer, forms=forms)
 
 
@@ -203,7 +214,9 @@ def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "leads/lead_detail.html", page_context(request, lead))
 
 
-def section_respond(request: HttpRequest, lead: Lead, section: str, *, status: int = 200, message: str = "", **forms) -> HttpResponse:
+def section_respond(
+    request: HttpRequest, lead: Lead, section: str, *, status: int = 200, message: str = "", **forms
+) -> HttpResponse:
     """After an action: htmx gets the section (and, when it worked, the header and timeline
     out-of-band); a plain POST gets a redirect, or the whole page with the errors (400)."""
     failed = status >= 400
@@ -216,9 +229,15 @@ def section_respond(request: HttpRequest, lead: Lead, section: str, *, status: i
     lead = visible_lead_or_404(request, lead.pk) if not failed else lead
     context = page_context(request, lead, **forms)
     primary = SECTIONS[section]
-    extra = [] if failed else [
-        name for key, name in SECTIONS.items() if key in ("lead-header", "lead-timeline", "lead-manage") and key != section
-    ]
+    extra = (
+        []
+        if failed
+        else [
+            name
+            for key, name in SECTIONS.items()
+            if key in ("lead-header", "lead-timeline", "lead-manage") and key != section
+        ]
+    )
     context.update(primary=primary, oob=extra, flash=message)
     response = render(request, "leads/page/_swap.html", context, status=status)
     return response if failed else _changed(response)
@@ -260,7 +279,12 @@ def lead_call_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a call (outcome and notes); the owner's first one is the lead's first contact."""
     lead = writable_lead(request, pk)
     return _submit(
-        request, lead, CallLogForm(request.POST), section="lead-contact", form_key="call_form", message=_("Call logged."),
+        request,
+        lead,
+        CallLogForm(request.POST),
+        section="lead-contact",
+        form_key="call_form",
+        message=_("Call logged."),
         run=lambda data: call_log(lead=lead, by=request.user, outcome=data["outcome"], notes=data["notes"]),
     )
 
@@ -271,7 +295,11 @@ def lead_task_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a task with a due date, for the chosen user, else the owner, else the user."""
     lead = writable_lead(request, pk)
     return _submit(
-        request, lead, TaskForm(request.POST, lead=lead, user=request.user), section="lead-tasks", form_key="task_form",
+        request,
+        lead,
+        TaskForm(request.POST, lead=lead, user=request.user),
+        section="lead-tasks",
+        form_key="task_form",
         message=_("Task added."),
         run=lambda data: task_from_form(lead=lead, data=data, by=request.user, owner=lead.owner),
     )
@@ -303,8 +331,13 @@ def lead_status_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Change the status (lost needs a reason; converted goes through Convert)."""
     lead = writable_lead(request, pk)
     return _submit(
-        request, lead, StatusForm(request.POST), section="lead-manage", form_key="status_form",
-        message=_("Status changed."), run=lambda data: status_change_apply(lead, data, request.user),
+        request,
+        lead,
+        StatusForm(request.POST),
+        section="lead-manage",
+        form_key="status_form",
+        message=_("Status changed."),
+        run=lambda data: status_change_apply(lead, data, request.user),
     )
 
 
@@ -316,8 +349,13 @@ def lead_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not is_manager(request.user):
         raise PermissionDenied
     return _submit(
-        request, lead, ReassignForm(request.POST, lead=lead), section="lead-manage", form_key="reassign_form",
-        message=_("Lead reassigned."), run=lambda data: lead_reassign(lead=lead, owner=data["owner"], by=request.user),
+        request,
+        lead,
+        ReassignForm(request.POST, lead=lead),
+        section="lead-manage",
+        form_key="reassign_form",
+        message=_("Lead reassigned."),
+        run=lambda data: lead_reassign(lead=lead, owner=data["owner"], by=request.user),
     )
 
 
@@ -346,7 +384,8 @@ def lead_field_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
                 # The header shows name, title and company: it is swapped with the field, and an
                 # opened score explanation reloads itself on the lead-changed event (leadpage.js).
                 context.update(
-                    row=row, primary="leads/page/_field_value.html",
+                    row=row,
+                    primary="leads/page/_field_value.html",
                     oob=["leads/page/_header.html", "leads/page/_timeline.html"],
                 )
                 return _changed(render(request, "leads/page/_swap.html", context))
@@ -365,6 +404,7 @@ def lead_field_value_view(request: HttpRequest, pk: int, field: str) -> HttpResp
     lead = visible_lead_or_404(request, pk)
     row = next(row for row in field_rows(lead) if row.name == field)
     return render(
-        request, "leads/page/_field_value.html",
+        request,
+        "leads/page/_field_value.html",
         {"lead": lead, "row": row, "hints": enrichment_hints(lead=lead), "can_write": can_write(request.user)},
     )

@@ -1,5 +1,6 @@
 """Forms of the lead page's actions: log a call, add a task, change status, reassign,
 and edit one field inline. Validation messages are module-level constants (tests assert on them)."""
+
 from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Q
@@ -17,8 +18,19 @@ ASSIGNEE_INVALID = "Give the task to yourself, the lead's owner or a rep of its 
 
 # Fields a rep can edit in place on the lead page (the full edit page has every field).
 INLINE_FIELDS = (
-    "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region", "city",
-    "time_zone", "industry", "company_size",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "region",
+    "city",
+    "time_zone",
+    "industry",
+    "company_size",
 )
 
 
@@ -36,16 +48,20 @@ class PageForm(forms.Form):
 class CallLogForm(PageForm):
     id_prefix = "call"
     outcome = forms.ChoiceField(
-        label=_("Outcome"), choices=[("", "—"), *CALL_OUTCOMES],
+        label=_("Outcome"),
+        choices=[("", "—"), *CALL_OUTCOMES],
         error_messages={"required": OUTCOME_REQUIRED, "invalid_choice": OUTCOME_INVALID},
     )
-    notes = forms.CharField(label=_("Notes"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class StatusForm(PageForm):
     id_prefix = "status"
     status = forms.ChoiceField(
-        label=_("Status"), choices=[(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED]
+        label=_("Status"),
+        choices=[(value, label) for value, label in Lead.Status.choices if value != Lead.Status.CONVERTED],
     )
     lost_reason = forms.CharField(label=_("Lost reason"), required=False, max_length=300)
 
@@ -68,7 +84,8 @@ def team_reps(lead: Lead):
     memberships = TeamMembership.objects.filter(team_id=lead.team_id) if lead.team_id else TeamMembership.objects.all()
     return (
         User.objects.filter(is_active=True, groups__name=SALES_REPS, pk__in=memberships.values("user_id"))
-        .distinct().order_by("username")
+        .distinct()
+        .order_by("username")
     )
 
 
@@ -87,13 +104,20 @@ class TaskForm(PageForm):
     id_prefix = "task"
     title = forms.CharField(label=_("Task"), max_length=200, error_messages={"required": TITLE_REQUIRED})
     due_at = forms.DateTimeField(
-        label=_("Due"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label=_("Due"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
     assigned_to = forms.ModelChoiceField(
-        label=_("For"), queryset=User.objects.none(), required=False, error_messages={"invalid_choice": ASSIGNEE_INVALID}
+        label=_("For"),
+        queryset=User.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": ASSIGNEE_INVALID},
     )
-    notes = forms.CharField(label=_("Notes"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, lead: Lead, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,4 +1,5 @@
 """The user's preferences page: the time zone dates are shown in, and the lead list's columns."""
+
 import zoneinfo
 
 from django import forms
@@ -19,11 +20,13 @@ ZONE_CHOICES = sorted(zoneinfo.available_timezones())
 
 class PreferenceForm(forms.Form):
     time_zone = forms.ChoiceField(
-        label=gettext_lazy("Time zone"), required=False,
+        label=gettext_lazy("Time zone"),
+        required=False,
         help_text=gettext_lazy("Dates and times are shown in this zone. Blank: the site's zone."),
     )
     lead_columns = forms.MultipleChoiceField(
-        label=gettext_lazy("Lead list columns"), choices=[(key, label) for key, label, _order in LEAD_COLUMNS],
+        label=gettext_lazy("Lead list columns"),
+        choices=[(key, label) for key, label, _order in LEAD_COLUMNS],
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -43,7 +46,9 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             preference_update(
-                user=request.user, time_zone=form.cleaned_data["time_zone"], lead_columns=form.cleaned_data["lead_columns"],
+                user=request.user,
+                time_zone=form.cleaned_data["time_zone"],
+                lead_columns=form.cleaned_data["lead_columns"],
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():

@@ -1,4 +1,5 @@
 """Public (no login) capture endpoints: web forms at /f/<key>."""
+
 import json
 import logging
 
@@ -72,7 +73,9 @@ def built_form_page(request: HttpRequest, web_form: WebForm, status: int = 200) 
     known = profile_known(visitor_id=request.GET.get("visitor_id", ""), token=request.GET.get("lcrm_pt", ""))
     config = client_schema(web_form=web_form, known=known)
     config["profile_token"] = request.GET.get("lcrm_pt", "")[:200]
-    response = render(request, "leads/forms_builder/public.html", {"web_form": web_form, "config": config}, status=status)
+    response = render(
+        request, "leads/forms_builder/public.html", {"web_form": web_form, "config": config}, status=status
+    )
     response["Content-Security-Policy"] = _frame_ancestors(web_form)
     return response
 
@@ -107,7 +110,18 @@ def web_form_view(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "GET":
         if web_form.schema:  # built on the Forms page: the embed script renders it, here as on any site
             return built_form_page(request, web_form)
-        initial = {name: request.GET.get(name, "") for name in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "visitor_id", "landing_page")}
+        initial = {
+            name: request.GET.get(name, "")
+            for name in (
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+                "utm_term",
+                "utm_content",
+                "visitor_id",
+                "landing_page",
+            )
+        }
         initial["referrer"] = request.GET.get("referrer") or request.headers.get("Referer", "")
         initial[TIMESTAMP_FIELD] = form_timestamp(web_form)
         return _render_form(request, web_form, PublicLeadForm(initial=initial, web_form=web_form))
@@ -132,8 +146,11 @@ def _web_form_exists(web_form: WebForm) -> bool:
 def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
     ip = client_ip(request)
     context = CaptureContext(
-        channel=Lead.Source.WEB_FORM, source_detail=web_form.name, ip=ip,
-        user_agent=request.headers.get("User-Agent", ""), web_form=web_form,
+        channel=Lead.Source.WEB_FORM,
+        source_detail=web_form.name,
+        ip=ip,
+        user_agent=request.headers.get("User-Agent", ""),
+        web_form=web_form,
     )
     if request.content_type == "application/json":
         try:
@@ -148,7 +165,10 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
             context.payload = {"body": request.body[:2000].decode("utf-8", "replace")}
             capture_reject(context=context, reason="malformed JSON")
             return JsonResponse({"detail": BAD_JSON}, status=400)
-        data = {str(k): v if isinstance(v, str) else json.dumps(v) if not isinstance(v, bool) else ("on" if v else "") for k, v in data.items()}
+        data = {
+            str(k): v if isinstance(v, str) else json.dumps(v) if not isinstance(v, bool) else ("on" if v else "")
+            for k, v in data.items()
+        }
     else:
         data = request.POST.dict()
     context.payload = {k: v for k, v in data.items() if k != TIMESTAMP_FIELD}
@@ -192,7 +212,9 @@ def _submit(request: HttpRequest, web_form: WebForm) -> HttpResponse:
             for message in messages:
                 form.add_error(field if field in form.fields else None, message)
         return _render_form(request, web_form, form, status=400)
-    visitor_identify(site_key=None, visitor_key=form.cleaned_data.get("visitor_id", ""), lead=result.lead)  # past page views → timeline
+    visitor_identify(
+        site_key=None, visitor_key=form.cleaned_data.get("visitor_id", ""), lead=result.lead
+    )  # past page views → timeline
     if web_form.schema and not getattr(form, "partial", False):
         form_follow_ups_enqueue(web_form=web_form, result=result)
     return _thank_you(request, web_form)

@@ -3,6 +3,7 @@ at a time), retry or cancel a message, the templates page, and the public open/c
 
 Compose is one form with several buttons (`action`): with htmx each answers with the compose
 section; without JavaScript, with a page of its own (and a redirect back once sent)."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -45,14 +46,23 @@ SCHEDULED = "Email scheduled for {when} (the lead's local time)."
 def _back(request: HttpRequest) -> str:
     """Where to return after a plain form post: a path of this site only (never an open redirect)."""
     back = request.POST.get("back") or request.GET.get("back") or ""
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()) and back.startswith("/"):
+    if (
+        back
+        and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        and back.startswith("/")
+    ):
         return back
     return ""
 
 
-def _respond(request: HttpRequest, lead: Lead, form: ComposeForm, *, status: int = 200, preview=None, flash: str = "") -> HttpResponse:
+def _respond(
+    request: HttpRequest, lead: Lead, form: ComposeForm, *, status: int = 200, preview=None, flash: str = ""
+) -> HttpResponse:
     back = _back(request)
-    context = compose_context(request=request, lead=lead, form=form, preview=preview, back=back) | {"flash": flash, "lead": lead}
+    context = compose_context(request=request, lead=lead, form=form, preview=preview, back=back) | {
+        "flash": flash,
+        "lead": lead,
+    }
     template = "leads/rep_email/_compose.html" if request.htmx else "leads/rep_email/compose_page.html"
     response = render(request, template, context, status=status)
     if flash:
@@ -70,7 +80,9 @@ def compose_view(request: HttpRequest, pk: int) -> HttpResponse:
         subject = request.GET.get("subject", "")[:290]
         if subject and not subject.lower().startswith("re:"):
             subject = f"Re: {subject}"
-        initial = compose_initial(user=user, lead=lead, in_reply_to=request.GET.get("in_reply_to", "")[:998], subject=subject)
+        initial = compose_initial(
+            user=user, lead=lead, in_reply_to=request.GET.get("in_reply_to", "")[:998], subject=subject
+        )
         return _respond(request, lead, ComposeForm(initial=initial, user=user, lead=lead))
     action = request.POST.get("action", "send")
     if action not in ACTIONS:
@@ -133,7 +145,9 @@ def message_retry_view(request: HttpRequest, pk: int, message_id: int) -> HttpRe
     """Send a failed message again now."""
     lead, message = _message(request, pk, message_id)
     if not rep_email_retry(message=message):
-        return HttpResponse("Only a failed message can be sent again.", status=409, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            "Only a failed message can be sent again.", status=409, content_type="text/plain; charset=utf-8"
+        )
     return _after_message_action(request, lead, "Sending again.")
 
 
@@ -145,7 +159,9 @@ def message_cancel_view(request: HttpRequest, pk: int, message_id: int) -> HttpR
     if message.sender_id != request.user.pk and not is_manager(request.user):
         raise PermissionDenied
     if not rep_email_cancel(message=message):
-        return HttpResponse("It is being sent or was sent already.", status=409, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            "It is being sent or was sent already.", status=409, content_type="text/plain; charset=utf-8"
+        )
     return _after_message_action(request, lead, "Scheduled email cancelled.")
 
 
@@ -171,7 +187,11 @@ def templates_view(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 template_create(
-                    user=request.user, kind=data["kind"], name=data["name"], subject=data["subject"], body=data["body"],
+                    user=request.user,
+                    kind=data["kind"],
+                    name=data["name"],
+                    subject=data["subject"],
+                    body=data["body"],
                     is_shared=data.get("is_shared", False),
                 )
             except ValidationError as exc:
@@ -183,7 +203,9 @@ def templates_view(request: HttpRequest) -> HttpResponse:
     items = list(templates_visible(user=request.user)[:TEMPLATES_LIMIT])
     for item in items:
         item.editable = template_may_edit(user=request.user, template=item)
-    return render(request, "leads/rep_email/templates.html", {"items": items, "form": form, "is_manager": manager}, status=status)
+    return render(
+        request, "leads/rep_email/templates.html", {"items": items, "form": form, "is_manager": manager}, status=status
+    )
 
 
 def _editable(request: HttpRequest, pk: int) -> EmailTemplate:
@@ -205,7 +227,11 @@ def template_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             template.refresh_from_db()
             try:
                 template_update(
-                    user=request.user, template=template, name=data["name"], subject=data["subject"], body=data["body"],
+                    user=request.user,
+                    template=template,
+                    name=data["name"],
+                    subject=data["subject"],
+                    body=data["body"],
                     is_shared=data.get("is_shared", template.is_shared),
                 )
             except ValidationError as exc:
@@ -248,7 +274,9 @@ def click_view(request: HttpRequest, token: str) -> HttpResponse:
     """A tracked link: only the URL signed into this message's token is a redirect target."""
     cookie = request.COOKIES.get(VISITOR_COOKIE, "")
     url = rep_email_click_record(
-        token=token, visitor_key=cookie if visitor_key_valid(visitor_key=cookie) else "", record=not _limited(request),
+        token=token,
+        visitor_key=cookie if visitor_key_valid(visitor_key=cookie) else "",
+        record=not _limited(request),
     )
     if url is None:
         return HttpResponseBadRequest(CLICK_REFUSED, content_type="text/plain; charset=utf-8")

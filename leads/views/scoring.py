@@ -1,4 +1,5 @@
 """Progress of a bulk rescore (a status row the page polls; works without JavaScript)."""
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -16,6 +17,16 @@ def score_job_view(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ScoreJob, pk=pk)
     if wants_json(request) or request.GET.get("format") == "json":
         return JsonResponse(
-            {"status": job.status, "processed": job.processed, "total": job.total, "percent": job.progress_percent, "message": job.message}
+            {
+                "status": job.status,
+                "processed": job.processed,
+                "total": job.total,
+                "percent": job.progress_percent,
+                "message": job.message,
+            }
         )
-    return render(request, "leads/score_job.html", {"job": job, "running": job.status in (ScoreJob.Status.PENDING, ScoreJob.Status.RUNNING)})
+    return render(
+        request,
+        "leads/score_job.html",
+        {"job": job, "running": job.status in (ScoreJob.Status.PENDING, ScoreJob.Status.RUNNING)},
+    )

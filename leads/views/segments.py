@@ -1,5 +1,6 @@
 """Segments and static lists for marketers and managers (reps get 403): the list of segments, the
 builder with a live count and preview, a static list's members, export and size over time."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -60,17 +61,23 @@ class SegmentForm(forms.ModelForm):
 
 class ExportForm(forms.Form):
     columns = forms.MultipleChoiceField(
-        label=_("Columns"), choices=[(key, label) for key, (label, _path) in EXPORT_COLUMNS.items()],
-        widget=forms.CheckboxSelectMultiple, initial=list(DEFAULT_EXPORT_COLUMNS),
+        label=_("Columns"),
+        choices=[(key, label) for key, (label, _path) in EXPORT_COLUMNS.items()],
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(DEFAULT_EXPORT_COLUMNS),
     )
     format = forms.ChoiceField(
-        label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], initial="csv", widget=forms.RadioSelect,
+        label=_("Format"),
+        choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")],
+        initial="csv",
+        widget=forms.RadioSelect,
     )
 
 
 class ListAddForm(forms.Form):
     references = forms.CharField(
-        label=_("Emails or lead ids"), max_length=200_000,
+        label=_("Emails or lead ids"),
+        max_length=200_000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ann@example.com, 1234"}),
         help_text=_("Separated by spaces, commas or new lines."),
     )
@@ -101,12 +108,22 @@ def _preview(request: HttpRequest, *, segment: Segment, definition: dict) -> dic
         return {"errors": exc.message_dict}
 
 
-def _builder_context(request: HttpRequest, *, segment: Segment, form: SegmentForm, definition: dict,
-                     errors: dict, preview: dict | None = None) -> dict:
+def _builder_context(
+    request: HttpRequest,
+    *,
+    segment: Segment,
+    form: SegmentForm,
+    definition: dict,
+    errors: dict,
+    preview: dict | None = None,
+) -> dict:
     return {
-        "segment": segment, "form": form,
+        "segment": segment,
+        "form": form,
         "tree": builder_nodes(definition=definition, errors=errors, options=builder_options(segment=segment)),
-        "errors": errors, "preview_limit": PREVIEW_LIMIT, "preview": preview,
+        "errors": errors,
+        "preview_limit": PREVIEW_LIMIT,
+        "preview": preview,
     }
 
 
@@ -118,21 +135,27 @@ def _builder(request: HttpRequest, segment: Segment) -> HttpResponse:
         form = SegmentForm(instance=segment)
         definition = segment.definition or {"match": "all", "conditions": []}
         preview = _preview(request, segment=segment, definition=definition) if segment.pk else None
-        return render(request, "leads/nurture/segment_builder.html",
-                      _builder_context(request, segment=segment, form=form, definition=definition, errors={},
-                                       preview=preview))
+        return render(
+            request,
+            "leads/nurture/segment_builder.html",
+            _builder_context(request, segment=segment, form=form, definition=definition, errors={}, preview=preview),
+        )
     definition = builder_parse(data=request.POST)
     action = request.POST.get("action", "save")
     form = SegmentForm(request.POST, instance=segment)
     if action != "save":
         # Add or remove a row, or the field changed: show the tree again, unsaved and unjudged.
         definition = builder_apply(definition=definition, action=action)
-        form = SegmentForm(request.POST, instance=segment) if request.POST.get("name") else SegmentForm(instance=segment)
+        form = (
+            SegmentForm(request.POST, instance=segment) if request.POST.get("name") else SegmentForm(instance=segment)
+        )
         if request.htmx:
             context = _builder_context(request, segment=segment, form=form, definition=definition, errors={})
             return render(request, "leads/nurture/segment_builder_tree.html", context)
         preview = _preview(request, segment=segment, definition=definition)
-        context = _builder_context(request, segment=segment, form=form, definition=definition, errors={}, preview=preview)
+        context = _builder_context(
+            request, segment=segment, form=form, definition=definition, errors={}, preview=preview
+        )
         return render(request, "leads/nurture/segment_builder.html", context)
     errors: dict = {}
     try:
@@ -144,8 +167,12 @@ def _builder(request: HttpRequest, segment: Segment) -> HttpResponse:
         segment_save(segment=segment, definition=cleaned, by=request.user)
         messages.success(request, _("Segment saved.") if not creating else _("Segment created."))
         return redirect("leads:segment_detail", pk=segment.pk)
-    return render(request, "leads/nurture/segment_builder.html",
-                  _builder_context(request, segment=segment, form=form, definition=definition, errors=errors), status=400)
+    return render(
+        request,
+        "leads/nurture/segment_builder.html",
+        _builder_context(request, segment=segment, form=form, definition=definition, errors=errors),
+        status=400,
+    )
 
 
 def _list_form(request: HttpRequest, segment: Segment) -> HttpResponse:
@@ -154,8 +181,12 @@ def _list_form(request: HttpRequest, segment: Segment) -> HttpResponse:
         segment = segment_save(segment=form.save(commit=False), by=request.user)
         messages.success(request, _("List saved."))
         return redirect("leads:segment_detail", pk=segment.pk)
-    return render(request, "leads/nurture/segment_list_form.html", {"segment": segment, "form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "leads/nurture/segment_list_form.html",
+        {"segment": segment, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -190,8 +221,14 @@ def _definition_from(request: HttpRequest):
 
 def _lead_row(lead) -> dict:
     return {
-        "id": lead.pk, "name": str(lead), "email": lead.email, "company": lead.company, "status": lead.status,
-        "score": lead.score, "grade": lead.grade, "owner": lead.owner.username if lead.owner_id else None,
+        "id": lead.pk,
+        "name": str(lead),
+        "email": lead.email,
+        "company": lead.company,
+        "status": lead.status,
+        "score": lead.score,
+        "grade": lead.grade,
+        "owner": lead.owner.username if lead.owner_id else None,
         "url": lead.get_absolute_url(),
     }
 
@@ -228,8 +265,12 @@ def _members_page(request: HttpRequest, segment: Segment, *, add_form: ListAddFo
     """A static list's page: its members, paginated, and the form that adds more."""
     members = segment_members(user=request.user, segment=segment)
     page = FastCountPaginator(members, MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "leads/nurture/segment_members.html",
-                  {"segment": segment, "page": page, "add_form": add_form}, status=status)
+    return render(
+        request,
+        "leads/nurture/segment_members.html",
+        {"segment": segment, "page": page, "add_form": add_form},
+        status=status,
+    )
 
 
 @login_required
@@ -245,9 +286,17 @@ def segment_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         leads = segment_preview(user=request.user, segment=segment)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    return render(request, "leads/nurture/segment_detail.html",
-                  {"segment": segment, "count": count, "leads": leads, "error": error,
-                   "sequences": segment.entry_sequences.order_by("name")})
+    return render(
+        request,
+        "leads/nurture/segment_detail.html",
+        {
+            "segment": segment,
+            "count": count,
+            "leads": leads,
+            "error": error,
+            "sequences": segment.entry_sequences.order_by("name"),
+        },
+    )
 
 
 @login_required
@@ -287,11 +336,17 @@ def segment_export_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, " ".join(exc.messages))
         else:
             return leads_export_response(
-                leads=leads, columns=form.cleaned_data["columns"], fmt=form.cleaned_data["format"],
+                leads=leads,
+                columns=form.cleaned_data["columns"],
+                fmt=form.cleaned_data["format"],
                 filename=slugify(segment.name) or f"segment-{segment.pk}",
             )
-    return render(request, "leads/nurture/segment_export.html", {"segment": segment, "form": form, "formats": FORMATS},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "leads/nurture/segment_export.html",
+        {"segment": segment, "form": form, "formats": FORMATS},
+        status=400 if form.errors else 200,
+    )
 
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 200, 30
@@ -310,10 +365,16 @@ def _chart(snapshots) -> dict:
         for i, size in enumerate(sizes)
     ]
     return {
-        "width": CHART_WIDTH, "height": CHART_HEIGHT, "pad": CHART_PAD, "top": top,
-        "points": " ".join(f"{x},{y}" for x, y in points), "dots": points,
-        "baseline": CHART_HEIGHT - CHART_PAD, "right": CHART_WIDTH - CHART_PAD,
-        "first": snapshots[0].taken_at, "last": snapshots[-1].taken_at,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "pad": CHART_PAD,
+        "top": top,
+        "points": " ".join(f"{x},{y}" for x, y in points),
+        "dots": points,
+        "baseline": CHART_HEIGHT - CHART_PAD,
+        "right": CHART_WIDTH - CHART_PAD,
+        "first": snapshots[0].taken_at,
+        "last": snapshots[-1].taken_at,
     }
 
 
@@ -323,8 +384,11 @@ def segment_stats_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_nurturer(request)
     segment = _segment_or_404(pk)
     snapshots = segment_snapshots(segment=segment)
-    return render(request, "leads/nurture/segment_stats.html",
-                  {"segment": segment, "snapshots": list(reversed(snapshots)), "chart": _chart(snapshots)})
+    return render(
+        request,
+        "leads/nurture/segment_stats.html",
+        {"segment": segment, "snapshots": list(reversed(snapshots)), "chart": _chart(snapshots)},
+    )
 
 
 # --- Static list members ----------------------------------------------------------------------------
@@ -362,8 +426,9 @@ def list_members_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _back(request: HttpRequest, query: str) -> HttpResponse:
     target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                   require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     url = reverse("leads:list")
     return redirect(f"{url}?{query}" if query else url)
@@ -395,6 +460,9 @@ def list_add_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, NO_LEADS_CHOSEN)
         return _back(request, query)
     added = list_add_leads(segment=segment, lead_ids=leads, by=request.user)
-    messages.success(request, ngettext("%(n)s lead added to %(name)s.", "%(n)s leads added to %(name)s.", added)
-                     % {"n": added, "name": segment.name})
+    messages.success(
+        request,
+        ngettext("%(n)s lead added to %(name)s.", "%(n)s leads added to %(name)s.", added)
+        % {"n": added, "name": segment.name},
+    )
     return _back(request, query)

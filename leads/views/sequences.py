@@ -1,6 +1,7 @@
 """Sequence pages for marketers and managers (reps get 403): the list, the editor with its steps,
 a preview and test send, the enrollments, the statistics; and the lead page's enroll button
 (a rep may enroll a lead they can see). Thin: forms validate, services in leads/nurturing write."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -56,17 +57,24 @@ def sequence_list_view(request: HttpRequest) -> HttpResponse:
     sequences = list(Sequence.objects.order_by("name"))
     # Counted per sequence in two grouped queries (joining both would multiply the rows).
     enrolled = {
-        row["sequence_id"]: row for row in Enrollment.objects.order_by().values("sequence_id").annotate(
-            enrolled=Count("pk"), active=Count("pk", filter=Q(status=Enrollment.Status.ACTIVE))
-        )
+        row["sequence_id"]: row
+        for row in Enrollment.objects.order_by()
+        .values("sequence_id")
+        .annotate(enrolled=Count("pk"), active=Count("pk", filter=Q(status=Enrollment.Status.ACTIVE)))
     }
-    steps = dict(SequenceStep.objects.order_by().values("sequence_id").annotate(n=Count("pk")).values_list("sequence_id", "n"))
+    steps = dict(
+        SequenceStep.objects.order_by().values("sequence_id").annotate(n=Count("pk")).values_list("sequence_id", "n")
+    )
     for sequence in sequences:
         counts = enrolled.get(sequence.pk, {})
         sequence.enrolled, sequence.active = counts.get("enrolled", 0), counts.get("active", 0)
         sequence.step_count = steps.get(sequence.pk, 0)
-    return render(request, "leads/nurture/sequence_list.html", {"sequences": sequences, "form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "leads/nurture/sequence_list.html",
+        {"sequences": sequences, "form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -81,19 +89,24 @@ def sequence_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.save()
             messages.success(request, _("Sequence saved."))
             return redirect("leads:sequence_detail", pk=sequence.pk)
-    return _editor(request, sequence, form=form, step_form=StepForm(sequence=sequence), status=400 if form.errors else 200)
+    return _editor(
+        request, sequence, form=form, step_form=StepForm(sequence=sequence), status=400 if form.errors else 200
+    )
 
 
 def _editor(request, sequence, *, form, step_form, status=200, step_error=""):
     steps = list(sequence.steps.select_related("branch_target").order_by("position", "id"))
     waiting = dict(
-        Enrollment.objects.filter(sequence=sequence, status=Enrollment.Status.ACTIVE).order_by()
-        .values_list("step_id").annotate(n=Count("pk"))
+        Enrollment.objects.filter(sequence=sequence, status=Enrollment.Status.ACTIVE)
+        .order_by()
+        .values_list("step_id")
+        .annotate(n=Count("pk"))
     )
     for step in steps:
         step.waiting = waiting.get(step.pk, 0)
     return render(
-        request, "leads/nurture/sequence_detail.html",
+        request,
+        "leads/nurture/sequence_detail.html",
         {"sequence": sequence, "form": form, "step_form": step_form, "steps": steps, "step_error": step_error},
         status=status,
     )
@@ -126,7 +139,9 @@ def step_edit_view(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
         messages.success(request, _("Step saved."))
         return redirect(reverse("leads:sequence_detail", args=[sequence.pk]) + "#steps")
     return render(
-        request, "leads/nurture/sequence_step_form.html", {"sequence": sequence, "step": step, "form": form},
+        request,
+        "leads/nurture/sequence_step_form.html",
+        {"sequence": sequence, "step": step, "form": form},
         status=400 if form.errors else 200,
     )
 
@@ -143,8 +158,12 @@ def step_move_view(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
         # Refused (a branch would jump back): the steps table says why, in place (htmx selects #steps).
         sequence = _sequence_or_404(pk)
         return _editor(
-            request, sequence, form=SequenceForm(instance=sequence), step_form=StepForm(sequence=sequence),
-            status=200 if request.htmx else 400, step_error=" ".join(exc.messages),
+            request,
+            sequence,
+            form=SequenceForm(instance=sequence),
+            step_form=StepForm(sequence=sequence),
+            status=200 if request.htmx else 400,
+            step_error=" ".join(exc.messages),
         )
     return redirect(reverse("leads:sequence_detail", args=[pk]) + "#steps")
 
@@ -174,8 +193,17 @@ def step_preview_view(request: HttpRequest, pk: int, step_id: int) -> HttpRespon
     if data is not None and pick.is_valid():
         lead = pick.cleaned_data["lead"]
         try:
-            built = email_build(sequence=sequence, step=step, lead=lead, enrollment_id=None, to_email=request.user.email or "preview@example.com", tracked=False)
-            context.update(lead=lead, subject=built.subject, text=built.message.body, html=built.message.alternatives[0][0])
+            built = email_build(
+                sequence=sequence,
+                step=step,
+                lead=lead,
+                enrollment_id=None,
+                to_email=request.user.email or "preview@example.com",
+                tracked=False,
+            )
+            context.update(
+                lead=lead, subject=built.subject, text=built.message.body, html=built.message.alternatives[0][0]
+            )
             if request.method == "POST":
                 email_test_send(step=step, lead=lead, to_email=request.user.email)
                 messages.success(request, _("Test email sent to %(email)s.") % {"email": request.user.email})
@@ -208,13 +236,15 @@ def sequence_enrollments_view(request: HttpRequest, pk: int) -> HttpResponse:
     # The one visibility rule, as for every list of leads (marketers and managers see all today).
     enrollments = (
         Enrollment.objects.filter(visible_exists(request.user), sequence=sequence)
-        .select_related("lead", "step").order_by("next_run_at", "-id")
+        .select_related("lead", "step")
+        .order_by("next_run_at", "-id")
     )
     if state in Enrollment.Status.values:
         enrollments = enrollments.filter(status=state)
     page = FastCountPaginator(enrollments, ENROLLMENT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "leads/nurture/sequence_enrollments.html",
+        request,
+        "leads/nurture/sequence_enrollments.html",
         {"sequence": sequence, "page": page, "pick": pick, "state": state, "states": Enrollment.Status.choices},
         status=status,
     )
@@ -238,7 +268,8 @@ def sequence_stats_view(request: HttpRequest, pk: int) -> HttpResponse:
     sequence = _sequence_or_404(pk)
     stats = sequence_stats(sequence=sequence)
     return render(
-        request, "leads/nurture/sequence_stats.html",
+        request,
+        "leads/nurture/sequence_stats.html",
         {"sequence": sequence, "stats": stats, "chart": bar_chart(bars=stats.funnel)},
     )
 
@@ -253,7 +284,9 @@ def nurture_enroll_lead_view(request: HttpRequest) -> HttpResponse:
     if lead is None:
         raise PermissionDenied
     target = request.POST.get("next") or lead.get_absolute_url()
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = lead.get_absolute_url()
     sequence = Sequence.objects.filter(pk=sequence_pk, is_active=True).first() if sequence_pk else None
     if sequence is None:

@@ -1,4 +1,5 @@
 """Public tracking endpoints: POST /t/<key>/collect (track.js) and GET /t/<key>/pixel.gif (no JS)."""
+
 import base64
 
 from django.conf import settings
@@ -130,8 +131,11 @@ def tracking_pixel_view(request: HttpRequest, key: str) -> HttpResponse:
         visitor_key = cookie if visitor_key_valid(visitor_key=cookie) else visitor_key_new()
         new_cookie = visitor_key
     data = {
-        "url": params.get("u") or request.headers.get("Referer", ""), "referrer": params.get("r", ""),
-        "title": params.get("t", ""), "visitor": visitor_key, "consent": params.get("c", ""),
+        "url": params.get("u") or request.headers.get("Referer", ""),
+        "referrer": params.get("r", ""),
+        "title": params.get("t", ""),
+        "visitor": visitor_key,
+        "consent": params.get("c", ""),
     }
     refused = _record(request, site, data)
     if refused is not None:
@@ -142,7 +146,11 @@ def tracking_pixel_view(request: HttpRequest, key: str) -> HttpResponse:
         # Cross-site images carry cookies only with SameSite=None, which browsers accept only with Secure.
         secure = request.is_secure()
         response.set_cookie(
-            VISITOR_COOKIE, new_cookie, max_age=VISITOR_COOKIE_MAX_AGE, secure=secure, httponly=True,
+            VISITOR_COOKIE,
+            new_cookie,
+            max_age=VISITOR_COOKIE_MAX_AGE,
+            secure=secure,
+            httponly=True,
             samesite="None" if secure else "Lax",
         )
     return response

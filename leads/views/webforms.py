@@ -1,4 +1,5 @@
 """The web forms page for managers: each form's counts, and the held submissions to release."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError

@@ -1,5 +1,6 @@
 """The outbound webhooks pages for managers: subscriptions, the secret shown once, each
 subscription's delivery log with a resend button."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,7 +25,8 @@ class SubscriptionForm(forms.Form):
     url = forms.URLField(label=_("Receiver URL"), max_length=500, assume_scheme="https")
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     events = forms.MultipleChoiceField(
-        label=_("Events"), widget=forms.CheckboxSelectMultiple,
+        label=_("Events"),
+        widget=forms.CheckboxSelectMultiple,
         choices=[(name, f"{name}: {text}") for name, text in EVENT_DESCRIPTIONS.items()],
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
@@ -54,7 +56,9 @@ def webhook_list_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         subscription = _save(form, lambda **data: services.subscription_create(by=request.user, **data))
         if subscription is not None:
-            return render(request, "leads/webhooks/secret.html", {"subscription": subscription, "secret": subscription.secret})
+            return render(
+                request, "leads/webhooks/secret.html", {"subscription": subscription, "secret": subscription.secret}
+            )
     return render(request, "leads/webhooks/list.html", {"subscriptions": subscription_list(), "form": form})
 
 

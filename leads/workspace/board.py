@@ -6,6 +6,7 @@ into one column per open status. Each column is LIMITed (`COLUMN_CAP` cards, `MO
 number of queries with ten leads or a million. Moving a card goes through the lead page's
 status change (leads.views.lead_page), i.e. `services.lead_update`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,8 +26,22 @@ DEFAULT_ORDERING = ("-score", "-id")
 # What a card shows (and the orderings read): loading whole rows cost more CPU than the page
 # itself (django-countries' descriptor alone ~0.5 ms a row).
 CARD_FIELDS = (
-    "first_name", "last_name", "email", "phone", "company", "grade", "status", "score", "owner__username",
-    "sla_due_at", "first_contacted_at", "created_at", "updated_at", "last_activity_at", "probability", "time_zone",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "grade",
+    "status",
+    "score",
+    "owner__username",
+    "sla_due_at",
+    "first_contacted_at",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+    "probability",
+    "time_zone",
 )
 
 
@@ -50,13 +65,13 @@ class BoardColumn:
 
     @property
     def can_show_more(self) -> bool:
-        """"Show more" raises the cap once; past it, the list (filtered by the column) shows them all."""
+        """ "Show more" raises the cap once; past it, the list (filtered by the column) shows them all."""
         return self.cap < MORE_CAP
 
 
-
-def board_columns(*, queryset: QuerySet[Lead], statuses: list[str] | None = None, more: str = "",
-                  ordered: bool = False) -> list[BoardColumn]:
+def board_columns(
+    *, queryset: QuerySet[Lead], statuses: list[str] | None = None, more: str = "", ordered: bool = False
+) -> list[BoardColumn]:
     """One column per board status (or the chosen ones), each its first cards in the list's order
     (`ordered`: the FilterSet ordered it; else best score first) and its capped count: a query per
     column and one for the counts."""
@@ -68,11 +83,20 @@ def board_columns(*, queryset: QuerySet[Lead], statuses: list[str] | None = None
         cap = MORE_CAP if more == status else COLUMN_CAP
         previous = shown[index - 1] if index else ""
         following = shown[index + 1] if index + 1 < len(shown) else ""
-        columns.append(BoardColumn(
-            status=status, label=labels[status], cap=cap,
-            leads=list(base.filter(status=status).select_related(None).select_related("owner").only(*CARD_FIELDS)[:cap]),
-            previous=previous, next=following, previous_label=labels.get(previous, ""), next_label=labels.get(following, ""),
-        ))
+        columns.append(
+            BoardColumn(
+                status=status,
+                label=labels[status],
+                cap=cap,
+                leads=list(
+                    base.filter(status=status).select_related(None).select_related("owner").only(*CARD_FIELDS)[:cap]
+                ),
+                previous=previous,
+                next=following,
+                previous_label=labels.get(previous, ""),
+                next_label=labels.get(following, ""),
+            )
+        )
     cards_prepare(columns)
     counts = capped_counts({column.status: queryset.filter(status=column.status) for column in columns}, cap=COUNT_CAP)
     for column in columns:
@@ -96,11 +120,17 @@ def cards_prepare(columns: list[BoardColumn]) -> None:
         column.cards = []
         for lead in column.leads:
             name = str(lead)
-            column.cards.append({
-                "pk": lead.pk, "name": name, "company": lead.company, "grade": lead.grade,
-                "owner": lead.owner.username if lead.owner_id else "",
-                "sla_due_at": None if lead.first_contacted_at else lead.sla_due_at,
-                "url": detail.replace(str(_PK), str(lead.pk)), "move_url": move.replace(str(_PK), str(lead.pk)),
-                "previous_label": move_label % {"lead": name, "status": column.previous_label},
-                "next_label": move_label % {"lead": name, "status": column.next_label},
-            })
+            column.cards.append(
+                {
+                    "pk": lead.pk,
+                    "name": name,
+                    "company": lead.company,
+                    "grade": lead.grade,
+                    "owner": lead.owner.username if lead.owner_id else "",
+                    "sla_due_at": None if lead.first_contacted_at else lead.sla_due_at,
+                    "url": detail.replace(str(_PK), str(lead.pk)),
+                    "move_url": move.replace(str(_PK), str(lead.pk)),
+                    "previous_label": move_label % {"lead": name, "status": column.previous_label},
+                    "next_label": move_label % {"lead": name, "status": column.next_label},
+                }
+            )

@@ -1,6 +1,7 @@
 """Counts and visibility the rep's pages share: capped counts (exact up to a limit, then "1,000+"),
 several in one statement, the lead list's tabs by status, and EXISTS(the row's lead is visible).
 Every lead query starts from visible_to(user); each read is a fixed number of queries."""
+
 from __future__ import annotations
 
 from django.db import connections
@@ -37,8 +38,12 @@ def capped_counts(querysets: dict[str, QuerySet], *, cap: int = COUNT_CAP) -> di
 
 
 def status_counts(
-    *, queryset: QuerySet[Lead], parts: list[QuerySet[Lead]] | None = None, cap: int = COUNT_CAP,
-    status_cap: int = STATUS_COUNT_CAP, each_status: bool = True,
+    *,
+    queryset: QuerySet[Lead],
+    parts: list[QuerySet[Lead]] | None = None,
+    cap: int = COUNT_CAP,
+    status_cap: int = STATUS_COUNT_CAP,
+    each_status: bool = True,
 ) -> dict[str, tuple[int, bool]]:
     """How many leads of `queryset` have each status, plus "all", in ONE statement, fast at a
     million leads: (count, is_exact), shown as "12" or "1,000+".

@@ -5,6 +5,7 @@ Each leaves a timeline entry through `leads.events`, so a call logged by the lea
 counts as first contact for the SLA exactly as distribution counts it (see
 leads/distribution/sla.py: lead_first_contact).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -52,8 +53,14 @@ def _clean_text(field: str, value: str, errors: dict) -> str:
 
 @transaction.atomic
 def task_create(
-    *, lead: Lead, title: str, due_at: datetime | None, assigned_to: User | None, by: User | None,
-    notes: str = "", source: str = Task.Source.MANUAL,
+    *,
+    lead: Lead,
+    title: str,
+    due_at: datetime | None,
+    assigned_to: User | None,
+    by: User | None,
+    notes: str = "",
+    source: str = Task.Source.MANUAL,
 ) -> Task:
     """Add a task on a lead for someone, with a timeline entry and a notification to the assignee."""
     errors: dict[str, list[str]] = {}
@@ -66,15 +73,29 @@ def task_create(
     if errors:
         raise ValidationError(errors)
     task = Task.objects.create(
-        lead=lead, title=title, notes=notes, due_at=due_at, assigned_to=assigned_to, created_by=by, source=source,
+        lead=lead,
+        title=title,
+        notes=notes,
+        due_at=due_at,
+        assigned_to=assigned_to,
+        created_by=by,
+        source=source,
     )
     events.task_recorded(
-        lead=lead, by=by, task_id=task.pk, title=title, action="created", due_at=due_at, assigned_to=assigned_to,
+        lead=lead,
+        by=by,
+        task_id=task.pk,
+        title=title,
+        action="created",
+        due_at=due_at,
+        assigned_to=assigned_to,
         source=source,
     )
     if assigned_to is not None and (by is None or assigned_to.pk != by.pk):
         Notification.objects.create(
-            user=assigned_to, kind=Notification.Kind.TASK, lead=lead,
+            user=assigned_to,
+            kind=Notification.Kind.TASK,
+            lead=lead,
             message=NOTIFY_TASK.format(lead=lead, title=title)[:300],
         )
     return task
@@ -84,36 +105,57 @@ def task_from_form(*, lead: Lead, data: dict, by: User, owner: User | None) -> T
     """A task from the task form's cleaned data (lead page, customer page): for the chosen user, else
     `owner` (the lead's or the customer's), else whoever adds it."""
     return task_create(
-        lead=lead, title=data["title"], due_at=data["due_at"], notes=data["notes"], by=by,
+        lead=lead,
+        title=data["title"],
+        due_at=data["due_at"],
+        notes=data["notes"],
+        by=by,
         assigned_to=data["assigned_to"] or owner or by,
     )
 
 
 def tasks_create_for_owners(
-    *, lead_ids: list[int], title: str, due_at: datetime | None, by: User | None, source: str = Task.Source.AUTOMATION,
+    *,
+    lead_ids: list[int],
+    title: str,
+    due_at: datetime | None,
+    by: User | None,
+    source: str = Task.Source.AUTOMATION,
 ) -> dict[int, tuple[int, str | None]]:
     """One task per lead for its owner (unowned leads: for nobody), set-based: one insert of the
     tasks, one of their timeline entries, one of the owners' notifications. Returns {lead: (task, owner)}."""
     leads = list(
-        Lead.objects.filter(pk__in=lead_ids).select_related("owner")
-        .only("id", "first_name", "last_name", "email", "phone", "owner__id", "owner__username").order_by("pk")
+        Lead.objects.filter(pk__in=lead_ids)
+        .select_related("owner")
+        .only("id", "first_name", "last_name", "email", "phone", "owner__id", "owner__username")
+        .order_by("pk")
     )
-    tasks = Task.objects.bulk_create([
-        Task(lead=lead, title=title, due_at=due_at, assigned_to_id=lead.owner_id, created_by=by, source=source)
-        for lead in leads
-    ])
+    tasks = Task.objects.bulk_create(
+        [
+            Task(lead=lead, title=title, due_at=due_at, assigned_to_id=lead.owner_id, created_by=by, source=source)
+            for lead in leads
+        ]
+    )
     owners = {lead.pk: lead.owner.username if lead.owner_id else None for lead in leads}
     events.tasks_recorded(
-        rows=[(task.lead_id, task.pk, owners[task.lead_id]) for task in tasks], title=title, due_at=due_at,
-        source=source, by=by,
+        rows=[(task.lead_id, task.pk, owners[task.lead_id]) for task in tasks],
+        title=title,
+        due_at=due_at,
+        source=source,
+        by=by,
     )
-    Notification.objects.bulk_create([
-        Notification(
-            user_id=lead.owner_id, kind=Notification.Kind.TASK, lead=lead,
-            message=NOTIFY_TASK.format(lead=lead, title=title)[:300],
-        )
-        for lead in leads if lead.owner_id and (by is None or lead.owner_id != by.pk)
-    ])
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=lead.owner_id,
+                kind=Notification.Kind.TASK,
+                lead=lead,
+                message=NOTIFY_TASK.format(lead=lead, title=title)[:300],
+            )
+            for lead in leads
+            if lead.owner_id and (by is None or lead.owner_id != by.pk)
+        ]
+    )
     return {task.lead_id: (task.pk, owners[task.lead_id]) for task in tasks}
 
 
@@ -131,7 +173,13 @@ def task_complete(*, task: Task, by: User | None) -> Task:
 
 @transaction.atomic
 def call_log(
-    *, lead: Lead, by: User | None, outcome: str, notes: str = "", direction: str = "out", duration: int | None = None,
+    *,
+    lead: Lead,
+    by: User | None,
+    outcome: str,
+    notes: str = "",
+    direction: str = "out",
+    duration: int | None = None,
 ) -> Interaction:
     """Log a phone call on the timeline; the owner's first logged call is the lead's first contact."""
     errors: dict[str, list[str]] = {}
@@ -150,7 +198,13 @@ def call_log(
         raise ValidationError(errors)
     label = dict(CALL_OUTCOMES).get(outcome) or outcome.replace("_", " ").capitalize()
     return events.call_logged(
-        lead=lead, by=by, direction=direction, outcome=outcome, label=label, notes=notes, duration=duration,
+        lead=lead,
+        by=by,
+        direction=direction,
+        outcome=outcome,
+        label=label,
+        notes=notes,
+        duration=duration,
     )
 
 
@@ -165,7 +219,9 @@ def lead_reassign(*, lead: Lead, owner: User, by: User) -> Lead:
     lead = lead_update(lead=lead, data={"owner": owner, "assigned_at": timezone.now(), "sla_due_at": None}, by=by)
     if owner.pk != by.pk:
         note = Notification.objects.create(
-            user=owner, kind=Notification.Kind.ASSIGNED, lead=lead,
+            user=owner,
+            kind=Notification.Kind.ASSIGNED,
+            lead=lead,
             message=NOTIFY_REASSIGNED.format(by=by.get_username(), lead=lead)[:300],
         )
         jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])

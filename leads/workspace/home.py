@@ -1,5 +1,6 @@
 """The reads behind "My work": the queue, today's tasks, recent activity, notifications and the
 figures at a glance, each a fixed number of queries whatever the data."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,10 +43,13 @@ def home_queue(*, user, now: datetime) -> QuerySet[Lead]:
     uncontacted = Q(first_contacted_at__isnull=True)
     due_lead_ids = _open_tasks(user).filter(due_at__lt=end_of_today(now=now)).values("lead_id")
     return (
-        visible_to(user).filter(owner_id=user.pk, status__in=OPEN_STATUSES)
+        visible_to(user)
+        .filter(owner_id=user.pk, status__in=OPEN_STATUSES)
         .filter(uncontacted | Q(pk__in=due_lead_ids))
         .annotate(
-            sla_overdue=Case(When(uncontacted & Q(sla_due_at__lt=now), then=Value(0)), default=Value(1), output_field=IntegerField()),
+            sla_overdue=Case(
+                When(uncontacted & Q(sla_due_at__lt=now), then=Value(0)), default=Value(1), output_field=IntegerField()
+            ),
             deadline=Case(When(uncontacted, then=F("sla_due_at")), default=_next_task_at(user, end_of_today(now=now))),
         )
         .select_related("team")
@@ -62,8 +66,11 @@ def _next_task_at(user, before: datetime):
 def home_tasks(*, user, now: datetime) -> QuerySet[Task]:
     """The user's open tasks due today or overdue, on leads they can see, the oldest due first."""
     return (
-        _open_tasks(user).filter(due_at__lt=end_of_today(now=now)).filter(visible_exists(user))
-        .select_related("lead").order_by("due_at", "id")
+        _open_tasks(user)
+        .filter(due_at__lt=end_of_today(now=now))
+        .filter(visible_exists(user))
+        .select_related("lead")
+        .order_by("due_at", "id")
     )
 
 
@@ -74,7 +81,10 @@ def home_recent(*, user, limit: int = RECENT_LIMIT) -> list[Interaction]:
     if not connections[recent.db].features.supports_slicing_ordering_in_compound:  # SQLite (`make run`)
         return list(recent.filter(kind__in=RECENT_KINDS)[:limit])
     newest = [
-        Interaction.objects.filter(kind=kind).filter(visible_exists(user)).order_by("-occurred_at", "-id").values("pk")[:limit]
+        Interaction.objects.filter(kind=kind)
+        .filter(visible_exists(user))
+        .order_by("-occurred_at", "-id")
+        .values("pk")[:limit]
         for kind in RECENT_KINDS
     ]
     return list(recent.filter(pk__in=newest[0].union(*newest[1:], all=True))[:limit])
@@ -100,12 +110,14 @@ def home_counts(*, user, now: datetime) -> HomeCounts:
     tomorrow = end_of_today(now=now)
     mine = visible_to(user).filter(owner_id=user.pk, status__in=OPEN_STATUSES)
     tasks = _open_tasks(user).filter(visible_exists(user))
-    counts = capped_counts({
-        "queue": home_queue(user=user, now=now),
-        "sla_overdue": mine.filter(first_contacted_at__isnull=True, sla_due_at__lt=now),
-        "tasks_today": tasks.filter(due_at__gte=now, due_at__lt=tomorrow),
-        "tasks_overdue": tasks.filter(due_at__lt=now),
-    })
+    counts = capped_counts(
+        {
+            "queue": home_queue(user=user, now=now),
+            "sla_overdue": mine.filter(first_contacted_at__isnull=True, sla_due_at__lt=now),
+            "tasks_today": tasks.filter(due_at__gte=now, due_at__lt=tomorrow),
+            "tasks_overdue": tasks.filter(due_at__lt=now),
+        }
+    )
     return HomeCounts(**counts)
 
 

@@ -1,4 +1,5 @@
 """In-app notifications: the unread count every page shows, the list, marking them read."""
+
 from datetime import datetime
 
 from django.conf import settings
@@ -18,8 +19,11 @@ from ..roles import MARKETERS, SALES_MANAGERS, SALES_REPS
 def _unread_count():
     return Coalesce(
         Subquery(
-            Notification.objects.filter(user_id=OuterRef("pk"), read_at__isnull=True).order_by()
-            .values("user_id").annotate(n=Count("pk")).values("n")[:1],
+            Notification.objects.filter(user_id=OuterRef("pk"), read_at__isnull=True)
+            .order_by()
+            .values("user_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1],
             output_field=IntegerField(),
         ),
         Value(0),
@@ -40,8 +44,10 @@ class NotificationCountBackend(ModelBackend):
         try:
             # The roles too, for the nav (which entries a user sees) without a query of its own.
             user = user_model._default_manager.annotate(
-                unread_notifications=_unread_count(), is_sales_rep=in_role(SALES_REPS),
-                is_sales_manager=in_role(SALES_MANAGERS), is_marketer=in_role(MARKETERS),
+                unread_notifications=_unread_count(),
+                is_sales_rep=in_role(SALES_REPS),
+                is_sales_manager=in_role(SALES_MANAGERS),
+                is_marketer=in_role(MARKETERS),
             ).get(pk=user_id)
         except user_model.DoesNotExist:
             return None
@@ -71,12 +77,20 @@ def notification_email(*, notification_id: int) -> bool:
     # second run at the same time skips it, a later one finds it sent. A failed send rolls back.
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("user")
-            .filter(pk=notification_id, emailed_at__isnull=True).first()
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .filter(pk=notification_id, emailed_at__isnull=True)
+            .first()
         )
         if notification is None or not notification.user.email:
             return False
-        link = f"{settings.PUBLIC_BASE_URL}/leads/{notification.lead_id}" if notification.lead_id else settings.PUBLIC_BASE_URL
-        send_mail(f"[LeadCRM] {notification.message}", f"{notification.message}\n\n{link}\n", None, [notification.user.email])
+        link = (
+            f"{settings.PUBLIC_BASE_URL}/leads/{notification.lead_id}"
+            if notification.lead_id
+            else settings.PUBLIC_BASE_URL
+        )
+        send_mail(
+            f"[LeadCRM] {notification.message}", f"{notification.message}\n\n{link}\n", None, [notification.user.email]
+        )
         Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
     return True

@@ -1,4 +1,5 @@
 """The lead list's columns and the user's time zone: their preferences (one row each)."""
+
 from __future__ import annotations
 
 import zoneinfo

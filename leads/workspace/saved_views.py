@@ -1,5 +1,6 @@
 """Saved views of the lead list: the built-in ones everyone is offered, a user's own, and those a
 manager shares with everyone."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ class BuiltInView:
 def builtin_views(*, user) -> list[BuiltInView]:
     """The views everyone is offered: "My hot leads" (own grade A/B, best score first) and "Callable now"."""
     return [
-        BuiltInView(name=_("My hot leads"), query=urlencode({"owner": user.username, "grade": "A,B", "ordering": "-score"})),
+        BuiltInView(
+            name=_("My hot leads"), query=urlencode({"owner": user.username, "grade": "A,B", "ordering": "-score"})
+        ),
         BuiltInView(name=_("Callable now"), query=urlencode({"callable_now": "true", "ordering": "-score"})),
     ]
 
@@ -42,7 +45,9 @@ def builtin_views(*, user) -> list[BuiltInView]:
 def saved_views_for(*, user) -> list[SavedView]:
     """The user's own views and everyone's shared ones (one query)."""
     return list(
-        SavedView.objects.filter(Q(user_id=user.pk) | Q(is_shared=True)).order_by("position", "name", "id")[:SAVED_VIEW_LIMIT]
+        SavedView.objects.filter(Q(user_id=user.pk) | Q(is_shared=True)).order_by("position", "name", "id")[
+            :SAVED_VIEW_LIMIT
+        ]
     )
 
 

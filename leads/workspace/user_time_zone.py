@@ -3,6 +3,7 @@
 The zone is read once, at login, and kept in the session: the middleware then activates it on
 every request without a query (the preferences page updates the session when it changes).
 """
+
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -12,7 +13,6 @@ from ..common.timezones import zone_or_none
 from ..models import UserPreference
 
 SESSION_KEY = "leadcrm_time_zone"
-
 
 
 def user_time_zone_name(*, user) -> str:

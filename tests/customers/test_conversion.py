@@ -1,4 +1,5 @@
 """Converting leads into customers (customers/services.py lead_convert, the API, bulk, the lead page)."""
+
 import threading
 
 import pytest
@@ -31,9 +32,17 @@ pytestmark = pytest.mark.django_db
 
 def _lead(**fields):
     defaults = {
-        "first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical.co.uk", "company": "Analytical Engines",
-        "job_title": "CTO", "phone": "+442079460958", "website": "https://analytical.co.uk", "country": "GB",
-        "city": "London", "industry": "Computing", "attributes": {"plan": "enterprise"},
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@analytical.co.uk",
+        "company": "Analytical Engines",
+        "job_title": "CTO",
+        "phone": "+442079460958",
+        "website": "https://analytical.co.uk",
+        "country": "GB",
+        "city": "London",
+        "industry": "Computing",
+        "attributes": {"plan": "enterprise"},
     }
     if "email" in fields:
         defaults["website"] = ""  # another company: no shared website domain
@@ -46,10 +55,25 @@ def test_a_new_customer_copies_the_leads_fields_and_the_lead_is_converted(rep):
     customer = result.customer
     assert result.outcome == Outcome.CREATED
     assert (customer.name, customer.company, customer.email, customer.phone) == (
-        "Ada Lovelace", "Analytical Engines", "ada@analytical.co.uk", "+442079460958",
+        "Ada Lovelace",
+        "Analytical Engines",
+        "ada@analytical.co.uk",
+        "+442079460958",
     )
-    assert (customer.domain, customer.job_title, customer.website, customer.country.code, customer.city, customer.industry) == (
-        "analytical.co.uk", "CTO", "https://analytical.co.uk", "GB", "London", "Computing",
+    assert (
+        customer.domain,
+        customer.job_title,
+        customer.website,
+        customer.country.code,
+        customer.city,
+        customer.industry,
+    ) == (
+        "analytical.co.uk",
+        "CTO",
+        "https://analytical.co.uk",
+        "GB",
+        "London",
+        "Computing",
     )
     assert customer.attributes == {"plan": "enterprise"}
     assert (customer.owner, customer.converted_by, customer.lead) == (rep, rep, lead)
@@ -107,14 +131,24 @@ def test_create_makes_a_new_customer_despite_a_match(rep):
 
 
 def test_link_joins_the_match_and_fills_only_its_blanks(rep, manager):
-    existing = CustomerFactory(name="Analytical Engines Ltd", email="", phone="", domain="analytical.co.uk", company="AE Ltd",
-                               owner=manager, attributes={"plan": "starter"})
+    existing = CustomerFactory(
+        name="Analytical Engines Ltd",
+        email="",
+        phone="",
+        domain="analytical.co.uk",
+        company="AE Ltd",
+        owner=manager,
+        attributes={"plan": "starter"},
+    )
     lead = _lead(owner=rep)
     result = lead_convert(lead=lead, by=rep, action="link", customer=existing.pk)
     assert result.outcome == Outcome.LINKED and result.customer == existing
     existing.refresh_from_db()
     assert (existing.name, existing.company, existing.email, existing.phone) == (
-        "Analytical Engines Ltd", "AE Ltd", "ada@analytical.co.uk", "+442079460958",
+        "Analytical Engines Ltd",
+        "AE Ltd",
+        "ada@analytical.co.uk",
+        "+442079460958",
     )
     assert existing.attributes == {"plan": "starter"} and existing.lead is None
     lead.refresh_from_db()
@@ -187,6 +221,7 @@ def test_two_people_converting_the_same_lead_at_once_make_one_customer():
 
 # --- The API: POST /api/v1/leads/{id}/convert ---------------------------------------------------
 
+
 def url(lead):
     return f"/api/v1/leads/{lead.pk}/convert"
 
@@ -245,6 +280,7 @@ def test_api_schema_documents_the_convert_action(api_as, manager):
 
 # --- Bulk ------------------------------------------------------------------------------------------
 
+
 def test_bulk_links_a_single_clear_match_creates_otherwise_and_leaves_ambiguous_ones(client, manager):
     one = CustomerFactory(domain="linked-example.org")
     CustomerFactory(domain="ambiguous-example.org")
@@ -253,7 +289,9 @@ def test_bulk_links_a_single_clear_match_creates_otherwise_and_leaves_ambiguous_
     to_link = _lead(email="b@linked-example.org")
     ambiguous = _lead(email="c@ambiguous-example.org")
     client.force_login(manager)
-    response = client.post("/leads/convert", {"ids": [fresh.pk, to_link.pk, ambiguous.pk], "next": "https://evil.example/"})
+    response = client.post(
+        "/leads/convert", {"ids": [fresh.pk, to_link.pk, ambiguous.pk], "next": "https://evil.example/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/"  # never an open redirect
     fresh.refresh_from_db(), to_link.refresh_from_db(), ambiguous.refresh_from_db()
     assert fresh.converted_customer.domain == "fresh-example.org"
@@ -291,6 +329,7 @@ def test_admin_action_converts_the_selected_leads(client, manager):
 
 
 # --- The lead page --------------------------------------------------------------------------------
+
 
 def test_the_lead_page_offers_create_link_cancel_when_a_customer_matches(client, rep):
     existing = CustomerFactory(domain="analytical.co.uk", name="Analytical Engines Group")

@@ -1,6 +1,7 @@
 """Working a customer (issue 19 §3): edit its fields, notes, tasks and calls on its page, written
 through the leads' services on its primary lead so its one merged timeline shows them; reps their
 own customers, marketers read only."""
+
 import pytest
 
 from customers.models import Customer
@@ -22,7 +23,9 @@ def customer(rep, team):
 
 def test_a_rep_adds_a_note_to_their_customer_and_it_is_on_the_one_timeline(client, rep, customer):
     client.force_login(rep)
-    response = client.post(f"/customers/{customer.pk}/notes", {"kind": "note", "subject": "Renewal", "body": "Wants 20 seats"})
+    response = client.post(
+        f"/customers/{customer.pk}/notes", {"kind": "note", "subject": "Renewal", "body": "Wants 20 seats"}
+    )
     assert response.status_code == 302 and response["Location"] == f"/customers/{customer.pk}"
     note = Interaction.objects.get(kind=Interaction.Kind.NOTE)
     assert note.lead_id == customer.lead_id and note.actor == rep and note.body == "Wants 20 seats"
@@ -32,7 +35,9 @@ def test_a_rep_adds_a_note_to_their_customer_and_it_is_on_the_one_timeline(clien
 
 def test_a_task_on_the_customer_goes_to_its_owner_and_can_be_done(client, manager, rep, customer):
     client.force_login(manager)
-    response = client.post(f"/customers/{customer.pk}/tasks", {"title": "Send the contract", "due_at": "2030-01-02T10:00"})
+    response = client.post(
+        f"/customers/{customer.pk}/tasks", {"title": "Send the contract", "due_at": "2030-01-02T10:00"}
+    )
     assert response.status_code == 302
     task = Task.objects.get(title="Send the contract")
     assert task.lead_id == customer.lead_id and task.assigned_to == rep  # the customer's owner
@@ -41,7 +46,9 @@ def test_a_task_on_the_customer_goes_to_its_owner_and_can_be_done(client, manage
     assert client.post(f"/customers/{customer.pk}/tasks/{task.pk}/done").status_code == 302
     task.refresh_from_db()
     assert task.done_at is not None
-    assert Interaction.objects.filter(kind=Interaction.Kind.TASK, data__action="done", lead_id=customer.lead_id).exists()
+    assert Interaction.objects.filter(
+        kind=Interaction.Kind.TASK, data__action="done", lead_id=customer.lead_id
+    ).exists()
 
 
 def test_a_task_of_another_customer_is_a_404(client, rep, customer, team):
@@ -65,12 +72,26 @@ def test_a_call_is_logged_with_the_leads_service_and_checked_like_it(client, rep
 def test_editing_the_fields_normalises_them_and_notes_the_change(client, rep, customer):
     client.force_login(rep)
     assert client.get(f"/customers/{customer.pk}/edit").status_code == 200
-    data = {"name": customer.name, "company": "Analytical Engines", "email": "ADA@Engines.Example", "phone": "+44 20 7946 0958",
-            "job_title": "CTO", "website": "", "country": "GB", "city": "London", "industry": "", "domain": "engines.example"}
+    data = {
+        "name": customer.name,
+        "company": "Analytical Engines",
+        "email": "ADA@Engines.Example",
+        "phone": "+44 20 7946 0958",
+        "job_title": "CTO",
+        "website": "",
+        "country": "GB",
+        "city": "London",
+        "industry": "",
+        "domain": "engines.example",
+    }
     assert client.post(f"/customers/{customer.pk}/edit", data).status_code == 302
     customer.refresh_from_db()
     assert (customer.company, customer.email, customer.phone, customer.job_title) == (
-        "Analytical Engines", "ada@engines.example", "+442079460958", "CTO")
+        "Analytical Engines",
+        "ada@engines.example",
+        "+442079460958",
+        "CTO",
+    )
     entry = Interaction.objects.get(kind=Interaction.Kind.UPDATE, data__customer=customer.pk)
     assert entry.data["fields"]["company"] == {"from": "Engines", "to": "Analytical Engines"}
     response = client.post(f"/customers/{customer.pk}/edit", {**data, "phone": "12"})
@@ -102,8 +123,19 @@ def test_a_customer_without_a_lead_is_edited_but_has_no_timeline_to_write_on(cli
     assert response.status_code == 400 and NO_PRIMARY_LEAD in response.content.decode()
     assert client.post(f"/customers/{bare.pk}/tasks", {"title": "x"}).status_code == 400
     assert client.post(f"/customers/{bare.pk}/calls", {"outcome": "connected"}).status_code == 400
-    data = {"name": "Bare Limited", "company": "", "email": "", "phone": "", "job_title": "", "website": "", "country": "",
-            "city": "", "industry": "", "domain": "", "owner": manager.pk}
+    data = {
+        "name": "Bare Limited",
+        "company": "",
+        "email": "",
+        "phone": "",
+        "job_title": "",
+        "website": "",
+        "country": "",
+        "city": "",
+        "industry": "",
+        "domain": "",
+        "owner": manager.pk,
+    }
     assert client.post(f"/customers/{bare.pk}/edit", data).status_code == 302
     assert Customer.objects.get(pk=bare.pk).name == "Bare Limited"
 

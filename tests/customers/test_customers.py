@@ -1,4 +1,5 @@
 """Customers: the same API shape and visibility as leads; the page shows the lead's history."""
+
 import pytest
 
 from leads.models import Interaction
@@ -35,7 +36,9 @@ def test_search_and_owner_filters(api_as, manager, rep):
 def test_only_managers_edit_customers(api_as, manager, rep):
     customer = CustomerFactory(owner=rep)
     assert api_as(rep).patch(f"{URL}/{customer.id}", {"company": "X"}, format="json").status_code == 403
-    response = api_as(manager).patch(f"{URL}/{customer.id}", {"company": "X", "phone": "+1 212 555 2368"}, format="json")
+    response = api_as(manager).patch(
+        f"{URL}/{customer.id}", {"company": "X", "phone": "+1 212 555 2368"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["phone"] == "+12125552368"
     assert api_as(manager).post(URL, {"name": "New Co", "email": "BAD"}, format="json").status_code == 400

@@ -1,5 +1,6 @@
 """Customers after conversion: the list (search and filters), a customer's page (copied fields,
 linked leads, their merged timeline) and the API, with flat query counts."""
+
 from datetime import timedelta
 
 import pytest
@@ -24,8 +25,16 @@ def _converted(owner, *, email, n_interactions=1, link_to=None, **fields):
 
 
 def test_the_customer_page_shows_the_copied_fields_every_linked_lead_and_their_merged_timeline(client, rep):
-    first, customer = _converted(rep, email="ada@engines.co.uk", company="Analytical Engines", job_title="CTO",
-                                 country="GB", city="London", industry="Computing", attributes={"tier": "gold"})
+    first, customer = _converted(
+        rep,
+        email="ada@engines.co.uk",
+        company="Analytical Engines",
+        job_title="CTO",
+        country="GB",
+        city="London",
+        industry="Computing",
+        attributes={"tier": "gold"},
+    )
     second, _ = _converted(rep, email="charles@engines.co.uk", link_to=customer.pk)
     client.force_login(rep)
     body = client.get(f"/customers/{customer.pk}").content.decode()
@@ -71,9 +80,16 @@ def test_api_fields_filters_and_the_timeline_of_all_linked_leads(api_as, manager
     second, _ = _converted(rep, email="charles@engines.co.uk", link_to=customer.pk)
     client = api_as(manager)
     row = client.get(f"{API}/{customer.pk}").json()
-    assert (row["domain"], row["country"], row["industry"], row["converted_by"]) == ("engines.co.uk", "GB", "Computing", "rep1")
+    assert (row["domain"], row["country"], row["industry"], row["converted_by"]) == (
+        "engines.co.uk",
+        "GB",
+        "Computing",
+        "rep1",
+    )
     assert row["lead"] == first.pk and row["leads"] == [first.pk, second.pk]
-    assert [r["id"] for r in client.get(API, {"country": "GB", "industry": "computing"}).json()["results"]] == [customer.pk]
+    assert [r["id"] for r in client.get(API, {"country": "GB", "industry": "computing"}).json()["results"]] == [
+        customer.pk
+    ]
     assert client.get(API, {"country": "ZZ"}).status_code == 400
     timeline = client.get(f"{API}/{customer.pk}/interactions").json()["results"]
     assert {entry["lead"] for entry in timeline} == {first.pk, second.pk}

@@ -1,4 +1,5 @@
 """Filter panels are labelled as a person would label them, on every FilterSet shown in HTML."""
+
 import re
 
 import pytest
@@ -8,11 +9,20 @@ from leads.filters import LeadFilter
 
 pytestmark = pytest.mark.django_db
 
-MACHINE_WORDS = ("[invalid name]", "is greater than", "is less than", "prefix - for descending", "Ordering", "created_at")
+MACHINE_WORDS = (
+    "[invalid name]",
+    "is greater than",
+    "is less than",
+    "prefix - for descending",
+    "Ordering",
+    "created_at",
+)
 
 
 def _labels(html: str) -> list[str]:
-    return [re.sub(r"<[^>]+>|\s+", " ", label).strip() for label in re.findall(r"<label[^>]*>(.*?)</label>", html, re.S)]
+    return [
+        re.sub(r"<[^>]+>|\s+", " ", label).strip() for label in re.findall(r"<label[^>]*>(.*?)</label>", html, re.S)
+    ]
 
 
 @pytest.mark.parametrize("filterset", [LeadFilter, CustomerFilter])

@@ -1,5 +1,6 @@
 """The global search (issue 19 §2): one box over leads and customers, what each role sees, the
 phone typed in any format, grouping, limits and a fixed number of queries."""
+
 import pytest
 
 from customers.search import search_everything
@@ -39,7 +40,9 @@ def test_a_user_without_a_role_finds_nothing(django_user_model):
     assert not search_everything(user=nobody, term="Quillfeather").found
 
 
-@pytest.mark.parametrize("typed", ["+44 20 7946 0958", "020 7946 0958", "(020) 7946-0958", "+442079460958", "7946 0958"])
+@pytest.mark.parametrize(
+    "typed", ["+44 20 7946 0958", "020 7946 0958", "(020) 7946-0958", "+442079460958", "7946 0958"]
+)
 def test_a_phone_typed_in_any_format_finds_the_stored_number(manager, typed):
     lead = LeadFactory(phone="+442079460958", first_name="Ada")
     customer = CustomerFactory(phone="+442079460958", name="Engines Ltd")
@@ -56,10 +59,22 @@ def test_the_typed_phone_is_normalised_with_phonenumbers(settings):
 
 def test_each_field_is_searched(manager):
     lead = LeadFactory(
-        first_name="Ada", last_name="Lovelace", email="ada@engines.example", company="Analytical Engines",
-        job_title="Chief Enchantress", external_id="SF-0042",
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@engines.example",
+        company="Analytical Engines",
+        job_title="Chief Enchantress",
+        external_id="SF-0042",
     )
-    for term in ("lovelace", "ADA@ENGINES.EXAMPLE", "ada@engines", "engines.exam", "analytical", "enchantress", "SF-0042"):
+    for term in (
+        "lovelace",
+        "ADA@ENGINES.EXAMPLE",
+        "ada@engines",
+        "engines.exam",
+        "analytical",
+        "enchantress",
+        "SF-0042",
+    ):
         assert [found.pk for found in search_everything(user=manager, term=term).leads] == [lead.pk], term
 
 

@@ -1,5 +1,6 @@
 """Browser-test helpers: a page per test that is photographed when the test fails, a screenshot
 helper for the main pages (tests/e2e/screenshots/, git-ignored), and a login step."""
+
 import re
 from pathlib import Path
 

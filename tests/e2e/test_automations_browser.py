@@ -1,6 +1,7 @@
 """A manager builds an automation in the browser (trigger, a condition, two actions), dry-runs it on
 a lead, and watches it run on a real status change through the real worker: the run shows on the
 automation's page and on the lead's timeline."""
+
 import pytest
 
 from leads.models import Automation, Lead
@@ -12,7 +13,9 @@ from tests.helpers import wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_manager_builds_an_automation_that_runs_on_a_real_event(page, live_server, manager, rep, celery_worker_live, shoot):
+def test_a_manager_builds_an_automation_that_runs_on_a_real_event(
+    page, live_server, manager, rep, celery_worker_live, shoot
+):
     lead = LeadFactory(first_name="Quinn", email="quinn@example.com", score=75, owner=rep, status="active")
     log_in(page, live_server.url, "manager")
     # The manager's bar stays one line at 1280 px (five more entries side by side wrapped it).
@@ -99,7 +102,12 @@ def _status_is_new_or_active(page) -> None:
 
 
 def test_a_manager_builds_the_two_seeded_examples_and_the_quiet_one_runs_in_the_worker(
-    page, live_server, manager, team, rep, celery_worker_live,
+    page,
+    live_server,
+    manager,
+    team,
+    rep,
+    celery_worker_live,
 ):
     """The issue's two examples, built by hand as seed_demo builds them with the service."""
     from datetime import timedelta
@@ -113,7 +121,9 @@ def test_a_manager_builds_the_two_seeded_examples_and_the_quiet_one_runs_in_the_
     SequenceStepFactory(sequence=sequence, position=0, kind="email", subject="Hello", body="Hi {{ lead.first_name }}")
     log_in(page, live_server.url, "manager")
 
-    _open_builder(page, live_server.url, "Hot inbound", "A hot web-form lead goes to Inside Sales with a call due in 15 minutes")
+    _open_builder(
+        page, live_server.url, "Hot inbound", "A hot web-form lead goes to Inside Sales with a call due in 15 minutes"
+    )
     page.select_option("#id_p-source", "web_form")
     _status_is_new_or_active(page)
     _action(page, 0, "wait", amount="2", unit="minutes")
@@ -127,7 +137,11 @@ def test_a_manager_builds_the_two_seeded_examples_and_the_quiet_one_runs_in_the_
     assert hot.conditions["conditions"][0] == {"field": "status", "op": "in", "value": ["new", "active"]}
     assert hot.actions == [
         {"type": "wait", "amount": 2, "unit": "minutes"},
-        {"type": "branch", "conditions": {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": 60}]}, "skip": 2},
+        {
+            "type": "branch",
+            "conditions": {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": 60}]},
+            "skip": 2,
+        },
         {"type": "assign_team", "team": team.pk},
         {"type": "create_task", "title": "Call the hot inbound lead", "amount": 15, "unit": "minutes"},
     ]
@@ -145,9 +159,13 @@ def test_a_manager_builds_the_two_seeded_examples_and_the_quiet_one_runs_in_the_
     assert quiet.trigger_params == {"days": 14}
     assert quiet.actions == [{"type": "set_status", "status": "nurturing"}, {"type": "enroll", "sequence": sequence.pk}]
 
-    lead = LeadFactory(first_name="Sam", email="sam@example.com", status="active", last_activity_at=timezone.now() - timedelta(days=20))
+    lead = LeadFactory(
+        first_name="Sam", email="sam@example.com", status="active", last_activity_at=timezone.now() - timedelta(days=20)
+    )
     assert automations_scan_inactive() == 1  # the hourly scan; the run goes to the worker
-    assert wait_for(lambda: quiet.runs.filter(status="done").exists(), timeout=30), list(quiet.runs.values("status", "error"))
+    assert wait_for(lambda: quiet.runs.filter(status="done").exists(), timeout=30), list(
+        quiet.runs.values("status", "error")
+    )
     assert Lead.objects.get(pk=lead.pk).status == "nurturing"
     assert Enrollment.objects.filter(lead=lead, sequence=sequence).exists()
     page.goto(f"{live_server.url}/automations/{quiet.pk}/")

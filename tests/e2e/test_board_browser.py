@@ -1,6 +1,7 @@
 """The lead board in headless Chromium: a card's buttons, which submit the board's one move form
 (form= and formaction=), move the lead through htmx without a reload; "Mark lost" sends that
 card's reason; dragging a card onto a column moves it too (board.js)."""
+
 import pytest
 
 from leads.models import Lead

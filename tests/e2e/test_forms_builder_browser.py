@@ -3,6 +3,7 @@ answer, a hidden UTM field, a profiling queue), embeds it by script on a plain H
 second local server, and visitors fill it there: the answers land on the lead as attributes, a
 visitor who leaves after step 1 is still a lead, a returning visitor is asked the next questions,
 and the analytics page counts it all."""
+
 import functools
 import http.server
 import threading
@@ -48,7 +49,9 @@ def _add(page, where: str, kind: str):
     return page.locator(f"[data-list={where}] > li").last
 
 
-def test_a_marketer_builds_embeds_and_measures_a_two_step_form(page, browser, live_server, marketer, settings, host_site, shoot):
+def test_a_marketer_builds_embeds_and_measures_a_two_step_form(
+    page, browser, live_server, marketer, settings, host_site, shoot
+):
     settings.PUBLIC_BASE_URL = live_server.url
     folder, host = host_site
     log_in(page, live_server.url, "marketer")
@@ -108,7 +111,9 @@ def test_a_marketer_builds_embeds_and_measures_a_two_step_form(page, browser, li
     page.locator("[data-testid=form-state]", has_text="published").wait_for()
     snippet = page.locator("[data-testid=embed-js]").input_value()
     assert "embed.js" in snippet and "<iframe" not in snippet
-    (folder / "index.html").write_text(f"<!doctype html><html><head><title>Host</title></head><body><h1>Our product</h1>{snippet}</body></html>")
+    (folder / "index.html").write_text(
+        f"<!doctype html><html><head><title>Host</title></head><body><h1>Our product</h1>{snippet}</body></html>"
+    )
 
     # A visitor known to the tracker (cookie on the host site) fills both steps.
     site = TrackingSiteFactory(name="Host", allowed_hosts=["127.0.0.1"])
@@ -159,7 +164,11 @@ def test_a_marketer_builds_embeds_and_measures_a_two_step_form(page, browser, li
     visitor.close()
 
     # Analytics with known counts: 3 views, 3 starts, 3 reached step 2, 1 full submission.
-    _wait_for(lambda: FormDayCount.objects.filter(web_form=web_form, metric="step:2").values_list("count", flat=True).first() == 3)
+    _wait_for(
+        lambda: (
+            FormDayCount.objects.filter(web_form=web_form, metric="step:2").values_list("count", flat=True).first() == 3
+        )
+    )
     page.goto(f"{live_server.url}/forms/builder/{web_form.pk}/analytics")
     assert page.locator("[data-testid=total-views]").inner_text() == "3"
     assert page.locator("[data-testid=total-starts]").inner_text() == "3"

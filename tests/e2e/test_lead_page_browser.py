@@ -1,6 +1,7 @@
 """The lead page in headless Chromium: the score explanation opens in place, a call, an inline
 edit, a task and a status change swap their sections without a reload, and conversion offers the
 matching customer. Photographed into tests/e2e/screenshots/."""
+
 from datetime import timedelta
 
 import pytest
@@ -19,9 +20,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def ada(rep, team):
     now = timezone.now()
     return LeadFactory(
-        owner=rep, team=team, first_name="Ada", last_name="Lovelace", company="Analytical Engines", job_title="CTO",
-        email="ada@analytical.co.uk", phone="+442079460958", time_zone="Europe/London", score=81, grade="A",
-        assigned_at=now - timedelta(minutes=5), sla_due_at=now + timedelta(minutes=55),
+        owner=rep,
+        team=team,
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Analytical Engines",
+        job_title="CTO",
+        email="ada@analytical.co.uk",
+        phone="+442079460958",
+        time_zone="Europe/London",
+        score=81,
+        grade="A",
+        assigned_at=now - timedelta(minutes=5),
+        sla_due_at=now + timedelta(minutes=55),
     )
 
 
@@ -67,7 +78,11 @@ def test_a_rep_works_a_lead_without_reloading(page, live_server, rep, ada, shoot
 
     assert _stayed(page)  # every step swapped a fragment: no full reload
     lead = Lead.objects.get(pk=ada.pk)
-    assert lead.first_contacted_at is not None and lead.company == "Analytical Engines Ltd" and lead.status == Lead.Status.NEW
+    assert (
+        lead.first_contacted_at is not None
+        and lead.company == "Analytical Engines Ltd"
+        and lead.status == Lead.Status.NEW
+    )
     assert Task.objects.filter(lead=lead, title="Send the demo invite").exists()
     assert lead.interactions.filter(kind=Interaction.Kind.CALL_OUT).count() == 1
     shoot(page, "lead-page-worked")

@@ -1,4 +1,5 @@
 """A rep logs in with headless Chromium (Debian's) and opens one of their leads."""
+
 import pytest
 
 from tests.factories import InteractionFactory, LeadFactory

@@ -2,6 +2,7 @@
 lead's own clock, a header and score explanation that follow an inline edit, unique ids; the lead
 list as cards on a 390 px phone and its keyboard after the help; the segment preview at 1366 px;
 an error page in the site's layout with a favicon. Screenshots go to tests/e2e/screenshots/."""
+
 import zoneinfo
 from datetime import datetime, timedelta
 
@@ -53,8 +54,14 @@ def test_the_lead_page_shows_the_leads_clock_and_follows_an_inline_edit(page, li
     score explanation kept their old text after an inline edit; two fields shared id="id_notes"."""
     UserPreferenceFactory(user=rep, time_zone="Asia/Tokyo")
     lead = LeadFactory(
-        owner=rep, team=team, first_name="Grace", last_name="Hopper", company="Navy Labs", job_title="Engineer",
-        time_zone="America/New_York", email="grace@navylabs.example",
+        owner=rep,
+        team=team,
+        first_name="Grace",
+        last_name="Hopper",
+        company="Navy Labs",
+        job_title="Engineer",
+        time_zone="America/New_York",
+        email="grace@navylabs.example",
     )
     log_in(page, live_server.url, "rep1")
     page.goto(f"{live_server.url}/leads/{lead.pk}")
@@ -92,8 +99,14 @@ def test_the_lead_page_shows_the_leads_clock_and_follows_an_inline_edit(page, li
 def test_the_rep_lead_list_on_a_phone_is_a_stack_of_cards(phone_390, live_server, rep, team, shoot):
     """At 390 px the desktop table scrolled sideways."""
     for i in range(4):
-        LeadFactory(owner=rep, team=team, first_name=f"Card{i}", last_name="Holder", company="A Rather Long Company Name Ltd",
-                    email=f"someone.with.a.long.address{i}@example-company.example")
+        LeadFactory(
+            owner=rep,
+            team=team,
+            first_name=f"Card{i}",
+            last_name="Holder",
+            company="A Rather Long Company Name Ltd",
+            email=f"someone.with.a.long.address{i}@example-company.example",
+        )
     page = phone_390
     log_in(page, live_server.url, "rep1")
     page.goto(f"{live_server.url}/")
@@ -104,7 +117,10 @@ def test_the_rep_lead_list_on_a_phone_is_a_stack_of_cards(phone_390, live_server
     boxes = [rows.nth(i).bounding_box() for i in range(2)]
     assert all(box["width"] <= 390 for box in boxes)
     assert boxes[1]["y"] >= boxes[0]["y"] + boxes[0]["height"]  # stacked, one under the other
-    assert page.evaluate("getComputedStyle(document.querySelector('[data-testid=lead-table] tbody tr')).display") == "block"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('[data-testid=lead-table] tbody tr')).display")
+        == "block"
+    )
     assert page.locator("[data-testid=lead-table] thead").bounding_box()["height"] <= 1  # read by screen readers only
     assert "Holder" in rows.first.inner_text()
     # Each value says what it is (the label is drawn before it from data-label).
@@ -151,7 +167,8 @@ def test_the_segment_builder_fits_1366_pixels(wide_1366, live_server, marketer, 
     """The preview table pushed the page sideways at 1366 px."""
     for i in range(5):
         LeadFactory(
-            first_name=f"Maximilian{i}", last_name="Oberhausen-Wittgenstein",
+            first_name=f"Maximilian{i}",
+            last_name="Oberhausen-Wittgenstein",
             # No hyphen to break at: a cell as wide as its longest word pushed the page sideways.
             email=f"maximilianoberhausenwittgenstein{i}@verylongcompanydomainnamefortestingpurposes.example",
             company="Internationale Handelsgesellschaft für Industrieausrüstung mbH",

@@ -1,6 +1,7 @@
 """Issue 19 §2-§4 in headless Chromium (Debian's): the global search finds a lead by a phone typed
 with spaces, a customer gets a note and a task on its page, and a card moves on the board with
 the keyboard and with the mouse."""
+
 import pytest
 from django.utils import timezone
 
@@ -14,7 +15,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_global_search_finds_a_lead_by_a_phone_typed_with_spaces(page, live_server, rep, other_rep, team, shoot):
-    ada = LeadFactory(owner=rep, team=team, first_name="Ada", last_name="Lovelace", phone="+442079460958", status="active")
+    ada = LeadFactory(
+        owner=rep, team=team, first_name="Ada", last_name="Lovelace", phone="+442079460958", status="active"
+    )
     LeadFactory(owner=other_rep, team=team, first_name="Edsger", last_name="Dijkstra", phone="+442079460959")
     log_in(page, live_server.url, "rep1")
     page.keyboard.press("/")
@@ -56,7 +59,9 @@ def test_a_customer_gets_a_note_and_a_task(page, live_server, rep, team, shoot):
     page.get_by_text("Add a task").click()
     task_form = page.locator("[data-testid=customer-task-form]")
     task_form.locator("input[name=title]").fill("Send the renewal quote")
-    task_form.locator("input[name=due_at]").fill((timezone.localtime() + timezone.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"))
+    task_form.locator("input[name=due_at]").fill(
+        (timezone.localtime() + timezone.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    )
     task_form.get_by_role("button", name="Add task").click()
     page.wait_for_selector("text=Task added.")
     assert "Send the renewal quote" in page.inner_text("[data-testid=customer-open-tasks]")

@@ -1,5 +1,6 @@
 """The segment builder in headless Chromium (Debian's): a marketer adds conditions and a nested OR
 group without code, the live count and preview follow every edit, and the segment saves."""
+
 import pytest
 
 from leads.models import Segment
@@ -44,10 +45,13 @@ def test_a_marketer_builds_a_segment_and_watches_the_count(page, live_server, ma
     page.click("button[value=save]")
     page.wait_for_url("**/nurture/segments/*/")
     segment = Segment.objects.get(name="Warm VIPs")
-    assert segment.definition == {"match": "any", "conditions": [
-        {"field": "score", "op": "gte", "value": 50},
-        {"match": "all", "conditions": [{"field": "tags", "op": "contains", "value": "vip"}]},
-    ]}
+    assert segment.definition == {
+        "match": "any",
+        "conditions": [
+            {"field": "score", "op": "gte", "value": 50},
+            {"match": "all", "conditions": [{"field": "tags", "op": "contains", "value": "vip"}]},
+        ],
+    }
     assert page.locator("[data-testid=segment-count]").inner_text() == "2"
 
 
@@ -58,8 +62,9 @@ def test_a_static_list_page_and_the_size_chart_render(page, live_server, markete
     LeadFactory(first_name="Bo", email="bo@example.org", score=85)
     trade_show = SegmentFactory(name="Trade show", kind="static", size=1)
     SegmentMemberFactory(segment=trade_show, lead=ada)
-    hot = SegmentFactory(name="Hot", definition={"match": "all", "conditions": [
-        {"field": "score", "op": "gte", "value": 70}]})
+    hot = SegmentFactory(
+        name="Hot", definition={"match": "all", "conditions": [{"field": "score", "op": "gte", "value": 70}]}
+    )
     segment_refresh(segment=hot)
     LeadFactory(score=90)
     segment_refresh(segment=hot)

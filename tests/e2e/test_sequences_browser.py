@@ -1,6 +1,7 @@
 """A marketer builds a sequence in headless Chromium: create it, add steps, move one up (htmx swaps
 the step table in place), see the sandbox refuse a tag, preview the email. Photographed into
 tests/e2e/screenshots/."""
+
 import pytest
 
 from leads.common.rendering import TAG_NOT_ALLOWED
@@ -27,7 +28,12 @@ def test_a_marketer_builds_a_sequence_and_reorders_its_steps(page, live_server, 
     page.click("text=Create")
     page.wait_for_selector("[data-testid=step-form]")
 
-    _add_step(page, "email", subject='Welcome {{ lead.first_name|default:"there" }}', body="Hi {{ lead.first_name }}, see https://acme.test/start")
+    _add_step(
+        page,
+        "email",
+        subject='Welcome {{ lead.first_name|default:"there" }}',
+        body="Hi {{ lead.first_name }}, see https://acme.test/start",
+    )
     page.wait_for_selector("[data-testid=step-row]")
     _add_step(page, "wait", wait_days="2")
     page.wait_for_function("document.querySelectorAll('[data-testid=step-row]').length === 2")
@@ -40,9 +46,7 @@ def test_a_marketer_builds_a_sequence_and_reorders_its_steps(page, live_server, 
     # Move the wait up: htmx swaps the table, the page stays.
     page.evaluate("window.__stayed = true")
     page.locator("[data-testid=step-row]").nth(1).get_by_role("button", name="Move up").click()
-    page.wait_for_function(
-        "document.querySelector('[data-testid=step-row]').innerText.includes('Wait')"
-    )
+    page.wait_for_function("document.querySelector('[data-testid=step-row]').innerText.includes('Wait')")
     assert page.evaluate("window.__stayed === true")
     shoot(page, "sequence-editor")
     assert list(Sequence.objects.get().steps.order_by("position").values_list("kind", flat=True)) == ["wait", "email"]

@@ -2,6 +2,7 @@
 team with two reps and their weights, the two reps' different working weeks, three territories
 (one of them moved in the order), and a scoring rule previewed then saved. The tester predicts
 where a lead goes, and a new lead is routed exactly there."""
+
 import pytest
 
 from leads.distribution.service import lead_assign
@@ -78,7 +79,10 @@ def test_a_manager_sets_up_routing_and_scoring_in_the_browser(page, live_server,
         page.fill(f"#id_day{day}_to", "20:00")
     page.fill("#id_out_of_office_reason", "Conference")
     page.click("[data-testid=save-agent]")
-    assert "Give the dates away as well as the reason." in page.locator("#id_out_of_office_reason").locator("..").inner_text()
+    assert (
+        "Give the dates away as well as the reason."
+        in page.locator("#id_out_of_office_reason").locator("..").inner_text()
+    )
     page.fill("#id_out_of_office_reason", "")
     page.click("[data-testid=save-agent]")
     page.wait_for_url("**/settings/agents/")
@@ -98,7 +102,11 @@ def test_a_manager_sets_up_routing_and_scoring_in_the_browser(page, live_server,
     page.click("[data-testid=save-order]")
     page.wait_for_url("**/settings/territories/")
     rows = page.locator("[data-testid=territory-row]")
-    assert [rows.nth(i).locator("a").inner_text() for i in range(3)] == ["Big companies", "UK software", "Everywhere else"]
+    assert [rows.nth(i).locator("a").inner_text() for i in range(3)] == [
+        "Big companies",
+        "UK software",
+        "Everywhere else",
+    ]
     assert "Country is Ireland or United Kingdom" in rows.nth(1).inner_text()
     shoot(page, "settings-territories")
 
@@ -133,7 +141,9 @@ def test_a_manager_sets_up_routing_and_scoring_in_the_browser(page, live_server,
     shoot(page, "settings-tester")
 
     # A new lead with those fields is routed where the tester said, and the new rule scores it.
-    lead = LeadFactory(country="GB", industry="Software", company_size="51-200", job_title="VP Sales", source="web_form")
+    lead = LeadFactory(
+        country="GB", industry="Software", company_size="51-200", job_title="VP Sales", source="web_form"
+    )
     assignment = lead_assign(lead_id=lead.pk)
     assert assignment.territory.name == predicted_territory
     assert assignment.team.name == predicted_team

@@ -1,6 +1,7 @@
 """A manager subscribes a receiver to events in the browser, copies the secret shown once, and sees
 a real event delivered (through the real worker, signed: the receiver verifies it with
 standardwebhooks' own verifier), logged on the subscription's page, and sent again with Resend."""
+
 import json
 
 import pytest
@@ -25,7 +26,9 @@ def receiver(settings):
     server.stop()
 
 
-def test_a_manager_subscribes_sees_the_delivery_logged_and_resends_it(page, live_server, manager, receiver, celery_worker_live, shoot):
+def test_a_manager_subscribes_sees_the_delivery_logged_and_resends_it(
+    page, live_server, manager, receiver, celery_worker_live, shoot
+):
     lead = LeadFactory(first_name="Ada", email="ada@example.com", status="new")
     log_in(page, live_server.url, "manager")
     page.click("[data-testid=nav-manage] > a")
@@ -40,7 +43,9 @@ def test_a_manager_subscribes_sees_the_delivery_logged_and_resends_it(page, live
     assert subscription.events == [Name.STATUS_CHANGED] and subscription.secret == secret
 
     lead_update(lead=Lead.objects.get(pk=lead.pk), data={"status": Lead.Status.ACTIVE}, by=manager)
-    assert wait_for(lambda: WebhookDelivery.objects.filter(subscription=subscription, status="delivered").exists(), timeout=30)
+    assert wait_for(
+        lambda: WebhookDelivery.objects.filter(subscription=subscription, status="delivered").exists(), timeout=30
+    )
     [(headers, body)] = receiver.received
     payload = Webhook(secret).verify(body, headers)  # the secret as the page showed it
     assert payload["type"] == Name.STATUS_CHANGED and payload["data"]["event"]["to"] == "active"
@@ -51,7 +56,11 @@ def test_a_manager_subscribes_sees_the_delivery_logged_and_resends_it(page, live
     row.locator("a").click()
     delivery = WebhookDelivery.objects.get(subscription=subscription)
     logged = page.locator(f"[data-testid=delivery-{delivery.pk}]")
-    assert "lead.status_changed" in logged.inner_text() and "Delivered" in logged.inner_text() and "200" in logged.inner_text()
+    assert (
+        "lead.status_changed" in logged.inner_text()
+        and "Delivered" in logged.inner_text()
+        and "200" in logged.inner_text()
+    )
     shoot(page, "webhook-detail")
     logged.locator("[data-testid=resend]").click()
     assert wait_for(lambda: len(receiver.received) == 2, timeout=30)

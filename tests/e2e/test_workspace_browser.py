@@ -1,6 +1,7 @@
 """The rep's workspace in headless Chromium (Debian's): My work, the lead list with its keyboard
 shortcuts and bulk reassignment, read-only and forbidden leads, phone width. Each main page is
 photographed into tests/e2e/screenshots/ on every run."""
+
 from datetime import timedelta
 
 import pytest
@@ -19,13 +20,40 @@ def desk(rep, other_rep, team):
     """rep1's leads (one SLA overdue, one with a call-back due), a team lead and rep2's lead."""
     now = timezone.now()
     leads = {
-        "ada": LeadFactory(owner=rep, team=team, first_name="Ada", last_name="Lovelace", company="Analytical Engines",
-                           grade="A", score=88, sla_due_at=now + timedelta(hours=1), phone="+442079460958"),
-        "alan": LeadFactory(owner=rep, team=team, first_name="Alan", last_name="Turing", company="Bletchley",
-                            grade="B", score=70, sla_due_at=now - timedelta(minutes=20)),
-        "grace": LeadFactory(owner=rep, team=team, first_name="Grace", last_name="Hopper", company="Navy Computing",
-                             grade="B", score=60, first_contacted_at=now - timedelta(days=1)),
-        "edsger": LeadFactory(owner=other_rep, team=team, first_name="Edsger", last_name="Dijkstra", company="Eindhoven", grade="A"),
+        "ada": LeadFactory(
+            owner=rep,
+            team=team,
+            first_name="Ada",
+            last_name="Lovelace",
+            company="Analytical Engines",
+            grade="A",
+            score=88,
+            sla_due_at=now + timedelta(hours=1),
+            phone="+442079460958",
+        ),
+        "alan": LeadFactory(
+            owner=rep,
+            team=team,
+            first_name="Alan",
+            last_name="Turing",
+            company="Bletchley",
+            grade="B",
+            score=70,
+            sla_due_at=now - timedelta(minutes=20),
+        ),
+        "grace": LeadFactory(
+            owner=rep,
+            team=team,
+            first_name="Grace",
+            last_name="Hopper",
+            company="Navy Computing",
+            grade="B",
+            score=60,
+            first_contacted_at=now - timedelta(days=1),
+        ),
+        "edsger": LeadFactory(
+            owner=other_rep, team=team, first_name="Edsger", last_name="Dijkstra", company="Eindhoven", grade="A"
+        ),
     }
     TaskFactory(lead=leads["grace"], assigned_to=rep, title="Call Grace back", due_at=now - timedelta(hours=2))
     InteractionFactory(lead=leads["ada"], kind=Interaction.Kind.PAGE_VIEW, subject="/pricing")
@@ -59,7 +87,9 @@ def test_keyboard_navigation_on_the_list(page, live_server, rep, desk, shoot):
     page.keyboard.press("j")
     assert "is-selected" in rows.nth(0).get_attribute("class")
     page.keyboard.press("j")
-    assert "is-selected" in rows.nth(1).get_attribute("class") and "is-selected" not in (rows.nth(0).get_attribute("class") or "")
+    assert "is-selected" in rows.nth(1).get_attribute("class") and "is-selected" not in (
+        rows.nth(0).get_attribute("class") or ""
+    )
     assert page.evaluate("document.activeElement === document.querySelectorAll('[data-testid=lead-table] tbody tr')[1]")
     page.keyboard.press("k")
     assert "is-selected" in rows.nth(0).get_attribute("class")
@@ -88,7 +118,9 @@ def test_keyboard_navigation_on_the_list(page, live_server, rep, desk, shoot):
     shoot(page, "lead-page-from-list")
 
 
-def test_a_manager_reassigns_a_lead_and_it_shows_in_the_other_reps_queue(browser, page, live_server, manager, rep, other_rep, desk, shoot):
+def test_a_manager_reassigns_a_lead_and_it_shows_in_the_other_reps_queue(
+    browser, page, live_server, manager, rep, other_rep, desk, shoot
+):
     log_in(page, live_server.url, "manager")
     page.goto(f"{live_server.url}/?search=lovelace")
     page.locator("[data-testid=lead-table] tbody tr").first.locator("input.row-check").check()
@@ -123,7 +155,8 @@ def test_a_marketer_opens_a_lead_read_only(page, live_server, marketer, desk, sh
     shoot(page, "lead-page-marketer")
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     refused = page.request.post(
-        f"{live_server.url}/leads/{lead.pk}/status", form={"status": "lost", "lost_reason": "nope"},
+        f"{live_server.url}/leads/{lead.pk}/status",
+        form={"status": "lost", "lost_reason": "nope"},
         headers={"X-CSRFToken": token, "Referer": live_server.url + "/"},
     )
     assert refused.status == 403
@@ -191,7 +224,9 @@ def test_the_list_and_my_work_work_without_javascript(browser, live_server, rep,
     try:
         page = context.new_page()
         log_in(page, live_server.url, "rep1")
-        page.locator("[data-testid=home-task]", has_text="Call Grace back").get_by_role("button", name="Mark done").click()
+        page.locator("[data-testid=home-task]", has_text="Call Grace back").get_by_role(
+            "button", name="Mark done"
+        ).click()
         page.wait_for_selector(".alert-success")
         assert Task.objects.get(title="Call Grace back").done_at is not None
         page.goto(f"{live_server.url}/")

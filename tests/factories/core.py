@@ -1,4 +1,5 @@
 """factory_boy factories for the core models: users and their roles, teams, leads, their timeline, customers."""
+
 import factory
 from django.contrib.auth.models import Group, User
 
@@ -32,16 +33,22 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class RepFactory(UserFactory):
-    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(role_group(SALES_REPS)))
+    role = factory.PostGeneration(
+        lambda user, create, extracted, **kw: create and user.groups.add(role_group(SALES_REPS))
+    )
 
 
 class ManagerFactory(UserFactory):
     is_staff = True
-    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(role_group(SALES_MANAGERS)))
+    role = factory.PostGeneration(
+        lambda user, create, extracted, **kw: create and user.groups.add(role_group(SALES_MANAGERS))
+    )
 
 
 class MarketerFactory(UserFactory):
-    role = factory.PostGeneration(lambda user, create, extracted, **kw: create and user.groups.add(role_group(MARKETERS)))
+    role = factory.PostGeneration(
+        lambda user, create, extracted, **kw: create and user.groups.add(role_group(MARKETERS))
+    )
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

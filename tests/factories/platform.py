@@ -1,5 +1,6 @@
 """factory_boy factories for the rows of the libraries underneath: API tokens (DRF), TOTP devices
 (django-otp), login attempts (django-axes) and Django admin's change log."""
+
 import factory
 from axes.models import AccessAttempt
 from django.contrib.admin.models import CHANGE, LogEntry

@@ -1,6 +1,7 @@
 """factory_boy factories for each stage's models: capture, distribution, enrichment, scoring,
 nurturing, the rep's workspace, settings, outbound webhooks and telephony. Each fills only what
 the model requires; a test names what it relies on."""
+
 import factory
 from django.utils import timezone
 

@@ -3,6 +3,7 @@ arbitrary text (lone surrogates included), nesting and numbers get a 2xx or a 4x
 and never a half-written lead (every lead has its capture record and its timeline entry).
 
 FUZZ_EXAMPLES sets the examples per property (default 30, CI-sized)."""
+
 import base64
 import hashlib
 import hmac
@@ -24,14 +25,31 @@ from tests.factories import WebFormFactory, WebhookSourceFactory
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 # Every code point, lone surrogates and controls included (Hypothesis leaves surrogates out by default).
 any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)
 numbers = st.integers() | st.floats() | st.sampled_from([-(10**30), 2**64, 1e308, 5e-324])
 scalars = st.none() | st.booleans() | numbers | any_text
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=12)
-FIELDS = ["first_name", "last_name", "email", "phone", "company", "website", "country", "attributes", "tags", "message", "source", "external_id"]
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=12
+)
+FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "website",
+    "country",
+    "attributes",
+    "tags",
+    "message",
+    "source",
+    "external_id",
+]
 lead_bodies = st.dictionaries(st.sampled_from(FIELDS) | any_text, json_values, max_size=6)
 
 
@@ -52,7 +70,12 @@ hostile_bodies = st.one_of(
     json_values.map(dumps),
     st.builds(deep, st.integers(1, 100_000), st.sampled_from([b"[", b"{"])),
     st.binary(max_size=200),
-    st.sampled_from([b'{"email": "a@example.com", "attributes": {"n": ' + b"9" * 5000 + b"}}", b'{"email": "a@example.com", "n": 1e400}']),
+    st.sampled_from(
+        [
+            b'{"email": "a@example.com", "attributes": {"n": ' + b"9" * 5000 + b"}}",
+            b'{"email": "a@example.com", "n": 1e400}',
+        ]
+    ),
 )
 
 
@@ -82,8 +105,13 @@ def test_the_capture_api_answers_2xx_or_4xx(api_as, manager, body):
 @pytest.fixture
 def web_form(db):
     return WebFormFactory(
-        name="Fuzz form", key="fuzz", fields=["first_name", "last_name", "email", "company", "phone", "message"],
-        required_fields=["email"], allowed_hosts=["www.example.com"], rate_limit="100000/m", min_fill_seconds=0,
+        name="Fuzz form",
+        key="fuzz",
+        fields=["first_name", "last_name", "email", "company", "phone", "message"],
+        required_fields=["email"],
+        allowed_hosts=["www.example.com"],
+        rate_limit="100000/m",
+        min_fill_seconds=0,
     )
 
 
@@ -97,11 +125,18 @@ def test_the_web_form_answers_2xx_or_4xx(client, web_form, fields, as_json):
     data = {**fields, TIMESTAMP_FIELD: stamp(web_form)}
     if as_json:
         response = client.generic(
-            "POST", "/f/fuzz", dumps(data), content_type="application/json", HTTP_ACCEPT="application/json",
+            "POST",
+            "/f/fuzz",
+            dumps(data),
+            content_type="application/json",
+            HTTP_ACCEPT="application/json",
             HTTP_ORIGIN="https://www.example.com",
         )
     else:
-        safe = {key.encode("utf-8", "replace").decode(): value.encode("utf-8", "replace").decode() for key, value in data.items()}
+        safe = {
+            key.encode("utf-8", "replace").decode(): value.encode("utf-8", "replace").decode()
+            for key, value in data.items()
+        }
         response = client.post("/f/fuzz", safe, HTTP_ORIGIN="https://www.example.com")
     assert response.status_code < 500
     assert no_half_written_lead()
@@ -111,7 +146,12 @@ def test_the_web_form_answers_2xx_or_4xx(client, web_form, fields, as_json):
 @given(body=hostile_bodies)
 def test_the_web_form_takes_any_json_body(client, web_form, body):
     response = client.generic(
-        "POST", "/f/fuzz", body, content_type="application/json", HTTP_ACCEPT="application/json", HTTP_ORIGIN="https://www.example.com",
+        "POST",
+        "/f/fuzz",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
+        HTTP_ORIGIN="https://www.example.com",
     )
     assert response.status_code < 500
     assert no_half_written_lead()
@@ -120,7 +160,9 @@ def test_the_web_form_takes_any_json_body(client, web_form, body):
 @pytest.fixture
 def webhook_source(team):
     return WebhookSourceFactory(
-        name="Fuzz hook", channel=WebhookSource.Channel.OTHER, team=team,
+        name="Fuzz hook",
+        channel=WebhookSource.Channel.OTHER,
+        team=team,
         mapping={"email": "email", "first_name": "name", "attributes.extra": "extra"},
     )
 
@@ -130,7 +172,10 @@ def webhook_source(team):
 def test_a_signed_webhook_answers_2xx_or_4xx(client, webhook_source, body):
     signature = "sha256=" + hmac.new(webhook_source.secret.encode(), body, hashlib.sha256).hexdigest()
     response = client.generic(
-        "POST", f"/api/v1/capture/webhook/{webhook_source.key}", body, content_type="application/json",
+        "POST",
+        f"/api/v1/capture/webhook/{webhook_source.key}",
+        body,
+        content_type="application/json",
         HTTP_X_LEADCRM_SIGNATURE=signature,
     )
     assert response.status_code < 500
@@ -138,10 +183,17 @@ def test_a_signed_webhook_answers_2xx_or_4xx(client, webhook_source, body):
 
 
 @FUZZ
-@given(body=hostile_bodies | json_values.map(lambda v: dumps({"url": "https://www.example.com/", "visitor": "v" * 32, "title": v})))
+@given(
+    body=hostile_bodies
+    | json_values.map(lambda v: dumps({"url": "https://www.example.com/", "visitor": "v" * 32, "title": v}))
+)
 def test_tracking_answers_2xx_or_4xx(client, body):
-    site = TrackingSite.objects.get_or_create(key="fuzzsite", defaults={"name": "Fuzz", "allowed_hosts": ["www.example.com"]})[0]
-    response = client.generic("POST", f"/t/{site.key}/collect", body, content_type="text/plain", HTTP_ORIGIN="https://www.example.com")
+    site = TrackingSite.objects.get_or_create(
+        key="fuzzsite", defaults={"name": "Fuzz", "allowed_hosts": ["www.example.com"]}
+    )[0]
+    response = client.generic(
+        "POST", f"/t/{site.key}/collect", body, content_type="text/plain", HTTP_ORIGIN="https://www.example.com"
+    )
     assert response.status_code < 500
 
 

@@ -5,6 +5,7 @@ or any answer the schema does not describe.
 Examples per operation and mode: FUZZ_EXAMPLES (default 10: about two minutes for the whole schema
 on this machine; the outside run that found issue 15's bugs drew about 500 per operation).
 (schemathesis' own pytest loader needs pytest < 9, so the operations are driven here directly.)"""
+
 import os
 
 import pytest
@@ -42,7 +43,9 @@ def api_schema(db):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield schemathesis.openapi.from_wsgi("/api/v1/schema", application, headers={"Accept": "application/vnd.oai.openapi+json"})
+        yield schemathesis.openapi.from_wsgi(
+            "/api/v1/schema", application, headers={"Accept": "application/vnd.oai.openapi+json"}
+        )
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
@@ -52,7 +55,10 @@ def api_schema(db):
 def tokens(db):
     """A manager's and a rep's token, over a few leads (one the rep owns, one they cannot see)."""
     team = TeamFactory(name="Fuzz team")
-    manager, rep = ManagerFactory(username="fuzz-manager", password=None), RepFactory(username="fuzz-rep", password=None)
+    manager, rep = (
+        ManagerFactory(username="fuzz-manager", password=None),
+        RepFactory(username="fuzz-rep", password=None),
+    )
     TeamMembershipFactory(team=team, user=rep)
     LeadFactory(owner=rep, team=team)
     LeadFactory()
@@ -71,7 +77,13 @@ def test_every_operation_answers_within_its_schema_and_never_5xx(api_schema, tok
     for operation in _operations(api_schema):
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             for authorization in tokens:
                 case.call_and_validate(headers={"Authorization": authorization}, checks=CHECKS)

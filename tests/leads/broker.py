@@ -1,6 +1,7 @@
 """A private Redis broker for the outbox tests: our own redis-server on a free port that a test
 may stop (an outage; without persistence a restart drops every queued message) and start again.
 The machine's Redis on 6379 is shared with other sessions and is never touched."""
+
 import os
 import shutil
 import signal
@@ -38,8 +39,21 @@ class PrivateRedis:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed"
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -77,7 +91,12 @@ def private_redis(tmp_path):
 
 
 def worker_process(
-    broker_url: str, *, beat: bool, sweep_seconds: float = 2.0, email_port: int | None = None, log_level: str = "WARNING",
+    broker_url: str,
+    *,
+    beat: bool,
+    sweep_seconds: float = 2.0,
+    email_port: int | None = None,
+    log_level: str = "WARNING",
     stderr=subprocess.PIPE,
 ) -> subprocess.Popen:
     """A real `celery worker` (2 processes, optionally with beat) on the test database and `broker_url`."""
@@ -91,10 +110,25 @@ def worker_process(
     }
     if email_port:
         env["EMAIL_URL"] = f"smtp://127.0.0.1:{email_port}"
-    command = [sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "-c", "2", "-l", log_level.lower(), "--without-mingle", "--without-gossip"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "leadcrm",
+        "worker",
+        "-c",
+        "2",
+        "-l",
+        log_level.lower(),
+        "--without-mingle",
+        "--without-gossip",
+    ]
     if beat:
         command.append("-B")  # beat with django-celery-beat's DatabaseScheduler, as in production
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr
+    )
 
 
 def kill_worker(process: subprocess.Popen) -> None:

@@ -1,4 +1,5 @@
 """Date filters take any ISO 8601 offset: the value reaches PostgreSQL in UTC."""
+
 import pytest
 
 from leads.filters import DATETIME_OUT_OF_RANGE

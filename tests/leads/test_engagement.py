@@ -1,4 +1,5 @@
 """The engagement summary follows events as they happen, and days leave the windows on time."""
+
 from datetime import timedelta
 
 import pytest
@@ -52,9 +53,24 @@ def test_identified_visitors_page_views_count(team):
     site = TrackingSiteFactory(name="Site", key="site1")
     key = visitor_key_new()
     for path in ("/", "/pricing"):
-        page_view_record(site=site, hit=PageViewInput(visitor_key=key, url=f"https://www.example.com{path}", title="", referrer="", client_time=None, consent=True))
+        page_view_record(
+            site=site,
+            hit=PageViewInput(
+                visitor_key=key,
+                url=f"https://www.example.com{path}",
+                title="",
+                referrer="",
+                client_time=None,
+                consent=True,
+            ),
+        )
     lead = LeadFactory()
     visitor_identify(site_key="site1", visitor_key=key, lead=lead)
     assert counters(lead)[:4] == (2, 2, 1, 1)
-    page_view_record(site=site, hit=PageViewInput(visitor_key=key, url="https://www.example.com/demo", title="", referrer="", client_time=None, consent=True))
+    page_view_record(
+        site=site,
+        hit=PageViewInput(
+            visitor_key=key, url="https://www.example.com/demo", title="", referrer="", client_time=None, consent=True
+        ),
+    )
     assert counters(lead)[:4] == (3, 3, 1, 1)  # same visit

@@ -1,5 +1,6 @@
 """leads.jobs: a job is written with the change that asks for it, survives a broker that is down
 at commit, and a repeated message never does its work twice (real PostgreSQL, Redis, worker)."""
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
@@ -92,8 +93,12 @@ def test_the_sweeper_resends_a_message_the_broker_dropped_and_a_job_whose_worker
     from django.utils import timezone
 
     old = timezone.now() - timedelta(minutes=20)
-    dropped = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[1], created_at=old, due_at=old, published_at=old)
-    orphaned = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[2], created_at=old, due_at=old, claimed_at=old)
+    dropped = OutboxJobFactory(
+        task_name="leads.tasks.process_lead_task", args=[1], created_at=old, due_at=old, published_at=old
+    )
+    orphaned = OutboxJobFactory(
+        task_name="leads.tasks.process_lead_task", args=[2], created_at=old, due_at=old, claimed_at=old
+    )
     running = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[3], created_at=old, due_at=old)
     assert jobs.job_claim(job_id=running.pk)  # this session holds its lock: a live worker
     fresh = OutboxJobFactory(task_name="leads.tasks.process_lead_task", args=[4])  # its publish may be in flight

@@ -1,6 +1,7 @@
 """Chaos: leads captured while the broker is down and the worker is SIGKILLed are all processed,
 and every assignment email is sent exactly once (real worker and beat processes, a private
 redis-server that is killed and restarted empty, an SMTP server)."""
+
 import time
 
 import pytest
@@ -21,11 +22,16 @@ BEFORE, DURING = 12, 18
 
 def _capture(prefix: str, count: int) -> None:
     for number in range(count):
-        capture(data={"email": f"{prefix}{number}@chaos.example", "first_name": f"{prefix}{number}"}, context=CaptureContext(channel="api"))
+        capture(
+            data={"email": f"{prefix}{number}@chaos.example", "first_name": f"{prefix}{number}"},
+            context=CaptureContext(channel="api"),
+        )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_captures_through_a_broker_outage_and_a_killed_worker_are_processed_and_notified_once(private_redis, smtp_inbox):
+def test_captures_through_a_broker_outage_and_a_killed_worker_are_processed_and_notified_once(
+    private_redis, smtp_inbox
+):
     """The chaos run lost 46 of 2,000 assignment emails: a publish that failed during the outage
     was "left for the sweeper", and the sweeper never resent notification tasks."""
     team, reps = make_team("Chaos", "chaos_rep1", "chaos_rep2")
@@ -50,7 +56,9 @@ def test_captures_through_a_broker_outage_and_a_killed_worker_are_processed_and_
             f"{Lead.objects.filter(processed_at__isnull=True).count()} leads never processed"
         )
         total = BEFORE + DURING
-        assert wait_for(lambda: len(smtp_inbox.messages) >= total, timeout=60), f"{len(smtp_inbox.messages)} of {total} emails"
+        assert wait_for(lambda: len(smtp_inbox.messages) >= total, timeout=60), (
+            f"{len(smtp_inbox.messages)} of {total} emails"
+        )
         assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=30), list(OutboxJob.objects.values())
         time.sleep(5)  # let a duplicate show itself if there is one
         processed_within = time.monotonic() - recovered

@@ -1,5 +1,6 @@
 """Recovering from a broker outage in seconds (issue 22 §3): the single-lead processing jobs that
 piled up in the outbox go out as batch jobs, run set-based, each lead processed exactly once."""
+
 import logging
 import time
 from datetime import timedelta
@@ -12,7 +13,7 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads import jobs
+from leads import jobs, outbox_relay
 from leads.capture.duplicates import duplicates_detect, duplicates_detect_many
 from leads.capture.service import CaptureContext, capture
 from leads.models import Interaction, Lead, Notification, OutboxJob, PossibleDuplicate
@@ -32,7 +33,9 @@ BATCH_TASK = "leads.tasks.process_leads_batch_task"
 
 def _capture(prefix: str, count: int, domain: str = "outage.example") -> list[int]:
     return [
-        capture(data={"email": f"{prefix}{n}@{domain}", "first_name": f"{prefix}{n}"}, context=CaptureContext(channel="api")).lead.pk
+        capture(
+            data={"email": f"{prefix}{n}@{domain}", "first_name": f"{prefix}{n}"}, context=CaptureContext(channel="api")
+        ).lead.pk
         for n in range(count)
     ]
 
@@ -51,7 +54,9 @@ def _assert_processed_once(lead_ids: list[int]) -> None:
     assert not assigned.values("lead").annotate(n=Count("pk")).filter(n__gt=1).exists()
     entries = Interaction.objects.filter(lead__in=lead_ids, kind=Interaction.Kind.ASSIGNMENT)
     assert entries.count() == len(lead_ids), "an assignment timeline entry was written twice"
-    per_kind = Interaction.objects.filter(lead__in=lead_ids).values("lead", "kind").annotate(n=Count("pk")).filter(n__gt=1)
+    per_kind = (
+        Interaction.objects.filter(lead__in=lead_ids).values("lead", "kind").annotate(n=Count("pk")).filter(n__gt=1)
+    )
     assert not per_kind.exists(), list(per_kind)
 
 
@@ -76,7 +81,9 @@ def test_stranded_process_jobs_are_drained_by_batch_tasks_each_lead_once(relay_o
     assert sent == 3  # 50 + 50 + 20 leads, one task per batch so every worker process takes a share
     assert not OutboxJob.objects.filter(task_name=PROCESS_LEAD_TASK).exists()
     assert wait_for(lambda: not Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).exists(), timeout=120)
-    assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=60), list(OutboxJob.objects.values("task_name", "args"))
+    assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=60), list(
+        OutboxJob.objects.values("task_name", "args")
+    )
     _assert_processed_once(lead_ids)
     assert len(mail.outbox) == 120
     # One company's leads go to the rep who got its first (returning owner), as one by one.
@@ -101,7 +108,10 @@ def test_a_few_stranded_jobs_still_go_out_one_by_one(private_redis):  # noqa: F8
     assert jobs.outbox_sweep(now=timezone.now() + timedelta(seconds=10)) == jobs.BATCH_JOB_MIN - 1
 
     assert not OutboxJob.objects.filter(task_name=BATCH_TASK).exists()
-    assert OutboxJob.objects.filter(task_name=PROCESS_LEAD_TASK, published_at__isnull=False).count() == jobs.BATCH_JOB_MIN - 1
+    assert (
+        OutboxJob.objects.filter(task_name=PROCESS_LEAD_TASK, published_at__isnull=False).count()
+        == jobs.BATCH_JOB_MIN - 1
+    )
 
 
 @pytest.mark.django_db
@@ -133,7 +143,9 @@ def test_a_lead_captured_again_after_it_was_processed_is_processed_by_its_new_jo
 
     # An older job (enqueued before the lead was processed) is done; a newer one is not.
     assert leads_process(lead_ids=[lead_id], enqueued_at={lead_id: processed_at - timedelta(seconds=1)}) == 0
-    Lead.objects.filter(pk=lead_id).update(processed_at=processed_at - timedelta(seconds=5))  # a job enqueued after it ran
+    Lead.objects.filter(pk=lead_id).update(
+        processed_at=processed_at - timedelta(seconds=5)
+    )  # a job enqueued after it ran
     assert leads_process(lead_ids=[lead_id], enqueued_at={lead_id: processed_at}) == 1
     _assert_processed_once([lead_id])
 
@@ -149,7 +161,9 @@ def test_batch_duplicate_detection_finds_what_the_one_by_one_rules_find():
         LeadFactory(email="bob2@gmail.com", first_name="Bob", last_name="Ray"),
     ]
     ids = [lead.pk for lead in ours]
-    duplicates_detect_many(leads=list(Lead.objects.filter(pk__in=ids).only("pk", "email", "phone", "first_name", "last_name")))
+    duplicates_detect_many(
+        leads=list(Lead.objects.filter(pk__in=ids).only("pk", "email", "phone", "first_name", "last_name"))
+    )
     batch = set(PossibleDuplicate.objects.values_list("lead_id", "other_id", "reason"))
     PossibleDuplicate.objects.all().delete()
     for lead in ours:
@@ -196,10 +210,12 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_done_or_duplicated(privat
         assert OutboxJob.objects.filter(task_name=BATCH_TASK).exists()  # the dead worker's batch waits for the sweep
 
         worker = worker_process(private_redis.url, beat=True, sweep_seconds=1.0, email_port=settings.EMAIL_PORT)
-        assert wait_for(lambda: not Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).exists(), timeout=180), (
-            f"{Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).count()} leads never processed"
+        assert wait_for(
+            lambda: not Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).exists(), timeout=180
+        ), f"{Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).count()} leads never processed"
+        assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=60), list(
+            OutboxJob.objects.values("task_name", "claimed_at")
         )
-        assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=60), list(OutboxJob.objects.values("task_name", "claimed_at"))
         assert wait_for(lambda: len(smtp_inbox.messages) >= len(lead_ids), timeout=60)
         time.sleep(3)  # let a duplicate show itself if there is one
     finally:
@@ -234,7 +250,7 @@ def test_a_capture_burst_is_taken_in_batches_by_the_first_single_job(monkeypatch
         lead_ids += _capture(f"burst{part}-", jobs.BATCH_JOB_MIN - 5)
         assert outbox_relay() == (jobs.BATCH_JOB_MIN - 5, jobs.BATCH_JOB_MIN - 5, False)
     assert OutboxJob.objects.filter(task_name=PROCESS_LEAD_TASK, published_at__isnull=False).count() == 60
-    time.sleep(jobs.PILE_AFTER.total_seconds() + 0.5)  # they wait in the queue: a pile
+    time.sleep(outbox_relay.PILE_AFTER.total_seconds() + 0.5)  # they wait in the queue: a pile
     mail.outbox.clear()
 
     logger, lines = logging.getLogger("leads.jobs"), _Lines()
@@ -242,8 +258,12 @@ def test_a_capture_burst_is_taken_in_batches_by_the_first_single_job(monkeypatch
     logger.addHandler(lines)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            assert wait_for(lambda: not Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).exists(), timeout=120)
-            assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=60), list(OutboxJob.objects.values("task_name"))
+            assert wait_for(
+                lambda: not Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).exists(), timeout=120
+            )
+            assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=60), list(
+                OutboxJob.objects.values("task_name")
+            )
             time.sleep(1)
     finally:
         logger.removeHandler(lines)

@@ -1,6 +1,7 @@
 """The outbox relay (issue 22 §2): a capture never talks to the broker; the workers' relay publishes
 the committed leads' processing jobs within a fraction of a second, in batches when they come fast,
 and nothing is lost while the broker is down or processed twice (real PostgreSQL, Redis, worker)."""
+
 import time
 from datetime import timedelta
 
@@ -23,7 +24,10 @@ BATCH_TASK = "leads.tasks.process_leads_batch_task"
 
 def _capture(prefix: str, count: int) -> list[int]:
     return [
-        capture(data={"email": f"{prefix}{n}@relay.example", "first_name": f"{prefix}{n}"}, context=CaptureContext(channel="api")).lead.pk
+        capture(
+            data={"email": f"{prefix}{n}@relay.example", "first_name": f"{prefix}{n}"},
+            context=CaptureContext(channel="api"),
+        ).lead.pk
         for n in range(count)
     ]
 
@@ -77,7 +81,9 @@ def test_the_workers_relay_brings_captured_leads_to_the_pipeline_within_a_second
 
     lead_ids = _capture("stream", 60)
     assert wait_for(lambda: not Lead.objects.filter(pk__in=lead_ids, processed_at__isnull=True).exists(), timeout=120)
-    assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=30), list(OutboxJob.objects.values("task_name", "args"))
+    assert wait_for(lambda: not OutboxJob.objects.exists(), timeout=30), list(
+        OutboxJob.objects.values("task_name", "args")
+    )
     time.sleep(1)  # a second copy would show itself now
     per_kind = Interaction.objects.filter(lead__in=[first, *lead_ids]).values("lead", "kind").annotate(n=Count("pk"))
     assert not per_kind.filter(n__gt=1).exists(), list(per_kind.filter(n__gt=1))

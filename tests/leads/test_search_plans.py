@@ -7,6 +7,7 @@ sample is now the visible ones among the term's first 1,000 matches (no visibili
 nothing to misjudge; visibility tested on the sample's own rows as they are read), and only if that gave fewer than 50, a MATERIALIZED CTE planned without the
 LIMIT (bitmaps bounded by the rep's book); the leads are then read by primary key.
 """
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,7 +21,10 @@ pytestmark = pytest.mark.django_db
 
 def _few_among_many(rep, other_rep, team) -> list[Lead]:
     Lead.objects.bulk_create(
-        [LeadFactory.build(company=f"Muster {i} GmbH", owner=other_rep, team=team, email=f"m{i}@muster.de") for i in range(2000)],
+        [
+            LeadFactory.build(company=f"Muster {i} GmbH", owner=other_rep, team=team, email=f"m{i}@muster.de")
+            for i in range(2000)
+        ],
         batch_size=1000,
     )
     mine = [LeadFactory(company="Rep GmbH", owner=rep, team=team) for _ in range(3)]

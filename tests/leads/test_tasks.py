@@ -1,4 +1,5 @@
 """Background processing on a real Celery worker and Redis broker."""
+
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,9 @@ def test_a_lead_created_through_the_api_is_processed_by_the_worker(celery_worker
     response = api_as(manager).post("/api/v1/leads", {"email": "pipeline@example.com"}, format="json")
     assert response.status_code == 201
     lead_id = response.json()["id"]
-    assert wait_for(lambda: Lead.objects.get(pk=lead_id).processed_at is not None), "the worker never processed the lead"
+    assert wait_for(lambda: Lead.objects.get(pk=lead_id).processed_at is not None), (
+        "the worker never processed the lead"
+    )
 
 
 @pytest.mark.django_db(transaction=True)

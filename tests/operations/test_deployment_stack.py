@@ -2,6 +2,7 @@
 and the same commands, started here with a production configuration (no DEBUG, HTTPS redirects on)
 against the test database and a private Redis, come up healthy. Docker's compose plugin is not on
 this machine; when it is, `docker compose config` checks the file as Docker reads it."""
+
 import os
 import secrets
 import shutil
@@ -20,8 +21,17 @@ from tests.leads.broker import free_port, private_redis  # noqa: F401 (a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = {"release", "web", "worker", "beat"}
-RELAXED = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
-           "STATICFILES_STORAGE", "DEBUG", "ALLOWED_HOSTS", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+RELAXED = (
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "STATICFILES_STORAGE",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "SECRET_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def _compose() -> dict:
@@ -43,7 +53,10 @@ def test_compose_starts_postgres_redis_and_each_process_through_bin_serve():
     # Where Docker's compose plugin is installed (not on the CI machine), Docker reads the file too.
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
         result = subprocess.run(
-            ["docker", "compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True,
+            ["docker", "compose", "config", "-q"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             env={**os.environ, "SECRET_KEY": "x" * 50},
         )
         assert result.returncode == 0, result.stderr
@@ -54,14 +67,21 @@ def _production_env(**extra) -> dict[str, str]:
     db = connection.settings_dict
     env.update(
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="crm.example.com", LOG_LEVEL="WARNING",
-        WEB_CONCURRENCY="1", WORKER_CONCURRENCY="1", OUTBOX_SWEEP_SECONDS="1", **extra,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="crm.example.com",
+        LOG_LEVEL="WARNING",
+        WEB_CONCURRENCY="1",
+        WORKER_CONCURRENCY="1",
+        OUTBOX_SWEEP_SECONDS="1",
+        **extra,
     )
     return env
 
 
 def _health(port: int) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/health/?format=json", headers={"Host": "crm.example.com"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/health/?format=json", headers={"Host": "crm.example.com"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read()
@@ -76,13 +96,21 @@ def _health(port: int) -> tuple[int, bytes]:
 def test_release_web_worker_and_beat_come_up_healthy_with_a_production_configuration(private_redis, tmp_path):  # noqa: F811
     port = free_port()
     env = _production_env(REDIS_URL=private_redis.url, PORT=str(port), LEADCRM_VAR_DIR=str(tmp_path / "var"))
-    release = subprocess.run(["bin/serve.sh", "release"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    release = subprocess.run(
+        ["bin/serve.sh", "release"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert release.returncode == 0, release.stdout + release.stderr
     assert (tmp_path / "var/staticfiles").is_dir()
 
     processes = [
-        subprocess.Popen(["bin/serve.sh", name], cwd=ROOT, env=env, start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            ["bin/serve.sh", name],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for name in ("web", "worker", "beat")
     ]
     try:

@@ -1,6 +1,7 @@
 """Health endpoints: what a load balancer, an orchestrator and an operator's monitoring rely on.
 The checks talk to the real services: a private redis-server (stopped by the test) and a real
 `celery worker -B` process (killed by the test)."""
+
 import time
 import uuid
 
@@ -97,7 +98,9 @@ def test_an_overdue_outbox_backlog_is_unhealthy(client, settings):
     from django.utils import timezone
 
     old = timezone.now() - timedelta(minutes=5)
-    OutboxJob.objects.bulk_create([OutboxJob(task_name="leads.tasks.process_lead_task", args=[n], due_at=old) for n in range(3)])
+    OutboxJob.objects.bulk_create(
+        [OutboxJob(task_name="leads.tasks.process_lead_task", args=[n], due_at=old) for n in range(3)]
+    )
     status, body = _health(client)
     assert body["OutboxBacklog"] == "Unavailable: More than 2 jobs are overdue in the outbox"
     assert status == 500
@@ -108,7 +111,10 @@ def test_a_captures_request_id_follows_the_lead_into_the_worker(api_as, manager,
     """An operator greps one id and sees the capture in the web log and its processing in the worker's."""
     trace = uuid.uuid4().hex
     response = api_as(manager).post(
-        "/api/v1/capture", {"email": "traced@example.com", "first_name": "Tracy"}, format="json", HTTP_CORRELATION_ID=trace
+        "/api/v1/capture",
+        {"email": "traced@example.com", "first_name": "Tracy"},
+        format="json",
+        HTTP_CORRELATION_ID=trace,
     )
     assert response.status_code in (200, 201), response.content
     assert response["Correlation-ID"] == trace

@@ -1,6 +1,7 @@
 """Two-factor authentication: a manager's password alone opens nothing once 2FA is on, the API
 token needs the code too, and MANAGER_2FA_REQUIRED makes managers set it up first. Codes come from
 the device's own secret the way an authenticator app computes them (RFC 6238)."""
+
 import re
 from base64 import b32decode
 from datetime import timedelta

@@ -1,5 +1,6 @@
 """Demo users, a team, the reps' routing profiles and realistic leads that went through the real
 pipeline (customers/management/demo_leads.py). Running it again changes nothing."""
+
 from datetime import timedelta
 
 from django.contrib.auth.models import Group, User
@@ -66,13 +67,18 @@ class Command(BaseCommand):
         # Two territories ahead of the catch-all, so Settings → Territories and its tester have something
         # to show (the demo leads arrive with the team set, so they do not change where those go).
         for name, priority, rules in DEMO_TERRITORIES:
-            Territory.objects.get_or_create(name=name, defaults={"priority": priority, "rules": rules})[0].teams.add(team)
+            Territory.objects.get_or_create(name=name, defaults={"priority": priority, "rules": rules})[0].teams.add(
+                team
+            )
         WebForm.objects.get_or_create(
             key="demo",
             defaults={
-                "name": "Demo contact form", "team": team, "allowed_hosts": ["localhost", "127.0.0.1"],
+                "name": "Demo contact form",
+                "team": team,
+                "allowed_hosts": ["localhost", "127.0.0.1"],
                 "fields": ["first_name", "last_name", "email", "company", "phone", "message"],
-                "required_fields": ["email"], "default_tags": ["demo-form"],
+                "required_fields": ["email"],
+                "default_tags": ["demo-form"],
                 "consent_text": "I agree that LeadCRM Demo may contact me about its products.",
             },
         )
@@ -105,13 +111,17 @@ class Command(BaseCommand):
         hot, made = Segment.objects.get_or_create(
             name="Warm, not yet ready",
             defaults={
-                "kind": Segment.Kind.DYNAMIC, "created_by": marketer,
+                "kind": Segment.Kind.DYNAMIC,
+                "created_by": marketer,
                 "description": "New or nurturing leads with a middling score.",
-                "definition": {"match": "all", "conditions": [
-                    {"field": "status", "op": "in", "value": ["new", "nurturing"]},
-                    {"field": "score", "op": "gte", "value": 25},
-                    {"field": "score", "op": "lt", "value": 75},
-                ]},
+                "definition": {
+                    "match": "all",
+                    "conditions": [
+                        {"field": "status", "op": "in", "value": ["new", "nurturing"]},
+                        {"field": "score", "op": "gte", "value": 25},
+                        {"field": "score", "op": "lt", "value": 75},
+                    ],
+                },
             },
         )
         sequence, made_sequence = Sequence.objects.get_or_create(
@@ -120,10 +130,17 @@ class Command(BaseCommand):
         )
         if made_sequence:
             steps = [
-                {"kind": "email", "subject": "Welcome, {{ lead.first_name|default:\"there\" }}",
-                 "body": "Hi {{ lead.first_name|default:\"there\" }},\n\nHere is how teams like {{ lead.company|default:\"yours\" }} get started."},
+                {
+                    "kind": "email",
+                    "subject": 'Welcome, {{ lead.first_name|default:"there" }}',
+                    "body": 'Hi {{ lead.first_name|default:"there" }},\n\nHere is how teams like {{ lead.company|default:"yours" }} get started.',
+                },
                 {"kind": "wait", "wait_days": 3},
-                {"kind": "email", "subject": "Three lead-scoring mistakes", "body": "Hi {{ lead.first_name|default:\"there\" }},\n\nA short read."},
+                {
+                    "kind": "email",
+                    "subject": "Three lead-scoring mistakes",
+                    "body": 'Hi {{ lead.first_name|default:"there" }},\n\nA short read.',
+                },
                 {"kind": "wait", "wait_days": 4},
                 {"kind": "task", "task_title": "Call: finished the welcome sequence", "task_due_days": 1},
             ]
@@ -134,8 +151,13 @@ class Command(BaseCommand):
         )
         if made_list:
             list_add_leads(
-                segment=webinar, lead_ids=list(Lead.objects.filter(external_id__startswith=DEMO_PREFIX, source="webhook")
-                .order_by("external_id").values_list("pk", flat=True)[:20]), by=marketer,
+                segment=webinar,
+                lead_ids=list(
+                    Lead.objects.filter(external_id__startswith=DEMO_PREFIX, source="webhook")
+                    .order_by("external_id")
+                    .values_list("pk", flat=True)[:20]
+                ),
+                by=marketer,
             )
         if made:
             segment_refresh(segment=hot)
@@ -145,25 +167,55 @@ class Command(BaseCommand):
         manager = users["manager"]
         if not Automation.objects.filter(name="Hot inbound").exists():
             # The pipeline scores the new lead in the meantime: wait, then act only when it came out hot.
-            automation_save(automation=Automation(), by=manager, data={
-                "name": "Hot inbound", "enabled": True, "trigger": "lead_created", "trigger_params": {"source": "web_form"},
-                "description": "A web-form lead that scores 60 or more goes to Inside Sales with a call due in 15 minutes.",
-                "conditions": {"match": "all", "conditions": [{"field": "status", "op": "in", "value": ["new", "active"]}]},
-                "actions": [
-                    {"type": "wait", "amount": 2, "unit": "minutes"},
-                    {"type": "branch", "skip": 2, "conditions": {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": 60}]}},
-                    {"type": "assign_team", "team": team.pk},
-                    {"type": "create_task", "title": "Call the hot inbound lead", "amount": 15, "unit": "minutes"},
-                ],
-            })
+            automation_save(
+                automation=Automation(),
+                by=manager,
+                data={
+                    "name": "Hot inbound",
+                    "enabled": True,
+                    "trigger": "lead_created",
+                    "trigger_params": {"source": "web_form"},
+                    "description": "A web-form lead that scores 60 or more goes to Inside Sales with a call due in 15 minutes.",
+                    "conditions": {
+                        "match": "all",
+                        "conditions": [{"field": "status", "op": "in", "value": ["new", "active"]}],
+                    },
+                    "actions": [
+                        {"type": "wait", "amount": 2, "unit": "minutes"},
+                        {
+                            "type": "branch",
+                            "skip": 2,
+                            "conditions": {
+                                "match": "all",
+                                "conditions": [{"field": "score", "op": "gte", "value": 60}],
+                            },
+                        },
+                        {"type": "assign_team", "team": team.pk},
+                        {"type": "create_task", "title": "Call the hot inbound lead", "amount": 15, "unit": "minutes"},
+                    ],
+                },
+            )
         sequence = Sequence.objects.filter(name="Welcome to LeadCRM Demo").first()
         if sequence is not None and not Automation.objects.filter(name="Quiet for 14 days").exists():
-            automation_save(automation=Automation(), by=manager, data={
-                "name": "Quiet for 14 days", "enabled": True, "trigger": "inactive", "trigger_params": {"days": 14},
-                "description": "An open lead with no activity for 14 days moves to nurturing and joins the welcome sequence.",
-                "conditions": {"match": "all", "conditions": [{"field": "status", "op": "in", "value": ["new", "active"]}]},
-                "actions": [{"type": "set_status", "status": "nurturing"}, {"type": "enroll", "sequence": sequence.pk}],
-            })
+            automation_save(
+                automation=Automation(),
+                by=manager,
+                data={
+                    "name": "Quiet for 14 days",
+                    "enabled": True,
+                    "trigger": "inactive",
+                    "trigger_params": {"days": 14},
+                    "description": "An open lead with no activity for 14 days moves to nurturing and joins the welcome sequence.",
+                    "conditions": {
+                        "match": "all",
+                        "conditions": [{"field": "status", "op": "in", "value": ["new", "active"]}],
+                    },
+                    "actions": [
+                        {"type": "set_status", "status": "nurturing"},
+                        {"type": "enroll", "sequence": sequence.pk},
+                    ],
+                },
+            )
 
     def _tasks(self, users: dict[str, User]) -> None:
         """A few open follow-ups per rep, some overdue, so "My work" shows the queue as it will look."""
@@ -175,6 +227,9 @@ class Command(BaseCommand):
             leads = Lead.objects.filter(owner=rep, status__in=["new", "active"]).order_by("external_id")[:4]
             for n, lead in enumerate(leads):
                 Task.objects.create(
-                    lead=lead, assigned_to=rep, created_by=users["manager"], title=["Call back", "Send the pricing", "Book a demo", "Follow up"][n],
+                    lead=lead,
+                    assigned_to=rep,
+                    created_by=users["manager"],
+                    title=["Call back", "Send the pricing", "Book a demo", "Follow up"][n],
                     due_at=now + timedelta(days=n - 1, hours=2),
                 )

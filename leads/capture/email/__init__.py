@@ -16,6 +16,7 @@ The parts, each importing from the others directly (this module only re-exports 
   ingest.py     email_ingest: claim the Message-ID, capture or attach, bounces, copies
   imap.py       polling the IMAP mailboxes (not imported here: it needs imap-tools)
 """
+
 from .classify import own_addresses
 from .ingest import STORE_FAILED, EmailIngestResult, email_ingest
 from .parse import (
@@ -37,8 +38,24 @@ from .parse import (
 from .signature import name_split, signature_extract
 
 __all__ = [
-    "BROKEN_MIME", "BYTES_REPLACED", "COMPAT_FALLBACK", "EMPTY_MESSAGE", "HEADER_8BIT", "NO_MESSAGE_ID", "NO_SENDER",
-    "NUL_REMOVED", "STORE_FAILED", "TEXT_READ_AS", "UNKNOWN_CHARSET", "UNPARSEABLE",
-    "EmailIngestResult", "ParsedEmail",
-    "email_ingest", "email_parse", "html_to_text", "name_split", "own_addresses", "signature_extract",
+    "BROKEN_MIME",
+    "BYTES_REPLACED",
+    "COMPAT_FALLBACK",
+    "EMPTY_MESSAGE",
+    "HEADER_8BIT",
+    "NO_MESSAGE_ID",
+    "NO_SENDER",
+    "NUL_REMOVED",
+    "STORE_FAILED",
+    "TEXT_READ_AS",
+    "UNKNOWN_CHARSET",
+    "UNPARSEABLE",
+    "EmailIngestResult",
+    "ParsedEmail",
+    "email_ingest",
+    "email_parse",
+    "html_to_text",
+    "name_split",
+    "own_addresses",
+    "signature_extract",
 ]

@@ -1,5 +1,6 @@
 """What kind of message this is: our own mail, a bounce, an auto-reply, list traffic, or one for a
 lead (and, for a reply, the lead of the thread it answers)."""
+
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -13,7 +14,9 @@ def own_addresses() -> set[str]:
     """Addresses that are us: DEFAULT_FROM_EMAIL, SERVER_EMAIL and the mailboxes' usernames."""
     addresses = {normalize_email(parseaddr(settings.DEFAULT_FROM_EMAIL)[1])}
     addresses.add(normalize_email(parseaddr(getattr(settings, "SERVER_EMAIL", ""))[1]))
-    addresses |= {normalize_email(u) for u in Mailbox.objects.filter(username__contains="@").values_list("username", flat=True)}
+    addresses |= {
+        normalize_email(u) for u in Mailbox.objects.filter(username__contains="@").values_list("username", flat=True)
+    }
     return {address for address in addresses if address}
 
 
@@ -29,7 +32,9 @@ def _is_auto_reply(parsed: ParsedEmail) -> bool:
     for name in ("x-autoreply", "x-autorespond"):
         if name in parsed.headers and parsed.headers[name].lower() not in ("no", "false", "0"):
             return True
-    return parsed.headers.get("precedence", "").lower() == "auto_reply" or parsed.report_type == "disposition-notification"
+    return (
+        parsed.headers.get("precedence", "").lower() == "auto_reply" or parsed.report_type == "disposition-notification"
+    )
 
 
 def _is_bounce(parsed: ParsedEmail) -> bool:
@@ -50,8 +55,8 @@ def _thread_lead(parsed: ParsedEmail) -> Lead | None:
     order = {mid: rank for rank, mid in enumerate(parsed.references)}
     variants = _id_variants(parsed.references)
     sent = OutboundMessage.objects.filter(message_id__in=variants).values_list("message_id", "lead_id")
-    received = (
-        InboundEmail.objects.filter(message_id__in=variants, lead__isnull=False).values_list("message_id", "lead_id")
+    received = InboundEmail.objects.filter(message_id__in=variants, lead__isnull=False).values_list(
+        "message_id", "lead_id"
     )
     for rows in (sent, received):
         matches = sorted(rows, key=lambda row: order.get(row[0], order.get(f"<{row[0]}>", len(order))))

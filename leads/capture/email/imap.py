@@ -7,6 +7,7 @@ custom keywords (PERMANENTFLAGS lacks \\*) the poller falls back to UNSEEN + \\S
 mark is lost (a dropped connection after ingestion), the unique InboundEmail.message_id
 still keeps the message from being taken twice.
 """
+
 import imaplib
 import logging
 import socket

@@ -1,5 +1,6 @@
 """One raw RFC 822 message in, one decision out: a new or known lead, a reply on its thread, copies on
 known leads' timelines, a bounce flagged, or a message that makes no lead; idempotent on Message-ID."""
+
 import base64
 import hashlib
 import logging
@@ -70,7 +71,9 @@ def _occurred_at(parsed: ParsedEmail) -> datetime:
 
 def _event_data(parsed: ParsedEmail, inbound: InboundEmail, mailbox: Mailbox | None) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "message_id": parsed.message_id, "from": parsed.from_address, "inbound_email": inbound.pk,
+        "message_id": parsed.message_id,
+        "from": parsed.from_address,
+        "inbound_email": inbound.pk,
         "recipients": parsed.recipients[:50],
     }
     if mailbox:
@@ -85,7 +88,9 @@ def _event_data(parsed: ParsedEmail, inbound: InboundEmail, mailbox: Mailbox | N
 def _lead_data(parsed: ParsedEmail) -> dict[str, Any]:
     first, last = name_split(parsed.from_name)
     data = {"email": parsed.from_address, "first_name": first, "last_name": last}
-    data.update(signature_extract(body=parsed.body, first_name=first, last_name=last, email_address=parsed.from_address))
+    data.update(
+        signature_extract(body=parsed.body, first_name=first, last_name=last, email_address=parsed.from_address)
+    )
     return {key: value for key, value in data.items() if value}
 
 
@@ -99,8 +104,12 @@ def _link_copies(
     linked = []
     for lead in Lead.objects.filter(email__in=addresses).exclude(pk__in=exclude).order_by("pk"):
         events.activity_recorded(
-            lead=lead, kind=Interaction.Kind.EMAIL_IN, channel=Lead.Source.EMAIL, subject=parsed.subject,
-            body=parsed.body[:BODY_MAX_CHARS], occurred_at=_occurred_at(parsed),
+            lead=lead,
+            kind=Interaction.Kind.EMAIL_IN,
+            channel=Lead.Source.EMAIL,
+            subject=parsed.subject,
+            body=parsed.body[:BODY_MAX_CHARS],
+            occurred_at=_occurred_at(parsed),
             data={**_event_data(parsed, inbound, mailbox), "copied": True},
         )
         linked.append(lead.pk)
@@ -109,7 +118,8 @@ def _link_copies(
 
 def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
     failed = [
-        entry for entry in parsed.delivery_status
+        entry
+        for entry in parsed.delivery_status
         if entry["action"] == "failed" or (not entry["action"] and entry["status"].startswith("5"))
     ]
     bounced = []
@@ -121,8 +131,12 @@ def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
         lead.email_bouncing = True
         # Nurturing reacts: the address is suppressed and the lead leaves its sequences.
         events.email_bounced(
-            lead=lead, recipient=entry["recipient"], inbound_email_id=inbound.pk, status=entry["status"],
-            action=entry["action"], diagnostic=entry["diagnostic"],
+            lead=lead,
+            recipient=entry["recipient"],
+            inbound_email_id=inbound.pk,
+            status=entry["status"],
+            action=entry["action"],
+            diagnostic=entry["diagnostic"],
         )
         bounced.append(lead)
     for entry in (entry for entry in parsed.delivery_status if entry["action"] == "complaint"):
@@ -130,7 +144,10 @@ def _mark_bounces(parsed: ParsedEmail, inbound: InboundEmail) -> list[Lead]:
         if lead is None:
             continue
         events.email_bounced(
-            lead=lead, recipient=entry["recipient"], inbound_email_id=inbound.pk, complaint=True,
+            lead=lead,
+            recipient=entry["recipient"],
+            inbound_email_id=inbound.pk,
+            complaint=True,
             diagnostic=entry["diagnostic"],
         )
         bounced.append(lead)
@@ -144,8 +161,12 @@ def _claim(*, message_id: str, parsed: ParsedEmail, kind: str, mailbox: Mailbox 
     try:
         with transaction.atomic():
             return InboundEmail.objects.create(
-                message_id=message_id, mailbox=mailbox, from_address=parsed.from_address[:254],
-                subject=parsed.subject[:300], kind=kind, error=error,
+                message_id=message_id,
+                mailbox=mailbox,
+                from_address=parsed.from_address[:254],
+                subject=parsed.subject[:300],
+                kind=kind,
+                error=error,
             )
     except IntegrityError:
         return None
@@ -153,10 +174,14 @@ def _claim(*, message_id: str, parsed: ParsedEmail, kind: str, mailbox: Mailbox 
 
 def _duplicate(message_id: str) -> EmailIngestResult:
     existing = InboundEmail.objects.select_related("lead").get(message_id=message_id)
-    return EmailIngestResult(kind=existing.kind, lead=existing.lead, duplicate=True, inbound=existing, reason="already taken")
+    return EmailIngestResult(
+        kind=existing.kind, lead=existing.lead, duplicate=True, inbound=existing, reason="already taken"
+    )
 
 
-def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, mailbox: Mailbox | None) -> EmailIngestResult:
+def _ingest(
+    parsed: ParsedEmail, *, message_id: str, context: CaptureContext, mailbox: Mailbox | None
+) -> EmailIngestResult:
     if InboundEmail.objects.filter(message_id=message_id).exists():
         return _duplicate(message_id)
     own = own_addresses()
@@ -169,7 +194,11 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
         thread_lead = _thread_lead(parsed)
         sender_lead = Lead.objects.filter(email=parsed.from_address).first()
         kind = (
-            InboundEmail.Kind.REPLY if thread_lead else InboundEmail.Kind.KNOWN_LEAD if sender_lead else InboundEmail.Kind.NEW_LEAD
+            InboundEmail.Kind.REPLY
+            if thread_lead
+            else InboundEmail.Kind.KNOWN_LEAD
+            if sender_lead
+            else InboundEmail.Kind.NEW_LEAD
         )
     inbound = _claim(message_id=message_id, parsed=parsed, kind=kind, mailbox=mailbox)
     if inbound is None:
@@ -178,17 +207,23 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
     result = EmailIngestResult(kind=kind, inbound=inbound)
 
     if kind == InboundEmail.Kind.MALFORMED:
-        result.record = capture_log(context=context, result=CaptureRecord.Result.FAILED, reason=f"malformed: {parsed.fatal}")
+        result.record = capture_log(
+            context=context, result=CaptureRecord.Result.FAILED, reason=f"malformed: {parsed.fatal}"
+        )
         result.reason = parsed.fatal
         logger.warning("malformed email %s stored for review: %s", message_id, parsed.fatal)
     elif kind in (InboundEmail.Kind.OWN, InboundEmail.Kind.AUTO_REPLY, InboundEmail.Kind.LIST):
-        reason = {InboundEmail.Kind.OWN: REASON_OWN, InboundEmail.Kind.AUTO_REPLY: REASON_AUTO_REPLY}.get(kind, REASON_LIST)
+        reason = {InboundEmail.Kind.OWN: REASON_OWN, InboundEmail.Kind.AUTO_REPLY: REASON_AUTO_REPLY}.get(
+            kind, REASON_LIST
+        )
         known = Lead.objects.filter(email=parsed.from_address).first() if kind != InboundEmail.Kind.OWN else None
         result.record = capture_ignore(context=context, reason=reason, lead=known)
         result.lead, result.reason = known, reason
     elif kind == InboundEmail.Kind.LOGGED:
         user = logged if isinstance(logged, User) else None
-        result.lead, result.record = email_log(parsed=parsed, inbound=inbound, context=context, user=user, occurred_at=_occurred_at(parsed))
+        result.lead, result.record = email_log(
+            parsed=parsed, inbound=inbound, context=context, user=user, occurred_at=_occurred_at(parsed)
+        )
         result.reason = "" if result.lead else REASON_NO_LEAD
     elif kind == InboundEmail.Kind.BOUNCE:
         bounced = _mark_bounces(parsed, inbound)
@@ -199,22 +234,33 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
         result.linked_leads = [lead.pk for lead in bounced[1:]]
     else:
         event = CaptureEvent(
-            kind=Interaction.Kind.EMAIL_IN, subject=parsed.subject, body=parsed.body[:BODY_MAX_CHARS],
-            data=_event_data(parsed, inbound, mailbox), occurred_at=_occurred_at(parsed),
+            kind=Interaction.Kind.EMAIL_IN,
+            subject=parsed.subject,
+            body=parsed.body[:BODY_MAX_CHARS],
+            data=_event_data(parsed, inbound, mailbox),
+            occurred_at=_occurred_at(parsed),
         )
         if thread_lead is not None and thread_lead.email != parsed.from_address:
             # Someone else answered our thread (a colleague, a private address): the thread's
             # lead gets it; the sender's details are not that lead's, so nothing is merged.
             events.activity_recorded(
-                lead=thread_lead, kind=event.kind, channel=Lead.Source.EMAIL, subject=event.subject,
-                body=event.body, data=event.data, occurred_at=event.occurred_at,
+                lead=thread_lead,
+                kind=event.kind,
+                channel=Lead.Source.EMAIL,
+                subject=event.subject,
+                body=event.body,
+                data=event.data,
+                occurred_at=event.occurred_at,
             )
             result.record = capture_log(context=context, result=CaptureRecord.Result.ATTACHED, lead=thread_lead)
             lead_enqueue_processing(lead_id=thread_lead.pk)
             result.lead = thread_lead
         else:
             captured = capture(
-                data=_lead_data(parsed), context=context, event=event, strict=False,
+                data=_lead_data(parsed),
+                context=context,
+                event=event,
+                strict=False,
                 team_id=mailbox.team_id if mailbox else None,
             )
             result.lead, result.created, result.record = captured.lead, captured.created, captured.record
@@ -228,9 +274,13 @@ def _ingest(parsed: ParsedEmail, *, message_id: str, context: CaptureContext, ma
         if sender_lead is not None and sender_lead.pk != result.lead.pk:
             copies.add(sender_lead.email)  # the sender is a lead too, but not the thread's
         copies.discard(result.lead.email)
-        result.linked_leads = _link_copies(parsed, addresses=copies, inbound=inbound, exclude={result.lead.pk}, mailbox=mailbox)
+        result.linked_leads = _link_copies(
+            parsed, addresses=copies, inbound=inbound, exclude={result.lead.pk}, mailbox=mailbox
+        )
     InboundEmail.objects.filter(pk=inbound.pk).update(
-        kind=result.kind, lead=result.lead, capture=result.record,
+        kind=result.kind,
+        lead=result.lead,
+        capture=result.record,
     )
     inbound.kind, inbound.lead, inbound.capture = result.kind, result.lead, result.record
     return result
@@ -252,9 +302,14 @@ def email_ingest(
     message_id = parsed.message_id or _content_id(raw)
     raw_text, lossless = _raw_text(raw)
     payload: dict[str, Any] = {
-        "message_id": parsed.message_id, "from": parsed.from_address, "from_name": parsed.from_name,
-        "recipients": parsed.recipients[:50], "subject": parsed.subject, "size": len(raw),
-        "date": parsed.date.isoformat() if parsed.date else None, "problems": parsed.problems,
+        "message_id": parsed.message_id,
+        "from": parsed.from_address,
+        "from_name": parsed.from_name,
+        "recipients": parsed.recipients[:50],
+        "subject": parsed.subject,
+        "size": len(raw),
+        "date": parsed.date.isoformat() if parsed.date else None,
+        "problems": parsed.problems,
         "attachments": parsed.attachments[:50],
     }
     if mailbox:
@@ -262,8 +317,13 @@ def email_ingest(
     if not lossless:
         payload["raw_base64"] = base64.b64encode(raw).decode("ascii")  # the text log alone would lose bytes
     context = CaptureContext(
-        channel=Lead.Source.EMAIL, source_detail=source_detail or (mailbox.name if mailbox else ""), ip=ip,
-        user_agent=user_agent, payload=payload, raw=raw_text, actor=actor,
+        channel=Lead.Source.EMAIL,
+        source_detail=source_detail or (mailbox.name if mailbox else ""),
+        ip=ip,
+        user_agent=user_agent,
+        payload=payload,
+        raw=raw_text,
+        actor=actor,
     )
     try:
         with transaction.atomic():

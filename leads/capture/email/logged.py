@@ -6,6 +6,7 @@ A message is the rep's logged mail when the logging address is configured and th
 (To/Cc, or Delivered-To / X-Original-To / Envelope-To of a BCC copy, or the mailbox polled is that
 address), or when it comes from a user's own address. The lead: the first known lead among the
 recipients (To, then Cc); for a forward, among the forwarded message's To/Cc, then its From."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ from .parse import ParsedEmail
 
 REASON_NO_LEAD = "logged mail: no known lead among its recipients"
 FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr)\s*:", re.IGNORECASE)
-FORWARD_MARKER = re.compile(r"^-{2,}\s*(forwarded message|original message|weitergeleitete nachricht)\s*-{2,}\s*$", re.IGNORECASE | re.MULTILINE)
+FORWARD_MARKER = re.compile(
+    r"^-{2,}\s*(forwarded message|original message|weitergeleitete nachricht)\s*-{2,}\s*$", re.IGNORECASE | re.MULTILINE
+)
 FORWARD_HEADER = re.compile(r"^\s*>?\s*(from|to|cc|von|an)\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 FORWARD_HEADER_LINES = 12  # the forwarded block's header lines come right after the marker
 BODY_MAX_CHARS = 100_000
@@ -41,8 +44,14 @@ def email_is_logged(*, parsed: ParsedEmail, mailbox: Mailbox | None) -> User | N
     address = logging_address()
     if not address:
         return False
-    delivered = {normalize_email(parsed.headers.get(name, "")) for name in ("delivered-to", "x-original-to", "envelope-to")}
-    reached = address in parsed.recipients or address in delivered or (mailbox is not None and normalize_email(mailbox.username) == address)
+    delivered = {
+        normalize_email(parsed.headers.get(name, "")) for name in ("delivered-to", "x-original-to", "envelope-to")
+    }
+    reached = (
+        address in parsed.recipients
+        or address in delivered
+        or (mailbox is not None and normalize_email(mailbox.username) == address)
+    )
     user = _user_for(parsed.from_address)
     if user is not None:
         return user
@@ -54,7 +63,7 @@ def _forwarded(parsed: ParsedEmail) -> tuple[bool, list[str], list[str]]:
     marker = FORWARD_MARKER.search(parsed.body)
     if not marker and not FORWARD_SUBJECT.match(parsed.subject):
         return False, [], []
-    block = parsed.body[marker.end():] if marker else parsed.body
+    block = parsed.body[marker.end() :] if marker else parsed.body
     recipients, senders = [], []
     for line in block.strip().splitlines()[:FORWARD_HEADER_LINES]:
         found = FORWARD_HEADER.match(line)
@@ -64,7 +73,9 @@ def _forwarded(parsed: ParsedEmail) -> tuple[bool, list[str], list[str]]:
     return True, recipients, senders
 
 
-def email_log(*, parsed: ParsedEmail, inbound: InboundEmail, context: CaptureContext, user: User | None, occurred_at) -> tuple[Lead | None, CaptureRecord]:
+def email_log(
+    *, parsed: ParsedEmail, inbound: InboundEmail, context: CaptureContext, user: User | None, occurred_at
+) -> tuple[Lead | None, CaptureRecord]:
     """File a rep's logged mail on its lead as the thread's outgoing message (or record that no lead matched)."""
     own = {logging_address(), normalize_email(parsed.from_address)}
     forwarded, original_to, original_from = _forwarded(parsed)
@@ -77,15 +88,25 @@ def email_log(*, parsed: ParsedEmail, inbound: InboundEmail, context: CaptureCon
     lead = next((leads[address] for address in candidates if address in leads), None)
     if lead is None:
         return None, capture_ignore(context=context, reason=REASON_NO_LEAD)
-    to = [address for address in (original_to if forwarded and original_to else parsed.recipients) if address not in own]
+    to = [
+        address for address in (original_to if forwarded and original_to else parsed.recipients) if address not in own
+    ]
     events.rep_email_logged(
-        lead=lead, by=user, message_id=parsed.message_id, subject=parsed.subject, body=parsed.body[:BODY_MAX_CHARS],
-        to=to, in_reply_to=parsed.references[0] if parsed.references else "", inbound_email_id=inbound.pk,
-        forwarded=forwarded, occurred_at=occurred_at,
+        lead=lead,
+        by=user,
+        message_id=parsed.message_id,
+        subject=parsed.subject,
+        body=parsed.body[:BODY_MAX_CHARS],
+        to=to,
+        in_reply_to=parsed.references[0] if parsed.references else "",
+        inbound_email_id=inbound.pk,
+        forwarded=forwarded,
+        occurred_at=occurred_at,
     )
     if parsed.message_id and not forwarded:
         # The lead's reply answers this Message-ID: it threads back to the lead like our own mail.
         OutboundMessage.objects.get_or_create(
-            message_id=parsed.message_id, defaults={"lead": lead, "subject": parsed.subject[:300], "sent_at": occurred_at},
+            message_id=parsed.message_id,
+            defaults={"lead": lead, "subject": parsed.subject[:300], "sent_at": occurred_at},
         )
     return lead, capture_log(context=context, result=CaptureRecord.Result.ATTACHED, lead=lead)

@@ -1,5 +1,6 @@
 """Reading one raw RFC 822 message: headers (encoded words, raw 8-bit bytes), the body as text,
 attachments and delivery reports; what cannot be read reliably is named in `fatal`."""
+
 import codecs
 import logging
 import re
@@ -49,7 +50,14 @@ MESSAGE_ID_MAX = 998
 # The stdlib parser registers most problems as defects, but some hostile headers still
 # raise one of these from deep inside email._header_value_parser.
 PARSER_ERRORS = (
-    HeaderParseError, MessageError, IndexError, ValueError, TypeError, AttributeError, LookupError, UnicodeError,
+    HeaderParseError,
+    MessageError,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    LookupError,
+    UnicodeError,
     AssertionError,
 )
 FATAL_DEFECTS = (NoBoundaryInMultipartDefect, StartBoundaryNotFoundDefect, MultipartInvariantViolationDefect)
@@ -151,7 +159,9 @@ def _address_header(msg: Message, name: str, problems: list[str], *, compat: boo
                 pairs = None
         if pairs is None:
             pairs = [(_decode_words(display), address) for display, address in getaddresses([value])]
-        found += [(" ".join(_strip_nul(display).split()), normalize_email(_strip_nul(address))) for display, address in pairs]
+        found += [
+            (" ".join(_strip_nul(display).split()), normalize_email(_strip_nul(address))) for display, address in pairs
+        ]
     return found
 
 
@@ -274,11 +284,13 @@ def _read_body(msg: Message, parsed: ParsedEmail) -> None:
             html = part
         elif part is not msg and content_type not in ("message/delivery-status", "text/rfc822-headers"):
             payload = part.get_payload(decode=True) if part.get_content_maintype() != "message" else None
-            parsed.attachments.append({
-                "filename": _strip_nul(_decode_words(filename or ""))[:255],
-                "content_type": content_type,
-                "size": len(payload) if isinstance(payload, bytes) else None,
-            })
+            parsed.attachments.append(
+                {
+                    "filename": _strip_nul(_decode_words(filename or ""))[:255],
+                    "content_type": content_type,
+                    "size": len(payload) if isinstance(payload, bytes) else None,
+                }
+            )
     if plain is not None:
         text = _part_text(plain, parsed)
     elif html is not None:
@@ -305,10 +317,14 @@ def _read_delivery_status(msg: Message, parsed: ParsedEmail) -> None:
             for block in _status_blocks(part):
                 recipient = str(block.get("Original-Rcpt-To") or "")
                 if recipient:
-                    parsed.delivery_status.append({
-                        "recipient": normalize_email(recipient.strip().strip("<>")), "action": "complaint",
-                        "status": "", "diagnostic": str(block.get("Feedback-Type") or "abuse").strip()[:100],
-                    })
+                    parsed.delivery_status.append(
+                        {
+                            "recipient": normalize_email(recipient.strip().strip("<>")),
+                            "action": "complaint",
+                            "status": "",
+                            "diagnostic": str(block.get("Feedback-Type") or "abuse").strip()[:100],
+                        }
+                    )
             continue
         if part.get_content_type() != "message/delivery-status":
             continue
@@ -317,12 +333,14 @@ def _read_delivery_status(msg: Message, parsed: ParsedEmail) -> None:
             if not recipient:
                 continue
             address = normalize_email(recipient.split(";", 1)[-1].strip().strip("<>"))
-            parsed.delivery_status.append({
-                "recipient": address,
-                "action": str(block.get("Action") or "").strip().lower(),
-                "status": str(block.get("Status") or "").strip(),
-                "diagnostic": " ".join(_strip_nul(str(block.get("Diagnostic-Code") or "")).split())[:500],
-            })
+            parsed.delivery_status.append(
+                {
+                    "recipient": address,
+                    "action": str(block.get("Action") or "").strip().lower(),
+                    "status": str(block.get("Status") or "").strip(),
+                    "diagnostic": " ".join(_strip_nul(str(block.get("Diagnostic-Code") or "")).split())[:500],
+                }
+            )
 
 
 def _read(msg: Message, parsed: ParsedEmail, *, compat: bool) -> None:
@@ -340,14 +358,23 @@ def _read(msg: Message, parsed: ParsedEmail, *, compat: bool) -> None:
     parsed.references = list(dict.fromkeys(in_reply_to + references))
     parsed.date = _date(msg, problems)
     for name in (
-        "auto-submitted", "precedence", "list-id", "x-autoreply", "x-autorespond", "return-path",
-        "delivered-to", "x-original-to", "envelope-to",  # the logging address of a BCC copy (leads.capture.email.logged)
+        "auto-submitted",
+        "precedence",
+        "list-id",
+        "x-autoreply",
+        "x-autorespond",
+        "return-path",
+        "delivered-to",
+        "x-original-to",
+        "envelope-to",  # the logging address of a BCC copy (leads.capture.email.logged)
     ):
         values = _raw_values(msg, name, problems)
         if values:
             parsed.headers[name] = values[0].strip()
     parsed.content_type = msg.get_content_type()
-    parsed.report_type = str(msg.get_param("report-type") or "").lower() if parsed.content_type == "multipart/report" else ""
+    parsed.report_type = (
+        str(msg.get_param("report-type") or "").lower() if parsed.content_type == "multipart/report" else ""
+    )
     defects = [defect for defect in _all_defects(msg) if isinstance(defect, FATAL_DEFECTS)]
     if defects:
         parsed.fatal = BROKEN_MIME.format(defects=", ".join(sorted({type(d).__name__ for d in defects})))
@@ -379,7 +406,9 @@ def email_parse(*, raw: bytes) -> ParsedEmail:
     except PARSER_ERRORS as exc:
         logger.info("policy.default could not read a message (%s); trying compat32", exc)
         error = f"{type(exc).__name__}: {exc}"[:200]
-    fallback = ParsedEmail(problems=[p for p in parsed.problems if p == NUL_REMOVED] + [COMPAT_FALLBACK.format(error=error)])
+    fallback = ParsedEmail(
+        problems=[p for p in parsed.problems if p == NUL_REMOVED] + [COMPAT_FALLBACK.format(error=error)]
+    )
     try:
         _read(BytesParser(policy=policy.compat32).parsebytes(raw), fallback, compat=True)
     except RecursionError:

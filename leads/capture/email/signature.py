@@ -1,5 +1,6 @@
 """What a message's signature says about its sender: phone, company and job title, and the
 first and last name in a From display name."""
+
 import re
 
 import phonenumbers
@@ -50,7 +51,9 @@ def _unquoted_lines(body: str) -> list[str]:
     for line in body.splitlines():
         stripped = line.strip()
         header_like = len(stripped) <= QUOTE_HEADER_MAX  # a bound keeps hostile long lines from backtracking
-        if header_like and (_QUOTE_HEADER.match(stripped) or (previous_blank and _OUTLOOK_HEADER.match(stripped) and lines)):
+        if header_like and (
+            _QUOTE_HEADER.match(stripped) or (previous_blank and _OUTLOOK_HEADER.match(stripped) and lines)
+        ):
             break
         if stripped.startswith(">"):
             continue
@@ -100,7 +103,9 @@ def _is_name_line(line: str, first_name: str, last_name: str) -> bool:
     words = [w.lower().strip(".,") for w in line.split() if w.strip(".,")]
     if not names or not words or _JOB_TITLE.search(line):
         return False
-    return all(w in names or w in _HONORIFICS or (len(w) == 1 and w.isalpha()) for w in words) and bool(set(words) & names)
+    return all(w in names or w in _HONORIFICS or (len(w) == 1 and w.isalpha()) for w in words) and bool(
+        set(words) & names
+    )
 
 
 def _title_and_company(text: str, first_name: str, last_name: str) -> tuple[str, str]:
@@ -120,7 +125,9 @@ def _title_and_company(text: str, first_name: str, last_name: str) -> tuple[str,
     return titles[0], companies[0] if companies else ""
 
 
-def signature_extract(*, body: str, first_name: str = "", last_name: str = "", email_address: str = "") -> dict[str, str]:
+def signature_extract(
+    *, body: str, first_name: str = "", last_name: str = "", email_address: str = ""
+) -> dict[str, str]:
     """Phone, company and job title found in a message's signature (after '-- ' or a sign-off)."""
     lines = _signature_lines(body)
     if not lines:
@@ -147,7 +154,7 @@ def signature_extract(*, body: str, first_name: str = "", last_name: str = "", e
             title = line
     if title and not company:
         # "Jane Doe / Head of Sales / Acme Widgets": the line after the title names the company.
-        after = candidates[candidates.index(title) + 1:] if title in candidates else []
+        after = candidates[candidates.index(title) + 1 :] if title in candidates else []
         if after and not _JOB_TITLE.search(after[0]) and not _SIGN_OFF.match(after[0]):
             company = after[0]
     if title:

@@ -1,5 +1,6 @@
 """Form analytics: views, starts and steps reached are counted by one upsert per hit into a day row
 (FormDayCount); submissions, refusals and the leads made come from the capture log itself."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -105,10 +106,14 @@ def form_stats(*, web_form: WebForm, start: date, end: date) -> FormStats:
     until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), tz)
     records = CaptureRecord.objects.filter(web_form=web_form, received_at__gte=since, received_at__lt=until)
     partial = Q(payload__has_key="_partial")
-    for row in records.annotate(day=TruncDate("received_at", tzinfo=tz)).values("day").annotate(
-        made=Count("id", filter=Q(result__in=MADE) & ~partial),
-        partials=Count("id", filter=Q(result__in=MADE) & partial),
-        refused=Count("id", filter=Q(result__in=REFUSED)),
+    for row in (
+        records.annotate(day=TruncDate("received_at", tzinfo=tz))
+        .values("day")
+        .annotate(
+            made=Count("id", filter=Q(result__in=MADE) & ~partial),
+            partials=Count("id", filter=Q(result__in=MADE) & partial),
+            refused=Count("id", filter=Q(result__in=REFUSED)),
+        )
     ):
         stats.submissions[row["day"]] = row["made"]
         stats.refused[row["day"]] = row["refused"]
@@ -120,6 +125,8 @@ def form_stats(*, web_form: WebForm, start: date, end: date) -> FormStats:
     )
     stats.leads, stats.qualified, stats.customers = fate["leads"], fate["qualified"], fate["customers"]
     stats.refusals = list(
-        records.filter(result__in=REFUSED).order_by("-received_at", "-id").values("received_at", "result", "reason")[:REFUSALS_SHOWN]
+        records.filter(result__in=REFUSED)
+        .order_by("-received_at", "-id")
+        .values("received_at", "result", "reason")[:REFUSALS_SHOWN]
     )
     return stats

@@ -4,6 +4,7 @@ JSON the embed script renders, and the Django form that checks a submission on t
 The server decides everything the browser does: which fields a returning visitor sees, which
 conditional fields and steps count (a hidden conditional field is never required and its value is
 dropped), and what is captured. The browser only mirrors it for the visitor's comfort."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ def profile_known(*, visitor_id: str = "", token: str = "") -> set[str]:
     or a profile token): non-blank lead fields and attribute keys. Empty for a stranger."""
     lead_id = profile_token_lead_id(token=token)
     if lead_id is None and visitor_id and isinstance(visitor_id, str) and len(visitor_id) <= 64:
-        lead_id = Visitor.objects.filter(visitor_key=visitor_id, lead__isnull=False).values_list("lead_id", flat=True).first()
+        lead_id = (
+            Visitor.objects.filter(visitor_key=visitor_id, lead__isnull=False).values_list("lead_id", flat=True).first()
+        )
     if lead_id is None:
         return set()
     row = Lead.objects.filter(pk=lead_id).values(*(n for n in LEAD_FIELD_TYPES if n != "message"), "attributes").first()
@@ -242,7 +245,9 @@ class BuilderForm(forms.Form):
 
     def submitted(self) -> dict[str, str]:
         """What the visitor answered, as text, for the timeline."""
-        return {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in self._answers().items() if k != "message"}
+        return {
+            k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in self._answers().items() if k != "message"
+        }
 
     def message(self) -> str:
         return str(self._answers().get("message", ""))
@@ -259,7 +264,9 @@ def _client_item(item: dict) -> dict:
     out = {k: v for k, v in item.items() if k != "validation"}
     out["validation"] = dict(item.get("validation") or {})
     if item["type"] == "select":
-        out["choices"] = [[str(v), str(label)] for v, label in (lead_field_choices(item["name"]) or [(c, c) for c in item["choices"]])]
+        out["choices"] = [
+            [str(v), str(label)] for v, label in (lead_field_choices(item["name"]) or [(c, c) for c in item["choices"]])
+        ]
     return out
 
 
@@ -271,19 +278,29 @@ def client_schema(*, web_form: WebForm, known: set[str], preview: bool = False) 
         for step in form_layout(schema, known=known)
     ]
     base = settings.PUBLIC_BASE_URL
-    action = reverse("leads:forms_preview_submit", args=[web_form.pk]) if preview else reverse("web_form", args=[web_form.key])
+    action = (
+        reverse("leads:forms_preview_submit", args=[web_form.pk])
+        if preview
+        else reverse("web_form", args=[web_form.key])
+    )
     redirect = ""
     if web_form.redirect_url and url_has_allowed_host_and_scheme(
         web_form.redirect_url, allowed_hosts=set(web_form.allowed_hosts), require_https=False
     ):
         redirect = web_form.redirect_url
     return {
-        "key": web_form.key, "name": web_form.name, "columns": schema.get("columns", 1), "steps": steps,
+        "key": web_form.key,
+        "name": web_form.name,
+        "columns": schema.get("columns", 1),
+        "steps": steps,
         "consents": [{k: c[k] for k in ("name", "text", "required")} for c in schema.get("consents", [])],
         "action": action if preview else base + action,
         "beacon": "" if preview else base + reverse("forms_beacon", args=[web_form.key]),
-        "ts": form_timestamp(web_form), "honeypot": HONEYPOT_FIELD, "thank_you": web_form.thank_you_message,
-        "redirect": redirect, "preview": preview,
+        "ts": form_timestamp(web_form),
+        "honeypot": HONEYPOT_FIELD,
+        "thank_you": web_form.thank_you_message,
+        "redirect": redirect,
+        "preview": preview,
     }
 
 

@@ -18,6 +18,7 @@ custom attribute of the lead (attributes.<name>), new or existing, so segments, 
 predictive model use its answers like any attribute. COND: {"field": an earlier field, "op": "equals" |
 "not_equals" | "any_of" | "filled" | "empty", "value": "…" or ["…"]}.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,21 +40,42 @@ CONDITION_OPS = ("equals", "not_equals", "any_of", "filled", "empty")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # Lead fields a form may ask for, with the input they take.
 LEAD_FIELD_TYPES = {
-    "first_name": "text", "last_name": "text", "email": "email", "phone": "phone", "company": "text",
-    "job_title": "text", "website": "text", "country": "select", "city": "text", "industry": "text",
-    "company_size": "select", "message": "textarea",
+    "first_name": "text",
+    "last_name": "text",
+    "email": "email",
+    "phone": "phone",
+    "company": "text",
+    "job_title": "text",
+    "website": "text",
+    "country": "select",
+    "city": "text",
+    "industry": "text",
+    "company_size": "select",
+    "message": "textarea",
 }
 LEAD_FIELD_LABELS = {name: name.replace("_", " ").capitalize() for name in LEAD_FIELD_TYPES}
 PURPOSES = {"email_marketing": "Email marketing", "phone_contact": "Phone contact", "other": "Other"}
 LEGAL_BASES = {"consent": "Consent", "legitimate_interest": "Legitimate interest", "contract": "Contract"}
 # Names a custom question cannot take: the form's own machinery and the capture's reserved attributes.
 RESERVED = {
-    *FORM_FIELDS, *UTM_FIELDS, "referrer", "landing_page", "visitor_id", "hp_url", "consent", "tags",
-    "attributes", "external_id", "captured_email", "captured_external_id", "email_opt_in",
+    *FORM_FIELDS,
+    *UTM_FIELDS,
+    "referrer",
+    "landing_page",
+    "visitor_id",
+    "hp_url",
+    "consent",
+    "tags",
+    "attributes",
+    "external_id",
+    "captured_email",
+    "captured_external_id",
+    "email_opt_in",
 }
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 VALIDATION_KEYS = {
-    "text": ("min_length", "max_length", "pattern"), "textarea": ("min_length", "max_length"),
+    "text": ("min_length", "max_length", "pattern"),
+    "textarea": ("min_length", "max_length"),
     "number": ("min", "max"),
 }
 
@@ -157,7 +179,8 @@ def _field(raw: dict, errors: dict, path: str, names: set[str], earlier: set[str
     elif name and not lead_field and name in RESERVED:
         errors[f"{path}name"] = [RESERVED_NAME.format(name=name)]
     field = {
-        "type": kind, "name": name,
+        "type": kind,
+        "name": name,
         "label": _text(raw, "label", errors, path, limit=TEXT_LIMITS["label"], required=kind != "hidden"),
         "help": _text(raw, "help", errors, path, limit=TEXT_LIMITS["help"]),
         "placeholder": _text(raw, "placeholder", errors, path, limit=TEXT_LIMITS["placeholder"]),
@@ -296,15 +319,25 @@ def schema_clean(raw: Any) -> tuple[dict, dict[str, list[str]]]:
             errors[f"{path}purpose"] = [BAD_PURPOSE]
         if basis not in LEGAL_BASES:
             errors[f"{path}basis"] = [BAD_BASIS]
-        consents.append({
-            "name": f"consent_{index + 1}", "text": _text(raw_consent, "text", errors, path, limit=2000, required=True),
-            "purpose": purpose, "basis": basis, "required": bool(raw_consent.get("required")),
-        })
+        consents.append(
+            {
+                "name": f"consent_{index + 1}",
+                "text": _text(raw_consent, "text", errors, path, limit=2000, required=True),
+                "purpose": purpose,
+                "basis": basis,
+                "required": bool(raw_consent.get("required")),
+            }
+        )
     follow_ups = raw.get("follow_ups") if isinstance(raw.get("follow_ups"), dict) else {}
     schema = {
-        "columns": columns if columns in (1, 2) else 1, "steps": steps, "queue": queue,
-        "progressive": bool(raw.get("progressive")), "consents": consents,
-        "follow_ups": {k: v for k, v in follow_ups.items() if k in ("list", "sequence", "notify", "team") and isinstance(v, int)},
+        "columns": columns if columns in (1, 2) else 1,
+        "steps": steps,
+        "queue": queue,
+        "progressive": bool(raw.get("progressive")),
+        "consents": consents,
+        "follow_ups": {
+            k: v for k, v in follow_ups.items() if k in ("list", "sequence", "notify", "team") and isinstance(v, int)
+        },
     }
     return schema, errors
 
@@ -317,13 +350,20 @@ def schema_fields(schema: dict, *, queue: bool = True) -> list[dict]:
 
 def schema_default() -> dict:
     """A new form's layout: name and email, one step."""
-    return schema_clean({
-        "columns": 1,
-        "steps": [{"title": "", "items": [
-            {"type": "text", "name": "first_name", "label": "First name"},
-            {"type": "email", "name": "email", "label": "Email", "required": True},
-        ]}],
-    })[0]
+    return schema_clean(
+        {
+            "columns": 1,
+            "steps": [
+                {
+                    "title": "",
+                    "items": [
+                        {"type": "text", "name": "first_name", "label": "First name"},
+                        {"type": "email", "name": "email", "label": "Email", "required": True},
+                    ],
+                }
+            ],
+        }
+    )[0]
 
 
 def lead_field_choices(name: str) -> list[tuple[str, str]]:

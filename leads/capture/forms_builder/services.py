@@ -1,4 +1,5 @@
 """The Forms page's writes: create, duplicate, save a layout, publish and unpublish."""
+
 from __future__ import annotations
 
 import secrets
@@ -29,7 +30,12 @@ def form_create(*, name: str) -> WebForm:
     if not name:
         raise ValidationError({"name": [NAME_REQUIRED]})
     return WebForm.objects.create(
-        name=name, key=_key(), is_active=False, schema=schema_default(), fields=[], required_fields=[],
+        name=name,
+        key=_key(),
+        is_active=False,
+        schema=schema_default(),
+        fields=[],
+        required_fields=[],
     )
 
 
@@ -93,4 +99,3 @@ def form_leads(*, web_form: WebForm, user, limit: int = 50):
     """The leads a form made or updated, that the user may see, newest first."""
     made = Q(captures__web_form=web_form) & Q(captures__result__in=("created", "merged", "attached"))
     return visible_to(user).filter(made).distinct().select_related("owner").order_by("-created_at", "-id")[:limit]
-

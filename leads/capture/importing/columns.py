@@ -1,5 +1,6 @@
 """Matching a file's columns to lead fields: case, spaces and punctuation ignored, common synonyms and
 the standard exports of other CRMs known (crm_formats.py); other columns become custom attributes."""
+
 from typing import Any
 
 from ...models import Lead
@@ -50,14 +51,36 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
 
 # What the mapping step offers for a column, besides keeping it as an attribute or skipping it.
 TARGET_LABELS: dict[str, str] = {
-    "first_name": "First name", "last_name": "Last name", FULL_NAME: "Full name (split)", "email": "Email",
-    "phone": "Phone", MOBILE: "Mobile phone", "company": "Company", "job_title": "Job title",
-    "website": "Website", "attributes.street": "Street (attribute)", "city": "City", "region": "State / region",
-    "postal_code": "Postal code", "country": "Country", "time_zone": "Time zone", "industry": "Industry",
-    "company_size": "Company size", "source_detail": "Lead source", STATUS: "Status", LOST_REASON: "Lost reason",
-    OWNER: "Owner (user)", CREATED: "Created date", "external_id": "External id", "tags": "Tags",
-    "email_opt_in": "Email opt-in", "utm_source": "UTM source", "utm_medium": "UTM medium",
-    "utm_campaign": "UTM campaign", "utm_term": "UTM term", "utm_content": "UTM content",
+    "first_name": "First name",
+    "last_name": "Last name",
+    FULL_NAME: "Full name (split)",
+    "email": "Email",
+    "phone": "Phone",
+    MOBILE: "Mobile phone",
+    "company": "Company",
+    "job_title": "Job title",
+    "website": "Website",
+    "attributes.street": "Street (attribute)",
+    "city": "City",
+    "region": "State / region",
+    "postal_code": "Postal code",
+    "country": "Country",
+    "time_zone": "Time zone",
+    "industry": "Industry",
+    "company_size": "Company size",
+    "source_detail": "Lead source",
+    STATUS: "Status",
+    LOST_REASON: "Lost reason",
+    OWNER: "Owner (user)",
+    CREATED: "Created date",
+    "external_id": "External id",
+    "tags": "Tags",
+    "email_opt_in": "Email opt-in",
+    "utm_source": "UTM source",
+    "utm_medium": "UTM medium",
+    "utm_campaign": "UTM campaign",
+    "utm_term": "UTM term",
+    "utm_content": "UTM content",
 }
 
 

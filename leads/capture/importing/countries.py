@@ -1,5 +1,6 @@
 """Country and region names as people write them, read with pycountry (ISO 3166 and its
 translations), not a hand list: "United States", "USA", "U.S.", "Deutschland", "UK", "Great Britain"."""
+
 import gettext
 import re
 import unicodedata

@@ -1,6 +1,7 @@
 """Dates as CRMs export them: ISO ("2025-11-03 14:22", "2025-11-03T14:22:05.000Z"), and the
 locale's own ("11/3/2025", "11/3/2025 2:22 PM", "03.11.2025 14:22"), read day-first or
 month-first as the file's locale writes them (the import's date order)."""
+
 import re
 from datetime import date, datetime, time
 

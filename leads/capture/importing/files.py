@@ -1,4 +1,5 @@
 """Reading import files: CSV (encoding and delimiter sniffed) and XLSX, streamed row by row."""
+
 import csv
 import io
 import os
@@ -178,7 +179,8 @@ def _xlsx_sheet(fileobj: Any) -> Iterator[Sheet]:
         if any(isinstance(cell, str) and "\x00" in cell for cell in header.cells):
             raise ImportFileError(NUL_IN_HEADER)
         yield Sheet(
-            headers=_unique_headers(header.cells), rows=rows,
+            headers=_unique_headers(header.cells),
+            rows=rows,
             estimate=max(0, estimate - header.line) if estimate else None,
         )
     finally:
@@ -191,4 +193,3 @@ def import_sheet(*, fileobj: Any, name: str) -> Iterator[Sheet]:
     opener = _xlsx_sheet if import_check_name(name=name) == ".xlsx" else _csv_sheet
     with opener(fileobj) as sheet:
         yield sheet
-

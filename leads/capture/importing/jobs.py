@@ -1,5 +1,6 @@
 """Import jobs: who may import, starting, claiming and running a job (the file streamed in batches,
 read ahead in a thread), with its progress kept on the ImportJob row the UI polls."""
+
 import logging
 import os
 import queue
@@ -63,7 +64,9 @@ class _Progress:
         if not job.pk:
             return
         if self.side is None:
-            ImportJob.objects.filter(pk=job.pk).update(**{name: getattr(job, name) for name in (*self.FIELDS, "errors")})
+            ImportJob.objects.filter(pk=job.pk).update(
+                **{name: getattr(job, name) for name in (*self.FIELDS, "errors")}
+            )
             return
         quote = self.side.ops.quote_name
         assignments = ", ".join(f"{quote(ImportJob._meta.get_field(name).column)} = %s" for name in self.FIELDS)
@@ -101,8 +104,9 @@ def _count(job: ImportJob, outcomes: list[RowOutcome]) -> None:
             job.updated_count += 1
 
 
-def import_rows_clean(sheet: Sheet, *, columns: dict[str, str], rules: RowRules,
-                      skipped: list[int] | None = None) -> Iterator[ImportRow]:
+def import_rows_clean(
+    sheet: Sheet, *, columns: dict[str, str], rules: RowRules, skipped: list[int] | None = None
+) -> Iterator[ImportRow]:
     """The file's data rows, cleaned: blank rows and a report's footer lines skipped (counted in
     `skipped`, not as errors)."""
     in_footer = False
@@ -117,10 +121,14 @@ def import_rows_clean(sheet: Sheet, *, columns: dict[str, str], rules: RowRules,
             if skipped is not None:
                 skipped.append(sheet_row.line)
             continue
-        yield import_row_clean(line=sheet_row.line, cells=sheet_row.cells, headers=sheet.headers, columns=columns, rules=rules)
+        yield import_row_clean(
+            line=sheet_row.line, cells=sheet_row.cells, headers=sheet.headers, columns=columns, rules=rules
+        )
 
 
-def _clean_batches(sheet: Sheet, columns: dict[str, str], rules: RowRules, skipped: list[int]) -> Iterator[list[ImportRow]]:
+def _clean_batches(
+    sheet: Sheet, columns: dict[str, str], rules: RowRules, skipped: list[int]
+) -> Iterator[list[ImportRow]]:
     """The file's rows, cleaned, BATCH_SIZE at a time."""
     batch: list[ImportRow] = []
     for row in import_rows_clean(sheet, columns=columns, rules=rules, skipped=skipped):
@@ -177,8 +185,14 @@ def _read_ahead(batches: Iterator[list[ImportRow]], *, depth: int = 2) -> Iterat
         reader.join(timeout=5)
 
 
-def _run_rows(sheet: Sheet, *, columns: dict[str, str], options: ImportSettings, progress: _Progress,
-              on_row: Callable[[RowOutcome], None] | None) -> None:
+def _run_rows(
+    sheet: Sheet,
+    *,
+    columns: dict[str, str],
+    options: ImportSettings,
+    progress: _Progress,
+    on_row: Callable[[RowOutcome], None] | None,
+) -> None:
     job, skipped = options.job, []
     rules = RowRules(status_map=job.status_map or {}, date_order=job.date_order)
     for batch in _read_ahead(_clean_batches(sheet, columns, rules, skipped)):
@@ -211,7 +225,11 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
     job.processed_rows = job.created_count = job.updated_count = job.rejected_count = 0
     job.errors, job.message, job.unknown_values, job.skipped_rows = [], "", {}, 0
     options = ImportSettings(
-        job=job, override=job.source_detail, default=name, actor_id=job.created_by_id, dry_run=job.dry_run,
+        job=job,
+        override=job.source_detail,
+        default=name,
+        actor_id=job.created_by_id,
+        dry_run=job.dry_run,
         owners=import_owners_index(),
     )
     progress = _Progress(job)
@@ -223,8 +241,20 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
             detected = import_columns(headers=sheet.headers, id_column=job.id_column)
             columns = import_columns_choose(headers=sheet.headers, detected=detected, chosen=job.column_choices or {})
             job.column_map, job.total_rows = columns, sheet.estimate
-            _job_save(job, "status", "started_at", "finished_at", "total_rows", "column_map", "processed_rows",
-                      "created_count", "updated_count", "rejected_count", "errors", "message")
+            _job_save(
+                job,
+                "status",
+                "started_at",
+                "finished_at",
+                "total_rows",
+                "column_map",
+                "processed_rows",
+                "created_count",
+                "updated_count",
+                "rejected_count",
+                "errors",
+                "message",
+            )
             if job.dry_run:
                 with transaction.atomic():
                     _run_rows(sheet, columns=columns, options=options, progress=progress, on_row=on_row)
@@ -241,18 +271,42 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
         job.message = IMPORT_FAILED.format(rows=job.processed_rows, error=exc)
     except BaseException:
         # Anything else (a bug, the task's time limit): the job must not stay "running"; re-raised.
-        job.status, job.message = ImportJob.Status.FAILED, IMPORT_FAILED.format(rows=job.processed_rows, error="an internal error")
+        job.status, job.message = (
+            ImportJob.Status.FAILED,
+            IMPORT_FAILED.format(rows=job.processed_rows, error="an internal error"),
+        )
         job.finished_at = timezone.now()
-        _job_save(job, "status", "message", "finished_at", "processed_rows", "created_count", "updated_count",
-                  "rejected_count", "errors")
+        _job_save(
+            job,
+            "status",
+            "message",
+            "finished_at",
+            "processed_rows",
+            "created_count",
+            "updated_count",
+            "rejected_count",
+            "errors",
+        )
         raise
     finally:
         progress.close()
         if own_file and job.file:
             job.file.close()
     job.finished_at = timezone.now()
-    _job_save(job, "status", "total_rows", "processed_rows", "created_count", "updated_count", "rejected_count",
-              "errors", "message", "finished_at", "unknown_values", "skipped_rows")
+    _job_save(
+        job,
+        "status",
+        "total_rows",
+        "processed_rows",
+        "created_count",
+        "updated_count",
+        "rejected_count",
+        "errors",
+        "message",
+        "finished_at",
+        "unknown_values",
+        "skipped_rows",
+    )
     return job
 
 
@@ -286,14 +340,23 @@ def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
 
 
 def import_job_create(
-    *, upload: File, by: User | None, source_detail: str = "", id_column: str = "", dry_run: bool = False,
+    *,
+    upload: File,
+    by: User | None,
+    source_detail: str = "",
+    id_column: str = "",
+    dry_run: bool = False,
     add_to_list=None,
 ) -> ImportJob:
     """Create an import job from an uploaded file and enqueue it (ImportFileError if the file cannot be read);
     with `add_to_list` (a static Segment), every imported lead joins that list."""
     job = ImportJob(
-        file=upload, original_name=os.path.basename(upload.name or ""), source_detail=source_detail.strip(),
-        id_column=id_column.strip(), dry_run=dry_run, add_to_list=add_to_list,
+        file=upload,
+        original_name=os.path.basename(upload.name or ""),
+        source_detail=source_detail.strip(),
+        id_column=id_column.strip(),
+        dry_run=dry_run,
+        add_to_list=add_to_list,
     )
     return import_job_start(job=job, by=by)
 
@@ -303,10 +366,18 @@ def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
     if not job.dry_run:
         raise ImportFileError(NOT_A_DRY_RUN)
     real = ImportJob(
-        file=job.file.name, original_name=job.original_name, source_detail=job.source_detail,
-        id_column=job.id_column, column_map=job.column_map, dry_run=False, add_to_list_id=job.add_to_list_id,
-        created_by=by if by is not None and by.is_authenticated else None, column_choices=job.column_choices,
-        status_map=job.status_map, date_order=job.date_order, route_leads=job.route_leads,
+        file=job.file.name,
+        original_name=job.original_name,
+        source_detail=job.source_detail,
+        id_column=job.id_column,
+        column_map=job.column_map,
+        dry_run=False,
+        add_to_list_id=job.add_to_list_id,
+        created_by=by if by is not None and by.is_authenticated else None,
+        column_choices=job.column_choices,
+        status_map=job.status_map,
+        date_order=job.date_order,
+        route_leads=job.route_leads,
     )
     with transaction.atomic():
         real.save()
@@ -331,8 +402,14 @@ def import_job_fail(*, job_id: int, message: str) -> None:
 
 
 def import_file(
-    *, path: str, source_detail: str = "", id_column: str = "", dry_run: bool = False, by: User | None = None,
-    on_row: Callable[[RowOutcome], None] | None = None, date_order: str = ImportJob.DateOrder.MONTH_FIRST,
+    *,
+    path: str,
+    source_detail: str = "",
+    id_column: str = "",
+    dry_run: bool = False,
+    by: User | None = None,
+    on_row: Callable[[RowOutcome], None] | None = None,
+    date_order: str = ImportJob.DateOrder.MONTH_FIRST,
     route_leads: bool = True,
 ) -> ImportJob:
     """Import a file from disk now, in this process (the import_leads command). A real run keeps a
@@ -340,8 +417,13 @@ def import_file(
     name = os.path.basename(path)
     with open(path, "rb") as fileobj:
         job = ImportJob(
-            original_name=name[:255], source_detail=source_detail.strip(), id_column=id_column.strip(),
-            dry_run=dry_run, created_by=by, status=ImportJob.Status.RUNNING, date_order=date_order,
+            original_name=name[:255],
+            source_detail=source_detail.strip(),
+            id_column=id_column.strip(),
+            dry_run=dry_run,
+            created_by=by,
+            status=ImportJob.Status.RUNNING,
+            date_order=date_order,
             route_leads=route_leads,
         )
         job.column_map = import_inspect(fileobj=fileobj, name=name, id_column=job.id_column)

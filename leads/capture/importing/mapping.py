@@ -4,6 +4,7 @@ An upload from the import page is stored as a draft job; the page shows the dete
 column (changeable), a preview of the first rows as they will land, the date order and whether
 the leads are routed to reps; confirming starts the job. Afterwards: the rejected rows as a CSV
 with a reason column, and a re-run with the statuses the import did not know mapped."""
+
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,7 +45,12 @@ class Preview:
 
 
 def import_job_draft(
-    *, upload: File, by: User | None, source_detail: str = "", id_column: str = "", dry_run: bool = False,
+    *,
+    upload: File,
+    by: User | None,
+    source_detail: str = "",
+    id_column: str = "",
+    dry_run: bool = False,
     add_to_list=None,
 ) -> ImportJob:
     """Store an uploaded file as a draft job for the mapping step (ImportFileError if it cannot be read);
@@ -53,8 +59,13 @@ def import_job_draft(
     if getattr(upload, "size", 0) and upload.size > import_upload_limit():
         raise ImportFileError(import_too_large_message())
     job = ImportJob(
-        file=upload, original_name=name[:255], source_detail=source_detail.strip(), id_column=id_column.strip(),
-        dry_run=dry_run, add_to_list=add_to_list, status=ImportJob.Status.DRAFT,
+        file=upload,
+        original_name=name[:255],
+        source_detail=source_detail.strip(),
+        id_column=id_column.strip(),
+        dry_run=dry_run,
+        add_to_list=add_to_list,
+        status=ImportJob.Status.DRAFT,
         created_by=by if by is not None and by.is_authenticated else None,
     )
     job.column_map = import_inspect(fileobj=upload, name=name, id_column=job.id_column)
@@ -125,8 +136,13 @@ def _clean_status_map(mapping: dict[str, str]) -> dict[str, str]:
 
 
 def import_job_confirm(
-    *, job: ImportJob, by: User | None, column_choices: dict[str, str], status_map: dict[str, str] | None = None,
-    date_order: str = "", route_leads: bool = True,
+    *,
+    job: ImportJob,
+    by: User | None,
+    column_choices: dict[str, str],
+    status_map: dict[str, str] | None = None,
+    date_order: str = "",
+    route_leads: bool = True,
 ) -> ImportJob:
     """Apply the mapping step's choices to a draft job and start it."""
     if job.status != ImportJob.Status.DRAFT:
@@ -136,8 +152,9 @@ def import_job_confirm(
     return import_job_start(job=job, by=by)
 
 
-def apply_choices(*, job: ImportJob, column_choices: dict[str, str], status_map: dict[str, str] | None,
-                  date_order: str) -> None:
+def apply_choices(
+    *, job: ImportJob, column_choices: dict[str, str], status_map: dict[str, str] | None, date_order: str
+) -> None:
     """Check and keep the mapping step's choices on the job (ImportFileError names a bad one)."""
     headers = list(job.column_map)
     import_columns_choose(headers=headers, detected=dict(job.column_map), chosen=column_choices)
@@ -152,11 +169,19 @@ def import_job_rerun(*, job: ImportJob, by: User | None, status_map: dict[str, s
     """A draft of a finished job's file with the same options and more statuses mapped: confirming it
     imports the file again, which updates the leads the first run made (nothing is duplicated)."""
     draft = ImportJob(
-        file=job.file.name, original_name=job.original_name, source_detail=job.source_detail,
-        id_column=job.id_column, column_map=job.column_map, column_choices=job.column_choices,
-        status_map={**(job.status_map or {}), **_clean_status_map(status_map)}, date_order=job.date_order,
-        route_leads=job.route_leads, dry_run=job.dry_run, add_to_list_id=job.add_to_list_id,
-        status=ImportJob.Status.DRAFT, created_by=by if by is not None and by.is_authenticated else None,
+        file=job.file.name,
+        original_name=job.original_name,
+        source_detail=job.source_detail,
+        id_column=job.id_column,
+        column_map=job.column_map,
+        column_choices=job.column_choices,
+        status_map={**(job.status_map or {}), **_clean_status_map(status_map)},
+        date_order=job.date_order,
+        route_leads=job.route_leads,
+        dry_run=job.dry_run,
+        add_to_list_id=job.add_to_list_id,
+        status=ImportJob.Status.DRAFT,
+        created_by=by if by is not None and by.is_authenticated else None,
     )
     draft.save()
     return draft
@@ -173,7 +198,8 @@ def import_rejected_rows(*, job: ImportJob) -> tuple[list[str], Iterator[list[An
     def rows() -> Iterator[list[Any]]:
         with _open(job) as fileobj, import_sheet(fileobj=fileobj, name=name) as sheet:
             columns = import_columns_choose(
-                headers=sheet.headers, detected=import_columns(headers=sheet.headers, id_column=job.id_column),
+                headers=sheet.headers,
+                detected=import_columns(headers=sheet.headers, id_column=job.id_column),
                 chosen=job.column_choices or {},
             )
             for row in import_rows_clean(sheet, columns=columns, rules=_rules(job)):
@@ -186,7 +212,8 @@ def import_rejected_rows(*, job: ImportJob) -> tuple[list[str], Iterator[list[An
 def import_routing_held(*, lead_id: int) -> bool:
     """Whether the lead's latest capture is an import that asked not to route its leads to reps."""
     latest = (
-        CaptureRecord.objects.filter(lead_id=lead_id).order_by("-received_at", "-pk")
+        CaptureRecord.objects.filter(lead_id=lead_id)
+        .order_by("-received_at", "-pk")
         .annotate(job_id=Cast(KeyTextTransform("import_job", "payload"), IntegerField()))
         .values_list("job_id", flat=True)[:1]
     )
@@ -202,7 +229,9 @@ def import_routing_held_many(*, lead_ids: list[int]) -> set[int]:
     if connection.vendor != "postgresql":
         return {pk for pk in lead_ids if import_routing_held(lead_id=pk)}
     latest = (
-        CaptureRecord.objects.filter(lead_id__in=lead_ids).order_by("lead_id", "-received_at", "-pk").distinct("lead_id")
+        CaptureRecord.objects.filter(lead_id__in=lead_ids)
+        .order_by("lead_id", "-received_at", "-pk")
+        .distinct("lead_id")
         .annotate(job_id=Cast(KeyTextTransform("import_job", "payload"), IntegerField()))
         .values_list("lead_id", "job_id")
     )

@@ -1,4 +1,5 @@
 """Owners as other CRMs export them (a user's email, user name or full name), matched to our users."""
+
 from django.contrib.auth.models import User
 
 
@@ -12,7 +13,11 @@ def import_owners_index() -> dict[str, int]:
     A name two users share matches neither: the owner is then kept as an attribute, not guessed."""
     index: dict[str, int] = {}
     shared: set[str] = set()
-    users = User.objects.filter(is_active=True).order_by("pk").values_list("pk", "email", "username", "first_name", "last_name")
+    users = (
+        User.objects.filter(is_active=True)
+        .order_by("pk")
+        .values_list("pk", "email", "username", "first_name", "last_name")
+    )
     for pk, email, username, first, last in users:
         for key in {owner_key(email), owner_key(username), owner_key(f"{first} {last}")}:
             if not key:

@@ -1,5 +1,6 @@
 """Cleaning one data row: cells typed, placeholders dropped, statuses and names read, then the
 rules of capture_clean (strict), or the reason the row is rejected."""
+
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -18,7 +19,9 @@ from .files import _blank
 from .statuses import STATUS_SYNONYMS, import_status  # noqa: F401 (re-exported for the package's callers)
 
 # Messages users can act on (tests assert on them).
-UNKNOWN_STATUS = 'Unknown status "{value}": imported as new, the value kept as an attribute; map it and run the import again.'
+UNKNOWN_STATUS = (
+    'Unknown status "{value}": imported as new, the value kept as an attribute; map it and run the import again.'
+)
 NOT_YES_NO = "Enter yes or no."
 NO_IDENTITY = "No email, phone or id: the row could not be matched again on a later import."
 
@@ -26,8 +29,26 @@ MOBILE_ATTRIBUTE = "mobile_phone"  # a mobile number beside a phone: we keep one
 
 # Cells that mean "nothing here" (forms and CRMs export them): omitted, in every column.
 PLACEHOLDERS = frozenset(
-    {"", "-", "--", "---", "\u2013", "\u2014", "n/a", "na", "#n/a", "select", "select...", "select one",
-     "please select", "-- select --", "- select -", "--select--", "null", "(blank)"}
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "\u2013",
+        "\u2014",
+        "n/a",
+        "na",
+        "#n/a",
+        "select",
+        "select...",
+        "select one",
+        "please select",
+        "-- select --",
+        "- select -",
+        "--select--",
+        "null",
+        "(blank)",
+    }
 )
 TRUE_WORDS = frozenset({"yes", "true"})
 FALSE_WORDS = frozenset({"no", "false"})
@@ -35,7 +56,14 @@ OPT_IN_TRUE = TRUE_WORDS | {"y", "1"}
 OPT_IN_FALSE = FALSE_WORDS | {"n", "0"}
 _INT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})")  # leading zeros (zip codes, ids) stay text
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
-_COMPANY_SIZES = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (500, "201-500"), (1000, "501-1000"), (5000, "1001-5000"))
+_COMPANY_SIZES = (
+    (10, "1-10"),
+    (50, "11-50"),
+    (200, "51-200"),
+    (500, "201-500"),
+    (1000, "501-1000"),
+    (5000, "1001-5000"),
+)
 
 
 @dataclass
@@ -153,8 +181,9 @@ def _status(row: ImportRow, cell: Any, label: str, rules: RowRules, attributes: 
         row.status = status
 
 
-def _place(data: dict[str, Any], labels: dict[str, str], attributes: dict[str, Any], row: ImportRow,
-           rules: RowRules) -> str:
+def _place(
+    data: dict[str, Any], labels: dict[str, str], attributes: dict[str, Any], row: ImportRow, rules: RowRules
+) -> str:
     """The pseudo fields and the values read through libraries (names, mobile, owner, dates, country,
     region); an error message, or ""."""
     full_name = data.pop(FULL_NAME, None)
@@ -188,13 +217,18 @@ def _place(data: dict[str, Any], labels: dict[str, str], attributes: dict[str, A
 
 
 def import_row_clean(
-    *, line: int, cells: list[Any], headers: list[str], columns: dict[str, str], rules: RowRules | None = None,
+    *,
+    line: int,
+    cells: list[Any],
+    headers: list[str],
+    columns: dict[str, str],
+    rules: RowRules | None = None,
 ) -> ImportRow:
     """Turn one row into clean lead fields (the rules of capture_clean, strict), or a rejection reason."""
     rules = rules or RowRules()
     payload = {header: _jsonable(cell) for header, cell in zip(headers, cells) if cell not in (None, "")}
-    if len(cells) > len(headers) and not _blank(cells[len(headers):]):
-        payload["_extra"] = [_jsonable(cell) for cell in cells[len(headers):] if cell not in (None, "")]
+    if len(cells) > len(headers) and not _blank(cells[len(headers) :]):
+        payload["_extra"] = [_jsonable(cell) for cell in cells[len(headers) :] if cell not in (None, "")]
     row = ImportRow(line=line, payload=payload)
     data: dict[str, Any] = {}
     labels: dict[str, str] = {}
@@ -214,7 +248,7 @@ def import_row_clean(
         if target.startswith(ATTRIBUTE_PREFIX):
             typed = typed_value(cell)
             if typed is not None:
-                attributes.setdefault(target[len(ATTRIBUTE_PREFIX):], typed)
+                attributes.setdefault(target[len(ATTRIBUTE_PREFIX) :], typed)
         elif target in data:
             attributes[header] = typed_value(cell)  # a second column for the same field: keep it too
         else:
@@ -258,4 +292,3 @@ def import_row_clean(
         return row
     row.fields = fields
     return row
-

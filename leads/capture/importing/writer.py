@@ -3,6 +3,7 @@ finds, merges, creates and checks duplicates by the same rules as every channel,
 What is the import's own is here: a row matched by the id column is authoritative, the status the
 file gives (lost needs a reason) and the owner it names. The static list the job fills is joined by
 nurturing's reaction to the batch's event (leads.reactions)."""
+
 from dataclasses import dataclass, field
 
 from ...models import ImportJob, Lead
@@ -55,7 +56,9 @@ def _owner(lead: Lead, row: ImportRow, *, options: ImportSettings, outcome: RowO
     owner_id = options.owners.get(owner_key(row.owner))
     if owner_id is None:
         outcome.unknown_owner = row.owner
-        if lead.attributes.get(OWNER_ATTRIBUTE) != row.owner and (outcome.created or OWNER_ATTRIBUTE not in lead.attributes):
+        if lead.attributes.get(OWNER_ATTRIBUTE) != row.owner and (
+            outcome.created or OWNER_ATTRIBUTE not in lead.attributes
+        ):
             lead.attributes = {**lead.attributes, OWNER_ATTRIBUTE: row.owner}
             outcome.changed.append("attributes")
     elif lead.owner_id is None:
@@ -66,9 +69,14 @@ def _owner(lead: Lead, row: ImportRow, *, options: ImportSettings, outcome: RowO
 def import_batch(*, rows: list[ImportRow], options: ImportSettings) -> list[RowOutcome]:
     """Write one batch in its own transaction (capture_many); a unique clash with a concurrent capture retries it."""
     context = BatchContext(
-        channel=Lead.Source.IMPORT, source_detail=options.override, default_source_detail=options.default,
-        actor_id=options.actor_id, subject=f"Imported from {options.job.original_name or 'a file'}",
-        data={"import_job": options.job.pk}, dry_run=options.dry_run, authoritative_by="external_id",
+        channel=Lead.Source.IMPORT,
+        source_detail=options.override,
+        default_source_detail=options.default,
+        actor_id=options.actor_id,
+        subject=f"Imported from {options.job.original_name or 'a file'}",
+        data={"import_job": options.job.pk},
+        dry_run=options.dry_run,
+        authoritative_by="external_id",
         list_id=options.job.add_to_list_id,
     )
 

@@ -1,5 +1,6 @@
 """Admin for webhook sources: a manager picks the tool (the provider), pastes its secret, and copies
 the URL to paste into the tool; the page says what goes where for that provider."""
+
 import json
 
 from django import forms
@@ -17,31 +18,50 @@ from .mapping import TAGS_NOT_LIST, webhook_mapping_validate
 from .registry import PROVIDERS, provider_for
 
 SECRET_REQUIRED = "Paste the provider's secret: without it no delivery can be verified."
-VERIFY_TOKEN_REQUIRED = "Meta Lead Ads needs a verify token: type any long random text here and the same in Meta's dashboard."
+VERIFY_TOKEN_REQUIRED = (
+    "Meta Lead Ads needs a verify token: type any long random text here and the same in Meta's dashboard."
+)
 FORM_IDS_NOT_LIST = 'A list of Meta form ids, for example ["1234567890"].'
 TOKEN_KEPT = "Leave empty to keep the current token."
 
 
 class WebhookSourceForm(forms.ModelForm):
     channel = forms.ChoiceField(
-        choices=[("", "— the provider's channel —"), *WebhookSource.Channel.choices], required=False,
+        choices=[("", "— the provider's channel —"), *WebhookSource.Channel.choices],
+        required=False,
         help_text="Decides the lead's source and the timeline entry. Empty: the provider's (Intercom chat, Zoom webinar…).",
     )
     secret = forms.CharField(
-        required=False, max_length=200, widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
         help_text="Generic and Unbounce sources: leave empty to keep (or get) a generated secret. Other providers: "
-                  "paste the tool's secret (see “What to paste where” below).",
+        "paste the tool's secret (see “What to paste where” below).",
     )
     access_token = forms.CharField(
-        required=False, max_length=500, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="Meta Lead Ads only: a page access token with leads_retrieval. " + TOKEN_KEPT,
     )
 
     class Meta:
         model = WebhookSource
         fields = (
-            "name", "provider", "channel", "key", "is_active", "team", "default_tags", "secret", "verify_token",
-            "access_token", "form_ids", "mapping", "event_id_path", "transcript_path",
+            "name",
+            "provider",
+            "channel",
+            "key",
+            "is_active",
+            "team",
+            "default_tags",
+            "secret",
+            "verify_token",
+            "access_token",
+            "form_ids",
+            "mapping",
+            "event_id_path",
+            "transcript_path",
         )
 
     def clean_mapping(self) -> dict:
@@ -95,7 +115,10 @@ class WebhookSourceAdmin(admin.ModelAdmin):
     actions = ("regenerate_secret",)
     fieldsets = (
         (None, {"fields": ("name", "provider", "channel", "key", "is_active", "team", "default_tags")}),
-        ("Endpoint and secrets", {"fields": ("endpoint", "setup", "secret", "verify_token", "access_token", "signing")}),
+        (
+            "Endpoint and secrets",
+            {"fields": ("endpoint", "setup", "secret", "verify_token", "access_token", "signing")},
+        ),
         ("Mapping", {"fields": ("mapping", "default_mapping", "event_id_path", "transcript_path")}),
         ("Meta Lead Ads backfill", {"fields": ("form_ids", "synced_at"), "classes": ("collapse",)}),
         (None, {"fields": ("created_at",)}),
@@ -118,7 +141,9 @@ class WebhookSourceAdmin(admin.ModelAdmin):
         provider = provider_for(obj)
         return format_html(
             "<p><strong>Secret</strong>: {}</p><p>Verified header: <code>{}</code>. Full steps: <code>{}</code>.</p>",
-            provider.secret_help, provider.signature_header or "google_key in the body", provider.docs_page,
+            provider.secret_help,
+            provider.signature_header or "google_key in the body",
+            provider.docs_page,
         )
 
     @admin.display(description="Default mapping (used while the mapping above is empty)")
@@ -145,6 +170,7 @@ class WebhookSourceAdmin(admin.ModelAdmin):
             webhook_secret_regenerate(source=source)
             count += 1
         self.message_user(
-            request, f"New secret for {count} source(s). Update the sending tools: the old secret no longer works.",
+            request,
+            f"New secret for {count} source(s). Update the sending tools: the old secret no longer works.",
             messages.SUCCESS,
         )

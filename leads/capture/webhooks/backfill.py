@@ -2,6 +2,7 @@
 by listing each known form's leads since the last run, and captured like a webhook's, idempotent by
 leadgen id (the same WebhookEvent claim), so running it twice or alongside the webhook changes
 nothing."""
+
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,7 +41,9 @@ def meta_backfill(*, source: WebhookSource, now=None) -> BackfillResult:
     provider, result = provider_for(source), BackfillResult()
     for form_id in [form for form in source.form_ids or [] if id_text(form).isdigit()]:
         try:
-            leads = meta_form_leads(access_token=source.access_token, form_id=id_text(form_id), since=int(since.timestamp()))
+            leads = meta_form_leads(
+                access_token=source.access_token, form_id=id_text(form_id), since=int(since.timestamp())
+            )
         except (GraphUnavailable, GraphRefused) as exc:
             logger.warning("meta backfill: form %s of source %s: %s", form_id, source.pk, exc)
             result.failed_forms += 1
@@ -52,11 +55,16 @@ def meta_backfill(*, source: WebhookSource, now=None) -> BackfillResult:
             result.listed += 1
             payload = meta_lead_flatten(lead=lead, change={"form_id": id_text(form_id)})
             context = CaptureContext(
-                channel=Lead.Source.WEBHOOK, source_detail=source.name, payload=payload,
+                channel=Lead.Source.WEBHOOK,
+                source_detail=source.name,
+                payload=payload,
                 user_agent="LeadCRM Meta backfill",
             )
             outcome = webhook_capture_item(
-                source=source, provider=provider, item=Item(payload=payload, event_id=leadgen_id), context=context,
+                source=source,
+                provider=provider,
+                item=Item(payload=payload, event_id=leadgen_id),
+                context=context,
             )
             result.captured += int(not outcome.duplicate)
     if not result.failed_forms:
@@ -69,6 +77,8 @@ def meta_backfill(*, source: WebhookSource, now=None) -> BackfillResult:
 def meta_backfill_all(*, now=None) -> int:
     """Backfill every active Meta Lead Ads source; the number of leads captured."""
     captured = 0
-    for source in WebhookSource.objects.filter(provider=WebhookSource.Provider.META, is_active=True).exclude(access_token=""):
+    for source in WebhookSource.objects.filter(provider=WebhookSource.Provider.META, is_active=True).exclude(
+        access_token=""
+    ):
         captured += meta_backfill(source=source, now=now).captured
     return captured

@@ -1,6 +1,7 @@
 """A provider knows how one tool signs its webhooks, answers its handshakes, where its event id is
 and how its JSON maps to a lead, so a manager only pastes the tool's secret. One module per tool;
 PROVIDERS (in __init__) maps WebhookSource.Provider values to them."""
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any

@@ -2,6 +2,7 @@
 header `Calendly-Webhook-Signature: t=<epoch seconds>,v1=<hex HMAC-SHA256 of "{t}.{raw body}",
 keyed with the subscription's signing key>`; Calendly's own example refuses a `t` more than three
 minutes old."""
+
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -12,7 +13,9 @@ from .core import SIGNATURE_INVALID, SIGNATURE_MALFORMED, TIMESTAMP_STALE, Webho
 from .mapping import json_path_get
 
 CALENDLY_HEADER = "Calendly-Webhook-Signature"
-CALENDLY_MISSING = f"Calendly signs with {CALENDLY_HEADER}: create the subscription with a signing_key and paste it here."
+CALENDLY_MISSING = (
+    f"Calendly signs with {CALENDLY_HEADER}: create the subscription with a signing_key and paste it here."
+)
 PERSON_EVENTS = frozenset({"invitee.created", "routing_form_submission.created"})
 
 
@@ -35,7 +38,9 @@ class CalendlyProvider(Provider):
     key = WebhookSource.Provider.CALENDLY
     channel = WebhookSource.Channel.MEETING
     signature_header = CALENDLY_HEADER
-    secret_help = "Calendly: the signing_key you gave POST /webhook_subscriptions (or your OAuth app's webhook signing key)."
+    secret_help = (
+        "Calendly: the signing_key you gave POST /webhook_subscriptions (or your OAuth app's webhook signing key)."
+    )
     tolerance_seconds = 180
     default_mapping = {
         "email": "payload.email",

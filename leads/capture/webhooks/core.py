@@ -1,5 +1,6 @@
 """What every webhook provider shares: the rejection type, the messages tests assert on, and the
 checks of a raw body before anything reads it (JSON, text, NUL, lone surrogates)."""
+
 import hmac
 from typing import Any
 

@@ -1,5 +1,6 @@
 """LeadCRM's own scheme, for tools that can sign as we ask: X-LeadCRM-Signature: sha256=<hex
 HMAC-SHA256 of the raw body with the source's secret>."""
+
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -11,7 +12,9 @@ from .core import SIGNATURE_INVALID, WebhookRejected, digests_match
 
 SIGNATURE_HEADER = "X-LeadCRM-Signature"
 SIGNATURE_PREFIX = "sha256="
-SIGNATURE_MISSING = f"Sign the body: {SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body with the source's secret>."
+SIGNATURE_MISSING = (
+    f"Sign the body: {SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body with the source's secret>."
+)
 
 
 def webhook_signature(*, secret: str, body: bytes) -> str:
@@ -47,10 +50,10 @@ def webhook_secret_regenerate(*, source: WebhookSource) -> str:
 def webhook_curl_example(*, source: WebhookSource, url: str) -> str:
     """A shell example that signs a body with the source's secret and posts it."""
     return (
-        "BODY='{\"email\": \"ada@example.com\", \"name\": \"Ada Lovelace\"}'\n"
+        'BODY=\'{"email": "ada@example.com", "name": "Ada Lovelace"}\'\n'
         f"SIG=$(printf '%s' \"$BODY\" | openssl dgst -sha256 -hmac '{source.secret}' -r | cut -d' ' -f1)\n"
         f"curl -X POST '{url}' \\\n"
         "  -H 'Content-Type: application/json' \\\n"
-        f"  -H \"{SIGNATURE_HEADER}: sha256=$SIG\" \\\n"
-        "  --data-binary \"$BODY\""
+        f'  -H "{SIGNATURE_HEADER}: sha256=$SIG" \\\n'
+        '  --data-binary "$BODY"'
     )

@@ -3,6 +3,7 @@ Google POSTs JSON (`lead_id`, `user_column_data: [{column_id, column_name, strin
 `form_id`, `campaign_id`, `adgroup_id`, `creative_id`, `gcl_id`, `is_test`, `api_version`) and
 proves itself with `google_key`, the key the advertiser typed into the form's webhook settings,
 inside the body. There is no signature and no timestamp; the lead id stops replays."""
+
 from collections.abc import Mapping
 
 from ...models import WebhookSource

@@ -4,6 +4,7 @@ client_secret>`. No timestamp is signed; the notification id (`id`, notif_…) s
 Intercom checks the URL with a HEAD request when it is saved (answered 200 by the endpoint) and
 sends a `ping` topic as a test, which makes no lead. Contacts and users arrive with one `name`;
 the default mapping splits it."""
+
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -13,11 +14,21 @@ from .base import Answer, Item, Provider, header
 from .core import SIGNATURE_INVALID, WebhookRejected, digests_match
 
 INTERCOM_HEADER = "X-Hub-Signature"
-INTERCOM_MISSING = f"Intercom signs with {INTERCOM_HEADER}: paste your app's client secret (Developer Hub → Basic info)."
-PERSON_TOPICS = frozenset({
-    "contact.created", "contact.lead.created", "contact.user.created", "contact.lead.signed_up",
-    "user.created", "conversation.user.created", "contact.lead.updated", "contact.user.updated",
-})
+INTERCOM_MISSING = (
+    f"Intercom signs with {INTERCOM_HEADER}: paste your app's client secret (Developer Hub → Basic info)."
+)
+PERSON_TOPICS = frozenset(
+    {
+        "contact.created",
+        "contact.lead.created",
+        "contact.user.created",
+        "contact.lead.signed_up",
+        "user.created",
+        "conversation.user.created",
+        "contact.lead.updated",
+        "contact.user.updated",
+    }
+)
 
 
 def intercom_signature(*, secret: str, body: bytes) -> str:

@@ -8,6 +8,7 @@
 - `{"join": ["first", "last"], "sep": " "}`: the values found, joined;
 - `{"value": "facebook"}`: a constant (a source, a campaign, a tag).
 """
+
 import re
 from typing import Any
 

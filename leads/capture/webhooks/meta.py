@@ -7,6 +7,7 @@
 - a `leadgen` change carries only ids (leadgen_id, page_id, form_id, ad_id, adgroup_id,
   created_time): the lead itself is read from the Graph API with the page access token
   (meta_graph.py). One delivery may carry several leads."""
+
 import hashlib
 import hmac
 import re
@@ -92,7 +93,9 @@ class MetaProvider(Provider):
                     item.skip = NOT_LEADGEN.format(field=str(change.get("field"))[:40])
                 items.append(item)
         if not items:
-            items.append(Item(payload=payload, skip=f"Meta {str(payload.get('object'))[:40]} delivery has no leadgen change"))
+            items.append(
+                Item(payload=payload, skip=f"Meta {str(payload.get('object'))[:40]} delivery has no leadgen change")
+            )
         return items
 
     def resolve(self, *, source: WebhookSource, item: Item) -> dict:

@@ -6,6 +6,7 @@ rules would refuse (the stub on 127.0.0.1), empty in production.
 GET {base}/{version}/{leadgen_id}?fields=…&access_token=… answers
 {"id", "created_time", "field_data": [{"name", "values": [...]}], "ad_id", "form_id", "campaign_id", …}
 (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving)."""
+
 import json
 import logging
 from urllib.parse import quote, urlencode, urlsplit
@@ -25,7 +26,11 @@ LEAD_FIELDS = (
     "platform,is_organic,partner_name"
 )
 LIMITS = Limits(
-    connect_timeout=3.0, read_timeout=5.0, total_timeout=8.0, max_bytes=2 * 1024 * 1024, max_redirects=0,
+    connect_timeout=3.0,
+    read_timeout=5.0,
+    total_timeout=8.0,
+    max_bytes=2 * 1024 * 1024,
+    max_redirects=0,
     content_types=("application/json", "text/javascript"),
 )
 MAX_PAGES = 50
@@ -123,8 +128,16 @@ def meta_lead_flatten(*, lead: dict, change: dict | None = None) -> dict:
         "adgroup_id": change.get("adgroup_id"),
         "fields": fields,
     }
-    for name in ("ad_name", "adset_id", "adset_name", "campaign_id", "campaign_name", "platform", "is_organic",
-                 "partner_name"):
+    for name in (
+        "ad_name",
+        "adset_id",
+        "adset_name",
+        "campaign_id",
+        "campaign_name",
+        "platform",
+        "is_organic",
+        "partner_name",
+    ):
         if lead.get(name) not in (None, ""):
             flat[name] = lead[name]
     return {name: value for name, value in flat.items() if value not in (None, "")}

@@ -1,6 +1,7 @@
 """Taking a verified delivery: claim each item's event id (a replay is logged and ignored), map it
 through the source's mapping (or its provider's default) and capture it leniently through the one
 front door, with a chat or event entry on the timeline."""
+
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,7 +87,9 @@ def _event(source: WebhookSource, provider: Provider, payload: dict, event_id: s
         subject = f"{EVENT_SUBJECTS.get(source.channel, 'Webhook event')}: {source.name}"
         event = CaptureEvent(kind=Interaction.Kind.EVENT, subject=subject, body=transcript)
     event.data = {
-        "webhook_source": source.key, "webhook_channel": source.channel, "webhook_provider": source.provider,
+        "webhook_source": source.key,
+        "webhook_channel": source.channel,
+        "webhook_provider": source.provider,
         **({"event_id": event_id} if event_id else {}),
     }
     return event
@@ -119,8 +122,11 @@ def webhook_capture_item(
                 return WebhookOutcome(lead=lead, created=False, duplicate=True, record=record)
         payload = context.payload = provider.resolve(source=source, item=item)
         result = capture(
-            data=webhook_map(source=source, payload=payload, mapping=provider.mapping(source)), context=context,
-            event=_event(source, provider, payload, item.event_id), strict=False, team_id=source.team_id,
+            data=webhook_map(source=source, payload=payload, mapping=provider.mapping(source)),
+            context=context,
+            event=_event(source, provider, payload, item.event_id),
+            strict=False,
+            team_id=source.team_id,
         )
         if claim is not None:
             claim.capture = result.record

@@ -1,4 +1,5 @@
 """The providers by WebhookSource.Provider value."""
+
 from ...models import WebhookSource
 from .base import Provider
 from .calendly import CalendlyProvider
@@ -13,8 +14,14 @@ from .zoom import ZoomProvider
 PROVIDERS: dict[str, Provider] = {
     provider.key: provider
     for provider in (
-        GenericProvider(), TypeformProvider(), ZoomProvider(), CalendlyProvider(), IntercomProvider(),
-        MetaProvider(), GoogleAdsProvider(), UnbounceProvider(),
+        GenericProvider(),
+        TypeformProvider(),
+        ZoomProvider(),
+        CalendlyProvider(),
+        IntercomProvider(),
+        MetaProvider(),
+        GoogleAdsProvider(),
+        UnbounceProvider(),
     )
 }
 

@@ -1,6 +1,7 @@
 """Typeform (https://www.typeform.com/developers/webhooks/secure-your-webhooks/): the header
 `Typeform-Signature: sha256=<base64 of HMAC-SHA256 of the raw body, keyed with the webhook's
 secret>`. No timestamp is signed, so replays are stopped by the event id (`event_id`)."""
+
 import base64
 import hashlib
 import hmac
@@ -11,7 +12,9 @@ from .base import Item, Provider, header
 from .core import SIGNATURE_INVALID, WebhookRejected, digests_match
 
 TYPEFORM_HEADER = "Typeform-Signature"
-TYPEFORM_MISSING = f"Typeform signs with {TYPEFORM_HEADER}: set the webhook's secret in Typeform to this source's secret."
+TYPEFORM_MISSING = (
+    f"Typeform signs with {TYPEFORM_HEADER}: set the webhook's secret in Typeform to this source's secret."
+)
 
 
 def typeform_signature(*, secret: str, body: bytes) -> str:

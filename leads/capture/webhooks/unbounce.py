@@ -4,6 +4,7 @@ form's fields as JSON, every value a list) and `data.xml`. Unbounce's documentat
 signature and no secret (its mitigation is an allow-list of its addresses); it lets a webhook send
 custom headers, so LeadCRM asks for one: `X-LeadCRM-Token: <the source's secret>`, compared in
 constant time. There is no submission id: the hash of `data.json` stops a replay of one body."""
+
 import hashlib
 from collections.abc import Mapping
 from urllib.parse import parse_qs

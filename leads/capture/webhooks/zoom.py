@@ -6,6 +6,7 @@ with `event: endpoint.url_validation` and `payload.plainToken`; the answer is
 
 The validation is answered only once its signature checks: answered unsigned, it would hand
 anyone the HMAC of a text of their choosing, and `v0:{ts}:{body}` is exactly such a text."""
+
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -17,14 +18,22 @@ from .mapping import json_path_get
 
 ZOOM_SIGNATURE_HEADER = "x-zm-signature"
 ZOOM_TIMESTAMP_HEADER = "x-zm-request-timestamp"
-ZOOM_MISSING = f"Zoom signs with {ZOOM_SIGNATURE_HEADER} and {ZOOM_TIMESTAMP_HEADER}: paste the app's Secret Token here."
+ZOOM_MISSING = (
+    f"Zoom signs with {ZOOM_SIGNATURE_HEADER} and {ZOOM_TIMESTAMP_HEADER}: paste the app's Secret Token here."
+)
 URL_VALIDATION = "endpoint.url_validation"
 PLAIN_TOKEN_BAD = "The URL validation has no usable payload.plainToken."
 # Events about a person who registered or joined; others (meeting.started…) make no lead.
-PERSON_EVENTS = frozenset({
-    "webinar.registration_created", "meeting.registration_created", "webinar.registration_approved",
-    "meeting.registration_approved", "webinar.participant_joined", "meeting.participant_joined",
-})
+PERSON_EVENTS = frozenset(
+    {
+        "webinar.registration_created",
+        "meeting.registration_created",
+        "webinar.registration_approved",
+        "meeting.registration_approved",
+        "webinar.participant_joined",
+        "meeting.participant_joined",
+    }
+)
 
 
 def zoom_hmac(*, secret: str, message: str) -> str:
@@ -88,12 +97,16 @@ class ZoomProvider(Provider):
         if source.event_id_path:
             return super().event_id(source=source, payload=payload)
         # Zoom sends no event id: the event name, the meeting and the person make one.
-        person = id_text(json_path_get(payload, "payload.object.registrant.id")) or id_text(
-            json_path_get(payload, "payload.object.participant.participant_uuid")
-        ) or id_text(json_path_get(payload, "payload.object.participant.id"))
+        person = (
+            id_text(json_path_get(payload, "payload.object.registrant.id"))
+            or id_text(json_path_get(payload, "payload.object.participant.participant_uuid"))
+            or id_text(json_path_get(payload, "payload.object.participant.id"))
+        )
         if not person:
             return ""
-        return f"{id_text(payload.get('event'))}:{id_text(json_path_get(payload, 'payload.object.uuid'))}:{person}"[:200]
+        return f"{id_text(payload.get('event'))}:{id_text(json_path_get(payload, 'payload.object.uuid'))}:{person}"[
+            :200
+        ]
 
     def items(self, *, source: WebhookSource, payload: dict) -> list[Item]:
         item = Item(payload=payload, event_id=self.event_id(source=source, payload=payload))

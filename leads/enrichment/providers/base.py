@@ -1,5 +1,6 @@
 """The provider interface: a provider declares what it fills from what, and suggests values
 with a confidence. It never writes; the enrichment service decides what is applied."""
+
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 

@@ -1,5 +1,6 @@
 """From the email address: validity, free/corporate/disposable, role account, and for a
 corporate domain the company website and a company name derived from the domain."""
+
 from functools import lru_cache
 
 import tldextract
@@ -12,10 +13,43 @@ from .base import LeadFacts, Provider, Suggestion
 # Shared inboxes, not a person: worth knowing before a rep calls "Info".
 ROLE_ACCOUNTS = frozenset(
     {
-        "info", "sales", "contact", "hello", "support", "admin", "office", "team", "marketing", "hr", "jobs",
-        "careers", "billing", "accounts", "accounting", "noreply", "no-reply", "help", "enquiries", "inquiries",
-        "press", "media", "webmaster", "postmaster", "abuse", "security", "service", "orders", "finance", "legal",
-        "privacy", "reception", "mail", "general", "feedback", "partners", "events",
+        "info",
+        "sales",
+        "contact",
+        "hello",
+        "support",
+        "admin",
+        "office",
+        "team",
+        "marketing",
+        "hr",
+        "jobs",
+        "careers",
+        "billing",
+        "accounts",
+        "accounting",
+        "noreply",
+        "no-reply",
+        "help",
+        "enquiries",
+        "inquiries",
+        "press",
+        "media",
+        "webmaster",
+        "postmaster",
+        "abuse",
+        "security",
+        "service",
+        "orders",
+        "finance",
+        "legal",
+        "privacy",
+        "reception",
+        "mail",
+        "general",
+        "feedback",
+        "partners",
+        "events",
     }
 )
 

@@ -1,6 +1,7 @@
 """From the IP address of the lead's last capture (web form, tracking): the country from the
 offline database shipped in geoip2fast, and the time zone where the country has only one.
 (geoip2fast ships country data; city-level data is not in the package, so no city is guessed.)"""
+
 import ipaddress
 from functools import lru_cache
 

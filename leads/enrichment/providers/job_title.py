@@ -1,18 +1,28 @@
 """Job title → seniority (C-level, VP, director, manager, individual contributor) and department."""
+
 import re
 
 from .base import LeadFacts, Provider, Suggestion
 
 # Checked in order; the first match wins.
 SENIORITY_RULES = [
-    ("c_level", r"\b(ceo|cto|cfo|coo|cmo|cio|ciso|cro|cpo|cdo|chief|founder|co-?founder|owner|managing director|managing partner)\b|(?<!vice )(?<!vice-)\bpresident\b"),
+    (
+        "c_level",
+        r"\b(ceo|cto|cfo|coo|cmo|cio|ciso|cro|cpo|cdo|chief|founder|co-?founder|owner|managing director|managing partner)\b|(?<!vice )(?<!vice-)\bpresident\b",
+    ),
     ("vp", r"\b(vp|svp|evp|avp|vice[- ]president|head of|general manager)\b"),
     ("director", r"\b(director|dir\.)\b"),
     ("manager", r"\b(manager|mgr|lead|leader|supervisor|principal|team lead)\b"),
 ]
 DEPARTMENT_RULES = [
-    ("engineering", r"\b(cto|chief technology|engineer\w*|developer|software|devops|architect|programmer|sre|qa|data scien\w*)\b"),
-    ("finance", r"\b(cfo|chief financial|finance|financial|accounting|accountant|controller|treasur\w*|payroll|fp&a)\b"),
+    (
+        "engineering",
+        r"\b(cto|chief technology|engineer\w*|developer|software|devops|architect|programmer|sre|qa|data scien\w*)\b",
+    ),
+    (
+        "finance",
+        r"\b(cfo|chief financial|finance|financial|accounting|accountant|controller|treasur\w*|payroll|fp&a)\b",
+    ),
     ("marketing", r"\b(cmo|chief marketing|marketing|growth|brand|content|seo|demand gen\w*|communications|pr)\b"),
     ("sales", r"\b(cro|sales|account executive|business development|bdr|sdr|account manager|ae|revenue)\b"),
     ("it", r"\b(cio|ciso|it|information technology|sysadmin|system administrator|security|infrastructure|network)\b"),
@@ -22,7 +32,10 @@ DEPARTMENT_RULES = [
     ("support", r"\b(support|customer success|customer service|helpdesk)\b"),
     ("legal", r"\b(legal|counsel|lawyer|attorney|compliance|paralegal)\b"),
     ("design", r"\b(design\w*|ux|ui)\b"),
-    ("executive", r"\b(ceo|chief executive|founder|co-?founder|owner|president|managing director|managing partner|general manager)\b"),
+    (
+        "executive",
+        r"\b(ceo|chief executive|founder|co-?founder|owner|president|managing director|managing partner|general manager)\b",
+    ),
 ]
 _SENIORITY = [(level, re.compile(pattern)) for level, pattern in SENIORITY_RULES]
 _DEPARTMENT = [(department, re.compile(pattern)) for department, pattern in DEPARTMENT_RULES]

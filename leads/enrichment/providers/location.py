@@ -1,4 +1,5 @@
 """Location → time zone (country, region and city), from the tz database."""
+
 from ...common.timezones import zone_for_place
 from .base import LeadFacts, Provider, Suggestion
 

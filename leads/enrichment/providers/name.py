@@ -1,4 +1,5 @@
 """Names: split a full name typed into one field, and fix ALL-CAPS or all-lower names."""
+
 from nameparser import HumanName
 
 from .base import LeadFacts, Provider, Suggestion

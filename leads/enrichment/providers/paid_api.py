@@ -5,6 +5,7 @@ unless both are set. The answer may be a combined {"person": …, "company": …
 person. 404 (nobody known) and 401/403 (bad key) give no suggestions; 429, 5xx, 202 (lookup queued)
 and timeouts raise TransientProviderError so the caller can ask again later.
 See docs/enrichment-network.md."""
+
 import json
 import logging
 import re
@@ -30,7 +31,11 @@ logger = logging.getLogger(__name__)
 
 DETAIL = "from enrichment API"
 LIMITS = Limits(
-    connect_timeout=3.0, read_timeout=5.0, total_timeout=8.0, max_bytes=256 * 1024, max_redirects=2,
+    connect_timeout=3.0,
+    read_timeout=5.0,
+    total_timeout=8.0,
+    max_bytes=256 * 1024,
+    max_redirects=2,
     content_types=("application/json",),
 )
 API_BUSY = "The enrichment API is busy or failing (HTTP {status}); try again later."
@@ -40,7 +45,15 @@ API_UNREACHABLE = "The enrichment API could not be reached."
 MAX_LENGTH = {"first_name": 150, "last_name": 150, "company": 200, "industry": 100, "city": 100, "region": 100}
 
 # Lead.CompanySize buckets by their lower bound (leads/models/core.py).
-SIZE_BUCKETS = ((5001, "5001+"), (1001, "1001-5000"), (501, "501-1000"), (201, "201-500"), (51, "51-200"), (11, "11-50"), (1, "1-10"))
+SIZE_BUCKETS = (
+    (5001, "5001+"),
+    (1001, "1001-5000"),
+    (501, "501-1000"),
+    (201, "201-500"),
+    (51, "51-200"),
+    (11, "11-50"),
+    (1, "1-10"),
+)
 
 
 def company_size_bucket(employees: Any) -> str:
@@ -112,8 +125,16 @@ def api_suggestions(data: Any) -> list[Suggestion]:
 class PaidApiProvider(Provider):
     name = "paid_api"
     fills = (
-        "first_name", "last_name", "job_title", "company", "website", "industry", "company_size",
-        "city", "region", "country",
+        "first_name",
+        "last_name",
+        "job_title",
+        "company",
+        "website",
+        "industry",
+        "company_size",
+        "city",
+        "region",
+        "country",
     )
     needs = ("email",)
     network = True
@@ -145,7 +166,9 @@ class PaidApiProvider(Provider):
             return []
         try:
             result = url_fetch(
-                url=lookup_url(base=base, email=email), limits=self.limits, allow=own_host,
+                url=lookup_url(base=base, email=email),
+                limits=self.limits,
+                allow=own_host,
                 headers={"Authorization": f"Bearer {settings.ENRICHMENT_API_KEY}", "Accept": "application/json"},
             )
         except HTTPStatusError as exc:

@@ -1,5 +1,6 @@
 """From the phone number (phonenumbers' offline data): country, region or city where the number
 tells, time zone, and line type."""
+
 import phonenumbers
 from phonenumbers import PhoneNumberType, geocoder
 from phonenumbers import timezone as phone_timezone

@@ -2,6 +2,7 @@
 registered domain, through the SSRF-safe fetcher, and read what the company says about itself:
 its name, description, social profiles, and the schema.org JSON-LD facts (phone, address, industry).
 See docs/enrichment-network.md."""
+
 import json
 import logging
 import re
@@ -23,7 +24,11 @@ logger = logging.getLogger(__name__)
 
 DETAIL = "from company website"
 LIMITS = Limits(
-    connect_timeout=3.0, read_timeout=5.0, total_timeout=10.0, max_bytes=1024 * 1024, max_redirects=4,
+    connect_timeout=3.0,
+    read_timeout=5.0,
+    total_timeout=10.0,
+    max_bytes=1024 * 1024,
+    max_redirects=4,
     content_types=("text/html", "application/xhtml+xml"),
 )
 # Lead column sizes (leads/models/core.py): a suggestion never has to be cut by the database.
@@ -34,9 +39,27 @@ MAX_DESCRIPTION = 500
 # (Dentist, AutoRepair…), hence the suffix rule as well.
 ORG_TYPES = frozenset(
     {
-        "organization", "corporation", "localbusiness", "onlinebusiness", "onlinestore", "store", "ngo",
-        "professionalservice", "restaurant", "hotel", "airline", "consortium", "library", "dentist",
-        "physician", "attorney", "bank", "autodealer", "realestateagent", "travelagency", "insuranceagency",
+        "organization",
+        "corporation",
+        "localbusiness",
+        "onlinebusiness",
+        "onlinestore",
+        "store",
+        "ngo",
+        "professionalservice",
+        "restaurant",
+        "hotel",
+        "airline",
+        "consortium",
+        "library",
+        "dentist",
+        "physician",
+        "attorney",
+        "bank",
+        "autodealer",
+        "realestateagent",
+        "travelagency",
+        "insuranceagency",
     }
 )
 ORG_SUFFIXES = ("organization", "business", "store", "service", "agency")
@@ -45,11 +68,27 @@ UK_ALIASES = {"UK": "GB", "UNITED KINGDOM": "GB", "ENGLAND": "GB", "SCOTLAND": "
 
 LINKEDIN = re.compile(r"https?://(?:[a-z]{2,3}\.)?linkedin\.com/(company|in|school|showcase)/([^/?#\s]+)", re.I)
 TWITTER = re.compile(r"https?://(?:www\.|mobile\.)?(twitter|x)\.com/([A-Za-z0-9_]{1,15})/?(?:[?#]|$)", re.I)
-FACEBOOK = re.compile(r"https?://(?:www\.|m\.|[a-z]{2}-[a-z]{2}\.)?facebook\.com/([A-Za-z0-9.\-]{2,})/?(?:[?#]|$)", re.I)
+FACEBOOK = re.compile(
+    r"https?://(?:www\.|m\.|[a-z]{2}-[a-z]{2}\.)?facebook\.com/([A-Za-z0-9.\-]{2,})/?(?:[?#]|$)", re.I
+)
 # Paths on those sites that are buttons (share, log in), not a company's profile.
-TWITTER_NOT_PROFILES = frozenset({"intent", "share", "home", "search", "hashtag", "i", "login", "signup", "explore", "settings"})
+TWITTER_NOT_PROFILES = frozenset(
+    {"intent", "share", "home", "search", "hashtag", "i", "login", "signup", "explore", "settings"}
+)
 FACEBOOK_NOT_PROFILES = frozenset(
-    {"sharer", "sharer.php", "share.php", "dialog", "plugins", "login", "login.php", "home.php", "profile.php", "pages", "groups"}
+    {
+        "sharer",
+        "sharer.php",
+        "share.php",
+        "dialog",
+        "plugins",
+        "login",
+        "login.php",
+        "home.php",
+        "profile.php",
+        "pages",
+        "groups",
+    }
 )
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·:»]\s+")
 
@@ -154,9 +193,13 @@ def page_read(*, html: bytes, charset: str | None, base_url: str) -> PageFacts:
     orgs = [node for document in _json_ld(soup) for node in _nodes(document) if _is_org(node)]
     if orgs:
         # The node that says the most about the company (ties: the first one on the page).
-        page.org = max(orgs, key=lambda node: sum(1 for key in ("name", "telephone", "address", "industry") if node.get(key)))
+        page.org = max(
+            orgs, key=lambda node: sum(1 for key in ("name", "telephone", "address", "industry") if node.get(key))
+        )
         same_as = page.org.get("sameAs") or []
-        page.links.extend(str(url) for url in (same_as if isinstance(same_as, list) else [same_as]) if isinstance(url, str))
+        page.links.extend(
+            str(url) for url in (same_as if isinstance(same_as, list) else [same_as]) if isinstance(url, str)
+        )
         if not page.description:
             page.description = _text(page.org.get("description"))
     for anchor in soup.find_all("a", href=True):
@@ -278,8 +321,16 @@ def page_suggestions(*, page: PageFacts, host: str, facts: LeadFacts) -> list[Su
 class WebsiteProvider(Provider):
     name = "website"
     fills = (
-        "company", "industry", "city", "postal_code", "region", "country",
-        "attributes.company_phone", "attributes.company_description", "attributes.linkedin_url", "attributes.twitter_url",
+        "company",
+        "industry",
+        "city",
+        "postal_code",
+        "region",
+        "country",
+        "attributes.company_phone",
+        "attributes.company_description",
+        "attributes.linkedin_url",
+        "attributes.twitter_url",
         "attributes.facebook_url",
     )
     needs = ("website", "email")

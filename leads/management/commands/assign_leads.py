@@ -1,4 +1,5 @@
 """Assign leads now: python manage.py assign_leads [--queue] [--team ID] [ID ...]"""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from leads.distribution.availability import OPEN_STATUSES
@@ -42,4 +43,6 @@ class Command(BaseCommand):
         if batch:
             assigned += leads_assign(lead_ids=batch)
             seen += len(batch)
-        self.stdout.write(f"{assigned} of {seen} unassigned lead(s) assigned; the others wait in a queue or match no territory.")
+        self.stdout.write(
+            f"{assigned} of {seen} unassigned lead(s) assigned; the others wait in a queue or match no territory."
+        )

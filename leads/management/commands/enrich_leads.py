@@ -1,4 +1,5 @@
 """Enrich leads on demand: python manage.py enrich_leads [--all | --stale DAYS] [--sync] [ID ...]"""
+
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
@@ -18,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("ids", nargs="*", type=int)
         parser.add_argument("--all", action="store_true", help="every lead")
-        parser.add_argument("--stale", type=int, metavar="DAYS", help="leads never enriched or enriched more than DAYS ago")
+        parser.add_argument(
+            "--stale", type=int, metavar="DAYS", help="leads never enriched or enriched more than DAYS ago"
+        )
         parser.add_argument("--sync", action="store_true", help="run here instead of queueing Celery tasks")
 
     def handle(self, *args, ids, all, stale, sync, **options):
@@ -28,7 +31,9 @@ class Command(BaseCommand):
         if ids:
             leads = leads.filter(pk__in=ids)
         elif stale is not None:
-            leads = leads.filter(Q(enriched_at__isnull=True) | Q(enriched_at__lt=timezone.now() - timedelta(days=stale)))
+            leads = leads.filter(
+                Q(enriched_at__isnull=True) | Q(enriched_at__lt=timezone.now() - timedelta(days=stale))
+            )
         batches = changed = 0
         batch: list[int] = []
         # Stream ids in primary-key order so memory stays flat however many leads there are.
@@ -42,7 +47,11 @@ class Command(BaseCommand):
             changed += self._run(batch, sync)
             batches += 1
         verb = "enriched" if sync else "queued"
-        self.stdout.write(self.style.SUCCESS(f"enrich_leads: {batches} batch(es) {verb}" + (f", {changed} lead(s) changed" if sync else "")))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"enrich_leads: {batches} batch(es) {verb}" + (f", {changed} lead(s) changed" if sync else "")
+            )
+        )
 
     def _run(self, batch: list[int], sync: bool) -> int:
         if sync:

@@ -1,4 +1,5 @@
 """python manage.py import_leads FILE [--source NAME] [--id-column COL] [--dry-run] [--day-first] [--no-routing]"""
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leads.capture.importing import ImportFileError, RowOutcome, import_file
@@ -12,18 +13,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="A .csv or .xlsx file with a header row.")
-        parser.add_argument("--source", default="", help="Source detail for every row (overrides a Lead Source column).")
-        parser.add_argument("--id-column", default="", help="The column holding a stable id, stored as the external id.")
+        parser.add_argument(
+            "--source", default="", help="Source detail for every row (overrides a Lead Source column)."
+        )
+        parser.add_argument(
+            "--id-column", default="", help="The column holding a stable id, stored as the external id."
+        )
         parser.add_argument("--dry-run", action="store_true", help="Show what would happen and change nothing.")
-        parser.add_argument("--day-first", action="store_true", help="Dates such as 3/11/2025 are day first (3 November).")
+        parser.add_argument(
+            "--day-first", action="store_true", help="Dates such as 3/11/2025 are day first (3 November)."
+        )
         parser.add_argument("--no-routing", action="store_true", help="Do not route the new leads to reps' queues.")
 
     def handle(self, *args, **options) -> None:
         verbose = options["verbosity"] >= 2
         try:
             job = import_file(
-                path=options["file"], source_detail=options["source"], id_column=options["id_column"],
-                dry_run=options["dry_run"], on_row=self._print_row if verbose else None,
+                path=options["file"],
+                source_detail=options["source"],
+                id_column=options["id_column"],
+                dry_run=options["dry_run"],
+                on_row=self._print_row if verbose else None,
                 date_order=ImportJob.DateOrder.DAY_FIRST if options["day_first"] else ImportJob.DateOrder.MONTH_FIRST,
                 route_leads=not options["no_routing"],
             )

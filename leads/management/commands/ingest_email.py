@@ -7,6 +7,7 @@ Each message is handled in its own transaction; one bad message never costs the 
 The exit code is 75 (EX_TEMPFAIL: the mail server keeps the message and retries) only when
 a message could not be stored at all.
 """
+
 import sys
 from collections import Counter
 from pathlib import Path

@@ -8,6 +8,7 @@
 This module re-exports the public names, so callers keep importing from `leads.nurturing.segments`;
 code inside the package imports from the specific module.
 """
+
 from .compiler import ILike, SegmentCycleError, queryset_sql, segment_compile, url_pattern_like
 from .definition import (
     ATTRIBUTE_OPS,
@@ -57,8 +58,6 @@ from .definition import (
     VALUE_REQUIRED,
     FieldSpec,
     field_groups,
-    segment_definition_clean,
-    segment_save,
 )
 from .lists import MAX_REFERENCES, NOT_A_STATIC_LIST, list_add_leads, list_add_references, list_remove_leads
 from .refresh import (
@@ -73,6 +72,7 @@ from .refresh import (
     segments_due,
     segments_refresh_due,
 )
+from .validation import segment_definition_clean, segment_save
 
 __all__ = [
     "ATTRIBUTE_OPS",

@@ -3,6 +3,7 @@
 The database evaluates it (EXISTS subqueries and semi-joins for engagement and lists): never a Python
 loop over leads. A condition on another segment inlines that segment's conditions.
 """
+
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -183,7 +184,6 @@ def segment_compile(*, definition: dict, segment: Segment | None = None, now: da
     """A cleaned definition as one Q over Lead (EXISTS subqueries for engagement and lists)."""
     stack = (segment.pk,) if segment is not None and segment.pk else ()
     return _Compiler(now=now or timezone.now(), stack=stack).group(definition or {})
-
 
 
 def queryset_sql(queryset: QuerySet) -> tuple[str, tuple]:

@@ -1,4 +1,5 @@
 """Static lists: a set of SegmentMember rows, added and removed set-based (one statement each)."""
+
 import re
 from collections.abc import Iterable
 
@@ -62,9 +63,9 @@ def list_remove_leads(*, segment: Segment, lead_ids: Iterable[int] | QuerySet) -
         if not lead_ids:
             return 0
     with transaction.atomic():
-        removed = SegmentMember.objects.filter(segment_id=segment.pk, lead_id__in=_lead_id_source(lead_ids))._raw_delete(
-            using=connection.alias
-        )
+        removed = SegmentMember.objects.filter(
+            segment_id=segment.pk, lead_id__in=_lead_id_source(lead_ids)
+        )._raw_delete(using=connection.alias)
         if removed:
             Segment.objects.filter(pk=segment.pk).update(size=F("size") - removed, evaluated_at=timezone.now())
     return removed
@@ -84,9 +85,12 @@ def list_add_references(*, segment: Segment, text: str, user: User) -> tuple[int
     found = {(pk, email) for pk, email in leads.values_list("pk", "email")}
     found_ids = {pk for pk, _ in found}
     found_emails = {email for _, email in found}
-    missing = [t for t in tokens if (id_parse(t) and id_parse(t) not in found_ids) or
-               ("@" in t and normalize_email(t) not in found_emails) or (not id_parse(t) and "@" not in t)]
+    missing = [
+        t
+        for t in tokens
+        if (id_parse(t) and id_parse(t) not in found_ids)
+        or ("@" in t and normalize_email(t) not in found_emails)
+        or (not id_parse(t) and "@" not in t)
+    ]
     added = list_add_leads(segment=segment, lead_ids=sorted(found_ids), by=user) if found_ids else 0
     return added, missing
-
-

@@ -4,6 +4,7 @@
 in one statement, records its size over time, and enrolls the leads that entered in the sequences
 that start from it.
 """
+
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from leads.nurturing.sequences import leads_enroll
 from ...models import Lead, Segment, SegmentMember, SegmentSnapshot, Sequence
 from ...selectors import visible_to
 from .compiler import queryset_sql, segment_compile
-from .definition import segment_definition_clean
+from .validation import segment_definition_clean
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,11 @@ def _members_q(segment: Segment) -> Q:
 
 
 def segment_queryset(
-    *, user: User | AnonymousUser, segment: Segment | None = None, definition: Any = None, now: datetime | None = None,
+    *,
+    user: User | AnonymousUser,
+    segment: Segment | None = None,
+    definition: Any = None,
+    now: datetime | None = None,
 ) -> QuerySet[Lead]:
     """The visible leads a segment (its current definition) or list (its members), or a draft definition,
     matches. A draft is cleaned first (ValidationError with per-field messages)."""
@@ -54,7 +59,11 @@ def segment_count(*, user: User | AnonymousUser, segment: Segment | None = None,
 
 
 def segment_preview(
-    *, user: User | AnonymousUser, segment: Segment | None = None, definition: Any = None, limit: int = PREVIEW_LIMIT,
+    *,
+    user: User | AnonymousUser,
+    segment: Segment | None = None,
+    definition: Any = None,
+    limit: int = PREVIEW_LIMIT,
 ) -> list[Lead]:
     """The newest `limit` leads the segment, list or draft matches, with their owners."""
     leads = segment_queryset(user=user, segment=segment, definition=definition)
@@ -64,11 +73,7 @@ def segment_preview(
 def segment_members(*, user: User | AnonymousUser, segment: Segment) -> QuerySet[Lead]:
     """A list's (or a segment's last evaluation's) visible members, newest leads first."""
     membership = SegmentMember.objects.filter(segment_id=segment.pk, lead_id=OuterRef("pk"))
-    return (
-        visible_to(user).filter(Exists(membership)).select_related("owner")
-        .order_by("-created_at", "-id")
-    )
-
+    return visible_to(user).filter(Exists(membership)).select_related("owner").order_by("-created_at", "-id")
 
 
 def segment_snapshots(*, segment: Segment, limit: int = 90) -> list[SegmentSnapshot]:
@@ -91,7 +96,11 @@ def segment_refresh(*, segment: Segment, now: datetime | None = None) -> tuple[l
             size = SegmentMember.objects.filter(segment_id=segment.pk).count()
         else:
             cleaned = segment_definition_clean(definition=segment.definition, segment=segment)
-            matched = Lead.objects.filter(segment_compile(definition=cleaned, segment=segment, now=now)).order_by().values("id")
+            matched = (
+                Lead.objects.filter(segment_compile(definition=cleaned, segment=segment, now=now))
+                .order_by()
+                .values("id")
+            )
             matched_sql, matched_params = queryset_sql(matched)
             member = SegmentMember._meta.db_table
             # One statement: entrants inserted, leavers deleted, the new size counted. All parts see the
@@ -128,7 +137,9 @@ def segment_refresh(*, segment: Segment, now: datetime | None = None) -> tuple[l
     return entered, left
 
 
-def _refresh_portable(cursor, segment_id: int, now: datetime, matched_sql: str, matched_params) -> tuple[list[int], int, int]:
+def _refresh_portable(
+    cursor, segment_id: int, now: datetime, matched_sql: str, matched_params
+) -> tuple[list[int], int, int]:
     """The same refresh in plain SQL statements, for the embedded SQLite default (no data-modifying CTEs)."""
     member = SegmentMember._meta.db_table
     cursor.execute(
@@ -165,9 +176,11 @@ def segments_due(*, now: datetime | None = None) -> QuerySet[Segment]:
     now = now or timezone.now()
     # A little slack, so a segment evaluated a few seconds after the previous beat is not skipped.
     cutoff = now - timedelta(minutes=REFRESH_MINUTES) + timedelta(minutes=1)
-    return Segment.objects.filter(kind=Segment.Kind.DYNAMIC, refresh_on_schedule=True).filter(
-        Q(evaluated_at__isnull=True) | Q(evaluated_at__lt=cutoff)
-    ).order_by("evaluated_at", "pk")
+    return (
+        Segment.objects.filter(kind=Segment.Kind.DYNAMIC, refresh_on_schedule=True)
+        .filter(Q(evaluated_at__isnull=True) | Q(evaluated_at__lt=cutoff))
+        .order_by("evaluated_at", "pk")
+    )
 
 
 def segments_refresh_due(*, now: datetime | None = None) -> int:
@@ -181,4 +194,3 @@ def segments_refresh_due(*, now: datetime | None = None) -> int:
             continue
         refreshed += 1
     return refreshed
-

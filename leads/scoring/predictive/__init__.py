@@ -24,6 +24,7 @@ scoring.py    model_current(), probabilities_update(), probability_sql(), explan
 When the trees win, open leads' probabilities are computed in the worker, range by range, and a
 rescore reads the stored column; "Why this score?" shows each column's path contribution.
 """
+
 from .encoding import MAX_FEATURES, MIN_SHARE, MIN_SUPPORT, candidate_features, design_matrix
 from .features import (
     BOOLEAN_FIELDS,
@@ -64,10 +65,40 @@ from .training import (
 )
 
 __all__ = [
-    "BOOLEAN_FIELDS", "CALIBRATION_BINS", "CATEGORICAL_FIELDS", "COUNT_FIELDS", "FIELDS", "HOLDOUT_SHARE", "LOGIT_CLAMP",
-    "LOST", "MAX_FEATURES", "MIN_CLOSED", "MIN_PER_CLASS", "MIN_SHARE", "MIN_SUPPORT", "NO_FEATURES", "ONE_CLASS_MISSING",
-    "OPEN", "PROBABILITY_DECIMALS", "SEED", "TOO_FEW_CLOSED", "TRAINED", "TRAINING_FAILED", "UPDATE_BATCH", "WON",
-    "candidate_features", "design_matrix", "feature_condition", "feature_label", "feature_matches", "model_current",
-    "model_features", "model_train", "probabilities_prepare", "probabilities_update", "probability_explain", "probability_expression",
+    "BOOLEAN_FIELDS",
+    "CALIBRATION_BINS",
+    "CATEGORICAL_FIELDS",
+    "COUNT_FIELDS",
+    "FIELDS",
+    "HOLDOUT_SHARE",
+    "LOGIT_CLAMP",
+    "LOST",
+    "MAX_FEATURES",
+    "MIN_CLOSED",
+    "MIN_PER_CLASS",
+    "MIN_SHARE",
+    "MIN_SUPPORT",
+    "NO_FEATURES",
+    "ONE_CLASS_MISSING",
+    "OPEN",
+    "PROBABILITY_DECIMALS",
+    "SEED",
+    "TOO_FEW_CLOSED",
+    "TRAINED",
+    "TRAINING_FAILED",
+    "UPDATE_BATCH",
+    "WON",
+    "candidate_features",
+    "design_matrix",
+    "feature_condition",
+    "feature_label",
+    "feature_matches",
+    "model_current",
+    "model_features",
+    "model_train",
+    "probabilities_prepare",
+    "probabilities_update",
+    "probability_explain",
+    "probability_expression",
     "probability_sql",
 ]

@@ -6,6 +6,7 @@ leads.tasks.rescore_range_task) does not write them first: it stages them in a s
 (tree_probabilities_stage) and its own statement reads them from there, so a lead whose probability
 and score both change is rewritten once, not twice (every rewrite of a lead row costs all its
 indexes: see bench/README.md, "What bulk writes cost")."""
+
 from typing import Any
 
 from django.db import connection
@@ -55,7 +56,8 @@ def tree_probabilities_write(*, model: ScoringModel, scope, decimals: int, clamp
     last = 0
     while True:
         rows = list(
-            scope.filter(pk__gt=last).order_by("pk")
+            scope.filter(pk__gt=last)
+            .order_by("pk")
             .values_list("pk", "probability", *FIELDS, "attributes", "tags", "created_at")[:batch]
         )
         if not rows:
@@ -64,7 +66,8 @@ def tree_probabilities_write(*, model: ScoringModel, scope, decimals: int, clamp
         probabilities = tree_probabilities(model, [row[2:] for row in rows], decimals=decimals, clamp=clamp)
         updates = [
             Lead(pk=row[0], probability=float(probability))
-            for row, probability in zip(rows, probabilities) if row[1] is None or abs(row[1] - probability) > 1e-9
+            for row, probability in zip(rows, probabilities)
+            if row[1] is None or abs(row[1] - probability) > 1e-9
         ]
         changed += objects_update(objects=updates, fields=["probability"], batch_size=WRITE_BATCH)
         if len(rows) < batch:
@@ -83,10 +86,13 @@ def _tree_rows(scope, *, after: int, batch: int, columns: list[dict[str, Any]]) 
     uses_tags = any(column["kind"] == "tag" for column in columns)
     nothing = Value(None, output_field=JSONField())
     return list(
-        scope.filter(pk__gt=after).order_by("pk").annotate(
+        scope.filter(pk__gt=after)
+        .order_by("pk")
+        .annotate(
             tree_attributes=NullIf("attributes", Value({}, output_field=JSONField())) if uses_attributes else nothing,
             tree_tags=NullIf("tags", Value([], output_field=JSONField())) if uses_tags else nothing,
-        ).values_list("pk", *FIELDS, "tree_attributes", "tree_tags", "created_at")[:batch]
+        )
+        .values_list("pk", *FIELDS, "tree_attributes", "tree_tags", "created_at")[:batch]
     )
 
 
@@ -96,7 +102,9 @@ def tree_probabilities_stage(*, model: ScoringModel, scope, decimals: int, clamp
     staged_probability() reads them back in the rescore's statement."""
     exported, _ = tree_predictor(model)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (id BIGINT PRIMARY KEY, probability DOUBLE PRECISION)")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} (id BIGINT PRIMARY KEY, probability DOUBLE PRECISION)"
+        )
         cursor.execute(f"DELETE FROM {STAGE_TABLE}")
         staged = 0
         last = 0
@@ -114,7 +122,8 @@ def tree_probabilities_stage(*, model: ScoringModel, scope, decimals: int, clamp
                 )
             else:
                 cursor.executemany(
-                    f"INSERT INTO {STAGE_TABLE} (id, probability) VALUES (%s, %s)", list(zip(ids, probabilities.tolist()))
+                    f"INSERT INTO {STAGE_TABLE} (id, probability) VALUES (%s, %s)",
+                    list(zip(ids, probabilities.tolist())),
                 )
             staged += len(rows)
             if len(rows) < batch:
@@ -128,7 +137,8 @@ def staged_probability() -> RawSQL:
     table_name = connection.ops.quote_name(Lead._meta.db_table)
     return RawSQL(
         f"COALESCE((SELECT s.probability FROM {STAGE_TABLE} s WHERE s.id = {table_name}.id), {table_name}.probability)",
-        [], output_field=FloatField(),
+        [],
+        output_field=FloatField(),
     )
 
 
@@ -152,14 +162,25 @@ def tree_explain(*, model: ScoringModel, lead: Lead) -> list[dict[str, Any]]:
     if rest:  # many tiny effects in one line, so the list stays short and still adds up
         explanation.append({"label": "Other properties (small effects together)", "weight": float(rest), "feature": ""})
     rate = model.n_won / model.n_closed if model.n_closed else 0.0
-    explanation.append({
-        "label": f"Starting point (base rate: {rate:.0%} of {model.n_closed:,} closed leads won)",
-        "weight": float(start), "feature": "", "base": True,
-    })
+    explanation.append(
+        {
+            "label": f"Starting point (base rate: {rate:.0%} of {model.n_closed:,} closed leads won)",
+            "weight": float(start),
+            "feature": "",
+            "base": True,
+        }
+    )
     return explanation
 
 
 __all__ = [
-    "STAGE_TABLE", "is_boosted", "staged_probability", "stored_probability", "tree_probabilities_stage", "tree_explain", "tree_predictor", "tree_probabilities",
+    "STAGE_TABLE",
+    "is_boosted",
+    "staged_probability",
+    "stored_probability",
+    "tree_probabilities_stage",
+    "tree_explain",
+    "tree_predictor",
+    "tree_probabilities",
     "tree_probabilities_write",
 ]

@@ -12,12 +12,20 @@ the moves add up to leaf − root expectation, so
 
 exactly, and the probability shown is 1 / (1 + exp(−log-odds)).
 """
+
 from typing import Any
 
 HGB_MAX_ROWS = 100_000  # training rows for the trees (a random sample above): ~a minute at 500,000 closed
 HGB_PARAMS = {
-    "learning_rate": 0.1, "max_iter": 300, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1.0,
-    "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 15, "scoring": "loss",
+    "learning_rate": 0.1,
+    "max_iter": 300,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+    "early_stopping": True,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 15,
+    "scoring": "loss",
 }
 
 
@@ -72,21 +80,33 @@ def hgb_export(model) -> dict[str, Any]:
             if node["is_leaf"]:
                 expected[index] = float(node["value"])
         _fill_expected(nodes, expected, 0)
-        trees.append({
-            "column": [int(columns[node["feature_idx"]]) if not node["is_leaf"] else -1 for node in nodes],
-            # JSON has no infinity; a split "every number left, missing right" has +inf.
-            "threshold": [float(np.clip(node["num_threshold"], -1e308, 1e308)) for node in nodes],
-            "left": [int(node["left"]) for node in nodes],
-            "right": [int(node["right"]) for node in nodes],
-            "missing_left": [bool(node["missing_go_to_left"]) for node in nodes],
-            "categories_left": [
-                [values[int(node["feature_idx"])][code] for code in _bits(bitsets[node["bitset_idx"]]) if code < len(values[int(node["feature_idx"])])]
-                if node["is_categorical"] and not node["is_leaf"] else None
-                for node in nodes
-            ],
-            "expected": expected,
-        })
-    return {"baseline": float(model._baseline_prediction.ravel()[0]), "trees": trees, "width": int(model.n_features_in_), "known_categories": {str(k): v for k, v in known.items()}}
+        trees.append(
+            {
+                "column": [int(columns[node["feature_idx"]]) if not node["is_leaf"] else -1 for node in nodes],
+                # JSON has no infinity; a split "every number left, missing right" has +inf.
+                "threshold": [float(np.clip(node["num_threshold"], -1e308, 1e308)) for node in nodes],
+                "left": [int(node["left"]) for node in nodes],
+                "right": [int(node["right"]) for node in nodes],
+                "missing_left": [bool(node["missing_go_to_left"]) for node in nodes],
+                "categories_left": [
+                    [
+                        values[int(node["feature_idx"])][code]
+                        for code in _bits(bitsets[node["bitset_idx"]])
+                        if code < len(values[int(node["feature_idx"])])
+                    ]
+                    if node["is_categorical"] and not node["is_leaf"]
+                    else None
+                    for node in nodes
+                ],
+                "expected": expected,
+            }
+        )
+    return {
+        "baseline": float(model._baseline_prediction.ravel()[0]),
+        "trees": trees,
+        "width": int(model.n_features_in_),
+        "known_categories": {str(k): v for k, v in known.items()},
+    }
 
 
 def _fill_expected(nodes, expected: list[float], index: int) -> tuple[float, int]:
@@ -116,13 +136,19 @@ class TreePredictor:
             for index, categories in enumerate(tree["categories_left"]):
                 if categories:
                     lefts[index, categories] = True
-            self.trees.append({
-                "column": np.asarray(tree["column"], dtype=np.int64), "threshold": np.asarray(tree["threshold"]),
-                "left": np.asarray(tree["left"], dtype=np.int64), "right": np.asarray(tree["right"], dtype=np.int64),
-                "missing_left": np.asarray(tree["missing_left"], dtype=bool),
-                "categorical": np.asarray([c is not None for c in tree["categories_left"]], dtype=bool),
-                "lefts": lefts, "expected": np.asarray(tree["expected"]), "raw": tree,
-            })
+            self.trees.append(
+                {
+                    "column": np.asarray(tree["column"], dtype=np.int64),
+                    "threshold": np.asarray(tree["threshold"]),
+                    "left": np.asarray(tree["left"], dtype=np.int64),
+                    "right": np.asarray(tree["right"], dtype=np.int64),
+                    "missing_left": np.asarray(tree["missing_left"], dtype=bool),
+                    "categorical": np.asarray([c is not None for c in tree["categories_left"]], dtype=bool),
+                    "lefts": lefts,
+                    "expected": np.asarray(tree["expected"]),
+                    "raw": tree,
+                }
+            )
 
     def prepare(self, X):
         """Unknown categories count as missing, as scikit-learn does."""
@@ -161,7 +187,9 @@ class TreePredictor:
                 categorical = [index for index, values in enumerate(raw["categories_left"]) if values is not None]
                 nodes["is_categorical"][categorical] = 1
                 nodes["bitset_idx"][categorical] = range(len(categorical))
-                sets = np.array([bitset(raw["categories_left"][index]) for index in categorical], dtype=np.uint32).reshape(-1, 8)
+                sets = np.array(
+                    [bitset(raw["categories_left"][index]) for index in categorical], dtype=np.uint32
+                ).reshape(-1, 8)
                 walkers.append(Walker(nodes, sets, sets))
             width = 1 + max([*self.known, 0])
             f_idx_map = np.zeros(max(width, self.width), dtype=np.uint32)
@@ -193,9 +221,7 @@ class TreePredictor:
                 values = X[where, tree["column"][at]]
                 missing = np.isnan(values)
                 codes = np.where(missing | (values < 0) | (values > 255), 0, values).astype(np.int64)
-                go_left = np.where(
-                    tree["categorical"][at], tree["lefts"][at, codes], values <= tree["threshold"][at]
-                )
+                go_left = np.where(tree["categorical"][at], tree["lefts"][at, codes], values <= tree["threshold"][at])
                 go_left = np.where(missing, tree["missing_left"][at], go_left)
                 node[active] = np.where(go_left, tree["left"][at], tree["right"][at])
                 active = tree["column"][node] >= 0

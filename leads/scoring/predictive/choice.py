@@ -7,6 +7,7 @@ the ranking right?); with fewer than CV_MAX_ROWS training leads, where a hold-ou
 noisy, they must also win the 3-fold cross-validated log loss on the training leads. A tie
 keeps the logistic regression: it is applied in SQL and its weights read as they are.
 """
+
 import logging
 from typing import Any
 
@@ -31,7 +32,10 @@ def hgb_sample(n: int, *, seed: int):
 def _metrics(y, predicted) -> dict[str, float]:
     from sklearn.metrics import log_loss, roc_auc_score  # heavy: loaded only when used
 
-    return {"log_loss": round(float(log_loss(y, predicted, labels=[0, 1])), 5), "auc": round(float(roc_auc_score(y, predicted)), 5)}
+    return {
+        "log_loss": round(float(log_loss(y, predicted, labels=[0, 1])), 5),
+        "auc": round(float(roc_auc_score(y, predicted)), 5),
+    }
 
 
 def _cv_log_loss(make, X, y, *, seed: int) -> float:
@@ -64,18 +68,28 @@ def model_choose(*, X, T, y, sample, train, test, logistic, columns: list[dict[s
     tree_predicted = trees.predict_proba(T[row_of[tree_test]])[:, 1]
     linear_predicted = logistic.predict_proba(X[tree_test])[:, 1]
     result: dict[str, Any] = {
-        "logistic": _metrics(y[tree_test], linear_predicted), "boosted": _metrics(y[tree_test], tree_predicted),
-        "held_out": int(len(tree_test)), "tree_rows": int(len(tree_train)), "iterations": int(trees.n_iter_),
+        "logistic": _metrics(y[tree_test], linear_predicted),
+        "boosted": _metrics(y[tree_test], tree_predicted),
+        "held_out": int(len(tree_test)),
+        "tree_rows": int(len(tree_train)),
+        "iterations": int(trees.n_iter_),
     }
     wins = (
-        result["boosted"]["log_loss"] < result["logistic"]["log_loss"] and result["boosted"]["auc"] > result["logistic"]["auc"]
+        result["boosted"]["log_loss"] < result["logistic"]["log_loss"]
+        and result["boosted"]["auc"] > result["logistic"]["auc"]
     )
     if wins and len(train) <= CV_MAX_ROWS:
         result["logistic"]["cv_log_loss"] = _cv_log_loss(
-            lambda A, b: LogisticRegression(C=float(logistic.C_), max_iter=2000).fit(A, b), X[tree_train], y[tree_train], seed=seed
+            lambda A, b: LogisticRegression(C=float(logistic.C_), max_iter=2000).fit(A, b),
+            X[tree_train],
+            y[tree_train],
+            seed=seed,
         )
         result["boosted"]["cv_log_loss"] = _cv_log_loss(
-            lambda A, b: hgb_fit(A, b, categorical=categorical, seed=seed), T[row_of[tree_train]], y[tree_train], seed=seed
+            lambda A, b: hgb_fit(A, b, categorical=categorical, seed=seed),
+            T[row_of[tree_train]],
+            y[tree_train],
+            seed=seed,
         )
         wins = result["boosted"]["cv_log_loss"] < result["logistic"]["cv_log_loss"]
     result["kind"] = "boosted" if wins else "logistic"
@@ -109,7 +123,8 @@ def boosted_explain(exported: dict[str, Any], predictor: TreePredictor, row) -> 
     start, shares = predictor.contributions(row)
     items = [
         {"label": cell_text(column, float(row[index])), "weight": shares[index], "feature": column["source"]}
-        for index, column in enumerate(exported["columns"]) if shares[index]
+        for index, column in enumerate(exported["columns"])
+        if shares[index]
     ]
     items.sort(key=lambda item: -abs(item["weight"]))
     return start, items

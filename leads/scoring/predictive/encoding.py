@@ -1,6 +1,7 @@
 """From closed leads to the 0/1 feature matrix: which features are common enough to learn from,
 and which lead has which (one pass over the rows, sparse). Both read the rows as a stream, so
 training holds the sparse matrix, not 500,000 lead rows."""
+
 import math
 from bisect import bisect_right
 from collections import Counter, defaultdict
@@ -210,7 +211,11 @@ def design_matrix(rows: Iterable[Row], features: list[dict[str, Any]]):
             attribute_days[key].append((column, *value))
     title_index = field_index["job_title"]
     attribute_keys = (
-        set(attribute_values) | set(attribute_ranges) | set(attribute_other) | set(attribute_missing) | set(attribute_days)
+        set(attribute_values)
+        | set(attribute_ranges)
+        | set(attribute_other)
+        | set(attribute_missing)
+        | set(attribute_days)
     )
     indices: list[int] = []
     indptr = [0]
@@ -259,7 +264,8 @@ def design_matrix(rows: Iterable[Row], features: list[dict[str, Any]]):
         indptr.append(len(indices))
     data = np.ones(len(indices), dtype=np.float64)
     return sparse.csr_matrix(
-        (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(features))
+        (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+        shape=(len(indptr) - 1, len(features)),
     )
 
 

@@ -19,6 +19,7 @@ Feature ops (stored in ScoringModel.features as {feature, op, value, label, weig
 Features of one field exclude each other (a lead has at most one), except words and tags, so the
 SQL sums one CASE per field plus one term per word or tag.
 """
+
 import json
 import math
 import re
@@ -36,13 +37,32 @@ from ...models import Lead
 # Lead fields used as features, and how. Nothing that exists only because a lead closed (status,
 # lost reason, score, grade, probability, owner, team, customer links, timestamps) is listed.
 CATEGORICAL_FIELDS = (
-    "country", "region", "city", "source", "source_detail", "industry", "company_size", "email_kind",
-    "seniority", "department", "phone_line_type", "utm_source", "utm_medium", "utm_campaign", "utm_term",
+    "country",
+    "region",
+    "city",
+    "source",
+    "source_detail",
+    "industry",
+    "company_size",
+    "email_kind",
+    "seniority",
+    "department",
+    "phone_line_type",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
     "utm_content",
 )
 BOOLEAN_FIELDS = ("email_is_role", "email_opt_in", "do_not_contact")
 COUNT_FIELDS = (
-    "page_views_7d", "page_views_30d", "visits_7d", "visits_30d", "form_submits", "emails_opened", "emails_clicked",
+    "page_views_7d",
+    "page_views_30d",
+    "visits_7d",
+    "visits_30d",
+    "form_submits",
+    "emails_opened",
+    "emails_clicked",
 )
 COUNT_EDGES = (0, 1, 3, 6, 11)  # bins [0,1) [1,3) [3,6) [6,11) [11,∞)
 TEXT_FIELDS = ("job_title",)  # its words are features
@@ -55,20 +75,48 @@ MIN_WORD_LENGTH = 2
 
 # Ops whose features of one field exclude each other, in the order their SQL CASE tries them:
 # the catch-all "another value" and "missing" branches come after every named value.
-EXCLUSIVE_ORDER = {"eq": 0, "range": 0, "attr_eq": 0, "attr_range": 0, "attr_days": 0, "other": 1, "attr_other": 1, "attr_missing": 2}
+EXCLUSIVE_ORDER = {
+    "eq": 0,
+    "range": 0,
+    "attr_eq": 0,
+    "attr_range": 0,
+    "attr_days": 0,
+    "other": 1,
+    "attr_other": 1,
+    "attr_missing": 2,
+}
 ADDITIVE_OPS = ("word", "tag")
 
 FIELD_LABELS = {
-    "country": "Country", "region": "Region", "city": "City", "source": "Channel", "source_detail": "Came in by",
-    "industry": "Industry", "company_size": "Company size", "email_kind": "Email", "seniority": "Seniority",
-    "department": "Department", "phone_line_type": "Phone line", "utm_source": "UTM source",
-    "utm_medium": "UTM medium", "utm_campaign": "UTM campaign", "utm_term": "UTM term", "utm_content": "UTM content",
-    "page_views_7d": "Page views (7 days)", "page_views_30d": "Page views (30 days)", "visits_7d": "Visits (7 days)",
-    "visits_30d": "Visits (30 days)", "form_submits": "Form submits", "emails_opened": "Emails opened",
-    "emails_clicked": "Emails clicked", "job_title": "Job title", "tags": "Tag",
+    "country": "Country",
+    "region": "Region",
+    "city": "City",
+    "source": "Channel",
+    "source_detail": "Came in by",
+    "industry": "Industry",
+    "company_size": "Company size",
+    "email_kind": "Email",
+    "seniority": "Seniority",
+    "department": "Department",
+    "phone_line_type": "Phone line",
+    "utm_source": "UTM source",
+    "utm_medium": "UTM medium",
+    "utm_campaign": "UTM campaign",
+    "utm_term": "UTM term",
+    "utm_content": "UTM content",
+    "page_views_7d": "Page views (7 days)",
+    "page_views_30d": "Page views (30 days)",
+    "visits_7d": "Visits (7 days)",
+    "visits_30d": "Visits (30 days)",
+    "form_submits": "Form submits",
+    "emails_opened": "Emails opened",
+    "emails_clicked": "Emails clicked",
+    "job_title": "Job title",
+    "tags": "Tag",
 }
 BOOLEAN_LABELS = {
-    "email_is_role": "Role email address (info@, sales@…)", "email_opt_in": "Opted in to email",
+    "email_is_role": "Role email address (info@, sales@…)",
+    "email_opt_in": "Opted in to email",
     "do_not_contact": "Asked not to be contacted",
 }
 
@@ -81,6 +129,7 @@ DATE_PATTERN_SQL = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 # --- Python side ----------------------------------------------------------------------------
+
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -141,7 +190,9 @@ def field_value(lead: Lead, name: str) -> Any:
     return value.code if name == "country" and hasattr(value, "code") else value
 
 
-def feature_matches(feature: dict[str, Any], *, values: dict[str, Any], attributes: dict[str, Any], tags: list | None = None) -> bool:
+def feature_matches(
+    feature: dict[str, Any], *, values: dict[str, Any], attributes: dict[str, Any], tags: list | None = None
+) -> bool:
     """Whether a lead with these field values, attributes and tags has the feature (Python side)."""
     op, name, target = feature["op"], feature["feature"], feature["value"]
     if op == "eq":
@@ -160,7 +211,11 @@ def feature_matches(feature: dict[str, Any], *, values: dict[str, Any], attribut
     if op == "attr_range":
         return in_range(attributes.get(key), *target)
     if op == "attr_other":
-        return key in attributes and is_category(attributes[key]) and not any(same_json(attributes[key], kept) for kept in target)
+        return (
+            key in attributes
+            and is_category(attributes[key])
+            and not any(same_json(attributes[key], kept) for kept in target)
+        )
     if op == "attr_missing":
         return key not in attributes
     if op == "attr_days":
@@ -170,8 +225,9 @@ def feature_matches(feature: dict[str, Any], *, values: dict[str, Any], attribut
 
 # --- SQL side -------------------------------------------------------------------------------
 
+
 def _column(name: str) -> str:
-    return f'{connection.ops.quote_name(Lead._meta.db_table)}.{connection.ops.quote_name(name)}'
+    return f"{connection.ops.quote_name(Lead._meta.db_table)}.{connection.ops.quote_name(name)}"
 
 
 def _attribute_type_in(key: str, pg_types: tuple[str, ...], sqlite_types: tuple[str, ...]) -> RawSQL:
@@ -181,7 +237,9 @@ def _attribute_type_in(key: str, pg_types: tuple[str, ...], sqlite_types: tuple[
         marks = ", ".join("%s" for _ in pg_types)
         return RawSQL(f"jsonb_typeof({column} -> %s) IN ({marks})", [key, *pg_types], output_field=BooleanField())
     marks = ", ".join("%s" for _ in sqlite_types)
-    return RawSQL(f"json_type({column}, %s) IN ({marks})", [compile_json_path([key]), *sqlite_types], output_field=BooleanField())
+    return RawSQL(
+        f"json_type({column}, %s) IN ({marks})", [compile_json_path([key]), *sqlite_types], output_field=BooleanField()
+    )
 
 
 def _attribute_present(key: str) -> RawSQL:
@@ -211,7 +269,9 @@ def _tag_condition(tag: str) -> RawSQL:
     column = _column("tags")
     if connection.vendor == "postgresql":
         return RawSQL(f"{column} @> %s::jsonb", [json.dumps([tag])], output_field=BooleanField())
-    return RawSQL(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = %s)", [tag], output_field=BooleanField())
+    return RawSQL(
+        f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = %s)", [tag], output_field=BooleanField()
+    )
 
 
 def _days_condition(key: str, low: int | None, high: int | None) -> RawSQL:
@@ -223,11 +283,16 @@ def _days_condition(key: str, low: int | None, high: int | None) -> RawSQL:
         sql, params = [f"jsonb_typeof({column} -> %s) = 'string'", f"{text} ~ %s"], [key, key, DATE_PATTERN_SQL]
         for bound, op in ((low, "<="), (high, ">")):
             if bound is not None:
-                sql.append(f"substring({text}, 1, 10) COLLATE \"C\" {op} to_char({created} - make_interval(days => %s), 'YYYY-MM-DD')")
+                sql.append(
+                    f"substring({text}, 1, 10) COLLATE \"C\" {op} to_char({created} - make_interval(days => %s), 'YYYY-MM-DD')"
+                )
                 params += [key, int(bound)]
         return RawSQL("(" + " AND ".join(sql) + ")", params, output_field=BooleanField())
     path = compile_json_path([key])
-    sql, params = [f"json_type({column}, %s) = 'text'", f"json_extract({column}, %s) REGEXP %s"], [path, path, DATE_PATTERN_SQL]
+    sql, params = (
+        [f"json_type({column}, %s) = 'text'", f"json_extract({column}, %s) REGEXP %s"],
+        [path, path, DATE_PATTERN_SQL],
+    )
     for bound, op in ((low, "<="), (high, ">")):
         if bound is not None:
             sql.append(f"substr(json_extract({column}, %s), 1, 10) {op} date({created}, %s)")
@@ -275,6 +340,7 @@ def feature_condition(feature: dict[str, Any]) -> Q:
 
 
 # --- Labels ---------------------------------------------------------------------------------
+
 
 def _display(name: str, value: Any) -> str:
     if name == "country":

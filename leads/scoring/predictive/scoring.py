@@ -1,5 +1,6 @@
 """Using the model: one SQL expression per model, written to open leads in id-range batches, and
 the explanation of a lead's probability."""
+
 import json
 from collections import defaultdict
 from typing import Any
@@ -33,7 +34,9 @@ def model_current() -> ScoringModel | None:
     """The model in use: the newest trained one if it is ready (a failed training changes nothing)."""
     newest = (
         ScoringModel.objects.filter(status__in=(ScoringModel.Status.READY, ScoringModel.Status.INSUFFICIENT))
-        .defer("trees").order_by("-trained_at", "-id").first()
+        .defer("trees")
+        .order_by("-trained_at", "-id")
+        .first()
     )
     return newest if newest is not None and newest.status == ScoringModel.Status.READY else None
 
@@ -167,7 +170,9 @@ def probabilities_prepare(
         scope = scope.filter(pk__in=lead_ids)
     if id_range is not None:
         scope = scope.filter(pk__gte=id_range[0], pk__lt=id_range[1])
-    tree_probabilities_stage(model=model, scope=scope, decimals=PROBABILITY_DECIMALS, clamp=LOGIT_CLAMP, batch=UPDATE_BATCH)
+    tree_probabilities_stage(
+        model=model, scope=scope, decimals=PROBABILITY_DECIMALS, clamp=LOGIT_CLAMP, batch=UPDATE_BATCH
+    )
     return staged_probability()
 
 
@@ -195,7 +200,8 @@ def model_features(*, lead: Lead, model: ScoringModel | None = None) -> list[dic
     attributes = lead.attributes if isinstance(lead.attributes, dict) else {}
     tags = lead.tags if isinstance(lead.tags, list) else []
     return [
-        feature for feature in model.features
+        feature
+        for feature in model.features
         if feature_matches(feature, values=values, attributes=attributes, tags=tags)
     ]
 
@@ -209,10 +215,17 @@ def probability_explain(*, lead: Lead) -> list[dict[str, Any]]:
         return tree_explain(model=model, lead=lead)
     present = [feature for feature in model_features(lead=lead, model=model) if round(feature["weight"], 2)]
     present.sort(key=lambda feature: -abs(feature["weight"]))
-    explanation = [{"label": feature["label"], "weight": round(feature["weight"], 2), "feature": feature["feature"]} for feature in present]
+    explanation = [
+        {"label": feature["label"], "weight": round(feature["weight"], 2), "feature": feature["feature"]}
+        for feature in present
+    ]
     rate = model.n_won / model.n_closed if model.n_closed else 0.0
-    explanation.append({
-        "label": f"Starting point (base rate: {rate:.0%} of {model.n_closed:,} closed leads won)",
-        "weight": round(model.intercept, 2), "feature": "", "base": True,
-    })
+    explanation.append(
+        {
+            "label": f"Starting point (base rate: {rate:.0%} of {model.n_closed:,} closed leads won)",
+            "weight": round(model.intercept, 2),
+            "feature": "",
+            "base": True,
+        }
+    )
     return explanation

@@ -14,6 +14,7 @@ model kinds see the same columns a team brings and the same labels:
 
 Missing is NaN: gradient boosting learns where missing leads go at every split.
 """
+
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -52,7 +53,14 @@ def tree_columns(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for feature in features:
         if feature["op"] in ("word", "tag"):
             if len(flags) < MAX_FLAG_COLUMNS:
-                flags.append({"kind": feature["op"], "source": feature["feature"], "value": feature["value"], "label": _feature_label(feature)})
+                flags.append(
+                    {
+                        "kind": feature["op"],
+                        "source": feature["feature"],
+                        "value": feature["value"],
+                        "label": _feature_label(feature),
+                    }
+                )
         else:
             groups[feature["feature"]].append(feature)
     columns = []
@@ -106,7 +114,10 @@ def table(rows: Iterable[tuple], columns: list[dict[str, Any]]):
         key = source.split(".", 1)[1] if source.startswith("attributes.") else None
         if kind == "word":
             if words is None:
-                words = [title_words(row[_FIELD_INDEX["job_title"]]) if row[_FIELD_INDEX["job_title"]] else () for row in rows]
+                words = [
+                    title_words(row[_FIELD_INDEX["job_title"]]) if row[_FIELD_INDEX["job_title"]] else ()
+                    for row in rows
+                ]
             matrix[:, index] = [column["value"] in found for found in words]
             continue
         if kind == "tag":
@@ -114,7 +125,9 @@ def table(rows: Iterable[tuple], columns: list[dict[str, Any]]):
                 tags = [set(row[TAGS]) if isinstance(row[TAGS], list) else () for row in rows]
             matrix[:, index] = [column["value"] in found for found in tags]
             continue
-        values = [attribute.get(key) for attribute in attributes] if key else [row[_FIELD_INDEX[source]] for row in rows]
+        values = (
+            [attribute.get(key) for attribute in attributes] if key else [row[_FIELD_INDEX[source]] for row in rows]
+        )
         if kind == "flag":
             matrix[:, index] = [value is True for value in values]
         elif kind == "present":
@@ -124,9 +137,7 @@ def table(rows: Iterable[tuple], columns: list[dict[str, Any]]):
         elif kind == "number":
             matrix[:, index] = [value if is_number(value) else NAN for value in values]
         elif kind == "days":
-            matrix[:, index] = [
-                _days(value, row[CREATED]) for value, row in zip(values, rows)
-            ]
+            matrix[:, index] = [_days(value, row[CREATED]) for value, row in zip(values, rows)]
         else:
             matrix[:, index] = _category_codes(column, values, attribute=key is not None)
     return matrix

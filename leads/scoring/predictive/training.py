@@ -1,4 +1,5 @@
 """Training: learn the won/lost model from closed leads and save it as a ScoringModel row."""
+
 import logging
 import time
 from collections.abc import Iterator
@@ -33,9 +34,7 @@ NO_FEATURES = (
     "Too little history: no lead property is shared by at least {min} of the {n} closed leads. "
     "Until then leads have no learned probability and their score is the rule points alone."
 )
-TRAINED = (
-    "Trained on {n} closed leads ({won} won, {lost} lost) with {k} features; {kind} won the choice; held-out AUC {auc:.3f}."
-)
+TRAINED = "Trained on {n} closed leads ({won} won, {lost} lost) with {k} features; {kind} won the choice; held-out AUC {auc:.3f}."
 STRONGEST_SHOWN = 20  # a tree model's strongest columns listed on the model page
 TABLE_CHUNK = 5000  # sampled rows turned into the trees' table at a time (never all rows as tuples)
 TRAINING_FAILED = "Training failed: {error}. The previous model stays in use."
@@ -45,7 +44,8 @@ def closed_rows(outcomes: list[int]) -> Iterator[tuple]:
     """The newest closed leads as value tuples, streamed from the database (no model instances,
     never all in memory); each one's won=1/lost=0 is appended to outcomes as it goes by."""
     query = (
-        Lead.objects.filter(status__in=(WON, LOST)).order_by("-id")
+        Lead.objects.filter(status__in=(WON, LOST))
+        .order_by("-id")
         .values_list(*FIELDS, "attributes", "tags", "created_at", "status")[:MAX_TRAINING_LEADS]
     )
     for row in query.iterator(chunk_size=5000):
@@ -80,12 +80,14 @@ def _calibration(outcomes, predicted) -> list[dict[str, Any]]:
         mask = bins == index
         count = int(mask.sum())
         if count:
-            table.append({
-                "bin": f"{index * 100 // CALIBRATION_BINS}–{(index + 1) * 100 // CALIBRATION_BINS}%",
-                "predicted": round(float(predicted[mask].mean()), 4),
-                "observed": round(float(outcomes[mask].mean()), 4),
-                "count": count,
-            })
+            table.append(
+                {
+                    "bin": f"{index * 100 // CALIBRATION_BINS}–{(index + 1) * 100 // CALIBRATION_BINS}%",
+                    "predicted": round(float(predicted[mask].mean()), 4),
+                    "observed": round(float(outcomes[mask].mean()), 4),
+                    "count": count,
+                }
+            )
     return table
 
 
@@ -96,7 +98,11 @@ def _fit(X, y):
 
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=SEED)
     return LogisticRegressionCV(
-        Cs=list(C_GRID), l1_ratios=(0.0,), cv=folds, scoring="neg_log_loss", max_iter=2000,
+        Cs=list(C_GRID),
+        l1_ratios=(0.0,),
+        cv=folds,
+        scoring="neg_log_loss",
+        max_iter=2000,
         use_legacy_attributes=False,
     ).fit(X, y)
 
@@ -155,7 +161,9 @@ def model_train() -> ScoringModel:
         predicted = evaluated.predict_proba(X[test])[:, 1]
         record.auc = round(float(roc_auc_score(y[test], predicted)), 4)
         record.calibration = _calibration(y[test], predicted)
-        choice = model_choose(X=X, T=T, y=y, sample=sample, train=train, test=test, logistic=evaluated, columns=columns, seed=SEED)
+        choice = model_choose(
+            X=X, T=T, y=y, sample=sample, train=train, test=test, logistic=evaluated, columns=columns, seed=SEED
+        )
         record.metrics = {key: choice[key] for key in ("logistic", "boosted", "held_out", "tree_rows", "iterations")}
         record.metrics["winner"] = record.kind = choice["kind"]
         if choice["kind"] == ScoringModel.Kind.BOOSTED:
@@ -173,7 +181,22 @@ def model_train() -> ScoringModel:
     support = {id(feature): count for count, feature in candidates}
     record.intercept = float(final.intercept_[0])
     record.features = [
-        {**feature, "label": feature_label(feature), "weight": float(weight), "share": round(support[id(feature)] / n, 4)}
+        {
+            **feature,
+            "label": feature_label(feature),
+            "weight": float(weight),
+            "share": round(support[id(feature)] / n, 4),
+        }
         for feature, weight in zip(features, final.coef_[0])
     ]
-    return finish(ScoringModel.Status.READY, TRAINED.format(n=record.n_closed, won=record.n_won, lost=record.n_lost, k=len(features), auc=record.auc, kind=record.get_kind_display()))
+    return finish(
+        ScoringModel.Status.READY,
+        TRAINED.format(
+            n=record.n_closed,
+            won=record.n_won,
+            lost=record.n_lost,
+            k=len(features),
+            auc=record.auc,
+            kind=record.get_kind_display(),
+        ),
+    )

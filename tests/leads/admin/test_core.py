@@ -1,4 +1,5 @@
 """Managers work leads in Django admin: filters, search and the two bulk actions."""
+
 import pytest
 
 from leads.models import Interaction, Lead
@@ -53,7 +54,13 @@ def test_bulk_status_requires_a_reason_for_lost(admin_client_as):
     assert not Lead.objects.filter(status="lost").exists()
     done = admin_client_as.post(
         "/admin/leads/lead/",
-        {"action": "change_status", "_selected_action": selected, "status": "lost", "lost_reason": "No budget", "apply": "1"},
+        {
+            "action": "change_status",
+            "_selected_action": selected,
+            "status": "lost",
+            "lost_reason": "No budget",
+            "apply": "1",
+        },
     )
     assert done.status_code == 302
     assert Lead.objects.filter(status="lost", lost_reason="No budget").count() == 2

@@ -2,6 +2,7 @@
 calls, webhooks, tracking and web forms. Roles: anonymous, a rep on their own lead, a rep on
 another rep's lead, a marketer, a manager. Foreign objects are 404 (or kept apart), and no answer
 carries the id of a lead its caller may not see."""
+
 import json
 
 import pytest
@@ -46,7 +47,9 @@ def ids_in(response) -> set[int]:
 @pytest.fixture
 def leads(rep, other_rep, team):
     own = LeadFactory(owner=rep, team=team, email="own@example-co.example", phone="+442079460111", tags=["old"])
-    other = LeadFactory(owner=other_rep, team=team, email="other@example-co.example", phone="+442079460222", tags=["old"])
+    other = LeadFactory(
+        owner=other_rep, team=team, email="other@example-co.example", phone="+442079460222", tags=["old"]
+    )
     return {"own": own, "other": other}
 
 
@@ -151,7 +154,12 @@ def test_only_managers_route_inbound_calls(role, status, request, api_as, leads,
 def calls(leads, rep, other_rep):
     return {
         name: CallFactory(
-            call_id=f"CA-{name}", from_number=lead.phone, to_number=TEAM_LINE, lead=lead, agent=lead.owner, route="agent"
+            call_id=f"CA-{name}",
+            from_number=lead.phone,
+            to_number=TEAM_LINE,
+            lead=lead,
+            agent=lead.owner,
+            route="agent",
         )
         for name, lead in leads.items()
     }
@@ -160,7 +168,10 @@ def calls(leads, rep, other_rep):
 @pytest.mark.parametrize(
     ("role", "call", "status"),
     [
-        (None, "own", 401), ("rep", "own", 200), ("rep", "other", 404), ("marketer", "own", 403),
+        (None, "own", 401),
+        ("rep", "own", 200),
+        ("rep", "other", 404),
+        ("marketer", "own", 403),
         ("manager", "other", 200),
     ],
     ids=["anonymous", "rep-own", "rep-other", "marketer", "manager"],
@@ -196,7 +207,11 @@ def test_tracking_answers_name_no_lead(client, leads):
     site = TrackingSiteFactory(name="Site", allowed_hosts=["www.example.com"])
     hit = {"url": "https://www.example.com/", "visitor": "v" * 32, "title": "Home"}
     response = client.generic(
-        "POST", f"/t/{site.key}/collect", json.dumps(hit).encode(), content_type="text/plain", HTTP_ORIGIN="https://www.example.com"
+        "POST",
+        f"/t/{site.key}/collect",
+        json.dumps(hit).encode(),
+        content_type="text/plain",
+        HTTP_ORIGIN="https://www.example.com",
     )
     assert response.status_code == 202
     assert ids_in(response) == set()

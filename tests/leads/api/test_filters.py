@@ -1,4 +1,5 @@
 """Every filter of GET /api/v1/leads, as a rep's or manager's saved query would use it."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,5 @@
 """Creating, reading and changing leads through the API, and the errors users get."""
+
 import pytest
 
 from leads.common.safejson import BODY_NOT_JSON
@@ -14,10 +15,17 @@ def test_create_normalises_email_and_phone_and_records_the_timeline(api_as, mana
     response = api_as(manager).post(
         URL,
         {
-            "first_name": "Ada", "last_name": "Lovelace", "email": "  Ada.Lovelace@Example.COM ",
-            "phone": "020 7946 0958", "country": "GB", "company": "Analytical Engines",
-            "time_zone": "Europe/London", "source": "api", "external_id": "crm-1",
-            "attributes": {"plan": "pro", "seats": 12}, "utm_campaign": "spring",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "  Ada.Lovelace@Example.COM ",
+            "phone": "020 7946 0958",
+            "country": "GB",
+            "company": "Analytical Engines",
+            "time_zone": "Europe/London",
+            "source": "api",
+            "external_id": "crm-1",
+            "attributes": {"plan": "pro", "seats": 12},
+            "utm_campaign": "spring",
         },
         format="json",
     )
@@ -118,11 +126,42 @@ def test_a_lead_json_carries_every_field(api_as, manager):
     lead = LeadFactory()
     body = api_as(manager).get(f"{URL}/{lead.id}").json()
     for field in (
-        "first_name", "last_name", "email", "phone", "company", "job_title", "website", "country", "region",
-        "city", "postal_code", "time_zone", "industry", "company_size", "source", "source_detail",
-        "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "status", "lost_reason",
-        "score", "grade", "probability", "owner", "team", "external_id", "email_opt_in", "do_not_contact",
-        "attributes", "first_contacted_at", "last_activity_at", "created_at", "updated_at",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "job_title",
+        "website",
+        "country",
+        "region",
+        "city",
+        "postal_code",
+        "time_zone",
+        "industry",
+        "company_size",
+        "source",
+        "source_detail",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "status",
+        "lost_reason",
+        "score",
+        "grade",
+        "probability",
+        "owner",
+        "team",
+        "external_id",
+        "email_opt_in",
+        "do_not_contact",
+        "attributes",
+        "first_contacted_at",
+        "last_activity_at",
+        "created_at",
+        "updated_at",
     ):
         assert field in body, field
 
@@ -157,7 +196,18 @@ def test_schema_and_docs_are_served(api_as, manager):
     paths = schema.json()["paths"]
     assert "/api/v1/leads" in paths and "/api/v1/leads/{id}/interactions" in paths
     params = {p["name"] for p in paths["/api/v1/leads"]["get"]["parameters"]}
-    assert {"status", "search", "owner", "source", "score_min", "score_max", "created_after", "created_before", "ordering", "page_size"} <= params
+    assert {
+        "status",
+        "search",
+        "owner",
+        "source",
+        "score_min",
+        "score_max",
+        "created_after",
+        "created_before",
+        "ordering",
+        "page_size",
+    } <= params
     docs = APIClient().get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
 

@@ -1,4 +1,5 @@
 """Following the API's `next` links reaches every lead, whatever the count estimate says."""
+
 from datetime import timedelta
 
 import pytest
@@ -53,6 +54,7 @@ def test_past_the_last_page_is_invalid_even_with_an_estimated_count(api_as, mana
 
 # --- keyset paging: `next` and `previous` carry a cursor ------------------------------------------
 
+
 def _walk(client, url: str, link: str = "next") -> list[list[int]]:
     pages = []
     while url:
@@ -100,8 +102,19 @@ def path(request, monkeypatch):
 
 @pytest.mark.parametrize(
     "ordering",
-    ["", "-created_at", "created_at", "-score", "score", "-probability", "probability", "-last_activity_at",
-     "last_activity_at", "-updated_at", "updated_at"],
+    [
+        "",
+        "-created_at",
+        "created_at",
+        "-score",
+        "score",
+        "-probability",
+        "probability",
+        "-last_activity_at",
+        "last_activity_at",
+        "-updated_at",
+        "updated_at",
+    ],
 )
 def test_following_next_and_then_previous_walks_every_ordering_exactly_once(api_as, manager, ordering, path):
     """Cursor pages follow the list's own order, ties and NULLs included, forwards and backwards."""
@@ -146,7 +159,9 @@ def test_a_forged_or_foreign_cursor_is_a_400_naming_the_parameter(api_as, manage
     assert foreign.status_code == 400 and foreign.json()["cursor"] == [CURSOR_INVALID]
 
 
-def test_a_deep_cursor_page_costs_the_same_queries_as_the_first(api_as, manager, django_assert_num_queries, monkeypatch):
+def test_a_deep_cursor_page_costs_the_same_queries_as_the_first(
+    api_as, manager, django_assert_num_queries, monkeypatch
+):
     monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)  # past the ids-first limit: the index walk
     monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)
     _leads_with_ties_and_nulls(60)

@@ -1,6 +1,7 @@
 """The permission matrix: each role x list, retrieve and update, on its own lead and another's.
 
 A rep sees the leads they own plus their teams' unassigned leads; anything else is a 404."""
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -101,7 +102,8 @@ def test_a_manager_reassigns_and_the_timeline_says_so(api_as, manager, rep, othe
 def test_computed_fields_are_read_only_for_everyone(api_as, manager, leads):
     lead = leads["own"]
     response = api_as(manager).patch(
-        f"{URL}/{lead.id}", {"score": 99, "grade": "A", "probability": 0.9, "created_at": "2001-01-01T00:00:00Z"},
+        f"{URL}/{lead.id}",
+        {"score": 99, "grade": "A", "probability": 0.9, "created_at": "2001-01-01T00:00:00Z"},
         format="json",
     )
     assert response.status_code == 200

@@ -1,4 +1,5 @@
 """The OpenAPI schema describes what the API really answers."""
+
 import pytest
 from rest_framework.test import APIClient
 

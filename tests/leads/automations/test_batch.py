@@ -1,4 +1,5 @@
 """The set-based path: many runs of many automations executed in a few statements per step."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,8 +27,11 @@ MIXED = [
 
 def _start(automations, leads, key="k"):
     return automations_start(
-        automation_ids=[a.pk for a in automations], lead_ids=[lead.pk for lead in leads], trigger_event="manual",
-        trigger_key=key, depth=1,
+        automation_ids=[a.pk for a in automations],
+        lead_ids=[lead.pk for lead in leads],
+        trigger_event="manual",
+        trigger_key=key,
+        depth=1,
     )
 
 
@@ -36,7 +40,9 @@ def test_a_batch_costs_the_same_queries_for_3_and_60_leads(rep, django_assert_nu
     segment = SegmentFactory(name="Batch list", kind=Segment.Kind.STATIC)
     automations = [
         AutomationFactory(actions=[*MIXED, {"type": "list_add", "list": segment.pk}]),
-        AutomationFactory(actions=[{"type": "wait", "amount": 1, "unit": "days"}, {"type": "add_tags", "tags": ["later"]}]),
+        AutomationFactory(
+            actions=[{"type": "wait", "amount": 1, "unit": "days"}, {"type": "add_tags", "tags": ["later"]}]
+        ),
     ]
     few, many = LeadFactory.create_batch(3, owner=rep), LeadFactory.create_batch(60, owner=rep)
     # Statistics as a long-running install has them: an earlier test's rolled-back rows can leave
@@ -58,13 +64,20 @@ def test_a_batch_costs_the_same_queries_for_3_and_60_leads(rep, django_assert_nu
     waiting = AutomationRun.objects.get(automation=automations[1], lead=lead)
     assert waiting.status == "waiting" and waiting.position == 1
     # Field and status changes are on the timeline, as one by one.
-    assert Interaction.objects.filter(lead=lead, kind=Interaction.Kind.UPDATE, data__fields__industry__to="Software").exists()
+    assert Interaction.objects.filter(
+        lead=lead, kind=Interaction.Kind.UPDATE, data__fields__industry__to="Software"
+    ).exists()
     assert Interaction.objects.filter(lead=lead, kind=Interaction.Kind.STATUS_CHANGE, data__to="active").exists()
 
 
 def test_a_step_done_before_is_not_done_again_and_skips_are_recorded(rep):
     lead, tagged = LeadFactory(owner=rep), LeadFactory(owner=rep, tags=["hot"])
-    automation = AutomationFactory(actions=[{"type": "add_tags", "tags": ["hot"]}, {"type": "create_task", "title": "Call", "amount": 1, "unit": "hours"}])
+    automation = AutomationFactory(
+        actions=[
+            {"type": "add_tags", "tags": ["hot"]},
+            {"type": "create_task", "title": "Call", "amount": 1, "unit": "hours"},
+        ]
+    )
     _start([automation], [lead, tagged])
     step = RunStep.objects.get(run__lead=tagged, position=0)
     assert step.outcome == "skipped" and step.detail == "tags unchanged"
@@ -75,11 +88,13 @@ def test_a_step_done_before_is_not_done_again_and_skips_are_recorded(rep):
 
 def test_steps_the_batch_cannot_do_continue_one_by_one(team, rep, other_rep):
     first, second = LeadFactory(), LeadFactory()
-    automation = AutomationFactory(actions=[
-        {"type": "add_tags", "tags": ["routed"]},
-        {"type": "assign_team", "team": team.pk},
-        {"type": "create_task", "title": "Call", "amount": 15, "unit": "minutes"},
-    ])
+    automation = AutomationFactory(
+        actions=[
+            {"type": "add_tags", "tags": ["routed"]},
+            {"type": "assign_team", "team": team.pk},
+            {"type": "create_task", "title": "Call", "amount": 15, "unit": "minutes"},
+        ]
+    )
     assert _start([automation], [first, second]) == 2
     owners = set(Lead.objects.filter(pk__in=[first.pk, second.pk]).values_list("owner", flat=True))
     assert owners == {rep.pk, other_rep.pk}

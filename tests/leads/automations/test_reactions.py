@@ -1,4 +1,5 @@
 """The triggers: which events start which automations (decided from the event, with no query)."""
+
 import pytest
 
 from leads.automations.reactions import (
@@ -21,6 +22,7 @@ def loaded():
     def load():
         automations_forget()
         enabled_automations()
+
     return load
 
 
@@ -35,16 +37,28 @@ def test_each_trigger_matches_its_parameters(loaded, django_capture_on_commit_ca
     AutomationFactory(trigger="page_visited", enabled=False)
     loaded()
     cases = [
-        (on_timeline_entry, Event("timeline.added", (1,), kind="page_view", data={"url": "https://x.example/pricing/team"}), 1),
+        (
+            on_timeline_entry,
+            Event("timeline.added", (1,), kind="page_view", data={"url": "https://x.example/pricing/team"}),
+            1,
+        ),
         (on_timeline_entry, Event("timeline.added", (1,), kind="page_view", data={"url": "https://x.example/blog"}), 0),
         (on_timeline_entry, Event("timeline.added", (1,), kind="note"), 0),
-        (on_lead_updated, Event("lead.updated", (1,), data={"fields": {"industry": {"from": "", "to": "Software"}}}), 1),
+        (
+            on_lead_updated,
+            Event("lead.updated", (1,), data={"fields": {"industry": {"from": "", "to": "Software"}}}),
+            1,
+        ),
         (on_lead_updated, Event("lead.updated", (1,), data={"fields": {"industry": {"from": "", "to": "Retail"}}}), 0),
         (on_status_changed, Event("lead.status_changed", (1,), data={"from": "new", "to": "active"}), 1),
         (on_status_changed, Event("lead.status_changed", (1, 2), data={"to": "active"}), 0),  # bulk: no "from"
         (on_status_changed, Event("lead.status_changed", (1,), data={"from": "active", "to": "qualified"}), 1),
         (on_lead_created, Event("lead.created", (1,), kind="form_submit", data={"form": "demo"}), 1),
-        (on_email_bounced, Event("lead.email_bounced", (1,), kind="event", data={"email": "a@b.example", "complaint": False}), 1),
+        (
+            on_email_bounced,
+            Event("lead.email_bounced", (1,), kind="event", data={"email": "a@b.example", "complaint": False}),
+            1,
+        ),
     ]
     for reaction, event, tasks in cases:
         # Deciding costs no query; each task to start is one outbox row (leads.jobs), sent after commit.

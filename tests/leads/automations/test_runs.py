@@ -1,4 +1,5 @@
 """Automation runs: conditions, actions, idempotency, waits, retries, the loop guard, disabling."""
+
 from datetime import timedelta
 
 import pytest
@@ -25,7 +26,10 @@ HOT = {"match": "all", "conditions": [{"field": "score", "op": "gte", "value": 7
 
 def _start(automation, leads, key="k1", depth=1):
     return automations_start(
-        automation_ids=[automation.pk], lead_ids=[lead.pk for lead in leads], trigger_event="manual", trigger_key=key,
+        automation_ids=[automation.pk],
+        lead_ids=[lead.pk for lead in leads],
+        trigger_event="manual",
+        trigger_key=key,
         depth=depth,
     )
 
@@ -33,7 +37,8 @@ def _start(automation, leads, key="k1", depth=1):
 def test_conditions_pick_the_leads_and_actions_run_in_order(rep):
     hot, cold = LeadFactory(score=80, owner=rep), LeadFactory(score=10, owner=rep)
     automation = AutomationFactory(
-        name="Hot", conditions=HOT,
+        name="Hot",
+        conditions=HOT,
         actions=[
             {"type": "add_tags", "tags": ["hot"]},
             {"type": "create_task", "title": "Call now", "amount": 15, "unit": "minutes"},
@@ -72,7 +77,16 @@ def test_a_task_delivered_twice_does_its_side_effects_once(rep):
 def test_the_loop_guard_stops_and_says_so():
     lead = LeadFactory()
     automation = AutomationFactory(actions=[{"type": "add_tags", "tags": ["x"]}])
-    assert runs_start(automation_id=automation.pk, lead_ids=[lead.pk], trigger_event="lead.updated", trigger_key="deep", depth=MAX_DEPTH + 1) == []
+    assert (
+        runs_start(
+            automation_id=automation.pk,
+            lead_ids=[lead.pk],
+            trigger_event="lead.updated",
+            trigger_key="deep",
+            depth=MAX_DEPTH + 1,
+        )
+        == []
+    )
     run = AutomationRun.objects.get()
     assert run.status == AutomationRun.Status.STOPPED
     assert run.error == LOOP_GUARD.format(depth=MAX_DEPTH + 1, limit=MAX_DEPTH)
@@ -83,7 +97,9 @@ def test_the_loop_guard_stops_and_says_so():
 
 def test_a_wait_parks_the_run_and_disabling_cancels_it():
     lead = LeadFactory()
-    automation = AutomationFactory(actions=[{"type": "wait", "amount": 2, "unit": "days"}, {"type": "add_tags", "tags": ["later"]}])
+    automation = AutomationFactory(
+        actions=[{"type": "wait", "amount": 2, "unit": "days"}, {"type": "add_tags", "tags": ["later"]}]
+    )
     _start(automation, [lead])
     run = AutomationRun.objects.get()
     assert run.status == "waiting" and run.position == 1
@@ -101,7 +117,9 @@ def test_a_wait_parks_the_run_and_disabling_cancels_it():
 
 def test_a_failing_step_retries_with_backoff_then_stops_with_the_error(settings):
     lead = LeadFactory()
-    automation = AutomationFactory(actions=[{"type": "add_tags", "tags": ["a"]}, {"type": "set_field", "field": "industry", "value": "x" * 300}])
+    automation = AutomationFactory(
+        actions=[{"type": "add_tags", "tags": ["a"]}, {"type": "set_field", "field": "industry", "value": "x" * 300}]
+    )
     _start(automation, [lead])
     run = AutomationRun.objects.get()
     assert run.status == "waiting" and "attempt 1 of 3" in run.error
@@ -117,11 +135,13 @@ def test_a_failing_step_retries_with_backoff_then_stops_with_the_error(settings)
 
 def test_branch_skips_when_the_condition_does_not_hold():
     lead = LeadFactory(score=10)
-    automation = AutomationFactory(actions=[
-        {"type": "branch", "conditions": HOT, "skip": 1},
-        {"type": "add_tags", "tags": ["hot"]},
-        {"type": "add_tags", "tags": ["seen"]},
-    ])
+    automation = AutomationFactory(
+        actions=[
+            {"type": "branch", "conditions": HOT, "skip": 1},
+            {"type": "add_tags", "tags": ["hot"]},
+            {"type": "add_tags", "tags": ["seen"]},
+        ]
+    )
     _start(automation, [lead])
     lead.refresh_from_db()
     assert lead.tags == ["seen"]
@@ -129,7 +149,10 @@ def test_branch_skips_when_the_condition_does_not_hold():
 
 def test_dry_run_reports_and_changes_nothing():
     lead = LeadFactory(score=90)
-    automation = AutomationFactory(conditions=HOT, actions=[{"type": "set_status", "status": "nurturing"}, {"type": "wait", "amount": 1, "unit": "days"}])
+    automation = AutomationFactory(
+        conditions=HOT,
+        actions=[{"type": "set_status", "status": "nurturing"}, {"type": "wait", "amount": 1, "unit": "days"}],
+    )
     report = automation_dry_run(automation=automation, lead=lead)
     assert report == ["The lead matches the conditions.", "1. would set status to nurturing", "2. would wait 1 days"]
     lead.refresh_from_db()
@@ -139,7 +162,9 @@ def test_dry_run_reports_and_changes_nothing():
 def test_inactive_scan_starts_each_quiet_lead_once():
     quiet = LeadFactory(last_activity_at=timezone.now() - timedelta(days=20))
     LeadFactory(last_activity_at=timezone.now() - timedelta(days=2))
-    AutomationFactory(trigger="inactive", trigger_params={"days": 14}, actions=[{"type": "set_status", "status": "nurturing"}])
+    AutomationFactory(
+        trigger="inactive", trigger_params={"days": 14}, actions=[{"type": "set_status", "status": "nurturing"}]
+    )
     assert automations_scan_inactive() == 1
     assert automations_scan_inactive() == 0
     assert AutomationRun.objects.get().lead == quiet
@@ -148,19 +173,33 @@ def test_inactive_scan_starts_each_quiet_lead_once():
 def test_save_validates_trigger_conditions_and_actions(manager):
     automation = AutomationFactory.build()
     with pytest.raises(ValidationError) as caught:
-        automation_save(automation=automation, by=manager, data={
-            "name": "", "trigger": "inactive", "trigger_params": {"days": 0},
-            "conditions": {"match": "all", "conditions": [{"field": "nope", "op": "eq", "value": 1}]},
-            "actions": [{"type": "set_status", "status": "converted"}],
-        })
+        automation_save(
+            automation=automation,
+            by=manager,
+            data={
+                "name": "",
+                "trigger": "inactive",
+                "trigger_params": {"days": 0},
+                "conditions": {"match": "all", "conditions": [{"field": "nope", "op": "eq", "value": 1}]},
+                "actions": [{"type": "set_status", "status": "converted"}],
+            },
+        )
     errors = caught.value.message_dict
     assert errors["trigger_params.days"] == [definition.DAYS_REQUIRED]
     assert errors["actions.0.status"] == [definition.STATUS_CONVERT]
     assert any(key.startswith("conditions") for key in errors)
-    saved = automation_save(automation=automation, by=manager, data={
-        "name": "Quiet", "enabled": True, "trigger": "inactive", "trigger_params": {"days": "14"}, "conditions": HOT,
-        "actions": [{"type": "set_status", "status": "nurturing"}],
-    })
+    saved = automation_save(
+        automation=automation,
+        by=manager,
+        data={
+            "name": "Quiet",
+            "enabled": True,
+            "trigger": "inactive",
+            "trigger_params": {"days": "14"},
+            "conditions": HOT,
+            "actions": [{"type": "set_status", "status": "nurturing"}],
+        },
+    )
     assert saved.trigger_params == {"days": 14}
     automations_forget()
     assert Lead.objects.count() == 0

@@ -1,5 +1,6 @@
 """The triggers added on the spine (score or grade crossed, SLA breached, a date reached) and the
 actions that call other parts (email, territory, conversion, webhook)."""
+
 from datetime import timedelta
 
 import pytest
@@ -41,8 +42,14 @@ def _started() -> list[list]:
 
 
 def _run(automation, lead, key="k"):
-    automations_start(automation_ids=[automation.pk], lead_ids=[lead.pk], trigger_event="manual", trigger_key=key, depth=1)
-    return RunStep.objects.filter(run__automation=automation, run__lead=lead, run__trigger_key=key).order_by("position").last()
+    automations_start(
+        automation_ids=[automation.pk], lead_ids=[lead.pk], trigger_event="manual", trigger_key=key, depth=1
+    )
+    return (
+        RunStep.objects.filter(run__automation=automation, run__lead=lead, run__trigger_key=key)
+        .order_by("position")
+        .last()
+    )
 
 
 def test_threshold_crossings():
@@ -57,7 +64,9 @@ def test_threshold_crossings():
 def test_a_rescore_that_drops_a_score_below_a_threshold_starts_the_automation(django_capture_on_commit_callbacks):
     """Scoring publishes lead.score_changed with each lead's old and new score from its own statement."""
     falling, steady = LeadFactory(score=80, status="active"), LeadFactory(score=0, status="active")
-    automation = AutomationFactory(trigger="score_crossed", trigger_params={"measure": "score", "direction": "down", "value": 50})
+    automation = AutomationFactory(
+        trigger="score_crossed", trigger_params={"measure": "score", "direction": "down", "value": 50}
+    )
     automations_forget()
     with django_capture_on_commit_callbacks(execute=False):
         leads_rescore(lead_ids=[falling.pk, steady.pk])  # no rules: every score computes to 0
@@ -83,8 +92,10 @@ def test_an_sla_breach_starts_the_automation(boss, django_capture_on_commit_call
 def test_a_date_reached_scan_starts_each_lead_once_per_date():
     now = timezone.now()
     AutomationFactory(
-        trigger="date_reached", trigger_params={"field": "assigned_at", "when": "after", "days": 2},
-        created_at=now - timedelta(days=10), actions=[{"type": "add_tags", "tags": ["two days"]}],
+        trigger="date_reached",
+        trigger_params={"field": "assigned_at", "when": "after", "days": 2},
+        created_at=now - timedelta(days=10),
+        actions=[{"type": "add_tags", "tags": ["two days"]}],
     )
     due = LeadFactory(assigned_at=now - timedelta(days=3))
     LeadFactory(assigned_at=now - timedelta(days=1))  # not yet
@@ -94,7 +105,8 @@ def test_a_date_reached_scan_starts_each_lead_once_per_date():
     run = AutomationRun.objects.get()
     assert run.lead == due and run.trigger_key.startswith("date:assigned_at:")
     before = AutomationFactory(
-        trigger="date_reached", trigger_params={"field": "converted_at", "when": "before", "days": 5},
+        trigger="date_reached",
+        trigger_params={"field": "converted_at", "when": "before", "days": 5},
         created_at=now - timedelta(days=3),
     )
     soon = LeadFactory(converted_at=now + timedelta(days=3))  # 5 days before it was 2 days ago
@@ -104,15 +116,21 @@ def test_a_date_reached_scan_starts_each_lead_once_per_date():
 
 def test_the_new_triggers_and_actions_are_validated(manager, team):
     with pytest.raises(ValidationError) as caught:
-        automation_save(automation=AutomationFactory.build(), by=manager, data={
-            "name": "Bad", "trigger": "score_crossed", "trigger_params": {"measure": "grade", "direction": "up", "value": "E"},
-            "actions": [
-                {"type": "send_email", "subject": "Hi {{ lead.owner }}", "body": ""},
-                {"type": "wait_until", "weekday": "9", "time": "25:00"},
-                {"type": "webhook", "subscription": "999"},
-                {"type": "set_field", "field": "company_size", "value": "huge"},
-            ],
-        })
+        automation_save(
+            automation=AutomationFactory.build(),
+            by=manager,
+            data={
+                "name": "Bad",
+                "trigger": "score_crossed",
+                "trigger_params": {"measure": "grade", "direction": "up", "value": "E"},
+                "actions": [
+                    {"type": "send_email", "subject": "Hi {{ lead.owner }}", "body": ""},
+                    {"type": "wait_until", "weekday": "9", "time": "25:00"},
+                    {"type": "webhook", "subscription": "999"},
+                    {"type": "set_field", "field": "company_size", "value": "huge"},
+                ],
+            },
+        )
     errors = caught.value.message_dict
     assert errors["trigger_params.value"] == [definition.GRADE_REQUIRED]
     assert "lead.owner" in errors["actions.0.subject"][0] and errors["actions.0.body"] == [definition.BODY_REQUIRED]
@@ -120,23 +138,45 @@ def test_the_new_triggers_and_actions_are_validated(manager, team):
     assert errors["actions.1.time"] == [definition.TIME_REQUIRED]
     assert errors["actions.2.subscription"] == [definition.WEBHOOK_REQUIRED]
     assert errors["actions.3.value"] == [definition.VALUE_NOT_A_CHOICE]
-    saved = automation_save(automation=AutomationFactory.build(), by=manager, data={
-        "name": "Good", "enabled": True, "trigger": "date_reached", "trigger_params": {"field": "created_at", "when": "after", "days": "30"},
-        "actions": [{"type": "wait_until", "weekday": "0", "time": "9:05"}, {"type": "assign_territory"}, {"type": "convert"}],
-    })
+    saved = automation_save(
+        automation=AutomationFactory.build(),
+        by=manager,
+        data={
+            "name": "Good",
+            "enabled": True,
+            "trigger": "date_reached",
+            "trigger_params": {"field": "created_at", "when": "after", "days": "30"},
+            "actions": [
+                {"type": "wait_until", "weekday": "0", "time": "9:05"},
+                {"type": "assign_territory"},
+                {"type": "convert"},
+            ],
+        },
+    )
     assert saved.trigger_params == {"field": "created_at", "when": "after", "days": 30}
     assert saved.actions[0] == {"type": "wait_until", "weekday": "0", "time": "09:05"}
 
 
 def test_send_email_renders_the_template_and_respects_do_not_contact_and_suppression(rep):
-    automation = AutomationFactory(name="Welcome", actions=[{
-        "type": "send_email", "subject": "Hello {{ lead.first_name }}", "body": "Thanks for asking, {{ lead.first_name|default:'there' }}.",
-    }])
+    automation = AutomationFactory(
+        name="Welcome",
+        actions=[
+            {
+                "type": "send_email",
+                "subject": "Hello {{ lead.first_name }}",
+                "body": "Thanks for asking, {{ lead.first_name|default:'there' }}.",
+            }
+        ],
+    )
     lead = LeadFactory(first_name="Ada", email="ada@example.com", owner=rep)
     step = _run(automation, lead)
     assert step.outcome == "done" and step.detail == "emailed \u2018Hello Ada\u2019 to ada@example.com"
     [message] = mail.outbox
-    assert message.to == ["ada@example.com"] and message.subject == "Hello Ada" and "Thanks for asking, Ada." in message.body
+    assert (
+        message.to == ["ada@example.com"]
+        and message.subject == "Hello Ada"
+        and "Thanks for asking, Ada." in message.body
+    )
     assert Interaction.objects.filter(lead=lead, kind=Interaction.Kind.EMAIL_OUT, subject="Hello Ada").exists()
     blocked = LeadFactory(email="no@example.com", do_not_contact=True)
     suppressed = LeadFactory(email="gone@example.com")
@@ -151,7 +191,9 @@ def test_remove_from_a_sequence_takes_the_lead_out_of_it():
     """The action imported lead_enrollments_exit from nurturing.sequences, inside the function, where it
     does not exist (it is in nurturing.steps): every "remove from a sequence" step failed with ImportError."""
     enrollment = EnrollmentFactory()
-    automation = AutomationFactory(name="Stop nurturing", actions=[{"type": "unenroll", "sequence": enrollment.sequence_id}])
+    automation = AutomationFactory(
+        name="Stop nurturing", actions=[{"type": "unenroll", "sequence": enrollment.sequence_id}]
+    )
     step = _run(automation, enrollment.lead)
     assert step.outcome == "done" and step.detail == f"removed from {enrollment.sequence.name}"
     enrollment.refresh_from_db()

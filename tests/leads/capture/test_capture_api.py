@@ -1,4 +1,5 @@
 """POST /api/v1/capture: the generic way in. One lead per person, nothing lost, clear errors."""
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -17,17 +18,33 @@ def api(api_as, manager):
 
 def test_a_new_lead_is_201_and_the_raw_input_is_kept(api):
     payload = {
-        "email": "Grace@Navy.mil", "first_name": "Grace", "company": "US Navy", "source": "chat",
-        "source_detail": "Intercom", "utm_campaign": "launch", "attributes": {"plan": "team"}, "message": "Hi there",
+        "email": "Grace@Navy.mil",
+        "first_name": "Grace",
+        "company": "US Navy",
+        "source": "chat",
+        "source_detail": "Intercom",
+        "utm_campaign": "launch",
+        "attributes": {"plan": "team"},
+        "message": "Hi there",
     }
     response = api.post(URL, payload, format="json", HTTP_USER_AGENT="integration/1.0", REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 201
     assert response.json()["created"] is True
     lead = Lead.objects.get(pk=response.json()["lead"])
-    assert (lead.email, lead.source, lead.source_detail, lead.utm_campaign) == ("grace@navy.mil", "chat", "Intercom", "launch")
+    assert (lead.email, lead.source, lead.source_detail, lead.utm_campaign) == (
+        "grace@navy.mil",
+        "chat",
+        "Intercom",
+        "launch",
+    )
     assert lead.attributes == {"plan": "team"}
     record = CaptureRecord.objects.get(lead=lead)
-    assert (record.channel, record.result, record.ip, record.user_agent) == ("chat", "created", "203.0.113.9", "integration/1.0")
+    assert (record.channel, record.result, record.ip, record.user_agent) == (
+        "chat",
+        "created",
+        "203.0.113.9",
+        "integration/1.0",
+    )
     assert record.payload["email"] == "Grace@Navy.mil"  # exactly as received
     interaction = lead.interactions.get()
     assert (interaction.kind, interaction.body, interaction.data["capture"]) == ("chat", "Hi there", record.pk)
@@ -36,7 +53,8 @@ def test_a_new_lead_is_201_and_the_raw_input_is_kept(api):
 def test_the_same_email_again_is_200_and_merges_without_overwriting(api):
     first = api.post(URL, {"email": "ada@example.com", "first_name": "Ada", "company": ""}, format="json")
     second = api.post(
-        URL, {"email": "ADA@example.com", "first_name": "Augusta", "company": "Analytical Engines", "attributes": {"x": 1}},
+        URL,
+        {"email": "ADA@example.com", "first_name": "Augusta", "company": "Analytical Engines", "attributes": {"x": 1}},
         format="json",
     )
     assert second.status_code == 200

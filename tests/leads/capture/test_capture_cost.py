@@ -1,4 +1,5 @@
 """The cheap capture path (issue 22 §2): what it skips, and what it must keep doing."""
+
 import threading
 import time
 import uuid
@@ -29,8 +30,13 @@ def _fresh_rate_limits():
 @pytest.fixture
 def web_form(team):
     return WebFormFactory(
-        name="Demo", key="demo", team=team, fields=["first_name", "email"], required_fields=["email"],
-        rate_limit="2/m", min_fill_seconds=0,
+        name="Demo",
+        key="demo",
+        team=team,
+        fields=["first_name", "email"],
+        required_fields=["email"],
+        rate_limit="2/m",
+        min_fill_seconds=0,
     )
 
 
@@ -51,7 +57,9 @@ def test_only_form_posts_and_token_api_posts_are_lean():
 
 def test_a_lean_form_post_is_still_rate_limited_by_the_address_a_client_cannot_forge(client, web_form):
     codes = [
-        post(client, web_form, f"p{i}@example.com", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+        post(
+            client, web_form, f"p{i}@example.com", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}"
+        ).status_code
         for i in range(3)
     ]
     assert codes == [200, 200, 429]  # a made-up X-Forwarded-For (no trusted proxy) changes nothing
@@ -105,7 +113,9 @@ def test_an_api_token_of_an_inactive_user_or_an_unknown_token_is_refused(manager
     manager.save()
     assert api.post("/api/v1/capture", {"email": "a@example.com"}, format="json").status_code == 401
     unknown = Client(HTTP_AUTHORIZATION="Token " + "0" * 40)
-    assert unknown.post("/api/v1/capture", {"email": "a@example.com"}, content_type="application/json").status_code == 401
+    assert (
+        unknown.post("/api/v1/capture", {"email": "a@example.com"}, content_type="application/json").status_code == 401
+    )
     assert not Lead.objects.exists()
 
 

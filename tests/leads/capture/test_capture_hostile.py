@@ -1,5 +1,6 @@
 """Hostile JSON at the edge (leads/common/safejson.py): every case the outside tests turned into a 500 is a
 400 with a message (per field where there is one), and nothing is half written."""
+
 import json
 
 import pytest
@@ -38,7 +39,18 @@ def post_raw(api, body: bytes):
         (b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, {NON_FIELD: [TOO_DEEP]}),
         (b"[" * 500 + b"]" * 500, {NON_FIELD: [TOO_DEEP]}),
     ],
-    ids=["name", "attribute-list", "attribute-key", "message", "5000-digits", "1e400", "infinity", "nul-key", "deep-100k", "deep-500"],
+    ids=[
+        "name",
+        "attribute-list",
+        "attribute-key",
+        "message",
+        "5000-digits",
+        "1e400",
+        "infinity",
+        "nul-key",
+        "deep-100k",
+        "deep-500",
+    ],
 )
 def test_hostile_json_is_a_400_with_the_fields_message(api, body, errors):
     """Broke: each of these was a 500 (jsonb refusing Infinity and surrogates, RecursionError on nesting,
@@ -81,7 +93,11 @@ def test_depth_is_counted_without_recursion_and_ignores_strings():
 def test_a_web_form_posted_as_json_refuses_surrogates_per_field(client, web_form):  # noqa: F811
     body = json.dumps(submission(web_form, first_name="\ud800")).encode()
     response = client.generic(
-        "POST", "/f/pricing", body, content_type="application/json", HTTP_ACCEPT="application/json",
+        "POST",
+        "/f/pricing",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
         HTTP_ORIGIN="https://www.example.com",
     )
     assert response.status_code == 400

@@ -1,4 +1,5 @@
 """capture_many, the batch way in: the same find/merge and duplicate rules as capture(), set-based."""
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,9 @@ class Item:
 
 
 def items(*rows: dict[str, Any]) -> list[Item]:
-    return [Item(line=n, payload=row, fields=capture_clean(row, strict=False)[0]) for n, row in enumerate(rows, start=2)]
+    return [
+        Item(line=n, payload=row, fields=capture_clean(row, strict=False)[0]) for n, row in enumerate(rows, start=2)
+    ]
 
 
 def api_context() -> BatchContext:
@@ -36,12 +39,15 @@ def test_a_batch_finds_people_as_capture_does_by_id_then_email_then_a_phone_with
     by_email = LeadFactory(email="ann@acme.io", company="")
     by_phone = LeadFactory(email="", phone="+442079460958", company="")
     other_email = LeadFactory(email="bob@acme.io", phone="+442079460959")
-    outcomes = capture_many(items=items(
-        {"external_id": "crm-1", "email": "new@acme.io", "company": "By id"},
-        {"email": "ANN@acme.io", "company": "By email"},
-        {"phone": "+44 20 7946 0958", "email": "carl@acme.io", "company": "By phone"},
-        {"phone": "+44 20 7946 0959", "email": "dora@acme.io"},  # a second email on one phone: a new person
-    ), context=api_context())
+    outcomes = capture_many(
+        items=items(
+            {"external_id": "crm-1", "email": "new@acme.io", "company": "By id"},
+            {"email": "ANN@acme.io", "company": "By email"},
+            {"phone": "+44 20 7946 0958", "email": "carl@acme.io", "company": "By phone"},
+            {"phone": "+44 20 7946 0959", "email": "dora@acme.io"},  # a second email on one phone: a new person
+        ),
+        context=api_context(),
+    )
     assert [o.lead.pk for o in outcomes[:3]] == [by_id.pk, by_email.pk, by_phone.pk]
     assert [o.action for o in outcomes] == ["updated", "updated", "updated", "created"]
     assert Lead.objects.get(pk=by_id.pk).email == "old@acme.io"  # merging fills blanks, never overwrites
@@ -89,6 +95,8 @@ def test_the_pipeline_skips_the_duplicates_stage_for_a_batchs_leads(monkeypatch)
 
 
 def test_a_dry_run_logs_nothing_and_enqueues_nothing():
-    outcomes = capture_many(items=items({"email": "dry@acme.io"}), context=BatchContext(channel=Lead.Source.API, dry_run=True))
+    outcomes = capture_many(
+        items=items({"email": "dry@acme.io"}), context=BatchContext(channel=Lead.Source.API, dry_run=True)
+    )
     assert outcomes[0].created
     assert not CaptureRecord.objects.exists() and not OutboxJob.objects.filter(task_name=PROCESS_LEADS_TASK).exists()

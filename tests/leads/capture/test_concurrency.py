@@ -1,4 +1,5 @@
 """Simultaneous captures of the same person give one lead, never two (real threads, PostgreSQL)."""
+
 import threading
 
 import pytest
@@ -15,7 +16,10 @@ def _hammer(n: int, data: dict) -> list[Exception]:
     def submit(i: int) -> None:
         try:
             barrier.wait(timeout=30)
-            capture(data={**data, "attributes": {f"k{i}": i}}, context=CaptureContext(channel="web_form", source_detail="race"))
+            capture(
+                data={**data, "attributes": {f"k{i}": i}},
+                context=CaptureContext(channel="web_form", source_detail="race"),
+            )
         except Exception as exc:  # noqa: BLE001 - the test reports any failure of any thread
             errors.append(exc)
         finally:

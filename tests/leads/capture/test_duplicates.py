@@ -1,4 +1,5 @@
 """Managers merge possible duplicates: atomic, nothing lost, recorded on the timeline."""
+
 import pytest
 
 from leads.capture.duplicates import lead_merge
@@ -17,10 +18,25 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def pair(rep):
-    keep = LeadFactory(email="john@acme.io", first_name="John", last_name="", company="", phone="",
-                       attributes={"plan": "pro"}, tags=["a"], owner=rep)
-    merge = LeadFactory(email="john+events@acme.io", first_name="Johnny", last_name="Smith", company="Acme",
-                        phone="+442079460958", attributes={"plan": "free", "seats": 3}, tags=["b"])
+    keep = LeadFactory(
+        email="john@acme.io",
+        first_name="John",
+        last_name="",
+        company="",
+        phone="",
+        attributes={"plan": "pro"},
+        tags=["a"],
+        owner=rep,
+    )
+    merge = LeadFactory(
+        email="john+events@acme.io",
+        first_name="Johnny",
+        last_name="Smith",
+        company="Acme",
+        phone="+442079460958",
+        attributes={"plan": "free", "seats": 3},
+        tags=["b"],
+    )
     InteractionFactory(lead=merge, subject="Webinar attended")
     CaptureRecordFactory(channel="webhook", result="created", lead=merge)
     ConsentFactory(lead=merge, text="OK to email")
@@ -94,7 +110,9 @@ def test_the_duplicate_checks_use_their_indexes():
 
     from leads.capture.duplicates import duplicates_detect
 
-    Lead.objects.bulk_create(Lead(email=f"person{i}@example{i % 50}.com", first_name="P", last_name=f"L{i}") for i in range(3000))
+    Lead.objects.bulk_create(
+        Lead(email=f"person{i}@example{i % 50}.com", first_name="P", last_name=f"L{i}") for i in range(3000)
+    )
     LeadFactory(email="jane.roe@initech.com", first_name="Jane", last_name="Roe", phone="+442079460958")
     lead = LeadFactory(email="jane.roe+news@initech.com", first_name="Jane", last_name="Roe", phone="+442079460958")
     with connection.cursor() as cursor:

@@ -1,5 +1,6 @@
 """No lead is lost when the broker is down: capture answers 2xx at once without reaching for it,
 and the workers' outbox relay sends the lead's job (real gunicorn, real Redis, real worker)."""
+
 import json
 import os
 import socket
@@ -49,7 +50,10 @@ def web_without_broker(transactional_db, silent_broker):
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "leadcrm.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "30"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -69,11 +73,14 @@ def web_without_broker(transactional_db, silent_broker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_capture_answers_while_its_broker_is_down_and_the_workers_relay_sends_the_job(web_without_broker, manager, celery_worker_live):
+def test_capture_answers_while_its_broker_is_down_and_the_workers_relay_sends_the_job(
+    web_without_broker, manager, celery_worker_live
+):
     token = TokenFactory(user=manager)
     started = time.monotonic()
     request = urllib.request.Request(
-        f"{web_without_broker}/api/v1/capture", data=json.dumps({"email": "outage@example.com"}).encode(),
+        f"{web_without_broker}/api/v1/capture",
+        data=json.dumps({"email": "outage@example.com"}).encode(),
         headers={"Authorization": f"Token {token.key}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:

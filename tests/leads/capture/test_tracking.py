@@ -1,7 +1,6 @@
 """Website activity: track.js (or the pixel) reports page views; once the visitor is known,
 their past and future views are on the lead's timeline."""
-import functools
-import http.server
+
 import json
 import threading
 import time
@@ -56,8 +55,14 @@ def site():
 
 
 def hit(url="https://www.example.com/pricing", title="Pricing", visitor=VISITOR, **extra) -> dict:
-    return {"url": url, "title": title, "referrer": "https://search.example/?q=crm", "visitor": visitor,
-            "time": int(time.time() * 1000), **extra}
+    return {
+        "url": url,
+        "title": title,
+        "referrer": "https://search.example/?q=crm",
+        "visitor": visitor,
+        "time": int(time.time() * 1000),
+        **extra,
+    }
 
 
 def collect(client: Client, site_or_key, payload, *, origin: str | None = ORIGIN, **headers):
@@ -75,7 +80,10 @@ def test_a_page_view_is_stored_for_the_anonymous_visitor(client, site):
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     view = PageView.objects.get()
     assert (view.url, view.title, view.referrer, view.visit_number) == (
-        "https://www.example.com/pricing", "Pricing", "https://search.example/?q=crm", 1,
+        "https://www.example.com/pricing",
+        "Pricing",
+        "https://search.example/?q=crm",
+        1,
     )
     assert view.visitor.visitor_key == VISITOR and view.visitor.site == site and view.visitor.lead is None
     assert collect(client, site, hit(url="https://www.example.com/docs", title="Docs")).status_code == 202
@@ -83,7 +91,9 @@ def test_a_page_view_is_stored_for_the_anonymous_visitor(client, site):
     assert list(PageView.objects.order_by("id").values_list("visit_number", flat=True)) == [1, 1]
 
 
-def test_a_burst_hit_costs_a_few_queries_and_no_task(client, site, django_assert_num_queries, django_capture_on_commit_callbacks):
+def test_a_burst_hit_costs_a_few_queries_and_no_task(
+    client, site, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     """No enrichment, no rescoring, no Celery task per hit: site, visitor upsert, last view, insert."""
     collect(client, site, hit())
     with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(6):  # + savepoint and release
@@ -93,12 +103,17 @@ def test_a_burst_hit_costs_a_few_queries_and_no_task(client, site, django_assert
 
 def test_preflight_and_cors_follow_the_allowed_hosts(client, site):
     preflight = client.options(
-        f"/t/{site.key}/collect", HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        f"/t/{site.key}/collect",
+        HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
     )
     assert preflight.status_code == 204
     assert preflight["Access-Control-Allow-Origin"] == ORIGIN
-    assert "POST" in preflight["Access-Control-Allow-Methods"] and "Content-Type" in preflight["Access-Control-Allow-Headers"]
+    assert (
+        "POST" in preflight["Access-Control-Allow-Methods"]
+        and "Content-Type" in preflight["Access-Control-Allow-Headers"]
+    )
     foreign = client.options(f"/t/{site.key}/collect", HTTP_ORIGIN="https://evil.example")
     assert foreign.status_code == 204 and "Access-Control-Allow-Origin" not in foreign
     refused = collect(client, site, hit(), origin="https://evil.example")
@@ -139,8 +154,21 @@ def test_an_unknown_or_inactive_site_is_404(client, site):
         (hit(time="yesterday"), {"time": [TIME_INVALID]}),
         (hit(consent="maybe"), {"consent": [NOT_BOOLEAN]}),
     ],
-    ids=["text", "array", "latin1", "no-url", "js-url", "long-url", "short-visitor", "long-visitor", "title-list",
-         "title-nul", "title-surrogate", "time", "consent"],
+    ids=[
+        "text",
+        "array",
+        "latin1",
+        "no-url",
+        "js-url",
+        "long-url",
+        "short-visitor",
+        "long-visitor",
+        "title-list",
+        "title-nul",
+        "title-surrogate",
+        "time",
+        "consent",
+    ],
 )
 def test_bad_input_is_400_with_a_message_per_field(client, site, payload, errors):
     response = collect(client, site, payload)
@@ -189,7 +217,9 @@ def test_hits_are_rate_limited_per_ip(client, site, settings):
 
 
 def test_the_pixel_records_a_view_and_sets_our_cookie_only_without_a_visitor(client, site):
-    first = client.get(f"/t/{site.key}/pixel.gif", {"u": "https://www.example.com/a", "t": "A", "r": "https://ref.example/"})
+    first = client.get(
+        f"/t/{site.key}/pixel.gif", {"u": "https://www.example.com/a", "t": "A", "r": "https://ref.example/"}
+    )
     assert first.status_code == 200 and first["Content-Type"] == "image/gif" and first.content.startswith(b"GIF89a")
     assert first["Cache-Control"].startswith("no-store")
     cookie = first.cookies[VISITOR_COOKIE]
@@ -205,7 +235,9 @@ def test_the_pixel_records_a_view_and_sets_our_cookie_only_without_a_visitor(cli
 
 
 def test_the_pixel_falls_back_to_the_referer_and_refuses_bad_input(client, site):
-    assert client.get(f"/t/{site.key}/pixel.gif", HTTP_REFERER="https://www.example.com/from-referer").status_code == 200
+    assert (
+        client.get(f"/t/{site.key}/pixel.gif", HTTP_REFERER="https://www.example.com/from-referer").status_code == 200
+    )
     assert PageView.objects.get().url == "https://www.example.com/from-referer"
     assert client.get(f"/t/{site.key}/pixel.gif").json() == {"url": [URL_REQUIRED]}
     assert client.get(f"/t/{site.key}/pixel.gif", {"u": "ftp://www.example.com/"}).status_code == 400
@@ -237,15 +269,23 @@ def history_allowed(monkeypatch):
 def view_at(site, minutes_ago: float, path: str, visitor=VISITOR) -> PageView:
     return page_view_record(
         site=site,
-        hit=PageViewInput(url=f"https://www.example.com{path}", visitor_key=visitor, title=path,
-                          client_time=timezone.now() - timedelta(minutes=minutes_ago)),
+        hit=PageViewInput(
+            url=f"https://www.example.com{path}",
+            visitor_key=visitor,
+            title=path,
+            client_time=timezone.now() - timedelta(minutes=minutes_ago),
+        ),
     )
 
 
 @pytest.fixture
 def contact_form():
     return WebFormFactory(
-        name="Contact", key="contact", fields=["email", "first_name"], required_fields=["email"], min_fill_seconds=0,
+        name="Contact",
+        key="contact",
+        fields=["email", "first_name"],
+        required_fields=["email"],
+        min_fill_seconds=0,
     )
 
 
@@ -267,7 +307,11 @@ def test_a_form_submission_puts_the_visitors_past_views_on_the_timeline_in_visit
     assert Visitor.objects.get().lead == lead
     views = list(lead.interactions.filter(kind=Interaction.Kind.PAGE_VIEW).order_by("occurred_at"))
     assert [(v.data["url"].removeprefix("https://www.example.com"), v.data["visit_number"]) for v in views] == [
-        ("/", 1), ("/pricing", 1), ("/docs", 1), ("/", 2), ("/contact", 2),
+        ("/", 1),
+        ("/pricing", 1),
+        ("/docs", 1),
+        ("/", 2),
+        ("/contact", 2),
     ]
     assert views[1].subject == "Viewed /pricing" and views[1].channel == "tracking"
     # The form itself is newer than the views, so it holds last_activity_at.
@@ -300,7 +344,9 @@ def test_an_identified_hit_adds_only_the_timeline_entry(client, site, django_ass
 def test_one_visitor_id_is_matched_across_sites(site):
     shop = TrackingSiteFactory(name="Shop", allowed_hosts=["shop.example.com"])
     view_at(site, 3, "/blog")
-    page_view_record(site=shop, hit=PageViewInput(url="https://shop.example.com/cart", visitor_key=VISITOR, title="Cart"))
+    page_view_record(
+        site=shop, hit=PageViewInput(url="https://shop.example.com/cart", visitor_key=VISITOR, title="Cart")
+    )
     lead = LeadFactory()
     assert visitor_identify(site_key=None, visitor_key=VISITOR, lead=lead) == 2
     assert set(lead.interactions.filter(kind="page_view").values_list("data__site", flat=True)) == {site.key, shop.key}
@@ -363,8 +409,8 @@ def test_admin_shows_the_snippet_to_paste(client, site, manager, settings):
     manager.user_permissions.add(*Permission.objects.filter(codename__in=["view_trackingsite", "change_trackingsite"]))
     client.force_login(manager)
     page = client.get(f"/admin/leads/trackingsite/{site.pk}/change/").content.decode()
-    assert "https://crm.example.com/static/leadcrm/track.js" in page and f'data-site=&quot;{site.key}&quot;' in page
-    assert 'data-dnt=&quot;honour&quot;' in tracking_snippet(site=site).replace('"', "&quot;")
+    assert "https://crm.example.com/static/leadcrm/track.js" in page and f"data-site=&quot;{site.key}&quot;" in page
+    assert "data-dnt=&quot;honour&quot;" in tracking_snippet(site=site).replace('"', "&quot;")
     assert f"/t/{site.key}/pixel.gif" in page
 
 
@@ -387,71 +433,3 @@ def test_the_tracking_admin_lists_keep_a_constant_query_count(client, site, djan
     assert client.get(f"/admin/leads/visitor/{visitor.pk}/change/").status_code == 200
     assert client.get(f"/admin/leads/pageview/?visitor__exact={visitor.pk}").context["cl"].result_count == 1
     assert client.get("/admin/leads/trackingsite/add/").status_code == 200
-
-
-# --- The real script in a real browser ---------------------------------------------------------------
-
-
-
-
-@pytest.fixture
-def customer_site(tmp_path):
-    """The customer's website: static pages on another origin than LeadCRM, as in real life."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def wait_for(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.1)
-    return None
-
-
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body>
-<h1>{title}</h1>
-<form><input type="hidden" name="visitor_id"></form>
-<script src="{crm}/static/leadcrm/track.js" data-site="{key}"{extra} async></script>
-</body></html>"""
-
-
-@pytest.mark.e2e
-@pytest.mark.django_db(transaction=True)
-def test_track_js_reports_page_views_from_a_real_browser(browser, live_server, customer_site):
-    folder, origin = customer_site
-    open_site = TrackingSiteFactory(name="Open", allowed_hosts=["127.0.0.1"], honour_dnt=True)
-    consent_site = TrackingSiteFactory(name="Careful", allowed_hosts=["127.0.0.1"], require_consent=True)
-    (folder / "pricing.html").write_text(PAGE.format(title="Pricing – Example Ltd", crm=live_server.url, key=open_site.key, extra=""))
-    (folder / "careful.html").write_text(
-        PAGE.format(title="Careful page", crm=live_server.url, key=consent_site.key, extra=' data-consent="required"')
-    )
-    context = browser.new_context()
-    page = context.new_page()
-    try:
-        page.goto(f"{origin}/pricing.html")
-        view = wait_for(lambda: PageView.objects.filter(title="Pricing – Example Ltd").select_related("visitor").first())
-        assert view, "track.js never reported the page view"
-        assert view.url == f"{origin}/pricing.html" and view.visitor.site == open_site
-        cookie = next(c for c in context.cookies(origin) if c["name"] == VISITOR_COOKIE)
-        assert cookie["value"] == view.visitor.visitor_key and cookie["sameSite"] == "Lax"
-        assert page.evaluate("window.leadcrm.visitorId()") == cookie["value"]
-        assert page.input_value("input[name=visitor_id]") == cookie["value"]  # a form on the page sends it
-
-        # A site that needs consent: no cookie and nothing sent until the page signals it.
-        page.goto(f"{origin}/careful.html")
-        page.wait_for_function("window.leadcrm && window.leadcrm.site")
-        assert page.evaluate("window.leadcrm.visitorId()") is None
-        assert not PageView.objects.filter(title="Careful page").exists()
-        page.evaluate("window.dispatchEvent(new Event('leadcrm:consent'))")
-        assert wait_for(lambda: PageView.objects.filter(title="Careful page", visitor__site=consent_site).exists())
-    finally:
-        context.close()

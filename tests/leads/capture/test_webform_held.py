@@ -1,5 +1,6 @@
 """A web form sent faster than its minimum fill time: the visitor is thanked, the submission is
 held with its reason, counted on the form's stats, and a manager can release it into the pipeline."""
+
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError

@@ -1,4 +1,5 @@
 """Public web forms at /f/<key>: embeddable, spam-resistant, and never losing a real person."""
+
 import json
 import time
 import urllib.parse
@@ -27,10 +28,16 @@ def _fresh_rate_limits():
 @pytest.fixture
 def web_form(team):
     return WebFormFactory(
-        name="Pricing request", key="pricing", team=team,
+        name="Pricing request",
+        key="pricing",
+        team=team,
         fields=["first_name", "last_name", "email", "company", "phone", "message"],
-        required_fields=["email", "first_name"], consent_text="You may email me about LeadCRM.",
-        allowed_hosts=["www.example.com"], default_tags=["pricing"], utm_source="website", rate_limit="5/m",
+        required_fields=["email", "first_name"],
+        consent_text="You may email me about LeadCRM.",
+        allowed_hosts=["www.example.com"],
+        default_tags=["pricing"],
+        utm_source="website",
+        rate_limit="5/m",
         min_fill_seconds=2,
     )
 
@@ -42,9 +49,16 @@ def stamp(form: WebForm, age: float = 10.0) -> str:
 
 def submission(form: WebForm, **overrides) -> dict:
     data = {
-        "first_name": "Linus", "last_name": "Tor", "email": "linus@kernel.example", "company": "Kernel",
-        "message": "Send me prices", "consent": "on", TIMESTAMP_FIELD: stamp(form), "utm_campaign": "q4",
-        "visitor_id": "v-123", "landing_page": "https://www.example.com/pricing",
+        "first_name": "Linus",
+        "last_name": "Tor",
+        "email": "linus@kernel.example",
+        "company": "Kernel",
+        "message": "Send me prices",
+        "consent": "on",
+        TIMESTAMP_FIELD: stamp(form),
+        "utm_campaign": "q4",
+        "visitor_id": "v-123",
+        "landing_page": "https://www.example.com/pricing",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -53,7 +67,9 @@ def submission(form: WebForm, **overrides) -> dict:
 def test_the_form_renders_and_is_embeddable_only_on_allowed_hosts(client, web_form):
     response = client.get("/f/pricing", {"utm_source": "newsletter"}, HTTP_REFERER="https://www.example.com/pricing")
     assert response.status_code == 200
-    assert "frame-ancestors 'self' https://www.example.com http://www.example.com" == response["Content-Security-Policy"]
+    assert (
+        "frame-ancestors 'self' https://www.example.com http://www.example.com" == response["Content-Security-Policy"]
+    )
     assert "X-Frame-Options" not in response
     html = response.content.decode()
     assert 'name="email"' in html and 'name="hp_url"' in html and 'name="_ts"' in html
@@ -66,7 +82,12 @@ def test_a_person_submits_and_gets_the_thank_you_page(client, web_form, team):
     assert response.status_code == 200
     assert b"Thank you!" in response.content
     lead = Lead.objects.get()
-    assert (lead.email, lead.first_name, lead.source, lead.source_detail) == ("linus@kernel.example", "Linus", "web_form", "Pricing request")
+    assert (lead.email, lead.first_name, lead.source, lead.source_detail) == (
+        "linus@kernel.example",
+        "Linus",
+        "web_form",
+        "Pricing request",
+    )
     assert (lead.team, lead.tags, lead.utm_source, lead.utm_campaign) == (team, ["pricing"], "website", "q4")
     assert lead.email_opt_in is True
     consent = Consent.objects.get(lead=lead)
@@ -79,8 +100,11 @@ def test_a_person_submits_and_gets_the_thank_you_page(client, web_form, team):
 
 def test_json_in_json_out(client, web_form):
     response = client.post(
-        "/f/pricing", json.dumps(submission(web_form, consent=True)), content_type="application/json",
-        HTTP_ACCEPT="application/json", HTTP_ORIGIN="https://www.example.com",
+        "/f/pricing",
+        json.dumps(submission(web_form, consent=True)),
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
+        HTTP_ORIGIN="https://www.example.com",
     )
     assert response.status_code == 201
     assert response.json() == {"status": "received"}
@@ -89,7 +113,9 @@ def test_json_in_json_out(client, web_form):
 
 
 def test_preflight_from_an_allowed_origin(client, web_form):
-    response = client.options("/f/pricing", HTTP_ORIGIN="https://www.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    response = client.options(
+        "/f/pricing", HTTP_ORIGIN="https://www.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
     assert response.status_code == 204
     assert response["Access-Control-Allow-Origin"] == "https://www.example.com"
     assert "POST" in response["Access-Control-Allow-Methods"]
@@ -150,11 +176,18 @@ def test_rate_limit_is_per_ip_and_configurable(client, web_form):
     web_form.rate_limit = "2/m"
     web_form.save()
     codes = [
-        client.post("/f/pricing", submission(web_form, email=f"p{i}@kernel.example"), REMOTE_ADDR="192.0.2.1").status_code
+        client.post(
+            "/f/pricing", submission(web_form, email=f"p{i}@kernel.example"), REMOTE_ADDR="192.0.2.1"
+        ).status_code
         for i in range(3)
     ]
     assert codes == [200, 200, 429]
-    assert client.post("/f/pricing", submission(web_form, email="other@kernel.example"), REMOTE_ADDR="192.0.2.2").status_code == 200
+    assert (
+        client.post(
+            "/f/pricing", submission(web_form, email="other@kernel.example"), REMOTE_ADDR="192.0.2.2"
+        ).status_code
+        == 200
+    )
     assert Lead.objects.count() == 3
     assert CaptureRecord.objects.filter(reason="rate limited").count() == 1
 
@@ -260,9 +293,13 @@ def test_the_worker_records_possible_duplicates_of_a_form_lead(client, team, cel
     from tests.helpers import wait_for
 
     cache.clear()
-    form = WebFormFactory(name="Demo", key="demo", fields=["email", "phone"], required_fields=["email"], min_fill_seconds=0)
+    form = WebFormFactory(
+        name="Demo", key="demo", fields=["email", "phone"], required_fields=["email"], min_fill_seconds=0
+    )
     known = LeadFactory(email="ada@example.org", phone="+442079460958")
-    response = client.post("/f/demo", {"email": "ada.l@example.org", "phone": "+44 20 7946 0958", TIMESTAMP_FIELD: stamp(form)})
+    response = client.post(
+        "/f/demo", {"email": "ada.l@example.org", "phone": "+44 20 7946 0958", TIMESTAMP_FIELD: stamp(form)}
+    )
     assert response.status_code == 200
     lead = Lead.objects.get(email="ada.l@example.org")
     assert wait_for(lambda: PossibleDuplicate.objects.exists()), "the pipeline never recorded the possible duplicate"

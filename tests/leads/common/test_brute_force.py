@@ -1,6 +1,7 @@
 """Brute force: one rule for the client's address (leads.common.http.client_ip, forwarded addresses only
 from TRUSTED_PROXIES), the token throttle and the login lock-out on it, and webhook limits that
 unsigned posts cannot use up."""
+
 import hashlib
 import hmac
 import json
@@ -53,8 +54,11 @@ def test_the_token_throttle_cannot_be_dodged_with_x_forwarded_for(settings):
     client = APIClient()
     codes = [
         client.post(
-            "/api/v1/auth/token", {"username": "target", "password": f"guess-{n}"}, format="json",
-            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}", REMOTE_ADDR="198.51.100.7",
+            "/api/v1/auth/token",
+            {"username": "target", "password": f"guess-{n}"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+            REMOTE_ADDR="198.51.100.7",
         ).status_code
         for n in range(40)
     ]
@@ -67,11 +71,15 @@ def test_the_login_page_locks_a_username_out_after_failures_and_a_manager_unlock
     settings.TRUSTED_PROXIES = []
     RepFactory(username="target", password=PASSWORD)
     codes = [
-        client.post("/accounts/login/", {"username": "target", "password": f"guess-{n}"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        client.post(
+            "/accounts/login/", {"username": "target", "password": f"guess-{n}"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}"
+        ).status_code
         for n in range(settings.AXES_FAILURE_LIMIT)
     ]
     assert codes == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429]  # the form with its error, then locked
-    locked = client.post("/accounts/login/", {"username": "target", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.99")
+    locked = client.post(
+        "/accounts/login/", {"username": "target", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.99"
+    )
     assert locked.status_code == 429
     assert "Too many failed logins" in locked.content.decode()
     assert AccessAttempt.objects.filter(username="target").exists()
@@ -82,7 +90,9 @@ def test_the_login_page_locks_a_username_out_after_failures_and_a_manager_unlock
 
 @pytest.mark.django_db
 def test_managers_see_and_clear_lockouts_in_admin(client, manager):
-    AccessAttemptFactory(username="rep9", ip_address="198.51.100.7", failures_since_start=5, user_agent="x", path_info="/accounts/login/")
+    AccessAttemptFactory(
+        username="rep9", ip_address="198.51.100.7", failures_since_start=5, user_agent="x", path_info="/accounts/login/"
+    )
     client.force_login(manager)
     page = client.get("/admin/axes/accessattempt/")
     assert page.status_code == 200 and "rep9" in page.content.decode()
@@ -104,13 +114,17 @@ def test_unsigned_posts_cannot_lock_the_real_sender_out_and_leave_no_bodies(clie
     url = f"/api/v1/capture/webhook/{source.key}"
     junk = json.dumps({"email": "attacker@example.com", "blob": "x" * 1000}).encode()
     codes = [
-        client.generic("POST", url, junk, content_type="application/json", HTTP_X_LEADCRM_SIGNATURE="sha256=00").status_code
+        client.generic(
+            "POST", url, junk, content_type="application/json", HTTP_X_LEADCRM_SIGNATURE="sha256=00"
+        ).status_code
         for _ in range(20)
     ]
     assert codes[:3] == [403, 403, 403] and set(codes[3:]) == {429}
 
     body = json.dumps({"email": "real@example.com"}).encode()
-    signed = client.generic("POST", url, body, content_type="application/json", HTTP_X_LEADCRM_SIGNATURE=sign(source.secret, body))
+    signed = client.generic(
+        "POST", url, body, content_type="application/json", HTTP_X_LEADCRM_SIGNATURE=sign(source.secret, body)
+    )
     assert signed.status_code == 201
     assert Lead.objects.get().email == "real@example.com"
     rejected = CaptureRecord.objects.filter(result=CaptureRecord.Result.REJECTED)

@@ -1,4 +1,5 @@
 """objects_update: the set-based replacement of bulk_update used by enrichment; statistics_refresh."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -100,15 +101,24 @@ def test_objects_insert_writes_every_column_and_ignores_conflicts_when_asked(dja
     lead, actor = LeadFactory(), RepFactory()
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     entries = [
-        Interaction(lead_id=lead.pk, kind=Interaction.Kind.NOTE, actor=actor if n else None, occurred_at=when,
-                    subject=f"it's {n}", data={"n": n, "quote": "it's", "nested": [1, {"a": None}]})
+        Interaction(
+            lead_id=lead.pk,
+            kind=Interaction.Kind.NOTE,
+            actor=actor if n else None,
+            occurred_at=when,
+            subject=f"it's {n}",
+            data={"n": n, "quote": "it's", "nested": [1, {"a": None}]},
+        )
         for n in range(3)
     ]
     with django_assert_num_queries(1):
         assert objects_insert(objects=entries) == 3
     stored = list(Interaction.objects.filter(lead=lead, kind=Interaction.Kind.NOTE).order_by("pk"))
     assert [(e.subject, e.data["n"], e.actor_id, e.occurred_at, e.body) for e in stored] == [
-        ("it's 0", 0, None, when, ""), ("it's 1", 1, actor.pk, when, ""), ("it's 2", 2, actor.pk, when, "")]
+        ("it's 0", 0, None, when, ""),
+        ("it's 1", 1, actor.pk, when, ""),
+        ("it's 2", 2, actor.pk, when, ""),
+    ]
     assert stored[0].data == {"n": 0, "quote": "it's", "nested": [1, {"a": None}]}
     automation = AutomationFactory()
     run = lambda: AutomationRun(automation_id=automation.pk, lead_id=lead.pk, trigger_event="manual", trigger_key="k")  # noqa: E731

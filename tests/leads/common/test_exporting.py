@@ -1,4 +1,5 @@
 """Spreadsheet exports: formulas neutralised, times in the user's zone even when streamed."""
+
 from datetime import UTC, datetime
 
 from django.utils import timezone
@@ -7,7 +8,7 @@ from leads.common.exporting import cell_safe, rows_export_response
 
 
 def test_formula_looking_text_becomes_text():
-    assert cell_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert cell_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert [cell_safe(v) for v in ("+1", "-2", "@SUM(A1)", "\tx", "Ann")] == ["'+1", "'-2", "'@SUM(A1)", "'\tx", "Ann"]
     assert cell_safe(42) == 42 and cell_safe(None) == ""
 
@@ -30,7 +31,9 @@ def test_control_characters_do_not_break_an_xlsx_export():
 
     from openpyxl import load_workbook
 
-    response = rows_export_response(header=["Name\x01"], rows=iter([["Ann\u0007Bell", "\x0b=1+1", 3]]), fmt="xlsx", filename="x")
+    response = rows_export_response(
+        header=["Name\x01"], rows=iter([["Ann\u0007Bell", "\x0b=1+1", 3]]), fmt="xlsx", filename="x"
+    )
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     assert sheet["A1"].value == "Name\ufffd"
     assert [cell.value for cell in sheet[2]] == ["Ann\ufffdBell", "\ufffd=1+1", 3]

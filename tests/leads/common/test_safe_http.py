@@ -4,6 +4,7 @@ network or a cloud metadata service; and whatever it does fetch is bounded in ti
 "No connection made" is proved three ways: a listening socket on 127.0.0.1 and ::1 (whose port the
 URLs use) counts the connections it gets, a guard records every socket connect of the test, and a
 fake DNS records every lookup (a refused URL makes none of them)."""
+
 import gzip
 import ipaddress
 import re
@@ -168,7 +169,9 @@ def test_a_trick_url_is_refused_before_any_lookup_or_connection(template, messag
         ("mixed.example.com", ["93.184.215.14", "127.0.0.1"]),
     ],
 )
-def test_a_public_looking_name_that_resolves_inside_is_refused_after_dns(name, addresses, monkeypatch, listener, connects):
+def test_a_public_looking_name_that_resolves_inside_is_refused_after_dns(
+    name, addresses, monkeypatch, listener, connects
+):
     lookups = fake_dns(monkeypatch, {name: addresses})
     with pytest.raises(UnsafeURL, match=re.escape(REFUSED_ADDRESS)):
         url_fetch(url=f"https://{name}/", limits=FAST)
@@ -260,7 +263,10 @@ def test_every_redirect_hop_is_resolved_and_checked_again(settings, monkeypatch,
             url_fetch(url=f"http://shop.test:{server.port}/", limits=FAST)
     assert lookups == ["shop.test", "www.shop.test", "evil.shop.test"]
     assert [r["path"] for r in server.requests] == ["/", "/home"]
-    assert [r["headers"]["Host"] for r in server.requests] == [f"shop.test:{server.port}", f"www.shop.test:{server.port}"]
+    assert [r["headers"]["Host"] for r in server.requests] == [
+        f"shop.test:{server.port}",
+        f"www.shop.test:{server.port}",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -271,11 +277,27 @@ def certificate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"), "-days", "2",
-            "-subj", "/CN=shop.test", "-addext", "subjectAltName=DNS:shop.test",
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=shop.test",
+            "-addext",
+            "subjectAltName=DNS:shop.test",
         ],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return folder / "cert.pem", folder / "key.pem"
 

@@ -1,5 +1,6 @@
 """Ids posted to the HTML form endpoints are parsed once (leads.common.validation.id_parse): anything
 that is not a plain, in-range number is no id, never a 500."""
+
 import json
 
 import pytest
@@ -57,7 +58,8 @@ def test_the_form_endpoints_answer_a_bad_id_without_a_500(as_manager, things, ba
         response = as_manager.post(url, data)
         assert response.status_code < 500, url
     preview = as_manager.post(
-        "/nurture/segments/preview", json.dumps({"definition": {"op": "and", "conditions": []}, "segment": bad}),
+        "/nurture/segments/preview",
+        json.dumps({"definition": {"op": "and", "conditions": []}, "segment": bad}),
         content_type="application/json",
     )
     assert preview.status_code < 500

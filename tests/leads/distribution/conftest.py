@@ -1,4 +1,5 @@
 """Fixtures for distribution: a frozen clock, agents, teams and territories."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -43,7 +44,9 @@ def agent(user, **fields) -> Agent:
 
 def territory(name: str, *teams, priority: int = 100, catch_all: bool = False, **rules) -> Territory:
     created = TerritoryFactory(
-        name=name, priority=priority, is_catch_all=catch_all,
+        name=name,
+        priority=priority,
+        is_catch_all=catch_all,
         rules={key.replace("__", "."): value for key, value in rules.items()},
     )
     created.teams.set(teams)

@@ -1,4 +1,5 @@
 """Managers set routing up in admin; `manage.py assign_leads` assigns on demand."""
+
 import json
 
 import pytest
@@ -23,32 +24,63 @@ def admin(client, boss):
 
 def test_a_territory_with_an_unknown_rule_is_refused_with_a_message(admin):
     team, _ = make_team("Inside Sales", "rep1")
-    response = admin.post("/admin/leads/territory/add/", {
-        "name": "Mars", "priority": 10, "is_active": "on", "rules": json.dumps({"planet": ["Mars"]}), "teams": [team.pk],
-    })
+    response = admin.post(
+        "/admin/leads/territory/add/",
+        {
+            "name": "Mars",
+            "priority": 10,
+            "is_active": "on",
+            "rules": json.dumps({"planet": ["Mars"]}),
+            "teams": [team.pk],
+        },
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert errors["rules"] == [RULE_UNKNOWN_KEY.format(key="planet", keys=", ".join(RULE_KEYS))]
-    saved = admin.post("/admin/leads/territory/add/", {
-        "name": "UK", "priority": 10, "is_active": "on", "rules": json.dumps({"country": "GB"}), "teams": [team.pk],
-    })
+    saved = admin.post(
+        "/admin/leads/territory/add/",
+        {
+            "name": "UK",
+            "priority": 10,
+            "is_active": "on",
+            "rules": json.dumps({"country": "GB"}),
+            "teams": [team.pk],
+        },
+    )
     assert saved.status_code == 302
     assert Territory.objects.get(name="UK").rules == {"country": ["GB"]}
 
 
 def test_an_agent_with_bad_hours_or_phone_is_refused(admin):
     team, (rep,) = make_team("Inside Sales", "rep1")
-    response = admin.post("/admin/leads/agent/add/", {
-        "user": rep.pk, "is_active": "on", "time_zone": "Europe/London", "working_hours": json.dumps({"0": ["9am", "5pm"]}),
-        "phone": "12", "languages": "[]", "skills": "[]",
-    })
+    response = admin.post(
+        "/admin/leads/agent/add/",
+        {
+            "user": rep.pk,
+            "is_active": "on",
+            "time_zone": "Europe/London",
+            "working_hours": json.dumps({"0": ["9am", "5pm"]}),
+            "phone": "12",
+            "languages": "[]",
+            "skills": "[]",
+        },
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert (errors["working_hours"], errors["phone"]) == ([HOURS_BAD_TIME.format(value="9am")], [INVALID_PHONE])
-    saved = admin.post("/admin/leads/agent/add/", {
-        "user": rep.pk, "is_active": "on", "time_zone": "Europe/London", "working_hours": json.dumps({"0": ["09:00", "17:00"]}),
-        "phone": "+44 20 7946 0001", "languages": "[]", "skills": "[]", "max_open_leads": "30",
-    })
+    saved = admin.post(
+        "/admin/leads/agent/add/",
+        {
+            "user": rep.pk,
+            "is_active": "on",
+            "time_zone": "Europe/London",
+            "working_hours": json.dumps({"0": ["09:00", "17:00"]}),
+            "phone": "+44 20 7946 0001",
+            "languages": "[]",
+            "skills": "[]",
+            "max_open_leads": "30",
+        },
+    )
     assert saved.status_code == 302
     assert Agent.objects.get(user=rep).phone == "+442079460001"
 
@@ -58,9 +90,15 @@ def test_the_team_page_has_its_routing_inline(admin):
     page = admin.get(f"/admin/leads/team/{team.pk}/change/")
     assert page.status_code == 200 and b"Routing" in page.content
     data = {
-        "name": "Inside Sales", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
-        "routing-TOTAL_FORMS": "1", "routing-INITIAL_FORMS": "0", "routing-0-sla_minutes": "15",
-        "routing-0-max_reassignments": "1", "routing-0-keep_returning_owner": "on", "routing-0-phone_numbers": '["+44 20 7946 0000"]',
+        "name": "Inside Sales",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "routing-TOTAL_FORMS": "1",
+        "routing-INITIAL_FORMS": "0",
+        "routing-0-sla_minutes": "15",
+        "routing-0-max_reassignments": "1",
+        "routing-0-keep_returning_owner": "on",
+        "routing-0-phone_numbers": '["+44 20 7946 0000"]',
     }
     response = admin.post(f"/admin/leads/team/{team.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]

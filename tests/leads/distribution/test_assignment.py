@@ -1,5 +1,6 @@
 """Placing leads: territory → team → next available rep, with the reason on the timeline, an
 Assignment row, a notification and an email; returning leads; queues; first contact."""
+
 import logging
 from datetime import date, timedelta
 
@@ -36,7 +37,12 @@ def test_a_lead_goes_to_the_next_available_rep_of_its_territorys_team(emea, now,
     lead.refresh_from_db()
     assert (lead.owner, lead.team, lead.assigned_at) == (rep2, team, now)
     assert lead.sla_due_at == now + timedelta(minutes=30)
-    assert (assignment.agent, assignment.team, assignment.territory.name, assignment.reason) == (rep2, team, "EMEA", "round_robin")
+    assert (assignment.agent, assignment.team, assignment.territory.name, assignment.reason) == (
+        rep2,
+        team,
+        "EMEA",
+        "round_robin",
+    )
     entry = lead.interactions.get(kind=Interaction.Kind.ASSIGNMENT)
     assert entry.data["reason"] == "territory EMEA → team Inside Sales → rep2 (round robin, 2 skipped: out of office)"
     assert (entry.data["from"], entry.data["to"]) == (None, "rep2")
@@ -56,7 +62,9 @@ def test_a_team_set_by_the_channel_wins_over_the_territory(emea, now):
     lead_assign(lead_id=lead.pk, now=now)
     lead.refresh_from_db()
     assert lead.owner == pat
-    assert lead.interactions.get(kind="assignment").data["reason"] == "team Partners (the lead's team) → pat (round robin)"
+    assert (
+        lead.interactions.get(kind="assignment").data["reason"] == "team Partners (the lead's team) → pat (round robin)"
+    )
 
 
 def test_a_territory_with_two_teams_overflows_to_the_second(now):
@@ -118,7 +126,10 @@ def test_a_new_lead_from_a_company_someone_owns_goes_to_that_owner(acme_owned_by
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(lambda team, rep3: TeamSettings.objects.filter(team=team).update(keep_returning_owner=False), id="setting off"),
+        pytest.param(
+            lambda team, rep3: TeamSettings.objects.filter(team=team).update(keep_returning_owner=False),
+            id="setting off",
+        ),
         pytest.param(lambda team, rep3: agent(rep3, is_active=False), id="owner inactive"),
         pytest.param(lambda team, rep3: agent(rep3, out_of_office_from=date(2026, 3, 1)), id="owner away"),
     ],
@@ -168,8 +179,12 @@ def test_the_owners_first_call_email_or_note_is_the_first_contact(emea, now):
     assignment = lead_assign(lead_id=lead.pk, now=now)
     lead.refresh_from_db()
     activity_recorded(lead=lead, kind=Interaction.Kind.EMAIL_IN, actor=None, occurred_at=now + timedelta(minutes=1))
-    activity_recorded(lead=lead, kind=Interaction.Kind.NOTE, actor=rep1, occurred_at=now + timedelta(minutes=2))  # not the owner
-    activity_recorded(lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=rep2, occurred_at=now + timedelta(minutes=3))
+    activity_recorded(
+        lead=lead, kind=Interaction.Kind.NOTE, actor=rep1, occurred_at=now + timedelta(minutes=2)
+    )  # not the owner
+    activity_recorded(
+        lead=lead, kind=Interaction.Kind.STATUS_CHANGE, actor=rep2, occurred_at=now + timedelta(minutes=3)
+    )
     lead.refresh_from_db()
     assert lead.first_contacted_at is None
     activity_recorded(lead=lead, kind=Interaction.Kind.CALL_OUT, actor=rep2, occurred_at=now + timedelta(minutes=12))

@@ -1,4 +1,5 @@
 """Capacity, out of office and working hours, with a frozen clock passed to the services."""
+
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -43,7 +44,10 @@ def test_working_hours_in_the_agents_own_time_zone(hours, zone, moment, inside):
 
 @pytest.mark.parametrize(
     "hours, message",
-    [({"7": ["09:00", "17:00"]}, HOURS_BAD_DAY.format(day="7")), ({"0": ["9am", "5pm"]}, HOURS_BAD_TIME.format(value="9am"))],
+    [
+        ({"7": ["09:00", "17:00"]}, HOURS_BAD_DAY.format(day="7")),
+        ({"0": ["9am", "5pm"]}, HOURS_BAD_TIME.format(value="9am")),
+    ],
 )
 def test_bad_working_hours_are_refused_with_a_message(hours, message):
     with pytest.raises(ValueError) as error:
@@ -131,7 +135,10 @@ def test_working_hours_count_only_when_the_team_requires_them(db, now):
     queued = Lead.objects.get(owner__isnull=True)
     assert queued.team == team
     entry = queued.interactions.get(kind="assignment")
-    assert entry.data["reason"] == "territory Everywhere → team Follow the sun → queue (nobody available: 2 outside working hours)"
+    assert (
+        entry.data["reason"]
+        == "territory Everywhere → team Follow the sun → queue (nobody available: 2 outside working hours)"
+    )
 
 
 def test_an_inactive_user_or_agent_gets_nothing(team_of_three, now):

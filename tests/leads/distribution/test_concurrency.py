@@ -1,4 +1,5 @@
 """Two workers assigning at once never use the same turn twice and never skip one."""
+
 import threading
 import time
 from collections import Counter

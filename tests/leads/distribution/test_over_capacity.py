@@ -1,4 +1,5 @@
 """An agent holding more open leads than their capacity is flagged where managers and the agent look."""
+
 import pytest
 
 from leads.models import Lead
@@ -35,7 +36,9 @@ def test_the_load_dashboard_warns_too(client, manager, overloaded):
 def test_the_agents_own_queue_warns_them(client, overloaded):
     client.force_login(overloaded)
     body = client.get("/my-queue/").content.decode()
-    assert 'data-testid="over-capacity"' in body and "You have 106 open leads against a capacity of 40 (66 over)" in body
+    assert (
+        'data-testid="over-capacity"' in body and "You have 106 open leads against a capacity of 40 (66 over)" in body
+    )
 
 
 def test_no_warning_within_capacity_or_without_a_limit(client, rep, team, manager):
@@ -54,7 +57,11 @@ def test_the_marketers_navigation_links_to_their_dashboards(client, marketer, re
     page = client.get("/").content.decode()
     assert 'data-testid="nav-dashboards"' in page
     index = client.get("/dashboards/")
-    assert index.status_code == 200 and b"/dashboards/sources/" in index.content and b"/dashboards/load/" not in index.content
+    assert (
+        index.status_code == 200
+        and b"/dashboards/sources/" in index.content
+        and b"/dashboards/load/" not in index.content
+    )
     client.force_login(manager)
     assert 'data-testid="nav-dashboards"' in client.get("/").content.decode()
     client.force_login(rep)

@@ -1,4 +1,5 @@
 """The smooth weighted round robin: exact sequences, and exactly fair over any run."""
+
 from collections import Counter
 
 import pytest
@@ -54,7 +55,10 @@ def test_leads_follow_the_weights_through_the_database(now):
     leads = LeadFactory.create_batch(6)
     owners = [lead_assign(lead_id=lead.pk, now=now).agent.username for lead in leads]
     assert owners == ["ann", "bob", "ann", "ann", "bob", "ann"]
-    assert dict(RotationState.objects.values_list("membership__user__username", "assigned_total")) == {"ann": 4, "bob": 2}
+    assert dict(RotationState.objects.values_list("membership__user__username", "assigned_total")) == {
+        "ann": 4,
+        "bob": 2,
+    }
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 """Speed to lead: a first contact not made within the team's SLA (in business hours) moves the
 lead to the next rep, at most max_reassignments times, then to the team's manager."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,8 +38,13 @@ def test_an_sla_miss_moves_the_lead_on_then_escalates_to_the_manager(team, boss,
     lead.refresh_from_db()
     assert (lead.owner.username, lead.reassignments, lead.sla_due_at) == ("rep2", 1, now + minutes(61))
     moved = Assignment.objects.filter(lead=lead).latest("assigned_at")
-    assert (moved.reason, moved.detail) == ("sla", "SLA missed by rep1 → team Inside Sales → rep2 (round robin, 1 skipped: missed the SLA)")
-    assert Notification.objects.get(user__username="rep2").message == NOTIFY_SLA.format(previous="rep1", lead="Grace Hopper")
+    assert (moved.reason, moved.detail) == (
+        "sla",
+        "SLA missed by rep1 → team Inside Sales → rep2 (round robin, 1 skipped: missed the SLA)",
+    )
+    assert Notification.objects.get(user__username="rep2").message == NOTIFY_SLA.format(
+        previous="rep1", lead="Grace Hopper"
+    )
     entry = lead.interactions.filter(kind="assignment").latest("id")
     assert (entry.data["from"], entry.data["to"]) == ("rep1", "rep2")
 

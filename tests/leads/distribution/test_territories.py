@@ -1,4 +1,5 @@
 """Territory matching: the first territory by priority whose rules all match wins, then the catch-all."""
+
 import pytest
 
 from leads.distribution.territories import (
@@ -22,14 +23,24 @@ pytestmark = pytest.mark.django_db
 def territories():
     """A small sales map: London by postcode first, then the UK and Ireland, German enterprise
     software, webinar leads of the partner segment, US west coast by state, and a catch-all."""
-    teams = {name: TeamFactory(name=name) for name in ("London", "UK", "DACH Enterprise", "Partners", "US West", "Rest")}
+    teams = {
+        name: TeamFactory(name=name) for name in ("London", "UK", "DACH Enterprise", "Partners", "US West", "Rest")
+    }
     territory("London", teams["London"], priority=10, country=["GB"], postal_prefix=["EC", "WC", "W1"])
     territory("UK & Ireland", teams["UK"], priority=20, country=["gb", "IE"])
-    territory("DACH enterprise software", teams["DACH Enterprise"], priority=30, country=["DE", "AT", "CH"],
-              industry=["Software"], company_size=["201-500", "501-1000", "1001-5000", "5001+"])
+    territory(
+        "DACH enterprise software",
+        teams["DACH Enterprise"],
+        priority=30,
+        country=["DE", "AT", "CH"],
+        industry=["Software"],
+        company_size=["201-500", "501-1000", "1001-5000", "5001+"],
+    )
     territory("Partner webinars", teams["Partners"], priority=40, source=["webhook"], attributes__segment=["partner"])
     territory("US West", teams["US West"], priority=50, country=["US"], region=["CA", "OR", "WA"])
-    territory("Everything else", teams["Rest"], catch_all=True, priority=1)  # catch-all comes last, whatever its priority
+    territory(
+        "Everything else", teams["Rest"], catch_all=True, priority=1
+    )  # catch-all comes last, whatever its priority
     return teams
 
 
@@ -76,7 +87,12 @@ def test_a_territory_lists_its_teams_in_a_stable_order():
     "rules, message",
     [
         ([], RULES_NOT_DICT),
-        ({"planet": ["Mars"]}, RULE_UNKNOWN_KEY.format(key="planet", keys="country, region, postal_prefix, industry, company_size, source")),
+        (
+            {"planet": ["Mars"]},
+            RULE_UNKNOWN_KEY.format(
+                key="planet", keys="country, region, postal_prefix, industry, company_size, source"
+            ),
+        ),
         ({"country": {"GB": True}}, RULE_NOT_LIST.format(key="country")),
         ({"country": []}, RULE_EMPTY.format(key="country")),
         ({}, RULES_MISSING),
@@ -90,6 +106,7 @@ def test_bad_rules_are_refused_with_a_message(rules, message):
 
 def test_rules_are_cleaned_and_a_catch_all_needs_none():
     assert territory_rules_validate(rules={"country": "GB", "attributes.tier": [1, " gold "]}) == {
-        "country": ["GB"], "attributes.tier": ["1", "gold"],
+        "country": ["GB"],
+        "attributes.tier": ["1", "gold"],
     }
     assert territory_rules_validate(rules={}, is_catch_all=True) == {}

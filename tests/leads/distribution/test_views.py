@@ -1,4 +1,5 @@
 """The managers' board, a rep's queue, response-time figures, and notifications."""
+
 from datetime import timedelta
 
 import pytest
@@ -24,7 +25,9 @@ def test_response_times_per_rep_and_team_median_p90_and_share_within_sla(now):
         lead_assign(lead_id=lead.pk, now=now)
         lead.refresh_from_db()
         if minutes is not None:
-            activity_recorded(lead=lead, kind=Interaction.Kind.CALL_OUT, actor=rep1, occurred_at=now + timedelta(minutes=minutes))
+            activity_recorded(
+                lead=lead, kind=Interaction.Kind.CALL_OUT, actor=rep1, occurred_at=now + timedelta(minutes=minutes)
+            )
     report = response_times(now=now + timedelta(hours=2))
     for row in (report.reps[0], report.teams[0]):
         assert (row.assignments, row.contacted, row.median, row.p90) == (4, 3, 1200, 2160)  # 20 min; 20 + 0.8 × 20 min
@@ -82,7 +85,9 @@ def _grow(team, n: int):
         rep = RepFactory(username=f"extra{n}-{i}", password=None)
         TeamMembershipFactory(team=team, user=rep)
         agent(rep, max_open_leads=10)
-        LeadFactory.create_batch(2, owner=rep, team=team, sla_due_at=timezone.now() - timedelta(minutes=5), assigned_at=timezone.now())
+        LeadFactory.create_batch(
+            2, owner=rep, team=team, sla_due_at=timezone.now() - timedelta(minutes=5), assigned_at=timezone.now()
+        )
         LeadFactory(team=team)
 
 
@@ -93,7 +98,9 @@ BOARD_QUERIES = 14
 
 
 @pytest.mark.parametrize("extra", [0, 6])
-def test_the_board_takes_the_same_queries_however_many_agents_and_leads(client, board, boss, extra, django_assert_num_queries):
+def test_the_board_takes_the_same_queries_however_many_agents_and_leads(
+    client, board, boss, extra, django_assert_num_queries
+):
     _grow(board, extra)
     client.force_login(boss)
     with django_assert_num_queries(BOARD_QUERIES):
@@ -111,8 +118,17 @@ def rep_with_queue(now):
     LeadFactory(owner=rep, team=team, grade="A", sla_due_at=later, first_name="A", last_name="later")
     LeadFactory(owner=rep, team=team, grade="A", sla_due_at=soon, first_name="A", last_name="soon")
     LeadFactory(owner=rep, team=team, grade="", sla_due_at=None, first_name="No", last_name="grade")
-    LeadFactory(owner=rep, team=team, grade="A", sla_due_at=timezone.now() - timedelta(minutes=65), first_name="A", last_name="late")
-    LeadFactory(owner=rep, team=team, grade="A", first_contacted_at=timezone.now(), first_name="Already", last_name="called")
+    LeadFactory(
+        owner=rep,
+        team=team,
+        grade="A",
+        sla_due_at=timezone.now() - timedelta(minutes=65),
+        first_name="A",
+        last_name="late",
+    )
+    LeadFactory(
+        owner=rep, team=team, grade="A", first_contacted_at=timezone.now(), first_name="Already", last_name="called"
+    )
     LeadFactory(team=team)  # waiting in the team queue
     return rep
 

@@ -1,5 +1,6 @@
 """Through the real Celery worker: a lead from the public web form is owned by the right rep
 within seconds, and the rep gets the email; the admin action and the beat tasks run there too."""
+
 import time
 
 import pytest
@@ -38,14 +39,25 @@ def test_a_web_form_lead_reaches_the_right_rep_through_the_worker(client, sales_
     uk, uk_rep2 = sales_map
     cache.clear()  # the form's rate-limit counters
     WebFormFactory(
-        name="Contact us", key="contact", fields=["first_name", "last_name", "email", "company", "country"],
-        required_fields=["email"], rate_limit="100/m", min_fill_seconds=0,
+        name="Contact us",
+        key="contact",
+        fields=["first_name", "last_name", "email", "company", "country"],
+        required_fields=["email"],
+        rate_limit="100/m",
+        min_fill_seconds=0,
     )
     stamp = signing.dumps({"k": "contact", "t": time.time() - 10}, salt=_SALT, compress=True)
-    response = client.post("/f/contact", {
-        "first_name": "Tim", "last_name": "Berners-Lee", "email": "tim@w3.example", "company": "W3", "country": "GB",
-        TIMESTAMP_FIELD: stamp,
-    })
+    response = client.post(
+        "/f/contact",
+        {
+            "first_name": "Tim",
+            "last_name": "Berners-Lee",
+            "email": "tim@w3.example",
+            "company": "W3",
+            "country": "GB",
+            TIMESTAMP_FIELD: stamp,
+        },
+    )
     assert response.status_code == 200
     lead = Lead.objects.get(email="tim@w3.example")
 
@@ -67,7 +79,9 @@ def test_assign_now_in_admin_runs_on_the_worker(client, sales_map, boss, celery_
     leads = LeadFactory.create_batch(3, country="IE")
     owned = LeadFactory(country="IE", owner=boss)
     client.force_login(boss)
-    response = client.post("/admin/leads/lead/", {"action": "assign_now", "_selected_action": [lead.pk for lead in [*leads, owned]]})
+    response = client.post(
+        "/admin/leads/lead/", {"action": "assign_now", "_selected_action": [lead.pk for lead in [*leads, owned]]}
+    )
     assert response.status_code == 302
     assert wait_for(lambda: Lead.objects.filter(owner=uk_rep2).count() == 3)
     assert Lead.objects.get(pk=owned.pk).owner == boss

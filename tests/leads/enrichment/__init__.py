@@ -1,6 +1,7 @@
 """Local stand-ins for the outside world used by the network-provider tests: an HTTP(S) server
 whose routes a test sets, a listener that counts the connections it gets (it must stay at 0 for
 every refused URL), a guard that records every outgoing connect, and a fake DNS table."""
+
 import http.server
 import ipaddress
 import socket
@@ -58,7 +59,9 @@ class LocalServer:
     """`with LocalServer({"/": route}) as server:` serves on 127.0.0.1 (or ::1) on a free port.
     `server.release` is set on exit so routes that wait on it end with the test."""
 
-    def __init__(self, routes: dict[str, Route] | None = None, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None):
+    def __init__(
+        self, routes: dict[str, Route] | None = None, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None
+    ):
         self.routes = dict(routes or {})
         self.requests: list[dict] = []
         self.release = threading.Event()

@@ -1,4 +1,5 @@
 """Enrichment fills blanks with provenance, never overwrites a person, and runs in the pipeline."""
+
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -17,13 +18,25 @@ pytestmark = pytest.mark.django_db
 
 
 def test_blanks_are_filled_with_provenance_and_a_timeline_entry():
-    lead = LeadFactory(email="jane@mail.acme-widgets.co.uk", company="", website="", phone="+442079460958",
-                       job_title="VP Sales", country="", time_zone="")
+    lead = LeadFactory(
+        email="jane@mail.acme-widgets.co.uk",
+        company="",
+        website="",
+        phone="+442079460958",
+        job_title="VP Sales",
+        country="",
+        time_zone="",
+    )
     report = leads_enrich(lead_ids=[lead.pk])
     lead.refresh_from_db()
     assert report.changed == 1
     assert (lead.company, lead.website, lead.email_kind) == ("Acme Widgets", "https://acme-widgets.co.uk", "corporate")
-    assert (str(lead.country), lead.time_zone, lead.city, lead.phone_line_type) == ("GB", "Europe/London", "London", "fixed")
+    assert (str(lead.country), lead.time_zone, lead.city, lead.phone_line_type) == (
+        "GB",
+        "Europe/London",
+        "London",
+        "fixed",
+    )
     assert (lead.seniority, lead.department) == ("vp", "sales")
     provenance = EnrichmentValue.objects.get(lead=lead, field="company")
     assert (provenance.provider, provenance.status, provenance.detail) == ("email", "applied", "from email domain")

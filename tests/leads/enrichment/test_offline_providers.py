@@ -1,4 +1,5 @@
 """The offline providers on real data: real numbers, real public-suffix cases, real IPs, real names."""
+
 import pytest
 
 from leads.enrichment.providers.base import LeadFacts

@@ -1,6 +1,7 @@
 """The optional paid enrichment API against a local stub of a Clearbit-style service: a hit fills
 the person and company; unknown people and a bad key give nothing; a busy, failing or silent API
 raises TransientProviderError so the run goes on and a later one asks again."""
+
 import json
 import logging
 import re
@@ -69,7 +70,9 @@ def api(settings):
         yield server
 
 
-FAST = Limits(connect_timeout=0.5, read_timeout=0.5, total_timeout=2.0, max_bytes=64 * 1024, content_types=("application/json",))
+FAST = Limits(
+    connect_timeout=0.5, read_timeout=0.5, total_timeout=2.0, max_bytes=64 * 1024, content_types=("application/json",)
+)
 
 
 def lookup(email, limits=FAST):
@@ -122,7 +125,9 @@ def test_rate_limited_is_transient_with_the_servers_retry_hint(api):
     assert isinstance(error.value, ProviderUnavailable)  # the enrichment run goes on without it
 
 
-@pytest.mark.parametrize("email, message", [("broken@acme.example", API_BUSY.format(status=503)), ("queued@acme.example", API_PENDING)])
+@pytest.mark.parametrize(
+    "email, message", [("broken@acme.example", API_BUSY.format(status=503)), ("queued@acme.example", API_PENDING)]
+)
 def test_a_failing_or_queued_lookup_is_transient(api, email, message):
     with pytest.raises(TransientProviderError, match=re.escape(message)):
         lookup(email)
@@ -131,7 +136,9 @@ def test_a_failing_or_queued_lookup_is_transient(api, email, message):
 def test_a_silent_api_times_out_as_transient(api):
     started = time.monotonic()
     with pytest.raises(TransientProviderError, match=re.escape(API_TIMEOUT)):
-        lookup("slow@acme.example", limits=Limits(read_timeout=0.3, total_timeout=1, content_types=("application/json",)))
+        lookup(
+            "slow@acme.example", limits=Limits(read_timeout=0.3, total_timeout=1, content_types=("application/json",))
+        )
     assert time.monotonic() - started < 2
 
 
@@ -179,13 +186,33 @@ def test_off_without_a_key_or_url_and_then_it_connects_nowhere(settings, monkeyp
 
 @pytest.mark.parametrize(
     "employees, bucket",
-    [(1, "1-10"), (10, "1-10"), (11, "11-50"), (250, "201-500"), (1000, "501-1000"), (4999, "1001-5000"), (12000, "5001+"),
-     ("51-250", "51-200"), ("251-1K", "201-500"), ("10K-50K", "5001+"), (0, ""), (None, ""), ("unknown", ""), (True, "")],
+    [
+        (1, "1-10"),
+        (10, "1-10"),
+        (11, "11-50"),
+        (250, "201-500"),
+        (1000, "501-1000"),
+        (4999, "1001-5000"),
+        (12000, "5001+"),
+        ("51-250", "51-200"),
+        ("251-1K", "201-500"),
+        ("10K-50K", "5001+"),
+        (0, ""),
+        (None, ""),
+        ("unknown", ""),
+        (True, ""),
+    ],
 )
 def test_head_counts_become_company_size_buckets(employees, bucket):
     assert company_size_bucket(employees) == bucket
 
 
 def test_the_lookup_url_keeps_an_existing_query():
-    assert lookup_url(base="https://api.example/find", email="a+b@x.example") == "https://api.example/find?email=a%2Bb%40x.example"
-    assert lookup_url(base="https://api.example/find?v=2", email="a@x.example") == "https://api.example/find?v=2&email=a%40x.example"
+    assert (
+        lookup_url(base="https://api.example/find", email="a+b@x.example")
+        == "https://api.example/find?email=a%2Bb%40x.example"
+    )
+    assert (
+        lookup_url(base="https://api.example/find?v=2", email="a@x.example")
+        == "https://api.example/find?v=2&email=a%40x.example"
+    )

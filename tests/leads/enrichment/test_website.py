@@ -1,5 +1,6 @@
 """The company-website provider against a local web server: what a rep gets from a real-looking
 home page, and that a bad site (huge, slow, not HTML, looping) costs nothing but a log line."""
+
 import json
 import time
 
@@ -13,7 +14,12 @@ from tests.leads.enrichment import LocalServer, guard_connections, html, redirec
 JSON_LD = {
     "@context": "https://schema.org",
     "@graph": [
-        {"@type": "WebSite", "@id": "https://acme.example/#website", "name": "Acme home", "url": "https://acme.example/"},
+        {
+            "@type": "WebSite",
+            "@id": "https://acme.example/#website",
+            "name": "Acme home",
+            "url": "https://acme.example/",
+        },
         {"@type": "Organization", "@id": "https://acme.example/#org", "name": "Acme Group"},
         {
             "@type": ["LocalBusiness", "ProfessionalService"],
@@ -121,9 +127,9 @@ def test_the_title_names_the_company_only_when_it_matches_the_domain(site):
     found = {s.field: s.value for s in suggestions(site, website=site.url("/"))}
     assert "company" not in found  # 127.0.0.1 is not initech.*: the title is not trusted
     page = PageFacts(title="Home | Initech – Software that works")
-    assert {s.field: s.value for s in page_suggestions(page=page, host="www.initech.com", facts=LeadFacts(values={}))} == {
-        "company": "Initech"
-    }
+    assert {
+        s.field: s.value for s in page_suggestions(page=page, host="www.initech.com", facts=LeadFacts(values={}))
+    } == {"company": "Initech"}
 
 
 def test_a_page_in_a_legacy_charset_is_read_correctly(site):
@@ -218,7 +224,11 @@ def test_the_enrichment_service_applies_the_website_suggestions_with_provenance(
     leads_enrich(lead_ids=[lead.pk], providers=[WebsiteProvider(limits=FAST)])
     lead.refresh_from_db()
     assert (lead.company, lead.industry, lead.phone, lead.city, str(lead.country)) == (
-        "Acme Widgets", "Industrial machinery", "", "London", "GB",
+        "Acme Widgets",
+        "Industrial machinery",
+        "",
+        "London",
+        "GB",
     )
     assert lead.attributes["company_phone"] == "+442079460958"  # the switchboard, kept apart from the lead's own phone
     assert lead.attributes["linkedin_url"] == "https://www.linkedin.com/company/acme-widgets"

@@ -1,4 +1,5 @@
 """`seed_demo` gives a realistic demo that went through the real pipeline, and running it again changes nothing."""
+
 import pytest
 import time_machine
 from django.contrib.auth.models import User
@@ -15,7 +16,11 @@ pytestmark = pytest.mark.django_db
 def snapshot():
     return (
         sorted(User.objects.values_list("username", "password", "is_staff")),
-        sorted(Lead.objects.values_list("external_id", "email", "status", "owner__username", "score", "grade", "created_at")),
+        sorted(
+            Lead.objects.values_list(
+                "external_id", "email", "status", "owner__username", "score", "grade", "created_at"
+            )
+        ),
         Interaction.objects.count(),
         sorted(Customer.objects.values_list("email", "lead__external_id")),
         sorted(Agent.objects.values_list("user__username", "time_zone", "max_open_leads")),
@@ -26,8 +31,11 @@ def test_seed_demo_creates_users_roles_and_spread_out_leads():
     call_command("seed_demo", leads=60, password="pw-for-test")
     roles = dict(User.objects.values_list("username", "groups__name"))
     assert roles == {
-        "manager": "Sales managers", "marketer": "Marketers",
-        "rep1": "Sales reps", "rep2": "Sales reps", "rep3": "Sales reps",
+        "manager": "Sales managers",
+        "marketer": "Marketers",
+        "rep1": "Sales reps",
+        "rep2": "Sales reps",
+        "rep3": "Sales reps",
     }
     assert User.objects.get(username="manager").is_staff
     assert User.objects.get(username="rep1").check_password("pw-for-test")
@@ -88,7 +96,10 @@ def test_seed_demo_gives_the_reps_agent_profiles_and_routes_leads_within_capacit
     # Assigned by the distribution service, which leaves its own timeline entry.
     owned = Lead.objects.filter(owner__isnull=False)
     assert owned.exists()
-    assert Interaction.objects.filter(kind=Interaction.Kind.ASSIGNMENT, lead__in=owned).values("lead").distinct().count() == owned.count()
+    assert (
+        Interaction.objects.filter(kind=Interaction.Kind.ASSIGNMENT, lead__in=owned).values("lead").distinct().count()
+        == owned.count()
+    )
 
 
 def test_seed_demo_seeds_two_enabled_automations():
@@ -96,5 +107,8 @@ def test_seed_demo_seeds_two_enabled_automations():
 
     call_command("seed_demo", leads=10)
     call_command("seed_demo", leads=10)
-    assert dict(Automation.objects.values_list("name", "trigger")) == {"Hot inbound": "lead_created", "Quiet for 14 days": "inactive"}
+    assert dict(Automation.objects.values_list("name", "trigger")) == {
+        "Hot inbound": "lead_created",
+        "Quiet for 14 days": "inactive",
+    }
     assert all(Automation.objects.values_list("enabled", flat=True))

@@ -1,4 +1,5 @@
 """A real SMTP server for the sequence tests: aiosmtpd's Controller on 127.0.0.1, a free port."""
+
 import email
 import email.policy
 import socket

@@ -1,4 +1,5 @@
 """Opens, signed click redirects and one-click unsubscribe of sequence email (public, no login)."""
+
 import re
 from urllib.parse import urlsplit
 
@@ -81,7 +82,9 @@ def test_click_redirects_to_the_signed_url_and_links_the_visitor(sent, django_ca
     assert response.status_code == 302 and response["Location"] == "https://acme.test/one"
     run = StepRun.objects.get(enrollment=enrollment, step__position=0)
     assert run.clicked_at is not None and run.opened_at is not None
-    assert Interaction.objects.get(lead=lead, kind=Interaction.Kind.EMAIL_CLICKED).data["url"] == "https://acme.test/one"
+    assert (
+        Interaction.objects.get(lead=lead, kind=Interaction.Kind.EMAIL_CLICKED).data["url"] == "https://acme.test/one"
+    )
     visitor.refresh_from_db()
     assert visitor.lead_id == lead.pk  # the browser's page views now belong to the lead
     assert Interaction.objects.filter(lead=lead, kind=Interaction.Kind.PAGE_VIEW).count() == 1
@@ -94,7 +97,9 @@ def test_a_forged_click_target_is_refused(sent):
     (link,) = _links(message, "c")
     token = link.rsplit("/", 1)[1]
     # Another URL under the same ids, signed with the wrong key: no redirect.
-    forged = signing.dumps([enrollment.pk, step_id, "https://evil.test/"], salt=CLICK_SALT, key="not-our-secret", compress=True)
+    forged = signing.dumps(
+        [enrollment.pk, step_id, "https://evil.test/"], salt=CLICK_SALT, key="not-our-secret", compress=True
+    )
     assert client.get(f"/e/c/{forged}").status_code == 400
     # A genuine token with its URL swapped: the signature no longer matches.
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")

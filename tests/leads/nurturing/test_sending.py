@@ -1,5 +1,6 @@
 """Sequence email through a real SMTP server: the message, its headers, who is never mailed,
 header injection, rate limits."""
+
 from datetime import timedelta
 
 import pytest
@@ -26,10 +27,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sequence():
-    sequence = SequenceFactory(name="Welcome", from_name="Ada at Acme", from_email="ada@acme.test", reply_to="sales@acme.test")
+    sequence = SequenceFactory(
+        name="Welcome", from_name="Ada at Acme", from_email="ada@acme.test", reply_to="sales@acme.test"
+    )
     SequenceStepFactory(
-        sequence=sequence, position=0, kind="email", subject="Hello {{ lead.first_name|default:\"there\" }}",
-        body="Hi {{ lead.first_name|default:\"there\" }},\n\nRead https://acme.test/guide?x=1&y=2 today.\n\n{{ sender.name }}",
+        sequence=sequence,
+        position=0,
+        kind="email",
+        subject='Hello {{ lead.first_name|default:"there" }}',
+        body='Hi {{ lead.first_name|default:"there" }},\n\nRead https://acme.test/guide?x=1&y=2 today.\n\n{{ sender.name }}',
     )
     return sequence
 
@@ -104,7 +110,9 @@ def test_form_that_asked_for_consent_without_consent_blocks_the_send(sequence, s
     for lead in (without, with_consent, opted_in):
         CaptureRecordFactory(channel="web_form", result="created", lead=lead, web_form=form)
     ConsentFactory(lead=with_consent, text="Email me news", web_form=form)
-    leads = {lead.pk: lead for lead in mailable_leads(Lead.objects.filter(pk__in=[without.pk, with_consent.pk, opted_in.pk]))}
+    leads = {
+        lead.pk: lead for lead in mailable_leads(Lead.objects.filter(pk__in=[without.pk, with_consent.pk, opted_in.pk]))
+    }
     assert lead_not_mailable_reason(lead=leads[without.pk]) == NOT_MAILABLE_NO_CONSENT
     assert lead_not_mailable_reason(lead=leads[with_consent.pk]) is None
     assert lead_not_mailable_reason(lead=leads[opted_in.pk]) is None

@@ -1,4 +1,5 @@
 """A branch only jumps forward: on save (form and model) and when steps are reordered."""
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -71,8 +72,13 @@ def test_reordering_that_would_turn_a_branch_backwards_is_refused_with_the_reaso
     assert caught.value.messages == [STEP_MOVE_BREAKS_BRANCH.format(branch=2, target=3)]
     branch.refresh_from_db()
     assert branch.branch_target_id == last.pk
-    assert list(SequenceStep.objects.filter(sequence_id=first.sequence_id).values_list("pk", flat=True).order_by("position")) == [
-        first.pk, branch.pk, last.pk, wait.pk,
+    assert list(
+        SequenceStep.objects.filter(sequence_id=first.sequence_id).values_list("pk", flat=True).order_by("position")
+    ) == [
+        first.pk,
+        branch.pk,
+        last.pk,
+        wait.pk,
     ]
     url = reverse("leads:sequence_step_move", args=[first.sequence_id, last.pk])
     client = _client(marketer)

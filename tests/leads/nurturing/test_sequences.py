@@ -1,5 +1,6 @@
 """The sequence engine: progression on a real worker with a travelling clock, no double send under
 concurrency, waits in the lead's time zone, branches, tasks, status steps and every way out."""
+
 import threading
 from datetime import UTC, datetime, time, timedelta
 from email.utils import format_datetime
@@ -115,7 +116,8 @@ def test_wait_until_weekday_and_time_in_the_leads_time_zone(smtp_inbox):
     """It used a Monday "ahead of the real clock" (2026-11-30) and failed once that date passed:
     enrolling at the real now put the wait after the Monday it then processed."""
     sequence = _sequence(
-        {"kind": "wait", "wait_weekday": SequenceStep.Weekday.TUESDAY, "wait_time": time(9, 0)}, _email("Tuesday"),
+        {"kind": "wait", "wait_weekday": SequenceStep.Weekday.TUESDAY, "wait_time": time(9, 0)},
+        _email("Tuesday"),
     )
     new_york = LeadFactory(time_zone="America/New_York")
     unknown_zone = LeadFactory(time_zone="")  # falls back to settings.TIME_ZONE (UTC in tests)
@@ -232,7 +234,9 @@ def test_exits_on_conversion_loss_and_qualification(manager):
     assert (enrollment.status, enrollment.exit_reason, enrollment.next_run_at) == ("exited", "qualified", None)
     assert Lead.objects.get(pk=owner_lead.pk).status == "qualified"
     assert Notification.objects.filter(user=manager, lead=owner_lead, kind=Notification.Kind.QUALIFIED).exists()
-    assert Interaction.objects.filter(lead=owner_lead, kind=Interaction.Kind.SEQUENCE, data__reason="qualified").exists()
+    assert Interaction.objects.filter(
+        lead=owner_lead, kind=Interaction.Kind.SEQUENCE, data__reason="qualified"
+    ).exists()
 
 
 def _report(report_type: str, part_type: str, fields: str) -> bytes:
@@ -251,15 +255,24 @@ def _report(report_type: str, part_type: str, fields: str) -> bytes:
     "report, suppression, bouncing",
     [
         (
-            _report("delivery-status", "message/delivery-status", "Reporting-MTA: dns; mx.example.org\r\n\r\n"
-                    "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-                    "Diagnostic-Code: smtp; 550 5.1.1 no such user"),
-            "bounce", True,
+            _report(
+                "delivery-status",
+                "message/delivery-status",
+                "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+                "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+                "Diagnostic-Code: smtp; 550 5.1.1 no such user",
+            ),
+            "bounce",
+            True,
         ),
         (
-            _report("feedback-report", "message/feedback-report",
-                    "Feedback-Type: abuse\r\nUser-Agent: FBL/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: <gone@example.org>"),
-            "complaint", False,  # a complaint is not a bounce
+            _report(
+                "feedback-report",
+                "message/feedback-report",
+                "Feedback-Type: abuse\r\nUser-Agent: FBL/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: <gone@example.org>",
+            ),
+            "complaint",
+            False,  # a complaint is not a bounce
         ),
     ],
     ids=["bounce", "complaint"],

@@ -1,4 +1,5 @@
 """Enrolling leads in sequences and taking them out."""
+
 import pytest
 
 from leads.models import Interaction, Lead

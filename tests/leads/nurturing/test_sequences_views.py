@@ -1,4 +1,5 @@
 """The marketers' sequence pages: list, editor, steps, preview and test send, enrollments, stats."""
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -23,7 +24,9 @@ def _client(user) -> Client:
 @pytest.fixture
 def sequence():
     sequence = SequenceFactory(name="Trial nurture")
-    SequenceStepFactory(sequence=sequence, position=0, kind="email", subject="Hi {{ lead.first_name }}", body="Hello {{ lead.company }}")
+    SequenceStepFactory(
+        sequence=sequence, position=0, kind="email", subject="Hi {{ lead.first_name }}", body="Hello {{ lead.company }}"
+    )
     SequenceStepFactory(sequence=sequence, position=1, kind="wait", wait_days=2)
     return sequence
 
@@ -31,26 +34,45 @@ def sequence():
 def test_reps_get_403_on_the_marketing_pages(rep, sequence):
     client = _client(rep)
     for url in (
-        reverse("leads:sequence_list"), reverse("leads:sequence_detail", args=[sequence.pk]),
-        reverse("leads:sequence_enrollments", args=[sequence.pk]), reverse("leads:sequence_stats", args=[sequence.pk]),
+        reverse("leads:sequence_list"),
+        reverse("leads:sequence_detail", args=[sequence.pk]),
+        reverse("leads:sequence_enrollments", args=[sequence.pk]),
+        reverse("leads:sequence_stats", args=[sequence.pk]),
     ):
         assert client.get(url).status_code == 403
 
 
 def test_marketer_creates_a_sequence_and_builds_its_steps(marketer):
     client = _client(marketer)
-    response = client.post(reverse("leads:sequence_list"), {"name": "Webinar follow-up", "is_active": "on", "entry_statuses": ["nurturing"]})
+    response = client.post(
+        reverse("leads:sequence_list"),
+        {"name": "Webinar follow-up", "is_active": "on", "entry_statuses": ["nurturing"]},
+    )
     sequence = Sequence.objects.get(name="Webinar follow-up")
     assert response.status_code == 302 and sequence.entry_statuses == ["nurturing"] and sequence.created_by == marketer
     add = reverse("leads:sequence_step_create", args=[sequence.pk])
-    assert client.post(add, {"kind": "email", "subject": "Thanks {{ lead.first_name|default:\"there\" }}", "body": "Slides: https://acme.test/s"}).status_code == 302
+    assert (
+        client.post(
+            add,
+            {
+                "kind": "email",
+                "subject": 'Thanks {{ lead.first_name|default:"there" }}',
+                "body": "Slides: https://acme.test/s",
+            },
+        ).status_code
+        == 302
+    )
     assert client.post(add, {"kind": "wait", "wait_days": "3"}).status_code == 302
     assert client.post(add, {"kind": "email", "subject": "Next", "body": "More"}).status_code == 302
     steps = list(sequence.steps.order_by("position"))
     assert [(s.position, s.kind) for s in steps] == [(0, "email"), (1, "wait"), (2, "email")]
     # Reorder: the last email moves up; positions stay 0..n-1.
     client.post(reverse("leads:sequence_step_move", args=[sequence.pk, steps[2].pk]), {"direction": "up"})
-    assert list(sequence.steps.order_by("position").values_list("pk", flat=True)) == [steps[0].pk, steps[2].pk, steps[1].pk]
+    assert list(sequence.steps.order_by("position").values_list("pk", flat=True)) == [
+        steps[0].pk,
+        steps[2].pk,
+        steps[1].pk,
+    ]
     client.post(reverse("leads:sequence_step_delete", args=[sequence.pk, steps[2].pk]))
     assert list(sequence.steps.order_by("position").values_list("position", "kind")) == [(0, "email"), (1, "wait")]
     page = client.get(reverse("leads:sequence_detail", args=[sequence.pk]))
@@ -67,7 +89,10 @@ def test_the_editor_refuses_unsafe_templates_with_a_clear_message(marketer, sequ
     assert response.status_code == 400
     assert "Unknown or not allowed: {{ lead.email }}" in response.content.decode()
     response = client.post(add, {"kind": "email", "subject": "", "body": "{% include 'base.html' %}"})
-    assert SUBJECT_REQUIRED in response.content.decode() and TAG_NOT_ALLOWED.format(tag="include") in response.content.decode()
+    assert (
+        SUBJECT_REQUIRED in response.content.decode()
+        and TAG_NOT_ALLOWED.format(tag="include") in response.content.decode()
+    )
     assert sequence.steps.count() == 2
     assert VARIABLE_NOT_ALLOWED  # the message constant the editor shows
 
@@ -131,7 +156,9 @@ def test_stats_page_counts_in_constant_queries(marketer, sequence, smtp_inbox, d
         page = client.get(url)
     html = page.content.decode()
     assert 'data-metric="enrolled">3<' in html and 'data-metric="sent">3<' in html
-    assert 'data-metric="opened">1<' in html and 'data-metric="clicked">1<' in html and 'data-metric="replied">1<' in html
+    assert (
+        'data-metric="opened">1<' in html and 'data-metric="clicked">1<' in html and 'data-metric="replied">1<' in html
+    )
     assert 'data-testid="stats-chart"' in html
     from leads.nurturing.stats import sequence_stats
 
@@ -158,7 +185,9 @@ def test_the_list_counts_each_sequence_in_constant_queries(marketer, sequence, d
     for lead in LeadFactory.create_batch(3):
         lead_enroll(sequence=sequence, lead=lead)
     lead_enroll(sequence=other, lead=LeadFactory())
-    Enrollment.objects.filter(pk=Enrollment.objects.filter(sequence=sequence).values("pk")[:1]).update(status="completed")
+    Enrollment.objects.filter(pk=Enrollment.objects.filter(sequence=sequence).values("pk")[:1]).update(
+        status="completed"
+    )
     client = _client(marketer)
     with django_assert_max_num_queries(10):
         page = client.get(reverse("leads:sequence_list"))

@@ -1,4 +1,5 @@
 """A real HTTP receiver on 127.0.0.1 for outbound webhooks, and a subscription to it."""
+
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

@@ -1,4 +1,5 @@
 """The webhooks API: managers only, per-field errors, the secret shown once, the list's queries."""
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -19,7 +20,8 @@ def allowed(settings):
 
 
 @pytest.mark.parametrize(
-    "who, expected", [("anonymous", 401), ("rep", 403), ("marketer", 403), ("manager", 200)],
+    "who, expected",
+    [("anonymous", 401), ("rep", 403), ("marketer", 403), ("manager", 200)],
 )
 @pytest.mark.parametrize("path", [URL, "/api/v1/webhooks/events"])
 def test_only_managers_see_webhooks(who, expected, path, request, api_as):
@@ -87,8 +89,13 @@ def test_the_list_reads_a_fixed_number_of_queries(api_as, manager, allowed, djan
 def test_the_delivery_log_and_resend(api_as, manager, allowed):
     subscription = subscription_create(url=allowed, events=[Name.LEAD_CREATED], by=manager)
     delivery = WebhookDeliveryFactory(
-        subscription=subscription, event_type=Name.LEAD_CREATED, payload={}, status="failed", attempts=11,
-        response_status=500, response_excerpt="boom",
+        subscription=subscription,
+        event_type=Name.LEAD_CREATED,
+        payload={},
+        status="failed",
+        attempts=11,
+        response_status=500,
+        response_excerpt="boom",
     )
     client = api_as(manager)
     [row] = client.get(f"{URL}/{subscription.pk}/deliveries").json()["results"]

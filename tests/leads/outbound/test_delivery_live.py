@@ -1,5 +1,6 @@
 """Outbound webhooks end to end: real events, the real worker, a real receiver, verified with
 standardwebhooks' own verifier."""
+
 import json
 
 import pytest
@@ -21,11 +22,17 @@ def _delivered(subscription, count):
 
 
 def test_captured_status_changed_and_assigned_leads_are_delivered_signed(
-    celery_worker_live, receiver, subscribe, manager, api_as,
+    celery_worker_live,
+    receiver,
+    subscribe,
+    manager,
+    api_as,
 ):
     subscription = subscribe([Name.LEAD_CREATED, Name.STATUS_CHANGED, Name.ASSIGNED])
     response = api_as(manager).post(
-        "/api/v1/capture", {"email": "ada@example.com", "first_name": "Ada", "company": "Analytical"}, format="json",
+        "/api/v1/capture",
+        {"email": "ada@example.com", "first_name": "Ada", "company": "Analytical"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     lead = Lead.objects.get(email="ada@example.com")
@@ -56,7 +63,11 @@ def test_captured_status_changed_and_assigned_leads_are_delivered_signed(
 
 
 def test_a_delivery_is_retried_while_the_receiver_is_down_and_arrives_once_it_is_back(
-    celery_worker_live, receiver, subscribe, manager, settings,
+    celery_worker_live,
+    receiver,
+    subscribe,
+    manager,
+    settings,
 ):
     settings.OUTBOUND_WEBHOOK_RETRY_DELAYS = [1, 1, 1, 1, 1, 1, 1, 1]
     subscription = subscribe([Name.NOTE_ADDED])
@@ -77,7 +88,9 @@ def test_a_delivery_is_retried_while_the_receiver_is_down_and_arrives_once_it_is
     assert Webhook(subscription.secret).verify(body, headers)["data"]["lead"]["id"] == lead.pk
 
 
-def test_an_error_status_is_retried_and_logged_with_the_answer(celery_worker_live, receiver, subscribe, manager, settings):
+def test_an_error_status_is_retried_and_logged_with_the_answer(
+    celery_worker_live, receiver, subscribe, manager, settings
+):
     settings.OUTBOUND_WEBHOOK_RETRY_DELAYS = [1, 1, 1, 1, 1]
     subscription = subscribe([Name.NOTE_ADDED])
     receiver.status = 503
@@ -103,7 +116,10 @@ def test_the_sweeper_sends_a_due_delivery_whose_task_was_lost(celery_worker_live
     receiver.stop()  # the first attempt fails and schedules a retry far away, as if its task was lost
     lead = LeadFactory()
     row = WebhookDeliveryFactory(
-        subscription=subscription, event_type=Name.NOTE_ADDED, lead_id=lead.pk, sequence=1,
+        subscription=subscription,
+        event_type=Name.NOTE_ADDED,
+        lead_id=lead.pk,
+        sequence=1,
         payload={"type": Name.NOTE_ADDED, "timestamp": timezone.now().isoformat(), "data": {"lead": {"id": lead.pk}}},
         next_attempt_at=timezone.now() - timedelta(minutes=10),
     )

@@ -1,4 +1,5 @@
 """The webhooks pages: managers subscribe in the app, see the secret once, read the log, resend."""
+
 import pytest
 from django.test import Client
 
@@ -26,10 +27,15 @@ def test_a_manager_subscribes_in_the_app_and_sees_the_secret_once(manager, setti
     settings.OUTBOUND_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1:9999"]
     client = _as(manager)
     assert client.get("/webhooks/").status_code == 200
-    response = client.post("/webhooks/", {
-        "url": "http://127.0.0.1:9999/in", "description": "ERP", "events": [Name.LEAD_CREATED, Name.CONVERTED],
-        "is_active": "on",
-    })
+    response = client.post(
+        "/webhooks/",
+        {
+            "url": "http://127.0.0.1:9999/in",
+            "description": "ERP",
+            "events": [Name.LEAD_CREATED, Name.CONVERTED],
+            "is_active": "on",
+        },
+    )
     subscription = WebhookSubscription.objects.get()
     assert subscription.events == [Name.LEAD_CREATED, Name.CONVERTED] and subscription.is_active
     assert subscription.secret in response.content.decode()
@@ -47,8 +53,13 @@ def test_the_log_shows_each_delivery_and_resend_queues_it_again(manager, setting
     settings.OUTBOUND_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1:9999"]
     subscription = subscription_create(url="http://127.0.0.1:9999/in", events=[Name.LEAD_CREATED], by=manager)
     delivery = WebhookDeliveryFactory(
-        subscription=subscription, event_type=Name.LEAD_CREATED, payload={}, status="failed", attempts=11,
-        response_status=502, response_excerpt="bad gateway",
+        subscription=subscription,
+        event_type=Name.LEAD_CREATED,
+        payload={},
+        status="failed",
+        attempts=11,
+        response_status=502,
+        response_excerpt="bad gateway",
     )
     client = _as(manager)
     page = client.get(f"/webhooks/{subscription.pk}/").content.decode()

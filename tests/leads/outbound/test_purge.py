@@ -1,4 +1,5 @@
 """The nightly purge keeps the delivery log to OUTBOUND_WEBHOOK_RETENTION_DAYS, set-based."""
+
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,11 @@ def test_old_finished_deliveries_go_and_pending_and_recent_ones_stay(manager, se
 
     def row(status, days):
         return WebhookDeliveryFactory(
-            subscription=subscription, event_type=Name.LEAD_CREATED, payload={}, status=status, created_at=now - timedelta(days=days),
+            subscription=subscription,
+            event_type=Name.LEAD_CREATED,
+            payload={},
+            status=status,
+            created_at=now - timedelta(days=days),
         )
 
     old = [row("delivered", 40), row("failed", 31), row("delivered", 35)]

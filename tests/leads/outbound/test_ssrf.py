@@ -1,4 +1,5 @@
 """Webhook URLs follow the SSRF-safe fetcher's rules, when subscribing and on every attempt."""
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -26,7 +27,9 @@ pytestmark = pytest.mark.django_db
 )
 def test_internal_addresses_are_refused_with_a_clear_400(url, reason, api_as, manager):
     response = api_as(manager).post(
-        "/api/v1/webhooks/subscriptions", {"url": url, "events": [Name.LEAD_CREATED]}, format="json",
+        "/api/v1/webhooks/subscriptions",
+        {"url": url, "events": [Name.LEAD_CREATED]},
+        format="json",
     )
     assert response.status_code == 400
     assert response.json() == {"url": [URL_REFUSED.format(reason=reason)]}

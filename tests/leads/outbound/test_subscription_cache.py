@@ -1,4 +1,5 @@
 """Who wants which event is kept per process: no query per event, and a change heard at once."""
+
 import time
 
 import pytest

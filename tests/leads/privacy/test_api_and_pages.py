@@ -1,5 +1,6 @@
 """Who may export and erase (managers), the typed confirmation, hostile input (4xx, never 500),
 and the OpenAPI schema."""
+
 import io
 import json
 import zipfile
@@ -59,12 +60,22 @@ def test_without_credentials_401(lead):
     assert APIClient().post(ERASE, {"lead": lead.pk}, format="json").status_code == 401
 
 
-@pytest.mark.parametrize("query, status", [
-    ({}, 400), ({"email": "not-an-address"}, 400), ({"email": "a\x00@b.example"}, 400), ({"lead": "abc"}, 400),
-    ({"lead": "0"}, 400), ({"lead": "99999999999999999999999"}, 400), ({"lead": "1e3"}, 400),
-    ({"email": "pat@person.example", "lead": "1"}, 400), ({"email": "x" * 300 + "@a.example"}, 400),
-    ({"lead": "987654321"}, 404), ({"email": "nobody@nowhere.example"}, 404),
-])
+@pytest.mark.parametrize(
+    "query, status",
+    [
+        ({}, 400),
+        ({"email": "not-an-address"}, 400),
+        ({"email": "a\x00@b.example"}, 400),
+        ({"lead": "abc"}, 400),
+        ({"lead": "0"}, 400),
+        ({"lead": "99999999999999999999999"}, 400),
+        ({"lead": "1e3"}, 400),
+        ({"email": "pat@person.example", "lead": "1"}, 400),
+        ({"email": "x" * 300 + "@a.example"}, 400),
+        ({"lead": "987654321"}, 404),
+        ({"email": "nobody@nowhere.example"}, 404),
+    ],
+)
 def test_hostile_export_queries_are_4xx(lead, manager, api_as, query, status):
     assert api_as(manager).get(EXPORT, query).status_code == status
 

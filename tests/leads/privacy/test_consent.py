@@ -1,5 +1,6 @@
 """Consent proof (where, when and how each consent was given) and withdrawal, honoured by sending,
 by the sequences the lead was in, and in the export."""
+
 import io
 import json
 import zipfile
@@ -24,7 +25,10 @@ def consented(rep):
     form = WebFormFactory(name="Newsletter", key="news", consent_text=TEXT)
     data = {"email": "carla@consent.example", "first_name": "Carla", "email_opt_in": True}
     result = capture(
-        data=data, context=CaptureContext(channel=Lead.Source.WEB_FORM, web_form=form, ip="192.0.2.44", user_agent="Firefox", payload=data),
+        data=data,
+        context=CaptureContext(
+            channel=Lead.Source.WEB_FORM, web_form=form, ip="192.0.2.44", user_agent="Firefox", payload=data
+        ),
         consent_text=TEXT,
     )
     Lead.objects.filter(pk=result.lead.pk).update(owner=rep)
@@ -50,7 +54,9 @@ def test_the_consent_page_costs_the_same_queries_for_many_consents(consented, re
     with django_assert_num_queries(5):
         client.get(url)
     for n in range(5):
-        ConsentFactory(lead=consented.lead, text=f"Consent {n}", web_form=consented.record.web_form, capture=consented.record)
+        ConsentFactory(
+            lead=consented.lead, text=f"Consent {n}", web_form=consented.record.web_form, capture=consented.record
+        )
     with django_assert_num_queries(5):
         assert client.get(url).content.decode().count("Record withdrawal") == 6
 
@@ -61,7 +67,9 @@ def test_a_withdrawal_keeps_the_proof_and_stops_the_mail(consented, rep, client)
     EnrollmentFactory(sequence=sequence, lead=lead)
     consent = Consent.objects.get(lead=lead)
     client.force_login(rep)
-    response = client.post(reverse("privacy:consent_withdraw", args=[lead.pk, consent.pk]), {"note": "Asked on the phone"})
+    response = client.post(
+        reverse("privacy:consent_withdraw", args=[lead.pk, consent.pk]), {"note": "Asked on the phone"}
+    )
     assert response.status_code == 302
     consent.refresh_from_db()
     lead.refresh_from_db()
@@ -98,7 +106,9 @@ def test_a_bad_consent_id_is_404(consented, rep, client, consent_id):
 
 
 def test_another_leads_consent_is_404(consented, manager, client):
-    other = capture(data={"email": "o@consent.example"}, context=CaptureContext(channel=Lead.Source.WEB_FORM), consent_text=TEXT).lead
+    other = capture(
+        data={"email": "o@consent.example"}, context=CaptureContext(channel=Lead.Source.WEB_FORM), consent_text=TEXT
+    ).lead
     consent = Consent.objects.get(lead=other)
     client.force_login(manager)
     assert client.post(reverse("privacy:consent_withdraw", args=[consented.lead.pk, consent.pk])).status_code == 404
@@ -107,6 +117,8 @@ def test_another_leads_consent_is_404(consented, manager, client):
 def test_an_overlong_note_is_400(consented, rep, client):
     client.force_login(rep)
     consent = Consent.objects.get(lead=consented.lead)
-    response = client.post(reverse("privacy:consent_withdraw", args=[consented.lead.pk, consent.pk]), {"note": "x" * 301})
+    response = client.post(
+        reverse("privacy:consent_withdraw", args=[consented.lead.pk, consent.pk]), {"note": "x" * 301}
+    )
     assert response.status_code == 400
     assert Consent.objects.get(pk=consent.pk).withdrawn_at is None

@@ -1,5 +1,6 @@
 """Erasing a person: no trace left in any table, other people's rows kept (redacted), one tombstone,
 a record without personal data, and the tombstone refusing the address at every door."""
+
 import pytest
 from django.core.files.storage import default_storage
 
@@ -27,9 +28,22 @@ def world(manager, rep, settings, tmp_path):
 def test_no_trace_of_the_person_is_left_in_any_table(world, manager, django_capture_on_commit_callbacks):
     before = traces(NEEDLES)
     # The search itself finds the person wherever the world put them (or it proves nothing).
-    for table in ("leads_lead", "leads_interaction", "leads_capturerecord", "leads_inboundemail", "leads_task",
-                  "leads_notification", "customers_customer", "leads_webhookdelivery", "leads_call", "leads_steprun",
-                  "leads_outboundmessage", "leads_runstep", "leads_emailsuppression", "django_admin_log"):
+    for table in (
+        "leads_lead",
+        "leads_interaction",
+        "leads_capturerecord",
+        "leads_inboundemail",
+        "leads_task",
+        "leads_notification",
+        "customers_customer",
+        "leads_webhookdelivery",
+        "leads_call",
+        "leads_steprun",
+        "leads_outboundmessage",
+        "leads_runstep",
+        "leads_emailsuppression",
+        "django_admin_log",
+    ):
         assert table in before, table
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -54,7 +68,9 @@ def test_erasing_by_address_finds_the_capture_held_apart_and_tombstones_it(manag
     """A capture that matched a lead its sender could not see was kept as a lead of its own, the
     address in its attributes: it is the same person."""
     lead = LeadFactory(email=EMAIL, first_name=FIRST, last_name=LAST, phone=PHONE)
-    held = LeadFactory(email="", first_name=FIRST, last_name=LAST, attributes={"captured_email": EMAIL, "city": "Leeds"})
+    held = LeadFactory(
+        email="", first_name=FIRST, last_name=LAST, attributes={"captured_email": EMAIL, "city": "Leeds"}
+    )
     record = person_erase(email=EMAIL.upper(), by=manager, via="api")
     assert not Lead.objects.filter(pk__in=[lead.pk, held.pk]).exists()
     assert record.counts["leads"] == 2
@@ -85,7 +101,10 @@ def test_the_tombstone_refuses_a_new_capture_and_keeps_nothing_of_it(manager, ty
     person_erase(email=EMAIL, by=manager, via="api")
     data = {"email": typed, "first_name": FIRST, "phone": PHONE}
     with pytest.raises(CaptureRejected) as refused:
-        capture(data=data, context=CaptureContext(channel=Lead.Source.API, payload=data, ip="198.51.100.7", user_agent="curl"))
+        capture(
+            data=data,
+            context=CaptureContext(channel=Lead.Source.API, payload=data, ip="198.51.100.7", user_agent="curl"),
+        )
     assert refused.value.message_dict == {"email": [tombstones.CAPTURE_REFUSED]}
     record = refused.value.record
     assert (record.result, record.reason) == (CaptureRecord.Result.REJECTED, tombstones.CAPTURE_REFUSED_REASON)

@@ -1,5 +1,6 @@
 """Exporting a person: a zip with a JSON file of each kind of record and the emails as .eml,
 streamed in chunks (a long history never sits in memory)."""
+
 import email
 import io
 import json
@@ -36,7 +37,9 @@ def test_the_archive_holds_each_kind_of_record_and_the_messages(manager, rep, se
     assert len(data["timeline.json"]) == world.interactions
     assert data["customers.json"][0]["id"] == world.customer.pk
     assert any(c["payload"].get("message") == f"Please call me on {PHONE}" for c in data["captures.json"])
-    assert any(c["lead_id"] is None and c["result"] == "rejected" for c in data["captures.json"])  # the refused submission too
+    assert any(
+        c["lead_id"] is None and c["result"] == "rejected" for c in data["captures.json"]
+    )  # the refused submission too
     assert [len(v["page_views"]) for v in data["tracking.json"]] == [2]
     assert data["consents.json"][0]["text"] == "I agree to receive product emails."
     assert data["consents.json"][0]["ip"] == "203.0.113.9" and data["consents.json"][0]["form"] == "Demo request"
@@ -65,7 +68,9 @@ def test_a_long_history_is_streamed_in_chunks_without_holding_it(db):
     holding more than a fraction of it."""
     lead = LeadFactory(email=EMAIL)
     body = "x" * 6000
-    Interaction.objects.bulk_create([Interaction(lead=lead, kind=Interaction.Kind.NOTE, body=body) for _ in range(3000)])
+    Interaction.objects.bulk_create(
+        [Interaction(lead=lead, kind=Interaction.Kind.NOTE, body=body) for _ in range(3000)]
+    )
     person = person_find(lead=lead)
     tracemalloc.start()
     try:

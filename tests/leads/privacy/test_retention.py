@@ -1,4 +1,5 @@
 """The retention purge removes only what is older than its setting, set-based, every night."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,11 +38,26 @@ def _ago(days: float) -> datetime:
 
 def test_only_what_is_older_than_its_setting_goes(retention):
     lead = LeadFactory(email="keep@retention.example")
-    old_capture = CaptureRecordFactory(channel="web_form", result="created", received_at=_ago(31), payload={"email": "x@y.z"},
-                                               ip="192.0.2.1", user_agent="UA", lead=lead)
-    new_capture = CaptureRecordFactory(channel="web_form", result="created", received_at=_ago(29), payload={"email": "x@y.z"},
-                                               ip="192.0.2.1", lead=lead)
-    old_mail = CaptureRecordFactory(channel="email", result="attached", received_at=_ago(61), raw="From: a@b.c\r\n\r\nbody")
+    old_capture = CaptureRecordFactory(
+        channel="web_form",
+        result="created",
+        received_at=_ago(31),
+        payload={"email": "x@y.z"},
+        ip="192.0.2.1",
+        user_agent="UA",
+        lead=lead,
+    )
+    new_capture = CaptureRecordFactory(
+        channel="web_form",
+        result="created",
+        received_at=_ago(29),
+        payload={"email": "x@y.z"},
+        ip="192.0.2.1",
+        lead=lead,
+    )
+    old_mail = CaptureRecordFactory(
+        channel="email", result="attached", received_at=_ago(61), raw="From: a@b.c\r\n\r\nbody"
+    )
     old_body = InteractionFactory(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(61), body="old body")
     new_body = InteractionFactory(lead=lead, kind=Interaction.Kind.EMAIL_IN, occurred_at=_ago(59), body="new body")
     note = InteractionFactory(lead=lead, kind=Interaction.Kind.NOTE, occurred_at=_ago(400), body="a note stays")
@@ -66,12 +82,18 @@ def test_only_what_is_older_than_its_setting_goes(retention):
     assert (old_capture.payload, old_capture.ip, old_capture.user_agent) == ({}, None, "")
     assert CaptureRecord.objects.get(pk=new_capture.pk).payload == {"email": "x@y.z"}
     assert CaptureRecord.objects.get(pk=old_mail.pk).raw == ""
-    assert Interaction.objects.get(pk=old_body.pk).body == "" and Interaction.objects.get(pk=new_body.pk).body == "new body"
+    assert (
+        Interaction.objects.get(pk=old_body.pk).body == ""
+        and Interaction.objects.get(pk=new_body.pk).body == "new body"
+    )
     assert Interaction.objects.get(pk=note.pk).body == "a note stays"
     assert set(PageView.objects.values_list("pk", flat=True)) == {new_view.pk}
     assert not Interaction.objects.filter(pk=old_entry.pk).exists()
     assert set(Visitor.objects.values_list("pk", flat=True)) == {known.pk, anonymous_new.pk}
-    assert not Lead.objects.filter(pk=lost_old.pk).exists() and not CaptureRecord.objects.filter(lead_id=lost_old.pk).exists()
+    assert (
+        not Lead.objects.filter(pk=lost_old.pk).exists()
+        and not CaptureRecord.objects.filter(lead_id=lost_old.pk).exists()
+    )
     assert Lead.objects.filter(pk__in=[lost_new.pk, quiet.pk, lead.pk]).count() == 3  # unconverted: off by default
     assert counts["lost_leads"] == 1 and counts["page_views"] == 1 and counts["visitors"] == 1
     assert anonymous_old.pk not in set(Visitor.objects.values_list("pk", flat=True))

@@ -1,5 +1,6 @@
 """The search the erasure is judged by: every table of every installed model, every text, char and
 JSON column (JSON cast to text in SQL), for each needle."""
+
 from django.apps import apps
 from django.db import connection, models
 

@@ -1,5 +1,6 @@
 """Fixtures of the rep email tests: the real SMTP server of the nurture tests, and the real Dovecot of
 the IMAP tests (imported: pytest finds fixtures by name in a conftest)."""
+
 import pytest
 
 from tests.leads.capture.email.test_imap import dovecot, empty_mailboxes  # noqa: F401  (fixtures)

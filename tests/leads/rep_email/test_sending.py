@@ -1,6 +1,7 @@
 """A rep's email, through a real SMTP server (aiosmtpd): from the rep's address with a Message-ID
 the CRM keeps, tracked or not, do-not-contact refused unless overridden (recorded), SMTP down →
 failed and retried, a scheduled send sent once after its time."""
+
 import socket
 from datetime import timedelta
 
@@ -23,11 +24,28 @@ pytestmark = pytest.mark.django_db
 def ada(rep):
     rep.first_name, rep.last_name, rep.email = "Rita", "Rep", "rita@sales.example.com"
     rep.save()
-    return LeadFactory(owner=rep, first_name="Ada", company="Analytical Engines", email="ada@analytical.example", time_zone="Europe/London")
+    return LeadFactory(
+        owner=rep,
+        first_name="Ada",
+        company="Analytical Engines",
+        email="ada@analytical.example",
+        time_zone="Europe/London",
+    )
 
 
 def _send_now(lead, user, **draft):
-    message = rep_email_create(lead=lead, user=user, draft=Draft(**{"to": lead.email, "subject": "Hi {{ lead.first_name }}", "body": "Hello {{ lead.first_name }} at {{ lead.company }},\nsee https://example.com/pricing\n\n{{ sender.name }}", **draft}))
+    message = rep_email_create(
+        lead=lead,
+        user=user,
+        draft=Draft(
+            **{
+                "to": lead.email,
+                "subject": "Hi {{ lead.first_name }}",
+                "body": "Hello {{ lead.first_name }} at {{ lead.company }},\nsee https://example.com/pricing\n\n{{ sender.name }}",
+                **draft,
+            }
+        ),
+    )
     return message, rep_email_send(rep_email_id=message.pk)
 
 
@@ -124,7 +142,10 @@ def test_after_the_last_retry_the_failure_is_final_and_on_the_timeline(settings,
     message, status = _send_now(ada, rep)
     message.refresh_from_db()
     assert (status, message.retrying) == ("failed", False)
-    assert ada.interactions.get(kind=Interaction.Kind.EVENT, data__rep_email=message.pk).subject == "Email not sent: Hi Ada"
+    assert (
+        ada.interactions.get(kind=Interaction.Kind.EVENT, data__rep_email=message.pk).subject
+        == "Email not sent: Hi Ada"
+    )
 
 
 def test_a_refused_recipient_is_not_retried(smtp_inbox, rep, ada):
@@ -137,7 +158,9 @@ def test_a_refused_recipient_is_not_retried(smtp_inbox, rep, ada):
 def test_a_scheduled_send_goes_once_after_its_time(smtp_inbox, rep, ada):
     now = timezone.now()
     message = rep_email_create(
-        lead=ada, user=rep, draft=Draft(to=ada.email, subject="Tomorrow", body="Hi", send_at=now + timedelta(hours=20)),
+        lead=ada,
+        user=rep,
+        draft=Draft(to=ada.email, subject="Tomorrow", body="Hi", send_at=now + timedelta(hours=20)),
     )
     assert rep_email_send(rep_email_id=message.pk) == "skipped"
     assert rep_emails_sweep() == 0

@@ -1,6 +1,7 @@
 """Replies and logged mail land in the same thread: the rep sends through SMTP (aiosmtpd), the lead's
 reply arrives in a monitored mailbox of a real IMAP server (Dovecot) and is polled; a message BCC'd
 or forwarded to the logging address is filed on the lead it was sent to, never as a lead of the rep."""
+
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -37,7 +38,9 @@ def _reply(*, to_message_id: str, sender="Ada <ada@analytical.example>", subject
 
 @pytest.mark.slow
 def test_the_leads_reply_through_imap_lands_in_the_same_thread(smtp_inbox, empty_mailboxes, rep, ada, client):
-    message = rep_email_create(lead=ada, user=rep, draft=Draft(to=ada.email, subject="Quote", body="Here is the quote."))
+    message = rep_email_create(
+        lead=ada, user=rep, draft=Draft(to=ada.email, subject="Quote", body="Here is the quote.")
+    )
     assert rep_email_send(rep_email_id=message.pk) == "sent"
     [sent] = smtp_inbox.messages
     mailbox_for(empty_mailboxes)
@@ -62,7 +65,9 @@ def test_the_leads_reply_through_imap_lands_in_the_same_thread(smtp_inbox, empty
 def test_a_thread_is_shown_once_where_its_newest_message_is(rep, ada):
     first = ada.interactions.create(kind="email_out", subject="A", data={"message_id": "<a@x>"})
     note = ada.interactions.create(kind="note", subject="n")
-    reply = ada.interactions.create(kind="email_in", subject="Re: A", data={"message_id": "<b@y>", "in_reply_to": "<a@x>"})
+    reply = ada.interactions.create(
+        kind="email_in", subject="Re: A", data={"message_id": "<b@y>", "in_reply_to": "<a@x>"}
+    )
     other = ada.interactions.create(kind="email_out", subject="B", data={"message_id": "<c@x>"})
     items = [other, reply, note, first]
 
@@ -75,7 +80,11 @@ def test_a_thread_is_shown_once_where_its_newest_message_is(rep, ada):
 
 def test_a_bcc_to_the_logging_address_is_filed_as_the_reps_outgoing_message(rep, ada):
     mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = "Rita <rita@sales.example.com>", "Ada <ada@analytical.example>", "Our call"
+    mail["From"], mail["To"], mail["Subject"] = (
+        "Rita <rita@sales.example.com>",
+        "Ada <ada@analytical.example>",
+        "Our call",
+    )
     mail["Message-ID"] = message_id = make_msgid(domain="sales.example.com")
     mail["Delivered-To"] = "log@crm.example.com"  # a BCC copy: the logging address is only on the envelope
     mail.set_content("Great talking today.")

@@ -1,4 +1,5 @@
 """A small known data set for the dashboards: ten leads in a ten-day range, two outside it."""
+
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -38,8 +39,14 @@ def _no_stale_cache(settings):
 
 def make_lead(source, detail, status, score, grade, team, created_at, **extra) -> Lead:
     lead = LeadFactory(
-        source=source, source_detail=detail, status=status, score=score, grade=grade, team=team,
-        lost_reason="Too expensive" if status == "lost" else "", **extra,
+        source=source,
+        source_detail=detail,
+        status=status,
+        score=score,
+        grade=grade,
+        team=team,
+        lost_reason="Too expensive" if status == "lost" else "",
+        **extra,
     )
     Lead.objects.filter(pk=lead.pk).update(created_at=created_at)
     return lead
@@ -56,14 +63,28 @@ def dataset(teams, rep):
     leads = [make_lead(*row[:5], teams[row[5]] if row[5] else None, row[6]) for row in LEADS]
     InteractionFactory(lead=leads[7], kind=Interaction.Kind.STATUS_CHANGE, data={"from": "active", "to": "qualified"})
     # Outside the range: the day before the start, and the first moment after the end.
-    make_lead("web_form", "Pricing form", "converted", 90, "A", teams["inside"], datetime.combine(START, time(0), tzinfo=UTC) - timedelta(seconds=1))
-    make_lead("chat", "", "new", 10, "D", teams["inside"], datetime.combine(END + timedelta(days=1), time(0), tzinfo=UTC))
+    make_lead(
+        "web_form",
+        "Pricing form",
+        "converted",
+        90,
+        "A",
+        teams["inside"],
+        datetime.combine(START, time(0), tzinfo=UTC) - timedelta(seconds=1),
+    )
+    make_lead(
+        "chat", "", "new", 10, "D", teams["inside"], datetime.combine(END + timedelta(days=1), time(0), tzinfo=UTC)
+    )
     Lead.objects.filter(pk__in=[leads[0].pk, leads[1].pk, leads[2].pk]).update(owner=rep)
     AgentFactory(user=rep, max_open_leads=10, max_new_per_day=5)
     assigned = DAY1
     for minutes in (10, 40, None):  # None: never contacted, the SLA ran out
         AssignmentFactory(
-            lead=leads[0], agent=rep, team=teams["inside"], reason=Assignment.Reason.ROUND_ROBIN, assigned_at=assigned,
+            lead=leads[0],
+            agent=rep,
+            team=teams["inside"],
+            reason=Assignment.Reason.ROUND_ROBIN,
+            assigned_at=assigned,
             sla_due_at=assigned + timedelta(minutes=30),
             first_contact_at=assigned + timedelta(minutes=minutes) if minutes is not None else None,
         )

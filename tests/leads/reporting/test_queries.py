@@ -1,4 +1,5 @@
 """Each dashboard aggregate on the small known data set: exact numbers."""
+
 from datetime import date
 
 import pytest
@@ -16,7 +17,12 @@ def test_funnel_counts_leads_created_in_the_range_by_status_and_how_many_reached
     funnel = queries.dashboard_funnel(user=manager, start=START, end=END)
     assert funnel.total == 10
     assert {status: n for status, _, n in funnel.by_status} == {
-        "new": 2, "active": 1, "nurturing": 0, "qualified": 1, "converted": 3, "lost": 3,
+        "new": 2,
+        "active": 1,
+        "nurturing": 0,
+        "qualified": 1,
+        "converted": 3,
+        "lost": 3,
     }
     # qualified 1 + converted 3 + the lost lead whose timeline shows it was qualified first
     assert (funnel.reached_qualified, funnel.reached_converted) == (5, 3)
@@ -47,8 +53,16 @@ def test_bucket_size_follows_the_range_length():
     assert bucket_unit(Period(date(2026, 1, 1), date(2026, 3, 31))) == "week"
     assert bucket_unit(Period(date(2025, 1, 1), date(2026, 3, 31))) == "month"
     # Weeks start on Monday (as PostgreSQL's date_trunc), months on the first.
-    assert bucket_starts(Period(date(2026, 3, 4), date(2026, 3, 20)), "week") == [date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)]
-    assert bucket_starts(Period(date(2025, 12, 15), date(2026, 2, 1)), "month") == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+    assert bucket_starts(Period(date(2026, 3, 4), date(2026, 3, 20)), "week") == [
+        date(2026, 3, 2),
+        date(2026, 3, 9),
+        date(2026, 3, 16),
+    ]
+    assert bucket_starts(Period(date(2025, 12, 15), date(2026, 2, 1)), "month") == [
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+    ]
 
 
 def test_conversion_by_source(dataset, manager):
@@ -82,7 +96,13 @@ def test_speed_to_lead_reuses_the_distribution_figures(dataset, manager, teams):
 
 def test_agent_load_against_capacity(dataset, manager, teams):
     [row] = queries.dashboard_load(user=manager, start=START, end=END)
-    assert (row.username, row.teams, row.open_leads, row.capacity, row.daily_limit) == ("rep1", ["Inside Sales"], 3, 10, 5)
+    assert (row.username, row.teams, row.open_leads, row.capacity, row.daily_limit) == (
+        "rep1",
+        ["Inside Sales"],
+        3,
+        10,
+        5,
+    )
     assert queries.dashboard_load(user=manager, start=START, end=END, team=teams["field"]) == []
 
 

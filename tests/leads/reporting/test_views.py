@@ -1,5 +1,6 @@
 """The dashboard pages: SVG and table views hold the numbers, CSV export, who may see what, bad
 filters, constant query counts and the cache."""
+
 import csv
 import io
 from datetime import timedelta
@@ -58,7 +59,9 @@ def test_sources_chart_stacks_sources_per_day_and_scores_by_grade(as_manager, da
     body = as_manager.get(reverse("leads:dashboard_chart", args=["sources"]), RANGE).content.decode()
     assert f"<title>{DAY2.date().isoformat()} · Web form: 4</title>" in body
     assert f"<title>{DAY2.date().isoformat()} · Email: 2</title>" in body
-    scores = as_manager.get(reverse("leads:dashboard_chart", args=["scores"]), {**RANGE, "by_grade": "on"}).content.decode()
+    scores = as_manager.get(
+        reverse("leads:dashboard_chart", args=["scores"]), {**RANGE, "by_grade": "on"}
+    ).content.decode()
     assert "<title>90–100 · A: 1</title>" in scores and "<title>60–69 · B: 2</title>" in scores
     plain = as_manager.get(reverse("leads:dashboard_chart", args=["scores"]), RANGE).content.decode()
     assert "<title>60–69: 2</title>" in plain
@@ -67,13 +70,15 @@ def test_sources_chart_stacks_sources_per_day_and_scores_by_grade(as_manager, da
 def test_htmx_gets_the_card_alone(as_manager, dataset):
     response = as_manager.get(reverse("leads:dashboard_chart", args=["grades"]), RANGE, HTTP_HX_REQUEST="true")
     body = response.content.decode()
-    assert response.status_code == 200 and "<nav class=\"navbar" not in body
+    assert response.status_code == 200 and '<nav class="navbar' not in body
     assert "<title>A · Converted: 2</title>" in body
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_csv_export_matches_the_table(as_manager, dataset, slug):
-    table = as_manager.get(reverse("leads:dashboard_chart", args=[slug]), {**RANGE, "view": "table"}).context["built"].table
+    table = (
+        as_manager.get(reverse("leads:dashboard_chart", args=[slug]), {**RANGE, "view": "table"}).context["built"].table
+    )
     response = as_manager.get(reverse("leads:dashboard_export", args=[slug]), RANGE)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert f"dashboard-{slug}-{START}-{END}.csv" in response["Content-Disposition"]
@@ -83,9 +88,9 @@ def test_csv_export_matches_the_table(as_manager, dataset, slug):
 
 
 def test_csv_export_is_formula_safe(as_manager, dataset, teams):
-    make_lead("web_form", "=HYPERLINK(\"http://evil.example\",\"x\")", "new", 5, "D", teams["inside"], DAY2)
+    make_lead("web_form", '=HYPERLINK("http://evil.example","x")', "new", 5, "D", teams["inside"], DAY2)
     rows = _csv(as_manager.get(reverse("leads:dashboard_export", args=["sources"]), RANGE))
-    assert [DAY2.date().isoformat(), "Web form", "'=HYPERLINK(\"http://evil.example\",\"x\")", "1"] in rows
+    assert [DAY2.date().isoformat(), "Web form", '\'=HYPERLINK("http://evil.example","x")', "1"] in rows
 
 
 def test_reps_may_not_see_dashboards(client, rep):
@@ -149,8 +154,11 @@ def test_the_default_range_is_the_last_90_days(as_manager):
     ],
 )
 def test_bad_filters_are_400_with_the_message_on_the_field(as_manager, params, field, message):
-    for url in (reverse("leads:dashboard_index"), reverse("leads:dashboard_chart", args=["funnel"]),
-                reverse("leads:dashboard_export", args=["funnel"])):
+    for url in (
+        reverse("leads:dashboard_index"),
+        reverse("leads:dashboard_chart", args=["funnel"]),
+        reverse("leads:dashboard_export", args=["funnel"]),
+    ):
         response = as_manager.get(url, params)
         assert response.status_code == 400, url
         assert response.context["form"].errors[field] == [message]
@@ -186,9 +194,16 @@ def _more_data(teams):
     other = RepFactory(username="rep9")
     TeamMembershipFactory(team=teams["field"], user=other)
     for i in range(60):
-        LeadFactory(source=["chat", "email", "api"][i % 3], score=i, grade="ABCD"[i % 4], owner=other, team=teams["field"],
-                    status=["new", "converted", "lost"][i % 3], lost_reason="x" if i % 3 == 2 else "",
-                    created_at=DAY2 - timedelta(days=i % 8))
+        LeadFactory(
+            source=["chat", "email", "api"][i % 3],
+            score=i,
+            grade="ABCD"[i % 4],
+            owner=other,
+            team=teams["field"],
+            status=["new", "converted", "lost"][i % 3],
+            lost_reason="x" if i % 3 == 2 else "",
+            created_at=DAY2 - timedelta(days=i % 8),
+        )
 
 
 @pytest.mark.parametrize("slug", SLUGS)

@@ -1,5 +1,6 @@
 """Rule-based scoring: every kind of rule, decay on a frozen clock, caps, the combination, the
 explanation that adds up, lifecycle, overrides and the debounce."""
+
 import math
 import time
 from datetime import timedelta
@@ -30,14 +31,27 @@ def only_our_rules():
     """Start from no rules (the shipped defaults are tested separately) and known settings."""
     ScoringRule.objects.all().delete()
     ScoringConfig.objects.update_or_create(
-        pk=1, defaults=dict(fit_cap=60, engagement_cap=60, decay="half_life", half_life_days=10,
-                            probability_weight=0.4, grade_a=75, grade_b=50, grade_c=25, mql_threshold=70, significant_change=5),
+        pk=1,
+        defaults=dict(
+            fit_cap=60,
+            engagement_cap=60,
+            decay="half_life",
+            half_life_days=10,
+            probability_weight=0.4,
+            grade_a=75,
+            grade_b=50,
+            grade_c=25,
+            mql_threshold=70,
+            significant_change=5,
+        ),
     )
     cache.clear()
 
 
 def fit(name, field, operator, value, points, cap=None):
-    return ScoringRuleFactory(name=name, group="fit", field=field, operator=operator, value=value, points=points, cap=cap)
+    return ScoringRuleFactory(
+        name=name, group="fit", field=field, operator=operator, value=value, points=points, cap=cap
+    )
 
 
 def engagement(name, event, points, url_pattern="", cap=None):
@@ -93,7 +107,12 @@ def test_event_rules_with_url_patterns_and_caps():
     engagement("Calls", "call", 4)
     engagement("Unsubscribed", "unsubscribe", -30)
     lead = LeadFactory()
-    for url in ("https://x.io/pricing", "https://x.io/PRICING?plan=pro", "https://x.io/pricing/enterprise", "https://x.io/blog"):
+    for url in (
+        "https://x.io/pricing",
+        "https://x.io/PRICING?plan=pro",
+        "https://x.io/pricing/enterprise",
+        "https://x.io/blog",
+    ):
         InteractionFactory(lead=lead, kind="page_view", body=url, occurred_at=NOW)
     InteractionFactory(lead=lead, kind="form_submit", occurred_at=NOW)
     InteractionFactory(lead=lead, kind="call_out", occurred_at=NOW)
@@ -155,7 +174,9 @@ def test_the_explanation_adds_up_to_the_score(api_as, manager):
     fit("Target country", "country", "in", ["GB"], 15)
     engagement("Pricing", "page_view", 10, url_pattern="/pricing")
     lead = LeadFactory(email_kind="corporate", country="GB")
-    InteractionFactory(lead=lead, kind="page_view", body="https://x.io/pricing", occurred_at=timezone.now() - timedelta(days=3))
+    InteractionFactory(
+        lead=lead, kind="page_view", body="https://x.io/pricing", occurred_at=timezone.now() - timedelta(days=3)
+    )
     body = api_as(manager).get(f"/api/v1/leads/{lead.pk}/score").json()
     assert {rule["rule"] for rule in body["rules"]} == {"Corporate", "Target country", "Pricing"}
     pricing = next(rule for rule in body["rules"] if rule["rule"] == "Pricing")
@@ -226,7 +247,9 @@ def test_events_rescore_debounced():
 
     lead = LeadFactory()
     key = f"rescore:{lead.pk}"
-    scheduled = [jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) for _ in range(100)]
+    scheduled = [
+        jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) for _ in range(100)
+    ]
     assert scheduled.count(True) == 1  # 100 events, one recomputation
     assert OutboxJob.objects.filter(task_name="leads.tasks.rescore_leads_task", args=[[lead.pk]]).count() == 1
     cache.delete(f"leadcrm:debounce:{key}")  # the window has passed
@@ -274,8 +297,18 @@ def test_the_shipped_default_rules_score_a_good_lead_above_a_poor_one():
 
     defaults = importlib.import_module("leads.migrations.0009_scoring_defaults").DEFAULT_RULES
     for position, (name, group, field, operator, value, event, url, points, cap) in enumerate(defaults):
-        ScoringRuleFactory(name=name, group=group, field=field, operator=operator, value=value, event=event,
-                                   url_pattern=url, points=points, cap=cap, position=position)
+        ScoringRuleFactory(
+            name=name,
+            group=group,
+            field=field,
+            operator=operator,
+            value=value,
+            event=event,
+            url_pattern=url,
+            points=points,
+            cap=cap,
+            position=position,
+        )
     good = LeadFactory(email_kind="corporate", seniority="vp", country="GB", company_size="201-500")
     InteractionFactory(lead=good, kind="page_view", body="https://x.io/pricing", occurred_at=NOW)
     poor = LeadFactory(email_kind="disposable", email_bouncing=True)
@@ -289,7 +322,7 @@ def test_the_lead_pages_show_the_score_explanation_and_history(client, rep):
     InteractionFactory(lead=lead, kind="score_change", data={"from": 30, "to": 45})
     client.force_login(rep)
     page = client.get(f"/leads/{lead.pk}").content.decode()
-    assert "<svg class=\"sparkline\"" in page
+    assert '<svg class="sparkline"' in page
     explanation = client.get(f"/leads/{lead.pk}/score").content.decode()
     assert "Corporate" in explanation and "What adds up to 30" in explanation
 
@@ -303,15 +336,30 @@ def test_a_rule_change_in_admin_rescores_in_the_background_with_progress(client,
     leads = Lead.objects.bulk_create([Lead(email=f"cto{i}@x.io", seniority="c_level") for i in range(120)])
     closed = LeadFactory(seniority="c_level", status="lost", lost_reason="budget")
     client.force_login(manager)
-    response = client.post("/admin/leads/scoringrule/add/", {
-        "name": "CTOs", "group": "fit", "field": "seniority", "operator": "equals", "value": '"c_level"',
-        "event": "", "url_pattern": "", "points": "20", "cap": "", "is_active": "on", "position": "0",
-    })
+    response = client.post(
+        "/admin/leads/scoringrule/add/",
+        {
+            "name": "CTOs",
+            "group": "fit",
+            "field": "seniority",
+            "operator": "equals",
+            "value": '"c_level"',
+            "event": "",
+            "url_pattern": "",
+            "points": "20",
+            "cap": "",
+            "is_active": "on",
+            "position": "0",
+        },
+    )
     assert response.status_code == 302
     job = ScoreJob.objects.get()
     assert job.total == 120
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and client.get(f"/scoring/jobs/{job.pk}", {"format": "json"}).json()["status"] != "done":
+    while (
+        time.monotonic() < deadline
+        and client.get(f"/scoring/jobs/{job.pk}", {"format": "json"}).json()["status"] != "done"
+    ):
         time.sleep(0.2)
     progress = client.get(f"/scoring/jobs/{job.pk}", {"format": "json"}).json()
     assert progress["status"] == "done" and progress["percent"] == 100

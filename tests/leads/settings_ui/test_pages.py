@@ -1,5 +1,6 @@
 """The Settings pages: managers only (reps and marketers get 403), in the Manage menu, every list
 in a fixed number of queries, and every change recorded with who, when, before and after."""
+
 import pytest
 from django.urls import reverse
 
@@ -22,7 +23,12 @@ pytestmark = pytest.mark.django_db
 def things(team, rep):
     territory = TerritoryFactory(name="UK", rules={"country": ["GB"]})
     territory.teams.add(team)
-    return {"team_id": team.pk, "user_id": rep.pk, "territory_id": territory.pk, "rule_id": ScoringRule.objects.first().pk}
+    return {
+        "team_id": team.pk,
+        "user_id": rep.pk,
+        "territory_id": territory.pk,
+        "rule_id": ScoringRule.objects.first().pk,
+    }
 
 
 def test_managers_open_every_settings_page_from_the_manage_menu(manager_client, things):
@@ -50,28 +56,48 @@ def test_logged_out_visitors_are_sent_to_the_login_page(client, things):
 
 
 def _team_post(**extra):
-    data = {"name": "Enterprise", "sla_minutes": "30", "max_reassignments": "1", "keep_returning_owner": "on",
-            "phone_numbers": "+44 20 7946 0000\n"}
+    data = {
+        "name": "Enterprise",
+        "sla_minutes": "30",
+        "max_reassignments": "1",
+        "keep_returning_owner": "on",
+        "phone_numbers": "+44 20 7946 0000\n",
+    }
     data.update(extra)
     return data
 
 
 def test_saving_a_team_records_who_when_before_and_after(manager_client, manager, rep, other_rep):
-    response = manager_client.post(reverse("leads:settings_ui:team_create"), _team_post(
-        **{f"member_{rep.pk}": "on", f"weight_{rep.pk}": "2", f"member_{other_rep.pk}": "on", f"weight_{other_rep.pk}": "1"},
-    ))
+    response = manager_client.post(
+        reverse("leads:settings_ui:team_create"),
+        _team_post(
+            **{
+                f"member_{rep.pk}": "on",
+                f"weight_{rep.pk}": "2",
+                f"member_{other_rep.pk}": "on",
+                f"weight_{other_rep.pk}": "1",
+            },
+        ),
+    )
     assert response.status_code == 302
     team = TeamSettings.objects.get(team__name="Enterprise").team
     assert team.routing.sla_minutes == 30 and team.routing.phone_numbers == ["+442079460000"]
-    assert dict(TeamMembership.objects.filter(team=team).values_list("user__username", "weight")) == {"rep1": 2, "rep2": 1}
+    assert dict(TeamMembership.objects.filter(team=team).values_list("user__username", "weight")) == {
+        "rep1": 2,
+        "rep2": 1,
+    }
     created = SettingsChange.objects.get()
     assert (created.by, created.area, created.action, created.before) == (manager, "team", "created", {})
     assert created.after["members"] == {"rep1": 2, "rep2": 1}
 
     # A change: rep2 leaves, the SLA tightens. Before and after are both kept.
-    manager_client.post(reverse("leads:settings_ui:team_edit", args=[team.pk]), _team_post(
-        sla_minutes="15", **{f"member_{rep.pk}": "on", f"weight_{rep.pk}": "2", f"weight_{other_rep.pk}": "1"},
-    ))
+    manager_client.post(
+        reverse("leads:settings_ui:team_edit", args=[team.pk]),
+        _team_post(
+            sla_minutes="15",
+            **{f"member_{rep.pk}": "on", f"weight_{rep.pk}": "2", f"weight_{other_rep.pk}": "1"},
+        ),
+    )
     changed = SettingsChange.objects.order_by("-id").first()
     assert changed.action == "changed"
     assert (changed.before["sla_minutes"], changed.after["sla_minutes"]) == (30, 15)
@@ -79,28 +105,50 @@ def test_saving_a_team_records_who_when_before_and_after(manager_client, manager
     page = manager_client.get(reverse("leads:settings_ui:teams")).content.decode()
     assert "Sla minutes:</span> 30 → 15" in page and "manager" in page
     # Saved as it was: no change to record.
-    manager_client.post(reverse("leads:settings_ui:team_edit", args=[team.pk]), _team_post(
-        sla_minutes="15", **{f"member_{rep.pk}": "on", f"weight_{rep.pk}": "2", f"weight_{other_rep.pk}": "1"},
-    ))
+    manager_client.post(
+        reverse("leads:settings_ui:team_edit", args=[team.pk]),
+        _team_post(
+            sla_minutes="15",
+            **{f"member_{rep.pk}": "on", f"weight_{rep.pk}": "2", f"weight_{other_rep.pk}": "1"},
+        ),
+    )
     assert SettingsChange.objects.count() == 2
     index = manager_client.get(reverse("leads:settings_ui:index")).content.decode()
     assert index.count('data-testid="change-row"') == 2
 
 
 def test_saving_an_agent_keeps_the_week_in_their_zone_and_records_it(manager_client, manager, rep):
-    data = {"is_active": "on", "max_open_leads": "40", "time_zone": "America/New_York", "phone": "+1 212 555 0100",
-            "out_of_office_from": "2030-08-01", "out_of_office_until": "2030-08-14", "out_of_office_reason": "Holiday",
-            **{f"day{d}_from": "08:00" for d in range(4)}, **{f"day{d}_to": "16:00" for d in range(4)},
-            "day4_from": "10:00", "day4_to": "00:00"}
+    data = {
+        "is_active": "on",
+        "max_open_leads": "40",
+        "time_zone": "America/New_York",
+        "phone": "+1 212 555 0100",
+        "out_of_office_from": "2030-08-01",
+        "out_of_office_until": "2030-08-14",
+        "out_of_office_reason": "Holiday",
+        **{f"day{d}_from": "08:00" for d in range(4)},
+        **{f"day{d}_to": "16:00" for d in range(4)},
+        "day4_from": "10:00",
+        "day4_to": "00:00",
+    }
     response = manager_client.post(reverse("leads:settings_ui:agent_edit", args=[rep.pk]), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     agent = Agent.objects.get(user=rep)
     assert agent.working_hours == {
-        "0": ["08:00", "16:00"], "1": ["08:00", "16:00"], "2": ["08:00", "16:00"], "3": ["08:00", "16:00"],
-        "4": ["10:00", "24:00"], "5": [], "6": [],
+        "0": ["08:00", "16:00"],
+        "1": ["08:00", "16:00"],
+        "2": ["08:00", "16:00"],
+        "3": ["08:00", "16:00"],
+        "4": ["10:00", "24:00"],
+        "5": [],
+        "6": [],
     }
     assert (agent.time_zone, agent.phone, agent.max_open_leads, agent.out_of_office_reason) == (
-        "America/New_York", "+12125550100", 40, "Holiday")
+        "America/New_York",
+        "+12125550100",
+        40,
+        "Holiday",
+    )
     change = SettingsChange.objects.get(area="agent")
     assert change.after["working_hours"]["4"] == ["10:00", "24:00"] and change.by == manager
     page = manager_client.get(reverse("leads:settings_ui:agents")).content.decode()
@@ -118,12 +166,16 @@ def test_deleting_a_territory_is_recorded(manager_client, team):
 def test_the_order_of_territories_is_saved_by_number(manager_client, team):
     first = TerritoryFactory(name="A", priority=10, rules={"country": ["GB"]})
     second = TerritoryFactory(name="B", priority=20, rules={"country": ["DE"]})
-    response = manager_client.post(reverse("leads:settings_ui:territories"), {f"priority_{first.pk}": "30", f"priority_{second.pk}": "20"})
+    response = manager_client.post(
+        reverse("leads:settings_ui:territories"), {f"priority_{first.pk}": "30", f"priority_{second.pk}": "20"}
+    )
     assert response.status_code == 302
     assert list(Territory.objects.values_list("name", flat=True)) == ["B", "A"]
     assert SettingsChange.objects.get().after == {"priority": 30}
     bad = manager_client.post(reverse("leads:settings_ui:territories"), {f"priority_{first.pk}": "soon"})
-    assert bad.status_code == 400 and "Orders are whole numbers from 1 to 10,000: soon is not one." in bad.content.decode()
+    assert (
+        bad.status_code == 400 and "Orders are whole numbers from 1 to 10,000: soon is not one." in bad.content.decode()
+    )
 
 
 def _many_teams_agents_territories(n: int) -> None:

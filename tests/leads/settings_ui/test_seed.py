@@ -1,5 +1,6 @@
 """The demo's reps have routing profiles (hours in their zones, capacity), and the Settings pages
 show them with the demo team and territories."""
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command

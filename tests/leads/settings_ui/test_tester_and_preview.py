@@ -1,5 +1,6 @@
 """The territory tester says what routing does (it asks the routing's own matching code), and the
 grade preview counts exactly the leads a real rescore regrades."""
+
 from datetime import timedelta
 
 import pytest
@@ -66,8 +67,12 @@ def test_the_tester_predicts_the_territory_routing_then_uses(manager_client, rou
     assert response.status_code == 200
     predicted = response.context["result"]
     lead = LeadFactory(
-        country=case.get("country", ""), industry=case.get("industry", ""), company_size=case.get("company_size", ""),
-        region=case.get("region", ""), postal_code=case.get("postal_code", ""), source=case.get("source", "web_form"),
+        country=case.get("country", ""),
+        industry=case.get("industry", ""),
+        company_size=case.get("company_size", ""),
+        region=case.get("region", ""),
+        postal_code=case.get("postal_code", ""),
+        source=case.get("source", "web_form"),
     )
     assignment = lead_assign(lead_id=lead.pk)
     assert assignment.territory_id == predicted.route.territory.pk
@@ -77,7 +82,9 @@ def test_the_tester_predicts_the_territory_routing_then_uses(manager_client, rou
 
 
 def test_the_tester_says_why(manager_client, routing):
-    page = manager_client.get(reverse("leads:settings_ui:territory_tester"), {"country": "GB", "industry": "Retail"}).content.decode()
+    page = manager_client.get(
+        reverse("leads:settings_ui:territory_tester"), {"country": "GB", "industry": "Retail"}
+    ).content.decode()
     assert "✗ Industry is software — the lead has Retail" in page
     assert "✓ Country is United Kingdom — the lead has United Kingdom" in page
     assert 'data-testid="tester-territory">Everywhere else<' in page
@@ -93,26 +100,35 @@ def _leads_with_history(now):
     leads = []
     for i in range(30):
         lead = LeadFactory(
-            email=f"p{i}@corp{i % 4}.com", job_title=["VP Sales", "Engineer", "CEO", "Analyst"][i % 4],
-            company_size=["51-200", "5001+", "1-10"][i % 3], country=["GB", "US", "FR"][i % 3],
-            email_kind=["corporate", "free"][i % 2], seniority=["vp", "individual", "c_level", ""][i % 4],
+            email=f"p{i}@corp{i % 4}.com",
+            job_title=["VP Sales", "Engineer", "CEO", "Analyst"][i % 4],
+            company_size=["51-200", "5001+", "1-10"][i % 3],
+            country=["GB", "US", "FR"][i % 3],
+            email_kind=["corporate", "free"][i % 2],
+            seniority=["vp", "individual", "c_level", ""][i % 4],
             status=["new", "active", "nurturing", "qualified"][i % 4],
         )
         for n in range(i % 6):
             InteractionFactory(
-                lead=lead, kind="page_view", body="/pricing" if n % 2 else "/blog", occurred_at=now - timedelta(days=3 * n + i % 5),
+                lead=lead,
+                kind="page_view",
+                body="/pricing" if n % 2 else "/blog",
+                occurred_at=now - timedelta(days=3 * n + i % 5),
             )
         leads.append(lead)
     LeadFactory(status="lost", lost_reason="No budget", job_title="VP")  # closed: never rescored, never counted
     return leads
 
 
-@pytest.mark.parametrize("change", [
-    {"grade_a": 40, "grade_b": 30, "grade_c": 10},
-    {"grade_a": 90, "grade_b": 70, "grade_c": 45, "mql_threshold": 30},
-    {"fit_cap": 10, "engagement_cap": 5},
-    {"decay": "linear", "linear_percent": 50, "linear_period_days": 2},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"grade_a": 40, "grade_b": 30, "grade_c": 10},
+        {"grade_a": 90, "grade_b": 70, "grade_c": 45, "mql_threshold": 30},
+        {"fit_cap": 10, "engagement_cap": 5},
+        {"decay": "linear", "linear_percent": 50, "linear_period_days": 2},
+    ],
+)
 def test_the_grade_preview_counts_what_a_real_rescore_changes(change):
     now = timezone.now()
     _leads_with_history(now)
@@ -135,8 +151,16 @@ def test_an_unsaved_rule_is_previewed_and_counted_the_same(manager_client):
     _leads_with_history(now)
     leads_rescore(now=now)
     before = dict(Lead.objects.values_list("pk", "grade"))
-    data = {"name": "VPs", "group": "fit", "field": "job_title", "operator": "contains", "value": "VP", "points": "40",
-            "is_active": "on", "preview": "1"}
+    data = {
+        "name": "VPs",
+        "group": "fit",
+        "field": "job_title",
+        "operator": "contains",
+        "value": "VP",
+        "points": "40",
+        "is_active": "on",
+        "preview": "1",
+    }
     response = manager_client.post(reverse("leads:settings_ui:scoring_rule_create"), data)
     assert response.status_code == 200 and not ScoringRule.objects.filter(name="VPs").exists()
     preview = response.context["preview"]

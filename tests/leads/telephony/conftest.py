@@ -1,5 +1,6 @@
 """Twilio as it really calls: form posts signed with twilio's own RequestValidator, over the real
 routing (PostgreSQL). A team line with two reps who can always take a call."""
+
 import uuid
 from urllib.parse import urlencode
 from xml.etree import ElementTree
@@ -28,8 +29,16 @@ def signature(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
     return RequestValidator(token).compute_signature(url, params)
 
 
-def twilio_post(client: Client, path: str, params: dict, *, url: str | None = None, token: str = AUTH_TOKEN,
-                sign: bool = True, **headers):
+def twilio_post(
+    client: Client,
+    path: str,
+    params: dict,
+    *,
+    url: str | None = None,
+    token: str = AUTH_TOKEN,
+    sign: bool = True,
+    **headers,
+):
     """POST the form as Twilio does (urlencoded, AccountSid included), signed for `url`
     (default: the URL the test client calls)."""
     params = {"AccountSid": ACCOUNT_SID, **params}
@@ -41,8 +50,16 @@ def twilio_post(client: Client, path: str, params: dict, *, url: str | None = No
 def inbound(client: Client, *, caller: str, call_sid: str | None = None, to: str = TEAM_LINE, **extra):
     """Twilio's "a call comes in" request."""
     params = {
-        "CallSid": call_sid or sid(), "From": caller, "To": to, "CallStatus": "ringing", "Direction": "inbound",
-        "ApiVersion": "2010-04-01", "Caller": caller, "Called": to, "FromCountry": "GB", "ToCountry": "GB",
+        "CallSid": call_sid or sid(),
+        "From": caller,
+        "To": to,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+        "Caller": caller,
+        "Called": to,
+        "FromCountry": "GB",
+        "ToCountry": "GB",
     }
     return twilio_post(client, VOICE, {**params, **extra})
 

@@ -1,4 +1,5 @@
 """Inbound calls: where they ring (JSON or TwiML), the lead they belong to, and how they end."""
+
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from xml.etree import ElementTree
@@ -53,7 +54,13 @@ def test_a_known_caller_rings_the_leads_owner(api, team):
     lead = LeadFactory(phone=CALLER, owner=rep2, team=team)
     response = inbound(api, **{"from": CALLER, "to": TEAM_LINE, "call_id": "CA1"})
     assert response.status_code == 200
-    assert response.json() == {"route": "agent", "agent": "rep2", "dial": "+442079460002", "lead": lead.pk, "call_id": "CA1"}
+    assert response.json() == {
+        "route": "agent",
+        "agent": "rep2",
+        "dial": "+442079460002",
+        "lead": lead.pk,
+        "call_id": "CA1",
+    }
     call = Call.objects.get(call_id="CA1")
     assert (call.lead, call.agent, call.route) == (lead, rep2, "agent")
     entry = lead.interactions.get(kind=Interaction.Kind.CALL_IN)
@@ -106,7 +113,10 @@ def test_twiml_voicemail_for_a_twilio_style_form_post(api, team):
         agent(rep, is_active=False)
     form = urlencode({"From": "+442079460780", "To": TEAM_LINE, "CallSid": "CA9"})
     response = api.post(
-        "/api/v1/calls/inbound?format=xml", form, content_type="application/x-www-form-urlencoded", HTTP_ACCEPT="text/xml",
+        "/api/v1/calls/inbound?format=xml",
+        form,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_ACCEPT="text/xml",
     )
     assert response.status_code == 200
     root = ElementTree.fromstring(response.content)
@@ -148,7 +158,13 @@ def test_the_end_completes_the_call_and_the_owners_answered_call_is_the_first_co
     body = inbound(api, **{"from": "+442079460785", "to": TEAM_LINE, "call_id": "CA-end"}).json()
     response = api.post("/api/v1/calls/CA-end/end", {"duration": 200, "outcome": "Answered"}, format="json")
     assert response.status_code == 200
-    assert response.json() == {"call_id": "CA-end", "ended": True, "duration": 200, "outcome": "answered", "lead": body["lead"]}
+    assert response.json() == {
+        "call_id": "CA-end",
+        "ended": True,
+        "duration": 200,
+        "outcome": "answered",
+        "lead": body["lead"],
+    }
     call = Call.objects.get(call_id="CA-end")
     assert (call.duration_seconds, call.outcome) == (200, "answered") and call.ended_at is not None
     lead = Lead.objects.get(pk=body["lead"])
@@ -158,14 +174,19 @@ def test_the_end_completes_the_call_and_the_owners_answered_call_is_the_first_co
     assert Assignment.objects.get(lead=lead).first_contact_at == call.started_at
 
     # The provider retries: same answer. A different end is a conflict.
-    assert api.post("/api/v1/calls/CA-end/end", {"duration": 200, "outcome": "answered"}, format="json").status_code == 200
+    assert (
+        api.post("/api/v1/calls/CA-end/end", {"duration": 200, "outcome": "answered"}, format="json").status_code == 200
+    )
     conflict = api.post("/api/v1/calls/CA-end/end", {"duration": 5, "outcome": "busy"}, format="json")
     assert (conflict.status_code, conflict.json()) == (409, {"call_id": [CALL_ALREADY_ENDED]})
 
 
 def test_a_missed_call_is_no_first_contact(api, team):
     body = inbound(api, **{"from": "+442079460786", "to": TEAM_LINE, "call_id": "CA-missed"}).json()
-    assert api.post("/api/v1/calls/CA-missed/end", {"duration": 0, "outcome": "no answer"}, format="json").status_code == 200
+    assert (
+        api.post("/api/v1/calls/CA-missed/end", {"duration": 0, "outcome": "no answer"}, format="json").status_code
+        == 200
+    )
     lead = Lead.objects.get(pk=body["lead"])
     assert lead.first_contacted_at is None
     assert lead.interactions.get(kind="call_in").body == "no answer, 0 s"
@@ -207,10 +228,17 @@ def test_bad_end_input_is_a_clear_4xx(api, team, body, status, errors):
 
 
 def test_other_bad_requests(api, client, team):
-    assert api.post("/api/v1/calls/nope/end", {"duration": 1, "outcome": "answered"}, format="json").json() == {"call_id": [CALL_NOT_FOUND]}
+    assert api.post("/api/v1/calls/nope/end", {"duration": 1, "outcome": "answered"}, format="json").json() == {
+        "call_id": [CALL_NOT_FOUND]
+    }
     assert api.post("/api/v1/calls/inbound", "[1, 2]", content_type="application/json").status_code == 400
     assert api.post("/api/v1/calls/inbound", "{not json", content_type="application/json").status_code == 400
-    assert client.post("/api/v1/calls/inbound", {"from": CALLER, "to": TEAM_LINE}, content_type="application/json").status_code == 401
+    assert (
+        client.post(
+            "/api/v1/calls/inbound", {"from": CALLER, "to": TEAM_LINE}, content_type="application/json"
+        ).status_code
+        == 401
+    )
     error = api.post("/api/v1/calls/inbound", {"to": TEAM_LINE}, format="json", HTTP_ACCEPT="application/xml")
     assert error.status_code == 400
     assert ElementTree.fromstring(error.content).find("Error/Message").attrib["field"] == "from"
@@ -239,7 +267,9 @@ JSONISH = st.recursive(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.dictionaries(st.sampled_from(["from", "to", "call_id", "From", "duration", "outcome"]), JSONISH, max_size=4))
+@given(
+    body=st.dictionaries(st.sampled_from(["from", "to", "call_id", "From", "duration", "outcome"]), JSONISH, max_size=4)
+)
 def test_no_input_makes_the_call_endpoints_fail_with_a_500(api, team, body):
     inbound_response = api.post("/api/v1/calls/inbound", body, format="json")
     assert inbound_response.status_code < 500

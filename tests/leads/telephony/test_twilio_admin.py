@@ -1,5 +1,6 @@
 """Admin → Twilio accounts: a manager adds one (the token is never shown again), and it decides
 over the environment's account with the same SID."""
+
 import pytest
 from django.test import Client
 
@@ -42,7 +43,8 @@ def test_a_manager_adds_an_account_and_its_token_is_kept_but_never_shown(manager
 
 def test_the_form_refuses_a_bad_sid_and_a_missing_token(manager_client):
     response = manager_client.post(
-        "/admin/leads/twilioaccount/add/", {"name": "x", "account_sid": "AC123", "auth_token": "", "is_active": "on"},
+        "/admin/leads/twilioaccount/add/",
+        {"name": "x", "account_sid": "AC123", "auth_token": "", "is_active": "on"},
     )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors

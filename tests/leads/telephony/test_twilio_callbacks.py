@@ -1,6 +1,7 @@
 """After the first ring: the <Dial> action (the next agent in turn, or voicemail), the call's status
 callback (the call ends, the timeline says how, the owner's first contact) and the voicemail
 recording; Twilio retries each of them, and a replay changes nothing."""
+
 import pytest
 
 from leads.models import (
@@ -25,7 +26,12 @@ RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC1111111111111111111111
 
 def leg_ended(client, call_sid: str, status: str, leg_sid: str | None = None):
     """The <Dial> action: how the leg to the agent ended."""
-    params = {"CallSid": call_sid, "DialCallSid": leg_sid or sid(), "DialCallStatus": status, "CallStatus": "in-progress"}
+    params = {
+        "CallSid": call_sid,
+        "DialCallSid": leg_sid or sid(),
+        "DialCallStatus": status,
+        "CallStatus": "in-progress",
+    }
     if status in ("completed", "answered"):
         params["DialCallDuration"] = "95"
     return twilio_post(client, DIAL, params)
@@ -91,7 +97,9 @@ def test_the_team_rings_in_turn_then_voicemail_and_the_call_ends_as_voicemail(cl
     assert twiml(leg_ended(client, call_sid, "busy")).find("Dial/Number").text == REP1_PHONE
     root = twiml(leg_ended(client, call_sid, "no-answer"))
     assert [child.tag for child in root] == ["Say", "Record", "Hangup"]  # everyone was rung once
-    assert [child.tag for child in twiml(twilio_post(client, DIAL, {"CallSid": call_sid, "RecordingUrl": RECORDING}))] == ["Hangup"]
+    assert [
+        child.tag for child in twiml(twilio_post(client, DIAL, {"CallSid": call_sid, "RecordingUrl": RECORDING}))
+    ] == ["Hangup"]
     assert call_status(client, call_sid, "completed", CallDuration="40").status_code == 200
     call = Call.objects.get(call_id=call_sid)
     assert (call.route, call.agent, call.outcome) == ("voicemail", None, "voicemail")
@@ -109,11 +117,16 @@ def test_when_another_rep_answers_the_lead_the_call_placed_follows_them(client, 
     lead.refresh_from_db()
     rep2 = team.members.get(username="rep2")
     assert lead.owner == rep2
-    assert Assignment.objects.filter(lead=lead).latest("id").detail == ANSWERED_DETAIL.format(agent="rep2", owner="rep1")
+    assert Assignment.objects.filter(lead=lead).latest("id").detail == ANSWERED_DETAIL.format(
+        agent="rep2", owner="rep1"
+    )
     assert lead.first_contacted_at is not None  # rep2, the owner now, spoke with them
 
 
-@pytest.mark.parametrize(("status", "outcome"), [("busy", "busy"), ("no-answer", "no_answer"), ("failed", "failed"), ("canceled", "canceled")])
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [("busy", "busy"), ("no-answer", "no_answer"), ("failed", "failed"), ("canceled", "canceled")],
+)
 def test_a_call_that_never_connected_ends_with_twilios_status(client, team, owned_lead, status, outcome):
     call_sid = sid()
     twiml(inbound(client, caller=CALLER, call_sid=call_sid))
@@ -138,7 +151,12 @@ def test_a_voicemail_recording_reaches_the_timeline_and_its_owner_once(client, t
         rep.save()
     call_sid = sid()
     assert twiml(inbound(client, caller=CALLER, call_sid=call_sid)).find("Record") is not None
-    recording = {"RecordingUrl": RECORDING, "RecordingSid": "RE" + "a" * 32, "RecordingStatus": "completed", "RecordingDuration": "25"}
+    recording = {
+        "RecordingUrl": RECORDING,
+        "RecordingSid": "RE" + "a" * 32,
+        "RecordingStatus": "completed",
+        "RecordingDuration": "25",
+    }
     for _ in range(2):  # Twilio retries
         assert call_status(client, call_sid, "completed", CallDuration="38", **recording).status_code == 200
     call = Call.objects.get(call_id=call_sid)
@@ -178,7 +196,9 @@ def test_a_status_that_overtakes_the_answered_leg_is_corrected_to_answered(clien
 
 def test_the_end_of_a_call_is_published_to_outbound_webhooks(client, team, owned_lead):
     subscription = WebhookSubscriptionFactory(
-        url="https://hooks.example.com/calls", events=["lead.call"], secret="whsec_" + "A" * 32,
+        url="https://hooks.example.com/calls",
+        events=["lead.call"],
+        secret="whsec_" + "A" * 32,
     )
     call_sid = sid()
     twiml(inbound(client, caller=CALLER, call_sid=call_sid))

@@ -1,5 +1,6 @@
 """Hostile input on Twilio's webhooks: the signature first (403), then a message per bad field
 (400), a flood of unsigned posts limited per address (429), never a 500."""
+
 import uuid
 from urllib.parse import urlencode
 
@@ -32,19 +33,40 @@ CALLER = "+442079460958"
         (VOICE, {"From": CALLER, "To": TEAM_LINE}, {"CallSid": FIELD_REQUIRED}),
         (VOICE, {"CallSid": "CA123", "From": CALLER, "To": TEAM_LINE}, {"CallSid": CALL_SID_INVALID}),
         (VOICE, {"CallSid": "CA" + "0" * 32, "To": TEAM_LINE}, {"From": FIELD_REQUIRED}),
-        (VOICE, {"CallSid": "CA" + "0" * 32, "From": CALLER, "To": TEAM_LINE, "Direction": "outbound-api"},
-         {"Direction": DIRECTION_NOT_INBOUND}),
+        (
+            VOICE,
+            {"CallSid": "CA" + "0" * 32, "From": CALLER, "To": TEAM_LINE, "Direction": "outbound-api"},
+            {"Direction": DIRECTION_NOT_INBOUND},
+        ),
         (VOICE, {"CallSid": "CA" + "0" * 32, "From": "x" * 500, "To": TEAM_LINE}, {"From": FIELD_INVALID}),
-        (VOICE, {"CallSid": "CA" + "0" * 32, "From": "not a phone", "To": TEAM_LINE}, None),  # the routing's own message
+        (
+            VOICE,
+            {"CallSid": "CA" + "0" * 32, "From": "not a phone", "To": TEAM_LINE},
+            None,
+        ),  # the routing's own message
         (DIAL, {"CallSid": "CA" + "0" * 32, "DialCallStatus": "exploded"}, {"DialCallStatus": FIELD_INVALID}),
         (STATUS, {"CallSid": "CA" + "0" * 32}, {"CallStatus": FIELD_REQUIRED}),
         (STATUS, {"CallSid": "CA" + "0" * 32, "CallStatus": "exploded"}, {"CallStatus": FIELD_INVALID}),
-        (STATUS, {"CallSid": "CA" + "0" * 32, "CallStatus": "completed", "CallDuration": "-1"}, {"CallDuration": DURATION_INVALID}),
-        (STATUS, {"CallSid": "CA" + "0" * 32, "CallStatus": "completed", "CallDuration": "99999999999999999999"},
-         {"CallDuration": DURATION_INVALID}),
-        (STATUS, {"CallSid": "CA" + "0" * 32, "RecordingUrl": "https://evil.example/r.mp3"}, {"RecordingUrl": RECORDING_URL_INVALID}),
-        (STATUS, {"CallSid": "CA" + "0" * 32, "RecordingUrl": "javascript:alert(1)//.twilio.com"},
-         {"RecordingUrl": RECORDING_URL_INVALID}),
+        (
+            STATUS,
+            {"CallSid": "CA" + "0" * 32, "CallStatus": "completed", "CallDuration": "-1"},
+            {"CallDuration": DURATION_INVALID},
+        ),
+        (
+            STATUS,
+            {"CallSid": "CA" + "0" * 32, "CallStatus": "completed", "CallDuration": "99999999999999999999"},
+            {"CallDuration": DURATION_INVALID},
+        ),
+        (
+            STATUS,
+            {"CallSid": "CA" + "0" * 32, "RecordingUrl": "https://evil.example/r.mp3"},
+            {"RecordingUrl": RECORDING_URL_INVALID},
+        ),
+        (
+            STATUS,
+            {"CallSid": "CA" + "0" * 32, "RecordingUrl": "javascript:alert(1)//.twilio.com"},
+            {"RecordingUrl": RECORDING_URL_INVALID},
+        ),
     ],
 )
 def test_signed_but_bad_fields_get_a_400_with_a_message_per_field(client, team, path, params, errors):
@@ -58,9 +80,17 @@ def test_signed_but_bad_fields_get_a_400_with_a_message_per_field(client, team, 
 
 
 def test_a_field_sent_twice_is_refused(client, team):
-    params = [("AccountSid", ACCOUNT_SID), ("CallSid", sid()), ("From", CALLER), ("From", "+442079460999"), ("To", TEAM_LINE)]
+    params = [
+        ("AccountSid", ACCOUNT_SID),
+        ("CallSid", sid()),
+        ("From", CALLER),
+        ("From", "+442079460999"),
+        ("To", TEAM_LINE),
+    ]
     header = signature("http://testserver" + VOICE, QueryDict(urlencode(params)))  # both values signed, as Twilio does
-    response = client.post(VOICE, urlencode(params), content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=header)
+    response = client.post(
+        VOICE, urlencode(params), content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=header
+    )
     assert (response.status_code, response.json()) == (400, {"From": FIELD_REPEATED})
 
 
@@ -72,7 +102,10 @@ def test_unsigned_bad_fields_are_a_403_not_a_400(client, team):
 def test_a_json_body_is_not_read_as_fields(client, team):
     body = {"AccountSid": ACCOUNT_SID, "CallSid": sid(), "From": CALLER, "To": TEAM_LINE}
     response = client.post(
-        VOICE, body, content_type="application/json", HTTP_X_TWILIO_SIGNATURE=signature("http://testserver" + VOICE, body),
+        VOICE,
+        body,
+        content_type="application/json",
+        HTTP_X_TWILIO_SIGNATURE=signature("http://testserver" + VOICE, body),
     )
     assert response.status_code == 403  # signed over fields it did not send as a form
 
@@ -101,9 +134,24 @@ text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60
 @given(
     path=st.sampled_from([VOICE, DIAL, STATUS]),
     fields=st.dictionaries(
-        st.sampled_from(["CallSid", "From", "To", "Direction", "DialCallStatus", "DialCallSid", "CallStatus",
-                         "CallDuration", "RecordingUrl", "RecordingSid", "RecordingDuration", "RecordingStatus"]),
-        text, max_size=8,
+        st.sampled_from(
+            [
+                "CallSid",
+                "From",
+                "To",
+                "Direction",
+                "DialCallStatus",
+                "DialCallSid",
+                "CallStatus",
+                "CallDuration",
+                "RecordingUrl",
+                "RecordingSid",
+                "RecordingDuration",
+                "RecordingStatus",
+            ]
+        ),
+        text,
+        max_size=8,
     ),
     known_call=st.booleans(),
 )

@@ -1,5 +1,6 @@
 """Twilio's "a call comes in" webhook: signed as Twilio signs, routed by the real routing, answered
 with TwiML that rings the right phone."""
+
 import time
 from urllib.parse import urlencode
 
@@ -105,7 +106,10 @@ def test_a_wrong_signature_is_refused(client, team, how):
     if how == "a changed field":
         params["From"] = "+442079460999"  # someone rewrote the caller after Twilio signed
     response = client.post(
-        VOICE, urlencode(params), content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=header,
+        VOICE,
+        urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=header,
     )
     assert response.status_code == 403
     assert response.json() == {"detail": SIGNATURE_INVALID}

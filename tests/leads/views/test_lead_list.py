@@ -1,5 +1,6 @@
 """The lead list: chips, sortable columns chosen per user, saved views, status tabs with capped
 counts, bulk actions within each role's rights, a fixed number of queries."""
+
 import csv
 import io
 
@@ -92,7 +93,10 @@ def test_built_in_and_saved_views(client, rep, other_rep, manager):
     assert shared.status_code == 400 and str(VIEW_SHARE_FORBIDDEN) in shared.content.decode()
 
     client.force_login(manager)
-    assert client.post("/views/new", {"name": "Team pipeline", "query": "status=qualified", "is_shared": "1"}).status_code == 302
+    assert (
+        client.post("/views/new", {"name": "Team pipeline", "query": "status=qualified", "is_shared": "1"}).status_code
+        == 302
+    )
     client.force_login(other_rep)
     offered = [view.name for view in client.get("/").context["saved_views"]]
     assert offered == ["Team pipeline"]  # shared views for everyone, not rep1's own
@@ -157,7 +161,9 @@ def test_status_counts_are_capped_past_the_limit():
     assert counts["active"] == (3, True)
     assert counts["lost"] == (0, True)
     parted = status_counts(
-        queryset=Lead.objects.all(), cap=10, status_cap=20,
+        queryset=Lead.objects.all(),
+        cap=10,
+        status_cap=20,
         parts=[Lead.objects.filter(status="new"), Lead.objects.exclude(status="new")],
     )
     assert parted["new"] == (12, True) and parted["active"] == (3, True)
@@ -173,7 +179,9 @@ def test_a_manager_assigns_the_ticked_leads(client, manager, rep, other_rep):
     leads = LeadFactory.create_batch(2, owner=rep)
     untouched = LeadFactory(owner=rep)
     client.force_login(manager)
-    response = client.post("/leads/bulk", {"action": "assign", "owner": "rep2", "ids": [lead.pk for lead in leads], "query": "status=new"})
+    response = client.post(
+        "/leads/bulk", {"action": "assign", "owner": "rep2", "ids": [lead.pk for lead in leads], "query": "status=new"}
+    )
     assert response.status_code == 302 and response["Location"] == "/?status=new"
     assert set(Lead.objects.filter(owner=other_rep)) == set(leads)
     assert Lead.objects.get(pk=untouched.pk).owner == rep
@@ -203,7 +211,9 @@ def test_a_rep_changes_status_only_on_visible_leads_and_lost_needs_a_reason(clie
     assert Lead.objects.get(pk=mine.pk).status == "active"
     converted = client.post("/leads/bulk", {"action": "status", "status": "converted", "ids": [mine.pk]})
     assert converted.status_code == 400 and "Use Convert" in converted.content.decode()
-    done = client.post("/leads/bulk", {"action": "status", "status": "lost", "lost_reason": "No budget", "ids": [mine.pk]})
+    done = client.post(
+        "/leads/bulk", {"action": "status", "status": "lost", "lost_reason": "No budget", "ids": [mine.pk]}
+    )
     assert done.status_code == 302 and Lead.objects.get(pk=mine.pk).lost_reason == "No budget"
 
 
@@ -211,7 +221,11 @@ def test_a_marketer_reads_and_exports_but_changes_nothing(client, marketer, rep)
     lead = LeadFactory(owner=rep, first_name="=HYPERLINK(1)", company="Acme")
     client.force_login(marketer)
     html = client.get("/").content.decode()
-    assert '<option value="status">' not in html and '<option value="assign">' not in html and '<option value="export_csv">' in html
+    assert (
+        '<option value="status">' not in html
+        and '<option value="assign">' not in html
+        and '<option value="export_csv">' in html
+    )
     assert client.post("/leads/bulk", {"action": "status", "status": "active", "ids": [lead.pk]}).status_code == 403
     response = client.post("/leads/bulk", {"action": "export_csv", "ids": [lead.pk]})
     assert response.status_code == 200
@@ -230,9 +244,14 @@ def test_a_marketer_adds_the_ticked_leads_to_a_static_list(client, marketer, rep
     client.force_login(marketer)
     html = client.get("/").content.decode()
     assert '<option value="add_to_list">' in html and "Webinar follow-up" in html
-    response = client.post("/leads/bulk", {"action": "add_to_list", "list": webinar.pk, "ids": [lead.pk for lead in ticked], "query": "status=new"})
+    response = client.post(
+        "/leads/bulk",
+        {"action": "add_to_list", "list": webinar.pk, "ids": [lead.pk for lead in ticked], "query": "status=new"},
+    )
     assert response.status_code == 302
-    assert set(SegmentMember.objects.filter(segment=webinar).values_list("lead_id", flat=True)) == {lead.pk for lead in ticked}
+    assert set(SegmentMember.objects.filter(segment=webinar).values_list("lead_id", flat=True)) == {
+        lead.pk for lead in ticked
+    }
     bad = client.post("/leads/bulk", {"action": "add_to_list", "list": "", "ids": [ticked[0].pk]})
     assert bad.status_code == 400 and str(NO_LIST_CHOSEN) in bad.content.decode()
 
@@ -252,7 +271,9 @@ def test_the_convert_button_posts_the_ticked_ids_to_the_conversion(client, rep):
     client.force_login(rep)
     html = client.get("/", {"status": "qualified"}).content.decode()
     assert 'name="next" value="/?status=qualified"' in html
-    response = client.post("/leads/convert", {"ids": [lead.pk], "next": "/?status=qualified", "query": "status=qualified"})
+    response = client.post(
+        "/leads/convert", {"ids": [lead.pk], "next": "/?status=qualified", "query": "status=qualified"}
+    )
     assert response.status_code == 302 and response["Location"] == "/?status=qualified"
     assert Lead.objects.get(pk=lead.pk).converted_customer_id is not None
 
@@ -267,7 +288,9 @@ def test_bulk_without_a_selection_is_a_400(client, manager):
 def test_the_back_link_never_leaves_the_site(client, manager):
     lead = LeadFactory()
     client.force_login(manager)
-    response = client.post("/leads/bulk", {"action": "status", "status": "active", "ids": [lead.pk], "query": "//evil.example/x"})
+    response = client.post(
+        "/leads/bulk", {"action": "status", "status": "active", "ids": [lead.pk], "query": "//evil.example/x"}
+    )
     assert response.status_code == 302 and response["Location"].startswith("/?")
 
 

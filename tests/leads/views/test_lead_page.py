@@ -1,5 +1,6 @@
 """The lead page: header, contact actions, tasks, status, reassignment, inline edits, htmx
 fragments, and a query count that does not grow with the lead's history."""
+
 from datetime import timedelta
 
 import pytest
@@ -34,9 +35,20 @@ def page_url(lead, suffix=""):
 def lead(rep, team):
     now = timezone.now()
     return LeadFactory(
-        owner=rep, team=team, first_name="Grace", last_name="Hopper", company="Navy Labs", job_title="Rear Admiral",
-        phone="+12125552368", email="grace@navylabs.com", time_zone="America/New_York", score=72, grade="B",
-        source=Lead.Source.WEB_FORM, assigned_at=now - timedelta(minutes=10), sla_due_at=now + timedelta(minutes=50),
+        owner=rep,
+        team=team,
+        first_name="Grace",
+        last_name="Hopper",
+        company="Navy Labs",
+        job_title="Rear Admiral",
+        phone="+12125552368",
+        email="grace@navylabs.com",
+        time_zone="America/New_York",
+        score=72,
+        grade="B",
+        source=Lead.Source.WEB_FORM,
+        assigned_at=now - timedelta(minutes=10),
+        sla_due_at=now + timedelta(minutes=50),
         attributes={"fleet": "Pacific"},
     )
 
@@ -44,10 +56,22 @@ def lead(rep, team):
 def test_the_header_shows_who_where_when_and_how_hot(client, rep, lead):
     client.force_login(rep)
     body = client.get(page_url(lead)).content.decode()
-    for text in ("Grace Hopper", "Navy Labs", "Rear Admiral", "Score 72 · B", "rep1", "Web form", "New", "left", "Pacific"):
+    for text in (
+        "Grace Hopper",
+        "Navy Labs",
+        "Rear Admiral",
+        "Score 72 · B",
+        "rep1",
+        "Web form",
+        "New",
+        "left",
+        "Pacific",
+    ):
         assert text in body
     assert 'data-testid="local-time"' in body
-    assert f'href="/leads/{lead.pk}/score"' in body and f'hx-get="/leads/{lead.pk}/score"' in body  # works without JS too
+    assert (
+        f'href="/leads/{lead.pk}/score"' in body and f'hx-get="/leads/{lead.pk}/score"' in body
+    )  # works without JS too
     assert 'href="tel:+12125552368"' in body and 'href="mailto:grace@navylabs.com"' in body
 
 
@@ -140,7 +164,9 @@ def test_another_leads_task_is_not_found(client, rep, lead):
 def test_inline_edit_of_one_field_with_and_without_htmx(client, rep, lead):
     client.force_login(rep)
     form = client.get(page_url(lead, "/fields/company"), **HTMX)
-    assert form.status_code == 200 and 'name="company"' in form.content.decode() and "<html" not in form.content.decode()
+    assert (
+        form.status_code == 200 and 'name="company"' in form.content.decode() and "<html" not in form.content.decode()
+    )
     assert client.get(page_url(lead, "/fields/company")).content.decode().count("<html") == 1  # a page without JS
     saved = client.post(page_url(lead, "/fields/company"), {"company": "Harvard Mark I"}, **HTMX)
     assert saved.status_code == 200 and "Harvard Mark I" in saved.content.decode()

@@ -1,5 +1,6 @@
 """The lead page says what is true: the lead's own wall-clock time, a header that follows inline
 edits, and a page whose ids are unique and whose labels point at their own fields."""
+
 from collections import Counter
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -43,12 +44,19 @@ def _ids(html: str) -> _Ids:
 @pytest.fixture
 def new_yorker(rep, team):
     return LeadFactory(
-        owner=rep, team=team, first_name="Grace", last_name="Hopper", company="Navy Labs", job_title="Engineer",
+        owner=rep,
+        team=team,
+        first_name="Grace",
+        last_name="Hopper",
+        company="Navy Labs",
+        job_title="Engineer",
         time_zone="America/New_York",
     )
 
 
-@pytest.mark.parametrize(("zone", "shown", "day"), [("America/New_York", "18:03", "Tuesday"), ("Europe/Prague", "00:03", "Wednesday")])
+@pytest.mark.parametrize(
+    ("zone", "shown", "day"), [("America/New_York", "18:03", "Tuesday"), ("Europe/Prague", "00:03", "Wednesday")]
+)
 def test_local_time_is_the_leads_wall_clock_not_the_viewers(client, rep, team, zone, shown, day):
     """The header converted the lead's time back to the viewer's zone: New York and Prague leads
     both showed the viewer's 23:03."""
@@ -58,7 +66,7 @@ def test_local_time_is_the_leads_wall_clock_not_the_viewers(client, rep, team, z
         client.force_login(rep)  # a session made now would have expired by 2030
         body = client.get(f"/leads/{lead.pk}").content.decode()
     start = body.index('data-testid="local-time"')
-    header = body[start:body.index("</div>", start)]
+    header = body[start : body.index("</div>", start)]
     assert f">{shown}</time> local, {day}" in header and zone in header
     assert "23:03" not in header
 
@@ -78,7 +86,7 @@ def test_an_inline_edit_refreshes_the_header_and_announces_the_change(client, re
     response = client.post(f"/leads/{new_yorker.pk}/fields/job_title", {"job_title": "Rear Admiral"}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 200 and response["HX-Trigger"] == LEAD_CHANGED_EVENT
-    header = body[body.index('<header id="lead-header"'):body.index("</header>")]
+    header = body[body.index('<header id="lead-header"') : body.index("</header>")]
     assert 'hx-swap-oob="true"' in header and "Rear Admiral at Navy Labs" in " ".join(header.split())
     response = client.post(f"/leads/{new_yorker.pk}/fields/first_name", {"first_name": "Amazing Grace"}, **HTMX)
     assert "Amazing Grace Hopper" in response.content.decode().split("</header>")[0]

@@ -1,4 +1,5 @@
 """Look and feel: the user's time zone, the nav per role, locale formatting, the tidy admin."""
+
 from datetime import timedelta
 
 import pytest
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def _notification_time(client) -> str:
     html = client.get("/home/").content.decode()
     marker = '<time datetime="'
-    return html[html.index(marker) + len(marker):].split('"', 1)[0]
+    return html[html.index(marker) + len(marker) :].split('"', 1)[0]
 
 
 def test_dates_show_in_the_users_time_zone(client, rep, settings):
@@ -63,7 +64,16 @@ def test_a_session_from_before_reads_the_zone_once(client, rep):
     assert client.session[SESSION_KEY] == "Europe/Berlin"
 
 
-NAV = ("nav-home", "nav-leads", "nav-customers", "nav-queue", "nav-distribution", "nav-duplicates", "nav-import", "nav-admin")
+NAV = (
+    "nav-home",
+    "nav-leads",
+    "nav-customers",
+    "nav-queue",
+    "nav-distribution",
+    "nav-duplicates",
+    "nav-import",
+    "nav-admin",
+)
 
 
 def _nav(client) -> set[str]:
@@ -75,7 +85,15 @@ def test_the_nav_shows_what_each_role_may_open(client, rep, manager, marketer):
     client.force_login(rep)
     assert _nav(client) == {"nav-home", "nav-leads", "nav-customers", "nav-queue"}
     client.force_login(manager)
-    assert _nav(client) == {"nav-home", "nav-leads", "nav-customers", "nav-distribution", "nav-duplicates", "nav-import", "nav-admin"}
+    assert _nav(client) == {
+        "nav-home",
+        "nav-leads",
+        "nav-customers",
+        "nav-distribution",
+        "nav-duplicates",
+        "nav-import",
+        "nav-admin",
+    }
     client.force_login(marketer)
     assert _nav(client) == {"nav-leads", "nav-customers", "nav-import"}
 
@@ -102,7 +120,16 @@ def test_the_language_follows_the_browser_and_numbers_follow_the_language(client
     assert translation.get_language().startswith("en")  # not left in German
 
 
-@pytest.mark.parametrize("path", ["/admin/leads/lead/", "/admin/leads/task/", "/admin/leads/savedview/", "/admin/leads/userpreference/", "/admin/customers/customer/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/leads/lead/",
+        "/admin/leads/task/",
+        "/admin/leads/savedview/",
+        "/admin/leads/userpreference/",
+        "/admin/customers/customer/",
+    ],
+)
 def test_admin_changelists_take_the_same_queries_for_one_or_many_rows(
     client, admin_user, rep, team, path, django_assert_num_queries, django_assert_max_num_queries
 ):
@@ -113,6 +140,7 @@ def test_admin_changelists_take_the_same_queries_for_one_or_many_rows(
             user = RepFactory()
             SavedViewFactory(user=user, name=f"v{i}", query="grade=A")
             UserPreferenceFactory(user=user, time_zone="Europe/Paris")
+
     from tests.factories import CustomerFactory
 
     add(1)
@@ -135,7 +163,9 @@ def test_lead_owner_and_team_are_picked_with_autocomplete(client, manager, rep, 
     )
     assert response.status_code == 200
     assert [row["text"] for row in response.json()["results"]] == ["rep1"]
-    teams = client.get("/admin/autocomplete/", {"app_label": "leads", "model_name": "lead", "field_name": "team", "term": "Inside"})
+    teams = client.get(
+        "/admin/autocomplete/", {"app_label": "leads", "model_name": "lead", "field_name": "team", "term": "Inside"}
+    )
     assert [row["text"] for row in teams.json()["results"]] == ["Inside Sales"]
 
 

@@ -1,4 +1,5 @@
 """Query counts stay flat as the list grows: no N+1 on the lead list, HTML or API."""
+
 import pytest
 from django.utils import timezone
 
@@ -28,12 +29,16 @@ def test_a_reps_filtered_api_list_is_flat_too(n, api_as, rep, team, django_asser
     LeadFactory.create_batch(n, owner=rep, team=team, status="active")
     client = api_as(rep)
     with django_assert_num_queries(API_LIST_QUERIES):
-        response = client.get("/api/v1/leads", {"page_size": 100, "status": "active,new", "search": "example", "ordering": "-score"})
+        response = client.get(
+            "/api/v1/leads", {"page_size": 100, "status": "active,new", "search": "example", "ordering": "-score"}
+        )
     assert len(response.json()["results"]) == n
 
 
 @pytest.mark.parametrize("n", [10, 100])
-def test_html_list_makes_the_same_queries_for_10_and_100_leads(n, client, manager, team, rep, django_assert_num_queries):
+def test_html_list_makes_the_same_queries_for_10_and_100_leads(
+    n, client, manager, team, rep, django_assert_num_queries
+):
     LeadFactory.create_batch(n, owner=rep, team=team)
     client.force_login(manager)
     with django_assert_num_queries(HTML_LIST_QUERIES):
@@ -70,6 +75,7 @@ def test_past_the_exact_limit_the_count_is_the_planners_estimate_and_says_so():
 
 # --- ids first, then the page (leads/common/matches.py) ------------------------------------------------
 
+
 def _past_the_ids_limit(monkeypatch) -> None:
     """Lower the ids-first limit to 20 matches, so 30 leads take the other path (the ordered walk)."""
     from leads.common import matches
@@ -78,17 +84,30 @@ def _past_the_ids_limit(monkeypatch) -> None:
     monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)
 
 
-LIST_ORDERINGS = ["", "-score", "score", "-probability", "last_activity_at", "-updated_at", "callable_now", "-score,created_at"]
+LIST_ORDERINGS = [
+    "",
+    "-score",
+    "score",
+    "-probability",
+    "last_activity_at",
+    "-updated_at",
+    "callable_now",
+    "-score,created_at",
+]
 
 
 @pytest.mark.parametrize("ordering", LIST_ORDERINGS)
 @pytest.mark.parametrize("role", ["manager", "rep"])
-def test_every_api_list_and_search_is_a_constant_number_of_queries(role, ordering, request, api_as, team, monkeypatch, django_assert_num_queries):
+def test_every_api_list_and_search_is_a_constant_number_of_queries(
+    role, ordering, request, api_as, team, monkeypatch, django_assert_num_queries
+):
     """Ids first (10 matches): token, roles, the matches' ids and sort values, the page by id. Past
     the limit (30 matches): token, roles, the capped ids, the planner's estimate, the ordered page.
     The same for a manager and a rep, for every ordering the list offers, searching or not."""
     user = request.getfixturevalue(role)
-    LeadFactory.create_batch(10, owner=user if role == "rep" else None, team=team, company="Acme GmbH", probability=None)
+    LeadFactory.create_batch(
+        10, owner=user if role == "rep" else None, team=team, company="Acme GmbH", probability=None
+    )
     client = api_as(user)
     params = {"page_size": 5, "search": "gmbh", **({"ordering": ordering} if ordering else {})}
     with django_assert_num_queries(API_LIST_QUERIES):
@@ -96,7 +115,12 @@ def test_every_api_list_and_search_is_a_constant_number_of_queries(role, orderin
     assert body["count"] == 10 and body["count_exact"] and len(body["results"]) == 5
     # with values to sort by (a page that crosses into the NULLs reads them with one query more)
     LeadFactory.create_batch(
-        20, owner=user if role == "rep" else None, team=team, company="Acme GmbH", probability=0.5, last_activity_at=timezone.now()
+        20,
+        owner=user if role == "rep" else None,
+        team=team,
+        company="Acme GmbH",
+        probability=0.5,
+        last_activity_at=timezone.now(),
     )
     _past_the_ids_limit(monkeypatch)
     with django_assert_num_queries(API_LIST_QUERIES + 1):
@@ -105,7 +129,9 @@ def test_every_api_list_and_search_is_a_constant_number_of_queries(role, orderin
 
 
 @pytest.mark.parametrize("role", ["manager", "rep"])
-def test_the_html_list_is_a_constant_number_of_queries_for_small_and_large_results(role, request, client, team, monkeypatch, django_assert_num_queries):
+def test_the_html_list_is_a_constant_number_of_queries_for_small_and_large_results(
+    role, request, client, team, monkeypatch, django_assert_num_queries
+):
     user = request.getfixturevalue(role)
     LeadFactory.create_batch(10, owner=user if role == "rep" else None, team=team, company="Acme GmbH")
     client.force_login(user)
@@ -132,7 +158,10 @@ def test_a_reps_few_matches_among_many_are_read_by_id_not_by_walking_the_date_in
     from leads.models import Lead
 
     Lead.objects.bulk_create(
-        [LeadFactory.build(company=f"Muster {i} GmbH", owner=other_rep, team=team, email=f"m{i}@muster.de") for i in range(3000)],
+        [
+            LeadFactory.build(company=f"Muster {i} GmbH", owner=other_rep, team=team, email=f"m{i}@muster.de")
+            for i in range(3000)
+        ],
         batch_size=1000,
     )
     mine = [LeadFactory(company="Rep GmbH", owner=rep, team=team, score=score) for score in (10, 90)]
@@ -141,7 +170,9 @@ def test_a_reps_few_matches_among_many_are_read_by_id_not_by_walking_the_date_in
     client = api_as(rep)
     for ordering in ("", "-score", "last_activity_at"):
         with CaptureQueriesContext(connection) as queries:
-            body = client.get("/api/v1/leads", {"search": "gmbh", **({"ordering": ordering} if ordering else {})}).json()
+            body = client.get(
+                "/api/v1/leads", {"search": "gmbh", **({"ordering": ordering} if ordering else {})}
+            ).json()
         assert sorted(lead["id"] for lead in body["results"]) == sorted(lead.pk for lead in mine)
         selects = [q["sql"] for q in queries.captured_queries if 'FROM "leads_lead"' in q["sql"]]
         ids_query, page_query = selects

@@ -1,4 +1,5 @@
 """The server-rendered lead pages: list with filters, detail with timeline, edit, notes."""
+
 import pytest
 
 from leads.models import CaptureRecord, Interaction, Lead
@@ -74,7 +75,9 @@ def test_names_are_escaped(client, manager):
 def test_a_rep_adds_a_call_note_to_the_timeline(client, rep):
     lead = LeadFactory(owner=rep)
     client.force_login(rep)
-    response = client.post(f"/leads/{lead.id}/notes", {"kind": "call_out", "subject": "Intro call", "body": "Wants a demo"})
+    response = client.post(
+        f"/leads/{lead.id}/notes", {"kind": "call_out", "subject": "Intro call", "body": "Wants a demo"}
+    )
     assert response.status_code == 302
     note = lead.interactions.get(kind=Interaction.Kind.CALL_OUT)
     assert (note.actor, note.body) == (rep, "Wants a demo")
@@ -111,8 +114,12 @@ def test_creating_a_lead_in_the_browser_refuses_a_duplicate_email(client, rep):
     client.force_login(rep)
     response = client.post("/leads/new", {"email": "Dupe@Example.com", "status": "new", "source": "manual"})
     assert response.status_code == 400, response.context["form"].errors
-    assert "A lead with this email already exists." in response.context["form"].errors.get("email", []), response.context["form"].errors
-    ok = client.post("/leads/new", {"email": "fresh@example.com", "first_name": "Fresh", "status": "new", "source": "manual"})
+    assert "A lead with this email already exists." in response.context["form"].errors.get("email", []), (
+        response.context["form"].errors
+    )
+    ok = client.post(
+        "/leads/new", {"email": "fresh@example.com", "first_name": "Fresh", "status": "new", "source": "manual"}
+    )
     assert ok.status_code == 302
     assert Lead.objects.get(email="fresh@example.com").owner == rep
 
@@ -122,7 +129,8 @@ def test_a_lead_typed_in_the_browser_keeps_its_input_like_every_capture(client, 
     capture log (where every lead came from, and with what) missed every lead a person typed in."""
     client.force_login(rep)
     response = client.post(
-        "/leads/new", {"email": "typed@example.com", "first_name": "Typed", "status": "new", "source": "manual"},
+        "/leads/new",
+        {"email": "typed@example.com", "first_name": "Typed", "status": "new", "source": "manual"},
     )
     assert response.status_code == 302
     lead = Lead.objects.get(email="typed@example.com")

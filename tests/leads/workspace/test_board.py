@@ -1,5 +1,6 @@
 """The lead board (issue 19 §4): the list's filters and saved views as columns by status, capped
 per column with "show more", a fixed number of queries, and moves through the status service."""
+
 from datetime import timedelta
 
 import pytest
@@ -20,8 +21,16 @@ def _column(body: str, status: str) -> str:
 
 def test_the_board_shows_a_column_per_open_status_with_name_company_grade_owner_and_sla(client, rep, team):
     now = timezone.now()
-    ada = LeadFactory(owner=rep, team=team, first_name="Ada", last_name="Lovelace", company="Engines", grade="A",
-                      status=Lead.Status.NEW, sla_due_at=now - timedelta(minutes=30))
+    ada = LeadFactory(
+        owner=rep,
+        team=team,
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Engines",
+        grade="A",
+        status=Lead.Status.NEW,
+        sla_due_at=now - timedelta(minutes=30),
+    )
     LeadFactory(owner=rep, team=team, first_name="Alan", last_name="Turing", status=Lead.Status.QUALIFIED)
     LeadFactory(owner=rep, team=team, first_name="Lost", last_name="One", status=Lead.Status.LOST, lost_reason="budget")
     client.force_login(rep)
@@ -95,7 +104,9 @@ def test_lost_still_asks_for_a_reason(client, rep, team):
     assert response.status_code == 400 and LOST_REASON_REQUIRED in response.content.decode()
     lead.refresh_from_db()
     assert lead.status == Lead.Status.ACTIVE
-    response = client.post(f"/board/{lead.pk}/move", {"status": "lost", "lost_reason": "No budget"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        f"/board/{lead.pk}/move", {"status": "lost", "lost_reason": "No budget"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200 and b'id="lead-board"' in response.content
     lead.refresh_from_db()
     assert lead.status == Lead.Status.LOST and lead.lost_reason == "No budget"
@@ -131,12 +142,22 @@ def test_the_cards_share_one_move_form_and_a_cards_own_lost_reason_is_the_one_us
     card = body.split(f'data-testid="card-{lead.pk}"')[1].split("</li>")[0]
     assert f'form="board-move" formaction="/board/{lead.pk}/move" name="status" value="nurturing"' in card
     assert f'name="lost_reason_{lead.pk}" form="board-move"' in card and "<form" not in card
-    response = client.post(f"/board/{lead.pk}/move", {
-        "status": "lost", f"lost_reason_{other.pk}": "", f"lost_reason_{lead.pk}": "Went elsewhere", "query": "",
-    })
+    response = client.post(
+        f"/board/{lead.pk}/move",
+        {
+            "status": "lost",
+            f"lost_reason_{other.pk}": "",
+            f"lost_reason_{lead.pk}": "Went elsewhere",
+            "query": "",
+        },
+    )
     assert response.status_code == 302
     lead.refresh_from_db()
     other.refresh_from_db()
-    assert lead.status == Lead.Status.LOST and lead.lost_reason == "Went elsewhere" and other.status == Lead.Status.ACTIVE
-    response = client.post(f"/board/{other.pk}/move", {"status": "lost", f"lost_reason_{lead.pk}": "Not mine", "query": ""})
+    assert (
+        lead.status == Lead.Status.LOST and lead.lost_reason == "Went elsewhere" and other.status == Lead.Status.ACTIVE
+    )
+    response = client.post(
+        f"/board/{other.pk}/move", {"status": "lost", f"lost_reason_{lead.pk}": "Not mine", "query": ""}
+    )
     assert response.status_code == 400  # another card's reason is not this card's

@@ -1,4 +1,5 @@
 """Follow-ups on a lead: tasks and logged calls (leads/workspace/followups.py)."""
+
 from datetime import timedelta
 
 import pytest
@@ -58,8 +59,12 @@ def test_completing_a_task_twice_leaves_one_done_entry(rep):
 
 def test_the_owners_logged_call_is_the_first_contact_for_the_sla(rep, team):
     now = timezone.now()
-    lead = LeadFactory(owner=rep, team=team, assigned_at=now - timedelta(minutes=20), sla_due_at=now + timedelta(minutes=40))
-    assignment = AssignmentFactory(lead=lead, agent=rep, team=team, assigned_at=lead.assigned_at, sla_due_at=lead.sla_due_at)
+    lead = LeadFactory(
+        owner=rep, team=team, assigned_at=now - timedelta(minutes=20), sla_due_at=now + timedelta(minutes=40)
+    )
+    assignment = AssignmentFactory(
+        lead=lead, agent=rep, team=team, assigned_at=lead.assigned_at, sla_due_at=lead.sla_due_at
+    )
     entry = call_log(lead=lead, by=rep, outcome="no_answer", notes="Rang twice")
     assert (entry.kind, entry.data["outcome"], entry.body) == (Interaction.Kind.CALL_OUT, "no_answer", "Rang twice")
     lead.refresh_from_db()

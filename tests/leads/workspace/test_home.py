@@ -1,4 +1,5 @@
 """'My work': a rep's queue, tasks due, recent activity and notifications, in a fixed number of queries."""
+
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,11 @@ HOME_QUERIES = 8
 def _task(lead, user, *, due_in: timedelta, title: str, done: bool = False) -> Task:
     now = timezone.now()
     return TaskFactory(
-        lead=lead, assigned_to=user, title=title, due_at=now + due_in, done_at=now if done else None,
+        lead=lead,
+        assigned_to=user,
+        title=title,
+        due_at=now + due_in,
+        done_at=now if done else None,
     )
 
 
@@ -27,12 +32,24 @@ def day(rep, other_rep, team):
     now = timezone.now()
     contacted = now - timedelta(days=2)
     leads = {
-        "late_c": LeadFactory(owner=rep, team=team, first_name="Late", last_name="C", grade="C", sla_due_at=now - timedelta(minutes=30)),
-        "soon_a": LeadFactory(owner=rep, team=team, first_name="Soon", last_name="A", grade="A", sla_due_at=now + timedelta(hours=2)),
-        "later_a": LeadFactory(owner=rep, team=team, first_name="Later", last_name="A", grade="A", sla_due_at=now + timedelta(hours=5)),
-        "followup_b": LeadFactory(owner=rep, team=team, first_name="Follow", last_name="B", grade="B", first_contacted_at=contacted),
-        "quiet": LeadFactory(owner=rep, team=team, first_name="Quiet", last_name="Done", grade="A", first_contacted_at=contacted),
-        "lost": LeadFactory(owner=rep, team=team, first_name="Gone", last_name="Lost", status="lost", lost_reason="no budget"),
+        "late_c": LeadFactory(
+            owner=rep, team=team, first_name="Late", last_name="C", grade="C", sla_due_at=now - timedelta(minutes=30)
+        ),
+        "soon_a": LeadFactory(
+            owner=rep, team=team, first_name="Soon", last_name="A", grade="A", sla_due_at=now + timedelta(hours=2)
+        ),
+        "later_a": LeadFactory(
+            owner=rep, team=team, first_name="Later", last_name="A", grade="A", sla_due_at=now + timedelta(hours=5)
+        ),
+        "followup_b": LeadFactory(
+            owner=rep, team=team, first_name="Follow", last_name="B", grade="B", first_contacted_at=contacted
+        ),
+        "quiet": LeadFactory(
+            owner=rep, team=team, first_name="Quiet", last_name="Done", grade="A", first_contacted_at=contacted
+        ),
+        "lost": LeadFactory(
+            owner=rep, team=team, first_name="Gone", last_name="Lost", status="lost", lost_reason="no budget"
+        ),
         "theirs": LeadFactory(owner=other_rep, team=team, first_name="Not", last_name="Mine", grade="A"),
     }
     _task(leads["followup_b"], rep, due_in=timedelta(hours=-1), title="Send the quote")

@@ -1,4 +1,5 @@
 """Mail for the email channel's tests: the corpus in emails/ and small messages built inline."""
+
 from pathlib import Path
 
 from leads.models import CaptureRecord, InboundEmail, Interaction, Lead
@@ -11,8 +12,13 @@ def corpus(name: str) -> bytes:
     return (EMAILS / name).read_bytes()
 
 
-def message(*, sender: str = "Ann Example <ann@example-co.example>", headers: str = "", body: str = "Hello there.",
-            message_id: str = "<m1@example-co.example>") -> bytes:
+def message(
+    *,
+    sender: str = "Ann Example <ann@example-co.example>",
+    headers: str = "",
+    body: str = "Hello there.",
+    message_id: str = "<m1@example-co.example>",
+) -> bytes:
     """A small message for the cases the corpus does not need a file for."""
     lines = [f"From: {sender}", "To: sales@leadcrm.test", "Subject: Hello"]
     if message_id:
@@ -22,4 +28,9 @@ def message(*, sender: str = "Ann Example <ann@example-co.example>", headers: st
 
 
 def counts() -> tuple[int, int, int, int]:
-    return Lead.objects.count(), Interaction.objects.count(), CaptureRecord.objects.count(), InboundEmail.objects.count()
+    return (
+        Lead.objects.count(),
+        Interaction.objects.count(),
+        CaptureRecord.objects.count(),
+        InboundEmail.objects.count(),
+    )

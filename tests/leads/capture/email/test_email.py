@@ -2,6 +2,7 @@
 
 The corpus in emails/ holds real-world shapes of mail, odd and hostile ones included.
 """
+
 import base64
 import threading
 
@@ -47,23 +48,63 @@ def test_an_unknown_sender_becomes_a_lead_with_name_phone_company_and_title():
 @pytest.mark.parametrize(
     "name, email, expected",
     [
-        ("html_only.eml", "carlos@ruiz-logistica.es",
-         {"first_name": "Carlos", "last_name": "Ruiz", "phone": "+34912345678", "company": "Ruiz Logística",
-          "job_title": "Director Comercial"}),
-        ("header_8bit.eml", "joerg.mueller@beispiel-gmbh.de",
-         {"first_name": "Jörg", "last_name": "Müller", "phone": "+4922112345678", "company": "Beispiel GmbH",
-          "job_title": "Geschäftsführer"}),
-        ("encoded_words.eml", "zoe@nordic-design.example",
-         {"first_name": "Zoë", "last_name": "Ångström", "phone": "+46812345678", "company": "Nordic Design AB",
-          "job_title": "Design Lead"}),
-        ("attachment.eml", "priya@brightpath.example",
-         {"first_name": "Priya", "last_name": "Patel", "phone": "+442079460958", "company": "BrightPath Inc.",
-          "job_title": "VP Operations"}),
+        (
+            "html_only.eml",
+            "carlos@ruiz-logistica.es",
+            {
+                "first_name": "Carlos",
+                "last_name": "Ruiz",
+                "phone": "+34912345678",
+                "company": "Ruiz Logística",
+                "job_title": "Director Comercial",
+            },
+        ),
+        (
+            "header_8bit.eml",
+            "joerg.mueller@beispiel-gmbh.de",
+            {
+                "first_name": "Jörg",
+                "last_name": "Müller",
+                "phone": "+4922112345678",
+                "company": "Beispiel GmbH",
+                "job_title": "Geschäftsführer",
+            },
+        ),
+        (
+            "encoded_words.eml",
+            "zoe@nordic-design.example",
+            {
+                "first_name": "Zoë",
+                "last_name": "Ångström",
+                "phone": "+46812345678",
+                "company": "Nordic Design AB",
+                "job_title": "Design Lead",
+            },
+        ),
+        (
+            "attachment.eml",
+            "priya@brightpath.example",
+            {
+                "first_name": "Priya",
+                "last_name": "Patel",
+                "phone": "+442079460958",
+                "company": "BrightPath Inc.",
+                "job_title": "VP Operations",
+            },
+        ),
         ("invalid_utf8.eml", "francois@levesque-conseil.example", {"first_name": "François", "last_name": "Lévesque"}),
         ("nul_bytes.eml", "nina@zero-bytes.example", {"first_name": "Nina", "last_name": "Null"}),
-        ("hostile_content_type.eml", "rita@gomez-textiles.example",
-         {"first_name": "Rita", "last_name": "Gomez", "phone": "+34912345678", "company": "Gomez Textiles S.L.",
-          "job_title": "Buyer"}),
+        (
+            "hostile_content_type.eml",
+            "rita@gomez-textiles.example",
+            {
+                "first_name": "Rita",
+                "last_name": "Gomez",
+                "phone": "+34912345678",
+                "company": "Gomez Textiles S.L.",
+                "job_title": "Buyer",
+            },
+        ),
     ],
 )
 def test_odd_but_readable_mail_still_makes_a_proper_lead(name, email, expected):
@@ -99,7 +140,9 @@ def test_attachments_are_listed_on_the_timeline_entry():
 
     entry = Interaction.objects.get(kind=Interaction.Kind.EMAIL_IN)
     assert entry.body.startswith("Please find our RFP attached.")
-    assert entry.data["attachments"] == [{"filename": "RFP 2024 – final.pdf", "content_type": "application/pdf", "size": 48}]
+    assert entry.data["attachments"] == [
+        {"filename": "RFP 2024 – final.pdf", "content_type": "application/pdf", "size": 48}
+    ]
 
 
 @pytest.mark.django_db
@@ -175,10 +218,13 @@ def test_a_reply_in_a_thread_a_lead_started_by_email_finds_that_lead():
     email_ingest(raw=message(sender="Ann <ann@example-co.example>", message_id="<first@example-co.example>"))
     ann = Lead.objects.get(email="ann@example-co.example")
 
-    result = email_ingest(raw=message(
-        sender="Assistant <assistant@example-co.example>", message_id="<second@example-co.example>",
-        headers="In-Reply-To: <unrelated@elsewhere.example>\nReferences: <first@example-co.example> <unrelated@elsewhere.example>",
-    ))
+    result = email_ingest(
+        raw=message(
+            sender="Assistant <assistant@example-co.example>",
+            message_id="<second@example-co.example>",
+            headers="In-Reply-To: <unrelated@elsewhere.example>\nReferences: <first@example-co.example> <unrelated@elsewhere.example>",
+        )
+    )
 
     assert (result.kind, result.lead) == (InboundEmail.Kind.REPLY, ann)
     assert ann.interactions.filter(kind=Interaction.Kind.EMAIL_IN).count() == 2
@@ -220,7 +266,11 @@ def test_a_bounce_flags_the_leads_address_and_makes_no_lead():
 @pytest.mark.django_db
 def test_a_delayed_delivery_report_does_not_flag_the_address():
     gone = LeadFactory(email="gone@vanished.example")
-    raw = corpus("bounce_dsn.eml").replace(b"Action: failed", b"Action: delayed").replace(b"Status: 5.1.1", b"Status: 4.4.1")
+    raw = (
+        corpus("bounce_dsn.eml")
+        .replace(b"Action: failed", b"Action: delayed")
+        .replace(b"Status: 5.1.1", b"Status: 4.4.1")
+    )
 
     result = email_ingest(raw=raw)
 
@@ -299,7 +349,10 @@ def test_our_own_outgoing_mail_makes_no_lead():
     "name, error",
     [
         ("bad_charset.eml", UNKNOWN_CHARSET.format(charset="x-no-such-charset-2000")),
-        ("broken_mime.eml", BROKEN_MIME.format(defects="MultipartInvariantViolationDefect, NoBoundaryInMultipartDefect")),
+        (
+            "broken_mime.eml",
+            BROKEN_MIME.format(defects="MultipartInvariantViolationDefect, NoBoundaryInMultipartDefect"),
+        ),
         ("no_from.eml", NO_SENDER),
         ("not_an_email.eml", NO_SENDER),
     ],
@@ -353,7 +406,9 @@ def test_a_message_the_database_refuses_is_stored_as_malformed_instead_of_lost(m
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("raw", [corpus("multipart_alternative.eml"), message(message_id="")], ids=["message-id", "no-message-id"])
+@pytest.mark.parametrize(
+    "raw", [corpus("multipart_alternative.eml"), message(message_id="")], ids=["message-id", "no-message-id"]
+)
 def test_the_same_message_twice_adds_nothing_the_second_time(raw):
     first = email_ingest(raw=raw)
     before = counts()

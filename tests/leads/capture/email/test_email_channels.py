@@ -2,6 +2,7 @@
 
 The corpus in emails/ holds real-world shapes of mail, odd and hostile ones included.
 """
+
 import io
 import os
 import subprocess
@@ -31,8 +32,14 @@ from tests.leads.capture.email.email_mail import API_URL, EMAILS, corpus, messag
 
 @pytest.mark.parametrize(
     "display, expected",
-    [("Jane Doe", ("Jane", "Doe")), ("Doe, Jane", ("Jane", "Doe")), ("JANE DOE", ("Jane", "Doe")),
-     ("Dr. Mary Ann Smith Jr.", ("Mary Ann", "Smith Jr.")), ("jane@example.com", ("", "")), ("", ("", ""))],
+    [
+        ("Jane Doe", ("Jane", "Doe")),
+        ("Doe, Jane", ("Jane", "Doe")),
+        ("JANE DOE", ("Jane", "Doe")),
+        ("Dr. Mary Ann Smith Jr.", ("Mary Ann", "Smith Jr.")),
+        ("jane@example.com", ("", "")),
+        ("", ("", "")),
+    ],
 )
 def test_names_are_split_into_first_and_last(display, expected):
     assert name_split(display) == expected
@@ -41,12 +48,19 @@ def test_names_are_split_into_first_and_last(display, expected):
 @pytest.mark.parametrize(
     "body, expected",
     [
-        ("Hi,\nplease call me.\n\n-- \nMark Lee | VP Sales | Northwind Traders Inc.\nm: +1 (212) 736-5000\n",
-         {"phone": "+12127365000", "company": "Northwind Traders Inc."}),
-        ("Hello\n\nKind regards,\nAnna Berg\nCTO, Fjord Analytics\nFax: +44 20 7946 0000\nMobile: +44 20 7946 0958",
-         {"phone": "+442079460958", "job_title": "CTO", "company": "Fjord Analytics"}),
+        (
+            "Hi,\nplease call me.\n\n-- \nMark Lee | VP Sales | Northwind Traders Inc.\nm: +1 (212) 736-5000\n",
+            {"phone": "+12127365000", "company": "Northwind Traders Inc."},
+        ),
+        (
+            "Hello\n\nKind regards,\nAnna Berg\nCTO, Fjord Analytics\nFax: +44 20 7946 0000\nMobile: +44 20 7946 0958",
+            {"phone": "+442079460958", "job_title": "CTO", "company": "Fjord Analytics"},
+        ),
         ("Just a question, call +1 212 736 5000 if needed? No signature here.", {}),
-        ("Thanks!\n\nOn Mon, Jan 1, 2024 at 9:00 AM Bob <bob@x.example> wrote:\n> Best regards,\n> Bob\n> +1 212 736 5000", {}),
+        (
+            "Thanks!\n\nOn Mon, Jan 1, 2024 at 9:00 AM Bob <bob@x.example> wrote:\n> Best regards,\n> Bob\n> +1 212 736 5000",
+            {},
+        ),
     ],
 )
 def test_signatures_give_phone_company_and_title(body, expected):
@@ -57,16 +71,36 @@ def test_signatures_give_phone_company_and_title(body, expected):
 
 
 def test_parsing_never_raises_on_garbage():
-    for raw in (b"", b"\x00\x00", b"From:\r\n\r\n", b"Content-Type: multipart/mixed; boundary=\"\r\n\r\n--\r\n",
-                b"From: =?x-unknown?q?=FF?= <a@b.example>\r\nSubject: =?utf-8?b?!!!?=\r\n\r\nx", "Ä".encode() * 10_000):
+    for raw in (
+        b"",
+        b"\x00\x00",
+        b"From:\r\n\r\n",
+        b'Content-Type: multipart/mixed; boundary="\r\n\r\n--\r\n',
+        b"From: =?x-unknown?q?=FF?= <a@b.example>\r\nSubject: =?utf-8?b?!!!?=\r\n\r\nx",
+        "Ä".encode() * 10_000,
+    ):
         parsed = email_parse(raw=raw)
         assert isinstance(parsed.fatal, str)
 
 
 header_lines = st.lists(
     st.tuples(
-        st.sampled_from(["From", "To", "Cc", "Subject", "Content-Type", "Content-Transfer-Encoding", "Message-ID",
-                         "References", "In-Reply-To", "Date", "Auto-Submitted", "X-Junk"]),
+        st.sampled_from(
+            [
+                "From",
+                "To",
+                "Cc",
+                "Subject",
+                "Content-Type",
+                "Content-Transfer-Encoding",
+                "Message-ID",
+                "References",
+                "In-Reply-To",
+                "Date",
+                "Auto-Submitted",
+                "X-Junk",
+            ]
+        ),
         st.binary(max_size=80),
     ),
     max_size=8,
@@ -98,8 +132,15 @@ def test_the_api_creates_a_lead_from_a_raw_message(api_as, manager):
     assert response.status_code == 201
     body = response.json()
     lead = Lead.objects.get(email="jane.doe@acme-widgets.example")
-    assert body == {"kind": "new_lead", "lead": lead.pk, "created": True, "duplicate": False,
-                    "inbound_email": InboundEmail.objects.get().pk, "linked_leads": [], "reason": ""}
+    assert body == {
+        "kind": "new_lead",
+        "lead": lead.pk,
+        "created": True,
+        "duplicate": False,
+        "inbound_email": InboundEmail.objects.get().pk,
+        "linked_leads": [],
+        "reason": "",
+    }
     assert lead.source_detail == "api"
 
 
@@ -180,13 +221,24 @@ def test_the_endpoint_is_in_the_openapi_schema(api_as, manager):
 
 @pytest.mark.django_db
 def test_the_command_takes_a_batch_of_files_and_a_bad_one_does_not_stop_the_rest():
-    files = [EMAILS / name for name in ("multipart_alternative.eml", "broken_mime.eml", "not_an_email.eml",
-                                        "auto_reply.eml", "header_8bit.eml")]
+    files = [
+        EMAILS / name
+        for name in (
+            "multipart_alternative.eml",
+            "broken_mime.eml",
+            "not_an_email.eml",
+            "auto_reply.eml",
+            "header_8bit.eml",
+        )
+    ]
     out = io.StringIO()
 
     call_command("ingest_email", *map(str, files), stdout=out)
 
-    assert set(Lead.objects.values_list("email", flat=True)) == {"jane.doe@acme-widgets.example", "joerg.mueller@beispiel-gmbh.de"}
+    assert set(Lead.objects.values_list("email", flat=True)) == {
+        "jane.doe@acme-widgets.example",
+        "joerg.mueller@beispiel-gmbh.de",
+    }
     assert InboundEmail.objects.filter(kind=InboundEmail.Kind.MALFORMED).count() == 2
     assert Lead.objects.get(email="jane.doe@acme-widgets.example").source_detail == "pipe"
     assert "5 message(s) taken: 1 auto_reply, 2 malformed, 2 new_lead; 0 failed." in out.getvalue()
@@ -217,8 +269,14 @@ def test_the_command_exits_with_tempfail_when_a_message_could_not_be_stored(monk
     err = io.StringIO()
 
     with pytest.raises(CommandError) as failure:
-        call_command("ingest_email", str(EMAILS / "multipart_alternative.eml"), str(tmp_path / "missing.eml"),
-                     str(EMAILS / "html_only.eml"), stdout=io.StringIO(), stderr=err)
+        call_command(
+            "ingest_email",
+            str(EMAILS / "multipart_alternative.eml"),
+            str(tmp_path / "missing.eml"),
+            str(EMAILS / "html_only.eml"),
+            stdout=io.StringIO(),
+            stderr=err,
+        )
 
     assert failure.value.returncode == 75  # EX_TEMPFAIL: the mail server keeps the message and retries
     assert "2 message(s) could not be stored" in str(failure.value)
@@ -230,14 +288,21 @@ def test_the_command_exits_with_tempfail_when_a_message_could_not_be_stored(monk
 @pytest.mark.django_db(transaction=True)
 def test_a_mail_server_can_pipe_a_message_into_manage_py():
     db = settings.DATABASES["default"]
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("the subprocess needs a database server it can share with the test")
 
     with open(EMAILS / "reply_to_outbound.eml", "rb") as stdin:
         done = subprocess.run(
-            [sys.executable, "manage.py", "ingest_email"], stdin=stdin, capture_output=True, timeout=60,
-            cwd=settings.BASE_DIR, env=env,
+            [sys.executable, "manage.py", "ingest_email"],
+            stdin=stdin,
+            capture_output=True,
+            timeout=60,
+            cwd=settings.BASE_DIR,
+            env=env,
         )
 
     assert done.returncode == 0, done.stderr.decode()

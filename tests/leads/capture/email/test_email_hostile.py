@@ -1,5 +1,6 @@
 """Hostile raw email: lone surrogates in encoded words and thousands of nested parts are stored
 (processed, or kept as malformed for review), never a 500, a RecursionError or a temp-failure exit."""
+
 import base64
 import io
 
@@ -22,8 +23,9 @@ def surrogate_message(message_id: str = "<lone@example-co.example>") -> bytes:
     return (
         f"From: {encoded_word('Ann ' + LONE)} <ann@example-co.example>\r\nTo: sales@leadcrm.test\r\n"
         f"Subject: {encoded_word('Prices ' + LONE)}\r\nMessage-ID: {message_id}\r\n"
-        f'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n'
-        + base64.b64encode(("Hello " + LONE).encode("utf-8", "surrogatepass")).decode() + "\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.b64encode(("Hello " + LONE).encode("utf-8", "surrogatepass")).decode()
+        + "\r\n"
     ).encode()
 
 
@@ -52,7 +54,9 @@ def test_lone_surrogates_in_encoded_words_are_replaced_not_a_500(api_as, manager
 @pytest.mark.parametrize("kind", ["multipart", "message"])
 def test_thousands_of_nested_parts_are_stored_as_malformed(api_as, manager, kind):
     """Broke: 3,000 nested multiparts made the stdlib parser raise RecursionError: a 500."""
-    response = api_as(manager).post("/api/v1/capture/email", data=nested_message(3000, kind=kind), content_type="message/rfc822")
+    response = api_as(manager).post(
+        "/api/v1/capture/email", data=nested_message(3000, kind=kind), content_type="message/rfc822"
+    )
     assert response.status_code == 202
     assert response.json()["reason"] == TOO_MANY_PARTS.format(max=MAX_MULTIPART_BOUNDARIES)
     assert InboundEmail.objects.get().kind == InboundEmail.Kind.MALFORMED
@@ -68,7 +72,10 @@ def test_the_pipe_command_stores_hostile_messages_and_exits_zero(tmp_path):
     out = io.StringIO()
     call_command("ingest_email", *map(str, files), stdout=out)  # no CommandError: exit code 0
     assert "2 message(s) taken" in out.getvalue()
-    assert set(InboundEmail.objects.values_list("kind", flat=True)) == {InboundEmail.Kind.NEW_LEAD, InboundEmail.Kind.MALFORMED}
+    assert set(InboundEmail.objects.values_list("kind", flat=True)) == {
+        InboundEmail.Kind.NEW_LEAD,
+        InboundEmail.Kind.MALFORMED,
+    }
 
 
 def test_a_modest_nesting_is_still_read():

@@ -1,4 +1,5 @@
 """IMAP mailboxes, polled against a real IMAP server: Debian's Dovecot on a loopback port."""
+
 import re
 import shutil
 import socket
@@ -241,9 +242,9 @@ def test_the_beat_task_polls_the_mailboxes_on_a_real_worker(empty_mailboxes, cel
 
     poll_mailboxes_task.delay()
 
-    assert wait_for(lambda: Lead.objects.filter(email="zoe@nordic-design.example", processed_at__isnull=False).exists()), (
-        "the worker took no mail"
-    )
+    assert wait_for(
+        lambda: Lead.objects.filter(email="zoe@nordic-design.example", processed_at__isnull=False).exists()
+    ), "the worker took no mail"
     assert wait_for(lambda: Mailbox.objects.filter(last_polled_at__isnull=False).exists())
     assert Interaction.objects.filter(kind=Interaction.Kind.EMAIL_IN, subject="Demo før oss 😊").exists()
     schedule = settings.CELERY_BEAT_SCHEDULE["poll-mailboxes"]
@@ -264,10 +265,20 @@ def test_the_mailbox_password_is_never_shown_and_kept_when_left_empty(superuser_
     mailbox = MailboxFactory(name="Sales", host="imap.example", username="sales@x.example", password="s3cr3t-pw")
 
     page = superuser_client.get(f"/admin/leads/mailbox/{mailbox.pk}/change/")
-    saved = superuser_client.post(f"/admin/leads/mailbox/{mailbox.pk}/change/", {
-        "name": "Sales EU", "host": "imap.example", "port": 993, "use_ssl": "on", "username": "sales@x.example",
-        "password": "", "folder": "INBOX", "is_active": "on", "team": "",
-    })
+    saved = superuser_client.post(
+        f"/admin/leads/mailbox/{mailbox.pk}/change/",
+        {
+            "name": "Sales EU",
+            "host": "imap.example",
+            "port": 993,
+            "use_ssl": "on",
+            "username": "sales@x.example",
+            "password": "",
+            "folder": "INBOX",
+            "is_active": "on",
+            "team": "",
+        },
+    )
 
     assert page.status_code == 200 and "s3cr3t-pw" not in page.content.decode()
     assert saved.status_code == 302
@@ -294,10 +305,20 @@ def test_admins_can_poll_a_mailbox_now(superuser_client, empty_mailboxes):
 def test_a_new_mailbox_needs_a_password(superuser_client):
     from leads.admin import PASSWORD_REQUIRED
 
-    response = superuser_client.post("/admin/leads/mailbox/add/", {
-        "name": "Sales", "host": "imap.example", "port": 993, "use_ssl": "on", "username": "sales@x.example",
-        "password": "", "folder": "INBOX", "is_active": "on", "team": "",
-    })
+    response = superuser_client.post(
+        "/admin/leads/mailbox/add/",
+        {
+            "name": "Sales",
+            "host": "imap.example",
+            "port": 993,
+            "use_ssl": "on",
+            "username": "sales@x.example",
+            "password": "",
+            "folder": "INBOX",
+            "is_active": "on",
+            "team": "",
+        },
+    )
 
     assert response.status_code == 200 and PASSWORD_REQUIRED in response.content.decode()
     assert not Mailbox.objects.exists()

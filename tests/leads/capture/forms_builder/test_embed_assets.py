@@ -1,4 +1,5 @@
 """The embed script and its stylesheet stay small: under 15 KB gzipped together."""
+
 import gzip
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The Forms page: managers and marketers build, preview, publish and measure forms; reps cannot."""
+
 import json
 from datetime import timedelta
 
@@ -15,18 +16,30 @@ from .conftest import FULL, LAYOUT, post_json
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("url", [
-    "/forms/builder/", "/forms/builder/{pk}/", "/forms/builder/{pk}/preview", "/forms/builder/{pk}/analytics",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/forms/builder/",
+        "/forms/builder/{pk}/",
+        "/forms/builder/{pk}/preview",
+        "/forms/builder/{pk}/analytics",
+    ],
+)
 def test_reps_may_not_open_the_forms_pages(client, rep, built_form, url):
     client.force_login(rep)
     assert client.get(url.format(pk=built_form.pk)).status_code == 403
 
 
-@pytest.mark.parametrize("url", [
-    "/forms/builder/", "/forms/builder/{pk}/layout", "/forms/builder/{pk}/duplicate", "/forms/builder/{pk}/publish",
-    "/forms/builder/{pk}/preview/submit",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/forms/builder/",
+        "/forms/builder/{pk}/layout",
+        "/forms/builder/{pk}/duplicate",
+        "/forms/builder/{pk}/publish",
+        "/forms/builder/{pk}/preview/submit",
+    ],
+)
 def test_reps_may_not_change_forms(client, rep, built_form, url):
     client.force_login(rep)
     assert client.post(url.format(pk=built_form.pk), {"name": "x"}).status_code == 403
@@ -80,11 +93,19 @@ def test_the_layout_saves_and_bad_layouts_get_messages_by_path(client, manager, 
 
 
 def test_a_custom_question_cannot_take_a_reserved_name():
-    _, errors = schema_clean({"steps": [{"items": [
-        {"type": "email", "name": "email", "label": "Email", "required": True},
-        {"type": "text", "name": "tags", "label": "Tags"},
-        {"type": "text", "name": "visitor_id", "label": "Visitor"},
-    ]}]})
+    _, errors = schema_clean(
+        {
+            "steps": [
+                {
+                    "items": [
+                        {"type": "email", "name": "email", "label": "Email", "required": True},
+                        {"type": "text", "name": "tags", "label": "Tags"},
+                        {"type": "text", "name": "visitor_id", "label": "Visitor"},
+                    ]
+                }
+            ]
+        }
+    )
     assert errors == {
         "steps.0.items.1.name": [RESERVED_NAME.format(name="tags")],
         "steps.0.items.2.name": [RESERVED_NAME.format(name="visitor_id")],
@@ -106,15 +127,31 @@ def test_a_preview_checks_but_creates_nothing(client, marketer, built_form):
 
 def test_the_settings_form_sets_hosts_and_follow_ups(client, manager, built_form, team):
     client.force_login(manager)
-    response = client.post(f"/forms/builder/{built_form.pk}/", {
-        "name": "Demo request", "thank_you_message": "Thanks!", "redirect_url": "https://evil.example/x",
-        "rate_limit": "10/m", "min_fill_seconds": 2, "hosts": "www.example.com\nlocalhost:8001", "follow_team": team.pk,
-    })
+    response = client.post(
+        f"/forms/builder/{built_form.pk}/",
+        {
+            "name": "Demo request",
+            "thank_you_message": "Thanks!",
+            "redirect_url": "https://evil.example/x",
+            "rate_limit": "10/m",
+            "min_fill_seconds": 2,
+            "hosts": "www.example.com\nlocalhost:8001",
+            "follow_team": team.pk,
+        },
+    )
     assert response.status_code == 400  # the redirect's host is not allowed
-    response = client.post(f"/forms/builder/{built_form.pk}/", {
-        "name": "Demo request", "thank_you_message": "Thanks!", "redirect_url": "https://www.example.com/thanks",
-        "rate_limit": "10/m", "min_fill_seconds": 2, "hosts": "www.example.com\nlocalhost:8001", "follow_team": team.pk,
-    })
+    response = client.post(
+        f"/forms/builder/{built_form.pk}/",
+        {
+            "name": "Demo request",
+            "thank_you_message": "Thanks!",
+            "redirect_url": "https://www.example.com/thanks",
+            "rate_limit": "10/m",
+            "min_fill_seconds": 2,
+            "hosts": "www.example.com\nlocalhost:8001",
+            "follow_team": team.pk,
+        },
+    )
     assert response.status_code == 302
     built_form.refresh_from_db()
     assert built_form.allowed_hosts == ["www.example.com", "localhost:8001"]
@@ -139,7 +176,11 @@ def test_analytics_show_known_counts(client, marketer, built_form):
     stats = response.context["stats"]
     assert (stats.total_views, stats.total_starts, stats.total_submissions, stats.total_refused) == (10, 6, 2, 1)
     assert stats.partials == 1 and (stats.leads, stats.qualified, stats.customers) == (3, 1, 0)
-    assert response.context["drop_off"] == [("Step 1 (started)", 6, 100.0), ("Step 2", 3, 50.0), ("Submitted", 2, 100 * 2 / 6)]
+    assert response.context["drop_off"] == [
+        ("Step 1 (started)", 6, 100.0),
+        ("Step 2", 3, 50.0),
+        ("Submitted", 2, 100 * 2 / 6),
+    ]
     assert round(stats.conversion) == 20
     html = response.content.decode()
     assert 'data-testid="total-views">10<' in html and "<svg" in html
@@ -150,7 +191,9 @@ def test_analytics_show_known_counts(client, marketer, built_form):
 
 def test_the_beacon_counts_starts_and_steps_and_refuses_the_rest(client, built_form):
     url = "/f/demo/beacon"
-    assert client.post(url, "start", content_type="text/plain", HTTP_ORIGIN="https://www.example.com").status_code == 204
+    assert (
+        client.post(url, "start", content_type="text/plain", HTTP_ORIGIN="https://www.example.com").status_code == 204
+    )
     assert client.post(url, "step:2", content_type="text/plain").status_code == 204
     assert client.post(url, "step:1", content_type="text/plain").status_code == 400
     assert client.post(url, "view';drop table", content_type="text/plain").status_code == 400

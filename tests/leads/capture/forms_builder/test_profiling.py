@@ -1,5 +1,6 @@
 """Progressive profiling: a returning visitor (tracking cookie, or a nurture email's signed link)
 is not asked again what the CRM knows; the next questions of the marketer's queue take its place."""
+
 import pytest
 
 from leads.capture.forms_builder.public_form import REQUIRED_MESSAGE, profile_token, profile_token_lead_id
@@ -17,7 +18,9 @@ def _names(layout: dict) -> list[list[str]]:
 
 @pytest.fixture
 def known_lead(db):
-    lead = LeadFactory(bare=True, email="known@example.org", first_name="Kim", company="Known Co", attributes={"budget": "> 50k"})
+    lead = LeadFactory(
+        bare=True, email="known@example.org", first_name="Kim", company="Known Co", attributes={"budget": "> 50k"}
+    )
     site = TrackingSiteFactory(name="Site", allowed_hosts=["www.example.com"])
     VisitorFactory(site=site, visitor_key="returning-visitor-1", lead=lead)
     return lead

@@ -1,5 +1,6 @@
 """A built form's submissions: the answers become the lead's fields and custom attributes, the
 first step alone already makes the lead, conditions and per-field checks hold on the server."""
+
 import json
 
 import pytest
@@ -30,7 +31,13 @@ def test_a_full_submission_makes_a_lead_with_attributes_utm_and_consents(client,
 
 
 def test_the_first_step_alone_makes_the_lead_and_the_final_submit_merges_into_it(client, built_form):
-    step_one = {"email": "grace@example.org", "first_name": "Grace", "company": "Navy", "utm_source": "ads", "_partial": "1"}
+    step_one = {
+        "email": "grace@example.org",
+        "first_name": "Grace",
+        "company": "Navy",
+        "utm_source": "ads",
+        "_partial": "1",
+    }
     assert post_json(client, built_form, step_one).status_code == 201
     lead = Lead.objects.get(email="grace@example.org")
     assert lead.attributes == {} and lead.utm_source == "ads"
@@ -41,7 +48,10 @@ def test_the_first_step_alone_makes_the_lead_and_the_final_submit_merges_into_it
     assert Lead.objects.filter(email="grace@example.org").count() == 1
     lead.refresh_from_db()
     assert lead.attributes["budget"] == "10k-50k"
-    assert list(CaptureRecord.objects.filter(lead=lead).order_by("id").values_list("result", flat=True)) == ["created", "merged"]
+    assert list(CaptureRecord.objects.filter(lead=lead).order_by("id").values_list("result", flat=True)) == [
+        "created",
+        "merged",
+    ]
 
 
 def test_the_first_step_is_checked_on_its_own(client, built_form):
@@ -66,16 +76,19 @@ def test_a_shown_conditional_field_is_required(client, built_form):
     assert Lead.objects.get().attributes["procurement_contact"] == "Bob"
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("budget", "1M", "Select a valid choice."),
-    ("budget", "", REQUIRED_MESSAGE),
-    ("seats", "0", "Ensure this value is greater than or equal to 1."),
-    ("seats", "many", "Enter a number."),
-    ("po_number", "PO-12", PATTERN_MISMATCH),
-    ("interests", ["Fax"], "Select a valid choice."),
-    ("interests", {"a": 1}, "Choose from the list."),
-    ("email", "x@", "Enter a valid email address."),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("budget", "1M", "Select a valid choice."),
+        ("budget", "", REQUIRED_MESSAGE),
+        ("seats", "0", "Ensure this value is greater than or equal to 1."),
+        ("seats", "many", "Enter a number."),
+        ("po_number", "PO-12", PATTERN_MISMATCH),
+        ("interests", ["Fax"], "Select a valid choice."),
+        ("interests", {"a": 1}, "Choose from the list."),
+        ("email", "x@", "Enter a valid email address."),
+    ],
+)
 def test_each_bad_answer_is_a_400_on_its_field(client, built_form, field, value, message):
     response = post_json(client, built_form, {**FULL, field: value})
     assert response.status_code == 400
@@ -97,14 +110,17 @@ def test_a_required_consent_box_must_be_ticked(client, built_form):
     assert response.status_code == 400 and response.json() == {"consent_1": [CONSENT_REQUIRED]}
 
 
-@pytest.mark.parametrize("data", [
-    {"email": "a\x00b@example.org"},
-    {"company": "x" * 10_000},
-    {"budget": ["10k-50k"]},
-    {"seats": "1e400"},
-    {"interests": "[[[[" * 50},
-    {"first_name": "x" * 151},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"email": "a\x00b@example.org"},
+        {"company": "x" * 10_000},
+        {"budget": ["10k-50k"]},
+        {"seats": "1e400"},
+        {"interests": "[[[[" * 50},
+        {"first_name": "x" * 151},
+    ],
+)
 def test_hostile_answers_are_400s_never_500s(client, built_form, data):
     response = post_json(client, built_form, {**FULL, **data})
     assert response.status_code == 400, response.content
@@ -166,7 +182,9 @@ def test_the_public_page_and_the_embed_layout_are_the_same_form(client, built_fo
     inline = json.loads(html.split('id="lcrm-form-config" type="application/json">')[1].split("</script>")[0])
     embed = client.get("/f/demo/schema.json", HTTP_ORIGIN="https://www.example.com")
     assert embed["Access-Control-Allow-Origin"] == "https://www.example.com"
-    assert client.get("/f/demo/schema.json", HTTP_ORIGIN="https://evil.example").get("Access-Control-Allow-Origin") is None
+    assert (
+        client.get("/f/demo/schema.json", HTTP_ORIGIN="https://evil.example").get("Access-Control-Allow-Origin") is None
+    )
     assert embed.json()["steps"] == inline["steps"] and embed.json()["action"] == inline["action"]
     assert embed.json()["action"].endswith("/f/demo")
 
@@ -179,7 +197,9 @@ def test_the_follow_ups_run_on_the_worker_after_the_submit(celery_worker_live, c
     from tests.helpers import wait_for
 
     webinar = SegmentFactory(name="Webinar sign-ups", kind="static")
-    WebForm.objects.filter(pk=built_form.pk).update(schema={**built_form.schema, "follow_ups": {"list": webinar.pk, "notify": marketer.pk}})
+    WebForm.objects.filter(pk=built_form.pk).update(
+        schema={**built_form.schema, "follow_ups": {"list": webinar.pk, "notify": marketer.pk}}
+    )
     web_forms_forget()
     assert post_json(client, built_form, FULL).status_code == 201
     lead = Lead.objects.get(email="ada@example.org")

@@ -1,5 +1,6 @@
 """Bringing a team's data from its old CRM (issue 17 §3): exports of Salesforce, HubSpot, Pipedrive
 and Zoho, shaped as those systems write them, land without a hand-made mapping."""
+
 import csv
 import io
 from datetime import datetime
@@ -24,8 +25,8 @@ from leads.capture.importing import (
 )
 from leads.models import ImportJob, Lead
 from tests.factories import UserFactory
-from tests.leads.capture.importing import crm_exports
-from tests.leads.capture.importing.crm_exports import Expected
+from tests.leads.capture.importing import crm_exports, crm_people
+from tests.leads.capture.importing.crm_people import Expected
 
 ROWS = 300
 LANDED = 0.99
@@ -40,12 +41,21 @@ def media_root(settings, tmp_path):
 def owners(db):
     return {
         "dana": UserFactory(username="dana", email="dana@leadcrm.example", first_name="Dana", last_name="Whitfield"),
-        "juergen": UserFactory(username="juergen", email="juergen@leadcrm.example", first_name="Jürgen", last_name="Groß"),
+        "juergen": UserFactory(
+            username="juergen", email="juergen@leadcrm.example", first_name="Jürgen", last_name="Groß"
+        ),
     }
 
 
-def write(path: Path, header: list[str], rows: list[list], *, encoding: str = "utf-8", delimiter: str = ",",
-          quoting: int = csv.QUOTE_MINIMAL) -> Path:
+def write(
+    path: Path,
+    header: list[str],
+    rows: list[list],
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    quoting: int = csv.QUOTE_MINIMAL,
+) -> Path:
     with path.open("w", newline="", encoding=encoding) as handle:
         writer = csv.writer(handle, delimiter=delimiter, quoting=quoting)
         writer.writerow(header)
@@ -67,8 +77,19 @@ def mismatches(lead: Lead | None, expected: Expected, *, status_header: str, use
     if lead is None:
         return ["missing"]
     wrong = [
-        name for name in ("first_name", "last_name", "email", "company", "job_title", "website", "city", "region",
-                          "postal_code", "country")
+        name
+        for name in (
+            "first_name",
+            "last_name",
+            "email",
+            "company",
+            "job_title",
+            "website",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+        )
         if getattr(lead, name) != getattr(expected, name)
     ]
     if lead.phone != (expected.phone or expected.mobile):
@@ -101,7 +122,7 @@ def assert_landed(job: ImportJob, expected: list[Expected | None], *, status_hea
     right = sum(1 for wrong in problems.values() if not wrong)
     assert right / len(people) >= LANDED, {email: wrong for email, wrong in problems.items() if wrong}
     assert job.status == ImportJob.Status.DONE and job.rejected_count <= len(people) * (1 - LANDED)
-    assert job.unknown_values["status"] == {crm_exports.UNKNOWN_STATUS: len(people[::10])}
+    assert job.unknown_values["status"] == {crm_people.UNKNOWN_STATUS: len(people[::10])}
     assert job.unknown_values["owner"] == {"Former Rep": len(people[2::3])}
 
 
@@ -131,9 +152,17 @@ def test_a_hubspot_contacts_export_with_a_bom_lands_whole(tmp_path, owners):
     for n in range(0, ROWS, 7):  # some contacts have only a mobile number: it becomes the phone
         rows[n][4] = ""
         expected[n].phone = ""
-    job = run_import(write(tmp_path / "hubspot-crm-exports-all-contacts-2025-11-03.csv", header, rows, encoding="utf-8-sig"))
-    for column, target in (("Country/Region", "country"), ("State/Region", "region"), ("Website URL", "website"),
-                           ("Contact owner", "_owner"), ("Create Date", "_created"), ("Lead Status", "status")):
+    job = run_import(
+        write(tmp_path / "hubspot-crm-exports-all-contacts-2025-11-03.csv", header, rows, encoding="utf-8-sig")
+    )
+    for column, target in (
+        ("Country/Region", "country"),
+        ("State/Region", "region"),
+        ("Website URL", "website"),
+        ("Contact owner", "_owner"),
+        ("Create Date", "_created"),
+        ("Lead Status", "status"),
+    ):
         assert job.column_map[column] == target
     assert_landed(job, expected, status_header="Lead Status", users=owners)
     assert Lead.objects.get(email=expected[1].email).attributes["Lifecycle Stage"] == "Lead"
@@ -165,29 +194,60 @@ def test_the_mapping_step_guesses_a_day_first_file_from_its_dates(tmp_path, mana
     assert (job.status, job.date_order) == (ImportJob.Status.DRAFT, DAY_FIRST)
 
 
-@pytest.mark.parametrize(("written", "code"), [
-    ("United States", "US"), ("USA", "US"), ("U.S.", "US"), ("U.S.A.", "US"), ("United States of America", "US"),
-    ("Deutschland", "DE"), ("UK", "GB"), ("Great Britain", "GB"), ("England", "GB"), ("España", "ES"),
-    ("Espana", "ES"), ("Brasil", "BR"), ("Schweiz", "CH"), ("Holland", "NL"), ("South Korea", "KR"), ("de", "DE"),
-    ("Atlantis", ""), ("XX", ""),
-])
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("United States", "US"),
+        ("USA", "US"),
+        ("U.S.", "US"),
+        ("U.S.A.", "US"),
+        ("United States of America", "US"),
+        ("Deutschland", "DE"),
+        ("UK", "GB"),
+        ("Great Britain", "GB"),
+        ("England", "GB"),
+        ("España", "ES"),
+        ("Espana", "ES"),
+        ("Brasil", "BR"),
+        ("Schweiz", "CH"),
+        ("Holland", "NL"),
+        ("South Korea", "KR"),
+        ("de", "DE"),
+        ("Atlantis", ""),
+        ("XX", ""),
+    ],
+)
 def test_country_names_are_read_as_people_write_them(written, code):
     assert country_code(written) == code
 
 
-@pytest.mark.parametrize(("written", "country", "region"), [
-    ("CA", "US", "California"), ("california", "US", "California"), ("BY", "DE", "Bayern"),
-    ("NSW", "AU", "New South Wales"), ("Somewhere", "US", "Somewhere"), ("CA", "", "CA"),
-])
+@pytest.mark.parametrize(
+    ("written", "country", "region"),
+    [
+        ("CA", "US", "California"),
+        ("california", "US", "California"),
+        ("BY", "DE", "Bayern"),
+        ("NSW", "AU", "New South Wales"),
+        ("Somewhere", "US", "Somewhere"),
+        ("CA", "", "CA"),
+    ],
+)
 def test_regions_are_read_where_pycountry_knows_them(written, country, region):
     assert region_name(written, country) == region
 
 
-@pytest.mark.parametrize(("cell", "order", "moment"), [
-    ("11/3/2025", "mdy", datetime(2025, 11, 3)), ("3/11/2025", "dmy", datetime(2025, 11, 3)),
-    ("2025-11-03 14:22", "dmy", datetime(2025, 11, 3, 14, 22)), ("11/3/2025 2:22 PM", "mdy", datetime(2025, 11, 3, 14, 22)),
-    ("03.11.2025 14:22", "dmy", datetime(2025, 11, 3, 14, 22)), ("13/3/2025", "mdy", None), ("soon", "mdy", None),
-])
+@pytest.mark.parametrize(
+    ("cell", "order", "moment"),
+    [
+        ("11/3/2025", "mdy", datetime(2025, 11, 3)),
+        ("3/11/2025", "dmy", datetime(2025, 11, 3)),
+        ("2025-11-03 14:22", "dmy", datetime(2025, 11, 3, 14, 22)),
+        ("11/3/2025 2:22 PM", "mdy", datetime(2025, 11, 3, 14, 22)),
+        ("03.11.2025 14:22", "dmy", datetime(2025, 11, 3, 14, 22)),
+        ("13/3/2025", "mdy", None),
+        ("soon", "mdy", None),
+    ],
+)
 def test_dates_are_read_as_crms_export_them(cell, order, moment):
     parsed = import_date(cell, order=order)
     assert (timezone.localtime(parsed).replace(tzinfo=None) if parsed else None) == moment
@@ -202,8 +262,11 @@ def test_every_default_status_of_every_crm_maps_to_one_of_ours():
 
 def test_a_pipedrive_persons_column_that_is_not_listed_is_read_without_its_prefix():
     columns = import_columns(headers=["Person - Industry", "Lead - Title", "Organization - Owner"])
-    assert columns == {"Person - Industry": "industry", "Lead - Title": "attributes.Lead - Title",
-                       "Organization - Owner": "attributes.Organization - Owner"}
+    assert columns == {
+        "Person - Industry": "industry",
+        "Lead - Title": "attributes.Lead - Title",
+        "Organization - Owner": "attributes.Organization - Owner",
+    }
 
 
 @pytest.mark.django_db
@@ -218,7 +281,9 @@ def test_a_created_date_that_is_not_a_date_is_kept_and_the_row_still_lands(tmp_p
 def test_the_command_reads_a_day_first_export_without_routing_and_lists_what_it_did_not_know(tmp_path, owners):
     header, rows, expected = crm_exports.zoho_leads(30)
     out = io.StringIO()
-    call_command("import_leads", str(write(tmp_path / "zoho.csv", header, rows)), "--day-first", "--no-routing", stdout=out)
+    call_command(
+        "import_leads", str(write(tmp_path / "zoho.csv", header, rows)), "--day-first", "--no-routing", stdout=out
+    )
     assert "zoho.csv: 30 rows; created 30, updated 0, rejected 0." in out.getvalue()
     assert "Unknown status values, kept as attributes: Waiting on Legal (3)" in out.getvalue()
     assert "Unknown owner values, kept as attributes: Former Rep (10)" in out.getvalue()

@@ -1,5 +1,6 @@
 """The import's mapping step, its report (rejected rows as CSV, unknown statuses mapped and run again)
 and the switch that keeps a trade-show list out of reps' queues."""
+
 import csv
 import io
 
@@ -16,7 +17,7 @@ from tests.leads.distribution.conftest import make_team, territory
 EXPO = [
     ["E-mail", "First Name", "Last Name", "Company", "Country", "Lead Status", "Owner", "Notes"],
     ["ada@analytical.example", "Ada", "Lovelace", "Analytical", "Deutschland", "Attempted to Contact", "", "booth 4"],
-    ["bad-address", "Bob", "Broken", "=HYPERLINK(\"http://evil.example\")", "UK", "New", "", ""],
+    ["bad-address", "Bob", "Broken", '=HYPERLINK("http://evil.example")', "UK", "New", "", ""],
     ["grace@navy.example", "Grace", "Hopper", "Navy", "U.S.", "Waiting on Legal", "rep-owner@leadcrm.example", ""],
 ]
 
@@ -90,7 +91,9 @@ def test_owners_named_in_the_file_are_matched_to_users_and_unknown_statuses_mapp
     page = client.get(f"/imports/{job.pk}").content.decode()
     assert "Statuses this import did not know" in page and "Waiting on Legal" in page
 
-    response = client.post(f"/imports/{job.pk}/rerun", {"status-value": "Waiting on Legal", "status-target": "nurturing"})
+    response = client.post(
+        f"/imports/{job.pk}/rerun", {"status-value": "Waiting on Legal", "status-target": "nurturing"}
+    )
     draft = ImportJob.objects.latest("pk")
     assert response["Location"] == f"/imports/{draft.pk}/mapping" and draft.status == ImportJob.Status.DRAFT
     assert draft.status_map == {"waiting on legal": "nurturing"}
@@ -113,8 +116,20 @@ def test_rejected_rows_download_as_csv_with_a_reason_and_formulas_neutralised(cl
     assert response["Content-Disposition"] == 'attachment; filename="expo-rejected.csv"'
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["Line", *EXPO[0], "Reason"]
-    assert rows[1:] == [["3", "bad-address", "Bob", "Broken", "'=HYPERLINK(\"http://evil.example\")", "UK", "New", "", "",
-                         "E-mail: Enter a valid email address."]]
+    assert rows[1:] == [
+        [
+            "3",
+            "bad-address",
+            "Bob",
+            "Broken",
+            '\'=HYPERLINK("http://evil.example")',
+            "UK",
+            "New",
+            "",
+            "",
+            "E-mail: Enter a valid email address.",
+        ]
+    ]
 
 
 @pytest.mark.django_db

@@ -42,8 +42,18 @@ def test_a_manager_uploads_a_csv_and_follows_the_job(client, manager):
     assert import_leads_task(job.pk) == ImportJob.Status.DONE  # what the worker runs
     status = client.get(f"/imports/{job.pk}/status").json()
     assert status == {
-        "id": job.pk, "status": "done", "status_display": "Done", "finished": True, "dry_run": False,
-        "total_rows": 2, "processed_rows": 2, "percent": 100, "created": 2, "updated": 0, "rejected": 0, "message": "",
+        "id": job.pk,
+        "status": "done",
+        "status_display": "Done",
+        "finished": True,
+        "dry_run": False,
+        "total_rows": 2,
+        "processed_rows": 2,
+        "percent": 100,
+        "created": 2,
+        "updated": 0,
+        "rejected": 0,
+        "message": "",
     }
     page = client.get(f"/imports/{job.pk}")
     assert b'http-equiv="refresh"' not in page.content
@@ -98,12 +108,15 @@ def test_a_dry_run_upload_reports_then_imports_for_real_on_request(client, manag
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "content", "fields", "message"), [
-    ("leads.xls", b"\xd0\xcf\x11\xe0", {}, UNSUPPORTED_FORMAT),
-    ("leads.csv", b"", {}, "The submitted file is empty."),
-    ("leads.xlsx", b"not a zip file", {}, "The file is not a readable .xlsx workbook."),
-    ("leads.csv", csv_bytes(TRADE_SHOW), {"id_column": "Ref"}, ID_COLUMN_MISSING.format(column="Ref")),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "fields", "message"),
+    [
+        ("leads.xls", b"\xd0\xcf\x11\xe0", {}, UNSUPPORTED_FORMAT),
+        ("leads.csv", b"", {}, "The submitted file is empty."),
+        ("leads.xlsx", b"not a zip file", {}, "The file is not a readable .xlsx workbook."),
+        ("leads.csv", csv_bytes(TRADE_SHOW), {"id_column": "Ref"}, ID_COLUMN_MISSING.format(column="Ref")),
+    ],
+)
 def test_a_file_that_cannot_be_imported_gets_400_with_a_message(client, manager, name, content, fields, message):
     client.force_login(manager)
     response = upload(client, content, name=name, **fields)
@@ -153,7 +166,9 @@ def test_the_import_page_needs_a_login(client):
 
 
 @pytest.mark.django_db
-def test_the_list_of_recent_imports_takes_the_same_queries_for_one_or_many_jobs(client, manager, django_assert_num_queries):
+def test_the_list_of_recent_imports_takes_the_same_queries_for_one_or_many_jobs(
+    client, manager, django_assert_num_queries
+):
     client.force_login(manager)
     ImportJobFactory(file="imports/a.csv", original_name="a.csv", created_by=manager)
     client.get("/imports/")  # warm the session and the role cache
@@ -173,9 +188,14 @@ def test_the_list_of_recent_imports_takes_the_same_queries_for_one_or_many_jobs(
 def test_a_manager_uploads_through_admin(client, manager):
     client.force_login(manager)
     assert client.get("/admin/leads/importjob/add/").status_code == 200
-    response = client.post("/admin/leads/importjob/add/", {
-        "file": SimpleUploadedFile("admin.xlsx", xlsx_bytes(TRADE_SHOW)), "source_detail": "", "id_column": "",
-    })
+    response = client.post(
+        "/admin/leads/importjob/add/",
+        {
+            "file": SimpleUploadedFile("admin.xlsx", xlsx_bytes(TRADE_SHOW)),
+            "source_detail": "",
+            "id_column": "",
+        },
+    )
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}"
     assert job.created_by == manager
@@ -201,14 +221,22 @@ def test_admin_refuses_an_unreadable_file_with_a_message(client, manager):
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_imports_an_uploaded_file_and_the_status_endpoint_says_done(celery_worker_live, client, manager):
     client.force_login(manager)
-    rows = [["Email", "Company", "Status"], *[[f"lead{n}@example.org", "Acme", "working"] for n in range(30)], ["bad", "", ""]]
+    rows = [
+        ["Email", "Company", "Status"],
+        *[[f"lead{n}@example.org", "Acme", "working"] for n in range(30)],
+        ["bad", "", ""],
+    ]
     upload(client, csv_bytes(rows), name="worker.csv")
     response = start(client)
     assert response.status_code == 302
     status_url = f"{response['Location']}/status"
-    assert wait_for(lambda: client.get(status_url).json()["finished"], timeout=30), "the worker never finished the import"
+    assert wait_for(lambda: client.get(status_url).json()["finished"], timeout=30), (
+        "the worker never finished the import"
+    )
     status = client.get(status_url).json()
     assert (status["status"], status["created"], status["rejected"], status["percent"]) == ("done", 30, 1, 100)
     assert Lead.objects.filter(status="active").count() == 30
     # The imported leads are processed in bulk by the same worker.
-    assert wait_for(lambda: not Lead.objects.filter(processed_at__isnull=True).exists(), timeout=30), "leads left unprocessed"
+    assert wait_for(lambda: not Lead.objects.filter(processed_at__isnull=True).exists(), timeout=30), (
+        "leads left unprocessed"
+    )

@@ -1,5 +1,6 @@
 """Mappings split a full name, pick the first path with a value, join, set constants and pick list
 items by a key's value; admin offers the provider, takes its secrets and shows the URL to paste."""
+
 from html import escape
 
 import pytest
@@ -48,8 +49,13 @@ def test_paths_pick_list_items_by_a_keys_value(path, expected):
 
 @pytest.mark.parametrize(
     ("full", "first", "last"),
-    [("Dana Whitfield", "Dana", "Whitfield"), ("Whitfield, Dana", "Dana", "Whitfield"),
-     ("Dr. Ada K. Lovelace", "Ada K.", "Lovelace"), ("Cher", "Cher", ""), ("José María García López", "José María García", "López")],
+    [
+        ("Dana Whitfield", "Dana", "Whitfield"),
+        ("Whitfield, Dana", "Dana", "Whitfield"),
+        ("Dr. Ada K. Lovelace", "Ada K.", "Lovelace"),
+        ("Cher", "Cher", ""),
+        ("José María García López", "José María García", "López"),
+    ],
 )
 def test_a_full_name_splits_as_people_write_it(full, first, last):
     assert name_split(full) == (first, last)
@@ -57,17 +63,23 @@ def test_a_full_name_splits_as_people_write_it(full, first, last):
 
 def test_rules_split_pick_join_and_set_constants():
     source = WebhookSource(default_tags=["inbound"])
-    mapping = webhook_mapping_validate(mapping={
-        "full_name": "person.name",
-        "email": ["missing.email", "answers[type=email].email"],
-        "company": {"join": ["answers[field.ref=company].text", "missing", "person.family"], "sep": " / "},
-        "utm_source": {"value": "typeform"},
-        "tags": {"value": "demo"},
-        "attributes.flag": "flag",
-    })
+    mapping = webhook_mapping_validate(
+        mapping={
+            "full_name": "person.name",
+            "email": ["missing.email", "answers[type=email].email"],
+            "company": {"join": ["answers[field.ref=company].text", "missing", "person.family"], "sep": " / "},
+            "utm_source": {"value": "typeform"},
+            "tags": {"value": "demo"},
+            "attributes.flag": "flag",
+        }
+    )
     assert webhook_map(source=source, payload=ANSWERS, mapping=mapping) == {
-        "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-        "company": "Analytical Engines / Lovelace", "utm_source": "typeform", "tags": ["inbound", "demo"],
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@example.com",
+        "company": "Analytical Engines / Lovelace",
+        "utm_source": "typeform",
+        "tags": ["inbound", "demo"],
         "attributes": {"flag": True},
     }
 
@@ -108,9 +120,21 @@ def admin_client(client, django_user_model):
 
 def form(**fields):
     return {
-        "name": "Source", "provider": "generic", "channel": "", "key": "", "is_active": "on", "team": "",
-        "default_tags": "[]", "secret": "", "verify_token": "", "access_token": "", "form_ids": "[]", "mapping": "{}",
-        "event_id_path": "", "transcript_path": "", **fields,
+        "name": "Source",
+        "provider": "generic",
+        "channel": "",
+        "key": "",
+        "is_active": "on",
+        "team": "",
+        "default_tags": "[]",
+        "secret": "",
+        "verify_token": "",
+        "access_token": "",
+        "form_ids": "[]",
+        "mapping": "{}",
+        "event_id_path": "",
+        "transcript_path": "",
+        **fields,
     }
 
 
@@ -139,7 +163,9 @@ def test_a_meta_source_needs_a_verify_token_and_keeps_its_access_token(admin_cli
     assert (source.access_token, source.channel) == ("EAAB", WebhookSource.Channel.ADS)
     page = admin_client.get(f"/admin/leads/webhooksource/{source.pk}/change/").content.decode()
     assert "EAAB" not in page  # a token is written, never shown again
-    change = admin_client.post(f"/admin/leads/webhooksource/{source.pk}/change/", {**fields, "verify_token": "vt-123", "access_token": ""})
+    change = admin_client.post(
+        f"/admin/leads/webhooksource/{source.pk}/change/", {**fields, "verify_token": "vt-123", "access_token": ""}
+    )
     assert change.status_code == 302
     source.refresh_from_db()
     assert source.access_token == "EAAB" and source.secret == "app-secret"

@@ -1,5 +1,6 @@
 """Meta Lead Ads: the subscription check, the signed leadgen webhook, the lead read from a local stub
 of the Graph API through the SSRF-safe fetcher, and the backfill of leads whose webhook never came."""
+
 import json
 import time
 from datetime import timedelta
@@ -44,7 +45,9 @@ class Graph:
         if self.status != 200:
             return handler.reply(self.status, b'{"error": {"message": "busy", "code": 2}}', "application/json")
         if handler.query.get("access_token") != PAGE_TOKEN:
-            return handler.reply(400, b'{"error": {"message": "Invalid OAuth access token.", "code": 190}}', "application/json")
+            return handler.reply(
+                400, b'{"error": {"message": "Invalid OAuth access token.", "code": 190}}', "application/json"
+            )
         lead_id = handler.path.split("?")[0].rsplit("/", 1)[-1]
         body = json.dumps(self.leads[lead_id]).encode()
         return handler.reply(200, body, "application/json; charset=UTF-8")
@@ -54,7 +57,10 @@ class Graph:
         answer = {"data": self.form_pages[page] if page < len(self.form_pages) else []}
         if page + 1 < len(self.form_pages):
             base = f"http://{handler.headers['Host']}/{VERSION}/{FORM_ID}/leads"
-            answer["paging"] = {"cursors": {"after": str(page + 1)}, "next": f"{base}?access_token={PAGE_TOKEN}&after={page + 1}"}
+            answer["paging"] = {
+                "cursors": {"after": str(page + 1)},
+                "next": f"{base}?access_token={PAGE_TOKEN}&after={page + 1}",
+            }
         return handler.reply(200, json.dumps(answer).encode(), "application/json")
 
 
@@ -74,8 +80,12 @@ def graph(settings):
 @pytest.fixture
 def source():
     return WebhookSourceFactory(
-        name="Facebook lead ads", provider=WebhookSource.Provider.META, channel=WebhookSource.Channel.ADS,
-        secret=APP_SECRET, verify_token=VERIFY, access_token=PAGE_TOKEN,
+        name="Facebook lead ads",
+        provider=WebhookSource.Provider.META,
+        channel=WebhookSource.Channel.ADS,
+        secret=APP_SECRET,
+        verify_token=VERIFY,
+        access_token=PAGE_TOKEN,
     )
 
 
@@ -89,7 +99,9 @@ def check(client, source, **query):
 
 
 def test_the_subscription_check_echoes_the_challenge_for_the_right_token(client, source):
-    response = check(client, source, **{"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"})
+    response = check(
+        client, source, **{"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"}
+    )
     assert response.status_code == 200 and response.content == b"1158201444"
     assert response["Content-Type"].startswith("text/plain")
 
@@ -112,15 +124,21 @@ def test_a_leadgen_webhook_reads_the_lead_from_the_graph_api(client, source, gra
     assert (lead.first_name, lead.last_name, lead.email) == ("Tomás", "García", "tomas.garcia@example.com")
     assert (lead.phone, lead.company) == ("+34911234567", "Acme Iberia")
     assert (lead.utm_source, lead.utm_campaign) == ("facebook", "Winter demo leads")
-    assert {name: lead.attributes[name] for name in ("meta_page_id", "meta_form_id", "meta_ad_id", "meta_campaign_id")} == {
-        "meta_page_id": "153125381133", "meta_form_id": FORM_ID, "meta_ad_id": "23851234567890123",
+    assert {
+        name: lead.attributes[name] for name in ("meta_page_id", "meta_form_id", "meta_ad_id", "meta_campaign_id")
+    } == {
+        "meta_page_id": "153125381133",
+        "meta_form_id": FORM_ID,
+        "meta_ad_id": "23851234567890123",
         "meta_campaign_id": "23851234567890000",
     }
     assert lead.attributes["meta_answers"]["what_are_you_interested_in?"] == "Pricing, Integrations"
     entry = lead.interactions.get()
     assert entry.kind == Interaction.Kind.EVENT and entry.subject == "Ads lead form: Facebook lead ads"
     asked = graph.server.requests[0]["path"]
-    assert asked.startswith(f"/{VERSION}/{LEAD_ID}?") and f"access_token={PAGE_TOKEN}" in asked and "field_data" in asked
+    assert (
+        asked.startswith(f"/{VERSION}/{LEAD_ID}?") and f"access_token={PAGE_TOKEN}" in asked and "field_data" in asked
+    )
     source.refresh_from_db()
     assert source.form_ids == [FORM_ID]  # the backfill now lists this form
 
@@ -167,7 +185,11 @@ def test_a_wrong_or_missing_signature_is_refused_before_any_fetch(client, source
 
 
 def test_several_leads_in_one_delivery(client, source, graph):
-    graph.leads["111"] = {**graph.leads[LEAD_ID], "id": "111", "field_data": [{"name": "email", "values": ["a@example.com"]}]}
+    graph.leads["111"] = {
+        **graph.leads[LEAD_ID],
+        "id": "111",
+        "field_data": [{"name": "email", "values": ["a@example.com"]}],
+    }
     data = payload("meta_leadgen.json")
     change = data["entry"][0]["changes"][0]
     data["entry"][0]["changes"].append({"field": "leadgen", "value": {**change["value"], "leadgen_id": "111"}})
@@ -178,8 +200,13 @@ def test_several_leads_in_one_delivery(client, source, graph):
 
 
 def graph_lead(lead_id: str, email: str) -> dict:
-    return {"id": lead_id, "created_time": "2026-11-30T13:00:00+0000", "form_id": FORM_ID, "campaign_id": "42",
-            "field_data": [{"name": "email", "values": [email]}, {"name": "full_name", "values": ["Back Filled"]}]}
+    return {
+        "id": lead_id,
+        "created_time": "2026-11-30T13:00:00+0000",
+        "form_id": FORM_ID,
+        "campaign_id": "42",
+        "field_data": [{"name": "email", "values": [email]}, {"name": "full_name", "values": ["Back Filled"]}],
+    }
 
 
 def test_the_backfill_captures_missed_leads_once(client, source, graph):
@@ -193,7 +220,9 @@ def test_the_backfill_captures_missed_leads_once(client, source, graph):
     result = meta_backfill(source=source, now=now)
     assert (result.listed, result.captured, result.failed_forms) == (3, 2, 0)
     assert set(Lead.objects.values_list("email", flat=True)) == {
-        "tomas.garcia@example.com", "missed@example.com", "also.missed@example.com",
+        "tomas.garcia@example.com",
+        "missed@example.com",
+        "also.missed@example.com",
     }
     missed = Lead.objects.get(email="missed@example.com")
     assert (missed.first_name, missed.last_name, missed.attributes["meta_campaign_id"]) == ("Back", "Filled", "42")

@@ -1,5 +1,6 @@
 """Each provider's documented example, signed the provider's way, makes one lead with the right
 fields and exactly one timeline entry; wrong or stale signatures are refused; handshakes answer."""
+
 import time
 from urllib.parse import urlencode
 
@@ -79,6 +80,7 @@ def test_typeform_hex_or_wrong_key_signatures_are_refused(client):
     # LeadCRM's own hex scheme is not Typeform's: refused.
     import hashlib
     import hmac
+
     hex_sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert deliver(client, source, body, HTTP_TYPEFORM_SIGNATURE=hex_sig).status_code == 403
     assert not Lead.objects.exists()
@@ -102,7 +104,12 @@ def test_zoom_documented_registration_makes_a_lead(client):
     response = deliver(client, source, body, **zoom_headers(SECRET, body, int(time.time())))
     lead = only_lead_with_one_entry(response)
     assert (lead.first_name, lead.last_name, lead.email) == ("Marcus", "Okafor", "marcus.okafor@example.com")
-    assert (lead.company, lead.job_title, lead.city, lead.country) == ("Northwind Ltd", "Head of Sales", "Manchester", "GB")
+    assert (lead.company, lead.job_title, lead.city, lead.country) == (
+        "Northwind Ltd",
+        "Head of Sales",
+        "Manchester",
+        "GB",
+    )
     assert lead.utm_campaign == "Spring product webinar"
     assert lead.interactions.get().subject == "Webinar registration: zoom source"
 
@@ -188,7 +195,9 @@ def test_intercom_documented_contact_splits_the_full_name(client):
     assert (lead.email, lead.phone, lead.city) == ("dana.whitfield@example.com", "+14155550123", "San Francisco")
     assert lead.source == Lead.Source.CHAT
     entry = lead.interactions.get()
-    assert entry.kind == Interaction.Kind.CHAT and entry.data["event_id"] == "notif_4e3504a3-ba3f-46dc-ab48-8e4d5bdfdf4e"
+    assert (
+        entry.kind == Interaction.Kind.CHAT and entry.data["event_id"] == "notif_4e3504a3-ba3f-46dc-ab48-8e4d5bdfdf4e"
+    )
 
 
 def test_intercom_ping_and_head_check_are_answered_without_a_lead(client):
@@ -205,7 +214,8 @@ def test_intercom_sha256_or_missing_signatures_are_refused(client):
     source = source_for("intercom")
     body = raw(payload("intercom_contact_lead_created.json"))
     assert (deliver(client, source, body).status_code, deliver(client, source, body).json()) == (
-        401, {"detail": INTERCOM_MISSING},
+        401,
+        {"detail": INTERCOM_MISSING},
     )
     assert deliver(client, source, body, **intercom_headers("wrong", body)).status_code == 403
     assert not Lead.objects.exists()
@@ -239,11 +249,16 @@ def test_google_ads_wrong_or_missing_key_is_refused(client):
 
 
 def unbounce_body(data_json: str) -> bytes:
-    return urlencode({
-        "page_id": "a2838d98-4cf4-11df-a3fd-00163e372d58", "page_url": "https://lp.example.com/winter-demo/",
-        "page_name": "Winter demo landing page", "variant": "a", "data.json": data_json,
-        "data.xml": "<?xml version=\"1.0\"?><form_data></form_data>",
-    }).encode()
+    return urlencode(
+        {
+            "page_id": "a2838d98-4cf4-11df-a3fd-00163e372d58",
+            "page_url": "https://lp.example.com/winter-demo/",
+            "page_name": "Winter demo landing page",
+            "variant": "a",
+            "data.json": data_json,
+            "data.xml": '<?xml version="1.0"?><form_data></form_data>',
+        }
+    ).encode()
 
 
 def test_unbounce_documented_form_post_makes_a_lead(client):
@@ -252,7 +267,10 @@ def test_unbounce_documented_form_post_makes_a_lead(client):
     response = deliver(client, source, body, "application/x-www-form-urlencoded", HTTP_X_LEADCRM_TOKEN=SECRET)
     lead = only_lead_with_one_entry(response)
     assert (lead.first_name, lead.last_name, lead.email, lead.company) == (
-        "Noor", "Haddad", "noor.haddad@example.com", "Desert Rose Trading",
+        "Noor",
+        "Haddad",
+        "noor.haddad@example.com",
+        "Desert Rose Trading",
     )
     assert lead.attributes["unbounce_page_name"] == "Winter demo landing page"
     assert lead.attributes["unbounce_variant"] == "a"
@@ -265,7 +283,10 @@ def test_unbounce_without_the_token_or_data_is_refused(client):
     body = unbounce_body('{"email": ["x@example.com"]}')
     response = deliver(client, source, body, "application/x-www-form-urlencoded")
     assert (response.status_code, response.json()) == (401, {"detail": UNBOUNCE_MISSING})
-    assert deliver(client, source, body, "application/x-www-form-urlencoded", HTTP_X_LEADCRM_TOKEN="nope").status_code == 403
+    assert (
+        deliver(client, source, body, "application/x-www-form-urlencoded", HTTP_X_LEADCRM_TOKEN="nope").status_code
+        == 403
+    )
     no_data = deliver(client, source, b"page_id=1", "application/x-www-form-urlencoded", HTTP_X_LEADCRM_TOKEN=SECRET)
     assert (no_data.status_code, no_data.json()) == (400, {"detail": UNBOUNCE_NO_DATA})
     assert not Lead.objects.exists()
@@ -274,7 +295,14 @@ def test_unbounce_without_the_token_or_data_is_refused(client):
 # --- Every provider ---------------------------------------------------------------------------
 
 HOSTILE = [
-    b"", b"{", b"[]", b'"x"', b"\x00\x01", b"\xff\xfe", b'{"a": "\\ud800"}', b"[" * 5000 + b"]" * 5000,
+    b"",
+    b"{",
+    b"[]",
+    b'"x"',
+    b"\x00\x01",
+    b"\xff\xfe",
+    b'{"a": "\\ud800"}',
+    b"[" * 5000 + b"]" * 5000,
     b'{"payload": {"object": {"registrant": 5}}, "event": "webinar.registration_created"}',
     b'{"event_type": "form_response", "form_response": {"answers": "nope"}}',
     b'{"data": {"item": []}, "topic": "contact.lead.created", "id": {"x": 1}}',

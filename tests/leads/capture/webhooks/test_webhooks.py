@@ -1,4 +1,5 @@
 """Chat, ads and webinar tools post signed JSON to /api/v1/capture/webhook/<key>."""
+
 import hashlib
 import hmac
 import json
@@ -42,22 +43,32 @@ def fresh_rate_limits():
 @pytest.fixture
 def chat_source(team):
     return WebhookSourceFactory(
-        name="Website chat", channel=WebhookSource.Channel.CHAT, team=team, default_tags=["chat"],
+        name="Website chat",
+        channel=WebhookSource.Channel.CHAT,
+        team=team,
+        default_tags=["chat"],
         mapping={
-            "email": "visitor.email", "first_name": "visitor.first_name", "last_name": "visitor.last_name",
+            "email": "visitor.email",
+            "first_name": "visitor.first_name",
+            "last_name": "visitor.last_name",
             "attributes.chat_rating": "rating",
         },
-        event_id_path="conversation.id", transcript_path="conversation.messages",
+        event_id_path="conversation.id",
+        transcript_path="conversation.messages",
     )
 
 
 @pytest.fixture
 def webinar_source():
     return WebhookSourceFactory(
-        name="Spring webinar", channel=WebhookSource.Channel.WEBINAR,
+        name="Spring webinar",
+        channel=WebhookSource.Channel.WEBINAR,
         mapping={
-            "email": "registrant.contact.email", "company": "answers.1.value", "phone": "registrant.phone",
-            "attributes.budget": "answers.0.value", "attributes.session": "session",
+            "email": "registrant.contact.email",
+            "company": "answers.1.value",
+            "phone": "registrant.phone",
+            "attributes.budget": "answers.0.value",
+            "attributes.session": "session",
         },
         event_id_path="registration_id",
     )
@@ -68,7 +79,9 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def post(client: Client, source_or_key, payload=None, *, body: bytes | None = None, signature: str | None = "sign", **headers):
+def post(
+    client: Client, source_or_key, payload=None, *, body: bytes | None = None, signature: str | None = "sign", **headers
+):
     key = source_or_key.key if isinstance(source_or_key, WebhookSource) else source_or_key
     if body is None:
         body = json.dumps(payload).encode()
@@ -140,7 +153,9 @@ def test_mapping_reads_nested_paths_list_indexes_and_attributes(client, webinar_
     # Lenient: the bad phone is kept aside, not lost, and does not block the lead.
     assert lead.phone == ""
     assert lead.attributes == {
-        "budget": "50k", "session": {"title": "Spring", "starts": "2025-04-01"}, "_invalid": {"phone": "not a phone"},
+        "budget": "50k",
+        "session": {"title": "Spring", "starts": "2025-04-01"},
+        "_invalid": {"phone": "not a phone"},
     }
     event = lead.interactions.get(kind=Interaction.Kind.EVENT)
     assert event.subject == "Webinar registration: Spring webinar"
@@ -224,7 +239,10 @@ def test_an_unknown_or_inactive_key_is_404(client, chat_source):
     assert unknown.json() == {"detail": UNKNOWN_SOURCE}
     assert not Lead.objects.exists()
     reasons = set(CaptureRecord.objects.values_list("source_detail", "reason"))
-    assert reasons == {("unknown webhook key no-such-key", f"404: {UNKNOWN_SOURCE}"), ("unknown webhook key " + chat_source.key, f"404: {UNKNOWN_SOURCE}")}
+    assert reasons == {
+        ("unknown webhook key no-such-key", f"404: {UNKNOWN_SOURCE}"),
+        ("unknown webhook key " + chat_source.key, f"404: {UNKNOWN_SOURCE}"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -242,7 +260,19 @@ def test_an_unknown_or_inactive_key_is_404(client, chat_source):
         (b'{"n": ' + b"9" * 5000 + b"}", NUMBER_TOO_LARGE),
         (b"[" * 100_000 + b"]" * 100_000, TOO_DEEP),
     ],
-    ids=["truncated", "array", "string", "nul-escape", "nul-byte", "latin1", "lone-surrogate", "nan", "inf", "huge-int", "deep"],
+    ids=[
+        "truncated",
+        "array",
+        "string",
+        "nul-escape",
+        "nul-byte",
+        "latin1",
+        "lone-surrogate",
+        "nan",
+        "inf",
+        "huge-int",
+        "deep",
+    ],
 )
 def test_bad_bodies_get_a_400_never_a_500(client, chat_source, body, message):
     response = post(client, chat_source, body=body)
@@ -271,7 +301,12 @@ def test_each_source_is_rate_limited(client, chat_source, webinar_source, settin
     limited = post(client, chat_source, events[0])
     assert limited.json() == {"detail": RATE_LIMITED}
     # Another source has its own allowance.
-    assert post(client, webinar_source, {"registration_id": 1, "registrant": {"contact": {"email": "x@example.com"}}}).status_code == 201
+    assert (
+        post(
+            client, webinar_source, {"registration_id": 1, "registrant": {"contact": {"email": "x@example.com"}}}
+        ).status_code
+        == 201
+    )
     assert CaptureRecord.objects.filter(reason=f"429: {RATE_LIMITED}").count() == 2
 
 
@@ -290,7 +325,10 @@ def test_the_endpoint_is_in_the_openapi_schema(client):
     ("transcript", "expected"),
     [
         ("Visitor: hello\nAgent: hi\n", "Visitor: hello\nAgent: hi"),
-        ([{"sender": "Bot", "message": "Welcome", "timestamp": 1740823200000}], "[2025-03-01 10:00:00 UTC] Bot: Welcome"),
+        (
+            [{"sender": "Bot", "message": "Welcome", "timestamp": 1740823200000}],
+            "[2025-03-01 10:00:00 UTC] Bot: Welcome",
+        ),
         ({"messages": [{"role": "user", "content": "Price?"}]}, "user: Price?"),
         ([{"text": "anonymous"}], "unknown: anonymous"),
     ],
@@ -307,7 +345,9 @@ def manager_client(client, manager):
     from django.contrib.auth.models import Permission
 
     # Sales managers are not granted these models by the role migration yet (see docs/capture-webhooks.md).
-    manager.user_permissions.add(*Permission.objects.filter(codename__in=["view_webhooksource", "change_webhooksource", "add_webhooksource"]))
+    manager.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_webhooksource", "change_webhooksource", "add_webhooksource"])
+    )
     client.force_login(manager)
     return client
 
@@ -316,14 +356,24 @@ def test_admin_shows_the_endpoint_and_a_curl_example(manager_client, chat_source
     settings.PUBLIC_BASE_URL = "https://crm.example.com"
     page = manager_client.get(f"/admin/leads/webhooksource/{chat_source.pk}/change/").content.decode()
     assert f"https://crm.example.com/api/v1/capture/webhook/{chat_source.key}" in page
-    assert "X-LeadCRM-Signature: sha256=" in page and chat_source.secret in page and "openssl dgst -sha256 -hmac" in page
+    assert (
+        "X-LeadCRM-Signature: sha256=" in page and chat_source.secret in page and "openssl dgst -sha256 -hmac" in page
+    )
 
 
 def test_admin_refuses_a_mapping_with_a_bad_path(manager_client):
     response = manager_client.post(
         "/admin/leads/webhooksource/add/",
-        {"name": "Ads", "channel": "ads", "key": "ads-1", "is_active": "on", "default_tags": "[]",
-         "mapping": json.dumps({"email": "contact..email"}), "event_id_path": "", "transcript_path": ""},
+        {
+            "name": "Ads",
+            "channel": "ads",
+            "key": "ads-1",
+            "is_active": "on",
+            "default_tags": "[]",
+            "mapping": json.dumps({"email": "contact..email"}),
+            "event_id_path": "",
+            "transcript_path": "",
+        },
     )
     assert response.status_code == 200
     assert MAPPING_BAD_PATH.format(name="email") in response.content.decode()
@@ -347,8 +397,12 @@ def test_a_manager_regenerates_the_secret_and_the_old_one_stops_working(manager_
 def test_every_webhook_admin_page_opens(client, chat_source):
     client.force_login(ManagerFactory(username="boss", is_superuser=True))
     post(Client(), chat_source, CHAT)
-    for url in ("/admin/leads/webhooksource/", "/admin/leads/webhooksource/add/", "/admin/leads/webhookevent/",
-                f"/admin/leads/webhookevent/{WebhookEvent.objects.get().pk}/change/"):
+    for url in (
+        "/admin/leads/webhooksource/",
+        "/admin/leads/webhooksource/add/",
+        "/admin/leads/webhookevent/",
+        f"/admin/leads/webhookevent/{WebhookEvent.objects.get().pk}/change/",
+    ):
         assert client.get(url).status_code == 200, url
 
 

@@ -1,5 +1,6 @@
 """Shared by the provider tests: the documented payloads and each provider's signing, computed the
 way the provider's documentation says (never through our own code)."""
+
 import base64
 import hashlib
 import hmac

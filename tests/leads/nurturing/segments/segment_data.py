@@ -1,5 +1,6 @@
 """A varied set of leads for the segment tests, and a plain-Python evaluation of a definition to
 check the SQL against (written from the documented meaning, not from the compiler)."""
+
 import json
 import random
 import re
@@ -12,8 +13,13 @@ from tests.factories import InteractionFactory, LeadFactory, PageViewFactory, Tr
 
 COMPANIES = ["Acme Inc", "acme labs", "Globex", "", "Initech Inc", "Umbrella", "ACME"]
 CITIES = ["Lyon", "Paris", "", "lyon", "Berlin"]
-URLS = ["https://shop.example.com/pricing", "https://shop.example.com/blog/pricing-tips", "https://shop.example.com/about",
-        "https://shop.example.com/pricing?plan=pro", "https://shop.example.com/100%_off"]
+URLS = [
+    "https://shop.example.com/pricing",
+    "https://shop.example.com/blog/pricing-tips",
+    "https://shop.example.com/about",
+    "https://shop.example.com/pricing?plan=pro",
+    "https://shop.example.com/100%_off",
+]
 ATTRIBUTES = [{}, {"visits": 35}, {"plan": "Pro"}, {"plan": "pro-max", "visits": 7}, {"flag": True}, {"plan": None}]
 TAGS = [[], ["vip"], ["vip", "webinar"], ["webinar"], ["VIP"]]
 
@@ -26,28 +32,40 @@ def build_dataset(*, owners, teams, seed: int = 7, size: int = 48) -> list[Lead]
     leads = []
     for n in range(size):
         lead = LeadFactory(
-            company=rng.choice(COMPANIES), city=rng.choice(CITIES),
+            company=rng.choice(COMPANIES),
+            city=rng.choice(CITIES),
             email=rng.choice([f"lead{n}@example-corp.com", f"lead{n}@gmail.com"]),
             job_title=rng.choice(["CTO", "Head of Marketing", "", "marketing intern"]),
             status=rng.choice(["new", "active", "nurturing", "qualified"]),
-            source=rng.choice(Lead.Source.values), grade=rng.choice(["", "A", "B", "C", "D"]),
-            score=rng.randint(0, 100), probability=rng.choice([None, 0.1, 0.5, 0.9]),
+            source=rng.choice(Lead.Source.values),
+            grade=rng.choice(["", "A", "B", "C", "D"]),
+            score=rng.randint(0, 100),
+            probability=rng.choice([None, 0.1, 0.5, 0.9]),
             country=rng.choice(["", "FR", "DE", "US"]),
-            owner=rng.choice([None, *owners]), team=rng.choice([None, *teams]),
-            tags=list(rng.choice(TAGS)), attributes=dict(rng.choice(ATTRIBUTES)),
-            email_opt_in=rng.random() < 0.5, page_views_30d=rng.randint(0, 20),
+            owner=rng.choice([None, *owners]),
+            team=rng.choice([None, *teams]),
+            tags=list(rng.choice(TAGS)),
+            attributes=dict(rng.choice(ATTRIBUTES)),
+            email_opt_in=rng.random() < 0.5,
+            page_views_30d=rng.randint(0, 20),
             last_activity_at=rng.choice([None, now - timedelta(days=rng.randint(0, 90), hours=3)]),
         )
         # created_at has a default, so set it after creation (whole days and some hours back).
-        Lead.objects.filter(pk=lead.pk).update(created_at=now - timedelta(days=rng.randint(0, 400), hours=rng.randint(1, 20)))
+        Lead.objects.filter(pk=lead.pk).update(
+            created_at=now - timedelta(days=rng.randint(0, 400), hours=rng.randint(1, 20))
+        )
         for kind in (Interaction.Kind.EMAIL_OPENED, Interaction.Kind.EMAIL_CLICKED, Interaction.Kind.EMAIL_IN):
             if rng.random() < 0.35:
                 InteractionFactory(lead=lead, kind=kind, occurred_at=now - timedelta(days=rng.randint(0, 60), hours=2))
         if rng.random() < 0.5:
             visitor = VisitorFactory(site=site, visitor_key=f"v{n}", lead=lead)
             for _ in range(rng.randint(1, 3)):
-                PageViewFactory(site=site, visitor=visitor, url=rng.choice(URLS),
-                                        occurred_at=now - timedelta(days=rng.randint(0, 60), hours=2))
+                PageViewFactory(
+                    site=site,
+                    visitor=visitor,
+                    url=rng.choice(URLS),
+                    occurred_at=now - timedelta(days=rng.randint(0, 60), hours=2),
+                )
         leads.append(lead)
     return list(Lead.objects.order_by("pk"))
 
@@ -101,8 +119,11 @@ class PythonSegment:
             return hit if op == "in_last_days" else not hit
         if name == "segment":
             segment = Segment.objects.get(pk=value)
-            inside = (lead.pk in self.members.get(segment.pk, set()) if segment.kind == "static"
-                      else self.matches(lead, segment.definition))
+            inside = (
+                lead.pk in self.members.get(segment.pk, set())
+                if segment.kind == "static"
+                else self.matches(lead, segment.definition)
+            )
             return inside if op == "in" else not inside
         if name == "attribute":
             key = c["key"]
@@ -136,8 +157,11 @@ class PythonSegment:
         if isinstance(current, str):
             text, wanted = current.upper(), str(value).upper()
             return {
-                "equals": text == wanted, "not_equals": text != wanted, "contains": wanted in text,
-                "not_contains": wanted not in text, "starts_with": text.startswith(wanted),
+                "equals": text == wanted,
+                "not_equals": text != wanted,
+                "contains": wanted in text,
+                "not_contains": wanted not in text,
+                "starts_with": text.startswith(wanted),
             }[op]
         if current is None:
             return False
@@ -148,8 +172,14 @@ class PythonSegment:
                 return current >= _day_start(value) + timedelta(days=1)
             since = self.now - timedelta(days=int(c["days"]))
             return current >= since if op == "within_last_days" else current < since
-        return {"eq": current == value, "ne": current != value, "gt": current > value, "gte": current >= value,
-                "lt": current < value, "lte": current <= value}[op]
+        return {
+            "eq": current == value,
+            "ne": current != value,
+            "gt": current > value,
+            "gte": current >= value,
+            "lt": current < value,
+            "lte": current <= value,
+        }[op]
 
     def ids(self, leads: list[Lead], definition: dict) -> set[int]:
         return {lead.pk for lead in leads if self.matches(lead, definition)}

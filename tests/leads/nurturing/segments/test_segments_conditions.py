@@ -1,5 +1,6 @@
 """Segment conditions: for every kind of condition the database's answer equals a plain-Python
 evaluation of the same definition over the same varied leads; nesting; cycles; validation."""
+
 from datetime import timedelta
 
 import pytest
@@ -122,9 +123,16 @@ def world(marketer, rep, other_rep, team):
     leads = build_dataset(owners=[rep, other_rep], teams=[team, other_team])
     static = SegmentFactory(name="Trade show", kind="static")
     SegmentMember.objects.bulk_create([SegmentMember(segment=static, lead=lead) for lead in leads[::3]])
-    dynamic = SegmentFactory(name="Hot", definition={"match": "any", "conditions": [
-        {"field": "score", "op": "gte", "value": 70}, {"field": "tags", "op": "contains", "value": "vip"},
-    ]})
+    dynamic = SegmentFactory(
+        name="Hot",
+        definition={
+            "match": "any",
+            "conditions": [
+                {"field": "score", "op": "gte", "value": 70},
+                {"field": "tags", "op": "contains", "value": "vip"},
+            ],
+        },
+    )
     return {"leads": leads, "$rep": rep.pk, "$team": team.pk, "$list": static.pk, "$segment": dynamic.pk}
 
 
@@ -161,18 +169,27 @@ def test_the_data_set_makes_the_conditions_meaningful(world, marketer):
 
 
 def test_nested_and_or_groups(world, marketer):
-    definition = {"match": "all", "conditions": [
-        {"field": "status", "op": "in", "value": ["new", "active", "nurturing"]},
-        {"match": "any", "conditions": [
-            {"field": "score", "op": "gte", "value": 70},
-            {"match": "all", "conditions": [
-                {"field": "tags", "op": "contains", "value": "vip"},
-                {"field": "opened_email", "op": "in_last_days", "days": 30},
-            ]},
-            {"field": "owner", "op": "in", "value": ["unassigned"]},
-        ]},
-        {"match": "any", "conditions": []},  # "any" of nothing: nobody
-    ]}
+    definition = {
+        "match": "all",
+        "conditions": [
+            {"field": "status", "op": "in", "value": ["new", "active", "nurturing"]},
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "score", "op": "gte", "value": 70},
+                    {
+                        "match": "all",
+                        "conditions": [
+                            {"field": "tags", "op": "contains", "value": "vip"},
+                            {"field": "opened_email", "op": "in_last_days", "days": 30},
+                        ],
+                    },
+                    {"field": "owner", "op": "in", "value": ["unassigned"]},
+                ],
+            },
+            {"match": "any", "conditions": []},  # "any" of nothing: nobody
+        ],
+    }
     assert _check(definition, world, marketer) == set()
     definition["conditions"].pop()
     assert _check(definition, world, marketer)
@@ -186,58 +203,81 @@ def test_random_trees_of_conditions_agree_with_python(world, marketer, data):
         leaf = st.sampled_from(CONDITIONS).map(lambda c: {k: _resolve(v, world) for k, v in c.items()})
         if depth >= 3:
             return leaf
-        group = st.fixed_dictionaries({
-            "match": st.sampled_from(["all", "any"]), "conditions": st.lists(tree(depth + 1), max_size=3),
-        })
+        group = st.fixed_dictionaries(
+            {
+                "match": st.sampled_from(["all", "any"]),
+                "conditions": st.lists(tree(depth + 1), max_size=3),
+            }
+        )
         return st.one_of(leaf, group)
 
-    definition = {"match": data.draw(st.sampled_from(["all", "any"])), "conditions": data.draw(st.lists(tree(1), max_size=4))}
+    definition = {
+        "match": data.draw(st.sampled_from(["all", "any"])),
+        "conditions": data.draw(st.lists(tree(1), max_size=4)),
+    }
     _check(definition, world, marketer)
 
 
 def test_a_segment_that_includes_itself_through_another_is_refused(world):
     first = SegmentFactory(name="First", definition={"match": "all", "conditions": []})
-    second = SegmentFactory(name="Second", definition={"match": "all", "conditions": [
-        {"field": "segment", "op": "in", "value": first.pk},
-    ]})
+    second = SegmentFactory(
+        name="Second",
+        definition={
+            "match": "all",
+            "conditions": [
+                {"field": "segment", "op": "in", "value": first.pk},
+            ],
+        },
+    )
     with pytest.raises(ValidationError) as refused:
-        segment_definition_clean(definition={"conditions": [{"field": "segment", "op": "in", "value": second.pk}]},
-                                 segment=first)
+        segment_definition_clean(
+            definition={"conditions": [{"field": "segment", "op": "in", "value": second.pk}]}, segment=first
+        )
     message = refused.value.message_dict["conditions.0.value"][0]
     assert message == SEGMENT_CYCLE.format(path="Second → First")
     with pytest.raises(ValidationError):
-        segment_definition_clean(definition={"conditions": [{"field": "segment", "op": "in", "value": first.pk}]},
-                                 segment=first)
+        segment_definition_clean(
+            definition={"conditions": [{"field": "segment", "op": "in", "value": first.pk}]}, segment=first
+        )
 
 
 def test_a_stored_cycle_is_caught_when_compiled_not_looped(world, marketer):
     """A cycle written around the validation (admin JSON, a race) raises a clear error, no recursion."""
     first = SegmentFactory(name="A", definition={})
     second = SegmentFactory(name="B", definition={"conditions": [{"field": "segment", "op": "in", "value": first.pk}]})
-    Segment.objects.filter(pk=first.pk).update(definition={"conditions": [{"field": "segment", "op": "in", "value": second.pk}]})
+    Segment.objects.filter(pk=first.pk).update(
+        definition={"conditions": [{"field": "segment", "op": "in", "value": second.pk}]}
+    )
     first.refresh_from_db()
     with pytest.raises(ValidationError) as refused:
         segment_queryset(user=marketer, segment=first)
     assert "cannot include itself" in " ".join(refused.value.messages)
 
 
-@pytest.mark.parametrize(("condition", "path", "message"), [
-    ({"field": "nope", "op": "in"}, "conditions.0.field", UNKNOWN_FIELD.format(field="nope")),
-    ({"field": "score", "op": "contains", "value": 1}, "conditions.0.op", UNKNOWN_OP.format(op="contains")),
-    ({"field": "score", "op": "gt", "value": "many"}, "conditions.0.value", NOT_A_NUMBER),
-    ({"field": "score", "op": "gt", "value": 101}, "conditions.0.value", OUT_OF_RANGE.format(low=0, high=100)),
-    ({"field": "score", "op": "gt"}, "conditions.0.value", VALUE_REQUIRED),
-    ({"field": "company", "op": "equals", "value": "  "}, "conditions.0.value", VALUE_REQUIRED),
-    ({"field": "status", "op": "in", "value": []}, "conditions.0.value", CHOOSE_ONE),
-    ({"field": "status", "op": "in", "value": ["won"]}, "conditions.0.value", NOT_A_CHOICE.format(value="won")),
-    ({"field": "created_at", "op": "before", "value": "31/12/2025"}, "conditions.0.value", NOT_A_DATE),
-    ({"field": "created_at", "op": "within_last_days", "days": 0}, "conditions.0.days", DAYS_REQUIRED.format(max=DAYS_MAX)),
-    ({"field": "opened_email", "op": "in_last_days"}, "conditions.0.days", DAYS_REQUIRED.format(max=DAYS_MAX)),
-    ({"field": "attribute", "op": "exists", "key": " "}, "conditions.0.key", KEY_REQUIRED),
-    ({"field": "owner", "op": "in", "value": ["999999"]}, "conditions.0.value", UNKNOWN_USER.format(value=999999)),
-    ({"field": "team", "op": "in", "value": ["x"]}, "conditions.0.value", UNKNOWN_TEAM.format(value="x")),
-    ({"field": "segment", "op": "in", "value": 999999}, "conditions.0.value", UNKNOWN_SEGMENT.format(value=999999)),
-])
+@pytest.mark.parametrize(
+    ("condition", "path", "message"),
+    [
+        ({"field": "nope", "op": "in"}, "conditions.0.field", UNKNOWN_FIELD.format(field="nope")),
+        ({"field": "score", "op": "contains", "value": 1}, "conditions.0.op", UNKNOWN_OP.format(op="contains")),
+        ({"field": "score", "op": "gt", "value": "many"}, "conditions.0.value", NOT_A_NUMBER),
+        ({"field": "score", "op": "gt", "value": 101}, "conditions.0.value", OUT_OF_RANGE.format(low=0, high=100)),
+        ({"field": "score", "op": "gt"}, "conditions.0.value", VALUE_REQUIRED),
+        ({"field": "company", "op": "equals", "value": "  "}, "conditions.0.value", VALUE_REQUIRED),
+        ({"field": "status", "op": "in", "value": []}, "conditions.0.value", CHOOSE_ONE),
+        ({"field": "status", "op": "in", "value": ["won"]}, "conditions.0.value", NOT_A_CHOICE.format(value="won")),
+        ({"field": "created_at", "op": "before", "value": "31/12/2025"}, "conditions.0.value", NOT_A_DATE),
+        (
+            {"field": "created_at", "op": "within_last_days", "days": 0},
+            "conditions.0.days",
+            DAYS_REQUIRED.format(max=DAYS_MAX),
+        ),
+        ({"field": "opened_email", "op": "in_last_days"}, "conditions.0.days", DAYS_REQUIRED.format(max=DAYS_MAX)),
+        ({"field": "attribute", "op": "exists", "key": " "}, "conditions.0.key", KEY_REQUIRED),
+        ({"field": "owner", "op": "in", "value": ["999999"]}, "conditions.0.value", UNKNOWN_USER.format(value=999999)),
+        ({"field": "team", "op": "in", "value": ["x"]}, "conditions.0.value", UNKNOWN_TEAM.format(value="x")),
+        ({"field": "segment", "op": "in", "value": 999999}, "conditions.0.value", UNKNOWN_SEGMENT.format(value=999999)),
+    ],
+)
 def test_each_invalid_condition_gets_a_message_on_its_own_field(condition, path, message):
     with pytest.raises(ValidationError) as refused:
         segment_definition_clean(definition={"match": "all", "conditions": [condition]})
@@ -257,4 +297,3 @@ def test_a_bad_match_and_a_too_deep_tree_are_refused():
     with pytest.raises(ValidationError) as refused:
         segment_definition_clean(definition=deep)
     assert TOO_DEEP.format(max=MAX_DEPTH) in refused.value.messages
-

@@ -1,5 +1,6 @@
 """Refreshing dynamic segments (entered/left, snapshots, enrollment, constant queries) and static
 lists (add, remove, bulk from the lead list, import into a list)."""
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -44,7 +45,9 @@ def test_a_refresh_stores_who_entered_and_who_left_and_a_snapshot():
     assert (entered, left) == ([cold.pk], 1)
     segment.refresh_from_db()
     assert members(segment) == {hot[1].pk, hot[2].pk, cold.pk} and segment.size == 3
-    assert list(SegmentSnapshot.objects.filter(segment=segment).order_by("taken_at").values_list("size", flat=True)) == [3, 3]
+    assert list(
+        SegmentSnapshot.objects.filter(segment=segment).order_by("taken_at").values_list("size", flat=True)
+    ) == [3, 3]
     # Nothing changed: nobody enters, nobody leaves.
     assert segment_refresh(segment=segment) == ([], 0)
 
@@ -85,7 +88,9 @@ def test_the_beat_task_refreshes_due_segments_only_and_skips_a_broken_one():
     due = SegmentFactory(name="Due", definition=HOT)
     SegmentFactory(name="Manual", definition=HOT, refresh_on_schedule=False)
     SegmentFactory(name="A list", kind="static")
-    broken = SegmentFactory(name="Broken", definition={"conditions": [{"field": "segment", "op": "in", "value": 999999}]})
+    broken = SegmentFactory(
+        name="Broken", definition={"conditions": [{"field": "segment", "op": "in", "value": 999999}]}
+    )
     LeadFactory(score=75)
     assert set(segments_due()) == {due, broken}
     assert refresh_segments_task() == 1  # what beat runs; the broken one is logged and skipped
@@ -141,7 +146,9 @@ def test_adding_by_email_and_id_reports_what_was_not_found(static_list, marketer
     ann = LeadFactory(email="ann@example.org")
     bob = LeadFactory()
     added, missing = list_add_references(
-        segment=static_list, text=f"ANN@example.org, {bob.pk}\nnobody@example.org 999999 junk", user=marketer,
+        segment=static_list,
+        text=f"ANN@example.org, {bob.pk}\nnobody@example.org 999999 junk",
+        user=marketer,
     )
     assert added == 2 and members(static_list) == {ann.pk, bob.pk}
     assert missing == ["nobody@example.org", "999999", "junk"]
@@ -152,8 +159,12 @@ def test_an_import_puts_every_imported_lead_in_the_chosen_list(static_list, mana
     existing = LeadFactory(email="known@example.org")
     path = tmp_path / "show.csv"
     path.write_text("Email,Company\nknown@example.org,\nnew@example.org,Acme\nnot-an-email,\n")
-    job = ImportJob(file=SimpleUploadedFile("show.csv", path.read_bytes()), original_name="show.csv",
-                    add_to_list=static_list, created_by=manager)
+    job = ImportJob(
+        file=SimpleUploadedFile("show.csv", path.read_bytes()),
+        original_name="show.csv",
+        add_to_list=static_list,
+        created_by=manager,
+    )
     job.save()
     assert import_leads_task(job.pk) == ImportJob.Status.DONE
     new = Lead.objects.get(email="new@example.org")
@@ -165,8 +176,12 @@ def test_an_import_puts_every_imported_lead_in_the_chosen_list(static_list, mana
 
 def test_a_dry_run_import_adds_nobody_to_the_list(static_list, tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    job = ImportJob(file=SimpleUploadedFile("dry.csv", b"Email\nsomeone@example.org\n"), original_name="dry.csv",
-                    add_to_list=static_list, dry_run=True)
+    job = ImportJob(
+        file=SimpleUploadedFile("dry.csv", b"Email\nsomeone@example.org\n"),
+        original_name="dry.csv",
+        add_to_list=static_list,
+        dry_run=True,
+    )
     job.save()
     assert import_leads_task(job.pk) == ImportJob.Status.DONE
     assert ImportJob.objects.get(pk=job.pk).created_count == 1

@@ -1,5 +1,6 @@
 """The segment pages: who may use them, the builder (plain form and htmx), the live-count JSON
 endpoint, static list pages, the lead list's "add to list" action, export and stats."""
+
 import csv
 import io
 import json
@@ -29,22 +30,34 @@ def static_list():
 
 
 def preview(client, definition, **extra):
-    return client.post(reverse("leads:segment_preview"), data=json.dumps({"definition": definition, **extra}),
-                       content_type="application/json")
+    return client.post(
+        reverse("leads:segment_preview"),
+        data=json.dumps({"definition": definition, **extra}),
+        content_type="application/json",
+    )
 
 
 # --- Who may use them --------------------------------------------------------------------------------
 
 
-def test_reps_get_403_everywhere_and_marketers_and_managers_get_in(client, rep, marketer, manager, hot_segment, static_list):
+def test_reps_get_403_everywhere_and_marketers_and_managers_get_in(
+    client, rep, marketer, manager, hot_segment, static_list
+):
     pages = [
-        reverse("leads:segment_list"), reverse("leads:segment_create"), reverse("leads:segment_detail", args=[hot_segment.pk]),
-        reverse("leads:segment_edit", args=[hot_segment.pk]), reverse("leads:segment_export", args=[hot_segment.pk]),
-        reverse("leads:segment_stats", args=[hot_segment.pk]), reverse("leads:segment_detail", args=[static_list.pk]),
+        reverse("leads:segment_list"),
+        reverse("leads:segment_create"),
+        reverse("leads:segment_detail", args=[hot_segment.pk]),
+        reverse("leads:segment_edit", args=[hot_segment.pk]),
+        reverse("leads:segment_export", args=[hot_segment.pk]),
+        reverse("leads:segment_stats", args=[hot_segment.pk]),
+        reverse("leads:segment_detail", args=[static_list.pk]),
     ]
     posts = [
-        reverse("leads:segment_preview"), reverse("leads:list_add"), reverse("leads:segment_refresh", args=[hot_segment.pk]),
-        reverse("leads:list_members_add", args=[static_list.pk]), reverse("leads:segment_delete", args=[hot_segment.pk]),
+        reverse("leads:segment_preview"),
+        reverse("leads:list_add"),
+        reverse("leads:segment_refresh", args=[hot_segment.pk]),
+        reverse("leads:list_members_add", args=[static_list.pk]),
+        reverse("leads:segment_delete", args=[hot_segment.pk]),
     ]
     client.force_login(rep)
     assert [client.get(url).status_code for url in pages] == [403] * len(pages)
@@ -91,15 +104,23 @@ def test_the_json_endpoint_counts_and_previews_a_draft(client, marketer):
 
 def test_the_json_endpoint_answers_400_with_a_message_per_field(client, marketer):
     client.force_login(marketer)
-    response = preview(client, {"match": "all", "conditions": [
-        {"field": "score", "op": "gte", "value": "lots"},
-        {"match": "any", "conditions": [{"field": "shoe_size", "op": "eq", "value": 9}]},
-    ]})
+    response = preview(
+        client,
+        {
+            "match": "all",
+            "conditions": [
+                {"field": "score", "op": "gte", "value": "lots"},
+                {"match": "any", "conditions": [{"field": "shoe_size", "op": "eq", "value": 9}]},
+            ],
+        },
+    )
     assert response.status_code == 400
-    assert response.json() == {"errors": {
-        "conditions.0.value": [NOT_A_NUMBER],
-        "conditions.1.conditions.0.field": [UNKNOWN_FIELD.format(field="shoe_size")],
-    }}
+    assert response.json() == {
+        "errors": {
+            "conditions.0.value": [NOT_A_NUMBER],
+            "conditions.1.conditions.0.field": [UNKNOWN_FIELD.format(field="shoe_size")],
+        }
+    }
     bad_json = client.post(reverse("leads:segment_preview"), data="{nope", content_type="application/json")
     assert bad_json.status_code == 400 and "definition" in bad_json.json()["errors"]
 
@@ -107,7 +128,14 @@ def test_the_json_endpoint_answers_400_with_a_message_per_field(client, marketer
 def test_the_htmx_preview_is_an_html_fragment(client, marketer):
     client.force_login(marketer)
     LeadFactory(score=80, first_name="Hattie")
-    data = {"node": ["r.0"], "r-match": "all", "r.0-type": "cond", "r.0-field": "score", "r.0-op": "gte", "r.0-value": "70"}
+    data = {
+        "node": ["r.0"],
+        "r-match": "all",
+        "r.0-type": "cond",
+        "r.0-field": "score",
+        "r.0-op": "gte",
+        "r.0-value": "70",
+    }
     response = client.post(reverse("leads:segment_preview"), data, HTTP_HX_REQUEST="true")
     content = response.content.decode()
     assert response.status_code == 200 and 'data-testid="preview-count">1<' in content and "Hattie" in content
@@ -130,28 +158,52 @@ def test_a_marketer_builds_a_nested_segment_with_plain_form_posts(client, market
     assert response.status_code == 200 and 'name="r.0-field"' in response.content.decode()
     assert not Segment.objects.exists()
     # "+ Group", then the field of the nested condition changes: its operators follow.
-    response = client.post(url, builder_form(
-        action="addgroup:r", node=["r.0"], **{"r.0-type": "cond", "r.0-field": "score", "r.0-op": "gte", "r.0-value": "70"},
-    ))
+    response = client.post(
+        url,
+        builder_form(
+            action="addgroup:r",
+            node=["r.0"],
+            **{"r.0-type": "cond", "r.0-field": "score", "r.0-op": "gte", "r.0-value": "70"},
+        ),
+    )
     content = response.content.decode()
     assert 'name="r.1-match"' in content and 'name="r.1.0-field"' in content
     data = builder_form(
-        action="save", node=["r.0", "r.1", "r.1.0", "r.1.1"],
-        **{"r.0-type": "cond", "r.0-field": "score", "r.0-op": "gte", "r.0-value": "70",
-           "r.1-type": "group", "r.1-match": "all",
-           "r.1.0-type": "cond", "r.1.0-field": "tags", "r.1.0-op": "contains", "r.1.0-value": "vip",
-           "r.1.1-type": "cond", "r.1.1-field": "opened_email", "r.1.1-op": "in_last_days", "r.1.1-days": "30"},
+        action="save",
+        node=["r.0", "r.1", "r.1.0", "r.1.1"],
+        **{
+            "r.0-type": "cond",
+            "r.0-field": "score",
+            "r.0-op": "gte",
+            "r.0-value": "70",
+            "r.1-type": "group",
+            "r.1-match": "all",
+            "r.1.0-type": "cond",
+            "r.1.0-field": "tags",
+            "r.1.0-op": "contains",
+            "r.1.0-value": "vip",
+            "r.1.1-type": "cond",
+            "r.1.1-field": "opened_email",
+            "r.1.1-op": "in_last_days",
+            "r.1.1-days": "30",
+        },
     )
     response = client.post(url, data)
     segment = Segment.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("leads:segment_detail", args=[segment.pk])
-    assert segment.definition == {"match": "any", "conditions": [
-        {"field": "score", "op": "gte", "value": 70},
-        {"match": "all", "conditions": [
-            {"field": "tags", "op": "contains", "value": "vip"},
-            {"field": "opened_email", "op": "in_last_days", "days": 30},
-        ]},
-    ]}
+    assert segment.definition == {
+        "match": "any",
+        "conditions": [
+            {"field": "score", "op": "gte", "value": 70},
+            {
+                "match": "all",
+                "conditions": [
+                    {"field": "tags", "op": "contains", "value": "vip"},
+                    {"field": "opened_email", "op": "in_last_days", "days": 30},
+                ],
+            },
+        ],
+    }
     assert segment.created_by == marketer and segment.kind == "dynamic"
     # Editing shows the same tree; removing the group and saving keeps the rest.
     edit = reverse("leads:segment_edit", args=[segment.pk])
@@ -162,9 +214,14 @@ def test_a_marketer_builds_a_nested_segment_with_plain_form_posts(client, market
 
 def test_saving_an_invalid_segment_shows_the_messages_beside_the_inputs(client, marketer):
     client.force_login(marketer)
-    response = client.post(reverse("leads:segment_create"), builder_form(
-        action="save", node=["r.0"], **{"r.0-type": "cond", "r.0-field": "score", "r.0-op": "gte", "r.0-value": "x"},
-    ))
+    response = client.post(
+        reverse("leads:segment_create"),
+        builder_form(
+            action="save",
+            node=["r.0"],
+            **{"r.0-type": "cond", "r.0-field": "score", "r.0-op": "gte", "r.0-value": "x"},
+        ),
+    )
     assert response.status_code == 400
     assert NOT_A_NUMBER in response.content.decode() and not Segment.objects.exists()
 
@@ -200,7 +257,10 @@ def test_export_has_the_chosen_columns_and_neutralises_formulas(client, marketer
     assert rows == [["First name", "Email", "Company", "Score"], ["'=cmd()", "evil@example.org", "'+SUM(A1)", "42"]]
     response = client.get(url, {"columns": ["email", "first_name"], "format": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [["Email", "First name"], ["evil@example.org", "'=cmd()"]]
+    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [
+        ["Email", "First name"],
+        ["evil@example.org", "'=cmd()"],
+    ]
     bad = client.get(url, {"columns": ["password"], "format": "csv"})
     assert bad.status_code == 400
 
@@ -209,7 +269,9 @@ def test_a_dynamic_segment_exports_the_leads_it_matches_now(client, marketer, ho
     client.force_login(marketer)
     LeadFactory(email="hot@example.org", score=99)
     LeadFactory(email="cold@example.org", score=1)
-    response = client.get(reverse("leads:segment_export", args=[hot_segment.pk]), {"columns": ["email"], "format": "csv"})
+    response = client.get(
+        reverse("leads:segment_export", args=[hot_segment.pk]), {"columns": ["email"], "format": "csv"}
+    )
     assert b"".join(response.streaming_content).decode("utf-8-sig").split() == ["Email", "hot@example.org"]
 
 
@@ -231,8 +293,11 @@ def test_the_stats_page_draws_the_size_over_time(client, marketer, hot_segment):
 def test_a_marketer_adds_by_email_and_removes_members_on_the_list_page(client, marketer, static_list):
     client.force_login(marketer)
     ann, bob = LeadFactory(email="ann@example.org"), LeadFactory(email="bob@example.org")
-    response = client.post(reverse("leads:list_members_add", args=[static_list.pk]),
-                           {"references": f"ann@example.org\n{bob.pk}\nghost@example.org"}, follow=True)
+    response = client.post(
+        reverse("leads:list_members_add", args=[static_list.pk]),
+        {"references": f"ann@example.org\n{bob.pk}\nghost@example.org"},
+        follow=True,
+    )
     content = response.content.decode()
     assert "2 leads added." in content and "Not found: ghost@example.org" in content
     assert "ann@example.org" in content and "bob@example.org" in content
@@ -266,16 +331,24 @@ def test_the_lead_list_adds_selected_leads_or_a_whole_filter_to_a_list(client, m
 def test_admin_refuses_a_bad_definition_and_refreshes_on_request(client, manager):
     client.force_login(manager)
     url = reverse("admin:leads_segment_add")
-    bad = {"name": "Typed by hand", "kind": "dynamic", "definition": json.dumps({"conditions": [{"field": "nope", "op": "in"}]}),
-           "refresh_on_schedule": "on", "description": ""}
+    bad = {
+        "name": "Typed by hand",
+        "kind": "dynamic",
+        "definition": json.dumps({"conditions": [{"field": "nope", "op": "in"}]}),
+        "refresh_on_schedule": "on",
+        "description": "",
+    }
     response = client.post(url, bad)
     assert response.status_code == 200 and "conditions.0.field: Unknown field" in response.content.decode()
     good = {**bad, "definition": json.dumps(HOT)}
     assert client.post(url, good).status_code == 302
     segment = Segment.objects.get()
     LeadFactory(score=88)
-    response = client.post(reverse("admin:leads_segment_changelist"),
-                           {"action": "refresh_now", "_selected_action": [segment.pk]}, follow=True)
+    response = client.post(
+        reverse("admin:leads_segment_changelist"),
+        {"action": "refresh_now", "_selected_action": [segment.pk]},
+        follow=True,
+    )
     assert "1 segments refreshed." in response.content.decode()
     segment.refresh_from_db()
     assert segment.size == 1 and SegmentSnapshot.objects.filter(segment=segment).count() == 1

@@ -4,6 +4,7 @@ occupation × source interaction) the gradient-boosted trees must win; on a hist
 logistic model the logistic regression must stay. Whichever wins, "Why this score?" adds up to
 the probability shown, and a tree model's probabilities are computed in batches and written only
 where they change."""
+
 import math
 import random
 
@@ -95,7 +96,8 @@ def test_tree_probabilities_are_written_in_batches_and_only_where_they_change(tr
     assert probabilities_update() == 400
     exported, _ = tree_predictor(model_current())
     rows = list(
-        Lead.objects.filter(pk__in=[lead.pk for lead in opened]).order_by("pk")
+        Lead.objects.filter(pk__in=[lead.pk for lead in opened])
+        .order_by("pk")
         .values_list("probability", *predictive.FIELDS, "attributes", "tags", "created_at")
     )
     # An independent walk of the same trees (numpy, not scikit-learn's Cython walker).
@@ -124,7 +126,8 @@ def test_a_tree_models_first_application_rewrites_each_lead_once(trees):
     assert _rows_updated() - before == 300  # not 600: no separate write of the probabilities first
     exported, predictor = tree_predictor(trees)
     rows = list(
-        Lead.objects.filter(pk__in=[lead.pk for lead in opened]).order_by("pk")
+        Lead.objects.filter(pk__in=[lead.pk for lead in opened])
+        .order_by("pk")
         .values_list("probability", "score", *predictive.FIELDS, "attributes", "tags", "created_at")
     )
     expected = np.round(1 / (1 + np.exp(-predictor.log_odds(table([row[2:] for row in rows], exported["columns"])))), 2)
@@ -204,7 +207,9 @@ def test_a_rescore_applies_the_trees_range_by_range_on_the_worker(celery_worker_
     stored = dict(Lead.objects.filter(pk__in=[lead.pk for lead in opened]).values_list("pk", "probability"))
     exported, predictor = tree_predictor(model)
     rows = list(
-        Lead.objects.filter(pk__in=stored).order_by("pk").values_list("pk", *predictive.FIELDS, "attributes", "tags", "created_at")
+        Lead.objects.filter(pk__in=stored)
+        .order_by("pk")
+        .values_list("pk", *predictive.FIELDS, "attributes", "tags", "created_at")
     )
     expected = np.round(1 / (1 + np.exp(-predictor.log_odds(table([row[1:] for row in rows], exported["columns"])))), 2)
     assert [stored[row[0]] for row in rows] == pytest.approx(list(expected), abs=1e-9)
@@ -212,12 +217,23 @@ def test_a_rescore_applies_the_trees_range_by_range_on_the_worker(celery_worker_
 
 def test_the_model_page_shows_which_model_won_its_auc_calibration_and_strongest_properties(client, manager):
     model = ScoringModelFactory(
-        status="ready", kind="boosted", n_closed=1200, n_won=300, n_lost=900, auc=0.8771, message="Trained",
+        status="ready",
+        kind="boosted",
+        n_closed=1200,
+        n_won=300,
+        n_lost=900,
+        auc=0.8771,
+        message="Trained",
         calibration=[{"bin": "10–20%", "predicted": 0.151, "observed": 0.162, "count": 90}],
         metrics={
-            "winner": "boosted", "held_out": 300, "logistic": {"auc": 0.8102, "log_loss": 0.4411, "cv_log_loss": 0.4523},
+            "winner": "boosted",
+            "held_out": 300,
+            "logistic": {"auc": 0.8102, "log_loss": 0.4411, "cv_log_loss": 0.4523},
             "boosted": {"auc": 0.8771, "log_loss": 0.3912, "cv_log_loss": 0.4001},
-            "strongest": [{"label": "Total Time Spent on Website", "weight": 0.74}, {"label": "occupation", "weight": 0.41}],
+            "strongest": [
+                {"label": "Total Time Spent on Website", "weight": 0.74},
+                {"label": "occupation", "weight": 0.41},
+            ],
         },
         trees={"baseline": 0.0, "trees": [], "columns": []},
     )

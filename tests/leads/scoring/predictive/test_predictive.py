@@ -1,6 +1,7 @@
 """The predictive half of scoring: a model learned from won and lost leads gives open leads a
 probability. Trained here on a synthetic history whose true signal is known, so "it learned"
 means "it ranks fresh leads nearly as well as the true probabilities do"."""
+
 import math
 import random
 import time
@@ -32,7 +33,13 @@ pytestmark = pytest.mark.django_db
 
 # The generator's true log-odds: intercept + one weight per value (plus a step on a numeric attribute).
 INTERCEPT = -1.6
-SENIORITY = {"c_level": (0.15, 2.5), "vp": (0.15, 1.0), "director": (0.2, 0.4), "manager": (0.25, 0.0), "individual": (0.25, -0.6)}
+SENIORITY = {
+    "c_level": (0.15, 2.5),
+    "vp": (0.15, 1.0),
+    "director": (0.2, 0.4),
+    "manager": (0.25, 0.0),
+    "individual": (0.25, -0.6),
+}
 EMAIL_KIND = {"corporate": (0.6, 0.8), "free": (0.35, 0.0), "disposable": (0.05, -1.5)}
 PLAN = {"enterprise": (0.2, 1.2), "pro": (0.3, 0.5), "free": (0.5, 0.0)}
 BIG_COMPANY, BIG_COMPANY_WEIGHT = 500, 0.6  # attributes.employees >= 500
@@ -59,9 +66,16 @@ def synthetic(n: int, *, seed: int, closed: bool, offset: int = 0) -> list[tuple
     made = []
     for i in range(n):
         lead = Lead(
-            first_name=f"Synthetic {offset + i}", seniority=_pick(rng, SENIORITY), email_kind=_pick(rng, EMAIL_KIND),
-            country=rng.choice(NOISE_COUNTRIES), source=rng.choice(["web_form", "import", "email"]),
-            attributes={"plan": _pick(rng, PLAN), "employees": int(rng.lognormvariate(5.5, 1.2)), "_invalid": {"x": "y"}},
+            first_name=f"Synthetic {offset + i}",
+            seniority=_pick(rng, SENIORITY),
+            email_kind=_pick(rng, EMAIL_KIND),
+            country=rng.choice(NOISE_COUNTRIES),
+            source=rng.choice(["web_form", "import", "email"]),
+            attributes={
+                "plan": _pick(rng, PLAN),
+                "employees": int(rng.lognormvariate(5.5, 1.2)),
+                "_invalid": {"x": "y"},
+            },
             form_submits=rng.choice([0, 0, 1, 2, 4]),
         )
         p = sigmoid(true_logit(lead))
@@ -89,7 +103,9 @@ def test_the_model_ranks_fresh_leads_nearly_as_well_as_the_true_probabilities(hi
     assert (history.n_closed, history.n_won + history.n_lost) == (4000, 4000)
     fresh = synthetic(3000, seed=2, closed=False, offset=10_000)
     assert probabilities_update() == 3000
-    learned = dict(Lead.objects.filter(status__in=["new", "active", "nurturing", "qualified"]).values_list("pk", "probability"))
+    learned = dict(
+        Lead.objects.filter(status__in=["new", "active", "nurturing", "qualified"]).values_list("pk", "probability")
+    )
     outcomes = [won for _, _, won in fresh]
     ceiling = roc_auc_score(outcomes, [p for _, p, _ in fresh])
     achieved = roc_auc_score(outcomes, [learned[lead.pk] for lead, _, _ in fresh])
@@ -126,17 +142,27 @@ def test_probabilities_in_sql_are_the_models_own(history):
 
 
 def test_a_lead_with_the_strong_features_gets_a_higher_probability_and_an_explanation(history):
-    strong = LeadFactory(bare=True, seniority="c_level", email_kind="corporate", attributes={"plan": "enterprise", "employees": 2000})
-    weak = LeadFactory(bare=True, seniority="individual", email_kind="disposable", attributes={"plan": "free", "employees": 3})
+    strong = LeadFactory(
+        bare=True, seniority="c_level", email_kind="corporate", attributes={"plan": "enterprise", "employees": 2000}
+    )
+    weak = LeadFactory(
+        bare=True, seniority="individual", email_kind="disposable", attributes={"plan": "free", "employees": 3}
+    )
     probabilities_update(lead_ids=[strong.pk, weak.pk])
     strong.refresh_from_db()
     weak.refresh_from_db()
     assert strong.probability > 0.7 > 0.1 > weak.probability
     explained = probability_explain(lead=strong)
-    assert explained[0] == {"label": "Seniority is C-level", "weight": pytest.approx(explained[0]["weight"]), "feature": "seniority"}
+    assert explained[0] == {
+        "label": "Seniority is C-level",
+        "weight": pytest.approx(explained[0]["weight"]),
+        "feature": "seniority",
+    }
     assert explained[0]["weight"] > 1
     features = [item for item in explained if not item.get("base")]
-    assert [abs(item["weight"]) for item in features] == sorted((abs(item["weight"]) for item in features), reverse=True)
+    assert [abs(item["weight"]) for item in features] == sorted(
+        (abs(item["weight"]) for item in features), reverse=True
+    )
     base = explained[-1]
     assert base["base"] and "base rate" in base["label"]
     # The weights are log-odds: with the starting point they add up to the lead's probability.
@@ -148,14 +174,24 @@ def test_probabilities_update_sets_open_leads_and_keeps_closed_ones(monkeypatch,
     """A hand-made model, so each expected probability is known exactly; tiny batches, so the
     id-range batching that a million leads go through is exercised too."""
     monkeypatch.setattr(predictive.scoring, "UPDATE_BATCH", 2)
-    ScoringModelFactory(status="ready", intercept=-1.0, features=[
-        {"feature": "seniority", "op": "eq", "value": "vp", "label": "Seniority is VP", "weight": 1.5},
-        {"feature": "email_is_role", "op": "eq", "value": True, "label": "Role email", "weight": -0.5},
-        {"feature": "form_submits", "op": "range", "value": [3, 6], "label": "Form submits: 3–5", "weight": 0.7},
-        {"feature": "attributes.employees", "op": "attr_range", "value": [500, None], "label": "employees: 500 or more", "weight": 0.4},
-        {"feature": "attributes.plan", "op": "attr_eq", "value": "pro", "label": "plan is pro", "weight": 0.3},
-        {"feature": "attributes.trial", "op": "attr_eq", "value": True, "label": "trial is yes", "weight": 0.2},
-    ])
+    ScoringModelFactory(
+        status="ready",
+        intercept=-1.0,
+        features=[
+            {"feature": "seniority", "op": "eq", "value": "vp", "label": "Seniority is VP", "weight": 1.5},
+            {"feature": "email_is_role", "op": "eq", "value": True, "label": "Role email", "weight": -0.5},
+            {"feature": "form_submits", "op": "range", "value": [3, 6], "label": "Form submits: 3–5", "weight": 0.7},
+            {
+                "feature": "attributes.employees",
+                "op": "attr_range",
+                "value": [500, None],
+                "label": "employees: 500 or more",
+                "weight": 0.4,
+            },
+            {"feature": "attributes.plan", "op": "attr_eq", "value": "pro", "label": "plan is pro", "weight": 0.3},
+            {"feature": "attributes.trial", "op": "attr_eq", "value": True, "label": "trial is yes", "weight": 0.2},
+        ],
+    )
     cases = {
         "new": (dict(seniority="vp", form_submits=3), -1.0 + 1.5 + 0.7),
         "active": (dict(email_is_role=True, form_submits=6), -1.0 - 0.5),
@@ -224,7 +260,13 @@ def test_a_failed_training_is_recorded_and_leaves_the_previous_model_in_use(monk
 
 def test_train_scoring_prints_what_it_learned_and_rescores():
     synthetic(1500, seed=5, closed=True)
-    opened = LeadFactory(bare=True, status="new", seniority="c_level", email_kind="corporate", attributes={"plan": "pro", "employees": 50})
+    opened = LeadFactory(
+        bare=True,
+        status="new",
+        seniority="c_level",
+        email_kind="corporate",
+        attributes={"plan": "pro", "employees": 50},
+    )
     out = StringIO()
     call_command("train_scoring", stdout=out)
     text = out.getvalue()
@@ -245,9 +287,24 @@ def test_the_nightly_training_is_scheduled():
 
 def test_managers_see_each_training_with_its_auc_calibration_and_features(client, manager):
     model = ScoringModelFactory(
-        status="ready", n_closed=1200, n_won=400, n_lost=800, auc=0.8123, intercept=-0.9, message="Trained on 1200 closed leads",
+        status="ready",
+        n_closed=1200,
+        n_won=400,
+        n_lost=800,
+        auc=0.8123,
+        intercept=-0.9,
+        message="Trained on 1200 closed leads",
         calibration=[{"bin": "20–30%", "predicted": 0.251, "observed": 0.262, "count": 140}],
-        features=[{"feature": "seniority", "op": "eq", "value": "c_level", "label": "Seniority is C-level", "weight": 0.83, "share": 0.12}],
+        features=[
+            {
+                "feature": "seniority",
+                "op": "eq",
+                "value": "c_level",
+                "label": "Seniority is C-level",
+                "weight": 0.83,
+                "share": 0.12,
+            }
+        ],
     )
     client.force_login(manager)
     listing = client.get("/admin/leads/scoringmodel/")

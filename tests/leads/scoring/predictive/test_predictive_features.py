@@ -1,6 +1,7 @@
 """Every column a team brings is a candidate feature of the learned score (issue 21): categorical and
 numeric custom attributes, yes/no strings, tags, job-title words, city; never what exists only because
 a lead closed. The SQL that scores open leads agrees with the model on every kind of feature."""
+
 import math
 import random
 from datetime import timedelta
@@ -52,7 +53,10 @@ def _lead(rng: random.Random, i: int) -> tuple[Lead, float]:
     title = rng.choice(["Head of Marketing", "Marketing Intern", "Sales Director"])
     logit -= 1.5 if "Intern" in title else 0.0
     lead = Lead(
-        first_name=f"Lead {i}", attributes=attributes, tags=[tag] if tag else [], job_title=title,
+        first_name=f"Lead {i}",
+        attributes=attributes,
+        tags=[tag] if tag else [],
+        job_title=title,
         city=rng.choice(["Mumbai", "Pune"]),
     )
     return lead, logit
@@ -66,7 +70,13 @@ def history():
     for i in range(1500):
         lead, logit = _lead(rng, i)
         if rng.random() < _sigmoid(logit):
-            lead.status, lead.converted_at, lead.score, lead.grade, lead.probability = "converted", timezone.now(), 90, "A", 0.9
+            lead.status, lead.converted_at, lead.score, lead.grade, lead.probability = (
+                "converted",
+                timezone.now(),
+                90,
+                "A",
+                0.9,
+            )
         else:
             lead.status, lead.lost_reason, lead.score, lead.grade, lead.probability = "lost", "No budget", 10, "D", 0.1
         leads.append(lead)
@@ -105,8 +115,17 @@ def test_a_numeric_attribute_keeps_its_shape_in_fine_bins(history):
 def test_what_exists_only_because_a_lead_closed_is_never_a_feature(history):
     names = {feature["feature"] for feature in history.features}
     assert not names & {
-        "status", "lost_reason", "score", "grade", "probability", "converted_at", "owner", "team",
-        "fit_points", "engagement_points", "attributes._invalid",
+        "status",
+        "lost_reason",
+        "score",
+        "grade",
+        "probability",
+        "converted_at",
+        "owner",
+        "team",
+        "fit_points",
+        "engagement_points",
+        "attributes._invalid",
     }
     assert {"attributes.Lead Origin", "tags", "job_title", "city"} <= names
 
@@ -125,8 +144,12 @@ def test_sql_and_the_model_agree_on_rare_unseen_missing_and_mistyped_values(hist
     made = [
         LeadFactory(
             bare=True,
-            first_name=f"Open {i}", status="new", attributes=attributes, job_title="Marketing intern / sales",
-            tags=["Ringing", "Will revert after reading the email"] if i % 2 else [], city="Mumbai" if i % 3 else "Delhi",
+            first_name=f"Open {i}",
+            status="new",
+            attributes=attributes,
+            job_title="Marketing intern / sales",
+            tags=["Ringing", "Will revert after reading the email"] if i % 2 else [],
+            city="Mumbai" if i % 3 else "Delhi",
         )
         for i, attributes in enumerate(cases)
     ]
@@ -145,14 +168,24 @@ def test_sql_and_the_model_agree_on_rare_unseen_missing_and_mistyped_values(hist
 def test_labels_read_as_sentences():
     assert feature_label({"feature": "attributes.Do Not Call", "op": "attr_eq", "value": True}) == "Do Not Call is yes"
     assert feature_label({"feature": "email_opt_in", "op": "eq", "value": True}) == "Opted in to email"
-    assert feature_label({"feature": "source_detail", "op": "other", "value": ["Google"]}) == "Came in by is another value (a rare one)"
-    assert feature_label({"feature": "attributes.Score", "op": "attr_range", "value": [7, 12]}) == "Score: 7 to under 12"
+    assert (
+        feature_label({"feature": "source_detail", "op": "other", "value": ["Google"]})
+        == "Came in by is another value (a rare one)"
+    )
+    assert (
+        feature_label({"feature": "attributes.Score", "op": "attr_range", "value": [7, 12]}) == "Score: 7 to under 12"
+    )
     assert feature_label({"feature": "attributes.Score", "op": "attr_missing", "value": None}) == "Score is empty"
 
 
 def test_recency_of_creation_does_not_enter_the_model(history):
     """Timestamps are excluded: a lead created long ago scores like a fresh one with the same columns."""
-    old = LeadFactory(bare=True, status="new", created_at=timezone.now() - timedelta(days=900), attributes={"Lead Origin": "Lead Add Form"})
+    old = LeadFactory(
+        bare=True,
+        status="new",
+        created_at=timezone.now() - timedelta(days=900),
+        attributes={"Lead Origin": "Lead Add Form"},
+    )
     new = LeadFactory(bare=True, status="new", attributes={"Lead Origin": "Lead Add Form"})
     probabilities_update(lead_ids=[old.pk, new.pk])
     old.refresh_from_db()
@@ -170,10 +203,15 @@ def test_a_date_attribute_counts_as_days_before_the_lead_came_in():
         days = rng.randint(0, 365)
         attended = (came_in - timedelta(days=days)).date().isoformat()
         won = rng.random() < (0.8 if days < 60 else 0.2)
-        leads.append(Lead(
-            first_name=f"Webinar {i}", created_at=came_in, attributes={"Last webinar": attended},
-            status="converted" if won else "lost", lost_reason="" if won else "No budget",
-        ))
+        leads.append(
+            Lead(
+                first_name=f"Webinar {i}",
+                created_at=came_in,
+                attributes={"Last webinar": attended},
+                status="converted" if won else "lost",
+                lost_reason="" if won else "No budget",
+            )
+        )
     Lead.objects.bulk_create(leads)
     model = model_train()
     bins = [f for f in model.features if f["op"] == "attr_days"]
@@ -181,14 +219,19 @@ def test_a_date_attribute_counts_as_days_before_the_lead_came_in():
     recent = [f["weight"] for f in bins if f["value"][1] is not None and f["value"][1] <= 60]
     older = [f["weight"] for f in bins if f["value"][0] is not None and f["value"][0] >= 60]
     assert min(recent) > max(older)
-    assert any(f["label"].startswith("Last webinar: ") and f["label"].endswith(" days before the lead came in") for f in bins)
+    assert any(
+        f["label"].startswith("Last webinar: ") and f["label"].endswith(" days before the lead came in") for f in bins
+    )
 
     now = timezone.now()
     made = [
         LeadFactory(bare=True, status="new", attributes={"Last webinar": text})
         for text in [
-            (now - timedelta(days=10)).date().isoformat(), (now - timedelta(days=300)).isoformat(),
-            "2024-13-45", "soon", (now + timedelta(days=5)).date().isoformat(),
+            (now - timedelta(days=10)).date().isoformat(),
+            (now - timedelta(days=300)).isoformat(),
+            "2024-13-45",
+            "soon",
+            (now + timedelta(days=5)).date().isoformat(),
         ]
     ]
     probabilities_update()
