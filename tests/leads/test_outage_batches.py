@@ -13,12 +13,12 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads import jobs, outbox_relay
+from leads import jobs
 from leads.capture.duplicates import duplicates_detect, duplicates_detect_many
 from leads.capture.service import CaptureContext, capture
 from leads.models import Interaction, Lead, Notification, OutboxJob, PossibleDuplicate
 from leads.models.nurturing import Enrollment
-from leads.outbox_relay import outbox_relay
+from leads.outbox_relay import PILE_AFTER, outbox_relay
 from leads.pipeline import leads_process
 from leads.services import PROCESS_LEAD_TASK
 from tests.factories import LeadFactory, SequenceFactory
@@ -250,10 +250,10 @@ def test_a_capture_burst_is_taken_in_batches_by_the_first_single_job(monkeypatch
         lead_ids += _capture(f"burst{part}-", jobs.BATCH_JOB_MIN - 5)
         assert outbox_relay() == (jobs.BATCH_JOB_MIN - 5, jobs.BATCH_JOB_MIN - 5, False)
     assert OutboxJob.objects.filter(task_name=PROCESS_LEAD_TASK, published_at__isnull=False).count() == 60
-    time.sleep(outbox_relay.PILE_AFTER.total_seconds() + 0.5)  # they wait in the queue: a pile
+    time.sleep(PILE_AFTER.total_seconds() + 0.5)  # they wait in the queue: a pile
     mail.outbox.clear()
 
-    logger, lines = logging.getLogger("leads.jobs"), _Lines()
+    logger, lines = logging.getLogger("leads.outbox_relay"), _Lines()
     monkeypatch.setattr(logger, "level", logging.INFO)
     logger.addHandler(lines)
     try:
