@@ -116,10 +116,10 @@ def _record_new(
         payload = {"value": str(payload)}
     return CaptureRecord(
         channel=context.channel,
-        source_detail=context.source_detail[:200],
+        source_detail=context.source_detail.replace("\x00", "")[:200],  # PostgreSQL text holds no NUL
         received_at=received_at or context.received_at or timezone.now(),
         ip=context.ip or None,
-        user_agent=(context.user_agent or "")[:500],
+        user_agent=(context.user_agent or "").replace("\x00", "")[:500],
         payload=_strip_nul(payload),
         raw=context.raw.replace("\x00", ""),
         result=result,

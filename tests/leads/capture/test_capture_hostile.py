@@ -78,6 +78,22 @@ def test_a_capture_with_an_unknown_nul_field_keeps_nul_out_of_the_rejection_reas
     assert all("\x00" not in reason for reason in CaptureRecord.objects.values_list("reason", flat=True))
 
 
+def test_a_nul_in_the_source_detail_or_user_agent_is_a_400_and_the_rejection_is_recorded(api):
+    """Schemathesis found it: the rejection's own record kept the NUL and PostgreSQL refused it (a 500)."""
+    response = api.generic(
+        "POST",
+        URL,
+        b'{"email": "a@example.com", "source_detail": "fair\\u0000"}',
+        content_type="application/json",
+        HTTP_USER_AGENT="bot\x00",
+    )
+    assert response.status_code == 400, response.content
+    assert "source_detail" in response.json()
+    record = CaptureRecord.objects.get(result=CaptureRecord.Result.REJECTED)
+    assert (record.source_detail, record.user_agent) == ("fair", "bot")
+    assert not Lead.objects.exists()
+
+
 def test_the_capture_api_takes_json_only(api):
     """It advertised form and multipart bodies that it could not really read."""
     response = api.post(URL, {"email": "form@example.com"})  # multipart
