@@ -105,8 +105,8 @@ def main() -> int:
     from django.db import connection
 
     from leadcrm.celery import app
+    from leads.distribution.tasks import assign_lead_task, assign_leads_task
     from leads.models import Assignment, Interaction, Lead, Notification
-    from leads.tasks import assign_lead_task, assign_leads_task
 
     started = time.monotonic()
     usernames = setup_data(leads=args.leads, agents=args.agents)

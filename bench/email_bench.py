@@ -133,7 +133,7 @@ def main() -> int:
 
     from leadcrm.celery import app
     from leads.models.nurturing import Enrollment, StepRun
-    from leads.tasks import process_due_enrollments_task
+    from leads.nurturing.tasks import process_due_enrollments_task
 
     started = time.monotonic()
     sequence, enroll_seconds = setup_data(emails=args.emails, domains=args.domains)

@@ -78,8 +78,8 @@ def main() -> int:
     from django.db import connection
 
     from leadcrm.celery import app
+    from leads.enrichment.tasks import enrich_leads_task
     from leads.models import EnrichmentValue, Interaction, Lead
-    from leads.tasks import enrich_leads_task
 
     rng = random.Random(7)
     started = time.monotonic()

@@ -180,7 +180,7 @@ def profile(count: int) -> int:
             profiler.disable()
             cpu += time.process_time() - before
         statements += len(queries.captured_queries)
-    OutboxJob.objects.filter(task_name="leads.tasks.notify_by_email_task").delete()
+    OutboxJob.objects.filter(task_name="leads.workspace.tasks.notify_by_email_task").delete()
     print(
         f"{count} leads in batches of {size}: {1000 * cpu / count:.2f} ms of this process's CPU per lead, "
         f"{statements / count:.2f} statements per lead; load average {os.getloadavg()}"

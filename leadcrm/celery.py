@@ -13,6 +13,19 @@ app = Celery("leadcrm", task_cls="leads.jobs:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Stage packages keep their tasks beside their services (not an app of their own).
-app.autodiscover_tasks(["leads.automations", "leads.outbound", "leads.rep_email", "leads.privacy"])
+app.autodiscover_tasks(
+    [
+        "leads.capture",
+        "leads.enrichment",
+        "leads.scoring",
+        "leads.distribution",
+        "leads.nurturing",
+        "leads.workspace",
+        "leads.automations",
+        "leads.outbound",
+        "leads.rep_email",
+        "leads.privacy",
+    ]
+)
 # Every worker relays the lead-processing jobs that captures commit (leads/outbox_relay.py).
 app.steps["worker"].add("leadcrm.worker:OutboxRelay")

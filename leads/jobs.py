@@ -1,4 +1,4 @@
-"""Background jobs: `enqueue("leads.tasks.xxx", *ids)` by task name, with a transactional outbox.
+"""Background jobs: `enqueue("leads.<stage>.tasks.xxx", *ids)` by task name, with a transactional outbox.
 
 The guarantee (docs/jobs.md): a job exists exactly when the transaction that asked for it
 committed, and it runs to the end at least once, whatever happens to the broker or a worker.
@@ -181,7 +181,32 @@ def enqueue_debounced(key: str, task_name: str, *args, seconds: float) -> bool:
     return first
 
 
+# Tasks that moved into their stage's `tasks.py` (2026-12): a job enqueued under the old name (an
+# outbox row or a message written by a process started before the upgrade) goes out under the new one.
+RENAMED_TASKS = {
+    "leads.tasks.assign_lead_task": "leads.distribution.tasks.assign_lead_task",
+    "leads.tasks.assign_leads_task": "leads.distribution.tasks.assign_leads_task",
+    "leads.tasks.drain_queues_task": "leads.distribution.tasks.drain_queues_task",
+    "leads.tasks.enrich_leads_task": "leads.enrichment.tasks.enrich_leads_task",
+    "leads.tasks.form_follow_ups_task": "leads.automations.tasks.form_follow_ups_task",
+    "leads.tasks.import_leads_task": "leads.capture.tasks.import_leads_task",
+    "leads.tasks.meta_backfill_task": "leads.capture.tasks.meta_backfill_task",
+    "leads.tasks.notify_by_email_task": "leads.workspace.tasks.notify_by_email_task",
+    "leads.tasks.poll_mailboxes_task": "leads.capture.tasks.poll_mailboxes_task",
+    "leads.tasks.process_due_enrollments_task": "leads.nurturing.tasks.process_due_enrollments_task",
+    "leads.tasks.refresh_segment_task": "leads.nurturing.tasks.refresh_segment_task",
+    "leads.tasks.refresh_segments_task": "leads.nurturing.tasks.refresh_segments_task",
+    "leads.tasks.rescore_all_task": "leads.scoring.tasks.rescore_all_task",
+    "leads.tasks.rescore_leads_task": "leads.scoring.tasks.rescore_leads_task",
+    "leads.tasks.rescore_range_task": "leads.scoring.tasks.rescore_range_task",
+    "leads.tasks.run_enrollments_task": "leads.nurturing.tasks.run_enrollments_task",
+    "leads.tasks.sla_reassign_task": "leads.distribution.tasks.sla_reassign_task",
+    "leads.tasks.train_scoring_task": "leads.scoring.tasks.train_scoring_task",
+}
+
+
 def _send(job_id: int, task_name: str, args: list, countdown: float | None) -> None:
+    task_name = RENAMED_TASKS.get(task_name, task_name)
     app.send_task(task_name, args=args, countdown=countdown or None, headers={OUTBOX_HEADER: job_id}, retry=False)
 
 

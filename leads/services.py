@@ -90,7 +90,7 @@ PROCESS_LEAD_TASK = "leads.tasks.process_lead_task"
 def lead_rescore_soon(*, lead_id: int) -> None:
     """Rescore a lead a few seconds after an event; the events in between fold into that one run."""
     jobs.enqueue_debounced(
-        f"rescore:{lead_id}", "leads.tasks.rescore_leads_task", [lead_id], seconds=RESCORE_DEBOUNCE_SECONDS
+        f"rescore:{lead_id}", "leads.scoring.tasks.rescore_leads_task", [lead_id], seconds=RESCORE_DEBOUNCE_SECONDS
     )
 
 

@@ -284,7 +284,7 @@ def _notify(action, lead, ctx) -> str:
         lead=lead,
         message=f"{action['message']} ({lead})"[:300],
     )
-    jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
+    jobs.enqueue("leads.workspace.tasks.notify_by_email_task", [note.pk])
     return f"notified {user.username}"
 
 

@@ -32,7 +32,7 @@ def _locked(lead_ids: list[int], *fields: str) -> list[tuple]:
 def _rescore_later(lead_ids: list[int]) -> None:
     """A changed field or status may move the score: one rescore task for the batch, on commit."""
     if lead_ids:
-        jobs.enqueue("leads.tasks.rescore_leads_task", lead_ids)
+        jobs.enqueue("leads.scoring.tasks.rescore_leads_task", lead_ids)
 
 
 def _set_field(action: dict, lead_ids: list[int], ctx: Context) -> Result:
@@ -140,7 +140,7 @@ def _notify(action: dict, lead_ids: list[int], ctx: Context) -> Result:
         )
     notes = Notification.objects.bulk_create(notes)
     if notes:
-        jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk for note in notes])
+        jobs.enqueue("leads.workspace.tasks.notify_by_email_task", [note.pk for note in notes])
     names = {}
     if action.get("user"):
         names[action["user"]] = (

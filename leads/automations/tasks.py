@@ -5,6 +5,7 @@ from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
 
 from .batch import runs_execute
+from .form_follow_ups import form_follow_ups_run
 from .services import automations_resume_due, automations_scan_dates, automations_scan_inactive, automations_start
 
 RETRYABLE = (OperationalError, DatabaseOperationalError)
@@ -46,3 +47,9 @@ def automations_scan_inactive_task() -> int:
 def automations_scan_dates_task() -> int:
     """Start "a date field reached" automations for the leads whose date came (beat, hourly, set-based)."""
     return automations_scan_dates()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def form_follow_ups_task(record_id: int) -> str:
+    """A built form's follow-ups for one submission (list, sequence, notify, team), once."""
+    return form_follow_ups_run(record_id=record_id)

@@ -110,7 +110,7 @@ class AgentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Someone may have become available: drain the queues now rather than at the next minute."""
         super().save_model(request, obj, form, change)
-        jobs.enqueue("leads.tasks.drain_queues_task")
+        jobs.enqueue("leads.distribution.tasks.drain_queues_task")
 
 
 class TerritoryForm(forms.ModelForm):
@@ -221,7 +221,7 @@ def assign_now(modeladmin, request: HttpRequest, queryset: QuerySet[Lead]):
         queryset.filter(owner__isnull=True, status__in=OPEN_STATUSES).order_by("pk").values_list("pk", flat=True)
     )
     for start in range(0, len(ids), 500):
-        jobs.enqueue("leads.tasks.assign_leads_task", ids[start : start + 500])
+        jobs.enqueue("leads.distribution.tasks.assign_leads_task", ids[start : start + 500])
     modeladmin.message_user(
         request, ASSIGN_QUEUED.format(count=len(ids), owned=queryset.count() - len(ids)), messages.SUCCESS
     )

@@ -73,7 +73,7 @@ class _Owner:
 def _email_later(notification_ids: list[int]) -> None:
 
     for start in range(0, len(notification_ids), EMAIL_BATCH):
-        jobs.enqueue("leads.tasks.notify_by_email_task", notification_ids[start : start + EMAIL_BATCH])
+        jobs.enqueue("leads.workspace.tasks.notify_by_email_task", notification_ids[start : start + EMAIL_BATCH])
 
 
 def _write(placed: list[tuple[Lead, Placement]], *, now: datetime, emails: list[int] | None) -> list[Assignment]:

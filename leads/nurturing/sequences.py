@@ -413,7 +413,7 @@ def enrollments_process_due(
             break
         taken += len(claimed)
         if fan_out:
-            jobs.enqueue("leads.tasks.run_enrollments_task", [list(row) for row in claimed])
+            jobs.enqueue("leads.nurturing.tasks.run_enrollments_task", [list(row) for row in claimed])
         else:
             enrollments_run(claimed=claimed, now=now)
         if len(claimed) < batch:

@@ -152,7 +152,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not can_train(request.user):
             raise PermissionDenied
-        jobs.enqueue("leads.tasks.train_scoring_task")
+        jobs.enqueue("leads.scoring.tasks.train_scoring_task")
         self.message_user(request, TRAIN_QUEUED, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:leads_scoringmodel_changelist"))
 

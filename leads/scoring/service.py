@@ -213,7 +213,7 @@ def _qualified_notify(rows: list[tuple[int, int, int | None]], *, now: datetime)
         if owner
     )
     if notifications:
-        jobs.enqueue("leads.tasks.notify_by_email_task", [n.pk for n in notifications])
+        jobs.enqueue("leads.workspace.tasks.notify_by_email_task", [n.pk for n in notifications])
     events.leads_qualified_by_score(lead_ids=[pk for pk, _, _ in rows], occurred_at=now)
 
 
@@ -344,7 +344,7 @@ def rescore_all_start(*, by=None, reason: str = "") -> ScoreJob:
     job = ScoreJob.objects.create(
         created_by=by, reason=reason[:200], total=Lead.objects.filter(status__in=OPEN).count()
     )
-    jobs.enqueue("leads.tasks.rescore_all_task", job.pk)
+    jobs.enqueue("leads.scoring.tasks.rescore_all_task", job.pk)
     return job
 
 

@@ -239,5 +239,5 @@ def agent_save(*, user: User, data: dict, working_hours: dict, by: User) -> Agen
             before=before,
             after=agent_snapshot(agent),
         )
-        jobs.enqueue("leads.tasks.drain_queues_task")
+        jobs.enqueue("leads.distribution.tasks.drain_queues_task")
     return agent

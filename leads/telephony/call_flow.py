@@ -200,5 +200,5 @@ def call_voicemail_record(
                 lead=lead,
                 message=NOTIFY_VOICEMAIL.format(length=length, caller=caller)[:300],
             )
-            jobs.enqueue("leads.tasks.notify_by_email_task", [notification.pk])
+            jobs.enqueue("leads.workspace.tasks.notify_by_email_task", [notification.pk])
         return call, True

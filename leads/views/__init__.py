@@ -68,7 +68,7 @@ def lead_enrich_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_visible_or_404(request.user, pk)
     if not can_write(request.user):
         raise PermissionDenied
-    jobs.enqueue("leads.tasks.enrich_leads_task", [lead.pk])
+    jobs.enqueue("leads.enrichment.tasks.enrich_leads_task", [lead.pk])
     messages.success(request, "Enrichment queued; the profile updates in a moment.")
     return redirect(lead)
 

@@ -306,7 +306,7 @@ def segment_refresh_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     _require_nurturer(request)
     segment = _segment_or_404(pk)
-    jobs.enqueue("leads.tasks.refresh_segment_task", segment.pk)
+    jobs.enqueue("leads.nurturing.tasks.refresh_segment_task", segment.pk)
     messages.info(request, _("Refreshing the segment; its size updates in a moment."))
     return redirect("leads:segment_detail", pk=segment.pk)
 

@@ -224,5 +224,5 @@ def lead_reassign(*, lead: Lead, owner: User, by: User) -> Lead:
             lead=lead,
             message=NOTIFY_REASSIGNED.format(by=by.get_username(), lead=lead)[:300],
         )
-        jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
+        jobs.enqueue("leads.workspace.tasks.notify_by_email_task", [note.pk])
     return lead

@@ -1,10 +1,11 @@
 """factory_boy factories for the rows of the libraries underneath: API tokens (DRF), TOTP devices
-(django-otp), login attempts (django-axes) and Django admin's change log."""
+(django-otp), login attempts (django-axes), Django admin's change log and periodic jobs (django-celery-beat)."""
 
 import factory
 from axes.models import AccessAttempt
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
@@ -57,3 +58,22 @@ class LogEntryFactory(factory.django.DjangoModelFactory):
     object_repr = factory.LazyAttribute(lambda entry: str(entry.lead))
     action_flag = CHANGE
     change_message = ""
+
+
+class IntervalScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IntervalSchedule
+
+    every = 1
+    period = IntervalSchedule.MINUTES
+
+
+class PeriodicTaskFactory(factory.django.DjangoModelFactory):
+    """A periodic job as a manager adds it in admin."""
+
+    class Meta:
+        model = PeriodicTask
+
+    name = factory.Sequence(lambda n: f"Periodic job {n}")
+    task = "leads.tasks.sweep_outbox_task"
+    interval = factory.SubFactory(IntervalScheduleFactory)

@@ -41,9 +41,9 @@ def test_a_job_whose_broker_was_down_at_commit_is_republished_and_processed_once
     private_redis.stop()
     jobs.publisher_forget_failures()
     rep = RepFactory(email="outage@example.com")
-    note = Notification.objects.create(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Ada assigned to you")
+    note = NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Ada assigned to you")
     with transaction.atomic():
-        jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
+        jobs.enqueue("leads.workspace.tasks.notify_by_email_task", [note.pk])
     jobs.publisher_flush()
     job = OutboxJob.objects.get()
     assert job.published_at is None  # the broker refused it
@@ -62,12 +62,12 @@ def test_a_repeated_message_runs_its_job_once(celery_worker_live, mailoutbox):
     rep = RepFactory(email="rep@example.com")
     note = NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Ada assigned to you")
     with transaction.atomic():
-        jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
+        jobs.enqueue("leads.workspace.tasks.notify_by_email_task", [note.pk])
     jobs.publisher_flush()
     job_id = OutboxJob.objects.values_list("pk", flat=True).get()
     assert wait_for(lambda: not OutboxJob.objects.exists())
-    app.send_task("leads.tasks.notify_by_email_task", args=[[note.pk]], headers={jobs.OUTBOX_HEADER: job_id})
-    app.send_task("leads.tasks.notify_by_email_task", args=[[note.pk]])  # no header: the row claim guards it
+    app.send_task("leads.workspace.tasks.notify_by_email_task", args=[[note.pk]], headers={jobs.OUTBOX_HEADER: job_id})
+    app.send_task("leads.workspace.tasks.notify_by_email_task", args=[[note.pk]])  # no header: the row claim guards it
     assert wait_for(lambda: len(mailoutbox) >= 1)
     assert not wait_for(lambda: len(mailoutbox) > 1, timeout=3)
     assert mailoutbox[0].to == ["rep@example.com"]
@@ -76,7 +76,7 @@ def test_a_repeated_message_runs_its_job_once(celery_worker_live, mailoutbox):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_notification_is_emailed_once_even_when_its_task_runs_twice(mailoutbox):
-    from leads.tasks import notify_by_email_task
+    from leads.workspace.tasks import notify_by_email_task
 
     rep = RepFactory(email="twice@example.com")
     note = NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Bob assigned to you")

@@ -1,13 +1,19 @@
 """Background processing on a real Celery worker and Redis broker."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Lead
+from leadcrm.celery import app
+from leads import jobs
+from leads.models import Lead, Notification, OutboxJob
 from leads.tasks import sweep_unprocessed_leads_task
-from tests.factories import ImportJobFactory, LeadFactory
+from tests.factories import ImportJobFactory, LeadFactory, NotificationFactory, PeriodicTaskFactory, RepFactory
 from tests.helpers import wait_for
 
 
@@ -46,3 +52,36 @@ def test_the_sweeper_resends_an_import_whose_task_never_arrived(celery_worker_li
     sweep_unprocessed_leads_task()
     assert wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "done", timeout=30)
     assert Lead.objects.filter(email="late@example.com").exists()
+
+
+def test_every_periodic_job_and_every_renamed_task_names_a_registered_task():
+    """Beat stores task names, and so do outbox rows: a name that resolves to no task would be a
+    job that never runs (the tasks moved from leads/tasks.py into their stages' tasks.py)."""
+    app.loader.import_default_modules()
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    names |= set(jobs.RENAMED_TASKS.values()) | set(jobs.BATCHED_TASKS) | set(jobs.BATCHED_TASKS.values())
+    assert names - set(app.tasks) == set()
+    assert set(jobs.RENAMED_TASKS) & set(app.tasks) == set()  # an old name is only an alias, never a second task
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_enqueued_under_a_task_s_old_name_still_runs(celery_worker_live, mailoutbox):
+    """An outbox row written before the upgrade (its task was leads.tasks.notify_by_email_task) is
+    sent under the task's new name and the rep gets the email."""
+    rep = RepFactory(email="old-name@example.com")
+    note = NotificationFactory(user=rep, kind=Notification.Kind.ASSIGNED, message="Lead Ada assigned to you")
+    with transaction.atomic():
+        jobs.enqueue("leads.tasks.notify_by_email_task", [note.pk])
+    jobs.publisher_flush()
+    assert wait_for(lambda: Notification.objects.get(pk=note.pk).emailed_at is not None)
+    assert wait_for(lambda: not OutboxJob.objects.exists())
+    assert [message.to for message in mailoutbox] == [["old-name@example.com"]]
+
+
+@pytest.mark.django_db
+def test_the_upgrade_renames_a_periodic_job_a_manager_added_under_an_old_task_name():
+    custom = PeriodicTaskFactory(name="Drain the queues often", task="leads.tasks.drain_queues_task")
+    migration = importlib.import_module("leads.migrations.0036_tasks_in_their_stages")
+    migration.rename(apps, None)
+    custom.refresh_from_db()
+    assert custom.task == "leads.distribution.tasks.drain_queues_task"

@@ -15,7 +15,7 @@ from ...selectors import visible_to
 from ..service import CaptureResult
 from .schema import schema_clean, schema_default
 
-FOLLOW_UPS_TASK = "leads.tasks.form_follow_ups_task"
+FOLLOW_UPS_TASK = "leads.automations.tasks.form_follow_ups_task"
 NOT_BUILT = "This form is defined in Admin, not on the Forms page."
 NAME_REQUIRED = "Give the form a name."
 

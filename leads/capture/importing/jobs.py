@@ -335,7 +335,7 @@ def import_job_start(*, job: ImportJob, by: User | None) -> ImportJob:
     job.status = ImportJob.Status.PENDING
     with transaction.atomic():
         job.save()
-        jobs.enqueue("leads.tasks.import_leads_task", job.pk)
+        jobs.enqueue("leads.capture.tasks.import_leads_task", job.pk)
     return job
 
 
@@ -381,7 +381,7 @@ def import_job_repeat(*, job: ImportJob, by: User | None) -> ImportJob:
     )
     with transaction.atomic():
         real.save()
-        jobs.enqueue("leads.tasks.import_leads_task", real.pk)
+        jobs.enqueue("leads.capture.tasks.import_leads_task", real.pk)
     return real
 
 

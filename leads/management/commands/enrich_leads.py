@@ -56,5 +56,5 @@ class Command(BaseCommand):
     def _run(self, batch: list[int], sync: bool) -> int:
         if sync:
             return leads_enrich(lead_ids=list(batch)).changed
-        jobs.enqueue("leads.tasks.enrich_leads_task", list(batch))
+        jobs.enqueue("leads.enrichment.tasks.enrich_leads_task", list(batch))
         return 0

@@ -2,7 +2,7 @@
 computed in Python, UPDATE_BATCH leads at a time (their values read as tuples, no model
 instances). probabilities_update() writes the leads whose stored percentage changes with the
 set-based UPDATE … FROM (VALUES …) of leads/common/bulk.py. A rescore (one id range per Celery task,
-leads.tasks.rescore_range_task) does not write them first: it stages them in a session-local table
+leads.scoring.tasks.rescore_range_task) does not write them first: it stages them in a session-local table
 (tree_probabilities_stage) and its own statement reads them from there, so a lead whose probability
 and score both change is rewritten once, not twice (every rewrite of a lead row costs all its
 indexes: see bench/README.md, "What bulk writes cost")."""

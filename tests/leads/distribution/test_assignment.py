@@ -10,7 +10,7 @@ from leads.distribution.service import NOTIFY_NEW, lead_assign, queue_drain
 from leads.events import activity_recorded
 from leads.models import Assignment, Interaction, Lead, Notification, TeamSettings
 from leads.pipeline import lead_process
-from leads.tasks import notify_by_email_task
+from leads.workspace.tasks import notify_by_email_task
 from tests.factories import LeadFactory, RepFactory, TeamSettingsFactory
 
 from .conftest import agent, make_team, territory

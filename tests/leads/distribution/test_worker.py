@@ -8,8 +8,8 @@ from django.core import signing
 from django.core.cache import cache
 
 from leads.capture.webforms import _SALT, TIMESTAMP_FIELD
+from leads.distribution.tasks import drain_queues_task, sla_reassign_task
 from leads.models import Assignment, Lead
-from leads.tasks import drain_queues_task, sla_reassign_task
 from tests.factories import LeadFactory, WebFormFactory
 
 from .conftest import agent, make_team, territory
@@ -90,8 +90,8 @@ def test_assign_now_in_admin_runs_on_the_worker(client, sales_map, boss, celery_
 @pytest.mark.django_db(transaction=True)
 def test_the_beat_tasks_are_registered_and_run(sales_map, celery_worker_live, settings):
     schedule = settings.CELERY_BEAT_SCHEDULE
-    assert schedule["drain-assignment-queues"]["task"] == "leads.tasks.drain_queues_task"
-    assert schedule["sla-reassign-overdue"]["task"] == "leads.tasks.sla_reassign_task"
+    assert schedule["drain-assignment-queues"]["task"] == "leads.distribution.tasks.drain_queues_task"
+    assert schedule["sla-reassign-overdue"]["task"] == "leads.distribution.tasks.sla_reassign_task"
     assert schedule["drain-assignment-queues"]["schedule"] == schedule["sla-reassign-overdue"]["schedule"] == 60.0
     uk, uk_rep2 = sales_map
     agent(uk_rep2, is_active=False)

@@ -21,9 +21,9 @@ from leads.nurturing.sequences import (
     lead_enroll,
     wait_until,
 )
+from leads.nurturing.tasks import process_due_enrollments_task
 from leads.scoring.service import leads_rescore
 from leads.services import lead_bulk_set_status, lead_update
-from leads.tasks import process_due_enrollments_task
 from tests.factories import LeadFactory, SequenceFactory, SequenceStepFactory
 from tests.helpers import wait_for
 from tests.leads.nurturing.smtp import smtp_inbox  # noqa: F401  (fixture)

@@ -248,12 +248,12 @@ def test_events_rescore_debounced():
     lead = LeadFactory()
     key = f"rescore:{lead.pk}"
     scheduled = [
-        jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) for _ in range(100)
+        jobs.enqueue_debounced(key, "leads.scoring.tasks.rescore_leads_task", [lead.pk], seconds=5) for _ in range(100)
     ]
     assert scheduled.count(True) == 1  # 100 events, one recomputation
-    assert OutboxJob.objects.filter(task_name="leads.tasks.rescore_leads_task", args=[[lead.pk]]).count() == 1
+    assert OutboxJob.objects.filter(task_name="leads.scoring.tasks.rescore_leads_task", args=[[lead.pk]]).count() == 1
     cache.delete(f"leadcrm:debounce:{key}")  # the window has passed
-    assert jobs.enqueue_debounced(key, "leads.tasks.rescore_leads_task", [lead.pk], seconds=5) is True
+    assert jobs.enqueue_debounced(key, "leads.scoring.tasks.rescore_leads_task", [lead.pk], seconds=5) is True
 
 
 @pytest.mark.django_db(transaction=True)
@@ -372,7 +372,7 @@ def test_a_rule_change_in_admin_rescores_in_the_background_with_progress(client,
 
 
 def test_a_range_run_twice_counts_once_and_the_last_range_finishes_the_job():
-    from leads.tasks import rescore_range_task
+    from leads.scoring.tasks import rescore_range_task
 
     fit("Corporate", "email_kind", "equals", "corporate", 30)
     leads = Lead.objects.bulk_create([Lead(email=f"r{i}@x.io", email_kind="corporate") for i in range(10)])
@@ -392,7 +392,7 @@ def test_a_bulk_rescore_waits_for_the_one_running_and_a_lost_one_stops_blocking(
     from celery.exceptions import Retry
 
     from leads.models import ScoreJob
-    from leads.tasks import rescore_all_task
+    from leads.scoring.tasks import rescore_all_task
 
     running = ScoreJobFactory(status="running", started_at=timezone.now() - timedelta(minutes=5))
     waiting = ScoreJobFactory(status="pending")

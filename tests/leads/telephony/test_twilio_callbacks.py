@@ -165,7 +165,12 @@ def test_a_voicemail_recording_reaches_the_timeline_and_its_owner_once(client, t
     assert (entry.subject, entry.body, entry.data["duration_seconds"]) == ("Voicemail (25 s)", RECORDING, 25)
     notification = Notification.objects.get(kind=Notification.Kind.VOICEMAIL)
     assert (notification.user.username, notification.lead_id) == ("rep2", owned_lead.pk)
-    assert OutboxJob.objects.filter(task_name="leads.tasks.notify_by_email_task", args=[[notification.pk]]).count() == 1
+    assert (
+        OutboxJob.objects.filter(
+            task_name="leads.workspace.tasks.notify_by_email_task", args=[[notification.pk]]
+        ).count()
+        == 1
+    )
 
 
 def test_a_status_for_a_call_never_routed_here_is_a_404(client, team):

@@ -13,8 +13,8 @@ from django.conf import settings
 from imap_tools import MailBoxUnencrypted
 
 from leads.capture.email.imap import KEYWORD, mailboxes_poll
+from leads.capture.tasks import poll_mailboxes_task
 from leads.models import InboundEmail, Interaction, Lead, Mailbox
-from leads.tasks import poll_mailboxes_task
 from tests.factories import MailboxFactory, TeamFactory, UserFactory
 from tests.helpers import wait_for
 

@@ -148,9 +148,11 @@ def test_a_draft_answers_404_and_a_finished_submission_enqueues_its_follow_ups(c
     WebForm.objects.filter(pk=built_form.pk).update(is_active=True, schema=schema)
     web_forms_forget()
     assert post_json(client, built_form, {**FULL, "_partial": "1"}).status_code == 201
-    assert not OutboxJob.objects.filter(task_name="leads.tasks.form_follow_ups_task").exists()  # not for a first step
+    assert not OutboxJob.objects.filter(
+        task_name="leads.automations.tasks.form_follow_ups_task"
+    ).exists()  # not for a first step
     assert post_json(client, built_form, FULL).status_code == 201
-    job = OutboxJob.objects.get(task_name="leads.tasks.form_follow_ups_task")
+    job = OutboxJob.objects.get(task_name="leads.automations.tasks.form_follow_ups_task")
     record = CaptureRecord.objects.filter(lead__isnull=False).latest("id")
     assert job.args == [record.pk]
 

@@ -8,9 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leads.capture.importing import UNKNOWN_TARGET, import_routing_held
+from leads.capture.tasks import import_leads_task
 from leads.models import ImportJob, Lead
 from leads.pipeline import lead_process
-from leads.tasks import import_leads_task
 from tests.factories import UserFactory
 from tests.leads.distribution.conftest import make_team, territory
 

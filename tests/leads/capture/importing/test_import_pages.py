@@ -5,8 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.defaultfilters import filesizeformat
 
 from leads.capture.importing import FILE_TOO_LARGE, ID_COLUMN_MISSING, UNSUPPORTED_FORMAT
+from leads.capture.tasks import import_leads_task
 from leads.models import CaptureRecord, ImportJob, Interaction, Lead
-from leads.tasks import import_leads_task
 from tests.factories import ImportJobFactory
 from tests.helpers import wait_for
 from tests.leads.capture.importing.test_import import INVALID_EMAIL, TRADE_SHOW, csv_bytes, media_root, xlsx_bytes  # noqa: F401 (media_root: an autouse fixture)

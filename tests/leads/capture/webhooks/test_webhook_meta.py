@@ -9,10 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from leads.capture.tasks import meta_backfill_task
 from leads.capture.webhooks import GRAPH_UNAVAILABLE, SIGNATURE_INVALID, meta_backfill
 from leads.capture.webhooks.meta import META_MISSING, VERIFY_PARAMS_MISSING, VERIFY_TOKEN_WRONG
 from leads.models import CaptureRecord, Interaction, Lead, WebhookEvent, WebhookSource
-from leads.tasks import meta_backfill_task
 from tests.factories import WebhookSourceFactory
 from tests.leads.capture.webhooks.webhook_providers import deliver, meta_headers, payload, raw
 from tests.leads.enrichment import LocalServer

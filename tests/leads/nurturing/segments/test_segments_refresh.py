@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from leads.capture.tasks import import_leads_task
 from leads.models import Enrollment, ImportJob, Lead, Segment, SegmentMember, SegmentSnapshot
 from leads.nurturing.segments import (
     NOT_A_STATIC_LIST,
@@ -15,8 +16,8 @@ from leads.nurturing.segments import (
     segments_due,
     segments_refresh_due,
 )
+from leads.nurturing.tasks import refresh_segments_task
 from leads.selectors import visible_to
-from leads.tasks import import_leads_task, refresh_segments_task
 from tests.factories import LeadFactory, SegmentFactory, SequenceFactory, SequenceStepFactory
 from tests.helpers import wait_for
 

@@ -281,7 +281,7 @@ def test_train_scoring_prints_what_it_learned_and_rescores():
 
 def test_the_nightly_training_is_scheduled():
     entry = settings.CELERY_BEAT_SCHEDULE["train-scoring-model"]
-    assert entry["task"] == "leads.tasks.train_scoring_task"
+    assert entry["task"] == "leads.scoring.tasks.train_scoring_task"
     assert isinstance(entry["schedule"], crontab)
 
 
