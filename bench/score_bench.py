@@ -77,11 +77,17 @@ def rescore_runs(*, workers: int, count: int = 2) -> list[float] | None:
     the wall times (None when a run failed). Also used by bench/tree_apply_bench.py."""
     from django.db import connection
 
-    from leads.models import ScoreJob
+    from leads.models import OutboxJob, ScoreJob
     from leads.scoring.service import leads_rescore, rescore_all_start
 
     runs: list[float] = []
     worker = None
+    # A rescore left pending by an interrupted run would be taken as this run's (rescore_all_start
+    # reuses a pending job) while its message is gone with that run's broker: close it first.
+    ScoreJob.objects.filter(status__in=("pending", "running")).update(
+        status="failed", message="left by an interrupted bench run"
+    )
+    OutboxJob.objects.filter(task_name__startswith="leads.scoring.tasks.").delete()
     if workers:
         from leadcrm.celery import app
 

@@ -30,6 +30,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcrm_choicebench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")  # the worker it starts and it share a broker
 
 import benchenv  # noqa: E402
 
