@@ -1,4 +1,5 @@
-"""Template helpers for "My work" and the lead list: capped counts, sortable headers, lead cells."""
+"""Template helpers for "My work", the lead list and the board: capped counts, sortable headers, lead
+cells, board cards."""
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -7,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from .distribution import sla_left
 
 register = template.Library()
 
@@ -102,3 +105,84 @@ def _date(value, fmt: str) -> str:
     if value is None:
         return "—"
     return formats.date_format(timezone.localtime(value), fmt)
+
+
+@register.simple_tag
+def board_cards(column, can_write: bool, now) -> str:
+    """A board column's cards (`column.cards`, dicts from leads.workspace.board.cards_prepare) as
+    `<li>`s, escaped by format_html. Rendered by the template language, 80 cards were ~2,000 variable
+    lookups, a third of the board's CPU (bench/README.md)."""
+    if not column.cards:
+        return format_html('<li class="text-muted small">{}</li>', _("No leads."))
+    t_grade, t_unassigned, t_sla = _("Grade"), _("unassigned"), _("SLA")
+    t_lost, t_lost_reason, t_mark_lost = _("Lost…"), _("Lost reason"), _("Mark lost")
+    cards = []
+    for card in column.cards:
+        grade = format_html('<span class="badge text-bg-primary" title="{}">{}</span>', t_grade, card["grade"])
+        owner = (
+            format_html("{}", card["owner"])
+            if card["owner"]
+            else format_html('<span class="text-muted">{}</span>', t_unassigned)
+        )
+        sla = ""
+        if card["sla_due_at"]:
+            sla = format_html(
+                '<span class="badge {}" data-testid="sla-clock">{} {}</span>',
+                "text-bg-danger" if card["sla_due_at"] < now else "text-bg-warning",
+                t_sla,
+                sla_left(card["sla_due_at"], now),
+            )
+        moves = ""
+        if can_write:
+            button = (
+                '<button type="submit" form="board-move" formaction="{}" name="status" value="{}" '
+                'class="btn btn-outline-secondary btn-sm py-0" aria-label="{}">{}</button>'
+            )
+            previous = (
+                format_html(
+                    button, card["move_url"], column.previous, card["previous_label"], f"← {column.previous_label}"
+                )
+                if column.previous
+                else ""
+            )
+            following = (
+                format_html(button, card["move_url"], column.next, card["next_label"], f"{column.next_label} →")
+                if column.next
+                else ""
+            )
+            moves = format_html(
+                '<div class="d-flex flex-wrap gap-1 mt-1 board-moves">{}{}</div>'
+                '<details class="small"><summary>{}</summary>'
+                '<label class="form-label small mb-0" for="lost-{}">{}</label>'
+                '<input class="form-control form-control-sm" id="lost-{}" name="lost_reason_{}" form="board-move" maxlength="300">'
+                '<button type="submit" form="board-move" formaction="{}" name="status" value="lost" '
+                'class="btn btn-outline-danger btn-sm py-0 mt-1">{}</button></details>',
+                previous,
+                following,
+                t_lost,
+                card["pk"],
+                t_lost_reason,
+                card["pk"],
+                card["pk"],
+                card["move_url"],
+                t_mark_lost,
+            )
+        cards.append(
+            format_html(
+                '<li class="board-card card card-body p-2 mb-2" data-lead="{}" data-testid="card-{}"{}>'
+                '<a class="fw-semibold" href="{}">{}</a>'
+                '<div class="small text-body-secondary">{}</div>'
+                '<div class="small d-flex flex-wrap gap-1 align-items-center">{}<span>{}</span>{}</div>{}</li>',
+                card["pk"],
+                card["pk"],
+                mark_safe(' draggable="true"') if can_write else "",
+                card["url"],
+                card["name"],
+                card["company"] or "—",
+                grade if card["grade"] else "",
+                owner,
+                sla,
+                moves,
+            )
+        )
+    return mark_safe("\n".join(cards))  # every part went through format_html
