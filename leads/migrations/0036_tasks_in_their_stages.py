@@ -1,6 +1,9 @@
 """The tasks that moved from leads/tasks.py into their stage's tasks.py: periodic jobs stored in
 django-celery-beat's table (the defaults, and any a manager added in admin) and outbox rows waiting
-to go out are renamed to the new names (leads.jobs.RENAMED_TASKS covers rows written during a deploy)."""
+to go out are renamed to the new names (leads.jobs.RENAMED_TASKS covers rows written during a deploy).
+
+RENAMED is a frozen copy of that table on purpose: a migration must keep doing what it did when it
+was written, so it does not import app code, which may drop the aliases once no old job can remain."""
 
 from django.db import migrations
 
