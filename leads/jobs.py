@@ -59,7 +59,10 @@ BROKER_BACKOFF_SECONDS = 3.0
 BATCHED_TASKS = {"leads.tasks.process_lead_task": "leads.tasks.process_leads_batch_task"}
 # Jobs no web process publishes: the relay in every worker (leads/outbox_relay.py) sends them, in
 # batches when they come fast, a fraction of a second after commit (a capture never waits on the broker).
-RELAYED_TASKS = frozenset([*BATCHED_TASKS, *BATCHED_TASKS.values()])
+# With them the processing of a batch capture's leads (capture/batch.py: an import, a backfill): the
+# importing process published 1,000 of them per 100,000 rows from its own thread, ~10 % of its
+# CPU under the GIL it shares with the import; the relay sends them from the worker's main process.
+RELAYED_TASKS = frozenset([*BATCHED_TASKS, *BATCHED_TASKS.values(), "leads.tasks.process_leads_task"])
 BATCH_JOB_SIZE = 200
 BATCH_JOB_MIN = 20  # fewer stranded jobs than this go out one by one, as they came
 # Advisory lock key space for claims: (ADVISORY_NAMESPACE, id mod 2^31).

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from ..common.copying import instance_new
 from ..models import Lead
 
 # Merging fills only these (blank) fields; everything else a person typed stays.
@@ -119,10 +120,13 @@ def fields_merge(
 
 def lead_new(fields: dict[str, Any], **values: Any) -> Lead:
     """A new lead from a capture's cleaned fields (and the channel's own `values`: source, times…)."""
-    return Lead(
-        **{name: value for name, value in fields.items() if name in MERGEABLE},
-        attributes=fields.get("attributes") or {},
-        tags=fields.get("tags") or [],
-        email_opt_in=bool(fields.get("email_opt_in")),
-        **values,
+    return instance_new(
+        Lead,
+        {
+            **{name: value for name, value in fields.items() if name in MERGEABLE},
+            "attributes": fields.get("attributes") or {},
+            "tags": fields.get("tags") or [],
+            "email_opt_in": bool(fields.get("email_opt_in")),
+            **values,
+        },
     )

@@ -114,5 +114,39 @@ def copy_update(model: type[models.Model], objects: list[models.Model], names: l
 
 
 def copy_values(obj: models.Model) -> dict[str, Any]:
-    """An unsaved object's row for copy_insert: every column COPY writes, by attname."""
-    return {f.attname: getattr(obj, f.attname) for f, _ in _copy_columns(type(obj))}
+    """An unsaved object's row for copy_insert: every column COPY writes, by attname. The stored
+    value, not the attribute: a country field's attribute builds a Country object per read (with
+    a lookup in the country list), which was ~4 % of a 100,000-row import."""
+    stored = obj.__dict__
+    return {
+        f.attname: stored[f.attname] if f.attname in stored else getattr(obj, f.attname)
+        for f, _ in _copy_columns(type(obj))
+    }
+
+
+@cache
+def _defaults(model: type[models.Model]) -> tuple[frozenset[str], tuple[tuple[str, Any, bool], ...]]:
+    """Per concrete field, in order: its attname, its default and whether the default is called per
+    instance (a callable: dict, list, now); generated fields are left to the database (DEFERRED)."""
+    slots = []
+    for f in model._meta.concrete_fields:
+        if f.generated:
+            slots.append((f.attname, models.DEFERRED, False))
+        elif f.has_default() and callable(f.default):
+            slots.append((f.attname, f.default, True))
+        else:
+            slots.append((f.attname, f.get_default(), False))
+    return frozenset(f.attname for f in model._meta.concrete_fields if not f.generated), tuple(slots)
+
+
+def instance_new(model: type[models.Model], values: dict[str, Any]) -> models.Model:
+    """`model(**values)` through Django's positional constructor (the one rows read from the
+    database take): values by attname, every other field its default. The keyword constructor
+    pops and defaults each of a lead's ~70 fields by name, ~10 % of an import's CPU. Values under
+    another name (a related object, a property) take the keyword constructor."""
+    names, slots = _defaults(model)
+    if not names.issuperset(values):
+        return model(**values)
+    return model(
+        *[values[name] if name in values else (default() if call else default) for name, default, call in slots]
+    )

@@ -3,10 +3,12 @@ rules of capture_clean (strict), or the reason the row is rejected."""
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+
+from django.utils import timezone
 
 from ...common.validation import NULL_CHARACTERS
 from ...models import Lead
@@ -83,10 +85,12 @@ class ImportRow:
 
 @dataclass(frozen=True)
 class RowRules:
-    """What one import's rows are read with: its status mapping (folded value -> status) and date order."""
+    """What one import's rows are read with: its status mapping (folded value -> status), date order
+    and the time zone of dates written without one (the current zone when the rules are made)."""
 
     status_map: dict[str, str] = field(default_factory=dict)
     date_order: str = MONTH_FIRST
+    zone: tzinfo = field(default_factory=timezone.get_current_timezone)
 
 
 def _placeholder(text: str) -> bool:
@@ -203,7 +207,7 @@ def _place(
         row.owner = " ".join(_as_text(owner).split())[:254]
     created = data.pop(CREATED, None)
     if created is not None:
-        row.created_at = import_date(created, order=rules.date_order)
+        row.created_at = import_date(created, order=rules.date_order, zone=rules.zone)
         if row.created_at is None:  # kept as written; the lead is created now, never rejected for it
             attributes.setdefault(labels[CREATED], _as_text(created))
     if "country" in data:
