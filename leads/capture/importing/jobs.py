@@ -1,12 +1,11 @@
 """Import jobs: who may import, starting, claiming and running a job (the file streamed in batches,
-read ahead in a thread), with its progress kept on the ImportJob row the UI polls."""
+cleaned ahead by a thread or a second process: cleaner.py), with its progress kept on the ImportJob
+row the UI polls."""
 
 import logging
 import os
-import queue
-import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -24,11 +23,11 @@ from ... import jobs
 from ...common.bulk import statistics_refresh
 from ...models import ImportJob, Lead
 from ...privacy import tombstones
+from .cleaner import cleaned
 from .columns import import_columns, import_columns_choose, import_inspect
-from .crm_formats import footer_continues, footer_starts
-from .files import ImportFileError, Sheet, _blank, import_sheet
+from .files import ImportFileError, Sheet, import_sheet
 from .owners import import_owners_index
-from .rows import ImportRow, RowRules, import_row_clean
+from .rows import RowRules
 from .writer import ImportSettings, RowOutcome, import_batch
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,6 @@ FILE_TOO_LARGE = "The file is larger than {limit}."
 IMPORT_FAILED = "The import stopped after {rows} rows: {error}"
 NOT_A_DRY_RUN = "Only a dry run can be run for real."
 
-BATCH_SIZE = 1000  # rows per transaction and per set of queries
 ERRORS_KEPT = 1000  # rejected rows listed on the job (all are counted)
 UNKNOWN_KEPT = 200  # distinct unknown statuses and owners listed per kind (a column of ids is not a status)
 STALE_AFTER = timedelta(hours=1)  # longer than the import task's time limit
@@ -104,87 +102,6 @@ def _count(job: ImportJob, outcomes: list[RowOutcome]) -> None:
             job.updated_count += 1
 
 
-def import_rows_clean(
-    sheet: Sheet, *, columns: dict[str, str], rules: RowRules, skipped: list[int] | None = None
-) -> Iterator[ImportRow]:
-    """The file's data rows, cleaned: blank rows and a report's footer lines skipped (counted in
-    `skipped`, not as errors)."""
-    in_footer = False
-    for sheet_row in sheet.rows:
-        if sheet_row.error:
-            yield ImportRow(line=sheet_row.line, payload={}, error=sheet_row.error)
-            continue
-        if _blank(sheet_row.cells):
-            continue
-        in_footer = footer_continues(sheet_row.cells) if in_footer else footer_starts(sheet_row.cells)
-        if in_footer:
-            if skipped is not None:
-                skipped.append(sheet_row.line)
-            continue
-        yield import_row_clean(
-            line=sheet_row.line, cells=sheet_row.cells, headers=sheet.headers, columns=columns, rules=rules
-        )
-
-
-def _clean_batches(
-    sheet: Sheet, columns: dict[str, str], rules: RowRules, skipped: list[int]
-) -> Iterator[list[ImportRow]]:
-    """The file's rows, cleaned, BATCH_SIZE at a time."""
-    batch: list[ImportRow] = []
-    for row in import_rows_clean(sheet, columns=columns, rules=rules, skipped=skipped):
-        batch.append(row)
-        if len(batch) >= BATCH_SIZE:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-_DONE = object()
-
-
-def _read_ahead(batches: Iterator[list[ImportRow]], *, depth: int = 2) -> Iterator[list[ImportRow]]:
-    """Read and clean the next batches in a thread while this one is written: the database's
-    time then overlaps the parsing's. The queue is bounded, so memory stays flat."""
-    results: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        results.put(batch, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            item: Any = _DONE
-        except Exception as exc:  # noqa: BLE001 (handed to the consumer, which re-raises it)
-            item = exc
-        while not stop.is_set():
-            try:
-                results.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
-    reader = threading.Thread(target=produce, name="leadcrm-import-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = results.get()
-            if item is _DONE:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join(timeout=5)
-
-
 def _run_rows(
     sheet: Sheet,
     *,
@@ -192,10 +109,13 @@ def _run_rows(
     options: ImportSettings,
     progress: _Progress,
     on_row: Callable[[RowOutcome], None] | None,
+    path: str | None = None,
+    name: str = "",
 ) -> None:
-    job, skipped = options.job, []
+    job, skipped = options.job, 0
     rules = RowRules(status_map=job.status_map or {}, date_order=job.date_order)
-    for batch in _read_ahead(_clean_batches(sheet, columns, rules, skipped)):
+    for batch, skipped_lines in cleaned(sheet, columns=columns, rules=rules, path=path, name=name):
+        skipped += len(skipped_lines)
         tombstones.import_rows_refuse(rows=batch)  # erased people are not imported again
         outcomes = import_batch(rows=batch, options=options)
         if not options.dry_run:
@@ -204,12 +124,20 @@ def _run_rows(
             # 144 s instead of 56 (whole indexes read per batch). ANALYZE whenever it grew by half.
             statistics_refresh(Lead)
         _count(options.job, outcomes)
-        job.skipped_rows = len(skipped)
+        job.skipped_rows = skipped
         progress.save()
         if on_row:
             for outcome in outcomes:
                 on_row(outcome)
-    job.skipped_rows = len(skipped)
+    job.skipped_rows = skipped
+
+
+def _local_path(job: ImportJob) -> str | None:
+    """The job's stored file on this machine's disk, for the cleaner process (None: remote storage)."""
+    try:
+        return job.file.path if job.file else None
+    except NotImplementedError:  # a storage without local paths (S3 and the like)
+        return None
 
 
 def _job_save(job: ImportJob, *fields: str) -> None:
@@ -255,12 +183,16 @@ def import_run(*, job: ImportJob, fileobj: Any = None, on_row: Callable[[RowOutc
                 "errors",
                 "message",
             )
+            # A big file on this machine's disk is cleaned by a second process (cleaner.py).
+            path = _local_path(job) if own_file and connection.vendor == "postgresql" else None
             if job.dry_run:
                 with transaction.atomic():
                     _run_rows(sheet, columns=columns, options=options, progress=progress, on_row=on_row)
                     transaction.set_rollback(True)
             else:
-                _run_rows(sheet, columns=columns, options=options, progress=progress, on_row=on_row)
+                _run_rows(
+                    sheet, columns=columns, options=options, progress=progress, on_row=on_row, path=path, name=name
+                )
         job.status = ImportJob.Status.DONE
         job.total_rows = job.processed_rows
     except ImportFileError as exc:

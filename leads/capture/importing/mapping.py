@@ -18,11 +18,12 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from ...models import CaptureRecord, ImportJob, Lead
+from .cleaner import import_rows_clean
 from .columns import import_columns, import_columns_choose, import_inspect
 from .crm_formats import CREATED
 from .dates import import_date_order_guess
 from .files import ImportFileError, import_sheet
-from .jobs import import_job_start, import_rows_clean, import_too_large_message, import_upload_limit
+from .jobs import import_job_start, import_too_large_message, import_upload_limit
 from .rows import ImportRow, RowRules
 from .statuses import status_key
 

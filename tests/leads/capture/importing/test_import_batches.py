@@ -16,9 +16,9 @@ from tests.leads.capture.importing.test_import import media_root, run_command, w
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_rows_in_later_batches_find_the_leads_earlier_batches_created(tmp_path, monkeypatch, dry_run):
     """A dry run is exact across batches too: it runs in one transaction that is rolled back."""
-    from leads.capture.importing import jobs
+    from leads.capture.importing import cleaner
 
-    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
+    monkeypatch.setattr(cleaner, "BATCH_SIZE", 2)
     path = write_csv(
         tmp_path / "batches.csv",
         [
