@@ -20,7 +20,7 @@ for `LIMIT 50` it chose a sequential scan expecting 50 visible matches early: fo
 14,946 "gmbh" leads it read the whole table (3.3 s at a million leads). So a rep's candidates are
 (rep_text_sample) the visible ones among the term's first REP_SAMPLE_ROWS matches (a sample with no
 visibility in it: nothing correlated to misjudge, at most 1,000 rows read), and only when those are
-fewer than 50, the rep's matches read through a MATERIALIZED CTE (planned as if every row were
+fewer than the page needs, the rep's matches read through a MATERIALIZED CTE (planned as if every row were
 wanted: the trigram bitmap AND the rep's owner and team-queue bitmaps, bounded by the rep's book).
 """
 
@@ -170,7 +170,9 @@ def lead_search(*, user: User | AnonymousUser, terms: SearchTerms, limit: int = 
     if terms.text:
         text = visible.filter(search_text__contains=terms.text).values_list("pk", flat=True)
         parts.append(
-            rep_text_sample(visible, terms.text) if needs_materialized_sample(user, visible.db) else text[:CANDIDATES]
+            rep_text_sample(visible, terms.text, wanted=limit + 1)
+            if needs_materialized_sample(user, visible.db)
+            else text[:CANDIDATES]
         )
     if not parts:
         return []
@@ -199,19 +201,23 @@ def needs_materialized_sample(user, db: str) -> bool:
     return not sees_all_leads(user) and connections[db].vendor == "postgresql"
 
 
-# A rep's text sample first looks at this many of the term's matches (any owner): enough for 50
-# visible ones when the rep sees a twentieth of them (rep14 sees 49 of the first 500 "engineer"
-# matches: at 500 the CTE ran, and the trigram bitmap was built twice), bounded whatever the
-# statistics say, and read only as far as 50 visible ones need (see rep_text_sample).
+# A rep's text sample first looks at this many of the term's matches (any owner): enough for the
+# page's 11 visible ones when the rep sees a hundredth of them, bounded whatever the statistics say,
+# and read only as far as the visible ones wanted need (see rep_text_sample). Not smaller: at 300,
+# PostgreSQL answered a common term with a scan of the table from its start, 3 ms for "engineer"
+# spread over the table but 16 ms for "gmbh", whose leads sit together in its last part (the
+# trigram bitmap of a sample of 1,000: 15 and 5 ms; bench/README.md, 2026-12-06 evening).
 REP_SAMPLE_ROWS = 1_000
 
 
-def rep_text_sample(visible, text: str) -> tuple[str, list]:
+def rep_text_sample(visible, text: str, *, wanted: int) -> tuple[str, list]:
     """A rep's text candidates, in two bounded steps in one statement (see the module docstring):
     the visible ones among the first REP_SAMPLE_ROWS matches of the term (a cheap sample with no
-    visibility in it, so no correlation to misjudge), and only when that gave fewer than
-    CANDIDATES, the MATERIALIZED bitmap read of the rep's matches. `Append` runs the second
-    branch only if the LIMIT is not yet met, and a CTE is read only when pulled.
+    visibility in it, so no correlation to misjudge), and only when that gave fewer than `wanted`
+    (the page's rows and one more), the MATERIALIZED bitmap read of the rep's matches. `Append`
+    runs the second branch only if the LIMIT is not yet met, and a CTE is read only when pulled.
+    A rep's candidates are what the page shows and one more (a manager's are CANDIDATES): the
+    sample is read only until they are found (rep14's "engineer": 110 rows instead of 507).
 
     The sample carries the columns visible_to tests and is aliased as the lead table, so
     `visible`'s own WHERE applies to it unchanged, row by row as the sample is read: the scan stops
@@ -232,7 +238,7 @@ def rep_text_sample(visible, text: str) -> tuple[str, list]:
     then_sql, then_params = then.query.sql_with_params()
     sql = (
         f"SELECT * FROM (({first_sql}) UNION ALL (WITH m AS MATERIALIZED ({then_sql}) SELECT * FROM m)) AS candidates"
-        f" LIMIT {CANDIDATES}"
+        f" LIMIT {int(wanted)}"
     )
     return sql, [*sample_params, *first_params, *then_params]
 

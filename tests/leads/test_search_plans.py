@@ -4,7 +4,8 @@
 are not, and for `LIMIT 50` it chose a scan that hopes to meet 50 visible matches early: for a rep
 with 3 of 14,946 "gmbh" leads it read the whole table (3.3 s at a million leads). A rep's text
 sample is now the visible ones among the term's first 1,000 matches (no visibility in that sample, so
-nothing to misjudge; visibility tested on the sample's own rows as they are read), and only if that gave fewer than 50, a MATERIALIZED CTE planned without the
+nothing to misjudge; visibility tested on the sample's own rows as they are read), and only if that gave fewer than the page
+shows (11), a MATERIALIZED CTE planned without the
 LIMIT (bitmaps bounded by the rep's book); the leads are then read by primary key.
 """
 
@@ -40,7 +41,7 @@ def test_a_reps_text_sample_is_planned_without_its_limit_and_read_by_id(rep, oth
         found = lead_search(user=rep, terms=search_terms_parse(term="gmbh"))
     assert sorted(lead.pk for lead in found) == sorted(lead.pk for lead in mine)
     sql = queries.captured_queries[-1]["sql"]
-    assert "WITH m AS MATERIALIZED (" in sql and "AS candidates LIMIT 50" in sql  # the bounded sample, then the CTE
+    assert "WITH m AS MATERIALIZED (" in sql and "AS candidates LIMIT 11" in sql  # the bounded sample, then the CTE
     assert "LIMIT 1000" in sql
     assert '"leads_lead"."id" = ANY(ARRAY(' in sql and "ORDER BY" not in sql
     with connection.cursor() as cursor:
@@ -74,3 +75,16 @@ def test_a_managers_sample_keeps_its_limit(manager, rep, other_rep, team):
     assert len(found) == 11  # limit + 1: "more" is shown
     sql = queries.captured_queries[-1]["sql"]
     assert "MATERIALIZED" not in sql and "LIMIT 50" in sql
+
+
+def test_a_reps_common_term_fills_the_page_and_says_there_is_more(rep, other_rep, team):
+    """A rep's candidates are what the page shows and one more: 11 for the results page, 6 for the
+    dropdown, all the rep's own, whichever other matches lie in between."""
+    for n in range(30):
+        LeadFactory(job_title="Field Engineer", owner=other_rep, team=team, email=f"o{n}@x.example")
+        LeadFactory(job_title="Sales Engineer", owner=rep, team=team, email=f"r{n}@x.example")
+    rep = type(rep).objects.get(pk=rep.pk)
+    page = lead_search(user=rep, terms=search_terms_parse(term="engineer"))
+    dropdown = lead_search(user=rep, terms=search_terms_parse(term="engineer"), limit=5)
+    assert (len(page), len(dropdown)) == (11, 6)
+    assert {lead.owner_id for lead in page + dropdown} == {rep.pk}
