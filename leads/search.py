@@ -18,8 +18,8 @@ A rep's sample is read differently (issue 22 §1). "Visible to the rep" and "mat
 correlated (a North American rep owns few "GmbH" companies), the planner assumes they are not, and
 for `LIMIT 50` it chose a sequential scan expecting 50 visible matches early: for a rep with 3 of
 14,946 "gmbh" leads it read the whole table (3.3 s at a million leads). So a rep's candidates are
-(rep_text_sample) the visible ones among the term's first REP_SAMPLE_ROWS matches (a sample with no
-visibility in it: nothing correlated to misjudge, at most 1,000 rows read), and only when those are
+(rep_text_sample) the visible ones among the term's matches in the table's last TAIL_PAGES pages (a
+sample with no visibility in it: nothing correlated to misjudge, a bounded read), and only when those are
 fewer than the page needs, the rep's matches read through a MATERIALIZED CTE (planned as if every row were
 wanted: the trigram bitmap AND the rep's owner and team-queue bitmaps, bounded by the rep's book).
 """
@@ -201,31 +201,41 @@ def needs_materialized_sample(user, db: str) -> bool:
     return not sees_all_leads(user) and connections[db].vendor == "postgresql"
 
 
-# A rep's text sample first looks at this many of the term's matches (any owner): enough for the
-# page's 11 visible ones when the rep sees a hundredth of them, bounded whatever the statistics say,
-# and read only as far as the visible ones wanted need (see rep_text_sample). Not smaller: at 300,
-# PostgreSQL answered a common term with a scan of the table from its start, 3 ms for "engineer"
-# spread over the table but 16 ms for "gmbh", whose leads sit together in its last part (the
-# trigram bitmap of a sample of 1,000: 15 and 5 ms; bench/README.md, 2026-12-06 evening).
+# A rep's text sample is the term's matches in the last TAIL_PAGES pages of the lead table (the
+# rows written last: new leads, and leads changed since), at most REP_SAMPLE_ROWS of them: a read of
+# bounded cost whatever the term and whatever the statistics say. For a common term it stops as soon
+# as the visible ones wanted are found (rep14's "engineer": 2 ms, where the trigram bitmap of all
+# 33,158 matches took 15 ms before the first row); a rare term is answered by the trigram index as
+# before. Ways tried and left (bench/README.md, 2026-12-06 evening): the first 1,000 matches
+# anywhere (the whole bitmap first), and the first 300 from the table's start (16 ms for "gmbh",
+# whose leads sit together in its last part).
+TAIL_PAGES = 300
 REP_SAMPLE_ROWS = 1_000
+# The first page of the tail: pg_relation_size is read once per statement (an InitPlan), so
+# PostgreSQL reads the tail by a TID range scan, never the pages before it.
+_TAIL_CONDITION = (
+    """"leads_lead".ctid >= (SELECT ('(' || greatest(pg_relation_size('leads_lead')"""
+    """ / current_setting('block_size')::bigint - {pages}, 0) || ',0)')::tid)"""
+)
 
 
 def rep_text_sample(visible, text: str, *, wanted: int) -> tuple[str, list]:
     """A rep's text candidates, in two bounded steps in one statement (see the module docstring):
-    the visible ones among the first REP_SAMPLE_ROWS matches of the term (a cheap sample with no
-    visibility in it, so no correlation to misjudge), and only when that gave fewer than `wanted`
-    (the page's rows and one more), the MATERIALIZED bitmap read of the rep's matches. `Append`
-    runs the second branch only if the LIMIT is not yet met, and a CTE is read only when pulled.
-    A rep's candidates are what the page shows and one more (a manager's are CANDIDATES): the
-    sample is read only until they are found (rep14's "engineer": 110 rows instead of 507).
+    the visible ones among the term's matches in the table's last pages (a sample with no
+    visibility in it, so no correlation to misjudge; see TAIL_PAGES), and only when that gave
+    fewer than `wanted` (the page's rows and one more), the MATERIALIZED bitmap read of all the
+    rep's matches. `Append` runs the second branch only if the LIMIT is not yet met, and a CTE is
+    read only when pulled. The second branch repeats what the first found (at most wanted - 1
+    rows), so the LIMIT is 2 × wanted - 1: at least `wanted` distinct ones whenever there are.
 
     The sample carries the columns visible_to tests and is aliased as the lead table, so
     `visible`'s own WHERE applies to it unchanged, row by row as the sample is read: the scan stops
-    at the 50th visible match (a semi-join by id read the whole sample first, then each row again
-    by primary key: rep14 `son` 45 → 15 ms, `engineer` 226 → 54 ms at load 13, EXPLAIN ANALYZE)."""
+    at the last visible match wanted (a semi-join by id read the whole sample first, then each row
+    again by primary key: rep14 `son` 45 → 15 ms, `engineer` 226 → 54 ms at load 13, EXPLAIN ANALYZE)."""
     table = connections[visible.db].ops.quote_name(Lead._meta.db_table)
     sample = (
         Lead.objects.filter(search_text__contains=text)
+        .extra(where=[_TAIL_CONDITION.format(pages=int(TAIL_PAGES))])  # noqa: S610 (constant SQL, no input)
         .order_by()
         .values(Lead._meta.pk.attname, *VISIBILITY_COLUMNS)[:REP_SAMPLE_ROWS]
     )
@@ -238,7 +248,7 @@ def rep_text_sample(visible, text: str, *, wanted: int) -> tuple[str, list]:
     then_sql, then_params = then.query.sql_with_params()
     sql = (
         f"SELECT * FROM (({first_sql}) UNION ALL (WITH m AS MATERIALIZED ({then_sql}) SELECT * FROM m)) AS candidates"
-        f" LIMIT {int(wanted)}"
+        f" LIMIT {2 * int(wanted) - 1}"
     )
     return sql, [*sample_params, *first_params, *then_params]
 

@@ -3,7 +3,7 @@
 "Visible to the rep" and "matches the term" are correlated (territories), the planner assumes they
 are not, and for `LIMIT 50` it chose a scan that hopes to meet 50 visible matches early: for a rep
 with 3 of 14,946 "gmbh" leads it read the whole table (3.3 s at a million leads). A rep's text
-sample is now the visible ones among the term's first 1,000 matches (no visibility in that sample, so
+sample is now the visible ones among the term's matches in the table's last pages (no visibility in that sample, so
 nothing to misjudge; visibility tested on the sample's own rows as they are read), and only if that gave fewer than the page
 shows (11), a MATERIALIZED CTE planned without the
 LIMIT (bitmaps bounded by the rep's book); the leads are then read by primary key.
@@ -41,7 +41,7 @@ def test_a_reps_text_sample_is_planned_without_its_limit_and_read_by_id(rep, oth
         found = lead_search(user=rep, terms=search_terms_parse(term="gmbh"))
     assert sorted(lead.pk for lead in found) == sorted(lead.pk for lead in mine)
     sql = queries.captured_queries[-1]["sql"]
-    assert "WITH m AS MATERIALIZED (" in sql and "AS candidates LIMIT 11" in sql  # the bounded sample, then the CTE
+    assert "WITH m AS MATERIALIZED (" in sql and "AS candidates LIMIT 21" in sql  # the bounded sample, then the CTE
     assert "LIMIT 1000" in sql
     assert '"leads_lead"."id" = ANY(ARRAY(' in sql and "ORDER BY" not in sql
     with connection.cursor() as cursor:
@@ -88,3 +88,21 @@ def test_a_reps_common_term_fills_the_page_and_says_there_is_more(rep, other_rep
     dropdown = lead_search(user=rep, terms=search_terms_parse(term="engineer"), limit=5)
     assert (len(page), len(dropdown)) == (11, 6)
     assert {lead.owner_id for lead in page + dropdown} == {rep.pk}
+
+
+def test_a_reps_matches_before_the_tail_are_found_and_none_twice(monkeypatch, rep, other_rep, team):
+    """The sample reads the table's last pages only; the rep's matches before them come from the
+    second branch, which repeats the sample's own: the page still gets 11 distinct leads."""
+    from leads import search
+
+    monkeypatch.setattr(search, "TAIL_PAGES", 1)
+    early = [LeadFactory(company=f"Kiwi {n}", owner=rep, team=team) for n in range(10)]
+    Lead.objects.bulk_create(
+        [LeadFactory.build(company="Filler", owner=other_rep, team=team, email=f"f{n}@x.example") for n in range(400)]
+    )
+    late = [LeadFactory(company=f"Kiwi late {n}", owner=rep, team=team) for n in range(5)]
+    rep = type(rep).objects.get(pk=rep.pk)
+    found = lead_search(user=rep, terms=search_terms_parse(term="kiwi"))
+    assert len(found) == len({lead.pk for lead in found}) == 11
+    assert {lead.pk for lead in found} <= {lead.pk for lead in early + late}
+    assert len(lead_search(user=rep, terms=search_terms_parse(term="kiwi late"))) == 5
