@@ -177,6 +177,7 @@ class CleanerProcess:
                     return
         finally:
             self.halt()
+            child.stdout.close()  # here, in the thread that reads it
 
     def halt(self) -> None:
         if self.child.poll() is None:
