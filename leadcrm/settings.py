@@ -205,6 +205,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 IMPORT_MAX_UPLOAD_SIZE = env.int("IMPORT_MAX_UPLOAD_SIZE", default=200 * 1024 * 1024)
+# An import of at least this many (estimated) rows is cleaned by a second process (docs/import.md).
+IMPORT_CLEANER_PROCESS_MIN_ROWS = env.int("IMPORT_CLEANER_PROCESS_MIN_ROWS", default=20_000)
 # Addresses or networks of our own proxies in front of gunicorn (e.g. "10.0.0.5,10.1.0.0/16"). Only
 # a request from one of them has its X-Forwarded-For read (leads/common/http.py client_ip); none by default.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
