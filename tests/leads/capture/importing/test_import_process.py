@@ -59,3 +59,34 @@ def test_an_xlsx_file_cleaned_by_the_process_keeps_its_typed_cells(tmp_path, mon
     assert by_process == by_thread
     lead = Lead.objects.get(email="p7@xlsx.example")
     assert lead.attributes["Visits"] == 7 and lead.created_at.minute == 5
+
+
+def _cut_after_row(path, row: int):
+    """The XLSX file with its sheet's XML cut off inside `row`: a file damaged past its header."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet = next(name for name in parts if name.startswith("xl/worksheets/sheet"))
+    xml = parts[sheet].decode()
+    parts[sheet] = xml[: xml.index(f'<row r="{row}"') + 20].encode()
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
+def test_a_file_the_cleaner_process_cannot_read_fails_the_job_as_the_thread_does(tmp_path, monkeypatch, caplog):
+    """openpyxl's parse error in the cleaner process reaches the importing process, which fails the
+    job with the thread's message; nothing is half-written."""
+    rows = [["Email", "Company"]] + [[f"p{n}@broken.example", f"Firm {n}"] for n in range(1, 60)]
+    path = _cut_after_row(write_xlsx(tmp_path / "broken.xlsx", rows), 30)
+    outcomes = []
+    for threshold in (10**9, 1):  # the thread, then the process
+        monkeypatch.setattr(cleaner, "PROCESS_MIN_ROWS", threshold)
+        with caplog.at_level(logging.INFO, logger="leads.capture.importing.cleaner"):
+            job = import_file(path=str(path), route_leads=False)
+        outcomes.append((job.status, job.message.split(":")[0], job.processed_rows))
+    assert outcomes[0] == outcomes[1] == ("failed", "The import stopped after 0 rows", 0)
+    assert caplog.text.count("cleaned by process") == 1  # the second run, not the first
+    assert not Lead.objects.exists()
