@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000  # rows per transaction and per set of queries
 # Files estimated at fewer rows are cleaned in a thread: starting a process (Django's set-up,
 # ~1.5 s) only pays for itself on a big file.
-PROCESS_MIN_ROWS = getattr(settings, "IMPORT_CLEANER_PROCESS_MIN_ROWS", 20_000)
+PROCESS_MIN_ROWS = settings.IMPORT_CLEANER_PROCESS_MIN_ROWS
 READ_AHEAD = 2  # cleaned batches waiting for the writer, at most
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 

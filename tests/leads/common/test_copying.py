@@ -1,9 +1,10 @@
 """The batch writer's helpers: a lead built by the positional constructor is the lead the keyword
 constructor builds, and the row COPY writes is read from what the lead stores."""
 
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from leads.common.copying import copy_values, instance_new
 from leads.models import Lead
@@ -16,7 +17,7 @@ VALUES = {
     "attributes": {"Budget": 10},
     "tags": ["vip"],
     "source": "import",
-    "created_at": datetime(2024, 5, 1, 9, 30, tzinfo=UTC),
+    "created_at": timezone.now() - timedelta(days=30),
 }
 
 
