@@ -179,10 +179,10 @@ def small_rows(queryset: QuerySet, matches: Matches, cursor: Cursor | None, limi
     if cursor is None:
         chosen = keys[:limit]
     elif cursor.backwards:
-        end = bisect_left(keys, key((cursor.value, cursor.pk)), key=key)
+        end = bisect_left(keys, key(matches.comparable((cursor.value, cursor.pk))), key=key)
         chosen = keys[max(0, end - limit) : end]
     else:
-        start = bisect_right(keys, key((cursor.value, cursor.pk)), key=key)
+        start = bisect_right(keys, key(matches.comparable((cursor.value, cursor.pk))), key=key)
         chosen = keys[start : start + limit]
     return rows_by_pk(queryset, matches.pks(chosen))
 

@@ -25,15 +25,18 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connections
-from django.db.models import F, OrderBy, QuerySet
+from django.db.models import BigIntegerField, F, Func, OrderBy, QuerySet
 from django.db.models.query import ModelIterable
 
 COUNT_EXACT_LIMIT = getattr(settings, "COUNT_EXACT_LIMIT", 1_000)
 ROWS_READ_PER_ROW_SHOWN = 40
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 def ids_limit(page_size: int) -> int:
@@ -145,10 +148,19 @@ class Matches:
     terms: list[Term] | None = None
     keys: list[tuple] | None = None
     pk_at: int = 0
+    # Positions of datetime terms read as microseconds since the epoch (see EpochMicroseconds).
+    epoch_at: frozenset[int] = frozenset()
 
     @property
     def small(self) -> bool:
         return self.keys is not None
+
+    def comparable(self, values: tuple) -> tuple:
+        """A tuple of ordering values (a cursor's) in the form the keys hold, to compare with them."""
+        return tuple(
+            micros(value) if at in self.epoch_at and isinstance(value, datetime) else value
+            for at, value in enumerate(values)
+        )
 
     def pks(self, keys: list[tuple]) -> list:
         """The primary keys of these keys (the pk is always one of the terms)."""
@@ -178,7 +190,15 @@ def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT) -> Match
             if capped <= limit
             else Matches(count=max(_estimate(unordered), capped), exact=False)
         )
-    values = unordered.values_list(*[t.name for t in terms])[: limit + 1]
+    epoch_at = frozenset(at for at, term in enumerate(terms) if postgres and _is_datetime(queryset, term.name))
+    if epoch_at:  # datetimes as integers: 15,000 timestamps parsed were ~40 ms of a 500-row page
+        names = {f"matches_key_{at}": EpochMicroseconds(F(terms[at].name)) for at in epoch_at}
+        unordered_keys = unordered.annotate(**names)
+        values = unordered_keys.values_list(
+            *[f"matches_key_{at}" if at in epoch_at else t.name for at, t in enumerate(terms)]
+        )[: limit + 1]
+    else:
+        values = unordered.values_list(*[t.name for t in terms])[: limit + 1]
     if not postgres:
         keys = list(values)
         if len(keys) > limit:
@@ -189,7 +209,29 @@ def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT) -> Match
             return Matches(count=max(_estimate(unordered), capped), exact=False)
     sort_in_place(keys, terms)
     pk_at = [t.name for t in terms].index(queryset.model._meta.pk.name)
-    return Matches(count=len(keys), exact=True, terms=terms, keys=keys, pk_at=pk_at)
+    return Matches(count=len(keys), exact=True, terms=terms, keys=keys, pk_at=pk_at, epoch_at=epoch_at)
+
+
+class EpochMicroseconds(Func):
+    """A timestamp as whole microseconds since 1970 (PostgreSQL's EXTRACT is exact numeric): an
+    integer sorts as the timestamp does and costs nothing to read."""
+
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) * 1000000 AS BIGINT)"
+    output_field = BigIntegerField()
+
+
+def micros(value: datetime) -> int:
+    """A datetime as EpochMicroseconds reads it (exact integer arithmetic)."""
+    return (value - EPOCH) // ONE_MICROSECOND
+
+
+def _is_datetime(queryset: QuerySet, name: str) -> bool:
+    if name in queryset.query.annotations:
+        return False
+    try:
+        return queryset.model._meta.get_field(name).get_internal_type() == "DateTimeField"
+    except FieldDoesNotExist:
+        return False
 
 
 def keys_if_small(values: QuerySet, *, limit: int) -> tuple[int, list[tuple] | None]:

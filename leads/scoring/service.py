@@ -109,13 +109,17 @@ def calc_select(
         "s.old_status IN (" + ", ".join(f"'{status}'" for status in QUALIFIABLE) + ")"
         f" AND NOT s.status_is_locked AND s.new_score >= {int(config.mql_threshold)}"
     )
+    # Each level is computed once per lead: PostgreSQL would otherwise flatten the subqueries and
+    # copy an expression into every place that names it (the fit rules and a tree model's staged
+    # probability 12 times a lead, through new_score into the grade, significant and qualifies).
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     sql = (
         f"SELECT s.id, s.owner_ref AS owner_id, s.old_status, s.old_fit, s.old_eng, s.old_prob, s.old_score, s.old_grade, "
         f"s.old_logged, s.fit AS new_fit, s.eng AS new_eng, s.prob AS new_prob, s.new_score, {grade} AS new_grade, "
         f"ABS(s.new_score - s.old_logged) >= {int(config.significant_change)} AS significant, {qualifies} AS qualifies "
         f"FROM (SELECT b.*, {score} AS new_score FROM ("
-        f"SELECT c.*, {engagement} AS eng FROM ({inner_sql}) c {join}"
-        f") b) s"
+        f"SELECT c.*, {engagement} AS eng FROM ({inner_sql}{fence}) c {join}{fence}"
+        f") b{fence}) s"
     )
     return sql, [*inner_params, *eng_params]
 

@@ -113,10 +113,11 @@ def table(rows: Iterable[tuple], columns: list[dict[str, Any]]):
         kind, source = column["kind"], column["source"]
         key = source.split(".", 1)[1] if source.startswith("attributes.") else None
         if kind == "word":
-            if words is None:
+            if words is None:  # job titles repeat: each distinct one is split once
+                split: dict[str, set[str]] = {}
                 words = [
-                    title_words(row[_FIELD_INDEX["job_title"]]) if row[_FIELD_INDEX["job_title"]] else ()
-                    for row in rows
+                    (split[title] if title in split else split.setdefault(title, title_words(title))) if title else ()
+                    for title in (row[_FIELD_INDEX["job_title"]] for row in rows)
                 ]
             matrix[:, index] = [column["value"] in found for found in words]
             continue

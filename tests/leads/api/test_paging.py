@@ -203,3 +203,28 @@ def test_next_reaches_every_lead_of_ten_thousand_with_stale_statistics(api_as, m
     Lead.objects.update(score=55)
     seen = [pk for page in _walk(api_as(manager), f"{URL}?score_min=55&page_size=500") for pk in page]
     assert len(seen) == len(set(seen)) == total
+
+
+@pytest.mark.parametrize("ordering", ["last_activity_at", "-last_activity_at", "-updated_at"])
+def test_times_a_microsecond_apart_page_in_order_forwards_and_back(api_as, manager, ordering):
+    """A small result sorts its datetimes as whole microseconds since 1970 (leads/common/matches.py):
+    leads whose times differ by one microsecond, repeat, or are missing still come in the list's
+    order, each once, and a cursor between two of them lands exactly between them."""
+    start = timezone.now().replace(microsecond=0)
+    Lead.objects.bulk_create(
+        [
+            LeadFactory.build(last_activity_at=None if index % 9 == 0 else start + timedelta(microseconds=index % 13))
+            for index in range(60)
+        ]
+    )
+    Lead.objects.update(updated_at=start - timedelta(microseconds=1))  # one time shared by every lead
+    client = api_as(manager)
+    url = f"{URL}?page_size=7&ordering={ordering}"
+
+    forwards = _walk(client, url)
+    assert [pk for page in forwards for pk in page] == _expected(ordering)
+
+    last_page = client.get(url).json()
+    while last_page["next"]:
+        last_page = client.get(last_page["next"]).json()
+    assert list(reversed(_walk(client, last_page["previous"], link="previous"))) == forwards[:-1]
