@@ -28,6 +28,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
 
 import benchenv  # noqa: E402
+from run_report import wait_until_quiet  # noqa: E402
 
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 RANGE_LINE = re.compile(r"rescore range (\d+)-(\d+): (\d+) leads, compute ([\d.]+) s, write ([\d.]+) s")
@@ -65,6 +66,17 @@ def _sample(seen: dict[int, tuple[float, float]], connection, worker) -> None:
         cpu = _cpu_seconds(pid)
         if cpu is not None:
             seen[pid] = (seen.get(pid, (cpu, cpu))[0], cpu)
+
+
+def _wal(connection) -> tuple[int, int, int]:
+    """WAL bytes and full-page images written so far, and checkpoints begun (pg_stat_wal and
+    pg_stat_bgwriter, PostgreSQL 14+): a rewrite right after a checkpoint pays a full-page image for
+    every page it touches first, so a run's time depends on where the checkpoint cycle stands."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w.wal_bytes, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req FROM pg_stat_wal w, pg_stat_bgwriter b"
+        )
+        return tuple(int(value) for value in cursor.fetchone())
 
 
 def _load() -> str:
@@ -117,12 +129,15 @@ def rescore_runs(*, workers: int, count: int = 2) -> list[float] | None:
             stderr=subprocess.STDOUT,
         )
         time.sleep(4)  # let the pool start before the clock runs
+    # A quiet machine: the load average a --reload leaves behind is the loader's, not the rescore's.
+    wait_until_quiet(180, 0.5)
     try:
         # Run 1 rewrites nearly every open lead (the loader's random scores all change: the worst case,
         # as after a rule that touches everyone); run 2 is the steady state, where only leads whose
         # engagement decayed or whose rules changed are rewritten.
         for attempt in range(count):
             load_before = _load()
+            wal_before = _wal(connection)
             seen: dict[int, tuple[float, float]] = {}  # pid → (CPU at first sight, CPU last seen)
             _sample(seen, connection, worker)
             log_at = log.stat().st_size if worker is not None else 0
@@ -145,11 +160,13 @@ def rescore_runs(*, workers: int, count: int = 2) -> list[float] | None:
                     return None
                 scored, logged, qualified = job.processed, job.logged, job.qualified
             runs.append(time.monotonic() - started)
+            wal = [after - before for before, after in zip(wal_before, _wal(connection))]
             how = f"{workers} worker processes" if worker is not None else "in-process"
             print(
                 f"run {attempt + 1} ({how}): {scored} open leads rescored in {runs[-1]:.1f}s "
                 f"({scored / runs[-1]:,.0f} leads/s); {logged} significant changes logged, {qualified} qualified; "
-                f"load average {load_before} → {_load()}",
+                f"load average {load_before} → {_load()}; WAL {wal[0] / 2**30:.1f} GiB, {wal[1]:,} full-page images, "
+                f"{wal[2]} checkpoints",
                 flush=True,
             )
             if worker is not None:

@@ -220,3 +220,39 @@ def test_the_timeline_filters_by_kind(api_as, manager):
     calls = client.get(f"{URL}/{lead.id}/interactions", {"kind": "call_out"}).json()["results"]
     assert [row["subject"] for row in calls] == ["a call"]
     assert client.get(f"{URL}/{lead.id}/interactions", {"kind": "bogus"}).status_code == 400
+
+
+def test_the_lead_json_is_what_drf_itself_writes_for_every_kind_of_value(rep, team):
+    """LeadSerializer reads plain fields straight off the lead (leads/api/serializers.py): the JSON
+    an integration gets must stay exactly DRF's, for empty and filled values alike, in the
+    requester's time zone, with each lead's own URL."""
+    from django.test import RequestFactory
+    from django.utils import timezone
+    from rest_framework import serializers
+    from rest_framework.request import Request
+
+    from leads.api.serializers import LeadSerializer
+
+    filled = LeadFactory(
+        owner=rep,
+        team=team,
+        country="DE",
+        probability=0.42,
+        score=77,
+        grade="A",
+        attributes={"visits": 3, "plan": "pro", "tags": ["a", "b"]},
+        last_activity_at=timezone.now(),
+        first_contacted_at=timezone.now(),
+        email_opt_in=True,
+    )
+    empty = LeadFactory(owner=None, team=None, country="", probability=None, grade="", attributes={})
+    request = Request(RequestFactory().get(URL))
+    leads = list(Lead.objects.filter(pk__in=[filled.pk, empty.pk]).select_related("owner").order_by("pk"))
+    with timezone.override("America/New_York"):
+        fast = LeadSerializer(leads, many=True, context={"request": request}).data
+        reference = LeadSerializer(context={"request": request})
+        drf = [serializers.ModelSerializer.to_representation(reference, lead) for lead in leads]
+    assert [dict(item) for item in fast] == drf
+    assert fast[0]["last_activity_at"].endswith("-05:00") or fast[0]["last_activity_at"].endswith("-04:00")
+    assert [item["url"] for item in fast] == [f"http://testserver{URL}/{lead.pk}" for lead in leads]
+    assert fast[1]["probability"] is None and fast[1]["owner"] is None and fast[0]["owner"] == rep.username
