@@ -107,8 +107,18 @@ def sql_dialect() -> dict[str, str]:
             "round": "ROUND(CAST({} AS NUMERIC), 0)",
             "json": "jsonb_build_object",
             "float": "DOUBLE PRECISION",
+            # after a subquery: the planner may not flatten it (and copy its expressions into every
+            # place that names them)
+            "fence": " OFFSET 0",
         }
-    return {"least": "MIN", "greatest": "MAX", "round": "ROUND({}, 0)", "json": "json_object", "float": "REAL"}
+    return {
+        "least": "MIN",
+        "greatest": "MAX",
+        "round": "ROUND({}, 0)",
+        "json": "json_object",
+        "float": "REAL",
+        "fence": "",
+    }
 
 
 def _decay_sql(config: ScoringConfig, vendor: str) -> str:
@@ -167,7 +177,10 @@ def engagement_sql(
         where.append("i.lead_id >= %s AND i.lead_id < %s")
         where_params.extend(id_range)
     # (in lead order, so the aggregate above groups without a sort)
-    fence = " ORDER BY i.lead_id OFFSET 0" if vendor == "postgresql" else ""
-    recent = f"SELECT i.lead_id, i.kind, i.body, {decay} AS decay FROM {table} i WHERE {' AND '.join(where)}{fence}"
+    ordered = " ORDER BY i.lead_id" if vendor == "postgresql" else ""
+    recent = (
+        f"SELECT i.lead_id, i.kind, i.body, {decay} AS decay FROM {table} i "
+        f"WHERE {' AND '.join(where)}{ordered}{sql_dialect()['fence']}"
+    )
     sql = f"SELECT i.lead_id, {', '.join(columns)} FROM ({recent}) i GROUP BY i.lead_id"
     return sql, [*params, now, *where_params]

@@ -112,7 +112,7 @@ def calc_select(
     # Each level is computed once per lead: PostgreSQL would otherwise flatten the subqueries and
     # copy an expression into every place that names it (the fit rules and a tree model's staged
     # probability 12 times a lead, through new_score into the grade, significant and qualifies).
-    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    fence = d["fence"]
     sql = (
         f"SELECT s.id, s.owner_ref AS owner_id, s.old_status, s.old_fit, s.old_eng, s.old_prob, s.old_score, s.old_grade, "
         f"s.old_logged, s.fit AS new_fit, s.eng AS new_eng, s.prob AS new_prob, s.new_score, {grade} AS new_grade, "

@@ -114,11 +114,9 @@ def table(rows: Iterable[tuple], columns: list[dict[str, Any]]):
         key = source.split(".", 1)[1] if source.startswith("attributes.") else None
         if kind == "word":
             if words is None:  # job titles repeat: each distinct one is split once
-                split: dict[str, set[str]] = {}
-                words = [
-                    (split[title] if title in split else split.setdefault(title, title_words(title))) if title else ()
-                    for title in (row[_FIELD_INDEX["job_title"]] for row in rows)
-                ]
+                titles = [row[_FIELD_INDEX["job_title"]] for row in rows]
+                split = {title: title_words(title) for title in set(titles) if title}
+                words = [split.get(title, ()) for title in titles]
             matrix[:, index] = [column["value"] in found for found in words]
             continue
         if kind == "tag":
