@@ -310,9 +310,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: bin/serve.sh's)")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: bin/serve.sh's)")
+    parser.add_argument("--worker-class", help="gunicorn worker class, sync or gthread (default: bin/serve.sh's)")
     parser.add_argument("--api", action="store_true", help="post to /api/v1/capture with a manager's token (JSON)")
     parser.add_argument(
         "--relay-take",
@@ -362,26 +362,19 @@ def main() -> int:
         return 0
     load_before = os.getloadavg()
     port = _free_port()
-    env = {**os.environ}
+    # The shipped web command itself (bin/serve.sh web: its worker class, threads, keep-alive and
+    # access log), on a free local port; the options below only override its environment.
+    env = {**os.environ, "PORT": str(port), "WEB_BIND": "127.0.0.1", "PYTHON": sys.executable}
+    for name, value in (
+        ("WEB_CONCURRENCY", args.workers),
+        ("WEB_THREADS", args.threads),
+        ("WEB_WORKER_CLASS", args.worker_class),
+    ):
+        if value is not None:
+            env[name] = str(value)
+    access_log = tempfile.TemporaryFile()  # what a log collector would read from its stdout
     gunicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "leadcrm.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "-k",
-            args.worker_class,
-            "--log-level",
-            "warning",
-        ],
-        cwd=benchenv.ROOT,
-        env=env,
+        ["bash", str(benchenv.ROOT / "bin" / "serve.sh"), "web"], cwd=benchenv.ROOT, env=env, stdout=access_log
     )
     scripts: list[str] = []
     try:
@@ -433,6 +426,8 @@ def main() -> int:
             after_groups[name] = sorted(set(pids) | set(after_groups[name]))
         requests_total = int(re.search(r"(\d+) requests in", result.stdout).group(1))
         cpu_rows = _cpu_report(cpu_before, after_groups, wrk_ms, busy_ms, max(requests_total, 1))
+        server = Path(f"/proc/{gunicorn.pid}/cmdline").read_bytes().decode().split("\0")
+        server = " ".join(server[server.index("leadcrm.wsgi") :]).strip()
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
@@ -449,7 +444,8 @@ def main() -> int:
         f"(requests {requests_total}, non-2xx {errors}); p50 {percentiles.get('50')}, p99 {percentiles.get('99')}"
     )
     print(
-        f"{'POST /api/v1/capture (token, JSON)' if args.api else 'POST /f/bench (form-encoded)'}; PostgreSQL {connection.pg_version}; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; "
+        f"{'POST /api/v1/capture (token, JSON)' if args.api else 'POST /f/bench (form-encoded)'}; PostgreSQL {connection.pg_version}; "
+        f"bin/serve.sh web: gunicorn {server}; "
         f"{args.clients} clients; {os.cpu_count()} CPUs; warm-up leads {after_warmup - before}; "
         f"leads in the table now {Lead.objects.count()} (each run adds its own)"
     )

@@ -20,8 +20,11 @@ case "${1:-}" in
     "$PYTHON" manage.py collectstatic --noinput --verbosity 0
     ;;
   web)
+    # Sync workers: threaded ones (WEB_WORKER_CLASS=gthread, WEB_THREADS) kept connections alive
+    # but did no better on two cores, with a longer tail (bench/README.md, capture).
     exec "$PYTHON" -m gunicorn leadcrm.wsgi \
-      --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-$((2 * cores))}" \
+      --bind "${WEB_BIND:-0.0.0.0}:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-$((2 * cores))}" \
+      --worker-class "${WEB_WORKER_CLASS:-sync}" --threads "${WEB_THREADS:-1}" \
       --max-requests "${WEB_MAX_REQUESTS:-10000}" --max-requests-jitter 500 \
       --timeout "${WEB_TIMEOUT:-30}" --graceful-timeout 20 --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
     ;;

@@ -36,14 +36,15 @@ def enabled_automations() -> dict[str, list[tuple[int, dict]]]:
     """Enabled automations by trigger: [(id, trigger parameters)], read at most every CACHE_SECONDS."""
     global _cache
     now = time.monotonic()
-    if _cache is None or _cache[0] < now:
+    cached = _cache  # read once: another thread of a web process may forget it meanwhile
+    if cached is None or cached[0] < now:
         by_trigger: dict[str, list[tuple[int, dict]]] = defaultdict(list)
         for pk, trigger, params in (
             Automation.objects.filter(enabled=True).order_by("pk").values_list("pk", "trigger", "trigger_params")
         ):
             by_trigger[trigger].append((pk, params or {}))
-        _cache = (now + CACHE_SECONDS, dict(by_trigger))
-    return _cache[1]
+        cached = _cache = (now + CACHE_SECONDS, dict(by_trigger))
+    return cached[1]
 
 
 def automations_enqueue(

@@ -42,9 +42,10 @@ def email_digest(*, email: str) -> str:
 def _digests() -> frozenset[str]:
     global _cache
     now = time.monotonic()
-    if _cache is None or _cache[0] < now:
-        _cache = (now + CACHE_SECONDS, frozenset(ErasureTombstone.objects.values_list("digest", flat=True)))
-    return _cache[1]
+    cached = _cache  # read once: another thread of a web process may forget it meanwhile
+    if cached is None or cached[0] < now:
+        cached = _cache = (now + CACHE_SECONDS, frozenset(ErasureTombstone.objects.values_list("digest", flat=True)))
+    return cached[1]
 
 
 def tombstones_forget() -> None:
@@ -57,7 +58,8 @@ def tombstones_remember(*, digests: Iterable[str]) -> None:
     """This process made these tombstones: it refuses them at once, before the cache expires."""
     global _cache
     current = _digests()
-    _cache = (_cache[0] if _cache else time.monotonic() + CACHE_SECONDS, current | frozenset(digests))
+    cached = _cache
+    _cache = (cached[0] if cached else time.monotonic() + CACHE_SECONDS, current | frozenset(digests))
 
 
 def tombstones_assume_none(*, seconds: float = 3600.0) -> None:

@@ -3,6 +3,7 @@ and the same commands, started here with a production configuration (no DEBUG, H
 against the test database and a private Redis, come up healthy. Docker's compose plugin is not on
 this machine; when it is, `docker compose config` checks the file as Docker reads it."""
 
+import http.client
 import os
 import secrets
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 from django.db import connection
 
 from tests.leads.broker import free_port, private_redis  # noqa: F401 (a fixture)
@@ -73,9 +75,65 @@ def _production_env(**extra) -> dict[str, str]:
         WEB_CONCURRENCY="1",
         WORKER_CONCURRENCY="1",
         OUTBOX_SWEEP_SECONDS="1",
-        **extra,
     )
+    env.update(extra)
     return env
+
+
+def _post_captures(port: int, body_for, count: int) -> list[int]:
+    """`count` form posts from one client (http.client opens a new connection when told to close)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    answers = []
+    try:
+        for n in range(count):
+            conn.request(
+                "POST",
+                "/f/stack",
+                body=body_for(n),
+                headers={
+                    "Host": "crm.example.com",
+                    "X-Forwarded-Proto": "https",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
+            )
+            response = conn.getresponse()
+            response.read()
+            answers.append(response.status)
+    finally:
+        conn.close()
+    return answers
+
+
+def _every_concurrent_capture_lands_once(port: int) -> None:
+    """The web command takes captures from many clients at once: each one answered and made into
+    exactly one lead."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlencode
+
+    from leads.capture.webforms import form_timestamp
+    from leads.models import Lead, WebForm
+
+    web_form = WebForm.objects.create(
+        name="Stack",
+        key="stack",
+        fields=["email", "first_name"],
+        required_fields=["email"],
+        min_fill_seconds=0,
+        rate_limit="100000/m",
+    )
+    stamp = form_timestamp(web_form)
+
+    def client(c: int) -> list[int]:
+        return _post_captures(
+            port, lambda n: urlencode({"email": f"stack-{c}-{n}@example.com", "first_name": "Ada", "_ts": stamp}), 10
+        )
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = [answer for answers in pool.map(client, range(12)) for answer in answers]
+    assert answers == [201] * 120
+    assert Lead.objects.filter(email__startswith="stack-").count() == 120
+    assert Lead.objects.filter(email="stack-11-9@example.com", first_name="Ada").exists()
 
 
 def _health(port: int) -> tuple[int, bytes]:
@@ -95,7 +153,12 @@ def _health(port: int) -> tuple[int, bytes]:
 @pytest.mark.django_db(transaction=True)
 def test_release_web_worker_and_beat_come_up_healthy_with_a_production_configuration(private_redis, tmp_path):  # noqa: F811
     port = free_port()
-    env = _production_env(REDIS_URL=private_redis.url, PORT=str(port), LEADCRM_VAR_DIR=str(tmp_path / "var"))
+    env = _production_env(
+        REDIS_URL=private_redis.url,
+        PORT=str(port),
+        LEADCRM_VAR_DIR=str(tmp_path / "var"),
+        SECRET_KEY=settings.SECRET_KEY,  # the form's render stamp is signed here and checked there
+    )
     release = subprocess.run(
         ["bin/serve.sh", "release"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -121,6 +184,7 @@ def test_release_web_worker_and_beat_come_up_healthy_with_a_production_configura
             status, body = _health(port)
         assert status == 200, body
         assert b'"Worker": "OK"' in body and b'"BeatHeartbeat": "OK"' in body
+        _every_concurrent_capture_lands_once(port)
     finally:
         for process in processes:
             try:

@@ -33,11 +33,13 @@ def is_boosted(model: ScoringModel | None) -> bool:
 def tree_predictor(model: ScoringModel) -> tuple[dict[str, Any], TreePredictor]:
     """The model's trees, loaded and prepared once per process (model_current() leaves them out:
     most rescores of one lead never need them, and they weigh up to a megabyte)."""
-    if model.pk not in _predictors:
+    loaded = _predictors.get(model.pk)  # read once: another thread of a web process may clear the dict
+    if loaded is None:
         exported = ScoringModel.objects.values_list("trees", flat=True).get(pk=model.pk)
+        loaded = (exported, TreePredictor(exported))
         _predictors.clear()  # only the model in use is worth keeping
-        _predictors[model.pk] = (exported, TreePredictor(exported))
-    return _predictors[model.pk]
+        _predictors[model.pk] = loaded
+    return loaded
 
 
 def tree_probabilities(model: ScoringModel, rows: list[tuple], *, decimals: int, clamp: float):

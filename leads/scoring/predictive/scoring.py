@@ -180,13 +180,15 @@ def _compiled_probability(model: ScoringModel) -> RawSQL:
     """probability_expression compiled to SQL once per model: building and compiling a hundred
     CASE branches costs ~40 ms, far more than updating one lead (rescored after each event)."""
     key = (connection.vendor, model.intercept, json.dumps(model.features, sort_keys=True))  # what the SQL depends on
-    if key not in _compiled:
+    compiled = _compiled.get(key)  # read once: another thread of a web process may clear the dict
+    if compiled is None:
         query = Lead.objects.all().query
         resolved = probability_expression(model).resolve_expression(query)
         sql, params = query.get_compiler(connection=connection).compile(resolved)
+        compiled = (sql, tuple(params))
         _compiled.clear()  # only the model in use is worth keeping
-        _compiled[key] = (sql, tuple(params))
-    sql, params = _compiled[key]
+        _compiled[key] = compiled
+    sql, params = compiled
     return RawSQL(sql, params, output_field=FloatField())
 
 
