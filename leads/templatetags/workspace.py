@@ -3,8 +3,9 @@ cells, board cards."""
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -44,6 +45,39 @@ def sort_header(query: dict, current: str, field: str, label: str) -> str:
         _("Sort by %(column)s") % {"column": label},
         label,
         arrow,
+    )
+
+
+@register.simple_tag
+def lead_rows(leads, columns) -> str:
+    """The lead table's rows: a tick box, the name and a cell per chosen column (`columns`: (key,
+    label, ordering) triples), or one row saying none match. Written here rather than as template
+    markup: 25 rows of 9 cells were ~1,600 variable lookups and 50 URL reversals, about a quarter
+    of the list page's CPU (bench/README.md)."""
+    if not leads:
+        return format_html(
+            '<tr><td colspan="{}" class="text-body-secondary">{}</td></tr>', len(columns) + 2, _("No leads match.")
+        )
+    # One reversal: every lead's address is the same pattern with its own number.
+    marker = 2_147_483_647
+    pattern = reverse("leads:detail", args=[marker])
+    select = _("Select %(lead)s")
+    return format_html_join(
+        "\n",
+        '<tr data-url="{}" tabindex="-1"><td class="select-col"><input class="form-check-input row-check" '
+        'type="checkbox" name="ids" value="{}" aria-label="{}"></td><td class="name-col"><a class="lead-link" '
+        'href="{}">{}</a></td>{}</tr>',
+        (
+            (url, lead.pk, select % {"lead": name}, url, name, mark_safe("".join(cells)))
+            for lead in leads
+            for url, name, cells in [
+                (
+                    pattern.replace(str(marker), str(lead.pk)),
+                    str(lead),
+                    [lead_cell(lead, key, label) for key, label, _order in columns],
+                )
+            ]
+        ),
     )
 
 

@@ -60,6 +60,28 @@ def test_column_headers_sort_and_say_so(client, manager):
     assert list(client.get("/", {"ordering": "score"}).context["page"].object_list) == [low, high]
 
 
+def test_each_row_links_ticks_and_labels_its_lead_with_every_value_escaped(client, rep, team):
+    hostile = LeadFactory(
+        owner=rep, first_name="<script>x</script>", last_name="O'Hara & Co", company='"Acme" <b>', score=42
+    )
+    queued = LeadFactory(owner=None, team=team, first_name="Queue", company="Initech")
+    client.force_login(rep)
+    html = client.get("/", {"ordering": "-score"}).content.decode()
+    url = reverse("leads:detail", args=[hostile.pk])
+    name = "&lt;script&gt;x&lt;/script&gt; O&#x27;Hara &amp; Co"
+    assert (
+        f'<tr data-url="{url}" tabindex="-1"><td class="select-col"><input class="form-check-input row-check" '
+        f'type="checkbox" name="ids" value="{hostile.pk}" aria-label="Select {name}"></td>'
+        f'<td class="name-col"><a class="lead-link" href="{url}">{name}</a></td>'
+        '<td data-label="Company">&quot;Acme&quot; &lt;b&gt;</td>'
+    ) in html
+    assert "<script>x" not in html
+    assert '<td data-label="Score" class="text-end">42</td>' in html
+    assert f'value="{queued.pk}"' in html and f"{team.name} queue" in html  # an unowned lead shows its queue
+    empty = client.get("/", {"search": "nothing-matches-this"}).content.decode()
+    assert '<td colspan="' in empty and "No leads match." in empty
+
+
 def test_columns_are_saved_per_user(client, rep, other_rep):
     LeadFactory(owner=rep, phone="+442079460958", company="Globex")
     client.force_login(rep)
