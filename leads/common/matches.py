@@ -203,7 +203,8 @@ def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT) -> Match
     else:
         capped, keys = keys_if_small(values, limit=limit)
         if keys is None:
-            return Matches(count=max(_estimate(unordered), capped), exact=False)
+            # The estimate of the rows, not of their 75 columns and joins: compiled and planned faster.
+            return Matches(count=max(_estimate(unordered.values("pk")), capped), exact=False)
     sort_in_place(keys, terms)
     pk_at = [t.name for t in terms].index(queryset.model._meta.pk.name)
     return Matches(count=len(keys), exact=True, terms=terms, keys=keys, pk_at=pk_at, epoch_at=epoch_at)

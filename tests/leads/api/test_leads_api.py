@@ -222,6 +222,23 @@ def test_the_timeline_filters_by_kind(api_as, manager):
     assert client.get(f"{URL}/{lead.id}/interactions", {"kind": "bogus"}).status_code == 400
 
 
+def test_the_lead_fields_are_drfs_own_and_each_serializer_gets_its_own_copy():
+    """LeadSerializer works its fields out once per process (leads/api/serializers.py): they must be
+    the ones DRF builds from the model, and a change to one request's fields never reaches another's."""
+    from rest_framework import serializers
+
+    from leads.api.serializers import LeadSerializer
+
+    first = LeadSerializer()
+    assert {name: repr(field) for name, field in first.fields.items()} == {
+        name: repr(field) for name, field in serializers.ModelSerializer.get_fields(LeadSerializer()).items()
+    }
+    first.fields["status"].read_only = True
+    second = LeadSerializer()
+    assert second.fields["status"].read_only is False and second.fields["status"] is not first.fields["status"]
+    assert second.fields["status"].parent is second
+
+
 def test_the_lead_json_is_what_drf_itself_writes_for_every_kind_of_value(rep, team):
     """LeadSerializer reads plain fields straight off the lead (leads/api/serializers.py): the JSON
     an integration gets must stay exactly DRF's, for empty and filled values alike, in the
