@@ -77,12 +77,14 @@ def status_counts(
     sample_sql, params = sample.query.sql_with_params()
     params = list(params)
     columns = ["(SELECT COUNT(*) FROM sample)"]
+    # Each part's per-status count compiled once, the status a parameter (compiling it per status
+    # and part was ~12 ORM compilations, ~5 ms of a rep's list page).
+    per_status = [_status_capped_sql(part, status_cap) for part in parts] if each_status else []
     for status in statuses:
         counted, part_params = [], []
-        for n, part in enumerate(parts):
-            each_sql, each_params = part.filter(status=status).values("pk")[: status_cap + 1].query.sql_with_params()
+        for n, (each_sql, each_params, at) in enumerate(per_status):
             counted.append(f"(SELECT COUNT(*) FROM ({each_sql}) AS part_{n})")
-            part_params.extend(each_params)
+            part_params.extend([status if i == at else value for i, value in enumerate(each_params)])
         if not each_status:
             columns.append("(SELECT COUNT(*) FROM sample WHERE status = %s)")
             params.append(status)
@@ -101,3 +103,14 @@ def status_counts(
     if not each_status:
         return {"all": (cap, False), **{status: (n, False) for status, n in zip(statuses, each)}}
     return {"all": (cap, False), **{status: (min(n, status_cap), n <= status_cap) for status, n in zip(statuses, each)}}
+
+
+_STATUS_SLOT = "\x00status\x00"  # a value no status has: it marks the status's parameter
+
+
+def _status_capped_sql(part: QuerySet[Lead], status_cap: int) -> tuple[str, list, int]:
+    """`part` with one status, LIMITed to status_cap + 1 ids, as SQL: (sql, params, the index of
+    the status among the params)."""
+    sql, params = part.filter(status=_STATUS_SLOT).values("pk")[: status_cap + 1].query.sql_with_params()
+    params = list(params)
+    return sql, params, params.index(_STATUS_SLOT)
