@@ -100,6 +100,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's renderer, with the select, option and input widget templates written in Python (same HTML).
+FORM_RENDERER = "leadcrm.form_renderer.FastWidgetRenderer"
+
 # --- Database ---------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
