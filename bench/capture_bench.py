@@ -431,6 +431,7 @@ def main() -> int:
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
+        access_log.close()
         for name in scripts:
             os.unlink(name)
     output = result.stdout

@@ -5,7 +5,7 @@ the lead list's filter form (twelve fields, three multiple-choice selects) took 
 page (bench/README.md). This renderer writes the same HTML, byte for byte, for exactly those
 templates, from the context Django builds for them; any other template (a custom widget, an
 option with its own template, a label that is not text) goes to Django's own templates as before.
-tests/leadcrm/test_form_renderer.py renders many widgets both ways and compares them."""
+tests/operations/test_form_renderer.py renders many widgets both ways and compares them."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject, RelatedField
 
 from ..common.normalize import normalize_email
+from ..common.urls import PK_MARKER, pk_filled
 from ..common.validation import REASSIGN_FORBIDDEN, lead_clean
 from ..models import Interaction, Lead, Team
 from ..roles import is_manager
@@ -29,7 +30,7 @@ READ_ONLY = (
 
 
 class _Placeholder:
-    pk = 987_654_321_987_654_321  # a number no lead id is: it appears in the reversed URL once
+    pk = PK_MARKER
 
 
 class LeadURLField(serializers.HyperlinkedIdentityField):
@@ -42,7 +43,7 @@ class LeadURLField(serializers.HyperlinkedIdentityField):
         cached = getattr(self, "_template", None)
         if cached is None or cached[0] is not request:
             cached = self._template = (request, super().get_url(_Placeholder, view_name, request, format))
-        return cached[1].replace(str(_Placeholder.pk), str(obj.pk))
+        return pk_filled(cached[1], obj.pk)
 
 
 class LeadSerializer(serializers.ModelSerializer):

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from ..common.urls import PK_MARKER, pk_filled
 from .distribution import sla_left
 
 register = template.Library()
@@ -53,7 +54,6 @@ _ROW = (
     'type="checkbox" name="ids" value="{}" aria-label="{}"></td><td class="name-col"><a class="lead-link" '
     'href="{}">{}</a></td>{}</tr>'
 )
-_PK_MARKER = 2_147_483_647  # reversed once into the detail URL, then replaced by each lead's number
 
 
 @register.simple_tag
@@ -66,11 +66,11 @@ def lead_rows(leads, columns) -> str:
         return format_html(
             '<tr><td colspan="{}" class="text-body-secondary">{}</td></tr>', len(columns) + 2, _("No leads match.")
         )
-    pattern = reverse("leads:detail", args=[_PK_MARKER])
+    pattern = reverse("leads:detail", args=[PK_MARKER])
     select = _("Select %(lead)s")
 
     def row(lead) -> tuple:
-        url, name = pattern.replace(str(_PK_MARKER), str(lead.pk)), str(lead)
+        url, name = pk_filled(pattern, lead.pk), str(lead)
         cells = mark_safe("".join(lead_cell(lead, key, label) for key, label, _order in columns))  # each escaped
         return url, lead.pk, select % {"lead": name}, url, name, cells
 
