@@ -1,4 +1,4 @@
-"""A page's URLs reversed once: a list reverses its detail route with a marker for the object's
+"""A page's URLs reversed once: a list or the board reverses its detail route with a marker for the object's
 number, then fills in each object's own. Reversing per row was ~10 % of a 500-lead API page and
 50 reversals of the HTML list."""
 

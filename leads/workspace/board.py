@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from ..common.urls import PK_MARKER, pk_filled
 from ..models import Lead
 from .counts import capped_counts
 
@@ -104,17 +105,14 @@ def board_columns(
     return columns
 
 
-_PK = 987654321  # a placeholder id: each URL is reversed once per board, not once per card
-
-
 def cards_prepare(columns: list[BoardColumn]) -> None:
     """What each card shows, as one dict per card (`column.cards`): the two URLs, the name and the
     move buttons' labels would cost a reverse() or a translation per card in the template, and a
     template variable on a model instance is a failed item lookup (an exception) before getattr, a
     dozen times per card. Computed once per board and formatted per card here, so 80 cards render
     with plain dict lookups."""
-    detail = reverse("leads:detail", args=[_PK])
-    move = reverse("leads:board_move", args=[_PK])
+    detail = reverse("leads:detail", args=[PK_MARKER])  # each URL reversed once per board, not per card
+    move = reverse("leads:board_move", args=[PK_MARKER])
     move_label = _("Move %(lead)s to %(status)s")
     for column in columns:
         column.cards = []
@@ -128,8 +126,8 @@ def cards_prepare(columns: list[BoardColumn]) -> None:
                     "grade": lead.grade,
                     "owner": lead.owner.username if lead.owner_id else "",
                     "sla_due_at": None if lead.first_contacted_at else lead.sla_due_at,
-                    "url": detail.replace(str(_PK), str(lead.pk)),
-                    "move_url": move.replace(str(_PK), str(lead.pk)),
+                    "url": pk_filled(detail, lead.pk),
+                    "move_url": pk_filled(move, lead.pk),
                     "previous_label": move_label % {"lead": name, "status": column.previous_label},
                     "next_label": move_label % {"lead": name, "status": column.next_label},
                 }
