@@ -157,6 +157,8 @@ def ensure_few_among_many(*, say=print) -> None:
 def _load_postgres(n, *, owners, teams, seed, say) -> dict[str, float]:
     from django.db import connection, transaction
 
+    from leads.models.rank import rank_rebuild
+
     phases: dict[str, float] = {}
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -164,13 +166,16 @@ def _load_postgres(n, *, owners, teams, seed, say) -> dict[str, float]:
         raw.execute("SET LOCAL maintenance_work_mem = '1GB'")
         raw.execute("SET LOCAL max_parallel_maintenance_workers = 1")
         raw.execute("SET LOCAL synchronous_commit = off")
-        raw.execute("TRUNCATE leads_lead RESTART IDENTITY CASCADE")
+        raw.execute("TRUNCATE leads_lead, leads_leadrank RESTART IDENTITY CASCADE")
+        # The rank table (leads/models/rank.py) is filled in one statement after the COPY, not by
+        # its insert trigger (a million-row transition table).
+        raw.execute("ALTER TABLE leads_lead DISABLE TRIGGER leads_rank_insert")
         # Secondary indexes (not those backing a constraint, i.e. the primary key) and
         # foreign keys: dropped now, rebuilt from their own definitions after the COPY.
         raw.execute(
             """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
                JOIN pg_class c ON c.oid = i.indexrelid
-               WHERE i.indrelid = 'leads_lead'::regclass
+               WHERE i.indrelid IN ('leads_lead'::regclass, 'leads_leadrank'::regclass)
                  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
                ORDER BY c.relname"""
         )
@@ -195,6 +200,8 @@ def _load_postgres(n, *, owners, teams, seed, say) -> dict[str, float]:
                 copy.write_row(row + defaults)
                 if i % 200_000 == 0:
                     say(f"  copied {i:,} rows ({time.perf_counter() - t0:.0f} s)")
+        raw.execute("ALTER TABLE leads_lead ENABLE TRIGGER leads_rank_insert")
+        say(f"  rank table: {rank_rebuild(connection):,} rows")
         phases["copy"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -208,6 +215,7 @@ def _load_postgres(n, *, owners, teams, seed, say) -> dict[str, float]:
     t0 = time.perf_counter()
     with connection.cursor() as cursor:  # autocommit again: VACUUM cannot run in a transaction
         cursor.execute("VACUUM (ANALYZE) leads_lead")
+        cursor.execute("VACUUM (ANALYZE) leads_leadrank")
         cursor.execute("ANALYZE")
     phases["vacuum_analyze"] = time.perf_counter() - t0
     return phases

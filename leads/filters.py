@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
 from .common.timezones import zones_callable_now
-from .models import Lead
+from .models import RANKED_PATHS, Lead, ranked
 
 SEARCH_MAX_LENGTH = 200
 DATETIME_OUT_OF_RANGE = "Enter a date and time that falls between the years 1 and 9999 in UTC."
@@ -76,6 +76,12 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
             # and sorted every match instead of reading the index (the board's ?ordering=-score
             # took 1.6 s per column at a million leads; "My hot leads" is ?ordering=-score).
             nulls_last = True if _nullable(qs.model, field) else None
+            if field in RANKED_PATHS:  # read in the order of the rank table's index
+                qs, field = ranked(qs), RANKED_PATHS[field]
+                statuses = getattr(getattr(self, "parent", None), "form", None)
+                statuses = statuses.cleaned_data.get("status") if statuses is not None else None
+                if statuses:  # the rank row's (status, score) index serves a status tab's order
+                    qs = qs.filter(rank__status__in=statuses)
             expressions.append(
                 F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last)
             )
@@ -115,8 +121,13 @@ class LeadFilter(HumanFilterSet):
     source = ChoiceInFilter(
         field_name="source", choices=Lead.Source.choices, label=_("Source"), help_text="One or more channels."
     )
+    # The score columns are filtered and ordered on their copy in the rank table, whose indexes
+    # serve them (leads/models/rank.py); the lead row has no index on them.
     grade = ChoiceInFilter(
-        field_name="grade", choices=Lead.Grade.choices, label=_("Grade"), help_text="One grade, or several: A,B"
+        field_name=RANKED_PATHS["grade"],
+        choices=Lead.Grade.choices,
+        label=_("Grade"),
+        help_text="One grade, or several: A,B",
     )
     search = filters.CharFilter(
         method=substring_search,
@@ -131,10 +142,10 @@ class LeadFilter(HumanFilterSet):
         field_name="owner", lookup_expr="isnull", label=_("Unassigned"), help_text="Leads with no owner."
     )
     score_min = filters.NumberFilter(
-        field_name="score", lookup_expr="gte", min_value=0, max_value=100, label=_("Score from")
+        field_name=RANKED_PATHS["score"], lookup_expr="gte", min_value=0, max_value=100, label=_("Score from")
     )
     score_max = filters.NumberFilter(
-        field_name="score", lookup_expr="lte", min_value=0, max_value=100, label=_("Score up to")
+        field_name=RANKED_PATHS["score"], lookup_expr="lte", min_value=0, max_value=100, label=_("Score up to")
     )
     created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
     created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label=_("Created before"))

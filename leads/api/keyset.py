@@ -33,7 +33,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from ..common.matches import Matches, ids_limit, matches_read, rows_by_pk, sort_key
 from ..common.pagination import FastPageNumberPagination
-from ..models import Lead
+from ..models import RANKED_FIELDS, RANKED_PATHS, Lead
 
 CURSOR_INVALID = "This cursor is not valid for this list: follow the `next` and `previous` links as given."
 CURSOR_SALT = "leads.api.keyset"
@@ -50,6 +50,12 @@ class SortKey:
     @property
     def nullable(self) -> bool:
         return Lead._meta.get_field(self.field).null
+
+    @property
+    def column(self) -> str:
+        """What the queries order and compare on: the field, or its copy in the rank table
+        (the score and probability, whose indexes are there: leads/models/rank.py)."""
+        return RANKED_PATHS.get(self.field, self.field)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ def sort_key_of(queryset: QuerySet) -> SortKey | None:
         field, descending = first.expression.name, first.descending
     else:
         return None
+    field = RANKED_FIELDS.get(field, field)
     return SortKey(field=field, descending=descending) if field in KEYSET_FIELDS else None
 
 
@@ -116,7 +123,7 @@ def cursor_decode(token: str, key: SortKey) -> Cursor:
 
 def _ordered(queryset: QuerySet, key: SortKey, *, backwards: bool) -> QuerySet:
     descending = key.descending != backwards
-    column = F(key.field).desc() if descending else F(key.field).asc()
+    column = F(key.column).desc() if descending else F(key.column).asc()
     return queryset.order_by(column, F("id").asc() if backwards else F("id").desc())
 
 
@@ -126,14 +133,14 @@ def _beyond(key: SortKey, value, pk: int, *, backwards: bool) -> Q:
     towards_smaller = key.descending != backwards
     op, op_eq = ("lt", "lte") if towards_smaller else ("gt", "gte")
     id_op = "gt" if backwards else "lt"
-    return Q(**{f"{key.field}__{op_eq}": value}) & (Q(**{f"{key.field}__{op}": value}) | Q(**{f"id__{id_op}": pk}))
+    return Q(**{f"{key.column}__{op_eq}": value}) & (Q(**{f"{key.column}__{op}": value}) | Q(**{f"id__{id_op}": pk}))
 
 
 def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: int) -> list:
     """Up to `limit` rows following `cursor` in the list's order (from the start without one)."""
     nulls_tail = key.nullable
     if cursor is None:
-        values_part = queryset.filter(**{f"{key.field}__isnull": False}) if nulls_tail else queryset
+        values_part = queryset.filter(**{f"{key.column}__isnull": False}) if nulls_tail else queryset
         rows = list(_ordered(values_part, key, backwards=False)[:limit])
         start_of_nulls = None
     elif cursor.value is None:
@@ -146,7 +153,7 @@ def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: i
         )
         start_of_nulls = None
     if nulls_tail and len(rows) < limit:
-        nulls = queryset.filter(**{f"{key.field}__isnull": True})
+        nulls = queryset.filter(**{f"{key.column}__isnull": True})
         if start_of_nulls is not None:
             nulls = nulls.filter(start_of_nulls)
         rows += list(nulls.order_by("-id")[: limit - len(rows)])
@@ -157,9 +164,9 @@ def rows_before(queryset: QuerySet, key: SortKey, cursor: Cursor, limit: int) ->
     """Up to `limit` rows preceding `cursor`, in the list's order."""
     rows: list = []
     if cursor.value is None:
-        rows = list(queryset.filter(**{f"{key.field}__isnull": True}, id__gt=cursor.pk).order_by("id")[:limit])
+        rows = list(queryset.filter(**{f"{key.column}__isnull": True}, id__gt=cursor.pk).order_by("id")[:limit])
         if len(rows) < limit:
-            values_part = queryset.filter(**{f"{key.field}__isnull": False})
+            values_part = queryset.filter(**{f"{key.column}__isnull": False})
             rows += list(_ordered(values_part, key, backwards=True)[: limit - len(rows)])
     else:
         rows = list(

@@ -56,14 +56,22 @@ def ordering_of(queryset: QuerySet) -> list[Term] | None:
     """The queryset's ordering as plain terms (`-id` appended when it is not there), or None when
     it holds something this module does not sort (an expression other than a column or annotation)."""
     order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    # An ordering on a column's copy in another table (the lead's score in its rank row) sorts
+    # the same values as the column itself: the keys are read from the column.
+    copies = {path: name for name, path in getattr(queryset.model, "RANKED_PATHS", {}).items()}
     terms = []
     for item in order:
         if isinstance(item, str):
-            if item == "?" or "__" in item:
+            name = item.lstrip("-")
+            name = copies.get(name, name)
+            if item == "?" or "__" in name:
                 return None
-            terms.append(Term(name=item.lstrip("-"), descending=item.startswith("-")))
-        elif isinstance(item, OrderBy) and isinstance(item.expression, F) and "__" not in item.expression.name:
-            terms.append(Term(name=item.expression.name, descending=item.descending))
+            terms.append(Term(name=name, descending=item.startswith("-")))
+        elif isinstance(item, OrderBy) and isinstance(item.expression, F):
+            name = copies.get(item.expression.name, item.expression.name)
+            if "__" in name:
+                return None
+            terms.append(Term(name=name, descending=item.descending))
         else:
             return None
     pk_name = queryset.model._meta.pk.name

@@ -27,7 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from ..models import Agent, Assignment, Lead, TeamMembership
+from ..models import Agent, Assignment, Lead, TeamMembership, ranked
 from ..selectors import GRADE_ORDER, visible_to
 from .availability import OPEN_STATUSES, Load, assignments_today, unavailable_reason
 
@@ -163,7 +163,8 @@ def queue_summary(*, user) -> QueueSummary:
         .annotate(waiting=Count("pk"), oldest=Min("created_at"), best=Max("score"))
         .order_by("team__name")
     )
-    leads = list(_waiting(user).select_related("team").order_by("-score", "created_at", "id")[:LIST_LIMIT])
+    best_first = ranked(_waiting(user)).filter(rank__owner_id__isnull=True)  # the rank table's team-queue index
+    leads = list(best_first.select_related("team").order_by("-rank__score", "created_at", "id")[:LIST_LIMIT])
     unrouted = (
         visible_to(user)
         .filter(owner__isnull=True, team__isnull=True, status__in=OPEN_STATUSES, processed_at__isnull=False)

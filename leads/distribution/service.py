@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import events, jobs, locks
-from ..models import Agent, Assignment, Interaction, Lead, Notification, Team, TeamMembership
+from ..models import Agent, Assignment, Interaction, Lead, Notification, Team, TeamMembership, ranked
 from .availability import OPEN_STATUSES, sla_due, unavailable_reason
 from .round_robin import Rotation, Turn, rotation_take, rotations_lock, rotations_save, team_settings
 from .territories import TerritoryRoute, territories_active, territory_match
@@ -474,7 +474,9 @@ def queue_drain(*, team_id: int | None = None, now: datetime | None = None) -> i
 def _drain_team(team_id: int, *, now: datetime, emails: list[int]) -> int:
     assigned, seen = 0, set()
     while True:
-        batch = list(_waiting(team_id).order_by("-score", "created_at", "id").values_list("pk", flat=True)[:BATCH])
+        # Best first, from the rank table's team-queue index (leads/models/rank.py).
+        best_first = ranked(_waiting(team_id)).filter(rank__owner_id__isnull=True, rank__team_id=team_id)
+        batch = list(best_first.order_by("-rank__score", "created_at", "id").values_list("pk", flat=True)[:BATCH])
         if not batch or seen.issuperset(batch):
             return assigned
         seen.update(batch)

@@ -293,6 +293,10 @@ class Lead(models.Model):
         db_persist=True,
     )
 
+    # Orderings and filters by these fields read their copy in the rank table, whose indexes serve
+    # them (leads/models/rank.py): the lead row keeps no index on a score column.
+    RANKED_PATHS = {"score": "rank__score", "grade": "rank__grade", "probability": "rank__probability"}
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -322,13 +326,9 @@ class Lead(models.Model):
             models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
             models.Index(fields=["team", "owner", "-created_at"], name="lead_team_owner_idx"),
             models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
-            models.Index(fields=["-score", "-id"], name="lead_score_idx"),
-            models.Index(fields=["status", "-score", "-id"], name="lead_status_score_idx"),
-            models.Index(fields=["grade", "-score"], name="lead_grade_idx"),
-            # A status tab or board column with a grade filter ("My hot leads": grade A,B), best
-            # first; with the (status, grade) statistics of migration 0026 the planner sees that
-            # few new leads have a grade and reads this range instead of the whole column.
-            models.Index(fields=["status", "grade", "-score", "-id"], name="lead_status_grade_idx"),
+            # No index holds score, grade or probability: a rescore's rewrite of the row is then a HOT
+            # update that touches no index (with the fill factor of migration 0038). The orderings
+            # and filters by score read the rank table's indexes (leads/models/rank.py).
             models.Index(fields=["-updated_at"], name="lead_updated_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
             models.Index(fields=["time_zone"], name="lead_time_zone_idx"),
@@ -341,10 +341,10 @@ class Lead(models.Model):
             # to read a rep's visible leads by a sequential scan), so a rep's status tabs count the
             # team queue from the index alone (leads/workspace/counts.py: 20 -> 6 ms at a million leads).
             models.Index(
-                fields=["team", "-score"],
+                fields=["team"],
                 include=["status"],
                 condition=Q(owner__isnull=True),
-                name="lead_team_queue_idx",
+                name="lead_team_waiting_idx",
             ),
             # Automations' "date reached" scan (leads/automations/scans.py) reads these by range.
             models.Index(fields=["assigned_at"], condition=Q(assigned_at__isnull=False), name="lead_assigned_at_idx"),

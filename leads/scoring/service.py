@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from .. import events, jobs
 from ..common.bulk import gin_deferred
-from ..models import Lead, Notification, ScoreJob, ScoringConfig
+from ..models import RANK_SYNC_SETTING, Lead, Notification, ScoreJob, ScoringConfig
 from .rules import engagement_sql, fit_expression, rule_expressions, rules_active, sql_dialect
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,12 @@ def _calc_apply(
                 occurred_at=now,
                 threshold=config.mql_threshold,
             )
-        # updated_at stays: a change made by the pipeline itself must not make it run again.
+        # updated_at stays: a change made by the pipeline itself must not make it run again. On
+        # PostgreSQL the rank table (leads/models/rank.py) is written here too, set-based, with its
+        # row trigger standing aside; the lead row's rewrite touches no index (a HOT update).
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            cursor.execute("SELECT set_config(%s, 'off', true)", [RANK_SYNC_SETTING])
         cursor.execute(
             f"UPDATE leads_lead SET fit_points = x.new_fit, engagement_points = x.new_eng, probability = x.new_prob, "
             f"score = x.new_score, grade = x.new_grade, scored_at = %s, "
@@ -193,6 +198,17 @@ def _calc_apply(
             f"OR COALESCE(x.new_prob, -1.0) <> COALESCE(x.old_prob, -1.0))",
             [now, *bound_params],
         )
+        if postgres:
+            cursor.execute(
+                f"UPDATE leads_leadrank SET score = x.new_score, grade = x.new_grade, probability = x.new_prob, "
+                f"status = CASE WHEN x.qualifies THEN 'qualified' ELSE x.old_status END "
+                f"FROM {CALC_TABLE} x WHERE leads_leadrank.lead_id = x.id "
+                f"{bounds.replace('leads_lead.id', 'leads_leadrank.lead_id')}AND (x.qualifies "
+                f"OR x.new_score <> x.old_score OR x.new_grade <> x.old_grade "
+                f"OR COALESCE(x.new_prob, -1.0) <> COALESCE(x.old_prob, -1.0))",
+                bound_params,
+            )
+            cursor.execute("SELECT set_config(%s, 'on', true)", [RANK_SYNC_SETTING])
         # Who moved (automations on a score or grade threshold and webhooks hear it on the spine).
         cursor.execute(
             f"SELECT id, old_score, new_score, old_grade, new_grade FROM {CALC_TABLE} "

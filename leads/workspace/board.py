@@ -16,14 +16,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..common.urls import PK_MARKER, pk_filled
-from ..models import Lead
+from ..models import Lead, rank_ordered, ranked
 from .counts import capped_counts
 
 BOARD_STATUSES = (Lead.Status.NEW, Lead.Status.ACTIVE, Lead.Status.NURTURING, Lead.Status.QUALIFIED)
 COLUMN_CAP = 20
 MORE_CAP = 100
 COUNT_CAP = MORE_CAP  # "100+": what "show more" can show (each count is a LIMITed read per column)
-DEFAULT_ORDERING = ("-score", "-id")
+DEFAULT_ORDERING = ("-rank__score", "-id")  # best score first, from the rank table's index
 # What a card shows (and the orderings read): loading whole rows cost more CPU than the page
 # itself (django-countries' descriptor alone ~0.5 ms a row).
 CARD_FIELDS = (
@@ -78,7 +78,9 @@ def board_columns(
     column and one for the counts."""
     shown = [status for status in BOARD_STATUSES if not statuses or status in statuses]
     labels = dict(Lead.Status.choices)
-    base = queryset if ordered else queryset.order_by(*DEFAULT_ORDERING)
+    base = queryset if ordered else ranked(queryset).order_by(*DEFAULT_ORDERING)
+    # A column ordered by score reads the rank table's (status, score) index.
+    by_rank = rank_ordered(base)
     columns = []
     for index, status in enumerate(shown):
         cap = MORE_CAP if more == status else COLUMN_CAP
@@ -90,7 +92,10 @@ def board_columns(
                 label=labels[status],
                 cap=cap,
                 leads=list(
-                    base.filter(status=status).select_related(None).select_related("owner").only(*CARD_FIELDS)[:cap]
+                    base.filter(status=status, **({"rank__status": status} if by_rank else {}))
+                    .select_related(None)
+                    .select_related("owner")
+                    .only(*CARD_FIELDS)[:cap]
                 ),
                 previous=previous,
                 next=following,
