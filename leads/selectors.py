@@ -13,7 +13,7 @@ class InList(Func):
     """`column IN (subquery)`, written `column = ANY(ARRAY(subquery))` on PostgreSQL: the subquery
     then runs once, before the scan (an InitPlan), and its values are an index condition. Inside an
     OR a plain IN stays a per-row filter (a hashed SubPlan): a rep's "unassigned in my teams" read
-    every team's queue from lead_team_queue_idx (85,764 entries at a million leads, not the team's
+    every team's queue from the team-queue index (85,764 entries at a million leads, not the team's
     32,355) and could not be checked inside the bitmap, so the heap was read to filter it."""
 
     output_field = BooleanField()

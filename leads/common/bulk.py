@@ -132,7 +132,7 @@ def statistics_refresh(*models_: type[models.Model]) -> list[str]:
     The deferred foreign-key checks at COMMIT (one per written row that points at a lead, a run…)
     are planned from the referenced table's statistics. A lead table never analyzed (a new install,
     a restore, a TRUNCATE, autovacuum off or not come by yet) makes PostgreSQL pick any of its
-    indexes for `id = $1`, e.g. lead_status_grade_idx, and read it whole per check: a 100,000-lead
+    indexes for `id = $1` (e.g. lead_status_grade_idx, which it had then) and read it whole per check: a 100,000-lead
     bulk status change spent over 11 minutes in its COMMIT, quadratic in the table's size. The test
     compares the table's size on disk now with the one its statistics were taken at (what the
     planner itself reads: no collector lag, true inside a transaction), one catalog query. ANALYZE

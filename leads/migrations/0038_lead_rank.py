@@ -57,6 +57,8 @@ class Migration(migrations.Migration):
                 ('probability', models.FloatField(null=True)),
             ],
         ),
+        # Filled before its indexes are built (one sorted build each, not a million inserts).
+        migrations.RunPython(rank_fill, rank_unfill),
         migrations.RemoveIndex(
             model_name='lead',
             name='lead_score_idx',
@@ -101,5 +103,4 @@ class Migration(migrations.Migration):
             model_name='leadrank',
             index=models.Index(condition=models.Q(('owner_id__isnull', True)), fields=['team_id', '-score'], include=('status',), name='rank_team_queue_idx'),
         ),
-        migrations.RunPython(rank_fill, rank_unfill),
     ]

@@ -78,7 +78,7 @@ def test_a_table_grown_past_its_statistics_is_analyzed_once():
     assert reltuples >= Lead.objects.count() * 0.9 and relpages == pages
     assert statistics_refresh(Lead) == []  # true now: no second ANALYZE
     # The FK check's plan itself is not asserted: on a table this small the primary key and
-    # lead_status_grade_idx cost the same, and the planner's tie goes either way between runs.
+    # another index on id cost the same, and the planner's tie goes either way between runs.
 
 
 def test_a_small_table_is_left_alone(django_assert_num_queries):
