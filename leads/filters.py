@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
 from .common.timezones import zones_callable_now
-from .models import RANKED_PATHS, Lead, ranked
+from .models import RANKED_PATHS, Lead, rank_joined, ranked
 
 SEARCH_MAX_LENGTH = 200
 DATETIME_OUT_OF_RANGE = "Enter a date and time that falls between the years 1 and 9999 in UTC."
@@ -78,10 +78,6 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
             nulls_last = True if _nullable(qs.model, field) else None
             if field in RANKED_PATHS:  # read in the order of the rank table's index
                 qs, field = ranked(qs), RANKED_PATHS[field]
-                statuses = getattr(getattr(self, "parent", None), "form", None)
-                statuses = statuses.cleaned_data.get("status") if statuses is not None else None
-                if statuses:  # the rank row's (status, score) index serves a status tab's order
-                    qs = qs.filter(rank__status__in=statuses)
             expressions.append(
                 F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last)
             )
@@ -174,6 +170,16 @@ class LeadFilter(HumanFilterSet):
         label=_("Sort by"),
         help_text="created_at, score, probability, updated_at, last_activity_at or callable_now; prefix - for descending.",
     )
+
+    def filter_queryset(self, queryset):
+        """The filters, then: a list that reads the rank table (filtered or ordered by score or
+        grade) says its statuses on the rank row too, so the rank table's (status, …) indexes
+        serve the status tab (leads.models.rank.rank_joined)."""
+        queryset = super().filter_queryset(queryset)
+        statuses = self.form.cleaned_data.get("status")
+        if statuses and rank_joined(queryset):
+            queryset = queryset.filter(rank__status__in=statuses)
+        return queryset
 
     class Meta:
         model = Lead

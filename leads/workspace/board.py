@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..common.urls import PK_MARKER, pk_filled
-from ..models import Lead, rank_ordered, ranked
+from ..models import Lead, rank_joined, ranked
 from .counts import capped_counts
 
 BOARD_STATUSES = (Lead.Status.NEW, Lead.Status.ACTIVE, Lead.Status.NURTURING, Lead.Status.QUALIFIED)
@@ -79,8 +79,8 @@ def board_columns(
     shown = [status for status in BOARD_STATUSES if not statuses or status in statuses]
     labels = dict(Lead.Status.choices)
     base = queryset if ordered else ranked(queryset).order_by(*DEFAULT_ORDERING)
-    # A column ordered by score reads the rank table's (status, score) index.
-    by_rank = rank_ordered(base)
+    # A column ordered or filtered by score says its status on the rank row too (rank_joined).
+    by_rank = rank_joined(base)
     columns = []
     for index, status in enumerate(shown):
         cap = MORE_CAP if more == status else COLUMN_CAP
@@ -104,7 +104,14 @@ def board_columns(
             )
         )
     cards_prepare(columns)
-    counts = capped_counts({column.status: queryset.filter(status=column.status) for column in columns}, cap=COUNT_CAP)
+    counted = rank_joined(queryset)
+    counts = capped_counts(
+        {
+            column.status: queryset.filter(status=column.status, **({"rank__status": column.status} if counted else {}))
+            for column in columns
+        },
+        cap=COUNT_CAP,
+    )
     for column in columns:
         column.count = counts[column.status]
     return columns
