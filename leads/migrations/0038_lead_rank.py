@@ -27,7 +27,7 @@ def rank_fill(apps, schema_editor):
 def rank_unfill(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        for name in ("leads_rank_insert", "leads_rank_update", "leads_rank_delete"):
+        for name in ("leads_rank_insert", "leads_rank_update", "leads_rank_delete", "leads_rank_truncate"):
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}" + (" ON leads_lead" if connection.vendor == "postgresql" else ""))
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE leads_lead RESET (fillfactor)")

@@ -103,6 +103,11 @@ BEGIN
   DELETE FROM leads_leadrank WHERE lead_id IN (SELECT id FROM deleted_leads);
   RETURN NULL;
 END $$""",
+    """CREATE OR REPLACE FUNCTION leads_rank_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE leads_leadrank;
+  RETURN NULL;
+END $$""",
     f"""CREATE OR REPLACE FUNCTION leads_rank_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO leads_leadrank (lead_id, {_COLUMNS}) VALUES (NEW.id, {_NEW})
@@ -113,6 +118,9 @@ END $$""",
     "FOR EACH STATEMENT EXECUTE FUNCTION leads_rank_inserted()",
     "CREATE OR REPLACE TRIGGER leads_rank_delete AFTER DELETE ON leads_lead REFERENCING OLD TABLE AS deleted_leads "
     "FOR EACH STATEMENT EXECUTE FUNCTION leads_rank_deleted()",
+    # A TRUNCATE of the leads (a restore, a bench's reload) empties the copy too.
+    "CREATE OR REPLACE TRIGGER leads_rank_truncate AFTER TRUNCATE ON leads_lead "
+    "FOR EACH STATEMENT EXECUTE FUNCTION leads_rank_truncated()",
     f"CREATE OR REPLACE TRIGGER leads_rank_update AFTER UPDATE OF {_COLUMNS} ON leads_lead FOR EACH ROW "
     f"WHEN (({', '.join(f'OLD.{c}' for c in RANKED_COLUMNS)}) IS DISTINCT FROM ({_NEW}) "
     f"AND current_setting('{RANK_SYNC_SETTING}', true) IS DISTINCT FROM 'off') "
