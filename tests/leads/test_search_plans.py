@@ -106,3 +106,31 @@ def test_a_reps_matches_before_the_tail_are_found_and_none_twice(monkeypatch, re
     assert len(found) == len({lead.pk for lead in found}) == 11
     assert {lead.pk for lead in found} <= {lead.pk for lead in early + late}
     assert len(lead_search(user=rep, terms=search_terms_parse(term="kiwi late"))) == 5
+
+
+def test_a_frequent_terms_estimate_comes_from_a_histogram_large_enough_to_hold_it(rep, team):
+    """The page query's plan follows the planner's estimate of the term. With 100 histogram bounds
+    a term in one lead of 70 matched none of them in some ANALYZE samples and was estimated at the
+    floor (100 rows of a million), and the page read every match by bitmap (migration 0039)."""
+    Lead.objects.bulk_create(
+        [
+            LeadFactory.build(
+                first_name=f"Person{i}",
+                company="Zorkmid Trading" if i % 70 == 0 else f"Company {i}",
+                owner=rep,
+                team=team,
+                email=f"p{i}@example.com",
+            )
+            for i in range(7000)
+        ],
+        batch_size=1000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'leads_lead'::regclass AND attname = 'search_text'"
+        )
+        assert cursor.fetchone()[0] == 1000
+        cursor.execute("ANALYZE leads_lead")
+        cursor.execute("EXPLAIN (FORMAT json) SELECT id FROM leads_lead WHERE search_text LIKE '%%zorkmid%%'")
+        estimate = cursor.fetchone()[0][0]["Plan"]["Plan Rows"]
+    assert 30 <= estimate <= 300, estimate  # 100 true matches; the floor would be 1 (0.0001 of 7,000)
