@@ -81,6 +81,18 @@ def setup(*, migrate: bool = True, verbose: bool = True) -> None:
     _done = True
 
 
+def freeze_like_wsgi() -> None:
+    """`gc.freeze()`, as leadcrm/wsgi.py does once the app is loaded: what is alive by now is never
+    scanned by a full collection again. Without it an in-process bench pays for a full collection
+    of the whole loaded process every few large requests (140 ms in one 500-lead API page in seven
+    at a million leads, against ~10 ms in a frozen process), which a gunicorn worker does not; that
+    pause, not the code, was much of the p95 of the larger lists (bench/README.md, 2026-12-07)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def readme_block_replace(*, name: str, text: str) -> bool:
     """Replace the figures between `<!-- {name}:start -->` and `<!-- {name}:end -->` in bench/README.md
     (re-read first: others edit the file too); False when the markers are missing."""

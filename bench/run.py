@@ -254,7 +254,7 @@ def explain(endpoint: Endpoint, client, api_headers: dict) -> None:
     for q in ctx.captured_queries:
         sql = q["sql"]
         print(f"--- {float(q['time']) * 1000:.2f} ms: {sql[:300]}{'…' if len(sql) > 300 else ''}")
-        if sql.lstrip().upper().startswith("SELECT") and connection.vendor == "postgresql":
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")) and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 for (line,) in cursor.fetchall():
@@ -337,6 +337,7 @@ def main(argv=None) -> int:
             explain(e, *role_clients[e.role])
         return 0
 
+    benchenv.freeze_like_wsgi()  # as a gunicorn worker runs (leadcrm/wsgi.py)
     load_before = wait_until_quiet(args.wait_quiet, 0.5)
     print(
         f"\n{lead_total:,} leads; {args.requests} requests per endpoint after {args.warmup} warm-up; "

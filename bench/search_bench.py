@@ -146,6 +146,7 @@ def main(argv=None) -> int:
     rep = User.objects.filter(groups__name="Sales reps").annotate(n=Count("leads")).order_by("-n").first()
     # Issue 22 §1: the bench rep owns 3 of the ~15,000 "gmbh" leads (load_leads.ensure_few_among_many).
     few_rep = User.objects.get(username=BENCH_REP)
+    benchenv.freeze_like_wsgi()  # as a gunicorn worker runs (leadcrm/wsgi.py)
     load_before = os.getloadavg()
     rows = []
     for role, user in (("manager", manager), ("rep", rep), (f"{BENCH_REP} (few among many)", few_rep)):

@@ -158,6 +158,8 @@ class Matches:
     pk_at: int = 0
     # Positions of datetime terms read as microseconds since the epoch (see EpochMicroseconds).
     epoch_at: frozenset[int] = frozenset()
+    # Columns read beside the terms, after them in each key (`extra` of matches_read).
+    extra: tuple[str, ...] = ()
 
     @property
     def small(self) -> bool:
@@ -174,15 +176,22 @@ class Matches:
         """The primary keys of these keys (the pk is always one of the terms)."""
         return [key[self.pk_at] for key in keys]
 
+    def column(self, name: str) -> list:
+        """Every match's value of one of the `extra` columns (a small result only)."""
+        at = len(self.terms) + self.extra.index(name)
+        return [key[at] for key in self.keys]
+
 
 def _estimate(queryset: QuerySet) -> int:
     plan = json.loads(queryset.explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT) -> Matches:
+def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT, extra: tuple[str, ...] = ()) -> Matches:
     """One bounded, unordered query: the keys of at most `limit` matches, sorted here; past the
-    limit (one more query) the planner's estimate and no keys (see the module docstring)."""
+    limit (one more query) the planner's estimate and no keys (see the module docstring).
+    `extra`: columns read beside the ordering values (the lead list's status, for its tabs:
+    `Matches.column`); the comparisons and sorts look at the terms only."""
     if not isinstance(queryset, QuerySet):
         return Matches(count=len(queryset), exact=True)
     unordered = queryset.order_by()
@@ -202,20 +211,22 @@ def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT) -> Match
     # datetimes as integers: 15,000 timestamps parsed were ~40 ms of a 500-row page
     epochs = {f"matches_key_{at}": EpochMicroseconds(F(terms[at].name)) for at in epoch_at}
     values = unordered.annotate(**epochs).values_list(
-        *[f"matches_key_{at}" if at in epoch_at else t.name for at, t in enumerate(terms)]
+        *[f"matches_key_{at}" if at in epoch_at else t.name for at, t in enumerate(terms)], *extra
     )[: limit + 1]
     if not postgres:
         keys = list(values)
         if len(keys) > limit:
             return Matches(count=unordered.count(), exact=True)
+        sort_in_place(keys, terms)
     else:
-        capped, keys = keys_if_small(values, limit=limit)
+        capped, keys = keys_if_small(values, limit=limit, terms=terms)
         if keys is None:
             # The estimate of the rows, not of their 75 columns and joins: compiled and planned faster.
             return Matches(count=max(_estimate(unordered.values("pk")), capped), exact=False)
-    sort_in_place(keys, terms)
     pk_at = [t.name for t in terms].index(queryset.model._meta.pk.name)
-    return Matches(count=len(keys), exact=True, terms=terms, keys=keys, pk_at=pk_at, epoch_at=epoch_at)
+    return Matches(
+        count=len(keys), exact=True, terms=terms, keys=keys, pk_at=pk_at, epoch_at=epoch_at, extra=tuple(extra)
+    )
 
 
 class EpochMicroseconds(Func):
@@ -224,6 +235,9 @@ class EpochMicroseconds(Func):
 
     template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) * 1000000 AS BIGINT)"
     output_field = BigIntegerField()
+
+    def get_db_converters(self, connection):
+        return []  # a BIGINT arrives as a Python int: Django's int() per row would change nothing
 
 
 def micros(value: datetime) -> int:
@@ -240,20 +254,25 @@ def _is_datetime(queryset: QuerySet, name: str) -> bool:
         return False
 
 
-def keys_if_small(values: QuerySet, *, limit: int) -> tuple[int, list[tuple] | None]:
-    """`values` (a `values_list` LIMITed to `limit + 1`) read in one statement that says how many
-    there were and sends the rows only when there were `limit` or fewer: (count, rows), or (count,
-    None) past the limit. The rows are bound in a MATERIALIZED CTE (planned as the LIMITed read it
-    is) and counted there, so a large result sends PostgreSQL's count of 1,001 to Python instead of
-    1,001 rows of sort values to convert and throw away (bench/README.md, issue 22 §1). PostgreSQL."""
+def keys_if_small(values: QuerySet, *, limit: int, terms: list[Term]) -> tuple[int, list[tuple] | None]:
+    """`values` (a `values_list` of `terms`, LIMITed to `limit + 1`) read in one statement that says
+    how many there were and sends the rows, sorted by `terms`, only when there were `limit` or fewer:
+    (count, rows), or (count, None) past the limit. The rows are bound in a MATERIALIZED CTE
+    (planned as the LIMITed read it is) and counted there, so a large result sends PostgreSQL's
+    count of 1,001 to Python instead of 1,001 rows of sort values to convert and throw away
+    (bench/README.md, issue 22 §1). PostgreSQL sorts them (NULLs last in both directions, as
+    `sort_in_place`; `terms` are numbers and times, on which both agree): 15,000 keys of a 500-row
+    page were ~10 ms of Python sorting. PostgreSQL."""
     compiler = values.query.get_compiler(using=values.db)
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:  # `.none()` or an empty IN (): nothing to read, as Django would answer
         return 0, []
+    # Column 1 is the count; the terms follow in the values_list's order.
+    order = ", ".join(f"{at + 2} {'DESC' if term.descending else 'ASC'} NULLS LAST" for at, term in enumerate(terms))
     statement = (
         f"WITH m AS MATERIALIZED ({sql}), c AS (SELECT count(*) AS total FROM m) "
-        "SELECT c.total, m.* FROM c LEFT JOIN m ON c.total <= %s"
+        f"SELECT c.total, m.* FROM c LEFT JOIN m ON c.total <= %s ORDER BY {order}"
     )
     with connections[values.db].cursor() as cursor:
         cursor.execute(statement, (*params, limit))
@@ -263,7 +282,9 @@ def keys_if_small(values: QuerySet, *, limit: int) -> tuple[int, list[tuple] | N
         return total, None
     if not total:
         return 0, []
-    return total, list(compiler.results_iter(results=[[row[1:] for row in rows]], tuple_expected=True))
+    if compiler.get_converters([expression for expression, _sql, _alias in compiler.select]):
+        return total, list(compiler.results_iter(results=[[row[1:] for row in rows]], tuple_expected=True))
+    return total, [row[1:] for row in rows]  # psycopg's values are Django's: nothing to convert
 
 
 def rows_by_pk(queryset: QuerySet, pks: list) -> list:

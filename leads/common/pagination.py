@@ -93,9 +93,13 @@ class FastCountPaginator(Paginator):
             raise EmptyPage(self.error_messages["no_results"])
         return OpenEndedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
+    # Columns the matches' read brings along for a small result (the lead list's status, for its
+    # status tabs): set on the instance before the first page.
+    matches_extra: tuple[str, ...] = ()
+
     @cached_property
     def matches(self) -> Matches:
-        return matches_read(self.object_list, limit=ids_limit(self.per_page))
+        return matches_read(self.object_list, limit=ids_limit(self.per_page), extra=self.matches_extra)
 
     @cached_property
     def count(self) -> int:

@@ -7,6 +7,8 @@ A fixed number of queries per page, whatever the data; fast at a million leads (
 
 from __future__ import annotations
 
+from collections import Counter
+
 import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -144,16 +146,24 @@ def label_filters(form) -> None:
     form.order_fields(FILTER_ORDER)
 
 
-def _status_tabs(request: HttpRequest, filterset) -> list[dict]:
-    """The status tabs: each with its capped count, its URL and whether it is the current one."""
+def _status_tabs(request: HttpRequest, filterset, paginator) -> list[dict]:
+    """The status tabs: each with its capped count, its URL and whether it is the current one.
+    On the "All" tab the page's matches are the tabs' matches: when they were few enough to be
+    read whole (ids first, with their status), the tabs are counted from them, exactly, and the
+    tabs' own statement (which would repeat the search and visibility bitmaps: ~20 ms of a rep's
+    search at a million leads) is not run."""
     if not filterset.is_valid():
         return []
     query = request.GET.copy()
     query.pop("page", None)
     current = query.pop("status", [""])[-1]
-    without_status = lead_filterset(user=request.user, data=query)
     counts = {}
-    if without_status.is_valid():
+    if not any(request.GET.getlist("status")) and paginator.matches.small:
+        found = Counter(paginator.matches.column("status"))
+        counts = {"all": (paginator.matches.count, True)} | {
+            status: (found.get(status, 0), True) for status in Lead.Status.values
+        }
+    elif (without_status := lead_filterset(user=request.user, data=query)).is_valid():
         # A rep's visible leads are "own OR team queue": counted per part, on the owner/status index.
         parts = [without_status.filter_queryset(part) for part in visible_parts(request.user)]
         searching = bool(without_status.form.cleaned_data.get("search"))
@@ -196,7 +206,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
     preference = preference_get(user=user)
     filterset = lead_filterset(user=user, data=request.GET)
     label_filters(filterset.form)
-    context = filtered_page(request, filterset)
+    context = filtered_page(request, filterset, matches_extra=("status",))
     columns = columns_for(preference)
     query = request.GET.copy()
     query.pop("page", None)
@@ -214,7 +224,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         all_columns=LEAD_COLUMNS,
         chosen_columns=columns,
         chips=filter_chips(filterset, request.GET),
-        tabs=_status_tabs(request, filterset),
+        tabs=_status_tabs(request, filterset, context["paginator"]),
         ordering=request.GET.get("ordering", ""),
         query_dict=query,
         current_query=current_query,

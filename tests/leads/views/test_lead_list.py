@@ -151,6 +151,36 @@ def test_status_tabs_count_each_status_with_the_other_filters(client, manager):
     assert "search=acme" in tabs["new"]["query"] and "status=new" in tabs["new"]["query"]
 
 
+def test_the_all_tab_of_a_small_result_counts_its_tabs_from_the_pages_matches(client, rep, other_rep, team):
+    """No status chosen and few matches: the page's read of the matches (ids first, with their status)
+    gives the tabs, exactly as the tabs' own statement would, without repeating the search."""
+    from leads.selectors import lead_filterset, visible_parts
+
+    LeadFactory.create_batch(3, owner=rep, team=team, status="new", company="Acme")
+    LeadFactory.create_batch(2, owner=rep, team=team, status="lost", lost_reason="budget", company="Acme")
+    LeadFactory(owner=None, team=team, status="active", company="Acme")  # the team queue
+    LeadFactory.create_batch(2, owner=other_rep, team=team, status="active", company="Acme")  # not visible
+    LeadFactory(owner=rep, team=team, status="active", company="Other")  # not a match
+    client.force_login(rep)
+    response = client.get("/", {"search": "acme", "page_size": 2})
+    tabs = {tab["key"]: tab["count"] for tab in response.context["tabs"]}
+    assert response.context["paginator"].matches.small
+    assert tabs == {
+        "": (6, True),
+        "new": (3, True),
+        "active": (1, True),
+        "qualified": (0, True),
+        "lost": (2, True),
+        "converted": (0, True),
+    } | {key: (0, True) for key in tabs if key not in ("", "new", "active", "lost")}
+    filterset = lead_filterset(user=rep, data={"search": "acme"})
+    assert filterset.is_valid()
+    statement = status_counts(
+        queryset=filterset.qs, parts=[filterset.filter_queryset(p) for p in visible_parts(rep)], each_status=False
+    )
+    assert {("" if key == "all" else key): value for key, value in statement.items()} == tabs
+
+
 def test_a_reps_tabs_count_own_and_team_queue_leads_only(client, rep, other_rep, team):
     LeadFactory.create_batch(2, owner=rep, team=team, status="new")
     LeadFactory(owner=None, team=team, status="new")  # the team queue: visible to rep1
