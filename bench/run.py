@@ -147,6 +147,15 @@ def clients(role_users: dict[str, object]):
     return made
 
 
+def _token_client():
+    """An API client as integrations are: the token header only, no session cookie (the browser's
+    client would also send its session, which the API does not need: two queries and the session
+    and user middleware's work more than a token client pays)."""
+    from django.test import Client
+
+    return Client(raise_request_exception=False)
+
+
 class _QueryTimer:
     """An execute wrapper that times every query with perf_counter (Django's own log rounds to 1 ms)."""
 
@@ -177,6 +186,7 @@ def measure(
     headers = api_headers if endpoint.api else {}
     if endpoint.api:
         headers = {**headers, "HTTP_ACCEPT": "application/json"}
+        client = _token_client()
     timings, cpu_times, db_times, queries, errors = [], [], [], [], []
     per_query: dict[int, list[float]] = {}
     query_sql: dict[int, str] = {}
@@ -248,6 +258,8 @@ def explain(endpoint: Endpoint, client, api_headers: dict) -> None:
     from django.test.utils import CaptureQueriesContext
 
     headers = {**api_headers, "HTTP_ACCEPT": "application/json"} if endpoint.api else {}
+    if endpoint.api:
+        client = _token_client()
     with CaptureQueriesContext(connection) as ctx:
         client.get(endpoint.path, **headers)
     print(f"\n===== {endpoint.role}: {endpoint.path}")
