@@ -211,7 +211,7 @@ class LeadCursorPagination(FastPageNumberPagination):
         size = self.get_page_size(request)
         token = request.query_params.get(self.cursor_query_param)
         cursor = cursor_decode(token, key) if token else None
-        matches = matches_read(queryset, limit=ids_limit(size))
+        matches = matches_read(queryset, limit=ids_limit(size), first_page=size if cursor is None else 0)
         self.count_info = (matches.count, matches.exact)
         if matches.small:
             rows = small_rows(queryset, matches, cursor, size + 1)

@@ -187,11 +187,14 @@ def _estimate(queryset: QuerySet) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT, extra: tuple[str, ...] = ()) -> Matches:
+def matches_read(
+    queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT, extra: tuple[str, ...] = (), first_page: int = 0
+) -> Matches:
     """One bounded, unordered query: the keys of at most `limit` matches, sorted here; past the
     limit (one more query) the planner's estimate and no keys (see the module docstring).
     `extra`: columns read beside the ordering values (the lead list's status, for its tabs:
-    `Matches.column`); the comparisons and sorts look at the terms only."""
+    `Matches.column`); the comparisons and sorts look at the terms only. `first_page`: the rows
+    of the list's first page, when that is the page wanted (see `walk_probe`)."""
     if not isinstance(queryset, QuerySet):
         return Matches(count=len(queryset), exact=True)
     unordered = queryset.order_by()
@@ -219,7 +222,8 @@ def matches_read(queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT, extra: t
             return Matches(count=unordered.count(), exact=True)
         sort_in_place(keys, terms)
     else:
-        capped, keys = keys_if_small(values, limit=limit, terms=terms)
+        probe = walk_probe(unordered, terms, wanted=first_page + 1) if first_page else None
+        capped, keys = keys_if_small(values, limit=limit, terms=terms, probe=probe)
         if keys is None:
             # The estimate of the rows, not of their 75 columns and joins: compiled and planned faster.
             return Matches(count=max(_estimate(unordered.values("pk")), capped), exact=False)
@@ -254,7 +258,56 @@ def _is_datetime(queryset: QuerySet, name: str) -> bool:
         return False
 
 
-def keys_if_small(values: QuerySet, *, limit: int, terms: list[Term]) -> tuple[int, list[tuple] | None]:
+# The first page of a list in the order of a walkable index (the default, newest first) is looked
+# for among the first PROBE_ROWS rows of that index before the matches are read: when it is there,
+# the ordered page query finds it there too, within as many rows, whatever the statistics say, and
+# reading the matches (the bitmaps of a common term and of a rep's book: 35 ms for a rep's "son" at
+# a million leads) only to learn that there are more than 1,000 is skipped. The count is then the
+# planner's estimate, as for any large result ("about …"). Only in a table of PROBE_MIN_TABLE rows
+# or more (its statistics' reltuples): a page found among its newest PROBE_ROWS then says, unless
+# the matches crowd into the newest rows, that there are more than ids_limit(page) of them; in a
+# smaller table the walk would see most of it and say nothing about the count.
+PROBE_ROWS = 4_000
+PROBE_MIN_TABLE = 200_000
+# (column, descending) of an ordering's first term that an index of the whole table walks, with
+# the primary key after it: lead_created_idx (created_at DESC, id DESC).
+PROBE_ORDERINGS = frozenset({("created_at", True)})
+
+
+def walk_probe(unordered: QuerySet, terms: list[Term], *, wanted: int) -> tuple[str, list, int] | None:
+    """SQL counting (up to `wanted`) the matches among the first PROBE_ROWS rows of the ordering,
+    for keys_if_small; None when the ordering is not walked by an index of the whole table, or the
+    list's filters read more than the lead table (a join: the walked rows could not stand in for it).
+    The walked rows are aliased as the table, so the filters' own SQL applies to them unchanged."""
+    if len(terms) != 2 or (terms[0].name, terms[0].descending) not in PROBE_ORDERINGS or not terms[1].descending:
+        return None
+    connection = connections[unordered.db]
+    meta = unordered.model._meta
+    if terms[1].name != meta.pk.name:
+        return None
+    table = connection.ops.quote_name(meta.db_table)
+    try:
+        sql, params = unordered.values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    if sql.count(f"FROM {table}") != 1 or " JOIN " in sql:
+        return None
+    order = ", ".join(
+        f"{connection.ops.quote_name(meta.get_field(t.name).column)} {'DESC' if t.descending else 'ASC'}" for t in terms
+    )
+    walked = f"(SELECT * FROM {table} ORDER BY {order} LIMIT {int(PROBE_ROWS)}) AS {table}"
+    counted = f"SELECT count(*) FROM ({sql.replace(f'FROM {table}', f'FROM {walked}', 1)} LIMIT {int(wanted)}) AS w"
+    # The branch not taken is never run (its subquery is an InitPlan, run on first use).
+    probe = (
+        f"SELECT CASE WHEN (SELECT reltuples FROM pg_class WHERE oid = %s::regclass) >= {int(PROBE_MIN_TABLE)} "
+        f"THEN ({counted}) ELSE 0 END AS found"
+    )
+    return probe, [meta.db_table, *params], wanted
+
+
+def keys_if_small(
+    values: QuerySet, *, limit: int, terms: list[Term], probe: tuple[str, list, int] | None = None
+) -> tuple[int, list[tuple] | None]:
     """`values` (a `values_list` of `terms`, LIMITed to `limit + 1`) read in one statement that says
     how many there were and sends the rows, sorted by `terms`, only when there were `limit` or fewer:
     (count, rows), or (count, None) past the limit. The rows are bound in a MATERIALIZED CTE
@@ -262,21 +315,39 @@ def keys_if_small(values: QuerySet, *, limit: int, terms: list[Term]) -> tuple[i
     count of 1,001 to Python instead of 1,001 rows of sort values to convert and throw away
     (bench/README.md, issue 22 §1). PostgreSQL sorts them (NULLs last in both directions, as
     `sort_in_place`; `terms` are numbers and times, on which both agree): 15,000 keys of a 500-row
-    page were ~10 ms of Python sorting. PostgreSQL."""
+    page were ~10 ms of Python sorting. With a `probe` (walk_probe) that finds the first page in
+    the ordering's first rows, the matches are not read at all: (the rows found, None). PostgreSQL."""
     compiler = values.query.get_compiler(using=values.db)
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:  # `.none()` or an empty IN (): nothing to read, as Django would answer
         return 0, []
-    # Column 1 is the count; the terms follow in the values_list's order.
-    order = ", ".join(f"{at + 2} {'DESC' if term.descending else 'ASC'} NULLS LAST" for at, term in enumerate(terms))
+    # The count first (after the probe's, with one), then the terms in the values_list's order.
+    first = 2 if probe is None else 3
+    order = ", ".join(
+        f"{at + first} {'DESC' if term.descending else 'ASC'} NULLS LAST" for at, term in enumerate(terms)
+    )
     statement = (
         f"WITH m AS MATERIALIZED ({sql}), c AS (SELECT count(*) AS total FROM m) "
-        f"SELECT c.total, m.* FROM c LEFT JOIN m ON c.total <= %s ORDER BY {order}"
+        "SELECT c.total, m.* FROM c LEFT JOIN m ON c.total <= %s"
     )
+    params = (*params, limit)
+    if probe is not None:
+        # The matches' read sits behind a condition on the probe's count alone: PostgreSQL gates
+        # it (a one-time filter) and never starts it when the probe found the page.
+        probe_sql, probe_params, wanted = probe
+        statement = (
+            f"WITH p AS MATERIALIZED ({probe_sql}) SELECT p.found, k.* FROM p "
+            f"LEFT JOIN LATERAL ({statement} WHERE p.found < {int(wanted)}) AS k ON true"
+        )
+        params = (*probe_params, *params)
     with connections[values.db].cursor() as cursor:
-        cursor.execute(statement, (*params, limit))
+        cursor.execute(f"{statement} ORDER BY {order}", params)
         rows = cursor.fetchall()
+    if probe is not None:
+        if rows[0][1] is None:  # the probe found the page: a large result, not read
+            return rows[0][0], None
+        rows = [row[1:] for row in rows]
     total = rows[0][0]
     if total > limit:
         return total, None

@@ -96,10 +96,17 @@ class FastCountPaginator(Paginator):
     # Columns the matches' read brings along for a small result (the lead list's status, for its
     # status tabs): set on the instance before the first page.
     matches_extra: tuple[str, ...] = ()
+    # Whether the first page is the one wanted (matches_read's probe; set by the view).
+    first_page_wanted = False
 
     @cached_property
     def matches(self) -> Matches:
-        return matches_read(self.object_list, limit=ids_limit(self.per_page), extra=self.matches_extra)
+        return matches_read(
+            self.object_list,
+            limit=ids_limit(self.per_page),
+            extra=self.matches_extra,
+            first_page=self.per_page if self.first_page_wanted else 0,
+        )
 
     @cached_property
     def count(self) -> int:

@@ -40,6 +40,7 @@ def filtered_page(
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     paginator = FastCountPaginator(queryset, page_size or page_size_from(request))
     paginator.matches_extra = matches_extra
+    paginator.first_page_wanted = request.GET.get("page") in (None, "", "1")
     query = request.GET.copy()
     query.pop("page", None)
     return {

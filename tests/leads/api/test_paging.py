@@ -90,13 +90,17 @@ def _leads_with_ties_and_nulls(count: int) -> None:
     )
 
 
-@pytest.fixture(params=["ids first", "index walk"])
+@pytest.fixture(params=["ids first", "index walk", "first page probed"])
 def path(request, monkeypatch):
-    """Both ways a list reads its pages (leads/common/matches.py): ids first for a small result (95 leads
-    are one), the ordered walk of the sort index past the limit (forced here by a limit of 20)."""
+    """The ways a list reads its pages (leads/common/matches.py): ids first for a small result (95 leads
+    are one), the ordered walk of the sort index past the limit (forced here by a limit of 20), and
+    the first page found among the newest rows by the probe, then ids first from the cursor on
+    (the probe is otherwise off in a table this small)."""
     if request.param == "index walk":
         monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)
         monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)
+    if request.param == "first page probed":
+        monkeypatch.setattr(matches, "PROBE_MIN_TABLE", -1)  # reltuples is -1 before any ANALYZE
     return request.param
 
 
@@ -228,3 +232,31 @@ def test_times_a_microsecond_apart_page_in_order_forwards_and_back(api_as, manag
     while last_page["next"]:
         last_page = client.get(last_page["next"]).json()
     assert list(reversed(_walk(client, last_page["previous"], link="previous"))) == forwards[:-1]
+
+
+def test_a_first_page_found_among_the_newest_leads_does_not_read_the_matches(api_as, manager, monkeypatch):
+    """walk_probe: the first page is looked for among the newest PROBE_ROWS leads; when it is there,
+    the bitmap read of every match (35 ms for a rep's common term at a million leads) never starts,
+    and the count is the planner's estimate, said to be one."""
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(matches, "PROBE_MIN_TABLE", -1)
+    _leads_with_ties_and_nulls(60)
+    with CaptureQueriesContext(connection) as queries:
+        body = api_as(manager).get(f"{URL}?page_size=5").json()
+    assert [lead["id"] for lead in body["results"]] == _expected("-created_at")[:5]
+    assert body["count_exact"] is False and body["count"] >= 6 and body["next"]
+    statement = next(q["sql"] for q in queries.captured_queries if q["sql"].startswith("WITH p AS MATERIALIZED"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "One-Time Filter" in plan and "CTE m" in plan
+    matches_read = plan.split("CTE m", 1)[1].splitlines()[1]
+    assert "never executed" in matches_read, plan
+
+
+def test_the_probe_stays_off_in_a_table_too_small_to_say_anything_about_the_count(api_as, manager):
+    """Below PROBE_MIN_TABLE rows the newest rows are most of the table: a small result keeps its exact count."""
+    _leads_with_ties_and_nulls(30)
+    body = api_as(manager).get(f"{URL}?page_size=5").json()
+    assert body["count"] == 30 and body["count_exact"] is True

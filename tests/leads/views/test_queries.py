@@ -156,6 +156,7 @@ def test_a_reps_few_matches_among_many_are_read_by_id_not_by_walking_the_date_in
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from leads.common.matches import PROBE_ROWS
     from leads.models import Lead
 
     Lead.objects.bulk_create(
@@ -177,14 +178,18 @@ def test_a_reps_few_matches_among_many_are_read_by_id_not_by_walking_the_date_in
         assert sorted(lead["id"] for lead in body["results"]) == sorted(lead.pk for lead in mine)
         selects = [q["sql"] for q in queries.captured_queries if 'FROM "leads_lead"' in q["sql"]]
         ids_query, page_query = selects
-        # the matches are read unordered (bounded), then the few read are sorted
-        matches_part, sorted_part = ids_query.split("), c AS (")
+        # in the default order, newest first, the first page is looked for among the newest
+        # PROBE_ROWS leads only (a bounded walk; walk_probe)...
+        probe_part, matches_sql = ids_query.split("WITH m AS MATERIALIZED (", 1)
+        assert (f"LIMIT {PROBE_ROWS})" in probe_part) == (ordering == "")
+        # ...then the matches are read unordered (bounded), and the few read are sorted
+        matches_part, sorted_part = matches_sql.split("), c AS (")
         assert "ORDER BY" not in matches_part and "LIMIT 1001" in matches_part
         assert "ORDER BY" in sorted_part
         assert '"leads_lead"."id" IN (' in page_query and "LIMIT" not in page_query
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")  # make every index look cheap, the date index too
-            for sql in selects:
+            for sql in (matches_part, page_query):  # the matches' read and the page: no walk at all
                 cursor.execute(f"EXPLAIN {sql}")
                 plan = "\n".join(row[0] for row in cursor.fetchall())
                 assert "lead_created_idx" not in plan and "lead_score_idx" not in plan, f"{sql}\n{plan}"
