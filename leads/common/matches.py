@@ -10,10 +10,15 @@ So a list first reads the primary key and the ordering values of at most `limit 
 unordered (a bounded query the planner answers with bitmaps of the filters' indexes, the same
 shape as the capped count it replaces), and counts them in the same statement (`keys_if_small`):
 the rows travel to Python only when there are `limit` or fewer. With `limit` or fewer, the count is exact, the matches are
-sorted here by the list's own ordering (NULLs last, as `leads.filters.NullsLastOrderingFilter`
-says, `-id` breaking ties) and the page is fetched by primary key: no walk, whatever the
-statistics say. With more, the count is the planner's estimate and the page is the ordered
+sorted by the list's own ordering (NULLs last, as `leads.filters.NullsLastOrderingFilter`
+says, `-id` breaking ties; by PostgreSQL in the same statement, by Python on SQLite) and the page
+is fetched by primary key: no walk, whatever the statistics say. With more, the count is the planner's estimate and the page is the ordered
 `LIMIT` query as before: with more than `limit` visible matches the walk finds its rows early.
+
+The first page in the default order (newest first) is looked for among the newest PROBE_ROWS
+rows of the table before the matches are read (`walk_probe`, in the same statement): when it is
+there, the ordered walk finds it there too, and the matches are not read; the count is then the
+planner's estimate.
 
 `limit` grows with the page size (`ROWS_READ_PER_ROW_SHOWN` matches per row shown), so a walk is
 only ever taken when at least that many matches lie behind each row it must find: a page of 500
