@@ -141,6 +141,7 @@ class FastPageNumberPagination(PageNumberPagination):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count_exact"] = {
             "type": "boolean",
-            "description": "False when `count` is the database's estimate (more than 1,000 matches, or 40 per row of a larger page).",
+            "description": "False when `count` is the database's estimate (more than 1,000 matches, or 40 per row of a "
+            "larger page; or a first page found among the newest leads of a large table).",
         }
         return response
