@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from ..models import Lead
 from ..permissions import can_write
-from ..selectors import lead_filterset
+from ..selectors import lead_filterset, rank_visible_to, visible_parts
 from ..workspace.board import BOARD_STATUSES, board_columns
 from ..workspace.saved_views import builtin_views, clean_list_query, saved_views_for
 from .lead_list import filter_chips, label_filters
@@ -41,6 +41,8 @@ def _board_context(request: HttpRequest, *, query, move_errors: dict | None = No
             statuses=statuses,
             more=more,
             ordered=bool(query.get("ordering")),
+            rank_visible=rank_visible_to(user),
+            count_parts=[filterset.filter_queryset(part) for part in visible_parts(user)],
         )
         if valid
         else []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -71,16 +71,28 @@ class BoardColumn:
 
 
 def board_columns(
-    *, queryset: QuerySet[Lead], statuses: list[str] | None = None, more: str = "", ordered: bool = False
+    *,
+    queryset: QuerySet[Lead],
+    statuses: list[str] | None = None,
+    more: str = "",
+    ordered: bool = False,
+    rank_visible: Q | None = None,
+    count_parts: list[QuerySet[Lead]] | None = None,
 ) -> list[BoardColumn]:
     """One column per board status (or the chosen ones), each its first cards in the list's order
     (`ordered`: the FilterSet ordered it; else best score first) and its capped count: a query per
-    column and one for the counts."""
+    column and one for the counts. `rank_visible`: the user's visibility said on the rank row
+    (selectors.rank_visible_to), added beside the queryset's own where a column walks the rank table.
+    `count_parts`: disjoint querysets whose union is `queryset` (a rep's own leads and team queue,
+    selectors.visible_parts with the same filters), counted each from its own index range and added
+    up, as the lead list's tabs are: one OR was a bitmap over every visible lead per column (a rep
+    with 37,661 leads: 44 ms for the four counts at a million leads)."""
     shown = [status for status in BOARD_STATUSES if not statuses or status in statuses]
     labels = dict(Lead.Status.choices)
     base = queryset if ordered else ranked(queryset).order_by(*DEFAULT_ORDERING)
     # A column ordered or filtered by score says its status on the rank row too (rank_joined).
     by_rank = rank_joined(base)
+    on_rank = rank_visible if rank_visible is not None else Q()
     columns = []
     for index, status in enumerate(shown):
         cap = MORE_CAP if more == status else COLUMN_CAP
@@ -93,6 +105,7 @@ def board_columns(
                 cap=cap,
                 leads=list(
                     base.filter(status=status, **({"rank__status": status} if by_rank else {}))
+                    .filter(on_rank if by_rank else Q())
                     .select_related(None)
                     .select_related("owner")
                     .only(*CARD_FIELDS)[:cap]
@@ -105,15 +118,24 @@ def board_columns(
         )
     cards_prepare(columns)
     counted = rank_joined(queryset)
+    # (A board filtered or ordered by score counts as before: its parts joined to the rank table
+    # read the team queue's whole status range, 87 ms for a rep's grade A,B board.)
+    parts = count_parts if count_parts and not counted else [queryset]
     counts = capped_counts(
         {
-            column.status: queryset.filter(status=column.status, **({"rank__status": column.status} if counted else {}))
+            (column.status, at): part.filter(
+                status=column.status,
+                **({"rank__status": column.status} if counted else {}),
+            )
             for column in columns
+            for at, part in enumerate(parts)
         },
         cap=COUNT_CAP,
     )
     for column in columns:
-        column.count = counts[column.status]
+        each = [counts[column.status, at] for at in range(len(parts))]
+        total = sum(n for n, _exact in each)
+        column.count = (min(total, COUNT_CAP), total <= COUNT_CAP and all(exact for _n, exact in each))
     return columns
 
 

@@ -161,3 +161,24 @@ def test_the_cards_share_one_move_form_and_a_cards_own_lost_reason_is_the_one_us
         f"/board/{other.pk}/move", {"status": "lost", f"lost_reason_{lead.pk}": "Not mine", "query": ""}
     )
     assert response.status_code == 400  # another card's reason is not this card's
+
+
+@pytest.mark.parametrize("query", [{}, {"grade": "A,B", "ordering": "-score"}])
+def test_a_reps_columns_and_counts_are_their_own_leads_and_team_queue_only(client, rep, other_rep, team, query):
+    """A rep's board walks the rank table with the rep's visibility said on the rank row too, and
+    counts each column as own leads + team queue (two index ranges, added): the same leads and
+    numbers as visible_to says, for the plain board and for one filtered and ordered by score."""
+    from tests.factories import TeamFactory
+
+    elsewhere = TeamFactory(name="Elsewhere")
+    mine = LeadFactory.create_batch(3, owner=rep, team=team, status=Lead.Status.NEW, grade="A", score=80)
+    queued = LeadFactory.create_batch(2, owner=None, team=team, status=Lead.Status.NEW, grade="B", score=70)
+    LeadFactory.create_batch(4, owner=other_rep, team=team, status=Lead.Status.NEW, grade="A", score=99)
+    LeadFactory.create_batch(2, owner=None, team=elsewhere, status=Lead.Status.NEW, grade="A", score=95)
+    active = LeadFactory(owner=rep, team=team, status=Lead.Status.ACTIVE, grade="A", score=60)
+    client.force_login(rep)
+    columns = {column.status: column for column in client.get("/board/", query).context["columns"]}
+    assert sorted(lead.pk for lead in columns["new"].leads) == sorted(lead.pk for lead in mine + queued)
+    assert columns["new"].count == (5, True)
+    assert [lead.pk for lead in columns["active"].leads] == [active.pk] and columns["active"].count == (1, True)
+    assert columns["qualified"].count == (0, True)
