@@ -48,6 +48,9 @@ def test_a_reps_text_sample_is_planned_without_its_limit_and_read_by_id(rep, oth
         cursor.execute(f"EXPLAIN {sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "CTE m" in plan and "leads_lead_pkey" in plan, plan  # the outer read is by primary key
+    # the sample reads the table's last pages, not the trigram bitmap of every match filtered by page
+    sample_plan = plan.split("CTE m")[0]
+    assert "Tid Range Scan" in sample_plan and "lead_search_trgm" not in sample_plan, plan
     assert "lead_created_idx" not in plan, plan
     # the sample is not joined back by id: the visibility test reads the sample's own columns
     assert "HashAggregate" not in plan and "Semi Join" not in plan, plan
