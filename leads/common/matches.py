@@ -195,7 +195,7 @@ def _estimate(queryset: QuerySet) -> int:
 def matches_read(
     queryset: QuerySet, *, limit: int = COUNT_EXACT_LIMIT, extra: tuple[str, ...] = (), first_page: int = 0
 ) -> Matches:
-    """One bounded, unordered query: the keys of at most `limit` matches, sorted here; past the
+    """One bounded, unordered query: the keys of at most `limit` matches, sorted; past the
     limit (one more query) the planner's estimate and no keys (see the module docstring).
     `extra`: columns read beside the ordering values (the lead list's status, for its tabs:
     `Matches.column`); the comparisons and sorts look at the terms only. `first_page`: the rows

@@ -32,15 +32,21 @@ def page_size_from(request: HttpRequest) -> int:
 
 
 def filtered_page(
-    request: HttpRequest, filterset, *, page_size: int | None = None, matches_extra: tuple[str, ...] = ()
+    request: HttpRequest,
+    filterset,
+    *,
+    page_size: int | None = None,
+    matches_extra: tuple[str, ...] = (),
+    probe_first_page: bool = False,
 ) -> dict:
     """The context of a filtered, paginated list: the filter (its form and errors), the page,
     the paginator (fast counts) and the query string without `page` for the page links.
-    `matches_extra`: columns a small result's read brings along (FastCountPaginator)."""
+    `matches_extra`: columns a small result's read brings along (FastCountPaginator);
+    `probe_first_page`: look for page 1 among the newest rows first (leads.common.matches.walk_probe)."""
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     paginator = FastCountPaginator(queryset, page_size or page_size_from(request))
     paginator.matches_extra = matches_extra
-    paginator.first_page_wanted = request.GET.get("page") in (None, "", "1")
+    paginator.first_page_wanted = probe_first_page and request.GET.get("page") in (None, "", "1")
     query = request.GET.copy()
     query.pop("page", None)
     return {

@@ -206,7 +206,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
     preference = preference_get(user=user)
     filterset = lead_filterset(user=user, data=request.GET)
     label_filters(filterset.form)
-    context = filtered_page(request, filterset, matches_extra=("status",))
+    context = filtered_page(request, filterset, matches_extra=("status",), probe_first_page=True)
     columns = columns_for(preference)
     query = request.GET.copy()
     query.pop("page", None)

@@ -361,3 +361,21 @@ def test_a_reps_list_takes_the_same_queries_whatever_the_size(client, rep, team,
     with django_assert_num_queries(8):
         response = client.get("/", {"status": "active", "search": "example", "ordering": "-score", "page_size": 100})
     assert response.status_code == 200 and len(response.context["page"].object_list) == n
+
+
+def test_the_lists_first_page_found_among_the_newest_leads_and_the_next_page(client, rep, team, monkeypatch):
+    """walk_probe on the HTML list (on in a table of 200,000 leads or more; forced on here): page 1
+    found among the newest leads shows them newest first with an estimated count and a next page;
+    page 2 is read by id, exactly, with no probe."""
+    from leads.common import matches
+
+    monkeypatch.setattr(matches, "PROBE_MIN_TABLE", -1)
+    leads = LeadFactory.create_batch(12, owner=rep, team=team)
+    newest_first = sorted(leads, key=lambda lead: (lead.created_at, lead.pk), reverse=True)
+    client.force_login(rep)
+    first = client.get("/", {"page_size": 5}).context
+    assert [lead.pk for lead in first["page"].object_list] == [lead.pk for lead in newest_first[:5]]
+    assert first["paginator"].count_is_exact is False and first["page"].has_next()
+    second = client.get("/", {"page_size": 5, "page": 2}).context
+    assert [lead.pk for lead in second["page"].object_list] == [lead.pk for lead in newest_first[5:10]]
+    assert second["paginator"].count_is_exact is True and second["paginator"].count == 12
