@@ -34,9 +34,17 @@ def visible_to(user: User | AnonymousUser) -> QuerySet[Lead]:
     if sees_all_leads(user):
         return leads
     if is_rep(user):
-        team_ids = Subquery(TeamMembership.objects.filter(user_id=user.pk).values("team_id"))
-        return leads.filter(Q(owner_id=user.pk) | (Q(owner__isnull=True) & Q(InList(F("team_id"), team_ids))))
+        return leads.filter(_rep_sees(user))
     return leads.none()
+
+
+def _rep_sees(user: User, path: str = "") -> Q:
+    """A rep's leads: their own and their teams' unassigned ones, said on the lead (`path` "") or
+    on a copy of its owner and team (the rank row: "rank__")."""
+    team_ids = Subquery(TeamMembership.objects.filter(user_id=user.pk).values("team_id"))
+    return Q(**{f"{path}owner_id": user.pk}) | (
+        Q(**{f"{path}owner_id": None}) & Q(InList(F(f"{path}team_id"), team_ids))
+    )
 
 
 def rank_visible_to(user: User | AnonymousUser) -> Q:
@@ -47,8 +55,7 @@ def rank_visible_to(user: User | AnonymousUser) -> Q:
     if sees_all_leads(user):
         return Q()
     if is_rep(user):
-        team_ids = Subquery(TeamMembership.objects.filter(user_id=user.pk).values("team_id"))
-        return Q(rank__owner_id=user.pk) | (Q(rank__owner_id=None) & Q(InList(F("rank__team_id"), team_ids)))
+        return _rep_sees(user, "rank__")
     return Q(pk__in=[])
 
 

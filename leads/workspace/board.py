@@ -92,7 +92,7 @@ def board_columns(
     base = queryset if ordered else ranked(queryset).order_by(*DEFAULT_ORDERING)
     # A column ordered or filtered by score says its status on the rank row too (rank_joined).
     by_rank = rank_joined(base)
-    on_rank = rank_visible if rank_visible is not None else Q()
+    on_rank = rank_visible if by_rank and rank_visible is not None else Q()
     columns = []
     for index, status in enumerate(shown):
         cap = MORE_CAP if more == status else COLUMN_CAP
@@ -105,7 +105,7 @@ def board_columns(
                 cap=cap,
                 leads=list(
                     base.filter(status=status, **({"rank__status": status} if by_rank else {}))
-                    .filter(on_rank if by_rank else Q())
+                    .filter(on_rank)
                     .select_related(None)
                     .select_related("owner")
                     .only(*CARD_FIELDS)[:cap]
