@@ -213,12 +213,15 @@ class LeadCursorPagination(FastPageNumberPagination):
         cursor = cursor_decode(token, key) if token else None
         matches = matches_read(queryset, limit=ids_limit(size), first_page=size if cursor is None else 0)
         self.count_info = (matches.count, matches.exact)
+        # The rows as the view reads them (the lead list: named tuples of the serializer's columns).
+        page_rows = getattr(view, "page_rows", None)
+        source = page_rows(queryset) if page_rows is not None else queryset
         if matches.small:
-            rows = small_rows(queryset, matches, cursor, size + 1)
+            rows = small_rows(source, matches, cursor, size + 1)
         elif cursor is not None and cursor.backwards:
-            rows = rows_before(queryset, key, cursor, size + 1)
+            rows = rows_before(source, key, cursor, size + 1)
         else:
-            rows = rows_after(queryset, key, cursor, size + 1)
+            rows = rows_after(source, key, cursor, size + 1)
         if cursor is not None and cursor.backwards:
             more_before, more_after = len(rows) > size, True
             rows = rows[-size:] if more_before else rows

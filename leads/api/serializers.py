@@ -2,10 +2,11 @@
 
 import copy
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject, RelatedField
@@ -126,6 +127,11 @@ class LeadSerializer(serializers.ModelSerializer):
         country and times go through DRF as before. A dict (validated data) takes DRF's own path."""
         if isinstance(instance, Mapping):
             return super().to_representation(instance)
+        if isinstance(instance, tuple):  # a page row of page_values()
+            return {
+                name: None if (value := getattr(instance, source)) is None else convert(value)
+                for name, source, convert in self._row_plan
+            }
         ret = {}
         for name, source, field, convert in self._read_plan:
             if source is None:
@@ -154,6 +160,24 @@ class LeadSerializer(serializers.ModelSerializer):
             )
         return plan
 
+    @cached_property
+    def _row_plan(self) -> list[tuple]:
+        """The read plan for a row of page_values(): the owner's username and the team's id are
+        columns of the row, and the URL is filled in from the row's pk."""
+        plan = []
+        for name, source, field, convert in self._read_plan:
+            if name == "url":
+                request, format = field.context.get("request"), field.context.get("format")
+                template = serializers.HyperlinkedIdentityField.get_url(
+                    field, _Placeholder, field.view_name, request, format
+                )
+                plan.append((name, "pk", lambda pk, template=template: pk_filled(template, pk)))
+            elif source is None:
+                plan.append((name, PAGE_RELATED[name], _same))
+            else:
+                plan.append((name, "pk" if source == "id" else source, convert))
+        return plan
+
     def validate_email(self, value: str) -> str:
         return normalize_email(value)
 
@@ -172,6 +196,32 @@ class LeadSerializer(serializers.ModelSerializer):
             return lead_clean(attrs, current=current)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
+
+
+# What a page row (page_values) holds for each related field of the serializer.
+PAGE_RELATED = {"owner": "owner__username", "team": "team_id"}
+
+
+def page_values(queryset: QuerySet) -> QuerySet:
+    """The lead list's rows as named tuples of the columns LeadSerializer reads: no model instances
+    (three per lead with the owner and team), no unread columns (a lead row has 69): a 500-lead page
+    spent ~30 ms of CPU building them (bench/README.md, issue 22 §1)."""
+    return queryset.values_list(*_page_columns(), named=True)
+
+
+@cache
+def _page_columns() -> tuple[str, ...]:
+    columns = ["pk"]
+    for name, field in LeadSerializer().fields.items():
+        if name in PAGE_RELATED:
+            columns.append(PAGE_RELATED[name])
+        elif field.source not in ("*", "id"):
+            columns.append(field.source)
+    return tuple(columns)
+
+
+def _same(value):
+    return value
 
 
 def _same_when(kind: type):

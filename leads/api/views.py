@@ -23,7 +23,13 @@ from ..services import DuplicateLeadError, lead_update
 from .filtering import SelectorFilterBackend
 from .keyset import LeadCursorPagination
 from .permissions import LeadAccess
-from .serializers import DuplicateLeadSerializer, InteractionSerializer, LeadSerializer, ScoreExplanationSerializer
+from .serializers import (
+    DuplicateLeadSerializer,
+    InteractionSerializer,
+    LeadSerializer,
+    ScoreExplanationSerializer,
+    page_values,
+)
 
 OTP_TOKEN_WRONG = "Two-factor authentication is on for this user: send the current code from the app as otp_token."
 OTP_SET_UP_FIRST = "Managers must set up two-factor authentication in the browser before asking for an API token."
@@ -60,6 +66,11 @@ class LeadViewSet(
             except DjangoValidationError as exc:
                 raise ValidationError(exc.message_dict) from exc
         return visible_to(self.request.user).select_related("owner", "team")
+
+    def page_rows(self, queryset):
+        """What a keyset page of the list reads its rows as (LeadCursorPagination): named tuples
+        of the serializer's columns, not model instances; other actions read models."""
+        return page_values(queryset) if self.action == "list" else queryset
 
     @extend_schema(
         responses={

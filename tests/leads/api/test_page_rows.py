@@ -1,0 +1,56 @@
+"""The lead list reads its rows as tuples (leads.api.serializers.page_values), not model instances:
+what a client gets for a lead in the list must be exactly what it gets from the lead's own URL."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads.models import Lead
+from tests.factories import LeadFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/leads"
+
+
+@pytest.fixture
+def varied_leads(rep, manager):
+    """Leads of every shape a list row can take: owned and queued, unscored and scored, with and
+    without a country, lost with a reason, nested attributes, a missing activity time."""
+    now = timezone.now()
+    team = rep.team_memberships.first().team
+    leads = [
+        LeadFactory(owner=rep, team=team, country="DE", score=81, grade="A", probability=0.74),
+        LeadFactory(owner=None, team=team, email="", phone="+4930123456", attributes={"a": [1, {"b": None}]}),
+        LeadFactory(owner=manager, team=TeamFactory(), status=Lead.Status.LOST, lost_reason="budget"),
+        LeadFactory(bare=True, owner=None, team=None),
+        LeadFactory(owner=rep, first_contacted_at=now - timedelta(days=3), utm_source="li", email_opt_in=True),
+    ]
+    Lead.objects.filter(pk=leads[4].pk).update(last_activity_at=now - timedelta(hours=5))
+    return leads
+
+
+@pytest.mark.parametrize("ordering", ["", "-score", "last_activity_at", "-updated_at"])
+def test_every_lead_in_the_list_reads_as_its_own_url_does(api_as, manager, varied_leads, ordering):
+    client = api_as(manager)
+    url, listed = f"{URL}?page_size=2&ordering={ordering}", []
+    while url:
+        body = client.get(url).json()
+        listed += body["results"]
+        url = body["next"]
+    assert sorted(row["id"] for row in listed) == sorted(lead.pk for lead in varied_leads)
+    for row in listed:
+        detail = client.get(row["url"])
+        assert detail.status_code == 200
+        assert list(row.items()) == list(detail.json().items())  # the same fields, values and order
+
+
+def test_a_reps_list_rows_are_their_detail_rows_and_only_theirs(api_as, rep, varied_leads):
+    client = api_as(rep)
+    body = client.get(f"{URL}?page_size=500").json()
+    visible = {lead.pk for lead in varied_leads if lead.owner_id == rep.pk or lead.owner_id is None and lead.team_id}
+    assert {row["id"] for row in body["results"]} == visible
+    for row in body["results"]:
+        assert row == client.get(row["url"]).json()
+        assert row["owner"] in (rep.username, None)
