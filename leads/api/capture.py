@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,7 +12,6 @@ from ..common.safejson import SafeJSONParser
 from ..models import Lead
 from ..roles import is_manager, user_roles
 from ..selectors import editable_by, visible_to
-from .tokens import OneQueryTokenAuthentication
 
 INVALID_SOURCE = "Not a channel: use one of {choices}."
 
@@ -56,7 +54,6 @@ class CanCapture(BasePermission):
 
 
 class CaptureView(APIView):
-    authentication_classes = [OneQueryTokenAuthentication, SessionAuthentication]  # the default's order
     permission_classes = [CanCapture]
     # JSON only: the body carries nested attributes and tag lists that a form cannot express.
     parser_classes = [SafeJSONParser]

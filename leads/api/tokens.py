@@ -1,4 +1,5 @@
-"""DRF's token authentication in one query that also reads the user's roles (the capture API's)."""
+"""DRF's token authentication in one query that also reads the user's roles: every API request's
+(REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES), first written for the capture API."""
 
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
@@ -8,7 +9,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 # The user's row and the names of their groups (leads.roles.user_roles reads them for every API
-# capture), found by the token's key: one statement written once, where DRF's select_related get
+# request: the lead list's visibility, the capture's owner rules), found by the token's key: one statement written once, where DRF's select_related get
 # and the roles' values_list were two, each compiled by the ORM per request.
 _USER_BY_TOKEN = f"""
 SELECT u.*, t.created AS token_created,
@@ -34,11 +35,11 @@ class OneQueryTokenAuthentication(TokenAuthentication):
 
 
 class OneQueryTokenScheme(OpenApiAuthenticationExtension):
-    """The same `Authorization: Token <key>` scheme in the OpenAPI document, under its own name (two
-    classes may not share DRF's `tokenAuth` component)."""
+    """The `Authorization: Token <key>` scheme in the OpenAPI document, under DRF's own name (DRF's
+    TokenAuthentication, whose component it was, is no longer used)."""
 
     target_class = OneQueryTokenAuthentication
-    name = "captureTokenAuth"
+    name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization", "description": 'Token-based: "Token <key>".'}

@@ -7,8 +7,8 @@ from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
-# token lookup, role groups, count, page (owner and team joined in)
-API_LIST_QUERIES = 4
+# the token with the user and their role groups (one statement), count, page (owner and team joined in)
+API_LIST_QUERIES = 3
 # session, user, the user's list preferences, role groups, count (the matches' ids, sort values and
 # status: the "All" tab of a small result counts its tabs from them), saved views, the static lists,
 # the reps and the enabled automations a manager may use in bulk actions, page. A large result, or
