@@ -211,8 +211,8 @@ class LeadCursorPagination(FastPageNumberPagination):
         size = self.get_page_size(request)
         token = request.query_params.get(self.cursor_query_param)
         cursor = cursor_decode(token, key) if token else None
-        first = size if cursor is None else 0
-        matches = matches_read(queryset, limit=ids_limit(size), first_page=first, head=first and first + 1)
+        first = size if cursor is None else 0  # the first page: probed for, and only its keys sent back
+        matches = matches_read(queryset, limit=ids_limit(size), first_page=first, head=first + 1 if first else 0)
         self.count_info = (matches.count, matches.exact)
         # The rows as the view reads them (the lead list: named tuples of the serializer's columns).
         page_rows = getattr(view, "page_rows", None)

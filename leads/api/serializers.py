@@ -41,10 +41,14 @@ class LeadURLField(serializers.HyperlinkedIdentityField):
     def get_url(self, obj, view_name, request, format):
         if format or getattr(obj, "pk", None) in (None, ""):
             return super().get_url(obj, view_name, request, format)
+        return pk_filled(self.url_template(request), obj.pk)
+
+    def url_template(self, request) -> str:
+        """This request's lead URL with PK_MARKER for the pk (pk_filled), reversed once per request."""
         cached = getattr(self, "_template", None)
         if cached is None or cached[0] is not request:
-            cached = self._template = (request, super().get_url(_Placeholder, view_name, request, format))
-        return pk_filled(cached[1], obj.pk)
+            cached = self._template = (request, super().get_url(_Placeholder, self.view_name, request, None))
+        return cached[1]
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -166,11 +170,8 @@ class LeadSerializer(serializers.ModelSerializer):
         columns of the row, and the URL is filled in from the row's pk."""
         plan = []
         for name, source, field, convert in self._read_plan:
-            if name == "url":
-                request, format = field.context.get("request"), field.context.get("format")
-                template = serializers.HyperlinkedIdentityField.get_url(
-                    field, _Placeholder, field.view_name, request, format
-                )
+            if name == "url":  # (the API's SimpleRouter has no format suffixes)
+                template = field.url_template(field.context.get("request"))
                 plan.append((name, "pk", lambda pk, template=template: pk_filled(template, pk)))
             elif source is None:
                 plan.append((name, PAGE_RELATED[name], _same))

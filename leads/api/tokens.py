@@ -9,8 +9,9 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 # The user's row and the names of their groups (leads.roles.user_roles reads them for every API
-# request: the lead list's visibility, the capture's owner rules), found by the token's key: one statement written once, where DRF's select_related get
-# and the roles' values_list were two, each compiled by the ORM per request.
+# request: the lead list's visibility, the capture's owner rules), found by the token's key: one
+# statement written once, where DRF's select_related get and the roles' values_list were two, each
+# compiled by the ORM per request.
 _USER_BY_TOKEN = f"""
 SELECT u.*, t.created AS token_created,
        ARRAY(SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = u.id)
