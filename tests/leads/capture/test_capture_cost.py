@@ -162,3 +162,25 @@ def test_the_one_statement_casts_select_list_values_without_a_length():
     statements = list(new_lead._NUMBERED.values())
     assert statements and all("::varchar" in sql and "::varchar(" not in sql for sql in statements)
     assert "%s" not in statements[0] and "$1" in statements[0]
+
+
+def test_the_one_statement_is_parsed_and_planned_once_per_connection(client, web_form):
+    """PostgreSQL prepares the capture's statement on its first use on a connection and runs that
+    for every later new person (a third of the database's CPU per capture, bench/README.md); the
+    ORM's own queries are never prepared (a generic plan would suit no search)."""
+
+    def prepared() -> list[tuple[str, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+            return [(sql, runs) for sql, runs in cursor.fetchall() if "new_lead AS" in sql]
+
+    web_form.rate_limit = "100/m"
+    web_form.save()
+    for number in range(3):
+        assert post(client, web_form, f"prepared-{number}@example.com").status_code in (200, 302)
+    statements = prepared()
+    assert len(statements) == 1 and statements[0][1] >= 3
+    assert Lead.objects.filter(email__startswith="prepared-").count() == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 1
