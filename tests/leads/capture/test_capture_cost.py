@@ -184,3 +184,24 @@ def test_the_one_statement_is_parsed_and_planned_once_per_connection(client, web
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 1
+
+
+def test_the_one_statement_writes_every_column_as_djangos_own_insert_would():
+    """Its shortcuts (constant defaults prepared once, strings passed as they are, a country's code
+    read without building a Country) give each column the value Django's INSERT would give it."""
+    import datetime
+
+    import time_machine
+    from django_countries.fields import Country
+
+    from leads.capture import new_lead
+
+    with time_machine.travel(datetime.datetime(2026, 3, 1, 9, 30, tzinfo=datetime.UTC), tick=False):
+        for country in ("DE", Country("FR"), ""):
+            lead = Lead(email="row@example.com", first_name="Ada", country=country, score=7, attributes={"a": 1})
+            columns, values = new_lead._insert_row(lead)
+            fields = [f for f in Lead._meta.local_concrete_fields if not f.primary_key and not f.generated]
+            expected = [f.get_db_prep_save(f.pre_save(lead, True), connection=connection) for f in fields]
+            assert columns == [connection.ops.quote_name(f.column) for f in fields]
+            assert [str(v) for v in values] == [str(v) for v in expected]
+            assert values[columns.index('"country"')] == (country.code if isinstance(country, Country) else country)
