@@ -4,7 +4,7 @@ processing job (its outbox row), inserted by one INSERT with data-modifying CTEs
 import re
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from django_countries.fields import CountryField
 from django_guid import get_guid
@@ -147,10 +147,11 @@ def new_lead_insert(
     the job's id. When a lead with the same email or external id exists (or is being inserted by a
     concurrent capture, which the unique indexes make us wait for) nothing is written and it
     returns None: find and merge instead."""
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each attribute of the proxy is a lookup
     lead_columns, lead_values = _insert_row(lead)
     record_columns, record_values = _insert_row(record, linked=("lead",))
     entry_columns, entry_values = _insert_row(interaction, linked=("lead", "data"))
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
 
     def marks(values: list) -> str:
         return ", ".join(["%s"] * len(values))
@@ -184,7 +185,7 @@ def new_lead_insert(
         get_guid() or "",
         *record_values,
         *consent_values,
-        data_field.get_db_prep_save(interaction.data, connection=connection),
+        data_field.get_db_prep_save(interaction.data, connection=db),
         *entry_values,
     ]
     numbered = _NUMBERED.get(sql)
@@ -201,9 +202,9 @@ def new_lead_insert(
             *_casts(interaction, ("lead", "data")),
         ]
         numbered = _NUMBERED[sql] = _numbered(sql, casts)
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(_PreparedCursor(connection.connection))
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        cursor = db._prepare_cursor(_PreparedCursor(db.connection))
     with cursor:
         cursor.execute(numbered, params)
         row = cursor.fetchone()
@@ -216,7 +217,7 @@ def new_lead_insert(
         consent.pk = row[4]
         saved.append(consent)
     for obj in saved:
-        obj._state.adding, obj._state.db = False, connection.alias
+        obj._state.adding, obj._state.db = False, db.alias
     for obj in saved[1:]:
         obj.lead = lead
     if consent is not None:
