@@ -122,9 +122,9 @@ else:
         # at this size; short OLTP queries never gain from it.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
         # Server-side prepared statements only where the code asks for one (the capture's one
-        # statement, leads/capture/new_lead.py): psycopg prepares nothing on its own at this
-        # threshold (a generic plan would suit no search). False turns those off too, for a pooler
-        # that cannot keep prepared statements (PgBouncer before 1.21, or max_prepared_statements 0).
+        # statement and the API token's, leads/common/prepared.py): at this threshold psycopg
+        # prepares nothing on its own (a generic plan would suit no search). False turns those off
+        # too, for a pooler that cannot keep them (PgBouncer before 1.21, max_prepared_statements 0).
         if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
             DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

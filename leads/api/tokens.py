@@ -2,37 +2,46 @@
 (REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES), first written for the capture API."""
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from ..common.prepared import prepared_cursor
+
 # The user's row and the names of their groups (leads.roles.user_roles reads them for every API
 # request: the lead list's visibility, the capture's owner rules), found by the token's key: one
 # statement written once, where DRF's select_related get and the roles' values_list were two, each
 # compiled by the ORM per request.
+_USER_FIELDS = User._meta.concrete_fields
 _USER_BY_TOKEN = f"""
-SELECT u.*, t.created AS token_created,
+SELECT {", ".join(f'u."{field.column}"' for field in _USER_FIELDS)}, t.created,
        ARRAY(SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = u.id)
-           AS role_names
 FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id
 WHERE t.key = %s
 """
+_USER_ATTNAMES = [field.attname for field in _USER_FIELDS]
 
 
 class OneQueryTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>`, answered as DRF's TokenAuthentication answers it."""
 
     def authenticate_credentials(self, key):
-        users = list(User.objects.raw(_USER_BY_TOKEN, [key]))
-        if not users:
+        if connection.vendor != "postgresql":  # the embedded SQLite: DRF's own two queries
+            return super().authenticate_credentials(key)
+        with prepared_cursor() as cursor:  # planned once per connection
+            cursor.execute(_USER_BY_TOKEN, [key])
+            row = cursor.fetchone()
+        if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = users[0]
+        *columns, created, role_names = row
+        user = User.from_db(connection.alias, _USER_ATTNAMES, columns)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        user._leadcrm_roles = frozenset(user.role_names)  # what leads.roles.user_roles caches on the user
-        return user, Token(key=key, user=user, created=user.token_created)
+        user._leadcrm_roles = frozenset(role_names)  # what leads.roles.user_roles caches on the user
+        return user, Token(key=key, user=user, created=created)
 
 
 class OneQueryTokenScheme(OpenApiAuthenticationExtension):

@@ -8,8 +8,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from django_countries.fields import CountryField
 from django_guid import get_guid
-from psycopg import RawCursor
 
+from ..common.prepared import PreparedRawCursor, prepared_cursor
 from ..models import CaptureRecord, Consent, Interaction, Lead, OutboxJob
 from ..services import PROCESS_LEAD_TASK
 
@@ -128,17 +128,6 @@ def _numbered(sql: str, casts: list[str | None]) -> str:
     return "".join(numbered)
 
 
-class _PreparedCursor(RawCursor):
-    """A RawCursor whose statements are prepared on the server (psycopg's `prepare=True`): PostgreSQL
-    parses and plans the capture's statement once per connection instead of once per lead, a third
-    of its CPU for a capture (bench/README.md). psycopg ignores the request where the connection's
-    `prepare_threshold` is None (settings' DATABASE_PREPARED_STATEMENTS=false, for a pooler that
-    cannot keep prepared statements)."""
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
-
-
 def new_lead_insert(
     *, lead: Lead, record: CaptureRecord, interaction: Interaction, consent: Consent | None
 ) -> int | None:
@@ -202,10 +191,7 @@ def new_lead_insert(
             *_casts(interaction, ("lead", "data")),
         ]
         numbered = _NUMBERED[sql] = _numbered(sql, casts)
-    db.ensure_connection()
-    with db.wrap_database_errors:
-        cursor = db._prepare_cursor(_PreparedCursor(db.connection))
-    with cursor:
+    with prepared_cursor(PreparedRawCursor) as cursor:  # planned once per connection
         cursor.execute(numbered, params)
         row = cursor.fetchone()
     if row is None:

@@ -205,3 +205,22 @@ def test_the_one_statement_writes_every_column_as_djangos_own_insert_would():
             assert columns == [connection.ops.quote_name(f.column) for f in fields]
             assert [str(v) for v in values] == [str(v) for v in expected]
             assert values[columns.index('"country"')] == (country.code if isinstance(country, Country) else country)
+
+
+def test_the_api_token_statement_is_prepared_and_reads_the_same_user(manager):
+    """The token's statement is planned once per connection; the user it builds is the one DRF's own
+    look-up would find, roles included."""
+    from rest_framework.authtoken.models import Token
+
+    from leads.api.tokens import OneQueryTokenAuthentication
+
+    token = Token.objects.create(user=manager)
+    for _ in range(2):
+        user, found = OneQueryTokenAuthentication().authenticate_credentials(token.key)
+    assert user == manager and user.username == manager.username and user.password == manager.password
+    assert found.key == token.key and found.created == token.created
+    assert user._leadcrm_roles == frozenset(manager.groups.values_list("name", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        runs = [count for sql, count in cursor.fetchall() if "authtoken_token" in sql]
+    assert runs == [2]
