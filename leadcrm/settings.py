@@ -121,8 +121,8 @@ else:
         # JIT compilation added 10–75 ms to the dashboards' and lists' aggregates and saved nothing
         # at this size; short OLTP queries never gain from it.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-        # Server-side prepared statements only where the code asks for one (the capture's one
-        # statement and the API token's, leads/common/prepared.py): at this threshold psycopg
+        # Server-side prepared statements only where the code asks for one (the capture's
+        # statements and the API token's: leads/common/prepared.py): at this threshold psycopg
         # prepares nothing on its own (a generic plan would suit no search). False turns those off
         # too, for a pooler that cannot keep them (PgBouncer before 1.21, max_prepared_statements 0).
         if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):

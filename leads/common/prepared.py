@@ -1,11 +1,12 @@
 """Statements PostgreSQL parses and plans once per connection (server-side prepared statements),
-for the two that run on every capture: the capture's one statement and the API token's user and
-roles. Planning them again for each request was 0.3 and 0.1 ms of the database's CPU
-(bench/README.md).
+for the few that run on every capture: the capture's one statement, the API token's user and roles,
+and the possible-duplicate look-ups of one lead. Planning them again for each request was 0.1–0.3 ms
+of the database's CPU each (bench/README.md).
 
-Only for statements whose best plan does not depend on their values: a generic plan cannot use a
-partial index whose condition a parameter would have to prove (the possible-duplicate look-ups'
-`phone = $1` and `email <> $2` read the whole lead table that way), so those stay unprepared.
+Only for statements whose generic plan is as good as any: after five runs PostgreSQL may plan a
+prepared statement once for all values, and that plan cannot use a partial index whose condition a
+parameter would have to prove (`email <> $2` against `WHERE email <> ''`: the whole lead table). So a
+prepared statement states such conditions as literals (leads/capture/duplicates.py, and its test).
 
 Django's own queries stay unprepared: psycopg's `prepare_threshold` is set so high that it prepares
 nothing by itself (settings.py), since a generic plan would suit no search. Where
