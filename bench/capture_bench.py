@@ -18,8 +18,9 @@ one's milliseconds per request: on two shared cores that sum is what caps the th
 
 Target (issue 22 §2, this 2-core machine, PostgreSQL): at least 800 leads/s with p99 ≤ 50 ms at 16
 clients, through the form and through the API (the first target, 300 leads/s with p99 under 100 ms,
-was met in November). It also prints a fixed Python loop's time before and after the run: the shared
-machine's speed moves by a third within minutes, and CPU figures are only comparable beside it.
+was met in November). On the shared benchmark machines the speed moves by a third or more within minutes (a fixed Python
+loop does not show it: its time stayed put while a capture's CPU rose by half), so compare code by
+interleaving runs of the old and the new, not by runs minutes apart.
 Needs Debian's wrk (apt-get install wrk). wrk, gunicorn and PostgreSQL share the two cores.
 """
 
@@ -364,7 +365,6 @@ def main() -> int:
         _profile(args.profile, web_form, stamp, token)
         return 0
     load_before = os.getloadavg()
-    speed_before = procstat.machine_speed()
     port = _free_port()
     # The shipped web command itself (bin/serve.sh web: its worker class, threads, keep-alive and
     # access log), on a free local port; the options below only override its environment.
@@ -463,10 +463,6 @@ def main() -> int:
         f"load average before the run: {' '.join(f'{v:.2f}' for v in load_before)} (after it: "
         f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, the bench's own processes included); "
         f"CPU not counted above (other jobs, the kernel's share of the traffic) was {others:.0%} of the machine"
-    )
-    print(
-        f"machine speed (procstat.machine_speed, lower is faster): {speed_before:.3f} s before the run, "
-        f"{procstat.machine_speed():.3f} s after"
     )
     _relay_cost(args.relay_take)
     # Every accepted request made its own lead (a few more may finish after wrk stops counting).

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
@@ -82,14 +81,3 @@ def machine_busy_seconds() -> float:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return (sum(values[:8]) - idle) / CLOCK_TICK
-
-
-def machine_speed() -> float:
-    """CPU seconds of a fixed Python loop (6 million additions): this machine's speed at the moment,
-    which moved by a third within minutes on the shared benchmark machines (lower is faster). Print
-    it beside CPU figures taken minutes apart, so that a change in them can be told from the machine's."""
-    start = time.process_time()
-    total = 0
-    for i in range(6_000_000):
-        total += i % 7
-    return time.process_time() - start
