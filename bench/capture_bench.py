@@ -18,9 +18,9 @@ one's milliseconds per request: on two shared cores that sum is what caps the th
 
 Target (issue 22 §2, this 2-core machine, PostgreSQL): at least 800 leads/s with p99 ≤ 50 ms at 16
 clients, through the form and through the API (the first target, 300 leads/s with p99 under 100 ms,
-was met in November). On the shared benchmark machines the speed moves by a third or more within minutes (a fixed Python
-loop does not show it: its time stayed put while a capture's CPU rose by half), so compare code by
-interleaving runs of the old and the new, not by runs minutes apart.
+was met in November). On the shared benchmark machines the speed moves by a third or more within
+minutes (a fixed Python loop does not show it: its time stayed put while a capture's CPU rose by
+half), so compare code by interleaving runs of the old and the new, not by runs minutes apart.
 Needs Debian's wrk (apt-get install wrk). wrk, gunicorn and PostgreSQL share the two cores.
 """
 

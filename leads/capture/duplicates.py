@@ -72,7 +72,7 @@ _SAME_NAME = _CANDIDATES.format("email_domain = %s AND lower(last_name) = %s AND
 
 
 def _candidates(sql: str, params: list) -> list[int]:
-    with prepared_cursor() if connection.vendor == "postgresql" else connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]
 

@@ -38,8 +38,11 @@ class PreparedRawCursor(_Prepare, RawCursor):
 
 def prepared_cursor(cursor_class: type = PreparedCursor, *, using: str = DEFAULT_DB_ALIAS):
     """A Django cursor (its errors, execute wrappers and query counts) over a prepared psycopg
-    cursor of the connection `using`, on PostgreSQL only."""
+    cursor of the connection `using`; on another database (the embedded SQLite) its plain cursor,
+    for `%s` statements."""
     db = connections[using]
+    if db.vendor != "postgresql":
+        return db.cursor()
     db.ensure_connection()
     with db.wrap_database_errors:
         return db._prepare_cursor(cursor_class(db.connection))
