@@ -266,7 +266,9 @@ def explain(endpoint: Endpoint, client, api_headers: dict) -> None:
     for q in ctx.captured_queries:
         sql = q["sql"]
         print(f"--- {float(q['time']) * 1000:.2f} ms: {sql[:300]}{'…' if len(sql) > 300 else ''}")
-        if sql.lstrip().upper().startswith(("SELECT", "WITH")) and connection.vendor == "postgresql":
+        if "$1" in sql:  # a server-side prepared statement's text (leads.common.prepared): no values
+            print("    (prepared with parameters: not explained)")
+        elif sql.lstrip().upper().startswith(("SELECT", "WITH")) and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 for (line,) in cursor.fetchall():

@@ -2,14 +2,17 @@
 
 import copy
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache, cached_property
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_countries.serializer_fields import CountryField
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.relations import PKOnlyObject, RelatedField
+from rest_framework.settings import api_settings
 
 from ..common.normalize import normalize_email
 from ..common.urls import PK_MARKER, pk_filled
@@ -132,10 +135,7 @@ class LeadSerializer(serializers.ModelSerializer):
         if isinstance(instance, Mapping):
             return super().to_representation(instance)
         if isinstance(instance, tuple):  # a page row of page_values()
-            return {
-                name: None if (value := getattr(instance, source)) is None else convert(value)
-                for name, source, convert in self._row_plan
-            }
+            return self._row_read(instance)
         ret = {}
         for name, source, field, convert in self._read_plan:
             if source is None:
@@ -165,19 +165,40 @@ class LeadSerializer(serializers.ModelSerializer):
         return plan
 
     @cached_property
-    def _row_plan(self) -> list[tuple]:
-        """The read plan for a row of page_values(): the owner's username and the team's id are
-        columns of the row, and the URL is filled in from the row's pk."""
-        plan = []
+    def _row_read(self):
+        """What turns a row of page_values() into the lead's JSON dict. The row holds the fields'
+        columns in the fields' order (`id` as `pk`, the owner's username, the team's id; not the
+        URL, filled in from the pk), so the dict is built by zip and only the columns whose value
+        DRF would change are converted: a database text, number, boolean or JSON value is already
+        what DRF returns for it (IDENTICAL_ON_ROWS), a time goes through `datetime_text`."""
+        template = None
+        names, converts = [], []
         for name, source, field, convert in self._read_plan:
             if name == "url":  # (the API's SimpleRouter has no format suffixes)
                 template = field.url_template(field.context.get("request"))
-                plan.append((name, "pk", lambda pk, template=template: pk_filled(template, pk)))
-            elif source is None:
-                plan.append((name, PAGE_RELATED[name], _same))
-            else:
-                plan.append((name, "pk" if source == "id" else source, convert))
-        return plan
+                continue
+            names.append(name)
+            if source is None or (type(field) in IDENTICAL_ON_ROWS and not getattr(field, "binary", False)):
+                continue  # (a related field's column is the username or id DRF returns)
+            if isinstance(field, serializers.DateTimeField):
+                convert = datetime_text(field)
+            elif isinstance(field, CountryField):
+                convert = _remembered(convert)  # a code's answer is the same all page long
+            converts.append((name, convert))
+        if [name for name, *_ in self._read_plan[:2]] != ["id", "url"] or len(names) != len(_page_columns()):
+            raise ImproperlyConfigured("A page row holds the pk, then one column for each field but the URL.")
+        rest, fill = names[1:], pk_filled
+
+        def read(row: tuple) -> dict:
+            pk = row[0]
+            ret = {"id": pk, "url": fill(template, pk)}
+            ret.update(zip(rest, row[1:]))
+            for name, convert in converts:
+                if (value := ret[name]) is not None:
+                    ret[name] = convert(value)
+            return ret
+
+        return read
 
     def validate_email(self, value: str) -> str:
         return normalize_email(value)
@@ -223,6 +244,57 @@ def _page_columns() -> tuple[str, ...]:
 
 def _same(value):
     return value
+
+
+# DRF fields whose to_representation returns a database value of their column's type unchanged
+# (str() of a text, int() of an integer, a choice's own text, a JSON value as loaded). Exact
+# types: a subclass may convert (django-countries' CountryField is a ChoiceField).
+IDENTICAL_ON_ROWS = frozenset(
+    {
+        serializers.CharField,
+        serializers.EmailField,
+        serializers.URLField,
+        serializers.ChoiceField,
+        serializers.IntegerField,
+        serializers.FloatField,
+        serializers.BooleanField,
+        serializers.JSONField,
+    }
+)
+
+
+def _remembered(convert):
+    answers = {}
+
+    def remembered(value):
+        if (answer := answers.get(value, answers)) is answers:
+            answer = answers[value] = convert(value)
+        return answer
+
+    return remembered
+
+
+def datetime_text(field: serializers.DateTimeField):
+    """DRF's DateTimeField.to_representation for an aware datetime in ISO 8601 (the default
+    format): the time in the field's zone, `Z` for UTC. Anything else takes DRF's own path."""
+    zone = getattr(field, "timezone", None)
+    output = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if zone is None or not isinstance(output, str) or output.lower() != ISO_8601:
+        return field.to_representation
+
+    # psycopg's UTC times carry datetime.UTC; the default zone is zoneinfo's UTC: the same clock.
+    same = {zone, UTC} if getattr(zone, "key", None) == "UTC" else {zone}
+
+    def text(value):
+        if type(value) is not datetime or value.tzinfo is None:
+            return field.to_representation(value)
+        try:
+            shown = (value if value.tzinfo in same else value.astimezone(zone)).isoformat()
+        except OverflowError:
+            return field.to_representation(value)
+        return shown[:-6] + "Z" if shown.endswith("+00:00") else shown
+
+    return text
 
 
 def _same_when(kind: type):

@@ -35,8 +35,10 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connections
-from django.db.models import BigIntegerField, F, Func, OrderBy, QuerySet
+from django.db.models import BigIntegerField, F, Func, Lookup, OrderBy, QuerySet
 from django.db.models.query import ModelIterable
+
+from .pgloaders import uses_c_loader
 
 COUNT_EXACT_LIMIT = getattr(settings, "COUNT_EXACT_LIMIT", 1_000)
 ROWS_READ_PER_ROW_SHOWN = 40
@@ -222,8 +224,11 @@ def matches_read(
             if capped <= limit
             else Matches(count=max(_estimate(unordered), capped), exact=False)
         )
-    epoch_at = frozenset(at for at, term in enumerate(terms) if postgres and _is_datetime(queryset, term.name))
-    # datetimes as integers: 15,000 timestamps parsed were ~40 ms of a 500-row page
+    # Datetimes as integers when every key comes to Python and psycopg parses times in Python: 15,000
+    # timestamps parsed so were ~40 ms of a 500-row page. Otherwise the times themselves: PostgreSQL's
+    # EXTRACT is numeric arithmetic, 7 ms for those 15,000 (bench/README.md, issue 22 §1).
+    slow_times = postgres and not head and not uses_c_loader(connections[queryset.db])
+    epoch_at = frozenset(at for at, term in enumerate(terms) if slow_times and _is_datetime(queryset, term.name))
     epochs = {f"matches_key_{at}": EpochMicroseconds(F(terms[at].name)) for at in epoch_at}
     values = unordered.annotate(**epochs).values_list(
         *[f"matches_key_{at}" if at in epoch_at else t.name for at, t in enumerate(terms)], *extra
@@ -375,5 +380,23 @@ def rows_by_pk(queryset: QuerySet, pks: list) -> list:
     there are no keys). The queryset's own filters stay: a row must still match and be visible."""
     if not pks:
         return []
-    by_pk = {row.pk: row for row in queryset.order_by().filter(pk__in=pks)}
+    if connections[queryset.db].vendor == "postgresql":
+        # One array parameter, not 500: psycopg splits a query's text at every placeholder on
+        # every execution (a 500-lead page spent ~10 % of its CPU there).
+        chosen = queryset.order_by().filter(EqualsAny(F("pk"), list(pks)))
+    else:
+        chosen = queryset.order_by().filter(pk__in=pks)
+    by_pk = {row.pk: row for row in chosen}
     return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+class EqualsAny(Lookup):
+    """`lhs = ANY(%s)` with the values as one array parameter (PostgreSQL)."""
+
+    lookup_name = "equals_any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        array = f"{self.lhs.output_field.db_type(connection)}[]"  # not the smallest type psycopg picks
+        return f"{lhs} = ANY(%s::{array})", [*lhs_params, list(self.rhs)]

@@ -54,3 +54,15 @@ def test_a_reps_list_rows_are_their_detail_rows_and_only_theirs(api_as, rep, var
     for row in body["results"]:
         assert row == client.get(row["url"]).json()
         assert row["owner"] in (rep.username, None)
+
+
+def test_times_in_another_zone_read_as_the_detail_does(api_as, manager, varied_leads, settings):
+    """Times are shown in the current zone (DRF's default): a list row converts them as the
+    lead's own URL does, offset and all."""
+    settings.TIME_ZONE = "America/New_York"
+    client = api_as(manager)
+    body = client.get(f"{URL}?page_size=500").json()
+    assert len(body["results"]) == len(varied_leads)
+    for row in body["results"]:
+        assert row == client.get(row["url"]).json()
+        assert row["created_at"].endswith(("-05:00", "-04:00"))

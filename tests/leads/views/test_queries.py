@@ -186,7 +186,7 @@ def test_a_reps_few_matches_among_many_are_read_by_id_not_by_walking_the_date_in
         matches_part, sorted_part = matches_sql.split("), c AS (")
         assert "ORDER BY" not in matches_part and "LIMIT 1001" in matches_part
         assert "ORDER BY" in sorted_part
-        assert '"leads_lead"."id" IN (' in page_query and "LIMIT" not in page_query
+        assert '"leads_lead"."id" = ANY(' in page_query and "LIMIT" not in page_query
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")  # make every index look cheap, the date index too
             for sql in (matches_part, page_query):  # the matches' read and the page: no walk at all
