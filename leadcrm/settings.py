@@ -140,8 +140,18 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             # A slow or silent Redis must not hang requests: fail fast instead.
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
-        }
+        },
+        # django-ratelimit's counters, on the same Redis: one round trip per counted request
+        # (leads/common/ratelimit_cache.py). Only the rate limits may use it.
+        "ratelimit": {
+            "BACKEND": "leads.common.ratelimit_cache.RateLimitCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        },
     }
+    # "not officially supported": django-ratelimit knows backends by path; this one is
+    # django-redis's RedisCache with an atomic add-or-count (tests/leads/common/test_ratelimit_cache.py).
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
 else:
     # One machine, no Redis (`make run`): a file cache shared by the processes. Its
     # increments are not atomic, so rate limits are approximate here; production uses Redis.
@@ -241,7 +251,7 @@ LEAD_PAGE_EXTENSIONS = [
 ]
 
 RATELIMIT_IP_META_KEY = "leads.common.http.client_ip"  # every rate limit's "ip" key: the one client-address rule
-RATELIMIT_USE_CACHE = "default"
+RATELIMIT_USE_CACHE = "ratelimit" if "ratelimit" in CACHES else "default"
 # Webhook posts per source, and tracking hits (page views) per visitor IP (django-ratelimit syntax).
 WEBHOOK_RATE = env.str("WEBHOOK_RATE", default="600/m")
 # Requests with a missing or wrong signature, per source and client address: counted apart, so
