@@ -133,24 +133,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if REDIS_URL:
-    # django-redis: atomic INCR, which the rate limits of the public endpoints rely on.
+    # django-redis: atomic INCR, which the rate limits of the public endpoints rely on. A slow or
+    # silent Redis must not hang requests: fail fast instead. The rate limits count in "ratelimit",
+    # one round trip per counted request (leads/common/ratelimit_cache.py; only they may use it),
+    # a django-redis RedisCache that django-ratelimit does not know by path (W001).
+    _redis = {"LOCATION": REDIS_URL, "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2}}
     CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            # A slow or silent Redis must not hang requests: fail fast instead.
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
-        },
-        # django-ratelimit's counters, on the same Redis: one round trip per counted request
-        # (leads/common/ratelimit_cache.py). Only the rate limits may use it.
-        "ratelimit": {
-            "BACKEND": "leads.common.ratelimit_cache.RateLimitCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
-        },
+        "default": {"BACKEND": "django_redis.cache.RedisCache", **_redis},
+        "ratelimit": {"BACKEND": "leads.common.ratelimit_cache.RateLimitCache", **_redis},
     }
-    # "not officially supported": django-ratelimit knows backends by path; this one is
-    # django-redis's RedisCache with an atomic add-or-count (tests/leads/common/test_ratelimit_cache.py).
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
 else:
     # One machine, no Redis (`make run`): a file cache shared by the processes. Its
