@@ -146,7 +146,8 @@ class SafeJSONParser(JSONParser):
 class FastJSONRenderer(JSONRenderer):
     """DRF's JSONRenderer, encoded by orjson: a 500-lead page took 4.3 ms in json.dumps and 0.3 ms
     in orjson (bench/README.md, issue 22 §1). The output is DRF's: compact, UTF-8, times as DRF's
-    encoder writes them (`Z` for UTC), U+2028/U+2029 escaped; what orjson does not know (a
+    encoder writes them (`Z` for UTC), U+2028/U+2029 escaped (one difference: a float written with
+    an exponent below -9 loses the exponent's leading zero, 1e-7 for 1e-07); what orjson does not know (a
     Decimal, a lazy translation, a generator) goes through DRF's encoder, and anything orjson
     refuses (an integer beyond 64 bits), or an indented answer, is DRF's own rendering."""
 

@@ -2,6 +2,7 @@
 as DRF's own JSONRenderer writes it: the same bytes for everything the API answers with."""
 
 import datetime
+import json
 import uuid
 import zoneinfo
 from decimal import Decimal
@@ -42,6 +43,13 @@ def test_the_bytes_are_drfs(payload):
         return (n for n in range(3)) if hasattr(value, "__next__") else value
 
     assert FastJSONRenderer().render(fresh(payload)) == JSONRenderer().render(fresh(payload))
+
+
+def test_a_tiny_float_is_the_same_number():
+    payload = {"probability": 1e-7, "score": 1e16}
+    ours, drfs = FastJSONRenderer().render(payload), JSONRenderer().render(payload)
+    assert json.loads(ours) == json.loads(drfs) == payload
+    assert ours == b'{"probability":1e-7,"score":1e+16}'  # DRF writes 1e-07
 
 
 def test_an_indented_answer_is_drfs():
