@@ -242,10 +242,6 @@ def _page_columns() -> tuple[str, ...]:
     return tuple(columns)
 
 
-def _same(value):
-    return value
-
-
 # DRF fields whose to_representation returns a database value of their column's type unchanged
 # (str() of a text, int() of an integer, a choice's own text, a JSON value as loaded). Exact
 # types: a subclass may convert (django-countries' CountryField is a ChoiceField).
