@@ -17,57 +17,48 @@ from __future__ import annotations
 
 import datetime
 
+import psycopg
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
-
-try:
-    import psycopg
-    from psycopg.adapt import Loader
-    from psycopg.pq import Format
-except ImportError:  # SQLite-only installs
-    psycopg = None
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 
 def _c_loader():
     """psycopg's C `timestamptz` text loader, or None when psycopg runs its Python build."""
-    if psycopg is None or psycopg.pq.__impl__ == "python":
-        return None
-    oid = psycopg.postgres.types["timestamptz"].oid
-    loader = psycopg.adapters.get_loader(oid, Format.TEXT)
+    loader = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
     return loader if loader is not None and not issubclass(loader, Loader) else None
 
 
 C_LOADER = _c_loader()
 
-if C_LOADER is not None:
 
-    class CTimestamptzLoader(Loader):
-        """psycopg's C loader behind the interface Django checks (`timezone`)."""
+class CTimestamptzLoader(Loader):
+    """psycopg's C loader behind the interface Django checks (`timezone`)."""
 
-        timezone = datetime.UTC
+    timezone = datetime.UTC
 
-        def __init__(self, oid, context=None):
-            super().__init__(oid, context)
-            self._load = C_LOADER(oid, context).load
+    def __init__(self, oid, context=None):
+        super().__init__(oid, context)
+        self._load = C_LOADER(oid, context).load
 
-        def load(self, data):
-            return self._load(data)
+    def load(self, data):
+        return self._load(data)
 
 
 def uses_c_loader(connection) -> bool:
     """Whether timestamps on this Django connection are parsed in C (CTimestamptzLoader)."""
-    native = getattr(connection, "connection", None)
-    if C_LOADER is None or native is None or not hasattr(native, "adapters"):
+    if connection.vendor != "postgresql" or connection.connection is None:
         return False
-    oid = psycopg.postgres.types["timestamptz"].oid
-    return native.adapters.get_loader(oid, Format.TEXT) is CTimestamptzLoader
+    return connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT) is CTimestamptzLoader
 
 
 @receiver(connection_created, dispatch_uid="leads_c_timestamptz_loader")
 def c_timestamptz_loader(sender, connection, **kwargs) -> None:
-    native = connection.connection
-    if C_LOADER is None or connection.vendor != "postgresql" or not hasattr(native, "adapters"):
+    if C_LOADER is None or connection.vendor != "postgresql":
         return
+    native = connection.connection
     if connection.timezone is not datetime.UTC or native.info.parameter_status("TimeZone") != "UTC":
         return
     native.adapters.register_loader("timestamptz", CTimestamptzLoader)
