@@ -10,19 +10,17 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from ..common.prepared import prepared_cursor
+from ..roles import ROLE_NAMES_SQL, USER_COLUMNS_SQL, user_from_row
 
 # The user's row and the names of their groups (leads.roles.user_roles reads them for every API
 # request: the lead list's visibility, the capture's owner rules), found by the token's key: one
 # statement written once, where DRF's select_related get and the roles' values_list were two, each
 # compiled by the ORM per request.
-_USER_FIELDS = User._meta.concrete_fields
 _USER_BY_TOKEN = f"""
-SELECT {", ".join(f'u."{field.column}"' for field in _USER_FIELDS)}, t.created,
-       ARRAY(SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = u.id)
+SELECT {USER_COLUMNS_SQL}, t.created, {ROLE_NAMES_SQL}
 FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id
 WHERE t.key = %s
 """
-_USER_ATTNAMES = [field.attname for field in _USER_FIELDS]
 
 
 class OneQueryTokenAuthentication(TokenAuthentication):
@@ -37,10 +35,9 @@ class OneQueryTokenAuthentication(TokenAuthentication):
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         *columns, created, role_names = row
-        user = User.from_db(connection.alias, _USER_ATTNAMES, columns)
+        user = user_from_row(connection.alias, columns, role_names)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        user._leadcrm_roles = frozenset(role_names)  # what leads.roles.user_roles caches on the user
         return user, Token(key=key, user=user, created=created)
 
 

@@ -103,10 +103,10 @@ def test_the_customer_page_is_flat_for_3_and_30_leads(n, client, manager, rep, d
         _converted(rep, email=f"lead{i}@flat.co.uk", n_interactions=2, link_to=customer.pk)
     client.force_login(manager)
     client.get(f"/customers/{customer.pk}")
-    # session, user, roles, the customer (owner, lead, converted_by), its linked leads, timeline count and
+    # session, user with its roles, the customer (owner, lead, converted_by), its linked leads, timeline count and
     # page, its open tasks and the task form's assignees, and the email block (docs/reps.md): its lead
     # visible?, the lead's email entries, the rep's email preferences, templates and snippets, messages not sent yet
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = client.get(f"/customers/{customer.pk}")
     assert len(response.context["linked_leads"]) == n
 
@@ -118,8 +118,8 @@ def test_the_customer_list_is_flat(n, client, manager, django_assert_num_queries
         lead_convert(lead=lead, by=manager, action="create")
     client.force_login(manager)
     client.get("/customers/")
-    # session, user, roles, count, page, the page's linked leads
-    with django_assert_num_queries(6):
+    # session, user with its roles, count, page, the page's linked leads
+    with django_assert_num_queries(5):
         response = client.get("/customers/", {"page_size": 50})
     assert len(response.context["page"].object_list) == n
 

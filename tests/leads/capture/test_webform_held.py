@@ -95,6 +95,6 @@ def test_the_web_forms_page_reads_a_fixed_number_of_queries(client, manager, web
     for _ in range(n):
         _too_fast(client, web_form)
     client.force_login(manager)
-    # session, user, role groups, the forms with their counts, the held submissions
-    with django_assert_num_queries(5):
+    # session, user with its role groups, the forms with their counts, the held submissions
+    with django_assert_num_queries(4):
         assert client.get("/forms/").status_code == 200

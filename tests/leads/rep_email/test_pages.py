@@ -37,8 +37,8 @@ def test_templates_page_lists_own_and_shared_in_a_fixed_number_of_queries(
     client.force_login(rep)
     client.get(reverse("leads:email_templates"))  # warm the session and roles
 
-    # session, user, roles, templates (mine or shared, with owners); the same with 3 or 30 rows
-    with django_assert_num_queries(4):
+    # session, user with its roles, templates (mine or shared, with owners); the same with 3 or 30 rows
+    with django_assert_num_queries(3):
         page = client.get(reverse("leads:email_templates"))
 
     names = [item.name for item in page.context["items"]]

@@ -183,10 +183,10 @@ def test_the_overview_loads_each_chart_separately_and_links_it(as_manager):
         assert f'<a href="{url}?start={START}&amp;end={END}">' in body  # without JavaScript
 
 
-# Queries per request: session, user (with the nav's counts), the user's role groups, then the
+# Queries per request: session, user (with the nav's counts and role groups), then the
 # dashboard's own: one aggregate each; speed to lead two (reps, teams); the agents' board three
 # (agents with open leads, memberships, today's assignments); the team filter's <select> one.
-EXPECTED_QUERIES = {"funnel": 5, "sources": 5, "conversion": 5, "speed": 6, "load": 7, "scores": 5, "grades": 5}
+EXPECTED_QUERIES = {"funnel": 4, "sources": 4, "conversion": 4, "speed": 5, "load": 6, "scores": 4, "grades": 4}
 
 
 def _more_data(teams):

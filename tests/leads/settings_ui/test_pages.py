@@ -193,11 +193,11 @@ def _many_teams_agents_territories(n: int) -> None:
 
 @pytest.mark.parametrize("n", [1, 6])
 def test_each_settings_list_costs_the_same_queries_for_one_or_many(manager_client, django_assert_num_queries, n):
-    """Session, user, roles; then the list's own queries (two each) and the history (one), whatever
+    """Session, user with its roles; then the list's own queries (two each) and the history (one), whatever
     the number of rows."""
     _many_teams_agents_territories(n)
     expected = {"teams": 3, "agents": 3, "territories": 3, "scoring": 3, "index": 1}
     for name, own in expected.items():
         url = reverse(f"leads:settings_ui:{name}")
-        with django_assert_num_queries(3 + own):
+        with django_assert_num_queries(2 + own):
             assert manager_client.get(url).status_code == 200

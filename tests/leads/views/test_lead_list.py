@@ -3,6 +3,7 @@ counts, bulk actions within each role's rights, a fixed number of queries."""
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -80,6 +81,60 @@ def test_each_row_links_ticks_and_labels_its_lead_with_every_value_escaped(clien
     assert f'value="{queued.pk}"' in html and f"{team.name} queue" in html  # an unowned lead shows its queue
     empty = client.get("/", {"search": "nothing-matches-this"}).content.decode()
     assert '<td colspan="' in empty and "No leads match." in empty
+
+
+def test_every_column_shows_its_value_escaped_in_the_users_time_zone(client, rep, team):
+    """Each of the chosen columns' cells, as a rep reads them: labels for choices, the queue of an
+    unowned lead, dates in the rep's own time zone, every text escaped."""
+    from leads.workspace.preferences import COLUMN_KEYS
+
+    UserPreference.objects.create(user=rep, lead_columns=list(COLUMN_KEYS), time_zone="Asia/Tokyo")
+    when = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)  # 2 March 05:30 in Tokyo
+    lead = LeadFactory(
+        owner=None,
+        team=team,
+        first_name="Ada",
+        company="A & B",
+        email="ada@example.com",
+        phone="+442079460958",
+        status="qualified",
+        score=87,
+        grade="A",
+        probability=0.42,
+        source="web_form",
+        country="DE",
+        time_zone="Europe/Berlin",
+        last_activity_at=when,
+    )
+    Lead.objects.filter(pk=lead.pk).update(created_at=when, updated_at=when)
+    team.name = "Nord <EU>"
+    team.save()
+    client.force_login(rep)
+    html = client.get("/").content.decode()
+    for cell in (
+        '<td data-label="Company">A &amp; B</td>',
+        '<td data-label="Email">ada@example.com</td>',
+        '<td data-label="Phone" class="text-nowrap">+442079460958</td>',
+        '<td data-label="Status"><span class="badge text-bg-secondary status-qualified">Qualified</span></td>',
+        '<td data-label="Score" class="text-end">87 · A</td>',
+        '<td data-label="Probability" class="text-end">42 %</td>',
+        '<td data-label="Owner">— <span class="text-body-secondary small">(Nord &lt;EU&gt; queue)</span></td>',
+        '<td data-label="Source">Web form</td>',
+        '<td data-label="Country">Germany</td>',
+        '<td data-label="Local time zone">Europe/Berlin</td>',
+        '<td data-label="Last activity">03/02/2026 5:30 a.m.</td>',
+        '<td data-label="Updated">03/02/2026 5:30 a.m.</td>',
+        '<td data-label="Created">03/02/2026</td>',
+    ):
+        assert cell in html
+    Lead.objects.filter(pk=lead.pk).update(owner=rep, last_activity_at=None, probability=None, grade="")
+    html = client.get("/").content.decode()
+    assert f'<td data-label="Owner">{rep.username}</td>' in html
+    assert (
+        '<td data-label="Last activity">—</td>' in html
+        and '<td data-label="Probability" class="text-end">—</td>' in html
+    )
+    assert '<td data-label="Score" class="text-end">87</td>' in html
 
 
 def test_columns_are_saved_per_user(client, rep, other_rep):
@@ -357,8 +412,8 @@ def test_a_reps_list_takes_the_same_queries_whatever_the_size(client, rep, team,
     LeadFactory.create_batch(n, owner=rep, team=team, status="active")
     SavedViewFactory(user=rep, name="Mine", query="status=active")
     client.force_login(rep)
-    # session, user, preferences, role groups, count, saved views, counts by status, page
-    with django_assert_num_queries(8):
+    # session, user with its role groups, preferences, count, saved views, counts by status, page
+    with django_assert_num_queries(7):
         response = client.get("/", {"status": "active", "search": "example", "ordering": "-score", "page_size": 100})
     assert response.status_code == 200 and len(response.context["page"].object_list) == n
 

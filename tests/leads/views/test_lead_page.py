@@ -215,12 +215,12 @@ def test_managers_see_possible_duplicates_with_a_merge_link(client, manager, rep
     assert f'href="/duplicates/{pair.pk}"' not in body and "a manager reviews it" in body
 
 
-# Session, user, roles, lead, timeline count and page, duplicates, enrichment hints and suggestions,
+# Session, user with its roles, lead, timeline count and page, duplicates, enrichment hints and suggestions,
 # score history, open tasks, enrollments, the sequences to enroll in, customer matches, the task
 # form's assignees.
-# 15, and the email compose: the rep's email preferences, templates and snippets (one list), messages not sent yet
-LEAD_PAGE_QUERIES = 18
-MANAGER_PAGE_QUERIES = 19  # and the reps of the team to reassign to
+# 14, and the email compose: the rep's email preferences, templates and snippets (one list), messages not sent yet
+LEAD_PAGE_QUERIES = 17
+MANAGER_PAGE_QUERIES = 18  # and the reps of the team to reassign to
 
 
 def _history(lead, user, n):

@@ -9,11 +9,11 @@ pytestmark = pytest.mark.django_db
 
 # the token with the user and their role groups (one statement), count, page (owner and team joined in)
 API_LIST_QUERIES = 3
-# session, user, the user's list preferences, role groups, count (the matches' ids, sort values and
+# session, user (with their role groups), the user's list preferences, count (the matches' ids, sort values and
 # status: the "All" tab of a small result counts its tabs from them), saved views, the static lists,
 # the reps and the enabled automations a manager may use in bulk actions, page. A large result, or
 # a status tab, adds the counts by status (one statement).
-HTML_LIST_QUERIES = 10
+HTML_LIST_QUERIES = 9
 
 
 @pytest.mark.parametrize("n", [10, 100])

@@ -10,9 +10,9 @@ from tests.factories import InteractionFactory, LeadFactory, NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
-# session, user (+ unread count), role groups, counts (one statement), queue, tasks, recent activity,
+# session, user (+ unread count and role groups), counts (one statement), queue, tasks, recent activity,
 # notifications
-HOME_QUERIES = 8
+HOME_QUERIES = 7
 
 
 def _task(lead, user, *, due_in: timedelta, title: str, done: bool = False) -> Task:

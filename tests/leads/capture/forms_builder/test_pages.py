@@ -208,10 +208,10 @@ def test_the_lists_take_a_fixed_number_of_queries(client, marketer, built_form, 
         WebFormFactory(name=f"Form {n}", key=f"form-{n}", schema=built_form.schema)
     client.force_login(marketer)
     client.get("/forms/builder/")  # warm the session and roles
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert client.get("/forms/builder/").status_code == 200
     for n in range(3):
         assert post_json(client, built_form, {**FULL, "email": f"q{n}@example.org"}).status_code == 201
     client.get(f"/forms/builder/{built_form.pk}/analytics")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         assert client.get(f"/forms/builder/{built_form.pk}/analytics").status_code == 200

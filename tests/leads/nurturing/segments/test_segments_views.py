@@ -78,7 +78,7 @@ def test_the_segment_list_takes_the_same_queries_for_one_or_many_segments(client
     client.force_login(marketer)
     SegmentFactory(name="One", definition=HOT, created_by=marketer)
     client.get(reverse("leads:segment_list"))  # warm the session and role caches
-    with django_assert_num_queries(4) as one:  # session, user, its roles, the segments with their creators
+    with django_assert_num_queries(3) as one:  # session, user with its roles, the segments with their creators
         client.get(reverse("leads:segment_list"))
     for n in range(6):
         SegmentFactory(name=f"List {n}", kind="static", created_by=MarketerFactory())
