@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -311,7 +312,10 @@ def walk_probe(unordered: QuerySet, terms: list[Term], *, wanted: int) -> tuple[
     order = ", ".join(
         f"{connection.ops.quote_name(meta.get_field(t.name).column)} {'DESC' if t.descending else 'ASC'}" for t in terms
     )
-    walked = f"(SELECT * FROM {table} ORDER BY {order} LIMIT {int(PROBE_ROWS)}) AS {table}"
+    # Only the columns the filters name (Django qualifies each with the table): `SELECT *` carried
+    # all ~70 columns of each walked row up to the filters, ~30 % of the probe (bench/README.md).
+    named = sorted(set(re.findall(re.escape(table) + r'\.("[^"]+")', sql)))
+    walked = f"(SELECT {', '.join(named) or '*'} FROM {table} ORDER BY {order} LIMIT {int(PROBE_ROWS)}) AS {table}"
     counted = f"SELECT count(*) FROM ({sql.replace(f'FROM {table}', f'FROM {walked}', 1)} LIMIT {int(wanted)}) AS w"
     # The branch not taken is never run (its subquery is an InitPlan, run on first use).
     probe = (

@@ -255,6 +255,25 @@ def test_a_first_page_found_among_the_newest_leads_does_not_read_the_matches(api
     assert "never executed" in matches_read, plan
 
 
+def test_the_probe_walks_only_the_columns_the_filters_name(api_as, rep, other_rep, team, monkeypatch):
+    """The newest rows the probe walks carry the columns the filters and the key read (a search's
+    haystack, a rep's visibility, the status), not all of the lead's: the same first page either way."""
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(matches, "PROBE_MIN_TABLE", -1)
+    mine = LeadFactory.create_batch(8, owner=rep, team=team, company="Acme GmbH", status="active")
+    queued = LeadFactory.create_batch(4, owner=None, team=team, company="Beta GmbH", status="active")
+    LeadFactory.create_batch(6, owner=other_rep, company="Other GmbH", status="active")  # not visible
+    LeadFactory.create_batch(3, owner=rep, team=team, company="Acme GmbH", status="new")  # filtered out
+    with CaptureQueriesContext(connection) as queries:
+        body = api_as(rep).get(f"{URL}?search=gmbh&status=active&page_size=5").json()
+    expected = sorted(mine + queued, key=lambda lead: (lead.created_at, lead.pk), reverse=True)
+    assert [lead["id"] for lead in body["results"]] == [lead.pk for lead in expected[:5]]
+    statement = next(q["sql"] for q in queries.captured_queries if q["sql"].startswith("WITH p AS MATERIALIZED"))
+    walked = statement.split("FROM (SELECT ", 2)[2].split(" FROM ", 1)[0]
+    assert walked == '"id", "owner_id", "search_text", "status", "team_id"'
+
+
 def test_the_probe_stays_off_in_a_table_too_small_to_say_anything_about_the_count(api_as, manager):
     """Below PROBE_MIN_TABLE rows the newest rows are most of the table: a small result keeps its exact count."""
     _leads_with_ties_and_nulls(30)
