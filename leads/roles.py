@@ -133,10 +133,9 @@ def is_rep(user: User | AnonymousUser) -> bool:
 
 # The user's row and the names of their groups in one statement, for the two places that load the
 # request's user: the session's (leads.workspace.notifications) and an API token's (leads.api.tokens).
-# Written once instead of compiled by the ORM per request; `{source}` joins what finds the user.
-USER_FIELDS = User._meta.concrete_fields
-USER_ATTNAMES = [field.attname for field in USER_FIELDS]
-USER_COLUMNS_SQL = ", ".join(f'u."{field.column}"' for field in USER_FIELDS)
+# Written once instead of compiled by the ORM per request; each statement reads the user as `u`.
+_USER_ATTNAMES = [field.attname for field in User._meta.concrete_fields]
+USER_COLUMNS_SQL = ", ".join(f'u."{field.column}"' for field in User._meta.concrete_fields)
 ROLE_NAMES_SQL = (
     "ARRAY(SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = u.id)"
 )
@@ -144,6 +143,6 @@ ROLE_NAMES_SQL = (
 
 def user_from_row(alias: str, columns, role_names) -> User:
     """A User from USER_COLUMNS_SQL's values, its roles cached as user_roles caches them."""
-    user = User.from_db(alias, USER_ATTNAMES, columns)
+    user = User.from_db(alias, _USER_ATTNAMES, columns)
     user._leadcrm_roles = frozenset(role_names)
     return user

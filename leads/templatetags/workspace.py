@@ -75,28 +75,22 @@ def lead_rows(leads, columns) -> str:
     pattern = reverse("leads:detail", args=[PK_MARKER])
     select = _("Select %(lead)s")
     page = _Page()
-    cells = [(f'<td data-label="{_escape(str(label))}"', _CELLS.get(key, _no_cell)) for key, label, _order in columns]
+    cells = [
+        (f'<td data-label="{html.escape(str(label))}"', _CELLS.get(key, _no_cell)) for key, label, _order in columns
+    ]
     rows = []
     for lead in leads:
-        url, name = _escape(pk_filled(pattern, lead.pk)), str(lead)
+        url, name = html.escape(pk_filled(pattern, lead.pk)), str(lead)
         rows.append(
             _ROW.format(
                 url=url,
                 pk=lead.pk,
-                select=_escape(select % {"lead": name}),
-                name=_escape(name),
+                select=html.escape(select % {"lead": name}),
+                name=html.escape(name),
                 cells="".join([start + cell(lead, page) for start, cell in cells]),
             )
         )
     return mark_safe("\n".join(rows))  # every value escaped above
-
-
-@register.simple_tag
-def lead_cell(lead, column: str, label: str = "") -> str:
-    """One cell of the lead table for a column key (see leads.workspace.preferences.LEAD_COLUMNS); `label`
-    becomes its data-label, which the phone's card layout shows before the value (leadcrm.css)."""
-    start = f'<td data-label="{_escape(str(label))}"' if label else "<td"
-    return mark_safe(start + _CELLS.get(column, _no_cell)(lead, _Page()))  # escaped by the cell
 
 
 class _Page:
@@ -113,16 +107,12 @@ class _Page:
 
     def date(self, value, fmt: str) -> str:
         """A datetime in the current time zone and the locale's format ('—' for none)."""
-        return "—" if value is None else _escape(dateformat.format(value.astimezone(self.zone), fmt))
+        return "—" if value is None else html.escape(dateformat.format(value.astimezone(self.zone), fmt))
 
 
 def _labels(field: str) -> dict:
     """A choice field's labels by value, translated now (get_FOO_display, once per page)."""
     return {value: str(label) for value, label in Lead._meta.get_field(field).flatchoices}
-
-
-def _escape(value: str) -> str:
-    return html.escape(value)
 
 
 def _text(value) -> str:
@@ -134,18 +124,18 @@ def _owner(lead, page: _Page) -> str:
         return _text(lead.owner.username)
     if not lead.team_id:
         return ">—</td>"
-    queue = _escape(page.queue % {"team": lead.team.name})
+    queue = html.escape(page.queue % {"team": lead.team.name})
     return f'>— <span class="text-body-secondary small">({queue})</span></td>'
 
 
 def _score(lead, page: _Page) -> str:
-    grade = f" · {_escape(lead.grade)}" if lead.grade else ""
-    return f' class="text-end">{_escape(formats.localize(lead.score))}{grade}</td>'
+    grade = f" · {html.escape(lead.grade)}" if lead.grade else ""
+    return f' class="text-end">{html.escape(formats.localize(lead.score))}{grade}</td>'
 
 
 def _probability(lead, page: _Page) -> str:
     value = "—" if lead.probability is None else formats.number_format(lead.probability * 100, 0) + " %"
-    return f' class="text-end">{_escape(value)}</td>'
+    return f' class="text-end">{html.escape(value)}</td>'
 
 
 def _no_cell(lead, page: _Page) -> str:
@@ -158,8 +148,8 @@ _CELLS = {
     "email": lambda lead, page: _text(lead.email),
     "phone": lambda lead, page: ' class="text-nowrap"' + _text(lead.phone),
     "status": lambda lead, page: (
-        f'><span class="badge text-bg-secondary status-{_escape(lead.status)}">'
-        f"{_escape(page.statuses.get(lead.status, lead.status))}</span></td>"
+        f'><span class="badge text-bg-secondary status-{html.escape(lead.status)}">'
+        f"{html.escape(page.statuses.get(lead.status, lead.status))}</span></td>"
     ),
     "score": _score,
     "probability": _probability,

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
@@ -38,7 +38,7 @@ _USER_WITH_COUNT = f"""
 SELECT {USER_COLUMNS_SQL},
        (SELECT count(*) FROM {Notification._meta.db_table} n WHERE n.user_id = u.id AND n.read_at IS NULL),
        {ROLE_NAMES_SQL}
-FROM auth_user u
+FROM {User._meta.db_table} u
 WHERE u.id = %s
 """
 
@@ -50,7 +50,7 @@ class NotificationCountBackend(ModelBackend):
 
     def get_user(self, user_id):
         user_model = get_user_model()
-        if connection.vendor == "postgresql" and user_model._meta.db_table == "auth_user":
+        if connection.vendor == "postgresql" and user_model is User:
             with prepared_cursor() as cursor:
                 cursor.execute(_USER_WITH_COUNT, [user_id])
                 row = cursor.fetchone()
