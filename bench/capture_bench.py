@@ -4,6 +4,7 @@
     .venv/bin/python bench/capture_bench.py [--seconds 30] [--clients 16] [--workers 4] [--threads 1] [--worker-class sync]
     .venv/bin/python bench/capture_bench.py --profile 2000     # one process, no server: cProfile and SQL
     .venv/bin/python bench/capture_bench.py --api [--profile N]  # the same through POST /api/v1/capture (a manager's token, JSON)
+    .venv/bin/python bench/capture_bench.py --ceiling        # the machine's ceiling: one ORM INSERT per post (bench/ceiling_app.py)
 
 Creates a bench web form (rate limit lifted, minimum fill time 0) in a dedicated database
 (leadcrm_capturebench), starts gunicorn with REDIS_URL set (rate-limit counters in Redis;
@@ -304,6 +305,13 @@ def _api_token() -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
+CEILING_TABLE = "bench_ceiling_post"
+CEILING_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {CEILING_TABLE} (id bigserial PRIMARY KEY, email varchar(254) NOT NULL, "
+    "first_name varchar(100) NOT NULL, company varchar(200) NOT NULL, message text NOT NULL, created_at timestamptz NOT NULL)"
+)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -318,6 +326,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: bin/serve.sh's)")
     parser.add_argument("--worker-class", help="gunicorn worker class, sync or gthread (default: bin/serve.sh's)")
     parser.add_argument("--api", action="store_true", help="post to /api/v1/capture with a manager's token (JSON)")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="serve bench/ceiling_app.py instead (one ORM INSERT per post, no middleware) with the same options",
+    )
     parser.add_argument(
         "--relay-take",
         type=int,
@@ -356,7 +369,18 @@ def main() -> int:
             "allowed_hosts": [],
         },
     )
-    before = Lead.objects.filter(email__startswith="bench-").count()
+
+    def captured() -> int:
+        if not args.ceiling:
+            return Lead.objects.filter(email__startswith="bench-").count()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {CEILING_TABLE}")
+            return cursor.fetchone()[0]
+
+    if args.ceiling:
+        with connection.cursor() as cursor:
+            cursor.execute(CEILING_DDL)
+    before = captured()
     stamp = quote(form_timestamp(web_form), safe="")
     token = _api_token() if args.api else ""
     if args.profile:
@@ -377,6 +401,8 @@ def main() -> int:
         if value is not None:
             env[name] = str(value)
     access_log = tempfile.TemporaryFile()  # what a log collector would read from its stdout
+    if args.ceiling:  # the same command, serving bench/ceiling_app.py
+        env.update(WEB_APP="ceiling_app:application", PYTHONPATH=str(BENCH_DIR))
     gunicorn = subprocess.Popen(
         ["bash", str(benchenv.ROOT / "bin" / "serve.sh"), "web"], cwd=benchenv.ROOT, env=env, stdout=access_log
     )
@@ -407,7 +433,7 @@ def main() -> int:
         subprocess.run(
             ["wrk", "-t2", f"-c{args.clients}", "-d3s", "-s", script(), url], capture_output=True, check=True
         )
-        after_warmup = Lead.objects.filter(email__startswith="bench-").count()
+        after_warmup = captured()
         # This machine's PostgreSQL runs with autovacuum off (conf.d/90-ci.conf), so nothing would
         # ever analyze the growing tables: without statistics the planner scans every lead for the
         # email lookup. Do what autovacuum does in production.
@@ -431,7 +457,8 @@ def main() -> int:
         requests_total = int(re.search(r"(\d+) requests in", result.stdout).group(1))
         cpu_rows = _cpu_report(cpu_before, after_groups, wrk_ms, busy_ms, max(requests_total, 1))
         server = Path(f"/proc/{gunicorn.pid}/cmdline").read_bytes().decode().split("\0")
-        server = " ".join(server[server.index("leadcrm.wsgi") :]).strip()
+        app_name = "ceiling_app:application" if args.ceiling else "leadcrm.wsgi"
+        server = " ".join(server[server.index(app_name) :]).strip()
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
@@ -440,7 +467,7 @@ def main() -> int:
             os.unlink(name)
     output = result.stdout
     print(output)
-    created = Lead.objects.filter(email__startswith="bench-").count() - after_warmup
+    created = captured() - after_warmup
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = int(non_2xx.group(1)) if non_2xx else 0
     percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.MULTILINE))
@@ -450,7 +477,7 @@ def main() -> int:
     )
     print(
         f"{'POST /api/v1/capture (token, JSON)' if args.api else 'POST /f/bench (form-encoded)'}; PostgreSQL {connection.pg_version}; "
-        f"bin/serve.sh web: gunicorn {server}; "
+        f"{'the ceiling (bench/ceiling_app.py)' if args.ceiling else 'bin/serve.sh web'}: gunicorn {server}; "
         f"{args.clients} clients; {os.cpu_count()} CPUs; warm-up leads {after_warmup - before}; "
         f"leads in the table now {Lead.objects.count()} (each run adds its own)"
     )
@@ -464,7 +491,8 @@ def main() -> int:
         f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, the bench's own processes included); "
         f"CPU not counted above (other jobs, the kernel's share of the traffic) was {others:.0%} of the machine"
     )
-    _relay_cost(args.relay_take)
+    if not args.ceiling:
+        _relay_cost(args.relay_take)
     # Every accepted request made its own lead (a few more may finish after wrk stops counting).
     return 0 if created >= requests_total - errors and errors == 0 else 1
 

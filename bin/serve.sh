@@ -22,7 +22,8 @@ case "${1:-}" in
   web)
     # Sync workers: threaded ones (WEB_WORKER_CLASS=gthread, WEB_THREADS) kept connections alive
     # but did no better on two cores, with a longer tail (bench/README.md, capture).
-    exec "$PYTHON" -m gunicorn leadcrm.wsgi \
+    # WEB_APP swaps the WSGI application (bench/capture_bench.py --ceiling serves its one-INSERT view).
+    exec "$PYTHON" -m gunicorn "${WEB_APP:-leadcrm.wsgi}" \
       --bind "${WEB_BIND:-0.0.0.0}:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-$((2 * cores))}" \
       --worker-class "${WEB_WORKER_CLASS:-sync}" --threads "${WEB_THREADS:-1}" \
       --max-requests "${WEB_MAX_REQUESTS:-10000}" --max-requests-jitter 500 \
