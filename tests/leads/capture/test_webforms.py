@@ -333,3 +333,30 @@ def test_a_form_deleted_by_another_process_answers_404_not_500(client, team):
     assert response.status_code == 404
     assert not Lead.objects.exists() and not CaptureRecord.objects.exists()
     assert client.get("/f/gone").status_code == 404
+
+
+def test_a_changed_form_asks_for_its_new_fields_and_each_submission_has_its_own(client, web_form):
+    """The fields are built once per form's settings and copied per submission: a manager's change
+    to the shown or required fields applies to the next post, and a field changed on one form
+    object leaves the next one as configured."""
+    from django.utils import translation
+
+    from leads.capture.webforms import PublicLeadForm
+
+    first = PublicLeadForm(web_form=web_form)
+    second = PublicLeadForm(web_form=web_form)
+    assert first.fields["email"] is not second.fields["email"]
+    first.fields["email"].required = False
+    assert PublicLeadForm(web_form=web_form).fields["email"].required
+
+    web_form.fields = [*web_form.fields, "job_title", "country"]
+    web_form.required_fields = ["email", "job_title"]
+    web_form.save()
+    response = client.post("/f/pricing", submission(web_form, first_name=""))
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"job_title"}  # first name no longer required
+    with translation.override("de"):
+        german = dict(PublicLeadForm(web_form=web_form).fields["country"].choices)
+    assert german["DE"] == "Deutschland" and dict(PublicLeadForm(web_form=web_form).fields["country"].choices)["DE"] == "Germany"
+    assert client.post("/f/pricing", submission(web_form, job_title="CTO", country="DE")).status_code == 200
+    assert Lead.objects.get().job_title == "CTO"
