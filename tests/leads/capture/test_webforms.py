@@ -357,6 +357,9 @@ def test_a_changed_form_asks_for_its_new_fields_and_each_submission_has_its_own(
     assert set(response.context["form"].errors) == {"job_title"}  # first name no longer required
     with translation.override("de"):
         german = dict(PublicLeadForm(web_form=web_form).fields["country"].choices)
-    assert german["DE"] == "Deutschland" and dict(PublicLeadForm(web_form=web_form).fields["country"].choices)["DE"] == "Germany"
+    assert (
+        german["DE"] == "Deutschland"
+        and dict(PublicLeadForm(web_form=web_form).fields["country"].choices)["DE"] == "Germany"
+    )
     assert client.post("/f/pricing", submission(web_form, job_title="CTO", country="DE")).status_code == 200
     assert Lead.objects.get().job_title == "CTO"
