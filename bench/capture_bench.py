@@ -46,6 +46,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leadcr
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/6")
 
 import benchenv  # noqa: E402
+import ceiling_table  # noqa: E402
 import procstat  # noqa: E402
 
 # Each wrk thread has its own Lua state: give each a distinct id so emails never repeat.
@@ -305,13 +306,6 @@ def _api_token() -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
-CEILING_TABLE = "bench_ceiling_post"
-CEILING_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {CEILING_TABLE} (id bigserial PRIMARY KEY, email varchar(254) NOT NULL, "
-    "first_name varchar(100) NOT NULL, company varchar(200) NOT NULL, message text NOT NULL, created_at timestamptz NOT NULL)"
-)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -374,12 +368,12 @@ def main() -> int:
         if not args.ceiling:
             return Lead.objects.filter(email__startswith="bench-").count()
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {CEILING_TABLE}")
+            cursor.execute(f"SELECT count(*) FROM {ceiling_table.TABLE}")
             return cursor.fetchone()[0]
 
     if args.ceiling:
         with connection.cursor() as cursor:
-            cursor.execute(CEILING_DDL)
+            cursor.execute(ceiling_table.DDL)
     before = captured()
     stamp = quote(form_timestamp(web_form), safe="")
     token = _api_token() if args.api else ""

@@ -39,6 +39,7 @@ if not settings.configured:
     )
     django.setup()
 
+import ceiling_table  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import models  # noqa: E402
 from django.http import JsonResponse  # noqa: E402
@@ -55,7 +56,7 @@ class Post(models.Model):
 
     class Meta:
         app_label = "ceiling_app"
-        db_table = "bench_ceiling_post"  # created by capture_bench.py (CEILING_DDL)
+        db_table = ceiling_table.TABLE
 
 
 @csrf_exempt
