@@ -136,8 +136,8 @@ class PublicLeadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.web_form = web_form
         prototypes = _public_form_fields(
-            tuple(web_form.fields),
-            frozenset(web_form.required_fields or ()),
+            tuple(name for name in web_form.fields or () if isinstance(name, str)),
+            frozenset(name for name in web_form.required_fields or () if isinstance(name, str)),
             web_form.consent_text,
             translation.get_language(),
         )
