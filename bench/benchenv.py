@@ -106,3 +106,19 @@ def readme_block_replace(*, name: str, text: str) -> bool:
     _, after = rest.split(end, 1)
     readme.write_text(f"{before}{start}\n{text}\n{end}{after}")
     return True
+
+
+def speed_reference() -> float:
+    """Seconds this machine takes for a fixed Python loop of 10 million additions, measured now.
+
+    The shared benchmark machines' speed moves by up to ~1.8x within minutes, and the load average
+    does not show it (bench/README.md). The runs print this beside their figures: 0.66 s was the
+    fastest stretch seen, 1.65 s the slowest; only runs with similar readings compare."""
+    import time
+
+    # At module level, as the README's runs timed it by hand (a function's local variables run
+    # about twice as fast, so the figures would not compare).
+    loop = compile("x = 0\nfor i in range(10_000_000):\n    x += i\n", "<speed reference>", "exec")
+    started = time.perf_counter()
+    exec(loop, {})
+    return round(time.perf_counter() - started, 2)

@@ -378,6 +378,7 @@ def main(argv=None) -> int:
     prewarm()
     benchenv.freeze_like_wsgi()  # as a gunicorn worker runs (leadcrm/wsgi.py)
     load_before = wait_until_quiet(args.wait_quiet, 0.5)
+    speed_before = benchenv.speed_reference()
     print(
         f"\n{lead_total:,} leads; {args.requests} requests per endpoint after {args.warmup} warm-up; "
         f"load average {load_before:.2f}\n",
@@ -402,6 +403,7 @@ def main(argv=None) -> int:
     info = machine()
     info["loadavg_before"] = round(load_before, 2)
     info["loadavg_after"] = round(os.getloadavg()[0], 2)
+    info["speed_before"], info["speed_after"] = speed_before, benchenv.speed_reference()
     text = report(results, info, args, lead_total, load)
     print("\n" + text)
     RESULTS_DIR.mkdir(exist_ok=True)
