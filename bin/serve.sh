@@ -22,11 +22,14 @@ case "${1:-}" in
   web)
     # Sync workers: threaded ones (WEB_WORKER_CLASS=gthread, WEB_THREADS) kept connections alive
     # but did no better on two cores, with a longer tail (bench/README.md, capture).
+    # A worker is replaced after WEB_MAX_REQUESTS requests (a guard against slow growth). A new one
+    # costs ~1.7 s of CPU (imports, first request): every 10,000 requests that was ~4 % of a
+    # capture's CPU at full rate; the RSS grows ~85 bytes per request (bench/README.md).
     # WEB_APP swaps the WSGI application (bench/capture_bench.py --ceiling serves its one-INSERT view).
     exec "$PYTHON" -m gunicorn "${WEB_APP:-leadcrm.wsgi}" \
       --bind "${WEB_BIND:-0.0.0.0}:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-$((2 * cores))}" \
       --worker-class "${WEB_WORKER_CLASS:-sync}" --threads "${WEB_THREADS:-1}" \
-      --max-requests "${WEB_MAX_REQUESTS:-10000}" --max-requests-jitter 500 \
+      --max-requests "${WEB_MAX_REQUESTS:-100000}" --max-requests-jitter "$(( ${WEB_MAX_REQUESTS:-100000} / 20 ))" \
       --timeout "${WEB_TIMEOUT:-30}" --graceful-timeout 20 --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
     ;;
   worker)
