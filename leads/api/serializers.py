@@ -1,6 +1,7 @@
 """Lead and interaction JSON. Validation rules live in leads.common.validation and are shared."""
 
 import copy
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache, cached_property
@@ -8,13 +9,17 @@ from functools import cache, cached_property
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
 from django_countries.serializer_fields import CountryField
 from rest_framework import ISO_8601, serializers
 from rest_framework.relations import PKOnlyObject, RelatedField
 from rest_framework.settings import api_settings
 
 from ..common.normalize import normalize_email
+from ..common.safejson import RawJSON
 from ..common.urls import PK_MARKER, pk_filled
 from ..common.validation import REASSIGN_FORBIDDEN, lead_clean
 from ..models import Interaction, Lead, Team
@@ -181,16 +186,21 @@ class LeadSerializer(serializers.ModelSerializer):
                 template = field.url_template(field.context.get("request"))
                 continue
             names.append(name)
+            if source in _page_json_columns():
+                converts.append((name, RawJSON))  # the column's text (page_values)
+                continue
             if source is None or (type(field) in IDENTICAL_ON_ROWS and not getattr(field, "binary", False)):
                 continue  # (a related field's column is the username or id DRF returns)
             if isinstance(field, serializers.DateTimeField):
                 convert = datetime_text(field)
+                if source in _page_time_columns():
+                    convert = _time_text(convert)  # (read as text in UTC: page_values)
             elif isinstance(field, CountryField):
                 convert = _remembered(convert)  # a code's answer is the same all page long
             converts.append((name, convert))
         if [name for name, *_ in self._read_plan[:2]] != ["id", "url"] or len(names) != len(_page_columns()):
             raise ImproperlyConfigured("A page row holds the pk, then one column for each field but the URL.")
-        rest, fill = names[1:], pk_filled
+        rest, fill = names[1:], pk_filled  # (zip stops at the fields: page_values' `raw` columns follow)
 
         def read(row: tuple) -> dict:
             pk = row[0]
@@ -227,11 +237,63 @@ class LeadSerializer(serializers.ModelSerializer):
 PAGE_RELATED = {"owner": "owner__username", "team": "team_id"}
 
 
-def page_values(queryset: QuerySet) -> QuerySet:
+def page_values(queryset: QuerySet, *, raw: tuple[str, ...] = ()) -> QuerySet:
     """The lead list's rows as named tuples of the columns LeadSerializer reads: no model instances
     (three per lead with the owner and team), no unread columns (a lead row has 69): a 500-lead page
-    spent ~30 ms of CPU building them (bench/README.md, issue 22 §1)."""
-    return queryset.values_list(*_page_columns(), named=True)
+    spent ~30 ms of CPU building them (bench/README.md, issue 22 §1).
+
+    Some columns are read as the database's text (5 ms of the 15 ms a 500-lead page spent reading
+    and converting its rows): a JSON column, answered as that text (RawJSON), not decoded only to be
+    encoded again; and on PostgreSQL in UTC the times, turned into DRF's ISO text by string work
+    (_time_text), not parsed and written back. `raw` names columns also wanted as their values, after
+    the rest (the keyset's sort column, for its cursor)."""
+    as_text = {f"{name}{JSON_TEXT}": Cast(name, TextField()) for name in _page_json_columns()}
+    if _times_as_utc_text(queryset.db):
+        as_text.update({f"{name}{JSON_TEXT}": Cast(name, TextField()) for name in _page_time_columns()})
+    columns = [f"{name}{JSON_TEXT}" if f"{name}{JSON_TEXT}" in as_text else name for name in _page_columns()]
+    columns += [name for name in raw if name not in columns]
+    return queryset.annotate(**as_text).values_list(*columns, named=True)
+
+
+def _utc_is_current() -> bool:
+    zone = timezone.get_current_timezone()
+    return zone is UTC or getattr(zone, "key", None) == "UTC"
+
+
+def _times_as_utc_text(db: str) -> bool:
+    """Whether PostgreSQL's text of a time on this connection is `YYYY-MM-DD HH:MM:SS[.ffffff]+00`
+    (DateStyle ISO, TimeZone UTC), and the answer is in UTC: then page_values reads times as text."""
+    connection = connections[db]
+    if connection.vendor != "postgresql" or not _utc_is_current():
+        return False
+    connection.ensure_connection()
+    info = connection.connection.info
+    return info.parameter_status("TimeZone") == "UTC" and (info.parameter_status("DateStyle") or "").startswith("ISO")
+
+
+_PG_UTC_TIME = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00")
+
+
+def _time_text(convert):
+    """DRF's ISO 8601 text of a time read as PostgreSQL's UTC text (page_values), by string work:
+    parsing each time and writing it back was a sixth of a 500-lead page's CPU. `convert` takes
+    a time read as a datetime (any other zone)."""
+
+    def text(value):
+        if type(value) is not str:
+            return convert(value)
+        if len(value) == 22 and value[10] == " " and value[19:] == "+00":  # whole seconds: most times
+            return f"{value[:10]}T{value[11:19]}Z"
+        match = _PG_UTC_TIME.fullmatch(value)
+        if match is None:
+            raise ValueError(f"not a UTC time as PostgreSQL writes it: {value!r}")
+        day, seconds, fraction = match.groups()
+        return f"{day}T{seconds}.{fraction:0<6}Z" if fraction else f"{day}T{seconds}Z"
+
+    return text
+
+
+JSON_TEXT = "_json_text"  # what page_values calls a JSON column's text
 
 
 @cache
@@ -243,6 +305,34 @@ def _page_columns() -> tuple[str, ...]:
         elif field.source not in ("*", "id"):
             columns.append(field.source)
     return tuple(columns)
+
+
+@cache
+def _page_time_columns() -> frozenset[str]:
+    """The page's time columns that DRF writes in ISO 8601 in the request's zone."""
+    return frozenset(
+        field.source
+        for field in LeadSerializer().fields.values()
+        if type(field) is serializers.DateTimeField
+        and _iso(field)
+        and getattr(field, "timezone", None) is None
+        and field.source in _page_columns()
+    )
+
+
+def _iso(field: serializers.DateTimeField) -> bool:
+    output = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    return isinstance(output, str) and output.lower() == ISO_8601
+
+
+@cache
+def _page_json_columns() -> frozenset[str]:
+    """The page's columns that hold JSON answered as it is stored (serializers.JSONField)."""
+    return frozenset(
+        field.source
+        for field in LeadSerializer().fields.values()
+        if type(field) is serializers.JSONField and not field.binary and field.source in _page_columns()
+    )
 
 
 def _field_copy(field: serializers.Field) -> serializers.Field:

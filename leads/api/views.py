@@ -21,7 +21,7 @@ from ..scoring.service import score_explain
 from ..selectors import lead_interactions, lead_list, visible_to
 from ..services import DuplicateLeadError, lead_update
 from .filtering import SelectorFilterBackend
-from .keyset import LeadCursorPagination
+from .keyset import LeadCursorPagination, sort_key_of
 from .permissions import LeadAccess
 from .serializers import (
     DuplicateLeadSerializer,
@@ -70,7 +70,10 @@ class LeadViewSet(
     def page_rows(self, queryset):
         """What a keyset page of the list reads its rows as (LeadCursorPagination): named tuples
         of the serializer's columns, not model instances; other actions read models."""
-        return page_values(queryset) if self.action == "list" else queryset
+        if self.action != "list":
+            return queryset
+        key = sort_key_of(queryset)  # (its column's value makes the page's cursors)
+        return page_values(queryset, raw=(key.field,) if key else ())
 
     @extend_schema(
         responses={
