@@ -33,7 +33,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from ..common.matches import Matches, ids_limit, matches_read, rows_by_pk, sort_key
 from ..common.pagination import FastPageNumberPagination
-from ..models import RANKED_FIELDS, RANKED_PATHS, Lead
+from ..models import RANKED_FIELDS, RANKED_PATHS, Lead, unranked
 
 CURSOR_INVALID = "This cursor is not valid for this list: follow the `next` and `previous` links as given."
 CURSOR_SALT = "leads.api.keyset"
@@ -122,8 +122,20 @@ def cursor_decode(token: str, key: SortKey) -> Cursor:
 
 
 def _ordered(queryset: QuerySet, key: SortKey, *, backwards: bool) -> QuerySet:
+    """`queryset` (rows with a value in the sort column: the NULLs are read apart) in the walking
+    order, written as the column's index orders it. A nullable column's indexes
+    (`last_activity_at DESC NULLS LAST, id DESC`, the rank table's probability) put NULLs last going
+    down, so first going up; PostgreSQL's defaults are the reverse (DESC NULLS FIRST, ASC NULLS
+    LAST), and with them no index gave the order: a page of 15,000 `gmbh` leads read and sorted
+    them all instead of walking the index (60–80 ms by probability; bench/README.md, issue 22 §1).
+    Without NULLs among the rows the order is the same. Going up, the index read backwards gives
+    the column's order and an incremental sort the `-id` tie-break within equal values."""
     descending = key.descending != backwards
-    column = F(key.column).desc() if descending else F(key.column).asc()
+    column = F(key.column)
+    if key.nullable:
+        column = column.desc(nulls_last=True) if descending else column.asc(nulls_first=True)
+    else:
+        column = column.desc() if descending else column.asc()
     return queryset.order_by(column, F("id").asc() if backwards else F("id").desc())
 
 
@@ -136,27 +148,44 @@ def _beyond(key: SortKey, value, pk: int, *, backwards: bool) -> Q:
     return Q(**{f"{key.column}__{op_eq}": value}) & (Q(**{f"{key.column}__{op}": value}) | Q(**{f"id__{id_op}": pk}))
 
 
+def _first(part: QuerySet, key: SortKey, *, backwards: bool, limit: int) -> list:
+    """The first `limit` rows of `part` in the walking order, in one statement: the ordered LIMIT
+    picks the primary keys on narrow rows, and only the rows picked are read whole (`pk IN
+    (SELECT pk … ORDER BY … LIMIT n)`). Where an index gives the order, the inner walk is the walk
+    the page took before. Where none does (an ascending order, whose `-id` tie-break no index
+    follows; or the score and probability, whose indexes are in the rank table), PostgreSQL reads
+    every match to sort them: it did so with the page's whole rows and joins, 50 ms for 15,000
+    `gmbh` leads by `last_activity_at`, 80 ms by `probability`; with the pk and the sort value only,
+    it reads far less (bench/README.md, issue 22 §1)."""
+    keys = _ordered(part.values("pk"), key, backwards=backwards)[:limit]
+    return list(_ordered(part.filter(pk__in=keys), key, backwards=backwards))
+
+
+def _first_nulls(part: QuerySet, *, ascending_ids: bool, limit: int) -> list:
+    """The first `limit` rows of `part` by id (the NULLs' part of a list), as _first reads them."""
+    order = "id" if ascending_ids else "-id"
+    keys = part.values("pk").order_by(order)[:limit]
+    return list(part.filter(pk__in=keys).order_by(order))
+
+
 def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: int) -> list:
     """Up to `limit` rows following `cursor` in the list's order (from the start without one)."""
     nulls_tail = key.nullable
     if cursor is None:
         values_part = queryset.filter(**{f"{key.column}__isnull": False}) if nulls_tail else queryset
-        rows = list(_ordered(values_part, key, backwards=False)[:limit])
+        rows = _first(values_part, key, backwards=False, limit=limit)
         start_of_nulls = None
     elif cursor.value is None:
         rows, start_of_nulls = [], Q(id__lt=cursor.pk)
     else:
-        rows = list(
-            _ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=False)), key, backwards=False)[
-                :limit
-            ]
-        )
+        part = queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=False))
+        rows = _first(part, key, backwards=False, limit=limit)
         start_of_nulls = None
     if nulls_tail and len(rows) < limit:
         nulls = queryset.filter(**{f"{key.column}__isnull": True})
         if start_of_nulls is not None:
             nulls = nulls.filter(start_of_nulls)
-        rows += list(nulls.order_by("-id")[: limit - len(rows)])
+        rows += _first_nulls(nulls, ascending_ids=False, limit=limit - len(rows))
     return rows
 
 
@@ -164,16 +193,14 @@ def rows_before(queryset: QuerySet, key: SortKey, cursor: Cursor, limit: int) ->
     """Up to `limit` rows preceding `cursor`, in the list's order."""
     rows: list = []
     if cursor.value is None:
-        rows = list(queryset.filter(**{f"{key.column}__isnull": True}, id__gt=cursor.pk).order_by("id")[:limit])
+        nulls = queryset.filter(**{f"{key.column}__isnull": True}, id__gt=cursor.pk)
+        rows = _first_nulls(nulls, ascending_ids=True, limit=limit)
         if len(rows) < limit:
             values_part = queryset.filter(**{f"{key.column}__isnull": False})
-            rows += list(_ordered(values_part, key, backwards=True)[: limit - len(rows)])
+            rows += _first(values_part, key, backwards=True, limit=limit - len(rows))
     else:
-        rows = list(
-            _ordered(queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=True)), key, backwards=True)[
-                :limit
-            ]
-        )
+        part = queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=True))
+        rows = _first(part, key, backwards=True, limit=limit)
     rows.reverse()
     return rows
 
@@ -212,7 +239,9 @@ class LeadCursorPagination(FastPageNumberPagination):
         token = request.query_params.get(self.cursor_query_param)
         cursor = cursor_decode(token, key) if token else None
         first = size if cursor is None else 0  # the first page: probed for, and only its keys sent back
-        matches = matches_read(queryset, limit=ids_limit(size), first_page=first, head=first + 1 if first else 0)
+        matches = matches_read(
+            unranked(queryset), limit=ids_limit(size), first_page=first, head=first + 1 if first else 0
+        )
         self.count_info = (matches.count, matches.exact)
         # The rows as the view reads them (the lead list: named tuples of the serializer's columns).
         page_rows = getattr(view, "page_rows", None)

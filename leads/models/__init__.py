@@ -33,7 +33,7 @@ from .nurturing import (  # noqa: F401
 )
 from .outbound import LeadEventSequence, WebhookDelivery, WebhookSubscription  # noqa: F401
 from .privacy import ErasureTombstone, PrivacyRequest  # noqa: F401
-from .rank import RANK_SYNC_SETTING, RANKED_FIELDS, RANKED_PATHS, LeadRank, rank_joined, ranked  # noqa: F401
+from .rank import RANK_SYNC_SETTING, RANKED_FIELDS, RANKED_PATHS, LeadRank, rank_joined, ranked, unranked  # noqa: F401
 from .rep_email import EmailTemplate, RepEmail, RepEmailPreference  # noqa: F401
 from .scoring import ScoreJob, ScoringConfig, ScoringModel, ScoringRule  # noqa: F401
 from .settings_changes import SettingsChange  # noqa: F401

@@ -70,6 +70,54 @@ def ranked(queryset):
     return queryset.filter(rank__isnull=False)
 
 
+def unranked(queryset):
+    """`queryset` without the join ranked() added, when nothing else in its filters reads the rank
+    table; else `queryset` itself. Every lead has its rank row (the triggers), so the join changes
+    no result; it is there so that an ordering by score can walk the rank table's index. A list's
+    keys read first (leads.common.matches) are read from the lead row's own columns, and there the
+    join cost one rank lookup per match: 15,000 of them for a 500-lead page of `gmbh` by score,
+    ~15 ms at a million leads (bench/README.md, issue 22 §1). The ordering stays as it is."""
+    query = queryset.query
+    table = LeadRank._meta.db_table
+    aliases = [alias for alias, join in query.alias_map.items() if getattr(join, "table_name", "") == table]
+    if len(aliases) != 1:
+        return queryset
+    (alias,) = aliases
+    marker = [child for child in query.where.children if _is_rank_marker(child, alias)]
+    if len(marker) != 1 or any(alias in _aliases(child) for child in query.where.children if child is not marker[0]):
+        return queryset
+    if query.annotations or query.alias_refcount.get(alias) != 1:
+        return queryset
+    clone = queryset._chain()
+    clone.query.where.children = [child for child in clone.query.where.children if not _is_rank_marker(child, alias)]
+    clone.query.alias_refcount[alias] = 0  # (the compiler leaves out an alias nothing refers to)
+    return clone
+
+
+def _is_rank_marker(child, alias: str) -> bool:
+    """`rank.lead_id IS NOT NULL`, the filter ranked() adds."""
+    lhs = getattr(child, "lhs", None)
+    return (
+        getattr(child, "lookup_name", None) == "isnull"
+        and child.rhs is False
+        and getattr(lhs, "alias", None) == alias
+        and getattr(getattr(lhs, "target", None), "column", None) == "lead_id"
+    )
+
+
+def _aliases(node) -> set[str]:
+    """The table aliases a filter (a WhereNode, a lookup or an expression) reads."""
+    found, stack = set(), [node]
+    while stack:
+        item = stack.pop()
+        if getattr(item, "alias", None) is not None and hasattr(item, "target"):
+            found.add(item.alias)
+        stack.extend(getattr(item, "children", None) or ())
+        if hasattr(item, "get_source_expressions"):
+            stack.extend(expr for expr in item.get_source_expressions() if expr is not None)
+    return found
+
+
 def rank_joined(queryset) -> bool:
     """Whether `queryset` reads the rank table (ordered or filtered on it): then a status filter is
     better said on the rank row too, so its (status, score) and (status, grade, score) indexes
