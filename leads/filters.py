@@ -76,7 +76,11 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
             # and sorted every match instead of reading the index (the board's ?ordering=-score
             # took 1.6 s per column at a million leads; "My hot leads" is ?ordering=-score).
             nulls_last = True if _nullable(qs.model, field) else None
-            if field in RANKED_PATHS:  # read in the order of the rank table's index
+            # Read in the order of the rank table's index; but no index gives a nullable column
+            # going up with its NULLs last (they are built DESC NULLS LAST), so every match is sorted
+            # anyway, and on the lead row's own copy without a rank lookup per match (the HTML list
+            # of 15,000 `gmbh` leads by probability: ~105 ms; bench/README.md, issue 22 §1).
+            if field in RANKED_PATHS and (descending or not nulls_last):
                 qs, field = ranked(qs), RANKED_PATHS[field]
             expressions.append(
                 F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last)

@@ -88,21 +88,36 @@ class FastCountPaginator(Paginator):
         if self.count_is_exact:
             return super().page(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        rows = self._rows(bottom, bottom + self.per_page + 1)
         if not rows and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
         return OpenEndedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
+    def _rows(self, start: int, stop: int) -> list:
+        """The rows from `start` to `stop` in the list's order, in one statement: the ordered LIMIT
+        picks the primary keys on narrow rows and only those rows are read whole. Where no index
+        gives the order (an ascending one with NULLs last), PostgreSQL sorts every match: with whole
+        rows that was 84–105 ms for the 15,000 `gmbh` leads at a million (bench/README.md, issue 22
+        §1). Where an index gives it, the inner walk is the walk the page took before."""
+        queryset = self.object_list
+        if not isinstance(queryset, QuerySet) or queryset.query.distinct or queryset.query.combinator:
+            return list(queryset[start:stop])
+        keys = queryset.values("pk")[start:stop]
+        return list(queryset.filter(pk__in=keys))
+
     # Columns the matches' read brings along for a small result (the lead list's status, for its
     # status tabs): set on the instance before the first page.
     matches_extra: tuple[str, ...] = ()
+    # What the matches (their keys and count) are read from, when not the list itself: the same
+    # rows without joins the keys do not need (the lead list's rank join: leads.models.unranked).
+    matches_source: QuerySet | None = None
     # Whether the first page is the one wanted (matches_read's probe; set by the view).
     first_page_wanted = False
 
     @cached_property
     def matches(self) -> Matches:
         return matches_read(
-            self.object_list,
+            self.object_list if self.matches_source is None else self.matches_source,
             limit=ids_limit(self.per_page),
             extra=self.matches_extra,
             first_page=self.per_page if self.first_page_wanted else 0,

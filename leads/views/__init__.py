@@ -12,7 +12,7 @@ from ..capture.typed import lead_create
 from ..common.pagination import MAX_PAGE_SIZE, FastCountPaginator
 from ..enrichment.service import enrichment_accept, enrichment_dismiss
 from ..events import note_added
-from ..models import EnrichmentValue, Lead
+from ..models import EnrichmentValue, Lead, unranked
 from ..permissions import can_write, lead_visible_or_404
 from ..roles import is_manager
 from ..scoring.service import score_explain
@@ -45,6 +45,7 @@ def filtered_page(
     `probe_first_page`: look for page 1 among the newest rows first (leads.common.matches.walk_probe)."""
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     paginator = FastCountPaginator(queryset, page_size or page_size_from(request))
+    paginator.matches_source = unranked(queryset)  # (the same rows, read without the rank join)
     paginator.matches_extra = matches_extra
     paginator.first_page_wanted = probe_first_page and request.GET.get("page") in (None, "", "1")
     query = request.GET.copy()

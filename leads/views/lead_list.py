@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from ..automations.services import automation_run_manual
 from ..common.exporting import leads_export_response
 from ..common.validation import id_parse, ids_parse
-from ..models import Automation, Lead, Segment
+from ..models import Automation, Lead, Segment, unranked
 from ..nurturing.segments import list_add_leads
 from ..permissions import can_build_segments, can_export, can_write
 from ..roles import SALES_REPS, is_manager, sees_all_leads
@@ -167,7 +167,9 @@ def _status_tabs(request: HttpRequest, filterset, paginator) -> list[dict]:
         # A rep's visible leads are "own OR team queue": counted per part, on the owner/status index.
         parts = [without_status.filter_queryset(part) for part in visible_parts(request.user)]
         searching = bool(without_status.form.cleaned_data.get("search"))
-        counts = status_counts(queryset=without_status.qs, parts=parts, each_status=not searching)
+        counts = status_counts(
+            queryset=unranked(without_status.qs), parts=[unranked(part) for part in parts], each_status=not searching
+        )
     tabs = [
         {"key": "", "label": _("All"), "count": counts.get("all"), "query": query.urlencode(), "active": not current}
     ]

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
@@ -98,3 +99,25 @@ def test_a_ranked_orderings_keys_are_read_without_the_rank_table(api_as, manager
     assert {lead["id"] for lead in filtered["results"]} == set(
         Lead.objects.filter(score__gte=3).values_list("id", flat=True)
     )
+
+
+@pytest.mark.parametrize("ordering", ["probability", "-score", "last_activity_at"])
+def test_the_html_lists_page_past_the_limit_reads_whole_rows_only_for_its_leads(client, manager, monkeypatch, ordering):
+    """The HTML list pages by number: past the ids-first limit, its page is read as the API's is
+    (keys by the ordered LIMIT, then those rows), in the list's order with NULLs last. Going up by a
+    nullable ranked column (no index gives that order), the sort is on the lead row's own copy."""
+    monkeypatch.setattr(matches, "COUNT_EXACT_LIMIT", 20)
+    monkeypatch.setattr(matches, "ROWS_READ_PER_ROW_SHOWN", 1)
+    _leads(60)
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/", {"ordering": ordering, "page_size": 10, "page": 2})
+    assert response.status_code == 200
+    field = ordering.lstrip("-")
+    column = getattr(Lead._meta.get_field(field), "attname", field)
+    order = F(column).desc(nulls_last=True) if ordering.startswith("-") else F(column).asc(nulls_last=True)
+    expected = list(Lead.objects.order_by(order, "-id").values_list("id", flat=True)[10:20])
+    assert [lead.pk for lead in response.context["page"].object_list] == expected
+    page = [query["sql"] for query in queries.captured_queries if '"leads_lead"."first_name"' in query["sql"]]
+    assert len(page) == 1 and "IN (SELECT" in page[0], page
+    assert ("leads_leadrank" in page[0]) == (ordering == "-score"), page[0]
