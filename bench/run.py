@@ -123,6 +123,26 @@ def endpoints(search: dict[str, str]) -> list[Endpoint]:
     return result
 
 
+ORDERINGS = ("created_at", "score", "probability", "updated_at", "last_activity_at")
+ORDERINGS_MARKS = ("<!-- bench:orderings:start -->", "<!-- bench:orderings:end -->")
+
+
+def every_ordering(search: dict[str, str]) -> list[Endpoint]:
+    """Every ordering the lists offer, both ways, for the few-among-many term: the API at pages of
+    25 and 500, and the HTML list (issue 22 §1: "for every ordering the list offers")."""
+    few = quote(search["other territory"])
+    result = []
+    for role in ("manager", "rep"):
+        for name in ORDERINGS:
+            for ordering in (name, f"-{name}"):
+                for size in (25, 500):
+                    path = f"/api/v1/leads?search={few}&ordering={ordering}&page_size={size}"
+                    result.append(Endpoint(f"API ?search={few}&ordering={ordering}&page_size={size}", role, path, True))
+                path = f"/?search={few}&ordering={ordering}"
+                result.append(Endpoint(f"HTML lead list {path}", role, path, False))
+    return result
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); NaN for no values."""
     if not values:
@@ -331,6 +351,12 @@ def main(argv=None) -> int:
         help="before measuring, wait up to this long (default 120) for the 1-min load average to fall below 0.5",
     )
     parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
+    parser.add_argument(
+        "--every-ordering",
+        action="store_true",
+        help="instead of the main endpoints: every ordering both ways (API pages of 25 and 500, HTML list)"
+        " for the few-among-many term; --update-readme writes them to their own table",
+    )
     args = parser.parse_args(argv)
 
     benchenv.setup()
@@ -367,7 +393,7 @@ def main(argv=None) -> int:
     }
     todo = [
         e
-        for e in endpoints(search)
+        for e in (every_ordering(search) if args.every_ordering else endpoints(search))
         if (args.role in ("both", e.role)) and (not args.only or args.only in e.name or args.only in e.path)
     ]
     if args.explain:
@@ -419,7 +445,7 @@ def main(argv=None) -> int:
     (RESULTS_DIR / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     (RESULTS_DIR / "latest.md").write_text(text + "\n")
     if args.update_readme:
-        update_readme(text)
+        update_readme(text, marks=ORDERINGS_MARKS if args.every_ordering else None)
         print(f"\nwrote the results into {README.relative_to(benchenv.ROOT)}")
 
     failed = [r for r in results if not r.meets_target]

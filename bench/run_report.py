@@ -137,11 +137,13 @@ def wait_until_quiet(max_seconds: float, threshold: float) -> float:
     return load
 
 
-def update_readme(text: str) -> None:
+def update_readme(text: str, *, marks: tuple[str, str] | None = None) -> None:
+    """Write `text` between the README's result marks (the main table's, or `marks`)."""
+    start, end = marks or (MARK_START, MARK_END)
     content = README.read_text() if README.exists() else ""
-    if MARK_START in content and MARK_END in content:
-        head, rest = content.split(MARK_START, 1)
-        _, tail = rest.split(MARK_END, 1)
-        README.write_text(f"{head}{MARK_START}\n{text}\n{MARK_END}{tail}")
+    if start in content and end in content:
+        head, rest = content.split(start, 1)
+        _, tail = rest.split(end, 1)
+        README.write_text(f"{head}{start}\n{text}\n{end}{tail}")
     else:
-        README.write_text(f"{content}\n{MARK_START}\n{text}\n{MARK_END}\n")
+        README.write_text(f"{content}\n{start}\n{text}\n{end}\n")
