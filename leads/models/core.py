@@ -329,7 +329,10 @@ class Lead(models.Model):
             # No index holds score, grade or probability: a rescore's rewrite of the row is then a HOT
             # update that touches no index (with the fill factor of migration 0038). The orderings
             # and filters by score read the rank table's indexes (leads/models/rank.py).
-            models.Index(fields=["-updated_at"], name="lead_updated_idx"),
+            # With the id, as every ordering's index: the list's tie-break. Without it, the newest
+            # page by `-updated_at` sorted the whole group of leads sharing the newest time (a bulk
+            # update stamps thousands with one `now()`): 12,874 rows read for a page of 25.
+            models.Index(fields=["-updated_at", "-id"], name="lead_updated_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
             models.Index(fields=["time_zone"], name="lead_time_zone_idx"),
             models.Index(

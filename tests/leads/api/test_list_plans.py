@@ -55,6 +55,24 @@ def test_a_nullable_orderings_walk_is_written_as_its_index_orders(manager, order
     assert index in plan, plan
 
 
+@pytest.mark.parametrize("ordering", ["-created_at", "-score", "-probability", "-updated_at", "-last_activity_at"])
+def test_every_descending_walk_is_its_index_order_tie_break_included(manager, ordering):
+    """Going down, an index gives the whole order, `-id` tie-break included: no sort at all, not
+    even an incremental one (which reads a whole group of equal values: 12,874 leads sharing the
+    newest `updated_at` for a page of 25 before lead_updated_idx held the id)."""
+    _leads(30)
+    queryset = lead_list(user=manager, filters=QueryDict(f"ordering={ordering}"))
+    key = sort_key_of(queryset)
+    part = queryset.filter(**{f"{key.column}__isnull": False}) if key.nullable else queryset
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_incremental_sort = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = _ordered(part.values("pk"), key, backwards=False)[:11].explain()
+    assert "Sort" not in plan, plan
+
+
 def test_a_walked_page_reads_whole_rows_only_for_its_own_leads(api_as, manager, monkeypatch):
     """Past the ids-first limit, the ordered LIMIT picks the keys on narrow rows and only those
     rows are read whole, in the same statement."""
