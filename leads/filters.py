@@ -55,15 +55,23 @@ def _nullable(model, name: str) -> bool:
 
 
 class NullsLastOrderingFilter(filters.OrderingFilter):
-    """Ordering with NULLs last in both directions and `-id` as the tie-break, so pages are
-    stable and every offered ordering is served by an index."""
+    """Ordering with NULLs last in both directions and the id as the tie-break, in the first
+    column's direction (newest first going down, oldest first going up), so pages are stable and
+    every offered ordering is served by an index: read forwards or backwards, each ordering's index
+    (`column DESC, id DESC`) then gives the whole order, ties included. With `-id` going up too, the
+    index read backwards gave the column's order only, and an incremental sort had to read the whole
+    group of equal values at the page's edge (thousands of leads share a score: the manager's HTML
+    list by `score`, 77 ms at a million leads; bench/README.md, issue 22 §1)."""
 
     def filter(self, qs: QuerySet, value):
         if not value:
             return qs
         expressions = []
+        first_descending = None
         for param in value:
             descending = param.startswith("-")
+            if first_descending is None:
+                first_descending = descending
             field = self.param_map[param.lstrip("-")]
             if field == "callable_now":
                 qs = qs.annotate(
@@ -85,7 +93,7 @@ class NullsLastOrderingFilter(filters.OrderingFilter):
             expressions.append(
                 F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last)
             )
-        expressions.append(F("id").desc())
+        expressions.append(F("id").desc() if first_descending else F("id").asc())
         return qs.order_by(*expressions)
 
 

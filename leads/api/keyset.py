@@ -6,8 +6,8 @@ names the last row a page showed, `(value of the sort column, id)`, and the next
 it through the sort column's index, at any depth and whatever was inserted meanwhile.
 
 Every ordering the list offers on a column (`created_at`, `score`, `probability`, `updated_at`,
-`last_activity_at`, ascending or descending) is one column with NULLs last and `-id` as the
-tie-break (`leads.filters.NullsLastOrderingFilter`). For a nullable column a page that crosses from
+`last_activity_at`, ascending or descending) is one column with NULLs last and the id as the
+tie-break in the column's direction (`leads.filters.NullsLastOrderingFilter`). For a nullable column a page that crosses from
 the values into the NULLs reads the two parts with one query each, so each query keeps its index
 range. An ordering on several columns, or on the computed `callable_now`, pages by number as
 before (with one extra row deciding `next`, so that, too, never depends on the count). `?page=`
@@ -42,7 +42,8 @@ KEYSET_FIELDS = frozenset({"created_at", "score", "probability", "updated_at", "
 
 @dataclass(frozen=True)
 class SortKey:
-    """The list's one sort column and its direction; `id` descending breaks ties."""
+    """The list's one sort column and its direction; the id, in the same direction, breaks ties
+    (as do the NULLs, which come last)."""
 
     field: str
     descending: bool
@@ -70,7 +71,7 @@ class Cursor:
 def sort_key_of(queryset: QuerySet) -> SortKey | None:
     """The single-column ordering a keyset can follow, or None (several columns, an annotation)."""
     order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
-    if len(order) != 2 or not _is_id_descending(order[1]):
+    if len(order) != 2:
         return None
     first = order[0]
     if isinstance(first, str):
@@ -79,19 +80,19 @@ def sort_key_of(queryset: QuerySet) -> SortKey | None:
         field, descending = first.expression.name, first.descending
     else:
         return None
+    if _id_direction(order[1]) != descending:
+        return None
     field = RANKED_FIELDS.get(field, field)
     return SortKey(field=field, descending=descending) if field in KEYSET_FIELDS else None
 
 
-def _is_id_descending(term) -> bool:
+def _id_direction(term) -> bool | None:
+    """True for the id descending, False ascending, None for any other term."""
     if isinstance(term, str):
-        return term in ("-id", "-pk")
-    return (
-        isinstance(term, OrderBy)
-        and isinstance(term.expression, F)
-        and term.expression.name in ("id", "pk")
-        and term.descending
-    )
+        return term.startswith("-") if term.lstrip("-") in ("id", "pk") else None
+    if isinstance(term, OrderBy) and isinstance(term.expression, F) and term.expression.name in ("id", "pk"):
+        return term.descending
+    return None
 
 
 def cursor_encode(cursor: Cursor, key: SortKey) -> str:
@@ -128,23 +129,24 @@ def _ordered(queryset: QuerySet, key: SortKey, *, backwards: bool) -> QuerySet:
     down, so first going up; PostgreSQL's defaults are the reverse (DESC NULLS FIRST, ASC NULLS
     LAST), and with them no index gave the order: a page of 15,000 `gmbh` leads read and sorted
     them all instead of walking the index (60–80 ms by probability; bench/README.md, issue 22 §1).
-    Without NULLs among the rows the order is the same. Going up, the index read backwards gives
-    the column's order and an incremental sort the `-id` tie-break within equal values."""
+    Without NULLs among the rows the order is the same. The id follows the walking direction, so
+    going up the index read backwards gives the whole order."""
     descending = key.descending != backwards
     column = F(key.column)
     if key.nullable:
         column = column.desc(nulls_last=True) if descending else column.asc(nulls_first=True)
     else:
         column = column.desc() if descending else column.asc()
-    return queryset.order_by(column, F("id").asc() if backwards else F("id").desc())
+    return queryset.order_by(column, F("id").desc() if descending else F("id").asc())
 
 
 def _beyond(key: SortKey, value, pk: int, *, backwards: bool) -> Q:
     """Rows with non-NULL values past `(value, pk)` in the walking direction, as an index range:
-    `col <= v AND (col < v OR id < pk)` (the first half bounds the index scan)."""
+    `col <= v AND (col < v OR id < pk)` (the first half bounds the index scan); the id walks the
+    same way as the column."""
     towards_smaller = key.descending != backwards
     op, op_eq = ("lt", "lte") if towards_smaller else ("gt", "gte")
-    id_op = "gt" if backwards else "lt"
+    id_op = "lt" if towards_smaller else "gt"
     return Q(**{f"{key.column}__{op_eq}": value}) & (Q(**{f"{key.column}__{op}": value}) | Q(**{f"id__{id_op}": pk}))
 
 
@@ -152,8 +154,8 @@ def _first(part: QuerySet, key: SortKey, *, backwards: bool, limit: int) -> list
     """The first `limit` rows of `part` in the walking order, in one statement: the ordered LIMIT
     picks the primary keys on narrow rows, and only the rows picked are read whole (`pk IN
     (SELECT pk … ORDER BY … LIMIT n)`). Where an index gives the order, the inner walk is the walk
-    the page took before. Where none does (an ascending order, whose `-id` tie-break no index
-    follows; or the score and probability, whose indexes are in the rank table), PostgreSQL reads
+    the page took before. Where none does (the score and probability by their copies in the lead
+    row, read without the rank table's index), PostgreSQL reads
     every match to sort them: it did so with the page's whole rows and joins, 50 ms for 15,000
     `gmbh` leads by `last_activity_at`, 80 ms by `probability`; with the pk and the sort value only,
     it reads far less (bench/README.md, issue 22 §1)."""
@@ -176,7 +178,7 @@ def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: i
         rows = _first(values_part, key, backwards=False, limit=limit)
         start_of_nulls = None
     elif cursor.value is None:
-        rows, start_of_nulls = [], Q(id__lt=cursor.pk)
+        rows, start_of_nulls = [], Q(id__lt=cursor.pk) if key.descending else Q(id__gt=cursor.pk)
     else:
         part = queryset.filter(_beyond(key, cursor.value, cursor.pk, backwards=False))
         rows = _first(part, key, backwards=False, limit=limit)
@@ -185,7 +187,7 @@ def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: i
         nulls = queryset.filter(**{f"{key.column}__isnull": True})
         if start_of_nulls is not None:
             nulls = nulls.filter(start_of_nulls)
-        rows += _first_nulls(nulls, ascending_ids=False, limit=limit - len(rows))
+        rows += _first_nulls(nulls, ascending_ids=not key.descending, limit=limit - len(rows))
     return rows
 
 
@@ -193,8 +195,9 @@ def rows_before(queryset: QuerySet, key: SortKey, cursor: Cursor, limit: int) ->
     """Up to `limit` rows preceding `cursor`, in the list's order."""
     rows: list = []
     if cursor.value is None:
-        nulls = queryset.filter(**{f"{key.column}__isnull": True}, id__gt=cursor.pk)
-        rows = _first_nulls(nulls, ascending_ids=True, limit=limit)
+        before = Q(id__gt=cursor.pk) if key.descending else Q(id__lt=cursor.pk)
+        nulls = queryset.filter(before, **{f"{key.column}__isnull": True})
+        rows = _first_nulls(nulls, ascending_ids=key.descending, limit=limit)
         if len(rows) < limit:
             values_part = queryset.filter(**{f"{key.column}__isnull": False})
             rows += _first(values_part, key, backwards=True, limit=limit - len(rows))

@@ -11,7 +11,7 @@ unordered (a bounded query the planner answers with bitmaps of the filters' inde
 shape as the capped count it replaces), and counts them in the same statement (`keys_if_small`):
 the rows travel to Python only when there are `limit` or fewer. With `limit` or fewer, the count is exact, the matches are
 sorted by the list's own ordering (NULLs last, as `leads.filters.NullsLastOrderingFilter`
-says, `-id` breaking ties; by PostgreSQL in the same statement, by Python on SQLite) and the page
+says, the id breaking ties in the column's direction; by PostgreSQL in the same statement, by Python on SQLite) and the page
 is fetched by primary key: no walk, whatever the statistics say. With more, the count is the planner's estimate and the page is the ordered
 `LIMIT` query as before: with more than `limit` visible matches the walk finds its rows early.
 

@@ -38,28 +38,34 @@ def _leads(count: int) -> None:
 def test_a_nullable_orderings_walk_is_written_as_its_index_orders(manager, ordering):
     """`DESC NULLS LAST` going down and `ASC NULLS FIRST` going up, as the indexes are built: with
     PostgreSQL's defaults no index gave the order and every match was read and sorted (60–80 ms
-    for 15,000 matches at a million leads). Told not to sort, PostgreSQL then needs no full sort:
-    the index gives the column's order (an incremental sort adds the `-id` tie-break going up)."""
+    for 15,000 matches at a million leads). Told not to sort, PostgreSQL then needs no sort at all:
+    the index, read forwards or backwards, gives the column's order and the id's."""
     _leads(30)
     queryset = lead_list(user=manager, filters=QueryDict(f"ordering={ordering}"))
     key = sort_key_of(queryset)
     part = queryset.filter(**{f"{key.column}__isnull": False})
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_incremental_sort = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = _ordered(part.values("pk"), key, backwards=False)[:11].explain()
+    assert "Sort" not in plan, plan
     nodes = re.findall(r"^\s*(?:->\s+)?([A-Z][\w ]*?)\s+(?:using \w+ on \w+\s+|on \w+\s+)?\(cost=", plan, re.M)
     assert "Sort" not in nodes, plan
     index = "rank_probability_idx" if "probability" in ordering else "lead_last_activity_idx"
     assert index in plan, plan
 
 
-@pytest.mark.parametrize("ordering", ["-created_at", "-score", "-probability", "-updated_at", "-last_activity_at"])
-def test_every_descending_walk_is_its_index_order_tie_break_included(manager, ordering):
-    """Going down, an index gives the whole order, `-id` tie-break included: no sort at all, not
-    even an incremental one (which reads a whole group of equal values: 12,874 leads sharing the
-    newest `updated_at` for a page of 25 before lead_updated_idx held the id)."""
+@pytest.mark.parametrize(
+    "ordering",
+    ["-created_at", "-score", "-probability", "-updated_at", "-last_activity_at", "created_at", "score", "updated_at"],
+)
+def test_every_walk_is_its_index_order_tie_break_included(manager, ordering):
+    """Going down or up, an index gives the whole order, the id tie-break included: no sort at
+    all, not even an incremental one (which reads a whole group of equal values: 12,874 leads
+    sharing the newest `updated_at` for a page of 25 before lead_updated_idx held the id; going up by
+    `score` with a `-id` tie-break, every lead of the lowest score)."""
     _leads(30)
     queryset = lead_list(user=manager, filters=QueryDict(f"ordering={ordering}"))
     key = sort_key_of(queryset)
@@ -83,7 +89,7 @@ def test_a_walked_page_reads_whole_rows_only_for_its_own_leads(api_as, manager, 
     with CaptureQueriesContext(connection) as queries:
         body = client.get(f"{URL}?ordering=probability&page_size=10").json()
     assert [lead["id"] for lead in body["results"]] == list(
-        Lead.objects.filter(probability__isnull=False).order_by("probability", "-id").values_list("id", flat=True)[:10]
+        Lead.objects.filter(probability__isnull=False).order_by("probability", "id").values_list("id", flat=True)[:10]
     )
     page = [query["sql"] for query in queries.captured_queries if '"leads_lead"."first_name"' in query["sql"]]
     assert len(page) == 1 and "IN (SELECT" in page[0] and "LIMIT 11" in page[0], page
@@ -103,7 +109,7 @@ def test_a_ranked_orderings_keys_are_read_without_the_rank_table(api_as, manager
     field = ordering.lstrip("-")
     order = Lead._meta.get_field(field)
     expected = Lead.objects.order_by(
-        order.name if not ordering.startswith("-") else f"-{order.name}", "-id"
+        order.name if not ordering.startswith("-") else f"-{order.name}", "-id" if ordering.startswith("-") else "id"
     ).values_list("id", flat=True)
     nulls_last = [pk for pk in expected if getattr(Lead.objects.get(pk=pk), field) is not None]
     nulls_last += [pk for pk in expected if pk not in nulls_last]
@@ -134,7 +140,8 @@ def test_the_html_lists_page_past_the_limit_reads_whole_rows_only_for_its_leads(
     field = ordering.lstrip("-")
     column = getattr(Lead._meta.get_field(field), "attname", field)
     order = F(column).desc(nulls_last=True) if ordering.startswith("-") else F(column).asc(nulls_last=True)
-    expected = list(Lead.objects.order_by(order, "-id").values_list("id", flat=True)[10:20])
+    tie_break = "-id" if ordering.startswith("-") else "id"
+    expected = list(Lead.objects.order_by(order, tie_break).values_list("id", flat=True)[10:20])
     assert [lead.pk for lead in response.context["page"].object_list] == expected
     page = [query["sql"] for query in queries.captured_queries if '"leads_lead"."first_name"' in query["sql"]]
     assert len(page) == 1 and "IN (SELECT" in page[0], page

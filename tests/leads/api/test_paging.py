@@ -67,10 +67,12 @@ def _walk(client, url: str, link: str = "next") -> list[list[int]]:
 
 
 def _expected(ordering: str) -> list[int]:
-    """The whole list in the API's order: the column with NULLs last, then newest id first."""
+    """The whole list in the API's order: the column with NULLs last, then the id in the column's
+    direction (newest first going down, oldest first going up)."""
     field = ordering.lstrip("-")
-    column = F(field).desc(nulls_last=True) if ordering.startswith("-") else F(field).asc(nulls_last=True)
-    return list(Lead.objects.order_by(column, "-id").values_list("id", flat=True))
+    descending = ordering.startswith("-")
+    column = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+    return list(Lead.objects.order_by(column, "-id" if descending else "id").values_list("id", flat=True))
 
 
 def _leads_with_ties_and_nulls(count: int) -> None:
