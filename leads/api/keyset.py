@@ -31,7 +31,7 @@ from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from ..common.matches import Matches, ids_limit, matches_read, rows_by_pk, sort_key
+from ..common.matches import Matches, ids_limit, matches_read, rows_by_ordered_keys, rows_by_pk, sort_key
 from ..common.pagination import FastPageNumberPagination
 from ..models import RANKED_FIELDS, RANKED_PATHS, Lead, unranked
 
@@ -151,23 +151,13 @@ def _beyond(key: SortKey, value, pk: int, *, backwards: bool) -> Q:
 
 
 def _first(part: QuerySet, key: SortKey, *, backwards: bool, limit: int) -> list:
-    """The first `limit` rows of `part` in the walking order, in one statement: the ordered LIMIT
-    picks the primary keys on narrow rows, and only the rows picked are read whole (`pk IN
-    (SELECT pk … ORDER BY … LIMIT n)`). Where an index gives the order, the inner walk is the walk
-    the page took before. Where none does (the score and probability by their copies in the lead
-    row, read without the rank table's index), PostgreSQL reads
-    every match to sort them: it did so with the page's whole rows and joins, 50 ms for 15,000
-    `gmbh` leads by `last_activity_at`, 80 ms by `probability`; with the pk and the sort value only,
-    it reads far less (bench/README.md, issue 22 §1)."""
-    keys = _ordered(part.values("pk"), key, backwards=backwards)[:limit]
-    return list(_ordered(part.filter(pk__in=keys), key, backwards=backwards))
+    """The first `limit` rows of `part` in the walking order (only those read whole)."""
+    return rows_by_ordered_keys(_ordered(part, key, backwards=backwards), 0, limit)
 
 
 def _first_nulls(part: QuerySet, *, ascending_ids: bool, limit: int) -> list:
     """The first `limit` rows of `part` by id (the NULLs' part of a list), as _first reads them."""
-    order = "id" if ascending_ids else "-id"
-    keys = part.values("pk").order_by(order)[:limit]
-    return list(part.filter(pk__in=keys).order_by(order))
+    return rows_by_ordered_keys(part.order_by("id" if ascending_ids else "-id"), 0, limit)
 
 
 def rows_after(queryset: QuerySet, key: SortKey, cursor: Cursor | None, limit: int) -> list:

@@ -247,10 +247,10 @@ def page_values(queryset: QuerySet, *, raw: tuple[str, ...] = ()) -> QuerySet:
     encoded again; and on PostgreSQL in UTC the times, turned into DRF's ISO text by string work
     (_time_text), not parsed and written back. `raw` names columns also wanted as their values, after
     the rest (the keyset's sort column, for its cursor)."""
-    as_text = {f"{name}{JSON_TEXT}": Cast(name, TextField()) for name in _page_json_columns()}
+    as_text = {f"{name}{AS_TEXT}": Cast(name, TextField()) for name in _page_json_columns()}
     if _times_as_utc_text(queryset.db):
-        as_text.update({f"{name}{JSON_TEXT}": Cast(name, TextField()) for name in _page_time_columns()})
-    columns = [f"{name}{JSON_TEXT}" if f"{name}{JSON_TEXT}" in as_text else name for name in _page_columns()]
+        as_text.update({f"{name}{AS_TEXT}": Cast(name, TextField()) for name in _page_time_columns()})
+    columns = [f"{name}{AS_TEXT}" if f"{name}{AS_TEXT}" in as_text else name for name in _page_columns()]
     columns += [name for name in raw if name not in columns]
     return queryset.annotate(**as_text).values_list(*columns, named=True)
 
@@ -293,7 +293,7 @@ def _time_text(convert):
     return text
 
 
-JSON_TEXT = "_json_text"  # what page_values calls a JSON column's text
+AS_TEXT = "_as_text"  # what page_values calls a column it reads as the database's text
 
 
 @cache

@@ -394,6 +394,18 @@ def rows_by_pk(queryset: QuerySet, pks: list) -> list:
     return [by_pk[pk] for pk in pks if pk in by_pk]
 
 
+def rows_by_ordered_keys(queryset: QuerySet, start: int, stop: int) -> list:
+    """`queryset[start:stop]` in its own order, in one statement: the ordered slice picks the
+    primary keys on narrow rows and only the rows picked are read whole (`pk IN (SELECT pk …
+    ORDER BY … LIMIT n OFFSET m)`). Where an index gives the order, the inner walk is the walk the
+    plain slice took. Where none does, PostgreSQL sorts every match: with the list's whole rows and
+    joins that was 50–105 ms for 15,000 `gmbh` leads at a million, with their keys far less
+    (bench/README.md, issue 22 §1). A DISTINCT or combined queryset is sliced as it is."""
+    if queryset.query.distinct or queryset.query.combinator:
+        return list(queryset[start:stop])
+    return list(queryset.filter(pk__in=queryset.values("pk")[start:stop]))
+
+
 class EqualsAny(Lookup):
     """`lhs = ANY(%s)` with the values as one array parameter (PostgreSQL)."""
 

@@ -23,7 +23,7 @@ from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from .matches import Matches, ids_limit, matches_read, rows_by_pk
+from .matches import Matches, ids_limit, matches_read, rows_by_ordered_keys, rows_by_pk
 
 # Measured at 1,000,000 leads: counting up to 10,000 matches was most of the SQL time of a
 # common search (50 of 54 ms); up to 1,000 it is a few milliseconds (bench/README.md).
@@ -88,22 +88,14 @@ class FastCountPaginator(Paginator):
         if self.count_is_exact:
             return super().page(number)
         bottom = (number - 1) * self.per_page
-        rows = self._rows(bottom, bottom + self.per_page + 1)
+        rows = (
+            rows_by_ordered_keys(self.object_list, bottom, bottom + self.per_page + 1)
+            if isinstance(self.object_list, QuerySet)
+            else list(self.object_list[bottom : bottom + self.per_page + 1])
+        )
         if not rows and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
         return OpenEndedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
-
-    def _rows(self, start: int, stop: int) -> list:
-        """The rows from `start` to `stop` in the list's order, in one statement: the ordered LIMIT
-        picks the primary keys on narrow rows and only those rows are read whole. Where no index
-        gives the order (an ascending one with NULLs last), PostgreSQL sorts every match: with whole
-        rows that was 84–105 ms for the 15,000 `gmbh` leads at a million (bench/README.md, issue 22
-        §1). Where an index gives it, the inner walk is the walk the page took before."""
-        queryset = self.object_list
-        if not isinstance(queryset, QuerySet) or queryset.query.distinct or queryset.query.combinator:
-            return list(queryset[start:stop])
-        keys = queryset.values("pk")[start:stop]
-        return list(queryset.filter(pk__in=keys))
 
     # Columns the matches' read brings along for a small result (the lead list's status, for its
     # status tabs): set on the instance before the first page.

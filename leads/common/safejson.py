@@ -144,19 +144,14 @@ class SafeJSONParser(JSONParser):
 
 
 class RawJSON:
-    """A value already written as JSON text (a lead of the list, written by PostgreSQL:
-    leads/api/rowjson.py): FastJSONRenderer places it as it is; DRF's own encoder (an indented
-    answer, the browsable API) decodes it first."""
+    """A value already written as JSON text (a list row's `attributes`, as PostgreSQL stores them:
+    leads.api.serializers.page_values): FastJSONRenderer places it as it is; DRF's own encoder (an
+    indented answer, the browsable API) decodes it first."""
 
     __slots__ = ("text",)
 
     def __init__(self, text: str):
         self.text = text
-
-    def __eq__(self, other):
-        return isinstance(other, RawJSON) and other.text == self.text
-
-    __hash__ = None
 
 
 class _Encoder(encoders.JSONEncoder):
